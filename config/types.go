@@ -1,0 +1,168 @@
+// Package config holds ticketgate's typed configuration: the structs, their
+// defaults, loading from YAML (via viper) with TICKETGATE_* environment
+// overrides, validation that reports every problem with its key path, and the
+// helpers the daemon uses to answer "which project owns this address?".
+package config
+
+import "time"
+
+// Config is the whole daemon configuration. Paths are absolute once Load has
+// returned: relative ones are resolved against the config file's folder.
+type Config struct {
+	// DataDir holds the bbolt file, content-addressed blobs, the sockets
+	// (lmtp.sock, admin.sock) and the per-installation secret.
+	DataDir  string   `mapstructure:"data_dir"`
+	Log      Log      `mapstructure:"log"`
+	Web      Web      `mapstructure:"web"`
+	Inbound  Inbound  `mapstructure:"inbound"`
+	Outbound Outbound `mapstructure:"outbound"`
+	// TrustedAuthservIDs lists the authserv-ids whose Authentication-Results
+	// headers are believed (on mail from a trusted path only).
+	TrustedAuthservIDs []string `mapstructure:"trusted_authserv_ids"`
+	// TrustFrom believes the From header without proof. Closed set-ups only.
+	TrustFrom bool      `mapstructure:"trust_from"`
+	Projects  []Project `mapstructure:"projects"`
+
+	// Path is the file the config was read from (not a YAML key).
+	Path string `mapstructure:"-"`
+
+	// idx answers the lookup helpers; built by Load and Finalize.
+	idx *index
+}
+
+// Log configures log/slog output.
+type Log struct {
+	Level  string `mapstructure:"level"`  // debug | info | warn | error
+	Format string `mapstructure:"format"` // text | json
+}
+
+// Web configures the HTTP listener that serves ticket links.
+type Web struct {
+	// Listen is "host:port" or "unix:/path"; empty means off.
+	Listen string `mapstructure:"listen"`
+	// BaseURL prefixes ticket links; Load strips a trailing slash.
+	BaseURL string `mapstructure:"base_url"`
+	// LinkTTL is how long a ticket link stays valid after the last mail that
+	// carried it.
+	LinkTTL time.Duration `mapstructure:"link_ttl"`
+}
+
+// Inbound configures the SMTP/LMTP listeners and inbound limits.
+type Inbound struct {
+	SMTP            Listener `mapstructure:"smtp"`
+	LMTP            Listener `mapstructure:"lmtp"`
+	MaxMessageBytes int64    `mapstructure:"max_message_bytes"`
+	MaxLineLength   int      `mapstructure:"max_line_length"`
+	MaxRecipients   int      `mapstructure:"max_recipients"`
+	// TrustedRelays lists the IPs/CIDRs that may connect to the SMTP/LMTP
+	// listeners. Default: loopback.
+	TrustedRelays []string `mapstructure:"trusted_relays"`
+	// MaxCcParticipants caps how many Cc'd addresses of one message become
+	// request participants.
+	MaxCcParticipants int `mapstructure:"max_cc_participants"`
+}
+
+// Listener is an address to listen on: "host:port" or "unix:/path". Empty
+// means the listener is off.
+type Listener struct {
+	Listen string `mapstructure:"listen"`
+}
+
+// Outbound configures how notifications leave the box.
+type Outbound struct {
+	Transport string       `mapstructure:"transport"` // maildir | smtp
+	Maildir   MaildirOut   `mapstructure:"maildir"`
+	SMTP      SMTPOut      `mapstructure:"smtp"`
+	Retry     RetryOptions `mapstructure:"retry"`
+}
+
+// MaildirOut writes every outbound message into a maildir.
+type MaildirOut struct {
+	Path string `mapstructure:"path"`
+}
+
+// SMTPOut relays outbound mail through a smarthost.
+type SMTPOut struct {
+	Host         string `mapstructure:"host"`
+	Port         int    `mapstructure:"port"`
+	TLS          string `mapstructure:"tls"` // none | starttls | tls
+	Username     string `mapstructure:"username"`
+	PasswordFile string `mapstructure:"password_file"`
+	// HelloName is the name sent in EHLO; default: the host name.
+	HelloName string `mapstructure:"hello_name"`
+	// InsecureSkipVerify disables certificate checks (test relays only).
+	InsecureSkipVerify bool          `mapstructure:"insecure_skip_verify"`
+	Timeout            time.Duration `mapstructure:"timeout"`
+}
+
+// RetryOptions shapes the outbox's exponential backoff.
+type RetryOptions struct {
+	Initial time.Duration `mapstructure:"initial"`
+	Max     time.Duration `mapstructure:"max"`
+	// GiveUpAfter is the age after which a message that still fails
+	// temporarily is given up and the failure recorded on its ticket.
+	GiveUpAfter time.Duration `mapstructure:"give_up_after"`
+}
+
+// Project is one support address and its ticket key.
+type Project struct {
+	Key     string   `mapstructure:"key"`
+	Name    string   `mapstructure:"name"`
+	Address string   `mapstructure:"address"`
+	Agents  []string `mapstructure:"agents"`
+	Admins  []string `mapstructure:"admins"`
+	// Language is the default language of customer mail (en, de, …).
+	Language string `mapstructure:"language"`
+	// InternalAddress receives internal notes; default <local>+internal@<domain>.
+	InternalAddress string        `mapstructure:"internal_address"`
+	Notifications   Notifications `mapstructure:"notifications"`
+
+	// agents and admins hold the lower-cased staff addresses; built by Load
+	// and Finalize.
+	agents, admins map[string]bool
+}
+
+// Notifications switches each event per audience.
+type Notifications struct {
+	Customer CustomerToggles `mapstructure:"customer"`
+	Internal InternalToggles `mapstructure:"internal"`
+}
+
+// Toggle is one event switch: in YAML either a bool or a rule
+// {statuses: [...], to: [...]}; a rule means "on".
+type Toggle struct {
+	Enabled bool `mapstructure:"enabled"`
+	// Statuses limits a status event to entering these statuses (empty = any).
+	Statuses []string `mapstructure:"statuses"`
+	// To names the audiences of a rule: reporter, participants, customers,
+	// agents, admins, assignee.
+	To []string `mapstructure:"to"`
+}
+
+// CustomerToggles are the customer-facing events.
+type CustomerToggles struct {
+	CustomerInvited              Toggle `mapstructure:"customer_invited"`
+	RequestCreated               Toggle `mapstructure:"request_created"`
+	PublicCommentAdded           Toggle `mapstructure:"public_comment_added"`
+	PublicCommentEdited          Toggle `mapstructure:"public_comment_edited"`
+	RequestResolved              Toggle `mapstructure:"request_resolved"`
+	RequestReopened              Toggle `mapstructure:"request_reopened"`
+	ParticipantAdded             Toggle `mapstructure:"participant_added"`
+	OrganizationAdded            Toggle `mapstructure:"organization_added"`
+	ApprovalRequired             Toggle `mapstructure:"approval_required"`
+	CustomerVisibleStatusChanged Toggle `mapstructure:"customer_visible_status_changed"`
+}
+
+// InternalToggles are the agent-facing events.
+type InternalToggles struct {
+	RequestCreated       Toggle `mapstructure:"request_created"`
+	CustomerCommentAdded Toggle `mapstructure:"customer_comment_added"`
+	InternalNoteAdded    Toggle `mapstructure:"internal_note_added"`
+	AgentCommentAdded    Toggle `mapstructure:"agent_comment_added"`
+	Assigned             Toggle `mapstructure:"assigned"`
+	StatusChanged        Toggle `mapstructure:"status_changed"`
+	RequestResolved      Toggle `mapstructure:"request_resolved"`
+	RequestReopened      Toggle `mapstructure:"request_reopened"`
+	ParticipantAdded     Toggle `mapstructure:"participant_added"`
+	DeliveryFailed       Toggle `mapstructure:"delivery_failed"`
+}

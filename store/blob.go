@@ -1,0 +1,207 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ticketgate/ticketgate/fault"
+)
+
+// BlobWriter streams bytes into a new content-addressed file. Commit fsyncs
+// it and moves it to its final name (the SHA-256 of its content); until
+// then nothing refers to it. Abort (or an unreferenced blob surviving a
+// crash) leaves a file that SweepBlobs removes later.
+type BlobWriter struct {
+	s    *Store
+	f    *os.File
+	h    hash.Hash
+	n    int64
+	done bool
+}
+
+// NewBlob starts a blob.
+func (s *Store) NewBlob() (*BlobWriter, error) {
+	f, err := os.CreateTemp(s.tmpDir, "blob-*")
+	if err != nil {
+		return nil, fault.Temporary(fmt.Errorf("store: new blob: %w", err))
+	}
+	return &BlobWriter{s: s, f: f, h: sha256.New()}, nil
+}
+
+// Write appends p.
+func (w *BlobWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.h.Write(p[:n])
+	w.n += int64(n)
+	if err != nil {
+		return n, fault.Temporary(fmt.Errorf("store: write blob: %w", err))
+	}
+	return n, nil
+}
+
+// Size returns the bytes written so far.
+func (w *BlobWriter) Size() int64 { return w.n }
+
+// Commit makes the blob durable under its content hash and returns the hash.
+func (w *BlobWriter) Commit() (string, error) {
+	if w.done {
+		return "", errors.New("store: blob already finished")
+	}
+	w.done = true
+	sum := hex.EncodeToString(w.h.Sum(nil))
+	tmp := w.f.Name()
+	if err := w.f.Sync(); err != nil {
+		w.f.Close()
+		os.Remove(tmp)
+		return "", fault.Temporary(fmt.Errorf("store: sync blob: %w", err))
+	}
+	if err := w.f.Close(); err != nil {
+		os.Remove(tmp)
+		return "", fault.Temporary(fmt.Errorf("store: close blob: %w", err))
+	}
+	final := w.s.blobPath(sum)
+	if _, err := os.Stat(final); err == nil {
+		// Same content already stored (a retried message, a shared
+		// attachment): keep the existing durable copy.
+		os.Remove(tmp)
+		return sum, nil
+	}
+	dir := filepath.Dir(final)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		os.Remove(tmp)
+		return "", fault.Temporary(fmt.Errorf("store: blob dir: %w", err))
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		return "", fault.Temporary(fmt.Errorf("store: place blob: %w", err))
+	}
+	if err := syncDir(dir); err != nil {
+		return "", fault.Temporary(fmt.Errorf("store: sync blob dir: %w", err))
+	}
+	return sum, nil
+}
+
+// Abort discards the blob.
+func (w *BlobWriter) Abort() {
+	if w.done {
+		return
+	}
+	w.done = true
+	w.f.Close()
+	os.Remove(w.f.Name())
+}
+
+// PutBlob stores everything read from r and returns its hash and size.
+func (s *Store) PutBlob(r io.Reader) (string, int64, error) {
+	w, err := s.NewBlob()
+	if err != nil {
+		return "", 0, err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		w.Abort()
+		return "", 0, err
+	}
+	sum, err := w.Commit()
+	return sum, w.n, err
+}
+
+// OpenBlob opens a stored blob for reading.
+func (s *Store) OpenBlob(hash string) (*os.File, error) {
+	if !validHash(hash) {
+		return nil, fmt.Errorf("store: invalid blob hash %q: %w", hash, ErrNotFound)
+	}
+	f, err := os.Open(s.blobPath(hash))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store: blob %s: %w", hash, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fault.Temporary(fmt.Errorf("store: open blob: %w", err))
+	}
+	return f, nil
+}
+
+// RemoveBlob deletes a blob file (retention). Missing is not an error.
+func (s *Store) RemoveBlob(hash string) error {
+	if !validHash(hash) {
+		return fmt.Errorf("store: invalid blob hash %q", hash)
+	}
+	err := os.Remove(s.blobPath(hash))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("store: remove blob: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) blobPath(hash string) string {
+	return filepath.Join(s.blobDir, hash[:2], hash[2:])
+}
+
+func validHash(h string) bool {
+	if len(h) != 64 {
+		return false
+	}
+	for _, c := range h {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// SweepBlobs removes temporary files and blobs no record refers to, when
+// they are older than grace (so blobs of ingestions still in flight, written
+// but not yet committed, survive). It returns how many files it removed.
+func (s *Store) SweepBlobs(grace time.Duration) (int, error) {
+	cutoff := time.Now().Add(-grace)
+	removed := 0
+	tmps, _ := os.ReadDir(s.tmpDir)
+	for _, e := range tmps {
+		if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) {
+			if os.Remove(filepath.Join(s.tmpDir, e.Name())) == nil {
+				removed++
+			}
+		}
+	}
+	referenced := map[string]bool{}
+	err := s.View(func(tx *Tx) error {
+		return tx.forEachBlobRef(func(h string) { referenced[h] = true })
+	})
+	if err != nil {
+		return removed, err
+	}
+	err = filepath.WalkDir(s.blobDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(s.blobDir, path)
+		h := strings.ReplaceAll(rel, string(filepath.Separator), "")
+		if referenced[h] {
+			return nil
+		}
+		if info, err := d.Info(); err == nil && info.ModTime().Before(cutoff) {
+			if os.Remove(path) == nil {
+				removed++
+			}
+		}
+		return nil
+	})
+	return removed, err
+}

@@ -1,0 +1,149 @@
+package store
+
+import "time"
+
+// Ticket is one support request. Business rules (who may change what,
+// transitions) live in package ticket; this is the stored shape.
+type Ticket struct {
+	Key          string        `json:"key"` // ACME-42
+	Project      string        `json:"project"`
+	Number       uint64        `json:"number"`
+	Subject      string        `json:"subject"`
+	Status       string        `json:"status"`
+	Priority     string        `json:"priority,omitempty"`
+	Reporter     string        `json:"reporter"`
+	ReporterName string        `json:"reporter_name,omitempty"`
+	Participants []Participant `json:"participants,omitempty"`
+	Assignee     string        `json:"assignee,omitempty"`
+	Language     string        `json:"language,omitempty"`
+	Muted        []string      `json:"muted,omitempty"`
+	Created      time.Time     `json:"created"`
+	Updated      time.Time     `json:"updated"`
+	// Closed is when the ticket entered a closed status (zero while open).
+	Closed time.Time `json:"closed,omitzero"`
+	// Messages counts the messages on the ticket.
+	Messages int `json:"messages"`
+}
+
+// Participant is a customer following a request besides its reporter.
+type Participant struct {
+	Address string    `json:"address"`
+	Name    string    `json:"name,omitempty"`
+	Added   time.Time `json:"added"`
+	// Via says how they joined: "cc" on a message, or an agent's command.
+	Via string `json:"via,omitempty"`
+}
+
+// Attachment is a stored attachment: its bytes are the blob Blob.
+type Attachment struct {
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	Blob        string `json:"blob,omitempty"`
+	ContentID   string `json:"content_id,omitempty"`
+	Inline      bool   `json:"inline,omitempty"`
+}
+
+// Message is one mail (or web post) on a ticket, inbound or outbound.
+type Message struct {
+	ID      uint64 `json:"id"`
+	Ticket  string `json:"ticket"`
+	Project string `json:"project"`
+	// Direction is "in" or "out".
+	Direction string `json:"direction"`
+	// Kind: request, comment, note, auto (automatic mail recorded), bounce,
+	// rejected.
+	Kind string `json:"kind"`
+	// Internal messages are never shown or sent to customers.
+	Internal   bool         `json:"internal,omitempty"`
+	Source     string       `json:"source,omitempty"` // smtp, lmtp, pipe, imap, web
+	MailFrom   string       `json:"mail_from,omitempty"`
+	From       string       `json:"from"`
+	FromName   string       `json:"from_name,omitempty"`
+	To         []string     `json:"to,omitempty"`
+	Cc         []string     `json:"cc,omitempty"`
+	Subject    string       `json:"subject"`
+	MessageID  string       `json:"message_id,omitempty"`
+	InReplyTo  []string     `json:"in_reply_to,omitempty"`
+	References []string     `json:"references,omitempty"`
+	Date       time.Time    `json:"date,omitzero"`
+	Received   time.Time    `json:"received"`
+	Text       string       `json:"text"`
+	HTML       string       `json:"html,omitempty"`
+	Attach     []Attachment `json:"attachments,omitempty"`
+	// Raw is the blob holding the message exactly as received; RawSize
+	// its length. Empty after retention removed it.
+	Raw     string `json:"raw,omitempty"`
+	RawSize int64  `json:"raw_size,omitempty"`
+	// ThreadedBy records the rule that placed the message: new,
+	// reply-token, references, subject-token.
+	ThreadedBy string   `json:"threaded_by,omitempty"`
+	Auto       string   `json:"auto,omitempty"`
+	Problems   []string `json:"problems,omitempty"`
+	// Unverified marks mail whose sender could not be proven.
+	Unverified bool `json:"unverified,omitempty"`
+}
+
+// Event is one entry of a ticket's history.
+type Event struct {
+	Seq    uint64    `json:"seq"`
+	Ticket string    `json:"ticket"`
+	Time   time.Time `json:"time"`
+	// Type names the event: request_created, public_comment_added,
+	// auto_reply_queued, delivered, delivery_failed, …
+	Type    string `json:"type"`
+	Actor   string `json:"actor,omitempty"`
+	Message uint64 `json:"message,omitempty"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+// Token kinds.
+const (
+	TokenLink  = "link"  // opens the ticket page as a recipient
+	TokenReply = "reply" // in a reply address / Message-ID: threads a reply
+)
+
+// Token is an unguessable reference to a ticket for one recipient.
+type Token struct {
+	Token     string    `json:"token"`
+	Kind      string    `json:"kind"`
+	Project   string    `json:"project"`
+	Ticket    string    `json:"ticket"`
+	Recipient string    `json:"recipient"`
+	Created   time.Time `json:"created"`
+	Expires   time.Time `json:"expires,omitzero"`
+	Revoked   bool      `json:"revoked,omitempty"`
+}
+
+// Valid reports whether the token may be used at now.
+func (t *Token) Valid(now time.Time) bool {
+	return !t.Revoked && (t.Expires.IsZero() || now.Before(t.Expires))
+}
+
+// OutboxItem is one message waiting to be sent to one recipient.
+type OutboxItem struct {
+	ID        uint64 `json:"id"`
+	Project   string `json:"project"`
+	Ticket    string `json:"ticket,omitempty"`
+	Event     string `json:"event"`
+	Recipient string `json:"recipient"`
+	// MailFrom is the envelope sender (the project's bounce address).
+	MailFrom  string `json:"mail_from"`
+	MessageID string `json:"message_id"`
+	Raw       []byte `json:"raw"`
+	// Automatic mail counts against rate limits; a person's answer does not.
+	Automatic   bool      `json:"automatic,omitempty"`
+	Created     time.Time `json:"created"`
+	NextAttempt time.Time `json:"next_attempt"`
+	Attempts    int       `json:"attempts"`
+	LastError   string    `json:"last_error,omitempty"`
+}
+
+// MessageRef is what the Message-ID index says about an id.
+type MessageRef struct {
+	Ticket string
+	// Message is the stored message's id; 0 for an outbound id.
+	Message uint64
+	// Outbound marks ids we minted for mail we sent.
+	Outbound bool
+}

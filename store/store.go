@@ -1,0 +1,303 @@
+// Package store keeps ticketgate's state: one bbolt file for records and
+// indexes, and content-addressed files for raw messages and attachments.
+//
+// Writes go through Update, which runs a group-commit loop: every caller's
+// function that arrives while a commit is in flight joins the next
+// transaction, so concurrent ingestions share one fsync without waiting for a
+// timer. A function may therefore run more than once (when another function
+// in its batch fails, the batch is rolled back and retried without it): it
+// must only touch the store through its *Tx and must not have side effects
+// outside it. Update returns only after the commit is on disk.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/ticketgate/ticketgate/fault"
+)
+
+// SchemaVersion is the layout version this code reads and writes.
+const SchemaVersion = 1
+
+// ErrClosed is returned by Update after Close.
+var ErrClosed = errors.New("store: closed")
+
+// ErrNotFound is returned by lookups that find nothing.
+var ErrNotFound = errors.New("store: not found")
+
+// Options tunes Open.
+type Options struct {
+	// LockTimeout is how long Open waits for another process holding the
+	// file; after it Open fails with a temporary error. Default 2 s.
+	LockTimeout time.Duration
+	// MaxBatch caps how many Update functions share one commit. Default 256.
+	MaxBatch int
+	// NoSync skips fsync. Only for tests and offline bulk loads that can
+	// be redone: a crash can corrupt the file.
+	NoSync bool
+	// ReadOnly opens the file for reading only (e.g. tools, with the
+	// daemon stopped).
+	ReadOnly bool
+	Logger   *slog.Logger
+}
+
+// Store is the open database and blob folder.
+type Store struct {
+	db       *bolt.DB
+	dir      string
+	blobDir  string
+	tmpDir   string
+	log      *slog.Logger
+	maxBatch int
+
+	reqs      chan *request
+	closeOnce sync.Once
+	quit      chan struct{}
+	loopDone  chan struct{}
+	mu        sync.RWMutex // guards closed against concurrent Update/Close
+	closed    bool
+}
+
+type request struct {
+	fn   func(*Tx) error
+	done chan error
+}
+
+// Open opens (creating if needed) the store in dir: dir/ticketgate.db,
+// dir/blobs/ and dir/tmp/.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.LockTimeout == 0 {
+		opts.LockTimeout = 2 * time.Second
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{
+		dir:      dir,
+		blobDir:  filepath.Join(dir, "blobs"),
+		tmpDir:   filepath.Join(dir, "tmp"),
+		log:      opts.Logger,
+		maxBatch: opts.MaxBatch,
+		reqs:     make(chan *request, opts.MaxBatch),
+		quit:     make(chan struct{}),
+		loopDone: make(chan struct{}),
+	}
+	if !opts.ReadOnly {
+		for _, d := range []string{dir, s.blobDir, s.tmpDir} {
+			if err := os.MkdirAll(d, 0o750); err != nil {
+				return nil, fault.Temporary(fmt.Errorf("store: %w", err))
+			}
+		}
+	}
+	db, err := bolt.Open(filepath.Join(dir, "ticketgate.db"), 0o640, &bolt.Options{
+		Timeout:      opts.LockTimeout,
+		NoSync:       opts.NoSync,
+		ReadOnly:     opts.ReadOnly,
+		FreelistType: bolt.FreelistMapType,
+	})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fault.Temporaryf("store: %s is locked by another process (is the daemon running?): %w", dir, err)
+		}
+		return nil, fault.Temporary(fmt.Errorf("store: open: %w", err))
+	}
+	s.db = db
+	if !opts.ReadOnly {
+		if err := s.init(); err != nil {
+			db.Close()
+			return nil, err
+		}
+		go s.commitLoop()
+	} else {
+		close(s.loopDone)
+		if err := s.checkVersion(); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Dir returns the folder the store lives in.
+func (s *Store) Dir() string { return s.dir }
+
+func (s *Store) checkVersion() error {
+	return s.db.View(func(btx *bolt.Tx) error {
+		b := btx.Bucket(bMeta)
+		if b == nil {
+			return nil
+		}
+		v := getU64(b.Get([]byte("schema")))
+		if v > SchemaVersion {
+			return fault.Permanentf("store: schema version %d is newer than this binary's %d: refusing to touch it", v, SchemaVersion)
+		}
+		return nil
+	})
+}
+
+func (s *Store) init() error {
+	if err := s.checkVersion(); err != nil {
+		return err
+	}
+	return s.db.Update(func(btx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := btx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("store: create bucket %s: %w", name, err)
+			}
+		}
+		meta := btx.Bucket(bMeta)
+		if meta.Get([]byte("schema")) == nil {
+			return meta.Put([]byte("schema"), putU64(SchemaVersion))
+		}
+		return nil
+	})
+}
+
+// Close waits for queued updates, stops the commit loop and closes the file.
+func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		close(s.quit)
+		<-s.loopDone
+		err = s.db.Close()
+	})
+	return err
+}
+
+// View runs fn in a read-only transaction. Values read inside fn are only
+// valid inside it (the typed accessors return copies).
+func (s *Store) View(fn func(*Tx) error) error {
+	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx}) })
+}
+
+// Update runs fn in a read-write transaction shared with other concurrent
+// callers and returns once that transaction is durable. See the package
+// comment for the rules fn must follow. Storage failures are temporary.
+func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return fault.Temporary(ErrClosed)
+	}
+	r := &request{fn: fn, done: make(chan error, 1)}
+	select {
+	case s.reqs <- r:
+		s.mu.RUnlock()
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return fault.Temporary(fmt.Errorf("store: update not started: %w", ctx.Err()))
+	}
+	// Once queued the request is committed or failed by the loop; waiting
+	// for it even after ctx ends keeps "acknowledged only when durable"
+	// honest: the caller learns the real outcome.
+	return <-r.done
+}
+
+func (s *Store) commitLoop() {
+	defer close(s.loopDone)
+	for {
+		var first *request
+		select {
+		case first = <-s.reqs:
+		case <-s.quit:
+			// Drain what was queued before Close flipped closed.
+			for {
+				select {
+				case r := <-s.reqs:
+					s.runBatch([]*request{r})
+				default:
+					return
+				}
+			}
+		}
+		batch := []*request{first}
+	fill:
+		for len(batch) < s.maxBatch {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		s.runBatch(batch)
+	}
+}
+
+// errBatchMember marks that one member of a batch failed; the others are
+// retried without it.
+type errBatchMember struct {
+	index int
+	err   error
+}
+
+func (e *errBatchMember) Error() string { return e.err.Error() }
+
+func (s *Store) runBatch(batch []*request) {
+	for len(batch) > 0 {
+		err := s.db.Update(func(btx *bolt.Tx) error {
+			tx := &Tx{btx: btx}
+			for i, r := range batch {
+				if err := callSafely(r.fn, tx); err != nil {
+					return &errBatchMember{index: i, err: err}
+				}
+			}
+			return nil
+		})
+		var member *errBatchMember
+		switch {
+		case err == nil:
+			for _, r := range batch {
+				r.done <- nil
+			}
+			return
+		case errors.As(err, &member):
+			batch[member.index].done <- member.err
+			batch = append(batch[:member.index:member.index], batch[member.index+1:]...)
+		default:
+			// The commit itself failed (disk full, I/O error): nothing of
+			// the batch is durable, every caller must retry.
+			terr := fault.Temporary(fmt.Errorf("store: commit: %w", err))
+			s.log.Error("store commit failed", "err", err, "batch", len(batch))
+			for _, r := range batch {
+				r.done <- terr
+			}
+			return
+		}
+	}
+}
+
+// callSafely turns a panic in one caller's function into that caller's
+// error, so a poisoned message cannot take the commit loop (and every other
+// caller) down with it.
+func callSafely(fn func(*Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fault.Permanentf("store: update function panicked: %v", p)
+		}
+	}()
+	return fn(tx)
+}
+
+// Size returns the size of the bbolt file in bytes.
+func (s *Store) Size() int64 {
+	var n int64
+	_ = s.db.View(func(btx *bolt.Tx) error { n = btx.Size(); return nil })
+	return n
+}

@@ -1,0 +1,430 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var (
+	bMeta       = []byte("meta")
+	bTicketSeq  = []byte("ticket_seq")  // project → last ticket number
+	bTickets    = []byte("tickets")     // project \0 be64(number) → Ticket
+	bMessages   = []byte("messages")    // be64(id) → Message
+	bTicketMsgs = []byte("ticket_msgs") // ticket key \0 be64(message id) → nil
+	bMsgIDs     = []byte("msgids")      // project \0 message-id \0 content hash → ref
+	bEvents     = []byte("events")      // ticket key \0 be64(seq) → Event
+	bTokens     = []byte("tokens")      // token → Token
+	bOutbox     = []byte("outbox")      // be64(id) → OutboxItem
+	bOutboxDue  = []byte("outbox_due")  // be64(unix nanos) be64(id) → nil
+	bState      = []byte("state")       // free-form small state (IMAP cursors …)
+)
+
+var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState}
+
+// Tx is a store transaction with typed accessors. Everything it returns is
+// a copy, safe to keep after the transaction ends.
+type Tx struct {
+	btx *bolt.Tx
+}
+
+func putU64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+func getU64(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+func join(parts ...[]byte) []byte { return bytes.Join(parts, []byte{0}) }
+
+// SplitTicketKey splits "ACME-42" into ("ACME", 42).
+func SplitTicketKey(key string) (string, uint64, bool) {
+	i := strings.LastIndexByte(key, '-')
+	if i <= 0 {
+		return "", 0, false
+	}
+	n, err := strconv.ParseUint(key[i+1:], 10, 64)
+	if err != nil || n == 0 {
+		return "", 0, false
+	}
+	return key[:i], n, true
+}
+
+// TicketKey formats a project key and number as "ACME-42".
+func TicketKey(project string, n uint64) string {
+	return project + "-" + strconv.FormatUint(n, 10)
+}
+
+func ticketDBKey(project string, n uint64) []byte {
+	return join([]byte(project), putU64(n))
+}
+
+func (tx *Tx) put(bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("store: encode %s: %w", bucket, err)
+	}
+	return tx.btx.Bucket(bucket).Put(key, data)
+}
+
+func (tx *Tx) get(bucket, key []byte, v any) (bool, error) {
+	data := tx.btx.Bucket(bucket).Get(key)
+	if data == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return false, fmt.Errorf("store: decode %s/%x: %w", bucket, key, err)
+	}
+	return true, nil
+}
+
+// NextTicketNumber allocates the next number of project. Numbers are never
+// reused: the counter is part of the transaction, so a rolled-back ticket
+// gives its number back and a committed one keeps it.
+func (tx *Tx) NextTicketNumber(project string) (uint64, error) {
+	b := tx.btx.Bucket(bTicketSeq)
+	n := getU64(b.Get([]byte(project))) + 1
+	if err := b.Put([]byte(project), putU64(n)); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// LastTicketNumber returns the highest number allocated in project.
+func (tx *Tx) LastTicketNumber(project string) uint64 {
+	return getU64(tx.btx.Bucket(bTicketSeq).Get([]byte(project)))
+}
+
+// PutTicket writes t.
+func (tx *Tx) PutTicket(t *Ticket) error {
+	return tx.put(bTickets, ticketDBKey(t.Project, t.Number), t)
+}
+
+// Ticket reads a ticket by key ("ACME-42").
+func (tx *Tx) Ticket(key string) (*Ticket, error) {
+	p, n, ok := SplitTicketKey(key)
+	if !ok {
+		return nil, fmt.Errorf("store: ticket %q: %w", key, ErrNotFound)
+	}
+	var t Ticket
+	found, err := tx.get(bTickets, ticketDBKey(p, n), &t)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("store: ticket %s: %w", key, ErrNotFound)
+	}
+	return &t, nil
+}
+
+// ForEachTicket calls fn for each ticket of project ("" = all) in key order
+// until fn returns false.
+func (tx *Tx) ForEachTicket(project string, fn func(*Ticket) bool) error {
+	c := tx.btx.Bucket(bTickets).Cursor()
+	var prefix []byte
+	if project != "" {
+		prefix = append([]byte(project), 0)
+	}
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var t Ticket
+		if err := json.Unmarshal(v, &t); err != nil {
+			return fmt.Errorf("store: decode ticket %x: %w", k, err)
+		}
+		if !fn(&t) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// AddMessage stores m with a new id (set on m) and links it to its ticket.
+func (tx *Tx) AddMessage(m *Message) error {
+	b := tx.btx.Bucket(bMessages)
+	id, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	m.ID = id
+	if err := tx.put(bMessages, putU64(id), m); err != nil {
+		return err
+	}
+	return tx.btx.Bucket(bTicketMsgs).Put(join([]byte(m.Ticket), putU64(id)), nil)
+}
+
+// PutMessage rewrites an existing message (retention, edits).
+func (tx *Tx) PutMessage(m *Message) error {
+	if m.ID == 0 {
+		return fmt.Errorf("store: PutMessage without id")
+	}
+	return tx.put(bMessages, putU64(m.ID), m)
+}
+
+// Message reads one message.
+func (tx *Tx) Message(id uint64) (*Message, error) {
+	var m Message
+	found, err := tx.get(bMessages, putU64(id), &m)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("store: message %d: %w", id, ErrNotFound)
+	}
+	return &m, nil
+}
+
+// TicketMessages returns the messages of a ticket, oldest first.
+func (tx *Tx) TicketMessages(ticket string) ([]*Message, error) {
+	prefix := append([]byte(ticket), 0)
+	c := tx.btx.Bucket(bTicketMsgs).Cursor()
+	var out []*Message
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		m, err := tx.Message(getU64(k[len(prefix):]))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func msgIDKey(project, msgid, hash string) []byte {
+	return join([]byte(project), []byte(msgid), []byte(hash))
+}
+
+func encodeRef(r MessageRef) []byte {
+	flag := byte(0)
+	if r.Outbound {
+		flag = 1
+	}
+	out := append([]byte(r.Ticket), 0)
+	out = append(out, putU64(r.Message)...)
+	return append(out, flag)
+}
+
+func decodeRef(v []byte) MessageRef {
+	i := bytes.IndexByte(v, 0)
+	if i < 0 || len(v) < i+10 {
+		return MessageRef{}
+	}
+	return MessageRef{Ticket: string(v[:i]), Message: getU64(v[i+1 : i+9]), Outbound: v[i+9] == 1}
+}
+
+// IndexMessageID records that msgid (canonical) with content hash belongs
+// to ref in project. Outbound ids are indexed with an empty hash.
+func (tx *Tx) IndexMessageID(project, msgid, hash string, ref MessageRef) error {
+	if msgid == "" && hash == "" {
+		return nil
+	}
+	return tx.btx.Bucket(bMsgIDs).Put(msgIDKey(project, msgid, hash), encodeRef(ref))
+}
+
+// Duplicate returns the ref of a message already stored in project with the
+// same Message-ID and content hash.
+func (tx *Tx) Duplicate(project, msgid, hash string) (MessageRef, bool) {
+	v := tx.btx.Bucket(bMsgIDs).Get(msgIDKey(project, msgid, hash))
+	if v == nil {
+		return MessageRef{}, false
+	}
+	return decodeRef(v), true
+}
+
+// LookupMessageID returns what project knows of msgid: any stored inbound
+// copy or an id we minted. Cost is one seek, whatever the store's size.
+func (tx *Tx) LookupMessageID(project, msgid string) (MessageRef, bool) {
+	if msgid == "" {
+		return MessageRef{}, false
+	}
+	prefix := join([]byte(project), []byte(msgid), nil)
+	c := tx.btx.Bucket(bMsgIDs).Cursor()
+	k, v := c.Seek(prefix)
+	if k == nil || !bytes.HasPrefix(k, prefix) {
+		return MessageRef{}, false
+	}
+	return decodeRef(v), true
+}
+
+// AddEvent appends an event to its ticket's history (Seq is set).
+func (tx *Tx) AddEvent(e *Event) error {
+	b := tx.btx.Bucket(bEvents)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	e.Seq = seq
+	return tx.put(bEvents, join([]byte(e.Ticket), putU64(seq)), e)
+}
+
+// Events returns a ticket's history, oldest first.
+func (tx *Tx) Events(ticket string) ([]*Event, error) {
+	prefix := append([]byte(ticket), 0)
+	c := tx.btx.Bucket(bEvents).Cursor()
+	var out []*Event
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var e Event
+		if err := json.Unmarshal(v, &e); err != nil {
+			return nil, fmt.Errorf("store: decode event: %w", err)
+		}
+		out = append(out, &e)
+	}
+	return out, nil
+}
+
+// PutToken stores a token.
+func (tx *Tx) PutToken(t *Token) error {
+	return tx.put(bTokens, []byte(t.Token), t)
+}
+
+// Token reads a token; ErrNotFound when unknown.
+func (tx *Tx) Token(token string) (*Token, error) {
+	var t Token
+	found, err := tx.get(bTokens, []byte(token), &t)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, ErrNotFound
+	}
+	return &t, nil
+}
+
+func dueKey(t time.Time, id uint64) []byte {
+	return append(putU64(uint64(t.UnixNano())), putU64(id)...)
+}
+
+// Enqueue adds an outbox item (ID is set) due at item.NextAttempt.
+func (tx *Tx) Enqueue(item *OutboxItem) error {
+	b := tx.btx.Bucket(bOutbox)
+	id, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	item.ID = id
+	if err := tx.put(bOutbox, putU64(id), item); err != nil {
+		return err
+	}
+	return tx.btx.Bucket(bOutboxDue).Put(dueKey(item.NextAttempt, id), nil)
+}
+
+// OutboxItem reads one queued item.
+func (tx *Tx) OutboxItem(id uint64) (*OutboxItem, error) {
+	var it OutboxItem
+	found, err := tx.get(bOutbox, putU64(id), &it)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, ErrNotFound
+	}
+	return &it, nil
+}
+
+// Reschedule stores item's new state and moves it in the due index from
+// oldDue to item.NextAttempt.
+func (tx *Tx) Reschedule(item *OutboxItem, oldDue time.Time) error {
+	if err := tx.btx.Bucket(bOutboxDue).Delete(dueKey(oldDue, item.ID)); err != nil {
+		return err
+	}
+	if err := tx.put(bOutbox, putU64(item.ID), item); err != nil {
+		return err
+	}
+	return tx.btx.Bucket(bOutboxDue).Put(dueKey(item.NextAttempt, item.ID), nil)
+}
+
+// Dequeue removes an item (sent, or given up).
+func (tx *Tx) Dequeue(item *OutboxItem) error {
+	if err := tx.btx.Bucket(bOutboxDue).Delete(dueKey(item.NextAttempt, item.ID)); err != nil {
+		return err
+	}
+	return tx.btx.Bucket(bOutbox).Delete(putU64(item.ID))
+}
+
+// DueOutbox returns up to max items due at or before now, earliest first,
+// and the time the next not-yet-due item is due (zero if none).
+func (tx *Tx) DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, error) {
+	c := tx.btx.Bucket(bOutboxDue).Cursor()
+	var out []*OutboxItem
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		due := time.Unix(0, int64(getU64(k[:8])))
+		if due.After(now) || len(out) >= max {
+			if due.After(now) {
+				return out, due, nil
+			}
+			return out, now, nil
+		}
+		it, err := tx.OutboxItem(getU64(k[8:]))
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		out = append(out, it)
+	}
+	return out, time.Time{}, nil
+}
+
+// OutboxStats returns the number of queued items and the creation time of
+// the oldest.
+func (tx *Tx) OutboxStats() (int, time.Time) {
+	b := tx.btx.Bucket(bOutbox)
+	n := b.Stats().KeyN
+	var oldest time.Time
+	if k, v := b.Cursor().First(); k != nil {
+		var it OutboxItem
+		if json.Unmarshal(v, &it) == nil {
+			oldest = it.Created
+		}
+	}
+	return n, oldest
+}
+
+// SetState stores a small named state value (JSON).
+func (tx *Tx) SetState(name string, v any) error {
+	return tx.put(bState, []byte(name), v)
+}
+
+// State reads a state value; false when absent.
+func (tx *Tx) State(name string, v any) (bool, error) {
+	return tx.get(bState, []byte(name), v)
+}
+
+// Meta reads a per-installation value (e.g. a generated key).
+func (tx *Tx) Meta(name string) []byte {
+	v := tx.btx.Bucket(bMeta).Get([]byte(name))
+	if v == nil {
+		return nil
+	}
+	return append([]byte(nil), v...)
+}
+
+// SetMeta writes a per-installation value.
+func (tx *Tx) SetMeta(name string, v []byte) error {
+	return tx.btx.Bucket(bMeta).Put([]byte(name), v)
+}
+
+func (tx *Tx) forEachBlobRef(fn func(string)) error {
+	return tx.btx.Bucket(bMessages).ForEach(func(k, v []byte) error {
+		var m Message
+		if err := json.Unmarshal(v, &m); err != nil {
+			return nil
+		}
+		if m.Raw != "" {
+			fn(m.Raw)
+		}
+		for _, a := range m.Attach {
+			if a.Blob != "" {
+				fn(a.Blob)
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,102 @@
+// Command ticketgate is the email ticket gateway: `serve` runs the daemon;
+// `deliver` hands one message from an MTA alias to it; `check-config`,
+// `inspect` and `version` help the sysadmin.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+)
+
+// version is stamped at build time: -ldflags "-X main.version=…".
+var version = ""
+
+// Exit codes (sysexits where an MTA reads them).
+const (
+	exitOK        = 0
+	exitFailure   = 1
+	exitConfig    = 2  // bad config or usage: systemd must not restart
+	exitDataErr   = 65 // EX_DATAERR
+	exitNoUser    = 67 // EX_NOUSER
+	exitUnavail   = 69 // EX_UNAVAILABLE
+	exitSoftware  = 70 // EX_SOFTWARE
+	exitTempFail  = 75 // EX_TEMPFAIL
+	defaultConfig = "/etc/ticketgate/config.yaml"
+)
+
+const usage = `usage: ticketgate <command> [flags]
+
+commands:
+  serve          run the daemon
+  check-config   validate the configuration; exit 0 when valid, 2 when not
+  deliver        read one message on stdin and hand it to the running daemon
+                 [--recipient ADDR] [-f|--sender ADDR]
+  inspect FILE   parse a message as the daemon does and print JSON
+  version        print the version
+
+flags for every command:
+  -c, --config FILE   configuration file (default $TICKETGATE_CONFIG or ` + defaultConfig + `)
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitConfig
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(rest, stderr)
+	case "check-config":
+		return cmdCheckConfig(rest, stdout, stderr)
+	case "deliver":
+		return cmdDeliver(rest, stdin, stderr)
+	case "inspect":
+		return cmdInspect(rest, stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "ticketgate", versionString())
+		return exitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "ticketgate: unknown command %q\n\n%s", cmd, usage)
+		return exitConfig
+	}
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			if len(rev) > 12 {
+				rev = rev[:12]
+			}
+			if dirty {
+				rev += "-dirty"
+			}
+			return "devel-" + rev
+		}
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+	}
+	return "devel"
+}

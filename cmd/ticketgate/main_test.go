@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/daemon"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// freePort picks a loopback port that is free right now, for configs that
+// need a number written down before the daemon starts.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// writeConfig writes a YAML config into dir and returns its path.
+func writeConfig(t *testing.T, dir, extra string) string {
+	t.Helper()
+	y := fmt.Sprintf(`data_dir: ./data
+web: { listen: "127.0.0.1:%d", base_url: "http://127.0.0.1" }
+inbound:
+  smtp: { listen: "127.0.0.1:%d" }
+outbound:
+  transport: maildir
+  maildir: { path: ./outbox }
+projects:
+  - key: ACME
+    name: Acme Support
+    address: acme@support.example.com
+    agents: [alice@example.com]
+%s`, freePort(t), freePort(t), extra)
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func runCmd(args []string, stdin string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestDeliverExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	path := writeConfig(t, dir, "")
+	good := "From: carl@customer.example\nTo: acme@support.example.com\nSubject: via pipe\nMessage-ID: <pipe1@customer.example>\n\nhello\n"
+
+	// Daemon down: temporary, the MTA keeps the mail and retries.
+	if code, _, stderr := runCmd([]string{"deliver", "-c", path}, good); code != exitTempFail {
+		t.Fatalf("daemon down: exit %d, want 75 (%s)", code, stderr)
+	}
+
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := daemon.Start(cfg, slog.New(slog.DiscardHandler), daemon.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Shutdown(context.Background())
+
+	cases := []struct {
+		name  string
+		args  []string
+		stdin string
+		want  int
+	}{
+		{"stored, project from To", nil, good, exitOK},
+		{"retry of the same message is still success", nil, good, exitOK},
+		{"explicit recipient", []string{"--recipient", "ACME@support.example.com", "-f", "carl@customer.example"}, "Subject: no To header\nFrom: carl@customer.example\n\nhi\n", exitOK},
+		{"Delivered-To wins over To", nil, "Delivered-To: acme@support.example.com\nTo: list@elsewhere.example\nFrom: x@y.example\nSubject: s\n\nb\n", exitOK},
+		{"no such project", []string{"--recipient", "nobody@support.example.com"}, good, exitNoUser},
+		{"no project address anywhere", nil, "From: x@y.example\nTo: z@elsewhere.example\nSubject: s\n\nb\n", exitNoUser},
+		{"empty input", nil, "", exitDataErr},
+		{"no header block", nil, "just some text\nwithout any header\n", exitDataErr},
+		{"mbox From line then headers", nil, "From carl@customer.example Mon Nov  2 10:00:00 2026\nFrom: carl@customer.example\nTo: acme@support.example.com\nSubject: mbox\n\nb\n", exitOK},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"deliver", "-c", path}, c.args...)
+			if code, _, stderr := runCmd(args, c.stdin); code != c.want {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, c.want, stderr)
+			}
+		})
+	}
+	var n uint64
+	var m []*store.Message
+	d.Store().View(func(tx *store.Tx) error {
+		n = tx.LastTicketNumber("ACME")
+		m, _ = tx.TicketMessages("ACME-1")
+		return nil
+	})
+	if n != 4 {
+		t.Errorf("%d tickets, want 4 (the retried message is a duplicate)", n)
+	}
+	if len(m) != 1 || m[0].Source != "pipe" || m[0].Subject != "via pipe" {
+		t.Errorf("ACME-1 messages: %+v", m)
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := writeConfig(t, dir, "")
+	if code, out, _ := runCmd([]string{"check-config", "-c", good}, ""); code != exitOK || !strings.Contains(out, "ok") {
+		t.Fatalf("valid config: %d %s", code, out)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("projects:\n  - key: acme\n    nme: typo\n"), 0o600)
+	code, _, stderr := runCmd([]string{"check-config", "--config", bad}, "")
+	if code != exitConfig {
+		t.Fatalf("bad config: exit %d", code)
+	}
+	for _, want := range []string{"projects[0].address: required", "projects[0].key", "nme"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("check-config output lacks %q:\n%s", want, stderr)
+		}
+	}
+	if code, _, _ := runCmd([]string{"serve", "-c", bad}, ""); code != exitConfig {
+		t.Errorf("serve with a bad config: exit %d, want 2", code)
+	}
+	t.Setenv("TICKETGATE_CONFIG", good)
+	if code, _, _ := runCmd([]string{"check-config"}, ""); code != exitOK {
+		t.Errorf("TICKETGATE_CONFIG not used: %d", code)
+	}
+}
+
+func TestInspect(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "m.eml")
+	os.WriteFile(f, []byte("From: \"Carl\" <Carl@Customer.Example>\r\nTo: acme@support.example.com\r\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\nAuto-Submitted: auto-replied\r\nDate: Mon, 02 Nov 2026 10:00:00 +0100\r\nMessage-ID: <X1@Customer.Example>\r\n\r\nbody\r\n"), 0o600)
+	code, out, stderr := runCmd([]string{"inspect", f}, "")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{`"subject": "Grüße"`, `"from": "carl@customer.example"`, `"from_name": "Carl"`, `"date": "2026-11-02T10:00:00+01:00"`, `"auto": "auto-submitted: auto-replied"`, `"text": "body`, `"attachments": []`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect output lacks %s:\n%s", want, out)
+		}
+	}
+	if code, _, _ := runCmd([]string{"inspect", filepath.Join(dir, "missing.eml")}, ""); code != exitConfig {
+		t.Errorf("missing file: exit %d, want 2", code)
+	}
+	garbage := filepath.Join(dir, "g.eml")
+	os.WriteFile(garbage, []byte("\x00\x01 not mail at all \xff"), 0o600)
+	if code, _, _ := runCmd([]string{"inspect", garbage}, ""); code != 0 {
+		t.Errorf("garbage: exit %d, want 0", code)
+	}
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"golang.org/x/sys/unix"
+
+	"github.com/ticketgate/ticketgate/config"
+	tgdaemon "github.com/ticketgate/ticketgate/daemon"
+)
+
+// shutdownGrace is how long deliveries in progress may take after
+// SIGTERM before they are aborted with 421.
+const shutdownGrace = 10 * time.Second
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	switch strings.ToLower(c.Level) {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn", "warning":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	default:
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// printConfigErrors prints every problem on its own line.
+func printConfigErrors(w io.Writer, path string, err error) {
+	var list *config.Errors
+	if errors.As(err, &list) {
+		fmt.Fprintf(w, "%s: %d problem(s):\n", path, len(list.List))
+		for _, e := range list.List {
+			fmt.Fprintf(w, "  %s\n", e)
+		}
+		return
+	}
+	fmt.Fprintf(w, "%s: %v\n", path, err)
+}
+
+func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
+	var path string
+	fs := newFlags("check-config", stderr, &path)
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	if _, err := config.Load(path); err != nil {
+		printConfigErrors(stderr, path, err)
+		return exitConfig
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", path)
+	return exitOK
+}
+
+func cmdServe(args []string, stderr io.Writer) int {
+	var path string
+	fs := newFlags("serve", stderr, &path)
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		printConfigErrors(stderr, path, err)
+		return exitConfig
+	}
+	log := newLogger(cfg.Log, stderr)
+	d, err := tgdaemon.Start(cfg, log, tgdaemon.Options{})
+	if err != nil {
+		log.Error("could not start", "err", err)
+		return exitFailure
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	daemon.SdNotify(false, daemon.SdNotifyReady)
+	for sig := range sigs {
+		if sig == syscall.SIGHUP {
+			reload(d, path, log)
+			continue
+		}
+		log.Info("shutting down", "signal", sig.String(), "grace", shutdownGrace)
+		daemon.SdNotify(false, daemon.SdNotifyStopping)
+		go func() {
+			// A second signal means "now".
+			for s := range sigs {
+				if s != syscall.SIGHUP {
+					log.Warn("second signal, exiting at once", "signal", s.String())
+					os.Exit(exitFailure)
+				}
+			}
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		d.Shutdown(ctx)
+		cancel()
+		return exitOK
+	}
+	return exitOK
+}
+
+// reload re-reads the config file; a bad one keeps the old config and logs
+// every problem. It never stops the daemon.
+func reload(d *tgdaemon.Daemon, path string, log *slog.Logger) {
+	daemon.SdNotify(false, fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec()))
+	defer daemon.SdNotify(false, daemon.SdNotifyReady)
+	cfg, err := config.Load(path)
+	if err != nil {
+		var list *config.Errors
+		if errors.As(err, &list) {
+			for _, e := range list.List {
+				log.Error("reload: config problem; keeping the old configuration", "problem", e.Error())
+			}
+		} else {
+			log.Error("reload failed; keeping the old configuration", "err", err)
+		}
+		return
+	}
+	d.Reload(cfg)
+}
+
+// monotonicUsec is CLOCK_MONOTONIC in µs, which systemd's RELOADING=1
+// protocol (Type=notify-reload) wants alongside.
+func monotonicUsec() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+	return ts.Sec*1e6 + ts.Nsec/1e3
+}

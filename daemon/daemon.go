@@ -1,0 +1,332 @@
+// Package daemon wires ticketgate together: it opens the store, starts the
+// SMTP/LMTP listeners (and the local LMTP socket `ticketgate deliver` talks
+// to), the outbox sender and the web server, swaps in a new configuration on
+// reload, and shuts everything down in two phases.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/ingest"
+	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/mailout"
+	"github.com/ticketgate/ticketgate/notify"
+	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/templates"
+	"github.com/ticketgate/ticketgate/ticket"
+	"github.com/ticketgate/ticketgate/web"
+)
+
+// SocketName is the local LMTP socket in data_dir that `deliver` uses.
+const SocketName = "lmtp.sock"
+
+// Daemon is a running ticketgate.
+type Daemon struct {
+	log  *slog.Logger
+	cfg  atomic.Pointer[config.Config]
+	tmpl atomic.Pointer[templates.Set]
+	now  func() time.Time
+
+	store    *store.Store
+	sender   *mailout.Sender
+	tport    mailout.Transport
+	pipeline *ingest.Pipeline
+	servers  []*listener
+	web      *http.Server
+	webLn    net.Listener
+
+	stopSender context.CancelFunc
+	bg         sync.WaitGroup
+}
+
+type listener struct {
+	name string
+	srv  *mailin.Server
+	ln   net.Listener
+}
+
+// Options are knobs for tests.
+type Options struct {
+	// Now replaces the clock.
+	Now func() time.Time
+	// Transport replaces the configured outbound transport.
+	Transport mailout.Transport
+	// SenderWorkers is the number of concurrent sends (default 4).
+	SenderWorkers int
+}
+
+// Start opens the store and starts every listener and loop of cfg.
+func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) {
+	d := &Daemon{log: log, now: opts.Now}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	d.cfg.Store(cfg)
+	d.tmpl.Store(templates.New(""))
+	st, err := store.Open(cfg.DataDir, store.Options{Logger: log.With("component", "store")})
+	if err != nil {
+		return nil, err
+	}
+	d.store = st
+	ok := false
+	defer func() {
+		if !ok {
+			d.closeAll()
+		}
+	}()
+
+	d.tport = opts.Transport
+	if d.tport == nil {
+		if d.tport, err = newTransport(cfg, log); err != nil {
+			return nil, err
+		}
+	}
+	r := cfg.Outbound.Retry
+	d.sender = mailout.NewSender(st, d.tport, mailout.Retry{Initial: r.Initial, Max: r.Max, GiveUpAfter: r.GiveUpAfter}, opts.SenderWorkers, log.With("component", "mailout"))
+	n := notify.New(d.Config, d.tmpl.Load, d.now, log.With("component", "notify"))
+	engine := ticket.NewEngine(st, d.Config, n, d.now, log.With("component", "ticket"))
+	d.pipeline = ingest.New(st, d.Config, engine, log.With("component", "ingest"))
+	d.pipeline.Queued = d.sender.Wake
+
+	if err := d.listen(cfg); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d.stopSender = cancel
+	d.bg.Add(2)
+	go func() {
+		defer d.bg.Done()
+		d.sender.Run(ctx)
+	}()
+	go func() {
+		defer d.bg.Done()
+		d.sweepLoop(ctx)
+	}()
+	for _, l := range d.servers {
+		go func() {
+			if err := l.srv.Serve(l.ln); err != nil {
+				log.Error("listener stopped", "listener", l.name, "err", err)
+			}
+		}()
+	}
+	go func() {
+		if err := d.web.Serve(d.webLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("web server stopped", "err", err)
+		}
+	}()
+	ok = true
+	log.Info("ticketgate started", "data_dir", cfg.DataDir, "projects", len(cfg.Projects), "smtp", d.Addr("smtp"), "lmtp", d.Addr("lmtp"), "web", d.Addr("web"))
+	return d, nil
+}
+
+// Config returns the configuration in force.
+func (d *Daemon) Config() *config.Config { return d.cfg.Load() }
+
+// Store returns the open store (for tests and in-process tools).
+func (d *Daemon) Store() *store.Store { return d.store }
+
+// Addr returns the bound address of a listener: smtp, lmtp (the configured
+// LMTP listener), socket (the local deliver socket) or web; "" when off.
+func (d *Daemon) Addr(name string) string {
+	if name == "web" && d.webLn != nil {
+		return d.webLn.Addr().String()
+	}
+	for _, l := range d.servers {
+		if l.name == name {
+			return l.ln.Addr().String()
+		}
+	}
+	return ""
+}
+
+func newTransport(cfg *config.Config, log *slog.Logger) (mailout.Transport, error) {
+	switch cfg.Outbound.Transport {
+	case "smtp":
+		opts, err := mailout.SMTPOptionsFromConfig(cfg.Outbound.SMTP)
+		if err != nil {
+			return nil, err
+		}
+		return mailout.NewSMTP(opts, log.With("component", "smtp-out")), nil
+	default:
+		return mailout.NewMaildir(cfg.Outbound.Maildir.Path)
+	}
+}
+
+// Listen opens "host:port" or "unix:/path" (a stale socket file is
+// replaced; the socket is made group-writable for the MTA and agents).
+func Listen(addr string) (net.Listener, error) {
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, err
+		}
+		if c, err := net.Dial("unix", path); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("%s is in use by a running process", path)
+		}
+		os.Remove(path)
+		ln, err := net.Listen("unix", path)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(path, 0o660); err != nil {
+			ln.Close()
+			return nil, err
+		}
+		return ln, nil
+	}
+	return net.Listen("tcp", addr)
+}
+
+func (d *Daemon) listen(cfg *config.Config) error {
+	in := cfg.Inbound
+	base := mailin.ServerOptions{
+		Domain:          hostname(),
+		MaxMessageBytes: in.MaxMessageBytes,
+		MaxLineLength:   in.MaxLineLength,
+		MaxRecipients:   in.MaxRecipients,
+		Trusted: func(ip net.IP) bool {
+			return d.Config().TrustedRelay(ip)
+		},
+	}
+	add := func(name, addr string, lmtp bool, source string) error {
+		ln, err := Listen(addr)
+		if err != nil {
+			return fmt.Errorf("listen %s on %s: %w", name, addr, err)
+		}
+		o := base
+		o.LMTP, o.Source = lmtp, source
+		d.servers = append(d.servers, &listener{name: name, ln: ln, srv: mailin.NewServer(o, d.pipeline, d.log.With("listener", name))})
+		return nil
+	}
+	if in.SMTP.Listen != "" {
+		if err := add("smtp", in.SMTP.Listen, false, "smtp"); err != nil {
+			return err
+		}
+	}
+	if in.LMTP.Listen != "" {
+		if err := add("lmtp", in.LMTP.Listen, true, "lmtp"); err != nil {
+			return err
+		}
+	}
+	if err := add("socket", "unix:"+filepath.Join(cfg.DataDir, SocketName), true, "pipe"); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Web.Listen)
+	if err != nil {
+		return fmt.Errorf("listen web on %s: %w", cfg.Web.Listen, err)
+	}
+	d.webLn = ln
+	d.web = &http.Server{
+		Handler: web.NewHandler(d.store, web.Options{
+			BaseURL: cfg.Web.BaseURL,
+			Now:     d.now,
+			ProjectName: func(key string) string {
+				if p := d.Config().Project(key); p != nil {
+					return p.Name
+				}
+				return key
+			},
+		}, d.log.With("component", "web")),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return h
+}
+
+// Reload swaps in a new configuration. Listener addresses and data_dir
+// only change on restart; everything read per message (projects, toggles,
+// templates, limits) takes effect for the next message.
+func (d *Daemon) Reload(cfg *config.Config) {
+	old := d.Config()
+	if cfg.DataDir != old.DataDir || cfg.Inbound.SMTP.Listen != old.Inbound.SMTP.Listen ||
+		cfg.Inbound.LMTP.Listen != old.Inbound.LMTP.Listen || cfg.Web.Listen != old.Web.Listen {
+		d.log.Warn("reload: data_dir and listen addresses change only on restart")
+	}
+	d.cfg.Store(cfg)
+	d.tmpl.Store(templates.New(""))
+	d.log.Info("configuration reloaded", "projects", len(cfg.Projects))
+}
+
+func (d *Daemon) sweepLoop(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			// An hour's grace keeps blobs of ingestions still in flight.
+			if n, err := d.store.SweepBlobs(time.Hour); err != nil {
+				d.log.Warn("blob sweep failed", "err", err)
+			} else if n > 0 {
+				d.log.Info("swept orphaned blobs", "removed", n)
+			}
+		}
+	}
+}
+
+// Shutdown stops accepting mail, gives deliveries in progress until ctx
+// ends (their senders then get 421), stops the sender and closes the store.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, l := range d.servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.srv.Shutdown(ctx)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if d.web != nil {
+			d.web.Shutdown(ctx)
+		}
+	}()
+	wg.Wait()
+	d.closeAll()
+	d.log.Info("ticketgate stopped")
+	return nil
+}
+
+func (d *Daemon) closeAll() {
+	for _, l := range d.servers {
+		l.srv.Close()
+		l.ln.Close() // in case Serve never ran
+	}
+	if d.web != nil {
+		d.web.Close()
+	} else if d.webLn != nil {
+		d.webLn.Close()
+	}
+	if d.stopSender != nil {
+		d.stopSender()
+	}
+	d.bg.Wait()
+	if d.tport != nil {
+		d.tport.Close()
+	}
+	if d.store != nil {
+		d.store.Close()
+	}
+}

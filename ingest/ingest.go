@@ -1,0 +1,242 @@
+// Package ingest is the inbound pipeline every source shares (SMTP, LMTP,
+// the local deliver socket, IMAP): it spools the raw message into a
+// content-addressed blob (fsynced), parses it once, classifies it with the
+// policy stage, and applies it once per addressed project through the ticket
+// engine, whose single transaction stores the message, the ticket change
+// and every notification it causes.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/policy"
+	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/ticket"
+)
+
+// Pipeline implements mailin.Receiver.
+type Pipeline struct {
+	store  *store.Store
+	cfg    func() *config.Config
+	engine *ticket.Engine
+	log    *slog.Logger
+	// Queued is called after a commit that queued outbound mail (wakes
+	// the sender); may be nil.
+	Queued func()
+	// Observe is called once per project copy with its outcome (metrics,
+	// audit); may be nil.
+	Observe func(o Outcome)
+}
+
+// Outcome describes what happened to one project's copy of a message.
+type Outcome struct {
+	Source    string
+	Project   string
+	MessageID string
+	Result    *ticket.Result
+	Auto      string
+	Loop      string
+	Err       error
+	Elapsed   time.Duration
+}
+
+// New returns a pipeline.
+func New(s *store.Store, cfg func() *config.Config, e *ticket.Engine, log *slog.Logger) *Pipeline {
+	return &Pipeline{store: s, cfg: cfg, engine: e, log: log}
+}
+
+var errNoMailbox = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox here"}
+
+// CheckRecipient accepts only project addresses (plain, +tag, internal,
+// bounce and reply-token forms): we never relay.
+func (p *Pipeline) CheckRecipient(_ context.Context, rcpt string) error {
+	if proj, kind, _ := p.cfg().Route(rcpt); proj == nil || kind == config.AddrNone {
+		p.log.Info("refused recipient", "rcpt", rcpt)
+		return errNoMailbox
+	}
+	return nil
+}
+
+// Receive implements mailin.Receiver.
+func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reader) []error {
+	start := time.Now()
+	errs := make([]error, len(env.Rcpts))
+	fail := func(err error) []error {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	hash, size, err := p.spool(r)
+	if err != nil {
+		if errors.Is(err, smtp.ErrDataTooLarge) {
+			p.log.Info("refused oversized message", "source", env.Source, "from", env.MailFrom)
+			return fail(smtp.ErrDataTooLarge)
+		}
+		p.log.Error("could not spool message", "source", env.Source, "err", err)
+		return fail(fault.Temporary(err))
+	}
+	msg, attach, err := p.parse(hash)
+	if err != nil {
+		p.log.Error("could not parse stored message", "blob", hash, "err", err)
+		return fail(fault.Temporary(err))
+	}
+	cfg := p.cfg()
+	auto := policy.Automatic(msg, policy.Envelope{MailFrom: env.MailFrom, Source: env.Source}, policy.Options{})
+	loop := policy.OwnLoop(msg, ownMail{cfg: cfg, store: p.store})
+
+	type copyResult struct {
+		res *ticket.Result
+		err error
+	}
+	done := map[string]copyResult{}
+	for i, rcpt := range env.Rcpts {
+		proj, kind, tag := cfg.Route(rcpt)
+		if proj == nil {
+			errs[i] = errNoMailbox
+			continue
+		}
+		// A message addressed to one project twice (plain and +tag) is
+		// one copy: handled once, answered for each recipient.
+		if c, ok := done[proj.Key]; ok {
+			errs[i] = c.err
+			continue
+		}
+		m := toMail(proj, env, msg, attach, hash, size, auto, loop)
+		if kind == config.AddrReplyToken {
+			m.RcptTag = tag
+		}
+		res, err := p.engine.Ingest(ctx, m)
+		done[proj.Key] = copyResult{res, err}
+		errs[i] = err
+		p.logOutcome(env, proj, msg, res, auto, loop, err, time.Since(start))
+		if err == nil && res.Queued > 0 && p.Queued != nil {
+			p.Queued()
+		}
+	}
+	return errs
+}
+
+func (p *Pipeline) logOutcome(env *mailin.Envelope, proj *config.Project, msg *mailin.Message, res *ticket.Result, auto, loop string, err error, elapsed time.Duration) {
+	if p.Observe != nil {
+		p.Observe(Outcome{Source: env.Source, Project: proj.Key, MessageID: msg.MessageID, Result: res, Auto: auto, Loop: loop, Err: err, Elapsed: elapsed})
+	}
+	log := p.log.With("msgid", msg.MessageID, "project", proj.Key, "source", env.Source, "from", msg.From)
+	if err != nil {
+		log.Error("message not stored", "err", err, "temporary", fault.IsTemporary(err))
+		return
+	}
+	log = log.With("ticket", res.Ticket)
+	switch {
+	case res.Duplicate:
+		log.Info("duplicate message, already stored")
+	case res.Created:
+		log.Info("received", "threaded_by", res.ThreadedBy, "created", true, "queued", res.Queued, "auto", auto, "loop", loop, "problems", len(msg.Problems))
+	default:
+		log.Info("received", "threaded_by", res.ThreadedBy, "queued", res.Queued, "auto", auto, "loop", loop, "problems", len(msg.Problems))
+	}
+	if loop != "" {
+		log.Warn("our own mail came back; recorded, nothing sent", "reason", loop)
+	} else if auto != "" {
+		log.Info("automatic mail; no auto-reply or customer notification", "reason", auto)
+	}
+}
+
+// spool writes the raw message into a fsynced blob. The blob's hash is the
+// content hash used for duplicate detection.
+func (p *Pipeline) spool(r io.Reader) (string, int64, error) {
+	w, err := p.store.NewBlob()
+	if err != nil {
+		return "", 0, err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		w.Abort()
+		return "", 0, fmt.Errorf("ingest: spool: %w", err)
+	}
+	hash, err := w.Commit()
+	return hash, w.Size(), err
+}
+
+func (p *Pipeline) parse(hash string) (*mailin.Message, []store.Attachment, error) {
+	f, err := p.store.OpenBlob(hash)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	var attach []store.Attachment
+	msg, err := mailin.Parse(f, mailin.ParseOptions{
+		Attachments: func(a *mailin.Attachment, r io.Reader) (string, error) {
+			h, _, err := p.store.PutBlob(r)
+			return h, err
+		},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("ingest: parse: %w", err)
+	}
+	for _, a := range msg.Attachments {
+		attach = append(attach, store.Attachment{Filename: a.Filename, ContentType: a.ContentType, Size: a.Size, Blob: a.Ref, ContentID: a.ContentID, Inline: a.Inline})
+	}
+	return msg, attach, nil
+}
+
+func addrs(list []mailin.Address) []string {
+	out := make([]string, 0, len(list))
+	for _, a := range list {
+		if a.Address != "" {
+			out = append(out, strings.ToLower(a.Address))
+		}
+	}
+	return out
+}
+
+func toMail(proj *config.Project, env *mailin.Envelope, msg *mailin.Message, attach []store.Attachment, hash string, size int64, auto, loop string) *ticket.Mail {
+	names := map[string]string{}
+	for _, a := range append(append([]mailin.Address(nil), msg.To...), msg.Cc...) {
+		if a.Name != "" {
+			names[strings.ToLower(a.Address)] = a.Name
+		}
+	}
+	return &ticket.Mail{
+		Project: proj.Key, Source: env.Source, MailFrom: strings.ToLower(env.MailFrom),
+		From: strings.ToLower(msg.From), FromName: msg.FromName,
+		To: addrs(msg.To), Cc: addrs(msg.Cc), CcNames: names,
+		Subject: msg.Subject, MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
+		Date: msg.Date, Text: msg.Text, HTML: msg.HTML, Attach: attach,
+		Raw: hash, RawSize: size, Problems: msg.Problems, Auto: auto, Loop: loop,
+	}
+}
+
+// ownMail answers the policy stage's questions about our own mail.
+type ownMail struct {
+	cfg   *config.Config
+	store *store.Store
+}
+
+func (o ownMail) IsOwnAddress(addr string) bool { return o.cfg.IsOwnAddress(addr) }
+
+// MintedMessageID is true for a Message-ID of the form we mint whose token
+// we issued.
+func (o ownMail) MintedMessageID(id string) bool {
+	tok, ok := ticket.TokenFromMessageID(id)
+	if !ok {
+		return false
+	}
+	found := false
+	o.store.View(func(tx *store.Tx) error {
+		_, err := tx.Token(tok)
+		found = err == nil
+		return nil
+	})
+	return found
+}

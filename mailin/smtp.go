@@ -1,0 +1,321 @@
+package mailin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/ticketgate/ticketgate/fault"
+)
+
+// Envelope is what the SMTP/LMTP dialogue (or another source) says about a
+// message besides its bytes.
+type Envelope struct {
+	// Source is smtp, lmtp, pipe (the local deliver socket) or imap.
+	Source string
+	// RemoteIP is the connecting relay's address (nil for a unix socket).
+	RemoteIP net.IP
+	// Trusted is true when the message came from a trusted relay, the local
+	// socket or an IMAP account: only then do Authentication-Results
+	// headers from trusted authserv-ids count.
+	Trusted bool
+	// MailFrom is the envelope sender; "" for the null sender <>.
+	MailFrom string
+	// NullSender is true when MAIL FROM was <> (as opposed to unknown).
+	NullSender bool
+	Rcpts      []string
+}
+
+// Receiver is what the listener hands mail to.
+type Receiver interface {
+	// CheckRecipient vets one RCPT TO address; an error is the SMTP reply
+	// (use *smtp.SMTPError for a precise code).
+	CheckRecipient(ctx context.Context, rcpt string) error
+	// Receive stores the message read from r for every recipient and
+	// returns one error per recipient (nil = stored durably). It must read
+	// r to the end or fail.
+	Receive(ctx context.Context, env *Envelope, r io.Reader) []error
+}
+
+// ServerOptions configures a listener.
+type ServerOptions struct {
+	LMTP            bool
+	Domain          string
+	MaxMessageBytes int64
+	MaxLineLength   int
+	MaxRecipients   int
+	// Trusted decides whether a TCP peer may talk to us at all; unix
+	// socket peers always may.
+	Trusted func(ip net.IP) bool
+	// Source labels messages from this listener (smtp, lmtp, pipe).
+	Source string
+	// Sessions, when set, is incremented and decremented as sessions
+	// open and close (for metrics).
+	Sessions *atomic.Int64
+}
+
+// Server is one SMTP or LMTP listener.
+type Server struct {
+	srv  *smtp.Server
+	opts ServerOptions
+	recv Receiver
+	log  *slog.Logger
+
+	// ctx is cancelled when the server aborts what is still in flight.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	stopping bool
+	inflight int // deliveries in progress
+	conns    map[*smtp.Conn]*session
+}
+
+// NewServer returns a listener that hands mail to recv.
+func NewServer(opts ServerOptions, recv Receiver, log *slog.Logger) *Server {
+	s := &Server{opts: opts, recv: recv, log: log, conns: map[*smtp.Conn]*session{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
+	srv.LMTP = opts.LMTP
+	srv.Domain = opts.Domain
+	srv.MaxMessageBytes = opts.MaxMessageBytes
+	srv.MaxLineLength = opts.MaxLineLength
+	srv.MaxRecipients = opts.MaxRecipients
+	srv.ReadTimeout = 5 * time.Minute
+	srv.WriteTimeout = time.Minute
+	srv.EnableSMTPUTF8 = true
+	srv.EnableBINARYMIME = false
+	srv.ErrorLog = slogErrorLog{log}
+	s.srv = srv
+	return s
+}
+
+type slogErrorLog struct{ log *slog.Logger }
+
+func (l slogErrorLog) Printf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l slogErrorLog) Println(v ...any)               { l.log.Warn(fmt.Sprint(v...)) }
+
+// Serve accepts connections on ln until Shutdown or Close.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.srv.Serve(ln)
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, lets deliveries in progress finish until ctx
+// ends, then aborts the rest: their senders get 421 and retry later. Idle
+// connections (MTAs keep them open for reuse) are told 421 and closed.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopping = true
+	s.mu.Unlock()
+	srvDone := make(chan struct{})
+	go func() {
+		// Closes the listeners, then waits for every connection to end.
+		s.srv.Shutdown(context.Background())
+		close(srvDone)
+	}()
+	var err error
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		s.mu.Lock()
+		n := s.inflight
+		s.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			err = ctx.Err()
+			break wait
+		}
+	}
+	s.cancel()
+	s.closeConns()
+	<-srvDone
+	return err
+}
+
+func (s *Server) closeConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c, sess := range s.conns {
+		if !sess.busy.Load() {
+			c.Conn().SetWriteDeadline(time.Now().Add(time.Second))
+			io.WriteString(c.Conn(), "421 4.3.2 Service shutting down, try again later\r\n")
+		}
+		c.Conn().Close()
+	}
+}
+
+// Close stops at once, dropping connections.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.stopping = true
+	s.mu.Unlock()
+	s.cancel()
+	s.closeConns()
+	err := s.srv.Close()
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
+	sess := &session{s: s, env: Envelope{Source: s.opts.Source}}
+	if tcp, ok := c.Conn().RemoteAddr().(*net.TCPAddr); ok {
+		sess.env.RemoteIP = tcp.IP
+		if s.opts.Trusted != nil && !s.opts.Trusted(tcp.IP) {
+			s.log.Warn("refused connection from untrusted relay", "remote", tcp.IP.String())
+			return nil, &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+				Message: "This server only accepts mail from its configured relays"}
+		}
+	}
+	// Reaching us over TCP passed the relay check; a unix socket is local.
+	sess.env.Trusted = true
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Service shutting down, try again later"}
+	}
+	s.conns[c] = sess
+	sess.conn = c
+	s.mu.Unlock()
+	if s.opts.Sessions != nil {
+		s.opts.Sessions.Add(1)
+	}
+	return sess, nil
+}
+
+type session struct {
+	s    *Server
+	conn *smtp.Conn
+	env  Envelope
+	busy atomic.Bool // inside DATA: a reply will follow, don't write 421
+}
+
+func (ss *session) Reset() {
+	ss.env = Envelope{Source: ss.env.Source, RemoteIP: ss.env.RemoteIP, Trusted: ss.env.Trusted}
+}
+
+func (ss *session) Logout() error {
+	ss.s.mu.Lock()
+	delete(ss.s.conns, ss.conn)
+	ss.s.mu.Unlock()
+	if ss.s.opts.Sessions != nil {
+		ss.s.opts.Sessions.Add(-1)
+	}
+	return nil
+}
+
+func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	ss.env.MailFrom = from
+	ss.env.NullSender = from == ""
+	return nil
+}
+
+func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if err := ss.s.recv.CheckRecipient(ss.s.ctx, to); err != nil {
+		return err
+	}
+	ss.env.Rcpts = append(ss.env.Rcpts, to)
+	return nil
+}
+
+// Data answers for all recipients at once (SMTP): 250 only when every
+// recipient's copy is durable; any temporary failure makes the whole
+// message retried, and the copies already stored are then recognised as
+// duplicates.
+func (ss *session) Data(r io.Reader) error {
+	errs := ss.receive(r)
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LMTPData answers per recipient.
+func (ss *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
+	errs := ss.receive(r)
+	for i, rcpt := range ss.env.Rcpts {
+		status.SetStatus(rcpt, errs[i])
+	}
+	return nil
+}
+
+func (ss *session) receive(r io.Reader) []error {
+	ss.s.mu.Lock()
+	if ss.s.stopping && ss.s.ctx.Err() != nil {
+		ss.s.mu.Unlock()
+		io.Copy(io.Discard, r)
+		errs := make([]error, len(ss.env.Rcpts))
+		for i := range errs {
+			errs[i] = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Shutting down, try again later"}
+		}
+		return errs
+	}
+	ss.s.inflight++
+	ss.busy.Store(true)
+	ss.s.mu.Unlock()
+	defer func() {
+		ss.busy.Store(false)
+		ss.s.mu.Lock()
+		ss.s.inflight--
+		ss.s.mu.Unlock()
+	}()
+	env := ss.env
+	errs := ss.s.recv.Receive(ss.s.ctx, &env, r)
+	if len(errs) != len(env.Rcpts) {
+		// A receiver bug must not turn into lost mail: make them retry.
+		errs = make([]error, len(env.Rcpts))
+		for i := range errs {
+			errs[i] = fault.Temporaryf("receiver returned no verdict")
+		}
+	}
+	for i, err := range errs {
+		errs[i] = ss.reply(err)
+	}
+	return errs
+}
+
+// reply maps an internal error to an SMTP reply. A plain error from Data
+// would become go-smtp's permanent 554: storage problems must be 451 so the
+// sending MTA retries, and an abort at shutdown is 421.
+func (ss *session) reply(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return se
+	}
+	if errors.Is(err, smtp.ErrDataTooLarge) {
+		return smtp.ErrDataTooLarge
+	}
+	if ss.s.ctx.Err() != nil {
+		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Shutting down, try again later"}
+	}
+	if fault.IsTemporary(err) {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary storage problem, try again later"}
+	}
+	// Even a permanent internal failure gets 451: the raw message is kept
+	// by the receiver when it can be, and a retry loses nothing, whereas a
+	// 5xx would bounce a customer's mail for our own fault.
+	return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Could not process the message, try again later"}
+}

@@ -1,0 +1,239 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// deniedError says why a link leads nowhere. The visitor only ever sees
+// the one 404 page; the reason is for the log, where it answers "the
+// customer says their link does not work".
+type deniedError struct {
+	reason string
+	ticket string // empty when the token is unknown
+}
+
+func (e *deniedError) Error() string { return "link denied: " + e.reason }
+
+// resolveLink checks a link token and loads its ticket within tx. Every
+// handler acting on a ticket through a link goes through it, so they all
+// refuse the same links.
+func resolveLink(tx *store.Tx, token string, now time.Time) (*store.Token, *store.Ticket, error) {
+	tok, err := tx.Token(token)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, &deniedError{reason: "unknown token"}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case tok.Kind != store.TokenLink:
+		// A reply token leaks through reply addresses and Message-IDs to
+		// anyone the customer forwards mail to; it must not open the page.
+		return nil, nil, &deniedError{reason: "token of kind " + tok.Kind, ticket: tok.Ticket}
+	case tok.Revoked:
+		return nil, nil, &deniedError{reason: "revoked", ticket: tok.Ticket}
+	case !tok.Valid(now):
+		return nil, nil, &deniedError{reason: "expired " + tok.Expires.UTC().Format(time.RFC3339), ticket: tok.Ticket}
+	}
+	t, err := tx.Ticket(tok.Ticket)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, &deniedError{reason: "ticket gone", ticket: tok.Ticket}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if t.Project != tok.Project {
+		return nil, nil, &deniedError{reason: "token project " + tok.Project + " does not match ticket", ticket: tok.Ticket}
+	}
+	return tok, t, nil
+}
+
+// public reports whether a customer may see m. Internal messages never;
+// nor automatic mail recorded on the ticket (out-of-office replies, our
+// own mail come back, bounces, rejected mail), which is bookkeeping, not
+// conversation. Notes are internal by definition even if a record forgot
+// to say so.
+func public(m *store.Message) bool {
+	if m.Internal {
+		return false
+	}
+	switch m.Kind {
+	case "auto", "loop", "bounce", "rejected", "note":
+		return false
+	}
+	return true
+}
+
+func (s *server) ticketPage(w http.ResponseWriter, r *http.Request) {
+	var (
+		tok  *store.Token
+		t    *store.Ticket
+		msgs []*store.Message
+	)
+	err := s.store.View(func(tx *store.Tx) error {
+		var err error
+		if tok, t, err = resolveLink(tx, r.PathValue("token"), s.opts.Now()); err != nil {
+			return err
+		}
+		msgs, err = tx.TicketMessages(t.Key)
+		return err
+	})
+	var denied *deniedError
+	switch {
+	case errors.As(err, &denied):
+		if denied.ticket == "" {
+			// Anyone can try tokens; that is noise, not news.
+			s.log.Debug("ticket link denied", "reason", denied.reason)
+		} else {
+			s.log.Info("ticket link denied", "ticket", denied.ticket, "reason", denied.reason)
+		}
+		s.notFound(w, r)
+		return
+	case err != nil:
+		s.log.Error("ticket link: read store", "err", err)
+		s.serverError(w, r, fault.IsTemporary(err))
+		return
+	}
+	s.render(w, http.StatusOK, "ticket", s.ticketView(tok, t, msgs))
+}
+
+type timeView struct {
+	ISO  string // for <time datetime>
+	Text string
+}
+
+type attachmentView struct {
+	Name string
+	Size string
+}
+
+type messageView struct {
+	Author string
+	// Ours marks the project's own messages, set apart on the page.
+	Ours   bool
+	When   timeView
+	Body   []segment
+	Quoted []segment
+	// HTML is the sanitised body of a message that came without text.
+	HTML        template.HTML
+	Empty       bool
+	Attachments []attachmentView
+}
+
+type ticketView struct {
+	T         *texts
+	Title     string
+	Project   string
+	Key       string
+	Subject   string
+	Status    string
+	Opened    timeView
+	Updated   *timeView
+	ReplyHint string
+	LinkNote  string
+	Messages  []messageView
+}
+
+func (s *server) ticketView(tok *store.Token, t *store.Ticket, msgs []*store.Message) *ticketView {
+	tx := s.lang.forTag(t.Language)
+	project := s.projectName(t.Project)
+	v := &ticketView{
+		T:         tx,
+		Project:   project,
+		Key:       t.Key,
+		Subject:   strings.TrimSpace(t.Subject),
+		Status:    s.statusName(tx, t),
+		Opened:    s.timeView(tx, t.Created),
+		ReplyHint: fmt.Sprintf(tx.ReplyHint, t.Key),
+		LinkNote:  tx.LinkPersonal,
+	}
+	if v.Subject == "" {
+		v.Subject = tx.NoSubject
+	}
+	v.Title = "[" + t.Key + "] " + v.Subject + " – " + project
+	// Minutes are what the page shows; an update within the same minute as
+	// the opening is no news.
+	if t.Updated.Truncate(time.Minute).After(t.Created.Truncate(time.Minute)) {
+		u := s.timeView(tx, t.Updated)
+		v.Updated = &u
+	}
+	if !tok.Expires.IsZero() {
+		v.LinkNote = fmt.Sprintf(tx.LinkExpires, tx.Date(tok.Expires))
+	}
+	for _, m := range msgs {
+		if public(m) {
+			v.Messages = append(v.Messages, s.messageView(tx, project, m))
+		}
+	}
+	return v
+}
+
+func (s *server) messageView(tx *texts, project string, m *store.Message) messageView {
+	mv := messageView{Ours: m.Direction == "out"}
+	switch {
+	case mv.Ours:
+		// Who at the project wrote it is the project's business; the
+		// customer deals with the project.
+		mv.Author = project
+	case strings.TrimSpace(m.FromName) != "":
+		mv.Author = strings.TrimSpace(m.FromName)
+	case m.From != "":
+		mv.Author = m.From
+	default:
+		mv.Author = tx.UnknownSender
+	}
+	when := m.Received
+	if when.IsZero() {
+		when = m.Date
+	}
+	if !when.IsZero() {
+		mv.When = s.timeView(tx, when)
+	}
+	if strings.TrimSpace(m.Text) == "" && strings.TrimSpace(m.HTML) != "" {
+		// The sanitiser's output is the only HTML from mail that reaches
+		// the page; template.HTML marks it as already safe.
+		mv.HTML = template.HTML(sanitizeHTML(s.policy, tx, m.HTML, m.Attach))
+	} else {
+		body, quoted := foldQuote(m.Text)
+		mv.Body, mv.Quoted = linkify(body), linkify(quoted)
+	}
+	for _, a := range m.Attach {
+		name := strings.TrimSpace(a.Filename)
+		if name == "" {
+			name = tx.UnnamedAttachment
+		}
+		mv.Attachments = append(mv.Attachments, attachmentView{Name: name, Size: tx.Size(a.Size)})
+	}
+	mv.Empty = len(mv.Body) == 0 && mv.HTML == "" && len(mv.Attachments) == 0
+	return mv
+}
+
+func (s *server) timeView(tx *texts, t time.Time) timeView {
+	return timeView{ISO: t.UTC().Format(time.RFC3339), Text: tx.Date(t)}
+}
+
+func (s *server) projectName(key string) string {
+	if s.opts.ProjectName != nil {
+		if name := strings.TrimSpace(s.opts.ProjectName(key)); name != "" {
+			return name
+		}
+	}
+	return key
+}
+
+func (s *server) statusName(tx *texts, t *store.Ticket) string {
+	if s.opts.StatusName != nil {
+		if name := strings.TrimSpace(s.opts.StatusName(t.Project, t.Status)); name != "" {
+			return name
+		}
+	}
+	return tx.Status(t.Status)
+}

@@ -87,14 +87,18 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 		}
 	}()
 
+	workers := opts.SenderWorkers
+	if workers <= 0 {
+		workers = 4
+	}
 	d.tport = opts.Transport
 	if d.tport == nil {
-		if d.tport, err = newTransport(cfg, log); err != nil {
+		if d.tport, err = newTransport(cfg, workers, log); err != nil {
 			return nil, err
 		}
 	}
 	r := cfg.Outbound.Retry
-	d.sender = mailout.NewSender(st, d.tport, mailout.Retry{Initial: r.Initial, Max: r.Max, GiveUpAfter: r.GiveUpAfter}, opts.SenderWorkers, log.With("component", "mailout"))
+	d.sender = mailout.NewSender(st, d.tport, mailout.Retry{Initial: r.Initial, Max: r.Max, GiveUpAfter: r.GiveUpAfter}, workers, log.With("component", "mailout"))
 	n := notify.New(d.Config, d.tmpl.Load, d.now, log.With("component", "notify"))
 	engine := ticket.NewEngine(st, d.Config, n, d.now, log.With("component", "ticket"))
 	d.pipeline = ingest.New(st, d.Config, engine, log.With("component", "ingest"))
@@ -151,14 +155,17 @@ func (d *Daemon) Addr(name string) string {
 	return ""
 }
 
-func newTransport(cfg *config.Config, log *slog.Logger) (mailout.Transport, error) {
+// newTransport builds the configured transport; for SMTP one connection
+// per sender worker.
+func newTransport(cfg *config.Config, workers int, log *slog.Logger) (mailout.Transport, error) {
 	switch cfg.Outbound.Transport {
 	case "smtp":
 		opts, err := mailout.SMTPOptionsFromConfig(cfg.Outbound.SMTP)
 		if err != nil {
 			return nil, err
 		}
-		return mailout.NewSMTP(opts, log.With("component", "smtp-out")), nil
+		l := log.With("component", "smtp-out")
+		return mailout.NewPool(workers, func() mailout.Transport { return mailout.NewSMTP(opts, l) }), nil
 	default:
 		return mailout.NewMaildir(cfg.Outbound.Maildir.Path)
 	}

@@ -214,6 +214,7 @@ func toMail(proj *config.Project, env *mailin.Envelope, msg *mailin.Message, att
 		Subject: msg.Subject, MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
 		Date: msg.Date, Text: msg.Text, HTML: msg.HTML, Attach: attach,
 		Raw: hash, RawSize: size, Problems: msg.Problems, Auto: auto, Loop: loop,
+		Quiet: env.Quiet,
 	}
 }
 

@@ -32,6 +32,9 @@ type Envelope struct {
 	// NullSender is true when MAIL FROM was <> (as opposed to unknown).
 	NullSender bool
 	Rcpts      []string
+	// Quiet records the mail but sends nothing because of it (adopting an
+	// existing mailbox with IMAP start: all-quiet).
+	Quiet bool
 }
 
 // Receiver is what the listener hands mail to.
@@ -75,13 +78,13 @@ type Server struct {
 
 	mu       sync.Mutex
 	stopping bool
-	inflight int // deliveries in progress
-	conns    map[*smtp.Conn]*session
+	inflight int                   // deliveries in progress
+	conns    map[net.Conn]*session // every accepted connection; session once EHLO created one
 }
 
 // NewServer returns a listener that hands mail to recv.
 func NewServer(opts ServerOptions, recv Receiver, log *slog.Logger) *Server {
-	s := &Server{opts: opts, recv: recv, log: log, conns: map[*smtp.Conn]*session{}}
+	s := &Server{opts: opts, recv: recv, log: log, conns: map[net.Conn]*session{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.LMTP = opts.LMTP
@@ -105,7 +108,7 @@ func (l slogErrorLog) Println(v ...any)               { l.log.Warn(fmt.Sprint(v.
 
 // Serve accepts connections on ln until Shutdown or Close.
 func (s *Server) Serve(ln net.Listener) error {
-	err := s.srv.Serve(ln)
+	err := s.srv.Serve(&trackingListener{Listener: ln, s: s})
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}
@@ -144,21 +147,80 @@ wait:
 		}
 	}
 	s.cancel()
+	// Aborted deliveries see the cancelled context and answer 421; give
+	// them a moment to say so before their connections close.
+	s.waitInflight(time.Second)
 	s.closeConns()
 	<-srvDone
 	return err
 }
 
-func (s *Server) closeConns() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c, sess := range s.conns {
-		if !sess.busy.Load() {
-			c.Conn().SetWriteDeadline(time.Now().Add(time.Second))
-			io.WriteString(c.Conn(), "421 4.3.2 Service shutting down, try again later\r\n")
+func (s *Server) waitInflight(max time.Duration) {
+	deadline := time.Now().Add(max)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		n := s.inflight
+		s.mu.Unlock()
+		if n == 0 {
+			return
 		}
-		c.Conn().Close()
+		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+func (s *Server) closeConns() {
+	type victim struct {
+		c    net.Conn
+		idle bool
+	}
+	var vs []victim
+	s.mu.Lock()
+	for c, sess := range s.conns {
+		vs = append(vs, victim{c, sess == nil || !sess.busy.Load()})
+	}
+	s.mu.Unlock()
+	for _, v := range vs {
+		if v.idle {
+			v.c.SetWriteDeadline(time.Now().Add(time.Second))
+			io.WriteString(v.c, "421 4.3.2 Service shutting down, try again later\r\n")
+		}
+		v.c.Close()
+	}
+}
+
+// trackingListener records every accepted connection: go-smtp creates a
+// session only at EHLO, and shutdown must also reach connections that
+// never got that far.
+type trackingListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, s: l.s}
+	l.s.mu.Lock()
+	l.s.conns[tc] = nil
+	l.s.mu.Unlock()
+	return tc, nil
+}
+
+type trackedConn struct {
+	net.Conn
+	s    *Server
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.s.mu.Lock()
+		delete(c.s.conns, c)
+		c.s.mu.Unlock()
+	})
+	return c.Conn.Close()
 }
 
 // Close stops at once, dropping connections.
@@ -192,8 +254,9 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 		s.mu.Unlock()
 		return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Service shutting down, try again later"}
 	}
-	s.conns[c] = sess
-	sess.conn = c
+	if _, tracked := s.conns[c.Conn()]; tracked {
+		s.conns[c.Conn()] = sess
+	}
 	s.mu.Unlock()
 	if s.opts.Sessions != nil {
 		s.opts.Sessions.Add(1)
@@ -203,7 +266,6 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 
 type session struct {
 	s    *Server
-	conn *smtp.Conn
 	env  Envelope
 	busy atomic.Bool // inside DATA: a reply will follow, don't write 421
 }
@@ -213,9 +275,6 @@ func (ss *session) Reset() {
 }
 
 func (ss *session) Logout() error {
-	ss.s.mu.Lock()
-	delete(ss.s.conns, ss.conn)
-	ss.s.mu.Unlock()
 	if ss.s.opts.Sessions != nil {
 		ss.s.opts.Sessions.Add(-1)
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -164,3 +165,5 @@ func TestInspect(t *testing.T) {
 		t.Errorf("garbage: exit %d, want 0", code)
 	}
 }
+
+func regexpMust(p string) *regexp.Regexp { return regexp.MustCompile(p) }

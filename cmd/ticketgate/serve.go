@@ -70,6 +70,10 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdServe(args []string, stderr io.Writer) int {
+	// Catch signals first: a SIGHUP during start-up must not kill us.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	var path string
 	fs := newFlags("serve", stderr, &path)
 	if err := fs.Parse(args); err != nil {
@@ -86,8 +90,6 @@ func cmdServe(args []string, stderr io.Writer) int {
 		log.Error("could not start", "err", err)
 		return exitFailure
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	daemon.SdNotify(false, daemon.SdNotifyReady)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildBinary builds ./cmd/ticketgate into dir once per test.
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "ticketgate")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// notifySocket listens like systemd does for sd_notify datagrams.
+func notifySocket(t *testing.T, dir string) (string, <-chan string) {
+	t.Helper()
+	path := filepath.Join(dir, "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ch := make(chan string, 64)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				close(ch)
+				return
+			}
+			ch <- string(buf[:n])
+		}
+	}()
+	return path, ch
+}
+
+func expectNotify(t *testing.T, ch <-chan string, want string) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case m := <-ch:
+			if strings.Contains(m, want) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no %q from the daemon", want)
+		}
+	}
+}
+
+func outboxCount(t *testing.T, dir string) int {
+	entries, _ := os.ReadDir(filepath.Join(dir, "outbox", "new"))
+	return len(entries)
+}
+
+func waitOutbox(t *testing.T, dir string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for outboxCount(t, dir) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox has %d messages, want %d", outboxCount(t, dir), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestLifecycle runs the real binary under a fake NOTIFY_SOCKET: READY on
+// start; SIGHUP with a broken config keeps the daemon and its old config;
+// SIGHUP with a changed toggle takes effect for the next message; SIGTERM
+// says STOPPING and exits 0.
+func TestLifecycle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the real binary; skipped with -short")
+	}
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	sock, notes := notifySocket(t, dir)
+	path := writeConfig(t, dir, "")
+	good, _ := os.ReadFile(path)
+	smtpAddr := regexpFind(string(good), `smtp: \{ listen: "([^"]+)" \}`)
+
+	cmd := exec.Command(bin, "serve", "-c", path)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
+	var logs strings.Builder
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	expectNotify(t, notes, "READY=1")
+
+	send := func(n int) {
+		t.Helper()
+		raw := fmt.Sprintf("From: c%d@customer.example\r\nTo: acme@support.example.com\r\nSubject: lifecycle %d\r\nMessage-ID: <life-%d@customer.example>\r\n\r\nhi\r\n", n, n, n)
+		if err := sendOnce(smtpAddr, fmt.Sprintf("c%d@customer.example", n), raw); err != nil {
+			t.Fatalf("send %d: %v", n, err)
+		}
+	}
+	send(1)
+	waitOutbox(t, dir, 2) // auto-reply + agent notification
+
+	// A broken config: the daemon keeps running on the old one.
+	os.WriteFile(path, []byte("projects: [{key: broken}]\nunknown_key: 1\n"), 0o600)
+	cmd.Process.Signal(syscall.SIGHUP)
+	expectNotify(t, notes, "RELOADING=1")
+	expectNotify(t, notes, "READY=1")
+	send(2)
+	waitOutbox(t, dir, 4)
+
+	// Switch off the customer auto-reply: the next request gets none.
+	os.WriteFile(path, append(good, []byte("    notifications: { customer: { request_created: false } }\n")...), 0o600)
+	cmd.Process.Signal(syscall.SIGHUP)
+	expectNotify(t, notes, "RELOADING=1")
+	expectNotify(t, notes, "READY=1")
+	send(3)
+	waitOutbox(t, dir, 5)
+	time.Sleep(300 * time.Millisecond)
+	if n := outboxCount(t, dir); n != 5 {
+		t.Fatalf("after switching request_created off: %d mails, want 5 (only the agent's)", n)
+	}
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	expectNotify(t, notes, "STOPPING=1")
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("daemon did not stop within 15 s of SIGTERM")
+	}
+	for _, want := range []string{"keeping the old configuration", "configuration reloaded", "ticketgate stopped"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
+}
+
+func regexpFind(s, pattern string) string {
+	m := regexpMust(pattern).FindStringSubmatch(s)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}

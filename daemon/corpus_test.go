@@ -1,0 +1,90 @@
+package daemon
+
+import (
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/ticketgate/ticketgate/mailout/mailouttest"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// corpusDir finds ../shared/corpus beside the repository, or skips.
+func corpusDir(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Dir(file)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("repository root not found")
+		}
+		dir = parent
+	}
+	c := filepath.Join(dir, "..", "shared", "corpus")
+	if _, err := os.Stat(c); err != nil {
+		t.Skipf("mail corpus not found at %s (it sits beside the repository in CI): %v", c, err)
+	}
+	return c
+}
+
+// TestCorpusOverSMTP sends every message of the shared corpus through the
+// SMTP listener: each must be accepted and stored on a ticket (new or
+// threaded), none may crash the daemon, and an exact repeat of a message
+// is recognised as a duplicate.
+func TestCorpusOverSMTP(t *testing.T) {
+	dir := corpusDir(t)
+	var files []string
+	filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() && strings.HasSuffix(p, ".eml") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) < 600 {
+		t.Fatalf("only %d corpus files found in %s", len(files), dir)
+	}
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	d := start(t, testConfig(t, t.TempDir(), sink))
+	count := func() int {
+		n := 0
+		d.Store().View(func(tx *store.Tx) error {
+			return tx.ForEachTicket("ACME", func(tk *store.Ticket) bool { n += tk.Messages; return true })
+		})
+		return n
+	}
+	seen := map[[32]byte]bool{}
+	stored := 0
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(dir, f)
+		before := count()
+		if err := send(t, d.Addr("smtp"), "sender@corpus.example", []string{"acme@support.example.com"}, string(raw)); err != nil {
+			t.Errorf("%s: refused: %v", rel, err)
+			continue
+		}
+		after := count()
+		// SMTP carries lines, not line endings: a CRLF file and its LF
+		// twin are the same message on the wire.
+		sum := sha256.Sum256([]byte(strings.ReplaceAll(string(raw), "\r\n", "\n")))
+		switch {
+		case after == before+1:
+			stored++
+		case after == before && seen[sum]:
+			// The same bytes again (the corpus has a few copies).
+		default:
+			t.Errorf("%s: message count went from %d to %d", rel, before, after)
+		}
+		seen[sum] = true
+	}
+	t.Logf("%d corpus messages sent over SMTP, %d stored, %d exact repeats recognised", len(files), stored, len(files)-stored)
+}

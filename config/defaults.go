@@ -142,6 +142,7 @@ func (c *Config) resolvePaths(base string) {
 	}
 	c.Outbound.Maildir.Path = abs(c.Outbound.Maildir.Path)
 	c.Outbound.SMTP.PasswordFile = abs(c.Outbound.SMTP.PasswordFile)
+	c.TemplatesDir = abs(c.TemplatesDir)
 	for _, l := range []*string{&c.Web.Listen, &c.Inbound.SMTP.Listen, &c.Inbound.LMTP.Listen} {
 		if path, ok := strings.CutPrefix(*l, "unix:"); ok && path != "" {
 			*l = "unix:" + abs(path)

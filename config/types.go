@@ -20,8 +20,11 @@ type Config struct {
 	// headers are believed (on mail from a trusted path only).
 	TrustedAuthservIDs []string `mapstructure:"trusted_authserv_ids"`
 	// TrustFrom believes the From header without proof. Closed set-ups only.
-	TrustFrom bool      `mapstructure:"trust_from"`
-	Projects  []Project `mapstructure:"projects"`
+	TrustFrom bool `mapstructure:"trust_from"`
+	// TemplatesDir overrides the embedded mail templates per event and
+	// language (<dir>/<lang>/<audience>/<event>.txt and .html).
+	TemplatesDir string    `mapstructure:"templates_dir"`
+	Projects     []Project `mapstructure:"projects"`
 
 	// Path is the file the config was read from (not a YAML key).
 	Path string `mapstructure:"-"`

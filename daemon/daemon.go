@@ -74,7 +74,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 		d.now = time.Now
 	}
 	d.cfg.Store(cfg)
-	d.tmpl.Store(templates.New(""))
+	d.tmpl.Store(templates.New(cfg.TemplatesDir))
 	st, err := store.Open(cfg.DataDir, store.Options{Logger: log.With("component", "store")})
 	if err != nil {
 		return nil, err
@@ -103,6 +103,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	engine := ticket.NewEngine(st, d.Config, n, d.now, log.With("component", "ticket"))
 	d.pipeline = ingest.New(st, d.Config, engine, log.With("component", "ingest"))
 	d.pipeline.Queued = d.sender.Wake
+	d.sender.OnGiveUp = engine.DeliveryFailed
 
 	if err := d.listen(cfg); err != nil {
 		return nil, err
@@ -270,7 +271,7 @@ func (d *Daemon) Reload(cfg *config.Config) {
 		d.log.Warn("reload: data_dir and listen addresses change only on restart")
 	}
 	d.cfg.Store(cfg)
-	d.tmpl.Store(templates.New(""))
+	d.tmpl.Store(templates.New(cfg.TemplatesDir))
 	d.log.Info("configuration reloaded", "projects", len(cfg.Projects))
 }
 

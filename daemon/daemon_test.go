@@ -437,3 +437,77 @@ func TestParticipantsFromCc(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCustomerCommentsAndOneClickMute(t *testing.T) {
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	d := start(t, testConfig(t, t.TempDir(), sink))
+	addr := d.Addr("smtp")
+	proj := "acme@support.example.com"
+	mustSend(t, addr, "carl@customer.example", []string{proj}, msg("carl@customer.example", proj, "Shared problem", "m1@customer.example", "see Dana", "Cc: dana@customer.example"))
+	ar := to(waitMessages(t, sink, 2), "carl@customer.example")[0]
+	arh := header(t, ar)
+	ourID, _ := arh.MessageID()
+
+	// Dana (a participant) writes: Carl hears of it, the agents too.
+	mustSend(t, addr, "dana@customer.example", []string{proj}, msg("dana@customer.example", proj, "Re: [ACME-1] Shared problem", "m2@customer.example", "Same here.", "In-Reply-To: <m1@customer.example>"))
+	msgs := waitMessages(t, sink, 4)
+	fromDana := to(msgs[2:], "carl@customer.example")
+	if len(fromDana) != 1 || !strings.Contains(textBody(t, fromDana[0]), "Same here.") {
+		t.Fatalf("Carl did not get Dana's comment: %d", len(fromDana))
+	}
+	if h := header(t, fromDana[0]); h.Get("Auto-Submitted") != "" {
+		t.Error("a customer's comment relayed to another is a person's message")
+	}
+	if len(to(msgs[2:], "alice@example.com")) != 1 {
+		t.Error("agent not told of the customer comment")
+	}
+
+	// Carl mutes the ticket with the one-click link from his auto-reply.
+	u := strings.Trim(arh.Get("List-Unsubscribe"), "<>")
+	if arh.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" || !strings.HasSuffix(u, "/mute") {
+		t.Fatalf("List-Unsubscribe %q", u)
+	}
+	path := strings.TrimPrefix(u, "http://ticketgate.test")
+	if resp, _ := http.Get("http://" + d.Addr("web") + path); resp.StatusCode == 200 {
+		t.Fatal("a GET must not mute (mail scanners follow links)")
+	}
+	resp, err := http.Post("http://"+d.Addr("web")+path, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("one-click mute: %v %v", err, resp.StatusCode)
+	}
+	resp.Body.Close()
+	mustSend(t, addr, "dana@customer.example", []string{proj}, msg("dana@customer.example", proj, "Re: [ACME-1] Shared problem", "m3@customer.example", "Still broken.", "In-Reply-To: <"+ourID+">"))
+	waitMessages(t, sink, 5) // the agent's notification
+	time.Sleep(200 * time.Millisecond)
+	if n := len(to(sink.Messages(), "carl@customer.example")); n != 2 {
+		t.Fatalf("muted Carl got %d mails in all, want 2 (auto-reply, Dana's first comment)", n)
+	}
+	if tk, _ := ticketOf(t, d, "ACME-1"); len(tk.Muted) != 1 || tk.Muted[0] != "carl@customer.example" {
+		t.Fatalf("muted %v", tk.Muted)
+	}
+}
+
+func TestGivenUpDeliveryTellsAgents(t *testing.T) {
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	d := start(t, testConfig(t, t.TempDir(), sink))
+	sink.RejectRecipient("gone@customer.example", &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"})
+	mustSend(t, d.Addr("smtp"), "gone@customer.example", []string{"acme@support.example.com"}, msg("gone@customer.example", "acme@support.example.com", "Soon gone", "g1@customer.example", "hi"))
+	// Agent: the new-request notification, then the delivery failure.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(to(sink.Messages(), "alice@example.com")) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := to(sink.Messages(), "alice@example.com")
+	if len(got) != 2 || !strings.Contains(textBody(t, got[1]), "could not be delivered") || !strings.Contains(textBody(t, got[1]), "550") {
+		t.Fatalf("agent mails: %d", len(got))
+	}
+	var events []*store.Event
+	d.Store().View(func(tx *store.Tx) error { events, _ = tx.Events("ACME-1"); return nil })
+	found := false
+	for _, e := range events {
+		found = found || (e.Type == "delivery_failed" && strings.Contains(e.Detail, "gone@customer.example"))
+	}
+	if !found {
+		t.Fatal("no delivery_failed event on the ticket")
+	}
+}

@@ -36,9 +36,9 @@ type Sender struct {
 	workers   int
 	now       func() time.Time
 	log       *slog.Logger
-	// OnFailed is called (outside any transaction) when an item is given
-	// up, so the caller can tell agents; may be nil.
-	OnFailed func(item *store.OutboxItem, err error)
+	// OnGiveUp is called inside the transaction that gives an item up,
+	// so the failure is recorded and the agents told atomically; may be nil.
+	OnGiveUp func(tx *store.Tx, item *store.OutboxItem, reason string) error
 	// OnSent is called after an item was delivered and removed; may be nil.
 	OnSent func(item *store.OutboxItem)
 
@@ -188,20 +188,17 @@ func (s *Sender) deliver(it *store.OutboxItem) {
 			if err := tx.Dequeue(&store.OutboxItem{ID: it.ID, NextAttempt: old}); err != nil {
 				return err
 			}
-			if it.Ticket == "" {
+			if s.OnGiveUp == nil {
 				return nil
 			}
-			return tx.AddEvent(&store.Event{Ticket: it.Ticket, Time: now, Type: "delivery_failed", Actor: "ticketgate",
-				Detail: fmt.Sprintf("%s to %s (%s): %s: %s", it.Event, it.Recipient, it.MessageID, reason, err)})
+			return s.OnGiveUp(tx, it, fmt.Sprintf("%s: %s", reason, err))
 		})
 		if uerr != nil {
 			log.Error("could not record failed delivery", "err", uerr)
 			return
 		}
 		log.Warn("delivery failed, given up", "err", err, "attempts", it.Attempts, "reason", reason)
-		if s.OnFailed != nil {
-			s.OnFailed(it, err)
-		}
+		s.Wake() // the agents' notice about it may be queued
 		return
 	}
 	it.NextAttempt = now.Add(s.backoff(it.Attempts))

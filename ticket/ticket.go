@@ -89,14 +89,36 @@ type Event struct {
 	Already []string
 	// Added lists participants added by this change.
 	Added []string
+	// Recipients names the people an event is for when they are not a
+	// ticket role: approvers, an organization's members, an invited
+	// customer.
+	Recipients []string
+	// Status is the status entered (status events, and the initial status
+	// of a new request); StatusCustomerVisible says whether customers see it.
+	Status                string
+	OldStatus             string
+	StatusCustomerVisible bool
+	// Detail carries an event's own text (the delivery failure reason).
+	Detail string
 }
 
 // Event types emitted by the domain.
 const (
 	EvRequestCreated       = "request_created"
 	EvCustomerCommentAdded = "customer_comment_added"
+	EvAgentCommentAdded    = "agent_comment_added"
+	EvInternalNoteAdded    = "internal_note_added"
+	EvPublicCommentEdited  = "public_comment_edited"
 	EvAutomaticRecorded    = "automatic_recorded"
 	EvParticipantAdded     = "participant_added"
+	EvOrganizationAdded    = "organization_added"
+	EvApprovalRequired     = "approval_required"
+	EvCustomerInvited      = "customer_invited"
+	EvStatusChanged        = "status_changed"
+	EvRequestResolved      = "request_resolved"
+	EvRequestReopened      = "request_reopened"
+	EvAssigned             = "assigned"
+	EvDeliveryFailed       = "delivery_failed"
 )
 
 // Notifier turns events into queued outbound mail within tx. It returns how
@@ -237,7 +259,8 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	}
 	already := append(append([]string(nil), m.To...), m.Cc...)
 	ev := &Event{Type: evType, Project: p, Ticket: t, Message: msg, Actor: m.From,
-		Automatic: m.Auto != "", Already: already, Added: added}
+		Automatic: m.Auto != "", Already: already, Added: added,
+		Status: t.Status, StatusCustomerVisible: true}
 	n, err := e.notify.Notify(tx, ev)
 	if err != nil {
 		return fmt.Errorf("ticket: notify %s: %w", evType, err)

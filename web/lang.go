@@ -15,6 +15,7 @@ type texts struct {
 	Lang string
 
 	NotFoundTitle, NotFoundBody string
+	MutedTitle, MutedBody       string
 	MethodTitle, MethodBody     string
 	ErrorTitle, ErrorBody       string
 
@@ -135,6 +136,8 @@ func (c *catalog) forRequest(acceptLanguage string) *texts {
 func english() *texts {
 	return &texts{
 		Lang:          "en",
+		MutedTitle:    "Notifications muted",
+		MutedBody:     "You will get no more mail about this request, except when it is resolved.",
 		NotFoundTitle: "This link doesn’t work",
 		NotFoundBody: "The link may be incomplete, or it may have expired or been replaced by a newer one. " +
 			"The most recent email we sent you about your request has a link that works, " +
@@ -170,6 +173,8 @@ func english() *texts {
 func german() *texts {
 	return &texts{
 		Lang:          "de",
+		MutedTitle:    "Benachrichtigungen stummgeschaltet",
+		MutedBody:     "Sie erhalten zu dieser Anfrage keine E-Mails mehr, außer wenn sie gelöst wird.",
 		NotFoundTitle: "Dieser Link funktioniert nicht",
 		NotFoundBody: "Der Link ist vielleicht unvollständig, abgelaufen oder durch einen neueren ersetzt worden. " +
 			"Die letzte E-Mail, die wir Ihnen zu Ihrer Anfrage geschickt haben, enthält einen gültigen Link, " +

@@ -104,6 +104,7 @@ func (s *server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	// GET also matches HEAD.
 	s.mux.HandleFunc("GET /t/{token}", s.ticketPage)
+	s.mux.HandleFunc("POST /t/{token}/mute", s.mute)
 	s.mux.HandleFunc("/t/", s.linkFallback)
 	s.mux.HandleFunc("/", s.notFound)
 }

@@ -1,0 +1,414 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-message/mail"
+
+	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/templates"
+	"github.com/ticketgate/ticketgate/ticket"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const (
+	reporter    = "carl@customer.example"
+	participant = "dana@customer.example"
+	added       = "erin@customer.example"
+	approver    = "fred@customer.example"
+	agent       = "alice@example.com"
+	agent2      = "bob@example.com"
+	admin       = "carol@example.com"
+)
+
+func testConfig(t *testing.T, edit func(*config.Notifications)) *config.Config {
+	t.Helper()
+	c := config.Default()
+	c.DataDir = t.TempDir()
+	n := config.DefaultNotifications()
+	if edit != nil {
+		edit(&n)
+	}
+	c.Projects = []config.Project{{Key: "ACME", Name: "Acme Support", Address: "acme@support.example.com",
+		Agents: []string{agent, agent2}, Admins: []string{admin}, Notifications: n}}
+	if err := c.Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func testTicket() *store.Ticket {
+	return &store.Ticket{Key: "ACME-7", Project: "ACME", Number: 7, Subject: "Printer on fire", Status: "open",
+		Reporter: reporter, ReporterName: "Carl Customer", Assignee: agent,
+		Participants: []store.Participant{{Address: participant, Name: "Dana"}}}
+}
+
+func notifier(c *config.Config) *Notifier {
+	return New(func() *config.Config { return c }, func() *templates.Set { return templates.New("") },
+		func() time.Time { return time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC) }, nil)
+}
+
+// TestEventAudienceToggle covers every event × audience with its toggle on
+// and off, proving the recipients and that customers never get internal
+// mail.
+func TestEventAudienceToggle(t *testing.T) {
+	type want struct{ customer, internal []string }
+	staffBut := func(actor string) []string {
+		var out []string
+		for _, a := range []string{agent, agent2, admin} {
+			if a != actor {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	cases := []struct {
+		event    string
+		actor    string
+		ev       func(*ticket.Event)
+		customer func(*config.Notifications) *config.Toggle
+		internal func(*config.Notifications) *config.Toggle
+		want     want
+	}{
+		{ticket.EvRequestCreated, reporter, nil,
+			func(n *config.Notifications) *config.Toggle { return &n.Customer.RequestCreated },
+			func(n *config.Notifications) *config.Toggle { return &n.Internal.RequestCreated },
+			want{[]string{reporter}, staffBut("")}},
+		{ticket.EvCustomerCommentAdded, reporter, nil,
+			func(n *config.Notifications) *config.Toggle { return &n.Customer.PublicCommentAdded },
+			func(n *config.Notifications) *config.Toggle { return &n.Internal.CustomerCommentAdded },
+			want{[]string{participant}, staffBut("")}},
+		{ticket.EvAgentCommentAdded, agent, nil,
+			func(n *config.Notifications) *config.Toggle { return &n.Customer.PublicCommentAdded },
+			func(n *config.Notifications) *config.Toggle { return &n.Internal.AgentCommentAdded },
+			want{[]string{reporter, participant}, staffBut(agent)}},
+		{ticket.EvInternalNoteAdded, agent2, nil,
+			nil,
+			func(n *config.Notifications) *config.Toggle { return &n.Internal.InternalNoteAdded },
+			want{nil, staffBut(agent2)}},
+		{ticket.EvPublicCommentEdited, agent, nil,
+			func(n *config.Notifications) *config.Toggle { return &n.Customer.PublicCommentEdited },
+			nil,
+			want{[]string{reporter, participant}, nil}},
+		{ticket.EvRequestResolved, agent, nil,
+			func(n *config.Notifications) *config.Toggle { return &n.Customer.RequestResolved },
+			func(n *config.Notifications) *config.Toggle { return &n.Internal.RequestResolved },
+			want{[]string{reporter, participant}, staffBut(agent)}},
+		{ticket.EvRequestReopened, reporter, nil,
+			func(n *config.Notifications) *config.Toggle { return &n.Customer.RequestReopened },
+			func(n *config.Notifications) *config.Toggle { return &n.Internal.RequestReopened },
+			want{[]string{participant}, staffBut("")}},
+		{ticket.EvParticipantAdded, reporter, func(e *ticket.Event) { e.Added = []string{added} },
+			func(n *config.Notifications) *config.Toggle { return &n.Customer.ParticipantAdded },
+			func(n *config.Notifications) *config.Toggle { return &n.Internal.ParticipantAdded },
+			want{[]string{added}, staffBut("")}},
+		{ticket.EvOrganizationAdded, agent, func(e *ticket.Event) { e.Recipients = []string{added, approver} },
+			func(n *config.Notifications) *config.Toggle { return &n.Customer.OrganizationAdded },
+			nil,
+			want{[]string{added, approver}, nil}},
+		{ticket.EvApprovalRequired, agent, func(e *ticket.Event) { e.Recipients = []string{approver} },
+			func(n *config.Notifications) *config.Toggle { return &n.Customer.ApprovalRequired },
+			nil,
+			want{[]string{approver}, nil}},
+		{ticket.EvCustomerInvited, agent, func(e *ticket.Event) { e.Recipients = []string{added} },
+			func(n *config.Notifications) *config.Toggle { return &n.Customer.CustomerInvited },
+			nil,
+			want{[]string{added}, nil}},
+		{ticket.EvStatusChanged, agent, func(e *ticket.Event) { e.Status, e.OldStatus, e.StatusCustomerVisible = "in_progress", "open", true },
+			func(n *config.Notifications) *config.Toggle { return &n.Customer.CustomerVisibleStatusChanged },
+			func(n *config.Notifications) *config.Toggle { return &n.Internal.StatusChanged },
+			want{[]string{reporter, participant}, staffBut(agent)}},
+		{ticket.EvAssigned, admin, nil,
+			nil,
+			func(n *config.Notifications) *config.Toggle { return &n.Internal.Assigned },
+			want{nil, []string{agent}}},
+		{ticket.EvDeliveryFailed, "", func(e *ticket.Event) { e.Recipients = []string{participant}; e.Detail = "550 no such user" },
+			nil,
+			func(n *config.Notifications) *config.Toggle { return &n.Internal.DeliveryFailed },
+			want{nil, staffBut("")}},
+	}
+	for _, c := range cases {
+		for _, on := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/on=%v", c.event, on), func(t *testing.T) {
+				cfg := testConfig(t, func(n *config.Notifications) {
+					if c.customer != nil {
+						c.customer(n).Enabled = on
+					}
+					if c.internal != nil {
+						c.internal(n).Enabled = on
+					}
+				})
+				ev := &ticket.Event{Type: c.event, Project: cfg.Project("ACME"), Ticket: testTicket(), Actor: c.actor}
+				if c.ev != nil {
+					c.ev(ev)
+				}
+				var gotC, gotI []string
+				for _, pl := range notifier(cfg).Plan(ev) {
+					if pl.Audience == Customer {
+						gotC = append(gotC, pl.Recipient)
+					} else {
+						gotI = append(gotI, pl.Recipient)
+						if !cfg.Project("ACME").IsStaff(pl.Recipient) {
+							t.Errorf("internal mail to non-staff %s", pl.Recipient)
+						}
+					}
+				}
+				wantC, wantI := c.want.customer, c.want.internal
+				if !on {
+					wantC, wantI = nil, nil
+				}
+				if !slices.Equal(gotC, wantC) || !slices.Equal(gotI, wantI) {
+					t.Errorf("customer %v internal %v; want %v %v", gotC, gotI, wantC, wantI)
+				}
+			})
+		}
+	}
+}
+
+func TestRoleRuleAndMuting(t *testing.T) {
+	cfg := testConfig(t, nil)
+	p := cfg.Project("ACME")
+	tk := testTicket()
+	// Mistakes in the data: a customer as assignee never gets internal mail.
+	tk.Assignee = participant
+	for _, pl := range notifier(cfg).Plan(&ticket.Event{Type: ticket.EvCustomerCommentAdded, Project: p, Ticket: tk, Actor: reporter}) {
+		if pl.Audience == Internal && pl.Recipient == participant {
+			t.Fatal("a customer listed as assignee got an internal notification")
+		}
+	}
+	// An agent who reported the ticket gets its customer mail, once.
+	tk = testTicket()
+	tk.Reporter = agent2
+	plan := notifier(cfg).Plan(&ticket.Event{Type: ticket.EvAgentCommentAdded, Project: p, Ticket: tk, Actor: agent})
+	n := 0
+	for _, pl := range plan {
+		if pl.Recipient == agent2 {
+			n++
+			if pl.Audience != Customer {
+				t.Errorf("agent-reporter got %s mail", pl.Audience)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("agent-reporter mailed %d times for one event", n)
+	}
+	// Muting stops everything but request_resolved.
+	tk = testTicket()
+	tk.Muted = []string{reporter}
+	for _, typ := range []string{ticket.EvAgentCommentAdded, ticket.EvRequestResolved} {
+		got := false
+		for _, pl := range notifier(cfg).Plan(&ticket.Event{Type: typ, Project: p, Ticket: tk, Actor: agent}) {
+			got = got || pl.Recipient == reporter
+		}
+		if got != (typ == ticket.EvRequestResolved) {
+			t.Errorf("%s to a muted reporter: %v", typ, got)
+		}
+	}
+	// Automatic mail reaches no customer.
+	for _, pl := range notifier(cfg).Plan(&ticket.Event{Type: ticket.EvRequestCreated, Project: p, Ticket: testTicket(), Actor: reporter, Automatic: true}) {
+		if pl.Audience == Customer {
+			t.Errorf("automatic request answered: %+v", pl)
+		}
+	}
+	// Whoever received the causing mail directly gets no copy of it.
+	for _, pl := range notifier(cfg).Plan(&ticket.Event{Type: ticket.EvAgentCommentAdded, Project: p, Ticket: testTicket(), Actor: agent, Already: []string{"Dana@Customer.example"}}) {
+		if pl.Recipient == participant {
+			t.Error("participant who was Cc'd on the answer got it twice")
+		}
+	}
+}
+
+func TestStatusRules(t *testing.T) {
+	// "Mail the customer, the technicians and the admins when a ticket
+	// enters Open or Closed, also when it is created in that status."
+	cfg := testConfig(t, func(n *config.Notifications) {
+		n.Customer.CustomerVisibleStatusChanged = config.Toggle{Enabled: true, Statuses: []string{"open", "closed"}, To: []string{"customers", "agents", "admins"}}
+		n.Internal.StatusChanged = config.Toggle{Enabled: true, Statuses: []string{"closed"}, To: []string{"admins"}}
+		n.Customer.RequestCreated.Enabled = false
+		n.Internal.RequestCreated.Enabled = false
+	})
+	p := cfg.Project("ACME")
+	plan := func(ev *ticket.Event) []string {
+		var out []string
+		for _, pl := range notifier(cfg).Plan(ev) {
+			out = append(out, string(pl.Audience)+":"+pl.Recipient)
+		}
+		return out
+	}
+	got := plan(&ticket.Event{Type: ticket.EvStatusChanged, Project: p, Ticket: testTicket(), Actor: "", Status: "open", StatusCustomerVisible: true})
+	want := []string{"customer:" + reporter, "customer:" + participant, "customer:" + agent, "customer:" + agent2, "customer:" + admin}
+	if !slices.Equal(got, want) {
+		t.Errorf("entering open: %v, want %v", got, want)
+	}
+	if got := plan(&ticket.Event{Type: ticket.EvStatusChanged, Project: p, Ticket: testTicket(), Status: "in_progress", StatusCustomerVisible: true}); len(got) != 0 {
+		t.Errorf("entering a status no rule names: %v", got)
+	}
+	got = plan(&ticket.Event{Type: ticket.EvStatusChanged, Project: p, Ticket: testTicket(), Status: "closed", StatusCustomerVisible: true})
+	if len(got) != 5 || got[4] != "customer:"+admin {
+		t.Errorf("entering closed: %v (the admin is mailed once)", got)
+	}
+	got = plan(&ticket.Event{Type: ticket.EvRequestCreated, Project: p, Ticket: testTicket(), Actor: reporter, Status: "open", StatusCustomerVisible: true})
+	if len(got) != 4 {
+		t.Errorf("created in open: %v", got)
+	}
+	if got := plan(&ticket.Event{Type: ticket.EvStatusChanged, Project: p, Ticket: testTicket(), Status: "open", StatusCustomerVisible: false}); len(got) != 0 {
+		t.Errorf("a status customers don't see: %v", got)
+	}
+}
+
+func renderData(lang string) *data {
+	d := &data{Link: "https://help.example.com/t/abc", AgentLink: "https://help.example.com/a/xyz",
+		ActorDisplay: "Alice Agent <alice@example.com>", Added: []string{added}, Recipients: []string{participant},
+		Status: "In progress", OldStatus: "Open", Detail: "550 5.1.1 no such user"}
+	d.Project.Key, d.Project.Name, d.Project.Address = "ACME", "Acme Support", "acme@support.example.com"
+	d.Ticket.Key, d.Ticket.Subject, d.Ticket.Status, d.Ticket.Reporter, d.Ticket.Assignee = "ACME-7", "Printer on fire", "Open", reporter, agent
+	d.Recipient.Address, d.Recipient.Name = reporter, "Carl"
+	d.Message = &msgData{FromDisplay: "Carl Customer <carl@customer.example>", Text: "It is on fire.\nPlease help.", Attachments: []string{"photo.jpg"}}
+	if !strings.HasPrefix(d.Link, "") {
+		return nil
+	}
+	d.Marker = templates.ReplyMarker(lang)
+	return d
+}
+
+// TestGoldenTemplates renders every template the rules use, text and
+// HTML, in English and German.
+func TestGoldenTemplates(t *testing.T) {
+	set := templates.New("")
+	for _, lang := range []string{"en", "de"} {
+		for _, name := range Templates() {
+			text, html, err := set.Render(lang, name, renderData(lang))
+			if err != nil {
+				t.Fatalf("%s %s: %v", lang, name, err)
+			}
+			for ext, got := range map[string]string{"txt": text, "html": html} {
+				path := filepath.Join("testdata", "golden", lang, name+"."+ext)
+				if *update {
+					os.MkdirAll(filepath.Dir(path), 0o755)
+					os.WriteFile(path, []byte(got), 0o644)
+					continue
+				}
+				want, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatalf("%v (run go test ./notify -update)", err)
+				}
+				if got != string(want) {
+					t.Errorf("%s differs from golden:\n%s", path, got)
+				}
+			}
+			if !strings.Contains(text, "ACME-7") {
+				t.Errorf("%s %s: text without the ticket key", lang, name)
+			}
+		}
+	}
+}
+
+// TestNotifyComposes queues real mail in a store and reads it back.
+func TestNotifyComposes(t *testing.T) {
+	cfg := testConfig(t, nil)
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	n := notifier(cfg)
+	p := cfg.Project("ACME")
+	tk := testTicket()
+	tk.Subject = `<script>alert(1)</script> broken`
+	tk.ReporterName = `<script>x</script>Carl`
+	note := &store.Message{From: agent2, FromName: "Bob", Text: "internal: customer owes us money", MessageID: "note1@example.com"}
+	comment := &store.Message{From: agent, FromName: "Alice Agent", Text: "We replaced the printer.", MessageID: "a1@example.com"}
+	err = st.Update(context.Background(), func(tx *store.Tx) error {
+		if _, err := n.Notify(tx, &ticket.Event{Type: ticket.EvRequestCreated, Project: p, Ticket: tk, Actor: reporter, Message: &store.Message{From: reporter, FromName: tk.ReporterName, Text: "<b>help</b>", MessageID: "r1@customer.example"}}); err != nil {
+			return err
+		}
+		if _, err := n.Notify(tx, &ticket.Event{Type: ticket.EvInternalNoteAdded, Project: p, Ticket: tk, Actor: agent2, Message: note}); err != nil {
+			return err
+		}
+		_, err := n.Notify(tx, &ticket.Event{Type: ticket.EvAgentCommentAdded, Project: p, Ticket: tk, Actor: agent, Message: comment})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []*store.OutboxItem
+	st.View(func(tx *store.Tx) error { items, _, err = tx.DueOutbox(time.Now().Add(time.Hour), 100); return err })
+	byKey := map[string]*store.OutboxItem{}
+	for _, it := range items {
+		byKey[it.Event+" "+it.Recipient] = it
+		if (it.Recipient == reporter || it.Recipient == participant) && strings.Contains(string(it.Raw), "owes us money") {
+			t.Fatalf("internal note text reached customer %s", it.Recipient)
+		}
+	}
+	ar := byKey["customer/request_created "+reporter]
+	if ar == nil {
+		t.Fatalf("no auto-reply among %d items", len(items))
+	}
+	h, html := readMail(t, ar.Raw)
+	if strings.Contains(html, "<script>") || !strings.Contains(html, "&lt;script&gt;") {
+		t.Errorf("HTML part does not escape the subject/name:\n%s", html)
+	}
+	if s, _ := h.Subject(); s != "[ACME-7] <script>alert(1)</script> broken" {
+		t.Errorf("subject %q", s)
+	}
+	if h.Get("List-Unsubscribe") == "" || h.Get("Auto-Submitted") != "auto-replied" {
+		t.Errorf("auto-reply headers: %v", h.Header)
+	}
+	noteMail := byKey["internal/internal_note_added "+agent]
+	if noteMail == nil {
+		t.Fatal("agent got no note notification")
+	}
+	h, _ = readMail(t, noteMail.Raw)
+	if rt, _ := h.AddressList("Reply-To"); len(rt) != 1 || rt[0].Address != "acme+internal@support.example.com" {
+		t.Errorf("note notification Reply-To %v, want the internal address", rt)
+	}
+	if !strings.Contains(string(noteMail.Raw), templates.ReplyMarker("en")) {
+		t.Error("internal notification lacks the reply marker")
+	}
+	relayed := byKey["customer/public_comment_added "+reporter]
+	if relayed == nil {
+		t.Fatal("customer got no copy of the agent's answer")
+	}
+	h, _ = readMail(t, relayed.Raw)
+	if from, _ := h.AddressList("From"); len(from) != 1 || from[0].Name != "Alice Agent via Acme Support" || from[0].Address != "acme@support.example.com" {
+		t.Errorf("From %v", from)
+	}
+	if h.Get("Auto-Submitted") != "" || relayed.Automatic {
+		t.Error("an agent's written answer is a person's message, not automatic")
+	}
+	if irt, _ := h.MsgIDList("In-Reply-To"); len(irt) != 1 || irt[0] != "a1@example.com" {
+		t.Errorf("In-Reply-To %v", irt)
+	}
+}
+
+func readMail(t *testing.T, raw []byte) (mail.Header, string) {
+	t.Helper()
+	r, err := mail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var html string
+	for {
+		p, err := r.NextPart()
+		if err != nil {
+			break
+		}
+		if ct, _, _ := p.Header.(*mail.InlineHeader).ContentType(); ct == "text/html" {
+			b, _ := io.ReadAll(p.Body)
+			html = string(b)
+		}
+	}
+	return r.Header, html
+}

@@ -1,0 +1,36 @@
+package ticket
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// DeliveryFailed records on its ticket that an outbound message could not
+// be delivered (given up, or bounced) and tells the agents, inside tx. A
+// failed notification about a failure tells nobody: that way a dead agent
+// address cannot start a loop.
+func (e *Engine) DeliveryFailed(tx *store.Tx, item *store.OutboxItem, reason string) error {
+	if item.Ticket == "" {
+		return nil
+	}
+	t, err := tx.Ticket(item.Ticket)
+	if err != nil {
+		return err
+	}
+	now := e.now().UTC()
+	detail := fmt.Sprintf("%s to %s (%s): %s", item.Event, item.Recipient, item.MessageID, reason)
+	if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvDeliveryFailed, Actor: "ticketgate", Detail: detail}); err != nil {
+		return err
+	}
+	if e.notify == nil || strings.HasSuffix(item.Event, "/"+EvDeliveryFailed) {
+		return nil
+	}
+	p := e.cfg().Project(t.Project)
+	if p == nil {
+		return nil
+	}
+	_, err = e.notify.Notify(tx, &Event{Type: EvDeliveryFailed, Project: p, Ticket: t, Actor: "", Recipients: []string{item.Recipient}, Detail: detail})
+	return err
+}

@@ -1,0 +1,52 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// mute answers the List-Unsubscribe one-click POST (RFC 8058) that every
+// customer mail carries: the link's recipient gets no more mail about the
+// ticket except its resolution. It is a POST because mail scanners follow
+// links with GET; the unguessable token in the path is the credential, so
+// a mail client can post it without a form of ours.
+func (s *server) mute(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	var key string
+	err := s.store.Update(r.Context(), func(tx *store.Tx) error {
+		tok, t, err := resolveLink(tx, token, s.opts.Now())
+		if err != nil {
+			return err
+		}
+		key = t.Key
+		if slices.Contains(t.Muted, tok.Recipient) {
+			return nil
+		}
+		t.Muted = append(t.Muted, tok.Recipient)
+		if err := tx.PutTicket(t); err != nil {
+			return err
+		}
+		return tx.AddEvent(&store.Event{Ticket: t.Key, Time: s.opts.Now().UTC(), Type: "muted", Actor: tok.Recipient, Detail: "notifications muted by the recipient"})
+	})
+	var denied *deniedError
+	switch {
+	case errors.As(err, &denied):
+		s.notFound(w, r)
+		return
+	case errors.Is(err, context.Canceled):
+		return
+	case err != nil:
+		s.log.Error("mute: store", "err", err)
+		s.serverError(w, r, fault.IsTemporary(err))
+		return
+	}
+	s.log.Info("recipient muted ticket", "ticket", key)
+	tx := s.lang.forRequest(r.Header.Get("Accept-Language"))
+	s.problem(w, http.StatusOK, tx, tx.MutedTitle, tx.MutedBody)
+}
+

@@ -49,4 +49,3 @@ func (s *server) mute(w http.ResponseWriter, r *http.Request) {
 	tx := s.lang.forRequest(r.Header.Get("Accept-Language"))
 	s.problem(w, http.StatusOK, tx, tx.MutedTitle, tx.MutedBody)
 }
-

@@ -93,8 +93,18 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 		return fail(fault.Temporary(err))
 	}
 	cfg := p.cfg()
+	// Authentication-Results claiming our MTA's id count only when our MTA
+	// added them (RFC 8601 §5): forged copies go before anything reads them.
+	var removed int
+	msg.Header, removed = policy.StripForgedAuthResults(msg.Header, cfg.TrustedAuthservIDs, env.Trusted)
+	if removed > 0 {
+		p.log.Warn("removed forged Authentication-Results headers", "msgid", msg.MessageID, "count", removed)
+		msg.Problems = append(msg.Problems, fmt.Sprintf("%d forged Authentication-Results header(s) removed", removed))
+	}
+	proof := policy.Authenticated(msg, cfg.TrustedAuthservIDs, msg.From)
 	auto := policy.Automatic(msg, policy.Envelope{MailFrom: env.MailFrom, Source: env.Source}, policy.Options{})
 	loop := policy.OwnLoop(msg, ownMail{cfg: cfg, store: p.store})
+	spam := policy.SpamFlagged(msg)
 
 	type copyResult struct {
 		res *ticket.Result
@@ -114,6 +124,9 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 			continue
 		}
 		m := toMail(proj, env, msg, attach, hash, size, auto, loop)
+		m.SenderProven = cfg.TrustFrom || proof.Proven()
+		m.DMARCFail = proof.DMARCFail
+		m.Spam = spam
 		if kind == config.AddrReplyToken {
 			m.RcptTag = tag
 		}
@@ -214,7 +227,7 @@ func toMail(proj *config.Project, env *mailin.Envelope, msg *mailin.Message, att
 		Subject: msg.Subject, MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
 		Date: msg.Date, Text: msg.Text, HTML: msg.HTML, Attach: attach,
 		Raw: hash, RawSize: size, Problems: msg.Problems, Auto: auto, Loop: loop,
-		Quiet: env.Quiet,
+		Quiet: env.Quiet, ReplyTo: addrs(msg.ReplyTo),
 	}
 }
 

@@ -56,6 +56,19 @@ type Mail struct {
 	Loop string
 	// Quiet records the mail but sends nothing (IMAP start: all-quiet).
 	Quiet bool
+	// ReplyTo holds the Reply-To addresses (the reporter of mail relayed
+	// by a contact form listed in form_senders).
+	ReplyTo []string
+	// SenderProven is true when the receiving MTA vouched for From
+	// (trusted Authentication-Results with dmarc=pass or aligned
+	// dkim=pass, on a trusted path) or trust_from is on. Only then may the
+	// sender act as an agent.
+	SenderProven bool
+	// DMARCFail is true when a trusted Authentication-Results says
+	// dmarc=fail: From is forged.
+	DMARCFail bool
+	// Spam is why the receiving MTA marked the mail as spam ("" if not).
+	Spam string
 }
 
 // Result says what Ingest did.

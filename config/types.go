@@ -24,6 +24,7 @@ type Config struct {
 	// TemplatesDir overrides the embedded mail templates per event and
 	// language (<dir>/<lang>/<audience>/<event>.txt and .html).
 	TemplatesDir string    `mapstructure:"templates_dir"`
+	Limits       Limits    `mapstructure:"limits"`
 	Projects     []Project `mapstructure:"projects"`
 
 	// Path is the file the config was read from (not a YAML key).
@@ -117,8 +118,14 @@ type Project struct {
 	// Language is the default language of customer mail (en, de, …).
 	Language string `mapstructure:"language"`
 	// InternalAddress receives internal notes; default <local>+internal@<domain>.
-	InternalAddress string        `mapstructure:"internal_address"`
-	Notifications   Notifications `mapstructure:"notifications"`
+	InternalAddress string `mapstructure:"internal_address"`
+	// IntakeLists names mailing lists (their List-Id) that feed the
+	// support address: their posts are people's mail, not automatic.
+	IntakeLists []string `mapstructure:"intake_lists"`
+	// AlwaysMailTo lists addresses exempt from the automatic-mail rate
+	// limits (a monitoring inbox, a partner's ticket system).
+	AlwaysMailTo  []string      `mapstructure:"always_mail_to"`
+	Notifications Notifications `mapstructure:"notifications"`
 
 	// agents and admins hold the lower-cased staff addresses; built by Load
 	// and Finalize.

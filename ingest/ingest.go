@@ -31,6 +31,8 @@ type Pipeline struct {
 	cfg    func() *config.Config
 	engine *ticket.Engine
 	log    *slog.Logger
+	now    func() time.Time
+	flood  *floodLimiter
 	// Queued is called after a commit that queued outbound mail (wakes
 	// the sender); may be nil.
 	Queued func()
@@ -53,7 +55,7 @@ type Outcome struct {
 
 // New returns a pipeline.
 func New(s *store.Store, cfg func() *config.Config, e *ticket.Engine, log *slog.Logger) *Pipeline {
-	return &Pipeline{store: s, cfg: cfg, engine: e, log: log}
+	return &Pipeline{store: s, cfg: cfg, engine: e, log: log, now: time.Now, flood: newFloodLimiter(time.Now)}
 }
 
 var errNoMailbox = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox here"}
@@ -102,9 +104,10 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 		msg.Problems = append(msg.Problems, fmt.Sprintf("%d forged Authentication-Results header(s) removed", removed))
 	}
 	proof := policy.Authenticated(msg, cfg.TrustedAuthservIDs, msg.From)
-	auto := policy.Automatic(msg, policy.Envelope{MailFrom: env.MailFrom, Source: env.Source}, policy.Options{})
 	loop := policy.OwnLoop(msg, ownMail{cfg: cfg, store: p.store})
 	spam := policy.SpamFlagged(msg)
+	bounce := policy.ParseBounce(msg)
+	refusal := refuse(cfg, msg)
 
 	type copyResult struct {
 		res *ticket.Result
@@ -123,18 +126,58 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 			errs[i] = c.err
 			continue
 		}
+		auto := policy.Automatic(msg, policy.Envelope{MailFrom: env.MailFrom, Source: env.Source}, policy.Options{IntakeLists: proj.IntakeLists})
+		switch {
+		case auto != "":
+		case refusal != nil:
+			// Kept whole for the agents, but answered by nobody: the
+			// sender hears of it from our SMTP reply.
+			auto = "refused: " + refusal.Message
+		case spam != "":
+			// Backscatter: no auto-reply, no mail to participants.
+			auto = "marked as spam by the receiving MTA: " + spam
+		case proof.DMARCFail:
+			auto = "dmarc=fail: the From address is forged"
+		}
 		m := toMail(proj, env, msg, attach, hash, size, auto, loop)
-		m.SenderProven = cfg.TrustFrom || proof.Proven()
-		m.DMARCFail = proof.DMARCFail
-		m.Spam = spam
 		if kind == config.AddrReplyToken {
 			m.RcptTag = tag
 		}
-		res, err := p.engine.Ingest(ctx, m)
+		m.SenderProven = cfg.TrustFrom || proof.Proven()
+		m.DMARCFail = proof.DMARCFail
+		m.Spam = spam
+		sender := m.From
+		if sender == "" {
+			sender = m.MailFrom
+		}
+		flood := cfg.Limits.NewTicketsPerSender
+		if auto == "" && loop == "" {
+			m.AllowNew = func() error { return p.flood.check(proj.Key, sender, flood) }
+		}
+		var res *ticket.Result
+		var err error
+		handled := false
+		if bounce != nil && loop == "" {
+			bounceTag := ""
+			if kind == config.AddrBounce {
+				bounceTag = tag
+			}
+			res, handled, err = p.bounce(ctx, cfg, proj, m, bounce, bounceTag)
+		}
+		if !handled && err == nil {
+			res, err = p.engine.Ingest(ctx, m)
+		}
+		if err == nil && res.Created && m.AllowNew != nil {
+			p.flood.add(proj.Key, sender, flood)
+		}
+		if err == nil && refusal != nil && !res.Duplicate {
+			// Stored for the agents; refused to the sender.
+			err = refusal
+		}
 		done[proj.Key] = copyResult{res, err}
 		errs[i] = err
 		p.logOutcome(env, proj, msg, res, auto, loop, err, time.Since(start))
-		if err == nil && res.Queued > 0 && p.Queued != nil {
+		if res != nil && res.Queued > 0 && p.Queued != nil {
 			p.Queued()
 		}
 	}
@@ -146,6 +189,10 @@ func (p *Pipeline) logOutcome(env *mailin.Envelope, proj *config.Project, msg *m
 		p.Observe(Outcome{Source: env.Source, Project: proj.Key, MessageID: msg.MessageID, Result: res, Auto: auto, Loop: loop, Err: err, Elapsed: elapsed})
 	}
 	log := p.log.With("msgid", msg.MessageID, "project", proj.Key, "source", env.Source, "from", msg.From)
+	if err != nil && res != nil && res.Ticket != "" {
+		log.Warn("message stored for the agents but refused to the sender", "ticket", res.Ticket, "err", err)
+		return
+	}
 	if err != nil {
 		log.Error("message not stored", "err", err, "temporary", fault.IsTemporary(err))
 		return

@@ -64,6 +64,9 @@ type Message struct {
 	// Problems lists what was malformed, in words a sysadmin understands.
 	Problems []string `json:"problems"`
 
+	// MIMEDepth is how deep multiparts nest (0 for a single part).
+	MIMEDepth int `json:"-"`
+
 	// Header is every top-level header field in order, for the policy stage
 	// (Auto-Submitted, Precedence, List-Id, Authentication-Results …).
 	Header []HeaderField `json:"-"`

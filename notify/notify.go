@@ -210,6 +210,9 @@ type Notifier struct {
 	tmpl func() *templates.Set
 	now  func() time.Time
 	log  *slog.Logger
+	// OnHeld, when set, is told about every mail held back (for metrics):
+	// reason is "suppressed" or "rate_limited".
+	OnHeld func(project, reason string)
 }
 
 // New returns a notifier. cfg and tmpl are called per event so a reload
@@ -288,14 +291,77 @@ func containsFold(list []string, s string) bool {
 }
 
 // Notify queues the mail ev causes and returns how many were queued.
+// Mail to a suppressed address, and automatic mail over a rate limit, is
+// held back: dropped, logged and noted on the ticket.
 func (n *Notifier) Notify(tx *store.Tx, ev *ticket.Event) (int, error) {
-	plan := n.Plan(ev)
-	for _, pl := range plan {
+	queued := 0
+	for _, pl := range n.Plan(ev) {
+		held, err := n.hold(tx, ev, pl)
+		if err != nil {
+			return 0, err
+		}
+		if held {
+			continue
+		}
 		if err := n.queue(tx, ev, pl); err != nil {
 			return 0, err
 		}
+		queued++
 	}
-	return len(plan), nil
+	return queued, nil
+}
+
+// hold decides whether pl must not be sent, and if so records why. The
+// counters live in the store and are counted in the transaction that
+// queues the mail, so they survive restarts and a rolled-back change does
+// not count.
+func (n *Notifier) hold(tx *store.Tx, ev *ticket.Event, pl Planned) (bool, error) {
+	cfg := n.cfg()
+	now := n.now().UTC()
+	p, t := ev.Project, ev.Ticket
+	var reason string
+	if s := tx.Suppressed(pl.Recipient, now); s != nil {
+		reason = fmt.Sprintf("suppressed until %s: %s", s.Until.Format(time.RFC3339), s.Reason)
+	} else if autoFor(pl.Template) != "" && !p.AlwaysMail(pl.Recipient) {
+		l := cfg.Limits
+		limits := []struct {
+			key  string
+			rate config.Rate
+			what string
+		}{
+			{"auto|r|" + pl.Recipient, l.AutoPerRecipient, "recipient"},
+			{"auto|t|" + t.Key, l.AutoPerTicket, "ticket"},
+			{"auto|p|" + p.Key, l.AutoPerProject, "project"},
+		}
+		for _, lim := range limits {
+			if tx.RateCount(lim.key, lim.rate.Per, now) >= float64(lim.rate.Count) {
+				reason = fmt.Sprintf("rate limit: %s automatic mails per %s reached", lim.rate.String(), lim.what)
+				break
+			}
+		}
+		if reason == "" {
+			for _, lim := range limits {
+				if err := tx.RateAdd(lim.key, lim.rate.Per, now); err != nil {
+					return false, err
+				}
+			}
+			return false, nil
+		}
+	} else {
+		return false, nil
+	}
+	kind := "suppressed"
+	if strings.HasPrefix(reason, "rate limit") {
+		kind = "rate_limited"
+	}
+	if n.log != nil {
+		n.log.Warn("mail held back", "ticket", t.Key, "rcpt", pl.Recipient, "template", pl.Template, "reason", reason)
+	}
+	if n.OnHeld != nil {
+		n.OnHeld(p.Key, kind)
+	}
+	return true, tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: kind, Actor: "ticketgate",
+		Detail: fmt.Sprintf("%s to %s not sent: %s", pl.Template, pl.Recipient, reason)})
 }
 
 func autoFor(tmpl string) string {

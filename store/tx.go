@@ -24,9 +24,11 @@ var (
 	bOutbox     = []byte("outbox")      // be64(id) → OutboxItem
 	bOutboxDue  = []byte("outbox_due")  // be64(unix nanos) be64(id) → nil
 	bState      = []byte("state")       // free-form small state (IMAP cursors …)
+	bSuppress   = []byte("suppress")    // address → Suppression
+	bRate       = []byte("rate")        // limit key → window counters
 )
 
-var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState}
+var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate}
 
 // Tx is a store transaction with typed accessors. Everything it returns is
 // a copy, safe to keep after the transaction ends.

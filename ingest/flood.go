@@ -1,0 +1,80 @@
+package ingest
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/ticketgate/ticketgate/config"
+)
+
+// floodLimiter counts the tickets each sender opened per project in a
+// sliding window. It lives in memory: what it protects against is a burst
+// now, and a restart resetting it costs at most one more window of
+// tickets. (Outbound limits, which stop mail loops across restarts, are in
+// the store.)
+type floodLimiter struct {
+	mu      sync.Mutex
+	opened  map[string][]time.Time // project \0 sender → times, oldest first
+	lastGC  time.Time
+	now     func() time.Time
+	enabled bool
+}
+
+func newFloodLimiter(now func() time.Time) *floodLimiter {
+	return &floodLimiter{opened: map[string][]time.Time{}, now: now, enabled: true}
+}
+
+// ErrFlood is the SMTP answer to a sender over its new-ticket limit: 451
+// makes the sending server back off and retry later.
+func floodError(r config.Rate) error {
+	return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1},
+		Message: fmt.Sprintf("Too many new requests from this sender (limit %s), try again later", r)}
+}
+
+func (f *floodLimiter) recent(key string, r config.Rate, now time.Time) []time.Time {
+	times := f.opened[key]
+	cut := 0
+	for cut < len(times) && now.Sub(times[cut]) >= r.Per {
+		cut++
+	}
+	return times[cut:]
+}
+
+// check returns an error when sender may open no more tickets in project.
+func (f *floodLimiter) check(project, sender string, r config.Rate) error {
+	if sender == "" {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := project + "\x00" + sender
+	if len(f.recent(key, r, f.now())) >= r.Count {
+		return floodError(r)
+	}
+	return nil
+}
+
+// opened counts a ticket sender opened in project.
+func (f *floodLimiter) add(project, sender string, r config.Rate) {
+	if sender == "" {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := f.now()
+	key := project + "\x00" + sender
+	f.opened[key] = append(f.recent(key, r, now), now)
+	if now.Sub(f.lastGC) > r.Per {
+		// Forget senders quiet for a whole window, so memory follows the
+		// number of active senders, not of senders ever seen.
+		for k := range f.opened {
+			if len(f.recent(k, r, now)) == 0 {
+				delete(f.opened, k)
+			}
+		}
+		f.lastGC = now
+	}
+}

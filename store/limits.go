@@ -1,0 +1,96 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Suppression keeps mail away from an address that bounced permanently.
+type Suppression struct {
+	Address string    `json:"address"`
+	Until   time.Time `json:"until"`
+	Reason  string    `json:"reason"`
+	Ticket  string    `json:"ticket,omitempty"`
+	Created time.Time `json:"created"`
+}
+
+// Suppress records (or extends) a suppression.
+func (tx *Tx) Suppress(s *Suppression) error {
+	return tx.put(bSuppress, []byte(s.Address), s)
+}
+
+// Suppressed returns the suppression of addr in force at now, or nil.
+func (tx *Tx) Suppressed(addr string, now time.Time) *Suppression {
+	var s Suppression
+	if found, err := tx.get(bSuppress, []byte(addr), &s); err != nil || !found || !now.Before(s.Until) {
+		return nil
+	}
+	return &s
+}
+
+// Suppressions lists every suppression (also expired ones not yet
+// cleared).
+func (tx *Tx) Suppressions() ([]*Suppression, error) {
+	var out []*Suppression
+	err := tx.btx.Bucket(bSuppress).ForEach(func(k, v []byte) error {
+		var s Suppression
+		if err := json.Unmarshal(v, &s); err != nil {
+			return fmt.Errorf("store: decode suppression: %w", err)
+		}
+		out = append(out, &s)
+		return nil
+	})
+	return out, err
+}
+
+// ClearSuppression removes the suppression of addr.
+func (tx *Tx) ClearSuppression(addr string) error {
+	return tx.btx.Bucket(bSuppress).Delete([]byte(addr))
+}
+
+// rateKey is key \0 be64(window index).
+func rateKey(key string, window time.Duration, now time.Time) ([]byte, int64) {
+	idx := now.UnixNano() / int64(window)
+	return append(append([]byte(key), 0), putU64(uint64(idx))...), idx
+}
+
+// RateCount estimates how many events counted under key fell within the
+// last window before now: the current fixed window's count plus the
+// previous window's, weighted by how much of it still overlaps (the
+// sliding-window approximation). It costs two point reads.
+func (tx *Tx) RateCount(key string, window time.Duration, now time.Time) float64 {
+	b := tx.btx.Bucket(bRate)
+	cur, idx := rateKey(key, window, now)
+	prev := append(append([]byte(key), 0), putU64(uint64(idx-1))...)
+	c := float64(getU64(b.Get(cur)))
+	p := float64(getU64(b.Get(prev)))
+	elapsed := float64(now.UnixNano()-idx*int64(window)) / float64(window)
+	return c + p*(1-elapsed)
+}
+
+// RateAdd counts one event under key at now. Windows older than the
+// previous one are deleted as it goes, so the bucket stays small.
+func (tx *Tx) RateAdd(key string, window time.Duration, now time.Time) error {
+	b := tx.btx.Bucket(bRate)
+	cur, idx := rateKey(key, window, now)
+	if err := b.Put(cur, putU64(getU64(b.Get(cur))+1)); err != nil {
+		return err
+	}
+	prefix := append([]byte(key), 0)
+	c := b.Cursor()
+	var stale [][]byte
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if len(k) == len(prefix)+8 && int64(binary.BigEndian.Uint64(k[len(prefix):])) < idx-1 {
+			stale = append(stale, append([]byte(nil), k...))
+		}
+	}
+	for _, k := range stale {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

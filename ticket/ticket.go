@@ -69,6 +69,9 @@ type Mail struct {
 	DMARCFail bool
 	// Spam is why the receiving MTA marked the mail as spam ("" if not).
 	Spam string
+	// AllowNew, when set, is asked before the mail opens a new ticket; its
+	// error (a flood limit) aborts the change and is returned by Ingest.
+	AllowNew func() error
 }
 
 // Result says what Ingest did.
@@ -194,6 +197,13 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 			return err
 		}
 	} else {
+		if m.AllowNew != nil {
+			// Checked here, where threading has decided: replies to
+			// existing tickets are never held back by a flood limit.
+			if err := m.AllowNew(); err != nil {
+				return err
+			}
+		}
 		n, err := tx.NextTicketNumber(p.Key)
 		if err != nil {
 			return err

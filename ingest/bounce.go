@@ -79,16 +79,26 @@ func (p *Pipeline) bounce(ctx context.Context, cfg *config.Config, proj *config.
 			return err
 		}
 		res.Ticket, res.Message, res.ThreadedBy, handled = t.Key, msg.ID, "bounce", true
-		if len(b.PermanentFailures()) == 0 {
+		failed := false
+		for _, r := range b.Recipients {
+			failed = failed || r.Permanent || strings.EqualFold(r.Action, "failed")
+		}
+		if !failed {
+			// Only delayed: the next hop keeps trying.
 			return tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: "delivery_delayed", Actor: "ticketgate", Message: msg.ID, Detail: summary})
+		}
+		item := &store.OutboxItem{Ticket: t.Key, Project: proj.Key, Recipient: tok.Recipient,
+			MessageID: ticket.MessageIDPrefix + tok.Token + "@" + proj.Domain(), Event: "mail"}
+		if len(b.PermanentFailures()) == 0 {
+			// Given up after temporary failures (a host down for days):
+			// the mail is lost, the address may well work next time.
+			return p.engine.DeliveryFailed(tx, item, "bounced: "+summary)
 		}
 		days := cfg.Limits.SuppressDays
 		if err := tx.Suppress(&store.Suppression{Address: tok.Recipient, Until: now.Add(time.Duration(days) * 24 * time.Hour),
 			Reason: summary, Ticket: t.Key, Created: now}); err != nil {
 			return err
 		}
-		item := &store.OutboxItem{Ticket: t.Key, Project: proj.Key, Recipient: tok.Recipient,
-			MessageID: ticket.MessageIDPrefix + tok.Token + "@" + proj.Domain(), Event: "mail"}
 		return p.engine.DeliveryFailed(tx, item, fmt.Sprintf("bounced: %s; %s suppressed for %d days", summary, tok.Recipient, days))
 	})
 	return res, handled, err
@@ -109,6 +119,11 @@ func bounceSummary(b *policy.Bounce, rcpt string) string {
 	kind := "permanent failure"
 	if len(b.PermanentFailures()) == 0 {
 		kind = "delivery delayed"
+		for _, r := range b.Recipients {
+			if strings.EqualFold(r.Action, "failed") {
+				kind = "delivery failed"
+			}
+		}
 	}
 	if len(parts) == 0 {
 		return fmt.Sprintf("%s for %s", kind, rcpt)

@@ -163,6 +163,9 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 				bounceTag = tag
 			}
 			res, handled, err = p.bounce(ctx, cfg, proj, m, bounce, bounceTag)
+			if handled && err == nil && p.Queued != nil {
+				p.Queued() // the agents' notice may be queued
+			}
 		}
 		if !handled && err == nil {
 			res, err = p.engine.Ingest(ctx, m)

@@ -1,0 +1,388 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-smtp"
+
+	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/mailout/mailouttest"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+func events(t *testing.T, d *Daemon, key string) []*store.Event {
+	t.Helper()
+	var evs []*store.Event
+	d.Store().View(func(tx *store.Tx) error { evs, _ = tx.Events(key); return nil })
+	return evs
+}
+
+func hasEvent(evs []*store.Event, typ, detail string) bool {
+	for _, e := range evs {
+		if e.Type == typ && strings.Contains(e.Detail, detail) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestBouncesFromCorpus feeds real DSNs, addressed (as real MTAs address
+// them) to the envelope sender of a notification we sent.
+func TestBouncesFromCorpus(t *testing.T) {
+	dir := corpusDir(t)
+	cases := []struct {
+		file      string
+		permanent bool
+		failed    bool
+	}{
+		{"enmime/dsn/dsn_with_multipart_alternative.eml", true, true},
+		{"ruby-mail/multipart_report_emails/report_530.eml", true, true},
+		{"ruby-mail/multipart_report_emails/multi_address_bounce2.eml", true, true},
+		{"enmime/dsn/simple_dsn.eml", false, true},
+		{"enmime/dsn/delayed_dsn.eml", false, false},
+	}
+	for i, c := range cases {
+		t.Run(filepath.Base(c.file), func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join(dir, c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sink := mailouttest.NewSink(t, mailouttest.Options{})
+			d := start(t, testConfig(t, t.TempDir(), sink))
+			cust := fmt.Sprintf("victim%d@customer.example", i)
+			mustSend(t, d.Addr("smtp"), cust, []string{"acme@support.example.com"}, msg(cust, "acme@support.example.com", "Will bounce", "b@customer.example", "hi"))
+			ar := to(waitMessages(t, sink, 2), cust)[0]
+			bounceAddr := ar.From // acme+bounce-<token>@support.example.com
+			before := len(sink.Messages())
+
+			// The DSN comes back with the null sender, to our bounce address.
+			mustSend(t, d.Addr("smtp"), "", []string{bounceAddr}, string(raw))
+			time.Sleep(300 * time.Millisecond)
+			_, msgs := ticketOf(t, d, "ACME-1")
+			last := msgs[len(msgs)-1]
+			if len(msgs) != 2 || last.Kind != "bounce" || !last.Internal {
+				t.Fatalf("bounce not recorded as an internal note on ACME-1: %+v", last)
+			}
+			var sup *store.Suppression
+			d.Store().View(func(tx *store.Tx) error { sup = tx.Suppressed(cust, time.Now()); return nil })
+			if (sup != nil) != c.permanent {
+				t.Fatalf("suppressed = %v, want %v", sup != nil, c.permanent)
+			}
+			evs := events(t, d, "ACME-1")
+			if hasEvent(evs, "delivery_failed", cust) != c.failed {
+				t.Errorf("delivery_failed event = %v, want %v", !c.failed, c.failed)
+			}
+			for _, m := range sink.Messages()[before:] {
+				if m.From == "" || len(to([]mailouttest.Message{m}, cust)) > 0 {
+					t.Errorf("sent %v from %q after the bounce", m.To, m.From)
+				}
+				if strings.Contains(strings.ToLower(strings.Join(m.To, ",")), "mailer-daemon") {
+					t.Errorf("answered the bounce: %v", m.To)
+				}
+			}
+			if c.failed && len(to(sink.Messages()[before:], "alice@example.com")) != 1 {
+				t.Errorf("agents not told of the failed delivery")
+			}
+			if c.permanent {
+				// The dead address gets nothing more, and the ticket says why.
+				mustSend(t, d.Addr("smtp"), cust, []string{"acme@support.example.com"}, msg(cust, "acme@support.example.com", "Again", "b2@customer.example", "hello?"))
+				time.Sleep(300 * time.Millisecond)
+				if len(to(sink.Messages(), cust)) != 1 {
+					t.Errorf("mailed a suppressed address")
+				}
+				if !hasEvent(events(t, d, "ACME-2"), "suppressed", cust) {
+					t.Errorf("held-back mail not noted on the ticket")
+				}
+			}
+		})
+	}
+}
+
+func TestAmplificationAndRelay(t *testing.T) {
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	d := start(t, testConfig(t, t.TempDir(), sink))
+	var cc []string
+	for i := range 500 {
+		cc = append(cc, fmt.Sprintf("victim%03d@elsewhere.example", i))
+	}
+	mustSend(t, d.Addr("smtp"), "spammer@evil.example", []string{"acme@support.example.com"},
+		msg("spammer@evil.example", "acme@support.example.com", "Look at this", "amp@evil.example", "buy now", "Cc: "+strings.Join(cc, ", ")))
+	waitMessages(t, sink, 2)
+	time.Sleep(300 * time.Millisecond)
+	tk, _ := ticketOf(t, d, "ACME-1")
+	if len(tk.Participants) != 10 {
+		t.Errorf("%d participants from 500 Cc, want max_cc_participants = 10", len(tk.Participants))
+	}
+	for _, m := range sink.Messages() {
+		for _, r := range m.To {
+			if strings.HasSuffix(r, "@elsewhere.example") {
+				t.Fatalf("mailed a Cc'd address %s", r)
+			}
+		}
+	}
+	// Spam-flagged by the receiving MTA: recorded, no auto-reply.
+	before := len(sink.Messages())
+	mustSend(t, d.Addr("smtp"), "victim@forged.example", []string{"acme@support.example.com"},
+		msg("victim@forged.example", "acme@support.example.com", "You won", "spam@forged.example", "claim", "X-Spam-Flag: YES", "Cc: other@elsewhere.example"))
+	time.Sleep(300 * time.Millisecond)
+	for _, m := range sink.Messages()[before:] {
+		if len(to([]mailouttest.Message{m}, "victim@forged.example")) > 0 || len(to([]mailouttest.Message{m}, "other@elsewhere.example")) > 0 {
+			t.Fatalf("answered spam-flagged mail: %v", m.To)
+		}
+	}
+	// RCPT TO an outside address is refused, never relayed.
+	err := send(t, d.Addr("smtp"), "spammer@evil.example", []string{"victim@elsewhere.example"}, msg("spammer@evil.example", "victim@elsewhere.example", "relay", "r@x", "x"))
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || (se.Code != 550 && se.Code != 554) {
+		t.Fatalf("relay attempt: %v", err)
+	}
+}
+
+// TestFlood sends 10,000 messages from one sender and measures how long
+// another sender's request takes meanwhile.
+func TestFlood(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends 10,000 messages")
+	}
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	c := testConfig(t, t.TempDir(), sink)
+	d := start(t, c)
+	addr := d.Addr("smtp")
+	var accepted, deferred atomic.Int64
+	var wg sync.WaitGroup
+	const total, conns = 10000, 8
+	for w := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl, err := smtp.Dial(addr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer cl.Close()
+			for i := w; i < total; i += conns {
+				raw := fmt.Sprintf("From: flood@evil.example\r\nTo: acme@support.example.com\r\nSubject: flood %d\r\nMessage-ID: <flood-%d@evil.example>\r\n\r\nx\r\n", i, i)
+				err := cl.SendMail("flood@evil.example", []string{"acme@support.example.com"}, strings.NewReader(raw))
+				var se *smtp.SMTPError
+				switch {
+				case err == nil:
+					accepted.Add(1)
+				case errors.As(err, &se) && se.Code == 451:
+					deferred.Add(1)
+				default:
+					t.Errorf("flood message %d: %v", i, err)
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	startOther := time.Now()
+	mustSend(t, addr, "honest@customer.example", []string{"acme@support.example.com"}, msg("honest@customer.example", "acme@support.example.com", "Real problem", "honest@customer.example", "please help"))
+	stored := time.Since(startOther)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(to(sink.Messages(), "honest@customer.example")) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	answered := time.Since(startOther)
+	wg.Wait()
+	if len(to(sink.Messages(), "honest@customer.example")) != 1 {
+		t.Fatal("the honest request got no auto-reply")
+	}
+	if int(accepted.Load()) != c.Limits.NewTicketsPerSender.Count {
+		t.Errorf("flood accepted %d, want the limit %d", accepted.Load(), c.Limits.NewTicketsPerSender.Count)
+	}
+	t.Logf("flood of %d messages from one sender: %d accepted, %d answered 451; another sender's request was stored after %v and answered after %v",
+		total, accepted.Load(), deferred.Load(), stored.Round(time.Millisecond), answered.Round(time.Millisecond))
+}
+
+// router is the test's mail network: an SMTP server that delivers each
+// recipient to the daemon owning its domain, to an auto-responder that
+// sets no loop headers at all, or nowhere (counted and dropped).
+type router struct {
+	mu      sync.Mutex
+	domains map[string]string // domain → SMTP address
+	sent    int
+	byRcpt  map[string]int
+	robot   string
+	quiet   time.Time
+	wg      sync.WaitGroup
+}
+
+func (r *router) NewSession(*smtp.Conn) (smtp.Session, error) { return &routerSession{r: r}, nil }
+
+type routerSession struct {
+	r        *router
+	from     string
+	rcpts    []string
+	mailFrom string
+}
+
+func (s *routerSession) Reset()        { s.rcpts = nil }
+func (s *routerSession) Logout() error { return nil }
+func (s *routerSession) Mail(from string, _ *smtp.MailOptions) error {
+	s.mailFrom = from
+	return nil
+}
+func (s *routerSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.rcpts = append(s.rcpts, to)
+	return nil
+}
+
+func (s *routerSession) Data(rd io.Reader) error {
+	raw, _ := io.ReadAll(rd)
+	r := s.r
+	r.mu.Lock()
+	r.sent++
+	r.quiet = time.Now()
+	for _, rc := range s.rcpts {
+		r.byRcpt[rc]++
+	}
+	r.mu.Unlock()
+	for _, rc := range s.rcpts {
+		rc := rc
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.deliver(s.mailFrom, rc, raw)
+		}()
+	}
+	return nil
+}
+
+func (r *router) deliver(mailFrom, rcpt string, raw []byte) {
+	if rcpt == r.robot {
+		r.autoRespond(raw)
+		return
+	}
+	dom := rcpt[strings.LastIndexByte(rcpt, '@')+1:]
+	local := rcpt[:strings.LastIndexByte(rcpt, '@')]
+	if i := strings.IndexByte(local, '+'); i >= 0 {
+		local = local[:i]
+	}
+	if addr, ok := r.domains[dom]; ok {
+		c, err := smtp.Dial(addr)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SendMail(mailFrom, []string{rcpt}, bytes.NewReader(raw))
+	}
+}
+
+// autoRespond answers every mail it gets, as a broken vacation responder
+// does: a fresh message, no Auto-Submitted, no In-Reply-To, and a subject
+// that drops the ticket token, so every answer looks like a new request.
+func (r *router) autoRespond(raw []byte) {
+	mr, err := mail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		return
+	}
+	from, _ := mr.Header.AddressList("From")
+	if len(from) == 0 {
+		return
+	}
+	n := time.Now().UnixNano()
+	reply := fmt.Sprintf("From: %s\r\nTo: %s\r\nSubject: I am away (%d)\r\nMessage-ID: <away-%d@x.example>\r\n\r\nI am on holiday.\r\n", r.robot, from[0].Address, n, n)
+	r.mu.Lock()
+	r.sent++
+	r.byRcpt[from[0].Address]++
+	r.quiet = time.Now()
+	r.mu.Unlock()
+	r.deliver(r.robot, from[0].Address, []byte(reply))
+}
+
+// TestMailLoopStopsByItself runs two gateways, each one's project address
+// a customer of the other, plus an auto-responder that sets no headers.
+// One mail starts it; the exchange must stop by itself.
+func TestMailLoopStopsByItself(t *testing.T) {
+	rt := &router{domains: map[string]string{}, byRcpt: map[string]int{}, robot: "robot@x.example"}
+	srv := smtp.NewServer(rt)
+	srv.Domain = "router"
+	srv.AllowInsecureAuth = true
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+
+	mk := func(key, addr, agent string) *Daemon {
+		c := config.Default()
+		c.DataDir = t.TempDir()
+		c.Inbound.SMTP.Listen = "127.0.0.1:0"
+		c.Web.Listen = "127.0.0.1:0"
+		c.Outbound.Transport = "smtp"
+		c.Outbound.SMTP.Host, c.Outbound.SMTP.Port = "127.0.0.1", port
+		c.Outbound.Retry = config.RetryOptions{Initial: 50 * time.Millisecond, Max: 100 * time.Millisecond, GiveUpAfter: time.Minute}
+		c.Projects = []config.Project{{Key: key, Name: key, Address: addr, Agents: []string{agent}, Notifications: config.DefaultNotifications()}}
+		if err := c.Finalize(); err != nil {
+			t.Fatal(err)
+		}
+		d, err := Start(c, slog.New(slog.DiscardHandler), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Shutdown(context.Background()) })
+		return d
+	}
+	a := mk("ACME", "acme@a.example", "agent@a.example")
+	b := mk("BETA", "beta@b.example", "agent@b.example")
+	rt.domains["a.example"] = a.Addr("smtp")
+	rt.domains["b.example"] = b.Addr("smtp")
+
+	// One mail starts it: the robot writes to A, with B's project address
+	// in Cc (so B's address is a customer of A, and B gets it too).
+	first := "From: robot@x.example\r\nTo: acme@a.example\r\nCc: beta@b.example\r\nSubject: hello\r\nMessage-ID: <start@x.example>\r\n\r\nstart\r\n"
+	c, err := smtp.Dial(rt.domains["a.example"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendMail("robot@x.example", []string{"acme@a.example"}, strings.NewReader(first)); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	c, _ = smtp.Dial(rt.domains["b.example"])
+	c.SendMail("robot@x.example", []string{"beta@b.example"}, strings.NewReader(first))
+	c.Close()
+
+	// Wait until the network has been quiet for two seconds.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		time.Sleep(200 * time.Millisecond)
+		rt.mu.Lock()
+		q := time.Since(rt.quiet)
+		rt.mu.Unlock()
+		if q > 2*time.Second {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the mail loop did not stop within a minute")
+		}
+	}
+	rt.wg.Wait()
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	limit := config.Default().Limits.AutoPerRecipient.Count
+	if got := rt.byRcpt["robot@x.example"]; got > 2*limit {
+		t.Errorf("the responder got %d mails, more than the per-recipient limit allows (%d per gateway)", got, limit)
+	}
+	t.Logf("mail loop stopped by itself: %d mails sent in all; to the responder %d, to acme@a.example %d, to beta@b.example %d, to agents %d+%d",
+		rt.sent, rt.byRcpt["robot@x.example"], rt.byRcpt["acme@a.example"], rt.byRcpt["beta@b.example"], rt.byRcpt["agent@a.example"], rt.byRcpt["agent@b.example"])
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/mailin"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
 )
@@ -386,3 +387,58 @@ func TestMailLoopStopsByItself(t *testing.T) {
 	t.Logf("mail loop stopped by itself: %d mails sent in all; to the responder %d, to acme@a.example %d, to beta@b.example %d, to agents %d+%d",
 		rt.sent, rt.byRcpt["robot@x.example"], rt.byRcpt["acme@a.example"], rt.byRcpt["beta@b.example"], rt.byRcpt["agent@a.example"], rt.byRcpt["agent@b.example"])
 }
+
+func withAttachments(from, subject, id string, n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: %s\r\nTo: acme@support.example.com\r\nSubject: %s\r\nMessage-ID: <%s>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n", from, subject, id)
+	for i := range n {
+		fmt.Fprintf(&b, "--XX\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"f%d.bin\"\r\n\r\ndata %d\r\n", i, i)
+	}
+	b.WriteString("--XX--\r\n")
+	return b.String()
+}
+
+func TestRefusalsReachSenderAndAgents(t *testing.T) {
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	c := testConfig(t, t.TempDir(), sink)
+	c.Limits.MaxAttachments = 2
+	d := start(t, c)
+
+	err := send(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"}, withAttachments("carl@customer.example", "Many files", "many@customer.example", 3))
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 552 || !strings.Contains(se.Message, "Too many attachments") {
+		t.Fatalf("too many attachments: %v, want 552", err)
+	}
+	_, msgs := ticketOf(t, d, "ACME-1")
+	if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Auto, "refused: Too many attachments") || msgs[0].Raw == "" {
+		t.Fatalf("refused mail not kept for the agents: %+v", msgs)
+	}
+	got := waitMessages(t, sink, 1)
+	if len(to(got, "alice@example.com")) != 1 || len(to(got, "carl@customer.example")) != 0 {
+		t.Fatalf("agents must see the refusal, the sender hears it from SMTP only: %v", got[0].To)
+	}
+
+	// IMAP has no reply code: the human sender is told by mail instead.
+	raw := withAttachments("dora@customer.example", "Many files by IMAP", "imap-many@customer.example", 3)
+	errs := d.pipeline.Receive(context.Background(), &mailinEnvelope{Source: "imap", Trusted: true, Rcpts: []string{"acme@support.example.com"}}, strings.NewReader(raw))
+	if errs[0] != nil {
+		t.Fatalf("IMAP refusal returned %v; the message is stored, nothing to retry", errs[0])
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(to(sink.Messages(), "dora@customer.example")) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	notice := to(sink.Messages(), "dora@customer.example")
+	if len(notice) != 1 || !strings.Contains(textBody(t, notice[0]), "Too many attachments") {
+		t.Fatalf("IMAP sender not told of the refusal: %d mails", len(notice))
+	}
+	// An automatic sender is never told.
+	raw = strings.Replace(withAttachments("robot@customer.example", "Many by robot", "imap-robot@customer.example", 3), "Subject:", "Auto-Submitted: auto-generated\r\nSubject:", 1)
+	d.pipeline.Receive(context.Background(), &mailinEnvelope{Source: "imap", Trusted: true, Rcpts: []string{"acme@support.example.com"}}, strings.NewReader(raw))
+	time.Sleep(300 * time.Millisecond)
+	if n := len(to(sink.Messages(), "robot@customer.example")); n != 0 {
+		t.Fatalf("told an automatic sender: %d", n)
+	}
+}
+
+type mailinEnvelope = mailin.Envelope

@@ -127,6 +127,7 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 			continue
 		}
 		auto := policy.Automatic(msg, policy.Envelope{MailFrom: env.MailFrom, Source: env.Source}, policy.Options{IntakeLists: proj.IntakeLists})
+		human := auto == "" && loop == "" && spam == "" && !proof.DMARCFail
 		switch {
 		case auto != "":
 		case refusal != nil:
@@ -143,6 +144,7 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 		if kind == config.AddrReplyToken {
 			m.RcptTag = tag
 		}
+		m.TellStaff = refusal != nil
 		m.SenderProven = cfg.TrustFrom || proof.Proven()
 		m.DMARCFail = proof.DMARCFail
 		m.Spam = spam
@@ -174,8 +176,19 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 			p.flood.add(proj.Key, sender, flood)
 		}
 		if err == nil && refusal != nil && !res.Duplicate {
-			// Stored for the agents; refused to the sender.
-			err = refusal
+			if answersSender(env.Source) {
+				// Stored for the agents; refused to the sender in the
+				// SMTP/LMTP reply (and by `deliver`'s exit status).
+				err = refusal
+			} else if human && sender != "" {
+				// IMAP: no reply code reaches anyone, so tell a human
+				// sender by mail (rate limited like any auto-reply).
+				if nerr := p.engine.MessageRefused(ctx, res.Ticket, sender, refusal.Message); nerr != nil {
+					p.log.Error("could not queue the refusal notice", "ticket", res.Ticket, "err", nerr)
+				} else if p.Queued != nil {
+					p.Queued()
+				}
+			}
 		}
 		done[proj.Key] = copyResult{res, err}
 		errs[i] = err
@@ -303,4 +316,11 @@ func (o ownMail) MintedMessageID(id string) bool {
 		return nil
 	})
 	return found
+}
+
+// answersSender reports whether a source has a reply code that reaches the
+// sender (SMTP and LMTP do; `deliver` turns it into its exit status, which
+// makes the MTA bounce); IMAP has none.
+func answersSender(source string) bool {
+	return source != "imap"
 }

@@ -1,6 +1,7 @@
 package ticket
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -33,4 +34,26 @@ func (e *Engine) DeliveryFailed(tx *store.Tx, item *store.OutboxItem, reason str
 	}
 	_, err = e.notify.Notify(tx, &Event{Type: EvDeliveryFailed, Project: p, Ticket: t, Actor: "", Recipients: []string{item.Recipient}, Detail: detail})
 	return err
+}
+
+// MessageRefused tells the sender of mail we stored but refused (too
+// large, too many attachments …) why, where no SMTP reply could (IMAP
+// ingestion). Automatic senders are never told, and the notice counts
+// against the automatic-mail rate limits like any auto-reply.
+func (e *Engine) MessageRefused(ctx context.Context, ticketKey, sender, reason string) error {
+	if sender == "" || e.notify == nil {
+		return nil
+	}
+	return e.store.Update(ctx, func(tx *store.Tx) error {
+		t, err := tx.Ticket(ticketKey)
+		if err != nil {
+			return err
+		}
+		p := e.cfg().Project(t.Project)
+		if p == nil {
+			return nil
+		}
+		_, err = e.notify.Notify(tx, &Event{Type: EvMessageRefused, Project: p, Ticket: t, Recipients: []string{sender}, Detail: reason})
+		return err
+	})
 }

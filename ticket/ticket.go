@@ -72,6 +72,9 @@ type Mail struct {
 	// AllowNew, when set, is asked before the mail opens a new ticket; its
 	// error (a flood limit) aborts the change and is returned by Ingest.
 	AllowNew func() error
+	// TellStaff makes automatic mail still notify the agents (never
+	// customers): a refused message must not go unnoticed.
+	TellStaff bool
 }
 
 // Result says what Ingest did.
@@ -135,6 +138,7 @@ const (
 	EvRequestReopened      = "request_reopened"
 	EvAssigned             = "assigned"
 	EvDeliveryFailed       = "delivery_failed"
+	EvMessageRefused       = "message_refused"
 )
 
 // Notifier turns events into queued outbound mail within tx. It returns how
@@ -269,7 +273,7 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	}
 	evType := EvCustomerCommentAdded
 	switch {
-	case m.Loop != "" || m.Auto != "":
+	case m.Loop != "" || (m.Auto != "" && !m.TellStaff):
 		evType = EvAutomaticRecorded
 	case res.Created:
 		evType = EvRequestCreated

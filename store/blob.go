@@ -131,6 +131,8 @@ func (s *Store) OpenBlob(hash string) (*os.File, error) {
 
 // RemoveBlob deletes a blob file (retention). Missing is not an error.
 func (s *Store) RemoveBlob(hash string) error {
+	s.blobMu.Lock()
+	defer s.blobMu.Unlock()
 	if !validHash(hash) {
 		return fmt.Errorf("store: invalid blob hash %q", hash)
 	}
@@ -170,6 +172,8 @@ func syncDir(dir string) error {
 // they are older than grace (so blobs of ingestions still in flight, written
 // but not yet committed, survive). It returns how many files it removed.
 func (s *Store) SweepBlobs(grace time.Duration) (int, error) {
+	s.blobMu.Lock()
+	defer s.blobMu.Unlock()
 	cutoff := time.Now().Add(-grace)
 	removed := 0
 	tmps, _ := os.ReadDir(s.tmpDir)

@@ -66,6 +66,9 @@ type Store struct {
 	loopDone  chan struct{}
 	mu        sync.RWMutex // guards closed against concurrent Update/Close
 	closed    bool
+	// blobMu keeps blob removal (sweep, retention) away from a backup
+	// in progress.
+	blobMu sync.RWMutex
 }
 
 type request struct {

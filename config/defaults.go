@@ -144,6 +144,11 @@ func (c *Config) resolvePaths(base string) {
 	c.Outbound.Maildir.Path = abs(c.Outbound.Maildir.Path)
 	c.Outbound.SMTP.PasswordFile = abs(c.Outbound.SMTP.PasswordFile)
 	c.TemplatesDir = abs(c.TemplatesDir)
+	c.Admin.TLSCertFile = abs(c.Admin.TLSCertFile)
+	c.Admin.TLSKeyFile = abs(c.Admin.TLSKeyFile)
+	for i := range c.Admin.Tokens {
+		c.Admin.Tokens[i].TokenFile = abs(c.Admin.Tokens[i].TokenFile)
+	}
 	for _, l := range []*string{&c.Web.Listen, &c.Inbound.SMTP.Listen, &c.Inbound.LMTP.Listen} {
 		if path, ok := strings.CutPrefix(*l, "unix:"); ok && path != "" {
 			*l = "unix:" + abs(path)

@@ -25,6 +25,7 @@ type Config struct {
 	// language (<dir>/<lang>/<audience>/<event>.txt and .html).
 	TemplatesDir string    `mapstructure:"templates_dir"`
 	Limits       Limits    `mapstructure:"limits"`
+	Admin        Admin     `mapstructure:"admin"`
 	Projects     []Project `mapstructure:"projects"`
 
 	// Path is the file the config was read from (not a YAML key).

@@ -49,6 +49,7 @@ type Daemon struct {
 
 	stopSender context.CancelFunc
 	bg         sync.WaitGroup
+	admin      []*httpServer
 }
 
 type listener struct {
@@ -108,6 +109,9 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	if err := d.listen(cfg); err != nil {
 		return nil, err
 	}
+	if err := d.startAdmin(); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.stopSender = cancel
 	d.bg.Add(2)
@@ -143,10 +147,16 @@ func (d *Daemon) Config() *config.Config { return d.cfg.Load() }
 func (d *Daemon) Store() *store.Store { return d.store }
 
 // Addr returns the bound address of a listener: smtp, lmtp (the configured
-// LMTP listener), socket (the local deliver socket) or web; "" when off.
+// LMTP listener), socket (the local deliver socket), web, admin or
+// admin-tcp; "" when off.
 func (d *Daemon) Addr(name string) string {
 	if name == "web" && d.webLn != nil {
 		return d.webLn.Addr().String()
+	}
+	for _, a := range d.admin {
+		if a.name == name {
+			return a.ln.Addr().String()
+		}
 	}
 	for _, l := range d.servers {
 		if l.name == name {
@@ -311,6 +321,13 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 			d.web.Shutdown(ctx)
 		}
 	}()
+	for _, a := range d.admin {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.srv.Shutdown(ctx)
+		}()
+	}
 	wg.Wait()
 	d.closeAll()
 	d.log.Info("ticketgate stopped")
@@ -326,6 +343,10 @@ func (d *Daemon) closeAll() {
 		d.web.Close()
 	} else if d.webLn != nil {
 		d.webLn.Close()
+	}
+	for _, a := range d.admin {
+		a.srv.Close()
+		a.ln.Close()
 	}
 	if d.stopSender != nil {
 		d.stopSender()

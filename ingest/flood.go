@@ -43,38 +43,48 @@ func (f *floodLimiter) recent(key string, r config.Rate, now time.Time) []time.T
 	return times[cut:]
 }
 
-// check returns an error when sender may open no more tickets in project.
-func (f *floodLimiter) check(project, sender string, r config.Rate) error {
+// reserve takes one of sender's new-ticket slots in project, or fails
+// when none is left. Check and count are one step, so concurrent
+// deliveries from one sender cannot all squeeze past the limit; release
+// gives the slot back when no ticket was opened after all.
+func (f *floodLimiter) reserve(project, sender string, r config.Rate) (release func(), err error) {
 	if sender == "" {
-		return nil
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	key := project + "\x00" + sender
-	if len(f.recent(key, r, f.now())) >= r.Count {
-		return floodError(r)
-	}
-	return nil
-}
-
-// opened counts a ticket sender opened in project.
-func (f *floodLimiter) add(project, sender string, r config.Rate) {
-	if sender == "" {
-		return
+		return func() {}, nil
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := f.now()
 	key := project + "\x00" + sender
-	f.opened[key] = append(f.recent(key, r, now), now)
-	if now.Sub(f.lastGC) > r.Per {
-		// Forget senders quiet for a whole window, so memory follows the
-		// number of active senders, not of senders ever seen.
-		for k := range f.opened {
-			if len(f.recent(k, r, now)) == 0 {
-				delete(f.opened, k)
+	times := f.recent(key, r, now)
+	if len(times) >= r.Count {
+		f.opened[key] = times
+		return nil, floodError(r)
+	}
+	f.opened[key] = append(times, now)
+	f.gc(r, now)
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		ts := f.opened[key]
+		for i := len(ts) - 1; i >= 0; i-- {
+			if ts[i].Equal(now) {
+				f.opened[key] = append(ts[:i:i], ts[i+1:]...)
+				return
 			}
 		}
-		f.lastGC = now
+	}, nil
+}
+
+// gc forgets senders quiet for a whole window, so memory follows the
+// number of active senders, not of senders ever seen. Called with mu held.
+func (f *floodLimiter) gc(r config.Rate, now time.Time) {
+	if now.Sub(f.lastGC) <= r.Per {
+		return
 	}
+	for k := range f.opened {
+		if len(f.recent(k, r, now)) == 0 {
+			delete(f.opened, k)
+		}
+	}
+	f.lastGC = now
 }

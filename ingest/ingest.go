@@ -153,8 +153,18 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 			sender = m.MailFrom
 		}
 		flood := cfg.Limits.NewTicketsPerSender
+		var release func()
 		if auto == "" && loop == "" {
-			m.AllowNew = func() error { return p.flood.check(proj.Key, sender, flood) }
+			// AllowNew may run more than once (the store retries a
+			// batch): the slot is taken once.
+			m.AllowNew = func() error {
+				if release != nil {
+					return nil
+				}
+				var err error
+				release, err = p.flood.reserve(proj.Key, sender, flood)
+				return err
+			}
 		}
 		var res *ticket.Result
 		var err error
@@ -172,8 +182,8 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 		if !handled && err == nil {
 			res, err = p.engine.Ingest(ctx, m)
 		}
-		if err == nil && res.Created && m.AllowNew != nil {
-			p.flood.add(proj.Key, sender, flood)
+		if release != nil && (err != nil || !res.Created) {
+			release()
 		}
 		if err == nil && refusal != nil && !res.Duplicate {
 			if answersSender(env.Source) {

@@ -36,6 +36,16 @@ commands:
   inspect FILE   parse a message as the daemon does and print JSON
   version        print the version
 
+admin commands (through the running daemon's data_dir/admin.sock; --json for
+scripts; changes need --as AGENT or $TICKETGATE_AS):
+  tickets [--project P] [--status S] [--customer ADDR] [--q TEXT]
+  show ACME-12
+  outbox [requeue ID | drop ID]
+  suppressions [clear ADDRESS]
+  backup FILE    a consistent hot copy (store and message files) as one archive
+  restore FILE   daemon stopped: unpack a backup into an empty data_dir
+  compact        daemon stopped: give space freed by retention back to the disk
+
 flags for every command:
   -c, --config FILE   configuration file (default $TICKETGATE_CONFIG or ` + defaultConfig + `)
 `
@@ -59,6 +69,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdDeliver(rest, stdin, stderr)
 	case "inspect":
 		return cmdInspect(rest, stdout, stderr)
+	case "tickets":
+		return cmdTickets(rest, stdout, stderr)
+	case "show":
+		return cmdShow(rest, stdout, stderr)
+	case "outbox":
+		return cmdOutbox(rest, stdout, stderr)
+	case "suppressions":
+		return cmdSuppressions(rest, stdout, stderr)
+	case "backup":
+		return cmdBackup(rest, stdout, stderr)
+	case "restore":
+		return cmdRestore(rest, stdout, stderr)
+	case "compact":
+		return cmdCompact(rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "ticketgate", versionString())
 		return exitOK

@@ -1,0 +1,396 @@
+// Package admin is the daemon's admin API: JSON over HTTP on the local
+// unix socket data_dir/admin.sock (and optionally TCP with per-agent
+// tokens), and the client the `ticketgate` CLI uses. bbolt allows one
+// process, so everything a sysadmin or an agent does while the daemon runs
+// goes through here; every change records the agent who made it.
+package admin
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// AsHeader names the acting agent on the unix socket (whoever can open the
+// socket is trusted to say who they are, like a shell user with sudo).
+const AsHeader = "X-Ticketgate-As"
+
+// Server serves the admin API.
+type Server struct {
+	store *store.Store
+	cfg   func() *config.Config
+	now   func() time.Time
+	log   *slog.Logger
+	// Wake is called after a change that queued outbound mail.
+	Wake func()
+	// tokens maps a TCP token to its agent; nil on the unix socket.
+	tokens map[string]string
+	mux    *http.ServeMux
+}
+
+// Options configures a Server.
+type Options struct {
+	Now func() time.Time
+	// Tokens, when set, requires "Authorization: Bearer <token>" and takes
+	// the agent from it (the TCP listener).
+	Tokens map[string]string
+}
+
+// NewServer returns the API handler.
+func NewServer(s *store.Store, cfg func() *config.Config, opts Options, log *slog.Logger) *Server {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	srv := &Server{store: s, cfg: cfg, now: opts.Now, log: log, tokens: opts.Tokens, mux: http.NewServeMux()}
+	srv.routes()
+	return srv
+}
+
+type ctxKey struct{}
+
+// agentFrom returns the acting agent of a request ("" when none named).
+func agentFrom(ctx context.Context) string {
+	a, _ := ctx.Value(ctxKey{}).(string)
+	return a
+}
+
+// ServeHTTP authenticates and dispatches.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	agent := strings.ToLower(strings.TrimSpace(r.Header.Get(AsHeader)))
+	if s.tokens != nil {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		agent = ""
+		for t, a := range s.tokens {
+			if ok && subtle.ConstantTimeCompare([]byte(t), []byte(tok)) == 1 {
+				agent = a
+			}
+		}
+		if agent == "" {
+			writeError(w, http.StatusUnauthorized, "a valid agent token is required (Authorization: Bearer …)")
+			return
+		}
+	}
+	if agent != "" && !s.cfg().IsStaffAnywhere(agent) {
+		writeError(w, http.StatusForbidden, fmt.Sprintf("%s is no project's agent or admin", agent))
+		return
+	}
+	s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, agent)))
+}
+
+// requireAgent answers 400 unless the request names its agent: every
+// change records who made it.
+func requireAgent(w http.ResponseWriter, r *http.Request) (string, bool) {
+	a := agentFrom(r.Context())
+	if a == "" {
+		writeError(w, http.StatusBadRequest, "this changes something: say who you are (--as <agent address>)")
+		return "", false
+	}
+	return a, true
+}
+
+// APIError is the JSON body of every error response.
+type APIError struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, APIError{Error: msg})
+}
+
+// storeError maps a store error to a response.
+func (s *Server) storeError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case fault.IsTemporary(err):
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+	default:
+		s.log.Error("admin request failed", "err", err)
+		writeError(w, http.StatusInternalServerError, err.Error())
+	}
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /api/tickets", s.listTickets)
+	s.mux.HandleFunc("GET /api/tickets/{key}", s.showTicket)
+	s.mux.HandleFunc("GET /api/outbox", s.listOutbox)
+	s.mux.HandleFunc("POST /api/outbox/{id}/requeue", s.requeue)
+	s.mux.HandleFunc("DELETE /api/outbox/{id}", s.dropOutbox)
+	s.mux.HandleFunc("GET /api/suppressions", s.listSuppressions)
+	s.mux.HandleFunc("DELETE /api/suppressions/{addr}", s.clearSuppression)
+	s.mux.HandleFunc("GET /api/backup", s.backup)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such API call: "+r.Method+" "+r.URL.Path)
+	})
+}
+
+// TicketSummary is one row of a ticket list.
+type TicketSummary struct {
+	Key      string    `json:"key"`
+	Subject  string    `json:"subject"`
+	Status   string    `json:"status"`
+	Reporter string    `json:"reporter"`
+	Assignee string    `json:"assignee,omitempty"`
+	Messages int       `json:"messages"`
+	Updated  time.Time `json:"updated"`
+}
+
+func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	project := strings.ToUpper(q.Get("project"))
+	status := strings.ToLower(q.Get("status"))
+	customer := strings.ToLower(q.Get("customer"))
+	text := strings.ToLower(q.Get("q"))
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	if limit <= 0 {
+		limit = 200
+	}
+	var out []TicketSummary
+	err := s.store.View(func(tx *store.Tx) error {
+		var ferr error
+		err := tx.ForEachTicket(project, func(t *store.Ticket) bool {
+			if status != "" && t.Status != status {
+				return true
+			}
+			if customer != "" && !involves(t, customer) {
+				return true
+			}
+			if text != "" && !strings.Contains(strings.ToLower(t.Subject), text) {
+				// Search the conversation too; slower, so only when
+				// the subject did not match.
+				msgs, err := tx.TicketMessages(t.Key)
+				if err != nil {
+					ferr = err
+					return false
+				}
+				hit := false
+				for _, m := range msgs {
+					if strings.Contains(strings.ToLower(m.Text), text) {
+						hit = true
+						break
+					}
+				}
+				if !hit {
+					return true
+				}
+			}
+			out = append(out, TicketSummary{Key: t.Key, Subject: t.Subject, Status: t.Status, Reporter: t.Reporter, Assignee: t.Assignee, Messages: t.Messages, Updated: t.Updated})
+			return len(out) < limit
+		})
+		if err != nil {
+			return err
+		}
+		return ferr
+	})
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	if out == nil {
+		out = []TicketSummary{}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func involves(t *store.Ticket, addr string) bool {
+	if strings.Contains(t.Reporter, addr) {
+		return true
+	}
+	for _, p := range t.Participants {
+		if strings.Contains(p.Address, addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// TicketDetail is a ticket with its messages (without raw bodies) and
+// history.
+type TicketDetail struct {
+	Ticket   *store.Ticket    `json:"ticket"`
+	Messages []*store.Message `json:"messages"`
+	Events   []*store.Event   `json:"events"`
+}
+
+func (s *Server) showTicket(w http.ResponseWriter, r *http.Request) {
+	var d TicketDetail
+	err := s.store.View(func(tx *store.Tx) error {
+		var err error
+		if d.Ticket, err = tx.Ticket(strings.ToUpper(r.PathValue("key"))); err != nil {
+			return err
+		}
+		if d.Messages, err = tx.TicketMessages(d.Ticket.Key); err != nil {
+			return err
+		}
+		d.Events, err = tx.Events(d.Ticket.Key)
+		return err
+	})
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, &d)
+}
+
+// OutboxEntry is a queued message without its bytes.
+type OutboxEntry struct {
+	ID          uint64    `json:"id"`
+	Ticket      string    `json:"ticket"`
+	Event       string    `json:"event"`
+	Recipient   string    `json:"recipient"`
+	MessageID   string    `json:"message_id"`
+	Created     time.Time `json:"created"`
+	NextAttempt time.Time `json:"next_attempt"`
+	Attempts    int       `json:"attempts"`
+	LastError   string    `json:"last_error,omitempty"`
+}
+
+func (s *Server) listOutbox(w http.ResponseWriter, r *http.Request) {
+	out := []OutboxEntry{}
+	err := s.store.View(func(tx *store.Tx) error {
+		items, _, err := tx.DueOutbox(time.Unix(1<<40, 0), 10000)
+		for _, it := range items {
+			out = append(out, OutboxEntry{ID: it.ID, Ticket: it.Ticket, Event: it.Event, Recipient: it.Recipient, MessageID: it.MessageID,
+				Created: it.Created, NextAttempt: it.NextAttempt, Attempts: it.Attempts, LastError: it.LastError})
+		}
+		return err
+	})
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) outboxChange(w http.ResponseWriter, r *http.Request, drop bool) {
+	agent, ok := requireAgent(w, r)
+	if !ok {
+		return
+	}
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "outbox id must be a number")
+		return
+	}
+	now := s.now().UTC()
+	var item *store.OutboxItem
+	err = s.store.Update(r.Context(), func(tx *store.Tx) error {
+		var err error
+		if item, err = tx.OutboxItem(id); err != nil {
+			return fmt.Errorf("outbox item %d: %w", id, err)
+		}
+		what := "requeued"
+		if drop {
+			what = "dropped"
+			if err := tx.Dequeue(item); err != nil {
+				return err
+			}
+		} else {
+			old := item.NextAttempt
+			item.NextAttempt = now
+			if err := tx.Reschedule(item, old); err != nil {
+				return err
+			}
+		}
+		if item.Ticket == "" {
+			return nil
+		}
+		return tx.AddEvent(&store.Event{Ticket: item.Ticket, Time: now, Type: "outbox_" + what, Actor: agent,
+			Detail: fmt.Sprintf("%s to %s (%s) %s by %s", item.Event, item.Recipient, item.MessageID, what, agent)})
+	})
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	if !drop && s.Wake != nil {
+		s.Wake()
+	}
+	s.log.Info("outbox item changed", "id", id, "drop", drop, "agent", agent, "ticket", item.Ticket)
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "dropped": drop})
+}
+
+func (s *Server) requeue(w http.ResponseWriter, r *http.Request)    { s.outboxChange(w, r, false) }
+func (s *Server) dropOutbox(w http.ResponseWriter, r *http.Request) { s.outboxChange(w, r, true) }
+
+func (s *Server) listSuppressions(w http.ResponseWriter, r *http.Request) {
+	var out []*store.Suppression
+	err := s.store.View(func(tx *store.Tx) error {
+		var err error
+		out, err = tx.Suppressions()
+		return err
+	})
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	if out == nil {
+		out = []*store.Suppression{}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) clearSuppression(w http.ResponseWriter, r *http.Request) {
+	agent, ok := requireAgent(w, r)
+	if !ok {
+		return
+	}
+	addr := strings.ToLower(r.PathValue("addr"))
+	err := s.store.Update(r.Context(), func(tx *store.Tx) error {
+		sup := tx.Suppressed(addr, time.Time{})
+		if sup == nil {
+			return fmt.Errorf("no suppression for %s: %w", addr, store.ErrNotFound)
+		}
+		if err := tx.ClearSuppression(addr); err != nil {
+			return err
+		}
+		if sup.Ticket == "" {
+			return nil
+		}
+		return tx.AddEvent(&store.Event{Ticket: sup.Ticket, Time: s.now().UTC(), Type: "suppression_cleared", Actor: agent,
+			Detail: fmt.Sprintf("%s may receive mail again (cleared by %s)", addr, agent)})
+	})
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	s.log.Info("suppression cleared", "addr", addr, "agent", agent)
+	writeJSON(w, http.StatusOK, map[string]string{"cleared": addr})
+}
+
+// BackupStatusTrailer is sent after the archive: "ok", or the error. The
+// status line went out before the archive did, so only a trailer can say
+// whether it is complete.
+const BackupStatusTrailer = "X-Backup-Status"
+
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/x-tar")
+	w.Header().Set("Trailer", BackupStatusTrailer)
+	err := s.store.Backup(w)
+	if err != nil {
+		s.log.Error("backup failed", "err", err)
+		w.Header().Set(BackupStatusTrailer, "error: "+err.Error())
+		return
+	}
+	s.log.Info("backup written", "agent", agentFrom(r.Context()))
+	w.Header().Set(BackupStatusTrailer, "ok")
+}

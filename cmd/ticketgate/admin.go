@@ -1,0 +1,337 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ticketgate/ticketgate/admin"
+	"github.com/ticketgate/ticketgate/config"
+	tgdaemon "github.com/ticketgate/ticketgate/daemon"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// adminFlags are the flags every API command takes.
+type adminFlags struct {
+	cfgPath string
+	as      string
+	json    bool
+}
+
+func newAdminFlags(name string, stderr io.Writer) (*flag.FlagSet, *adminFlags) {
+	af := &adminFlags{}
+	fs := newFlags(name, stderr, &af.cfgPath)
+	fs.StringVar(&af.as, "as", os.Getenv("TICKETGATE_AS"), "the agent you act as (default $TICKETGATE_AS)")
+	fs.BoolVar(&af.json, "json", false, "print JSON for scripts")
+	return fs, af
+}
+
+// client loads the config only to find data_dir/admin.sock.
+func (af *adminFlags) client(stderr io.Writer) (*admin.Client, int) {
+	cfg, err := config.Load(af.cfgPath)
+	if err != nil {
+		printConfigErrors(stderr, af.cfgPath, err)
+		return nil, exitConfig
+	}
+	c := admin.NewSocketClient(filepath.Join(cfg.DataDir, tgdaemon.AdminSocketName))
+	c.As = af.as
+	return c, exitOK
+}
+
+// apiFail prints an API error and picks the exit status.
+func apiFail(stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "ticketgate: %v\n", err)
+	if errors.Is(err, admin.ErrNotRunning) {
+		return exitUnavail
+	}
+	return exitFailure
+}
+
+func printJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func cmdTickets(args []string, stdout, stderr io.Writer) int {
+	fs, af := newAdminFlags("tickets", stderr)
+	project := fs.String("project", "", "only this project")
+	status := fs.String("status", "", "only this status")
+	customer := fs.String("customer", "", "only tickets this customer reported or follows")
+	q := fs.String("q", "", "text in subject or conversation")
+	if fs.Parse(args) != nil {
+		return exitConfig
+	}
+	c, code := af.client(stderr)
+	if c == nil {
+		return code
+	}
+	list, err := c.Tickets(context.Background(), *project, *status, *customer, *q)
+	if err != nil {
+		return apiFail(stderr, err)
+	}
+	if af.json {
+		printJSON(stdout, list)
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tSTATUS\tREPORTER\tUPDATED\tSUBJECT")
+	for _, t := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Key, t.Status, t.Reporter, t.Updated.Local().Format("2006-01-02 15:04"), t.Subject)
+	}
+	tw.Flush()
+	if len(list) == 0 {
+		fmt.Fprintln(stderr, "no tickets match")
+	}
+	return exitOK
+}
+
+func cmdShow(args []string, stdout, stderr io.Writer) int {
+	fs, af := newAdminFlags("show", stderr)
+	if fs.Parse(args) != nil {
+		return exitConfig
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: ticketgate show [flags] ACME-12")
+		return exitConfig
+	}
+	c, code := af.client(stderr)
+	if c == nil {
+		return code
+	}
+	d, err := c.Ticket(context.Background(), fs.Arg(0))
+	if err != nil {
+		return apiFail(stderr, err)
+	}
+	if af.json {
+		printJSON(stdout, d)
+		return exitOK
+	}
+	t := d.Ticket
+	fmt.Fprintf(stdout, "%s  %s\nstatus: %s   reporter: %s", t.Key, t.Subject, t.Status, t.Reporter)
+	if t.Assignee != "" {
+		fmt.Fprintf(stdout, "   assignee: %s", t.Assignee)
+	}
+	fmt.Fprintln(stdout)
+	for _, p := range t.Participants {
+		fmt.Fprintf(stdout, "participant: %s\n", p.Address)
+	}
+	for _, m := range d.Messages {
+		vis := "public"
+		if m.Internal {
+			vis = "INTERNAL"
+		}
+		fmt.Fprintf(stdout, "\n--- %s  %s  %s  [%s, %s, threaded by %s]\n", m.Received.Local().Format("2006-01-02 15:04"), m.From, m.Kind, vis, m.Source, m.ThreadedBy)
+		if m.Auto != "" {
+			fmt.Fprintf(stdout, "    automatic: %s\n", m.Auto)
+		}
+		fmt.Fprintln(stdout, strings.TrimSpace(m.Text))
+		for _, a := range m.Attach {
+			fmt.Fprintf(stdout, "    attachment: %s (%s, %d bytes)\n", a.Filename, a.ContentType, a.Size)
+		}
+	}
+	fmt.Fprintln(stdout, "\n--- history")
+	for _, e := range d.Events {
+		fmt.Fprintf(stdout, "%s  %-22s %s %s\n", e.Time.Local().Format("2006-01-02 15:04:05"), e.Type, e.Actor, e.Detail)
+	}
+	return exitOK
+}
+
+func cmdOutbox(args []string, stdout, stderr io.Writer) int {
+	fs, af := newAdminFlags("outbox", stderr)
+	if fs.Parse(args) != nil {
+		return exitConfig
+	}
+	c, code := af.client(stderr)
+	if c == nil {
+		return code
+	}
+	ctx := context.Background()
+	switch fs.Arg(0) {
+	case "":
+		var items []admin.OutboxEntry
+		if err := c.Call(ctx, http.MethodGet, "/api/outbox", nil, &items); err != nil {
+			return apiFail(stderr, err)
+		}
+		if af.json {
+			printJSON(stdout, items)
+			return exitOK
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tTICKET\tTO\tEVENT\tATTEMPTS\tNEXT\tLAST ERROR")
+		for _, it := range items {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", it.ID, it.Ticket, it.Recipient, it.Event, it.Attempts, it.NextAttempt.Local().Format("15:04:05"), it.LastError)
+		}
+		tw.Flush()
+		return exitOK
+	case "requeue", "drop":
+		if fs.NArg() != 2 {
+			fmt.Fprintln(stderr, "usage: ticketgate outbox requeue|drop ID --as AGENT")
+			return exitConfig
+		}
+		method, path := http.MethodPost, "/api/outbox/"+fs.Arg(1)+"/requeue"
+		if fs.Arg(0) == "drop" {
+			method, path = http.MethodDelete, "/api/outbox/"+fs.Arg(1)
+		}
+		if err := c.Call(ctx, method, path, nil, nil); err != nil {
+			return apiFail(stderr, err)
+		}
+		done := map[string]string{"requeue": "requeued", "drop": "dropped"}[fs.Arg(0)]
+		fmt.Fprintf(stdout, "outbox item %s %s\n", fs.Arg(1), done)
+		return exitOK
+	default:
+		fmt.Fprintln(stderr, "usage: ticketgate outbox [requeue|drop ID]")
+		return exitConfig
+	}
+}
+
+func cmdSuppressions(args []string, stdout, stderr io.Writer) int {
+	fs, af := newAdminFlags("suppressions", stderr)
+	if fs.Parse(args) != nil {
+		return exitConfig
+	}
+	c, code := af.client(stderr)
+	if c == nil {
+		return code
+	}
+	ctx := context.Background()
+	if fs.Arg(0) == "clear" && fs.NArg() == 2 {
+		if err := c.Call(ctx, http.MethodDelete, "/api/suppressions/"+url.PathEscape(fs.Arg(1)), nil, nil); err != nil {
+			return apiFail(stderr, err)
+		}
+		fmt.Fprintf(stdout, "%s may receive mail again\n", fs.Arg(1))
+		return exitOK
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "usage: ticketgate suppressions [clear ADDRESS]")
+		return exitConfig
+	}
+	var list []*store.Suppression
+	if err := c.Call(ctx, http.MethodGet, "/api/suppressions", nil, &list); err != nil {
+		return apiFail(stderr, err)
+	}
+	if af.json {
+		printJSON(stdout, list)
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ADDRESS\tUNTIL\tTICKET\tREASON")
+	for _, s := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Address, s.Until.Local().Format("2006-01-02"), s.Ticket, s.Reason)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+func cmdBackup(args []string, stdout, stderr io.Writer) int {
+	fs, af := newAdminFlags("backup", stderr)
+	if fs.Parse(args) != nil {
+		return exitConfig
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: ticketgate backup FILE   (a hot copy while the daemon runs)")
+		return exitConfig
+	}
+	c, code := af.client(stderr)
+	if c == nil {
+		return code
+	}
+	dst := fs.Arg(0)
+	tmp := dst + ".partial"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		fmt.Fprintf(stderr, "ticketgate backup: %v\n", err)
+		return exitFailure
+	}
+	err = c.Backup(context.Background(), f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return apiFail(stderr, err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		fmt.Fprintf(stderr, "ticketgate backup: %v\n", err)
+		return exitFailure
+	}
+	st, _ := os.Stat(dst)
+	fmt.Fprintf(stdout, "backup written to %s (%d bytes)\n", dst, st.Size())
+	return exitOK
+}
+
+// offlineDataDir returns data_dir for commands that need the daemon
+// stopped, refusing while it runs.
+func offlineDataDir(af *adminFlags, stderr io.Writer) (string, int) {
+	cfg, err := config.Load(af.cfgPath)
+	if err != nil {
+		printConfigErrors(stderr, af.cfgPath, err)
+		return "", exitConfig
+	}
+	c := admin.NewSocketClient(filepath.Join(cfg.DataDir, tgdaemon.AdminSocketName))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := c.Tickets(ctx, "", "", "", "\x00"); err == nil || !errors.Is(err, admin.ErrNotRunning) {
+		fmt.Fprintln(stderr, "ticketgate: the daemon is running; stop it first (systemctl stop ticketgate)")
+		return "", exitTempFail
+	}
+	return cfg.DataDir, exitOK
+}
+
+func cmdRestore(args []string, stdout, stderr io.Writer) int {
+	fs, af := newAdminFlags("restore", stderr)
+	if fs.Parse(args) != nil {
+		return exitConfig
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: ticketgate restore FILE   (daemon stopped, data_dir without a store)")
+		return exitConfig
+	}
+	dir, code := offlineDataDir(af, stderr)
+	if dir == "" {
+		return code
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "ticketgate restore: %v\n", err)
+		return exitConfig
+	}
+	defer f.Close()
+	if err := store.Restore(f, dir); err != nil {
+		fmt.Fprintf(stderr, "ticketgate restore: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(stdout, "restored %s into %s\n", fs.Arg(0), dir)
+	return exitOK
+}
+
+func cmdCompact(args []string, stdout, stderr io.Writer) int {
+	fs, af := newAdminFlags("compact", stderr)
+	if fs.Parse(args) != nil {
+		return exitConfig
+	}
+	dir, code := offlineDataDir(af, stderr)
+	if dir == "" {
+		return code
+	}
+	before, after, err := store.Compact(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "ticketgate compact: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(stdout, "compacted %s: %d → %d bytes\n", filepath.Join(dir, "ticketgate.db"), before, after)
+	return exitOK
+}

@@ -1,0 +1,87 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/user"
+	"strings"
+)
+
+// Admin configures the admin API: always on data_dir/admin.sock (mode
+// 0660; the socket's group decides who may use it), optionally on TCP with
+// per-agent tokens.
+type Admin struct {
+	// SocketGroup owns data_dir/admin.sock (and lmtp.sock), so agents'
+	// shells and the MTA need no root. Empty: the daemon's own group.
+	SocketGroup string `mapstructure:"socket_group"`
+	// Listen is an optional TCP address; TLS is required unless it is
+	// loopback.
+	Listen      string       `mapstructure:"listen"`
+	TLSCertFile string       `mapstructure:"tls_cert_file"`
+	TLSKeyFile  string       `mapstructure:"tls_key_file"`
+	Tokens      []AdminToken `mapstructure:"tokens"`
+}
+
+// AdminToken gives one agent an API token (read from a file) for TCP.
+type AdminToken struct {
+	Agent     string `mapstructure:"agent"`
+	TokenFile string `mapstructure:"token_file"`
+}
+
+// IsStaffAnywhere reports whether addr is an agent or admin of any project.
+func (c *Config) IsStaffAnywhere(addr string) bool {
+	for i := range c.Projects {
+		if c.Projects[i].IsStaff(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *Admin) validate(c *Config) []error {
+	var errs []error
+	if a.Listen != "" {
+		host, _, err := net.SplitHostPort(a.Listen)
+		if err != nil {
+			errs = append(errs, fieldErr("admin.listen", "invalid address %q", a.Listen))
+		} else if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" && (a.TLSCertFile == "" || a.TLSKeyFile == "") {
+			errs = append(errs, fieldErr("admin.listen", "TLS (tls_cert_file, tls_key_file) is required on a non-loopback address"))
+		}
+		if len(a.Tokens) == 0 {
+			errs = append(errs, fieldErr("admin.tokens", "required when admin.listen is set: every TCP request needs an agent's token"))
+		}
+	}
+	for i, t := range a.Tokens {
+		key := fmt.Sprintf("admin.tokens[%d]", i)
+		if !c.IsStaffAnywhere(t.Agent) {
+			errs = append(errs, fieldErr(key+".agent", "%q is no project's agent or admin", t.Agent))
+		}
+		if t.TokenFile == "" {
+			errs = append(errs, fieldErr(key+".token_file", "required"))
+		}
+	}
+	if a.SocketGroup != "" {
+		if _, err := user.LookupGroup(a.SocketGroup); err != nil {
+			errs = append(errs, fieldErr("admin.socket_group", "no such group %q", a.SocketGroup))
+		}
+	}
+	return errs
+}
+
+// LoadTokens reads every token file: token → agent.
+func (a *Admin) LoadTokens() (map[string]string, error) {
+	out := map[string]string{}
+	for i, t := range a.Tokens {
+		b, err := os.ReadFile(t.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("admin.tokens[%d].token_file: %w", i, err)
+		}
+		tok := strings.TrimSpace(string(b))
+		if len(tok) < 16 {
+			return nil, fmt.Errorf("admin.tokens[%d].token_file: token shorter than 16 characters", i)
+		}
+		out[tok] = strings.ToLower(t.Agent)
+	}
+	return out, nil
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/retention"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -139,6 +140,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/suppressions", s.listSuppressions)
 	s.mux.HandleFunc("DELETE /api/suppressions/{addr}", s.clearSuppression)
 	s.mux.HandleFunc("GET /api/backup", s.backup)
+	s.mux.HandleFunc("GET /api/purge", s.purgePlan)
+	s.mux.HandleFunc("POST /api/purge", s.purgeRun)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API call: "+r.Method+" "+r.URL.Path)
 	})
@@ -393,4 +396,35 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("backup written", "agent", agentFrom(r.Context()))
 	w.Header().Set(BackupStatusTrailer, "ok")
+}
+
+func (s *Server) purgePlan(w http.ResponseWriter, r *http.Request) {
+	var items []retention.Item
+	err := s.store.View(func(tx *store.Tx) error {
+		var err error
+		items, err = retention.Plan(tx, s.cfg(), s.now())
+		return err
+	})
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	if items == nil {
+		items = []retention.Item{}
+	}
+	writeJSON(w, http.StatusOK, items)
+}
+
+func (s *Server) purgeRun(w http.ResponseWriter, r *http.Request) {
+	agent, ok := requireAgent(w, r)
+	if !ok {
+		return
+	}
+	rep, err := retention.Run(r.Context(), s.store, s.cfg(), s.now(), agent)
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	s.log.Info("retention run by hand", "agent", agent, "tickets", rep.Tickets, "bytes", rep.Bytes)
+	writeJSON(w, http.StatusOK, rep)
 }

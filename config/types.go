@@ -23,10 +23,12 @@ type Config struct {
 	TrustFrom bool `mapstructure:"trust_from"`
 	// TemplatesDir overrides the embedded mail templates per event and
 	// language (<dir>/<lang>/<audience>/<event>.txt and .html).
-	TemplatesDir string    `mapstructure:"templates_dir"`
-	Limits       Limits    `mapstructure:"limits"`
-	Admin        Admin     `mapstructure:"admin"`
-	Projects     []Project `mapstructure:"projects"`
+	TemplatesDir string `mapstructure:"templates_dir"`
+	Limits       Limits `mapstructure:"limits"`
+	Admin        Admin  `mapstructure:"admin"`
+	// TimeZone schedules retention ("Europe/Berlin"; default the system\'s).
+	TimeZone string    `mapstructure:"timezone"`
+	Projects []Project `mapstructure:"projects"`
 
 	// Path is the file the config was read from (not a YAML key).
 	Path string `mapstructure:"-"`
@@ -126,6 +128,7 @@ type Project struct {
 	// AlwaysMailTo lists addresses exempt from the automatic-mail rate
 	// limits (a monitoring inbox, a partner's ticket system).
 	AlwaysMailTo  []string      `mapstructure:"always_mail_to"`
+	Retention     Retention     `mapstructure:"retention"`
 	Notifications Notifications `mapstructure:"notifications"`
 
 	// agents and admins hold the lower-cased staff addresses; built by Load

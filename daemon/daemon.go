@@ -23,6 +23,7 @@ import (
 	"github.com/ticketgate/ticketgate/mailin"
 	"github.com/ticketgate/ticketgate/mailout"
 	"github.com/ticketgate/ticketgate/notify"
+	"github.com/ticketgate/ticketgate/retention"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/templates"
 	"github.com/ticketgate/ticketgate/ticket"
@@ -122,6 +123,11 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	go func() {
 		defer d.bg.Done()
 		d.sweepLoop(ctx)
+	}()
+	d.bg.Add(1)
+	go func() {
+		defer d.bg.Done()
+		retention.NewJob(st, d.Config, d.now, log.With("component", "retention")).Run(ctx)
 	}()
 	for _, l := range d.servers {
 		go func() {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ticketgate/ticketgate/admin"
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/retention"
 	tgdaemon "github.com/ticketgate/ticketgate/daemon"
 	"github.com/ticketgate/ticketgate/store"
 )
@@ -333,5 +334,48 @@ func cmdCompact(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "compacted %s: %d → %d bytes\n", filepath.Join(dir, "ticketgate.db"), before, after)
+	return exitOK
+}
+
+func cmdPurge(args []string, stdout, stderr io.Writer) int {
+	fs, af := newAdminFlags("purge", stderr)
+	dry := fs.Bool("dry-run", false, "list what the next retention run would delete")
+	if fs.Parse(args) != nil {
+		return exitConfig
+	}
+	c, code := af.client(stderr)
+	if c == nil {
+		return code
+	}
+	ctx := context.Background()
+	if *dry {
+		var items []retention.Item
+		if err := c.Call(ctx, http.MethodGet, "/api/purge", nil, &items); err != nil {
+			return apiFail(stderr, err)
+		}
+		if af.json {
+			printJSON(stdout, items)
+			return exitOK
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TICKET\tCLOSED\tWHAT\tNAME\tBYTES")
+		var total int64
+		for _, it := range items {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", it.Ticket, it.Closed.Local().Format("2006-01-02"), it.What, it.Name, it.Size)
+			total += it.Size
+		}
+		tw.Flush()
+		fmt.Fprintf(stdout, "%d item(s), %d bytes would be deleted\n", len(items), total)
+		return exitOK
+	}
+	var rep retention.Report
+	if err := c.Call(ctx, http.MethodPost, "/api/purge", nil, &rep); err != nil {
+		return apiFail(stderr, err)
+	}
+	if af.json {
+		printJSON(stdout, rep)
+		return exitOK
+	}
+	fmt.Fprintf(stdout, "deleted %d item(s), %d bytes, from %d ticket(s); %d file(s) removed\n", len(rep.Items), rep.Bytes, rep.Tickets, rep.FilesRemoved)
 	return exitOK
 }

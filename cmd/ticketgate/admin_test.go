@@ -96,6 +96,13 @@ func TestAdminCLI(t *testing.T) {
 		t.Fatalf("requeued item not sent: %v", err)
 	}
 
+	if code, out, stderr := runCmd([]string{"purge", "-c", path, "--dry-run"}, ""); code != 0 || !strings.Contains(out, "0 item(s), 0 bytes would be deleted") {
+		t.Fatalf("purge --dry-run: %d %s %s", code, out, stderr)
+	}
+	if code, _, stderr := runCmd([]string{"purge", "-c", path}, ""); code == 0 || !strings.Contains(stderr, "--as") {
+		t.Fatalf("purge without --as: %d %s", code, stderr)
+	}
+
 	// Hot backup while running, then restore it elsewhere.
 	archive := filepath.Join(dir, "backup.tar")
 	if code, out, stderr := runCmd([]string{"backup", "-c", path, archive}, ""); code != 0 {

@@ -45,6 +45,7 @@ scripts; changes need --as AGENT or $TICKETGATE_AS):
   backup FILE    a consistent hot copy (store and message files) as one archive
   restore FILE   daemon stopped: unpack a backup into an empty data_dir
   compact        daemon stopped: give space freed by retention back to the disk
+  purge [--dry-run]  run retention now (--as), or list what its next run deletes
 
 flags for every command:
   -c, --config FILE   configuration file (default $TICKETGATE_CONFIG or ` + defaultConfig + `)
@@ -83,6 +84,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdRestore(rest, stdout, stderr)
 	case "compact":
 		return cmdCompact(rest, stdout, stderr)
+	case "purge":
+		return cmdPurge(rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "ticketgate", versionString())
 		return exitOK

@@ -1,0 +1,210 @@
+// Package retention deletes the bulky, personal parts of tickets closed
+// long enough — attachments and raw mail, per project — on a schedule, and
+// records on each ticket what was deleted and when. Tickets and their text
+// remain. Plan answers `ticketgate purge --dry-run`.
+package retention
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// Item is one thing the next run deletes.
+type Item struct {
+	Ticket  string    `json:"ticket"`
+	Message uint64    `json:"message"`
+	What    string    `json:"what"` // raw or attachment
+	Name    string    `json:"name,omitempty"`
+	Size    int64     `json:"size"`
+	Closed  time.Time `json:"closed"`
+	blob    string
+}
+
+// Plan lists what a run at now would delete.
+func Plan(tx *store.Tx, cfg *config.Config, now time.Time) ([]Item, error) {
+	var out []Item
+	for i := range cfg.Projects {
+		p := &cfg.Projects[i]
+		r := p.Retention
+		if r.ClosedDays <= 0 {
+			continue
+		}
+		cutoff := now.Add(-time.Duration(r.ClosedDays) * 24 * time.Hour)
+		raw, att := slices.Contains(r.Delete, "raw"), slices.Contains(r.Delete, "attachments")
+		var ferr error
+		err := tx.ForEachTicket(p.Key, func(t *store.Ticket) bool {
+			if t.Closed.IsZero() || t.Closed.After(cutoff) {
+				return true
+			}
+			msgs, err := tx.TicketMessages(t.Key)
+			if err != nil {
+				ferr = err
+				return false
+			}
+			for _, m := range msgs {
+				if raw && m.Raw != "" {
+					out = append(out, Item{Ticket: t.Key, Message: m.ID, What: "raw", Size: m.RawSize, Closed: t.Closed, blob: m.Raw})
+				}
+				if att {
+					for _, a := range m.Attach {
+						if a.Blob != "" {
+							out = append(out, Item{Ticket: t.Key, Message: m.ID, What: "attachment", Name: a.Filename, Size: a.Size, Closed: t.Closed, blob: a.Blob})
+						}
+					}
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ferr != nil {
+			return nil, ferr
+		}
+	}
+	return out, nil
+}
+
+// Report says what a run did.
+type Report struct {
+	Items        []Item `json:"items"`
+	Tickets      int    `json:"tickets"`
+	Bytes        int64  `json:"bytes"`
+	FilesRemoved int    `json:"files_removed"`
+}
+
+// Run deletes what is due at now: the records stop referring to the
+// blobs and each ticket gets an event saying what went, in one
+// transaction; then the files no record refers to any more are removed, so
+// the space comes back. (A blob shared with a ticket that is not due — the
+// same attachment sent twice — stays.)
+func Run(ctx context.Context, s *store.Store, cfg *config.Config, now time.Time, actor string) (*Report, error) {
+	rep := &Report{}
+	err := s.Update(ctx, func(tx *store.Tx) error {
+		*rep = Report{}
+		items, err := Plan(tx, cfg, now)
+		if err != nil {
+			return err
+		}
+		rep.Items = items
+		byMsg := map[uint64][]Item{}
+		var order []uint64
+		for _, it := range items {
+			if _, ok := byMsg[it.Message]; !ok {
+				order = append(order, it.Message)
+			}
+			byMsg[it.Message] = append(byMsg[it.Message], it)
+		}
+		perTicket := map[string][2]int64{} // files, bytes
+		var tickets []string
+		for _, id := range order {
+			m, err := tx.Message(id)
+			if err != nil {
+				return err
+			}
+			for _, it := range byMsg[id] {
+				if it.What == "raw" {
+					m.Raw = ""
+				} else {
+					for i := range m.Attach {
+						if m.Attach[i].Blob == it.blob {
+							m.Attach[i].Blob = ""
+						}
+					}
+				}
+				c, ok := perTicket[it.Ticket]
+				if !ok {
+					tickets = append(tickets, it.Ticket)
+				}
+				perTicket[it.Ticket] = [2]int64{c[0] + 1, c[1] + it.Size}
+				rep.Bytes += it.Size
+			}
+			if err := tx.PutMessage(m); err != nil {
+				return err
+			}
+		}
+		for _, key := range tickets {
+			c := perTicket[key]
+			if err := tx.AddEvent(&store.Event{Ticket: key, Time: now.UTC(), Type: "retention", Actor: actor,
+				Detail: fmt.Sprintf("deleted %d file(s), %d bytes (attachments/raw mail of a ticket closed beyond the retention period)", c[0], c[1])}); err != nil {
+				return err
+			}
+		}
+		rep.Tickets = len(tickets)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Blobs now unreferenced are old; files of ingestions in flight are
+	// young and survive the grace period.
+	n, err := s.SweepBlobs(time.Hour)
+	rep.FilesRemoved = n
+	return rep, err
+}
+
+// Job runs retention on every project's schedule.
+type Job struct {
+	store *store.Store
+	cfg   func() *config.Config
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// NewJob returns a job.
+func NewJob(s *store.Store, cfg func() *config.Config, now func() time.Time, log *slog.Logger) *Job {
+	return &Job{store: s, cfg: cfg, now: now, log: log}
+}
+
+// next returns the earliest scheduled run after t across projects.
+func next(cfg *config.Config, t time.Time) time.Time {
+	var best time.Time
+	t = t.In(cfg.Location())
+	for i := range cfg.Projects {
+		r := cfg.Projects[i].Retention
+		if r.ClosedDays <= 0 {
+			continue
+		}
+		sc, err := config.ParseSchedule(r.Schedule)
+		if err != nil {
+			continue
+		}
+		if n := sc.Next(t); best.IsZero() || n.Before(best) {
+			best = n
+		}
+	}
+	return best
+}
+
+// Run sleeps until the next scheduled run, runs, and repeats until ctx
+// ends. The schedule is re-read after every run and every hour, so a
+// reload takes effect.
+func (j *Job) Run(ctx context.Context) {
+	for {
+		n := next(j.cfg(), j.now())
+		wait := time.Hour
+		if !n.IsZero() {
+			wait = min(time.Until(n), time.Hour)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(max(wait, time.Second)):
+		}
+		if n.IsZero() || j.now().Before(n) {
+			continue
+		}
+		rep, err := Run(ctx, j.store, j.cfg(), j.now(), "retention")
+		if err != nil {
+			j.log.Error("retention run failed", "err", err)
+			continue
+		}
+		j.log.Info("retention run", "tickets", rep.Tickets, "items", len(rep.Items), "bytes", rep.Bytes, "files_removed", rep.FilesRemoved)
+	}
+}

@@ -17,8 +17,8 @@ import (
 
 	"github.com/ticketgate/ticketgate/admin"
 	"github.com/ticketgate/ticketgate/config"
-	"github.com/ticketgate/ticketgate/retention"
 	tgdaemon "github.com/ticketgate/ticketgate/daemon"
+	"github.com/ticketgate/ticketgate/retention"
 	"github.com/ticketgate/ticketgate/store"
 )
 

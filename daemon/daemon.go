@@ -51,6 +51,8 @@ type Daemon struct {
 	stopSender context.CancelFunc
 	bg         sync.WaitGroup
 	admin      []*httpServer
+	secret     []byte
+	notifier   *notify.Notifier
 }
 
 type listener struct {
@@ -102,11 +104,15 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	r := cfg.Outbound.Retry
 	d.sender = mailout.NewSender(st, d.tport, mailout.Retry{Initial: r.Initial, Max: r.Max, GiveUpAfter: r.GiveUpAfter}, workers, log.With("component", "mailout"))
 	n := notify.New(d.Config, d.tmpl.Load, d.now, log.With("component", "notify"))
+	d.notifier = n
 	engine := ticket.NewEngine(st, d.Config, n, d.now, log.With("component", "ticket"))
 	d.pipeline = ingest.New(st, d.Config, engine, log.With("component", "ingest"))
 	d.pipeline.Queued = d.sender.Wake
 	d.sender.OnGiveUp = engine.DeliveryFailed
 
+	if d.secret, err = loadSecret(cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("installation secret: %w", err)
+	}
 	if err := d.listen(cfg); err != nil {
 		return nil, err
 	}
@@ -262,6 +268,9 @@ func (d *Daemon) listen(cfg *config.Config) error {
 				}
 				return key
 			},
+			Secret: d.secret,
+			Reply:  d.webReply,
+			Close:  d.webClose,
 		}, d.log.With("component", "web")),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),

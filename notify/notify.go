@@ -468,6 +468,11 @@ func (n *Notifier) queue(tx *store.Tx, ev *ticket.Event, pl Planned) error {
 		d.Link = base + "/t/" + link.Token
 	} else {
 		d.Marker = templates.ReplyMarker(lang)
+		agent := &store.Token{Token: NewToken(), Kind: store.TokenAgent, Project: p.Key, Ticket: t.Key, Recipient: pl.Recipient, Created: now, Expires: now.Add(cfg.Web.LinkTTL)}
+		if err := tx.PutToken(agent); err != nil {
+			return err
+		}
+		d.AgentLink = base + "/a/" + agent.Token
 	}
 	text, html, err := n.tmpl().Render(lang, pl.Template, &d)
 	if err != nil {

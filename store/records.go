@@ -101,6 +101,7 @@ type Event struct {
 const (
 	TokenLink  = "link"  // opens the ticket page as a recipient
 	TokenReply = "reply" // in a reply address / Message-ID: threads a reply
+	TokenAgent = "agent" // opens the read-only agent view of a ticket
 )
 
 // Token is an unguessable reference to a ticket for one recipient.

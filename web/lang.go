@@ -16,8 +16,13 @@ type texts struct {
 
 	NotFoundTitle, NotFoundBody string
 	MutedTitle, MutedBody       string
-	MethodTitle, MethodBody     string
-	ErrorTitle, ErrorBody       string
+	// The portal's forms.
+	ReplyLabel, ReplyButton, CloseButton, MuteButton string
+	MutedState, ReplySent, ClosedNotice, EmptyReply  string
+	FormExpired, MyRequests, MyLink, InternalLabel   string
+	CloseHint                                        string
+	MethodTitle, MethodBody                          string
+	ErrorTitle, ErrorBody                            string
 
 	RequestLabel, StatusLabel, OpenedLabel, UpdatedLabel string
 	Conversation                                         string
@@ -136,6 +141,19 @@ func (c *catalog) forRequest(acceptLanguage string) *texts {
 func english() *texts {
 	return &texts{
 		Lang:          "en",
+		ReplyLabel:    "Add a reply",
+		ReplyButton:   "Send reply",
+		CloseButton:   "Close this request",
+		CloseHint:     "Solved? Close the request; writing again reopens it.",
+		MuteButton:    "Stop emails about this request",
+		MutedState:    "You get no email about this request except when it is resolved.",
+		ReplySent:     "Thank you, your reply was added.",
+		ClosedNotice:  "Your request is closed. Write again any time to reopen it.",
+		EmptyReply:    "Please write something before sending.",
+		FormExpired:   "This form has expired. Please reload the page and try again.",
+		MyRequests:    "Your requests",
+		MyLink:        "All your requests",
+		InternalLabel: "Internal",
 		MutedTitle:    "Notifications muted",
 		MutedBody:     "You will get no more mail about this request, except when it is resolved.",
 		NotFoundTitle: "This link doesn’t work",
@@ -173,6 +191,19 @@ func english() *texts {
 func german() *texts {
 	return &texts{
 		Lang:          "de",
+		ReplyLabel:    "Antwort hinzufügen",
+		ReplyButton:   "Antwort senden",
+		CloseButton:   "Anfrage schließen",
+		CloseHint:     "Gelöst? Schließen Sie die Anfrage; eine neue Nachricht öffnet sie wieder.",
+		MuteButton:    "Keine E-Mails mehr zu dieser Anfrage",
+		MutedState:    "Sie erhalten zu dieser Anfrage keine E-Mails mehr, außer wenn sie gelöst wird.",
+		ReplySent:     "Danke, Ihre Antwort wurde hinzugefügt.",
+		ClosedNotice:  "Ihre Anfrage ist geschlossen. Schreiben Sie jederzeit, um sie wieder zu öffnen.",
+		EmptyReply:    "Bitte schreiben Sie etwas, bevor Sie senden.",
+		FormExpired:   "Dieses Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
+		MyRequests:    "Ihre Anfragen",
+		MyLink:        "Alle Ihre Anfragen",
+		InternalLabel: "Intern",
 		MutedTitle:    "Benachrichtigungen stummgeschaltet",
 		MutedBody:     "Sie erhalten zu dieser Anfrage keine E-Mails mehr, außer wenn sie gelöst wird.",
 		NotFoundTitle: "Dieser Link funktioniert nicht",

@@ -17,6 +17,15 @@ import (
 // a mail client can post it without a form of ours.
 func (s *server) mute(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	r.ParseForm()
+	// Either the RFC 8058 one-click POST a mail client sends, or the
+	// page's own form with its CSRF token.
+	oneClick := r.PostFormValue("List-Unsubscribe") == "One-Click"
+	if !oneClick && !s.csrfOK(r, token) {
+		s.notFound(w, r)
+		return
+	}
 	var key string
 	err := s.store.Update(r.Context(), func(tx *store.Tx) error {
 		tok, t, err := resolveLink(tx, token, s.opts.Now())
@@ -46,6 +55,10 @@ func (s *server) mute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("recipient muted ticket", "ticket", key)
+	if !oneClick {
+		http.Redirect(w, r, s.linkPath(token)+"?done=mute", http.StatusSeeOther)
+		return
+	}
 	tx := s.lang.forRequest(r.Header.Get("Accept-Language"))
 	s.problem(w, http.StatusOK, tx, tx.MutedTitle, tx.MutedBody)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -102,7 +103,9 @@ func (s *server) ticketPage(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, fault.IsTemporary(err))
 		return
 	}
-	s.render(w, http.StatusOK, "ticket", s.ticketView(tok, t, msgs))
+	v := s.ticketView(tok, t, msgs)
+	v.Done = formatDone(v.T, r.URL.Query().Get("done"))
+	s.render(w, http.StatusOK, "ticket", v)
 }
 
 type timeView struct {
@@ -113,6 +116,9 @@ type timeView struct {
 type attachmentView struct {
 	Name string
 	Size string
+	// URL downloads it; empty when its file is gone (retention).
+	URL          string
+	downloadable bool
 }
 
 type messageView struct {
@@ -126,10 +132,22 @@ type messageView struct {
 	HTML        template.HTML
 	Empty       bool
 	Attachments []attachmentView
+	// Internal and Note are shown in the agent view only.
+	Internal bool
+	Note     string
 }
 
 type ticketView struct {
-	T         *texts
+	T *texts
+	// Token and CSRF drive the forms; Forms is false where the page is
+	// read-only (another ticket seen through /my, the agent view).
+	Token, CSRF, Base string
+	Forms             bool
+	CanReply          bool
+	CanClose          bool
+	Muted             bool
+	Agent             bool
+	Done              string
 	Title     string
 	Project   string
 	Key       string
@@ -168,12 +186,30 @@ func (s *server) ticketView(tok *store.Token, t *store.Ticket, msgs []*store.Mes
 	if !tok.Expires.IsZero() {
 		v.LinkNote = fmt.Sprintf(tx.LinkExpires, tx.Date(tok.Expires))
 	}
+	v.Token, v.Base = tok.Token, s.linkPath(tok.Token)
+	if len(s.opts.Secret) > 0 && tok.Kind == store.TokenLink {
+		v.Forms, v.CSRF = true, s.csrfToken(tok.Token)
+		v.CanReply, v.CanClose = s.opts.Reply != nil, s.opts.Close != nil && !closedStatus(t.Status)
+	}
+	v.Muted = slices.Contains(t.Muted, tok.Recipient)
 	for _, m := range msgs {
 		if public(m) {
-			v.Messages = append(v.Messages, s.messageView(tx, project, m))
+			mv := s.messageView(tx, project, m)
+			for i := range mv.Attachments {
+				if mv.Attachments[i].downloadable {
+					mv.Attachments[i].URL = fmt.Sprintf("%s/att/%d/%d", v.Base, m.ID, i)
+				}
+			}
+			v.Messages = append(v.Messages, mv)
 		}
 	}
 	return v
+}
+
+// closedStatus reports whether a customer closing the request would change
+// nothing.
+func closedStatus(status string) bool {
+	return status == "closed" || status == "cancelled" || status == "resolved"
 }
 
 func (s *server) messageView(tx *texts, project string, m *store.Message) messageView {
@@ -210,7 +246,7 @@ func (s *server) messageView(tx *texts, project string, m *store.Message) messag
 		if name == "" {
 			name = tx.UnnamedAttachment
 		}
-		mv.Attachments = append(mv.Attachments, attachmentView{Name: name, Size: tx.Size(a.Size)})
+		mv.Attachments = append(mv.Attachments, attachmentView{Name: name, Size: tx.Size(a.Size), downloadable: a.Blob != ""})
 	}
 	mv.Empty = len(mv.Body) == 0 && mv.HTML == "" && len(mv.Attachments) == 0
 	return mv

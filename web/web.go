@@ -6,6 +6,7 @@
 package web
 
 import (
+	"context"
 	"bytes"
 	"embed"
 	"html/template"
@@ -40,6 +41,15 @@ type Options struct {
 	// ProjectName returns a project's display name, which signs the
 	// project's own messages; nil (or an empty result) shows the key.
 	ProjectName func(key string) string
+	// Secret signs the CSRF tokens of the page's forms (generated per
+	// installation into data_dir). Without it the forms are not shown.
+	Secret []byte
+	// Reply posts a public comment as the link's recipient through the
+	// same path as mail; nil hides the reply box.
+	Reply func(ctx context.Context, tok *store.Token, text string) error
+	// Close closes the request as the link's recipient; nil hides the
+	// button.
+	Close func(ctx context.Context, tok *store.Token) error
 }
 
 // setSecurityHeaders is applied to every response. The policy allows no
@@ -91,7 +101,7 @@ func NewHandler(s *store.Store, opts Options, log *slog.Logger) http.Handler {
 	if u, err := url.Parse(opts.BaseURL); err == nil {
 		srv.prefix = strings.TrimRight(u.Path, "/")
 	}
-	for _, name := range []string{"ticket", "problem"} {
+	for _, name := range []string{"ticket", "problem", "my"} {
 		// The templates are part of the binary: failing to parse them is
 		// a programming error that every test run would catch.
 		srv.pages[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
@@ -105,6 +115,12 @@ func (s *server) routes() {
 	// GET also matches HEAD.
 	s.mux.HandleFunc("GET /t/{token}", s.ticketPage)
 	s.mux.HandleFunc("POST /t/{token}/mute", s.mute)
+	s.mux.HandleFunc("POST /t/{token}/reply", s.reply)
+	s.mux.HandleFunc("POST /t/{token}/close", s.closeTicket)
+	s.mux.HandleFunc("GET /t/{token}/att/{msg}/{idx}", s.attachment)
+	s.mux.HandleFunc("GET /t/{token}/my", s.my)
+	s.mux.HandleFunc("GET /t/{token}/my/{key}", s.myTicket)
+	s.mux.HandleFunc("GET /a/{token}", s.agentView)
 	s.mux.HandleFunc("/t/", s.linkFallback)
 	s.mux.HandleFunc("/", s.notFound)
 }

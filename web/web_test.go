@@ -267,9 +267,9 @@ func TestLinkPageShowsTicketAndPublicConversation(t *testing.T) {
 	if !strings.Contains(page, `<a href="https://status.example.com/jobs/7" rel="noopener noreferrer nofollow" target="_blank">https://status.example.com/jobs/7</a>.`) {
 		t.Errorf("link in text not made clickable:\n%s", page)
 	}
-	// Attachments are listed, not linked: downloads do not exist yet.
-	if strings.Contains(page, `href="/`) || strings.Contains(page, strings.Repeat("a", 64)) {
-		t.Errorf("attachment linked or its blob exposed:\n%s", page)
+	// Attachments download through the link; the blob's name never shows.
+	if !strings.Contains(page, `href="/t/`+tokValid+`/att/`) || strings.Contains(page, strings.Repeat("a", 64)) {
+		t.Errorf("attachment not linked, or its blob exposed:\n%s", page)
 	}
 	assertInert(t, page)
 }
@@ -676,7 +676,7 @@ func assertInert(t *testing.T, page string) {
 				t.Errorf("<%s> has attribute %s=%q", tok.Data, a.Key, a.Val)
 			case key == "src" && !strings.HasPrefix(val, "data:image/"):
 				t.Errorf("<%s src=%q> loads from elsewhere", tok.Data, a.Val)
-			case key == "href" && !(strings.HasPrefix(val, "http://") || strings.HasPrefix(val, "https://") || strings.HasPrefix(val, "mailto:")):
+			case key == "href" && !(strings.HasPrefix(val, "http://") || strings.HasPrefix(val, "https://") || strings.HasPrefix(val, "mailto:") || strings.HasPrefix(val, "/t/")):
 				t.Errorf("<%s href=%q>", tok.Data, a.Val)
 			}
 		}

@@ -1,0 +1,129 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+
+	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/notify"
+	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/ticket"
+)
+
+// SecretName is the per-installation signing key in data_dir: generated on
+// first start, never shipped, so no two installations share one.
+const SecretName = "secret.key"
+
+func loadSecret(dataDir string) ([]byte, error) {
+	path := filepath.Join(dataDir, SecretName)
+	b, err := os.ReadFile(path)
+	if err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// webReply turns a reply typed on the ticket page into a mail from the
+// link's recipient and hands it to the same pipeline as mail: it threads by
+// a fresh reply token, gets stored, notifies, all as if sent by mail.
+func (d *Daemon) webReply(ctx context.Context, tok *store.Token, text string) error {
+	p := d.Config().Project(tok.Project)
+	if p == nil {
+		return fmt.Errorf("project %s is no longer configured", tok.Project)
+	}
+	reply := &store.Token{Token: notify.NewToken(), Kind: store.TokenReply, Project: p.Key, Ticket: tok.Ticket, Recipient: tok.Recipient, Created: d.now().UTC()}
+	var t *store.Ticket
+	err := d.store.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		if t, err = tx.Ticket(tok.Ticket); err != nil {
+			return err
+		}
+		return tx.PutToken(reply)
+	})
+	if err != nil {
+		return err
+	}
+	var h mail.Header
+	h.SetDate(d.now())
+	h.SetAddressList("From", []*mail.Address{{Address: tok.Recipient}})
+	h.SetAddressList("To", []*mail.Address{{Name: p.Name, Address: p.Address}})
+	h.SetSubject("Re: [" + t.Key + "] " + t.Subject)
+	h.SetMessageID("web." + notify.NewToken() + "@" + p.Domain())
+	h.SetMsgIDList("In-Reply-To", []string{ticket.MessageIDPrefix + reply.Token + "@" + p.Domain()})
+	h.Set("X-Ticketgate-Source", "web")
+	h.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
+	h.Set("Content-Transfer-Encoding", "quoted-printable")
+	var buf bytes.Buffer
+	w, err := message.CreateWriter(&buf, h.Header)
+	if err != nil {
+		return err
+	}
+	w.Write([]byte(strings.ReplaceAll(text, "\r\n", "\n")))
+	if err := w.Close(); err != nil {
+		return err
+	}
+	env := &mailin.Envelope{Source: "web", MailFrom: tok.Recipient, Rcpts: []string{p.ReplyAddress(reply.Token)}}
+	return d.pipeline.Receive(ctx, env, &buf)[0]
+}
+
+// webClose closes a request at its customer's wish from the ticket page:
+// the status moves to closed, the closing date is set (retention and
+// reopening count from it), and the status change is announced like any.
+func (d *Daemon) webClose(ctx context.Context, tok *store.Token) error {
+	p := d.Config().Project(tok.Project)
+	if p == nil {
+		return fmt.Errorf("project %s is no longer configured", tok.Project)
+	}
+	queued := 0
+	err := d.store.Update(ctx, func(tx *store.Tx) error {
+		queued = 0
+		t, err := tx.Ticket(tok.Ticket)
+		if err != nil {
+			return err
+		}
+		if t.Status == "closed" {
+			return nil
+		}
+		now := d.now().UTC()
+		old := t.Status
+		t.Status, t.Closed, t.Updated = "closed", now, now
+		if err := tx.PutTicket(t); err != nil {
+			return err
+		}
+		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: ticket.EvStatusChanged, Actor: tok.Recipient,
+			Detail: fmt.Sprintf("%s → closed, by the customer on the ticket page", old)}); err != nil {
+			return err
+		}
+		queued, err = d.notifier.Notify(tx, &ticket.Event{Type: ticket.EvStatusChanged, Project: p, Ticket: t, Actor: tok.Recipient,
+			Status: "closed", OldStatus: old, StatusCustomerVisible: true})
+		return err
+	})
+	if err == nil && queued > 0 {
+		d.sender.Wake()
+	}
+	return err
+}

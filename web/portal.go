@@ -1,0 +1,301 @@
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// maxReplyBytes bounds a reply typed into the page.
+const maxReplyBytes = 64 << 10
+
+// csrfToken binds a form to the link it was served under: an attacker's
+// page cannot know it without the link token, which only the recipient has.
+func (s *server) csrfToken(link string) string {
+	m := hmac.New(sha256.New, s.opts.Secret)
+	m.Write([]byte("csrf\x00" + link))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (s *server) csrfOK(r *http.Request, link string) bool {
+	if len(s.opts.Secret) == 0 {
+		return false
+	}
+	got := r.PostFormValue("csrf")
+	return hmac.Equal([]byte(got), []byte(s.csrfToken(link)))
+}
+
+// linkPath is the page's own path under base_url.
+func (s *server) linkPath(token string) string {
+	return s.prefix + "/t/" + token
+}
+
+// resolvePost checks a POST to a link: the token is valid and the form
+// carries its CSRF token. It writes the error page itself.
+func (s *server) resolvePost(w http.ResponseWriter, r *http.Request) (*store.Token, *store.Ticket, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxReplyBytes+4096)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "form too large", http.StatusRequestEntityTooLarge)
+		return nil, nil, false
+	}
+	token := r.PathValue("token")
+	var tok *store.Token
+	var t *store.Ticket
+	err := s.store.View(func(tx *store.Tx) error {
+		var err error
+		tok, t, err = resolveLink(tx, token, s.opts.Now())
+		return err
+	})
+	if !s.answerResolve(w, r, err) {
+		return nil, nil, false
+	}
+	if !s.csrfOK(r, token) {
+		s.log.Warn("form post without a valid CSRF token", "ticket", t.Key)
+		tx := s.lang.forTag(t.Language)
+		s.problem(w, http.StatusForbidden, tx, tx.ErrorTitle, tx.FormExpired)
+		return nil, nil, false
+	}
+	return tok, t, true
+}
+
+// answerResolve writes the page for a failed link lookup; it reports
+// whether the lookup succeeded.
+func (s *server) answerResolve(w http.ResponseWriter, r *http.Request, err error) bool {
+	var denied *deniedError
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &denied):
+		if denied.ticket != "" {
+			s.log.Info("ticket link denied", "ticket", denied.ticket, "reason", denied.reason)
+		}
+		s.notFound(w, r)
+	default:
+		s.log.Error("ticket link: read store", "err", err)
+		s.serverError(w, r, fault.IsTemporary(err))
+	}
+	return false
+}
+
+// reply posts a public comment as the link's recipient, through the same
+// path as mail.
+func (s *server) reply(w http.ResponseWriter, r *http.Request) {
+	tok, t, ok := s.resolvePost(w, r)
+	if !ok {
+		return
+	}
+	text := strings.TrimSpace(r.PostFormValue("text"))
+	tx := s.lang.forTag(t.Language)
+	if text == "" || !utf8.ValidString(text) {
+		s.problem(w, http.StatusBadRequest, tx, tx.ErrorTitle, tx.EmptyReply)
+		return
+	}
+	if err := s.opts.Reply(r.Context(), tok, text); err != nil {
+		s.log.Error("reply from the ticket page failed", "ticket", t.Key, "err", err)
+		s.serverError(w, r, fault.IsTemporary(err))
+		return
+	}
+	s.log.Info("reply posted from the ticket page", "ticket", t.Key)
+	http.Redirect(w, r, s.linkPath(tok.Token)+"?done=reply", http.StatusSeeOther)
+}
+
+// closeTicket lets a customer close their own request.
+func (s *server) closeTicket(w http.ResponseWriter, r *http.Request) {
+	tok, t, ok := s.resolvePost(w, r)
+	if !ok {
+		return
+	}
+	if err := s.opts.Close(r.Context(), tok); err != nil {
+		s.log.Error("close from the ticket page failed", "ticket", t.Key, "err", err)
+		s.serverError(w, r, fault.IsTemporary(err))
+		return
+	}
+	s.log.Info("request closed from the ticket page", "ticket", t.Key)
+	http.Redirect(w, r, s.linkPath(tok.Token)+"?done=close", http.StatusSeeOther)
+}
+
+// attachment serves one attachment as a download, never rendered on our
+// origin: a hostile HTML or SVG file must not run as our page.
+func (s *server) attachment(w http.ResponseWriter, r *http.Request) {
+	msgID, err1 := strconv.ParseUint(r.PathValue("msg"), 10, 64)
+	idx, err2 := strconv.Atoi(r.PathValue("idx"))
+	if err1 != nil || err2 != nil {
+		s.notFound(w, r)
+		return
+	}
+	var a store.Attachment
+	err := s.store.View(func(tx *store.Tx) error {
+		_, t, err := resolveLink(tx, r.PathValue("token"), s.opts.Now())
+		if err != nil {
+			return err
+		}
+		m, err := tx.Message(msgID)
+		if err != nil || m.Ticket != t.Key || !public(m) || idx < 0 || idx >= len(m.Attach) || m.Attach[idx].Blob == "" {
+			return &deniedError{reason: "no such attachment", ticket: t.Key}
+		}
+		a = m.Attach[idx]
+		return nil
+	})
+	if !s.answerResolve(w, r, err) {
+		return
+	}
+	f, err := s.store.OpenBlob(a.Blob)
+	if err != nil {
+		s.notFound(w, r)
+		return
+	}
+	defer f.Close()
+	name := a.Filename
+	if name == "" {
+		name = "attachment"
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if st, err := f.Stat(); err == nil {
+		h.Set("Content-Length", strconv.FormatInt(st.Size(), 10))
+	}
+	http.ServeContent(w, r, "", s.opts.Now(), f)
+}
+
+// myView lists a customer's requests.
+type myView struct {
+	T       *texts
+	Title   string
+	Project string
+	Items   []myItem
+}
+
+type myItem struct {
+	Key, Subject, Status, URL string
+}
+
+// my lists every request of the project that the link's recipient reported
+// or follows, each viewable through the same link.
+func (s *server) my(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	var tok *store.Token
+	var home *store.Ticket
+	var items []myItem
+	err := s.store.View(func(tx *store.Tx) error {
+		var err error
+		if tok, home, err = resolveLink(tx, token, s.opts.Now()); err != nil {
+			return err
+		}
+		return tx.ForEachTicket(home.Project, func(t *store.Ticket) bool {
+			if involved(t, tok.Recipient) {
+				tx := s.lang.forTag(home.Language)
+				items = append(items, myItem{Key: t.Key, Subject: t.Subject, Status: s.statusName(tx, t), URL: s.linkPath(token) + "/my/" + url.PathEscape(t.Key)})
+			}
+			return true
+		})
+	})
+	if !s.answerResolve(w, r, err) {
+		return
+	}
+	tx := s.lang.forTag(home.Language)
+	project := s.projectName(home.Project)
+	s.render(w, http.StatusOK, "my", &myView{T: tx, Title: tx.MyRequests + " – " + project, Project: project, Items: items})
+}
+
+// myTicket shows another request of the same customer through their link.
+func (s *server) myTicket(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	var tok *store.Token
+	var t *store.Ticket
+	var msgs []*store.Message
+	err := s.store.View(func(tx *store.Tx) error {
+		var err error
+		var home *store.Ticket
+		if tok, home, err = resolveLink(tx, token, s.opts.Now()); err != nil {
+			return err
+		}
+		if t, err = tx.Ticket(r.PathValue("key")); err != nil || t.Project != home.Project || !involved(t, tok.Recipient) {
+			return &deniedError{reason: "not the recipient's ticket", ticket: home.Key}
+		}
+		msgs, err = tx.TicketMessages(t.Key)
+		return err
+	})
+	if !s.answerResolve(w, r, err) {
+		return
+	}
+	v := s.ticketView(tok, t, msgs)
+	// Forms act on the link's own ticket; another ticket is read-only
+	// here (its own mails carry its own link).
+	v.Forms = false
+	s.render(w, http.StatusOK, "ticket", v)
+}
+
+func involved(t *store.Ticket, addr string) bool {
+	if strings.EqualFold(t.Reporter, addr) {
+		return true
+	}
+	for _, p := range t.Participants {
+		if strings.EqualFold(p.Address, addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// agentView shows an agent the whole ticket, internal notes included,
+// read-only, through the per-agent link in internal notifications.
+func (s *server) agentView(w http.ResponseWriter, r *http.Request) {
+	var t *store.Ticket
+	var msgs []*store.Message
+	var tok *store.Token
+	err := s.store.View(func(tx *store.Tx) error {
+		var err error
+		tok, err = tx.Token(r.PathValue("token"))
+		if err != nil || tok.Kind != store.TokenAgent || !tok.Valid(s.opts.Now()) {
+			return &deniedError{reason: "not a valid agent link"}
+		}
+		if t, err = tx.Ticket(tok.Ticket); err != nil {
+			return &deniedError{reason: "ticket gone", ticket: tok.Ticket}
+		}
+		msgs, err = tx.TicketMessages(t.Key)
+		return err
+	})
+	if !s.answerResolve(w, r, err) {
+		return
+	}
+	v := s.ticketView(tok, t, nil)
+	v.Forms, v.Agent = false, true
+	for _, m := range msgs {
+		mv := s.messageView(v.T, v.Project, m)
+		mv.Internal = m.Internal || !public(m)
+		if m.Direction == "out" || m.From != "" {
+			mv.Author = strings.TrimSpace(m.FromName + " <" + m.From + ">")
+		}
+		if m.Auto != "" {
+			mv.Note = m.Auto
+		}
+		v.Messages = append(v.Messages, mv)
+	}
+	s.render(w, http.StatusOK, "ticket", v)
+}
+
+func formatDone(tx *texts, done string) string {
+	switch done {
+	case "reply":
+		return tx.ReplySent
+	case "close":
+		return tx.ClosedNotice
+	case "mute":
+		return tx.MutedBody
+	}
+	return ""
+}

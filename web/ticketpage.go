@@ -148,16 +148,16 @@ type ticketView struct {
 	Muted             bool
 	Agent             bool
 	Done              string
-	Title     string
-	Project   string
-	Key       string
-	Subject   string
-	Status    string
-	Opened    timeView
-	Updated   *timeView
-	ReplyHint string
-	LinkNote  string
-	Messages  []messageView
+	Title             string
+	Project           string
+	Key               string
+	Subject           string
+	Status            string
+	Opened            timeView
+	Updated           *timeView
+	ReplyHint         string
+	LinkNote          string
+	Messages          []messageView
 }
 
 func (s *server) ticketView(tok *store.Token, t *store.Ticket, msgs []*store.Message) *ticketView {

@@ -449,11 +449,18 @@ func TestCustomerCommentsAndOneClickMute(t *testing.T) {
 	ourID, _ := arh.MessageID()
 
 	// Dana (a participant) writes: Carl hears of it, the agents too.
-	mustSend(t, addr, "dana@customer.example", []string{proj}, msg("dana@customer.example", proj, "Re: [ACME-1] Shared problem", "m2@customer.example", "Same here.", "In-Reply-To: <m1@customer.example>"))
+	mustSend(t, addr, "dana@customer.example", []string{proj}, msg("dana@customer.example", proj, "Re: [ACME-1] Shared problem", "m2@customer.example",
+		"Same here.\r\n\r\nOn Mon, 2 Nov 2026, Carl <carl@customer.example> wrote:\r\n> see Dana", "In-Reply-To: <m1@customer.example>"))
 	msgs := waitMessages(t, sink, 4)
 	fromDana := to(msgs[2:], "carl@customer.example")
 	if len(fromDana) != 1 || !strings.Contains(textBody(t, fromDana[0]), "Same here.") {
 		t.Fatalf("Carl did not get Dana's comment: %d", len(fromDana))
+	}
+	// Notifications carry what Dana wrote, not the history she quoted.
+	for _, m := range append(fromDana, to(msgs[2:], "alice@example.com")...) {
+		if body := textBody(t, m); strings.Contains(body, "> see Dana") || strings.Contains(body, "wrote:") {
+			t.Errorf("quoted history in the notification to %v:\n%s", m.To, body)
+		}
 	}
 	if h := header(t, fromDana[0]); h.Get("Auto-Submitted") != "" {
 		t.Error("a customer's comment relayed to another is a person's message")

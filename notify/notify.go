@@ -23,6 +23,7 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/quote"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/templates"
 	"github.com/ticketgate/ticketgate/ticket"
@@ -449,7 +450,9 @@ func (n *Notifier) queue(tx *store.Tx, ev *ticket.Event, pl Planned) error {
 		}
 	}
 	if m := ev.Message; m != nil {
-		md := &msgData{FromDisplay: display(m.FromName, m.From), Text: strings.TrimSpace(m.Text)}
+		// Only what the author wrote: quoted history and signatures are
+		// noise in a notification (the ticket keeps the whole mail).
+		md := &msgData{FromDisplay: display(m.FromName, m.From), Text: quote.Strip(m.Text, templates.AllReplyMarkers())}
 		for _, a := range m.Attach {
 			md.Attachments = append(md.Attachments, a.Filename)
 		}

@@ -5,52 +5,6 @@ import (
 	"testing"
 )
 
-func TestFoldQuote(t *testing.T) {
-	for _, c := range []struct {
-		name, in, body, quoted string
-	}{
-		{"no quote", "Hello\n\nThanks", "Hello\n\nThanks", ""},
-		{"trailing quote with attribution",
-			"Thanks!\n\nOn Mon, 2 Mar 2026, Acme wrote:\n> old\n> older\n",
-			"Thanks!", "On Mon, 2 Mar 2026, Acme wrote:\n> old\n> older"},
-		{"wrapped attribution",
-			"Fine.\r\n\r\nOn Mon, 2 Mar 2026 at 10:00, Acme Support\r\n<acme@support.example.com> wrote:\r\n\r\n> old\r\n",
-			"Fine.", "On Mon, 2 Mar 2026 at 10:00, Acme Support\n<acme@support.example.com> wrote:\n\n> old"},
-		{"German attribution",
-			"Danke.\n\nAm 01.03.2026 um 10:00 schrieb Acme <a@example.com>:\n> alt",
-			"Danke.", "Am 01.03.2026 um 10:00 schrieb Acme <a@example.com>:\n> alt"},
-		{"Spanish attribution",
-			"Gracias.\nEl lun, 2 mar 2026, Acme escribió:\n> viejo",
-			"Gracias.", "El lun, 2 mar 2026, Acme escribió:\n> viejo"},
-		{"Mulberry-style attribution",
-			"Hello.\n\n--Am Montag, 26. Mai 2003 18:41 Uhr +0200 schrieb Dirk Pape\n<pape@example.org>:\n\n> I attach a digest",
-			"Hello.", "--Am Montag, 26. Mai 2003 18:41 Uhr +0200 schrieb Dirk Pape\n<pape@example.org>:\n\n> I attach a digest"},
-		{"quote without attribution",
-			"See below\n\n> old\n>> older\n\n",
-			"See below", "> old\n>> older"},
-		{"line that merely ends in a colon stays",
-			"Here is what I think:\n> old",
-			"Here is what I think:", "> old"},
-		{"interleaved answers stay in place",
-			"> Is it on fire?\nYes.\n> Since when?\nSince Monday.",
-			"> Is it on fire?\nYes.\n> Since when?\nSince Monday.", ""},
-		{"only a quote is shown whole",
-			"On Mon, Acme wrote:\n> everything",
-			"On Mon, Acme wrote:\n> everything", ""},
-		{"indented quote markers",
-			"Ok\n  > old",
-			"Ok", "  > old"},
-		{"empty", "", "", ""},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			body, quoted := foldQuote(c.in)
-			if body != c.body || quoted != c.quoted {
-				t.Errorf("foldQuote(%q)\n body   %q, want %q\n quoted %q, want %q", c.in, body, c.body, quoted, c.quoted)
-			}
-		})
-	}
-}
-
 func TestLinkify(t *testing.T) {
 	for _, c := range []struct {
 		in   string

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/quote"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -238,7 +239,7 @@ func (s *server) messageView(tx *texts, project string, m *store.Message) messag
 		// the page; template.HTML marks it as already safe.
 		mv.HTML = template.HTML(sanitizeHTML(s.policy, tx, m.HTML, m.Attach))
 	} else {
-		body, quoted := foldQuote(m.Text)
+		body, quoted := quote.Fold(m.Text)
 		mv.Body, mv.Quoted = linkify(body), linkify(quoted)
 	}
 	for _, a := range m.Attach {

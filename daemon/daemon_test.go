@@ -27,6 +27,17 @@ import (
 // outbound mail to sink.
 func testConfig(t *testing.T, dataDir string, sink *mailouttest.Sink) *config.Config {
 	t.Helper()
+	c := benchConfig(dataDir, sink)
+	if err := c.Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+type configT = config.Config
+
+// benchConfig is testConfig's content, for tests and benchmarks alike.
+func benchConfig(dataDir string, sink *mailouttest.Sink) *config.Config {
 	c := config.Default()
 	c.DataDir = dataDir
 	c.Inbound.SMTP.Listen = "127.0.0.1:0"
@@ -40,9 +51,6 @@ func testConfig(t *testing.T, dataDir string, sink *mailouttest.Sink) *config.Co
 	c.Projects = []config.Project{
 		{Key: "ACME", Name: "Acme Support", Address: "acme@support.example.com", Agents: []string{"alice@example.com"}, Notifications: config.DefaultNotifications()},
 		{Key: "BETA", Name: "Beta Help", Address: "beta@help.example.org", Agents: []string{"bob@example.org"}, Notifications: config.DefaultNotifications()},
-	}
-	if err := c.Finalize(); err != nil {
-		t.Fatal(err)
 	}
 	return c
 }

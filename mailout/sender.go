@@ -211,6 +211,9 @@ func (s *Sender) deliver(it *store.OutboxItem) {
 		return
 	}
 	log.Warn("delivery deferred", "err", err, "attempts", it.Attempts, "next", it.NextAttempt)
+	// The dispatcher chose its next wake-up before this item was
+	// rescheduled; tell it, or the retry waits for unrelated mail.
+	s.Wake()
 }
 
 // backoff is Initial·2^(attempts-1), capped at Max, with ±20 % jitter so a

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -167,3 +168,33 @@ func TestInspect(t *testing.T) {
 }
 
 func regexpMust(p string) *regexp.Regexp { return regexp.MustCompile(p) }
+
+// TestInspectCorpus runs every corpus message through `ticketgate inspect`:
+// exit 0 and well-formed JSON for each, however broken the message.
+func TestInspectCorpus(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "corpus")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("mail corpus not found at %s (it sits beside the repository in CI)", dir)
+	}
+	n := 0
+	filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() || !strings.HasSuffix(p, ".eml") {
+			return nil
+		}
+		n++
+		code, out, stderr := runCmd([]string{"inspect", p}, "")
+		var v map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &v) != nil {
+			t.Errorf("%s: exit %d, %s", p, code, stderr)
+		}
+		for _, k := range []string{"subject", "from", "to", "cc", "text", "attachments", "auto", "problems", "date"} {
+			if _, ok := v[k]; !ok {
+				t.Errorf("%s: JSON lacks %q", p, k)
+			}
+		}
+		return nil
+	})
+	if n < 600 {
+		t.Fatalf("only %d corpus messages", n)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/retention"
 	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/ticket"
 )
 
 // AsHeader names the acting agent on the unix socket (whoever can open the
@@ -37,6 +38,7 @@ type Server struct {
 	Wake func()
 	// tokens maps a TCP token to its agent; nil on the unix socket.
 	tokens map[string]string
+	engine *ticket.Engine
 	mux    *http.ServeMux
 }
 
@@ -46,6 +48,9 @@ type Options struct {
 	// Tokens, when set, requires "Authorization: Bearer <token>" and takes
 	// the agent from it (the TCP listener).
 	Tokens map[string]string
+	// Engine makes the changes (status, assign, comment …); every change
+	// goes through the same domain path as mail.
+	Engine *ticket.Engine
 }
 
 // NewServer returns the API handler.
@@ -53,8 +58,9 @@ func NewServer(s *store.Store, cfg func() *config.Config, opts Options, log *slo
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	srv := &Server{store: s, cfg: cfg, now: opts.Now, log: log, tokens: opts.Tokens, mux: http.NewServeMux()}
+	srv := &Server{store: s, cfg: cfg, now: opts.Now, log: log, tokens: opts.Tokens, engine: opts.Engine, mux: http.NewServeMux()}
 	srv.routes()
+	srv.opRoutes()
 	return srv
 }
 

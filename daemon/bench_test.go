@@ -107,4 +107,3 @@ func BenchmarkSMTPAccept(b *testing.B) {
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 }
-

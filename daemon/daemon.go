@@ -53,6 +53,7 @@ type Daemon struct {
 	admin      []*httpServer
 	secret     []byte
 	notifier   *notify.Notifier
+	engine     *ticket.Engine
 }
 
 type listener struct {
@@ -106,6 +107,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	n := notify.New(d.Config, d.tmpl.Load, d.now, log.With("component", "notify"))
 	d.notifier = n
 	engine := ticket.NewEngine(st, d.Config, n, d.now, log.With("component", "ticket"))
+	d.engine = engine
 	d.pipeline = ingest.New(st, d.Config, engine, log.With("component", "ingest"))
 	d.pipeline.Queued = d.sender.Wake
 	d.sender.OnGiveUp = engine.DeliveryFailed

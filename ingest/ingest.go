@@ -145,6 +145,10 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 			m.RcptTag = tag
 		}
 		m.TellStaff = refusal != nil
+		if b := p.blocked(proj.Key, m.From, m.MailFrom); b != nil {
+			// Kept (nothing is lost), but nobody hears of it.
+			m.Auto, m.Quiet, m.TellStaff = "sender blocked: "+b.Reason, true, false
+		}
 		m.SenderProven = cfg.TrustFrom || proof.Proven()
 		m.DMARCFail = proof.DMARCFail
 		m.Spam = spam
@@ -333,4 +337,21 @@ func (o ownMail) MintedMessageID(id string) bool {
 // makes the MTA bounce); IMAP has none.
 func answersSender(source string) bool {
 	return source != "imap"
+}
+
+// blocked returns the block on a message's sender (From, else the envelope
+// sender) in project, or nil.
+func (p *Pipeline) blocked(project string, addrs ...string) *store.Block {
+	var b *store.Block
+	p.store.View(func(tx *store.Tx) error {
+		for _, a := range addrs {
+			if a != "" {
+				if b = tx.Blocked(project, strings.ToLower(a)); b != nil {
+					return nil
+				}
+			}
+		}
+		return nil
+	})
+	return b
 }

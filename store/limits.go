@@ -94,3 +94,45 @@ func (tx *Tx) RateAdd(key string, window time.Duration, now time.Time) error {
 	}
 	return nil
 }
+
+// Block keeps a sender's mail from reaching anyone.
+type Block struct {
+	Project string    `json:"project"`
+	Address string    `json:"address"`
+	By      string    `json:"by"`
+	Reason  string    `json:"reason"`
+	Created time.Time `json:"created"`
+}
+
+func blockKey(project, addr string) []byte { return join([]byte(project), []byte(addr)) }
+
+// Block records a blocked sender.
+func (tx *Tx) Block(b *Block) error {
+	return tx.put(bBlocked, blockKey(b.Project, b.Address), b)
+}
+
+// Blocked returns the block of addr in project, or nil.
+func (tx *Tx) Blocked(project, addr string) *Block {
+	var b Block
+	if found, err := tx.get(bBlocked, blockKey(project, addr), &b); err != nil || !found {
+		return nil
+	}
+	return &b
+}
+
+// Unblock lifts a block.
+func (tx *Tx) Unblock(project, addr string) error {
+	return tx.btx.Bucket(bBlocked).Delete(blockKey(project, addr))
+}
+
+// MoveMessage moves m to another ticket.
+func (tx *Tx) MoveMessage(m *Message, ticket string) error {
+	if err := tx.btx.Bucket(bTicketMsgs).Delete(join([]byte(m.Ticket), putU64(m.ID))); err != nil {
+		return err
+	}
+	m.Ticket = ticket
+	if err := tx.PutMessage(m); err != nil {
+		return err
+	}
+	return tx.btx.Bucket(bTicketMsgs).Put(join([]byte(ticket), putU64(m.ID)), nil)
+}

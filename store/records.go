@@ -23,6 +23,9 @@ type Ticket struct {
 	Closed time.Time `json:"closed,omitzero"`
 	// Messages counts the messages on the ticket.
 	Messages int `json:"messages"`
+	// MergedInto names the ticket this one was merged into; mail
+	// threaded here goes there.
+	MergedInto string `json:"merged_into,omitempty"`
 }
 
 // Participant is a customer following a request besides its reporter.

@@ -26,9 +26,10 @@ var (
 	bState      = []byte("state")       // free-form small state (IMAP cursors …)
 	bSuppress   = []byte("suppress")    // address → Suppression
 	bRate       = []byte("rate")        // limit key → window counters
+	bBlocked    = []byte("blocked")     // project \0 address → Block
 )
 
-var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate}
+var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate, bBlocked}
 
 // Tx is a store transaction with typed accessors. Everything it returns is
 // a copy, safe to keep after the transaction ends.

@@ -119,6 +119,9 @@ type Event struct {
 	StatusCustomerVisible bool
 	// Detail carries an event's own text (the delivery failure reason).
 	Detail string
+	// InternalOnly keeps an event from customers: a status change that
+	// follows from a comment is no news to whoever got the comment.
+	InternalOnly bool
 }
 
 // Event types emitted by the domain.
@@ -199,6 +202,12 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	if key != "" {
 		if t, err = tx.Ticket(key); err != nil {
 			return err
+		}
+		// A merged ticket's mail goes to where it was merged.
+		for hops := 0; t.MergedInto != "" && hops < 10; hops++ {
+			if t, err = tx.Ticket(t.MergedInto); err != nil {
+				return err
+			}
 		}
 	} else {
 		if m.AllowNew != nil {
@@ -283,6 +292,29 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	}
 	if m.Loop != "" || m.Quiet || e.notify == nil {
 		return nil
+	}
+	// A customer writing into a ticket that waits for them, or that was
+	// resolved or closed, reopens it.
+	if !res.Created && m.Auto == "" && !p.IsStaff(m.From) {
+		if st, ok := StatusByName(t.Status); ok && (st.Category == CatPending || st.Category == CatResolved || st.Category == CatClosed) {
+			emit := func(ev *Event) error {
+				ev.Project, ev.Ticket, ev.Actor = p, t, m.From
+				// The customers hear of the comment itself; the status
+				// change that follows is for staff.
+				if ev.Type == EvStatusChanged {
+					ev.InternalOnly = true
+				}
+				n, err := e.notify.Notify(tx, ev)
+				res.Queued += n
+				return err
+			}
+			if err := setStatus(tx, t, firstOf(CatOpen), m.From, now, emit); err != nil {
+				return err
+			}
+			if err := tx.PutTicket(t); err != nil {
+				return err
+			}
+		}
 	}
 	already := append(append([]string(nil), m.To...), m.Cc...)
 	ev := &Event{Type: evType, Project: p, Ticket: t, Message: msg, Actor: m.From,

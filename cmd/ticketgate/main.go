@@ -46,6 +46,10 @@ scripts; changes need --as AGENT or $TICKETGATE_AS):
   restore FILE   daemon stopped: unpack a backup into an empty data_dir
   compact        daemon stopped: give space freed by retention back to the disk
   purge [--dry-run]  run retention now (--as), or list what its next run deletes
+  status ACME-12 STATUS          assign ACME-12 AGENT|me|-
+  reply ACME-12 TEXT|-           note ACME-12 TEXT|-      (- reads stdin)
+  invite ACME-12 ADDRESS         participant add|remove ACME-12 ADDRESS
+  merge ACME-12 ACME-7           spam ACME-12             block PROJECT ADDRESS
 
 flags for every command:
   -c, --config FILE   configuration file (default $TICKETGATE_CONFIG or ` + defaultConfig + `)
@@ -86,6 +90,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdCompact(rest, stdout, stderr)
 	case "purge":
 		return cmdPurge(rest, stdout, stderr)
+	case "status", "assign", "reply", "note", "invite", "participant", "merge", "spam", "block":
+		return cmdOp(cmd, rest, stdin, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "ticketgate", versionString())
 		return exitOK

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/ticketgate/ticketgate/admin"
+)
+
+// opCommand describes one acting CLI command: its usage, how many
+// arguments, and the API call they make.
+type opCommand struct {
+	usage string
+	args  int
+	call  func(a []string, stdin io.Reader) (method, path string, body *admin.OpRequest, err error)
+}
+
+func textArg(s string, stdin io.Reader) (string, error) {
+	if s != "-" {
+		return s, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(stdin, 1<<20))
+	return string(b), err
+}
+
+func ticketPath(key, op string) string {
+	return "/api/tickets/" + url.PathEscape(strings.ToUpper(key)) + "/" + op
+}
+
+var opCommands = map[string]opCommand{
+	"status": {"status ACME-12 STATUS", 2, func(a []string, _ io.Reader) (string, string, *admin.OpRequest, error) {
+		return http.MethodPost, ticketPath(a[0], "status"), &admin.OpRequest{Status: a[1]}, nil
+	}},
+	"assign": {"assign ACME-12 AGENT|me|-", 2, func(a []string, _ io.Reader) (string, string, *admin.OpRequest, error) {
+		agent := a[1]
+		if agent == "-" {
+			agent = ""
+		}
+		return http.MethodPost, ticketPath(a[0], "assign"), &admin.OpRequest{Agent: agent}, nil
+	}},
+	"reply": {"reply ACME-12 TEXT|-   (a public answer to the customers; - reads stdin)", 2, func(a []string, in io.Reader) (string, string, *admin.OpRequest, error) {
+		t, err := textArg(a[1], in)
+		return http.MethodPost, ticketPath(a[0], "comment"), &admin.OpRequest{Text: t}, err
+	}},
+	"note": {"note ACME-12 TEXT|-   (an internal note; - reads stdin)", 2, func(a []string, in io.Reader) (string, string, *admin.OpRequest, error) {
+		t, err := textArg(a[1], in)
+		return http.MethodPost, ticketPath(a[0], "comment"), &admin.OpRequest{Text: t, Internal: true}, err
+	}},
+	"invite": {"invite ACME-12 ADDRESS", 2, func(a []string, _ io.Reader) (string, string, *admin.OpRequest, error) {
+		return http.MethodPost, ticketPath(a[0], "invite"), &admin.OpRequest{Address: a[1]}, nil
+	}},
+	"participant": {"participant add|remove ACME-12 ADDRESS", 3, func(a []string, _ io.Reader) (string, string, *admin.OpRequest, error) {
+		switch a[0] {
+		case "add":
+			return http.MethodPost, ticketPath(a[1], "participants"), &admin.OpRequest{Address: a[2]}, nil
+		case "remove":
+			return http.MethodDelete, ticketPath(a[1], "participants/"+url.PathEscape(a[2])), nil, nil
+		}
+		return "", "", nil, fmt.Errorf("participant add or remove, not %q", a[0])
+	}},
+	"merge": {"merge ACME-12 ACME-7   (moves ACME-12's messages into ACME-7)", 2, func(a []string, _ io.Reader) (string, string, *admin.OpRequest, error) {
+		return http.MethodPost, ticketPath(a[0], "merge"), &admin.OpRequest{Into: a[1]}, nil
+	}},
+	"spam": {"spam ACME-12   (cancel it and block its reporter)", 1, func(a []string, _ io.Reader) (string, string, *admin.OpRequest, error) {
+		return http.MethodPost, ticketPath(a[0], "spam"), nil, nil
+	}},
+	"block": {"block PROJECT ADDRESS   (keep their mail, answer nobody)", 2, func(a []string, _ io.Reader) (string, string, *admin.OpRequest, error) {
+		return http.MethodPost, "/api/blocks", &admin.OpRequest{Project: a[0], Address: a[1]}, nil
+	}},
+}
+
+func cmdOp(name string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	oc := opCommands[name]
+	fs, af := newAdminFlags(name, stderr)
+	if fs.Parse(args) != nil {
+		return exitConfig
+	}
+	if fs.NArg() != oc.args {
+		fmt.Fprintf(stderr, "usage: ticketgate %s --as AGENT\n", oc.usage)
+		return exitConfig
+	}
+	method, path, body, err := oc.call(fs.Args(), stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "ticketgate %s: %v\n", name, err)
+		return exitConfig
+	}
+	c, code := af.client(stderr)
+	if c == nil {
+		return code
+	}
+	var res admin.OpResult
+	var b any
+	if body != nil {
+		b = body
+	}
+	if err := c.Call(context.Background(), method, path, b, &res); err != nil {
+		return apiFail(stderr, err)
+	}
+	if af.json {
+		printJSON(stdout, res)
+		return exitOK
+	}
+	fmt.Fprintf(stdout, "%s: %s", res.Ticket, res.Done)
+	if res.Queued > 0 {
+		fmt.Fprintf(stdout, " (%d mail(s) queued)", res.Queued)
+	}
+	fmt.Fprintln(stdout)
+	return exitOK
+}

@@ -1,0 +1,310 @@
+package ticket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// ErrRefused is returned (wrapped, with the reason) for an operation the
+// actor may not do or that makes no sense (unknown status, not an agent).
+var ErrRefused = errors.New("refused")
+
+func refused(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, args...))
+}
+
+// change runs fn on the ticket key as agent actor, who must be staff of
+// the ticket's project.
+func (e *Engine) change(ctx context.Context, key, actor string, fn func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error) (int, error) {
+	actor = strings.ToLower(actor)
+	queued := 0
+	err := e.store.Update(ctx, func(tx *store.Tx) error {
+		queued = 0
+		t, err := tx.Ticket(strings.ToUpper(key))
+		if err != nil {
+			return err
+		}
+		p := e.cfg().Project(t.Project)
+		if p == nil {
+			return refused("project %s is not configured any more", t.Project)
+		}
+		if !p.IsStaff(actor) {
+			return refused("%s is not an agent or admin of %s", actor, p.Key)
+		}
+		now := e.now().UTC()
+		emit := func(ev *Event) error {
+			ev.Project, ev.Ticket, ev.Actor = p, t, actor
+			if e.notify == nil {
+				return nil
+			}
+			n, err := e.notify.Notify(tx, ev)
+			queued += n
+			return err
+		}
+		if err := fn(tx, p, t, now, emit); err != nil {
+			return err
+		}
+		t.Updated = now
+		return tx.PutTicket(t)
+	})
+	return queued, err
+}
+
+// setStatus moves t to status and emits what that means; it does not
+// write t (the caller does).
+func setStatus(tx *store.Tx, t *store.Ticket, status, actor string, now time.Time, emit func(*Event) error) error {
+	old := t.Status
+	if old == status {
+		return nil
+	}
+	st, ok := StatusByName(status)
+	if !ok {
+		return refused("unknown status %q", status)
+	}
+	t.Status = status
+	switch st.Category {
+	case CatClosed, CatCancelled:
+		t.Closed = now
+	default:
+		t.Closed = time.Time{}
+	}
+	if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvStatusChanged, Actor: actor, Detail: old + " → " + status}); err != nil {
+		return err
+	}
+	// One change is one event, so nobody gets two mails for it: a
+	// resolution or a reopening is also a status change, and the status
+	// rules match those events too.
+	typ := EvStatusChanged
+	switch {
+	case st.Category == CatResolved:
+		typ = EvRequestResolved
+	case isDone(old) && !isDone(status):
+		typ = EvRequestReopened
+	}
+	return emit(&Event{Type: typ, Status: status, OldStatus: old, StatusCustomerVisible: st.CustomerVisible})
+}
+
+// internalOnly wraps emit so the events reach staff only.
+func internalOnly(emit func(*Event) error) func(*Event) error {
+	return func(ev *Event) error {
+		ev.InternalOnly = true
+		return emit(ev)
+	}
+}
+
+// SetStatus changes a ticket's status.
+func (e *Engine) SetStatus(ctx context.Context, key, status, actor string) (int, error) {
+	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+		return setStatus(tx, t, strings.ToLower(status), actor, now, emit)
+	})
+}
+
+// Assign gives a ticket to an agent (or "" to nobody); a new or open
+// ticket moves to "assigned".
+func (e *Engine) Assign(ctx context.Context, key, assignee, actor string) (int, error) {
+	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+		assignee = strings.ToLower(assignee)
+		if assignee == "me" {
+			assignee = strings.ToLower(actor)
+		}
+		if assignee != "" && !p.IsStaff(assignee) {
+			return refused("%s is not an agent of %s", assignee, p.Key)
+		}
+		t.Assignee = assignee
+		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvAssigned, Actor: actor, Detail: "assigned to " + orNobody(assignee)}); err != nil {
+			return err
+		}
+		if assignee == "" {
+			return nil
+		}
+		if err := emit(&Event{Type: EvAssigned}); err != nil {
+			return err
+		}
+		if st, _ := StatusByName(t.Status); st.Category == CatNew || st.Category == CatOpen {
+			return setStatus(tx, t, "assigned", actor, now, emit)
+		}
+		return nil
+	})
+}
+
+func orNobody(s string) string {
+	if s == "" {
+		return "nobody"
+	}
+	return s
+}
+
+// Comment adds an agent's public answer (sent to the customers, and the
+// ticket waits for them) or, with internal, a note only staff see.
+func (e *Engine) Comment(ctx context.Context, key, actor, text string, internal bool) (int, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return 0, refused("empty text")
+	}
+	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+		m := &store.Message{Ticket: t.Key, Project: p.Key, Direction: "out", Kind: "comment", Internal: internal,
+			Source: "admin", From: strings.ToLower(actor), Subject: t.Subject, Received: now, Text: text, ThreadedBy: "admin"}
+		evType := EvAgentCommentAdded
+		if internal {
+			m.Direction, m.Kind, evType = "in", "note", EvInternalNoteAdded
+		}
+		if err := tx.AddMessage(m); err != nil {
+			return err
+		}
+		t.Messages++
+		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: evType, Actor: actor, Message: m.ID}); err != nil {
+			return err
+		}
+		if err := emit(&Event{Type: evType, Message: m}); err != nil {
+			return err
+		}
+		if internal {
+			return nil
+		}
+		if st, _ := StatusByName(t.Status); st.Category != CatResolved && st.Category != CatClosed && st.Category != CatCancelled {
+			return setStatus(tx, t, firstOf(CatPending), actor, now, internalOnly(emit))
+		}
+		return nil
+	})
+}
+
+// AddParticipant admits a customer to a ticket; RemoveParticipant takes
+// one off.
+func (e *Engine) AddParticipant(ctx context.Context, key, addr, actor string) (int, error) {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+		if !strings.Contains(addr, "@") || e.cfg().IsOwnAddress(addr) {
+			return refused("%q cannot be a participant", addr)
+		}
+		if addr == t.Reporter || slices.ContainsFunc(t.Participants, func(pa store.Participant) bool { return pa.Address == addr }) {
+			return nil
+		}
+		t.Participants = append(t.Participants, store.Participant{Address: addr, Added: now, Via: "agent " + actor})
+		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvParticipantAdded, Actor: actor, Detail: addr}); err != nil {
+			return err
+		}
+		return emit(&Event{Type: EvParticipantAdded, Added: []string{addr}})
+	})
+}
+
+// RemoveParticipant takes a participant off a ticket.
+func (e *Engine) RemoveParticipant(ctx context.Context, key, addr, actor string) (int, error) {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+		i := slices.IndexFunc(t.Participants, func(pa store.Participant) bool { return pa.Address == addr })
+		if i < 0 {
+			return refused("%s is not a participant of %s", addr, t.Key)
+		}
+		t.Participants = slices.Delete(t.Participants, i, i+1)
+		return tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: "participant_removed", Actor: actor, Detail: addr})
+	})
+}
+
+// Invite adds a customer to a ticket and sends them the invitation (which
+// explains how to write in) instead of the plain "you were added".
+func (e *Engine) Invite(ctx context.Context, key, addr, actor string) (int, error) {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+		if !strings.Contains(addr, "@") || e.cfg().IsOwnAddress(addr) || p.IsStaff(addr) {
+			return refused("%q cannot be invited as a customer", addr)
+		}
+		if addr != t.Reporter && !slices.ContainsFunc(t.Participants, func(pa store.Participant) bool { return pa.Address == addr }) {
+			t.Participants = append(t.Participants, store.Participant{Address: addr, Added: now, Via: "invited by " + actor})
+		}
+		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvCustomerInvited, Actor: actor, Detail: addr}); err != nil {
+			return err
+		}
+		return emit(&Event{Type: EvCustomerInvited, Recipients: []string{addr}})
+	})
+}
+
+// Merge moves every message of from into into (threading then follows:
+// replies to from land in into) and closes from.
+func (e *Engine) Merge(ctx context.Context, from, into, actor string) (int, error) {
+	from, into = strings.ToUpper(from), strings.ToUpper(into)
+	if from == into {
+		return 0, refused("cannot merge a ticket into itself")
+	}
+	return e.change(ctx, into, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+		src, err := tx.Ticket(from)
+		if err != nil {
+			return err
+		}
+		if src.Project != t.Project {
+			return refused("%s and %s are in different projects", from, into)
+		}
+		if src.MergedInto != "" {
+			return refused("%s was already merged into %s", from, src.MergedInto)
+		}
+		msgs, err := tx.TicketMessages(from)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if err := tx.MoveMessage(m, into); err != nil {
+				return err
+			}
+			if err := tx.IndexMessageID(p.Key, m.MessageID, m.Raw, store.MessageRef{Ticket: into, Message: m.ID, Outbound: m.Direction == "out" && m.Raw == ""}); err != nil {
+				return err
+			}
+			t.Messages++
+		}
+		for _, pa := range append([]store.Participant{{Address: src.Reporter, Added: now, Via: "merged from " + from}}, src.Participants...) {
+			if pa.Address != "" && pa.Address != t.Reporter && !slices.ContainsFunc(t.Participants, func(x store.Participant) bool { return x.Address == pa.Address }) {
+				t.Participants = append(t.Participants, pa)
+			}
+		}
+		src.MergedInto, src.Messages = into, 0
+		if err := setStatus(tx, src, "closed", actor, now, func(*Event) error { return nil }); err != nil {
+			return err
+		}
+		src.Updated = now
+		if err := tx.PutTicket(src); err != nil {
+			return err
+		}
+		if err := tx.AddEvent(&store.Event{Ticket: from, Time: now, Type: "merged", Actor: actor, Detail: "merged into " + into}); err != nil {
+			return err
+		}
+		return tx.AddEvent(&store.Event{Ticket: into, Time: now, Type: "merged", Actor: actor, Detail: fmt.Sprintf("%s merged into this ticket (%d messages)", from, len(msgs))})
+	})
+}
+
+// MarkSpam cancels a ticket as spam and blocks its reporter.
+func (e *Engine) MarkSpam(ctx context.Context, key, actor string) (int, error) {
+	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: "spam", Actor: actor, Detail: "marked as spam; " + t.Reporter + " blocked"}); err != nil {
+			return err
+		}
+		if err := tx.Block(&store.Block{Project: p.Key, Address: t.Reporter, By: actor, Reason: "spam in " + t.Key, Created: now}); err != nil {
+			return err
+		}
+		// Spam hears nothing back: no status mail to its reporter.
+		return setStatus(tx, t, "cancelled", actor, now, func(*Event) error { return nil })
+	})
+}
+
+// BlockSender stops mail from addr opening or changing tickets of project:
+// it is still stored (nothing is lost) but answers nobody.
+func (e *Engine) BlockSender(ctx context.Context, project, addr, actor string) error {
+	addr, actor = strings.ToLower(strings.TrimSpace(addr)), strings.ToLower(actor)
+	p := e.cfg().Project(project)
+	if p == nil {
+		return refused("no project %q", project)
+	}
+	if !p.IsStaff(actor) {
+		return refused("%s is not an agent or admin of %s", actor, p.Key)
+	}
+	if !strings.Contains(addr, "@") || p.IsStaff(addr) {
+		return refused("%q cannot be blocked", addr)
+	}
+	return e.store.Update(ctx, func(tx *store.Tx) error {
+		return tx.Block(&store.Block{Project: p.Key, Address: addr, By: actor, Reason: "blocked by " + actor, Created: e.now().UTC()})
+	})
+}

@@ -12,13 +12,16 @@ import (
 
 // OpRequest is the JSON body of the acting calls.
 type OpRequest struct {
-	Status   string `json:"status,omitempty"`
-	Agent    string `json:"agent,omitempty"`
-	Text     string `json:"text,omitempty"`
-	Internal bool   `json:"internal,omitempty"`
-	Address  string `json:"address,omitempty"`
-	Into     string `json:"into,omitempty"`
-	Project  string `json:"project,omitempty"`
+	Name     string   `json:"name,omitempty"`
+	Domains  []string `json:"domains,omitempty"`
+	Members  []string `json:"members,omitempty"`
+	Status   string   `json:"status,omitempty"`
+	Agent    string   `json:"agent,omitempty"`
+	Text     string   `json:"text,omitempty"`
+	Internal bool     `json:"internal,omitempty"`
+	Address  string   `json:"address,omitempty"`
+	Into     string   `json:"into,omitempty"`
+	Project  string   `json:"project,omitempty"`
 }
 
 // OpResult says what an acting call did.
@@ -65,6 +68,32 @@ func (s *Server) opRoutes() {
 		n, err := s.engine.MarkSpam(r.Context(), key, agent)
 		return n, "marked as spam, reporter blocked", err
 	}))
+	s.mux.HandleFunc("POST /api/tickets/{key}/organization", s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
+		n, err := s.engine.Share(r.Context(), key, req.Name, agent)
+		return n, "shared with " + req.Name, err
+	}))
+	s.mux.HandleFunc("PUT /api/orgs/{project}/{name}", s.op(func(r *http.Request, _, agent string, req *OpRequest) (int, string, error) {
+		return 0, "organization " + r.PathValue("name") + " saved", s.engine.PutOrganization(r.Context(), r.PathValue("project"), r.PathValue("name"), req.Domains, req.Members, agent)
+	}))
+	s.mux.HandleFunc("DELETE /api/orgs/{project}/{name}", s.op(func(r *http.Request, _, agent string, req *OpRequest) (int, string, error) {
+		return 0, "organization " + r.PathValue("name") + " deleted", s.engine.DeleteOrganization(r.Context(), r.PathValue("project"), r.PathValue("name"), agent)
+	}))
+	s.mux.HandleFunc("GET /api/orgs", func(w http.ResponseWriter, r *http.Request) {
+		var out []*store.Organization
+		err := s.store.View(func(tx *store.Tx) error {
+			var err error
+			out, err = tx.Organizations(strings.ToUpper(r.URL.Query().Get("project")))
+			return err
+		})
+		if err != nil {
+			s.storeError(w, err)
+			return
+		}
+		if out == nil {
+			out = []*store.Organization{}
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
 	s.mux.HandleFunc("POST /api/blocks", s.op(func(r *http.Request, _, agent string, req *OpRequest) (int, string, error) {
 		return 0, req.Address + " blocked in " + strings.ToUpper(req.Project), s.engine.BlockSender(r.Context(), req.Project, req.Address, agent)
 	}))

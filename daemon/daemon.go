@@ -111,6 +111,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	d.pipeline = ingest.New(st, d.Config, engine, log.With("component", "ingest"))
 	d.pipeline.Queued = d.sender.Wake
 	d.sender.OnGiveUp = engine.DeliveryFailed
+	engine.Queued = d.sender.Wake
 
 	if d.secret, err = loadSecret(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("installation secret: %w", err)

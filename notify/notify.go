@@ -318,6 +318,13 @@ func (n *Notifier) Notify(tx *store.Tx, ev *ticket.Event) (int, error) {
 	return queued, nil
 }
 
+// limit is one automatic-mail budget: its store key, rate and name.
+type limit struct {
+	key  string
+	rate config.Rate
+	what string
+}
+
 // hold decides whether pl must not be sent, and if so records why. The
 // counters live in the store and are counted in the transaction that
 // queues the mail, so they survive restarts and a rolled-back change does
@@ -331,14 +338,12 @@ func (n *Notifier) hold(tx *store.Tx, ev *ticket.Event, pl Planned) (bool, error
 		reason = fmt.Sprintf("suppressed until %s: %s", s.Until.Format(time.RFC3339), s.Reason)
 	} else if autoFor(pl.Template) != "" && !p.AlwaysMail(pl.Recipient) {
 		l := cfg.Limits
-		limits := []struct {
-			key  string
-			rate config.Rate
-			what string
-		}{
-			{"auto|r|" + pl.Recipient, l.AutoPerRecipient, "recipient"},
-			{"auto|t|" + t.Key, l.AutoPerTicket, "ticket"},
-			{"auto|p|" + p.Key, l.AutoPerProject, "project"},
+		limits := []limit{{"auto|r|" + pl.Recipient, l.AutoPerRecipient, "recipient"}}
+		// The per-recipient limit is what stops a responder, whoever it
+		// is. Ticket and project budgets count customer mail only: a
+		// busy ticket must not leave its agents blind.
+		if pl.Audience == Customer {
+			limits = append(limits, limit{"auto|t|" + t.Key, l.AutoPerTicket, "ticket"}, limit{"auto|p|" + p.Key, l.AutoPerProject, "project"})
 		}
 		for _, lim := range limits {
 			if tx.RateCount(lim.key, lim.rate.Per, now) >= float64(lim.rate.Count) {

@@ -26,6 +26,9 @@ type Ticket struct {
 	// MergedInto names the ticket this one was merged into; mail
 	// threaded here goes there.
 	MergedInto string `json:"merged_into,omitempty"`
+	// Organization names the organization the request is shared with:
+	// its members may follow and write into it.
+	Organization string `json:"organization,omitempty"`
 }
 
 // Participant is a customer following a request besides its reporter.

@@ -27,9 +27,10 @@ var (
 	bSuppress   = []byte("suppress")    // address → Suppression
 	bRate       = []byte("rate")        // limit key → window counters
 	bBlocked    = []byte("blocked")     // project \0 address → Block
+	bOrgs       = []byte("orgs")        // project \0 name → Organization
 )
 
-var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate, bBlocked}
+var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate, bBlocked, bOrgs}
 
 // Tx is a store transaction with typed accessors. Everything it returns is
 // a copy, safe to keep after the transaction ends.

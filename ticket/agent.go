@@ -54,6 +54,9 @@ func (e *Engine) change(ctx context.Context, key, actor string, fn func(tx *stor
 		t.Updated = now
 		return tx.PutTicket(t)
 	})
+	if err == nil && queued > 0 && e.Queued != nil {
+		e.Queued()
+	}
 	return queued, err
 }
 

@@ -152,6 +152,9 @@ type Notifier interface {
 
 // Engine applies mail to tickets.
 type Engine struct {
+	// Queued, when set, is called after a commit that queued outbound
+	// mail (it wakes the sender).
+	Queued func()
 	store  *store.Store
 	cfg    func() *config.Config
 	notify Notifier
@@ -386,7 +389,7 @@ func thread(tx *store.Tx, p *config.Project, m *Mail) (string, string, error) {
 	// into that ticket.
 	if key := SubjectToken(p.Key, m.Subject); key != "" {
 		t, err := tx.Ticket(key)
-		if err == nil && mayPost(p, t, m.From) {
+		if err == nil && (mayPost(p, t, m.From) || orgMember(tx, t, strings.ToLower(m.From))) {
 			return key, BySubjectToken, nil
 		}
 	}

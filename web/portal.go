@@ -195,8 +195,9 @@ func (s *server) my(w http.ResponseWriter, r *http.Request) {
 		if tok, home, err = resolveLink(tx, token, s.opts.Now()); err != nil {
 			return err
 		}
+		org := tx.OrganizationOf(home.Project, tok.Recipient)
 		return tx.ForEachTicket(home.Project, func(t *store.Ticket) bool {
-			if involved(t, tok.Recipient) {
+			if involved(t, tok.Recipient) || sharedWith(t, org) {
 				tx := s.lang.forTag(home.Language)
 				items = append(items, myItem{Key: t.Key, Subject: t.Subject, Status: s.statusName(tx, t), URL: s.linkPath(token) + "/my/" + url.PathEscape(t.Key)})
 			}
@@ -223,7 +224,8 @@ func (s *server) myTicket(w http.ResponseWriter, r *http.Request) {
 		if tok, home, err = resolveLink(tx, token, s.opts.Now()); err != nil {
 			return err
 		}
-		if t, err = tx.Ticket(r.PathValue("key")); err != nil || t.Project != home.Project || !involved(t, tok.Recipient) {
+		if t, err = tx.Ticket(r.PathValue("key")); err != nil || t.Project != home.Project ||
+			!(involved(t, tok.Recipient) || sharedWith(t, tx.OrganizationOf(home.Project, tok.Recipient))) {
 			return &deniedError{reason: "not the recipient's ticket", ticket: home.Key}
 		}
 		msgs, err = tx.TicketMessages(t.Key)
@@ -237,6 +239,11 @@ func (s *server) myTicket(w http.ResponseWriter, r *http.Request) {
 	// here (its own mails carry its own link).
 	v.Forms = false
 	s.render(w, http.StatusOK, "ticket", v)
+}
+
+// sharedWith reports whether t is shared with org.
+func sharedWith(t *store.Ticket, org *store.Organization) bool {
+	return org != nil && t.Organization != "" && strings.EqualFold(t.Organization, org.Name)
 }
 
 func involved(t *store.Ticket, addr string) bool {

@@ -50,6 +50,8 @@ scripts; changes need --as AGENT or $TICKETGATE_AS):
   reply ACME-12 TEXT|-           note ACME-12 TEXT|-      (- reads stdin)
   invite ACME-12 ADDRESS         participant add|remove ACME-12 ADDRESS
   merge ACME-12 ACME-7           spam ACME-12             block PROJECT ADDRESS
+  share ACME-12 ORG              org set PROJECT NAME DOMAINS MEMBERS | org delete PROJECT NAME
+  orgs [--project P]
 
 flags for every command:
   -c, --config FILE   configuration file (default $TICKETGATE_CONFIG or ` + defaultConfig + `)
@@ -88,9 +90,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdRestore(rest, stdout, stderr)
 	case "compact":
 		return cmdCompact(rest, stdout, stderr)
+	case "orgs":
+		return cmdOrgs(rest, stdout, stderr)
 	case "purge":
 		return cmdPurge(rest, stdout, stderr)
-	case "status", "assign", "reply", "note", "invite", "participant", "merge", "spam", "block":
+	case "status", "assign", "reply", "note", "invite", "participant", "merge", "spam", "block", "share", "org":
 		return cmdOp(cmd, rest, stdin, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "ticketgate", versionString())

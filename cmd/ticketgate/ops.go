@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ticketgate/ticketgate/admin"
+	"github.com/ticketgate/ticketgate/store"
 )
 
 // opCommand describes one acting CLI command: its usage, how many
@@ -68,6 +69,24 @@ var opCommands = map[string]opCommand{
 	"spam": {"spam ACME-12   (cancel it and block its reporter)", 1, func(a []string, _ io.Reader) (string, string, *admin.OpRequest, error) {
 		return http.MethodPost, ticketPath(a[0], "spam"), nil, nil
 	}},
+	"share": {"share ACME-12 ORGANIZATION   (its members may follow and write into it)", 2, func(a []string, _ io.Reader) (string, string, *admin.OpRequest, error) {
+		return http.MethodPost, ticketPath(a[0], "organization"), &admin.OpRequest{Name: a[1]}, nil
+	}},
+	"org": {"org set PROJECT NAME DOMAINS MEMBERS | org delete PROJECT NAME   (comma-separated lists; - for none)", -1, func(a []string, _ io.Reader) (string, string, *admin.OpRequest, error) {
+		list := func(s string) []string {
+			if s == "-" || s == "" {
+				return nil
+			}
+			return strings.Split(s, ",")
+		}
+		switch {
+		case len(a) == 5 && a[0] == "set":
+			return http.MethodPut, "/api/orgs/" + url.PathEscape(strings.ToUpper(a[1])) + "/" + url.PathEscape(a[2]), &admin.OpRequest{Domains: list(a[3]), Members: list(a[4])}, nil
+		case len(a) == 3 && a[0] == "delete":
+			return http.MethodDelete, "/api/orgs/" + url.PathEscape(strings.ToUpper(a[1])) + "/" + url.PathEscape(a[2]), nil, nil
+		}
+		return "", "", nil, fmt.Errorf("usage: org set PROJECT NAME DOMAINS MEMBERS | org delete PROJECT NAME")
+	}},
 	"block": {"block PROJECT ADDRESS   (keep their mail, answer nobody)", 2, func(a []string, _ io.Reader) (string, string, *admin.OpRequest, error) {
 		return http.MethodPost, "/api/blocks", &admin.OpRequest{Project: a[0], Address: a[1]}, nil
 	}},
@@ -79,7 +98,7 @@ func cmdOp(name string, args []string, stdin io.Reader, stdout, stderr io.Writer
 	if fs.Parse(args) != nil {
 		return exitConfig
 	}
-	if fs.NArg() != oc.args {
+	if oc.args >= 0 && fs.NArg() != oc.args {
 		fmt.Fprintf(stderr, "usage: ticketgate %s --as AGENT\n", oc.usage)
 		return exitConfig
 	}
@@ -109,5 +128,29 @@ func cmdOp(name string, args []string, stdin io.Reader, stdout, stderr io.Writer
 		fmt.Fprintf(stdout, " (%d mail(s) queued)", res.Queued)
 	}
 	fmt.Fprintln(stdout)
+	return exitOK
+}
+
+func cmdOrgs(args []string, stdout, stderr io.Writer) int {
+	fs, af := newAdminFlags("orgs", stderr)
+	project := fs.String("project", "", "only this project")
+	if fs.Parse(args) != nil {
+		return exitConfig
+	}
+	c, code := af.client(stderr)
+	if c == nil {
+		return code
+	}
+	var list []*store.Organization
+	if err := c.Call(context.Background(), http.MethodGet, "/api/orgs?project="+url.QueryEscape(*project), nil, &list); err != nil {
+		return apiFail(stderr, err)
+	}
+	if af.json {
+		printJSON(stdout, list)
+		return exitOK
+	}
+	for _, o := range list {
+		fmt.Fprintf(stdout, "%s  %s  domains: %s  members: %s\n", o.Project, o.Name, strings.Join(o.Domains, ", "), strings.Join(o.Members, ", "))
+	}
 	return exitOK
 }

@@ -175,6 +175,22 @@ func TestAgentOperationsCLI(t *testing.T) {
 			t.Fatalf("blocked sender answered or announced: %v", m.To)
 		}
 	}
+	if out := op(exitFailure, "org", "set", "ACME", "Customers", "gmail.com", "-"); !strings.Contains(out, "free-mail") {
+		t.Fatalf("free-mail domain: %s", out)
+	}
+	op(0, "org", "set", "ACME", "Customer Corp", "customer.example", "frank@partner.example")
+	if out := op(0, "orgs", "--project", "acme"); !strings.Contains(out, "Customer Corp") || !strings.Contains(out, "customer.example") {
+		t.Fatalf("orgs: %s", out)
+	}
+	op(0, "share", "ACME-1", "Customer Corp")
+	if tk := ticket("ACME-1"); tk.Organization != "Customer Corp" {
+		t.Fatalf("shared: %q", tk.Organization)
+	}
+	mailsTo("frank@partner.example", 1)
+	op(0, "org", "delete", "ACME", "Customer Corp")
+	if out := op(0, "orgs", "--json"); strings.Contains(out, "Customer Corp") {
+		t.Fatalf("deleted org still listed: %s", out)
+	}
 	op(0, "block", "ACME", "other@evil.example")
 	if out := op(0, "show", "ACME-4"); !strings.Contains(out, "sender blocked") {
 		t.Fatalf("blocked mail not recorded as such:\n%s", out)

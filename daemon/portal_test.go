@@ -1,0 +1,133 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/ticketgate/ticketgate/mailout/mailouttest"
+	"github.com/ticketgate/ticketgate/ticket"
+)
+
+func get(t *testing.T, url string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+var agentLinkRE = regexp.MustCompile(`http://ticketgate\.test(/a/[a-z0-9]+)`)
+
+func TestPortalOrganizationsDownloadsAgentView(t *testing.T) {
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	d := start(t, testConfig(t, t.TempDir(), sink))
+	ctx := context.Background()
+	web := "http://" + d.Addr("web")
+	proj := "acme@support.example.com"
+
+	// Carl's request with an attachment; Dora, a colleague of his, writes
+	// a request of her own.
+	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{proj}, withAttachments("carl@customer.example", "Invoice wrong", "o1@customer.example", 1))
+	mustSend(t, d.Addr("smtp"), "dora@customer.example", []string{proj}, msg("dora@customer.example", proj, "My own problem", "o2@customer.example", "hi"))
+	msgs := waitMessages(t, sink, 4)
+	linkOf := func(who string) string {
+		for _, m := range to(msgs, who) {
+			if l := linkRE.FindStringSubmatch(textBody(t, m)); l != nil {
+				return web + l[1]
+			}
+		}
+		t.Fatalf("no link for %s", who)
+		return ""
+	}
+	carl, dora := linkOf("carl@customer.example"), linkOf("dora@customer.example")
+
+	// Downloads: an attachment, never rendered on our origin.
+	_, page := get(t, carl)
+	att := regexp.MustCompile(`href="(/t/[a-z0-9]+/att/\d+/\d+)"`).FindStringSubmatch(page)
+	if att == nil {
+		t.Fatalf("no download link:\n%s", page)
+	}
+	resp, body := get(t, web+att[1])
+	if resp.StatusCode != 200 || body != "data 0" || !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") ||
+		resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "sandbox") ||
+		resp.Header.Get("Content-Type") != "application/octet-stream" {
+		t.Fatalf("download: %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+	if resp, _ := get(t, dora+strings.TrimPrefix(att[1], carl[len(web):])); resp.StatusCode != 404 {
+		t.Fatalf("Dora downloads Carl's attachment through her link: %d", resp.StatusCode)
+	}
+
+	// Organizations: free-mail domains are refused; sharing lets members
+	// see the request through their own links.
+	err := d.engine.PutOrganization(ctx, "ACME", "Customer Corp", []string{"gmail.com"}, nil, "alice@example.com")
+	if !errors.Is(err, ticket.ErrRefused) {
+		t.Fatalf("free-mail domain accepted: %v", err)
+	}
+	if err := d.engine.PutOrganization(ctx, "ACME", "Customer Corp", []string{"customer.example"}, []string{"erin@partner.example"}, "alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	_, my := get(t, dora+"/my")
+	if strings.Contains(my, "ACME-1") || !strings.Contains(my, "ACME-2") {
+		t.Fatalf("Dora's /my before sharing:\n%s", my)
+	}
+	if resp, _ := get(t, dora+"/my/ACME-1"); resp.StatusCode != 404 {
+		t.Fatalf("Dora sees Carl's unshared request: %d", resp.StatusCode)
+	}
+	n, err := d.engine.Share(ctx, "ACME-1", "Customer Corp", "alice@example.com")
+	if err != nil || n != 1 {
+		t.Fatalf("share: %d %v", n, err)
+	}
+	if got := to(waitMessages(t, sink, 5), "erin@partner.example"); len(got) != 1 || !strings.Contains(textBody(t, got[0]), "shared with your") {
+		t.Fatalf("listed member not told of the sharing")
+	}
+	_, my = get(t, dora+"/my")
+	if !strings.Contains(my, "ACME-1") || !strings.Contains(my, "ACME-2") {
+		t.Fatalf("Dora's /my after sharing:\n%s", my)
+	}
+	resp, page = get(t, dora+"/my/ACME-1")
+	if resp.StatusCode != 200 || !strings.Contains(page, "Invoice wrong") || strings.Contains(page, "<form") {
+		t.Fatalf("Dora's view of the shared request: %d", resp.StatusCode)
+	}
+	// A member may write into it by subject token.
+	mustSend(t, d.Addr("smtp"), "dora@customer.example", []string{proj}, msg("dora@customer.example", proj, "Re: [ACME-1] Invoice wrong", "o3@customer.example", "Same invoice here."))
+	_, stored := ticketOf(t, d, "ACME-1")
+	if last := stored[len(stored)-1]; last.MessageID != "o3@customer.example" || last.ThreadedBy != "subject-token" {
+		t.Fatalf("member's mail: %+v", last)
+	}
+
+	// The agent view: the whole ticket, internal notes included, read-only.
+	if _, err := d.engine.Comment(ctx, "ACME-1", "bob@example.org", "x", true); !errors.Is(err, ticket.ErrRefused) {
+		t.Fatalf("an agent of another project wrote a note: %v", err)
+	}
+	if _, err := d.engine.Comment(ctx, "ACME-1", "alice@example.com", "Check the VAT rate.", true); err != nil {
+		t.Fatal(err)
+	}
+	var agentLink string
+	for _, m := range to(sink.Messages(), "alice@example.com") {
+		if l := agentLinkRE.FindStringSubmatch(textBody(t, m)); l != nil {
+			agentLink = web + l[1]
+		}
+	}
+	if agentLink == "" {
+		t.Fatal("no agent link in the internal notifications")
+	}
+	resp, page = get(t, agentLink)
+	if resp.StatusCode != 200 || !strings.Contains(page, "Check the VAT rate.") || !strings.Contains(page, "Internal") || strings.Contains(page, "<form") {
+		t.Fatalf("agent view: %d\n%s", resp.StatusCode, page)
+	}
+	_, page = get(t, carl)
+	if strings.Contains(page, "Check the VAT rate.") {
+		t.Fatal("internal note on the customer's page")
+	}
+	if resp, _ := get(t, strings.Replace(carl, "/t/", "/a/", 1)); resp.StatusCode != 404 {
+		t.Fatalf("a customer link opens the agent view: %d", resp.StatusCode)
+	}
+}

@@ -1,0 +1,102 @@
+package ticket
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// freeMail lists domains anyone can get an address at: they never make an
+// organization, or every Gmail user would see each other's requests.
+var freeMail = []string{"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
+	"yahoo.com", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "gmx.de", "gmx.net", "gmx.at",
+	"web.de", "t-online.de", "freenet.de", "mail.ru", "yandex.ru", "yandex.com", "proton.me", "protonmail.com",
+	"zoho.com", "mail.com", "qq.com", "163.com", "orange.fr", "free.fr", "laposte.net", "libero.it"}
+
+// IsFreeMail reports whether domain is a free-mail provider.
+func IsFreeMail(domain string) bool { return slices.Contains(freeMail, strings.ToLower(domain)) }
+
+// PutOrganization creates or replaces an organization of project.
+func (e *Engine) PutOrganization(ctx context.Context, project, name string, domains, members []string, actor string) error {
+	p := e.cfg().Project(project)
+	if p == nil {
+		return refused("no project %q", project)
+	}
+	if !p.IsStaff(strings.ToLower(actor)) {
+		return refused("%s is not an agent or admin of %s", actor, p.Key)
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return refused("an organization needs a name")
+	}
+	o := &store.Organization{Project: p.Key, Name: name, Created: e.now().UTC(), By: strings.ToLower(actor)}
+	for _, d := range domains {
+		d = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(d), "@"))
+		if d == "" || !strings.Contains(d, ".") {
+			return refused("%q is not a domain", d)
+		}
+		if IsFreeMail(d) {
+			return refused("%s is a free-mail domain: its users are not one organization (list them as members instead)", d)
+		}
+		o.Domains = append(o.Domains, d)
+	}
+	for _, m := range members {
+		m = strings.ToLower(strings.TrimSpace(m))
+		if !strings.Contains(m, "@") || p.IsStaff(m) {
+			return refused("%q cannot be a member", m)
+		}
+		o.Members = append(o.Members, m)
+	}
+	return e.store.Update(ctx, func(tx *store.Tx) error { return tx.PutOrganization(o) })
+}
+
+// DeleteOrganization removes an organization (its shared tickets keep
+// their history but nobody new sees them through it).
+func (e *Engine) DeleteOrganization(ctx context.Context, project, name, actor string) error {
+	p := e.cfg().Project(project)
+	if p == nil || !p.IsStaff(strings.ToLower(actor)) {
+		return refused("%s may not change organizations of %s", actor, project)
+	}
+	return e.store.Update(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Organization(p.Key, name); err != nil {
+			return err
+		}
+		return tx.DeleteOrganization(p.Key, name)
+	})
+}
+
+// Share shares a request with an organization: its members may follow and
+// write into it, and its listed members are told (organization_added).
+func (e *Engine) Share(ctx context.Context, key, org, actor string) (int, error) {
+	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+		o, err := tx.Organization(p.Key, org)
+		if err != nil {
+			return err
+		}
+		t.Organization = o.Name
+		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvOrganizationAdded, Actor: actor, Detail: "shared with " + o.Name}); err != nil {
+			return err
+		}
+		var to []string
+		for _, m := range o.Members {
+			if m != t.Reporter {
+				to = append(to, m)
+			}
+		}
+		return emit(&Event{Type: EvOrganizationAdded, Recipients: to})
+	})
+}
+
+// orgMember reports whether addr belongs to the organization t is shared
+// with.
+func orgMember(tx *store.Tx, t *store.Ticket, addr string) bool {
+	if t.Organization == "" || addr == "" {
+		return false
+	}
+	o, err := tx.Organization(t.Project, t.Organization)
+	return err == nil && o.Has(addr)
+}

@@ -34,8 +34,6 @@ func testConfig(t *testing.T, dataDir string, sink *mailouttest.Sink) *config.Co
 	return c
 }
 
-type configT = config.Config
-
 // benchConfig is testConfig's content, for tests and benchmarks alike.
 func benchConfig(dataDir string, sink *mailouttest.Sink) *config.Config {
 	c := config.Default()

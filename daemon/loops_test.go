@@ -229,7 +229,6 @@ func (r *router) NewSession(*smtp.Conn) (smtp.Session, error) { return &routerSe
 
 type routerSession struct {
 	r        *router
-	from     string
 	rcpts    []string
 	mailFrom string
 }
@@ -272,10 +271,6 @@ func (r *router) deliver(mailFrom, rcpt string, raw []byte) {
 		return
 	}
 	dom := rcpt[strings.LastIndexByte(rcpt, '@')+1:]
-	local := rcpt[:strings.LastIndexByte(rcpt, '@')]
-	if i := strings.IndexByte(local, '+'); i >= 0 {
-		local = local[:i]
-	}
 	if addr, ok := r.domains[dom]; ok {
 		c, err := smtp.Dial(addr)
 		if err != nil {

@@ -29,7 +29,8 @@ func Default() *Config {
 			TrustedRelays:     []string{"127.0.0.0/8", "::1/128"},
 			MaxCcParticipants: 10,
 		},
-		Limits: defaultLimits(),
+		Limits:  defaultLimits(),
+		Metrics: defaultMetrics(),
 		Outbound: Outbound{
 			Transport: "maildir",
 			SMTP:      SMTPOut{Port: 25, TLS: "none", Timeout: 60 * time.Second},

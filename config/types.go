@@ -29,6 +29,8 @@ type Config struct {
 	// TimeZone schedules retention ("Europe/Berlin"; default the system\'s).
 	TimeZone string    `mapstructure:"timezone"`
 	Projects []Project `mapstructure:"projects"`
+	// Metrics is the operations listener (/metrics, /healthz, /readyz).
+	Metrics Metrics `mapstructure:"metrics"`
 
 	// Path is the file the config was read from (not a YAML key).
 	Path string `mapstructure:"-"`

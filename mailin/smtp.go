@@ -63,6 +63,9 @@ type ServerOptions struct {
 	// Sessions, when set, is incremented and decremented as sessions
 	// open and close (for metrics).
 	Sessions *atomic.Int64
+	// OnSession, when set, is told of every session attempt: "accepted",
+	// "untrusted" (refused relay) or "shutting_down" (for metrics).
+	OnSession func(result string)
 }
 
 // Server is one SMTP or LMTP listener.
@@ -243,6 +246,9 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 		sess.env.RemoteIP = tcp.IP
 		if s.opts.Trusted != nil && !s.opts.Trusted(tcp.IP) {
 			s.log.Warn("refused connection from untrusted relay", "remote", tcp.IP.String())
+			if s.opts.OnSession != nil {
+				s.opts.OnSession("untrusted")
+			}
 			return nil, &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
 				Message: "This server only accepts mail from its configured relays"}
 		}
@@ -252,6 +258,9 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	s.mu.Lock()
 	if s.stopping {
 		s.mu.Unlock()
+		if s.opts.OnSession != nil {
+			s.opts.OnSession("shutting_down")
+		}
 		return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Service shutting down, try again later"}
 	}
 	if _, tracked := s.conns[c.Conn()]; tracked {
@@ -260,6 +269,9 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	s.mu.Unlock()
 	if s.opts.Sessions != nil {
 		s.opts.Sessions.Add(1)
+	}
+	if s.opts.OnSession != nil {
+		s.opts.OnSession("accepted")
 	}
 	return sess, nil
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ticketgate/ticketgate/fault"
@@ -41,6 +42,15 @@ type Sender struct {
 	OnGiveUp func(tx *store.Tx, item *store.OutboxItem, reason string) error
 	// OnSent is called after an item was delivered and removed; may be nil.
 	OnSent func(item *store.OutboxItem)
+	// OnAttempt, when set, is told every send attempt's outcome once it is
+	// recorded: "delivered", "deferred" (retried later) or "failed" (given
+	// up); err is the transport's error (nil when delivered). For metrics
+	// and the audit stream.
+	OnAttempt func(item *store.OutboxItem, result string, err error)
+
+	// beat is the unix nano time of the loop's last sign of life; 0 when
+	// Run is not running (see Heartbeat).
+	beat atomic.Int64
 
 	wake     chan struct{}
 	inflight sync.Map // item id → struct{}: items being sent right now
@@ -75,6 +85,8 @@ func (s *Sender) Wake() {
 // Run sends until ctx ends. Items being sent when ctx ends finish their
 // current attempt (bounded by the transport's timeout).
 func (s *Sender) Run(ctx context.Context) {
+	s.alive()
+	defer s.beat.Store(0)
 	work := make(chan *store.OutboxItem)
 	var wg sync.WaitGroup
 	for range s.workers {
@@ -84,6 +96,7 @@ func (s *Sender) Run(ctx context.Context) {
 			for it := range work {
 				s.deliver(it)
 				s.inflight.Delete(it.ID)
+				s.alive()
 			}
 		}()
 	}
@@ -92,6 +105,7 @@ func (s *Sender) Run(ctx context.Context) {
 		wg.Wait()
 	}()
 	for {
+		s.alive()
 		next, err := s.dispatch(ctx, work)
 		if err != nil {
 			s.log.Error("outbox scan failed", "err", err)
@@ -109,6 +123,21 @@ func (s *Sender) Run(ctx context.Context) {
 		case <-timer:
 		}
 	}
+}
+
+func (s *Sender) alive() { s.beat.Store(time.Now().UnixNano()) }
+
+// Heartbeat returns when the sender last showed a sign of life: its loop
+// went round, handed an item to a worker, or a worker finished an attempt.
+// It is zero when Run is not running. An idle loop beats only when woken:
+// call Wake and look again a moment later. A slow relay delays beats by
+// at most the transport's timeouts.
+func (s *Sender) Heartbeat() time.Time {
+	n := s.beat.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 // dispatch hands every due item not already in flight to the workers and
@@ -133,6 +162,7 @@ func (s *Sender) dispatch(ctx context.Context, work chan<- *store.OutboxItem) (t
 			select {
 			case work <- it:
 				handed++
+				s.alive()
 			case <-ctx.Done():
 				s.inflight.Delete(it.ID)
 				return time.Time{}, nil
@@ -173,6 +203,9 @@ func (s *Sender) deliver(it *store.OutboxItem) {
 		if s.OnSent != nil {
 			s.OnSent(it)
 		}
+		if s.OnAttempt != nil {
+			s.OnAttempt(it, "delivered", nil)
+		}
 		return
 	}
 	old := it.NextAttempt
@@ -198,6 +231,9 @@ func (s *Sender) deliver(it *store.OutboxItem) {
 			return
 		}
 		log.Warn("delivery failed, given up", "err", err, "attempts", it.Attempts, "reason", reason)
+		if s.OnAttempt != nil {
+			s.OnAttempt(it, "failed", err)
+		}
 		s.Wake() // the agents' notice about it may be queued
 		return
 	}
@@ -211,6 +247,9 @@ func (s *Sender) deliver(it *store.OutboxItem) {
 		return
 	}
 	log.Warn("delivery deferred", "err", err, "attempts", it.Attempts, "next", it.NextAttempt)
+	if s.OnAttempt != nil {
+		s.OnAttempt(it, "deferred", err)
+	}
 	// The dispatcher chose its next wake-up before this item was
 	// rescheduled; tell it, or the retry waits for unrelated mail.
 	s.Wake()

@@ -115,6 +115,7 @@ func (c *Config) deriveDefaults() {
 			p.InternalAddress = defaultInternal(p.Address)
 		}
 	}
+	c.deriveIMAPDefaults()
 }
 
 // defaultInternal is <local>+internal@<domain>, or "" when address is not a
@@ -144,6 +145,7 @@ func (c *Config) resolvePaths(base string) {
 	}
 	c.Outbound.Maildir.Path = abs(c.Outbound.Maildir.Path)
 	c.Outbound.SMTP.PasswordFile = abs(c.Outbound.SMTP.PasswordFile)
+	c.resolveIMAPPaths(abs)
 	c.TemplatesDir = abs(c.TemplatesDir)
 	c.Admin.TLSCertFile = abs(c.Admin.TLSCertFile)
 	c.Admin.TLSKeyFile = abs(c.Admin.TLSKeyFile)

@@ -140,6 +140,9 @@ func leaves(v reflect.Value, prefix string) []leaf {
 // same section also has a type error.
 func unknownKeys(data any, t reflect.Type, path string) []error {
 	var out []error
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		m, ok := data.(map[string]any)
@@ -319,5 +322,6 @@ func (c *Config) checkFiles() []error {
 			out = append(out, &FieldError{Key: "outbound.smtp.password_file", Msg: err.Error(), Err: err})
 		}
 	}
+	out = append(out, c.checkIMAPFiles()...)
 	return out
 }

@@ -129,7 +129,9 @@ type Project struct {
 	IntakeLists []string `mapstructure:"intake_lists"`
 	// AlwaysMailTo lists addresses exempt from the automatic-mail rate
 	// limits (a monitoring inbox, a partner's ticket system).
-	AlwaysMailTo  []string      `mapstructure:"always_mail_to"`
+	AlwaysMailTo []string `mapstructure:"always_mail_to"`
+	// IMAP reads the project's mailbox at a mail provider (optional).
+	IMAP          *IMAP         `mapstructure:"imap"`
 	Retention     Retention     `mapstructure:"retention"`
 	Notifications Notifications `mapstructure:"notifications"`
 

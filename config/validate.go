@@ -87,6 +87,7 @@ func (c *Config) Validate() []error {
 
 	errs = append(errs, c.validateOutbound()...)
 	errs = append(errs, c.validateProjects()...)
+	errs = append(errs, c.validateIMAP()...)
 	return errs
 }
 

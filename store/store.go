@@ -26,8 +26,10 @@ import (
 	"github.com/ticketgate/ticketgate/fault"
 )
 
-// SchemaVersion is the layout version this code reads and writes.
-const SchemaVersion = 1
+// SchemaVersion is the layout version this code reads and writes. An
+// older store is backed up and migrated on Open (migrate.go); a newer one
+// is refused.
+const SchemaVersion = 2
 
 // ErrClosed is returned by Update after Close.
 var ErrClosed = errors.New("store: closed")
@@ -153,6 +155,9 @@ func (s *Store) checkVersion() error {
 
 func (s *Store) init() error {
 	if err := s.checkVersion(); err != nil {
+		return err
+	}
+	if err := s.migrate(); err != nil {
 		return err
 	}
 	return s.db.Update(func(btx *bolt.Tx) error {

@@ -1,0 +1,149 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The audit stream answers "what happened to this mail?" for one
+// Message-ID. Its buckets are created on first write:
+//
+//	audit       canonical message id \0 be64(seq) → AuditEvent (JSON)
+//	audit_time  be64(unix nanos) be64(seq) → audit key (for pruning by age)
+var (
+	bAudit     = []byte("audit")
+	bAuditTime = []byte("audit_time")
+)
+
+// Audit event types.
+const (
+	AuditReceived  = "received"   // inbound copy for a project, with source and sender
+	AuditThreaded  = "threaded"   // into an existing ticket, by Rule
+	AuditNewTicket = "new_ticket" // opened Ticket
+	AuditDuplicate = "duplicate"  // already stored: nothing changed
+	AuditAutomatic = "automatic"  // automatic mail: nobody answered (Detail says why)
+	AuditLoop      = "loop"       // our own mail came back
+	AuditRefused   = "refused"    // stored for the agents but refused to the sender
+	AuditRejected  = "rejected"   // not stored (Detail says why; temporary or not)
+	AuditQueued    = "queued"     // an outbound mail was queued (Related: the other id)
+	AuditHeld      = "suppressed" // an outbound mail was held back (Detail says why)
+	AuditDelivered = "delivered"  // the relay accepted it
+	AuditDeferred  = "deferred"   // temporary failure, retried later
+	AuditGivenUp   = "given_up"   // permanent failure or too old: dropped
+)
+
+// AuditEvent is one thing that happened to one mail.
+type AuditEvent struct {
+	// MessageID is the canonical id (no angle brackets).
+	MessageID string    `json:"message_id"`
+	Seq       uint64    `json:"seq"`
+	Time      time.Time `json:"time"`
+	Type      string    `json:"type"`
+	Project   string    `json:"project,omitempty"`
+	Ticket    string    `json:"ticket,omitempty"`
+	Source    string    `json:"source,omitempty"`
+	From      string    `json:"from,omitempty"`
+	Recipient string    `json:"recipient,omitempty"`
+	// Rule is the threading rule (threaded, new_ticket).
+	Rule   string `json:"rule,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	// Related links the other side: on an inbound mail's queued event the
+	// outbound Message-ID, on an outbound mail's events the inbound
+	// Message-ID that caused it.
+	Related string `json:"related,omitempty"`
+}
+
+// CanonicalMessageID strips white space and angle brackets: "<a@b>" and
+// "a@b" name the same mail.
+func CanonicalMessageID(id string) string {
+	id = strings.TrimSpace(id)
+	id = strings.TrimPrefix(id, "<")
+	id = strings.TrimSuffix(id, ">")
+	return strings.TrimSpace(id)
+}
+
+func auditPrefix(id string) []byte { return append([]byte(id), 0) }
+
+// AddAudit appends e to its Message-ID's stream (Seq is set).
+func (tx *Tx) AddAudit(e *AuditEvent) error {
+	e.MessageID = CanonicalMessageID(e.MessageID)
+	if e.MessageID == "" {
+		return nil // nothing to find it by
+	}
+	b, err := tx.btx.CreateBucketIfNotExists(bAudit)
+	if err != nil {
+		return fmt.Errorf("store: audit: %w", err)
+	}
+	bt, err := tx.btx.CreateBucketIfNotExists(bAuditTime)
+	if err != nil {
+		return fmt.Errorf("store: audit: %w", err)
+	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	e.Seq = seq
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	e.Time = e.Time.UTC()
+	data, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("store: encode audit: %w", err)
+	}
+	key := append(auditPrefix(e.MessageID), putU64(seq)...)
+	if err := b.Put(key, data); err != nil {
+		return err
+	}
+	return bt.Put(append(putU64(uint64(e.Time.UnixNano())), putU64(seq)...), key)
+}
+
+// Audit returns the stream of one Message-ID, oldest first.
+func (tx *Tx) Audit(messageID string) ([]*AuditEvent, error) {
+	b := tx.btx.Bucket(bAudit)
+	id := CanonicalMessageID(messageID)
+	if b == nil || id == "" {
+		return nil, nil
+	}
+	prefix := auditPrefix(id)
+	var out []*AuditEvent
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, v = c.Next() {
+		var e AuditEvent
+		if err := json.Unmarshal(v, &e); err != nil {
+			return nil, fmt.Errorf("store: decode audit %q: %w", k, err)
+		}
+		out = append(out, &e)
+	}
+	return out, nil
+}
+
+// PruneAudit deletes audit events older than before, at most max of them
+// (0: no limit), and returns how many went.
+func (tx *Tx) PruneAudit(before time.Time, max int) (int, error) {
+	b, bt := tx.btx.Bucket(bAudit), tx.btx.Bucket(bAuditTime)
+	if b == nil || bt == nil {
+		return 0, nil
+	}
+	cut := putU64(uint64(before.UnixNano()))
+	var dead [][2][]byte
+	c := bt.Cursor()
+	for k, v := c.First(); k != nil && bytes.Compare(k[:8], cut) < 0; k, v = c.Next() {
+		if max > 0 && len(dead) >= max {
+			break
+		}
+		dead = append(dead, [2][]byte{append([]byte(nil), k...), append([]byte(nil), v...)})
+	}
+	for _, d := range dead {
+		if err := bt.Delete(d[0]); err != nil {
+			return 0, err
+		}
+		if err := b.Delete(d[1]); err != nil {
+			return 0, err
+		}
+	}
+	return len(dead), nil
+}

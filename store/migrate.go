@@ -1,0 +1,146 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/ticketgate/ticketgate/fault"
+)
+
+// migration turns a store of schema version From into From+1. Its Up runs
+// inside the one transaction that migrates the file (all steps or none).
+type migration struct {
+	From int
+	What string
+	Up   func(tx *Tx, now time.Time) error
+}
+
+// migrations is the ordered chain; the last one's From+1 is SchemaVersion.
+func migrations() []migration {
+	return []migration{
+		{From: 1, What: "build the audit stream from the stored inbound mail, so `ticketgate trace` answers for mail received before the upgrade", Up: migrateAuditBackfill},
+	}
+}
+
+// migrate upgrades an existing store whose schema is older than
+// SchemaVersion: it first writes a copy of the database next to it
+// (ticketgate.db.pre-migration-vN-<UTC timestamp>), then runs every step in
+// one transaction and records the new version and the time in meta. A
+// fresh file (no schema yet) and a current one are left alone; a newer one
+// was refused by checkVersion.
+func (s *Store) migrate() error {
+	var v uint64
+	s.db.View(func(btx *bolt.Tx) error {
+		if b := btx.Bucket(bMeta); b != nil {
+			v = getU64(b.Get([]byte("schema")))
+		}
+		return nil
+	})
+	if v == 0 || v >= SchemaVersion {
+		return nil
+	}
+	now := time.Now().UTC()
+	backup, err := s.backupDB(fmt.Sprintf("ticketgate.db.pre-migration-v%d-%s", v, now.Format("20060102T150405Z")))
+	if err != nil {
+		return fault.Temporary(fmt.Errorf("store: backup before migrating schema %d: %w", v, err))
+	}
+	s.log.Info("store schema migration: backed up", "from", v, "to", SchemaVersion, "backup", backup)
+	err = s.db.Update(func(btx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := btx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		tx := &Tx{btx: btx}
+		for _, m := range migrations() {
+			if uint64(m.From) < v {
+				continue
+			}
+			start := time.Now()
+			if err := m.Up(tx, now); err != nil {
+				return fmt.Errorf("schema %d → %d (%s): %w", m.From, m.From+1, m.What, err)
+			}
+			s.log.Info("store schema migrated", "from", m.From, "to", m.From+1, "what", m.What, "took", time.Since(start))
+		}
+		meta := btx.Bucket(bMeta)
+		if err := meta.Put([]byte(fmt.Sprintf("migrated_v%d", SchemaVersion)), []byte(now.Format(time.RFC3339))); err != nil {
+			return err
+		}
+		return meta.Put([]byte("schema"), putU64(SchemaVersion))
+	})
+	if err != nil {
+		return fault.Permanent(fmt.Errorf("store: migration failed, the file is unchanged (backup %s): %w", backup, err))
+	}
+	return nil
+}
+
+// backupDB writes a consistent copy of the bbolt file (one read
+// transaction) into the store folder under name, fsynced. Blobs are
+// immutable and untouched by migrations, so the file alone restores the
+// state before them.
+func (s *Store) backupDB(name string) (string, error) {
+	path := filepath.Join(s.dir, name)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return "", err
+	}
+	err = s.db.View(func(btx *bolt.Tx) error {
+		_, err := btx.WriteTo(f)
+		return err
+	})
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syncDir(s.dir)
+	}
+	if err != nil {
+		os.Remove(path)
+		return "", err
+	}
+	return path, nil
+}
+
+// migrateAuditBackfill (1 → 2) records a "received" and a threading
+// event in the audit stream for every stored inbound mail, from what the
+// message records say (source, sender, ticket, rule).
+func migrateAuditBackfill(tx *Tx, now time.Time) error {
+	var list []*Message
+	err := tx.btx.Bucket(bMessages).ForEach(func(k, v []byte) error {
+		var m Message
+		if err := json.Unmarshal(v, &m); err != nil {
+			return nil // unreadable records are not the migration's business
+		}
+		if m.Direction == "in" && m.MessageID != "" {
+			list = append(list, &m)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range list {
+		detail := "from the stored message (schema migration " + now.Format(time.RFC3339) + ")"
+		if err := tx.AddAudit(&AuditEvent{MessageID: m.MessageID, Time: m.Received, Type: AuditReceived,
+			Project: m.Project, Ticket: m.Ticket, Source: m.Source, From: m.From, Detail: detail}); err != nil {
+			return err
+		}
+		typ := AuditThreaded
+		if m.ThreadedBy == "new" {
+			typ = AuditNewTicket
+		}
+		if err := tx.AddAudit(&AuditEvent{MessageID: m.MessageID, Time: m.Received, Type: typ,
+			Project: m.Project, Ticket: m.Ticket, Rule: m.ThreadedBy}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

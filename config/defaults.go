@@ -16,7 +16,7 @@ import (
 func Default() *Config {
 	return &Config{
 		DataDir: "./data",
-		Log:     Log{Level: "info", Format: "text"},
+		Log:     Log{Level: "info", Format: "text", AuditDays: 90},
 		Web: Web{
 			Listen:  "127.0.0.1:8080",
 			BaseURL: "http://127.0.0.1:8080",

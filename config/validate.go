@@ -42,6 +42,9 @@ func (c *Config) Validate() []error {
 	default:
 		add(fieldErr("log.format", "must be text or json, got %q", c.Log.Format))
 	}
+	if c.Log.AuditDays < 1 {
+		add(fieldErr("log.audit_days", "must be at least 1"))
+	}
 
 	errs = append(errs, c.validateListeners()...)
 	errs = append(errs, c.Limits.validate()...)
@@ -263,6 +266,7 @@ func (c *Config) validateProjects() []error {
 			}
 		}
 		errs = append(errs, validateToggles(pre+".notifications", &p.Notifications)...)
+		errs = append(errs, c.validateWorkflow(pre, p)...)
 	}
 
 	// With every address claimed, check what needs the full set.

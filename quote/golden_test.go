@@ -75,6 +75,8 @@ var replyCases = []struct{ name, client, corpus string }{
 	{"inline-en-1", "answers between quotes stay", ""},
 	{"inline-en-2", "answers between quotes, full quote below", ""},
 	{"forward-en-1", "a body that is only a quote stays", ""},
+	{"ownwords-en-1", "the author's own 'On … wrote:' sentence without a date stays", ""},
+	{"outlook-en-3", "a From: line without a Sent:/Date: line is text", ""},
 }
 
 func repoRoot(t testing.TB) string {

@@ -223,7 +223,14 @@ func stripReply(lines []string) string {
 	// An attribution with no "> " line below it: the quote was not
 	// marked (HTML mail as text, Yahoo, Outlook on the web).
 	for i := range lines {
-		if attributionAt(lines, i) == 0 {
+		n := attributionAt(lines, i)
+		if n == 0 {
+			continue
+		}
+		if a := strings.Join(lines[i:i+n], " "); len(a) > 300 || !strings.ContainsAny(a, "0123456789") {
+			// Without a date it is more likely a sentence of the
+			// author's ("On Monday the display wrote:"); the cut
+			// below is only safe for a real attribution.
 			continue
 		}
 		quoted := false

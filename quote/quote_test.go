@@ -1,6 +1,9 @@
 package quote
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ticketgate/ticketgate/templates"
@@ -107,10 +110,29 @@ func TestStrip(t *testing.T) {
 func FuzzStrip(f *testing.F) {
 	f.Add("a\n> b", "## Reply above this line ##")
 	f.Add("x\n-----Original Message-----\ny", "")
+	// Every golden reply is a seed, with our English marker.
+	files, err := filepath.Glob(filepath.Join("testdata", "replies", "*.txt"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b), "## Reply above this line ##")
+	}
 	f.Fuzz(func(t *testing.T, text, marker string) {
 		out := Strip(text, []string{marker})
 		if len(out) > len(text) {
 			t.Fatalf("Strip grew the text: %q → %q", text, out)
+		}
+		if out == "" && strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n")) != "" {
+			t.Fatalf("Strip emptied a text with words in it: %q", text)
+		}
+		body, quoted := Fold(text)
+		if len(body)+len(quoted) > len(text) {
+			t.Fatalf("Fold grew the text: %q → %q + %q", text, body, quoted)
 		}
 	})
 }

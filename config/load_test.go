@@ -131,6 +131,9 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 	for _, tg := range n.toggles() {
 		keys = append(keys, tg.key)
 	}
+	// Every project key, nested ones (statuses, organizations, imap …)
+	// included; notifications are listed above.
+	keys = append(keys, typeKeys(reflect.TypeFor[Project](), "projects[].")...)
 	for _, k := range keys {
 		last := k[strings.LastIndexByte(k, '.')+1:]
 		if !strings.Contains(text, last+":") {
@@ -476,4 +479,27 @@ func TestLoadFileProblems(t *testing.T) {
 	if cfg, err := Load(path); err != nil || cfg.Project("ACME") == nil {
 		t.Errorf("ticketgate.conf: %v", err)
 	}
+}
+
+// typeKeys lists the YAML keys of struct type t, descending into nested
+// structs, pointers to them and lists of them (not into notifications,
+// whose toggles are listed by name).
+func typeKeys(t reflect.Type, prefix string) []string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := tagName(f)
+		if name == "" || name == "notifications" {
+			continue
+		}
+		out = append(out, prefix+name)
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct && ft != reflect.TypeFor[time.Time]() {
+			out = append(out, typeKeys(ft, prefix+name+".")...)
+		}
+	}
+	return out
 }

@@ -133,8 +133,26 @@ type Project struct {
 	// AlwaysMailTo lists addresses exempt from the automatic-mail rate
 	// limits (a monitoring inbox, a partner's ticket system).
 	AlwaysMailTo []string `mapstructure:"always_mail_to"`
+	// Statuses is the project's status list (default: DefaultStatuses).
+	Statuses []StatusDef `mapstructure:"statuses"`
+	// ReopenDays: a customer's reply to a ticket closed longer ago opens a
+	// new ticket linking the old one (default 90).
+	ReopenDays *int `mapstructure:"reopen_days"`
+	// AutoCloseDays closes resolved tickets after so many days (default 7;
+	// 0 = never); AutoCloseReminderDays reminds the customers that many
+	// days after resolution (0 = no reminder).
+	AutoCloseDays         *int `mapstructure:"auto_close_days"`
+	AutoCloseReminderDays int  `mapstructure:"auto_close_reminder_days"`
+	// FormSenders are contact forms and no-reply relays: the reporter of
+	// their mail is its Reply-To.
+	FormSenders []string `mapstructure:"form_senders"`
+	// PrivateByDefault keeps new requests from being shared with the
+	// reporter's organization unless an agent shares them.
+	PrivateByDefault bool `mapstructure:"private_by_default"`
 	// IMAP reads the project's mailbox at a mail provider (optional).
-	IMAP          *IMAP         `mapstructure:"imap"`
+	IMAP *IMAP `mapstructure:"imap"`
+	// Organizations declared here (besides those managed by the admin API).
+	Organizations []OrgDef      `mapstructure:"organizations"`
 	Retention     Retention     `mapstructure:"retention"`
 	Notifications Notifications `mapstructure:"notifications"`
 

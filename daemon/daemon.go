@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -105,6 +106,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	r := cfg.Outbound.Retry
 	d.sender = mailout.NewSender(st, d.tport, mailout.Retry{Initial: r.Initial, Max: r.Max, GiveUpAfter: r.GiveUpAfter}, workers, log.With("component", "mailout"))
 	n := notify.New(d.Config, d.tmpl.Load, d.now, log.With("component", "notify"))
+	n.OpenBlob = func(hash string) (io.ReadCloser, error) { return st.OpenBlob(hash) }
 	d.notifier = n
 	engine := ticket.NewEngine(st, d.Config, n, d.now, log.With("component", "ticket"))
 	d.engine = engine
@@ -113,6 +115,9 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	d.sender.OnGiveUp = engine.DeliveryFailed
 	engine.Queued = d.sender.Wake
 
+	if err := engine.SyncOrganizations(context.Background()); err != nil {
+		return nil, fmt.Errorf("organizations from the configuration: %w", err)
+	}
 	if d.secret, err = loadSecret(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("installation secret: %w", err)
 	}
@@ -300,7 +305,22 @@ func (d *Daemon) Reload(cfg *config.Config) {
 	}
 	d.cfg.Store(cfg)
 	d.tmpl.Store(templates.New(cfg.TemplatesDir))
+	if err := d.engine.SyncOrganizations(context.Background()); err != nil {
+		d.log.Error("reload: could not apply the configured organizations", "err", err)
+	}
 	d.log.Info("configuration reloaded", "projects", len(cfg.Projects))
+}
+
+// autoClose closes resolved tickets whose time has come and sends the
+// reminders before that.
+func (d *Daemon) autoClose(ctx context.Context) {
+	closed, reminded, err := d.engine.AutoClose(ctx)
+	if err != nil {
+		d.log.Warn("auto-close failed", "err", err)
+	}
+	if closed > 0 || reminded > 0 {
+		d.log.Info("auto-close", "closed", closed, "reminded", reminded)
+	}
 }
 
 func (d *Daemon) sweepLoop(ctx context.Context) {
@@ -311,6 +331,7 @@ func (d *Daemon) sweepLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			d.autoClose(ctx)
 			// An hour's grace keeps blobs of ingestions still in flight.
 			if n, err := d.store.SweepBlobs(time.Hour); err != nil {
 				d.log.Warn("blob sweep failed", "err", err)

@@ -108,6 +108,9 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 	spam := policy.SpamFlagged(msg)
 	bounce := policy.ParseBounce(msg)
 	refusal := refuse(cfg, msg)
+	if env.Oversize > 0 {
+		refusal = refuseOversize(env.Oversize, cfg.Inbound.MaxMessageBytes)
+	}
 
 	type copyResult struct {
 		res *ticket.Result

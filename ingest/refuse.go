@@ -33,3 +33,10 @@ func refuse(cfg *config.Config, m *mailin.Message) *smtp.SMTPError {
 	}
 	return nil
 }
+
+// refuseOversize is the refusal of a message the IMAP source did not
+// download because of its size (SMTP refuses those while receiving).
+func refuseOversize(size, limit int64) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4},
+		Message: fmt.Sprintf("Message too large (%d bytes, at most %d)", size, limit)}
+}

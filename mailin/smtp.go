@@ -35,6 +35,10 @@ type Envelope struct {
 	// Quiet records the mail but sends nothing because of it (adopting an
 	// existing mailbox with IMAP start: all-quiet).
 	Quiet bool
+	// Oversize is the size of a message the IMAP source found over
+	// inbound.max_message_bytes and did not download: it hands over only
+	// the header with a note, which is stored for the agents and refused.
+	Oversize int64
 }
 
 // Receiver is what the listener hands mail to.

@@ -268,10 +268,25 @@ func TestStatusRules(t *testing.T) {
 	}
 }
 
-func renderData(lang string) *data {
+// details are the Detail texts the templates that show one get from the
+// domain.
+var details = map[string]string{
+	"internal/delivery_failed":     "550 5.1.1 no such user",
+	"customer/message_refused":     "the message is 31457280 bytes; at most 26214400 are accepted",
+	"customer/command_result":      "done: #close",
+	"internal/command_result":      "done: #assign me\nrefused: #status bogus — unknown status \"bogus\"",
+	"customer/auto_close_reminder": "3",
+	"internal/internal_note_added": "",
+}
+
+func renderData(lang, name string) *data {
+	detail, ok := details[name]
+	if !ok {
+		detail = "550 5.1.1 no such user"
+	}
 	d := &data{Link: "https://help.example.com/t/abc", AgentLink: "https://help.example.com/a/xyz",
 		ActorDisplay: "Alice Agent <alice@example.com>", Added: []string{added}, Recipients: []string{participant},
-		Status: "In progress", OldStatus: "Open", Detail: "550 5.1.1 no such user"}
+		Status: "In progress", OldStatus: "Open", Detail: detail}
 	d.Project.Key, d.Project.Name, d.Project.Address = "ACME", "Acme Support", "acme@support.example.com"
 	d.Ticket.Key, d.Ticket.Subject, d.Ticket.Status, d.Ticket.Reporter, d.Ticket.Assignee = "ACME-7", "Printer on fire", "Open", reporter, agent
 	d.Recipient.Address, d.Recipient.Name = reporter, "Carl"
@@ -289,7 +304,7 @@ func TestGoldenTemplates(t *testing.T) {
 	set := templates.New("")
 	for _, lang := range []string{"en", "de"} {
 		for _, name := range Templates() {
-			text, html, err := set.Render(lang, name, renderData(lang))
+			text, html, err := set.Render(lang, name, renderData(lang, name))
 			if err != nil {
 				t.Fatalf("%s %s: %v", lang, name, err)
 			}

@@ -29,6 +29,16 @@ type Ticket struct {
 	// Organization names the organization the request is shared with:
 	// its members may follow and write into it.
 	Organization string `json:"organization,omitempty"`
+	// Resolved is when the ticket entered a resolved status (zero
+	// otherwise): auto-close counts from it; Reminded is when the
+	// customers were reminded that it will close.
+	Resolved time.Time `json:"resolved,omitzero"`
+	Reminded time.Time `json:"reminded,omitzero"`
+	// Follows names the closed ticket this one continues (a customer
+	// wrote again after the reopen window).
+	Follows string `json:"follows,omitempty"`
+	// Private keeps the request from the reporter's organization.
+	Private bool `json:"private,omitempty"`
 }
 
 // Participant is a customer following a request besides its reporter.
@@ -61,7 +71,11 @@ type Message struct {
 	// rejected.
 	Kind string `json:"kind"`
 	// Internal messages are never shown or sent to customers.
-	Internal   bool         `json:"internal,omitempty"`
+	Internal bool `json:"internal,omitempty"`
+	// Held says why a message was kept from the customers as an internal
+	// note (a stranger's mail, an unverified agent, a reply quoting an
+	// internal note).
+	Held       string       `json:"held,omitempty"`
 	Source     string       `json:"source,omitempty"` // smtp, lmtp, pipe, imap, web
 	MailFrom   string       `json:"mail_from,omitempty"`
 	From       string       `json:"from"`

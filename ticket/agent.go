@@ -62,14 +62,15 @@ func (e *Engine) change(ctx context.Context, key, actor string, fn func(tx *stor
 
 // setStatus moves t to status and emits what that means; it does not
 // write t (the caller does).
-func setStatus(tx *store.Tx, t *store.Ticket, status, actor string, now time.Time, emit func(*Event) error) error {
+func setStatus(tx *store.Tx, p *config.Project, t *store.Ticket, status, actor string, now time.Time, emit func(*Event) error) error {
+	st, ok := p.Status(status)
+	if !ok {
+		return refused("unknown status %q (statuses of %s: %s)", status, p.Key, statusNames(p))
+	}
+	status = st.Name
 	old := t.Status
 	if old == status {
 		return nil
-	}
-	st, ok := StatusByName(status)
-	if !ok {
-		return refused("unknown status %q", status)
 	}
 	t.Status = status
 	switch st.Category {
@@ -77,6 +78,11 @@ func setStatus(tx *store.Tx, t *store.Ticket, status, actor string, now time.Tim
 		t.Closed = now
 	default:
 		t.Closed = time.Time{}
+	}
+	if st.Category == CatResolved {
+		t.Resolved, t.Reminded = now, time.Time{}
+	} else {
+		t.Resolved, t.Reminded = time.Time{}, time.Time{}
 	}
 	if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvStatusChanged, Actor: actor, Detail: old + " → " + status}); err != nil {
 		return err
@@ -88,10 +94,28 @@ func setStatus(tx *store.Tx, t *store.Ticket, status, actor string, now time.Tim
 	switch {
 	case st.Category == CatResolved:
 		typ = EvRequestResolved
-	case isDone(old) && !isDone(status):
+	case isDone(p, old) && !isDone(p, status):
 		typ = EvRequestReopened
 	}
-	return emit(&Event{Type: typ, Status: status, OldStatus: old, StatusCustomerVisible: st.CustomerVisible})
+	if err := emit(&Event{Type: typ, Status: status, OldStatus: old, StatusCustomerVisible: st.Visible()}); err != nil {
+		return err
+	}
+	if st.Approval != nil {
+		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvApprovalRequired, Actor: actor,
+			Detail: "approval asked of " + strings.Join(st.Approval.Approvers, ", ")}); err != nil {
+			return err
+		}
+		return emit(&Event{Type: EvApprovalRequired, Recipients: st.Approval.Approvers, Status: status})
+	}
+	return nil
+}
+
+func statusNames(p *config.Project) string {
+	var names []string
+	for _, s := range p.StatusList() {
+		names = append(names, s.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // internalOnly wraps emit so the events reach staff only.
@@ -105,36 +129,42 @@ func internalOnly(emit func(*Event) error) func(*Event) error {
 // SetStatus changes a ticket's status.
 func (e *Engine) SetStatus(ctx context.Context, key, status, actor string) (int, error) {
 	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
-		return setStatus(tx, t, strings.ToLower(status), actor, now, emit)
+		return setStatus(tx, p, t, status, actor, now, emit)
 	})
 }
 
 // Assign gives a ticket to an agent (or "" to nobody); a new or open
-// ticket moves to "assigned".
+// ticket moves to "assigned" when the project has that status.
 func (e *Engine) Assign(ctx context.Context, key, assignee, actor string) (int, error) {
 	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
-		assignee = strings.ToLower(assignee)
-		if assignee == "me" {
-			assignee = strings.ToLower(actor)
-		}
-		if assignee != "" && !p.IsStaff(assignee) {
-			return refused("%s is not an agent of %s", assignee, p.Key)
-		}
-		t.Assignee = assignee
-		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvAssigned, Actor: actor, Detail: "assigned to " + orNobody(assignee)}); err != nil {
-			return err
-		}
-		if assignee == "" {
-			return nil
-		}
-		if err := emit(&Event{Type: EvAssigned}); err != nil {
-			return err
-		}
-		if st, _ := StatusByName(t.Status); st.Category == CatNew || st.Category == CatOpen {
-			return setStatus(tx, t, "assigned", actor, now, emit)
-		}
-		return nil
+		return assign(tx, p, t, assignee, actor, now, emit)
 	})
+}
+
+func assign(tx *store.Tx, p *config.Project, t *store.Ticket, assignee, actor string, now time.Time, emit func(*Event) error) error {
+	assignee = strings.ToLower(strings.TrimSpace(assignee))
+	if assignee == "me" {
+		assignee = strings.ToLower(actor)
+	}
+	if assignee != "" && !p.IsStaff(assignee) {
+		return refused("%s is not an agent of %s", assignee, p.Key)
+	}
+	t.Assignee = assignee
+	if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvAssigned, Actor: actor, Detail: "assigned to " + orNobody(assignee)}); err != nil {
+		return err
+	}
+	if assignee == "" {
+		return nil
+	}
+	if err := emit(&Event{Type: EvAssigned}); err != nil {
+		return err
+	}
+	if st, ok := p.Status("assigned"); ok && st.Category == CatOpen {
+		if c := categoryOf(p, t.Status); c == CatNew || c == CatOpen {
+			return setStatus(tx, p, t, st.Name, actor, now, emit)
+		}
+	}
+	return nil
 }
 
 func orNobody(s string) string {
@@ -171,8 +201,8 @@ func (e *Engine) Comment(ctx context.Context, key, actor, text string, internal 
 		if internal {
 			return nil
 		}
-		if st, _ := StatusByName(t.Status); st.Category != CatResolved && st.Category != CatClosed && st.Category != CatCancelled {
-			return setStatus(tx, t, firstOf(CatPending), actor, now, internalOnly(emit))
+		if !isDone(p, t.Status) {
+			return setStatus(tx, p, t, firstOf(p, CatPending), actor, now, internalOnly(emit))
 		}
 		return nil
 	})
@@ -183,31 +213,41 @@ func (e *Engine) Comment(ctx context.Context, key, actor, text string, internal 
 func (e *Engine) AddParticipant(ctx context.Context, key, addr, actor string) (int, error) {
 	addr = strings.ToLower(strings.TrimSpace(addr))
 	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
-		if !strings.Contains(addr, "@") || e.cfg().IsOwnAddress(addr) {
-			return refused("%q cannot be a participant", addr)
-		}
-		if addr == t.Reporter || slices.ContainsFunc(t.Participants, func(pa store.Participant) bool { return pa.Address == addr }) {
-			return nil
-		}
-		t.Participants = append(t.Participants, store.Participant{Address: addr, Added: now, Via: "agent " + actor})
-		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvParticipantAdded, Actor: actor, Detail: addr}); err != nil {
-			return err
-		}
-		return emit(&Event{Type: EvParticipantAdded, Added: []string{addr}})
+		return e.addParticipant(tx, p, t, addr, actor, now, emit)
 	})
+}
+
+func (e *Engine) addParticipant(tx *store.Tx, p *config.Project, t *store.Ticket, addr, actor string, now time.Time, emit func(*Event) error) error {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	if !strings.Contains(addr, "@") || e.cfg().IsOwnAddress(addr) || p.IsStaff(addr) {
+		return refused("%q cannot be a participant", addr)
+	}
+	if addr == t.Reporter || slices.ContainsFunc(t.Participants, func(pa store.Participant) bool { return pa.Address == addr }) {
+		return nil
+	}
+	t.Participants = append(t.Participants, store.Participant{Address: addr, Added: now, Via: "agent " + actor})
+	if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvParticipantAdded, Actor: actor, Detail: addr}); err != nil {
+		return err
+	}
+	return emit(&Event{Type: EvParticipantAdded, Added: []string{addr}})
 }
 
 // RemoveParticipant takes a participant off a ticket.
 func (e *Engine) RemoveParticipant(ctx context.Context, key, addr, actor string) (int, error) {
 	addr = strings.ToLower(strings.TrimSpace(addr))
 	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
-		i := slices.IndexFunc(t.Participants, func(pa store.Participant) bool { return pa.Address == addr })
-		if i < 0 {
-			return refused("%s is not a participant of %s", addr, t.Key)
-		}
-		t.Participants = slices.Delete(t.Participants, i, i+1)
-		return tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: "participant_removed", Actor: actor, Detail: addr})
+		return removeParticipant(tx, t, addr, actor, now)
 	})
+}
+
+func removeParticipant(tx *store.Tx, t *store.Ticket, addr, actor string, now time.Time) error {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	i := slices.IndexFunc(t.Participants, func(pa store.Participant) bool { return pa.Address == addr })
+	if i < 0 {
+		return refused("%s is not a participant of %s", addr, t.Key)
+	}
+	t.Participants = slices.Delete(t.Participants, i, i+1)
+	return tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: "participant_removed", Actor: actor, Detail: addr})
 }
 
 // Invite adds a customer to a ticket and sends them the invitation (which
@@ -265,7 +305,7 @@ func (e *Engine) Merge(ctx context.Context, from, into, actor string) (int, erro
 			}
 		}
 		src.MergedInto, src.Messages = into, 0
-		if err := setStatus(tx, src, "closed", actor, now, func(*Event) error { return nil }); err != nil {
+		if err := setStatus(tx, p, src, firstOf(p, CatClosed), actor, now, func(*Event) error { return nil }); err != nil {
 			return err
 		}
 		src.Updated = now
@@ -289,7 +329,7 @@ func (e *Engine) MarkSpam(ctx context.Context, key, actor string) (int, error) {
 			return err
 		}
 		// Spam hears nothing back: no status mail to its reporter.
-		return setStatus(tx, t, "cancelled", actor, now, func(*Event) error { return nil })
+		return setStatus(tx, p, t, firstOf(p, CatCancelled), actor, now, func(*Event) error { return nil })
 	})
 }
 

@@ -2,7 +2,6 @@ package ticket
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"time"
 
@@ -10,15 +9,8 @@ import (
 	"github.com/ticketgate/ticketgate/store"
 )
 
-// freeMail lists domains anyone can get an address at: they never make an
-// organization, or every Gmail user would see each other's requests.
-var freeMail = []string{"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
-	"yahoo.com", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "gmx.de", "gmx.net", "gmx.at",
-	"web.de", "t-online.de", "freenet.de", "mail.ru", "yandex.ru", "yandex.com", "proton.me", "protonmail.com",
-	"zoho.com", "mail.com", "qq.com", "163.com", "orange.fr", "free.fr", "laposte.net", "libero.it"}
-
 // IsFreeMail reports whether domain is a free-mail provider.
-func IsFreeMail(domain string) bool { return slices.Contains(freeMail, strings.ToLower(domain)) }
+func IsFreeMail(domain string) bool { return config.IsFreeMail(domain) }
 
 // PutOrganization creates or replaces an organization of project.
 func (e *Engine) PutOrganization(ctx context.Context, project, name string, domains, members []string, actor string) error {
@@ -77,18 +69,23 @@ func (e *Engine) Share(ctx context.Context, key, org, actor string) (int, error)
 		if err != nil {
 			return err
 		}
-		t.Organization = o.Name
-		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvOrganizationAdded, Actor: actor, Detail: "shared with " + o.Name}); err != nil {
-			return err
-		}
-		var to []string
-		for _, m := range o.Members {
-			if m != t.Reporter {
-				to = append(to, m)
-			}
-		}
-		return emit(&Event{Type: EvOrganizationAdded, Recipients: to})
+		return share(tx, t, o, actor, now, emit)
 	})
+}
+
+// share shares t with o and tells o's listed members.
+func share(tx *store.Tx, t *store.Ticket, o *store.Organization, actor string, now time.Time, emit func(*Event) error) error {
+	t.Organization, t.Private = o.Name, false
+	if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvOrganizationAdded, Actor: actor, Detail: "shared with " + o.Name}); err != nil {
+		return err
+	}
+	var to []string
+	for _, m := range o.Members {
+		if m != t.Reporter {
+			to = append(to, m)
+		}
+	}
+	return emit(&Event{Type: EvOrganizationAdded, Recipients: to})
 }
 
 // orgMember reports whether addr belongs to the organization t is shared

@@ -1,59 +1,57 @@
 package ticket
 
-import "slices"
-
-// Status categories: transitions are defined by category, so they keep
-// working when a project renames its statuses.
-const (
-	CatNew       = "new"
-	CatOpen      = "open"
-	CatPending   = "pending"
-	CatResolved  = "resolved"
-	CatClosed    = "closed"
-	CatCancelled = "cancelled"
+import (
+	"github.com/ticketgate/ticketgate/config"
 )
 
-// Status is one status a ticket can be in.
-type Status struct {
-	Name            string
-	Category        string
-	CustomerVisible bool
-}
+// Status categories (see config): transitions are defined by category, so
+// they keep working when a project renames its statuses.
+const (
+	CatNew       = config.CatNew
+	CatOpen      = config.CatOpen
+	CatPending   = config.CatPending
+	CatResolved  = config.CatResolved
+	CatClosed    = config.CatClosed
+	CatCancelled = config.CatCancelled
+)
 
-// DefaultStatuses is the list a project gets unless it configures its own.
-var DefaultStatuses = []Status{
-	{"new", CatNew, true},
-	{"open", CatOpen, true},
-	{"assigned", CatOpen, false},
-	{"in_progress", CatOpen, false},
-	{"waiting_for_customer", CatPending, true},
-	{"resolved", CatResolved, true},
-	{"closed", CatClosed, true},
-	{"cancelled", CatCancelled, true},
-}
-
-// StatusByName finds a status of the default list.
-func StatusByName(name string) (Status, bool) {
-	i := slices.IndexFunc(DefaultStatuses, func(s Status) bool { return s.Name == name })
-	if i < 0 {
-		return Status{}, false
+// categoryOf returns the category of a status of p ("" for a status the
+// project no longer lists).
+func categoryOf(p *config.Project, status string) string {
+	s, ok := p.Status(status)
+	if !ok {
+		return ""
 	}
-	return DefaultStatuses[i], true
+	return s.Category
 }
 
-// firstOf returns the first status of a category.
-func firstOf(cat string) string {
-	for _, s := range DefaultStatuses {
-		if s.Category == cat {
-			return s.Name
-		}
+// firstOf returns the first status of a category of p; cancelled falls
+// back to closed.
+func firstOf(p *config.Project, cat string) string {
+	if s := p.FirstOf(cat); s != "" {
+		return s
+	}
+	if cat == CatCancelled {
+		return p.FirstOf(CatClosed)
 	}
 	return cat
 }
 
 // isDone reports whether a status ends the work (resolved, closed or
 // cancelled): a customer writing again reopens it.
-func isDone(status string) bool {
-	s, ok := StatusByName(status)
-	return ok && (s.Category == CatResolved || s.Category == CatClosed || s.Category == CatCancelled)
+func isDone(p *config.Project, status string) bool {
+	switch categoryOf(p, status) {
+	case CatResolved, CatClosed, CatCancelled:
+		return true
+	}
+	return false
+}
+
+// isFinal reports whether a status is closed or cancelled.
+func isFinal(p *config.Project, status string) bool {
+	switch categoryOf(p, status) {
+	case CatClosed, CatCancelled:
+		return true
+	}
+	return false
 }

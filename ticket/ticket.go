@@ -56,6 +56,9 @@ type Mail struct {
 	Loop string
 	// Quiet records the mail but sends nothing (IMAP start: all-quiet).
 	Quiet bool
+	// ToInternal is true when the mail was addressed to the project's
+	// internal address: an internal note (from a proven agent).
+	ToInternal bool
 	// ReplyTo holds the Reply-To addresses (the reporter of mail relayed
 	// by a contact form listed in form_senders).
 	ReplyTo []string
@@ -142,6 +145,14 @@ const (
 	EvAssigned             = "assigned"
 	EvDeliveryFailed       = "delivery_failed"
 	EvMessageRefused       = "message_refused"
+	// EvCommandsAnswered tells the sender of commands by mail what was
+	// done and what was refused (Recipients: the sender).
+	EvCommandsAnswered = "commands_answered"
+	// EvAutoCloseReminder reminds the customers that a resolved request
+	// will close by itself.
+	EvAutoCloseReminder = "auto_close_reminder"
+	// EvApproved records an approver's answer.
+	EvApproved = "approval_answered"
 )
 
 // Notifier turns events into queued outbound mail within tx. It returns how
@@ -197,11 +208,21 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 		return nil
 	}
 	now := e.now().UTC()
-	key, rule, err := thread(tx, p, m)
+	author := authorOf(p, m)
+	staff := p.IsStaff(author)
+	agent := staff && m.SenderProven
+	person := m.Auto == "" && m.Loop == ""
+	text := m.Text
+	var cmds []command
+	if person {
+		cmds, text = parseCommands(m.Text)
+	}
+	key, rule, tokenFor, err := thread(tx, p, m, author)
 	if err != nil {
 		return err
 	}
 	var t *store.Ticket
+	follows := ""
 	if key != "" {
 		if t, err = tx.Ticket(key); err != nil {
 			return err
@@ -212,7 +233,14 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 				return err
 			}
 		}
-	} else {
+		// Past the reopen window a customer's mail starts a new ticket
+		// that links the old one.
+		if person && !staff && !m.ToInternal && isFinal(p, t.Status) && !t.Closed.IsZero() &&
+			now.Sub(t.Closed) > time.Duration(p.ReopenWindowDays())*24*time.Hour {
+			follows, t = t.Key, nil
+		}
+	}
+	if t == nil {
 		if m.AllowNew != nil {
 			// Checked here, where threading has decided: replies to
 			// existing tickets are never held back by a flood limit.
@@ -229,32 +257,90 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 			Project:      p.Key,
 			Number:       n,
 			Subject:      cleanSubject(m.Subject),
-			Status:       "new",
+			Status:       firstOf(p, CatNew),
 			Priority:     "normal",
-			Reporter:     reporterOf(m),
+			Reporter:     author,
 			ReporterName: m.FromName,
 			Language:     p.Language,
 			Created:      now,
+			Follows:      follows,
+			Private:      p.PrivateByDefault || hasCommand(cmds, "private"),
+		}
+		if author != strings.ToLower(m.From) {
+			t.ReporterName = ""
 		}
 		res.Created = true
+		rule = ByNew
 	}
-	internal := m.Loop != ""
-	kind := "comment"
-	switch {
-	case m.Loop != "":
-		kind = "loop"
-	case m.Auto != "":
-		kind = "auto"
-	case res.Created:
-		kind = "request"
+
+	// Who is writing, and how much do we know about them?
+	customerProven := m.SenderProven || (rule == ByReplyToken && tokenFor == author)
+	approver := false
+	if st, ok := p.Status(t.Status); ok && st.Approval != nil && st.Approval.IsApprover(author) {
+		approver = true
 	}
+	member := res.Created || mayPost(p, t, author) || orgMember(tx, t, author) || approver
+
 	msg := &store.Message{
-		Ticket: t.Key, Project: p.Key, Direction: "in", Kind: kind, Internal: internal,
+		Ticket: t.Key, Project: p.Key, Direction: "in", Kind: "comment",
 		Source: m.Source, MailFrom: m.MailFrom, From: m.From, FromName: m.FromName,
 		To: m.To, Cc: m.Cc, Subject: m.Subject, MessageID: m.MessageID,
 		InReplyTo: m.InReplyTo, References: m.References, Date: m.Date, Received: now,
-		Text: m.Text, HTML: m.HTML, Attach: m.Attach, Raw: m.Raw, RawSize: m.RawSize,
+		Text: text, HTML: m.HTML, Attach: m.Attach, Raw: m.Raw, RawSize: m.RawSize,
 		ThreadedBy: rule, Auto: firstNonEmpty(m.Auto, m.Loop), Problems: m.Problems,
+	}
+	evType := EvCustomerCommentAdded
+	public := false // an agent's public answer
+	var told []string
+	switch {
+	case m.Loop != "":
+		msg.Kind, msg.Internal, evType = "loop", true, EvAutomaticRecorded
+	case m.Auto != "":
+		msg.Kind, evType = "auto", EvAutomaticRecorded
+		if m.TellStaff {
+			evType = EvCustomerCommentAdded
+		}
+		if res.Created {
+			msg.Kind = "request"
+			if m.TellStaff {
+				evType = EvRequestCreated
+			}
+		}
+	case m.ToInternal && !agent:
+		msg.Kind, msg.Internal, evType = "note", true, EvInternalNoteAdded
+		msg.Held = author + " wrote to the internal address but is not a verified agent"
+		msg.Unverified = true
+	case m.ToInternal || (agent && hasCommand(cmds, "internal")):
+		msg.Kind, msg.Internal, evType = "note", true, EvInternalNoteAdded
+		msg.Text = stripQuotes(text)
+	case res.Created:
+		msg.Kind, evType = "request", EvRequestCreated
+	case staff && !agent:
+		msg.Kind, msg.Internal, evType = "note", true, EvInternalNoteAdded
+		msg.Held = "sender not verified: mail from an agent's address without proof (Authentication-Results) that the agent sent it"
+		msg.Unverified = true
+	case agent:
+		msg.Text = stripQuotes(text)
+		switch {
+		case strings.TrimSpace(msg.Text) == "" && len(cmds) > 0:
+			// Commands only: nothing to tell the customers.
+			msg.Kind, msg.Internal, evType = "command", true, ""
+		case !hasMarker(m.Text) && quotesInternalNote(tx, t.Key, msg.Text):
+			// The heuristics kept text of an internal note: it must not
+			// reach customers by their miss.
+			msg.Kind, msg.Internal, evType = "note", true, EvInternalNoteAdded
+			msg.Held = "held as an internal note: the reply contains the text of an internal note and no \"reply above this line\" marker"
+			told = append(told, "Your reply was NOT sent to the customers: it contains the text of an internal note of "+t.Key+
+				" and no \"reply above this line\" marker. It is kept as an internal note; to answer the customers, write again without the quoted note.")
+		default:
+			msg.Kind, evType, public = "comment", EvAgentCommentAdded, true
+		}
+	case !member:
+		msg.Kind, msg.Internal, evType = "note", true, EvInternalNoteAdded
+		msg.Held = "held: " + author + " is not the reporter, a participant or an agent of " + t.Key + "; an agent may admit them with #participant add " + author
+		msg.Unverified = !customerProven
+	default:
+		msg.Unverified = rule == BySubjectToken && !customerProven
 	}
 	if err := tx.AddMessage(msg); err != nil {
 		return err
@@ -262,12 +348,17 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	if err := tx.IndexMessageID(p.Key, m.MessageID, m.Raw, store.MessageRef{Ticket: t.Key, Message: msg.ID}); err != nil {
 		return err
 	}
-	var added []string
-	// Cc'd people join a request; on a later message only when the thread
-	// was proven by something of ours, since anyone can type a ticket
-	// number into a subject.
-	if m.Loop == "" && m.Auto == "" && (res.Created || rule == ByReplyToken || rule == ByReferences) {
-		added = addParticipants(cfg, p, t, m, now)
+	held := msg.Held != ""
+	var added, pending []string
+	// Cc'd people join a request; on a later message only when the
+	// sender is proven (anyone can type a ticket number into a subject):
+	// otherwise they wait for an agent.
+	if person && !held && (!msg.Internal || msg.Kind == "command") {
+		if res.Created || agent || customerProven {
+			added = addParticipants(cfg, p, t, m, now)
+		} else {
+			pending = candidates(cfg, p, t, m)
+		}
 	}
 	t.Messages++
 	t.Updated = now
@@ -283,35 +374,51 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	if m.Loop != "" {
 		detail += "; our own mail came back: " + m.Loop
 	}
-	evType := EvCustomerCommentAdded
-	switch {
-	case m.Loop != "" || (m.Auto != "" && !m.TellStaff):
-		evType = EvAutomaticRecorded
-	case res.Created:
-		evType = EvRequestCreated
+	if msg.Held != "" {
+		detail += "; " + msg.Held
 	}
-	if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: evType, Actor: m.From, Message: msg.ID, Detail: detail}); err != nil {
+	if msg.Unverified && msg.Held == "" {
+		detail += "; sender not verified"
+	}
+	if follows != "" {
+		detail += "; continues " + follows + " (closed longer than " + fmt.Sprint(p.ReopenWindowDays()) + " days)"
+	}
+	if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: firstNonEmpty(evType, "commands"), Actor: author, Message: msg.ID, Detail: detail}); err != nil {
 		return err
+	}
+	if follows != "" {
+		if err := tx.AddEvent(&store.Event{Ticket: follows, Time: now, Type: "followed_up", Actor: author, Detail: "the customer wrote again after the reopen window: continued in " + t.Key}); err != nil {
+			return err
+		}
+	}
+	if len(pending) > 0 {
+		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: "participants_pending", Actor: author, Message: msg.ID,
+			Detail: "Cc'd by an unverified sender, waiting for an agent (#participant add): " + strings.Join(pending, ", ")}); err != nil {
+			return err
+		}
 	}
 	if m.Loop != "" || m.Quiet || e.notify == nil {
 		return nil
 	}
+	emit := func(ev *Event) error {
+		if ev.Project == nil {
+			ev.Project, ev.Ticket = p, t
+		}
+		if ev.Actor == "" {
+			ev.Actor = author
+		}
+		n, err := e.notify.Notify(tx, ev)
+		res.Queued += n
+		return err
+	}
 	// A customer writing into a ticket that waits for them, or that was
 	// resolved or closed, reopens it.
-	if !res.Created && m.Auto == "" && !p.IsStaff(m.From) {
-		if st, ok := StatusByName(t.Status); ok && (st.Category == CatPending || st.Category == CatResolved || st.Category == CatClosed) {
-			emit := func(ev *Event) error {
-				ev.Project, ev.Ticket, ev.Actor = p, t, m.From
-				// The customers hear of the comment itself; the status
-				// change that follows is for staff.
-				if ev.Type == EvStatusChanged {
-					ev.InternalOnly = true
-				}
-				n, err := e.notify.Notify(tx, ev)
-				res.Queued += n
-				return err
-			}
-			if err := setStatus(tx, t, firstOf(CatOpen), m.From, now, emit); err != nil {
+	if !res.Created && person && !staff && !msg.Internal {
+		switch categoryOf(p, t.Status) {
+		case CatPending, CatResolved, CatClosed:
+			// The customers hear of the comment itself; the status change
+			// that follows is for staff.
+			if err := setStatus(tx, p, t, firstOf(p, CatOpen), author, now, internalOnly(emit)); err != nil {
 				return err
 			}
 			if err := tx.PutTicket(t); err != nil {
@@ -320,25 +427,70 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 		}
 	}
 	already := append(append([]string(nil), m.To...), m.Cc...)
-	ev := &Event{Type: evType, Project: p, Ticket: t, Message: msg, Actor: m.From,
-		Automatic: m.Auto != "", Already: already, Added: added,
-		Status: t.Status, StatusCustomerVisible: true}
-	n, err := e.notify.Notify(tx, ev)
-	if err != nil {
-		return fmt.Errorf("ticket: notify %s: %w", evType, err)
+	if evType != "" {
+		ev := &Event{Type: evType, Project: p, Ticket: t, Message: msg, Actor: author,
+			Automatic: m.Auto != "", Already: already, Added: added, Detail: msg.Held,
+			Status: t.Status, StatusCustomerVisible: true}
+		if st, ok := p.Status(t.Status); ok {
+			ev.StatusCustomerVisible = st.Visible()
+		}
+		if err := emit(ev); err != nil {
+			return fmt.Errorf("ticket: notify %s: %w", evType, err)
+		}
 	}
-	res.Queued += n
 	if len(added) > 0 && !res.Created {
 		for _, a := range added {
-			if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvParticipantAdded, Actor: m.From, Message: msg.ID, Detail: a}); err != nil {
+			if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvParticipantAdded, Actor: author, Message: msg.ID, Detail: a}); err != nil {
 				return err
 			}
 		}
-		n, err := e.notify.Notify(tx, &Event{Type: EvParticipantAdded, Project: p, Ticket: t, Message: msg, Actor: m.From, Already: already, Added: added})
-		if err != nil {
+		if err := emit(&Event{Type: EvParticipantAdded, Message: msg, Already: already, Added: added}); err != nil {
 			return fmt.Errorf("ticket: notify %s: %w", EvParticipantAdded, err)
 		}
-		res.Queued += n
+	}
+	if res.Created && !t.Private && person && !msg.Internal {
+		// Shared with the reporter's organization unless kept private.
+		if o := tx.OrganizationOf(p.Key, author); o != nil {
+			if err := share(tx, t, o, author, now, emit); err != nil {
+				return err
+			}
+		}
+	}
+	statusSet := false
+	if len(cmds) > 0 && !held {
+		var err error
+		told, statusSet, err = e.runCommands(tx, p, t, cmds, commandContext{
+			author: author, agent: agent, customerProven: customerProven,
+			created: res.Created, now: now, emit: emit,
+		}, told)
+		if err != nil {
+			return err
+		}
+	} else if len(cmds) > 0 {
+		told = append(told, "No command was run: "+msg.Held+".")
+	}
+	// An agent's public answer leaves the ticket waiting for the customer.
+	if public && !statusSet && !isDone(p, t.Status) {
+		if err := setStatus(tx, p, t, firstOf(p, CatPending), author, now, internalOnly(emit)); err != nil {
+			return err
+		}
+	}
+	if err := tx.PutTicket(t); err != nil {
+		return err
+	}
+	if len(told) > 0 {
+		// One answer to whoever sent commands: what was done, what was
+		// refused and why. Strangers get none (their mail is held).
+		if member || agent {
+			ev := &Event{Type: EvCommandsAnswered, Recipients: []string{author}, Actor: "ticketgate",
+				Detail: strings.Join(told, "\n"), InternalOnly: staff, Message: msg}
+			if err := emit(ev); err != nil {
+				return err
+			}
+		}
+		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvCommandsAnswered, Actor: author, Message: msg.ID, Detail: strings.Join(told, " | ")}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -359,8 +511,9 @@ func reporterOf(m *Mail) string {
 	return strings.ToLower(m.MailFrom)
 }
 
-// thread finds the ticket m belongs to, by the rules in order of trust.
-func thread(tx *store.Tx, p *config.Project, m *Mail) (string, string, error) {
+// thread finds the ticket m belongs to, by the rules in order of trust. It
+// also returns, for a reply token, whom we sent that token to.
+func thread(tx *store.Tx, p *config.Project, m *Mail, author string) (key, rule, tokenFor string, err error) {
 	// 1. A reply token of ours: in the recipient address, or inside a
 	// Message-ID we minted that the mail refers to.
 	tokens := []string{}
@@ -373,27 +526,35 @@ func thread(tx *store.Tx, p *config.Project, m *Mail) (string, string, error) {
 			tokens = append(tokens, tok)
 		}
 	}
+	var found *store.Token
 	for _, tok := range tokens {
 		t, err := tx.Token(tok)
-		if err == nil && t.Kind == store.TokenReply && t.Project == p.Key {
-			return t.Ticket, ByReplyToken, nil
+		if err != nil || t.Kind != store.TokenReply || t.Project != p.Key {
+			continue
 		}
+		// Prefer a token that was sent to this sender: it proves them.
+		if found == nil || (strings.EqualFold(t.Recipient, author) && !strings.EqualFold(found.Recipient, author)) {
+			found = t
+		}
+	}
+	if found != nil {
+		return found.Ticket, ByReplyToken, strings.ToLower(found.Recipient), nil
 	}
 	// 2. In-Reply-To / References naming a message we stored or sent.
 	for _, id := range refs {
 		if ref, ok := tx.LookupMessageID(p.Key, id); ok && ref.Ticket != "" {
-			return ref.Ticket, ByReferences, nil
+			return ref.Ticket, ByReferences, "", nil
 		}
 	}
 	// 3. The subject token, leftmost wins, only for a sender who may post
 	// into that ticket.
 	if key := SubjectToken(p.Key, m.Subject); key != "" {
 		t, err := tx.Ticket(key)
-		if err == nil && (mayPost(p, t, m.From) || orgMember(tx, t, strings.ToLower(m.From))) {
-			return key, BySubjectToken, nil
+		if err == nil && (mayPost(p, t, author) || orgMember(tx, t, author)) {
+			return key, BySubjectToken, "", nil
 		}
 	}
-	return "", ByNew, nil
+	return "", ByNew, "", nil
 }
 
 // referencedIDs lists In-Reply-To first, then References newest first: the
@@ -471,8 +632,18 @@ func cleanSubject(s string) string {
 }
 
 func addParticipants(cfg *config.Config, p *config.Project, t *store.Ticket, m *Mail, now time.Time) []string {
+	added := candidates(cfg, p, t, m)
+	for _, a := range added {
+		t.Participants = append(t.Participants, store.Participant{Address: a, Name: m.CcNames[a], Added: now, Via: "cc"})
+	}
+	return added
+}
+
+// candidates lists the To/Cc addresses of m that would join t: not yet on
+// it, not ours, not staff, at most inbound.max_cc_participants.
+func candidates(cfg *config.Config, p *config.Project, t *store.Ticket, m *Mail) []string {
 	max := cfg.Inbound.MaxCcParticipants
-	var added []string
+	var out []string
 	seen := map[string]bool{t.Reporter: true}
 	for _, pa := range t.Participants {
 		seen[pa.Address] = true
@@ -483,11 +654,10 @@ func addParticipants(cfg *config.Config, p *config.Project, t *store.Ticket, m *
 			continue
 		}
 		seen[a] = true
-		if len(added) >= max {
+		if len(out) >= max {
 			break
 		}
-		t.Participants = append(t.Participants, store.Participant{Address: a, Name: m.CcNames[a], Added: now, Via: "cc"})
-		added = append(added, a)
+		out = append(out, a)
 	}
-	return added
+	return out
 }

@@ -37,6 +37,10 @@ func attributionAt(lines []string, i int) int {
 	return 0
 }
 
+// attributionDetail matches what every client puts in an attribution and
+// a sentence seldom has: a time of day or a mail address.
+var attributionDetail = regexp.MustCompile(`\d:\d\d|\d\.\d\d\b|\S@\S`)
+
 func isQuoted(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), ">") }
 
 // Fold splits a plain-text body into what the author wrote and the
@@ -227,10 +231,11 @@ func stripReply(lines []string) string {
 		if n == 0 {
 			continue
 		}
-		if a := strings.Join(lines[i:i+n], " "); len(a) > 300 || !strings.ContainsAny(a, "0123456789") {
-			// Without a date it is more likely a sentence of the
-			// author's ("On Monday the display wrote:"); the cut
-			// below is only safe for a real attribution.
+		if a := strings.Join(lines[i:i+n], " "); len(a) > 300 || !attributionDetail.MatchString(a) {
+			// Without a time or an address it is more likely a
+			// sentence of the author's ("On 12 March the display
+			// wrote:"); the cut below is only safe for a real
+			// attribution.
 			continue
 		}
 		quoted := false

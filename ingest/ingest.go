@@ -246,8 +246,11 @@ func (p *Pipeline) logOutcome(env *mailin.Envelope, proj *config.Project, msg *m
 	}
 }
 
-// spool writes the raw message into a fsynced blob. The blob's hash is the
-// content hash used for duplicate detection.
+// spool writes the raw message into a blob. The blob's hash is the content
+// hash used for duplicate detection. It is placed without its own fsync:
+// the store makes it durable before the commit of the next Update, and
+// every path that accepts a message stores it with an Update after this
+// (engine.Ingest, the bounce handler), so it is still durable before 250.
 func (p *Pipeline) spool(r io.Reader) (string, int64, error) {
 	w, err := p.store.NewBlob()
 	if err != nil {
@@ -257,7 +260,7 @@ func (p *Pipeline) spool(r io.Reader) (string, int64, error) {
 		w.Abort()
 		return "", 0, fmt.Errorf("ingest: spool: %w", err)
 	}
-	hash, err := w.Commit()
+	hash, err := w.CommitPending()
 	return hash, w.Size(), err
 }
 
@@ -270,7 +273,8 @@ func (p *Pipeline) parse(hash string) (*mailin.Message, []store.Attachment, erro
 	var attach []store.Attachment
 	msg, err := mailin.Parse(f, mailin.ParseOptions{
 		Attachments: func(a *mailin.Attachment, r io.Reader) (string, error) {
-			h, _, err := p.store.PutBlob(r)
+			// Durable with the message's Update, like the raw blob.
+			h, _, err := p.store.PutBlobPending(r)
 			return h, err
 		},
 	})

@@ -90,6 +90,53 @@ func (w *BlobWriter) Commit() (string, error) {
 	return sum, nil
 }
 
+// CommitPending moves the blob to its final name without waiting for the
+// disk and returns the hash. The blob becomes durable with the next
+// commit of the store's commit loop: every Update that starts after
+// CommitPending returns makes the blob durable (fsync of the file and its
+// folder) before its own commit, so a record referring to the blob is
+// never on disk without the blob. Concurrent ingestions thereby share the
+// blob fsyncs with the group commit instead of paying two per message.
+// A caller that acknowledges without an Update must call BlobsDurable.
+func (w *BlobWriter) CommitPending() (string, error) {
+	if w.done {
+		return "", errors.New("store: blob already finished")
+	}
+	w.done = true
+	if w.s.noSync {
+		// Nothing is ever fsynced: the durable path costs the same.
+		w.done = false
+		return w.Commit()
+	}
+	sum := hex.EncodeToString(w.h.Sum(nil))
+	tmp := w.f.Name()
+	final := w.s.blobPath(sum)
+	if _, err := os.Stat(final); err == nil {
+		// Same content already stored. It may itself still be pending:
+		// then it is synced with the same batch as this caller's Update.
+		w.f.Close()
+		os.Remove(tmp)
+		return sum, nil
+	}
+	dir := filepath.Dir(final)
+	created := false
+	if _, err := os.Stat(dir); err != nil {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			w.f.Close()
+			os.Remove(tmp)
+			return "", fault.Temporary(fmt.Errorf("store: blob dir: %w", err))
+		}
+		created = true
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		w.f.Close()
+		os.Remove(tmp)
+		return "", fault.Temporary(fmt.Errorf("store: place blob: %w", err))
+	}
+	w.s.addPending(pendingBlob{f: w.f, dir: dir, newDir: created})
+	return sum, nil
+}
+
 // Abort discards the blob.
 func (w *BlobWriter) Abort() {
 	if w.done {
@@ -111,6 +158,21 @@ func (s *Store) PutBlob(r io.Reader) (string, int64, error) {
 		return "", 0, err
 	}
 	sum, err := w.Commit()
+	return sum, w.n, err
+}
+
+// PutBlobPending is PutBlob with CommitPending: the blob is durable once
+// the next Update returns.
+func (s *Store) PutBlobPending(r io.Reader) (string, int64, error) {
+	w, err := s.NewBlob()
+	if err != nil {
+		return "", 0, err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		w.Abort()
+		return "", 0, err
+	}
+	sum, err := w.CommitPending()
 	return sum, w.n, err
 }
 

@@ -71,11 +71,38 @@ type Store struct {
 	// blobMu keeps blob removal (sweep, retention) away from a backup
 	// in progress.
 	blobMu sync.RWMutex
+	noSync bool
+
+	// pendMu guards the blobs placed by CommitPending and not yet
+	// fsynced (pending), the sequence number of the last one placed and of
+	// the last one durable, and blobErr (a failed blob fsync: from then on
+	// nothing is acknowledged). synced changes are broadcast on blobCond.
+	pendMu   sync.Mutex
+	blobCond *sync.Cond
+	pending  []pendingBlob
+	placed   uint64
+	synced   uint64
+	blobErr  error
+	// kick wakes the blob syncer; syncQuit/syncDone stop it.
+	kick     chan struct{}
+	syncQuit chan struct{}
+	syncDone chan struct{}
+}
+
+// pendingBlob is a blob file renamed into place but not yet fsynced.
+type pendingBlob struct {
+	seq    uint64
+	f      *os.File
+	dir    string
+	newDir bool // dir was created for it: its parent needs a sync too
 }
 
 type request struct {
 	fn   func(*Tx) error
 	done chan error
+	// blobs is the sequence number of the last blob placed when the
+	// request was queued: its commit waits until that one is durable.
+	blobs uint64
 }
 
 // Open opens (creating if needed) the store in dir: dir/ticketgate.db,
@@ -96,10 +123,15 @@ func Open(dir string, opts Options) (*Store, error) {
 		tmpDir:   filepath.Join(dir, "tmp"),
 		log:      opts.Logger,
 		maxBatch: opts.MaxBatch,
+		noSync:   opts.NoSync,
 		reqs:     make(chan *request, opts.MaxBatch),
 		quit:     make(chan struct{}),
 		loopDone: make(chan struct{}),
+		kick:     make(chan struct{}, 1),
+		syncQuit: make(chan struct{}),
+		syncDone: make(chan struct{}),
 	}
+	s.blobCond = sync.NewCond(&s.pendMu)
 	if !opts.ReadOnly {
 		for _, d := range []string{dir, s.blobDir, s.tmpDir} {
 			if err := os.MkdirAll(d, 0o750); err != nil {
@@ -125,9 +157,11 @@ func Open(dir string, opts Options) (*Store, error) {
 			db.Close()
 			return nil, err
 		}
+		go s.blobSyncer()
 		go s.commitLoop()
 	} else {
 		close(s.loopDone)
+		close(s.syncDone)
 		if err := s.checkVersion(); err != nil {
 			db.Close()
 			return nil, err
@@ -183,6 +217,14 @@ func (s *Store) Close() error {
 		s.mu.Unlock()
 		close(s.quit)
 		<-s.loopDone
+		// The syncer syncs what is still pending (blobs placed without a
+		// following Update) before it stops.
+		select {
+		case <-s.syncQuit:
+		default:
+			close(s.syncQuit)
+		}
+		<-s.syncDone
 		err = s.db.Close()
 	})
 	return err
@@ -203,7 +245,9 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 		s.mu.RUnlock()
 		return fault.Temporary(ErrClosed)
 	}
-	r := &request{fn: fn, done: make(chan error, 1)}
+	s.pendMu.Lock()
+	r := &request{fn: fn, done: make(chan error, 1), blobs: s.placed}
+	s.pendMu.Unlock()
 	select {
 	case s.reqs <- r:
 		s.mu.RUnlock()
@@ -257,7 +301,32 @@ type errBatchMember struct {
 
 func (e *errBatchMember) Error() string { return e.err.Error() }
 
+// errBlobSync marks that the blobs of a batch could not be made durable.
+type errBlobSync struct{ err error }
+
+func (e *errBlobSync) Error() string { return "store: sync blobs: " + e.err.Error() }
+func (e *errBlobSync) Unwrap() error { return e.err }
+
 func (s *Store) runBatch(batch []*request) {
+	// Blobs placed by CommitPending before a request of this batch was
+	// queued must be durable before the bbolt commit: a record is never on
+	// disk before the blob it refers to. The syncer flushes them in groups
+	// while earlier batches commit; here the batch waits for its group.
+	var need uint64
+	for _, r := range batch {
+		need = max(need, r.blobs)
+	}
+	waitBlobs := func() error {
+		s.pendMu.Lock()
+		defer s.pendMu.Unlock()
+		for s.synced < need && s.blobErr == nil {
+			s.blobCond.Wait()
+		}
+		if s.blobErr != nil {
+			return &errBlobSync{err: s.blobErr}
+		}
+		return nil
+	}
 	for len(batch) > 0 {
 		err := s.db.Update(func(btx *bolt.Tx) error {
 			tx := &Tx{btx: btx}
@@ -266,10 +335,19 @@ func (s *Store) runBatch(batch []*request) {
 					return &errBatchMember{index: i, err: err}
 				}
 			}
-			return nil
+			return waitBlobs()
 		})
 		var member *errBatchMember
+		var blobFail *errBlobSync
 		switch {
+		case errors.As(err, &blobFail):
+			// The batch rolled back; a blob some caller acknowledges on
+			// may be lost, so nobody is told "durable" any more.
+			terr := fault.Temporary(fmt.Errorf("store: commit: %w", err))
+			for _, r := range batch {
+				r.done <- terr
+			}
+			return
 		case err == nil:
 			for _, r := range batch {
 				r.done <- nil
@@ -289,6 +367,153 @@ func (s *Store) runBatch(batch []*request) {
 			return
 		}
 	}
+}
+
+func (s *Store) addPending(b pendingBlob) {
+	s.pendMu.Lock()
+	s.placed++
+	b.seq = s.placed
+	s.pending = append(s.pending, b)
+	s.pendMu.Unlock()
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// blobSyncer makes placed blobs durable in groups: whatever was placed
+// since the last wake-up forms a group and is synced at once, while earlier
+// groups may still be in flight (a group does not wait for another, or
+// ingestions arriving together would queue behind each other's fsyncs).
+// synced advances over groups in order, so it only ever names a sequence
+// number below which every blob is durable.
+func (s *Store) blobSyncer() {
+	defer close(s.syncDone)
+	type group struct {
+		last uint64
+		done bool
+	}
+	var (
+		inflight []*group // in placement order
+		wg       sync.WaitGroup
+	)
+	finish := func(g *group, err error) {
+		s.pendMu.Lock()
+		defer s.pendMu.Unlock()
+		if err != nil && s.blobErr == nil {
+			s.blobErr = err
+			s.log.Error("blob fsync failed: refusing every later update until restart", "err", err)
+		}
+		g.done = true
+		for len(inflight) > 0 && inflight[0].done {
+			s.synced = inflight[0].last
+			inflight = inflight[1:]
+		}
+		s.blobCond.Broadcast()
+	}
+	for {
+		stop := false
+		select {
+		case <-s.kick:
+		case <-s.syncQuit:
+			stop = true
+		}
+		s.pendMu.Lock()
+		blobs := s.pending
+		s.pending = nil
+		var g *group
+		if len(blobs) > 0 {
+			g = &group{last: blobs[len(blobs)-1].seq}
+			inflight = append(inflight, g)
+		}
+		s.pendMu.Unlock()
+		if g != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				finish(g, s.syncBlobs(blobs))
+			}()
+		}
+		if stop {
+			wg.Wait()
+			return
+		}
+	}
+}
+
+// blobSyncWorkers is how many blob fsyncs run at once: the disk merges
+// concurrent flushes (and ext4 their journal commits).
+const blobSyncWorkers = 16
+
+// syncBlobs fsyncs every file (in parallel, closing it), then every folder
+// they were renamed into, then the blob root when a folder was created.
+func (s *Store) syncBlobs(blobs []pendingBlob) error {
+	files := make([]func() error, len(blobs))
+	dirs := map[string]bool{}
+	newDir := false
+	for i, b := range blobs {
+		files[i] = func() error {
+			err := b.f.Sync()
+			if cerr := b.f.Close(); err == nil {
+				err = cerr
+			}
+			return err
+		}
+		dirs[b.dir] = true
+		newDir = newDir || b.newDir
+	}
+	if err := parallel(files); err != nil {
+		return err
+	}
+	var dirSyncs []func() error
+	for d := range dirs {
+		dirSyncs = append(dirSyncs, func() error { return syncDir(d) })
+	}
+	if err := parallel(dirSyncs); err != nil {
+		return err
+	}
+	if newDir {
+		return syncDir(s.blobDir)
+	}
+	return nil
+}
+
+// parallel runs every fn on up to blobSyncWorkers goroutines and returns
+// the first error after all have finished.
+func parallel(fns []func() error) error {
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+		work  = make(chan func() error)
+	)
+	for range min(blobSyncWorkers, len(fns)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for fn := range work {
+				if err := fn(); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, fn := range fns {
+		work <- fn
+	}
+	close(work)
+	wg.Wait()
+	return first
+}
+
+// FlushBlobs makes every blob placed by CommitPending so far durable,
+// for a caller that acknowledges a message without an Update of its own.
+func (s *Store) FlushBlobs(ctx context.Context) error {
+	return s.Update(ctx, func(*Tx) error { return nil })
 }
 
 // callSafely turns a panic in one caller's function into that caller's

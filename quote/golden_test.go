@@ -177,3 +177,49 @@ func TestStripCorpus(t *testing.T) {
 	}
 	t.Logf("%d corpus messages checked", n)
 }
+
+// TestStripHTMLOnly runs HTML-only replies (testdata/html/*.eml, written
+// in the markup Outlook, Gmail and Apple Mail send) through mailin, which
+// turns their HTML into text without "> " markers, and checks what Strip
+// leaves of that text against the .golden beside each message.
+func TestStripHTMLOnly(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "html", "*.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no messages in testdata/html")
+	}
+	markers := templates.AllReplyMarkers()
+	for _, name := range files {
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			f, err := os.Open(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			m, err := mailin.Parse(f, mailin.ParseOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.HTML == "" || m.Text == "" {
+				t.Fatalf("%s: want an HTML-only message that mailin turns into text; html %d bytes, text %q", name, len(m.HTML), m.Text)
+			}
+			got := Strip(m.Text, markers) + "\n"
+			golden := strings.TrimSuffix(name, ".eml") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Errorf("text from mailin:\n%s\n\n got %q\nwant %q", m.Text, got, want)
+			}
+		})
+	}
+}

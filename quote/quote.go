@@ -14,7 +14,7 @@ import (
 // attributionEnd matches the end of the line a mail client writes above a
 // quote ("… wrote:", "… schrieb:", "… schrieb Carl <c@example.com>:",
 // Yahoo's "… hat Carl Folgendes geschrieben:").
-var attributionEnd = regexp.MustCompile(`(?i)(^|\s)(wrote|writes|schrieb|geschrieben|a écrit|escribió|ha scritto|schreef|escreveu|skrev|kirjoitti|napisał|написал)\S*(\s.*)?:\s*$`)
+var attributionEnd = regexp.MustCompile(`(?i)(^|\s)(wrote|writes|schrieb|geschrieben|geschreven|a écrit|escribió|ha scritto|schreef|escreveu|skrev|kirjoitti|napisał|написал)\S*(\s.*)?:\s*$`)
 
 // attributionStart matches how such a line begins ("On …", "Am …", Eudora's
 // "At …"; some old clients put "--" in front).
@@ -112,7 +112,7 @@ var headerLine = regexp.MustCompile(`(?i)^\s*\*?(from|von|de|da|van|från|fra)\s
 var sentLine = regexp.MustCompile(`(?i)^\s*\*?(sent|gesendet|envoyé|enviado|inviato|verzonden|skickat|sendt|date|datum|data|fecha)\s*:`)
 
 // mobileFooter matches the signatures phones and apps add, as a whole line.
-var mobileFooter = regexp.MustCompile(`(?i)^\s*(sent from my [^.\n]{1,40}|sent from (yahoo mail|outlook|mail) for [^.\n]{1,30}|sent from (yahoo mail|outlook) on [^.\n]{1,30}|sent with proton ?mail[^\n]{0,40}|von meinem [^.\n]{1,30} gesendet|gesendet von meinem [^.\n]{1,30}|gesendet mit der [^.\n]{1,40} app|envoyé de mon [^.\n]{1,30}|enviado desde mi [^.\n]{1,30}|inviato da [^.\n]{0,10}(iphone|ipad|android|samsung|galaxy)[^.\n]{0,30}|verzonden (vanaf|met) mijn [^.\n]{1,30}|get outlook for (ios|android)|holen sie sich outlook für (ios|android)|sent from my android device with k-9 mail\. please excuse my brevity|diese nachricht wurde von meinem android(-mobiltelefon| mobiltelefon)? mit k-9 mail gesendet)\.?(\s*<\S+>)?\s*$`)
+var mobileFooter = regexp.MustCompile(`(?i)^\s*(sent from my [^.\n]{1,40}|sent from (yahoo mail|outlook|mail) for [^.\n]{1,30}|sent from (yahoo mail|outlook) on [^.\n]{1,30}|sent with proton ?mail[^\n]{0,40}|von meinem [^.\n]{1,30} gesendet|gesendet von meinem [^.\n]{1,30}|gesendet mit der [^.\n]{1,40} app|envoyé de mon [^.\n]{1,30}|enviado desde mi [^.\n]{1,30}|inviato da [^.\n]{0,10}(iphone|ipad|android|samsung|galaxy)[^.\n]{0,30}|verzonden (vanaf|met) mijn [^.\n]{1,30}|get outlook for (ios|android)|holen sie sich outlook für (ios|android)|obtener outlook para (ios|android)|télécharger outlook pour (ios|android)|scarica outlook per (ios|android)|outlook voor (ios|android) downloaden|verstuurd vanaf mijn [^.\n]{1,30}|sent from my android device with k-9 mail\. please excuse my brevity|diese nachricht wurde von meinem android(-mobiltelefon| mobiltelefon)? mit k-9 mail gesendet)\.?(\s*<\S+>)?\s*$`)
 
 // headerBlockAt reports whether a quoted original's header block starts at
 // lines[i]: a From line with a Sent/Date line among the next four (web.de

@@ -77,6 +77,7 @@ var replyCases = []struct{ name, client, corpus string }{
 	{"spam-zh-1", "underscore rules inside the text are not a quote", "zammad/mail017.eml"},
 	{"marker-en-1", "our marker below an Outlook header block", ""},
 	{"marker-de-1", "our German marker, unquoted", ""},
+	{"marker-en-2", "our marker quoted under an attribution without a date", ""},
 	{"topposted-en-1", "a reply with no quote stays whole", ""},
 	{"inline-en-1", "answers between quotes stay", ""},
 	{"inline-en-2", "answers between quotes, full quote below", ""},

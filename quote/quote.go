@@ -1,9 +1,14 @@
 // Package quote separates what a person wrote in a mail from what their
-// client quoted below it: our "reply above this line" marker, Outlook's
-// original-message header block, attribution lines ("On … wrote:" in many
-// languages) over a trailing run of "> " lines, and signatures. The ticket
-// page folds the quoted part away; notifications and agent replies carry
-// only the new text. The original message always stays stored whole.
+// client quoted: our "reply above this line" marker, the original-message
+// rule or header block of Outlook, Zimbra and webmailers, attribution lines
+// ("On … wrote:" in English, German, French, Spanish, Italian, Dutch and
+// more) over a "> " quote or over an unmarked one (HTML mail as text), a
+// quote above a bottom-posted answer, and signatures ("-- ", "Sent from my
+// iPhone" and the like). Quotes interleaved with answers and forwarded
+// messages stay. Fold serves the ticket page, which folds the quoted part
+// away; Strip gives the new text for the stored comment and notifications.
+// The original message always stays stored whole. The golden tests in
+// testdata/replies show what each mail client's reply comes out as.
 package quote
 
 import (
@@ -38,7 +43,8 @@ func attributionAt(lines []string, i int) int {
 }
 
 // attributionDetail matches what every client puts in an attribution and
-// a sentence seldom has: a time of day or a mail address.
+// a sentence seldom has: a time of day ("10:14", "10.14"; also matches a
+// dotted date) or a mail address.
 var attributionDetail = regexp.MustCompile(`\d:\d\d|\d\.\d\d\b|\S@\S`)
 
 func isQuoted(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), ">") }
@@ -173,9 +179,10 @@ func Strip(text string, markers []string) string {
 	lines := strings.Split(text, "\n")
 	for i, l := range lines {
 		if hasMarker(l, markers) {
-			// A marker in a quoted copy of our mail takes the quote
-			// and its attribution line with it, below.
-			lines = lines[:i]
+			// A marker in a quoted copy of our mail leaves the
+			// client's attribution line above it: that goes too,
+			// whatever it says.
+			lines = dropFinalAttribution(lines[:i])
 			break
 		}
 	}
@@ -291,11 +298,30 @@ func dropLeadingQuote(lines []string) []string {
 	return lines[j:]
 }
 
+// dropFinalAttribution removes the attribution (one or two lines) that
+// ends lines, if there is one.
+func dropFinalAttribution(lines []string) []string {
+	end := len(lines)
+	for end > 0 && strings.TrimSpace(lines[end-1]) == "" {
+		end--
+	}
+	switch {
+	case attributionAt(lines[:end], end-1) == 1:
+		return lines[:end-1]
+	case attributionAt(lines[:end], end-2) == 2:
+		return lines[:end-2]
+	}
+	return lines
+}
+
 // dropFinalSignature removes the sender's signature from the end of a
 // forward ("-- " and at most six lines below it). A signature further up
 // belongs to the forwarded message, which stays as it is.
 func dropFinalSignature(lines []string) []string {
-	for i := len(lines) - 1; i >= 0 && i >= len(lines)-8; i-- {
+	for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+		lines = lines[:len(lines)-1]
+	}
+	for i := len(lines) - 1; i >= 0 && i >= len(lines)-10; i-- {
 		if lines[i] == "-- " || lines[i] == "--" {
 			n := 0
 			for _, l := range lines[i+1:] {

@@ -61,6 +61,7 @@ func NewServer(s *store.Store, cfg func() *config.Config, opts Options, log *slo
 	srv := &Server{store: s, cfg: cfg, now: opts.Now, log: log, tokens: opts.Tokens, engine: opts.Engine, mux: http.NewServeMux()}
 	srv.routes()
 	srv.opRoutes()
+	srv.traceRoutes()
 	return srv
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/ticketgate/ticketgate/ingest"
 	"github.com/ticketgate/ticketgate/mailin"
 	"github.com/ticketgate/ticketgate/mailout"
+	"github.com/ticketgate/ticketgate/metrics"
 	"github.com/ticketgate/ticketgate/notify"
 	"github.com/ticketgate/ticketgate/retention"
 	"github.com/ticketgate/ticketgate/store"
@@ -55,6 +56,7 @@ type Daemon struct {
 	secret     []byte
 	notifier   *notify.Notifier
 	engine     *ticket.Engine
+	ops        *ops // metrics, audit, health (metrics.go)
 }
 
 type listener struct {
@@ -71,6 +73,8 @@ type Options struct {
 	Transport mailout.Transport
 	// SenderWorkers is the number of concurrent sends (default 4).
 	SenderWorkers int
+	// Mailboxes replaces the IMAP mailbox states metrics and /readyz see.
+	Mailboxes func() []metrics.Mailbox
 }
 
 // Start opens the store and starts every listener and loop of cfg.
@@ -114,6 +118,9 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	d.pipeline.Queued = d.sender.Wake
 	d.sender.OnGiveUp = engine.DeliveryFailed
 	engine.Queued = d.sender.Wake
+	if err := d.startOps(opts); err != nil {
+		return nil, err
+	}
 
 	if err := engine.SyncOrganizations(context.Background()); err != nil {
 		return nil, fmt.Errorf("organizations from the configuration: %w", err)
@@ -170,6 +177,9 @@ func (d *Daemon) Store() *store.Store { return d.store }
 // LMTP listener), socket (the local deliver socket), web, admin or
 // admin-tcp; "" when off.
 func (d *Daemon) Addr(name string) string {
+	if name == "metrics" {
+		return d.opsAddr()
+	}
 	if name == "web" && d.webLn != nil {
 		return d.webLn.Addr().String()
 	}
@@ -245,6 +255,7 @@ func (d *Daemon) listen(cfg *config.Config) error {
 		}
 		o := base
 		o.LMTP, o.Source = lmtp, source
+		o.Sessions, o.OnSession = d.sessionHooks(name)
 		d.servers = append(d.servers, &listener{name: name, ln: ln, srv: mailin.NewServer(o, d.pipeline, d.log.With("listener", name))})
 		return nil
 	}
@@ -391,6 +402,7 @@ func (d *Daemon) closeAll() {
 		d.stopSender()
 	}
 	d.bg.Wait()
+	d.stopOps()
 	if d.tport != nil {
 		d.tport.Close()
 	}

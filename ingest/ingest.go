@@ -44,6 +44,7 @@ type Pipeline struct {
 // Outcome describes what happened to one project's copy of a message.
 type Outcome struct {
 	Source    string
+	From      string // the From address, else the envelope sender
 	Project   string
 	MessageID string
 	Result    *ticket.Result
@@ -219,7 +220,11 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 
 func (p *Pipeline) logOutcome(env *mailin.Envelope, proj *config.Project, msg *mailin.Message, res *ticket.Result, auto, loop string, err error, elapsed time.Duration) {
 	if p.Observe != nil {
-		p.Observe(Outcome{Source: env.Source, Project: proj.Key, MessageID: msg.MessageID, Result: res, Auto: auto, Loop: loop, Err: err, Elapsed: elapsed})
+		from := msg.From
+		if from == "" {
+			from = env.MailFrom
+		}
+		p.Observe(Outcome{Source: env.Source, From: from, Project: proj.Key, MessageID: msg.MessageID, Result: res, Auto: auto, Loop: loop, Err: err, Elapsed: elapsed})
 	}
 	log := p.log.With("msgid", msg.MessageID, "project", proj.Key, "source", env.Source, "from", msg.From)
 	if err != nil && res != nil && res.Ticket != "" {

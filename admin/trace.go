@@ -1,0 +1,85 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// Trace answers "what happened to this mail?" for one Message-ID.
+type Trace struct {
+	MessageID string              `json:"message_id"`
+	Events    []*store.AuditEvent `json:"events"`
+	// Sent lists the mail queued because of this one (an inbound id), each
+	// with its own events.
+	Sent []TraceMail `json:"sent,omitempty"`
+	// Cause is the inbound mail that caused this one (an outbound id).
+	Cause *TraceMail `json:"cause,omitempty"`
+}
+
+// TraceMail is one related mail and its events.
+type TraceMail struct {
+	MessageID string              `json:"message_id"`
+	Events    []*store.AuditEvent `json:"events"`
+}
+
+func (s *Server) traceRoutes() {
+	s.mux.HandleFunc("GET /api/trace", s.trace)
+}
+
+func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
+	id := store.CanonicalMessageID(r.URL.Query().Get("id"))
+	if id == "" {
+		writeError(w, http.StatusBadRequest, "name a Message-ID: ?id=<message-id>")
+		return
+	}
+	t := Trace{MessageID: id, Events: []*store.AuditEvent{}}
+	err := s.store.View(func(tx *store.Tx) error {
+		var err error
+		if t.Events, err = tx.Audit(id); err != nil {
+			return err
+		}
+		seen := map[string]bool{id: true}
+		for _, e := range t.Events {
+			if e.Related == "" || seen[e.Related] {
+				continue
+			}
+			seen[e.Related] = true
+			rel, err := tx.Audit(e.Related)
+			if err != nil {
+				return err
+			}
+			m := TraceMail{MessageID: e.Related, Events: rel}
+			if inbound(t.Events) {
+				t.Sent = append(t.Sent, m)
+			} else if t.Cause == nil {
+				t.Cause = &m
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.storeError(w, err)
+		return
+	}
+	if len(t.Events) == 0 {
+		writeError(w, http.StatusNotFound, "nothing is known about <"+id+"> (the audit stream keeps log.audit_days days)")
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+// inbound: an inbound mail's stream starts with "received".
+func inbound(ev []*store.AuditEvent) bool {
+	return len(ev) > 0 && ev[0].Type == store.AuditReceived
+}
+
+// Trace fetches the audit trail of one Message-ID (a *StatusError with
+// Code 404 when nothing is known about it).
+func (c *Client) Trace(ctx context.Context, messageID string) (*Trace, error) {
+	var t Trace
+	err := c.Call(ctx, http.MethodGet, "/api/trace?id="+url.QueryEscape(messageID), nil, &t)
+	return &t, err
+}

@@ -1,0 +1,311 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/ingest"
+	"github.com/ticketgate/ticketgate/metrics"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// auditQueue bounds the events waiting for the writer; beyond it events
+// are only logged (and counted), never allowed to slow mail down.
+const auditQueue = 4096
+
+// auditWriter records mail events per Message-ID in the store and logs
+// each at info with audit=true. It writes off the mail path: hooks hand it
+// jobs, one goroutine commits them in batches (the store's group commit),
+// so an SMTP 250 never waits for an audit fsync.
+type auditWriter struct {
+	st      *store.Store
+	now     func() time.Time
+	log     *slog.Logger
+	dropped func()
+	// days returns log.audit_days (reloadable).
+	days func() int
+
+	jobs chan *auditJob
+	done chan struct{}
+}
+
+// auditJob is what one hook call hands over: events as they are, and for
+// an inbound mail stored on a ticket, the follow-up of what it caused.
+type auditJob struct {
+	events []*store.AuditEvent
+	follow *followUp
+}
+
+// followUp names an inbound mail stored as message Message of Ticket: the
+// ticket's events right after that message's tell what was queued (and to
+// whom, under which Message-ID) and what was held back.
+type followUp struct {
+	MessageID, Project, Ticket string
+	Message                    uint64
+	Time                       time.Time
+}
+
+func newAuditWriter(st *store.Store, now func() time.Time, log *slog.Logger, dropped func()) *auditWriter {
+	return &auditWriter{st: st, now: now, log: log, dropped: dropped, days: func() int { return 90 },
+		jobs: make(chan *auditJob, auditQueue), done: make(chan struct{})}
+}
+
+// inbound turns an ingest outcome into audit events.
+func (a *auditWriter) inbound(o ingest.Outcome) {
+	now := a.now().UTC()
+	base := store.AuditEvent{MessageID: o.MessageID, Time: now, Project: o.Project}
+	ev := func(typ string, f func(*store.AuditEvent)) *store.AuditEvent {
+		e := base
+		e.Type = typ
+		if f != nil {
+			f(&e)
+		}
+		return &e
+	}
+	job := &auditJob{}
+	add := func(e *store.AuditEvent) { job.events = append(job.events, e) }
+	add(ev(store.AuditReceived, func(e *store.AuditEvent) { e.Source, e.From = o.Source, o.From }))
+	res := o.Result
+	if res != nil && res.Ticket != "" {
+		base.Ticket = res.Ticket
+	}
+	switch out := metrics.Outcome(o); out {
+	case "duplicate":
+		add(ev(store.AuditDuplicate, func(e *store.AuditEvent) { e.Detail = "already stored (same Message-ID and content): nothing changed" }))
+		a.submit(job)
+		return
+	case "rejected", "tempfail":
+		add(ev(store.AuditRejected, func(e *store.AuditEvent) {
+			e.Detail = fmt.Sprintf("not stored: %v", o.Err)
+			if fault.IsTemporary(o.Err) {
+				e.Detail += " (temporary: the sender retries)"
+			}
+		}))
+		a.submit(job)
+		return
+	}
+	if res == nil {
+		a.submit(job)
+		return
+	}
+	if res.Created {
+		add(ev(store.AuditNewTicket, func(e *store.AuditEvent) { e.Rule = res.ThreadedBy }))
+	} else {
+		add(ev(store.AuditThreaded, func(e *store.AuditEvent) { e.Rule = res.ThreadedBy }))
+	}
+	if o.Loop != "" {
+		add(ev(store.AuditLoop, func(e *store.AuditEvent) { e.Detail = "our own mail came back; recorded, nothing sent: " + o.Loop }))
+	} else if o.Auto != "" {
+		add(ev(store.AuditAutomatic, func(e *store.AuditEvent) { e.Detail = "no auto-reply or customer notification: " + o.Auto }))
+	}
+	if o.Err != nil {
+		add(ev(store.AuditRefused, func(e *store.AuditEvent) { e.Detail = "stored for the agents, refused to the sender: " + o.Err.Error() }))
+	}
+	if res.Message != 0 {
+		job.follow = &followUp{MessageID: store.CanonicalMessageID(o.MessageID), Project: o.Project, Ticket: res.Ticket, Message: res.Message, Time: now}
+	}
+	a.submit(job)
+}
+
+// attempt records a send attempt on the outbound mail's Message-ID.
+func (a *auditWriter) attempt(it *store.OutboxItem, result string, err error) {
+	e := &store.AuditEvent{MessageID: it.MessageID, Time: a.now().UTC(), Project: it.Project, Ticket: it.Ticket, Recipient: it.Recipient}
+	switch result {
+	case "delivered":
+		e.Type = store.AuditDelivered
+		e.Detail = fmt.Sprintf("%s accepted by the relay, attempt %d", it.Event, it.Attempts+1)
+	case "deferred":
+		e.Type = store.AuditDeferred
+		e.Detail = fmt.Sprintf("attempt %d failed: %v; next attempt %s", it.Attempts, err, it.NextAttempt.UTC().Format(time.RFC3339))
+	default:
+		e.Type = store.AuditGivenUp
+		e.Detail = fmt.Sprintf("given up after %d attempt(s): %v", it.Attempts, err)
+	}
+	a.submit(&auditJob{events: []*store.AuditEvent{e}})
+}
+
+func (a *auditWriter) submit(j *auditJob) {
+	select {
+	case a.jobs <- j:
+	default:
+		for _, e := range j.events {
+			a.logEvent(e, false)
+		}
+		a.dropped()
+	}
+}
+
+// close stops the writer after it wrote everything submitted before.
+func (a *auditWriter) close() {
+	close(a.jobs)
+	<-a.done
+}
+
+func (a *auditWriter) run() {
+	defer close(a.done)
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
+	a.prune()
+	for {
+		select {
+		case j, ok := <-a.jobs:
+			if !ok {
+				return
+			}
+			batch := []*auditJob{j}
+		fill:
+			for len(batch) < 256 {
+				select {
+				case j, ok := <-a.jobs:
+					if !ok {
+						break fill
+					}
+					batch = append(batch, j)
+				default:
+					break fill
+				}
+			}
+			a.write(batch)
+		case <-prune.C:
+			a.prune()
+		}
+	}
+}
+
+// write commits a batch in one transaction, then logs what it wrote.
+func (a *auditWriter) write(batch []*auditJob) {
+	var written []*store.AuditEvent
+	err := a.st.Update(context.Background(), func(tx *store.Tx) error {
+		written = written[:0] // the store may run this more than once
+		for _, j := range batch {
+			evs := j.events
+			if j.follow != nil {
+				more, err := followEvents(tx, j.follow)
+				if err != nil {
+					return err
+				}
+				evs = append(evs[:len(evs):len(evs)], more...)
+			}
+			for _, e := range evs {
+				cp := *e
+				if err := tx.AddAudit(&cp); err != nil {
+					return err
+				}
+				written = append(written, &cp)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		a.log.Error("could not store audit events; they are only logged", "err", err)
+		for _, j := range batch {
+			for _, e := range j.events {
+				a.logEvent(e, false)
+			}
+		}
+		return
+	}
+	for _, e := range written {
+		a.logEvent(e, true)
+	}
+}
+
+func (a *auditWriter) logEvent(e *store.AuditEvent, stored bool) {
+	attrs := []any{"audit", true, "event", e.Type, "msgid", store.CanonicalMessageID(e.MessageID)}
+	for _, kv := range [][2]string{{"project", e.Project}, {"ticket", e.Ticket}, {"source", e.Source}, {"from", e.From},
+		{"rcpt", e.Recipient}, {"rule", e.Rule}, {"related", e.Related}, {"detail", e.Detail}} {
+		if kv[1] != "" {
+			attrs = append(attrs, kv[0], kv[1])
+		}
+	}
+	if !stored {
+		attrs = append(attrs, "stored", false)
+	}
+	a.log.Info("mail event", attrs...)
+}
+
+// prune drops audit events older than log.audit_days, a bounded number
+// per transaction.
+func (a *auditWriter) prune() {
+	before := a.now().Add(-time.Duration(a.days()) * 24 * time.Hour)
+	total := 0
+	for {
+		var n int
+		err := a.st.Update(context.Background(), func(tx *store.Tx) error {
+			var err error
+			n, err = tx.PruneAudit(before, 10000)
+			return err
+		})
+		if err != nil {
+			a.log.Warn("audit prune failed", "err", err)
+			return
+		}
+		total += n
+		if n < 10000 {
+			break
+		}
+	}
+	if total > 0 {
+		a.log.Info("pruned old audit events", "removed", total, "before", before.UTC().Format(time.RFC3339))
+	}
+}
+
+// followEvents reads, in the ticket's history, the events that follow the
+// inbound message's own: notifications queued ("queued": "<template> to
+// <rcpt> (<message-id>)") and held back ("suppressed"/"rate_limited":
+// "<template> to <rcpt> not sent: <reason>"), up to the next message.
+// They were written in the same transaction as the message, so they are
+// exactly what it caused.
+func followEvents(tx *store.Tx, f *followUp) ([]*store.AuditEvent, error) {
+	evs, err := tx.Events(f.Ticket)
+	if err != nil {
+		return nil, err
+	}
+	start := -1
+	for i, e := range evs {
+		if e.Message == f.Message {
+			start = i
+			break
+		}
+	}
+	if start < 0 {
+		return nil, nil
+	}
+	var out []*store.AuditEvent
+	for _, e := range evs[start+1:] {
+		if e.Message != 0 {
+			break
+		}
+		switch e.Type {
+		case "queued":
+			tmpl, rcpt, outID, ok := parseQueued(e.Detail)
+			if !ok {
+				continue
+			}
+			out = append(out,
+				&store.AuditEvent{MessageID: f.MessageID, Time: f.Time, Type: store.AuditQueued, Project: f.Project, Ticket: f.Ticket, Recipient: rcpt, Detail: tmpl, Related: outID},
+				&store.AuditEvent{MessageID: outID, Time: f.Time, Type: store.AuditQueued, Project: f.Project, Ticket: f.Ticket, Recipient: rcpt, Detail: tmpl, Related: f.MessageID})
+		case "suppressed", "rate_limited":
+			tmpl, rest, _ := strings.Cut(e.Detail, " to ")
+			rcpt, reason, _ := strings.Cut(rest, " not sent: ")
+			out = append(out, &store.AuditEvent{MessageID: f.MessageID, Time: f.Time, Type: store.AuditHeld, Project: f.Project, Ticket: f.Ticket,
+				Recipient: rcpt, Detail: tmpl + " not sent: " + reason})
+		}
+	}
+	return out, nil
+}
+
+// parseQueued splits "<template> to <rcpt> (<message-id>)".
+func parseQueued(d string) (tmpl, rcpt, id string, ok bool) {
+	open := strings.LastIndex(d, " (")
+	if open < 0 || !strings.HasSuffix(d, ")") {
+		return "", "", "", false
+	}
+	id = d[open+2 : len(d)-1]
+	tmpl, rcpt, ok = strings.Cut(d[:open], " to ")
+	return tmpl, rcpt, id, ok && id != ""
+}

@@ -1,0 +1,158 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/ingest"
+	"github.com/ticketgate/ticketgate/metrics"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// SenderStaleAfter is how long the outbox sender may show no sign of life
+// (see mailout.Sender.Heartbeat) before Healthy reports it hung. It is
+// above the SMTP transport's per-step timeout, so a slow relay alone does
+// not count.
+const SenderStaleAfter = 5 * time.Minute
+
+// ops is the operations side of a daemon: metrics, the audit writer and
+// the /metrics, /healthz, /readyz listener.
+type ops struct {
+	metrics  *metrics.Metrics
+	audit    *auditWriter
+	sessions map[string]*atomic.Int64 // open sessions per listener
+	srv      *http.Server
+	ln       net.Listener
+	served   chan struct{}
+}
+
+// startOps builds the metrics and the audit writer, hooks them into the
+// pipeline, notifier and sender, and serves metrics.listen when set. It
+// runs before the mail listeners are created (they take session hooks).
+func (d *Daemon) startOps(opts Options) error {
+	cfg := d.Config()
+	o := &ops{sessions: map[string]*atomic.Int64{}}
+	d.ops = o
+	mailboxes := opts.Mailboxes
+	if mailboxes == nil {
+		mailboxes = d.mailboxStates
+	}
+	o.metrics = metrics.New(metrics.Options{
+		Store: d.store,
+		Now:   d.now,
+		Settings: func() metrics.Settings {
+			m := d.Config().Metrics
+			return metrics.Settings{OutboxStuckAfter: m.OutboxStuckAfter, RequireMailboxes: m.ReadyzRequiresMailboxes}
+		},
+		Mailboxes: mailboxes,
+		Sessions: func() map[string]int64 {
+			out := make(map[string]int64, len(o.sessions))
+			for name, n := range o.sessions {
+				out[name] = n.Load()
+			}
+			return out
+		},
+		Alive: d.Healthy,
+	})
+	o.audit = newAuditWriter(d.store, d.now, d.log.With("component", "audit"), o.metrics.AuditDropped)
+	o.audit.days = func() int { return d.Config().Log.AuditDays }
+	go o.audit.run()
+
+	d.pipeline.Observe = func(out ingest.Outcome) {
+		o.metrics.Ingested(out)
+		o.audit.inbound(out)
+	}
+	d.notifier.OnHeld = o.metrics.Held
+	d.sender.OnAttempt = func(it *store.OutboxItem, result string, err error) {
+		o.metrics.SendAttempt(result)
+		o.audit.attempt(it, result, err)
+	}
+
+	if cfg.Metrics.Listen == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", cfg.Metrics.Listen)
+	if err != nil {
+		return fmt.Errorf("listen metrics on %s: %w", cfg.Metrics.Listen, err)
+	}
+	o.ln = ln
+	o.srv = &http.Server{Handler: o.metrics.Handler(cfg.Metrics.Pprof), ReadHeaderTimeout: 10 * time.Second}
+	o.served = make(chan struct{})
+	go func() {
+		defer close(o.served)
+		if err := o.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("metrics listener stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// sessionHooks returns the session gauge and counter hook of a listener.
+func (d *Daemon) sessionHooks(name string) (*atomic.Int64, func(string)) {
+	if d.ops == nil {
+		return nil, nil
+	}
+	n := &atomic.Int64{}
+	d.ops.sessions[name] = n
+	m := d.ops.metrics
+	return n, func(result string) { m.Session(name, result) }
+}
+
+// stopOps closes the metrics listener and drains the audit writer; it runs
+// after the sender stopped and before the store closes.
+func (d *Daemon) stopOps() {
+	o := d.ops
+	if o == nil {
+		return
+	}
+	if o.srv != nil {
+		o.srv.Close()
+		<-o.served
+	}
+	o.audit.close()
+}
+
+func (d *Daemon) opsAddr() string {
+	if d.ops == nil || d.ops.ln == nil {
+		return ""
+	}
+	return d.ops.ln.Addr().String()
+}
+
+// Metrics returns the daemon's metrics (nil before Start).
+func (d *Daemon) Metrics() *metrics.Metrics {
+	if d.ops == nil {
+		return nil
+	}
+	return d.ops.metrics
+}
+
+// Healthy is the daemon's own liveness check, for the systemd watchdog and
+// /healthz: a read transaction on the store succeeds and the outbox
+// sender's loop is running and shows a sign of life (woken here, so an idle
+// loop answers at once). It does not depend on SMTP sessions.
+func (d *Daemon) Healthy() error {
+	if err := d.store.View(func(tx *store.Tx) error {
+		tx.Meta("schema")
+		return nil
+	}); err != nil {
+		return fmt.Errorf("store read: %w", err)
+	}
+	beat := d.sender.Heartbeat()
+	if beat.IsZero() {
+		return fault.Permanentf("the outbox sender is not running")
+	}
+	d.sender.Wake() // an idle loop beats on the next check
+	if age := time.Since(beat); age > SenderStaleAfter {
+		return fault.Permanentf("the outbox sender has shown no sign of life for %s", age.Truncate(time.Second))
+	}
+	return nil
+}
+
+// mailboxStates reports the IMAP mailboxes (none until IMAP is wired).
+func (d *Daemon) mailboxStates() []metrics.Mailbox { return nil }

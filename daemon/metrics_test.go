@@ -1,0 +1,395 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/ticketgate/ticketgate/admin"
+	"github.com/ticketgate/ticketgate/mailout/mailouttest"
+	"github.com/ticketgate/ticketgate/metrics"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// fetch fetches url and returns the status and body.
+func fetch(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// metricValue finds one sample in a Prometheus text exposition: name and
+// its labels in the exposition's (sorted) order, e.g.
+// `ticketgate_tickets_created_total{project="ACME"}`; -1 when absent.
+func metricValue(body, series string) float64 {
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`)
+	m := re.FindStringSubmatch(body)
+	if m == nil {
+		return -1
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
+}
+
+// scrapeUntil scrapes /metrics until series reaches want (the sender's
+// counters move after the relay already has the mail).
+func scrapeUntil(t *testing.T, base, series string, want float64) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, body := fetch(t, base+"/metrics")
+		if metricValue(body, series) >= want || time.Now().After(deadline) {
+			return body
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestMetricsAfterRealTraffic sends real SMTP mail through a real daemon —
+// a new request, a reply threaded by References, a retried duplicate and a
+// request whose auto-reply goes to a suppressed address — and scrapes
+// /metrics, /healthz and /readyz.
+func TestMetricsAfterRealTraffic(t *testing.T) {
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	c := testConfig(t, t.TempDir(), sink)
+	c.Metrics.Listen = "127.0.0.1:0"
+	d, err := Start(c, testLogger(t), Options{Mailboxes: func() []metrics.Mailbox {
+		return []metrics.Mailbox{{Project: "ACME", Mailbox: "INBOX", Connected: true, Idling: true, LastSync: time.Unix(1700000000, 0), Ingested: 3}}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Shutdown(context.Background()) })
+	base := "http://" + d.Addr("metrics")
+	if d.Addr("metrics") == "" {
+		t.Fatal(`Addr("metrics") is empty`)
+	}
+	smtpAddr := d.Addr("smtp")
+
+	first := msg("carl@customer.example", "acme@support.example.com", "Printer on fire", "m1@customer.example", "help")
+	mustSend(t, smtpAddr, "carl@customer.example", []string{"acme@support.example.com"}, first)
+	waitMessages(t, sink, 2) // auto-reply + agent notification
+	mustSend(t, smtpAddr, "carl@customer.example", []string{"acme@support.example.com"},
+		msg("carl@customer.example", "acme@support.example.com", "Re: Printer on fire", "m2@customer.example", "still burning", "In-Reply-To: <m1@customer.example>", "References: <m1@customer.example>"))
+	mustSend(t, smtpAddr, "carl@customer.example", []string{"acme@support.example.com"}, first) // a retry
+	waitMessages(t, sink, 3)                                                                    // the agent hears of the reply
+
+	// Dora's address bounced before: her auto-reply is held back.
+	err = d.Store().Update(context.Background(), func(tx *store.Tx) error {
+		return tx.Suppress(&store.Suppression{Address: "dora@customer.example", Until: time.Now().Add(time.Hour), Reason: "test bounce"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSend(t, smtpAddr, "dora@customer.example", []string{"acme@support.example.com"},
+		msg("dora@customer.example", "acme@support.example.com", "Hello", "m3@customer.example", "hi"))
+	waitMessages(t, sink, 4) // only the agent's notification
+
+	start := time.Now()
+	body := scrapeUntil(t, base, `ticketgate_send_attempts_total{result="delivered"}`, 4)
+	t.Logf("scrape: %d bytes in %s", len(body), time.Since(start))
+	for series, want := range map[string]float64{
+		`ticketgate_messages_received_total{outcome="new_ticket",project="ACME",source="smtp"}`: 2,
+		`ticketgate_messages_received_total{outcome="reply",project="ACME",source="smtp"}`:      1,
+		`ticketgate_messages_received_total{outcome="duplicate",project="ACME",source="smtp"}`:  1,
+		`ticketgate_tickets_created_total{project="ACME"}`:                                      2,
+		`ticketgate_threading_decisions_total{project="ACME",rule="new"}`:                       2,
+		`ticketgate_threading_decisions_total{project="ACME",rule="references"}`:                1,
+		`ticketgate_mail_suppressed_total{project="ACME",reason="suppressed"}`:                  1,
+		`ticketgate_send_attempts_total{result="delivered"}`:                                    4,
+		`ticketgate_smtp_sessions_total{listener="smtp",result="accepted"}`:                     4,
+		`ticketgate_ingest_duration_seconds_count{source="smtp"}`:                               4,
+		`ticketgate_outbox_depth`:                                                     0,
+		`ticketgate_outbox_oldest_age_seconds`:                                        0,
+		`ticketgate_store_up`:                                                         1,
+		`ticketgate_imap_connected{mailbox="INBOX",project="ACME"}`:                   1,
+		`ticketgate_imap_idling{mailbox="INBOX",project="ACME"}`:                      1,
+		`ticketgate_imap_last_sync_timestamp_seconds{mailbox="INBOX",project="ACME"}`: 1.7e9,
+		`ticketgate_imap_ingested_total{mailbox="INBOX",project="ACME"}`:              3,
+	} {
+		if got := metricValue(body, series); got != want {
+			t.Errorf("%s = %v, want %v", series, got, want)
+		}
+	}
+	if v := metricValue(body, `ticketgate_store_size_bytes`); v <= 0 {
+		t.Errorf("store size %v", v)
+	}
+	if v := metricValue(body, `ticketgate_smtp_sessions_open{listener="smtp"}`); v < 0 {
+		t.Errorf("open sessions gauge missing")
+	}
+	if !strings.Contains(body, "go_goroutines") || !strings.Contains(body, "process_resident_memory_bytes") {
+		t.Error("Go runtime / process collectors missing")
+	}
+
+	if code, b := fetch(t, base+"/healthz"); code != 200 || strings.TrimSpace(b) != "ok" {
+		t.Errorf("/healthz: %d %q", code, b)
+	}
+	code, b := fetch(t, base+"/readyz")
+	if code != 200 || !strings.HasPrefix(b, "ready\n") || !strings.Contains(b, "mailbox ACME/INBOX: idling, last sync 2023-11-14T22:13:20Z") {
+		t.Errorf("/readyz: %d\n%s", code, b)
+	}
+	t.Logf("/readyz:\n%s", b)
+	if code, _ := fetch(t, base+"/debug/pprof/"); code != http.StatusNotFound {
+		t.Errorf("pprof served while metrics.pprof is off: %d", code)
+	}
+}
+
+// TestReadyzOutboxStuck: the relay defers one recipient's mail; with the
+// daemon's clock moved past outbox_stuck_after, /readyz fails naming the
+// mail; once the relay takes it, /readyz recovers.
+func TestReadyzOutboxStuck(t *testing.T) {
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	c := testConfig(t, t.TempDir(), sink)
+	c.Metrics.Listen = "127.0.0.1:0"
+	c.Metrics.Pprof = true
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	d, err := Start(c, testLogger(t), Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Shutdown(context.Background()) })
+	base := "http://" + d.Addr("metrics")
+
+	sink.RejectRecipient("carl@customer.example", &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 2, 0}, Message: "mailbox busy"})
+	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
+		msg("carl@customer.example", "acme@support.example.com", "Printer", "s1@customer.example", "help"))
+	waitMessages(t, sink, 1) // the agent's notification goes, carl's auto-reply waits
+	scrapeUntil(t, base, `ticketgate_send_attempts_total{result="deferred"}`, 1)
+
+	if code, b := fetch(t, base+"/readyz"); code != 200 {
+		t.Fatalf("/readyz with a fresh deferred mail: %d\n%s", code, b)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	code, b := fetch(t, base+"/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(b, "outbox     FAIL stuck: mail") || !strings.Contains(b, "to carl@customer.example has waited 2h0m") {
+		t.Fatalf("/readyz with a 2h old mail: %d\n%s", code, b)
+	}
+	t.Logf("stuck /readyz:\n%s", b)
+	code, b = fetch(t, base+"/readyz?format=json")
+	var rep metrics.Report
+	if err := json.Unmarshal([]byte(b), &rep); err != nil || code != 503 || rep.Ready || rep.Outbox.Depth != 1 || rep.Outbox.OldestTo != "carl@customer.example" {
+		t.Errorf("/readyz json: %d %+v %v\n%s", code, rep, err, b)
+	}
+	if _, body := fetch(t, base+"/metrics"); metricValue(body, "ticketgate_outbox_oldest_age_seconds") < 7200 {
+		t.Errorf("oldest age: %v", metricValue(body, "ticketgate_outbox_oldest_age_seconds"))
+	}
+	if code, _ := fetch(t, base+"/healthz"); code != 200 {
+		t.Errorf("/healthz must stay ok while the relay defers: %d", code)
+	}
+	if code, _ := fetch(t, base+"/debug/pprof/cmdline"); code != 200 {
+		t.Errorf("pprof on: /debug/pprof/cmdline %d", code)
+	}
+
+	sink.RejectRecipient("carl@customer.example", nil)
+	d.sender.Wake()
+	waitMessages(t, sink, 2)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, b = fetch(t, base+"/readyz")
+		if code == 200 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code != 200 {
+		t.Errorf("/readyz after the relay took the mail: %d\n%s", code, b)
+	}
+}
+
+// TestReadyzMailboxes: a disconnected mailbox is reported; it fails
+// /readyz only with readyz_requires_mailboxes (switched on by a reload),
+// and /readyz recovers when the mailbox reconnects.
+func TestReadyzMailboxes(t *testing.T) {
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	c := testConfig(t, t.TempDir(), sink)
+	c.Metrics.Listen = "127.0.0.1:0"
+	var connected atomic.Bool
+	d, err := Start(c, testLogger(t), Options{Mailboxes: func() []metrics.Mailbox {
+		mb := metrics.Mailbox{Project: "ACME", Mailbox: "INBOX", Connected: connected.Load(), Errors: 2}
+		if !mb.Connected {
+			mb.LastError, mb.LastErrorAt = "dial tcp 127.0.0.1:993: connection refused", time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+		}
+		return []metrics.Mailbox{mb}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Shutdown(context.Background()) })
+	base := "http://" + d.Addr("metrics")
+
+	code, b := fetch(t, base+"/readyz")
+	if code != 200 || !strings.Contains(b, `mailbox ACME/INBOX: disconnected, last error "dial tcp 127.0.0.1:993: connection refused" at 2026-11-01T09:00:00Z, 2 errors`) {
+		t.Errorf("/readyz, mailbox down, not required: %d\n%s", code, b)
+	}
+
+	c2 := *c
+	c2.Metrics.ReadyzRequiresMailboxes = true
+	d.Reload(&c2)
+	code, b = fetch(t, base+"/readyz")
+	if code != 503 || !strings.Contains(b, "mailboxes  FAIL 0 connected of 1; not connected: ACME/INBOX") {
+		t.Errorf("/readyz, mailbox down, required: %d\n%s", code, b)
+	}
+	_, m := fetch(t, base+"/metrics")
+	if metricValue(m, `ticketgate_imap_connected{mailbox="INBOX",project="ACME"}`) != 0 || metricValue(m, `ticketgate_imap_errors_total{mailbox="INBOX",project="ACME"}`) != 2 {
+		t.Errorf("imap metrics:\n%s", grepLines(m, "ticketgate_imap"))
+	}
+
+	connected.Store(true)
+	if code, b = fetch(t, base+"/readyz"); code != 200 || !strings.Contains(b, "mailbox ACME/INBOX: connected") {
+		t.Errorf("/readyz, mailbox back: %d\n%s", code, b)
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestTraceInboundAndOutbound follows one request end to end through the
+// admin API: received, new ticket by rule "new", both notifications queued
+// under their own Message-IDs and delivered; the outbound id's trace leads
+// back to the request; a suppressed auto-reply says why.
+func TestTraceInboundAndOutbound(t *testing.T) {
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	c := testConfig(t, t.TempDir(), sink)
+	d := start(t, c)
+	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
+		msg("Carl <carl@customer.example>", "acme@support.example.com", "Printer on fire", "trace1@customer.example", "help"))
+	waitMessages(t, sink, 2)
+	cl := admin.NewSocketClient(d.Config().DataDir + "/" + AdminSocketName)
+
+	var tr *admin.Trace
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		tr, err = cl.Trace(context.Background(), "<trace1@customer.example>")
+		if err == nil && len(tr.Sent) == 2 && hasType(tr.Sent[0].Events, store.AuditDelivered) && hasType(tr.Sent[1].Events, store.AuditDelivered) {
+			break
+		}
+		if time.Now().After(deadline) {
+			b, _ := json.MarshalIndent(tr, "", "  ")
+			t.Fatalf("trace never showed both deliveries: %v\n%s", err, b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	types := eventTypes(tr.Events)
+	if types != "received new_ticket queued queued" {
+		t.Errorf("inbound events: %s", types)
+	}
+	if e := tr.Events[0]; e.Source != "smtp" || e.From != "carl@customer.example" || e.Project != "ACME" {
+		t.Errorf("received: %+v", e)
+	}
+	if e := tr.Events[1]; e.Ticket != "ACME-1" || e.Rule != "new" {
+		t.Errorf("new_ticket: %+v", e)
+	}
+	rcpts := map[string]bool{}
+	for _, s := range tr.Sent {
+		if !strings.HasPrefix(s.MessageID, "tg.") || eventTypes(s.Events) != "queued delivered" {
+			t.Errorf("sent %s: %s", s.MessageID, eventTypes(s.Events))
+		}
+		rcpts[s.Events[0].Recipient] = true
+	}
+	if !rcpts["carl@customer.example"] || !rcpts["alice@example.com"] {
+		t.Errorf("sent to %v", rcpts)
+	}
+
+	out, err := cl.Trace(context.Background(), tr.Sent[0].MessageID)
+	if err != nil || out.Cause == nil || out.Cause.MessageID != "trace1@customer.example" || len(out.Sent) != 0 {
+		t.Errorf("outbound trace: %+v, %v", out, err)
+	}
+
+	// A suppressed auto-reply is in the trace with its reason.
+	err = d.Store().Update(context.Background(), func(tx *store.Tx) error {
+		return tx.Suppress(&store.Suppression{Address: "dora@customer.example", Until: time.Now().Add(time.Hour), Reason: "hard bounce"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSend(t, d.Addr("smtp"), "dora@customer.example", []string{"acme@support.example.com"},
+		msg("dora@customer.example", "acme@support.example.com", "Hi", "trace2@customer.example", "hi"))
+	waitMessages(t, sink, 3)
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		tr, err = cl.Trace(context.Background(), "trace2@customer.example")
+		if err == nil && hasType(tr.Events, store.AuditHeld) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var held *store.AuditEvent
+	for _, e := range tr.Events {
+		if e.Type == store.AuditHeld {
+			held = e
+		}
+	}
+	if held == nil || held.Recipient != "dora@customer.example" || !strings.Contains(held.Detail, "hard bounce") {
+		t.Errorf("suppressed event: %+v (events %s)", held, eventTypes(tr.Events))
+	}
+
+	_, err = cl.Trace(context.Background(), "nobody@nowhere")
+	if se, ok := err.(*admin.StatusError); !ok || se.Code != 404 {
+		t.Errorf("unknown id: %v", err)
+	}
+}
+
+func hasType(ev []*store.AuditEvent, typ string) bool {
+	for _, e := range ev {
+		if e.Type == typ {
+			return true
+		}
+	}
+	return false
+}
+
+func eventTypes(ev []*store.AuditEvent) string {
+	var s []string
+	for _, e := range ev {
+		s = append(s, e.Type)
+	}
+	return strings.Join(s, " ")
+}
+
+// TestHealthyNeedsTheSender: the watchdog check fails once the sender
+// loop is gone.
+func TestHealthyNeedsTheSender(t *testing.T) {
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	d := start(t, testConfig(t, t.TempDir(), sink))
+	deadline := time.Now().Add(5 * time.Second)
+	for d.Healthy() != nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // Run starts in its goroutine
+	}
+	if err := d.Healthy(); err != nil {
+		t.Fatalf("healthy daemon: %v", err)
+	}
+	d.stopSender()
+	for d.sender.Heartbeat() != (time.Time{}) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := d.Healthy(); err == nil || !strings.Contains(err.Error(), "not running") {
+		t.Errorf("sender stopped: %v", err)
+	}
+}

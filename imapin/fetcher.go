@@ -53,6 +53,11 @@ type fetcher struct {
 	// goroutine when the server reports new mail.
 	wake chan struct{}
 
+	// pending is true while a message that failed is waiting for its
+	// next attempt: IDLE then lasts at most one poll interval. Only the
+	// fetcher's goroutine uses it.
+	pending bool
+
 	mu     sync.Mutex
 	status Status
 	client *imapclient.Client
@@ -281,7 +286,11 @@ func (f *fetcher) idle(ctx context.Context, c *imapclient.Client) error {
 		return fault.Temporary(fmt.Errorf("imap idle: %w", err))
 	}
 	f.update(func(s *Status) { s.Idling = true })
-	t := time.NewTimer(f.opts.IdleRefresh)
+	wait := f.opts.IdleRefresh
+	if f.pending {
+		wait = min(wait, f.acct.IMAP.PollInterval)
+	}
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	closed := false
 	select {
@@ -321,6 +330,11 @@ func (f *fetcher) poll(ctx context.Context, c *imapclient.Client) error {
 // sync catches up: every message above the cursor is handled in UID order.
 func (f *fetcher) sync(ctx context.Context, c *imapclient.Client, sel *imap.SelectData) error {
 	f.update(func(s *Status) { s.LastPoll = time.Now() })
+	// A search sees only the messages the server has announced to this
+	// session; NOOP lets it announce the new ones first.
+	if err := c.Noop().Wait(); err != nil {
+		return fault.Temporary(fmt.Errorf("imap noop: %w", err))
+	}
 	cur, err := f.cursor(c, sel)
 	if err != nil {
 		return err
@@ -371,6 +385,10 @@ func (f *fetcher) sync(ctx context.Context, c *imapclient.Client, sel *imap.Sele
 	}
 	if err := f.advance(cur, uids, done); err != nil {
 		return err
+	}
+	f.pending = false
+	for _, u := range uids {
+		f.pending = f.pending || !done[u]
 	}
 	f.update(func(s *Status) { s.LastSync = time.Now() })
 	return nil

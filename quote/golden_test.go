@@ -74,6 +74,7 @@ var replyCases = []struct{ name, client, corpus string }{
 	{"eudora-en-1", "Eudora 5, en, bottom-posted, At … you wrote:", "rt/new-ticket-from-iso-8859-1-full.eml"},
 	{"mulberry-de-1", "Mulberry, de, --Am … schrieb wrapped", "rt/8859-15-message-series/dir.eml"},
 	{"kmail-en-1", "KMail, en, forwarded message with FYI", "rt/crashes-file-based-parser.eml"},
+	{"dsn-en-1", "a delivery report listing Date:/From: of the bounced mail is not a quote", "cpython/msg_16.eml"},
 	{"spam-zh-1", "underscore rules inside the text are not a quote", "zammad/mail017.eml"},
 	{"marker-en-1", "our marker below an Outlook header block", ""},
 	{"marker-de-1", "our German marker, unquoted", ""},

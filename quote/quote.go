@@ -135,8 +135,13 @@ func headerBlockAt(lines []string, i int) bool {
 		}
 		return false
 	}
-	return sentLine.MatchString(lines[i]) && i+1 < len(lines) && headerLine.MatchString(lines[i+1])
+	return sentFirst.MatchString(lines[i]) && i+1 < len(lines) && headerLine.MatchString(lines[i+1])
 }
+
+// sentFirst matches the "Gesendet:" line web.de and GMX put above "Von:".
+// A "Date:" line above "From:" is not enough: delivery reports list the
+// headers of the bounced mail that way.
+var sentFirst = regexp.MustCompile(`(?i)^\s*(sent|gesendet)\s*:`)
 
 // originalAt reports whether the quoted original (not a forward) starts at
 // lines[i], announced by a rule or a header block.

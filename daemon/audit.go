@@ -117,7 +117,7 @@ func (a *auditWriter) attempt(it *store.OutboxItem, result string, err error) {
 	switch result {
 	case "delivered":
 		e.Type = store.AuditDelivered
-		e.Detail = fmt.Sprintf("%s accepted by the relay, attempt %d", it.Event, it.Attempts+1)
+		e.Detail = fmt.Sprintf("%s handed over (attempt %d)", it.Event, it.Attempts+1)
 	case "deferred":
 		e.Type = store.AuditDeferred
 		e.Detail = fmt.Sprintf("attempt %d failed: %v; next attempt %s", it.Attempts, err, it.NextAttempt.UTC().Format(time.RFC3339))

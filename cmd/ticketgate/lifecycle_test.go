@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-smtp"
 )
 
 // buildBinary builds ./cmd/ticketgate into dir once per test.
@@ -77,10 +81,13 @@ func waitOutbox(t *testing.T, dir string, n int) {
 	}
 }
 
-// TestLifecycle runs the real binary under a fake NOTIFY_SOCKET: READY on
-// start; SIGHUP with a broken config keeps the daemon and its old config;
-// SIGHUP with a changed toggle takes effect for the next message; SIGTERM
-// says STOPPING and exits 0.
+// TestLifecycle runs the real binary under a fake NOTIFY_SOCKET with
+// systemd's watchdog variables: READY on start, then WATCHDOG=1 pings
+// (the daemon's health check passes; /healthz and /readyz on
+// metrics.listen agree); SIGHUP with a broken config keeps the daemon and
+// its old config; SIGHUP with a changed toggle takes effect for the next
+// message; SIGHUP adding a project makes its address accept mail at once;
+// SIGTERM says STOPPING and exits 0.
 func TestLifecycle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the real binary; skipped with -short")
@@ -89,11 +96,15 @@ func TestLifecycle(t *testing.T) {
 	bin := buildBinary(t, dir)
 	sock, notes := notifySocket(t, dir)
 	path := writeConfig(t, dir, "")
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	good, _ := os.ReadFile(path)
+	good = []byte(strings.Replace(string(good), "data_dir: ./data\n", "data_dir: ./data\nmetrics: { listen: \""+metricsAddr+"\" }\n", 1))
+	os.WriteFile(path, good, 0o600)
 	smtpAddr := regexpFind(string(good), `smtp: \{ listen: "([^"]+)" \}`)
 
-	cmd := exec.Command(bin, "serve", "-c", path)
-	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
+	// WATCHDOG_PID must name the daemon: the shell execs it, keeping $$.
+	cmd := exec.Command("/bin/sh", "-c", `WATCHDOG_PID=$$ exec "$0" serve -c "$1"`, bin, path)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=400000")
 	var logs strings.Builder
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
@@ -101,6 +112,21 @@ func TestLifecycle(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	expectNotify(t, notes, "READY=1")
+	start := time.Now()
+	expectNotify(t, notes, "WATCHDOG=1")
+	expectNotify(t, notes, "WATCHDOG=1")
+	t.Logf("two watchdog pings within %s (WATCHDOG_USEC=400000: every 200ms)", time.Since(start))
+	for _, p := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get("http://" + metricsAddr + p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: %d %s", p, resp.StatusCode, b)
+		}
+	}
 
 	send := func(n int) {
 		t.Helper()
@@ -132,6 +158,22 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("after switching request_created off: %d mails, want 5 (only the agent's)", n)
 	}
 
+	// A new project: refused before the reload, served after it.
+	beta := "From: d@customer.example\r\nTo: beta@help.example.org\r\nSubject: new project\r\nMessage-ID: <life-beta@customer.example>\r\n\r\nhi\r\n"
+	if err := sendTo(smtpAddr, "beta@help.example.org", beta); err == nil || !strings.Contains(err.Error(), "550") {
+		t.Fatalf("mail to a project not configured yet: %v, want 550", err)
+	}
+	withToggle, _ := os.ReadFile(path)
+	os.WriteFile(path, append(withToggle, []byte("  - key: BETA\n    name: Beta Help\n    address: beta@help.example.org\n    agents: [bob@example.org]\n")...), 0o600)
+	cmd.Process.Signal(syscall.SIGHUP)
+	expectNotify(t, notes, "RELOADING=1")
+	expectNotify(t, notes, "READY=1")
+	if err := sendTo(smtpAddr, "beta@help.example.org", beta); err != nil {
+		t.Fatalf("mail to the project added by reload: %v", err)
+	}
+	waitOutbox(t, dir, 7) // BETA's auto-reply and agent notification
+	expectNotify(t, notes, "WATCHDOG=1")
+
 	cmd.Process.Signal(syscall.SIGTERM)
 	expectNotify(t, notes, "STOPPING=1")
 	done := make(chan error, 1)
@@ -149,6 +191,19 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("log lacks %q", want)
 		}
 	}
+}
+
+// sendTo delivers raw to one recipient over SMTP.
+func sendTo(addr, rcpt, raw string) error {
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.SendMail("d@customer.example", []string{rcpt}, strings.NewReader(raw)); err != nil {
+		return err
+	}
+	return c.Quit()
 }
 
 func regexpFind(s, pattern string) string {

@@ -46,6 +46,9 @@ scripts; changes need --as AGENT or $TICKETGATE_AS):
   restore FILE   daemon stopped: unpack a backup into an empty data_dir
   compact        daemon stopped: give space freed by retention back to the disk
   purge [--dry-run]  run retention now (--as), or list what its next run deletes
+  trace MESSAGE-ID   what happened to a mail: received, threaded, what it
+                 caused to be sent and how each delivery went (or, for one of
+                 our outbound ids, its deliveries and what caused it)
   status ACME-12 STATUS          assign ACME-12 AGENT|me|-
   reply ACME-12 TEXT|-           note ACME-12 TEXT|-      (- reads stdin)
   invite ACME-12 ADDRESS         participant add|remove ACME-12 ADDRESS
@@ -94,6 +97,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdOrgs(rest, stdout, stderr)
 	case "purge":
 		return cmdPurge(rest, stdout, stderr)
+	case "trace":
+		return cmdTrace(rest, stdout, stderr)
 	case "status", "assign", "reply", "note", "invite", "participant", "merge", "spam", "block", "share", "org":
 		return cmdOp(cmd, rest, stdin, stdout, stderr)
 	case "version", "--version", "-v":

@@ -91,11 +91,13 @@ func cmdServe(args []string, stderr io.Writer) int {
 		return exitFailure
 	}
 	daemon.SdNotify(false, daemon.SdNotifyReady)
+	stopWatchdog := watchdog(d, log)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			reload(d, path, log)
 			continue
 		}
+		stopWatchdog()
 		log.Info("shutting down", "signal", sig.String(), "grace", shutdownGrace)
 		daemon.SdNotify(false, daemon.SdNotifyStopping)
 		go func() {
@@ -133,6 +135,53 @@ func reload(d *tgdaemon.Daemon, path string, log *slog.Logger) {
 		return
 	}
 	d.Reload(cfg)
+}
+
+// watchdog pings systemd's watchdog (WatchdogSec= in the unit) every
+// half interval, but only while the daemon's own health check passes: the
+// store answers a read transaction and the outbox sender's loop is alive
+// (tgdaemon.Daemon.Healthy). A hung daemon stops pinging and systemd
+// restarts it; slow SMTP sessions play no part. The returned func stops
+// the loop (before shutdown, which stops the sender).
+func watchdog(d *tgdaemon.Daemon, log *slog.Logger) func() {
+	interval, err := daemon.SdWatchdogEnabled(false)
+	if err != nil {
+		log.Warn("watchdog: bad WATCHDOG_USEC/WATCHDOG_PID; not pinging", "err", err)
+	}
+	if interval <= 0 {
+		return func() {}
+	}
+	log.Info("watchdog enabled", "interval", interval)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval / 2)
+		defer t.Stop()
+		failing := false
+		for {
+			if err := d.Healthy(); err != nil {
+				if !failing {
+					log.Error("watchdog: health check failed; not pinging systemd", "err", err)
+				}
+				failing = true
+			} else {
+				if failing {
+					log.Info("watchdog: healthy again")
+				}
+				failing = false
+				daemon.SdNotify(false, daemon.SdNotifyWatchdog)
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		<-done
+	}
 }
 
 // monotonicUsec is CLOCK_MONOTONIC in µs, which systemd's RELOADING=1

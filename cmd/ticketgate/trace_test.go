@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/daemon"
+)
+
+// TestTraceCLI: a mail handed over by `deliver` can be traced by its
+// Message-ID — received via the pipe, its new ticket, the two mails it
+// caused and their deliveries — and one of those outbound ids leads back.
+func TestTraceCLI(t *testing.T) {
+	dir := t.TempDir()
+	path := writeConfig(t, dir, "")
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := daemon.Start(cfg, slog.New(slog.DiscardHandler), daemon.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Shutdown(context.Background())
+
+	raw := "From: Carl <carl@customer.example>\nTo: acme@support.example.com\nSubject: trace me\nMessage-ID: <cli-trace@customer.example>\n\nhello\n"
+	if code, _, e := runCmd([]string{"deliver", "-c", path}, raw); code != 0 {
+		t.Fatalf("deliver: %d %s", code, e)
+	}
+	waitOutbox(t, dir, 2)
+
+	var out string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, o, e := runCmd([]string{"trace", "-c", path, "<cli-trace@customer.example>"}, "")
+		out = o
+		if code == 0 && strings.Count(out, "delivered") == 2 || time.Now().After(deadline) {
+			if code != 0 {
+				t.Fatalf("trace: exit %d %s", code, e)
+			}
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("trace:\n%s", out)
+	for _, want := range []string{"<cli-trace@customer.example>", "received    via pipe from carl@customer.example for ACME", "new_ticket  opened ACME-1",
+		"queued      customer/request_created to carl@customer.example as <tg.", "queued      internal/request_created to alice@example.com as <tg."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("trace lacks %q", want)
+		}
+	}
+	if n := strings.Count(out, "delivered   to "); n != 2 {
+		t.Errorf("%d deliveries in the trace, want 2", n)
+	}
+
+	outID := regexp.MustCompile(`as <(tg\.[^>]+)>`).FindStringSubmatch(out)
+	if outID == nil {
+		t.Fatal("no outbound id in the trace")
+	}
+	code, o, e := runCmd([]string{"trace", "-c", path, outID[1]}, "")
+	if code != 0 || !strings.Contains(o, "caused by <cli-trace@customer.example>:") || !strings.Contains(o, "delivered") {
+		t.Errorf("outbound trace: %d %s\n%s", code, e, o)
+	}
+
+	code, _, e = runCmd([]string{"trace", "-c", path, "unknown@nowhere"}, "")
+	if code != exitFailure || !strings.Contains(e, "nothing is known about <unknown@nowhere>") {
+		t.Errorf("unknown id: exit %d %q", code, e)
+	}
+	code, o, _ = runCmd([]string{"trace", "-c", path, "--json", "cli-trace@customer.example"}, "")
+	if code != 0 || !strings.Contains(o, `"sent": [`) {
+		t.Errorf("--json: %d %s", code, o)
+	}
+}

@@ -1,0 +1,189 @@
+// Command ticketgate-bench drives a running ticketgate daemon with a
+// realistic mail load and reports what it sustained, and builds large
+// stores offline for scale tests.
+//
+//	ticketgate-bench [run] --smtp 127.0.0.1:2525 [--lmtp 127.0.0.1:2424] -c 32 -n 20000 \
+//	    [--rate 1000] [--duration 60s] [--mix new=55,reply=12,…] [--corpus ../shared/corpus] \
+//	    [--sink 127.0.0.1:2526] [--pid PID | --data-dir DIR] [--json]
+//	ticketgate-bench preload --data-dir DIR -n 1000000 [--project ACME]
+//
+// The daemon's outbound.smtp must point at --sink (see bench.yaml next to
+// this file): the sink receives every auto-reply and notification and
+// matches auto-replies to the requests that caused them (In-Reply-To).
+// Usage and figures: BENCHMARKS.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "preload" {
+		return runPreload(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "run" {
+		args = args[1:]
+	}
+	return runLoad(ctx, args, stdout, stderr)
+}
+
+func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ticketgate-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	smtpAddr := fs.String("smtp", "127.0.0.1:2525", "the daemon's SMTP listener")
+	lmtpAddr := fs.String("lmtp", "", "the daemon's LMTP listener (optional): every other connection uses it")
+	conns := fs.Int("c", 32, "concurrent connections")
+	n := fs.Int("n", 0, "messages to send (0 = until --duration)")
+	dur := fs.Duration("duration", 0, "how long to send (0 = until -n)")
+	rate := fs.Float64("rate", 0, "messages per second over all connections (0 = as fast as accepted)")
+	mixFlag := fs.String("mix", defaultMix, "kind=weight,… of new, reply (In-Reply-To), subject ([KEY-N]), token (reply to our auto-reply), agent, auto (Auto-Submitted), bounce (DSN)")
+	corpusDir := fs.String("corpus", "", "folder of .eml files: half the bodies of customer mail are sampled from it")
+	sinkAddr := fs.String("sink", "127.0.0.1:2526", "SMTP sink for the daemon's outbound mail (empty = none; no auto-reply figures)")
+	address := fs.String("address", "acme@support.example.com", "the project address to write to")
+	agent := fs.String("agent", "alice@example.com", "an agent of that project (agent replies)")
+	pid := fs.Int("pid", 0, "daemon process id for RssAnon and CPU (default: found through --data-dir)")
+	dataDir := fs.String("data-dir", "", "the daemon's data_dir: store bytes per ticket, and the daemon's pid")
+	wait := fs.Duration("wait", 15*time.Second, "after sending, wait at most this long for auto-replies")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	mix, err := ParseMix(*mixFlag)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	o := Options{SMTP: *smtpAddr, LMTP: *lmtpAddr, Conns: *conns, N: *n, Duration: *dur, Rate: *rate, Mix: mix,
+		Address: *address, Agent: *agent, Wait: *wait, PID: *pid, DataDir: *dataDir}
+	if o.N == 0 && o.Duration == 0 {
+		fmt.Fprintln(stderr, "give -n or --duration")
+		return 2
+	}
+	if *corpusDir != "" {
+		if o.Corpus, err = LoadCorpus(*corpusDir, 400, 512<<10); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
+	if o.PID == 0 && o.DataDir != "" {
+		if o.PID, err = findDaemon(o.DataDir); err != nil {
+			fmt.Fprintln(stderr, "no RSS/CPU figures:", err)
+		}
+	}
+	if *sinkAddr != "" {
+		if o.Sink, err = StartSink(*sinkAddr); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		defer o.Sink.Close()
+	}
+	rep, err := Run(ctx, o)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(rep)
+	} else {
+		printReport(stdout, rep)
+	}
+	if rep.Accepted == 0 {
+		return 1
+	}
+	return 0
+}
+
+func printReport(w io.Writer, r *Report) {
+	row := func(k, format string, a ...any) { fmt.Fprintf(w, "%-34s "+format+"\n", append([]any{k}, a...)...) }
+	row("connections", "%d", r.Conns)
+	if r.TargetRate > 0 {
+		row("target rate", "%.0f msgs/s", r.TargetRate)
+	}
+	row("mix", "%s", r.Mix)
+	if r.CorpusBodies > 0 {
+		row("corpus bodies", "%d", r.CorpusBodies)
+	}
+	kinds := make([]string, 0, len(r.SentByKind))
+	for k, v := range r.SentByKind {
+		kinds = append(kinds, fmt.Sprintf("%s=%d", k, v))
+	}
+	sort.Strings(kinds)
+	row("sent", "%d (%s)", r.Sent, strings.Join(kinds, " "))
+	row("accepted (250)", "%d", r.Accepted)
+	row("refused 4xx / 5xx / conn errors", "%d / %d / %d", r.TempFailed, r.PermFailed, r.ConnErrors)
+	row("elapsed", "%.2f s", r.ElapsedSec)
+	row("accepted msgs/s", "%.0f", r.AcceptedPerSec)
+	row("end-of-DATA→250 p50/p95/p99/max", "%.1f / %.1f / %.1f / %.1f ms", r.DataTo250.P50, r.DataTo250.P95, r.DataTo250.P99, r.DataTo250.Max)
+	if r.Outbound > 0 || r.AutoExpected > 0 {
+		row("auto-replies matched", "%d of %d new requests", r.AutoMatched, r.AutoExpected)
+		row("arrival→auto-reply p50/p99/max", "%.1f / %.1f / %.1f ms", r.ArrivalToAuto.P50, r.ArrivalToAuto.P99, r.ArrivalToAuto.Max)
+		row("outbound received by sink", "%d (%.0f msgs/s)", r.Outbound, r.OutboundPerSec)
+	}
+	if r.RSSAnonMaxMB > 0 {
+		row("daemon RssAnon start/max/end", "%.1f / %.1f / %.1f MB", r.RSSAnonStartMB, r.RSSAnonMaxMB, r.RSSAnonEndMB)
+		row("daemon CPU while sending", "%.0f %% of one core", r.CPUPercent)
+	}
+	if r.StoreBytesEnd > 0 {
+		row("store bytes start/end", "%d / %d", r.StoreBytesStart, r.StoreBytesEnd)
+		row("store bytes per new ticket", "%.0f (growth / new requests)", r.BytesPerNewTicket)
+	}
+	for _, e := range r.Errors {
+		row("error", "%s", e)
+	}
+}
+
+func runPreload(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ticketgate-bench preload", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", "", "the data_dir to fill (daemon stopped)")
+	n := fs.Int("n", 1000, "tickets to create")
+	project := fs.String("project", "ACME", "project key")
+	address := fs.String("address", "acme@support.example.com", "the project's address")
+	agent := fs.String("agent", "alice@example.com", "agent who answered every third ticket")
+	batch := fs.Int("batch", 5000, "tickets per transaction")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *dataDir == "" || *n <= 0 {
+		fmt.Fprintln(stderr, "preload needs --data-dir and -n > 0")
+		return 2
+	}
+	last := time.Now()
+	res, err := Preload(ctx, PreloadOptions{DataDir: *dataDir, N: *n, Project: *project, Address: *address, Agent: *agent, Batch: *batch,
+		Progress: func(done int, elapsed time.Duration) {
+			if time.Since(last) > 5*time.Second {
+				last = time.Now()
+				fmt.Fprintf(stderr, "preload: %d tickets in %.0f s\n", done, elapsed.Seconds())
+			}
+		}})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if *asJSON {
+		json.NewEncoder(stdout).Encode(res)
+		return 0
+	}
+	fmt.Fprintf(stdout, "preloaded %d tickets (%s … %s), %d messages in %.1f s (%.0f tickets/s); db %d bytes, %.0f bytes/ticket\n",
+		res.Tickets, res.First, res.Last, res.Messages, res.ElapsedSec, res.TicketsPerSec, res.DBBytes, res.BytesPerTicket)
+	return 0
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/mail"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Outbound is one message the daemon handed to the sink.
+type Outbound struct {
+	At        time.Time
+	MailFrom  string
+	Rcpts     []string
+	MessageID string
+	InReplyTo string
+	Subject   string
+}
+
+// Sink is the SMTP relay the daemon sends its outbound mail to (its
+// outbound.smtp points here). Every message is parsed for its headers and
+// passed to the tracker, which matches auto-replies to the inbound mail
+// that caused them.
+type Sink struct {
+	srv *smtp.Server
+	ln  net.Listener
+
+	mu      sync.Mutex
+	handler func(*Outbound)
+	count   int
+	first   time.Time
+	last    time.Time
+}
+
+// StartSink listens on addr ("127.0.0.1:0" for any port).
+func StartSink(addr string) (*Sink, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("sink: %w", err)
+	}
+	s := &Sink{ln: ln}
+	srv := smtp.NewServer(sinkBackend{s})
+	srv.Domain = "sink.bench"
+	srv.AllowInsecureAuth = true
+	srv.MaxMessageBytes = 64 << 20
+	srv.MaxRecipients = 1000
+	srv.ReadTimeout = time.Minute
+	srv.WriteTimeout = time.Minute
+	s.srv = srv
+	go srv.Serve(ln)
+	return s, nil
+}
+
+// Addr is the host:port the sink listens on.
+func (s *Sink) Addr() string { return s.ln.Addr().String() }
+
+// Host and Port split Addr for a daemon config.
+func (s *Sink) Host() string { return s.ln.Addr().(*net.TCPAddr).IP.String() }
+
+// Port is the sink's TCP port.
+func (s *Sink) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
+
+// Close stops the sink.
+func (s *Sink) Close() error { return s.srv.Close() }
+
+func (s *Sink) setHandler(h func(*Outbound)) {
+	s.mu.Lock()
+	s.handler = h
+	s.mu.Unlock()
+}
+
+// stats returns how many messages arrived and the first and last arrival.
+func (s *Sink) stats() (int, time.Time, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.count, s.first, s.last
+}
+
+func (s *Sink) reset() {
+	s.mu.Lock()
+	s.count, s.first, s.last = 0, time.Time{}, time.Time{}
+	s.mu.Unlock()
+}
+
+func (s *Sink) deliver(o *Outbound) {
+	s.mu.Lock()
+	s.count++
+	if s.first.IsZero() {
+		s.first = o.At
+	}
+	s.last = o.At
+	h := s.handler
+	s.mu.Unlock()
+	if h != nil {
+		h(o)
+	}
+}
+
+type sinkBackend struct{ s *Sink }
+
+func (b sinkBackend) NewSession(*smtp.Conn) (smtp.Session, error) {
+	return &sinkSession{s: b.s}, nil
+}
+
+type sinkSession struct {
+	s    *Sink
+	from string
+	to   []string
+}
+
+func (ss *sinkSession) AuthMechanisms() []string { return nil }
+
+func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
+	ss.from, ss.to = from, nil
+	return nil
+}
+
+func (ss *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.to = append(ss.to, to)
+	return nil
+}
+
+func (ss *sinkSession) Data(r io.Reader) error {
+	br := bufio.NewReader(r)
+	m, err := mail.ReadMessage(br)
+	at := time.Now()
+	o := &Outbound{At: at, MailFrom: ss.from, Rcpts: ss.to}
+	if err == nil {
+		o.MessageID = strings.Trim(strings.TrimSpace(m.Header.Get("Message-ID")), "<>")
+		o.InReplyTo = strings.Trim(strings.TrimSpace(m.Header.Get("In-Reply-To")), "<>")
+		o.Subject = m.Header.Get("Subject")
+		if dec, derr := new(mime.WordDecoder).DecodeHeader(o.Subject); derr == nil {
+			o.Subject = dec
+		}
+		io.Copy(io.Discard, m.Body)
+	} else {
+		io.Copy(io.Discard, br)
+	}
+	ss.s.deliver(o)
+	return nil
+}
+
+func (ss *sinkSession) Reset()        { ss.from, ss.to = "", nil }
+func (ss *sinkSession) Logout() error { return nil }

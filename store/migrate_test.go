@@ -60,7 +60,6 @@ func TestMigrateV1(t *testing.T) {
 		t.Fatalf("open v1 store: %v", err)
 	}
 	t.Logf("open with migration took %s", time.Since(start))
-	defer s.Close()
 
 	backups, _ := filepath.Glob(filepath.Join(dir, "ticketgate.db.pre-migration-v1-*"))
 	if len(backups) != 1 {
@@ -109,10 +108,11 @@ func TestMigrateV1(t *testing.T) {
 
 	// A second open migrates nothing and makes no second backup.
 	s.Close()
-	s, err = Open(dir, Options{NoSync: true})
+	s2, err := Open(dir, Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	s2.Close()
 	if b, _ := filepath.Glob(filepath.Join(dir, "ticketgate.db.pre-migration-*")); len(b) != 1 {
 		t.Errorf("backups after a second open: %v", b)
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/imapin"
 	"github.com/ticketgate/ticketgate/ingest"
 	"github.com/ticketgate/ticketgate/mailin"
 	"github.com/ticketgate/ticketgate/mailout"
@@ -57,6 +58,8 @@ type Daemon struct {
 	notifier   *notify.Notifier
 	engine     *ticket.Engine
 	ops        *ops // metrics, audit, health (metrics.go)
+	// imap reads the projects' IMAP mailboxes (imap.go).
+	imap *imapin.Manager
 }
 
 type listener struct {
@@ -162,6 +165,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 			log.Error("web server stopped", "err", err)
 		}
 	}()
+	d.startIMAP()
 	ok = true
 	log.Info("ticketgate started", "data_dir", cfg.DataDir, "projects", len(cfg.Projects), "smtp", d.Addr("smtp"), "lmtp", d.Addr("lmtp"), "web", d.Addr("web"))
 	return d, nil
@@ -316,6 +320,7 @@ func (d *Daemon) Reload(cfg *config.Config) {
 	}
 	d.cfg.Store(cfg)
 	d.tmpl.Store(templates.New(cfg.TemplatesDir))
+	d.reloadIMAP()
 	if err := d.engine.SyncOrganizations(context.Background()); err != nil {
 		d.log.Error("reload: could not apply the configured organizations", "err", err)
 	}
@@ -385,6 +390,7 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 }
 
 func (d *Daemon) closeAll() {
+	d.stopIMAP()
 	for _, l := range d.servers {
 		l.srv.Close()
 		l.ln.Close() // in case Serve never ran

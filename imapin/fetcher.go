@@ -235,8 +235,9 @@ func (f *fetcher) session(ctx context.Context) (synced bool, err error) {
 		if ctx.Err() != nil {
 			return synced, nil
 		}
+		woken := false
 		if idle {
-			err = f.idle(ctx, c)
+			woken, err = f.idle(ctx, c)
 		} else {
 			err = f.poll(ctx, c)
 		}
@@ -245,6 +246,14 @@ func (f *fetcher) session(ctx context.Context) (synced bool, err error) {
 		}
 		if ctx.Err() != nil {
 			return synced, nil
+		}
+		if !woken {
+			// Some servers do not tell a session that its mailbox was
+			// deleted and recreated: selecting it again on every poll
+			// and IDLE refresh notices a new UIDVALIDITY.
+			if sel, err = c.Select(cfg.Mailbox, nil).Wait(); err != nil {
+				return synced, fault.Temporary(fmt.Errorf("imap select %s: %w", cfg.Mailbox, err))
+			}
 		}
 	}
 }
@@ -271,19 +280,19 @@ func ensureMailbox(c *imapclient.Client, name string) error {
 	return nil
 }
 
-// idle waits in IDLE until the server reports new mail, the refresh
-// interval passes (RFC 2177: re-issue before 29 minutes) or ctx ends; then
-// it ends IDLE cleanly with DONE.
-func (f *fetcher) idle(ctx context.Context, c *imapclient.Client) error {
+// idle waits in IDLE until the server reports new mail (woken), the
+// refresh interval passes (RFC 2177: re-issue before 29 minutes) or ctx
+// ends; then it ends IDLE cleanly with DONE.
+func (f *fetcher) idle(ctx context.Context, c *imapclient.Client) (woken bool, err error) {
 	select {
 	case <-f.wake:
 		// Mail reported during the last catch-up: catch up again first.
-		return nil
+		return true, nil
 	default:
 	}
 	cmd, err := c.Idle()
 	if err != nil {
-		return fault.Temporary(fmt.Errorf("imap idle: %w", err))
+		return false, fault.Temporary(fmt.Errorf("imap idle: %w", err))
 	}
 	f.update(func(s *Status) { s.Idling = true })
 	wait := f.opts.IdleRefresh
@@ -296,21 +305,22 @@ func (f *fetcher) idle(ctx context.Context, c *imapclient.Client) error {
 	select {
 	case <-ctx.Done():
 	case <-f.wake:
+		woken = true
 	case <-t.C:
 	case <-c.Closed():
 		closed = true
 	}
 	f.update(func(s *Status) { s.Idling = false })
 	if closed {
-		return fault.Temporaryf("imap: connection closed while idling")
+		return false, fault.Temporaryf("imap: connection closed while idling")
 	}
 	if err := cmd.Close(); err != nil {
-		return fault.Temporary(fmt.Errorf("imap idle done: %w", err))
+		return false, fault.Temporary(fmt.Errorf("imap idle done: %w", err))
 	}
 	if err := cmd.Wait(); err != nil {
-		return fault.Temporary(fmt.Errorf("imap idle: %w", err))
+		return false, fault.Temporary(fmt.Errorf("imap idle: %w", err))
 	}
-	return nil
+	return woken, nil
 }
 
 // poll waits one poll interval (the next catch-up's UID SEARCH is the

@@ -111,7 +111,7 @@ type env struct {
 	pipe *ingest.Pipeline
 }
 
-func newEnv(t *testing.T, srv *memIMAP, edit func(*config.IMAP)) *env {
+func newEnv(t *testing.T, port int, edit func(*config.IMAP)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "imap.pw")
@@ -119,7 +119,7 @@ func newEnv(t *testing.T, srv *memIMAP, edit func(*config.IMAP)) *env {
 	cfg := config.Default()
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.Web.BaseURL = "http://ticketgate.test"
-	m := &config.IMAP{Host: "127.0.0.1", Port: srv.port, TLS: "none", Username: "support", PasswordFile: pw,
+	m := &config.IMAP{Host: "127.0.0.1", Port: port, TLS: "none", Username: "support", PasswordFile: pw,
 		ProcessedMailbox: "Processed", Start: config.IMAPStartAll, PollInterval: time.Second}
 	if edit != nil {
 		edit(m)
@@ -216,7 +216,7 @@ func TestIdleIngestsAndMoves(t *testing.T) {
 	srv := startMem(t, capsRev2)
 	srv.append(t, "INBOX", mail(1))
 	srv.append(t, "INBOX", mail(2))
-	e := newEnv(t, srv, nil)
+	e := newEnv(t, srv.port, nil)
 	m := e.manager(t, nil)
 	eventually(t, "backlog moved to Processed", func() bool { return srv.count("Processed") == 2 })
 	eventually(t, "idling", func() bool { s := m.Status(); return len(s) == 1 && s[0].Idling })
@@ -244,7 +244,7 @@ func TestIdleIngestsAndMoves(t *testing.T) {
 func TestPollingWithCopyFallback(t *testing.T) {
 	srv := startMem(t, capsCopyOnly)
 	srv.append(t, "INBOX", mail(1))
-	e := newEnv(t, srv, nil)
+	e := newEnv(t, srv.port, nil)
 	e.manager(t, nil)
 	eventually(t, "first message moved", func() bool { return srv.count("Processed") == 1 && srv.count("INBOX") == 0 })
 	srv.append(t, "INBOX", mail(2))
@@ -258,7 +258,7 @@ func TestPollingWithCopyFallback(t *testing.T) {
 
 func TestIdleOffPolls(t *testing.T) {
 	srv := startMem(t, capsRev2)
-	e := newEnv(t, srv, func(m *config.IMAP) { off := false; m.Idle = &off })
+	e := newEnv(t, srv.port, func(m *config.IMAP) { off := false; m.Idle = &off })
 	m := e.manager(t, nil)
 	eventually(t, "connected", func() bool { s := m.Status(); return len(s) == 1 && s[0].Connected })
 	srv.append(t, "INBOX", mail(1))
@@ -273,7 +273,7 @@ func TestIdleOffPolls(t *testing.T) {
 func TestSeenOnlyWithoutProcessedMailbox(t *testing.T) {
 	srv := startMem(t, capsRev2)
 	srv.append(t, "INBOX", mail(1))
-	e := newEnv(t, srv, func(m *config.IMAP) { m.ProcessedMailbox = "" })
+	e := newEnv(t, srv.port, func(m *config.IMAP) { m.ProcessedMailbox = "" })
 	e.manager(t, nil)
 	eventually(t, "ticket", func() bool { n, _ := e.stored(t); return n == 1 })
 	eventually(t, "flagged seen", func() bool {
@@ -289,7 +289,7 @@ func TestStartNowIgnoresBacklog(t *testing.T) {
 	srv := startMem(t, capsRev2)
 	srv.append(t, "INBOX", mail(1))
 	srv.append(t, "INBOX", mail(2))
-	e := newEnv(t, srv, func(m *config.IMAP) { m.Start = config.IMAPStartNow })
+	e := newEnv(t, srv.port, func(m *config.IMAP) { m.Start = config.IMAPStartNow })
 	m := e.manager(t, nil)
 	eventually(t, "idling", func() bool { s := m.Status(); return len(s) == 1 && s[0].Idling })
 	srv.append(t, "INBOX", mail(3))
@@ -305,7 +305,7 @@ func TestStartAllQuietSendsNothingForBacklog(t *testing.T) {
 	for i := range 5 {
 		srv.append(t, "INBOX", mail(i))
 	}
-	e := newEnv(t, srv, func(m *config.IMAP) { m.Start = config.IMAPStartAllQuiet })
+	e := newEnv(t, srv.port, func(m *config.IMAP) { m.Start = config.IMAPStartAllQuiet })
 	m := e.manager(t, nil)
 	eventually(t, "backlog ingested", func() bool { return srv.count("Processed") == 5 })
 	if n, _ := e.stored(t); n != 5 {
@@ -369,7 +369,7 @@ func TestPoisonedMessageGoesToErrorMailbox(t *testing.T) {
 	srv.append(t, "INBOX", mail(1))
 	srv.append(t, "INBOX", mail(2, "X-Test: POISON"))
 	srv.append(t, "INBOX", mail(3))
-	e := newEnv(t, srv, func(m *config.IMAP) { m.MaxAttempts = 2 })
+	e := newEnv(t, srv.port, func(m *config.IMAP) { m.MaxAttempts = 2 })
 	r := &flaky{next: e.pipe, poison: "POISON"}
 	m := e.manager(t, r)
 	eventually(t, "good messages processed", func() bool { return srv.count("Processed") == 2 })
@@ -398,7 +398,7 @@ func TestPoisonedMessageGoesToErrorMailbox(t *testing.T) {
 func TestTemporaryFailuresAreNotCounted(t *testing.T) {
 	srv := startMem(t, capsRev2)
 	srv.append(t, "INBOX", mail(1))
-	e := newEnv(t, srv, func(m *config.IMAP) { m.MaxAttempts = 1 })
+	e := newEnv(t, srv.port, func(m *config.IMAP) { m.MaxAttempts = 1 })
 	r := &flaky{next: e.pipe, tempFails: 3}
 	e.manager(t, r)
 	eventually(t, "ingested after the store recovered", func() bool { return srv.count("Processed") == 1 })
@@ -416,7 +416,7 @@ func TestCrashLoopMessageIsIsolated(t *testing.T) {
 	srv := startMem(t, capsRev2)
 	srv.append(t, "INBOX", mail(1))
 	srv.append(t, "INBOX", mail(2))
-	e := newEnv(t, srv, func(m *config.IMAP) { m.MaxAttempts = 2 })
+	e := newEnv(t, srv.port, func(m *config.IMAP) { m.MaxAttempts = 2 })
 	// Simulate two crashes while processing UID 1: the cursor exists
 	// (first start done) and two attempts are on record.
 	a := account{Project: "ACME", IMAP: *e.cfg.Projects[0].IMAP}
@@ -443,7 +443,7 @@ func TestOversizeMessageBecomesANote(t *testing.T) {
 	big := "Return-Path: <big@customer.example>\r\nFrom: big@customer.example\r\nTo: acme@support.example.com\r\nSubject: huge attachment\r\nMessage-ID: <big@customer.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--XX\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" + strings.Repeat("QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\r\n", 200) + "--XX--\r\n"
 	srv.append(t, "INBOX", big)
 	srv.append(t, "INBOX", mail(1))
-	e := newEnv(t, srv, nil)
+	e := newEnv(t, srv.port, nil)
 	e.cfg.Inbound.MaxMessageBytes = 4096
 	e.manager(t, nil)
 	eventually(t, "oversize message left in the error mailbox", func() bool { return srv.count("Ticketgate-Errors") == 1 })
@@ -487,7 +487,7 @@ func TestUIDValidityChangeCreatesNoDuplicates(t *testing.T) {
 	srv := startMem(t, capsRev2)
 	srv.append(t, "INBOX", mail(1))
 	srv.append(t, "INBOX", mail(2))
-	e := newEnv(t, srv, func(m *config.IMAP) { m.ProcessedMailbox = "" })
+	e := newEnv(t, srv.port, func(m *config.IMAP) { m.ProcessedMailbox = "" })
 	m := e.manager(t, nil)
 	eventually(t, "two tickets", func() bool { n, _ := e.stored(t); return n == 2 })
 	eventually(t, "idling", func() bool { return m.Status()[0].Idling })
@@ -522,7 +522,7 @@ func TestUIDValidityChangeCreatesNoDuplicates(t *testing.T) {
 func TestUIDValidityChangeWhileConnected(t *testing.T) {
 	srv := startMem(t, capsRev2)
 	srv.append(t, "INBOX", mail(1))
-	e := newEnv(t, srv, func(m *config.IMAP) { m.ProcessedMailbox = "" })
+	e := newEnv(t, srv.port, func(m *config.IMAP) { m.ProcessedMailbox = "" })
 	r := &flaky{next: e.pipe}
 	m := NewManager(e.st, r, Options{BackoffMin: 20 * time.Millisecond, IdleRefresh: 100 * time.Millisecond, Logger: testLogger(t)})
 	m.Apply(e.cfg)
@@ -549,7 +549,7 @@ func TestCommitWithoutMoveIsNotDuplicated(t *testing.T) {
 	srv := startMem(t, capsRev2)
 	raw := mail(1)
 	srv.append(t, "INBOX", raw)
-	e := newEnv(t, srv, nil)
+	e := newEnv(t, srv.port, nil)
 	errs := e.pipe.Receive(context.Background(), &mailin.Envelope{Source: "imap", Trusted: true, MailFrom: "c1@customer.example", Rcpts: []string{"acme@support.example.com"}}, strings.NewReader(raw))
 	if errs[0] != nil {
 		t.Fatal(errs[0])
@@ -565,7 +565,7 @@ func TestCommitWithoutMoveIsNotDuplicated(t *testing.T) {
 
 func TestReconnectAfterServerLoss(t *testing.T) {
 	srv := startMem(t, capsRev2)
-	e := newEnv(t, srv, func(m *config.IMAP) { m.Port = freePort(t) }) // nothing listens there
+	e := newEnv(t, srv.port, func(m *config.IMAP) { m.Port = freePort(t) }) // nothing listens there
 	m := e.manager(t, nil)
 	eventually(t, "errors recorded", func() bool { s := m.Status(); return len(s) == 1 && s[0].Errors >= 2 })
 	s := m.Status()[0]
@@ -576,7 +576,7 @@ func TestReconnectAfterServerLoss(t *testing.T) {
 
 func TestApplyReloads(t *testing.T) {
 	srv := startMem(t, capsRev2)
-	e := newEnv(t, srv, nil)
+	e := newEnv(t, srv.port, nil)
 	m := e.manager(t, nil)
 	eventually(t, "idling", func() bool { s := m.Status(); return len(s) == 1 && s[0].Idling })
 	first := m.fetchers["ACME"]

@@ -353,6 +353,12 @@ func (n *Notifier) hold(tx *store.Tx, ev *ticket.Event, pl Planned) (bool, error
 	} else if autoFor(pl.Template) != "" && !p.AlwaysMail(pl.Recipient) {
 		l := cfg.Limits
 		limits := []limit{{"auto|r|" + pl.Recipient, l.AutoPerRecipient, "recipient"}}
+		if p.IsStaff(pl.Recipient) {
+			// An agent's budget is per ticket: a loop with an agent's
+			// auto-responder is one ticket, while a busy agent gets the
+			// notifications of hundreds.
+			limits[0] = limit{"auto|r|" + pl.Recipient + "|" + t.Key, l.AutoPerRecipient, "recipient and ticket"}
+		}
 		// The per-recipient limit is what stops a responder, whoever it
 		// is. Ticket and project budgets count customer mail only: a
 		// busy ticket must not leave its agents blind.

@@ -118,9 +118,14 @@ func statusNames(p *config.Project) string {
 	return strings.Join(names, ", ")
 }
 
-// internalOnly wraps emit so the events reach staff only.
-func internalOnly(emit func(*Event) error) func(*Event) error {
+// implied wraps emit for a status change that follows from a comment:
+// the comment's own mail says it all, so a plain status change mails
+// nobody, and a reopening (news to the agents) reaches staff only.
+func implied(emit func(*Event) error) func(*Event) error {
 	return func(ev *Event) error {
+		if ev.Type == EvStatusChanged {
+			return nil
+		}
 		ev.InternalOnly = true
 		return emit(ev)
 	}
@@ -202,7 +207,7 @@ func (e *Engine) Comment(ctx context.Context, key, actor, text string, internal 
 			return nil
 		}
 		if !isDone(p, t.Status) {
-			return setStatus(tx, p, t, firstOf(p, CatPending), actor, now, internalOnly(emit))
+			return setStatus(tx, p, t, firstOf(p, CatPending), actor, now, implied(emit))
 		}
 		return nil
 	})

@@ -341,6 +341,10 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 		msg.Unverified = !customerProven
 	default:
 		msg.Unverified = rule == BySubjectToken && !customerProven
+		if strings.TrimSpace(text) == "" && len(cmds) > 0 {
+			// Commands only: no comment for anyone to read.
+			msg.Kind, msg.Internal, evType = "command", true, ""
+		}
 	}
 	if err := tx.AddMessage(msg); err != nil {
 		return err
@@ -414,11 +418,14 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	// A customer writing into a ticket that waits for them, or that was
 	// resolved or closed, reopens it.
 	if !res.Created && person && !staff && !msg.Internal {
-		switch categoryOf(p, t.Status) {
-		case CatPending, CatResolved, CatClosed:
+		st, _ := p.Status(t.Status)
+		switch {
+		case st.Approval != nil:
+			// Waiting for an approval: only the approvers move it on.
+		case st.Category == CatPending || st.Category == CatResolved || st.Category == CatClosed:
 			// The customers hear of the comment itself; the status change
 			// that follows is for staff.
-			if err := setStatus(tx, p, t, firstOf(p, CatOpen), author, now, internalOnly(emit)); err != nil {
+			if err := setStatus(tx, p, t, firstOf(p, CatOpen), author, now, implied(emit)); err != nil {
 				return err
 			}
 			if err := tx.PutTicket(t); err != nil {
@@ -471,7 +478,7 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	}
 	// An agent's public answer leaves the ticket waiting for the customer.
 	if public && !statusSet && !isDone(p, t.Status) {
-		if err := setStatus(tx, p, t, firstOf(p, CatPending), author, now, internalOnly(emit)); err != nil {
+		if err := setStatus(tx, p, t, firstOf(p, CatPending), author, now, implied(emit)); err != nil {
 			return err
 		}
 	}

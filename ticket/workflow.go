@@ -59,7 +59,7 @@ func parseCommands(text string) ([]command, string) {
 // parseCommand recognises "#word args…": a word of letters right after
 // the hash (so "#1 is broken" or "# heading" stay text).
 func parseCommand(l string) (command, bool) {
-	if !strings.HasPrefix(l, "#") || len(l) > 200 {
+	if !strings.HasPrefix(l, "#") || len(l) < 2 || len(l) > 200 || !unicode.IsLetter(rune(l[1])) {
 		return command{}, false
 	}
 	f := strings.Fields(l[1:])
@@ -161,6 +161,8 @@ func (e *Engine) runCommands(tx *store.Tx, p *config.Project, t *store.Ticket, c
 	for _, c := range cmds {
 		err := e.runCommand(tx, p, t, c, cc)
 		switch {
+		case err == nil && (c.name == "internal" || c.name == "private" && cc.created):
+			// They only say what the mail is: nothing to report.
 		case err == nil:
 			told = append(told, "done: "+c.line)
 			switch c.name {

@@ -148,6 +148,7 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 		if kind == config.AddrReplyToken {
 			m.RcptTag = tag
 		}
+		m.ToInternal = kind == config.AddrInternal
 		m.TellStaff = refusal != nil
 		if b := p.blocked(proj.Key, m.From, m.MailFrom); b != nil {
 			// Kept (nothing is lost), but nobody hears of it.

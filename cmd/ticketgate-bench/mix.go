@@ -89,8 +89,9 @@ type Corpus struct {
 
 // LoadCorpus reads up to limit .eml files under dir (sorted, every n-th so the
 // sample spans all sources) no larger than maxBytes, and keeps their MIME
-// part. Reports (DSNs), and files that don't parse, are skipped: bounces and
-// auto-replies are built by the mix, not sampled.
+// part. Reports (DSNs, also nested ones), automatic mail and files that
+// don't parse are skipped: bounces and auto-replies are built by the mix,
+// not sampled, so every sampled "new" request earns an auto-reply.
 func LoadCorpus(dir string, limit int, maxBytes int64) (*Corpus, error) {
 	var files []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -136,6 +137,10 @@ func mimePart(path string) []byte {
 	ct := m.Header.Get("Content-Type")
 	lct := strings.ToLower(ct)
 	if strings.Contains(lct, "multipart/report") || m.Header.Get("Auto-Submitted") != "" {
+		return nil
+	}
+	if bytes.Contains(bytes.ToLower(raw), []byte("delivery-status")) || bytes.Contains(bytes.ToLower(raw), []byte("disposition-notification")) {
+		// A report inside another part still reads as a bounce.
 		return nil
 	}
 	var b bytes.Buffer

@@ -213,6 +213,16 @@ func TestAgentReplyReachesCustomerInternalNoteNever(t *testing.T) {
 		"Try the other outlet.", proof, "Cc: "+carl))
 	only(t, box.next(1), "dave@example.com")
 
+	// What the agent attaches reaches the customer with the text.
+	att := strings.Replace(withAttachments(alice, "Re: [ACME-1] Printer on fire", "a6@example.com", 1),
+		"MIME-Version: 1.0\r\n", "MIME-Version: 1.0\r\n"+proof+"\r\n", 1)
+	mustSend(t, d.Addr("smtp"), alice, []string{acmeAddr}, att)
+	c = only(t, box.next(2), carl)
+	if raw := string(c.Data); !strings.Contains(raw, `filename=f0.bin`) && !strings.Contains(raw, `filename="f0.bin"`) ||
+		!strings.Contains(raw, "ZGF0YSAw") { // base64 of "data 0"
+		t.Errorf("customer's copy lacks the attachment:\n%s", raw)
+	}
+
 	// Without proof no agent rights: forged From, a trusted id's header
 	// from an untrusted authserv-id, and one injected below our MTA's
 	// Received line are all an unverified internal note with no command run.

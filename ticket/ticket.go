@@ -319,6 +319,9 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 		msg.Kind, msg.Internal, evType = "note", true, EvInternalNoteAdded
 		msg.Held = "sender not verified: mail from an agent's address without proof (Authentication-Results) that the agent sent it"
 		msg.Unverified = true
+		// The agent hears of it: their answer did not reach anyone.
+		told = append(told, "Your mail was NOT sent to the customers: nothing proved that you sent it (no Authentication-Results "+
+			"of a trusted server with dmarc=pass or aligned dkim=pass). It is kept on "+t.Key+" as an internal note marked \"sender not verified\".")
 	case agent:
 		msg.Text = stripQuotes(text)
 		switch {

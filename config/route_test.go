@@ -260,3 +260,12 @@ func TestSlogLevel(t *testing.T) {
 		}
 	}
 }
+
+func TestVisibleStatus(t *testing.T) {
+	p := &Project{}
+	for status, want := range map[string]string{"assigned": "open", "in_progress": "open", "waiting_for_customer": "waiting_for_customer", "gone": "gone"} {
+		if got := p.VisibleStatus(status); got != want {
+			t.Errorf("VisibleStatus(%q) = %q, want %q", status, got, want)
+		}
+	}
+}

@@ -104,6 +104,22 @@ func (p *Project) Status(name string) (StatusDef, bool) {
 	return StatusDef{}, false
 }
 
+// VisibleStatus is the status customers are shown for status: itself
+// when customer-visible, else the first visible status of its category
+// (assigned and in_progress show as open), else itself.
+func (p *Project) VisibleStatus(status string) string {
+	st, ok := p.Status(status)
+	if !ok || st.Visible() {
+		return status
+	}
+	for _, s := range p.StatusList() {
+		if s.Category == st.Category && s.Visible() {
+			return s.Name
+		}
+	}
+	return status
+}
+
 // FirstOf returns the first status of a category ("" when the list has
 // none).
 func (p *Project) FirstOf(category string) string {

@@ -291,6 +291,12 @@ func (d *Daemon) listen(cfg *config.Config) error {
 				}
 				return key
 			},
+			VisibleStatus: func(project, status string) string {
+				if p := d.Config().Project(project); p != nil {
+					return p.VisibleStatus(status)
+				}
+				return status
+			},
 			Secret: d.secret,
 			Reply:  d.webReply,
 			Close:  d.webClose,

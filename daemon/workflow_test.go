@@ -277,6 +277,15 @@ func TestCommandsByMail(t *testing.T) {
 	if m := msgsStored[len(msgsStored)-1]; !m.Internal || m.Kind != "command" {
 		t.Errorf("a commands-only mail must not become a public comment: %+v", m)
 	}
+	// Carl's page shows the status he may see: in_progress is internal,
+	// so "Open".
+	l := linkRE.FindStringSubmatch(textBody(t, to(sink.Messages(), carl)[0]))
+	if l == nil {
+		t.Fatal("no link in the auto-reply")
+	}
+	if _, page := get(t, "http://"+d.Addr("web")+l[1]); !strings.Contains(page, "Open") || strings.Contains(strings.ToLower(page), "in progress") {
+		t.Errorf("customer page shows an internal status:\n%s", page)
+	}
 
 	// #resolve: the customers are told.
 	mustSend(t, d.Addr("smtp"), alice, []string{acmeAddr}, msg(alice, acmeAddr, "Re: [ACME-1]", "c2@example.com", "#resolve\r\n", proof))

@@ -267,10 +267,14 @@ func (s *server) projectName(key string) string {
 }
 
 func (s *server) statusName(tx *texts, t *store.Ticket) string {
+	status := t.Status
+	if s.opts.VisibleStatus != nil {
+		status = s.opts.VisibleStatus(t.Project, status)
+	}
 	if s.opts.StatusName != nil {
-		if name := strings.TrimSpace(s.opts.StatusName(t.Project, t.Status)); name != "" {
+		if name := strings.TrimSpace(s.opts.StatusName(t.Project, status)); name != "" {
 			return name
 		}
 	}
-	return tx.Status(t.Status)
+	return tx.Status(status)
 }

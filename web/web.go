@@ -38,6 +38,9 @@ type Options struct {
 	// nil (or an empty result) means the page's language names it, falling
 	// back to the status title-cased with "_" as a space.
 	StatusName func(project, status string) string
+	// VisibleStatus maps a status customers must not see (assigned,
+	// in_progress …) to the one they are shown; nil shows every status.
+	VisibleStatus func(project, status string) string
 	// ProjectName returns a project's display name, which signs the
 	// project's own messages; nil (or an empty result) shows the key.
 	ProjectName func(key string) string

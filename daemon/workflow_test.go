@@ -475,3 +475,91 @@ func TestAutoCloseFormSendersAndOrganizations(t *testing.T) {
 		t.Errorf("auto-close: %+v", tk)
 	}
 }
+
+// TestEveryCommandWithAndWithoutProof runs each agent command once
+// without proof (nothing changes) and once with it.
+func TestEveryCommandWithAndWithoutProof(t *testing.T) {
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	boss := "boss@customer.example"
+	d := startAt(t, workflowConfig(t, sink, func(c *config.Config) {
+		st := config.DefaultStatuses()
+		st = append(st[:5], append([]config.StatusDef{{Name: "approval", Category: config.CatPending,
+			Approval: &config.Approval{Approvers: []string{boss}}}}, st[5:]...)...)
+		c.Projects[0].Statuses = st
+		c.Projects[0].PrivateByDefault = true
+		c.Projects[0].Organizations = []config.OrgDef{{Name: "Customer Inc", Domains: []string{"customer.example"}}}
+	}), nil)
+	box := &mailbox{t: t, sink: sink, d: d}
+	request(t, d, box)
+	snapshot := func() string {
+		tk, _ := ticketOf(t, d, "ACME-1")
+		return strings.Join([]string{tk.Status, tk.Assignee, tk.Priority, tk.Organization, fmtParticipants(tk)}, "|")
+	}
+	steps := []struct {
+		cmd   string
+		check func(tk *store.Ticket) bool
+	}{
+		{"#status in_progress", func(tk *store.Ticket) bool { return tk.Status == "in_progress" }},
+		{"#assign dave@example.com", func(tk *store.Ticket) bool { return tk.Assignee == "dave@example.com" }},
+		{"#priority urgent", func(tk *store.Ticket) bool { return tk.Priority == "urgent" }},
+		{"#participant add dana@customer.example", func(tk *store.Ticket) bool { return fmtParticipants(tk) == "dana@customer.example" }},
+		{"#participant remove dana@customer.example", func(tk *store.Ticket) bool { return fmtParticipants(tk) == "" }},
+		{"#organization Customer Inc", func(tk *store.Ticket) bool { return tk.Organization == "Customer Inc" }},
+		{"#private", func(tk *store.Ticket) bool { return tk.Organization == "" && tk.Private }},
+		{"#resolve", func(tk *store.Ticket) bool { return tk.Status == "resolved" }},
+		{"#reopen", func(tk *store.Ticket) bool { return tk.Status == "open" }},
+		{"#close", func(tk *store.Ticket) bool { return tk.Status == "closed" }},
+	}
+	for i, s := range steps {
+		before := snapshot()
+		mustSend(t, d.Addr("smtp"), alice, []string{acmeAddr}, msg(alice, acmeAddr, "Re: [ACME-1]", "u"+string(rune('a'+i))+"@example.com", s.cmd))
+		waitFor(t, box, func(m mailouttest.Message) bool { return strings.Contains(textBody(t, m), "No command was run") })
+		if after := snapshot(); after != before {
+			t.Errorf("unproven %s changed the ticket: %s → %s", s.cmd, before, after)
+		}
+		mustSend(t, d.Addr("smtp"), alice, []string{acmeAddr}, msg(alice, acmeAddr, "Re: [ACME-1]", "p"+string(rune('a'+i))+"@example.com", s.cmd, proof))
+		waitFor(t, box, func(m mailouttest.Message) bool {
+			return len(m.To) == 1 && m.To[0] == alice && strings.Contains(textBody(t, m), "done: "+s.cmd)
+		})
+		if tk, _ := ticketOf(t, d, "ACME-1"); !s.check(tk) {
+			t.Errorf("proven %s: ticket %s", s.cmd, snapshot())
+		}
+	}
+	// #decline by the approver.
+	mustSend(t, d.Addr("smtp"), alice, []string{acmeAddr}, msg(alice, acmeAddr, "Re: [ACME-1]", "q1@example.com", "#reopen\r\n#status approval", proof))
+	ask := waitFor(t, box, func(m mailouttest.Message) bool { return len(m.To) == 1 && m.To[0] == boss })
+	mustSend(t, d.Addr("smtp"), boss, []string{acmeAddr}, msg(boss, acmeAddr, "Re: [ACME-1]", "q2@customer.example", "#decline",
+		"In-Reply-To: <"+msgID(t, ask)+">"))
+	waitFor(t, box, func(m mailouttest.Message) bool { return len(m.To) == 1 && m.To[0] == boss && strings.Contains(textBody(t, m), "done: #decline") })
+	if tk, _ := ticketOf(t, d, "ACME-1"); tk.Status != "cancelled" {
+		t.Errorf("after #decline: %s", tk.Status)
+	}
+}
+
+func fmtParticipants(tk *store.Ticket) string {
+	var out []string
+	for _, p := range tk.Participants {
+		out = append(out, p.Address)
+	}
+	return strings.Join(out, ",")
+}
+
+// waitFor waits for a new message matching ok and moves the mailbox past
+// everything that arrived until then.
+func waitFor(t *testing.T, b *mailbox, ok func(mailouttest.Message) bool) mailouttest.Message {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		msgs := b.sink.Messages()
+		for i := b.seen; i < len(msgs); i++ {
+			if ok(msgs[i]) {
+				b.seen = i + 1
+				return msgs[i]
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no matching message among %d new", len(msgs)-b.seen)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -530,7 +530,9 @@ func TestEveryCommandWithAndWithoutProof(t *testing.T) {
 	ask := waitFor(t, box, func(m mailouttest.Message) bool { return len(m.To) == 1 && m.To[0] == boss })
 	mustSend(t, d.Addr("smtp"), boss, []string{acmeAddr}, msg(boss, acmeAddr, "Re: [ACME-1]", "q2@customer.example", "#decline",
 		"In-Reply-To: <"+msgID(t, ask)+">"))
-	waitFor(t, box, func(m mailouttest.Message) bool { return len(m.To) == 1 && m.To[0] == boss && strings.Contains(textBody(t, m), "done: #decline") })
+	waitFor(t, box, func(m mailouttest.Message) bool {
+		return len(m.To) == 1 && m.To[0] == boss && strings.Contains(textBody(t, m), "done: #decline")
+	})
 	if tk, _ := ticketOf(t, d, "ACME-1"); tk.Status != "cancelled" {
 		t.Errorf("after #decline: %s", tk.Status)
 	}

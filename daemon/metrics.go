@@ -154,5 +154,13 @@ func (d *Daemon) Healthy() error {
 	return nil
 }
 
-// mailboxStates reports the IMAP mailboxes (none until IMAP is wired).
-func (d *Daemon) mailboxStates() []metrics.Mailbox { return nil }
+// mailboxStates reports the IMAP mailboxes (imapin.Status) to the
+// metrics and /readyz.
+func (d *Daemon) mailboxStates() []metrics.Mailbox {
+	st := d.Mailboxes()
+	out := make([]metrics.Mailbox, len(st))
+	for i, s := range st {
+		out[i] = metrics.Mailbox(s)
+	}
+	return out
+}

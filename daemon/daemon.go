@@ -321,7 +321,8 @@ func hostname() string {
 func (d *Daemon) Reload(cfg *config.Config) {
 	old := d.Config()
 	if cfg.DataDir != old.DataDir || cfg.Inbound.SMTP.Listen != old.Inbound.SMTP.Listen ||
-		cfg.Inbound.LMTP.Listen != old.Inbound.LMTP.Listen || cfg.Web.Listen != old.Web.Listen {
+		cfg.Inbound.LMTP.Listen != old.Inbound.LMTP.Listen || cfg.Web.Listen != old.Web.Listen ||
+		cfg.Metrics.Listen != old.Metrics.Listen || cfg.Metrics.Pprof != old.Metrics.Pprof {
 		d.log.Warn("reload: data_dir and listen addresses change only on restart")
 	}
 	d.cfg.Store(cfg)

@@ -1,7 +1,6 @@
 package imapin
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net"
@@ -128,11 +127,11 @@ func TestTokenFileXOAUTH2AndReread(t *testing.T) {
 
 	// The helper replaces the token: the next login uses the new one.
 	a := newAuthenticator(*e.cfg.Projects[0].IMAP)
-	if tok, err := a.accessToken(context.Background()); err != nil || tok != "tok-1" {
+	if tok, err := a.accessToken(); err != nil || tok != "tok-1" {
 		t.Fatalf("token %q, %v", tok, err)
 	}
 	os.WriteFile(tokFile, []byte("tok-2-longer\n"), 0o600)
-	if tok, _ := a.accessToken(context.Background()); tok != "tok-2-longer" {
+	if tok, _ := a.accessToken(); tok != "tok-2-longer" {
 		t.Errorf("token after the file changed: %q", tok)
 	}
 }

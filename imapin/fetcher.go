@@ -155,7 +155,7 @@ func (f *fetcher) run(ctx context.Context) {
 }
 
 // dial connects and logs in.
-func (f *fetcher) dial(ctx context.Context) (*imapclient.Client, error) {
+func (f *fetcher) dial() (*imapclient.Client, error) {
 	cfg := &f.acct.IMAP
 	opts := &imapclient.Options{
 		TLSConfig: &tls.Config{ServerName: cfg.Host, InsecureSkipVerify: cfg.InsecureSkipVerify, MinVersion: tls.VersionTLS12},
@@ -191,7 +191,7 @@ func (f *fetcher) dial(ctx context.Context) (*imapclient.Client, error) {
 		c.Close()
 		return nil, fault.Temporary(fmt.Errorf("imap greeting from %s: %w", cfg.Addr(), err))
 	}
-	if err := f.auth.login(ctx, c); err != nil {
+	if err := f.auth.login(c); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -201,7 +201,7 @@ func (f *fetcher) dial(ctx context.Context) (*imapclient.Client, error) {
 // session runs one connection until it fails or ctx ends; synced reports
 // whether it caught up at least once (which resets the backoff).
 func (f *fetcher) session(ctx context.Context) (synced bool, err error) {
-	c, err := f.dial(ctx)
+	c, err := f.dial()
 	if err != nil {
 		return false, err
 	}

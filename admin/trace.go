@@ -17,6 +17,9 @@ type Trace struct {
 	Sent []TraceMail `json:"sent,omitempty"`
 	// Cause is the inbound mail that caused this one (an outbound id).
 	Cause *TraceMail `json:"cause,omitempty"`
+	// Related lists other linked mail: the delivery report about an
+	// outbound mail, or the mail a report is about.
+	Related []TraceMail `json:"related,omitempty"`
 }
 
 // TraceMail is one related mail and its events.
@@ -52,9 +55,12 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 			m := TraceMail{MessageID: e.Related, Events: rel}
-			if inbound(t.Events) {
+			switch {
+			case e.Type != store.AuditQueued:
+				t.Related = append(t.Related, m)
+			case inbound(t.Events):
 				t.Sent = append(t.Sent, m)
-			} else if t.Cause == nil {
+			case t.Cause == nil:
 				t.Cause = &m
 			}
 		}

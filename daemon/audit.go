@@ -265,6 +265,9 @@ func followEvents(tx *store.Tx, f *followUp) ([]*store.AuditEvent, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m, err := tx.Message(f.Message); err == nil && m.Kind == "bounce" {
+		return bounceEvents(evs, m, f), nil
+	}
 	start := -1
 	for i, e := range evs {
 		if e.Message == f.Message {
@@ -297,6 +300,32 @@ func followEvents(tx *store.Tx, f *followUp) ([]*store.AuditEvent, error) {
 		}
 	}
 	return out, nil
+}
+
+// bounceEvents links a delivery report stored as message m to the mail
+// it reports on: the report's summary (the first paragraph of m's text)
+// is quoted in the "delivery_failed" event it caused, "<event> to <rcpt>
+// (<message-id>): bounced: <summary>…". A delay notice names no failed
+// mail and links nothing.
+func bounceEvents(evs []*store.Event, m *store.Message, f *followUp) []*store.AuditEvent {
+	summary, _, _ := strings.Cut(m.Text, "\n\n")
+	for i := len(evs) - 1; i >= 0; i-- {
+		e := evs[i]
+		if e.Type != "delivery_failed" || summary == "" || !strings.Contains(e.Detail, "bounced: "+summary) {
+			continue
+		}
+		_, rest, _ := strings.Cut(e.Detail, " to ")
+		rcpt, rest, _ := strings.Cut(rest, " (")
+		outID, reason, ok := strings.Cut(rest, "): ")
+		if !ok || outID == "" {
+			return nil
+		}
+		return []*store.AuditEvent{
+			{MessageID: f.MessageID, Time: f.Time, Type: store.AuditBounced, Project: f.Project, Ticket: f.Ticket, Recipient: rcpt, Detail: "report on our mail: " + reason, Related: outID},
+			{MessageID: outID, Time: f.Time, Type: store.AuditBounced, Project: f.Project, Ticket: f.Ticket, Recipient: rcpt, Detail: reason, Related: f.MessageID},
+		}
+	}
+	return nil
 }
 
 // parseQueued splits "<template> to <rcpt> (<message-id>)".

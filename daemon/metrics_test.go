@@ -393,3 +393,56 @@ func TestHealthyNeedsTheSender(t *testing.T) {
 		t.Errorf("sender stopped: %v", err)
 	}
 }
+
+// TestTraceLinksABounce: a delivery report for our auto-reply is linked
+// both ways — the auto-reply's trace says it bounced and names the report,
+// the report's trace names the mail it is about.
+func TestTraceLinksABounce(t *testing.T) {
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	d := start(t, testConfig(t, t.TempDir(), sink))
+	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
+		msg("carl@customer.example", "acme@support.example.com", "Will bounce", "bb1@customer.example", "hi"))
+	ar := to(waitMessages(t, sink, 2), "carl@customer.example")[0]
+	h := header(t, ar)
+	outID := strings.Trim(h.Get("Message-Id"), "<>")
+	dsn := "From: MAILER-DAEMON@mx.customer.example\r\nTo: " + ar.From + "\r\nSubject: Undelivered Mail Returned to Sender\r\n" +
+		"Message-ID: <dsn1@mx.customer.example>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n" +
+		"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.customer.example\r\n\r\n" +
+		"Final-Recipient: rfc822; carl@customer.example\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n" +
+		"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <" + outID + ">\r\n--b--\r\n"
+	mustSend(t, d.Addr("smtp"), "", []string{ar.From}, dsn)
+
+	cl := admin.NewSocketClient(d.Config().DataDir + "/" + AdminSocketName)
+	var tr *admin.Trace
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		tr, err = cl.Trace(context.Background(), outID)
+		if err == nil && hasType(tr.Events, store.AuditBounced) && hasType(tr.Events, store.AuditDelivered) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The relay's 250 and the report race; both are there.
+	if got := eventTypes(tr.Events); got != "queued delivered bounced" && got != "queued bounced delivered" {
+		t.Fatalf("auto-reply's events: %s", got)
+	}
+	var b *store.AuditEvent
+	for _, e := range tr.Events {
+		if e.Type == store.AuditBounced {
+			b = e
+		}
+	}
+	if b.Related != "dsn1@mx.customer.example" || b.Recipient != "carl@customer.example" || !strings.Contains(b.Detail, "5.1.1") {
+		t.Errorf("bounced event: %+v", b)
+	}
+	if tr.Cause == nil || tr.Cause.MessageID != "bb1@customer.example" || len(tr.Related) != 1 || tr.Related[0].MessageID != "dsn1@mx.customer.example" {
+		t.Errorf("links: cause %+v related %+v", tr.Cause, tr.Related)
+	}
+	rep, err := cl.Trace(context.Background(), "dsn1@mx.customer.example")
+	if err != nil || !hasType(rep.Events, store.AuditBounced) || len(rep.Related) != 1 || rep.Related[0].MessageID != outID || len(rep.Sent) != 0 {
+		t.Errorf("report's trace: %+v %v", rep, err)
+	}
+}

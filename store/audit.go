@@ -33,6 +33,7 @@ const (
 	AuditDelivered = "delivered"  // the relay accepted it
 	AuditDeferred  = "deferred"   // temporary failure, retried later
 	AuditGivenUp   = "given_up"   // permanent failure or too old: dropped
+	AuditBounced   = "bounced"    // a delivery report says it failed (Related: the other id)
 )
 
 // AuditEvent is one thing that happened to one mail.

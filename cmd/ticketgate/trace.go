@@ -65,12 +65,22 @@ func printTrace(w io.Writer, tr *admin.Trace) {
 	}
 	if tr.Cause != nil {
 		fmt.Fprintf(w, "caused by <%s>:\n", tr.Cause.MessageID)
-		for _, e := range tr.Cause.Events {
-			if e.Type == store.AuditQueued {
-				continue
-			}
-			fmt.Fprintf(w, "  %s  %-10s  %s\n", e.Time.Local().Format(time.DateTime), e.Type, describe(e))
+		printOthers(w, tr.Cause.Events)
+	}
+	for _, r := range tr.Related {
+		fmt.Fprintf(w, "related <%s>:\n", r.MessageID)
+		printOthers(w, r.Events)
+	}
+}
+
+// printOthers prints a linked mail's events but its queued one (already
+// told by the main stream).
+func printOthers(w io.Writer, evs []*store.AuditEvent) {
+	for _, e := range evs {
+		if e.Type == store.AuditQueued {
+			continue
 		}
+		fmt.Fprintf(w, "  %s  %-10s  %s\n", e.Time.Local().Format(time.DateTime), e.Type, describe(e))
 	}
 }
 
@@ -90,6 +100,8 @@ func describe(e *store.AuditEvent) string {
 		} else {
 			fmt.Fprintf(&b, "%s to %s", e.Detail, e.Recipient)
 		}
+	case store.AuditBounced:
+		fmt.Fprintf(&b, "to %s: %s [see <%s>]", e.Recipient, e.Detail, e.Related)
 	case store.AuditHeld:
 		fmt.Fprintf(&b, "to %s: %s", e.Recipient, e.Detail)
 	case store.AuditDelivered, store.AuditDeferred, store.AuditGivenUp:

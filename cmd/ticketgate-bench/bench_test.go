@@ -264,3 +264,33 @@ func TestPreloadThenThread(t *testing.T) {
 		return nil
 	})
 }
+
+// `big` sends one message whose attachment the daemon stores whole (it is
+// streamed on both sides, never built in memory by the tool).
+func TestSendBig(t *testing.T) {
+	dir := t.TempDir()
+	sink := startSink(t)
+	d := benchDaemon(t, dir, sink)
+	res, err := SendBig(d.Addr("smtp"), "acme@support.example.com", 3<<20+17, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", res)
+	if res.MessageBytes < 4<<20 || res.DataTo250Ms <= 0 {
+		t.Errorf("result %+v", res)
+	}
+	s := openStore(t, dir)
+	s.View(func(tx *store.Tx) error {
+		msgs, err := tx.TicketMessages("ACME-1")
+		if err != nil || len(msgs) != 1 || len(msgs[0].Attach) != 1 {
+			t.Fatalf("stored: %v %+v", err, msgs)
+		}
+		if a := msgs[0].Attach[0]; a.Size != 3<<20+17 || a.Filename != "big.bin" {
+			t.Errorf("attachment %+v", a)
+		}
+		return nil
+	})
+}

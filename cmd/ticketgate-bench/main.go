@@ -6,6 +6,7 @@
 //	    [--rate 1000] [--duration 60s] [--mix new=55,reply=12,…] [--corpus ../shared/corpus] \
 //	    [--sink 127.0.0.1:2526] [--pid PID | --data-dir DIR] [--json]
 //	ticketgate-bench preload --data-dir DIR -n 1000000 [--project ACME]
+//	ticketgate-bench big --smtp 127.0.0.1:2525 --mb 25 [--pid PID | --data-dir DIR]
 //
 // The daemon's outbound.smtp must point at --sink (see bench.yaml next to
 // this file): the sink receives every auto-reply and notification and
@@ -36,6 +37,9 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "preload" {
 		return runPreload(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "big" {
+		return runBig(args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "run" {
 		args = args[1:]
@@ -185,5 +189,39 @@ func runPreload(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	fmt.Fprintf(stdout, "preloaded %d tickets (%s … %s), %d messages in %.1f s (%.0f tickets/s); db %d bytes, %.0f bytes/ticket\n",
 		res.Tickets, res.First, res.Last, res.Messages, res.ElapsedSec, res.TicketsPerSec, res.DBBytes, res.BytesPerTicket)
+	return 0
+}
+
+func runBig(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ticketgate-bench big", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	smtpAddr := fs.String("smtp", "127.0.0.1:2525", "the daemon's SMTP listener")
+	address := fs.String("address", "acme@support.example.com", "the project address")
+	mb := fs.Float64("mb", 18, "attachment size in MiB before base64 (18 MiB is a 24.3 MiB message, under the default 25 MiB limit)")
+	pid := fs.Int("pid", 0, "daemon process id for RssAnon")
+	dataDir := fs.String("data-dir", "", "the daemon's data_dir (finds the pid)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *pid == 0 && *dataDir != "" {
+		var err error
+		if *pid, err = findDaemon(*dataDir); err != nil {
+			fmt.Fprintln(stderr, "no RSS figures:", err)
+		}
+	}
+	res, err := SendBig(*smtpAddr, *address, int64(*mb*(1<<20)), *pid)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if *asJSON {
+		json.NewEncoder(stdout).Encode(res)
+		return 0
+	}
+	fmt.Fprintf(stdout, "message %d bytes (attachment %d), end-of-DATA→250 %.1f ms, sent in %.2f s\n", res.MessageBytes, res.AttachmentBytes, res.DataTo250Ms, res.SendSec)
+	if res.RSSAnonMaxMB > 0 {
+		fmt.Fprintf(stdout, "daemon RssAnon before %.1f MB, max %.1f MB (+%.1f), after %.1f MB\n", res.RSSAnonBeforeMB, res.RSSAnonMaxMB, res.RSSAnonMaxMB-res.RSSAnonBeforeMB, res.RSSAnonAfterMB)
+	}
 	return 0
 }

@@ -133,8 +133,13 @@ func (c *Config) deriveIMAPDefaults() {
 	}
 }
 
-// resolveIMAPPaths makes the secret file paths absolute.
+// resolveIMAPPaths makes the secret file paths absolute (the outbound
+// relay's oauth2 files too).
 func (c *Config) resolveIMAPPaths(abs func(string) string) {
+	if o := c.Outbound.SMTP.OAuth2; o != nil {
+		o.ClientSecretFile = abs(o.ClientSecretFile)
+		o.RefreshTokenFile = abs(o.RefreshTokenFile)
+	}
 	for i := range c.Projects {
 		m := c.Projects[i].IMAP
 		if m == nil {
@@ -159,9 +164,19 @@ func isLoopbackHost(h string) bool {
 	return err == nil && a.IsLoopback()
 }
 
-// validateIMAP checks every project's imap section.
+// validateIMAP checks every project's imap section, and the outbound
+// relay's oauth2 section (the same type).
 func (c *Config) validateIMAP() []error {
 	var errs []error
+	if o := c.Outbound.SMTP.OAuth2; o != nil {
+		errs = append(errs, o.validate("outbound.smtp.oauth2")...)
+		if c.Outbound.SMTP.Username == "" {
+			errs = append(errs, fieldErr("outbound.smtp.username", "required with outbound.smtp.oauth2"))
+		}
+		if c.Outbound.SMTP.PasswordFile != "" {
+			errs = append(errs, fieldErr("outbound.smtp.oauth2", "use either password_file or oauth2, not both"))
+		}
+	}
 	add := func(key, format string, args ...any) { errs = append(errs, fieldErr(key, format, args...)) }
 	seen := map[string]string{}
 	for i := range c.Projects {
@@ -273,8 +288,9 @@ func (o *OAuth2) validate(pre string) []error {
 	return errs
 }
 
-// checkIMAPFiles reads the secret files an IMAP section names (token_file
-// excepted: an outside helper may write it after the daemon starts).
+// checkIMAPFiles reads the secret files an IMAP section or the relay's
+// oauth2 section names (token_file excepted: an outside helper may write it
+// after the daemon starts).
 func (c *Config) checkIMAPFiles() []error {
 	var out []error
 	check := func(key, path string) {
@@ -284,6 +300,10 @@ func (c *Config) checkIMAPFiles() []error {
 		if _, err := SecretFromFile(path); err != nil {
 			out = append(out, &FieldError{Key: key, Msg: err.Error(), Err: err})
 		}
+	}
+	if o := c.Outbound.SMTP.OAuth2; o != nil && c.Outbound.Transport == "smtp" {
+		check("outbound.smtp.oauth2.client_secret_file", o.ClientSecretFile)
+		check("outbound.smtp.oauth2.refresh_token_file", o.RefreshTokenFile)
 	}
 	for i := range c.Projects {
 		m := c.Projects[i].IMAP

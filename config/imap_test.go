@@ -163,3 +163,56 @@ projects:
 		t.Errorf("problems: %q", got)
 	}
 }
+
+func TestOutboundOAuth2(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "secret"), []byte("s\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "refresh"), []byte("r\n"), 0o600)
+	path := filepath.Join(dir, "config.yaml")
+	os.WriteFile(path, []byte(`
+web: { base_url: "https://tickets.example.com" }
+outbound:
+  transport: smtp
+  smtp:
+    host: smtp.office365.com
+    port: 587
+    tls: starttls
+    username: support@example.com
+    oauth2:
+      token_url: https://login.microsoftonline.com/t/oauth2/v2.0/token
+      client_id: app
+      client_secret_file: secret
+      refresh_token_file: refresh
+      scopes: [https://outlook.office365.com/SMTP.Send, offline_access]
+projects:
+  - key: ACME
+    address: acme@support.example.com
+`), 0o600)
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cfg.Outbound.SMTP.OAuth2
+	if o == nil || o.ClientSecretFile != filepath.Join(dir, "secret") || o.RefreshTokenFile != filepath.Join(dir, "refresh") || len(o.Scopes) != 2 {
+		t.Errorf("oauth2 = %+v", o)
+	}
+
+	got := problems(t, `
+web: { base_url: "https://tickets.example.com" }
+outbound:
+  transport: smtp
+  smtp:
+    host: smtp.office365.com
+    password_file: /x
+    oauth2: { token_url: "https://login.example.com/token", client_id: app, client_secret_file: /nonexistent/s }
+projects:
+  - key: ACME
+    address: acme@support.example.com
+`)
+	for _, w := range []string{"outbound.smtp.username: required with outbound.smtp.oauth2", "outbound.smtp.oauth2: use either password_file or oauth2",
+		"outbound.smtp.username: required when outbound.smtp.password_file is set"} {
+		if !slices.ContainsFunc(got, func(g string) bool { return strings.HasPrefix(g, w) }) {
+			t.Errorf("missing %q in:\n%s", w, strings.Join(got, "\n"))
+		}
+	}
+}

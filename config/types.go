@@ -100,6 +100,9 @@ type SMTPOut struct {
 	TLS          string `mapstructure:"tls"` // none | starttls | tls
 	Username     string `mapstructure:"username"`
 	PasswordFile string `mapstructure:"password_file"`
+	// OAuth2 logs in with SASL XOAUTH2 instead of a password (Microsoft
+	// 365, Google); the same section as an IMAP mailbox's.
+	OAuth2 *OAuth2 `mapstructure:"oauth2"`
 	// HelloName is the name sent in EHLO; default: the host name.
 	HelloName string `mapstructure:"hello_name"`
 	// InsecureSkipVerify disables certificate checks (test relays only).

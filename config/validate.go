@@ -154,7 +154,7 @@ func (c *Config) validateOutbound() []error {
 		if smtp.Timeout <= 0 {
 			add(fieldErr("outbound.smtp.timeout", "must be positive"))
 		}
-		if smtp.Username != "" && smtp.PasswordFile == "" {
+		if smtp.Username != "" && smtp.PasswordFile == "" && smtp.OAuth2 == nil {
 			add(fieldErr("outbound.smtp.password_file", "required when outbound.smtp.username is set"))
 		}
 		if smtp.Username == "" && smtp.PasswordFile != "" {

@@ -16,8 +16,10 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"golang.org/x/oauth2"
 
 	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/internal/oauth2token"
 )
 
 // TLS modes of SMTPOptions.TLS.
@@ -41,6 +43,9 @@ type SMTPOptions struct {
 	// TLS, or in the clear to a loopback relay.
 	Username string
 	Password string
+	// Token, when set, logs in as Username with SASL XOAUTH2 and the
+	// OAuth2 access token it gives, instead of AUTH PLAIN.
+	Token oauth2.TokenSource
 	// HelloName is the EHLO name; default: this machine's host name.
 	// go-smtp sends "localhost" in the EHLO before STARTTLS and HelloName
 	// after it (the pre-TLS name cannot be trusted anyway).
@@ -340,12 +345,33 @@ func (s *SMTP) auth(c *smtp.Client, raw net.Conn) error {
 	if !encrypted && !isLoopbackAddr(raw.RemoteAddr()) {
 		return fault.Permanentf("mailout: refusing to send the password for %q in the clear to %s (%s): use tls or starttls", s.opts.Username, s.addr, raw.RemoteAddr())
 	}
+	if s.opts.Token != nil {
+		return s.authXOAUTH2(c)
+	}
 	if !c.SupportsAuth(sasl.Plain) {
 		_, mechs := c.Extension("AUTH")
 		return fault.Permanentf("mailout: smtp relay %s does not offer AUTH PLAIN (offers %q) but a username is configured", s.addr, mechs)
 	}
 	if err := c.Auth(sasl.NewPlainClient("", s.opts.Username, s.opts.Password)); err != nil {
 		return s.classify("AUTH as "+strconv.Quote(s.opts.Username), err)
+	}
+	return nil
+}
+
+// authXOAUTH2 logs in with an OAuth2 access token (Microsoft 365, Google).
+// A token that cannot be had is a temporary failure: the provider or the
+// network may be down.
+func (s *SMTP) authXOAUTH2(c *smtp.Client) error {
+	if !c.SupportsAuth("XOAUTH2") {
+		_, mechs := c.Extension("AUTH")
+		return fault.Permanentf("mailout: smtp relay %s does not offer AUTH XOAUTH2 (offers %q) but oauth2 is configured", s.addr, mechs)
+	}
+	tok, err := s.opts.Token.Token()
+	if err != nil {
+		return fault.Temporary(fmt.Errorf("mailout: oauth2 token for %s: %w", s.addr, err))
+	}
+	if err := c.Auth(&oauth2token.XOAUTH2{User: s.opts.Username, Token: tok.AccessToken}); err != nil {
+		return s.classify("AUTH XOAUTH2 as "+strconv.Quote(s.opts.Username), err)
 	}
 	return nil
 }

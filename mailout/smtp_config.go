@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/internal/oauth2token"
 )
 
 // SMTPOptionsFromConfig turns the outbound.smtp config section into
@@ -26,6 +27,12 @@ func SMTPOptionsFromConfig(c config.SMTPOut) (SMTPOptions, error) {
 		opts.TLSConfig = &tls.Config{InsecureSkipVerify: true}
 	}
 	switch {
+	case c.OAuth2 != nil:
+		ts, err := oauth2token.NewSource(c.OAuth2)
+		if err != nil {
+			return SMTPOptions{}, fmt.Errorf("outbound.smtp.oauth2: %w", err)
+		}
+		opts.Token = ts
 	case c.PasswordFile != "":
 		pw, err := config.SecretFromFile(c.PasswordFile)
 		if err != nil {

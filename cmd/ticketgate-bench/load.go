@@ -27,12 +27,14 @@ type Options struct {
 	Duration time.Duration
 	// Rate in messages per second over all connections; 0 = as fast as
 	// the daemon answers.
-	Rate     float64
-	Mix      *Mix
-	Corpus   *Corpus
-	Address  string // the project's address
-	Agent    string // an agent of the project (agent replies)
-	Sink     *Sink  // receives the daemon's outbound mail; may be nil
+	Rate    float64
+	Mix     *Mix
+	Corpus  *Corpus
+	Address string // the project's address
+	Agent   string // an agent of the project (agent replies)
+	Sink    *Sink  // receives the daemon's outbound mail; may be nil
+	// Wait is how long the run waits after sending for outbound mail
+	// while none arrives.
 	Wait     time.Duration
 	PID      int    // daemon process to sample (0 = none)
 	DataDir  string // daemon's data_dir for store bytes (optional)
@@ -296,15 +298,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.DataTo250 = percentiles(lat)
 	rep.Errors = errs
 
-	// Wait for the auto-replies still on their way (bounded by Wait).
+	// Wait for the outbound mail still on its way: until every
+	// auto-reply is in and the rest (agent notices, answers) has stopped
+	// for a second, or nothing at all arrived for Wait.
 	tr.mu.Lock()
 	rep.AutoExpected = tr.matched + len(tr.inflight)
 	tr.mu.Unlock()
 	rep.NewTickets = rep.AutoExpected
 	if o.Sink != nil {
-		end := time.Now().Add(o.Wait)
 		lastCount, lastChange := -1, time.Now()
-		for time.Now().Before(end) {
+		for time.Since(lastChange) < o.Wait && ctx.Err() == nil {
 			tr.mu.Lock()
 			left := len(tr.inflight)
 			tr.mu.Unlock()
@@ -312,8 +315,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			if n != lastCount {
 				lastCount, lastChange = n, time.Now()
 			}
-			// Done when every auto-reply is in and the other outbound
-			// mail (agent notifications, answers) has stopped coming.
 			if left == 0 && time.Since(lastChange) > time.Second {
 				break
 			}

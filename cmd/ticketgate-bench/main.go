@@ -63,7 +63,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	agent := fs.String("agent", "alice@example.com", "an agent of that project (agent replies)")
 	pid := fs.Int("pid", 0, "daemon process id for RssAnon and CPU (default: found through --data-dir)")
 	dataDir := fs.String("data-dir", "", "the daemon's data_dir: store bytes per ticket, and the daemon's pid")
-	wait := fs.Duration("wait", 15*time.Second, "after sending, wait at most this long for auto-replies")
+	wait := fs.Duration("wait", 15*time.Second, "after sending, wait for outstanding auto-replies until none arrived for this long")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return 2

@@ -113,6 +113,8 @@ func TestIMAPDovecot(t *testing.T) {
 	if len(to(msgs, "c7@customer.example")) == 0 {
 		t.Error("customer 7 got no auto-reply")
 	}
+	// The server has the message moved a moment before it is counted.
+	waitUntil(t, "counted", func() bool { return d.Mailboxes()[0].Ingested == n+1 })
 	s := d.Mailboxes()[0]
 	if s.Ingested != n+1 || s.Errors != 0 || !s.Connected {
 		t.Errorf("status %+v", s)

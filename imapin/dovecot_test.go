@@ -37,6 +37,7 @@ func TestDovecotPoisonedMessage(t *testing.T) {
 	for _, i := range []int{0, 1, 3, 4} {
 		checkOnce(t, perID, fmt.Sprintf("q%d@customer.example", i))
 	}
+	eventually(t, "counted", func() bool { return m.Status()[0].Ingested == 4 })
 	if s := m.Status()[0]; s.Ingested != 4 || s.Errors < 3 {
 		t.Errorf("status %+v", s)
 	}

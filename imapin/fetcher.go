@@ -60,7 +60,7 @@ type fetcher struct {
 
 	mu     sync.Mutex
 	status Status
-	client *imapclient.Client
+	conn   net.Conn // the current connection's socket, for stop
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -99,8 +99,8 @@ func (f *fetcher) stop(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	f.mu.Lock()
-	if f.client != nil {
-		f.client.Close()
+	if f.conn != nil {
+		f.conn.Close()
 	}
 	f.mu.Unlock()
 	<-f.done
@@ -155,7 +155,7 @@ func (f *fetcher) run(ctx context.Context) {
 }
 
 // dial connects and logs in.
-func (f *fetcher) dial() (*imapclient.Client, error) {
+func (f *fetcher) dial(ctx context.Context) (*imapclient.Client, error) {
 	cfg := &f.acct.IMAP
 	opts := &imapclient.Options{
 		TLSConfig: &tls.Config{ServerName: cfg.Host, InsecureSkipVerify: cfg.InsecureSkipVerify, MinVersion: tls.VersionTLS12},
@@ -171,22 +171,35 @@ func (f *fetcher) dial() (*imapclient.Client, error) {
 			},
 		},
 	}
-	var c *imapclient.Client
-	var err error
-	switch cfg.TLS {
-	case "tls":
-		c, err = imapclient.DialTLS(cfg.Addr(), opts)
-	case "starttls":
-		c, err = imapclient.DialStartTLS(cfg.Addr(), opts)
-	default:
-		c, err = imapclient.DialInsecure(cfg.Addr(), opts)
-	}
+	// The TCP connection is dialled here, under ctx, and kept where stop
+	// can close it: a server that hangs at any step cannot hold up a
+	// shutdown.
+	conn, err := (&net.Dialer{Timeout: 30 * time.Second}).DialContext(ctx, "tcp", cfg.Addr())
 	if err != nil {
 		return nil, fault.Temporary(fmt.Errorf("imap connect %s: %w", cfg.Addr(), err))
 	}
 	f.mu.Lock()
-	f.client = c
+	f.conn = conn
 	f.mu.Unlock()
+	var c *imapclient.Client
+	switch cfg.TLS {
+	case "tls":
+		tc := opts.TLSConfig.Clone()
+		tc.NextProtos = []string{"imap"}
+		tconn := tls.Client(conn, tc)
+		if err := tconn.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, fault.Temporary(fmt.Errorf("imap connect %s: %w", cfg.Addr(), err))
+		}
+		c = imapclient.New(tconn, opts)
+	case "starttls":
+		if c, err = imapclient.NewStartTLS(conn, opts); err != nil {
+			conn.Close()
+			return nil, fault.Temporary(fmt.Errorf("imap connect %s: STARTTLS: %w", cfg.Addr(), err))
+		}
+	default:
+		c = imapclient.New(conn, opts)
+	}
 	if err := c.WaitGreeting(); err != nil {
 		c.Close()
 		return nil, fault.Temporary(fmt.Errorf("imap greeting from %s: %w", cfg.Addr(), err))
@@ -201,7 +214,12 @@ func (f *fetcher) dial() (*imapclient.Client, error) {
 // session runs one connection until it fails or ctx ends; synced reports
 // whether it caught up at least once (which resets the backoff).
 func (f *fetcher) session(ctx context.Context) (synced bool, err error) {
-	c, err := f.dial()
+	defer func() {
+		f.mu.Lock()
+		f.conn = nil
+		f.mu.Unlock()
+	}()
+	c, err := f.dial(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -210,9 +228,6 @@ func (f *fetcher) session(ctx context.Context) (synced bool, err error) {
 			c.Logout().Wait()
 		}
 		c.Close()
-		f.mu.Lock()
-		f.client = nil
-		f.mu.Unlock()
 	}()
 	cfg := &f.acct.IMAP
 	for _, mbox := range []string{cfg.ProcessedMailbox, cfg.ErrorMailbox} {

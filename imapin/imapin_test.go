@@ -231,6 +231,9 @@ func TestIdleIngestsAndMoves(t *testing.T) {
 	if srv.count("Ticketgate-Errors") != 0 {
 		t.Error("error mailbox not empty")
 	}
+	// The server has the message moved a moment before the fetcher
+	// counts it.
+	eventually(t, "counted", func() bool { return m.Status()[0].Ingested == 3 })
 	s := m.Status()[0]
 	if s.Project != "ACME" || s.Mailbox != "INBOX" || !s.Connected || s.Ingested != 3 || s.LastSync.IsZero() || s.LastPoll.IsZero() || s.Errors != 0 {
 		t.Errorf("status = %+v", s)

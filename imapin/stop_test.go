@@ -11,6 +11,8 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+
+	"github.com/ticketgate/ticketgate/config"
 )
 
 type lockedBuffer struct {
@@ -107,5 +109,57 @@ func TestStopWithHungServer(t *testing.T) {
 	t.Logf("Stop with a server that never greets returned after %v: %v", time.Since(start), err)
 	if err == nil {
 		t.Error("Stop reported a clean stop although it had to close the connection")
+	}
+}
+
+// Mailboxes are independent: a server that hangs after accepting the
+// connection does not delay another project's mail.
+func TestHungServerDoesNotDelayOthers(t *testing.T) {
+	hung, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hung.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := hung.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	srv := startMem(t, capsRev2)
+	srv.append(t, "INBOX", mail(1))
+	e := newEnv(t, srv.port, nil)
+	beta := *e.cfg.Projects[0].IMAP
+	beta.Port = hung.Addr().(*net.TCPAddr).Port
+	beta.Username = "beta"
+	e.cfg.Projects = append(e.cfg.Projects, config.Project{Key: "BETA", Address: "beta@help.example.org", Notifications: config.DefaultNotifications(), IMAP: &beta})
+	if err := e.cfg.Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	m := NewManager(e.st, e.pipe, Options{Logger: testLogger(t)})
+	m.Apply(e.cfg)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		m.Stop(ctx)
+	}()
+	eventually(t, "ACME's mail ingested", func() bool { return srv.count("Processed") == 1 })
+	st := m.Status()
+	if len(st) != 2 || st[0].Project != "ACME" || st[1].Project != "BETA" || st[1].Connected {
+		t.Errorf("status %+v", st)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -37,6 +38,9 @@ var (
 	capsCopyOnly = imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapUIDPlus: {}}
 )
 
+// seqCommand matches a client command that is not the UID form.
+var seqCommand = regexp.MustCompile(`(?m)^[^*+\s]\S* (FETCH|STORE|SEARCH|MOVE|COPY|EXPUNGE)\b.*`)
+
 func testLogger(t *testing.T) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -48,6 +52,7 @@ func testLogger(t *testing.T) *slog.Logger {
 type memIMAP struct {
 	port int
 	user *imapmemserver.User
+	wire *lockedBuffer // the raw protocol, both ways
 }
 
 func startMem(t *testing.T, caps imap.CapSet) *memIMAP {
@@ -58,6 +63,7 @@ func startMem(t *testing.T, caps imap.CapSet) *memIMAP {
 		t.Fatal(err)
 	}
 	mem.AddUser(u)
+	wire := &lockedBuffer{}
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return mem.NewSession(), nil, nil
@@ -65,6 +71,7 @@ func startMem(t *testing.T, caps imap.CapSet) *memIMAP {
 		Caps:         caps,
 		InsecureAuth: true,
 		Logger:       discardLogger{},
+		DebugWriter:  wire,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -72,7 +79,7 @@ func startMem(t *testing.T, caps imap.CapSet) *memIMAP {
 	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	return &memIMAP{port: ln.Addr().(*net.TCPAddr).Port, user: u}
+	return &memIMAP{port: ln.Addr().(*net.TCPAddr).Port, user: u, wire: wire}
 }
 
 type discardLogger struct{}
@@ -228,6 +235,16 @@ func TestIdleIngestsAndMoves(t *testing.T) {
 	eventually(t, "moved", func() bool { return srv.count("Processed") == 3 && srv.count("INBOX") == 0 })
 	_, perID := e.stored(t)
 	checkOnce(t, perID, "q1@customer.example", "q2@customer.example", "q3@customer.example")
+	w := srv.wire.String()
+	for _, cmd := range []string{"UID SEARCH", "BODY.PEEK[]", "RFC822.SIZE", "UID MOVE", " IDLE\r\n"} {
+		if !strings.Contains(w, cmd) {
+			t.Errorf("%q never sent", cmd)
+		}
+	}
+	// UIDs only: no command uses sequence numbers.
+	if seq := seqCommand.FindString(w); seq != "" {
+		t.Errorf("sequence-number command sent: %q", seq)
+	}
 	if srv.count("Ticketgate-Errors") != 0 {
 		t.Error("error mailbox not empty")
 	}
@@ -252,6 +269,10 @@ func TestPollingWithCopyFallback(t *testing.T) {
 	eventually(t, "first message moved", func() bool { return srv.count("Processed") == 1 && srv.count("INBOX") == 0 })
 	srv.append(t, "INBOX", mail(2))
 	eventually(t, "second message moved", func() bool { return srv.count("Processed") == 2 && srv.count("INBOX") == 0 })
+	w := srv.wire.String()
+	if strings.Contains(w, "UID MOVE") || !strings.Contains(w, "UID COPY") || !strings.Contains(w, "UID EXPUNGE") || !strings.Contains(w, "\\Deleted") {
+		t.Error("without MOVE the fetcher did not use UID COPY, \\Deleted and UID EXPUNGE")
+	}
 	n, perID := e.stored(t)
 	if n != 2 {
 		t.Errorf("%d tickets, want 2", n)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -46,7 +47,7 @@ func TestIMAPCrashExactlyOnce(t *testing.T) {
 	// max_attempts is high: a kill counts an attempt for the message in
 	// flight, and this test is about duplicates, not isolation.
 	os.WriteFile(cfgPath, fmt.Appendf(nil, `data_dir: ./data
-log: { level: warn }
+log: { level: info }
 web: { listen: "127.0.0.1:%d", base_url: "http://127.0.0.1" }
 outbound: { transport: maildir }
 projects:
@@ -89,8 +90,14 @@ projects:
 	cmd := startDaemon()
 	kills := 0
 	progress := []int{}
-	for kills < 8 && dovecottest.Count(t, c, "INBOX") > 0 {
-		time.Sleep(time.Duration(20+rand.IntN(150)) * time.Millisecond)
+	for kills < 12 && dovecottest.Count(t, c, "INBOX") > 0 {
+		// Kill mid-batch: once this run has moved a message, at a random
+		// moment within the next few messages.
+		before := dovecottest.Count(t, c, "INBOX")
+		for wait := time.Now().Add(10 * time.Second); dovecottest.Count(t, c, "INBOX") == before && time.Now().Before(wait); {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(time.Duration(rand.IntN(15000)) * time.Microsecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		kills++
@@ -135,7 +142,10 @@ projects:
 	if tickets != total {
 		t.Errorf("%d tickets, want %d", tickets, total)
 	}
-	t.Logf("IMAP crash test: %d kills (messages out of the INBOX after each: %v), %d tickets, %d in Processed", kills, progress, tickets, processed)
+	logMu.Lock()
+	redelivered := strings.Count(logs.String(), "duplicate message, already stored")
+	logMu.Unlock()
+	t.Logf("IMAP crash test: %d kills (messages out of the INBOX after each: %v), %d tickets, %d in Processed, %d messages fetched again after a kill between the commit and the MOVE (recognised as stored)", kills, progress, tickets, processed, redelivered)
 	if t.Failed() {
 		logMu.Lock()
 		t.Logf("daemon log:\n%s", lastLines(logs.String(), 60))

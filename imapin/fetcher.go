@@ -623,6 +623,11 @@ func (f *fetcher) finish(c *imapclient.Client, uid, uv uint32, dest string) (boo
 		}
 	} else if err := move(c, set, dest); err != nil {
 		return false, fault.Temporary(fmt.Errorf("imap move uid %d to %s: %w", uid, dest, err))
+	} else {
+		// Gone from the mailbox: no search finds it again, and the
+		// cursor passes it at the end of this catch-up. No commit
+		// (fsync) needed.
+		return true, nil
 	}
 	key := f.acct.key()
 	if err := f.store.Update(context.Background(), func(tx *store.Tx) error {

@@ -67,6 +67,7 @@ type Report struct {
 	RSSAnonMaxMB      float64        `json:"rss_anon_max_mb,omitempty"`
 	RSSAnonEndMB      float64        `json:"rss_anon_end_mb,omitempty"`
 	CPUPercent        float64        `json:"daemon_cpu_percent,omitempty"`
+	MajorFaults       int64          `json:"daemon_major_faults"`
 	StoreBytesStart   int64          `json:"store_bytes_start,omitempty"`
 	StoreBytesEnd     int64          `json:"store_bytes_end,omitempty"`
 	NewTickets        int            `json:"new_tickets"`
@@ -342,6 +343,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if st.wall > 0 {
 			rep.CPUPercent = 100 * st.cpu.Seconds() / st.wall.Seconds()
 		}
+		rep.MajorFaults = st.majFaults
 	}
 	if o.DataDir != "" {
 		rep.StoreBytesEnd = storeBytes(o.DataDir)

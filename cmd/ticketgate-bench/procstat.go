@@ -36,29 +36,31 @@ func rssAnonKB(pid int) (int64, error) {
 	return 0, fmt.Errorf("no RssAnon in /proc/%d/status", pid)
 }
 
-// cpuTime reads utime+stime from /proc/PID/stat.
-func cpuTime(pid int) (time.Duration, error) {
+// procStat reads utime+stime and the major page faults (pages read from
+// disk, e.g. bbolt pages not in the page cache) from /proc/PID/stat.
+func procStat(pid int) (time.Duration, int64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// The command name may hold spaces and parentheses: fields start
-	// after the last ')'. utime and stime are fields 14 and 15, i.e. the
-	// 12th and 13th after the state field.
+	// after the last ')'. majflt, utime and stime are fields 12, 14 and
+	// 15, i.e. the 10th, 12th and 13th counting the state field as 1st.
 	i := bytes.LastIndexByte(data, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("odd /proc/%d/stat", pid)
+		return 0, 0, fmt.Errorf("odd /proc/%d/stat", pid)
 	}
 	f := strings.Fields(string(data[i+1:]))
 	if len(f) < 13 {
-		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+		return 0, 0, fmt.Errorf("short /proc/%d/stat", pid)
 	}
+	maj, err0 := strconv.ParseInt(f[9], 10, 64)
 	ut, err1 := strconv.ParseInt(f[11], 10, 64)
 	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("odd /proc/%d/stat", pid)
+	if err0 != nil || err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("odd /proc/%d/stat", pid)
 	}
-	return time.Duration(ut+st) * time.Second / clockTicks, nil
+	return time.Duration(ut+st) * time.Second / clockTicks, maj, nil
 }
 
 // findDaemon returns the process that has dataDir/ticketgate.db open (the
@@ -111,6 +113,7 @@ func storeBytes(dataDir string) int64 {
 type procStats struct {
 	startMB, maxMB, endMB float64
 	cpu, wall             time.Duration
+	majFaults             int64
 }
 
 // procSampler samples a process's RssAnon while the load runs.
@@ -122,12 +125,13 @@ type procSampler struct {
 	mu    sync.Mutex
 	st    procStats
 	cpu0  time.Duration
+	maj0  int64
 	start time.Time
 }
 
 func startSampler(pid int, every time.Duration) *procSampler {
 	s := &procSampler{pid: pid, quit: make(chan struct{}), done: make(chan struct{}), start: time.Now()}
-	s.cpu0, _ = cpuTime(pid)
+	s.cpu0, s.maj0, _ = procStat(pid)
 	if kb, err := rssAnonKB(pid); err == nil {
 		s.st.startMB = float64(kb) / 1024
 		s.st.maxMB = s.st.startMB
@@ -163,10 +167,11 @@ func (s *procSampler) sample() {
 // mark ends the CPU measurement (the end of sending: waiting for the
 // last auto-replies would dilute it).
 func (s *procSampler) mark() {
-	cpu, _ := cpuTime(s.pid)
+	cpu, maj, _ := procStat(s.pid)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.st.cpu = cpu - s.cpu0
+	s.st.majFaults = maj - s.maj0
 	s.st.wall = time.Since(s.start)
 }
 

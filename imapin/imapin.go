@@ -94,6 +94,9 @@ type Manager struct {
 	pipeline Receiver
 	opts     Options
 
+	// applyMu serialises Apply and Stop; mu guards the fields below and
+	// is never held while a fetcher stops, so Status stays responsive.
+	applyMu  sync.Mutex
 	mu       sync.Mutex
 	fetchers map[string]*fetcher // by project key
 	stopped  bool
@@ -114,9 +117,11 @@ func (m *Manager) Apply(cfg *config.Config) {
 			want[p.Key] = account{Project: p.Key, Address: p.Address, IMAP: *p.IMAP, MaxBytes: cfg.Inbound.MaxMessageBytes}
 		}
 	}
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.stopped {
+		m.mu.Unlock()
 		return
 	}
 	var retire []*fetcher
@@ -126,11 +131,16 @@ func (m *Manager) Apply(cfg *config.Config) {
 			delete(m.fetchers, key)
 		}
 	}
+	m.mu.Unlock()
+	// A changed mailbox's old fetcher ends before the new one starts:
+	// never two readers on one mailbox.
 	if len(retire) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		stopAll(ctx, retire, m.opts.Logger)
 		cancel()
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	for key, a := range want {
 		if _, ok := m.fetchers[key]; ok {
 			continue
@@ -145,6 +155,8 @@ func (m *Manager) Apply(cfg *config.Config) {
 // Stop ends every fetcher: IDLE ends with DONE and sessions log out. When
 // ctx ends first, the remaining connections are closed under them.
 func (m *Manager) Stop(ctx context.Context) error {
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
 	m.mu.Lock()
 	m.stopped = true
 	all := make([]*fetcher, 0, len(m.fetchers))

@@ -381,6 +381,7 @@ func (f *fetcher) sync(ctx context.Context, c *imapclient.Client, sel *imap.Sele
 	}
 	slices.Sort(uids)
 	done := map[uint32]bool{}
+	deferrals := 0
 	const chunk = 100
 	for i := 0; i < len(uids) && ctx.Err() == nil; i += chunk {
 		part := uids[i:min(i+chunk, len(uids))]
@@ -399,6 +400,19 @@ func (f *fetcher) sync(ctx context.Context, c *imapclient.Client, sel *imap.Sele
 				continue
 			}
 			ok, err := f.handle(c, cur, uid, size)
+			var later *deferred
+			if errors.As(err, &later) {
+				// Refused for now (a sender over the new-ticket rate,
+				// a busy store): the messages behind it go on; it is
+				// tried again after a poll interval. Several in a row
+				// mean the store itself is in trouble: back off.
+				if deferrals++; deferrals < maxDeferrals {
+					f.recordError(err)
+					continue
+				}
+			} else if err == nil {
+				deferrals = 0
+			}
 			if err != nil {
 				if perr := f.advance(cur, uids, done); perr != nil {
 					f.log.Error("could not save the imap cursor", "err", perr)
@@ -591,7 +605,8 @@ func (f *fetcher) handle(c *imapclient.Client, cur store.IMAPCursor, uid uint32,
 		}); err != nil {
 			log.Error("could not give back an imap attempt", "err", err)
 		}
-		return false, fault.Temporary(fmt.Errorf("imap uid %d: store busy: %w", uid, rerr))
+		log.Warn("imap message refused for now; will retry", "err", rerr)
+		return false, &deferred{fault.Temporary(fmt.Errorf("imap uid %d: refused for now: %w", uid, rerr))}
 	default:
 		if err := f.store.Update(ctx, func(tx *store.Tx) error {
 			r, err := tx.IMAPAttempt(key, uv, uid)
@@ -664,6 +679,17 @@ func move(c *imapclient.Client, set imap.UIDSet, dest string) error {
 	}
 	return nil
 }
+
+// deferred is a message the pipeline refused temporarily (rate limit, busy
+// store): not the connection's fault.
+type deferred struct{ err error }
+
+func (d *deferred) Error() string { return d.err.Error() }
+func (d *deferred) Unwrap() error { return d.err }
+
+// maxDeferrals temporary refusals in a row end a catch-up (and the session,
+// which backs off before reconnecting).
+const maxDeferrals = 3
 
 // fetchRaw fetches BODY.PEEK[] (or only the header) of one message.
 func fetchRaw(c *imapclient.Client, uid uint32, headerOnly bool) ([]byte, bool, error) {

@@ -354,7 +354,10 @@ type flaky struct {
 	poison    string
 	mu        sync.Mutex
 	tempFails int
-	calls     map[string]int
+	// tempFor fails the message with that Message-ID temporarily so many
+	// times (a sender over the new-ticket rate).
+	tempFor map[string]int
+	calls   map[string]int
 }
 
 func (f *flaky) Receive(ctx context.Context, env *mailin.Envelope, r io.Reader) []error {
@@ -371,6 +374,10 @@ func (f *flaky) Receive(ctx context.Context, env *mailin.Envelope, r io.Reader) 
 	temp := f.tempFails > 0
 	if temp {
 		f.tempFails--
+	}
+	if f.tempFor[h.messageID] > 0 {
+		f.tempFor[h.messageID]--
+		temp = true
 	}
 	f.mu.Unlock()
 	if temp {
@@ -431,6 +438,38 @@ func TestTemporaryFailuresAreNotCounted(t *testing.T) {
 	}
 	if n := r.count("q1@customer.example"); n != 4 {
 		t.Errorf("%d calls, want 3 temporary failures + 1 success", n)
+	}
+}
+
+// A message refused for now (its sender is over the new-ticket rate) does
+// not hold up the ones behind it, and is stored once the refusal lifts.
+func TestDeferredMessageDoesNotBlockOthers(t *testing.T) {
+	srv := startMem(t, capsRev2)
+	for i := 1; i <= 3; i++ {
+		srv.append(t, "INBOX", mail(i))
+	}
+	e := newEnv(t, srv.port, func(m *config.IMAP) { m.MaxAttempts = 1 })
+	r := &flaky{next: e.pipe, tempFor: map[string]int{"q1@customer.example": 2}}
+	e.manager(t, r)
+	eventually(t, "all three stored", func() bool { return srv.count("Processed") == 3 })
+	if srv.count("Ticketgate-Errors") != 0 {
+		t.Error("a temporary refusal counted as an attempt")
+	}
+	// q2 and q3 went ahead: q1 got the last ticket number.
+	var q1Ticket string
+	e.st.View(func(tx *store.Tx) error {
+		return tx.ForEachTicket("ACME", func(tk *store.Ticket) bool {
+			msgs, _ := tx.TicketMessages(tk.Key)
+			for _, m := range msgs {
+				if m.MessageID == "q1@customer.example" {
+					q1Ticket = tk.Key
+				}
+			}
+			return true
+		})
+	})
+	if q1Ticket != "ACME-3" || r.count("q1@customer.example") != 3 {
+		t.Errorf("q1 in %s after %d calls; want ACME-3 after 3", q1Ticket, r.count("q1@customer.example"))
 	}
 }
 

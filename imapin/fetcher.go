@@ -395,8 +395,10 @@ func (f *fetcher) sync(ctx context.Context, c *imapclient.Client, sel *imap.Sele
 			}
 			size, present := sizes[uid]
 			if !present {
-				// Expunged by someone else since the search.
-				done[uid] = true
+				// Expunged by someone else since the search (the next
+				// search will not list it and the cursor passes it) —
+				// or a server that lists what it will not fetch: never
+				// counted as handled.
 				continue
 			}
 			ok, err := f.handle(c, cur, uid, size)
@@ -557,7 +559,14 @@ func (f *fetcher) handle(c *imapclient.Client, cur store.IMAPCursor, uid uint32,
 		return false, err
 	}
 	if !found {
-		return true, nil // expunged meanwhile
+		// Expunged meanwhile, or withheld: not handled (see sync).
+		return false, nil
+	}
+	if len(raw) == 0 {
+		// A server bug must not become an empty ticket and a moved
+		// message. The attempt counts: a message that never comes
+		// whole ends in the error mailbox.
+		return false, fault.Temporaryf("imap fetch uid %d: the server sent no content for a message of %d bytes", uid, size)
 	}
 	if oversize {
 		raw = oversizeStandIn(raw, size, f.acct.MaxBytes, cfg.ErrorMailbox)

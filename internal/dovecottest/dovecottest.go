@@ -6,6 +6,7 @@ package dovecottest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -69,6 +71,8 @@ func Start(tb testing.TB) *Server {
 	s := &Server{Dir: dir, Host: "127.0.0.1", Port: port, log: &bytes.Buffer{}}
 	s.cmd = exec.Command(bin, "-F", "-c", conf)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	// Its own process group: Stop can end the imap processes too.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
 		tb.Fatalf("dovecottest: start: %v", err)
 	}
@@ -90,16 +94,22 @@ func Start(tb testing.TB) *Server {
 	return s
 }
 
-// Stop stops Dovecot (SIGTERM, then SIGKILL after 10 s).
+// Stop stops Dovecot. Connected clients are kicked first (doveadm kick):
+// with a client in IDLE, Dovecot's own shutdown waits 10 s for its imap
+// processes. Then SIGTERM, and SIGKILL to its process group if it has not
+// exited after 10 s.
 func (s *Server) Stop() {
 	s.once.Do(func() {
-		s.cmd.Process.Signal(os.Interrupt)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		exec.CommandContext(ctx, "doveadm", "-c", filepath.Join(s.Dir, "dovecot.conf"), "kick", User).Run()
+		cancel()
+		s.cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { s.cmd.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
-			s.cmd.Process.Kill()
+			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 			<-done
 		}
 	})

@@ -1,6 +1,7 @@
 package dovecottest
 
 import (
+	"net"
 	"testing"
 	"time"
 )
@@ -16,5 +17,24 @@ func TestStartAppendCount(t *testing.T) {
 	}
 	if n := Count(t, c, "INBOX"); n != 1 {
 		t.Errorf("INBOX has %d messages, want 1", n)
+	}
+}
+
+// Stop does not wait for a client idling in a mailbox.
+func TestStopWithIdlingClient(t *testing.T) {
+	s := Start(t)
+	c := s.Client(t)
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Idle(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	s.Stop()
+	t.Logf("dovecot stopped with a client in IDLE in %v", time.Since(start))
+	if conn, err := net.Dial("tcp", s.Addr()); err == nil {
+		conn.Close()
+		t.Error("still listening after Stop")
 	}
 }

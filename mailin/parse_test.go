@@ -949,10 +949,9 @@ func TestParsePathological(t *testing.T) {
 		if err != nil || m == nil {
 			t.Errorf("%s: %v", name, err)
 		}
+		// Printed, not asserted: a blow-up shows as the test's timeout,
+		// and BenchmarkParsePathological measures them.
 		t.Logf("%s: %v", name, time.Since(start))
-		if d := time.Since(start); d > 10*time.Second {
-			t.Errorf("%s took %v", name, d)
-		}
 		if name == "encoded words" && len(m.Subject) != 60000 ||
 			name == "ids" && len(m.References) != 1 ||
 			name == "addresses" && len(m.To) != 100000 ||

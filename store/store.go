@@ -292,6 +292,27 @@ func (s *Store) commitLoop() {
 	}
 }
 
+// appendFill is the fill percent of buckets whose keys only grow (a
+// sequence number, a ticket number): bbolt splits a full page at its fill
+// percent, 50 % by default, and an append-only page is never written
+// again, so the default leaves these buckets half empty for good (the
+// messages bucket of a 1M-ticket store was 38 % used, 2.9 GB of 7.3).
+const appendFill = 0.9
+
+// appendBuckets have keys that grow: be64 sequence numbers, or project \0
+// be64(ticket number).
+var appendBuckets = [][]byte{bMessages, bTickets, bOutbox}
+
+// packAppends sets the fill percent of the append-only buckets for one
+// write transaction (bbolt keeps it per bucket handle, per transaction).
+func packAppends(btx *bolt.Tx) {
+	for _, name := range appendBuckets {
+		if b := btx.Bucket(name); b != nil {
+			b.FillPercent = appendFill
+		}
+	}
+}
+
 // errBatchMember marks that one member of a batch failed; the others are
 // retried without it.
 type errBatchMember struct {
@@ -330,6 +351,7 @@ func (s *Store) runBatch(batch []*request) {
 	for len(batch) > 0 {
 		err := s.db.Update(func(btx *bolt.Tx) error {
 			tx := &Tx{btx: btx}
+			packAppends(btx)
 			for i, r := range batch {
 				if err := callSafely(r.fn, tx); err != nil {
 					return &errBatchMember{index: i, err: err}

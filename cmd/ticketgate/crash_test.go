@@ -57,26 +57,8 @@ projects:
 `, freePort(t), smtpPort, sink.Port())), 0o600)
 	addr := fmt.Sprintf("127.0.0.1:%d", smtpPort)
 
-	var logs bytes.Buffer
-	var logMu sync.Mutex
-	startDaemon := func() *exec.Cmd {
-		cmd := exec.Command(bin, "serve", "-c", cfgPath)
-		cmd.Stderr = &lockedWriter{w: &logs, mu: &logMu}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			if c, err := net.Dial("tcp", addr); err == nil {
-				c.Close()
-				return cmd
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		cmd.Process.Kill()
-		t.Fatalf("daemon did not come up:\n%s", logs.String())
-		return nil
-	}
+	logs := &daemonLog{}
+	startDaemon := func() *exec.Cmd { return startServe(t, bin, cfgPath, addr, logs) }
 
 	const total = 300
 	var mu sync.Mutex
@@ -206,9 +188,7 @@ projects:
 	}
 	t.Logf("crash test: %d kills, %d messages acknowledged, %d tickets, %d auto-replies sent twice (a kill between the relay's 250 and the outbox update)", kills, len(acked), tickets, resent)
 	if t.Failed() {
-		logMu.Lock()
 		t.Logf("daemon log:\n%s", lastLines(logs.String(), 60))
-		logMu.Unlock()
 	}
 }
 
@@ -225,15 +205,44 @@ func sendOnce(addr, from, raw string) error {
 	return nil
 }
 
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
+// daemonLog collects a daemon's stderr across restarts.
+type daemonLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
+func (l *daemonLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.w.Write(p)
+	return l.b.Write(p)
+}
+
+func (l *daemonLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startServe starts `ticketgate serve -c cfgPath` and waits until addr
+// accepts connections.
+func startServe(t *testing.T, bin, cfgPath, addr string, logs *daemonLog) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "-c", cfgPath)
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return cmd
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	t.Fatalf("daemon did not come up:\n%s", logs.String())
+	return nil
 }
 
 func lastLines(s string, n int) string {

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -65,27 +62,9 @@ projects:
       max_attempts: 50
 `, webPort, dc.Host, dc.Port, dovecottest.User), 0o600)
 
-	var logs bytes.Buffer
-	var logMu sync.Mutex
+	logs := &daemonLog{}
 	webAddr := fmt.Sprintf("127.0.0.1:%d", webPort)
-	startDaemon := func() *exec.Cmd {
-		cmd := exec.Command(bin, "serve", "-c", cfgPath)
-		cmd.Stderr = &lockedWriter{w: &logs, mu: &logMu}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			if conn, err := net.Dial("tcp", webAddr); err == nil {
-				conn.Close()
-				return cmd
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		cmd.Process.Kill()
-		t.Fatalf("daemon did not come up:\n%s", logs.String())
-		return nil
-	}
+	startDaemon := func() *exec.Cmd { return startServe(t, bin, cfgPath, webAddr, logs) }
 
 	cmd := startDaemon()
 	kills := 0
@@ -142,13 +121,9 @@ projects:
 	if tickets != total {
 		t.Errorf("%d tickets, want %d", tickets, total)
 	}
-	logMu.Lock()
 	redelivered := strings.Count(logs.String(), "duplicate message, already stored")
-	logMu.Unlock()
 	t.Logf("IMAP crash test: %d kills (messages out of the INBOX after each: %v), %d tickets, %d in Processed, %d messages fetched again after a kill between the commit and the MOVE (recognised as stored)", kills, progress, tickets, processed, redelivered)
 	if t.Failed() {
-		logMu.Lock()
 		t.Logf("daemon log:\n%s", lastLines(logs.String(), 60))
-		logMu.Unlock()
 	}
 }

@@ -110,9 +110,19 @@ type pending struct {
 	arrival time.Time // end of DATA sent
 }
 
+// sent registers a request at its end of DATA, before the server's
+// answer: a fast auto-reply can reach the sink before the client has read
+// the 250.
 func (t *tracker) sent(ref *ticketRef, arrival time.Time) {
 	t.mu.Lock()
 	t.inflight[ref.msgID] = &pending{ref: ref, arrival: arrival}
+	t.mu.Unlock()
+}
+
+// forget drops a request the daemon did not accept.
+func (t *tracker) forget(ref *ticketRef) {
+	t.mu.Lock()
+	delete(t.inflight, ref.msgID)
 	t.mu.Unlock()
 }
 
@@ -251,7 +261,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				}
 				m := b.build(r, n, o.Mix.pick(r))
 				counts[m.kind]++
-				d, arrival, err := send(c, m, lmtp)
+				var endOfData func(time.Time)
+				if m.ref != nil {
+					endOfData = func(t0 time.Time) { tr.sent(m.ref, t0) }
+				}
+				d, err := send(c, m, lmtp, endOfData)
+				if err != nil && m.ref != nil {
+					tr.forget(m.ref)
+				}
 				var se *smtp.SMTPError
 				switch {
 				case err == nil:
@@ -259,7 +276,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 					mine = append(mine, d)
 					if m.ref != nil {
 						pl.addAccepted(m.ref)
-						tr.sent(m.ref, arrival)
 					}
 				case errors.As(err, &se) && se.Code >= 400 && se.Code < 500:
 					temp++
@@ -379,29 +395,33 @@ func dial(o Options, lmtp bool) (*smtp.Client, error) {
 }
 
 // send runs one transaction and returns the time from the end of DATA (the
-// final ".") to the server's answer, and when the end of DATA went out.
-func send(c *smtp.Client, m *outMsg, lmtp bool) (time.Duration, time.Time, error) {
+// final ".") to the server's answer. endOfData, if set, is called with the
+// time the end of DATA goes out, before the answer is read.
+func send(c *smtp.Client, m *outMsg, lmtp bool, endOfData func(time.Time)) (time.Duration, error) {
 	if err := c.Mail(m.mailFrom, nil); err != nil {
-		return 0, time.Time{}, err
+		return 0, err
 	}
 	if err := c.Rcpt(m.rcpt, nil); err != nil {
-		return 0, time.Time{}, err
+		return 0, err
 	}
 	wc, err := c.Data()
 	if err != nil {
-		return 0, time.Time{}, err
+		return 0, err
 	}
 	if _, err := bytes.NewReader(m.raw).WriteTo(wc); err != nil {
-		return 0, time.Time{}, err
+		return 0, err
 	}
 	t0 := time.Now()
+	if endOfData != nil {
+		endOfData(t0)
+	}
 	if lmtp {
 		// An LMTPDataError unwraps to the recipient's *SMTPError.
 		_, err = wc.CloseWithLMTPResponse()
 	} else {
 		err = wc.Close()
 	}
-	return time.Since(t0), t0, err
+	return time.Since(t0), err
 }
 
 func mixString(m *Mix) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -293,4 +294,44 @@ func TestSendBig(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// The test binary doubles as a daemon for TestColdStart: with
+// BENCH_FAKE_DAEMON=addr it greets on addr after a pause, like a daemon
+// opening its store, until killed.
+func TestMain(m *testing.M) {
+	if addr := os.Getenv("BENCH_FAKE_DAEMON"); addr != "" {
+		time.Sleep(50 * time.Millisecond)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			os.Exit(3)
+		}
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				os.Exit(0)
+			}
+			c.Write([]byte("220 fake ready\r\n"))
+			c.Close()
+		}
+	}
+	os.Exit(m.Run())
+}
+
+func TestColdStart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	t.Setenv("BENCH_FAKE_DAEMON", addr)
+	d, err := ColdStart(addr, []string{os.Args[0]}, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("fake daemon ready after %v", d)
+	if d < 50*time.Millisecond {
+		t.Errorf("ready after %v, before the fake daemon listened", d)
+	}
 }

@@ -7,6 +7,7 @@
 //	    [--sink 127.0.0.1:2526] [--pid PID | --data-dir DIR] [--json]
 //	ticketgate-bench preload --data-dir DIR -n 1000000 [--project ACME]
 //	ticketgate-bench big --smtp 127.0.0.1:2525 --mb 25 [--pid PID | --data-dir DIR]
+//	ticketgate-bench coldstart --smtp 127.0.0.1:2525 -- ticketgate serve -c bench.yaml
 //
 // The daemon's outbound.smtp must point at --sink (see bench.yaml next to
 // this file): the sink receives every auto-reply and notification and
@@ -40,6 +41,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) > 0 && args[0] == "big" {
 		return runBig(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "coldstart" {
+		return runColdStart(args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "run" {
 		args = args[1:]
@@ -224,5 +228,26 @@ func runBig(args []string, stdout, stderr io.Writer) int {
 	if res.RSSAnonMaxMB > 0 {
 		fmt.Fprintf(stdout, "daemon RssAnon before %.1f MB, max %.1f MB (+%.1f), after %.1f MB\n", res.RSSAnonBeforeMB, res.RSSAnonMaxMB, res.RSSAnonMaxMB-res.RSSAnonBeforeMB, res.RSSAnonAfterMB)
 	}
+	return 0
+}
+
+func runColdStart(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ticketgate-bench coldstart", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	smtpAddr := fs.String("smtp", "127.0.0.1:2525", "the SMTP listener the daemon opens")
+	timeout := fs.Duration("timeout", time.Minute, "give up after")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "coldstart needs the daemon command after --")
+		return 2
+	}
+	d, err := ColdStart(*smtpAddr, fs.Args(), *timeout)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "exec → SMTP 220: %.3f s\n", d.Seconds())
 	return 0
 }

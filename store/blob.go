@@ -69,9 +69,12 @@ func (w *BlobWriter) Commit() (string, error) {
 		return "", fault.Temporary(fmt.Errorf("store: close blob: %w", err))
 	}
 	final := w.s.blobPath(sum)
+	w.s.placeMu.Lock()
+	defer w.s.placeMu.Unlock()
 	if _, err := os.Stat(final); err == nil {
 		// Same content already stored (a retried message, a shared
-		// attachment): keep the existing durable copy.
+		// attachment): keep the existing copy (durable, or pending and
+		// durable with the next Update).
 		os.Remove(tmp)
 		return sum, nil
 	}
@@ -97,7 +100,7 @@ func (w *BlobWriter) Commit() (string, error) {
 // folder) before its own commit, so a record referring to the blob is
 // never on disk without the blob. Concurrent ingestions thereby share the
 // blob fsyncs with the group commit instead of paying two per message.
-// A caller that acknowledges without an Update must call BlobsDurable.
+// A caller that acknowledges without an Update must call FlushBlobs.
 func (w *BlobWriter) CommitPending() (string, error) {
 	if w.done {
 		return "", errors.New("store: blob already finished")
@@ -111,9 +114,14 @@ func (w *BlobWriter) CommitPending() (string, error) {
 	sum := hex.EncodeToString(w.h.Sum(nil))
 	tmp := w.f.Name()
 	final := w.s.blobPath(sum)
+	// Finding, placing and registering a blob is one step: a concurrent
+	// writer of the same content either places it itself or finds it
+	// already registered as pending, so its Update waits for the sync.
+	w.s.placeMu.Lock()
+	defer w.s.placeMu.Unlock()
 	if _, err := os.Stat(final); err == nil {
 		// Same content already stored. It may itself still be pending:
-		// then it is synced with the same batch as this caller's Update.
+		// then this caller's Update waits for its sync too.
 		w.f.Close()
 		os.Remove(tmp)
 		return sum, nil

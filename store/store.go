@@ -83,6 +83,9 @@ type Store struct {
 	placed   uint64
 	synced   uint64
 	blobErr  error
+	// placeMu makes "is the blob there? else rename it into place and
+	// register it as pending" one step for concurrent writers.
+	placeMu sync.Mutex
 	// kick wakes the blob syncer; syncQuit/syncDone stop it.
 	kick     chan struct{}
 	syncQuit chan struct{}

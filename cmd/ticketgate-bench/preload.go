@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base32"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -12,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ticketgate/ticketgate/notify"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -50,13 +49,8 @@ func PreloadSender(n uint64) string {
 	return fmt.Sprintf("p%d@customer-%d.example", n, n%977)
 }
 
-// newToken makes a reply/link token in the format notify.NewToken uses
-// (128 random bits, base32, lower case).
-func newToken() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
-}
+// newToken makes a reply/link token as the daemon would have at t.
+func newToken(t time.Time) string { return notify.TokenAt(t) }
 
 // Preload builds tickets offline (the daemon must be stopped: bbolt holds
 // an exclusive lock) through the store's own API, so every record and index
@@ -166,8 +160,8 @@ func preloadTicket(tx *store.Tx, o PreloadOptions, domain string, n uint64, at t
 	if err := tx.AddEvent(&store.Event{Ticket: key, Time: at, Type: "request_created", Actor: sender, Message: m.ID, Detail: "threaded by new"}); err != nil {
 		return 0, err
 	}
-	reply := &store.Token{Token: newToken(), Kind: store.TokenReply, Project: o.Project, Ticket: key, Recipient: sender, Created: at}
-	link := &store.Token{Token: newToken(), Kind: store.TokenLink, Project: o.Project, Ticket: key, Recipient: sender, Created: at, Expires: at.Add(180 * 24 * time.Hour)}
+	reply := &store.Token{Token: newToken(at), Kind: store.TokenReply, Project: o.Project, Ticket: key, Recipient: sender, Created: at}
+	link := &store.Token{Token: newToken(at), Kind: store.TokenLink, Project: o.Project, Ticket: key, Recipient: sender, Created: at, Expires: at.Add(180 * 24 * time.Hour)}
 	for _, tok := range []*store.Token{reply, link} {
 		if err := tx.PutToken(tok); err != nil {
 			return 0, err
@@ -184,7 +178,7 @@ func preloadTicket(tx *store.Tx, o PreloadOptions, domain string, n uint64, at t
 		later := at.Add(30 * time.Second)
 		answer := &store.Message{Ticket: key, Project: o.Project, Direction: "out", Kind: "comment", Source: "smtp",
 			From: o.Agent, To: []string{sender}, Subject: "Re: [" + key + "] " + subject,
-			MessageID: "tg." + newToken() + "@" + domain, Date: later, Received: later,
+			MessageID: "tg." + newToken(later) + "@" + domain, Date: later, Received: later,
 			Text: "Hello,\n\nthank you, we are looking into it and will come back to you today.\n\nBest regards\nSupport\n"}
 		if err := tx.AddMessage(answer); err != nil {
 			return 0, err

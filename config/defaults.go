@@ -33,6 +33,7 @@ func Default() *Config {
 		Metrics: defaultMetrics(),
 		Outbound: Outbound{
 			Transport: "maildir",
+			Workers:   16,
 			SMTP:      SMTPOut{Port: 25, TLS: "none", Timeout: 60 * time.Second},
 			Retry: RetryOptions{
 				Initial:     30 * time.Second,

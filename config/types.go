@@ -82,10 +82,13 @@ type Listener struct {
 
 // Outbound configures how notifications leave the box.
 type Outbound struct {
-	Transport string       `mapstructure:"transport"` // maildir | smtp
-	Maildir   MaildirOut   `mapstructure:"maildir"`
-	SMTP      SMTPOut      `mapstructure:"smtp"`
-	Retry     RetryOptions `mapstructure:"retry"`
+	Transport string `mapstructure:"transport"` // maildir | smtp
+	// Workers is how many messages are sent at once (and, for smtp, how
+	// many connections to the relay are kept).
+	Workers int          `mapstructure:"workers"`
+	Maildir MaildirOut   `mapstructure:"maildir"`
+	SMTP    SMTPOut      `mapstructure:"smtp"`
+	Retry   RetryOptions `mapstructure:"retry"`
 }
 
 // MaildirOut writes every outbound message into a maildir.

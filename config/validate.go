@@ -163,6 +163,9 @@ func (c *Config) validateOutbound() []error {
 	default:
 		add(fieldErr("outbound.transport", "must be maildir or smtp"))
 	}
+	if c.Outbound.Workers < 1 || c.Outbound.Workers > 256 {
+		add(fieldErr("outbound.workers", "must be between 1 and 256"))
+	}
 	switch smtp.TLS {
 	case "none", "starttls", "tls":
 	default:

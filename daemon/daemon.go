@@ -74,7 +74,7 @@ type Options struct {
 	Now func() time.Time
 	// Transport replaces the configured outbound transport.
 	Transport mailout.Transport
-	// SenderWorkers is the number of concurrent sends (default 4).
+	// SenderWorkers replaces outbound.workers.
 	SenderWorkers int
 	// Mailboxes replaces the IMAP mailbox states metrics and /readyz see.
 	Mailboxes func() []metrics.Mailbox
@@ -102,7 +102,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 
 	workers := opts.SenderWorkers
 	if workers <= 0 {
-		workers = 4
+		workers = max(cfg.Outbound.Workers, 1)
 	}
 	d.tport = opts.Transport
 	if d.tport == nil {

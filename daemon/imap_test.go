@@ -15,6 +15,7 @@ import (
 	"github.com/ticketgate/ticketgate/internal/dovecottest"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/store/storetest"
 )
 
 // imapConfig is testConfig with project ACME reading the Dovecot mailbox.
@@ -46,19 +47,7 @@ func imapMail(n int) []byte {
 // the tickets.
 func storedIDs(t *testing.T, st *store.Store) (int, map[string]int) {
 	t.Helper()
-	perID := map[string]int{}
-	tickets := 0
-	st.View(func(tx *store.Tx) error {
-		return tx.ForEachTicket("ACME", func(tk *store.Ticket) bool {
-			tickets++
-			msgs, _ := tx.TicketMessages(tk.Key)
-			for _, m := range msgs {
-				perID[m.MessageID]++
-			}
-			return true
-		})
-	})
-	return tickets, perID
+	return storetest.MessageIDs(t, st, "ACME")
 }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {

@@ -25,6 +25,7 @@ import (
 	"github.com/ticketgate/ticketgate/mailin"
 	"github.com/ticketgate/ticketgate/notify"
 	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/store/storetest"
 	"github.com/ticketgate/ticketgate/templates"
 	"github.com/ticketgate/ticketgate/ticket"
 )
@@ -172,18 +173,7 @@ func (e *env) manager(t *testing.T, r Receiver) *Manager {
 // tickets maps Message-ID → how many times it is stored.
 func (e *env) stored(t *testing.T) (tickets int, perID map[string]int) {
 	t.Helper()
-	perID = map[string]int{}
-	e.st.View(func(tx *store.Tx) error {
-		return tx.ForEachTicket("ACME", func(tk *store.Ticket) bool {
-			tickets++
-			msgs, _ := tx.TicketMessages(tk.Key)
-			for _, m := range msgs {
-				perID[m.MessageID]++
-			}
-			return true
-		})
-	})
-	return tickets, perID
+	return storetest.MessageIDs(t, e.st, "ACME")
 }
 
 func (e *env) outbox(t *testing.T) []*store.OutboxItem {

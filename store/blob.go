@@ -157,21 +157,16 @@ func (w *BlobWriter) Abort() {
 
 // PutBlob stores everything read from r and returns its hash and size.
 func (s *Store) PutBlob(r io.Reader) (string, int64, error) {
-	w, err := s.NewBlob()
-	if err != nil {
-		return "", 0, err
-	}
-	if _, err := io.Copy(w, r); err != nil {
-		w.Abort()
-		return "", 0, err
-	}
-	sum, err := w.Commit()
-	return sum, w.n, err
+	return s.putBlob(r, (*BlobWriter).Commit)
 }
 
 // PutBlobPending is PutBlob with CommitPending: the blob is durable once
 // the next Update returns.
 func (s *Store) PutBlobPending(r io.Reader) (string, int64, error) {
+	return s.putBlob(r, (*BlobWriter).CommitPending)
+}
+
+func (s *Store) putBlob(r io.Reader, commit func(*BlobWriter) (string, error)) (string, int64, error) {
 	w, err := s.NewBlob()
 	if err != nil {
 		return "", 0, err
@@ -180,7 +175,7 @@ func (s *Store) PutBlobPending(r io.Reader) (string, int64, error) {
 		w.Abort()
 		return "", 0, err
 	}
-	sum, err := w.CommitPending()
+	sum, err := commit(w)
 	return sum, w.n, err
 }
 

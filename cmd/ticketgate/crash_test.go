@@ -19,6 +19,7 @@ import (
 
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/store/storetest"
 )
 
 // TestCrashExactlyOnce kills the daemon (SIGKILL) at random moments while
@@ -153,18 +154,7 @@ projects:
 		t.Fatal(err)
 	}
 	defer st.Close()
-	perID := map[string]int{}
-	tickets := 0
-	st.View(func(tx *store.Tx) error {
-		return tx.ForEachTicket("ACME", func(tk *store.Ticket) bool {
-			tickets++
-			msgs, _ := tx.TicketMessages(tk.Key)
-			for _, m := range msgs {
-				perID[m.MessageID]++
-			}
-			return true
-		})
-	})
+	tickets, perID := storetest.MessageIDs(t, st, "ACME")
 	resent := 0
 	for n := range total {
 		id := fmt.Sprintf("crash-%d@customer.example", n)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ticketgate/ticketgate/internal/dovecottest"
 	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/store/storetest"
 )
 
 // TestIMAPCrashExactlyOnce kills the daemon (SIGKILL) at random moments
@@ -101,18 +102,7 @@ projects:
 		t.Fatal(err)
 	}
 	defer st.Close()
-	perID := map[string]int{}
-	tickets := 0
-	st.View(func(tx *store.Tx) error {
-		return tx.ForEachTicket("ACME", func(tk *store.Ticket) bool {
-			tickets++
-			msgs, _ := tx.TicketMessages(tk.Key)
-			for _, m := range msgs {
-				perID[m.MessageID]++
-			}
-			return true
-		})
-	})
+	tickets, perID := storetest.MessageIDs(t, st, "ACME")
 	for n := range total {
 		if id := fmt.Sprintf("imap-crash-%d@customer.example", n); perID[id] != 1 {
 			t.Errorf("%s stored %d times, want exactly once", id, perID[id])

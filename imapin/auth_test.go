@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/internal/xoauth2test"
 )
 
 // tokenCheck decides whether a bearer token is valid.
@@ -52,7 +53,7 @@ func (s *saslSession) AuthenticateMechanisms() []string {
 func (s *saslSession) Authenticate(mech string) (sasl.Server, error) {
 	switch mech {
 	case "XOAUTH2":
-		return xoauth2Server(func(user, tok string) error {
+		return xoauth2test.Server(func(user, tok string) error {
 			if !s.check.ok(mech, tok) {
 				return errors.New("invalid token")
 			}
@@ -69,24 +70,6 @@ func (s *saslSession) Authenticate(mech string) (sasl.Server, error) {
 		return sasl.NewPlainServer(func(_, user, pass string) error { return s.Login(user, pass) }), nil
 	}
 	return nil, errors.New("unsupported mechanism")
-}
-
-type xoauth2Server func(user, token string) error
-
-func (f xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
-	var user, tok string
-	for _, p := range strings.Split(string(resp), "\x01") {
-		if u, ok := strings.CutPrefix(p, "user="); ok {
-			user = u
-		}
-		if a, ok := strings.CutPrefix(p, "auth=Bearer "); ok {
-			tok = a
-		}
-	}
-	if err := f(user, tok); err != nil {
-		return nil, false, err
-	}
-	return nil, true, nil
 }
 
 func startMemSASL(t *testing.T, check *tokenCheck) *memIMAP {

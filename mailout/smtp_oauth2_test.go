@@ -20,6 +20,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/internal/xoauth2test"
 )
 
 // xoauthRelay is a go-smtp relay that accepts only AUTH XOAUTH2 with one
@@ -42,7 +43,7 @@ type xoauthSession struct {
 func (s *xoauthSession) AuthMechanisms() []string { return []string{"XOAUTH2"} }
 
 func (s *xoauthSession) Auth(mech string) (sasl.Server, error) {
-	return xoauthServer(func(user, tok string) error {
+	return xoauth2test.Server(func(user, tok string) error {
 		s.r.mu.Lock()
 		s.r.logins = append(s.r.logins, user+" "+tok)
 		s.r.mu.Unlock()
@@ -52,24 +53,6 @@ func (s *xoauthSession) Auth(mech string) (sasl.Server, error) {
 		s.authed = true
 		return nil
 	}), nil
-}
-
-type xoauthServer func(user, token string) error
-
-func (f xoauthServer) Next(resp []byte) ([]byte, bool, error) {
-	var user, tok string
-	for _, p := range strings.Split(string(resp), "\x01") {
-		if u, ok := strings.CutPrefix(p, "user="); ok {
-			user = u
-		}
-		if a, ok := strings.CutPrefix(p, "auth=Bearer "); ok {
-			tok = a
-		}
-	}
-	if err := f(user, tok); err != nil {
-		return nil, false, err
-	}
-	return nil, true, nil
 }
 
 func (s *xoauthSession) Mail(string, *smtp.MailOptions) error {

@@ -115,6 +115,11 @@ func (c *Config) deriveDefaults() {
 		if p.InternalAddress == "" {
 			p.InternalAddress = defaultInternal(p.Address)
 		}
+		if len(p.Statuses) == 0 {
+			// Filled once here: status lookups run several times per
+			// message.
+			p.Statuses = DefaultStatuses()
+		}
 	}
 	c.deriveIMAPDefaults()
 }

@@ -85,8 +85,9 @@ func DefaultStatuses() []StatusDef {
 	}
 }
 
-// StatusList returns the project's statuses (the default list when it
-// configures none).
+// StatusList returns the project's statuses: those configured, else the
+// default list (which Load and Finalize fill in; a Project used without
+// them gets a fresh copy per call).
 func (p *Project) StatusList() []StatusDef {
 	if len(p.Statuses) == 0 {
 		return DefaultStatuses()
@@ -225,12 +226,8 @@ func (c *Config) validateWorkflow(pre string, p *Project) []error {
 			add(fieldErr(key+".name", "required"))
 		}
 		for j, d := range o.Domains {
-			d = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(d), "@"))
-			switch {
-			case d == "" || !strings.Contains(d, "."):
-				add(fieldErr(fmt.Sprintf("%s.domains[%d]", key, j), "%q is not a domain", d))
-			case IsFreeMail(d):
-				add(fieldErr(fmt.Sprintf("%s.domains[%d]", key, j), "%s is a free-mail domain: its users are not one organization (list them as members)", d))
+			if _, err := OrgDomain(d); err != nil {
+				add(fieldErr(fmt.Sprintf("%s.domains[%d]", key, j), "%v", err))
 			}
 		}
 		for j, m := range o.Members {
@@ -251,3 +248,17 @@ var freeMail = []string{"gmail.com", "googlemail.com", "outlook.com", "hotmail.c
 
 // IsFreeMail reports whether domain is a free-mail provider.
 func IsFreeMail(domain string) bool { return slices.Contains(freeMail, strings.ToLower(domain)) }
+
+// OrgDomain normalises an organization's domain ("@Customer.example" →
+// "customer.example") and refuses what cannot be one: no domain at all, or
+// a free-mail provider, whose users are not one organization.
+func OrgDomain(d string) (string, error) {
+	d = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(d), "@"))
+	switch {
+	case d == "" || !strings.Contains(d, "."):
+		return "", fmt.Errorf("%q is not a domain", d)
+	case IsFreeMail(d):
+		return "", fmt.Errorf("%s is a free-mail domain: its users are not one organization (list them as members instead)", d)
+	}
+	return d, nil
+}

@@ -9,9 +9,6 @@ import (
 	"github.com/ticketgate/ticketgate/store"
 )
 
-// IsFreeMail reports whether domain is a free-mail provider.
-func IsFreeMail(domain string) bool { return config.IsFreeMail(domain) }
-
 // PutOrganization creates or replaces an organization of project.
 func (e *Engine) PutOrganization(ctx context.Context, project, name string, domains, members []string, actor string) error {
 	p := e.cfg().Project(project)
@@ -27,12 +24,9 @@ func (e *Engine) PutOrganization(ctx context.Context, project, name string, doma
 	}
 	o := &store.Organization{Project: p.Key, Name: name, Created: e.now().UTC(), By: strings.ToLower(actor)}
 	for _, d := range domains {
-		d = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(d), "@"))
-		if d == "" || !strings.Contains(d, ".") {
-			return refused("%q is not a domain", d)
-		}
-		if IsFreeMail(d) {
-			return refused("%s is a free-mail domain: its users are not one organization (list them as members instead)", d)
+		d, err := config.OrgDomain(d)
+		if err != nil {
+			return refused("%v", err)
 		}
 		o.Domains = append(o.Domains, d)
 	}

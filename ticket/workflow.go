@@ -401,7 +401,8 @@ func (e *Engine) SyncOrganizations(ctx context.Context) error {
 			for _, od := range p.Organizations {
 				o := &store.Organization{Project: p.Key, Name: strings.TrimSpace(od.Name), Created: now, By: ConfigActor}
 				for _, d := range od.Domains {
-					o.Domains = append(o.Domains, strings.ToLower(strings.TrimPrefix(strings.TrimSpace(d), "@")))
+					d, _ := config.OrgDomain(d) // validated by config
+					o.Domains = append(o.Domains, d)
 				}
 				for _, m := range od.Members {
 					o.Members = append(o.Members, strings.ToLower(strings.TrimSpace(m)))

@@ -316,6 +316,9 @@ func containsFold(list []string, s string) bool {
 // held back: dropped, logged and noted on the ticket.
 func (n *Notifier) Notify(tx *store.Tx, ev *ticket.Event) (int, error) {
 	queued := 0
+	// The attachments of a comment reach the customers with its text; they
+	// are read once for all of them.
+	var files []file
 	for _, pl := range n.Plan(ev) {
 		held, err := n.hold(tx, ev, pl)
 		if err != nil {
@@ -324,7 +327,16 @@ func (n *Notifier) Notify(tx *store.Tx, ev *ticket.Event) (int, error) {
 		if held {
 			continue
 		}
-		if err := n.queue(tx, ev, pl); err != nil {
+		var attach []file
+		if pl.Template == "customer/public_comment_added" && ev.Message != nil && n.OpenBlob != nil {
+			if files == nil {
+				if files, err = n.files(ev.Message); err != nil {
+					return 0, err
+				}
+			}
+			attach = files
+		}
+		if err := n.queue(tx, ev, pl, attach); err != nil {
 			return 0, err
 		}
 		queued++
@@ -467,7 +479,9 @@ func display(name, addr string) string {
 	return addr
 }
 
-func (n *Notifier) queue(tx *store.Tx, ev *ticket.Event, pl Planned) error {
+// queue composes and queues one planned mail; files are attached to
+// customer copies of a comment.
+func (n *Notifier) queue(tx *store.Tx, ev *ticket.Event, pl Planned, files []file) error {
 	cfg := n.cfg()
 	p, t := ev.Project, ev.Ticket
 	now := n.now().UTC()
@@ -540,13 +554,6 @@ func (n *Notifier) queue(tx *store.Tx, ev *ticket.Event, pl Planned) error {
 	if pl.Template == "internal/internal_note_added" {
 		// Answering a note stays internal.
 		replyTo = p.InternalAddress
-	}
-	var files []file
-	if pl.Template == "customer/public_comment_added" && ev.Message != nil && n.OpenBlob != nil {
-		// What the author attached reaches the customers with the text.
-		if files, err = n.files(ev.Message); err != nil {
-			return err
-		}
 	}
 	raw, err := compose(composeArgs{
 		project: p, ticket: t, to: pl.Recipient, toName: d.Recipient.Name, msgID: msgID,

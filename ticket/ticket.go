@@ -267,19 +267,19 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 			Private:      p.PrivateByDefault || hasCommand(cmds, "private"),
 		}
 		if author != strings.ToLower(m.From) {
-			t.ReporterName = ""
+			t.ReporterName = "" // From names the contact form, not the reporter
 		}
 		res.Created = true
 		rule = ByNew
 	}
 
 	// Who is writing, and how much do we know about them?
-	customerProven := m.SenderProven || (rule == ByReplyToken && tokenFor == author)
-	approver := false
+	who := sender{author: author, staff: staff, agent: agent,
+		proven: m.SenderProven || (rule == ByReplyToken && tokenFor == author)}
 	if st, ok := p.Status(t.Status); ok && st.Approval != nil && st.Approval.IsApprover(author) {
-		approver = true
+		who.member = true // an approver answers the approval mail
 	}
-	member := res.Created || mayPost(p, t, author) || orgMember(tx, t, author) || approver
+	who.member = who.member || res.Created || mayPost(p, t, author) || orgMember(tx, t, author)
 
 	msg := &store.Message{
 		Ticket: t.Key, Project: p.Key, Direction: "in", Kind: "comment",
@@ -289,66 +289,7 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 		Text: text, HTML: m.HTML, Attach: m.Attach, Raw: m.Raw, RawSize: m.RawSize,
 		ThreadedBy: rule, Auto: firstNonEmpty(m.Auto, m.Loop), Problems: m.Problems,
 	}
-	evType := EvCustomerCommentAdded
-	public := false // an agent's public answer
-	var told []string
-	switch {
-	case m.Loop != "":
-		msg.Kind, msg.Internal, evType = "loop", true, EvAutomaticRecorded
-	case m.Auto != "":
-		msg.Kind, evType = "auto", EvAutomaticRecorded
-		if m.TellStaff {
-			evType = EvCustomerCommentAdded
-		}
-		if res.Created {
-			msg.Kind = "request"
-			if m.TellStaff {
-				evType = EvRequestCreated
-			}
-		}
-	case m.ToInternal && !agent:
-		msg.Kind, msg.Internal, evType = "note", true, EvInternalNoteAdded
-		msg.Held = author + " wrote to the internal address but is not a verified agent"
-		msg.Unverified = true
-	case m.ToInternal || (agent && hasCommand(cmds, "internal")):
-		msg.Kind, msg.Internal, evType = "note", true, EvInternalNoteAdded
-		msg.Text = stripQuotes(text)
-	case res.Created:
-		msg.Kind, evType = "request", EvRequestCreated
-	case staff && !agent:
-		msg.Kind, msg.Internal, evType = "note", true, EvInternalNoteAdded
-		msg.Held = "sender not verified: mail from an agent's address without proof (Authentication-Results) that the agent sent it"
-		msg.Unverified = true
-		// The agent hears of it: their answer did not reach anyone.
-		told = append(told, "Your mail was NOT sent to the customers: nothing proved that you sent it (no Authentication-Results "+
-			"of a trusted server with dmarc=pass or aligned dkim=pass). It is kept on "+t.Key+" as an internal note marked \"sender not verified\".")
-	case agent:
-		msg.Text = stripQuotes(text)
-		switch {
-		case strings.TrimSpace(msg.Text) == "" && len(cmds) > 0:
-			// Commands only: nothing to tell the customers.
-			msg.Kind, msg.Internal, evType = "command", true, ""
-		case !hasMarker(m.Text) && quotesInternalNote(tx, t.Key, msg.Text):
-			// The heuristics kept text of an internal note: it must not
-			// reach customers by their miss.
-			msg.Kind, msg.Internal, evType = "note", true, EvInternalNoteAdded
-			msg.Held = "held as an internal note: the reply contains the text of an internal note and no \"reply above this line\" marker"
-			told = append(told, "Your reply was NOT sent to the customers: it contains the text of an internal note of "+t.Key+
-				" and no \"reply above this line\" marker. It is kept as an internal note; to answer the customers, write again without the quoted note.")
-		default:
-			msg.Kind, evType, public = "comment", EvAgentCommentAdded, true
-		}
-	case !member:
-		msg.Kind, msg.Internal, evType = "note", true, EvInternalNoteAdded
-		msg.Held = "held: " + author + " is not the reporter, a participant or an agent of " + t.Key + "; an agent may admit them with #participant add " + author
-		msg.Unverified = !customerProven
-	default:
-		msg.Unverified = rule == BySubjectToken && !customerProven
-		if strings.TrimSpace(text) == "" && len(cmds) > 0 {
-			// Commands only: no comment for anyone to read.
-			msg.Kind, msg.Internal, evType = "command", true, ""
-		}
-	}
+	evType, public, told := who.classify(tx, t, m, msg, cmds, res.Created, rule)
 	if err := tx.AddMessage(msg); err != nil {
 		return err
 	}
@@ -361,7 +302,7 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	// sender is proven (anyone can type a ticket number into a subject):
 	// otherwise they wait for an agent.
 	if person && !held && (!msg.Internal || msg.Kind == "command") {
-		if res.Created || agent || customerProven {
+		if res.Created || agent || who.proven {
 			added = addParticipants(cfg, p, t, m, now)
 		} else {
 			pending = candidates(cfg, p, t, m)
@@ -369,9 +310,6 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	}
 	t.Messages++
 	t.Updated = now
-	if err := tx.PutTicket(t); err != nil {
-		return err
-	}
 	res.Ticket, res.Message, res.ThreadedBy = t.Key, msg.ID, rule
 
 	detail := "threaded by " + rule
@@ -405,7 +343,7 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 		}
 	}
 	if m.Loop != "" || m.Quiet || e.notify == nil {
-		return nil
+		return tx.PutTicket(t)
 	}
 	emit := func(ev *Event) error {
 		if ev.Project == nil {
@@ -429,9 +367,6 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 			// The customers hear of the comment itself; the status change
 			// that follows is for staff.
 			if err := setStatus(tx, p, t, firstOf(p, CatOpen), author, now, implied(emit)); err != nil {
-				return err
-			}
-			if err := tx.PutTicket(t); err != nil {
 				return err
 			}
 		}
@@ -470,7 +405,7 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	if len(cmds) > 0 && !held {
 		var err error
 		told, statusSet, err = e.runCommands(tx, p, t, cmds, commandContext{
-			author: author, agent: agent, customerProven: customerProven,
+			author: author, agent: agent, customerProven: who.proven,
 			created: res.Created, now: now, emit: emit,
 		}, told)
 		if err != nil {
@@ -491,7 +426,7 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	if len(told) > 0 {
 		// One answer to whoever sent commands: what was done, what was
 		// refused and why. Strangers get none (their mail is held).
-		if member || agent {
+		if who.member || agent {
 			ev := &Event{Type: EvCommandsAnswered, Recipients: []string{author}, Actor: "ticketgate",
 				Detail: strings.Join(told, "\n"), InternalOnly: staff, Message: msg}
 			if err := emit(ev); err != nil {
@@ -503,6 +438,85 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 		}
 	}
 	return nil
+}
+
+// sender is who wrote a mail and what is known of them.
+type sender struct {
+	author       string
+	staff, agent bool // agent: staff, and proven
+	// member: may write into the ticket (reporter, participant, member of
+	// the organization it is shared with, approver, staff).
+	member bool
+	// proven: the receiving MTA vouched for From, or the mail answers a
+	// reply token we sent to this very address.
+	proven bool
+}
+
+// classify decides what m is on t — a request, a comment, an agent's
+// public answer, an internal note, held mail — and sets msg's kind, text
+// and flags. It returns the event to announce ("" for none), whether the
+// mail is an agent's public answer, and what the sender must be told.
+func (s sender) classify(tx *store.Tx, t *store.Ticket, m *Mail, msg *store.Message, cmds []command, created bool, rule string) (evType string, public bool, told []string) {
+	text := msg.Text
+	evType = EvCustomerCommentAdded
+	switch {
+	case m.Loop != "":
+		msg.Kind, msg.Internal, evType = "loop", true, EvAutomaticRecorded
+	case m.Auto != "":
+		msg.Kind, evType = "auto", EvAutomaticRecorded
+		if m.TellStaff {
+			evType = EvCustomerCommentAdded
+		}
+		if created {
+			msg.Kind = "request"
+			if m.TellStaff {
+				evType = EvRequestCreated
+			}
+		}
+	case m.ToInternal && !s.agent:
+		msg.Kind, msg.Internal, evType = "note", true, EvInternalNoteAdded
+		msg.Held = s.author + " wrote to the internal address but is not a verified agent"
+		msg.Unverified = true
+	case m.ToInternal || (s.agent && hasCommand(cmds, "internal")):
+		msg.Kind, msg.Internal, evType = "note", true, EvInternalNoteAdded
+		msg.Text = stripQuotes(text)
+	case created:
+		msg.Kind, evType = "request", EvRequestCreated
+	case s.staff && !s.agent:
+		msg.Kind, msg.Internal, evType = "note", true, EvInternalNoteAdded
+		msg.Held = "sender not verified: mail from an agent's address without proof (Authentication-Results) that the agent sent it"
+		msg.Unverified = true
+		// The agent hears of it: their answer did not reach anyone.
+		told = append(told, "Your mail was NOT sent to the customers: nothing proved that you sent it (no Authentication-Results "+
+			"of a trusted server with dmarc=pass or aligned dkim=pass). It is kept on "+t.Key+" as an internal note marked \"sender not verified\".")
+	case s.agent:
+		msg.Text = stripQuotes(text)
+		switch {
+		case strings.TrimSpace(msg.Text) == "" && len(cmds) > 0:
+			// Commands only: nothing to tell the customers.
+			msg.Kind, msg.Internal, evType = "command", true, ""
+		case !hasMarker(m.Text) && quotesInternalNote(tx, t.Key, msg.Text):
+			// The heuristics kept text of an internal note: it must not
+			// reach customers by their miss.
+			msg.Kind, msg.Internal, evType = "note", true, EvInternalNoteAdded
+			msg.Held = "held as an internal note: the reply contains the text of an internal note and no \"reply above this line\" marker"
+			told = append(told, "Your reply was NOT sent to the customers: it contains the text of an internal note of "+t.Key+
+				" and no \"reply above this line\" marker. It is kept as an internal note; to answer the customers, write again without the quoted note.")
+		default:
+			msg.Kind, evType, public = "comment", EvAgentCommentAdded, true
+		}
+	case !s.member:
+		msg.Kind, msg.Internal, evType = "note", true, EvInternalNoteAdded
+		msg.Held = "held: " + s.author + " is not the reporter, a participant or an agent of " + t.Key + "; an agent may admit them with #participant add " + s.author
+		msg.Unverified = !s.proven
+	default:
+		msg.Unverified = rule == BySubjectToken && !s.proven
+		if strings.TrimSpace(text) == "" && len(cmds) > 0 {
+			// Commands only: no comment for anyone to read.
+			msg.Kind, msg.Internal, evType = "command", true, ""
+		}
+	}
+	return evType, public, told
 }
 
 func firstNonEmpty(s ...string) string {

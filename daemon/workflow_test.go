@@ -283,7 +283,7 @@ func TestCommandsByMail(t *testing.T) {
 	if l == nil {
 		t.Fatal("no link in the auto-reply")
 	}
-	if _, page := get(t, "http://"+d.Addr("web")+l[1]); !strings.Contains(page, "Open") || strings.Contains(strings.ToLower(page), "in progress") {
+	if _, page := get(t, "http://"+d.Addr("web")+l[1]); !strings.Contains(page, `<span class="badge">Open</span>`) || strings.Contains(strings.ToLower(page), "in progress") {
 		t.Errorf("customer page shows an internal status:\n%s", page)
 	}
 

@@ -146,15 +146,7 @@ func TestAdminTCPNeedsToken(t *testing.T) {
 	port := freePort(t)
 	y := strings.Replace(string(raw), "projects:", fmt.Sprintf("admin:\n  listen: \"127.0.0.1:%d\"\n  tokens: [{agent: alice@example.com, token_file: alice.token}]\nprojects:", port), 1)
 	os.WriteFile(path, []byte(y), 0o600)
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := daemon.Start(cfg, slog.New(slog.DiscardHandler), daemon.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Shutdown(context.Background())
+	d := serveInProcess(t, path)
 	base := "http://" + d.Addr("admin-tcp")
 	for _, tok := range []string{"", "wrong-token-wrong-token"} {
 		c := admin.NewTCPClient(base, tok, nil)

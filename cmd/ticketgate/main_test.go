@@ -31,6 +31,22 @@ func freePort(t *testing.T) int {
 }
 
 // writeConfig writes a YAML config into dir and returns its path.
+// serveInProcess loads the config file at path and starts a daemon on it
+// in this process, shut down when the test ends.
+func serveInProcess(t *testing.T, path string) *daemon.Daemon {
+	t.Helper()
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := daemon.Start(cfg, slog.New(slog.DiscardHandler), daemon.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Shutdown(context.Background()) })
+	return d
+}
+
 func writeConfig(t *testing.T, dir, extra string) string {
 	t.Helper()
 	y := fmt.Sprintf(`data_dir: ./data
@@ -69,15 +85,7 @@ func TestDeliverExitCodes(t *testing.T) {
 		t.Fatalf("daemon down: exit %d, want 75 (%s)", code, stderr)
 	}
 
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := daemon.Start(cfg, slog.New(slog.DiscardHandler), daemon.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Shutdown(context.Background())
+	d := serveInProcess(t, path)
 
 	cases := []struct {
 		name  string

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ticketgate/ticketgate/config"
-	"github.com/ticketgate/ticketgate/daemon"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
 )
@@ -24,15 +20,7 @@ func TestAgentOperationsCLI(t *testing.T) {
 		fmt.Sprintf("  transport: smtp\n  smtp: { host: 127.0.0.1, port: %d, tls: none }\n", sink.Port()), 1)
 	y = strings.Replace(y, "agents: [alice@example.com]", "agents: [alice@example.com, bob@example.com]", 1)
 	os.WriteFile(path, []byte(y), 0o600)
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := daemon.Start(cfg, slog.New(slog.DiscardHandler), daemon.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Shutdown(context.Background())
+	d := serveInProcess(t, path)
 
 	deliver := func(from, subject, id string, extra ...string) {
 		t.Helper()

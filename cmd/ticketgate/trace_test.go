@@ -1,15 +1,10 @@
 package main
 
 import (
-	"context"
-	"log/slog"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ticketgate/ticketgate/config"
-	"github.com/ticketgate/ticketgate/daemon"
 )
 
 // TestTraceCLI: a mail handed over by `deliver` can be traced by its
@@ -18,15 +13,7 @@ import (
 func TestTraceCLI(t *testing.T) {
 	dir := t.TempDir()
 	path := writeConfig(t, dir, "")
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := daemon.Start(cfg, slog.New(slog.DiscardHandler), daemon.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Shutdown(context.Background())
+	serveInProcess(t, path)
 
 	raw := "From: Carl <carl@customer.example>\nTo: acme@support.example.com\nSubject: trace me\nMessage-ID: <cli-trace@customer.example>\n\nhello\n"
 	if code, _, e := runCmd([]string{"deliver", "-c", path}, raw); code != 0 {

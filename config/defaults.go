@@ -28,6 +28,7 @@ func Default() *Config {
 			MaxRecipients:     100,
 			TrustedRelays:     []string{"127.0.0.0/8", "::1/128"},
 			MaxCcParticipants: 10,
+			MaxParticipants:   20,
 		},
 		Limits:  defaultLimits(),
 		Metrics: defaultMetrics(),

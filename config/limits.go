@@ -19,6 +19,12 @@ type Limits struct {
 	// that would open a ticket is answered 451 (SMTP/LMTP) so the sending
 	// server backs off.
 	NewTicketsPerSender Rate `mapstructure:"new_tickets_per_sender"`
+	// RelayPerTicket and RelayPerSender cap the copies of customers'
+	// comments mailed to a ticket's other customers (a person's mail, so
+	// the auto_* limits do not count it). Past either, the copies of a
+	// comment are held (recorded, not sent) and the agents told.
+	RelayPerTicket Rate `mapstructure:"relay_per_ticket"`
+	RelayPerSender Rate `mapstructure:"relay_per_sender"`
 	// SuppressDays keeps mail away from an address after a permanent
 	// bounce.
 	SuppressDays int `mapstructure:"suppress_days"`
@@ -41,6 +47,8 @@ func defaultLimits() Limits {
 		AutoPerTicket:       Rate{Count: 20, Per: time.Hour},
 		AutoPerProject:      Rate{Count: 1000, Per: time.Hour},
 		NewTicketsPerSender: Rate{Count: 30, Per: time.Hour},
+		RelayPerTicket:      Rate{Count: 60, Per: time.Hour},
+		RelayPerSender:      Rate{Count: 100, Per: 24 * time.Hour},
 		SuppressDays:        60,
 		MaxAttachments:      100,
 		MaxHeaderBytes:      1 << 20,
@@ -53,6 +61,7 @@ func (l *Limits) validate() []error {
 	for key, r := range map[string]Rate{
 		"limits.auto_per_recipient": l.AutoPerRecipient, "limits.auto_per_ticket": l.AutoPerTicket,
 		"limits.auto_per_project": l.AutoPerProject, "limits.new_tickets_per_sender": l.NewTicketsPerSender,
+		"limits.relay_per_ticket": l.RelayPerTicket, "limits.relay_per_sender": l.RelayPerSender,
 	} {
 		if r.Count <= 0 {
 			errs = append(errs, fieldErr(key+".count", "must be greater than 0"))

@@ -54,6 +54,8 @@ type index struct {
 	byKey  map[string]*Project
 	byAddr map[string]route // lower-cased project and internal addresses
 	relays []netip.Prefix
+	// authFrom: inbound.auth_results_from.
+	authFrom []netip.Prefix
 }
 
 type route struct {
@@ -94,6 +96,11 @@ func (c *Config) newIndex() *index {
 	for _, r := range c.Inbound.TrustedRelays {
 		if p, err := parseRelay(r); err == nil {
 			idx.relays = append(idx.relays, p)
+		}
+	}
+	for _, r := range c.Inbound.AuthResultsFrom {
+		if p, err := parseRelay(r); err == nil {
+			idx.authFrom = append(idx.authFrom, p)
 		}
 	}
 	return idx
@@ -180,12 +187,24 @@ func (c *Config) IsOwnAddress(addr string) bool {
 // TrustedRelay reports whether ip may hand us mail over SMTP/LMTP
 // (inbound.trusted_relays). IPv4-mapped IPv6 addresses count as IPv4.
 func (c *Config) TrustedRelay(ip net.IP) bool {
+	return inPrefixes(c.index().relays, ip)
+}
+
+// AuthResultsFrom reports whether the Authentication-Results headers of
+// mail from TCP peer ip may prove a sender (inbound.auth_results_from).
+// Being allowed to connect (TrustedRelay) is not enough: on a loopback
+// listener every local user is a "trusted relay".
+func (c *Config) AuthResultsFrom(ip net.IP) bool {
+	return inPrefixes(c.index().authFrom, ip)
+}
+
+func inPrefixes(list []netip.Prefix, ip net.IP) bool {
 	a, ok := netip.AddrFromSlice(ip)
 	if !ok {
 		return false
 	}
 	a = a.Unmap()
-	for _, p := range c.index().relays {
+	for _, p := range list {
 		if p.Contains(a) {
 			return true
 		}

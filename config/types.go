@@ -69,9 +69,18 @@ type Inbound struct {
 	// TrustedRelays lists the IPs/CIDRs that may connect to the SMTP/LMTP
 	// listeners. Default: loopback.
 	TrustedRelays []string `mapstructure:"trusted_relays"`
+	// AuthResultsFrom lists the IPs/CIDRs of TCP peers whose
+	// Authentication-Results headers (of trusted_authserv_ids) are
+	// believed. Default empty: every local user can reach a loopback
+	// listener, so loopback alone proves nobody. Mail over the local
+	// sockets (lmtp.sock, a unix: listener) and IMAP always counts.
+	AuthResultsFrom []string `mapstructure:"auth_results_from"`
 	// MaxCcParticipants caps how many Cc'd addresses of one message become
 	// request participants.
 	MaxCcParticipants int `mapstructure:"max_cc_participants"`
+	// MaxParticipants caps the participants of one ticket (besides its
+	// reporter), however they joined. Default 20.
+	MaxParticipants int `mapstructure:"max_participants"`
 }
 
 // Listener is an address to listen on: "host:port" or "unix:/path". Empty

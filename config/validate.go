@@ -77,9 +77,17 @@ func (c *Config) Validate() []error {
 	if in.MaxCcParticipants < 0 {
 		add(fieldErr("inbound.max_cc_participants", "must not be negative"))
 	}
+	if in.MaxParticipants <= 0 {
+		add(fieldErr("inbound.max_participants", "must be greater than 0"))
+	}
 	for i, r := range in.TrustedRelays {
 		if _, err := parseRelay(r); err != nil {
 			add(fieldErr(fmt.Sprintf("inbound.trusted_relays[%d]", i), "invalid IP or CIDR %q", r))
+		}
+	}
+	for i, r := range in.AuthResultsFrom {
+		if _, err := parseRelay(r); err != nil {
+			add(fieldErr(fmt.Sprintf("inbound.auth_results_from[%d]", i), "invalid IP or CIDR %q", r))
 		}
 	}
 	for i, id := range c.TrustedAuthservIDs {

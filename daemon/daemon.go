@@ -251,6 +251,9 @@ func (d *Daemon) listen(cfg *config.Config) error {
 		Trusted: func(ip net.IP) bool {
 			return d.Config().TrustedRelay(ip)
 		},
+		AuthResults: func(ip net.IP) bool {
+			return d.Config().AuthResultsFrom(ip)
+		},
 	}
 	add := func(name, addr string, lmtp bool, source string) error {
 		ln, err := Listen(addr)

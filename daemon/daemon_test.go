@@ -453,7 +453,16 @@ func TestParticipantsFromCc(t *testing.T) {
 
 func TestCustomerCommentsAndOneClickMute(t *testing.T) {
 	sink := mailouttest.NewSink(t, mailouttest.Options{})
-	d := start(t, testConfig(t, t.TempDir(), sink))
+	c := benchConfig(t.TempDir(), sink)
+	// Dana's MTA vouches for her (she never got a mail of ours whose
+	// token would): an unproven comment would be held from Carl.
+	c.TrustedAuthservIDs = []string{"mx.customer.example"}
+	c.Inbound.AuthResultsFrom = []string{"127.0.0.1"}
+	if err := c.Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	danaProof := "Authentication-Results: mx.customer.example; dmarc=pass header.from=customer.example"
+	d := start(t, c)
 	addr := d.Addr("smtp")
 	proj := "acme@support.example.com"
 	mustSend(t, addr, "carl@customer.example", []string{proj}, msg("carl@customer.example", proj, "Shared problem", "m1@customer.example", "see Dana", "Cc: dana@customer.example"))
@@ -463,7 +472,7 @@ func TestCustomerCommentsAndOneClickMute(t *testing.T) {
 
 	// Dana (a participant) writes: Carl hears of it, the agents too.
 	mustSend(t, addr, "dana@customer.example", []string{proj}, msg("dana@customer.example", proj, "Re: [ACME-1] Shared problem", "m2@customer.example",
-		"Same here.\r\n\r\nOn Mon, 2 Nov 2026, Carl <carl@customer.example> wrote:\r\n> see Dana", "In-Reply-To: <m1@customer.example>"))
+		"Same here.\r\n\r\nOn Mon, 2 Nov 2026, Carl <carl@customer.example> wrote:\r\n> see Dana", "In-Reply-To: <m1@customer.example>", danaProof))
 	msgs := waitMessages(t, sink, 4)
 	fromDana := to(msgs[2:], "carl@customer.example")
 	if len(fromDana) != 1 || !strings.Contains(textBody(t, fromDana[0]), "Same here.") {
@@ -496,7 +505,7 @@ func TestCustomerCommentsAndOneClickMute(t *testing.T) {
 		t.Fatalf("one-click mute: %v %v", err, resp.StatusCode)
 	}
 	resp.Body.Close()
-	mustSend(t, addr, "dana@customer.example", []string{proj}, msg("dana@customer.example", proj, "Re: [ACME-1] Shared problem", "m3@customer.example", "Still broken.", "In-Reply-To: <"+ourID+">"))
+	mustSend(t, addr, "dana@customer.example", []string{proj}, msg("dana@customer.example", proj, "Re: [ACME-1] Shared problem", "m3@customer.example", "Still broken.", "In-Reply-To: <"+ourID+">", danaProof))
 	waitMessages(t, sink, 5) // the agent's notification
 	time.Sleep(200 * time.Millisecond)
 	if n := len(to(sink.Messages(), "carl@customer.example")); n != 2 {

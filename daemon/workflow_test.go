@@ -43,6 +43,9 @@ func workflowConfig(t *testing.T, sink *mailouttest.Sink, edit func(*config.Conf
 	t.Helper()
 	c := benchConfig(t.TempDir(), sink)
 	c.TrustedAuthservIDs = []string{"mx.example.com"}
+	// The test sends as the organization's MTA would, over loopback TCP:
+	// it is configured as the one whose Authentication-Results count.
+	c.Inbound.AuthResultsFrom = []string{"127.0.0.1"}
 	// These tests count every mail of a busy ticket; the rate limits have
 	// their own tests.
 	c.Limits.AutoPerRecipient.Count = 1000
@@ -320,7 +323,10 @@ func TestCommandsByMail(t *testing.T) {
 	mustSend(t, d.Addr("smtp"), alice, []string{acmeAddr}, msg(alice, acmeAddr, "Re: [ACME-1]", "c6@example.com", "#reopen\r\n", proof))
 	box.next(4)
 	mustSend(t, d.Addr("smtp"), carl, []string{acmeAddr}, msg(carl, acmeAddr, "[ACME-1] again", "c7@customer.example", "#close\r\nplease close"))
-	msgs = box.next(4) // carl result, dana comment, alice+dave comment
+	msgs = box.next(3) // carl result, alice+dave comment; held from dana (unverified)
+	if len(to(msgs, "dana@customer.example")) != 0 {
+		t.Errorf("an unverified comment reached dana")
+	}
 	if body := textBody(t, only(t, msgs, carl)); !strings.Contains(body, "refused: #close") || !strings.Contains(body, "could not verify") {
 		t.Errorf("unverified #close result:\n%s", body)
 	}
@@ -351,9 +357,11 @@ func TestStrangerHeldUntilAdmitted(t *testing.T) {
 	}
 	// Alice admits her; eve's next mail is a comment carl sees.
 	mustSend(t, d.Addr("smtp"), alice, []string{acmeAddr}, msg(alice, acmeAddr, "Re: [ACME-1]", "e2@example.com", "#participant add "+eve, proof))
-	box.next(3) // alice result, eve participant_added, dave participant_added
+	added := only(t, box.next(3), eve) // alice result, eve participant_added, dave participant_added
+	// She answers the mail that told her (her reply token proves her):
+	// threaded by carl's Message-ID alone it would prove nothing.
 	mustSend(t, d.Addr("smtp"), eve, []string{acmeAddr}, msg(eve, acmeAddr, "Re: Printer on fire", "e3@elsewhere.example",
-		"Here is what I know.", "In-Reply-To: <r1@customer.example>"))
+		"Here is what I know.", "In-Reply-To: <"+msgID(t, added)+">"))
 	msgs = box.next(3) // carl, alice, dave
 	only(t, msgs, carl)
 }

@@ -312,7 +312,7 @@ func toMail(proj *config.Project, env *mailin.Envelope, msg *mailin.Message, att
 	}
 	return &ticket.Mail{
 		Project: proj.Key, Source: env.Source, MailFrom: strings.ToLower(env.MailFrom),
-		From: strings.ToLower(msg.From), FromName: msg.FromName,
+		From: strings.ToLower(msg.From), FromName: msg.FromName, FromNameAddress: msg.FromNameAddress,
 		To: addrs(msg.To), Cc: addrs(msg.Cc), CcNames: names,
 		Subject: msg.Subject, MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
 		Date: msg.Date, Text: msg.Text, HTML: msg.HTML, Attach: attach,

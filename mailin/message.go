@@ -43,12 +43,15 @@ type HeaderField struct {
 // input: whatever could be read is filled in and what was wrong is listed in
 // Problems.
 type Message struct {
-	Subject  string    `json:"subject"`
-	From     string    `json:"from"`
-	FromName string    `json:"from_name"`
-	To       []Address `json:"to"`
-	Cc       []Address `json:"cc"`
-	ReplyTo  []Address `json:"reply_to,omitempty"`
+	Subject  string `json:"subject"`
+	From     string `json:"from"`
+	FromName string `json:"from_name"`
+	// FromNameAddress is the address From's display name holds when it is
+	// not From's own address: only a name, recorded because it misleads.
+	FromNameAddress string    `json:"from_name_address,omitempty"`
+	To              []Address `json:"to"`
+	Cc              []Address `json:"cc"`
+	ReplyTo         []Address `json:"reply_to,omitempty"`
 	// MessageID, InReplyTo and References are canonical: no angle
 	// brackets, no whitespace (see CanonicalMessageID).
 	MessageID  string    `json:"message_id"`

@@ -912,9 +912,13 @@ func (p *parser) finishHeader(hb *headerBlock) {
 		for _, a := range from {
 			if m.From == "" || (!strings.Contains(m.From, "@") && strings.Contains(a.Address, "@")) {
 				m.From, m.FromName = a.Address, a.Name
+				m.FromNameAddress = NameAddress(a)
 			}
 		}
 		if strings.Contains(m.From, "@") {
+			if m.FromNameAddress != "" {
+				p.problem(fmt.Sprintf("From display name %q names another address than the sender's %s", clip(m.FromName), m.From))
+			}
 			break
 		}
 	}

@@ -46,9 +46,47 @@ func parseAddressList(s string, note func(string)) ([]Address, bool) {
 				continue
 			}
 		}
+		if a, ok := angleAddress(chunk, note); ok {
+			out = append(out, a)
+			continue
+		}
 		out = append(out, extractAddresses(chunk, note)...)
 	}
 	return out, false
+}
+
+// angleAddress reads "name <local@domain>" whose name breaks RFC 5322
+// (an unquoted "@" or other specials): the angle address is the address
+// all the same — it is what the receiving MTA's DMARC check evaluated —
+// and whatever precedes it is only a name, even when it looks like an
+// address.
+func angleAddress(chunk string, note func(string)) (Address, bool) {
+	i, j := strings.LastIndexByte(chunk, '<'), strings.LastIndexByte(chunk, '>')
+	if i < 0 || j < i || strings.TrimSpace(chunk[j+1:]) != "" || strings.ContainsAny(chunk[:i], "<>") {
+		return Address{}, false
+	}
+	addr := strings.TrimSpace(chunk[i+1 : j])
+	if k := strings.LastIndexByte(addr, ':'); k >= 0 {
+		addr = addr[k+1:] // an obsolete route: <@relay:local@domain>
+	}
+	if !addrTokenRE.MatchString(addr) || addrTokenRE.FindString(addr) != addr {
+		return Address{}, false
+	}
+	name := strings.Trim(strings.TrimSpace(stripComments(chunk[:i])), `"'`)
+	return makeAddress(decodeWords(name, note), addr, note), true
+}
+
+// NameAddress returns the address a display name holds when it differs
+// from the address it names ("ceo@customer.example <x@attacker.example>"),
+// else "".
+func NameAddress(a Address) string {
+	for _, tok := range addrTokenRE.FindAllString(a.Name, -1) {
+		tok = strings.ToLower(strings.Trim(tok, ".'"))
+		if tok != a.Address {
+			return tok
+		}
+	}
+	return ""
 }
 
 func makeAddress(name, addr string, note func(string)) Address {

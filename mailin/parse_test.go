@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -752,6 +753,9 @@ func TestParseAddressList(t *testing.T) {
 		`"Name" <>`:                                                           `[]`,
 		`Mary Smith <@machine.tld:mary@example.net>, , jdoe@test   . example`: `[{Mary Smith mary@example.net} { jdoe@test}]`,
 		`"Yangzhou ABC Lighting Equipment " <>, "LTD" <ly@example.com>`:       `[{LTD ly@example.com}]`,
+		// Not valid RFC 5322 (an unquoted "@" in the name), but the angle
+		// address is the address: the name only looks like one.
+		`reporter@customer.example <attacker@attacker.example>`: `[{reporter@customer.example attacker@attacker.example}]`,
 	}
 	for in, want := range cases {
 		if got := fmt.Sprint(ParseAddressList(in)); got != want {
@@ -958,5 +962,30 @@ func TestParsePathological(t *testing.T) {
 			name == "no line breaks" && len(m.Text) != 4<<20 {
 			t.Errorf("%s: Subject %d bytes, References %d, To %d, Text %d", name, len(m.Subject), len(m.References), len(m.To), len(m.Text))
 		}
+	}
+}
+
+// TestParseFromDisplayNameAddress: a From whose display name is another
+// address is read as RFC 5322 says (the angle address is the sender),
+// and the mismatch is recorded.
+func TestParseFromDisplayNameAddress(t *testing.T) {
+	for _, from := range []string{
+		"reporter@customer.example <attacker@attacker.example>",
+		`"reporter@customer.example" <attacker@attacker.example>`,
+	} {
+		m, err := Parse(strings.NewReader("From: "+from+"\r\nSubject: x\r\n\r\nbody\r\n"), ParseOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.From != "attacker@attacker.example" || m.FromNameAddress != "reporter@customer.example" {
+			t.Errorf("From %s: address %q, name address %q", from, m.From, m.FromNameAddress)
+		}
+		if !slices.ContainsFunc(m.Problems, func(p string) bool { return strings.Contains(p, "display name") }) {
+			t.Errorf("From %s: mismatch not recorded: %q", from, m.Problems)
+		}
+	}
+	m, err := Parse(strings.NewReader("From: \"carl@customer.example\" <Carl@customer.example>\r\n\r\nx\r\n"), ParseOptions{})
+	if err != nil || m.FromNameAddress != "" || len(m.Problems) != 0 {
+		t.Errorf("a name that is the address itself is no mismatch: %q %q %v", m.FromNameAddress, m.Problems, err)
 	}
 }

@@ -23,9 +23,11 @@ type Envelope struct {
 	Source string
 	// RemoteIP is the connecting relay's address (nil for a unix socket).
 	RemoteIP net.IP
-	// Trusted is true when the message came from a trusted relay, the local
-	// socket or an IMAP account: only then do Authentication-Results
-	// headers from trusted authserv-ids count.
+	// Trusted is true when the message came over a local unix socket
+	// (lmtp.sock, a unix: listener), from an IMAP account, or from a TCP
+	// peer listed in inbound.auth_results_from: only then do
+	// Authentication-Results headers from trusted authserv-ids count. Being
+	// allowed to connect (trusted_relays) is not enough.
 	Trusted bool
 	// MailFrom is the envelope sender; "" for the null sender <>.
 	MailFrom string
@@ -62,6 +64,10 @@ type ServerOptions struct {
 	// Trusted decides whether a TCP peer may talk to us at all; unix
 	// socket peers always may.
 	Trusted func(ip net.IP) bool
+	// AuthResults decides whether a TCP peer's Authentication-Results
+	// headers count (Envelope.Trusted); nil: none do. Unix socket peers'
+	// always count: the socket's file mode decides who may connect.
+	AuthResults func(ip net.IP) bool
 	// Source labels messages from this listener (smtp, lmtp, pipe).
 	Source string
 	// Sessions, when set, is incremented and decremented as sessions
@@ -246,7 +252,11 @@ func (s *Server) Close() error {
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	sess := &session{s: s, env: Envelope{Source: s.opts.Source}}
+	// Fails closed: only a unix socket peer or a listed TCP peer may
+	// bring Authentication-Results that prove a sender.
+	_, sess.env.Trusted = c.Conn().RemoteAddr().(*net.UnixAddr)
 	if tcp, ok := c.Conn().RemoteAddr().(*net.TCPAddr); ok {
+		sess.env.Trusted = s.opts.AuthResults != nil && s.opts.AuthResults(tcp.IP)
 		sess.env.RemoteIP = tcp.IP
 		if s.opts.Trusted != nil && !s.opts.Trusted(tcp.IP) {
 			s.log.Warn("refused connection from untrusted relay", "remote", tcp.IP.String())
@@ -257,8 +267,6 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 				Message: "This server only accepts mail from its configured relays"}
 		}
 	}
-	// Reaching us over TCP passed the relay check; a unix socket is local.
-	sess.env.Trusted = true
 	s.mu.Lock()
 	if s.stopping {
 		s.mu.Unlock()

@@ -294,6 +294,11 @@ func (n *Notifier) Plan(ev *ticket.Event) []Planned {
 				if !r.evenMuted && slices.Contains(ev.Ticket.Muted, addr) {
 					continue
 				}
+				// A customer's comment reaches only the customers the
+				// relay rules chose (ticket.relayComment).
+				if ev.RelayLimited && !containsFold(ev.Relay, addr) {
+					continue
+				}
 			}
 			mailed[addr] = true
 			out = append(out, Planned{Audience: r.audience, Template: r.template, Recipient: addr})

@@ -48,6 +48,10 @@ type Participant struct {
 	Added   time.Time `json:"added"`
 	// Via says how they joined: "cc" on a message, or an agent's command.
 	Via string `json:"via,omitempty"`
+	// ByAgent is true when an agent added or confirmed them (a command,
+	// the admin API, an invitation, a proven agent's Cc): other customers'
+	// comments then reach them whoever wrote them.
+	ByAgent bool `json:"by_agent,omitempty"`
 }
 
 // Attachment is a stored attachment: its bytes are the blob Blob.

@@ -227,10 +227,22 @@ func (e *Engine) addParticipant(tx *store.Tx, p *config.Project, t *store.Ticket
 	if !strings.Contains(addr, "@") || e.cfg().IsOwnAddress(addr) || p.IsStaff(addr) {
 		return refused("%q cannot be a participant", addr)
 	}
-	if addr == t.Reporter || slices.ContainsFunc(t.Participants, func(pa store.Participant) bool { return pa.Address == addr }) {
+	if addr == t.Reporter {
 		return nil
 	}
-	t.Participants = append(t.Participants, store.Participant{Address: addr, Added: now, Via: "agent " + actor})
+	if i := slices.IndexFunc(t.Participants, func(pa store.Participant) bool { return pa.Address == addr }); i >= 0 {
+		// Adding someone who joined by a customer's Cc confirms them:
+		// every customer's comment reaches them from now on.
+		if confirmedByAgent(t.Participants[i]) {
+			return nil
+		}
+		t.Participants[i].ByAgent = true
+		return tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: "participant_confirmed", Actor: actor, Detail: addr})
+	}
+	if err := roomFor(e.cfg(), t); err != nil {
+		return err
+	}
+	t.Participants = append(t.Participants, store.Participant{Address: addr, Added: now, Via: "agent " + actor, ByAgent: true})
 	if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvParticipantAdded, Actor: actor, Detail: addr}); err != nil {
 		return err
 	}
@@ -263,8 +275,13 @@ func (e *Engine) Invite(ctx context.Context, key, addr, actor string) (int, erro
 		if !strings.Contains(addr, "@") || e.cfg().IsOwnAddress(addr) || p.IsStaff(addr) {
 			return refused("%q cannot be invited as a customer", addr)
 		}
-		if addr != t.Reporter && !slices.ContainsFunc(t.Participants, func(pa store.Participant) bool { return pa.Address == addr }) {
-			t.Participants = append(t.Participants, store.Participant{Address: addr, Added: now, Via: "invited by " + actor})
+		if i := slices.IndexFunc(t.Participants, func(pa store.Participant) bool { return pa.Address == addr }); i >= 0 {
+			t.Participants[i].ByAgent = true
+		} else if addr != t.Reporter {
+			if err := roomFor(e.cfg(), t); err != nil {
+				return err
+			}
+			t.Participants = append(t.Participants, store.Participant{Address: addr, Added: now, Via: "invited by " + actor, ByAgent: true})
 		}
 		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvCustomerInvited, Actor: actor, Detail: addr}); err != nil {
 			return err

@@ -33,21 +33,25 @@ type Mail struct {
 	// MailFrom is the envelope sender ("" for <> or unknown).
 	MailFrom string
 	// RcptTag is a reply token found in the recipient's plus-address.
-	RcptTag    string
-	From       string
-	FromName   string
-	To, Cc     []string
-	CcNames    map[string]string
-	Subject    string
-	MessageID  string
-	InReplyTo  []string
-	References []string
-	Date       time.Time
-	Text, HTML string
-	Attach     []store.Attachment
-	Raw        string // blob hash of the raw message: also the content hash
-	RawSize    int64
-	Problems   []string
+	RcptTag  string
+	From     string
+	FromName string
+	// FromNameAddress is set when From's display name is an address other
+	// than From's own ("a@customer.example <b@attacker.example>"): only a
+	// name, but one meant to mislead, so the mail is treated as unverified.
+	FromNameAddress string
+	To, Cc          []string
+	CcNames         map[string]string
+	Subject         string
+	MessageID       string
+	InReplyTo       []string
+	References      []string
+	Date            time.Time
+	Text, HTML      string
+	Attach          []store.Attachment
+	Raw             string // blob hash of the raw message: also the content hash
+	RawSize         int64
+	Problems        []string
 	// Auto is why the mail counts as automatic ("" for a person's mail):
 	// it is recorded, but answers nobody.
 	Auto string
@@ -125,6 +129,12 @@ type Event struct {
 	// InternalOnly keeps an event from customers: a status change that
 	// follows from a comment is no news to whoever got the comment.
 	InternalOnly bool
+	// RelayLimited limits the customers who hear of the event to Relay:
+	// set on a customer's comment, whose copies go only to the customers
+	// the relay rules allow (see relayComment). Agents' answers reach
+	// every customer.
+	RelayLimited bool
+	Relay        []string
 }
 
 // Event types emitted by the domain.
@@ -208,8 +218,10 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 		return nil
 	}
 	now := e.now().UTC()
-	author := authorOf(p, m)
-	staff := p.IsStaff(author)
+	author, relayed := authorOf(p, m)
+	// Mail relayed by a contact form is customer mail of its Reply-To at
+	// most: the form's proof says nothing about that person.
+	staff := !relayed && p.IsStaff(author)
 	agent := staff && m.SenderProven
 	person := m.Auto == "" && m.Loop == ""
 	text := m.Text
@@ -274,8 +286,8 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	}
 
 	// Who is writing, and how much do we know about them?
-	who := sender{author: author, staff: staff, agent: agent,
-		proven: m.SenderProven || (rule == ByReplyToken && tokenFor == author)}
+	who := sender{author: author, staff: staff, agent: agent, relayed: relayed,
+		proven: !relayed && (m.SenderProven || (rule == ByReplyToken && tokenFor == author))}
 	if st, ok := p.Status(t.Status); ok && st.Approval != nil && st.Approval.IsApprover(author) {
 		who.member = true // an approver answers the approval mail
 	}
@@ -300,12 +312,14 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	var added, pending []string
 	// Cc'd people join a request; on a later message only when the
 	// sender is proven (anyone can type a ticket number into a subject):
-	// otherwise they wait for an agent.
+	// otherwise they wait for an agent. Beyond inbound.max_participants
+	// nobody joins.
+	var over []string
 	if person && !held && (!msg.Internal || msg.Kind == "command") {
-		if res.Created || agent || who.proven {
-			added = addParticipants(cfg, p, t, m, now)
+		if (res.Created || who.proven) && !msg.Unverified || agent {
+			added, over = addParticipants(cfg, p, t, m, now, agent)
 		} else {
-			pending = candidates(cfg, p, t, m)
+			pending, over = candidates(cfg, p, t, m)
 		}
 	}
 	t.Messages++
@@ -333,6 +347,13 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	}
 	if follows != "" {
 		if err := tx.AddEvent(&store.Event{Ticket: follows, Time: now, Type: "followed_up", Actor: author, Detail: "the customer wrote again after the reopen window: continued in " + t.Key}); err != nil {
+			return err
+		}
+	}
+	if len(over) > 0 {
+		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: "participants_refused", Actor: author, Message: msg.ID,
+			Detail: fmt.Sprintf("Cc'd but not added: the ticket has the most participants inbound.max_participants allows (%d): %s",
+				cfg.Inbound.MaxParticipants, strings.Join(over, ", "))}); err != nil {
 			return err
 		}
 	}
@@ -378,6 +399,16 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 			Status: t.Status, StatusCustomerVisible: true}
 		if st, ok := p.Status(t.Status); ok {
 			ev.StatusCustomerVisible = st.Visible()
+		}
+		if evType == EvCustomerCommentAdded && person && !msg.Internal {
+			r, err := relayComment(tx, cfg, p, t, msg, author, already, now)
+			if err != nil {
+				return err
+			}
+			ev.RelayLimited, ev.Relay = true, r.to
+			if err := recordRelay(tx, t, msg, author, r, now, ev); err != nil {
+				return err
+			}
 		}
 		if err := emit(ev); err != nil {
 			return fmt.Errorf("ticket: notify %s: %w", evType, err)
@@ -450,6 +481,9 @@ type sender struct {
 	// proven: the receiving MTA vouched for From, or the mail answers a
 	// reply token we sent to this very address.
 	proven bool
+	// relayed: a form_senders form relayed the mail; the author is its
+	// Reply-To, which nothing proves.
+	relayed bool
 }
 
 // classify decides what m is on t — a request, a comment, an agent's
@@ -510,7 +544,10 @@ func (s sender) classify(tx *store.Tx, t *store.Ticket, m *Mail, msg *store.Mess
 		msg.Held = "held: " + s.author + " is not the reporter, a participant or an agent of " + t.Key + "; an agent may admit them with #participant add " + s.author
 		msg.Unverified = !s.proven
 	default:
-		msg.Unverified = rule == BySubjectToken && !s.proven
+		// Without proof, anyone who saw a ticket number or a Message-ID
+		// of the thread could have written it: it is marked, and held from
+		// the other customers (relayComment) until an agent has seen it.
+		msg.Unverified = !s.proven || s.relayed || m.FromNameAddress != ""
 		if strings.TrimSpace(text) == "" && len(cmds) > 0 {
 			// Commands only: no comment for anyone to read.
 			msg.Kind, msg.Internal, evType = "command", true, ""
@@ -655,19 +692,21 @@ func cleanSubject(s string) string {
 	return s
 }
 
-func addParticipants(cfg *config.Config, p *config.Project, t *store.Ticket, m *Mail, now time.Time) []string {
-	added := candidates(cfg, p, t, m)
+// addParticipants adds m's candidates to t; byAgent: a proven agent
+// Cc'd them. over lists those the ticket has no room for.
+func addParticipants(cfg *config.Config, p *config.Project, t *store.Ticket, m *Mail, now time.Time, byAgent bool) (added, over []string) {
+	added, over = candidates(cfg, p, t, m)
 	for _, a := range added {
-		t.Participants = append(t.Participants, store.Participant{Address: a, Name: m.CcNames[a], Added: now, Via: "cc"})
+		t.Participants = append(t.Participants, store.Participant{Address: a, Name: m.CcNames[a], Added: now, Via: "cc", ByAgent: byAgent})
 	}
-	return added
+	return added, over
 }
 
 // candidates lists the To/Cc addresses of m that would join t: not yet on
-// it, not ours, not staff, at most inbound.max_cc_participants.
-func candidates(cfg *config.Config, p *config.Project, t *store.Ticket, m *Mail) []string {
-	max := cfg.Inbound.MaxCcParticipants
-	var out []string
+// it, not ours, not staff, at most inbound.max_cc_participants, and no
+// more than inbound.max_participants on the ticket (over: the rest).
+func candidates(cfg *config.Config, p *config.Project, t *store.Ticket, m *Mail) (out, over []string) {
+	max := min(cfg.Inbound.MaxCcParticipants, cfg.Inbound.MaxParticipants-len(t.Participants))
 	seen := map[string]bool{t.Reporter: true}
 	for _, pa := range t.Participants {
 		seen[pa.Address] = true
@@ -679,9 +718,13 @@ func candidates(cfg *config.Config, p *config.Project, t *store.Ticket, m *Mail)
 		}
 		seen[a] = true
 		if len(out) >= max {
+			if len(t.Participants)+len(out) >= cfg.Inbound.MaxParticipants {
+				over = append(over, a)
+				continue
+			}
 			break
 		}
 		out = append(out, a)
 	}
-	return out
+	return out, over
 }

@@ -79,12 +79,16 @@ func hasCommand(cmds []command, name string) bool {
 }
 
 // authorOf is who wrote m: From, or Reply-To for a contact form listed in
-// form_senders.
-func authorOf(p *config.Project, m *Mail) string {
+// form_senders. relayed reports the latter: anyone can type any address
+// into a form, so whatever proves From proves the form, never the person
+// named in Reply-To.
+func authorOf(p *config.Project, m *Mail) (author string, relayed bool) {
 	if p.IsFormSender(m.From) && len(m.ReplyTo) > 0 && m.ReplyTo[0] != "" {
-		return strings.ToLower(m.ReplyTo[0])
+		if a := strings.ToLower(m.ReplyTo[0]); a != reporterOf(m) {
+			return a, true
+		}
 	}
-	return reporterOf(m)
+	return reporterOf(m), false
 }
 
 // stripQuotes keeps what an agent wrote: quoted history and signatures

@@ -20,9 +20,11 @@ type texts struct {
 	ReplyLabel, ReplyButton, CloseButton, MuteButton string
 	MutedState, ReplySent, ClosedNotice, EmptyReply  string
 	FormExpired, MyRequests, MyLink, InternalLabel   string
-	CloseHint                                        string
-	MethodTitle, MethodBody                          string
-	ErrorTitle, ErrorBody                            string
+	// UnverifiedLabel marks a message whose sender nothing proved.
+	UnverifiedLabel         string
+	CloseHint               string
+	MethodTitle, MethodBody string
+	ErrorTitle, ErrorBody   string
 
 	RequestLabel, StatusLabel, OpenedLabel, UpdatedLabel string
 	Conversation                                         string
@@ -140,23 +142,24 @@ func (c *catalog) forRequest(acceptLanguage string) *texts {
 
 func english() *texts {
 	return &texts{
-		Lang:          "en",
-		ReplyLabel:    "Add a reply",
-		ReplyButton:   "Send reply",
-		CloseButton:   "Close this request",
-		CloseHint:     "Solved? Close the request; writing again reopens it.",
-		MuteButton:    "Stop emails about this request",
-		MutedState:    "You get no email about this request except when it is resolved.",
-		ReplySent:     "Thank you, your reply was added.",
-		ClosedNotice:  "Your request is closed. Write again any time to reopen it.",
-		EmptyReply:    "Please write something before sending.",
-		FormExpired:   "This form has expired. Please reload the page and try again.",
-		MyRequests:    "Your requests",
-		MyLink:        "All your requests",
-		InternalLabel: "Internal",
-		MutedTitle:    "Notifications muted",
-		MutedBody:     "You will get no more mail about this request, except when it is resolved.",
-		NotFoundTitle: "This link doesn’t work",
+		Lang:            "en",
+		ReplyLabel:      "Add a reply",
+		ReplyButton:     "Send reply",
+		CloseButton:     "Close this request",
+		CloseHint:       "Solved? Close the request; writing again reopens it.",
+		MuteButton:      "Stop emails about this request",
+		MutedState:      "You get no email about this request except when it is resolved.",
+		ReplySent:       "Thank you, your reply was added.",
+		ClosedNotice:    "Your request is closed. Write again any time to reopen it.",
+		EmptyReply:      "Please write something before sending.",
+		FormExpired:     "This form has expired. Please reload the page and try again.",
+		MyRequests:      "Your requests",
+		MyLink:          "All your requests",
+		InternalLabel:   "Internal",
+		UnverifiedLabel: "Sender not verified",
+		MutedTitle:      "Notifications muted",
+		MutedBody:       "You will get no more mail about this request, except when it is resolved.",
+		NotFoundTitle:   "This link doesn’t work",
 		NotFoundBody: "The link may be incomplete, or it may have expired or been replaced by a newer one. " +
 			"The most recent email we sent you about your request has a link that works, " +
 			"and you can always simply reply to that email to reach us.",
@@ -190,23 +193,24 @@ func english() *texts {
 
 func german() *texts {
 	return &texts{
-		Lang:          "de",
-		ReplyLabel:    "Antwort hinzufügen",
-		ReplyButton:   "Antwort senden",
-		CloseButton:   "Anfrage schließen",
-		CloseHint:     "Gelöst? Schließen Sie die Anfrage; eine neue Nachricht öffnet sie wieder.",
-		MuteButton:    "Keine E-Mails mehr zu dieser Anfrage",
-		MutedState:    "Sie erhalten zu dieser Anfrage keine E-Mails mehr, außer wenn sie gelöst wird.",
-		ReplySent:     "Danke, Ihre Antwort wurde hinzugefügt.",
-		ClosedNotice:  "Ihre Anfrage ist geschlossen. Schreiben Sie jederzeit, um sie wieder zu öffnen.",
-		EmptyReply:    "Bitte schreiben Sie etwas, bevor Sie senden.",
-		FormExpired:   "Dieses Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
-		MyRequests:    "Ihre Anfragen",
-		MyLink:        "Alle Ihre Anfragen",
-		InternalLabel: "Intern",
-		MutedTitle:    "Benachrichtigungen stummgeschaltet",
-		MutedBody:     "Sie erhalten zu dieser Anfrage keine E-Mails mehr, außer wenn sie gelöst wird.",
-		NotFoundTitle: "Dieser Link funktioniert nicht",
+		Lang:            "de",
+		ReplyLabel:      "Antwort hinzufügen",
+		ReplyButton:     "Antwort senden",
+		CloseButton:     "Anfrage schließen",
+		CloseHint:       "Gelöst? Schließen Sie die Anfrage; eine neue Nachricht öffnet sie wieder.",
+		MuteButton:      "Keine E-Mails mehr zu dieser Anfrage",
+		MutedState:      "Sie erhalten zu dieser Anfrage keine E-Mails mehr, außer wenn sie gelöst wird.",
+		ReplySent:       "Danke, Ihre Antwort wurde hinzugefügt.",
+		ClosedNotice:    "Ihre Anfrage ist geschlossen. Schreiben Sie jederzeit, um sie wieder zu öffnen.",
+		EmptyReply:      "Bitte schreiben Sie etwas, bevor Sie senden.",
+		FormExpired:     "Dieses Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
+		MyRequests:      "Ihre Anfragen",
+		MyLink:          "Alle Ihre Anfragen",
+		InternalLabel:   "Intern",
+		UnverifiedLabel: "Absender nicht bestätigt",
+		MutedTitle:      "Benachrichtigungen stummgeschaltet",
+		MutedBody:       "Sie erhalten zu dieser Anfrage keine E-Mails mehr, außer wenn sie gelöst wird.",
+		NotFoundTitle:   "Dieser Link funktioniert nicht",
 		NotFoundBody: "Der Link ist vielleicht unvollständig, abgelaufen oder durch einen neueren ersetzt worden. " +
 			"Die letzte E-Mail, die wir Ihnen zu Ihrer Anfrage geschickt haben, enthält einen gültigen Link, " +
 			"und Sie können uns jederzeit erreichen, indem Sie einfach auf diese E-Mail antworten.",

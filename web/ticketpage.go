@@ -136,6 +136,9 @@ type messageView struct {
 	// Internal and Note are shown in the agent view only.
 	Internal bool
 	Note     string
+	// Unverified: nothing proved who sent it (anyone with the ticket
+	// number or a Message-ID of the thread could have).
+	Unverified bool
 }
 
 type ticketView struct {
@@ -214,7 +217,7 @@ func closedStatus(status string) bool {
 }
 
 func (s *server) messageView(tx *texts, project string, m *store.Message) messageView {
-	mv := messageView{Ours: m.Direction == "out"}
+	mv := messageView{Ours: m.Direction == "out", Unverified: m.Unverified}
 	switch {
 	case mv.Ours:
 		// Who at the project wrote it is the project's business; the

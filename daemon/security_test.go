@@ -262,7 +262,7 @@ func TestUnverifiedMailHeldFromOtherCustomers(t *testing.T) {
 	drained(t, d, sink)
 
 	for i, extra := range [][]string{
-		nil, // the subject token only
+		nil,                                    // the subject token only
 		{"In-Reply-To: <r1@customer.example>"}, // a Message-ID of the thread
 	} {
 		before := len(drained(t, d, sink))

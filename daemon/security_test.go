@@ -310,3 +310,54 @@ func TestUnverifiedMailHeldFromOtherCustomers(t *testing.T) {
 		t.Errorf("mismatch not recorded: %q", m.Problems)
 	}
 }
+
+// TestHugeReferencesDoNotStallIngestion: a References field of 115,000
+// IDs (under the 1 MiB header limit) was collected quadratically inside
+// the write transaction, and every other mail waited for it. Now only the
+// newest 100 count, worked out before the writer runs: a legitimate mail
+// sent meanwhile is stored, and the huge one still threads by its newest
+// reference.
+func TestHugeReferencesDoNotStallIngestion(t *testing.T) {
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	d := startAt(t, workflowConfig(t, sink, nil), nil)
+	box := &mailbox{t: t, sink: sink, d: d}
+	request(t, d, box)
+
+	var refs strings.Builder
+	refs.WriteString("References:")
+	for i := range 115000 {
+		if i%100 == 0 {
+			refs.WriteString("\r\n ")
+		}
+		refs.WriteString("<" + strconv.FormatInt(int64(i), 36) + "@xy>")
+	}
+	refs.WriteString("\r\n <r1@customer.example>")
+	mallory := "mallory@elsewhere.example"
+	huge := msg(mallory, acmeAddr, "Re: Printer on fire", "huge@elsewhere.example", "hello", refs.String())
+	if len(huge) < 950_000 {
+		t.Fatalf("the attack mail is only %d bytes", len(huge))
+	}
+	hugeDone := make(chan error, 1)
+	go func() { hugeDone <- send(t, d.Addr("smtp"), mallory, []string{acmeAddr}, huge) }()
+	erin := "erin@customer.example"
+	mustSend(t, d.Addr("smtp"), erin, []string{acmeAddr}, msg(erin, acmeAddr, "Scanner jammed", "legit@customer.example", "It jams."))
+	if err := <-hugeDone; err != nil {
+		t.Fatalf("the huge mail: %v", err)
+	}
+	var legit, big *store.MessageRef
+	d.Store().View(func(tx *store.Tx) error {
+		if r, ok := tx.LookupMessageID("ACME", "legit@customer.example"); ok {
+			legit = &r
+		}
+		if r, ok := tx.LookupMessageID("ACME", "huge@elsewhere.example"); ok {
+			big = &r
+		}
+		return nil
+	})
+	if legit == nil || legit.Ticket == "ACME-1" {
+		t.Errorf("the legitimate mail: %+v", legit)
+	}
+	if big == nil || big.Ticket != "ACME-1" {
+		t.Errorf("the huge mail did not thread by its newest reference: %+v", big)
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -200,11 +199,15 @@ func (e *Engine) Ingest(ctx context.Context, m *Mail) (*Result, error) {
 	if p == nil {
 		return nil, fmt.Errorf("ticket: unknown project %q", m.Project)
 	}
+	// Whatever depends on the mail alone is worked out here, before the
+	// store's single writer runs apply: a mail with a huge References
+	// field must not hold up everyone else's.
+	refs := referencedIDs(m)
 	var res *Result
 	err := e.store.Update(ctx, func(tx *store.Tx) error {
 		// Update may run this more than once: start from scratch each time.
 		res = &Result{}
-		return e.apply(tx, cfg, p, m, res)
+		return e.apply(tx, cfg, p, m, refs, res)
 	})
 	if err != nil {
 		return nil, err
@@ -212,7 +215,7 @@ func (e *Engine) Ingest(ctx context.Context, m *Mail) (*Result, error) {
 	return res, nil
 }
 
-func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *Mail, res *Result) error {
+func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *Mail, refs []string, res *Result) error {
 	if ref, dup := tx.Duplicate(p.Key, m.MessageID, m.Raw); dup {
 		res.Duplicate, res.Ticket, res.Message = true, ref.Ticket, ref.Message
 		return nil
@@ -229,7 +232,7 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	if person {
 		cmds, text = parseCommands(m.Text)
 	}
-	key, rule, tokenFor, err := thread(tx, p, m, author)
+	key, rule, tokenFor, err := thread(tx, p, m, author, refs)
 	if err != nil {
 		return err
 	}
@@ -572,16 +575,16 @@ func reporterOf(m *Mail) string {
 	return strings.ToLower(m.MailFrom)
 }
 
-// thread finds the ticket m belongs to, by the rules in order of trust. It
-// also returns, for a reply token, whom we sent that token to.
-func thread(tx *store.Tx, p *config.Project, m *Mail, author string) (key, rule, tokenFor string, err error) {
+// thread finds the ticket m belongs to, by the rules in order of trust;
+// refs are m's referencedIDs. It also returns, for a reply token, whom we
+// sent that token to.
+func thread(tx *store.Tx, p *config.Project, m *Mail, author string, refs []string) (key, rule, tokenFor string, err error) {
 	// 1. A reply token of ours: in the recipient address, or inside a
 	// Message-ID we minted that the mail refers to.
 	tokens := []string{}
 	if m.RcptTag != "" {
 		tokens = append(tokens, m.RcptTag)
 	}
-	refs := referencedIDs(m)
 	for _, id := range refs {
 		if tok, ok := TokenFromMessageID(id); ok {
 			tokens = append(tokens, tok)
@@ -618,13 +621,33 @@ func thread(tx *store.Tx, p *config.Project, m *Mail, author string) (key, rule,
 	return "", ByNew, "", nil
 }
 
-// referencedIDs lists In-Reply-To first, then References newest first: the
-// most specific parent wins.
+// maxReferences is how many referenced Message-IDs threading considers.
+// A reply's parent is In-Reply-To or among the newest References; each ID
+// costs index lookups under the store's single writer, and anyone can
+// send a References field of 100,000 IDs.
+const maxReferences = 100
+
+// referencedIDs lists In-Reply-To first, then References newest first
+// (the most specific parent wins), without repeats, at most maxReferences.
+// It is linear in the size of the fields.
 func referencedIDs(m *Mail) []string {
-	out := append([]string(nil), m.InReplyTo...)
+	out := make([]string, 0, min(maxReferences, len(m.InReplyTo)+len(m.References)))
+	seen := make(map[string]struct{}, cap(out))
+	add := func(id string) bool {
+		if _, dup := seen[id]; !dup && id != "" {
+			seen[id] = struct{}{}
+			out = append(out, id)
+		}
+		return len(out) < maxReferences
+	}
+	for _, id := range m.InReplyTo {
+		if !add(id) {
+			return out
+		}
+	}
 	for i := len(m.References) - 1; i >= 0; i-- {
-		if !slices.Contains(out, m.References[i]) {
-			out = append(out, m.References[i])
+		if !add(m.References[i]) {
+			return out
 		}
 	}
 	return out

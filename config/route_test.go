@@ -269,3 +269,28 @@ func TestVisibleStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthResultsFrom: by default no TCP peer's Authentication-Results
+// count, loopback included (every local user can connect there); listed
+// peers' do, IPv4-mapped forms included.
+func TestAuthResultsFrom(t *testing.T) {
+	c := Default()
+	c.Projects = []Project{{Key: "ACME", Address: "acme@support.example.com"}}
+	if err := c.Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range []string{"127.0.0.1", "::1", "10.0.0.1"} {
+		if c.AuthResultsFrom(net.ParseIP(ip)) {
+			t.Errorf("default: AuthResultsFrom(%s) = true", ip)
+		}
+	}
+	c.Inbound.AuthResultsFrom = []string{"192.0.2.25", "2001:db8::/32"}
+	if err := c.Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	for ip, want := range map[string]bool{"192.0.2.25": true, "::ffff:192.0.2.25": true, "192.0.2.26": false, "2001:db8::1": true, "127.0.0.1": false} {
+		if got := c.AuthResultsFrom(net.ParseIP(ip)); got != want {
+			t.Errorf("AuthResultsFrom(%s) = %v, want %v", ip, got, want)
+		}
+	}
+}

@@ -59,6 +59,14 @@ func TestValidationMessages(t *testing.T) {
 			`inbound.trusted_relays[1]: invalid IP or CIDR "nope"`,
 			`inbound.trusted_relays[4]: invalid IP or CIDR "fe80::1%eth0"`,
 		}},
+		{"auth_results_from and max_participants", acme + "inbound: {auth_results_from: ['127.0.0.1', 'mta'], max_participants: 0}", []string{
+			"inbound.max_participants: must be greater than 0",
+			`inbound.auth_results_from[1]: invalid IP or CIDR "mta"`,
+		}},
+		{"relay budgets", acme + "limits: {relay_per_ticket: {count: 0, per: 1h}, relay_per_sender: {count: 5, per: 0s}}", []string{
+			"limits.relay_per_ticket.count: must be greater than 0",
+			"limits.relay_per_sender.per: must be a positive duration",
+		}},
 		{"authserv id empty", acme + "trusted_authserv_ids: [mx.example.com, ' ']", []string{"trusted_authserv_ids[1]: must not be empty"}},
 
 		// Outbound.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/ticketgate/ticketgate/msgid"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -33,7 +34,7 @@ func (s *Server) traceRoutes() {
 }
 
 func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
-	id := store.CanonicalMessageID(r.URL.Query().Get("id"))
+	id := msgid.Canonical(r.URL.Query().Get("id"))
 	if id == "" {
 		writeError(w, http.StatusBadRequest, "name a Message-ID: ?id=<message-id>")
 		return

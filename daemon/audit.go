@@ -10,6 +10,7 @@ import (
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/ingest"
 	"github.com/ticketgate/ticketgate/metrics"
+	"github.com/ticketgate/ticketgate/msgid"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -106,7 +107,7 @@ func (a *auditWriter) inbound(o ingest.Outcome) {
 		add(ev(store.AuditRefused, func(e *store.AuditEvent) { e.Detail = "stored for the agents, refused to the sender: " + o.Err.Error() }))
 	}
 	if res.Message != 0 {
-		job.follow = &followUp{MessageID: store.CanonicalMessageID(o.MessageID), Project: o.Project, Ticket: res.Ticket, Message: res.Message, Time: now}
+		job.follow = &followUp{MessageID: msgid.Canonical(o.MessageID), Project: o.Project, Ticket: res.Ticket, Message: res.Message, Time: now}
 	}
 	a.submit(job)
 }
@@ -215,7 +216,7 @@ func (a *auditWriter) write(batch []*auditJob) {
 }
 
 func (a *auditWriter) logEvent(e *store.AuditEvent, stored bool) {
-	attrs := []any{"audit", true, "event", e.Type, "msgid", store.CanonicalMessageID(e.MessageID)}
+	attrs := []any{"audit", true, "event", e.Type, "msgid", msgid.Canonical(e.MessageID)}
 	for _, kv := range [][2]string{{"project", e.Project}, {"ticket", e.Ticket}, {"source", e.Source}, {"from", e.From},
 		{"rcpt", e.Recipient}, {"rule", e.Rule}, {"related", e.Related}, {"detail", e.Detail}} {
 		if kv[1] != "" {

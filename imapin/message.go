@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/msgid"
 )
 
 // headerInfo is what the fetcher reads from a message's header itself: the
@@ -75,7 +76,7 @@ func scanHeader(raw []byte) headerInfo {
 			}
 		case "message-id":
 			if h.messageID == "" {
-				h.messageID = strings.TrimSuffix(strings.TrimPrefix(value, "<"), ">")
+				h.messageID = msgid.Canonical(value)
 			}
 		}
 	}

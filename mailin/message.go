@@ -53,7 +53,7 @@ type Message struct {
 	Cc              []Address `json:"cc"`
 	ReplyTo         []Address `json:"reply_to,omitempty"`
 	// MessageID, InReplyTo and References are canonical: no angle
-	// brackets, no whitespace (see CanonicalMessageID).
+	// brackets, no whitespace (see msgid.Canonical).
 	MessageID  string    `json:"message_id"`
 	InReplyTo  []string  `json:"in_reply_to"`
 	References []string  `json:"references"`

@@ -14,6 +14,8 @@ import (
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/japanese"
+
+	"github.com/ticketgate/ticketgate/msgid"
 )
 
 const (
@@ -361,8 +363,8 @@ type altState struct{ seen map[string]bool }
 // isRelatedRoot reports whether the i-th part of a multipart/related is
 // its root: the one named by the start parameter, else the first.
 func isRelatedRoot(start string, hb *headerBlock, i int) bool {
-	if start = CanonicalMessageID(start); start != "" {
-		return CanonicalMessageID(hb.get("Content-ID")) == start
+	if start = msgid.Canonical(start); start != "" {
+		return msgid.Canonical(hb.get("Content-ID")) == start
 	}
 	return i == 1
 }
@@ -938,11 +940,11 @@ func (p *parser) finishHeader(hb *headerBlock) {
 			*h.dst = list
 		}
 	}
-	if ids := parseMsgIDList(get("Message-ID")); len(ids) > 0 {
+	if ids := msgid.ParseList(get("Message-ID")); len(ids) > 0 {
 		m.MessageID = ids[0]
 	}
-	m.InReplyTo = append(m.InReplyTo, parseMsgIDList(all("In-Reply-To"))...)
-	m.References = append(m.References, parseMsgIDList(all("References"))...)
+	m.InReplyTo = append(m.InReplyTo, msgid.ParseList(all("In-Reply-To"))...)
+	m.References = append(m.References, msgid.ParseList(all("References"))...)
 	if v := strings.TrimSpace(get("Date")); v != "" {
 		if t, ok := parseDate(v); ok {
 			m.Date = t

@@ -4,6 +4,8 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+
+	"github.com/ticketgate/ticketgate/msgid"
 )
 
 // ParseAddressList parses an address header value (From, To, Cc, Reply-To)
@@ -156,7 +158,7 @@ var (
 // the first one. A lone word (MAILER-DAEMON, postmaster) is kept as an
 // address without domain, because the bounce and loop checks look for it.
 func extractAddresses(chunk string, note func(string)) []Address {
-	chunk = stripComments(chunk)
+	chunk = msgid.StripComments(chunk)
 	// A group's "name:" prefix is not part of the first address.
 	if i := strings.IndexByte(chunk, ':'); i >= 0 && !strings.ContainsAny(chunk[:i], "<@\"") {
 		chunk = strings.TrimSpace(chunk[i+1:])

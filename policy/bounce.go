@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/msgid"
 )
 
 // Bounce is a delivery report about mail we sent.
@@ -151,21 +152,21 @@ var bodyMessageID = regexp.MustCompile(`(?im)^[ \t>]*message-id:[ \t]*(<[^<>\s]+
 func originalMessageID(m *mailin.Message, perMessage map[string]string) string {
 	for _, f := range m.OriginalHeaders {
 		if strings.EqualFold(f.Name, "Message-ID") {
-			if id := mailin.CanonicalMessageID(f.Value); id != "" {
+			if id := msgid.Canonical(f.Value); id != "" {
 				return id
 			}
 		}
 	}
 	for _, k := range []string{"x-original-message-id", "original-message-id"} {
-		if id := mailin.CanonicalMessageID(perMessage[k]); id != "" {
+		if id := msgid.Canonical(perMessage[k]); id != "" {
 			return id
 		}
 	}
 	if sm := bodyMessageID.FindStringSubmatch(m.Text); sm != nil {
-		return mailin.CanonicalMessageID(sm[1])
+		return msgid.Canonical(sm[1])
 	}
 	if len(m.InReplyTo) > 0 {
-		return mailin.CanonicalMessageID(m.InReplyTo[0])
+		return msgid.Canonical(m.InReplyTo[0])
 	}
 	return ""
 }

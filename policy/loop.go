@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/msgid"
 )
 
 // LoopHeader is the header every mail the gateway sends carries, naming the
@@ -51,7 +52,7 @@ func OwnLoop(m *mailin.Message, own OwnMail) string {
 	}
 	id := m.MessageID
 	if id == "" {
-		id = mailin.CanonicalMessageID(m.Get("Message-ID"))
+		id = msgid.Canonical(m.Get("Message-ID"))
 	}
 	if id != "" && own.MintedMessageID(id) {
 		return "message-id minted by us"

@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/ticketgate/ticketgate/msgid"
 )
 
 // The audit stream answers "what happened to this mail?" for one
@@ -38,7 +39,7 @@ const (
 
 // AuditEvent is one thing that happened to one mail.
 type AuditEvent struct {
-	// MessageID is the canonical id (no angle brackets).
+	// MessageID is the canonical id (msgid.Canonical).
 	MessageID string    `json:"message_id"`
 	Seq       uint64    `json:"seq"`
 	Time      time.Time `json:"time"`
@@ -57,20 +58,11 @@ type AuditEvent struct {
 	Related string `json:"related,omitempty"`
 }
 
-// CanonicalMessageID strips white space and angle brackets: "<a@b>" and
-// "a@b" name the same mail.
-func CanonicalMessageID(id string) string {
-	id = strings.TrimSpace(id)
-	id = strings.TrimPrefix(id, "<")
-	id = strings.TrimSuffix(id, ">")
-	return strings.TrimSpace(id)
-}
-
 func auditPrefix(id string) []byte { return append([]byte(id), 0) }
 
 // AddAudit appends e to its Message-ID's stream (Seq is set).
 func (tx *Tx) AddAudit(e *AuditEvent) error {
-	e.MessageID = CanonicalMessageID(e.MessageID)
+	e.MessageID = msgid.Canonical(e.MessageID)
 	if e.MessageID == "" {
 		return nil // nothing to find it by
 	}
@@ -105,7 +97,7 @@ func (tx *Tx) AddAudit(e *AuditEvent) error {
 // Audit returns the stream of one Message-ID, oldest first.
 func (tx *Tx) Audit(messageID string) ([]*AuditEvent, error) {
 	b := tx.btx.Bucket(bAudit)
-	id := CanonicalMessageID(messageID)
+	id := msgid.Canonical(messageID)
 	if b == nil || id == "" {
 		return nil, nil
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/msgid"
 )
 
 // migration turns a store of schema version From into From+1. Its Up runs
@@ -24,6 +26,7 @@ type migration struct {
 func migrations() []migration {
 	return []migration{
 		{From: 1, What: "build the audit stream from the stored inbound mail, so `ticketgate trace` answers for mail received before the upgrade", Up: migrateAuditBackfill},
+		{From: 2, What: "re-key the Message-ID index and the audit stream by the one canonical Message-ID (msgid.Canonical: domain lower-cased), so ids minted or stored under another form stay findable", Up: migrateCanonicalMessageIDs},
 	}
 }
 
@@ -140,6 +143,89 @@ func migrateAuditBackfill(tx *Tx, now time.Time) error {
 		if err := tx.AddAudit(&AuditEvent{MessageID: m.MessageID, Time: m.Received, Type: typ,
 			Project: m.Project, Ticket: m.Ticket, Rule: m.ThreadedBy}); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// migrateCanonicalMessageIDs (2 → 3) re-keys every msgids entry and audit
+// event whose Message-ID is not in msgid.Canonical form (before, the
+// audit stream and ids we minted kept the domain's case while the parser
+// lower-cased it, so one mail had two keys and `trace` missed it).
+func migrateCanonicalMessageIDs(tx *Tx, _ time.Time) error {
+	ids := tx.btx.Bucket(bMsgIDs)
+	type move struct{ old, new, val []byte }
+	var moves []move
+	err := ids.ForEach(func(k, v []byte) error {
+		i, j := bytes.IndexByte(k, 0), bytes.LastIndexByte(k, 0)
+		if i < 0 || j <= i {
+			return fmt.Errorf("msgids key %q: not project\\0id\\0hash", k)
+		}
+		id := string(k[i+1 : j])
+		if c := msgid.Canonical(id); c != id {
+			nk := join(k[:i], []byte(c), k[j+1:])
+			moves = append(moves, move{append([]byte(nil), k...), nk, append([]byte(nil), v...)})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range moves {
+		if err := ids.Delete(m.old); err != nil {
+			return err
+		}
+		if err := ids.Put(m.new, m.val); err != nil {
+			return err
+		}
+	}
+	audit, atime := tx.btx.Bucket(bAudit), tx.btx.Bucket(bAuditTime)
+	if audit == nil || atime == nil {
+		return nil
+	}
+	moves = moves[:0]
+	err = audit.ForEach(func(k, v []byte) error {
+		var e AuditEvent
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("audit %q: %w", k, err)
+		}
+		id, rel := msgid.Canonical(e.MessageID), msgid.Canonical(e.Related)
+		if id == e.MessageID && rel == e.Related {
+			return nil
+		}
+		e.MessageID, e.Related = id, rel
+		data, err := json.Marshal(&e)
+		if err != nil {
+			return err
+		}
+		moves = append(moves, move{append([]byte(nil), k...), append(auditPrefix(id), putU64(e.Seq)...), data})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range moves {
+		if err := audit.Delete(m.old); err != nil {
+			return err
+		}
+		if err := audit.Put(m.new, m.val); err != nil {
+			return err
+		}
+	}
+	if len(moves) == 0 {
+		return nil
+	}
+	// The time index points at audit keys: repoint the moved ones.
+	moved := map[string][]byte{}
+	for _, m := range moves {
+		moved[string(m.old)] = m.new
+	}
+	c := atime.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if nk, ok := moved[string(v)]; ok {
+			if err := atime.Put(append([]byte(nil), k...), nk); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,11 +79,11 @@ func TestMigrateV1(t *testing.T) {
 	old.Close()
 
 	s.View(func(tx *Tx) error {
-		if v := getU64(tx.Meta("schema")); v != SchemaVersion || SchemaVersion != 2 {
-			t.Errorf("schema %d after migration, want 2", v)
+		if v := getU64(tx.Meta("schema")); v != SchemaVersion {
+			t.Errorf("schema %d after migration, want %d", v, SchemaVersion)
 		}
-		if at := string(tx.Meta("migrated_v2")); !strings.HasPrefix(at, "20") {
-			t.Errorf("migrated_v2 = %q, want a time", at)
+		if at := string(tx.Meta(fmt.Sprintf("migrated_v%d", SchemaVersion))); !strings.HasPrefix(at, "20") {
+			t.Errorf("migrated_v%d = %q, want a time", SchemaVersion, at)
 		}
 		tk, err := tx.Ticket("ACME-1")
 		if err != nil || tk.Subject != "printer" {
@@ -176,6 +177,84 @@ func TestAuditStreamAndPrune(t *testing.T) {
 	s.View(func(tx *Tx) error {
 		if ev, _ := tx.Audit("<a@x>"); len(ev) != 1 || ev[0].Type != AuditQueued {
 			t.Errorf("after prune: %+v", ev)
+		}
+		return nil
+	})
+}
+
+// TestMigrateV2CanonicalIDs: a schema-2 store kept an outbound id with the
+// project domain's case in the Message-ID index and an audit stream under
+// an id with a mixed-case domain. After the migration (backup first) both
+// are stored under msgid.Canonical and found by the id as written in a
+// header, and the audit time index still prunes them.
+func TestMigrateV2CanonicalIDs(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	db, err := bolt.Open(filepath.Join(dir, "ticketgate.db"), 0o640, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(btx *bolt.Tx) error {
+		ref := encodeRef(MessageRef{Ticket: "ACME-1", Outbound: true})
+		if err := btx.Bucket(bMsgIDs).Put(join([]byte("ACME"), []byte("tg.Tok@Support.Example.COM"), nil), ref); err != nil {
+			return err
+		}
+		a, _ := btx.CreateBucketIfNotExists(bAudit)
+		at2, _ := btx.CreateBucketIfNotExists(bAuditTime)
+		key := append(auditPrefix("Abc@Customer.EXAMPLE"), putU64(7)...)
+		if err := a.Put(key, []byte(`{"message_id":"Abc@Customer.EXAMPLE","seq":7,"time":"2026-03-01T10:00:00Z","type":"received","project":"ACME","related":"tg.Tok@Support.Example.COM"}`)); err != nil {
+			return err
+		}
+		if err := at2.Put(append(putU64(uint64(at.UnixNano())), putU64(7)...), key); err != nil {
+			return err
+		}
+		return btx.Bucket(bMeta).Put([]byte("schema"), putU64(2))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatalf("open v2 store: %v", err)
+	}
+	defer s.Close()
+	if b, _ := filepath.Glob(filepath.Join(dir, "ticketgate.db.pre-migration-v2-*")); len(b) != 1 {
+		t.Fatalf("backups: %v, want one pre-migration-v2", b)
+	}
+	s.View(func(tx *Tx) error {
+		for _, id := range []string{"<tg.Tok@support.example.com>", "tg.Tok@SUPPORT.example.com"} {
+			if ref, ok := tx.LookupMessageID("ACME", id); !ok || ref.Ticket != "ACME-1" || !ref.Outbound {
+				t.Errorf("LookupMessageID(%q) = %+v, %v", id, ref, ok)
+			}
+		}
+		if v := tx.btx.Bucket(bMsgIDs).Get(join([]byte("ACME"), []byte("tg.Tok@support.example.com"), nil)); v == nil {
+			t.Error("the index key was not rewritten in canonical form")
+		}
+		ev, err := tx.Audit("<Abc@customer.example>")
+		if err != nil || len(ev) != 1 || ev[0].MessageID != "Abc@customer.example" || ev[0].Related != "tg.Tok@support.example.com" {
+			t.Errorf("audit after migration: %+v, %v", ev, err)
+		}
+		return nil
+	})
+	err = s.Update(context.Background(), func(tx *Tx) error {
+		n, err := tx.PruneAudit(at.Add(time.Hour), 0)
+		if n != 1 {
+			t.Errorf("pruned %d audit events, want the migrated one", n)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.View(func(tx *Tx) error {
+		if ev, _ := tx.Audit("Abc@customer.example"); len(ev) != 0 {
+			t.Errorf("pruned event still there: %+v", ev)
 		}
 		return nil
 	})

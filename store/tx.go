@@ -10,6 +10,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/ticketgate/ticketgate/msgid"
 )
 
 var (
@@ -203,8 +205,11 @@ func (tx *Tx) TicketMessages(ticket string) ([]*Message, error) {
 	return out, nil
 }
 
-func msgIDKey(project, msgid, hash string) []byte {
-	return join([]byte(project), []byte(msgid), []byte(hash))
+// msgIDKey is the msgids key of a Message-ID; the id is made canonical
+// here, whatever the caller passed, so a lookup with the id as written in
+// a header finds what was stored under the parser's form.
+func msgIDKey(project, id, hash string) []byte {
+	return join([]byte(project), []byte(msgid.Canonical(id)), []byte(hash))
 }
 
 func encodeRef(r MessageRef) []byte {
@@ -225,19 +230,19 @@ func decodeRef(v []byte) MessageRef {
 	return MessageRef{Ticket: string(v[:i]), Message: getU64(v[i+1 : i+9]), Outbound: v[i+9] == 1}
 }
 
-// IndexMessageID records that msgid (canonical) with content hash belongs
+// IndexMessageID records that Message-ID id (made canonical) with content hash belongs
 // to ref in project. Outbound ids are indexed with an empty hash.
-func (tx *Tx) IndexMessageID(project, msgid, hash string, ref MessageRef) error {
-	if msgid == "" && hash == "" {
+func (tx *Tx) IndexMessageID(project, id, hash string, ref MessageRef) error {
+	if id == "" && hash == "" {
 		return nil
 	}
-	return tx.btx.Bucket(bMsgIDs).Put(msgIDKey(project, msgid, hash), encodeRef(ref))
+	return tx.btx.Bucket(bMsgIDs).Put(msgIDKey(project, id, hash), encodeRef(ref))
 }
 
 // Duplicate returns the ref of a message already stored in project with the
 // same Message-ID and content hash.
-func (tx *Tx) Duplicate(project, msgid, hash string) (MessageRef, bool) {
-	v := tx.btx.Bucket(bMsgIDs).Get(msgIDKey(project, msgid, hash))
+func (tx *Tx) Duplicate(project, id, hash string) (MessageRef, bool) {
+	v := tx.btx.Bucket(bMsgIDs).Get(msgIDKey(project, id, hash))
 	if v == nil {
 		return MessageRef{}, false
 	}
@@ -246,11 +251,12 @@ func (tx *Tx) Duplicate(project, msgid, hash string) (MessageRef, bool) {
 
 // LookupMessageID returns what project knows of msgid: any stored inbound
 // copy or an id we minted. Cost is one seek, whatever the store's size.
-func (tx *Tx) LookupMessageID(project, msgid string) (MessageRef, bool) {
-	if msgid == "" {
+func (tx *Tx) LookupMessageID(project, id string) (MessageRef, bool) {
+	id = msgid.Canonical(id)
+	if id == "" {
 		return MessageRef{}, false
 	}
-	prefix := join([]byte(project), []byte(msgid), nil)
+	prefix := join([]byte(project), []byte(id), nil)
 	c := tx.btx.Bucket(bMsgIDs).Cursor()
 	k, v := c.Seek(prefix)
 	if k == nil || !bytes.HasPrefix(k, prefix) {

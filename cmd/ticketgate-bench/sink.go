@@ -7,11 +7,12 @@ import (
 	"mime"
 	"net"
 	"net/mail"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/ticketgate/ticketgate/msgid"
 )
 
 // Outbound is one message the daemon handed to the sink.
@@ -133,8 +134,8 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	at := time.Now()
 	o := &Outbound{At: at, MailFrom: ss.from, Rcpts: ss.to}
 	if err == nil {
-		o.MessageID = strings.Trim(strings.TrimSpace(m.Header.Get("Message-ID")), "<>")
-		o.InReplyTo = strings.Trim(strings.TrimSpace(m.Header.Get("In-Reply-To")), "<>")
+		o.MessageID = msgid.Canonical(m.Header.Get("Message-ID"))
+		o.InReplyTo = msgid.Canonical(m.Header.Get("In-Reply-To"))
 		o.Subject = m.Header.Get("Subject")
 		if dec, derr := new(mime.WordDecoder).DecodeHeader(o.Subject); derr == nil {
 			o.Subject = dec

@@ -8,14 +8,15 @@ import (
 )
 
 // TestTraceCLI: a mail handed over by `deliver` can be traced by its
-// Message-ID — received via the pipe, its new ticket, the two mails it
+// Message-ID as written in its header (angle brackets, mixed-case domain:
+// one canonicaliser, msgid.Canonical, for storing and for trace) — received via the pipe, its new ticket, the two mails it
 // caused and their deliveries — and one of those outbound ids leads back.
 func TestTraceCLI(t *testing.T) {
 	dir := t.TempDir()
 	path := writeConfig(t, dir, "")
 	serveInProcess(t, path)
 
-	raw := "From: Carl <carl@customer.example>\nTo: acme@support.example.com\nSubject: trace me\nMessage-ID: <cli-trace@customer.example>\n\nhello\n"
+	raw := "From: Carl <carl@customer.example>\nTo: acme@support.example.com\nSubject: trace me\nMessage-ID: <CLI-Trace@Customer.EXAMPLE>\n\nhello\n"
 	if code, _, e := runCmd([]string{"deliver", "-c", path}, raw); code != 0 {
 		t.Fatalf("deliver: %d %s", code, e)
 	}
@@ -24,7 +25,7 @@ func TestTraceCLI(t *testing.T) {
 	var out string
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		code, o, e := runCmd([]string{"trace", "-c", path, "<cli-trace@customer.example>"}, "")
+		code, o, e := runCmd([]string{"trace", "-c", path, "<CLI-Trace@Customer.EXAMPLE>"}, "")
 		out = o
 		if code == 0 && strings.Count(out, "delivered") == 2 || time.Now().After(deadline) {
 			if code != 0 {
@@ -35,7 +36,7 @@ func TestTraceCLI(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("trace:\n%s", out)
-	for _, want := range []string{"<cli-trace@customer.example>", "received    via pipe from carl@customer.example for ACME", "new_ticket  opened ACME-1",
+	for _, want := range []string{"<CLI-Trace@customer.example>", "received    via pipe from carl@customer.example for ACME", "new_ticket  opened ACME-1",
 		"queued      customer/request_created to carl@customer.example as <tg.", "queued      internal/request_created to alice@example.com as <tg."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("trace lacks %q", want)
@@ -50,7 +51,7 @@ func TestTraceCLI(t *testing.T) {
 		t.Fatal("no outbound id in the trace")
 	}
 	code, o, e := runCmd([]string{"trace", "-c", path, outID[1]}, "")
-	if code != 0 || !strings.Contains(o, "caused by <cli-trace@customer.example>:") || !strings.Contains(o, "delivered") {
+	if code != 0 || !strings.Contains(o, "caused by <CLI-Trace@customer.example>:") || !strings.Contains(o, "delivered") {
 		t.Errorf("outbound trace: %d %s\n%s", code, e, o)
 	}
 
@@ -58,7 +59,7 @@ func TestTraceCLI(t *testing.T) {
 	if code != exitFailure || !strings.Contains(e, "nothing is known about <unknown@nowhere>") {
 		t.Errorf("unknown id: exit %d %q", code, e)
 	}
-	code, o, _ = runCmd([]string{"trace", "-c", path, "--json", "cli-trace@customer.example"}, "")
+	code, o, _ = runCmd([]string{"trace", "-c", path, "--json", "CLI-Trace@customer.example"}, "")
 	if code != 0 || !strings.Contains(o, `"sent": [`) {
 		t.Errorf("--json: %d %s", code, o)
 	}

@@ -1,11 +1,16 @@
-package mailin
+// Package msgid is the one place that knows what a Message-ID looks like
+// once canonical: every package that stores, threads on or looks up a
+// Message-ID (mailin's parser, the store's indexes and audit stream, the
+// trace command) uses Canonical, so the same mail is always found under
+// the same key.
+package msgid
 
 import (
 	"strings"
 	"unicode"
 )
 
-// CanonicalMessageID returns the form of a Message-ID used for storing and
+// Canonical returns the form of a Message-ID used for storing and
 // comparing: no angle brackets, no white space or comments, and the domain
 // part (after the last "@") lower-cased.
 //
@@ -15,8 +20,8 @@ import (
 // are DNS names, which some relays rewrite in a different case. Comparing
 // case-insensitively, as many helpdesks do, is left to the caller: it can
 // lower-case both sides, the canonical form does not prevent it.
-func CanonicalMessageID(s string) string {
-	s = stripComments(s)
+func Canonical(s string) string {
+	s = StripComments(s)
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsSpace(r) || r == 0 {
 			return -1
@@ -31,9 +36,9 @@ func CanonicalMessageID(s string) string {
 	return strings.ToValidUTF8(s, "")
 }
 
-// stripComments removes RFC 5322 comments, "(...)" possibly nested, outside
+// StripComments removes RFC 5322 comments, "(...)" possibly nested, outside
 // angle brackets and quotes.
-func stripComments(s string) string {
+func StripComments(s string) string {
 	if !strings.Contains(s, "(") {
 		return s
 	}
@@ -74,17 +79,17 @@ func stripComments(s string) string {
 	return b.String()
 }
 
-// parseMsgIDList extracts the canonical ids from a Message-ID, In-Reply-To
+// ParseList extracts the canonical ids from a Message-ID, In-Reply-To
 // or References value, tolerating what mailers produce: ids run together
 // ("<a@x><b@y>"), separated by commas, missing brackets, a missing closing
 // bracket, or (in old In-Reply-To fields) surrounded by a phrase such as
 // `Your message of "Mon, 1 Jan 2001"`. Duplicates are dropped.
-func parseMsgIDList(s string) []string {
-	s = stripComments(s)
+func ParseList(s string) []string {
+	s = StripComments(s)
 	var ids []string
 	seen := map[string]bool{}
 	add := func(id string) {
-		id = CanonicalMessageID(id)
+		id = Canonical(id)
 		if id != "" && !seen[id] {
 			seen[id] = true
 			ids = append(ids, id)

@@ -297,6 +297,10 @@ func (s *Server) outboxChange(w http.ResponseWriter, r *http.Request, drop bool)
 	if !ok {
 		return
 	}
+	if s.engine == nil {
+		writeError(w, http.StatusServiceUnavailable, "changes are not available on this listener")
+		return
+	}
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "outbox id must be a number")
@@ -309,9 +313,7 @@ func (s *Server) outboxChange(w http.ResponseWriter, r *http.Request, drop bool)
 		if item, err = tx.OutboxItem(id); err != nil {
 			return fmt.Errorf("outbox item %d: %w", id, err)
 		}
-		what := "requeued"
 		if drop {
-			what = "dropped"
 			if err := tx.Dequeue(item); err != nil {
 				return err
 			}
@@ -322,11 +324,8 @@ func (s *Server) outboxChange(w http.ResponseWriter, r *http.Request, drop bool)
 				return err
 			}
 		}
-		if item.Ticket == "" {
-			return nil
-		}
-		return tx.AddEvent(&store.Event{Ticket: item.Ticket, Time: now, Type: "outbox_" + what, Actor: agent,
-			Detail: fmt.Sprintf("%s to %s (%s) %s by %s", item.Event, item.Recipient, item.MessageID, what, agent)})
+		// The domain records it on the ticket.
+		return s.engine.OutboxChanged(tx, item, drop, agent)
 	})
 	if err != nil {
 		s.storeError(w, err)
@@ -364,6 +363,10 @@ func (s *Server) clearSuppression(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if s.engine == nil {
+		writeError(w, http.StatusServiceUnavailable, "changes are not available on this listener")
+		return
+	}
 	addr := strings.ToLower(r.PathValue("addr"))
 	err := s.store.Update(r.Context(), func(tx *store.Tx) error {
 		sup := tx.Suppressed(addr, time.Time{})
@@ -373,11 +376,7 @@ func (s *Server) clearSuppression(w http.ResponseWriter, r *http.Request) {
 		if err := tx.ClearSuppression(addr); err != nil {
 			return err
 		}
-		if sup.Ticket == "" {
-			return nil
-		}
-		return tx.AddEvent(&store.Event{Ticket: sup.Ticket, Time: s.now().UTC(), Type: "suppression_cleared", Actor: agent,
-			Detail: fmt.Sprintf("%s may receive mail again (cleared by %s)", addr, agent)})
+		return s.engine.SuppressionCleared(tx, sup, agent)
 	})
 	if err != nil {
 		s.storeError(w, err)
@@ -427,7 +426,7 @@ func (s *Server) purgeRun(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rep, err := retention.Run(r.Context(), s.store, s.cfg(), s.now(), agent)
+	rep, err := retention.Run(r.Context(), s.store, s.engine, s.cfg(), s.now(), agent)
 	if err != nil {
 		s.storeError(w, err)
 		return

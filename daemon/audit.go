@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/ticketgate/ticketgate/fault"
@@ -256,18 +255,22 @@ func (a *auditWriter) prune() {
 }
 
 // followEvents reads, in the ticket's history, the events that follow the
-// inbound message's own: notifications queued ("queued": "<template> to
-// <rcpt> (<message-id>)") and held back ("suppressed"/"rate_limited":
-// "<template> to <rcpt> not sent: <reason>"), up to the next message.
-// They were written in the same transaction as the message, so they are
-// exactly what it caused.
+// inbound message's own, up to the next message: notifications queued
+// (store.EvQueued: recipient, template, outbound Message-ID) and held back
+// (EvSuppressed/EvRateLimited: recipient, template, reason). They were
+// written in the same transaction as the message, so they are exactly
+// what it caused. Everything comes from the events' typed fields.
 func followEvents(tx *store.Tx, f *followUp) ([]*store.AuditEvent, error) {
 	evs, err := tx.Events(f.Ticket)
 	if err != nil {
 		return nil, err
 	}
-	if m, err := tx.Message(f.Message); err == nil && m.Kind == "bounce" {
-		return bounceEvents(evs, m, f), nil
+	m, err := tx.Message(f.Message)
+	if err != nil {
+		return nil, err
+	}
+	if m.Kind == "bounce" {
+		return bounceEvents(evs, f), nil
 	}
 	start := -1
 	for i, e := range evs {
@@ -281,61 +284,36 @@ func followEvents(tx *store.Tx, f *followUp) ([]*store.AuditEvent, error) {
 	}
 	var out []*store.AuditEvent
 	for _, e := range evs[start+1:] {
-		if e.Message != 0 {
+		if e.Message != 0 && e.Message != f.Message {
 			break
 		}
-		switch e.Type {
-		case "queued":
-			tmpl, rcpt, outID, ok := parseQueued(e.Detail)
-			if !ok {
-				continue
-			}
+		switch e.Kind {
+		case store.EvQueued:
 			out = append(out,
-				&store.AuditEvent{MessageID: f.MessageID, Time: f.Time, Type: store.AuditQueued, Project: f.Project, Ticket: f.Ticket, Recipient: rcpt, Detail: tmpl, Related: outID},
-				&store.AuditEvent{MessageID: outID, Time: f.Time, Type: store.AuditQueued, Project: f.Project, Ticket: f.Ticket, Recipient: rcpt, Detail: tmpl, Related: f.MessageID})
-		case "suppressed", "rate_limited":
-			tmpl, rest, _ := strings.Cut(e.Detail, " to ")
-			rcpt, reason, _ := strings.Cut(rest, " not sent: ")
+				&store.AuditEvent{MessageID: f.MessageID, Time: f.Time, Type: store.AuditQueued, Project: f.Project, Ticket: f.Ticket, Recipient: e.Recipient, Detail: e.Template, Related: e.MessageID},
+				&store.AuditEvent{MessageID: e.MessageID, Time: f.Time, Type: store.AuditQueued, Project: f.Project, Ticket: f.Ticket, Recipient: e.Recipient, Detail: e.Template, Related: f.MessageID})
+		case store.EvSuppressed, store.EvRateLimited:
 			out = append(out, &store.AuditEvent{MessageID: f.MessageID, Time: f.Time, Type: store.AuditHeld, Project: f.Project, Ticket: f.Ticket,
-				Recipient: rcpt, Detail: tmpl + " not sent: " + reason})
+				Recipient: e.Recipient, Detail: e.Template + " not sent: " + e.Reason})
 		}
 	}
 	return out, nil
 }
 
-// bounceEvents links a delivery report stored as message m to the mail
-// it reports on: the report's summary (the first paragraph of m's text)
-// is quoted in the "delivery_failed" event it caused, "<event> to <rcpt>
-// (<message-id>): bounced: <summary>…". A delay notice names no failed
-// mail and links nothing.
-func bounceEvents(evs []*store.Event, m *store.Message, f *followUp) []*store.AuditEvent {
-	summary, _, _ := strings.Cut(m.Text, "\n\n")
+// bounceEvents links a delivery report stored as message f.Message to the
+// mail it reports on: the delivery failure it caused names the report
+// (Message) and the failed mail (MessageID, Recipient). A delay notice
+// fails nothing and links nothing.
+func bounceEvents(evs []*store.Event, f *followUp) []*store.AuditEvent {
 	for i := len(evs) - 1; i >= 0; i-- {
 		e := evs[i]
-		if e.Type != "delivery_failed" || summary == "" || !strings.Contains(e.Detail, "bounced: "+summary) {
+		if e.Kind != store.EvDeliveryFailed || e.Message != f.Message || e.MessageID == "" {
 			continue
 		}
-		_, rest, _ := strings.Cut(e.Detail, " to ")
-		rcpt, rest, _ := strings.Cut(rest, " (")
-		outID, reason, ok := strings.Cut(rest, "): ")
-		if !ok || outID == "" {
-			return nil
-		}
 		return []*store.AuditEvent{
-			{MessageID: f.MessageID, Time: f.Time, Type: store.AuditBounced, Project: f.Project, Ticket: f.Ticket, Recipient: rcpt, Detail: "report on our mail: " + reason, Related: outID},
-			{MessageID: outID, Time: f.Time, Type: store.AuditBounced, Project: f.Project, Ticket: f.Ticket, Recipient: rcpt, Detail: reason, Related: f.MessageID},
+			{MessageID: f.MessageID, Time: f.Time, Type: store.AuditBounced, Project: f.Project, Ticket: f.Ticket, Recipient: e.Recipient, Detail: "report on our mail: " + e.Reason, Related: e.MessageID},
+			{MessageID: e.MessageID, Time: f.Time, Type: store.AuditBounced, Project: f.Project, Ticket: f.Ticket, Recipient: e.Recipient, Detail: e.Reason, Related: f.MessageID},
 		}
 	}
 	return nil
-}
-
-// parseQueued splits "<template> to <rcpt> (<message-id>)".
-func parseQueued(d string) (tmpl, rcpt, id string, ok bool) {
-	open := strings.LastIndex(d, " (")
-	if open < 0 || !strings.HasSuffix(d, ")") {
-		return "", "", "", false
-	}
-	id = d[open+2 : len(d)-1]
-	tmpl, rcpt, ok = strings.Cut(d[:open], " to ")
-	return tmpl, rcpt, id, ok && id != ""
 }

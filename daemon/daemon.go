@@ -120,6 +120,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	d.pipeline = ingest.New(st, d.Config, engine, log.With("component", "ingest"))
 	d.pipeline.Queued = d.sender.Wake
 	d.sender.OnGiveUp = engine.DeliveryFailed
+	d.sender.OnDelivered = engine.Delivered
 	engine.Queued = d.sender.Wake
 	if err := d.startOps(opts); err != nil {
 		return nil, err
@@ -151,7 +152,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	d.bg.Add(1)
 	go func() {
 		defer d.bg.Done()
-		retention.NewJob(st, d.Config, d.now, log.With("component", "retention")).Run(ctx)
+		retention.NewJob(st, engine, d.Config, d.now, log.With("component", "retention")).Run(ctx)
 	}()
 	for _, l := range d.servers {
 		go func() {
@@ -302,7 +303,17 @@ func (d *Daemon) listen(cfg *config.Config) error {
 			},
 			Secret: d.secret,
 			Reply:  d.webReply,
-			Close:  d.webClose,
+			Close: func(ctx context.Context, tok *store.Token) error {
+				_, err := d.engine.CustomerClose(ctx, tok.Token)
+				return err
+			},
+			CanClose: func(project, status string) bool {
+				p := d.Config().Project(project)
+				return p != nil && ticket.CustomerMayClose(p, status)
+			},
+			Mute: func(ctx context.Context, tok *store.Token) error {
+				return d.engine.Mute(ctx, tok.Token)
+			},
 		}, d.log.With("component", "web")),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),

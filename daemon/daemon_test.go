@@ -415,7 +415,7 @@ func TestRelayDownThenUpAndRestartKeepsCountersAndOutbox(t *testing.T) {
 		d.Store().View(func(tx *store.Tx) error { events, _ = tx.Events("ACME-1"); return nil })
 		delivered = 0
 		for _, e := range events {
-			if e.Type == "delivered" {
+			if e.Kind == store.EvDelivered {
 				delivered++
 			}
 		}
@@ -534,7 +534,7 @@ func TestGivenUpDeliveryTellsAgents(t *testing.T) {
 	d.Store().View(func(tx *store.Tx) error { events, _ = tx.Events("ACME-1"); return nil })
 	found := false
 	for _, e := range events {
-		found = found || (e.Type == "delivery_failed" && strings.Contains(e.Detail, "gone@customer.example"))
+		found = found || (e.Kind == store.EvDeliveryFailed && e.Recipient == "gone@customer.example" && strings.Contains(e.Reason, "550"))
 	}
 	if !found {
 		t.Fatal("no delivery_failed event on the ticket")

@@ -67,7 +67,8 @@ func (d *Daemon) startOps(opts Options) error {
 		o.metrics.Ingested(out)
 		o.audit.inbound(out)
 	}
-	d.notifier.OnHeld = o.metrics.Held
+	// The label is the held-back event's kind name.
+	d.notifier.OnHeld = func(project string, k store.EventKind) { o.metrics.Held(project, k.String()) }
 	d.sender.OnAttempt = func(it *store.OutboxItem, result string, err error) {
 		o.metrics.SendAttempt(result)
 		o.audit.attempt(it, result, err)

@@ -45,7 +45,7 @@ func TestFormRelayProvesTheFormNotThePerson(t *testing.T) {
 		t.Errorf("form mail published as a proven comment: %+v", last)
 	}
 	for _, e := range events(t, d, "ACME-1") {
-		if e.Type == "agent_comment_added" {
+		if e.Kind == store.EvAgentCommentAdded {
 			t.Errorf("form mail recorded as an agent's answer: %+v", e)
 		}
 	}
@@ -133,9 +133,9 @@ func replyTokenTo(t *testing.T, msgs []mailouttest.Message, rcpt string) string 
 	return msgID(t, got[len(got)-1])
 }
 
-func hasEventType(evs []*store.Event, typ string) *store.Event {
+func hasEventType(evs []*store.Event, typ store.EventKind) *store.Event {
 	for _, e := range evs {
-		if e.Type == typ {
+		if e.Kind == typ {
 			return e
 		}
 	}
@@ -180,7 +180,7 @@ func TestParticipantSpamRelay(t *testing.T) {
 			if len(tk.Participants) != 20 {
 				t.Errorf("4 mails made %d participants, want the cap of 20", len(tk.Participants))
 			}
-			if hasEventType(events(t, d, "ACME-1"), "participants_refused") == nil {
+			if hasEventType(events(t, d, "ACME-1"), store.EvParticipantsRefused) == nil {
 				t.Errorf("no record of the Cc'd addresses refused by the cap")
 			}
 			before := len(drained(t, d, sink))
@@ -203,7 +203,7 @@ func TestParticipantSpamRelay(t *testing.T) {
 				if copies != 0 {
 					t.Errorf("5 comments reached strangers %d times", copies)
 				}
-				if hasEventType(evs, "relay_skipped") == nil {
+				if hasEventType(evs, store.EvRelaySkipped) == nil {
 					t.Errorf("skipped copies not recorded")
 				}
 			default:
@@ -219,8 +219,8 @@ func TestParticipantSpamRelay(t *testing.T) {
 				if total > 60 || copies >= 5*20 {
 					t.Errorf("comment copies to participants: %d in all, %d of the 5 one-liners; want at most 60 in all", total, copies)
 				}
-				held := hasEventType(evs, "relay_held")
-				if held == nil || !strings.Contains(held.Detail, "relay budget") {
+				held := hasEventType(evs, store.EvRelayHeld)
+				if held == nil || !strings.Contains(held.Reason, "relay budget") {
 					t.Fatalf("held copies not recorded: %+v", held)
 				}
 				var told bool

@@ -101,8 +101,8 @@ func (b *mailbox) next(n int) []mailouttest.Message {
 				return tx.ForEachTicket("", func(tk *store.Ticket) bool {
 					evs, _ := tx.Events(tk.Key)
 					for _, e := range evs {
-						if e.Type == "queued" {
-							queued = append(queued, tk.Key+" "+e.Detail)
+						if e.Kind == store.EvQueued {
+							queued = append(queued, tk.Key+" "+e.Template+" to "+e.Recipient)
 						}
 					}
 					return true
@@ -433,7 +433,7 @@ func TestApprovalByMail(t *testing.T) {
 	if tk.Status != "in_progress" {
 		t.Errorf("after #approve: %s", tk.Status)
 	}
-	if !hasEvent(events(t, d, "ACME-1"), "approval_answered", "approved by "+boss) {
+	if !hasEvent(events(t, d, "ACME-1"), store.EvApprovalAnswered, func(e *store.Event) bool { return e.Actor == boss && e.Approved }) {
 		t.Errorf("approval not recorded")
 	}
 }

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/policy"
-	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/ticket"
 )
 
@@ -17,9 +15,10 @@ import (
 // that every mail we send carries as its envelope sender, else by the
 // bounced message's Message-ID (tg.<token>@…) — and records it on that
 // ticket as an internal note. A permanent failure suppresses the recipient
-// for suppress_days and tells the agents. It returns handled=false when
-// the bounce matches nothing of ours; the caller then records it as
-// ordinary automatic mail.
+// for suppress_days and tells the agents. The records are written by the
+// domain (ticket.Engine.RecordBounce); this only reads the report. It
+// returns handled=false when the bounce matches nothing of ours; the
+// caller then records it as ordinary automatic mail.
 func (p *Pipeline) bounce(ctx context.Context, cfg *config.Config, proj *config.Project, m *ticket.Mail, b *policy.Bounce, tag string) (*ticket.Result, bool, error) {
 	var candidates []string
 	if tag != "" {
@@ -36,72 +35,22 @@ func (p *Pipeline) bounce(ctx context.Context, cfg *config.Config, proj *config.
 	if len(candidates) == 0 {
 		return nil, false, nil
 	}
-	var res *ticket.Result
-	handled := false
-	err := p.store.Update(ctx, func(tx *store.Tx) error {
-		res, handled = &ticket.Result{}, false
-		if ref, dup := tx.Duplicate(proj.Key, m.MessageID, m.Raw); dup {
-			res.Duplicate, res.Ticket, res.Message, handled = true, ref.Ticket, ref.Message, true
-			return nil
-		}
-		var tok *store.Token
-		for _, c := range candidates {
-			if t, err := tx.Token(c); err == nil && t.Kind == store.TokenReply && t.Project == proj.Key {
-				tok = t
-				break
-			}
-		}
-		if tok == nil {
-			return nil
-		}
-		t, err := tx.Ticket(tok.Ticket)
-		if err != nil {
-			return err
-		}
-		now := p.now().UTC()
-		summary := bounceSummary(b, tok.Recipient)
-		msg := &store.Message{
-			Ticket: t.Key, Project: proj.Key, Direction: "in", Kind: "bounce", Internal: true,
-			Source: m.Source, MailFrom: m.MailFrom, From: m.From, FromName: m.FromName, To: m.To,
-			Subject: m.Subject, MessageID: m.MessageID, InReplyTo: m.InReplyTo, References: m.References,
-			Date: m.Date, Received: now, Text: summary + "\n\n" + m.Text, Attach: m.Attach,
-			Raw: m.Raw, RawSize: m.RawSize, ThreadedBy: "bounce", Auto: "delivery status notification", Problems: m.Problems,
-		}
-		if err := tx.AddMessage(msg); err != nil {
-			return err
-		}
-		if err := tx.IndexMessageID(proj.Key, m.MessageID, m.Raw, store.MessageRef{Ticket: t.Key, Message: msg.ID}); err != nil {
-			return err
-		}
-		t.Messages++
-		t.Updated = now
-		if err := tx.PutTicket(t); err != nil {
-			return err
-		}
-		res.Ticket, res.Message, res.ThreadedBy, handled = t.Key, msg.ID, "bounce", true
-		failed := false
-		for _, r := range b.Recipients {
-			failed = failed || r.Permanent || strings.EqualFold(r.Action, "failed")
-		}
-		if !failed {
-			// Only delayed: the next hop keeps trying.
-			return tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: "delivery_delayed", Actor: "ticketgate", Message: msg.ID, Detail: summary})
-		}
-		item := &store.OutboxItem{Ticket: t.Key, Project: proj.Key, Recipient: tok.Recipient,
-			MessageID: ticket.MessageIDPrefix + tok.Token + "@" + proj.Domain(), Event: "mail"}
-		if len(b.PermanentFailures()) == 0 {
-			// Given up after temporary failures (a host down for days):
-			// the mail is lost, the address may well work next time.
-			return p.engine.DeliveryFailed(tx, item, "bounced: "+summary)
-		}
-		days := cfg.Limits.SuppressDays
-		if err := tx.Suppress(&store.Suppression{Address: tok.Recipient, Until: now.Add(time.Duration(days) * 24 * time.Hour),
-			Reason: summary, Ticket: t.Key, Created: now}); err != nil {
-			return err
-		}
-		return p.engine.DeliveryFailed(tx, item, fmt.Sprintf("bounced: %s; %s suppressed for %d days", summary, tok.Recipient, days))
+	failed := false
+	for _, r := range b.Recipients {
+		failed = failed || r.Permanent || strings.EqualFold(r.Action, "failed")
+	}
+	return p.engine.RecordBounce(ctx, proj.Key, &ticket.Bounce{
+		Mail:   m,
+		Tokens: candidates,
+		Summary: func(rcpt string) string {
+			return bounceSummary(b, rcpt)
+		},
+		Failed: failed,
+		// Given up after temporary failures only (a host down for days):
+		// the mail is lost, but the address may well work next time.
+		Permanent:    len(b.PermanentFailures()) > 0,
+		SuppressDays: cfg.Limits.SuppressDays,
 	})
-	return res, handled, err
 }
 
 func bounceSummary(b *policy.Bounce, rcpt string) string {

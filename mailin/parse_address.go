@@ -74,7 +74,7 @@ func angleAddress(chunk string, note func(string)) (Address, bool) {
 	if !addrTokenRE.MatchString(addr) || addrTokenRE.FindString(addr) != addr {
 		return Address{}, false
 	}
-	name := strings.Trim(strings.TrimSpace(stripComments(chunk[:i])), `"'`)
+	name := strings.Trim(strings.TrimSpace(msgid.StripComments(chunk[:i])), `"'`)
 	return makeAddress(decodeWords(name, note), addr, note), true
 }
 

@@ -40,6 +40,10 @@ type Sender struct {
 	// OnGiveUp is called inside the transaction that gives an item up,
 	// so the failure is recorded and the agents told atomically; may be nil.
 	OnGiveUp func(tx *store.Tx, item *store.OutboxItem, reason string) error
+	// OnDelivered is called inside the transaction that removes a
+	// delivered item, so the ticket's history records it atomically (the
+	// domain writes it: ticket.Engine.Delivered); may be nil.
+	OnDelivered func(tx *store.Tx, item *store.OutboxItem) error
 	// OnSent is called after an item was delivered and removed; may be nil.
 	OnSent func(item *store.OutboxItem)
 	// OnAttempt, when set, is told every send attempt's outcome once it is
@@ -188,11 +192,10 @@ func (s *Sender) deliver(it *store.OutboxItem) {
 			if err := tx.Dequeue(it); err != nil {
 				return err
 			}
-			if it.Ticket == "" {
+			if s.OnDelivered == nil {
 				return nil
 			}
-			return tx.AddEvent(&store.Event{Ticket: it.Ticket, Time: now, Type: "delivered", Actor: "ticketgate",
-				Detail: fmt.Sprintf("%s to %s (%s), attempt %d", it.Event, it.Recipient, it.MessageID, it.Attempts+1)})
+			return s.OnDelivered(tx, it)
 		})
 		if uerr != nil {
 			// Sent but not recorded: it will be sent again, same Message-ID.

@@ -75,7 +75,7 @@ func TestEventAudienceToggle(t *testing.T) {
 		return out
 	}
 	cases := []struct {
-		event    string
+		event    store.EventKind
 		actor    string
 		ev       func(*ticket.Event)
 		customer func(*config.Notifications) *config.Toggle
@@ -207,7 +207,7 @@ func TestRoleRuleAndMuting(t *testing.T) {
 	// Muting stops everything but request_resolved.
 	tk = testTicket()
 	tk.Muted = []string{reporter}
-	for _, typ := range []string{ticket.EvAgentCommentAdded, ticket.EvRequestResolved} {
+	for _, typ := range []store.EventKind{ticket.EvAgentCommentAdded, ticket.EvRequestResolved} {
 		got := false
 		for _, pl := range notifier(cfg).Plan(&ticket.Event{Type: typ, Project: p, Ticket: tk, Actor: agent}) {
 			got = got || pl.Recipient == reporter
@@ -345,14 +345,17 @@ func TestNotifyComposes(t *testing.T) {
 	tk.ReporterName = `<script>x</script>Carl`
 	note := &store.Message{From: agent2, FromName: "Bob", Text: "internal: customer owes us money", MessageID: "note1@example.com"}
 	comment := &store.Message{From: agent, FromName: "Alice Agent", Text: "We replaced the printer.", MessageID: "a1@example.com"}
+	var recorded []*store.Event
 	err = st.Update(context.Background(), func(tx *store.Tx) error {
-		if _, err := n.Notify(tx, &ticket.Event{Type: ticket.EvRequestCreated, Project: p, Ticket: tk, Actor: reporter, Message: &store.Message{From: reporter, FromName: tk.ReporterName, Text: "<b>help</b>", MessageID: "r1@customer.example"}}); err != nil {
+		recorded = recorded[:0]
+		rec := func(e *store.Event) error { recorded = append(recorded, e); return nil }
+		if _, err := n.Notify(tx, &ticket.Event{Type: ticket.EvRequestCreated, Project: p, Ticket: tk, Actor: reporter, Message: &store.Message{From: reporter, FromName: tk.ReporterName, Text: "<b>help</b>", MessageID: "r1@customer.example"}, Record: rec}); err != nil {
 			return err
 		}
-		if _, err := n.Notify(tx, &ticket.Event{Type: ticket.EvInternalNoteAdded, Project: p, Ticket: tk, Actor: agent2, Message: note}); err != nil {
+		if _, err := n.Notify(tx, &ticket.Event{Type: ticket.EvInternalNoteAdded, Project: p, Ticket: tk, Actor: agent2, Message: note, Record: rec}); err != nil {
 			return err
 		}
-		_, err := n.Notify(tx, &ticket.Event{Type: ticket.EvAgentCommentAdded, Project: p, Ticket: tk, Actor: agent, Message: comment})
+		_, err := n.Notify(tx, &ticket.Event{Type: ticket.EvAgentCommentAdded, Project: p, Ticket: tk, Actor: agent, Message: comment, Record: rec})
 		return err
 	})
 	if err != nil {
@@ -366,6 +369,23 @@ func TestNotifyComposes(t *testing.T) {
 		if (it.Recipient == reporter || it.Recipient == participant) && strings.Contains(string(it.Raw), "owes us money") {
 			t.Fatalf("internal note text reached customer %s", it.Recipient)
 		}
+	}
+	// Each queued mail is recorded through the engine's recorder, with
+	// its outbox id, recipient, template and Message-ID as fields.
+	queuedEv := map[uint64]*store.Event{}
+	for _, e := range recorded {
+		if e.Kind == store.EvQueued {
+			queuedEv[e.OutboxID] = e
+		}
+	}
+	for _, it := range items {
+		e := queuedEv[it.ID]
+		if e == nil || e.Recipient != it.Recipient || e.Template != it.Event || e.MessageID != it.MessageID {
+			t.Errorf("outbox item %d (%s to %s): recorded event %+v", it.ID, it.Event, it.Recipient, e)
+		}
+	}
+	if len(queuedEv) != len(items) {
+		t.Errorf("%d queued events recorded for %d items", len(queuedEv), len(items))
 	}
 	ar := byKey["customer/request_created "+reporter]
 	if ar == nil {

@@ -51,7 +51,7 @@ func BenchmarkNotifyRequestCreated(b *testing.B) {
 				from := fmt.Sprintf("c%d@customer.example", j)
 				t := &store.Ticket{Key: fmt.Sprintf("ACME-%d", j+1), Project: "ACME", Number: uint64(j + 1), Subject: "Printer prints blank pages", Status: "new", Reporter: from, ReporterName: "Jörg Müller", Created: time.Now()}
 				m := &store.Message{ID: uint64(j + 1), Ticket: t.Key, Project: "ACME", Direction: "in", Kind: "request", From: from, FromName: "Jörg Müller", Subject: t.Subject, MessageID: fmt.Sprintf("r%d@customer.example", j), Text: text}
-				k, err := n.Notify(tx, &ticket.Event{Type: ticket.EvRequestCreated, Project: p, Ticket: t, Message: m, Actor: from, Status: "new", StatusCustomerVisible: true})
+				k, err := n.Notify(tx, &ticket.Event{Type: ticket.EvRequestCreated, Project: p, Ticket: t, Message: m, Actor: from, Status: "new", StatusCustomerVisible: true, Record: func(*store.Event) error { return nil }})
 				if err != nil {
 					return err
 				}

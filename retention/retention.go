@@ -6,13 +6,13 @@ package retention
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"slices"
 	"time"
 
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/ticket"
 )
 
 // Item is one thing the next run deletes.
@@ -84,7 +84,7 @@ type Report struct {
 // transaction; then the files no record refers to any more are removed, so
 // the space comes back. (A blob shared with a ticket that is not due — the
 // same attachment sent twice — stays.)
-func Run(ctx context.Context, s *store.Store, cfg *config.Config, now time.Time, actor string) (*Report, error) {
+func Run(ctx context.Context, s *store.Store, e *ticket.Engine, cfg *config.Config, now time.Time, actor string) (*Report, error) {
 	rep := &Report{}
 	err := s.Update(ctx, func(tx *store.Tx) error {
 		*rep = Report{}
@@ -93,46 +93,18 @@ func Run(ctx context.Context, s *store.Store, cfg *config.Config, now time.Time,
 			return err
 		}
 		rep.Items = items
-		byMsg := map[uint64][]Item{}
-		var order []uint64
-		for _, it := range items {
-			if _, ok := byMsg[it.Message]; !ok {
-				order = append(order, it.Message)
-			}
-			byMsg[it.Message] = append(byMsg[it.Message], it)
-		}
-		perTicket := map[string][2]int64{} // files, bytes
+		byTicket := map[string][]ticket.FileRemoval{}
 		var tickets []string
-		for _, id := range order {
-			m, err := tx.Message(id)
-			if err != nil {
-				return err
+		for _, it := range items {
+			if _, ok := byTicket[it.Ticket]; !ok {
+				tickets = append(tickets, it.Ticket)
 			}
-			for _, it := range byMsg[id] {
-				if it.What == "raw" {
-					m.Raw = ""
-				} else {
-					for i := range m.Attach {
-						if m.Attach[i].Blob == it.blob {
-							m.Attach[i].Blob = ""
-						}
-					}
-				}
-				c, ok := perTicket[it.Ticket]
-				if !ok {
-					tickets = append(tickets, it.Ticket)
-				}
-				perTicket[it.Ticket] = [2]int64{c[0] + 1, c[1] + it.Size}
-				rep.Bytes += it.Size
-			}
-			if err := tx.PutMessage(m); err != nil {
-				return err
-			}
+			byTicket[it.Ticket] = append(byTicket[it.Ticket], ticket.FileRemoval{Message: it.Message, Raw: it.What == "raw", Blob: it.blob, Size: it.Size})
+			rep.Bytes += it.Size
 		}
+		// The domain rewrites the messages and records what went.
 		for _, key := range tickets {
-			c := perTicket[key]
-			if err := tx.AddEvent(&store.Event{Ticket: key, Time: now.UTC(), Type: "retention", Actor: actor,
-				Detail: fmt.Sprintf("deleted %d file(s), %d bytes (attachments/raw mail of a ticket closed beyond the retention period)", c[0], c[1])}); err != nil {
+			if err := e.RemoveFiles(tx, key, byTicket[key], actor, now); err != nil {
 				return err
 			}
 		}
@@ -151,15 +123,16 @@ func Run(ctx context.Context, s *store.Store, cfg *config.Config, now time.Time,
 
 // Job runs retention on every project's schedule.
 type Job struct {
-	store *store.Store
-	cfg   func() *config.Config
-	now   func() time.Time
-	log   *slog.Logger
+	store  *store.Store
+	engine *ticket.Engine
+	cfg    func() *config.Config
+	now    func() time.Time
+	log    *slog.Logger
 }
 
 // NewJob returns a job.
-func NewJob(s *store.Store, cfg func() *config.Config, now func() time.Time, log *slog.Logger) *Job {
-	return &Job{store: s, cfg: cfg, now: now, log: log}
+func NewJob(s *store.Store, e *ticket.Engine, cfg func() *config.Config, now func() time.Time, log *slog.Logger) *Job {
+	return &Job{store: s, engine: e, cfg: cfg, now: now, log: log}
 }
 
 // next returns the earliest scheduled run after t across projects.
@@ -200,7 +173,7 @@ func (j *Job) Run(ctx context.Context) {
 		if n.IsZero() || j.now().Before(n) {
 			continue
 		}
-		rep, err := Run(ctx, j.store, j.cfg(), j.now(), "retention")
+		rep, err := Run(ctx, j.store, j.engine, j.cfg(), j.now(), "retention")
 		if err != nil {
 			j.log.Error("retention run failed", "err", err)
 			continue

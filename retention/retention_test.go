@@ -3,12 +3,14 @@ package retention
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/ticket"
 )
 
 func TestRetentionWithFakeClock(t *testing.T) {
@@ -65,7 +67,8 @@ func TestRetentionWithFakeClock(t *testing.T) {
 	}
 
 	// Files written just now are young; age them so the sweep may act.
-	rep, err := Run(ctx, s, cfg, now, "retention")
+	eng := ticket.NewEngine(s, func() *config.Config { return cfg }, nil, func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	rep, err := Run(ctx, s, eng, cfg, now, "retention")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +89,7 @@ func TestRetentionWithFakeClock(t *testing.T) {
 	if m2[0].Raw != youngRaw || m2[0].Attach[0].Blob != youngAtt {
 		t.Fatalf("ACME-2 (closed 89 days) was touched: %+v", m2[0])
 	}
-	if len(ev) != 1 || ev[0].Type != "retention" || !strings.Contains(ev[0].Detail, "157 bytes") {
+	if len(ev) != 1 || ev[0].Kind != store.EvRetention || ev[0].Bytes != 157 || ev[0].Count != 3 || ev[0].Actor != "retention" {
 		t.Fatalf("event %+v", ev)
 	}
 	// The records no longer refer to the files; an aged sweep removes them
@@ -108,7 +111,7 @@ func TestRetentionWithFakeClock(t *testing.T) {
 		}
 	}
 	// A second run finds nothing more to do.
-	if rep, _ := Run(ctx, s, cfg, now, "retention"); len(rep.Items) != 0 {
+	if rep, _ := Run(ctx, s, eng, cfg, now, "retention"); len(rep.Items) != 0 {
 		t.Fatalf("second run: %+v", rep)
 	}
 }

@@ -55,7 +55,7 @@ func BenchmarkIngestCommit(b *testing.B) {
 				if err := tx.PutTicket(&Ticket{Key: key, Project: "ACME", Number: num, Subject: "Bench", Status: "new", Reporter: "c@example.com", Messages: 1}); err != nil {
 					return err
 				}
-				return tx.AddEvent(&Event{Ticket: key, Type: "request_created", Message: m.ID})
+				return tx.AddEvent(&Event{Ticket: key, Kind: EvRequestCreated, Message: m.ID})
 			})
 			if err != nil {
 				b.Error(err)

@@ -108,19 +108,6 @@ type Message struct {
 	Unverified bool `json:"unverified,omitempty"`
 }
 
-// Event is one entry of a ticket's history.
-type Event struct {
-	Seq    uint64    `json:"seq"`
-	Ticket string    `json:"ticket"`
-	Time   time.Time `json:"time"`
-	// Type names the event: request_created, public_comment_added,
-	// auto_reply_queued, delivered, delivery_failed, …
-	Type    string `json:"type"`
-	Actor   string `json:"actor,omitempty"`
-	Message uint64 `json:"message,omitempty"`
-	Detail  string `json:"detail,omitempty"`
-}
-
 // Token kinds.
 const (
 	TokenLink  = "link"  // opens the ticket page as a recipient

@@ -41,10 +41,7 @@ func (e *Engine) change(ctx context.Context, key, actor string, fn func(tx *stor
 		now := e.now().UTC()
 		emit := func(ev *Event) error {
 			ev.Project, ev.Ticket, ev.Actor = p, t, actor
-			if e.notify == nil {
-				return nil
-			}
-			n, err := e.notify.Notify(tx, ev)
+			n, err := e.notifyIn(tx, ev, now)
 			queued += n
 			return err
 		}
@@ -63,6 +60,12 @@ func (e *Engine) change(ctx context.Context, key, actor string, fn func(tx *stor
 // setStatus moves t to status and emits what that means; it does not
 // write t (the caller does).
 func setStatus(tx *store.Tx, p *config.Project, t *store.Ticket, status, actor string, now time.Time, emit func(*Event) error) error {
+	return setStatusFrom(tx, p, t, status, actor, "", now, emit)
+}
+
+// setStatusFrom is setStatus with where the change came from ("web" for
+// the ticket page; "" for mail and the admin API).
+func setStatusFrom(tx *store.Tx, p *config.Project, t *store.Ticket, status, actor, source string, now time.Time, emit func(*Event) error) error {
 	st, ok := p.Status(status)
 	if !ok {
 		return refused("unknown status %q (statuses of %s: %s)", status, p.Key, statusNames(p))
@@ -84,7 +87,7 @@ func setStatus(tx *store.Tx, p *config.Project, t *store.Ticket, status, actor s
 	} else {
 		t.Resolved, t.Reminded = time.Time{}, time.Time{}
 	}
-	if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvStatusChanged, Actor: actor, Detail: old + " → " + status}); err != nil {
+	if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: EvStatusChanged, Actor: actor, Source: source, OldStatus: old, NewStatus: status}); err != nil {
 		return err
 	}
 	// One change is one event, so nobody gets two mails for it: a
@@ -101,8 +104,7 @@ func setStatus(tx *store.Tx, p *config.Project, t *store.Ticket, status, actor s
 		return err
 	}
 	if st.Approval != nil {
-		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvApprovalRequired, Actor: actor,
-			Detail: "approval asked of " + strings.Join(st.Approval.Approvers, ", ")}); err != nil {
+		if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: EvApprovalRequired, Actor: actor, Addresses: st.Approval.Approvers}); err != nil {
 			return err
 		}
 		return emit(&Event{Type: EvApprovalRequired, Recipients: st.Approval.Approvers, Status: status})
@@ -155,7 +157,7 @@ func assign(tx *store.Tx, p *config.Project, t *store.Ticket, assignee, actor st
 		return refused("%s is not an agent of %s", assignee, p.Key)
 	}
 	t.Assignee = assignee
-	if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvAssigned, Actor: actor, Detail: "assigned to " + orNobody(assignee)}); err != nil {
+	if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: EvAssigned, Actor: actor, Assignee: assignee}); err != nil {
 		return err
 	}
 	if assignee == "" {
@@ -197,7 +199,7 @@ func (e *Engine) Comment(ctx context.Context, key, actor, text string, internal 
 			return err
 		}
 		t.Messages++
-		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: evType, Actor: actor, Message: m.ID}); err != nil {
+		if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: evType, Actor: actor, Message: m.ID}); err != nil {
 			return err
 		}
 		if err := emit(&Event{Type: evType, Message: m}); err != nil {
@@ -237,13 +239,13 @@ func (e *Engine) addParticipant(tx *store.Tx, p *config.Project, t *store.Ticket
 			return nil
 		}
 		t.Participants[i].ByAgent = true
-		return tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: "participant_confirmed", Actor: actor, Detail: addr})
+		return record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: store.EvParticipantConfirmed, Actor: actor, Addresses: []string{addr}})
 	}
 	if err := roomFor(e.cfg(), t); err != nil {
 		return err
 	}
 	t.Participants = append(t.Participants, store.Participant{Address: addr, Added: now, Via: "agent " + actor, ByAgent: true})
-	if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvParticipantAdded, Actor: actor, Detail: addr}); err != nil {
+	if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: EvParticipantAdded, Actor: actor, Addresses: []string{addr}}); err != nil {
 		return err
 	}
 	return emit(&Event{Type: EvParticipantAdded, Added: []string{addr}})
@@ -264,7 +266,7 @@ func removeParticipant(tx *store.Tx, t *store.Ticket, addr, actor string, now ti
 		return refused("%s is not a participant of %s", addr, t.Key)
 	}
 	t.Participants = slices.Delete(t.Participants, i, i+1)
-	return tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: "participant_removed", Actor: actor, Detail: addr})
+	return record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: store.EvParticipantRemoved, Actor: actor, Addresses: []string{addr}})
 }
 
 // Invite adds a customer to a ticket and sends them the invitation (which
@@ -283,7 +285,7 @@ func (e *Engine) Invite(ctx context.Context, key, addr, actor string) (int, erro
 			}
 			t.Participants = append(t.Participants, store.Participant{Address: addr, Added: now, Via: "invited by " + actor, ByAgent: true})
 		}
-		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvCustomerInvited, Actor: actor, Detail: addr}); err != nil {
+		if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: EvCustomerInvited, Actor: actor, Addresses: []string{addr}}); err != nil {
 			return err
 		}
 		return emit(&Event{Type: EvCustomerInvited, Recipients: []string{addr}})
@@ -334,17 +336,17 @@ func (e *Engine) Merge(ctx context.Context, from, into, actor string) (int, erro
 		if err := tx.PutTicket(src); err != nil {
 			return err
 		}
-		if err := tx.AddEvent(&store.Event{Ticket: from, Time: now, Type: "merged", Actor: actor, Detail: "merged into " + into}); err != nil {
+		if err := record(tx, &store.Event{Ticket: from, Time: now, Kind: store.EvMerged, Actor: actor, MergedInto: into}); err != nil {
 			return err
 		}
-		return tx.AddEvent(&store.Event{Ticket: into, Time: now, Type: "merged", Actor: actor, Detail: fmt.Sprintf("%s merged into this ticket (%d messages)", from, len(msgs))})
+		return record(tx, &store.Event{Ticket: into, Time: now, Kind: store.EvMerged, Actor: actor, Other: from, MergedInto: into, Count: len(msgs)})
 	})
 }
 
 // MarkSpam cancels a ticket as spam and blocks its reporter.
 func (e *Engine) MarkSpam(ctx context.Context, key, actor string) (int, error) {
 	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
-		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: "spam", Actor: actor, Detail: "marked as spam; " + t.Reporter + " blocked"}); err != nil {
+		if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: store.EvSpam, Actor: actor, Addresses: []string{t.Reporter}}); err != nil {
 			return err
 		}
 		if err := tx.Block(&store.Block{Project: p.Key, Address: t.Reporter, By: actor, Reason: "spam in " + t.Key, Created: now}); err != nil {

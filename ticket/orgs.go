@@ -70,7 +70,7 @@ func (e *Engine) Share(ctx context.Context, key, org, actor string) (int, error)
 // share shares t with o and tells o's listed members.
 func share(tx *store.Tx, t *store.Ticket, o *store.Organization, actor string, now time.Time, emit func(*Event) error) error {
 	t.Organization, t.Private = o.Name, false
-	if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvOrganizationAdded, Actor: actor, Detail: "shared with " + o.Name}); err != nil {
+	if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: EvOrganizationAdded, Actor: actor, Organization: o.Name}); err != nil {
 		return err
 	}
 	var to []string

@@ -123,15 +123,13 @@ func recordRelay(tx *store.Tx, t *store.Ticket, msg *store.Message, author strin
 		told = append(told, "Sender not verified: nothing proves that "+author+" wrote this mail.")
 	}
 	if len(r.held) > 0 {
-		d := "not sent to " + strings.Join(r.held, ", ") + ": " + r.why
-		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: "relay_held", Actor: author, Message: msg.ID, Detail: d}); err != nil {
+		if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: store.EvRelayHeld, Actor: author, Message: msg.ID, Addresses: r.held, Reason: r.why}); err != nil {
 			return err
 		}
 		told = append(told, "This comment was NOT sent to the other customers ("+strings.Join(r.held, ", ")+"): "+r.why+".")
 	}
 	if len(r.unrelated) > 0 {
-		d := "not sent to " + strings.Join(r.unrelated, ", ") + ": neither in the author's organization or mail domain nor added by an agent (#participant add confirms them)"
-		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: "relay_skipped", Actor: author, Message: msg.ID, Detail: d}); err != nil {
+		if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: store.EvRelaySkipped, Actor: author, Message: msg.ID, Addresses: r.unrelated}); err != nil {
 			return err
 		}
 	}

@@ -99,7 +99,7 @@ type Result struct {
 // Event is a domain event: something happened to a ticket that someone may
 // need to hear about.
 type Event struct {
-	Type    string
+	Type    store.EventKind
 	Project *config.Project
 	Ticket  *store.Ticket
 	// Message is the message that caused the event, if any.
@@ -134,35 +134,44 @@ type Event struct {
 	// every customer.
 	RelayLimited bool
 	Relay        []string
+	// Record writes what the notifier did (queued, held back) into the
+	// ticket's history, in the change's transaction: set by the engine,
+	// so the notifier never writes ticket records itself. Ticket, Time
+	// and (when empty) Actor are filled in.
+	Record func(*store.Event) error
 }
 
-// Event types emitted by the domain.
+// Event kinds the domain emits: the store's kinds (one enum for the
+// history and for notifications), named here for the domain's callers.
 const (
-	EvRequestCreated       = "request_created"
-	EvCustomerCommentAdded = "customer_comment_added"
-	EvAgentCommentAdded    = "agent_comment_added"
-	EvInternalNoteAdded    = "internal_note_added"
-	EvPublicCommentEdited  = "public_comment_edited"
-	EvAutomaticRecorded    = "automatic_recorded"
-	EvParticipantAdded     = "participant_added"
-	EvOrganizationAdded    = "organization_added"
-	EvApprovalRequired     = "approval_required"
-	EvCustomerInvited      = "customer_invited"
-	EvStatusChanged        = "status_changed"
-	EvRequestResolved      = "request_resolved"
-	EvRequestReopened      = "request_reopened"
-	EvAssigned             = "assigned"
-	EvDeliveryFailed       = "delivery_failed"
-	EvMessageRefused       = "message_refused"
+	EvRequestCreated       = store.EvRequestCreated
+	EvCustomerCommentAdded = store.EvCustomerCommentAdded
+	EvAgentCommentAdded    = store.EvAgentCommentAdded
+	EvInternalNoteAdded    = store.EvInternalNoteAdded
+	EvPublicCommentEdited  = store.EvPublicCommentEdited
+	EvAutomaticRecorded    = store.EvAutomaticRecorded
+	EvParticipantAdded     = store.EvParticipantAdded
+	EvOrganizationAdded    = store.EvOrganizationAdded
+	EvApprovalRequired     = store.EvApprovalRequired
+	EvCustomerInvited      = store.EvCustomerInvited
+	EvStatusChanged        = store.EvStatusChanged
+	EvRequestResolved      = store.EvRequestResolved
+	EvRequestReopened      = store.EvRequestReopened
+	EvAssigned             = store.EvAssigned
+	EvDeliveryFailed       = store.EvDeliveryFailed
+	EvMessageRefused       = store.EvMessageRefused
 	// EvCommandsAnswered tells the sender of commands by mail what was
 	// done and what was refused (Recipients: the sender).
-	EvCommandsAnswered = "commands_answered"
+	EvCommandsAnswered = store.EvCommandsAnswered
 	// EvAutoCloseReminder reminds the customers that a resolved request
 	// will close by itself.
-	EvAutoCloseReminder = "auto_close_reminder"
+	EvAutoCloseReminder = store.EvAutoCloseReminder
 	// EvApproved records an approver's answer.
-	EvApproved = "approval_answered"
+	EvApproved = store.EvApprovalAnswered
 )
+
+// noEvent is "announce nothing" (a mail of commands only).
+const noEvent = store.EventKind(0)
 
 // Notifier turns events into queued outbound mail within tx. It returns how
 // many messages it queued.
@@ -329,40 +338,22 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	t.Updated = now
 	res.Ticket, res.Message, res.ThreadedBy = t.Key, msg.ID, rule
 
-	detail := "threaded by " + rule
-	if m.Auto != "" {
-		detail += "; automatic: " + m.Auto
-	}
-	if m.Loop != "" {
-		detail += "; our own mail came back: " + m.Loop
-	}
-	if msg.Held != "" {
-		detail += "; " + msg.Held
-	}
-	if msg.Unverified && msg.Held == "" {
-		detail += "; sender not verified"
-	}
-	if follows != "" {
-		detail += "; continues " + follows + " (closed longer than " + fmt.Sprint(p.ReopenWindowDays()) + " days)"
-	}
-	if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: firstNonEmpty(evType, "commands"), Actor: author, Message: msg.ID, Detail: detail}); err != nil {
+	if err := record(tx, messageEvent(t.Key, evType, author, msg, m, follows, p.ReopenWindowDays(), now)); err != nil {
 		return err
 	}
 	if follows != "" {
-		if err := tx.AddEvent(&store.Event{Ticket: follows, Time: now, Type: "followed_up", Actor: author, Detail: "the customer wrote again after the reopen window: continued in " + t.Key}); err != nil {
+		if err := record(tx, &store.Event{Ticket: follows, Time: now, Kind: store.EvFollowedUp, Actor: author, Other: t.Key}); err != nil {
 			return err
 		}
 	}
 	if len(over) > 0 {
-		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: "participants_refused", Actor: author, Message: msg.ID,
-			Detail: fmt.Sprintf("Cc'd but not added: the ticket has the most participants inbound.max_participants allows (%d): %s",
-				cfg.Inbound.MaxParticipants, strings.Join(over, ", "))}); err != nil {
+		if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: store.EvParticipantsRefused, Actor: author, Message: msg.ID,
+			Addresses: over, Count: cfg.Inbound.MaxParticipants}); err != nil {
 			return err
 		}
 	}
 	if len(pending) > 0 {
-		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: "participants_pending", Actor: author, Message: msg.ID,
-			Detail: "Cc'd by an unverified sender, waiting for an agent (#participant add): " + strings.Join(pending, ", ")}); err != nil {
+		if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: store.EvParticipantsPending, Actor: author, Message: msg.ID, Addresses: pending}); err != nil {
 			return err
 		}
 	}
@@ -376,7 +367,7 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 		if ev.Actor == "" {
 			ev.Actor = author
 		}
-		n, err := e.notify.Notify(tx, ev)
+		n, err := e.notifyIn(tx, ev, now)
 		res.Queued += n
 		return err
 	}
@@ -396,7 +387,7 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 		}
 	}
 	already := append(append([]string(nil), m.To...), m.Cc...)
-	if evType != "" {
+	if evType != noEvent {
 		ev := &Event{Type: evType, Project: p, Ticket: t, Message: msg, Actor: author,
 			Automatic: m.Auto != "", Already: already, Added: added, Detail: msg.Held,
 			Status: t.Status, StatusCustomerVisible: true}
@@ -419,7 +410,7 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	}
 	if len(added) > 0 && !res.Created {
 		for _, a := range added {
-			if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvParticipantAdded, Actor: author, Message: msg.ID, Detail: a}); err != nil {
+			if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: EvParticipantAdded, Actor: author, Message: msg.ID, Addresses: []string{a}}); err != nil {
 				return err
 			}
 		}
@@ -467,7 +458,7 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 				return err
 			}
 		}
-		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvCommandsAnswered, Actor: author, Message: msg.ID, Detail: strings.Join(told, " | ")}); err != nil {
+		if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: EvCommandsAnswered, Actor: author, Message: msg.ID, Lines: told}); err != nil {
 			return err
 		}
 	}
@@ -493,7 +484,7 @@ type sender struct {
 // public answer, an internal note, held mail — and sets msg's kind, text
 // and flags. It returns the event to announce ("" for none), whether the
 // mail is an agent's public answer, and what the sender must be told.
-func (s sender) classify(tx *store.Tx, t *store.Ticket, m *Mail, msg *store.Message, cmds []command, created bool, rule string) (evType string, public bool, told []string) {
+func (s sender) classify(tx *store.Tx, t *store.Ticket, m *Mail, msg *store.Message, cmds []command, created bool, rule string) (evType store.EventKind, public bool, told []string) {
 	text := msg.Text
 	evType = EvCustomerCommentAdded
 	switch {
@@ -531,7 +522,7 @@ func (s sender) classify(tx *store.Tx, t *store.Ticket, m *Mail, msg *store.Mess
 		switch {
 		case strings.TrimSpace(msg.Text) == "" && len(cmds) > 0:
 			// Commands only: nothing to tell the customers.
-			msg.Kind, msg.Internal, evType = "command", true, ""
+			msg.Kind, msg.Internal, evType = "command", true, noEvent
 		case !hasMarker(m.Text) && quotesInternalNote(tx, t.Key, msg.Text):
 			// The heuristics kept text of an internal note: it must not
 			// reach customers by their miss.
@@ -553,7 +544,7 @@ func (s sender) classify(tx *store.Tx, t *store.Ticket, m *Mail, msg *store.Mess
 		msg.Unverified = !s.proven || s.relayed || m.FromNameAddress != ""
 		if strings.TrimSpace(text) == "" && len(cmds) > 0 {
 			// Commands only: no comment for anyone to read.
-			msg.Kind, msg.Internal, evType = "command", true, ""
+			msg.Kind, msg.Internal, evType = "command", true, noEvent
 		}
 	}
 	return evType, public, told

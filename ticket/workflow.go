@@ -216,7 +216,7 @@ func (e *Engine) runCommand(tx *store.Tx, p *config.Project, t *store.Ticket, c 
 		}
 		old := t.Priority
 		t.Priority = pr
-		return tx.AddEvent(&store.Event{Ticket: t.Key, Time: cc.now, Type: "priority_changed", Actor: actor, Detail: old + " → " + pr})
+		return record(tx, &store.Event{Ticket: t.Key, Time: cc.now, Kind: store.EvPriorityChanged, Actor: actor, OldPriority: old, NewPriority: pr})
 	case "participant":
 		if len(c.args) != 2 {
 			return refused("use #participant add <address> or #participant remove <address>")
@@ -258,7 +258,7 @@ func (e *Engine) runCommand(tx *store.Tx, p *config.Project, t *store.Ticket, c 
 			return refused("#private works on a new request; an agent can stop sharing this one")
 		}
 		t.Organization, t.Private = "", true
-		return tx.AddEvent(&store.Event{Ticket: t.Key, Time: cc.now, Type: "unshared", Actor: actor, Detail: "kept private"})
+		return record(tx, &store.Event{Ticket: t.Key, Time: cc.now, Kind: store.EvUnshared, Actor: actor})
 	case "approve", "decline":
 		st, ok := p.Status(t.Status)
 		if !ok || st.Approval == nil {
@@ -268,16 +268,15 @@ func (e *Engine) runCommand(tx *store.Tx, p *config.Project, t *store.Ticket, c 
 			return refused("%s is not an approver of %s", actor, t.Key)
 		}
 		next := st.Approval.Approved
-		verb := "approved"
 		if c.name == "decline" {
-			next, verb = st.Approval.Declined, "declined"
+			next = st.Approval.Declined
 			if next == "" {
 				next = firstOf(p, CatCancelled)
 			}
 		} else if next == "" {
 			next = firstOf(p, CatOpen)
 		}
-		if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: cc.now, Type: EvApproved, Actor: actor, Detail: verb + " by " + actor}); err != nil {
+		if err := record(tx, &store.Event{Ticket: t.Key, Time: cc.now, Kind: EvApproved, Actor: actor, Approved: c.name == "approve"}); err != nil {
 			return err
 		}
 		return setStatus(tx, p, t, next, actor, cc.now, cc.emit)
@@ -342,11 +341,8 @@ func (e *Engine) AutoClose(ctx context.Context) (closed, reminded int, err error
 				return nil // changed since the scan
 			}
 			emit := func(ev *Event) error {
-				ev.Project, ev.Ticket, ev.Actor = p, t, "ticketgate"
-				if e.notify == nil {
-					return nil
-				}
-				n, err := e.notify.Notify(tx, ev)
+				ev.Project, ev.Ticket, ev.Actor = p, t, SystemActor
+				n, err := e.notifyIn(tx, ev, now)
 				queued += n
 				return err
 			}
@@ -355,19 +351,17 @@ func (e *Engine) AutoClose(ctx context.Context) (closed, reminded int, err error
 					return nil
 				}
 				t.Reminded = now
-				if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: EvAutoCloseReminder, Actor: "ticketgate",
-					Detail: fmt.Sprintf("customers reminded: closes by itself %d days after resolution", p.AutoCloseAfterDays())}); err != nil {
+				if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: EvAutoCloseReminder, Days: p.AutoCloseAfterDays()}); err != nil {
 					return err
 				}
 				if err := emit(&Event{Type: EvAutoCloseReminder, Detail: fmt.Sprint(p.AutoCloseAfterDays() - p.AutoCloseReminderDays)}); err != nil {
 					return err
 				}
 			} else {
-				if err := setStatus(tx, p, t, firstOf(p, CatClosed), "ticketgate", now, emit); err != nil {
+				if err := setStatus(tx, p, t, firstOf(p, CatClosed), SystemActor, now, emit); err != nil {
 					return err
 				}
-				if err := tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: "auto_closed", Actor: "ticketgate",
-					Detail: fmt.Sprintf("closed %d days after resolution", p.AutoCloseAfterDays())}); err != nil {
+				if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: store.EvAutoClosed, Days: p.AutoCloseAfterDays()}); err != nil {
 					return err
 				}
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/store"
@@ -26,22 +25,29 @@ func (s *server) mute(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	var key string
-	err := s.store.Update(r.Context(), func(tx *store.Tx) error {
-		tok, t, err := resolveLink(tx, token, s.opts.Now())
+	if s.opts.Mute == nil {
+		s.notFound(w, r)
+		return
+	}
+	var (
+		key string
+		tok *store.Token
+	)
+	err := s.store.View(func(tx *store.Tx) error {
+		var (
+			t   *store.Ticket
+			err error
+		)
+		tok, t, err = resolveLink(tx, token, s.opts.Now())
 		if err != nil {
 			return err
 		}
 		key = t.Key
-		if slices.Contains(t.Muted, tok.Recipient) {
-			return nil
-		}
-		t.Muted = append(t.Muted, tok.Recipient)
-		if err := tx.PutTicket(t); err != nil {
-			return err
-		}
-		return tx.AddEvent(&store.Event{Ticket: t.Key, Time: s.opts.Now().UTC(), Type: "muted", Actor: tok.Recipient, Detail: "notifications muted by the recipient"})
+		return nil
 	})
+	if err == nil {
+		err = s.opts.Mute(r.Context(), tok)
+	}
 	var denied *deniedError
 	switch {
 	case errors.As(err, &denied):

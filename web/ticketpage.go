@@ -193,7 +193,8 @@ func (s *server) ticketView(tok *store.Token, t *store.Ticket, msgs []*store.Mes
 	v.Token, v.Base = tok.Token, s.linkPath(tok.Token)
 	if len(s.opts.Secret) > 0 && tok.Kind == store.TokenLink {
 		v.Forms, v.CSRF = true, s.csrfToken(tok.Token)
-		v.CanReply, v.CanClose = s.opts.Reply != nil, s.opts.Close != nil && !closedStatus(t.Status)
+		v.CanReply = s.opts.Reply != nil
+		v.CanClose = s.opts.Close != nil && s.opts.CanClose != nil && s.opts.CanClose(t.Project, t.Status)
 	}
 	v.Muted = slices.Contains(t.Muted, tok.Recipient)
 	for _, m := range msgs {
@@ -208,12 +209,6 @@ func (s *server) ticketView(tok *store.Token, t *store.Ticket, msgs []*store.Mes
 		}
 	}
 	return v
-}
-
-// closedStatus reports whether a customer closing the request would change
-// nothing.
-func closedStatus(status string) bool {
-	return status == "closed" || status == "cancelled" || status == "resolved"
 }
 
 func (s *server) messageView(tx *texts, project string, m *store.Message) messageView {

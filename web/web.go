@@ -53,6 +53,14 @@ type Options struct {
 	// Close closes the request as the link's recipient; nil hides the
 	// button.
 	Close func(ctx context.Context, tok *store.Token) error
+	// CanClose reports whether closing a request in status would change
+	// it (the domain decides, by status category); nil never offers the
+	// button.
+	CanClose func(project, status string) bool
+	// Mute stops mail about the ticket to the link's recipient; nil
+	// answers the mute link with 404. The page only checks the link: the
+	// domain (ticket.Engine) writes the change.
+	Mute func(ctx context.Context, tok *store.Token) error
 }
 
 // setSecurityHeaders is applied to every response. The policy allows no

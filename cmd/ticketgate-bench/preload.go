@@ -12,6 +12,7 @@ import (
 
 	"github.com/ticketgate/ticketgate/notify"
 	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/ticket"
 )
 
 // PreloadOptions say what to build.
@@ -85,10 +86,7 @@ func Preload(ctx context.Context, o PreloadOptions) (*PreloadResult, error) {
 		err := s.Update(ctx, func(tx *store.Tx) error {
 			msgs, first, last = 0, "", ""
 			for i := range count {
-				n, err := tx.NextTicketNumber(o.Project)
-				if err != nil {
-					return err
-				}
+				n := tx.LastTicketNumber(o.Project) + 1
 				k, err := preloadTicket(tx, o, domain, n, base.Add(time.Duration(done+i)*time.Minute))
 				if err != nil {
 					return err
@@ -151,15 +149,7 @@ func preloadTicket(tx *store.Tx, o PreloadOptions, domain string, n uint64, at t
 	m := &store.Message{Ticket: key, Project: o.Project, Direction: "in", Kind: "request", Source: "smtp",
 		MailFrom: sender, From: sender, FromName: t.ReporterName, To: []string{o.Address}, Subject: subject,
 		MessageID: msgID, Date: at, Received: at, Text: text, ThreadedBy: "new", RawSize: int64(len(text) + 400)}
-	if err := tx.AddMessage(m); err != nil {
-		return 0, err
-	}
-	if err := tx.IndexMessageID(o.Project, msgID, hash, store.MessageRef{Ticket: key, Message: m.ID}); err != nil {
-		return 0, err
-	}
-	if err := tx.AddEvent(&store.Event{Ticket: key, Time: at, Type: "request_created", Actor: sender, Message: m.ID, Detail: "threaded by new"}); err != nil {
-		return 0, err
-	}
+	msgs := []ticket.Imported{{Message: m, Hash: hash, Event: store.EvRequestCreated, Actor: sender}}
 	reply := &store.Token{Token: newToken(at), Kind: store.TokenReply, Project: o.Project, Ticket: key, Recipient: sender, Created: at}
 	link := &store.Token{Token: newToken(at), Kind: store.TokenLink, Project: o.Project, Ticket: key, Recipient: sender, Created: at, Expires: at.Add(180 * 24 * time.Hour)}
 	for _, tok := range []*store.Token{reply, link} {
@@ -167,30 +157,16 @@ func preloadTicket(tx *store.Tx, o PreloadOptions, domain string, n uint64, at t
 			return 0, err
 		}
 	}
-	if err := tx.IndexMessageID(o.Project, "tg."+reply.Token+"@"+domain, "", store.MessageRef{Ticket: key, Outbound: true}); err != nil {
-		return 0, err
-	}
-	if err := tx.AddEvent(&store.Event{Ticket: key, Time: at, Type: "delivered", Actor: "ticketgate", Detail: "request_created to " + sender}); err != nil {
-		return 0, err
-	}
-	msgs := 1
+	replyID := "tg." + reply.Token + "@" + domain
+	delivered := &store.Event{Time: at, Kind: store.EvDelivered, MessageID: replyID, Recipient: sender, Template: "customer/request_created", Attempt: 1}
 	if n%3 == 0 && o.Agent != "" {
 		later := at.Add(30 * time.Second)
 		answer := &store.Message{Ticket: key, Project: o.Project, Direction: "out", Kind: "comment", Source: "smtp",
 			From: o.Agent, To: []string{sender}, Subject: "Re: [" + key + "] " + subject,
 			MessageID: "tg." + newToken(later) + "@" + domain, Date: later, Received: later,
 			Text: "Hello,\n\nthank you, we are looking into it and will come back to you today.\n\nBest regards\nSupport\n"}
-		if err := tx.AddMessage(answer); err != nil {
-			return 0, err
-		}
-		if err := tx.IndexMessageID(o.Project, answer.MessageID, "", store.MessageRef{Ticket: key, Message: answer.ID, Outbound: true}); err != nil {
-			return 0, err
-		}
-		if err := tx.AddEvent(&store.Event{Ticket: key, Time: later, Type: "agent_comment_added", Actor: o.Agent, Message: answer.ID}); err != nil {
-			return 0, err
-		}
+		msgs = append(msgs, ticket.Imported{Message: answer, Event: store.EvAgentCommentAdded, Actor: o.Agent})
 		t.Status, t.Updated, t.Messages, t.Assignee = "open", later, 2, o.Agent
-		msgs++
 	}
-	return msgs, tx.PutTicket(t)
+	return len(msgs), ticket.Import(tx, t, msgs, []string{replyID}, []*store.Event{delivered})
 }

@@ -20,6 +20,7 @@ import (
 	tgdaemon "github.com/ticketgate/ticketgate/daemon"
 	"github.com/ticketgate/ticketgate/retention"
 	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/ticket"
 )
 
 // adminFlags are the flags every API command takes.
@@ -143,7 +144,7 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, "\n--- history")
 	for _, e := range d.Events {
-		fmt.Fprintf(stdout, "%s  %-22s %s %s\n", e.Time.Local().Format("2006-01-02 15:04:05"), e.Type, e.Actor, e.Detail)
+		fmt.Fprintf(stdout, "%s  %-22s %s %s\n", e.Time.Local().Format("2006-01-02 15:04:05"), e.Kind, e.Actor, ticket.Describe(e))
 	}
 	return exitOK
 }

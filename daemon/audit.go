@@ -58,7 +58,7 @@ func newAuditWriter(st *store.Store, now func() time.Time, log *slog.Logger, dro
 func (a *auditWriter) inbound(o ingest.Outcome) {
 	now := a.now().UTC()
 	base := store.AuditEvent{MessageID: o.MessageID, Time: now, Project: o.Project}
-	ev := func(typ string, f func(*store.AuditEvent)) *store.AuditEvent {
+	ev := func(typ store.AuditType, f func(*store.AuditEvent)) *store.AuditEvent {
 		e := base
 		e.Type = typ
 		if f != nil {
@@ -286,6 +286,9 @@ func followEvents(tx *store.Tx, f *followUp) ([]*store.AuditEvent, error) {
 	for _, e := range evs[start+1:] {
 		if e.Message != 0 && e.Message != f.Message {
 			break
+		}
+		if e.Legacy != "" {
+			continue // written before events were typed: nothing to link
 		}
 		switch e.Kind {
 		case store.EvQueued:

@@ -305,20 +305,29 @@ func (d *Daemon) listen(cfg *config.Config) error {
 			Reply:  d.webReply,
 			Close: func(ctx context.Context, tok *store.Token) error {
 				_, err := d.engine.CustomerClose(ctx, tok.Token)
-				return err
+				return linkRefused(err)
 			},
 			CanClose: func(project, status string) bool {
 				p := d.Config().Project(project)
 				return p != nil && ticket.CustomerMayClose(p, status)
 			},
 			Mute: func(ctx context.Context, tok *store.Token) error {
-				return d.engine.Mute(ctx, tok.Token)
+				return linkRefused(d.engine.Mute(ctx, tok.Token))
 			},
 		}, d.log.With("component", "web")),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 	}
 	return nil
+}
+
+// linkRefused marks the domain's refusal of a customer's change (the link
+// went bad since the page checked it) for the web handler's dead-link page.
+func linkRefused(err error) error {
+	if errors.Is(err, ticket.ErrRefused) || errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %w", web.ErrLinkRefused, err)
+	}
+	return err
 }
 
 func hostname() string {

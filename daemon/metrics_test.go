@@ -356,7 +356,7 @@ func TestTraceInboundAndOutbound(t *testing.T) {
 	}
 }
 
-func hasType(ev []*store.AuditEvent, typ string) bool {
+func hasType(ev []*store.AuditEvent, typ store.AuditType) bool {
 	for _, e := range ev {
 		if e.Type == typ {
 			return true
@@ -368,7 +368,7 @@ func hasType(ev []*store.AuditEvent, typ string) bool {
 func eventTypes(ev []*store.AuditEvent) string {
 	var s []string
 	for _, e := range ev {
-		s = append(s, e.Type)
+		s = append(s, string(e.Type))
 	}
 	return strings.Join(s, " ")
 }

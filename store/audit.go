@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ticketgate/ticketgate/msgid"
@@ -19,22 +20,26 @@ var (
 	bAuditTime = []byte("audit_time")
 )
 
+// AuditType names what happened to a mail in its audit stream. It is
+// stored by name; a name this version does not know is a decode error.
+type AuditType string
+
 // Audit event types.
 const (
-	AuditReceived  = "received"   // inbound copy for a project, with source and sender
-	AuditThreaded  = "threaded"   // into an existing ticket, by Rule
-	AuditNewTicket = "new_ticket" // opened Ticket
-	AuditDuplicate = "duplicate"  // already stored: nothing changed
-	AuditAutomatic = "automatic"  // automatic mail: nobody answered (Detail says why)
-	AuditLoop      = "loop"       // our own mail came back
-	AuditRefused   = "refused"    // stored for the agents but refused to the sender
-	AuditRejected  = "rejected"   // not stored (Detail says why; temporary or not)
-	AuditQueued    = "queued"     // an outbound mail was queued (Related: the other id)
-	AuditHeld      = "suppressed" // an outbound mail was held back (Detail says why)
-	AuditDelivered = "delivered"  // the relay accepted it
-	AuditDeferred  = "deferred"   // temporary failure, retried later
-	AuditGivenUp   = "given_up"   // permanent failure or too old: dropped
-	AuditBounced   = "bounced"    // a delivery report says it failed (Related: the other id)
+	AuditReceived  AuditType = "received"   // inbound copy for a project, with source and sender
+	AuditThreaded  AuditType = "threaded"   // into an existing ticket, by Rule
+	AuditNewTicket AuditType = "new_ticket" // opened Ticket
+	AuditDuplicate AuditType = "duplicate"  // already stored: nothing changed
+	AuditAutomatic AuditType = "automatic"  // automatic mail: nobody answered (Detail says why)
+	AuditLoop      AuditType = "loop"       // our own mail came back
+	AuditRefused   AuditType = "refused"    // stored for the agents but refused to the sender
+	AuditRejected  AuditType = "rejected"   // not stored (Detail says why; temporary or not)
+	AuditQueued    AuditType = "queued"     // an outbound mail was queued (Related: the other id)
+	AuditHeld      AuditType = "suppressed" // an outbound mail was held back (Detail says why)
+	AuditDelivered AuditType = "delivered"  // the relay accepted it
+	AuditDeferred  AuditType = "deferred"   // temporary failure, retried later
+	AuditGivenUp   AuditType = "given_up"   // permanent failure or too old: dropped
+	AuditBounced   AuditType = "bounced"    // a delivery report says it failed (Related: the other id)
 )
 
 // AuditEvent is one thing that happened to one mail.
@@ -43,7 +48,7 @@ type AuditEvent struct {
 	MessageID string    `json:"message_id"`
 	Seq       uint64    `json:"seq"`
 	Time      time.Time `json:"time"`
-	Type      string    `json:"type"`
+	Type      AuditType `json:"type"`
 	Project   string    `json:"project,omitempty"`
 	Ticket    string    `json:"ticket,omitempty"`
 	Source    string    `json:"source,omitempty"`
@@ -56,6 +61,18 @@ type AuditEvent struct {
 	// outbound Message-ID, on an outbound mail's events the inbound
 	// Message-ID that caused it.
 	Related string `json:"related,omitempty"`
+}
+
+var auditTypes = []AuditType{AuditReceived, AuditThreaded, AuditNewTicket, AuditDuplicate, AuditAutomatic, AuditLoop,
+	AuditRefused, AuditRejected, AuditQueued, AuditHeld, AuditDelivered, AuditDeferred, AuditGivenUp, AuditBounced}
+
+// UnmarshalText accepts only the known audit types.
+func (t *AuditType) UnmarshalText(b []byte) error {
+	if !slices.Contains(auditTypes, AuditType(b)) {
+		return fmt.Errorf("store: unknown audit event type %q", b)
+	}
+	*t = AuditType(b)
+	return nil
 }
 
 func auditPrefix(id string) []byte { return append([]byte(id), 0) }

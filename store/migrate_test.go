@@ -147,7 +147,7 @@ func TestAuditStreamAndPrune(t *testing.T) {
 	s := openTest(t)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	err := s.Update(context.Background(), func(tx *Tx) error {
-		for i, typ := range []string{AuditReceived, AuditNewTicket, AuditQueued} {
+		for i, typ := range []AuditType{AuditReceived, AuditNewTicket, AuditQueued} {
 			if err := tx.AddAudit(&AuditEvent{MessageID: "<a@x>", Time: t0.Add(time.Duration(i) * 24 * time.Hour), Type: typ}); err != nil {
 				return err
 			}

@@ -50,7 +50,7 @@ func (s *server) mute(w http.ResponseWriter, r *http.Request) {
 	}
 	var denied *deniedError
 	switch {
-	case errors.As(err, &denied):
+	case errors.As(err, &denied), errors.Is(err, ErrLinkRefused):
 		s.notFound(w, r)
 		return
 	case errors.Is(err, context.Canceled):

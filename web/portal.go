@@ -116,7 +116,11 @@ func (s *server) closeTicket(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := s.opts.Close(r.Context(), tok); err != nil {
+	if err := s.opts.Close(r.Context(), tok); errors.Is(err, ErrLinkRefused) {
+		s.log.Info("close from the ticket page refused", "ticket", t.Key, "err", err)
+		s.notFound(w, r)
+		return
+	} else if err != nil {
 		s.log.Error("close from the ticket page failed", "ticket", t.Key, "err", err)
 		s.serverError(w, r, fault.IsTemporary(err))
 		return

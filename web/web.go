@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -62,6 +63,11 @@ type Options struct {
 	// domain (ticket.Engine) writes the change.
 	Mute func(ctx context.Context, tok *store.Token) error
 }
+
+// ErrLinkRefused, wrapped in an error of Options.Close or Mute, says the
+// domain found the link no longer good for the change (revoked or expired
+// since the page checked it): the visitor gets the dead-link page.
+var ErrLinkRefused = errors.New("web: link refused by the domain")
 
 // setSecurityHeaders is applied to every response. The policy allows no
 // script at all, inline styles only (the page's own <style> element), and

@@ -109,7 +109,8 @@ func describe(e *store.AuditEvent) string {
 	default:
 		b.WriteString(e.Detail)
 	}
-	if e.Ticket != "" && e.Type != store.AuditNewTicket && e.Type != store.AuditThreaded && !strings.Contains(b.String(), e.Ticket) {
+	// Opening and threading name the ticket already.
+	if e.Ticket != "" && e.Type != store.AuditNewTicket && e.Type != store.AuditThreaded {
 		fmt.Fprintf(&b, " [%s]", e.Ticket)
 	}
 	return b.String()

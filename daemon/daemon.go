@@ -314,6 +314,7 @@ func (d *Daemon) listen(cfg *config.Config) error {
 			Mute: func(ctx context.Context, tok *store.Token) error {
 				return linkRefused(d.engine.Mute(ctx, tok.Token))
 			},
+			DescribeEvent: ticket.Describe,
 		}, d.log.With("component", "web")),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),

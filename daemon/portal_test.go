@@ -123,8 +123,15 @@ func TestPortalOrganizationsDownloadsAgentView(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(page, "Check the VAT rate.") || !strings.Contains(page, "Internal") || strings.Contains(page, "<form") {
 		t.Fatalf("agent view: %d\n%s", resp.StatusCode, page)
 	}
+	// Its history is told from the events' typed fields.
+	for _, want := range []string{"<code>request_created</code> carl@customer.example — threaded by new", "<code>organization_added</code>",
+		"<code>internal_note_added</code> alice@example.com", "<code>queued</code> ticketgate — customer/request_created to carl@customer.example (tg."} {
+		if !strings.Contains(page, want) {
+			t.Errorf("agent view history lacks %q", want)
+		}
+	}
 	_, page = get(t, carl)
-	if strings.Contains(page, "Check the VAT rate.") {
+	if strings.Contains(page, "Check the VAT rate.") || strings.Contains(page, "<code>request_created</code>") {
 		t.Fatal("internal note on the customer's page")
 	}
 	if resp, _ := get(t, strings.Replace(carl, "/t/", "/a/", 1)); resp.StatusCode != 404 {

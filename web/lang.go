@@ -21,7 +21,9 @@ type texts struct {
 	MutedState, ReplySent, ClosedNotice, EmptyReply  string
 	FormExpired, MyRequests, MyLink, InternalLabel   string
 	// UnverifiedLabel marks a message whose sender nothing proved.
-	UnverifiedLabel         string
+	UnverifiedLabel string
+	// HistoryLabel heads the ticket history of the agent view.
+	HistoryLabel            string
 	CloseHint               string
 	MethodTitle, MethodBody string
 	ErrorTitle, ErrorBody   string
@@ -157,6 +159,7 @@ func english() *texts {
 		MyLink:          "All your requests",
 		InternalLabel:   "Internal",
 		UnverifiedLabel: "Sender not verified",
+		HistoryLabel:    "History",
 		MutedTitle:      "Notifications muted",
 		MutedBody:       "You will get no more mail about this request, except when it is resolved.",
 		NotFoundTitle:   "This link doesn’t work",
@@ -208,6 +211,7 @@ func german() *texts {
 		MyLink:          "Alle Ihre Anfragen",
 		InternalLabel:   "Intern",
 		UnverifiedLabel: "Absender nicht bestätigt",
+		HistoryLabel:    "Verlauf",
 		MutedTitle:      "Benachrichtigungen stummgeschaltet",
 		MutedBody:       "Sie erhalten zu dieser Anfrage keine E-Mails mehr, außer wenn sie gelöst wird.",
 		NotFoundTitle:   "Dieser Link funktioniert nicht",

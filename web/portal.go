@@ -267,6 +267,7 @@ func involved(t *store.Ticket, addr string) bool {
 func (s *server) agentView(w http.ResponseWriter, r *http.Request) {
 	var t *store.Ticket
 	var msgs []*store.Message
+	var evs []*store.Event
 	var tok *store.Token
 	err := s.store.View(func(tx *store.Tx) error {
 		var err error
@@ -277,7 +278,12 @@ func (s *server) agentView(w http.ResponseWriter, r *http.Request) {
 		if t, err = tx.Ticket(tok.Ticket); err != nil {
 			return &deniedError{reason: "ticket gone", ticket: tok.Ticket}
 		}
-		msgs, err = tx.TicketMessages(t.Key)
+		if msgs, err = tx.TicketMessages(t.Key); err != nil {
+			return err
+		}
+		if s.opts.DescribeEvent != nil {
+			evs, err = tx.Events(t.Key)
+		}
 		return err
 	})
 	if !s.answerResolve(w, r, err) {
@@ -285,6 +291,9 @@ func (s *server) agentView(w http.ResponseWriter, r *http.Request) {
 	}
 	v := s.ticketView(tok, t, nil)
 	v.Forms, v.Agent = false, true
+	for _, e := range evs {
+		v.History = append(v.History, historyView{When: s.timeView(v.T, e.Time), Kind: e.Kind.String(), Actor: e.Actor, Text: s.opts.DescribeEvent(e)})
+	}
 	for _, m := range msgs {
 		mv := s.messageView(v.T, v.Project, m)
 		mv.Internal = m.Internal || !public(m)

@@ -162,6 +162,14 @@ type ticketView struct {
 	ReplyHint         string
 	LinkNote          string
 	Messages          []messageView
+	// History is the ticket's history, oldest first (agent view only).
+	History []historyView
+}
+
+// historyView is one history event as the agent view shows it.
+type historyView struct {
+	When              timeView
+	Kind, Actor, Text string
 }
 
 func (s *server) ticketView(tok *store.Token, t *store.Ticket, msgs []*store.Message) *ticketView {

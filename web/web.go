@@ -62,6 +62,9 @@ type Options struct {
 	// answers the mute link with 404. The page only checks the link: the
 	// domain (ticket.Engine) writes the change.
 	Mute func(ctx context.Context, tok *store.Token) error
+	// DescribeEvent puts a history event into words from its typed
+	// fields (ticket.Describe); nil shows no history in the agent view.
+	DescribeEvent func(e *store.Event) string
 }
 
 // ErrLinkRefused, wrapped in an error of Options.Close or Mute, says the

@@ -16,8 +16,15 @@ import (
 // actor may not do or that makes no sense (unknown status, not an agent).
 var ErrRefused = errors.New("refused")
 
+// RefusedError is a refusal with its reason, for whoever asked (the
+// answer to mail commands quotes Reason; nothing parses Error()).
+type RefusedError struct{ Reason string }
+
+func (e *RefusedError) Error() string        { return ErrRefused.Error() + ": " + e.Reason }
+func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
+
 func refused(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, args...))
+	return &RefusedError{Reason: fmt.Sprintf(format, args...)}
 }
 
 // change runs fn on the ticket key as agent actor, who must be staff of

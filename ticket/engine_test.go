@@ -462,3 +462,25 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+// TestCommandAnswerLines: the answer to mail commands is recorded line by
+// line in commands_answered, a refusal with its reason.
+func TestCommandAnswerLines(t *testing.T) {
+	e := newTestEngine(t)
+	key := e.request(t, "r@customer.example").Ticket
+	tok := e.token(t, &store.Token{Token: "reply1", Kind: store.TokenReply, Ticket: key})
+	if _, err := e.Ingest(context.Background(), &ticket.Mail{Project: "ACME", Source: "smtp", From: customer, RcptTag: tok,
+		Subject: "Re: Printer", MessageID: "cmds@customer.example", Text: "#status working\n#close\n", Raw: "hash-cmds"}); err != nil {
+		t.Fatal(err)
+	}
+	ans := only(e.events(t, key), store.EvCommandsAnswered)
+	want := []string{"refused: #status working — only agents may use #status", "done: #close"}
+	if len(ans) != 1 || !slices.Equal(ans[0].Lines, want) {
+		t.Fatalf("commands_answered %+v, want lines %q", ans, want)
+	}
+	var re *ticket.RefusedError
+	_, err := e.SetStatus(context.Background(), key, "nonsense", agent)
+	if !errors.As(err, &re) || !errors.Is(err, ticket.ErrRefused) || !strings.HasPrefix(re.Reason, `unknown status "nonsense"`) {
+		t.Errorf("refusal %v", err)
+	}
+}

@@ -164,6 +164,7 @@ func (e *Engine) runCommands(tx *store.Tx, p *config.Project, t *store.Ticket, c
 	statusSet := false
 	for _, c := range cmds {
 		err := e.runCommand(tx, p, t, c, cc)
+		var refusal *RefusedError
 		switch {
 		case err == nil && (c.name == "internal" || c.name == "private" && cc.created):
 			// They only say what the mail is: nothing to report.
@@ -173,8 +174,8 @@ func (e *Engine) runCommands(tx *store.Tx, p *config.Project, t *store.Ticket, c
 			case "status", "resolve", "reopen", "close", "approve", "decline":
 				statusSet = true
 			}
-		case errors.Is(err, ErrRefused):
-			told = append(told, "refused: "+c.line+" — "+strings.TrimPrefix(err.Error(), ErrRefused.Error()+": "))
+		case errors.As(err, &refusal):
+			told = append(told, "refused: "+c.line+" — "+refusal.Reason)
 		case errors.Is(err, store.ErrNotFound):
 			told = append(told, "refused: "+c.line+" — not found")
 		default:

@@ -22,7 +22,7 @@ func TestMigrateV1(t *testing.T) {
 		t.Fatal(err)
 	}
 	received := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	err = s.Update(context.Background(), func(tx *Tx) error {
+	err = s.Update(context.Background(), func(tx Tx) error {
 		if err := tx.PutTicket(&Ticket{Key: "ACME-1", Project: "ACME", Number: 1, Subject: "printer", Status: "new"}); err != nil {
 			return err
 		}
@@ -77,7 +77,7 @@ func TestMigrateV1(t *testing.T) {
 	})
 	old.Close()
 
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		if v := getU64(tx.Meta("schema")); v != SchemaVersion || SchemaVersion != 2 {
 			t.Errorf("schema %d after migration, want 2", v)
 		}
@@ -129,7 +129,7 @@ func TestFreshStoreIsCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		if v := getU64(tx.Meta("schema")); v != SchemaVersion {
 			t.Errorf("fresh store schema %d, want %d", v, SchemaVersion)
 		}
@@ -145,7 +145,7 @@ func TestFreshStoreIsCurrent(t *testing.T) {
 func TestAuditStreamAndPrune(t *testing.T) {
 	s := openTest(t)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	err := s.Update(context.Background(), func(tx *Tx) error {
+	err := s.Update(context.Background(), func(tx Tx) error {
 		for i, typ := range []string{AuditReceived, AuditNewTicket, AuditQueued} {
 			if err := tx.AddAudit(&AuditEvent{MessageID: "<a@x>", Time: t0.Add(time.Duration(i) * 24 * time.Hour), Type: typ}); err != nil {
 				return err
@@ -157,7 +157,7 @@ func TestAuditStreamAndPrune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		ev, _ := tx.Audit("a@x")
 		if len(ev) != 3 || ev[0].Type != AuditReceived || ev[2].Type != AuditQueued {
 			t.Errorf("stream: %+v", ev)
@@ -165,7 +165,7 @@ func TestAuditStreamAndPrune(t *testing.T) {
 		return nil
 	})
 	var n int
-	s.Update(context.Background(), func(tx *Tx) error {
+	s.Update(context.Background(), func(tx Tx) error {
 		var err error
 		n, err = tx.PruneAudit(t0.Add(36*time.Hour), 0)
 		return err
@@ -173,7 +173,7 @@ func TestAuditStreamAndPrune(t *testing.T) {
 	if n != 3 {
 		t.Errorf("pruned %d, want 3 (two of a@x, one of a@x.y)", n)
 	}
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		if ev, _ := tx.Audit("<a@x>"); len(ev) != 1 || ev[0].Type != AuditQueued {
 			t.Errorf("after prune: %+v", ev)
 		}

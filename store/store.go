@@ -1,12 +1,16 @@
 // Package store keeps ticketgate's state: one bbolt file for records and
 // indexes, and content-addressed files for raw messages and attachments.
 //
+// The contract is the DB and Tx interfaces (contract.go); bbolt is its one
+// implementation and store/storetest the conformance suite any other must
+// pass.
+//
 // Writes go through Update, which runs a group-commit loop: every caller's
 // function that arrives while a commit is in flight joins the next
 // transaction, so concurrent ingestions share one fsync without waiting for a
 // timer. A function may therefore run more than once (when another function
 // in its batch fails, the batch is rolled back and retried without it): it
-// must only touch the store through its *Tx and must not have side effects
+// must only touch the store through its Tx and must not have side effects
 // outside it. Update returns only after the commit is on disk.
 package store
 
@@ -53,8 +57,8 @@ type Options struct {
 	Logger   *slog.Logger
 }
 
-// Store is the open database and blob folder.
-type Store struct {
+// boltDB is the bbolt implementation of DB: the open database and blob folder.
+type boltDB struct {
 	db       *bolt.DB
 	dir      string
 	blobDir  string
@@ -101,7 +105,7 @@ type pendingBlob struct {
 }
 
 type request struct {
-	fn   func(*Tx) error
+	fn   func(Tx) error
 	done chan error
 	// blobs is the sequence number of the last blob placed when the
 	// request was queued: its commit waits until that one is durable.
@@ -110,7 +114,15 @@ type request struct {
 
 // Open opens (creating if needed) the store in dir: dir/ticketgate.db,
 // dir/blobs/ and dir/tmp/.
-func Open(dir string, opts Options) (*Store, error) {
+func Open(dir string, opts Options) (DB, error) {
+	s, err := openBolt(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func openBolt(dir string, opts Options) (*boltDB, error) {
 	if opts.LockTimeout == 0 {
 		opts.LockTimeout = 2 * time.Second
 	}
@@ -120,7 +132,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{
+	s := &boltDB{
 		dir:      dir,
 		blobDir:  filepath.Join(dir, "blobs"),
 		tmpDir:   filepath.Join(dir, "tmp"),
@@ -174,9 +186,9 @@ func Open(dir string, opts Options) (*Store, error) {
 }
 
 // Dir returns the folder the store lives in.
-func (s *Store) Dir() string { return s.dir }
+func (s *boltDB) Dir() string { return s.dir }
 
-func (s *Store) checkVersion() error {
+func (s *boltDB) checkVersion() error {
 	return s.db.View(func(btx *bolt.Tx) error {
 		b := btx.Bucket(bMeta)
 		if b == nil {
@@ -190,7 +202,7 @@ func (s *Store) checkVersion() error {
 	})
 }
 
-func (s *Store) init() error {
+func (s *boltDB) init() error {
 	if err := s.checkVersion(); err != nil {
 		return err
 	}
@@ -212,7 +224,7 @@ func (s *Store) init() error {
 }
 
 // Close waits for queued updates, stops the commit loop and closes the file.
-func (s *Store) Close() error {
+func (s *boltDB) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
@@ -235,14 +247,14 @@ func (s *Store) Close() error {
 
 // View runs fn in a read-only transaction. Values read inside fn are only
 // valid inside it (the typed accessors return copies).
-func (s *Store) View(fn func(*Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx}) })
+func (s *boltDB) View(fn func(Tx) error) error {
+	return s.db.View(func(btx *bolt.Tx) error { return fn(&boltTx{btx: btx}) })
 }
 
 // Update runs fn in a read-write transaction shared with other concurrent
 // callers and returns once that transaction is durable. See the package
 // comment for the rules fn must follow. Storage failures are temporary.
-func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+func (s *boltDB) Update(ctx context.Context, fn func(Tx) error) error {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
@@ -264,7 +276,7 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	return <-r.done
 }
 
-func (s *Store) commitLoop() {
+func (s *boltDB) commitLoop() {
 	defer close(s.loopDone)
 	for {
 		var first *request
@@ -331,7 +343,7 @@ type errBlobSync struct{ err error }
 func (e *errBlobSync) Error() string { return "store: sync blobs: " + e.err.Error() }
 func (e *errBlobSync) Unwrap() error { return e.err }
 
-func (s *Store) runBatch(batch []*request) {
+func (s *boltDB) runBatch(batch []*request) {
 	// Blobs placed by CommitPending before a request of this batch was
 	// queued must be durable before the bbolt commit: a record is never on
 	// disk before the blob it refers to. The syncer flushes them in groups
@@ -353,7 +365,7 @@ func (s *Store) runBatch(batch []*request) {
 	}
 	for len(batch) > 0 {
 		err := s.db.Update(func(btx *bolt.Tx) error {
-			tx := &Tx{btx: btx}
+			tx := &boltTx{btx: btx}
 			packAppends(btx)
 			for i, r := range batch {
 				if err := callSafely(r.fn, tx); err != nil {
@@ -394,7 +406,7 @@ func (s *Store) runBatch(batch []*request) {
 	}
 }
 
-func (s *Store) addPending(b pendingBlob) {
+func (s *boltDB) addPending(b pendingBlob) {
 	s.pendMu.Lock()
 	s.placed++
 	b.seq = s.placed
@@ -412,7 +424,7 @@ func (s *Store) addPending(b pendingBlob) {
 // ingestions arriving together would queue behind each other's fsyncs).
 // synced advances over groups in order, so it only ever names a sequence
 // number below which every blob is durable.
-func (s *Store) blobSyncer() {
+func (s *boltDB) blobSyncer() {
 	defer close(s.syncDone)
 	type group struct {
 		last uint64
@@ -472,7 +484,7 @@ const blobSyncWorkers = 16
 
 // syncBlobs fsyncs every file (in parallel, closing it), then every folder
 // they were renamed into, then the blob root when a folder was created.
-func (s *Store) syncBlobs(blobs []pendingBlob) error {
+func (s *boltDB) syncBlobs(blobs []pendingBlob) error {
 	files := make([]func() error, len(blobs))
 	dirs := map[string]bool{}
 	newDir := false
@@ -537,14 +549,14 @@ func parallel(fns []func() error) error {
 
 // FlushBlobs makes every blob placed by CommitPending so far durable,
 // for a caller that acknowledges a message without an Update of its own.
-func (s *Store) FlushBlobs(ctx context.Context) error {
-	return s.Update(ctx, func(*Tx) error { return nil })
+func (s *boltDB) FlushBlobs(ctx context.Context) error {
+	return s.Update(ctx, func(Tx) error { return nil })
 }
 
 // callSafely turns a panic in one caller's function into that caller's
 // error, so a poisoned message cannot take the commit loop (and every other
 // caller) down with it.
-func callSafely(fn func(*Tx) error, tx *Tx) (err error) {
+func callSafely(fn func(Tx) error, tx *boltTx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fault.Permanentf("store: update function panicked: %v", p)
@@ -554,7 +566,7 @@ func callSafely(fn func(*Tx) error, tx *Tx) (err error) {
 }
 
 // Size returns the size of the bbolt file in bytes.
-func (s *Store) Size() int64 {
+func (s *boltDB) Size() int64 {
 	var n int64
 	_ = s.db.View(func(btx *bolt.Tx) error { n = btx.Size(); return nil })
 	return n

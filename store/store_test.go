@@ -17,9 +17,9 @@ import (
 	"github.com/ticketgate/ticketgate/fault"
 )
 
-func openTest(t *testing.T) *Store {
+func openTest(t *testing.T) *boltDB {
 	t.Helper()
-	s, err := Open(t.TempDir(), Options{})
+	s, err := openBolt(t.TempDir(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.Update(ctx, func(tx *Tx) error {
+			errs[i] = s.Update(ctx, func(tx Tx) error {
 				n, err := tx.NextTicketNumber("ACME")
 				if err != nil {
 					return err
@@ -68,7 +68,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	}
 	// Failed callers gave their ticket numbers back: numbers are dense.
 	var subjects []string
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		if got := tx.LastTicketNumber("ACME"); got != uint64(ok) {
 			t.Errorf("last number %d, want %d", got, ok)
 		}
@@ -88,7 +88,7 @@ func TestUpdateAfterCloseIsTemporary(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	err = s.Update(context.Background(), func(*Tx) error { return nil })
+	err = s.Update(context.Background(), func(Tx) error { return nil })
 	if !errors.Is(err, ErrClosed) || !fault.IsTemporary(err) {
 		t.Fatalf("got %v", err)
 	}
@@ -138,7 +138,7 @@ func TestBlobsAreContentAddressedAndSwept(t *testing.T) {
 	orphan, _, _ := s.PutBlob(strings.NewReader("nobody refers to me"))
 	w, _ := s.NewBlob()
 	w.Write([]byte("abandoned in flight"))
-	err = s.Update(context.Background(), func(tx *Tx) error {
+	err = s.Update(context.Background(), func(tx Tx) error {
 		return tx.AddMessage(&Message{Ticket: "ACME-1", Raw: h1})
 	})
 	if err != nil {
@@ -171,7 +171,7 @@ func TestBlobsAreContentAddressedAndSwept(t *testing.T) {
 
 func TestMessageIDIndex(t *testing.T) {
 	s := openTest(t)
-	err := s.Update(context.Background(), func(tx *Tx) error {
+	err := s.Update(context.Background(), func(tx Tx) error {
 		if err := tx.IndexMessageID("ACME", "a@x", "h1", MessageRef{Ticket: "ACME-1", Message: 7}); err != nil {
 			return err
 		}
@@ -180,7 +180,7 @@ func TestMessageIDIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		if r, ok := tx.Duplicate("ACME", "a@x", "h1"); !ok || r.Message != 7 {
 			t.Errorf("duplicate lookup: %+v %v", r, ok)
 		}
@@ -206,7 +206,7 @@ func TestMessageIDIndex(t *testing.T) {
 func TestOutboxDueOrder(t *testing.T) {
 	s := openTest(t)
 	now := time.Now()
-	err := s.Update(context.Background(), func(tx *Tx) error {
+	err := s.Update(context.Background(), func(tx Tx) error {
 		for i, d := range []time.Duration{time.Minute, -time.Second, -time.Minute} {
 			if err := tx.Enqueue(&OutboxItem{Recipient: fmt.Sprint(i), NextAttempt: now.Add(d)}); err != nil {
 				return err
@@ -219,7 +219,7 @@ func TestOutboxDueOrder(t *testing.T) {
 	}
 	var due []*OutboxItem
 	var next time.Time
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		due, next, err = tx.DueOutbox(now, 10)
 		return err
 	})
@@ -230,7 +230,7 @@ func TestOutboxDueOrder(t *testing.T) {
 		t.Fatalf("next due %v", next)
 	}
 	// Rescheduling moves the item; dequeue removes it.
-	s.Update(context.Background(), func(tx *Tx) error {
+	s.Update(context.Background(), func(tx Tx) error {
 		old := due[0].NextAttempt
 		due[0].NextAttempt = now.Add(time.Hour)
 		if err := tx.Reschedule(due[0], old); err != nil {
@@ -238,7 +238,7 @@ func TestOutboxDueOrder(t *testing.T) {
 		}
 		return tx.Dequeue(due[1])
 	})
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		d, _, _ := tx.DueOutbox(now, 10)
 		if len(d) != 0 {
 			t.Errorf("still due: %+v", d)

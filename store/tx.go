@@ -32,9 +32,8 @@ var (
 
 var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate, bBlocked, bOrgs}
 
-// Tx is a store transaction with typed accessors. Everything it returns is
-// a copy, safe to keep after the transaction ends.
-type Tx struct {
+// boltTx is the bbolt implementation of Tx.
+type boltTx struct {
 	btx *bolt.Tx
 }
 
@@ -75,7 +74,7 @@ func ticketDBKey(project string, n uint64) []byte {
 	return join([]byte(project), putU64(n))
 }
 
-func (tx *Tx) put(bucket, key []byte, v any) error {
+func (tx *boltTx) put(bucket, key []byte, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("store: encode %s: %w", bucket, err)
@@ -83,7 +82,7 @@ func (tx *Tx) put(bucket, key []byte, v any) error {
 	return tx.btx.Bucket(bucket).Put(key, data)
 }
 
-func (tx *Tx) get(bucket, key []byte, v any) (bool, error) {
+func (tx *boltTx) get(bucket, key []byte, v any) (bool, error) {
 	data := tx.btx.Bucket(bucket).Get(key)
 	if data == nil {
 		return false, nil
@@ -97,7 +96,7 @@ func (tx *Tx) get(bucket, key []byte, v any) (bool, error) {
 // NextTicketNumber allocates the next number of project. Numbers are never
 // reused: the counter is part of the transaction, so a rolled-back ticket
 // gives its number back and a committed one keeps it.
-func (tx *Tx) NextTicketNumber(project string) (uint64, error) {
+func (tx *boltTx) NextTicketNumber(project string) (uint64, error) {
 	b := tx.btx.Bucket(bTicketSeq)
 	n := getU64(b.Get([]byte(project))) + 1
 	if err := b.Put([]byte(project), putU64(n)); err != nil {
@@ -107,17 +106,17 @@ func (tx *Tx) NextTicketNumber(project string) (uint64, error) {
 }
 
 // LastTicketNumber returns the highest number allocated in project.
-func (tx *Tx) LastTicketNumber(project string) uint64 {
+func (tx *boltTx) LastTicketNumber(project string) uint64 {
 	return getU64(tx.btx.Bucket(bTicketSeq).Get([]byte(project)))
 }
 
 // PutTicket writes t.
-func (tx *Tx) PutTicket(t *Ticket) error {
+func (tx *boltTx) PutTicket(t *Ticket) error {
 	return tx.put(bTickets, ticketDBKey(t.Project, t.Number), t)
 }
 
 // Ticket reads a ticket by key ("ACME-42").
-func (tx *Tx) Ticket(key string) (*Ticket, error) {
+func (tx *boltTx) Ticket(key string) (*Ticket, error) {
 	p, n, ok := SplitTicketKey(key)
 	if !ok {
 		return nil, fmt.Errorf("store: ticket %q: %w", key, ErrNotFound)
@@ -135,7 +134,7 @@ func (tx *Tx) Ticket(key string) (*Ticket, error) {
 
 // ForEachTicket calls fn for each ticket of project ("" = all) in key order
 // until fn returns false.
-func (tx *Tx) ForEachTicket(project string, fn func(*Ticket) bool) error {
+func (tx *boltTx) ForEachTicket(project string, fn func(*Ticket) bool) error {
 	c := tx.btx.Bucket(bTickets).Cursor()
 	var prefix []byte
 	if project != "" {
@@ -154,7 +153,7 @@ func (tx *Tx) ForEachTicket(project string, fn func(*Ticket) bool) error {
 }
 
 // AddMessage stores m with a new id (set on m) and links it to its ticket.
-func (tx *Tx) AddMessage(m *Message) error {
+func (tx *boltTx) AddMessage(m *Message) error {
 	b := tx.btx.Bucket(bMessages)
 	id, err := b.NextSequence()
 	if err != nil {
@@ -168,7 +167,7 @@ func (tx *Tx) AddMessage(m *Message) error {
 }
 
 // PutMessage rewrites an existing message (retention, edits).
-func (tx *Tx) PutMessage(m *Message) error {
+func (tx *boltTx) PutMessage(m *Message) error {
 	if m.ID == 0 {
 		return fmt.Errorf("store: PutMessage without id")
 	}
@@ -176,7 +175,7 @@ func (tx *Tx) PutMessage(m *Message) error {
 }
 
 // Message reads one message.
-func (tx *Tx) Message(id uint64) (*Message, error) {
+func (tx *boltTx) Message(id uint64) (*Message, error) {
 	var m Message
 	found, err := tx.get(bMessages, putU64(id), &m)
 	if err != nil {
@@ -189,7 +188,7 @@ func (tx *Tx) Message(id uint64) (*Message, error) {
 }
 
 // TicketMessages returns the messages of a ticket, oldest first.
-func (tx *Tx) TicketMessages(ticket string) ([]*Message, error) {
+func (tx *boltTx) TicketMessages(ticket string) ([]*Message, error) {
 	prefix := append([]byte(ticket), 0)
 	c := tx.btx.Bucket(bTicketMsgs).Cursor()
 	var out []*Message
@@ -227,7 +226,7 @@ func decodeRef(v []byte) MessageRef {
 
 // IndexMessageID records that msgid (canonical) with content hash belongs
 // to ref in project. Outbound ids are indexed with an empty hash.
-func (tx *Tx) IndexMessageID(project, msgid, hash string, ref MessageRef) error {
+func (tx *boltTx) IndexMessageID(project, msgid, hash string, ref MessageRef) error {
 	if msgid == "" && hash == "" {
 		return nil
 	}
@@ -236,7 +235,7 @@ func (tx *Tx) IndexMessageID(project, msgid, hash string, ref MessageRef) error 
 
 // Duplicate returns the ref of a message already stored in project with the
 // same Message-ID and content hash.
-func (tx *Tx) Duplicate(project, msgid, hash string) (MessageRef, bool) {
+func (tx *boltTx) Duplicate(project, msgid, hash string) (MessageRef, bool) {
 	v := tx.btx.Bucket(bMsgIDs).Get(msgIDKey(project, msgid, hash))
 	if v == nil {
 		return MessageRef{}, false
@@ -246,7 +245,7 @@ func (tx *Tx) Duplicate(project, msgid, hash string) (MessageRef, bool) {
 
 // LookupMessageID returns what project knows of msgid: any stored inbound
 // copy or an id we minted. Cost is one seek, whatever the store's size.
-func (tx *Tx) LookupMessageID(project, msgid string) (MessageRef, bool) {
+func (tx *boltTx) LookupMessageID(project, msgid string) (MessageRef, bool) {
 	if msgid == "" {
 		return MessageRef{}, false
 	}
@@ -260,7 +259,7 @@ func (tx *Tx) LookupMessageID(project, msgid string) (MessageRef, bool) {
 }
 
 // AddEvent appends an event to its ticket's history (Seq is set).
-func (tx *Tx) AddEvent(e *Event) error {
+func (tx *boltTx) AddEvent(e *Event) error {
 	b := tx.btx.Bucket(bEvents)
 	seq, err := b.NextSequence()
 	if err != nil {
@@ -271,7 +270,7 @@ func (tx *Tx) AddEvent(e *Event) error {
 }
 
 // Events returns a ticket's history, oldest first.
-func (tx *Tx) Events(ticket string) ([]*Event, error) {
+func (tx *boltTx) Events(ticket string) ([]*Event, error) {
 	prefix := append([]byte(ticket), 0)
 	c := tx.btx.Bucket(bEvents).Cursor()
 	var out []*Event
@@ -286,12 +285,12 @@ func (tx *Tx) Events(ticket string) ([]*Event, error) {
 }
 
 // PutToken stores a token.
-func (tx *Tx) PutToken(t *Token) error {
+func (tx *boltTx) PutToken(t *Token) error {
 	return tx.put(bTokens, []byte(t.Token), t)
 }
 
 // Token reads a token; ErrNotFound when unknown.
-func (tx *Tx) Token(token string) (*Token, error) {
+func (tx *boltTx) Token(token string) (*Token, error) {
 	var t Token
 	found, err := tx.get(bTokens, []byte(token), &t)
 	if err != nil {
@@ -308,7 +307,7 @@ func dueKey(t time.Time, id uint64) []byte {
 }
 
 // Enqueue adds an outbox item (ID is set) due at item.NextAttempt.
-func (tx *Tx) Enqueue(item *OutboxItem) error {
+func (tx *boltTx) Enqueue(item *OutboxItem) error {
 	b := tx.btx.Bucket(bOutbox)
 	id, err := b.NextSequence()
 	if err != nil {
@@ -322,7 +321,7 @@ func (tx *Tx) Enqueue(item *OutboxItem) error {
 }
 
 // OutboxItem reads one queued item.
-func (tx *Tx) OutboxItem(id uint64) (*OutboxItem, error) {
+func (tx *boltTx) OutboxItem(id uint64) (*OutboxItem, error) {
 	var it OutboxItem
 	found, err := tx.get(bOutbox, putU64(id), &it)
 	if err != nil {
@@ -336,7 +335,7 @@ func (tx *Tx) OutboxItem(id uint64) (*OutboxItem, error) {
 
 // Reschedule stores item's new state and moves it in the due index from
 // oldDue to item.NextAttempt.
-func (tx *Tx) Reschedule(item *OutboxItem, oldDue time.Time) error {
+func (tx *boltTx) Reschedule(item *OutboxItem, oldDue time.Time) error {
 	if err := tx.btx.Bucket(bOutboxDue).Delete(dueKey(oldDue, item.ID)); err != nil {
 		return err
 	}
@@ -347,7 +346,7 @@ func (tx *Tx) Reschedule(item *OutboxItem, oldDue time.Time) error {
 }
 
 // Dequeue removes an item (sent, or given up).
-func (tx *Tx) Dequeue(item *OutboxItem) error {
+func (tx *boltTx) Dequeue(item *OutboxItem) error {
 	if err := tx.btx.Bucket(bOutboxDue).Delete(dueKey(item.NextAttempt, item.ID)); err != nil {
 		return err
 	}
@@ -356,7 +355,7 @@ func (tx *Tx) Dequeue(item *OutboxItem) error {
 
 // DueOutbox returns up to max items due at or before now, earliest first,
 // and the time the next not-yet-due item is due (zero if none).
-func (tx *Tx) DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, error) {
+func (tx *boltTx) DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, error) {
 	c := tx.btx.Bucket(bOutboxDue).Cursor()
 	var out []*OutboxItem
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
@@ -378,7 +377,7 @@ func (tx *Tx) DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, error
 
 // OutboxStats returns the number of queued items and the creation time of
 // the oldest.
-func (tx *Tx) OutboxStats() (int, time.Time) {
+func (tx *boltTx) OutboxStats() (int, time.Time) {
 	b := tx.btx.Bucket(bOutbox)
 	n := b.Stats().KeyN
 	var oldest time.Time
@@ -392,17 +391,17 @@ func (tx *Tx) OutboxStats() (int, time.Time) {
 }
 
 // SetState stores a small named state value (JSON).
-func (tx *Tx) SetState(name string, v any) error {
+func (tx *boltTx) SetState(name string, v any) error {
 	return tx.put(bState, []byte(name), v)
 }
 
 // State reads a state value; false when absent.
-func (tx *Tx) State(name string, v any) (bool, error) {
+func (tx *boltTx) State(name string, v any) (bool, error) {
 	return tx.get(bState, []byte(name), v)
 }
 
 // Meta reads a per-installation value (e.g. a generated key).
-func (tx *Tx) Meta(name string) []byte {
+func (tx *boltTx) Meta(name string) []byte {
 	v := tx.btx.Bucket(bMeta).Get([]byte(name))
 	if v == nil {
 		return nil
@@ -411,11 +410,11 @@ func (tx *Tx) Meta(name string) []byte {
 }
 
 // SetMeta writes a per-installation value.
-func (tx *Tx) SetMeta(name string, v []byte) error {
+func (tx *boltTx) SetMeta(name string, v []byte) error {
 	return tx.btx.Bucket(bMeta).Put([]byte(name), v)
 }
 
-func (tx *Tx) forEachBlobRef(fn func(string)) error {
+func (tx *boltTx) ForEachBlobRef(fn func(string)) error {
 	return tx.btx.Bucket(bMessages).ForEach(func(k, v []byte) error {
 		var m Message
 		if err := json.Unmarshal(v, &m); err != nil {

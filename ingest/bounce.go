@@ -38,7 +38,7 @@ func (p *Pipeline) bounce(ctx context.Context, cfg *config.Config, proj *config.
 	}
 	var res *ticket.Result
 	handled := false
-	err := p.store.Update(ctx, func(tx *store.Tx) error {
+	err := p.store.Update(ctx, func(tx store.Tx) error {
 		res, handled = &ticket.Result{}, false
 		if ref, dup := tx.Duplicate(proj.Key, m.MessageID, m.Raw); dup {
 			res.Duplicate, res.Ticket, res.Message, handled = true, ref.Ticket, ref.Message, true

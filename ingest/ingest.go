@@ -27,7 +27,7 @@ import (
 
 // Pipeline implements mailin.Receiver.
 type Pipeline struct {
-	store  *store.Store
+	store  store.DB
 	cfg    func() *config.Config
 	engine *ticket.Engine
 	log    *slog.Logger
@@ -55,7 +55,7 @@ type Outcome struct {
 }
 
 // New returns a pipeline.
-func New(s *store.Store, cfg func() *config.Config, e *ticket.Engine, log *slog.Logger) *Pipeline {
+func New(s store.DB, cfg func() *config.Config, e *ticket.Engine, log *slog.Logger) *Pipeline {
 	return &Pipeline{store: s, cfg: cfg, engine: e, log: log, now: time.Now, flood: newFloodLimiter(time.Now)}
 }
 
@@ -324,7 +324,7 @@ func toMail(proj *config.Project, env *mailin.Envelope, msg *mailin.Message, att
 // ownMail answers the policy stage's questions about our own mail.
 type ownMail struct {
 	cfg   *config.Config
-	store *store.Store
+	store store.DB
 }
 
 func (o ownMail) IsOwnAddress(addr string) bool { return o.cfg.IsOwnAddress(addr) }
@@ -337,7 +337,7 @@ func (o ownMail) MintedMessageID(id string) bool {
 		return false
 	}
 	found := false
-	o.store.View(func(tx *store.Tx) error {
+	o.store.View(func(tx store.Tx) error {
 		_, err := tx.Token(tok)
 		found = err == nil
 		return nil
@@ -356,7 +356,7 @@ func answersSender(source string) bool {
 // sender) in project, or nil.
 func (p *Pipeline) blocked(project string, addrs ...string) *store.Block {
 	var b *store.Block
-	p.store.View(func(tx *store.Tx) error {
+	p.store.View(func(tx store.Tx) error {
 		for _, a := range addrs {
 			if a != "" {
 				if b = tx.Blocked(project, strings.ToLower(a)); b != nil {

@@ -319,7 +319,7 @@ func containsFold(list []string, s string) bool {
 // Notify queues the mail ev causes and returns how many were queued.
 // Mail to a suppressed address, and automatic mail over a rate limit, is
 // held back: dropped, logged and noted on the ticket.
-func (n *Notifier) Notify(tx *store.Tx, ev *ticket.Event) (int, error) {
+func (n *Notifier) Notify(tx store.Tx, ev *ticket.Event) (int, error) {
 	queued := 0
 	// The attachments of a comment reach the customers with its text; they
 	// are read once for all of them.
@@ -360,7 +360,7 @@ type limit struct {
 // counters live in the store and are counted in the transaction that
 // queues the mail, so they survive restarts and a rolled-back change does
 // not count.
-func (n *Notifier) hold(tx *store.Tx, ev *ticket.Event, pl Planned) (bool, error) {
+func (n *Notifier) hold(tx store.Tx, ev *ticket.Event, pl Planned) (bool, error) {
 	cfg := n.cfg()
 	now := n.now().UTC()
 	p, t := ev.Project, ev.Ticket
@@ -486,7 +486,7 @@ func display(name, addr string) string {
 
 // queue composes and queues one planned mail; files are attached to
 // customer copies of a comment.
-func (n *Notifier) queue(tx *store.Tx, ev *ticket.Event, pl Planned, files []file) error {
+func (n *Notifier) queue(tx store.Tx, ev *ticket.Event, pl Planned, files []file) error {
 	cfg := n.cfg()
 	p, t := ev.Project, ev.Ticket
 	now := n.now().UTC()

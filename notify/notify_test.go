@@ -345,7 +345,7 @@ func TestNotifyComposes(t *testing.T) {
 	tk.ReporterName = `<script>x</script>Carl`
 	note := &store.Message{From: agent2, FromName: "Bob", Text: "internal: customer owes us money", MessageID: "note1@example.com"}
 	comment := &store.Message{From: agent, FromName: "Alice Agent", Text: "We replaced the printer.", MessageID: "a1@example.com"}
-	err = st.Update(context.Background(), func(tx *store.Tx) error {
+	err = st.Update(context.Background(), func(tx store.Tx) error {
 		if _, err := n.Notify(tx, &ticket.Event{Type: ticket.EvRequestCreated, Project: p, Ticket: tk, Actor: reporter, Message: &store.Message{From: reporter, FromName: tk.ReporterName, Text: "<b>help</b>", MessageID: "r1@customer.example"}}); err != nil {
 			return err
 		}
@@ -359,7 +359,7 @@ func TestNotifyComposes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var items []*store.OutboxItem
-	st.View(func(tx *store.Tx) error { items, _, err = tx.DueOutbox(time.Now().Add(time.Hour), 100); return err })
+	st.View(func(tx store.Tx) error { items, _, err = tx.DueOutbox(time.Now().Add(time.Hour), 100); return err })
 	byKey := map[string]*store.OutboxItem{}
 	for _, it := range items {
 		byKey[it.Event+" "+it.Recipient] = it

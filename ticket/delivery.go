@@ -12,7 +12,7 @@ import (
 // be delivered (given up, or bounced) and tells the agents, inside tx. A
 // failed notification about a failure tells nobody: that way a dead agent
 // address cannot start a loop.
-func (e *Engine) DeliveryFailed(tx *store.Tx, item *store.OutboxItem, reason string) error {
+func (e *Engine) DeliveryFailed(tx store.Tx, item *store.OutboxItem, reason string) error {
 	if item.Ticket == "" {
 		return nil
 	}
@@ -44,7 +44,7 @@ func (e *Engine) MessageRefused(ctx context.Context, ticketKey, sender, reason s
 	if sender == "" || e.notify == nil {
 		return nil
 	}
-	return e.store.Update(ctx, func(tx *store.Tx) error {
+	return e.store.Update(ctx, func(tx store.Tx) error {
 		t, err := tx.Ticket(ticketKey)
 		if err != nil {
 			return err

@@ -46,7 +46,7 @@ type relay struct {
 // and counts the copies in the relay budgets (in tx, so they persist and
 // a rolled-back change does not count). already received the mail
 // directly.
-func relayComment(tx *store.Tx, cfg *config.Config, p *config.Project, t *store.Ticket, msg *store.Message, author string, already []string, now time.Time) (relay, error) {
+func relayComment(tx store.Tx, cfg *config.Config, p *config.Project, t *store.Ticket, msg *store.Message, author string, already []string, now time.Time) (relay, error) {
 	var r relay
 	authorOrg := tx.OrganizationOf(p.Key, author)
 	consider := func(addr string, related bool) {
@@ -117,7 +117,7 @@ func sameDomain(a, b string) bool {
 
 // recordRelay writes down on t what r decided about msg's copies, and
 // tells the agents through ev (the comment's internal notification).
-func recordRelay(tx *store.Tx, t *store.Ticket, msg *store.Message, author string, r relay, now time.Time, ev *Event) error {
+func recordRelay(tx store.Tx, t *store.Ticket, msg *store.Message, author string, r relay, now time.Time, ev *Event) error {
 	var told []string
 	if msg.Unverified {
 		told = append(told, "Sender not verified: nothing proves that "+author+" wrote this mail.")

@@ -167,7 +167,7 @@ const (
 // Notifier turns events into queued outbound mail within tx. It returns how
 // many messages it queued.
 type Notifier interface {
-	Notify(tx *store.Tx, ev *Event) (int, error)
+	Notify(tx store.Tx, ev *Event) (int, error)
 }
 
 // Engine applies mail to tickets.
@@ -175,7 +175,7 @@ type Engine struct {
 	// Queued, when set, is called after a commit that queued outbound
 	// mail (it wakes the sender).
 	Queued func()
-	store  *store.Store
+	store  store.DB
 	cfg    func() *config.Config
 	notify Notifier
 	now    func() time.Time
@@ -184,7 +184,7 @@ type Engine struct {
 
 // NewEngine returns an engine. cfg is called per message so a reload takes
 // effect for the next message; now is the clock (time.Now in production).
-func NewEngine(s *store.Store, cfg func() *config.Config, n Notifier, now func() time.Time, log *slog.Logger) *Engine {
+func NewEngine(s store.DB, cfg func() *config.Config, n Notifier, now func() time.Time, log *slog.Logger) *Engine {
 	if now == nil {
 		now = time.Now
 	}
@@ -204,7 +204,7 @@ func (e *Engine) Ingest(ctx context.Context, m *Mail) (*Result, error) {
 	// field must not hold up everyone else's.
 	refs := referencedIDs(m)
 	var res *Result
-	err := e.store.Update(ctx, func(tx *store.Tx) error {
+	err := e.store.Update(ctx, func(tx store.Tx) error {
 		// Update may run this more than once: start from scratch each time.
 		res = &Result{}
 		return e.apply(tx, cfg, p, m, refs, res)
@@ -215,7 +215,7 @@ func (e *Engine) Ingest(ctx context.Context, m *Mail) (*Result, error) {
 	return res, nil
 }
 
-func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *Mail, refs []string, res *Result) error {
+func (e *Engine) apply(tx store.Tx, cfg *config.Config, p *config.Project, m *Mail, refs []string, res *Result) error {
 	if ref, dup := tx.Duplicate(p.Key, m.MessageID, m.Raw); dup {
 		res.Duplicate, res.Ticket, res.Message = true, ref.Ticket, ref.Message
 		return nil
@@ -493,7 +493,7 @@ type sender struct {
 // public answer, an internal note, held mail — and sets msg's kind, text
 // and flags. It returns the event to announce ("" for none), whether the
 // mail is an agent's public answer, and what the sender must be told.
-func (s sender) classify(tx *store.Tx, t *store.Ticket, m *Mail, msg *store.Message, cmds []command, created bool, rule string) (evType string, public bool, told []string) {
+func (s sender) classify(tx store.Tx, t *store.Ticket, m *Mail, msg *store.Message, cmds []command, created bool, rule string) (evType string, public bool, told []string) {
 	text := msg.Text
 	evType = EvCustomerCommentAdded
 	switch {
@@ -578,7 +578,7 @@ func reporterOf(m *Mail) string {
 // thread finds the ticket m belongs to, by the rules in order of trust;
 // refs are m's referencedIDs. It also returns, for a reply token, whom we
 // sent that token to.
-func thread(tx *store.Tx, p *config.Project, m *Mail, author string, refs []string) (key, rule, tokenFor string, err error) {
+func thread(tx store.Tx, p *config.Project, m *Mail, author string, refs []string) (key, rule, tokenFor string, err error) {
 	// 1. A reply token of ours: in the recipient address, or inside a
 	// Message-ID we minted that the mail refers to.
 	tokens := []string{}

@@ -27,7 +27,7 @@ func (s *server) mute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var key string
-	err := s.store.Update(r.Context(), func(tx *store.Tx) error {
+	err := s.store.Update(r.Context(), func(tx store.Tx) error {
 		tok, t, err := resolveLink(tx, token, s.opts.Now())
 		if err != nil {
 			return err

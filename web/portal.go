@@ -52,7 +52,7 @@ func (s *server) resolvePost(w http.ResponseWriter, r *http.Request) (*store.Tok
 	token := r.PathValue("token")
 	var tok *store.Token
 	var t *store.Ticket
-	err := s.store.View(func(tx *store.Tx) error {
+	err := s.store.View(func(tx store.Tx) error {
 		var err error
 		tok, t, err = resolveLink(tx, token, s.opts.Now())
 		return err
@@ -135,7 +135,7 @@ func (s *server) attachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var a store.Attachment
-	err := s.store.View(func(tx *store.Tx) error {
+	err := s.store.View(func(tx store.Tx) error {
 		_, t, err := resolveLink(tx, r.PathValue("token"), s.opts.Now())
 		if err != nil {
 			return err
@@ -190,7 +190,7 @@ func (s *server) my(w http.ResponseWriter, r *http.Request) {
 	var tok *store.Token
 	var home *store.Ticket
 	var items []myItem
-	err := s.store.View(func(tx *store.Tx) error {
+	err := s.store.View(func(tx store.Tx) error {
 		var err error
 		if tok, home, err = resolveLink(tx, token, s.opts.Now()); err != nil {
 			return err
@@ -218,7 +218,7 @@ func (s *server) myTicket(w http.ResponseWriter, r *http.Request) {
 	var tok *store.Token
 	var t *store.Ticket
 	var msgs []*store.Message
-	err := s.store.View(func(tx *store.Tx) error {
+	err := s.store.View(func(tx store.Tx) error {
 		var err error
 		var home *store.Ticket
 		if tok, home, err = resolveLink(tx, token, s.opts.Now()); err != nil {
@@ -264,7 +264,7 @@ func (s *server) agentView(w http.ResponseWriter, r *http.Request) {
 	var t *store.Ticket
 	var msgs []*store.Message
 	var tok *store.Token
-	err := s.store.View(func(tx *store.Tx) error {
+	err := s.store.View(func(tx store.Tx) error {
 		var err error
 		tok, err = tx.Token(r.PathValue("token"))
 		if err != nil || tok.Kind != store.TokenAgent || !tok.Valid(s.opts.Now()) {

@@ -82,7 +82,7 @@ func Preload(ctx context.Context, o PreloadOptions) (*PreloadResult, error) {
 		count := min(o.Batch, o.N-done)
 		var msgs int
 		var first, last string
-		err := s.Update(ctx, func(tx *store.Tx) error {
+		err := s.Update(ctx, func(tx store.Tx) error {
 			msgs, first, last = 0, "", ""
 			for i := range count {
 				n, err := tx.NextTicketNumber(o.Project)
@@ -137,7 +137,7 @@ func Preload(ctx context.Context, o PreloadOptions) (*PreloadResult, error) {
 	return res, nil
 }
 
-func preloadTicket(tx *store.Tx, o PreloadOptions, domain string, n uint64, at time.Time) (int, error) {
+func preloadTicket(tx store.Tx, o PreloadOptions, domain string, n uint64, at time.Time) (int, error) {
 	key := store.TicketKey(o.Project, n)
 	sender := PreloadSender(n)
 	subject := fmt.Sprintf("Preloaded request %d: %s", n, strings.TrimSuffix(sentences[n%uint64(len(sentences))], "."))

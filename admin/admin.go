@@ -366,7 +366,10 @@ func (s *Server) clearSuppression(w http.ResponseWriter, r *http.Request) {
 	}
 	addr := strings.ToLower(r.PathValue("addr"))
 	err := s.store.Update(r.Context(), func(tx store.Tx) error {
-		sup := tx.Suppressed(addr, time.Time{})
+		sup, err := tx.Suppressed(addr, time.Time{})
+		if err != nil {
+			return err
+		}
 		if sup == nil {
 			return fmt.Errorf("no suppression for %s: %w", addr, store.ErrNotFound)
 		}

@@ -346,10 +346,10 @@ func TestHugeReferencesDoNotStallIngestion(t *testing.T) {
 	}
 	var legit, big *store.MessageRef
 	d.Store().View(func(tx store.Tx) error {
-		if r, ok := tx.LookupMessageID("ACME", "legit@customer.example"); ok {
+		if r, ok, _ := tx.LookupMessageID("ACME", "legit@customer.example"); ok {
 			legit = &r
 		}
-		if r, ok := tx.LookupMessageID("ACME", "huge@elsewhere.example"); ok {
+		if r, ok, _ := tx.LookupMessageID("ACME", "huge@elsewhere.example"); ok {
 			big = &r
 		}
 		return nil

@@ -40,7 +40,11 @@ func (p *Pipeline) bounce(ctx context.Context, cfg *config.Config, proj *config.
 	handled := false
 	err := p.store.Update(ctx, func(tx store.Tx) error {
 		res, handled = &ticket.Result{}, false
-		if ref, dup := tx.Duplicate(proj.Key, m.MessageID, m.Raw); dup {
+		ref, dup, err := tx.Duplicate(proj.Key, m.MessageID, m.Raw)
+		if err != nil {
+			return err
+		}
+		if dup {
 			res.Duplicate, res.Ticket, res.Message, handled = true, ref.Ticket, ref.Message, true
 			return nil
 		}

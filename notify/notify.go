@@ -365,7 +365,11 @@ func (n *Notifier) hold(tx store.Tx, ev *ticket.Event, pl Planned) (bool, error)
 	now := n.now().UTC()
 	p, t := ev.Project, ev.Ticket
 	var reason string
-	if s := tx.Suppressed(pl.Recipient, now); s != nil {
+	s, err := tx.Suppressed(pl.Recipient, now)
+	if err != nil {
+		return false, err
+	}
+	if s != nil {
 		reason = fmt.Sprintf("suppressed until %s: %s", s.Until.Format(time.RFC3339), s.Reason)
 	} else if autoFor(pl.Template) != "" && !p.AlwaysMail(pl.Recipient) {
 		l := cfg.Limits
@@ -383,7 +387,11 @@ func (n *Notifier) hold(tx store.Tx, ev *ticket.Event, pl Planned) (bool, error)
 			limits = append(limits, limit{"auto|t|" + t.Key, l.AutoPerTicket, "ticket"}, limit{"auto|p|" + p.Key, l.AutoPerProject, "project"})
 		}
 		for _, lim := range limits {
-			if tx.RateCount(lim.key, lim.rate.Per, now) >= float64(lim.rate.Count) {
+			n, err := tx.RateCount(lim.key, lim.rate.Per, now)
+			if err != nil {
+				return false, err
+			}
+			if n >= float64(lim.rate.Count) {
 				reason = fmt.Sprintf("rate limit: %s automatic mails per %s reached", lim.rate.String(), lim.what)
 				break
 			}

@@ -68,7 +68,7 @@ func TestBackupRestoreWhileWriting(t *testing.T) {
 	var n uint64
 	var msgs []*Message
 	r.View(func(tx Tx) error {
-		n = tx.LastTicketNumber("ACME")
+		n, _ = tx.LastTicketNumber("ACME")
 		msgs, _ = tx.TicketMessages("ACME-7")
 		return nil
 	})

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/ticketgate/ticketgate/fault"
@@ -244,9 +243,21 @@ func syncDir(dir string) error {
 // SweepBlobs removes temporary files and blobs no record refers to, when
 // they are older than grace (so blobs of ingestions still in flight, written
 // but not yet committed, survive). It returns how many files it removed.
+// The reference scan comes first and must be complete: when any record
+// fails to decode, nothing at all is removed and the error says which
+// record (its blobs would look unreferenced). Only files named like blobs
+// are candidates; anything else in the folder (the installation file) is
+// never touched.
 func (s *boltDB) SweepBlobs(grace time.Duration) (int, error) {
 	s.blobMu.Lock()
 	defer s.blobMu.Unlock()
+	referenced := map[string]bool{}
+	err := s.View(func(tx Tx) error {
+		return tx.ForEachBlobRef(func(h string) { referenced[h] = true })
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: blob sweep refused, nothing removed: %w", err)
+	}
 	cutoff := time.Now().Add(-grace)
 	removed := 0
 	tmps, _ := os.ReadDir(s.tmpDir)
@@ -257,20 +268,12 @@ func (s *boltDB) SweepBlobs(grace time.Duration) (int, error) {
 			}
 		}
 	}
-	referenced := map[string]bool{}
-	err := s.View(func(tx Tx) error {
-		return tx.ForEachBlobRef(func(h string) { referenced[h] = true })
-	})
-	if err != nil {
-		return removed, err
-	}
 	err = filepath.WalkDir(s.blobDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
 		}
-		rel, _ := filepath.Rel(s.blobDir, path)
-		h := strings.ReplaceAll(rel, string(filepath.Separator), "")
-		if referenced[h] {
+		h, ok := s.blobHashOf(path)
+		if !ok || referenced[h] {
 			return nil
 		}
 		if info, err := d.Info(); err == nil && info.ModTime().Before(cutoff) {
@@ -281,4 +284,19 @@ func (s *boltDB) SweepBlobs(grace time.Duration) (int, error) {
 		return nil
 	})
 	return removed, err
+}
+
+// blobHashOf returns the hash a path in the blob folder stands for, false
+// for anything that is not a blob (blobs/ab/cdef…).
+func (s *boltDB) blobHashOf(path string) (string, bool) {
+	rel, err := filepath.Rel(s.blobDir, path)
+	if err != nil {
+		return "", false
+	}
+	dir, name := filepath.Split(rel)
+	if len(dir) != 3 || dir[2] != filepath.Separator {
+		return "", false
+	}
+	h := dir[:2] + name
+	return h, validHash(h)
 }

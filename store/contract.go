@@ -122,7 +122,7 @@ type TicketTx interface {
 	// transaction (rolled back with it).
 	NextTicketNumber(project string) (uint64, error)
 	// LastTicketNumber is the highest number allocated in project.
-	LastTicketNumber(project string) uint64
+	LastTicketNumber(project string) (uint64, error)
 	PutTicket(t *Ticket) error
 	// Ticket reads a ticket by key ("ACME-42"); ErrNotFound when unknown.
 	Ticket(key string) (*Ticket, error)
@@ -148,9 +148,9 @@ type MessageTx interface {
 	IndexMessageID(project, msgid, hash string, ref MessageRef) error
 	// Duplicate finds a message stored with the same project, Message-ID
 	// and content hash.
-	Duplicate(project, msgid, hash string) (MessageRef, bool)
+	Duplicate(project, msgid, hash string) (MessageRef, bool, error)
 	// LookupMessageID finds any message of project with msgid.
-	LookupMessageID(project, msgid string) (MessageRef, bool)
+	LookupMessageID(project, msgid string) (MessageRef, bool, error)
 }
 
 // EventTx stores a ticket's history.
@@ -204,16 +204,16 @@ type StateTx interface {
 type LimitTx interface {
 	Suppress(s *Suppression) error
 	// Suppressed is the suppression of addr in force at now, or nil.
-	Suppressed(addr string, now time.Time) *Suppression
+	Suppressed(addr string, now time.Time) (*Suppression, error)
 	Suppressions() ([]*Suppression, error)
 	ClearSuppression(addr string) error
 	// RateCount estimates the events under key within window before now.
-	RateCount(key string, window time.Duration, now time.Time) float64
+	RateCount(key string, window time.Duration, now time.Time) (float64, error)
 	// RateAdd counts one event under key at now.
 	RateAdd(key string, window time.Duration, now time.Time) error
 	Block(b *Block) error
 	// Blocked is the block of addr in project, or nil.
-	Blocked(project, addr string) *Block
+	Blocked(project, addr string) (*Block, error)
 	Unblock(project, addr string) error
 }
 
@@ -227,7 +227,7 @@ type OrgTx interface {
 	Organizations(project string) ([]*Organization, error)
 	// OrganizationOf is the organization addr belongs to in project, or
 	// nil; a member listing wins over a domain.
-	OrganizationOf(project, addr string) *Organization
+	OrganizationOf(project, addr string) (*Organization, error)
 }
 
 // AuditTx is the per-Message-ID audit stream.

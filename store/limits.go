@@ -22,13 +22,15 @@ func (tx *boltTx) Suppress(s *Suppression) error {
 	return tx.put(bSuppress, []byte(s.Address), s)
 }
 
-// Suppressed returns the suppression of addr in force at now, or nil.
-func (tx *boltTx) Suppressed(addr string, now time.Time) *Suppression {
+// Suppressed returns the suppression of addr in force at now, or nil. A
+// record that does not decode is an error, not "not suppressed".
+func (tx *boltTx) Suppressed(addr string, now time.Time) (*Suppression, error) {
 	var s Suppression
-	if found, err := tx.get(bSuppress, []byte(addr), &s); err != nil || !found || !now.Before(s.Until) {
-		return nil
+	found, err := tx.get(bSuppress, []byte(addr), &s)
+	if err != nil || !found || !now.Before(s.Until) {
+		return nil, err
 	}
-	return &s
+	return &s, nil
 }
 
 // Suppressions lists every suppression (also expired ones not yet
@@ -60,15 +62,22 @@ func rateKey(key string, window time.Duration, now time.Time) ([]byte, int64) {
 // RateCount estimates how many events counted under key fell within the
 // last window before now: the current fixed window's count plus the
 // previous window's, weighted by how much of it still overlaps (the
-// sliding-window approximation). It costs two point reads.
-func (tx *boltTx) RateCount(key string, window time.Duration, now time.Time) float64 {
+// sliding-window approximation). It costs two point reads. A counter that
+// does not decode is an error, not zero.
+func (tx *boltTx) RateCount(key string, window time.Duration, now time.Time) (float64, error) {
 	b := tx.btx.Bucket(bRate)
 	cur, idx := rateKey(key, window, now)
 	prev := append(append([]byte(key), 0), putU64(uint64(idx-1))...)
-	c := float64(getU64(b.Get(cur)))
-	p := float64(getU64(b.Get(prev)))
+	c, err := counter(bRate, cur, b.Get(cur))
+	if err != nil {
+		return 0, err
+	}
+	p, err := counter(bRate, prev, b.Get(prev))
+	if err != nil {
+		return 0, err
+	}
 	elapsed := float64(now.UnixNano()-idx*int64(window)) / float64(window)
-	return c + p*(1-elapsed)
+	return float64(c) + float64(p)*(1-elapsed), nil
 }
 
 // RateAdd counts one event under key at now. Windows older than the
@@ -76,7 +85,11 @@ func (tx *boltTx) RateCount(key string, window time.Duration, now time.Time) flo
 func (tx *boltTx) RateAdd(key string, window time.Duration, now time.Time) error {
 	b := tx.btx.Bucket(bRate)
 	cur, idx := rateKey(key, window, now)
-	if err := b.Put(cur, putU64(getU64(b.Get(cur))+1)); err != nil {
+	n, err := counter(bRate, cur, b.Get(cur))
+	if err != nil {
+		return err
+	}
+	if err := b.Put(cur, putU64(n+1)); err != nil {
 		return err
 	}
 	prefix := append([]byte(key), 0)
@@ -111,13 +124,15 @@ func (tx *boltTx) Block(b *Block) error {
 	return tx.put(bBlocked, blockKey(b.Project, b.Address), b)
 }
 
-// Blocked returns the block of addr in project, or nil.
-func (tx *boltTx) Blocked(project, addr string) *Block {
+// Blocked returns the block of addr in project, or nil. A record that
+// does not decode is an error, not "not blocked".
+func (tx *boltTx) Blocked(project, addr string) (*Block, error) {
 	var b Block
-	if found, err := tx.get(bBlocked, blockKey(project, addr), &b); err != nil || !found {
-		return nil
+	found, err := tx.get(bBlocked, blockKey(project, addr), &b)
+	if err != nil || !found {
+		return nil, err
 	}
-	return &b
+	return &b, nil
 }
 
 // Unblock lifts a block.

@@ -72,17 +72,21 @@ func (tx *boltTx) Organizations(project string) ([]*Organization, error) {
 }
 
 // OrganizationOf returns the organization addr belongs to in project, or
-// nil. An explicit member listing wins over a domain.
-func (tx *boltTx) OrganizationOf(project, addr string) *Organization {
-	orgs, _ := tx.Organizations(project)
+// nil. An explicit member listing wins over a domain. An organization
+// that does not decode is an error: it might be the one addr belongs to.
+func (tx *boltTx) OrganizationOf(project, addr string) (*Organization, error) {
+	orgs, err := tx.Organizations(project)
+	if err != nil {
+		return nil, err
+	}
 	var byDomain *Organization
 	for _, o := range orgs {
 		if slices.Contains(o.Members, strings.ToLower(addr)) {
-			return o
+			return o, nil
 		}
 		if byDomain == nil && o.Has(addr) {
 			byDomain = o
 		}
 	}
-	return byDomain
+	return byDomain, nil
 }

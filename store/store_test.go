@@ -69,7 +69,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	// Failed callers gave their ticket numbers back: numbers are dense.
 	var subjects []string
 	s.View(func(tx Tx) error {
-		if got := tx.LastTicketNumber("ACME"); got != uint64(ok) {
+		if got, err := tx.LastTicketNumber("ACME"); err != nil || got != uint64(ok) {
 			t.Errorf("last number %d, want %d", got, ok)
 		}
 		return tx.ForEachTicket("ACME", func(tk *Ticket) bool {
@@ -181,22 +181,22 @@ func TestMessageIDIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.View(func(tx Tx) error {
-		if r, ok := tx.Duplicate("ACME", "a@x", "h1"); !ok || r.Message != 7 {
+		if r, ok, _ := tx.Duplicate("ACME", "a@x", "h1"); !ok || r.Message != 7 {
 			t.Errorf("duplicate lookup: %+v %v", r, ok)
 		}
-		if _, ok := tx.Duplicate("ACME", "a@x", "h2"); ok {
+		if _, ok, _ := tx.Duplicate("ACME", "a@x", "h2"); ok {
 			t.Error("same id, other content must not be a duplicate")
 		}
-		if r, ok := tx.LookupMessageID("ACME", "a@x"); !ok || r.Ticket != "ACME-1" {
+		if r, ok, _ := tx.LookupMessageID("ACME", "a@x"); !ok || r.Ticket != "ACME-1" {
 			t.Errorf("lookup: %+v", r)
 		}
-		if _, ok := tx.LookupMessageID("ACME", "a@"); ok {
+		if _, ok, _ := tx.LookupMessageID("ACME", "a@"); ok {
 			t.Error("prefix of an id must not match")
 		}
-		if _, ok := tx.LookupMessageID("OTHER", "a@x"); ok {
+		if _, ok, _ := tx.LookupMessageID("OTHER", "a@x"); ok {
 			t.Error("ids are per project")
 		}
-		if r, ok := tx.LookupMessageID("ACME", "out@tg"); !ok || !r.Outbound {
+		if r, ok, _ := tx.LookupMessageID("ACME", "out@tg"); !ok || !r.Outbound {
 			t.Errorf("outbound: %+v", r)
 		}
 		return nil

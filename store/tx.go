@@ -43,6 +43,18 @@ func putU64(v uint64) []byte {
 	return b
 }
 
+// counter decodes a stored be64 counter: absent is 0, anything but 8 bytes
+// is an error (a damaged counter must not restart at 0).
+func counter(bucket, key, v []byte) (uint64, error) {
+	if v == nil {
+		return 0, nil
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("store: decode %s/%q: counter of %d bytes", bucket, key, len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
 func getU64(b []byte) uint64 {
 	if len(b) != 8 {
 		return 0
@@ -97,17 +109,20 @@ func (tx *boltTx) get(bucket, key []byte, v any) (bool, error) {
 // reused: the counter is part of the transaction, so a rolled-back ticket
 // gives its number back and a committed one keeps it.
 func (tx *boltTx) NextTicketNumber(project string) (uint64, error) {
-	b := tx.btx.Bucket(bTicketSeq)
-	n := getU64(b.Get([]byte(project))) + 1
-	if err := b.Put([]byte(project), putU64(n)); err != nil {
+	n, err := tx.LastTicketNumber(project)
+	if err != nil {
+		return 0, err
+	}
+	n++
+	if err := tx.btx.Bucket(bTicketSeq).Put([]byte(project), putU64(n)); err != nil {
 		return 0, err
 	}
 	return n, nil
 }
 
 // LastTicketNumber returns the highest number allocated in project.
-func (tx *boltTx) LastTicketNumber(project string) uint64 {
-	return getU64(tx.btx.Bucket(bTicketSeq).Get([]byte(project)))
+func (tx *boltTx) LastTicketNumber(project string) (uint64, error) {
+	return counter(bTicketSeq, []byte(project), tx.btx.Bucket(bTicketSeq).Get([]byte(project)))
 }
 
 // PutTicket writes t.
@@ -216,12 +231,12 @@ func encodeRef(r MessageRef) []byte {
 	return append(out, flag)
 }
 
-func decodeRef(v []byte) MessageRef {
+func decodeRef(k, v []byte) (MessageRef, error) {
 	i := bytes.IndexByte(v, 0)
-	if i < 0 || len(v) < i+10 {
-		return MessageRef{}
+	if i <= 0 || len(v) != i+10 || v[i+9] > 1 {
+		return MessageRef{}, fmt.Errorf("store: decode %s/%q: malformed reference %q", bMsgIDs, k, v)
 	}
-	return MessageRef{Ticket: string(v[:i]), Message: getU64(v[i+1 : i+9]), Outbound: v[i+9] == 1}
+	return MessageRef{Ticket: string(v[:i]), Message: getU64(v[i+1 : i+9]), Outbound: v[i+9] == 1}, nil
 }
 
 // IndexMessageID records that msgid (canonical) with content hash belongs
@@ -235,27 +250,30 @@ func (tx *boltTx) IndexMessageID(project, msgid, hash string, ref MessageRef) er
 
 // Duplicate returns the ref of a message already stored in project with the
 // same Message-ID and content hash.
-func (tx *boltTx) Duplicate(project, msgid, hash string) (MessageRef, bool) {
-	v := tx.btx.Bucket(bMsgIDs).Get(msgIDKey(project, msgid, hash))
+func (tx *boltTx) Duplicate(project, msgid, hash string) (MessageRef, bool, error) {
+	k := msgIDKey(project, msgid, hash)
+	v := tx.btx.Bucket(bMsgIDs).Get(k)
 	if v == nil {
-		return MessageRef{}, false
+		return MessageRef{}, false, nil
 	}
-	return decodeRef(v), true
+	r, err := decodeRef(k, v)
+	return r, err == nil, err
 }
 
 // LookupMessageID returns what project knows of msgid: any stored inbound
 // copy or an id we minted. Cost is one seek, whatever the store's size.
-func (tx *boltTx) LookupMessageID(project, msgid string) (MessageRef, bool) {
+func (tx *boltTx) LookupMessageID(project, msgid string) (MessageRef, bool, error) {
 	if msgid == "" {
-		return MessageRef{}, false
+		return MessageRef{}, false, nil
 	}
 	prefix := join([]byte(project), []byte(msgid), nil)
 	c := tx.btx.Bucket(bMsgIDs).Cursor()
 	k, v := c.Seek(prefix)
 	if k == nil || !bytes.HasPrefix(k, prefix) {
-		return MessageRef{}, false
+		return MessageRef{}, false, nil
 	}
-	return decodeRef(v), true
+	r, err := decodeRef(k, v)
+	return r, err == nil, err
 }
 
 // AddEvent appends an event to its ticket's history (Seq is set).
@@ -418,7 +436,7 @@ func (tx *boltTx) ForEachBlobRef(fn func(string)) error {
 	return tx.btx.Bucket(bMessages).ForEach(func(k, v []byte) error {
 		var m Message
 		if err := json.Unmarshal(v, &m); err != nil {
-			return nil
+			return fmt.Errorf("store: decode %s/%d: %w (its blobs cannot be told apart from unreferenced ones)", bMessages, getU64(k), err)
 		}
 		if m.Raw != "" {
 			fn(m.Raw)

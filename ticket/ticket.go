@@ -216,7 +216,11 @@ func (e *Engine) Ingest(ctx context.Context, m *Mail) (*Result, error) {
 }
 
 func (e *Engine) apply(tx store.Tx, cfg *config.Config, p *config.Project, m *Mail, refs []string, res *Result) error {
-	if ref, dup := tx.Duplicate(p.Key, m.MessageID, m.Raw); dup {
+	ref, dup, err := tx.Duplicate(p.Key, m.MessageID, m.Raw)
+	if err != nil {
+		return err
+	}
+	if dup {
 		res.Duplicate, res.Ticket, res.Message = true, ref.Ticket, ref.Message
 		return nil
 	}
@@ -429,7 +433,11 @@ func (e *Engine) apply(tx store.Tx, cfg *config.Config, p *config.Project, m *Ma
 	}
 	if res.Created && !t.Private && person && !msg.Internal {
 		// Shared with the reporter's organization unless kept private.
-		if o := tx.OrganizationOf(p.Key, author); o != nil {
+		o, err := tx.OrganizationOf(p.Key, author)
+		if err != nil {
+			return err
+		}
+		if o != nil {
 			if err := share(tx, t, o, author, now, emit); err != nil {
 				return err
 			}
@@ -606,7 +614,11 @@ func thread(tx store.Tx, p *config.Project, m *Mail, author string, refs []strin
 	}
 	// 2. In-Reply-To / References naming a message we stored or sent.
 	for _, id := range refs {
-		if ref, ok := tx.LookupMessageID(p.Key, id); ok && ref.Ticket != "" {
+		ref, ok, err := tx.LookupMessageID(p.Key, id)
+		if err != nil {
+			return "", "", "", err
+		}
+		if ok && ref.Ticket != "" {
 			return ref.Ticket, ByReferences, "", nil
 		}
 	}

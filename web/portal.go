@@ -195,7 +195,10 @@ func (s *server) my(w http.ResponseWriter, r *http.Request) {
 		if tok, home, err = resolveLink(tx, token, s.opts.Now()); err != nil {
 			return err
 		}
-		org := tx.OrganizationOf(home.Project, tok.Recipient)
+		org, err := tx.OrganizationOf(home.Project, tok.Recipient)
+		if err != nil {
+			return err
+		}
 		return tx.ForEachTicket(home.Project, func(t *store.Ticket) bool {
 			if involved(t, tok.Recipient) || sharedWith(t, org) {
 				tx := s.lang.forTag(home.Language)
@@ -224,8 +227,12 @@ func (s *server) myTicket(w http.ResponseWriter, r *http.Request) {
 		if tok, home, err = resolveLink(tx, token, s.opts.Now()); err != nil {
 			return err
 		}
+		org, err := tx.OrganizationOf(home.Project, tok.Recipient)
+		if err != nil {
+			return err
+		}
 		if t, err = tx.Ticket(r.PathValue("key")); err != nil || t.Project != home.Project ||
-			!(involved(t, tok.Recipient) || sharedWith(t, tx.OrganizationOf(home.Project, tok.Recipient))) {
+			!(involved(t, tok.Recipient) || sharedWith(t, org)) {
 			return &deniedError{reason: "not the recipient's ticket", ticket: home.Key}
 		}
 		msgs, err = tx.TicketMessages(t.Key)

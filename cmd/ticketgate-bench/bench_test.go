@@ -259,7 +259,7 @@ func TestPreloadThenThread(t *testing.T) {
 				t.Errorf("%s: last message %q threaded by %q, want %q", key, last.MessageID, last.ThreadedBy, want)
 			}
 		}
-		if n := tx.LastTicketNumber("ACME"); n != 61 {
+		if n, err := tx.LastTicketNumber("ACME"); err != nil || n != 61 {
 			t.Errorf("last ticket number %d, want 61", n)
 		}
 		return nil

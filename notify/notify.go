@@ -228,8 +228,9 @@ type Notifier struct {
 	tmpl func() *templates.Set
 	now  func() time.Time
 	log  *slog.Logger
-	// OnHeld, when set, is told about every mail held back (for metrics):
-	// reason is "suppressed" or "rate_limited".
+	// OnHeld, when set, is told about every mail held back (for metrics),
+	// once its transaction committed: reason is "suppressed" or
+	// "rate_limited".
 	OnHeld func(project, reason string)
 	// OpenBlob, when set, reads stored attachments: a comment's files go
 	// to the customers with it.
@@ -411,12 +412,16 @@ func (n *Notifier) hold(tx store.Tx, ev *ticket.Event, pl Planned) (bool, error)
 	if strings.HasPrefix(reason, "rate limit") {
 		kind = "rate_limited"
 	}
-	if n.log != nil {
-		n.log.Warn("mail held back", "ticket", t.Key, "rcpt", pl.Recipient, "template", pl.Template, "reason", reason)
-	}
-	if n.OnHeld != nil {
-		n.OnHeld(p.Key, kind)
-	}
+	// Counted and logged once the hold is durable: this runs inside a
+	// transaction function, which may run more than once.
+	tx.AfterCommit(func() {
+		if n.log != nil {
+			n.log.Warn("mail held back", "ticket", t.Key, "rcpt", pl.Recipient, "template", pl.Template, "reason", reason)
+		}
+		if n.OnHeld != nil {
+			n.OnHeld(p.Key, kind)
+		}
+	})
 	return true, tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: kind, Actor: "ticketgate",
 		Detail: fmt.Sprintf("%s to %s not sent: %s", pl.Template, pl.Recipient, reason)})
 }

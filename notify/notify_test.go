@@ -427,3 +427,35 @@ func readMail(t *testing.T, raw []byte) (mail.Header, string) {
 	}
 	return r.Header, html
 }
+
+// TestHeldMailCountedOnce: the held-mail metric is told once per committed
+// hold, however often the store runs the transaction function (it may run
+// it more than once; RunTwice always does).
+func TestHeldMailCountedOnce(t *testing.T) {
+	cfg := testConfig(t, nil)
+	st, err := store.Open(t.TempDir(), store.Options{RunTwice: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	n := notifier(cfg)
+	var held []string
+	n.OnHeld = func(project, reason string) { held = append(held, project+" "+reason) }
+	p := cfg.Project("ACME")
+	tk := testTicket()
+	now := time.Now().UTC()
+	err = st.Update(context.Background(), func(tx store.Tx) error {
+		if err := tx.Suppress(&store.Suppression{Address: reporter, Until: now.Add(24 * time.Hour), Reason: "hard bounce", Created: now}); err != nil {
+			return err
+		}
+		_, err := n.Notify(tx, &ticket.Event{Type: ticket.EvRequestCreated, Project: p, Ticket: tk, Actor: reporter,
+			Message: &store.Message{From: reporter, Text: "help", MessageID: "r1@customer.example"}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(held) != 1 || held[0] != "ACME suppressed" {
+		t.Fatalf("held-mail metric told %q, want once [ACME suppressed]", held)
+	}
+}

@@ -110,6 +110,13 @@ type Tx interface {
 	OrgTx
 	AuditTx
 	IMAPTx
+	// AfterCommit registers fn to run once, after this transaction is
+	// durable (for a View: after fn returned nil), and never when it is
+	// rolled back or rehearsed. Effects outside the store — metrics, logs
+	// of what was done, wake-ups — go here, not into the function given to
+	// Update, which may run more than once. fn runs on the commit loop
+	// before Update returns: it must be quick and must not call Update.
+	AfterCommit(fn func())
 	// ForEachBlobRef calls fn with every blob hash a record refers to
 	// (hashes may repeat). A record that cannot be decoded stops the scan
 	// with an error: a sweep must never take it for "unreferenced".

@@ -54,8 +54,18 @@ type Options struct {
 	// ReadOnly opens the file for reading only (e.g. tools, with the
 	// daemon stopped).
 	ReadOnly bool
+	// RunTwice runs every Update function twice, first in a transaction
+	// that is rolled back, then for real (the second result is kept): it
+	// proves that callers keep the rule "a transaction function may run
+	// more than once". For tests; the environment variable
+	// TICKETGATE_STORE_RUN_TWICE=1 switches it on for every store opened
+	// (CI's test run sets it).
+	RunTwice bool
 	Logger   *slog.Logger
 }
+
+// RunTwiceEnv is the environment variable that sets Options.RunTwice.
+const RunTwiceEnv = "TICKETGATE_STORE_RUN_TWICE"
 
 // boltDB is the bbolt implementation of DB: the open database and blob folder.
 type boltDB struct {
@@ -74,8 +84,9 @@ type boltDB struct {
 	closed    bool
 	// blobMu keeps blob removal (sweep, retention) away from a backup
 	// in progress.
-	blobMu sync.RWMutex
-	noSync bool
+	blobMu   sync.RWMutex
+	noSync   bool
+	runTwice bool
 
 	// pendMu guards the blobs placed by CommitPending and not yet
 	// fsynced (pending), the sequence number of the last one placed and of
@@ -139,6 +150,7 @@ func openBolt(dir string, opts Options) (*boltDB, error) {
 		log:      opts.Logger,
 		maxBatch: opts.MaxBatch,
 		noSync:   opts.NoSync,
+		runTwice: opts.RunTwice || os.Getenv(RunTwiceEnv) == "1",
 		reqs:     make(chan *request, opts.MaxBatch),
 		quit:     make(chan struct{}),
 		loopDone: make(chan struct{}),
@@ -248,12 +260,21 @@ func (s *boltDB) Close() error {
 // View runs fn in a read-only transaction. Values read inside fn are only
 // valid inside it (the typed accessors return copies).
 func (s *boltDB) View(fn func(Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&boltTx{btx: btx}) })
+	var tx *boltTx
+	err := s.db.View(func(btx *bolt.Tx) error {
+		tx = &boltTx{btx: btx}
+		return fn(tx)
+	})
+	if err == nil {
+		tx.runAfterCommit(s.log)
+	}
+	return err
 }
 
 // Update runs fn in a read-write transaction shared with other concurrent
 // callers and returns once that transaction is durable. See the package
-// comment for the rules fn must follow. Storage failures are temporary.
+// comment for the rules fn must follow; effects outside the store go
+// through Tx.AfterCommit. Storage failures are temporary.
 func (s *boltDB) Update(ctx context.Context, fn func(Tx) error) error {
 	s.mu.RLock()
 	if s.closed {
@@ -363,9 +384,13 @@ func (s *boltDB) runBatch(batch []*request) {
 		}
 		return nil
 	}
+	if s.runTwice {
+		s.rehearse(batch)
+	}
 	for len(batch) > 0 {
+		var tx *boltTx
 		err := s.db.Update(func(btx *bolt.Tx) error {
-			tx := &boltTx{btx: btx}
+			tx = &boltTx{btx: btx}
 			packAppends(btx)
 			for i, r := range batch {
 				if err := callSafely(r.fn, tx); err != nil {
@@ -386,6 +411,9 @@ func (s *boltDB) runBatch(batch []*request) {
 			}
 			return
 		case err == nil:
+			// Durable: the effects callers deferred to the commit run
+			// now, once, before anyone is told.
+			tx.runAfterCommit(s.log)
 			for _, r := range batch {
 				r.done <- nil
 			}
@@ -403,6 +431,25 @@ func (s *boltDB) runBatch(batch []*request) {
 			}
 			return
 		}
+	}
+}
+
+// errRehearsal rolls back the first pass of Options.RunTwice.
+var errRehearsal = errors.New("store: rehearsal, rolled back")
+
+// rehearse runs every function of batch once in a transaction that is then
+// rolled back, whatever the functions return (Options.RunTwice).
+func (s *boltDB) rehearse(batch []*request) {
+	err := s.db.Update(func(btx *bolt.Tx) error {
+		tx := &boltTx{btx: btx}
+		packAppends(btx)
+		for _, r := range batch {
+			_ = callSafely(r.fn, tx)
+		}
+		return errRehearsal
+	})
+	if !errors.Is(err, errRehearsal) {
+		s.log.Error("store: rehearsal transaction failed", "err", err)
 	}
 }
 

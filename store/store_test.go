@@ -249,3 +249,54 @@ func TestOutboxDueOrder(t *testing.T) {
 		return nil
 	})
 }
+
+func TestRunTwiceKeepsTheSecondRunOnly(t *testing.T) {
+	s, err := openBolt(t.TempDir(), Options{RunTwice: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	runs, hooks := 0, 0
+	var got uint64
+	err = s.Update(context.Background(), func(tx Tx) error {
+		runs++
+		n, err := tx.NextTicketNumber("ACME")
+		if err != nil {
+			return err
+		}
+		got = n
+		tx.AfterCommit(func() { hooks++ })
+		return tx.SetState("runs", runs)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs != 2 || hooks != 1 {
+		t.Fatalf("function ran %d times, after-commit hook %d times; want 2 and 1", runs, hooks)
+	}
+	var stored int
+	var last uint64
+	s.View(func(tx Tx) error {
+		if _, err := tx.State("runs", &stored); err != nil {
+			return err
+		}
+		last, err = tx.LastTicketNumber("ACME")
+		return err
+	})
+	if stored != 2 || got != 1 || last != 1 {
+		t.Fatalf("stored run %d, number %d (last %d): want the second run's result and the first run rolled back (2, 1, 1)", stored, got, last)
+	}
+}
+
+func TestAfterCommitNeverRunsForAFailedFunction(t *testing.T) {
+	s := openTest(t)
+	hooks := 0
+	boom := errors.New("boom")
+	err := s.Update(context.Background(), func(tx Tx) error {
+		tx.AfterCommit(func() { hooks++ })
+		return boom
+	})
+	if !errors.Is(err, boom) || hooks != 0 {
+		t.Fatalf("err %v, hooks %d: a rolled-back function's hooks must not run", err, hooks)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,29 @@ var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, b
 // boltTx is the bbolt implementation of Tx.
 type boltTx struct {
 	btx *bolt.Tx
+	// after holds the AfterCommit functions of this attempt.
+	after []func()
+}
+
+// AfterCommit registers fn to run once the transaction is durable.
+func (tx *boltTx) AfterCommit(fn func()) {
+	tx.after = append(tx.after, fn)
+}
+
+// runAfterCommit runs the registered functions in order; a panic in one is
+// logged and does not stop the others (or the commit loop).
+func (tx *boltTx) runAfterCommit(log *slog.Logger) {
+	for _, fn := range tx.after {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					log.Error("store: after-commit function panicked", "panic", p)
+				}
+			}()
+			fn()
+		}()
+	}
+	tx.after = nil
 }
 
 func putU64(v uint64) []byte {

@@ -32,6 +32,10 @@ import (
 //     referenced while any record names it (ForEachBlobRef), and SweepBlobs
 //     removes only blobs no record names, and nothing at all when the
 //     reference scan failed.
+//   - Every store belongs to one installation (InstallationID), recorded
+//     in the database and beside the blobs; Open refuses a database that
+//     does not match its blob folder, or cannot be read, with an error
+//     matching ErrDamaged, and writes nothing.
 
 // DB is an open store: records and indexes, and the blob folder.
 type DB interface {
@@ -48,6 +52,9 @@ type DB interface {
 	Dir() string
 	// Size is the size of the database in bytes.
 	Size() int64
+	// InstallationID names the installation this store belongs to (also
+	// recorded beside the blobs).
+	InstallationID() string
 
 	Blobs
 

@@ -82,6 +82,8 @@ type boltDB struct {
 	loopDone  chan struct{}
 	mu        sync.RWMutex // guards closed against concurrent Update/Close
 	closed    bool
+	// installation is the installation id (install.go).
+	installation string
 	// blobMu keeps blob removal (sweep, retention) away from a backup
 	// in progress.
 	blobMu   sync.RWMutex
@@ -124,7 +126,10 @@ type request struct {
 }
 
 // Open opens (creating if needed) the store in dir: dir/ticketgate.db,
-// dir/blobs/ and dir/tmp/.
+// dir/blobs/ and dir/tmp/. A store that must not be served — an empty or
+// missing database next to mail files, a truncated or unreadable one, one
+// of another installation — is refused with an error matching ErrDamaged
+// (install.go), and nothing is written.
 func Open(dir string, opts Options) (DB, error) {
 	s, err := openBolt(dir, opts)
 	if err != nil {
@@ -166,21 +171,47 @@ func openBolt(dir string, opts Options) (*boltDB, error) {
 			}
 		}
 	}
-	db, err := bolt.Open(filepath.Join(dir, "ticketgate.db"), 0o640, &bolt.Options{
-		Timeout:      opts.LockTimeout,
-		NoSync:       opts.NoSync,
-		ReadOnly:     opts.ReadOnly,
-		FreelistType: bolt.FreelistMapType,
+	dbPath := filepath.Join(dir, "ticketgate.db")
+	fresh, err := preflight(dir, dbPath, s.blobDir)
+	if err != nil {
+		return nil, err
+	}
+	var db *bolt.DB
+	err = protect(dir, func() error {
+		var err error
+		db, err = bolt.Open(dbPath, 0o640, &bolt.Options{
+			Timeout:      opts.LockTimeout,
+			NoSync:       opts.NoSync,
+			ReadOnly:     opts.ReadOnly,
+			FreelistType: bolt.FreelistMapType,
+		})
+		return err
 	})
 	if err != nil {
+		if errors.Is(err, ErrDamaged) {
+			return nil, err
+		}
+		if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) || errors.Is(err, berrors.ErrVersionMismatch) {
+			return nil, damaged(dir, "bbolt cannot open ticketgate.db: %v", err)
+		}
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fault.Temporaryf("store: %s is locked by another process (is the daemon running?): %w", dir, err)
 		}
 		return nil, fault.Temporary(fmt.Errorf("store: open: %w", err))
 	}
 	s.db = db
+	if !fresh {
+		if err := s.quickCheck(); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if !opts.ReadOnly {
 		if err := s.init(); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if err := s.adoptInstallation(fresh, false); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -190,6 +221,10 @@ func openBolt(dir string, opts Options) (*boltDB, error) {
 		close(s.loopDone)
 		close(s.syncDone)
 		if err := s.checkVersion(); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if err := s.adoptInstallation(fresh, true); err != nil {
 			db.Close()
 			return nil, err
 		}

@@ -58,6 +58,12 @@ type DB interface {
 
 	Blobs
 
+	// Check runs the full consistency check (`ticketgate check-store`):
+	// the file's own structure, every record decodes, indexes agree with
+	// their rows, named blobs exist. Each finding goes to problem; the
+	// error is for a check that could not run.
+	Check(ctx context.Context, problem func(Problem)) error
+
 	// Backup writes a consistent hot copy of the store (the database as
 	// one snapshot saw it and every blob it refers to) as a tar archive
 	// that Restore unpacks.
@@ -261,6 +267,15 @@ type IMAPTx interface {
 	IMAPAttempt(account string, uidValidity, uid uint32) (IMAPAttempt, error)
 	PutIMAPAttempt(account string, uidValidity, uid uint32, a IMAPAttempt) error
 }
+
+// Problem is one finding of DB.Check.
+type Problem struct {
+	// Where names the record ("messages/42") or the file.
+	Where string
+	What  string
+}
+
+func (p Problem) String() string { return p.Where + ": " + p.What }
 
 // The implementations must satisfy the contract.
 var (

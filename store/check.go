@@ -137,9 +137,9 @@ func (c *checker) run() error {
 		switch {
 		case err != nil:
 			c.report(bMeta, []byte(metaInstallation), "cannot read the blob folder's id: %v", err)
-		case id == "":
-			c.report(bMeta, []byte(metaInstallation), "no installation id (the daemon records one on its next start)")
-		case fileID != "" && fileID != id:
+		case id == "" && fileID != "":
+			c.report(bMeta, []byte(metaInstallation), "none, but %s says %s: the database is not the one these mail files belong to", InstallationFile, fileID)
+		case id != "" && fileID != "" && fileID != id:
 			c.report(bMeta, []byte(metaInstallation), "%s, but %s says %s", id, InstallationFile, fileID)
 		}
 	}

@@ -230,10 +230,12 @@ func TestOutboxDueOrder(t *testing.T) {
 		t.Fatalf("next due %v", next)
 	}
 	// Rescheduling moves the item; dequeue removes it.
+	// (On a copy: the function may run twice, and must not change what
+	// its next run starts from.)
 	s.Update(context.Background(), func(tx Tx) error {
-		old := due[0].NextAttempt
-		due[0].NextAttempt = now.Add(time.Hour)
-		if err := tx.Reschedule(due[0], old); err != nil {
+		moved := *due[0]
+		moved.NextAttempt = now.Add(time.Hour)
+		if err := tx.Reschedule(&moved, due[0].NextAttempt); err != nil {
 			return err
 		}
 		return tx.Dequeue(due[1])

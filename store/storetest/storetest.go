@@ -1,5 +1,6 @@
-// Package storetest has helpers for tests that check what a store holds
-// after mail went through the daemon.
+// Package storetest is the conformance suite of the storage contract
+// (Run: every store.DB implementation must pass it) and has helpers for
+// tests that check what a store holds after mail went through the daemon.
 package storetest
 
 import (

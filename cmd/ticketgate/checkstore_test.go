@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/daemon"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -122,5 +125,39 @@ func TestCheckStoreReportsACorruptRecord(t *testing.T) {
 	code, stdout, stderr = runCmd([]string{"check-store", "--dir", data}, "")
 	if code != exitDamagedStore || !strings.Contains(stdout, "messages/2: does not decode") || !strings.Contains(stderr, "1 problem(s)") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
+// TestCheckStoreAfterRealMail: a store the daemon wrote (a request with an
+// attachment, the customer's reply, the notifications sent) passes the
+// full check: check-store has no false alarms on what the code writes.
+func TestCheckStoreAfterRealMail(t *testing.T) {
+	dir := t.TempDir()
+	path := writeConfig(t, dir, "")
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := daemon.Start(cfg, slog.New(slog.DiscardHandler), daemon.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := "From: Carl <carl@customer.example>\nTo: acme@support.example.com\nSubject: printer\n" +
+		"Message-ID: <first@customer.example>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n" +
+		"--b\nContent-Type: text/plain\n\nit is broken\n--b\nContent-Type: application/pdf\n" +
+		"Content-Disposition: attachment; filename=scan.pdf\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b--\n"
+	reply := "From: carl@customer.example\nTo: acme@support.example.com\nSubject: Re: printer\n" +
+		"Message-ID: <second@customer.example>\nIn-Reply-To: <first@customer.example>\n\nstill broken\n"
+	for _, raw := range []string{first, reply} {
+		if code, _, e := runCmd([]string{"deliver", "-c", path}, raw); code != 0 {
+			d.Shutdown(context.Background())
+			t.Fatalf("deliver: %d %s", code, e)
+		}
+	}
+	waitOutbox(t, dir, 3)
+	d.Shutdown(context.Background())
+	code, stdout, stderr := runCmd([]string{"check-store", "-c", path}, "")
+	if code != exitOK {
+		t.Fatalf("check-store on the daemon's own store: exit %d\n%s%s", code, stdout, stderr)
 	}
 }

@@ -52,7 +52,8 @@ type Options struct {
 	// be redone: a crash can corrupt the file.
 	NoSync bool
 	// ReadOnly opens the file for reading only (e.g. tools, with the
-	// daemon stopped).
+	// daemon stopped). The quick check of Open is left to the caller
+	// (check-store runs the full one, DB.Check).
 	ReadOnly bool
 	// RunTwice runs every Update function twice, first in a transaction
 	// that is rolled back, then for real (the second result is kept): it
@@ -200,34 +201,37 @@ func openBolt(dir string, opts Options) (*boltDB, error) {
 		return nil, fault.Temporary(fmt.Errorf("store: open: %w", err))
 	}
 	s.db = db
-	if !fresh {
-		if err := s.quickCheck(); err != nil {
-			db.Close()
-			return nil, err
+	// Everything that reads the file before it is served runs under
+	// protect: a damaged page is a refusal, not a crash.
+	err = protect(dir, func() error {
+		// Read-only is check-store's mode: it runs the full check
+		// itself and wants every finding, not the first one.
+		if !fresh && !opts.ReadOnly {
+			if err := s.quickCheck(); err != nil {
+				return err
+			}
 		}
-	}
-	if !opts.ReadOnly {
+		if opts.ReadOnly {
+			if err := s.checkVersion(); err != nil {
+				return err
+			}
+			return s.adoptInstallation(fresh, true)
+		}
 		if err := s.init(); err != nil {
-			db.Close()
-			return nil, err
+			return err
 		}
-		if err := s.adoptInstallation(fresh, false); err != nil {
-			db.Close()
-			return nil, err
-		}
-		go s.blobSyncer()
-		go s.commitLoop()
-	} else {
+		return s.adoptInstallation(fresh, false)
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if opts.ReadOnly {
 		close(s.loopDone)
 		close(s.syncDone)
-		if err := s.checkVersion(); err != nil {
-			db.Close()
-			return nil, err
-		}
-		if err := s.adoptInstallation(fresh, true); err != nil {
-			db.Close()
-			return nil, err
-		}
+	} else {
+		go s.blobSyncer()
+		go s.commitLoop()
 	}
 	return s, nil
 }

@@ -30,7 +30,7 @@ const AsHeader = "X-Ticketgate-As"
 
 // Server serves the admin API.
 type Server struct {
-	store *store.Store
+	store store.DB
 	cfg   func() *config.Config
 	now   func() time.Time
 	log   *slog.Logger
@@ -54,7 +54,7 @@ type Options struct {
 }
 
 // NewServer returns the API handler.
-func NewServer(s *store.Store, cfg func() *config.Config, opts Options, log *slog.Logger) *Server {
+func NewServer(s store.DB, cfg func() *config.Config, opts Options, log *slog.Logger) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -176,7 +176,7 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 		limit = 200
 	}
 	var out []TicketSummary
-	err := s.store.View(func(tx *store.Tx) error {
+	err := s.store.View(func(tx store.Tx) error {
 		var ferr error
 		err := tx.ForEachTicket(project, func(t *store.Ticket) bool {
 			if status != "" && t.Status != status {
@@ -244,7 +244,7 @@ type TicketDetail struct {
 
 func (s *Server) showTicket(w http.ResponseWriter, r *http.Request) {
 	var d TicketDetail
-	err := s.store.View(func(tx *store.Tx) error {
+	err := s.store.View(func(tx store.Tx) error {
 		var err error
 		if d.Ticket, err = tx.Ticket(strings.ToUpper(r.PathValue("key"))); err != nil {
 			return err
@@ -277,7 +277,7 @@ type OutboxEntry struct {
 
 func (s *Server) listOutbox(w http.ResponseWriter, r *http.Request) {
 	out := []OutboxEntry{}
-	err := s.store.View(func(tx *store.Tx) error {
+	err := s.store.View(func(tx store.Tx) error {
 		items, _, err := tx.DueOutbox(time.Unix(1<<40, 0), 10000)
 		for _, it := range items {
 			out = append(out, OutboxEntry{ID: it.ID, Ticket: it.Ticket, Event: it.Event, Recipient: it.Recipient, MessageID: it.MessageID,
@@ -308,7 +308,7 @@ func (s *Server) outboxChange(w http.ResponseWriter, r *http.Request, drop bool)
 	}
 	now := s.now().UTC()
 	var item *store.OutboxItem
-	err = s.store.Update(r.Context(), func(tx *store.Tx) error {
+	err = s.store.Update(r.Context(), func(tx store.Tx) error {
 		var err error
 		if item, err = tx.OutboxItem(id); err != nil {
 			return fmt.Errorf("outbox item %d: %w", id, err)
@@ -343,7 +343,7 @@ func (s *Server) dropOutbox(w http.ResponseWriter, r *http.Request) { s.outboxCh
 
 func (s *Server) listSuppressions(w http.ResponseWriter, r *http.Request) {
 	var out []*store.Suppression
-	err := s.store.View(func(tx *store.Tx) error {
+	err := s.store.View(func(tx store.Tx) error {
 		var err error
 		out, err = tx.Suppressions()
 		return err
@@ -368,8 +368,11 @@ func (s *Server) clearSuppression(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := strings.ToLower(r.PathValue("addr"))
-	err := s.store.Update(r.Context(), func(tx *store.Tx) error {
-		sup := tx.Suppressed(addr, time.Time{})
+	err := s.store.Update(r.Context(), func(tx store.Tx) error {
+		sup, err := tx.Suppressed(addr, time.Time{})
+		if err != nil {
+			return err
+		}
 		if sup == nil {
 			return fmt.Errorf("no suppression for %s: %w", addr, store.ErrNotFound)
 		}
@@ -406,7 +409,7 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) purgePlan(w http.ResponseWriter, r *http.Request) {
 	var items []retention.Item
-	err := s.store.View(func(tx *store.Tx) error {
+	err := s.store.View(func(tx store.Tx) error {
 		var err error
 		items, err = retention.Plan(tx, s.cfg(), s.now())
 		return err

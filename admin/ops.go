@@ -80,7 +80,7 @@ func (s *Server) opRoutes() {
 	}))
 	s.mux.HandleFunc("GET /api/orgs", func(w http.ResponseWriter, r *http.Request) {
 		var out []*store.Organization
-		err := s.store.View(func(tx *store.Tx) error {
+		err := s.store.View(func(tx store.Tx) error {
 			var err error
 			out, err = tx.Organizations(strings.ToUpper(r.URL.Query().Get("project")))
 			return err

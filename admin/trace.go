@@ -40,7 +40,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := Trace{MessageID: id, Events: []*store.AuditEvent{}}
-	err := s.store.View(func(tx *store.Tx) error {
+	err := s.store.View(func(tx store.Tx) error {
 		var err error
 		if t.Events, err = tx.Audit(id); err != nil {
 			return err

@@ -22,7 +22,7 @@ const auditQueue = 4096
 // jobs, one goroutine commits them in batches (the store's group commit),
 // so an SMTP 250 never waits for an audit fsync.
 type auditWriter struct {
-	st      *store.Store
+	st      store.DB
 	now     func() time.Time
 	log     *slog.Logger
 	dropped func()
@@ -49,7 +49,7 @@ type followUp struct {
 	Time                       time.Time
 }
 
-func newAuditWriter(st *store.Store, now func() time.Time, log *slog.Logger, dropped func()) *auditWriter {
+func newAuditWriter(st store.DB, now func() time.Time, log *slog.Logger, dropped func()) *auditWriter {
 	return &auditWriter{st: st, now: now, log: log, dropped: dropped, days: func() int { return 90 },
 		jobs: make(chan *auditJob, auditQueue), done: make(chan struct{})}
 }
@@ -179,7 +179,7 @@ func (a *auditWriter) run() {
 // write commits a batch in one transaction, then logs what it wrote.
 func (a *auditWriter) write(batch []*auditJob) {
 	var written []*store.AuditEvent
-	err := a.st.Update(context.Background(), func(tx *store.Tx) error {
+	err := a.st.Update(context.Background(), func(tx store.Tx) error {
 		written = written[:0] // the store may run this more than once
 		for _, j := range batch {
 			evs := j.events
@@ -235,7 +235,7 @@ func (a *auditWriter) prune() {
 	total := 0
 	for {
 		var n int
-		err := a.st.Update(context.Background(), func(tx *store.Tx) error {
+		err := a.st.Update(context.Background(), func(tx store.Tx) error {
 			var err error
 			n, err = tx.PruneAudit(before, 10000)
 			return err
@@ -260,7 +260,7 @@ func (a *auditWriter) prune() {
 // (EvSuppressed/EvRateLimited: recipient, template, reason). They were
 // written in the same transaction as the message, so they are exactly
 // what it caused. Everything comes from the events' typed fields.
-func followEvents(tx *store.Tx, f *followUp) ([]*store.AuditEvent, error) {
+func followEvents(tx store.Tx, f *followUp) ([]*store.AuditEvent, error) {
 	evs, err := tx.Events(f.Ticket)
 	if err != nil {
 		return nil, err

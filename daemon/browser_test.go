@@ -152,7 +152,7 @@ func TestCustomerPageInBrowser(t *testing.T) {
 		t.Errorf("reply without CSRF token: %d", resp.StatusCode)
 	}
 	var n int
-	d.Store().View(func(tx *store.Tx) error { m, _ := tx.TicketMessages("ACME-1"); n = len(m); return nil })
+	d.Store().View(func(tx store.Tx) error { m, _ := tx.TicketMessages("ACME-1"); n = len(m); return nil })
 	if n != 2 {
 		t.Errorf("forged post stored: %d messages", n)
 	}

@@ -57,7 +57,7 @@ func TestCorpusOverSMTP(t *testing.T) {
 	d := start(t, c)
 	count := func() int {
 		n := 0
-		d.Store().View(func(tx *store.Tx) error {
+		d.Store().View(func(tx store.Tx) error {
 			return tx.ForEachTicket("ACME", func(tk *store.Ticket) bool { n += tk.Messages; return true })
 		})
 		return n

@@ -43,7 +43,7 @@ type Daemon struct {
 	tmpl atomic.Pointer[templates.Set]
 	now  func() time.Time
 
-	store    *store.Store
+	store    store.DB
 	sender   *mailout.Sender
 	tport    mailout.Transport
 	pipeline *ingest.Pipeline
@@ -176,7 +176,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 func (d *Daemon) Config() *config.Config { return d.cfg.Load() }
 
 // Store returns the open store (for tests and in-process tools).
-func (d *Daemon) Store() *store.Store { return d.store }
+func (d *Daemon) Store() store.DB { return d.store }
 
 // Addr returns the bound address of a listener: smtp, lmtp (the configured
 // LMTP listener), socket (the local deliver socket), web, admin or

@@ -45,7 +45,7 @@ func imapMail(n int) []byte {
 
 // storedIDs maps Message-ID → copies stored in project ACME, and counts
 // the tickets.
-func storedIDs(t *testing.T, st *store.Store) (int, map[string]int) {
+func storedIDs(t *testing.T, st store.DB) (int, map[string]int) {
 	t.Helper()
 	return storetest.MessageIDs(t, st, "ACME")
 }
@@ -130,7 +130,7 @@ func TestIMAPDovecotAllQuiet(t *testing.T) {
 	// Notifications are queued in the ticket's own transaction: an empty
 	// outbox now means none will ever be sent for the backlog.
 	var queued int
-	d.Store().View(func(tx *store.Tx) error { queued, _ = tx.OutboxStats(); return nil })
+	d.Store().View(func(tx store.Tx) error { queued, _ = tx.OutboxStats(); return nil })
 	if queued != 0 || len(sink.Messages()) != 0 {
 		t.Errorf("all-quiet: %d queued, %d relayed", queued, len(sink.Messages()))
 	}

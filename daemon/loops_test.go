@@ -28,7 +28,7 @@ import (
 func events(t *testing.T, d *Daemon, key string) []*store.Event {
 	t.Helper()
 	var evs []*store.Event
-	d.Store().View(func(tx *store.Tx) error { evs, _ = tx.Events(key); return nil })
+	d.Store().View(func(tx store.Tx) error { evs, _ = tx.Events(key); return nil })
 	return evs
 }
 
@@ -81,7 +81,7 @@ func TestBouncesFromCorpus(t *testing.T) {
 				t.Fatalf("bounce not recorded as an internal note on ACME-1: %+v", last)
 			}
 			var sup *store.Suppression
-			d.Store().View(func(tx *store.Tx) error { sup = tx.Suppressed(cust, time.Now()); return nil })
+			d.Store().View(func(tx store.Tx) error { sup, _ = tx.Suppressed(cust, time.Now()); return nil })
 			if (sup != nil) != c.permanent {
 				t.Fatalf("suppressed = %v, want %v", sup != nil, c.permanent)
 			}

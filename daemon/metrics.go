@@ -138,7 +138,7 @@ func (d *Daemon) Metrics() *metrics.Metrics {
 // sender's loop is running and shows a sign of life (woken here, so an idle
 // loop answers at once). It does not depend on SMTP sessions.
 func (d *Daemon) Healthy() error {
-	if err := d.store.View(func(tx *store.Tx) error {
+	if err := d.store.View(func(tx store.Tx) error {
 		tx.Meta("schema")
 		return nil
 	}); err != nil {

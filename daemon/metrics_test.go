@@ -90,7 +90,7 @@ func TestMetricsAfterRealTraffic(t *testing.T) {
 	waitMessages(t, sink, 3)                                                                    // the agent hears of the reply
 
 	// Dora's address bounced before: her auto-reply is held back.
-	err = d.Store().Update(context.Background(), func(tx *store.Tx) error {
+	err = d.Store().Update(context.Background(), func(tx store.Tx) error {
 		return tx.Suppress(&store.Suppression{Address: "dora@customer.example", Until: time.Now().Add(time.Hour), Reason: "test bounce"})
 	})
 	if err != nil {
@@ -323,7 +323,7 @@ func TestTraceInboundAndOutbound(t *testing.T) {
 	}
 
 	// A suppressed auto-reply is in the trace with its reason.
-	err = d.Store().Update(context.Background(), func(tx *store.Tx) error {
+	err = d.Store().Update(context.Background(), func(tx store.Tx) error {
 		return tx.Suppress(&store.Suppression{Address: "dora@customer.example", Until: time.Now().Add(time.Hour), Reason: "hard bounce"})
 	})
 	if err != nil {

@@ -57,7 +57,7 @@ func (d *Daemon) webReply(ctx context.Context, tok *store.Token, text string) er
 	}
 	reply := &store.Token{Token: notify.NewToken(), Kind: store.TokenReply, Project: p.Key, Ticket: tok.Ticket, Recipient: tok.Recipient, Created: d.now().UTC()}
 	var t *store.Ticket
-	err := d.store.Update(ctx, func(tx *store.Tx) error {
+	err := d.store.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if t, err = tx.Ticket(tok.Ticket); err != nil {
 			return err

@@ -116,7 +116,7 @@ func drained(t *testing.T, d *Daemon, sink *mailouttest.Sink) []mailouttest.Mess
 	t.Helper()
 	waitUntil(t, "the outbox to drain", func() bool {
 		n := -1
-		d.Store().View(func(tx *store.Tx) error { n, _ = tx.OutboxStats(); return nil })
+		d.Store().View(func(tx store.Tx) error { n, _ = tx.OutboxStats(); return nil })
 		return n == 0
 	})
 	return sink.Messages()
@@ -345,11 +345,11 @@ func TestHugeReferencesDoNotStallIngestion(t *testing.T) {
 		t.Fatalf("the huge mail: %v", err)
 	}
 	var legit, big *store.MessageRef
-	d.Store().View(func(tx *store.Tx) error {
-		if r, ok := tx.LookupMessageID("ACME", "legit@customer.example"); ok {
+	d.Store().View(func(tx store.Tx) error {
+		if r, ok, _ := tx.LookupMessageID("ACME", "legit@customer.example"); ok {
 			legit = &r
 		}
-		if r, ok := tx.LookupMessageID("ACME", "huge@elsewhere.example"); ok {
+		if r, ok, _ := tx.LookupMessageID("ACME", "huge@elsewhere.example"); ok {
 			big = &r
 		}
 		return nil

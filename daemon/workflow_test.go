@@ -97,7 +97,7 @@ func (b *mailbox) next(n int) []mailouttest.Message {
 		}
 		var queued []string
 		if b.d != nil {
-			b.d.Store().View(func(tx *store.Tx) error {
+			b.d.Store().View(func(tx store.Tx) error {
 				return tx.ForEachTicket("", func(tk *store.Ticket) bool {
 					evs, _ := tx.Events(tk.Key)
 					for _, e := range evs {

@@ -18,7 +18,7 @@ func TestUnitSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Type=notify", "WatchdogSec=30", "Restart=on-failure", "RestartPreventExitStatus=2",
+	for _, want := range []string{"Type=notify", "WatchdogSec=30", "Restart=on-failure", "RestartPreventExitStatus=2 3",
 		"ExecReload=/bin/kill -HUP $MAINPID", "StateDirectory=ticketgate", "ConfigurationDirectory=ticketgate",
 		"ProtectSystem=strict", "User=ticketgate", "Group=ticketgate", "Documentation=man:ticketgate(8)"} {
 		if !bytes.Contains(b, []byte("\n"+want+"\n")) {

@@ -43,7 +43,7 @@ func (a *account) key() string {
 // backoff after any failure.
 type fetcher struct {
 	acct     account
-	store    *store.Store
+	store    store.DB
 	pipeline Receiver
 	log      *slog.Logger
 	opts     Options
@@ -66,7 +66,7 @@ type fetcher struct {
 	done   chan struct{}
 }
 
-func newFetcher(a account, st *store.Store, p Receiver, log *slog.Logger, opts Options) *fetcher {
+func newFetcher(a account, st store.DB, p Receiver, log *slog.Logger, opts Options) *fetcher {
 	return &fetcher{
 		acct:     a,
 		store:    st,
@@ -441,7 +441,7 @@ func (f *fetcher) cursor(c *imapclient.Client, sel *imap.SelectData) (store.IMAP
 	key := f.acct.key()
 	var cur store.IMAPCursor
 	var found bool
-	err := f.store.View(func(tx *store.Tx) error {
+	err := f.store.View(func(tx store.Tx) error {
 		var err error
 		cur, found, err = tx.IMAPCursor(key)
 		return err
@@ -479,7 +479,7 @@ func (f *fetcher) cursor(c *imapclient.Client, sel *imap.SelectData) (store.IMAP
 		}
 		f.log.Info("imap mailbox read for the first time", "start", f.acct.IMAP.Start, "existing_up_to_uid", highest)
 	}
-	if err := f.store.Update(context.Background(), func(tx *store.Tx) error { return tx.SetIMAPCursor(key, next) }); err != nil {
+	if err := f.store.Update(context.Background(), func(tx store.Tx) error { return tx.SetIMAPCursor(key, next) }); err != nil {
 		return cur, err
 	}
 	return next, nil
@@ -498,7 +498,7 @@ func (f *fetcher) advance(cur store.IMAPCursor, uids []uint32, done map[uint32]b
 		return nil
 	}
 	cur.LastUID = last
-	return f.store.Update(context.Background(), func(tx *store.Tx) error { return tx.SetIMAPCursor(f.acct.key(), cur) })
+	return f.store.Update(context.Background(), func(tx store.Tx) error { return tx.SetIMAPCursor(f.acct.key(), cur) })
 }
 
 func fetchSizes(c *imapclient.Client, uids []uint32) (map[uint32]int64, error) {
@@ -528,7 +528,7 @@ func (f *fetcher) handle(c *imapclient.Client, cur store.IMAPCursor, uid uint32,
 	var rec store.IMAPAttempt
 	// The attempt is counted before processing, so that a message that
 	// brings the daemon down is isolated after restarts too.
-	err := f.store.Update(ctx, func(tx *store.Tx) error {
+	err := f.store.Update(ctx, func(tx store.Tx) error {
 		r, err := tx.IMAPAttempt(key, uv, uid)
 		if err != nil {
 			return err
@@ -604,7 +604,7 @@ func (f *fetcher) handle(c *imapclient.Client, cur store.IMAPCursor, uid uint32,
 		return ok, err
 	case fault.IsTemporary(rerr):
 		// Not the message's fault: give the attempt back.
-		if err := f.store.Update(ctx, func(tx *store.Tx) error {
+		if err := f.store.Update(ctx, func(tx store.Tx) error {
 			r, err := tx.IMAPAttempt(key, uv, uid)
 			if err != nil {
 				return err
@@ -617,7 +617,7 @@ func (f *fetcher) handle(c *imapclient.Client, cur store.IMAPCursor, uid uint32,
 		log.Warn("imap message refused for now; will retry", "err", rerr)
 		return false, &deferred{fault.Temporary(fmt.Errorf("imap uid %d: refused for now: %w", uid, rerr))}
 	default:
-		if err := f.store.Update(ctx, func(tx *store.Tx) error {
+		if err := f.store.Update(ctx, func(tx store.Tx) error {
 			r, err := tx.IMAPAttempt(key, uv, uid)
 			if err != nil {
 				return err
@@ -654,7 +654,7 @@ func (f *fetcher) finish(c *imapclient.Client, uid, uv uint32, dest string) (boo
 		return true, nil
 	}
 	key := f.acct.key()
-	if err := f.store.Update(context.Background(), func(tx *store.Tx) error {
+	if err := f.store.Update(context.Background(), func(tx store.Tx) error {
 		r, err := tx.IMAPAttempt(key, uv, uid)
 		if err != nil {
 			return err

@@ -90,7 +90,7 @@ func (o *Options) defaults() {
 
 // Manager runs one fetcher per project with an imap section.
 type Manager struct {
-	store    *store.Store
+	store    store.DB
 	pipeline Receiver
 	opts     Options
 
@@ -103,7 +103,7 @@ type Manager struct {
 }
 
 // NewManager returns a manager with no mailboxes; Apply starts them.
-func NewManager(st *store.Store, p Receiver, opts Options) *Manager {
+func NewManager(st store.DB, p Receiver, opts Options) *Manager {
 	opts.defaults()
 	return &Manager{store: st, pipeline: p, opts: opts, fetchers: map[string]*fetcher{}}
 }

@@ -115,7 +115,7 @@ func mail(n int, extra ...string) string {
 // env is a real pipeline (store, ticket engine, notifier) for one project.
 type env struct {
 	cfg  *config.Config
-	st   *store.Store
+	st   store.DB
 	pipe *ingest.Pipeline
 }
 
@@ -179,7 +179,7 @@ func (e *env) stored(t *testing.T) (tickets int, perID map[string]int) {
 func (e *env) outbox(t *testing.T) []*store.OutboxItem {
 	t.Helper()
 	var items []*store.OutboxItem
-	e.st.View(func(tx *store.Tx) error {
+	e.st.View(func(tx store.Tx) error {
 		var err error
 		items, _, err = tx.DueOutbox(time.Now().Add(1000*time.Hour), 10000)
 		return err
@@ -447,7 +447,7 @@ func TestDeferredMessageDoesNotBlockOthers(t *testing.T) {
 	}
 	// q2 and q3 went ahead: q1 got the last ticket number.
 	var q1Ticket string
-	e.st.View(func(tx *store.Tx) error {
+	e.st.View(func(tx store.Tx) error {
 		return tx.ForEachTicket("ACME", func(tk *store.Ticket) bool {
 			msgs, _ := tx.TicketMessages(tk.Key)
 			for _, m := range msgs {
@@ -474,7 +474,7 @@ func TestCrashLoopMessageIsIsolated(t *testing.T) {
 	// (first start done) and two attempts are on record.
 	a := account{Project: "ACME", IMAP: *e.cfg.Projects[0].IMAP}
 	sd, _ := srv.user.Status("INBOX", &imap.StatusOptions{UIDValidity: true})
-	err := e.st.Update(context.Background(), func(tx *store.Tx) error {
+	err := e.st.Update(context.Background(), func(tx store.Tx) error {
 		if err := tx.SetIMAPCursor(a.key(), store.IMAPCursor{UIDValidity: sd.UIDValidity}); err != nil {
 			return err
 		}
@@ -502,7 +502,7 @@ func TestOversizeMessageBecomesANote(t *testing.T) {
 	eventually(t, "oversize message left in the error mailbox", func() bool { return srv.count("Ticketgate-Errors") == 1 })
 	eventually(t, "the other one processed", func() bool { return srv.count("Processed") == 1 })
 	var text, auto string
-	e.st.View(func(tx *store.Tx) error {
+	e.st.View(func(tx store.Tx) error {
 		return tx.ForEachTicket("ACME", func(tk *store.Ticket) bool {
 			msgs, _ := tx.TicketMessages(tk.Key)
 			for _, m := range msgs {

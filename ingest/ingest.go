@@ -27,7 +27,7 @@ import (
 
 // Pipeline implements mailin.Receiver.
 type Pipeline struct {
-	store  *store.Store
+	store  store.DB
 	cfg    func() *config.Config
 	engine *ticket.Engine
 	log    *slog.Logger
@@ -55,7 +55,7 @@ type Outcome struct {
 }
 
 // New returns a pipeline.
-func New(s *store.Store, cfg func() *config.Config, e *ticket.Engine, log *slog.Logger) *Pipeline {
+func New(s store.DB, cfg func() *config.Config, e *ticket.Engine, log *slog.Logger) *Pipeline {
 	return &Pipeline{store: s, cfg: cfg, engine: e, log: log, now: time.Now, flood: newFloodLimiter(time.Now)}
 }
 
@@ -150,7 +150,16 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 		}
 		m.ToInternal = kind == config.AddrInternal
 		m.TellStaff = refusal != nil
-		if b := p.blocked(proj.Key, m.From, m.MailFrom); b != nil {
+		b, berr := p.blocked(proj.Key, m.From, m.MailFrom)
+		if berr != nil {
+			// A block that cannot be read may be this sender's: no
+			// mail passes unchecked (the sender retries).
+			p.log.Error("could not read the blocked senders", "msgid", msg.MessageID, "project", proj.Key, "err", berr)
+			done[proj.Key] = copyResult{nil, fault.Temporary(berr)}
+			errs[i] = done[proj.Key].err
+			continue
+		}
+		if b != nil {
 			// Kept (nothing is lost), but nobody hears of it.
 			m.Auto, m.Quiet, m.TellStaff = "sender blocked: "+b.Reason, true, false
 		}
@@ -324,7 +333,7 @@ func toMail(proj *config.Project, env *mailin.Envelope, msg *mailin.Message, att
 // ownMail answers the policy stage's questions about our own mail.
 type ownMail struct {
 	cfg   *config.Config
-	store *store.Store
+	store store.DB
 }
 
 func (o ownMail) IsOwnAddress(addr string) bool { return o.cfg.IsOwnAddress(addr) }
@@ -337,7 +346,7 @@ func (o ownMail) MintedMessageID(id string) bool {
 		return false
 	}
 	found := false
-	o.store.View(func(tx *store.Tx) error {
+	o.store.View(func(tx store.Tx) error {
 		_, err := tx.Token(tok)
 		found = err == nil
 		return nil
@@ -354,17 +363,18 @@ func answersSender(source string) bool {
 
 // blocked returns the block on a message's sender (From, else the envelope
 // sender) in project, or nil.
-func (p *Pipeline) blocked(project string, addrs ...string) *store.Block {
+func (p *Pipeline) blocked(project string, addrs ...string) (*store.Block, error) {
 	var b *store.Block
-	p.store.View(func(tx *store.Tx) error {
+	err := p.store.View(func(tx store.Tx) error {
 		for _, a := range addrs {
 			if a != "" {
-				if b = tx.Blocked(project, strings.ToLower(a)); b != nil {
-					return nil
+				var err error
+				if b, err = tx.Blocked(project, strings.ToLower(a)); b != nil || err != nil {
+					return err
 				}
 			}
 		}
 		return nil
 	})
-	return b
+	return b, err
 }

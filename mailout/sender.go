@@ -31,7 +31,7 @@ type Retry struct {
 // between the relay's 250 and that removal sends it again, with the same
 // Message-ID (the bytes are stored whole).
 type Sender struct {
-	store     *store.Store
+	store     store.DB
 	transport Transport
 	retry     Retry
 	workers   int
@@ -39,11 +39,11 @@ type Sender struct {
 	log       *slog.Logger
 	// OnGiveUp is called inside the transaction that gives an item up,
 	// so the failure is recorded and the agents told atomically; may be nil.
-	OnGiveUp func(tx *store.Tx, item *store.OutboxItem, reason string) error
+	OnGiveUp func(tx store.Tx, item *store.OutboxItem, reason string) error
 	// OnDelivered is called inside the transaction that removes a
 	// delivered item, so the ticket's history records it atomically (the
 	// domain writes it: ticket.Engine.Delivered); may be nil.
-	OnDelivered func(tx *store.Tx, item *store.OutboxItem) error
+	OnDelivered func(tx store.Tx, item *store.OutboxItem) error
 	// OnSent is called after an item was delivered and removed; may be nil.
 	OnSent func(item *store.OutboxItem)
 	// OnAttempt, when set, is told every send attempt's outcome once it is
@@ -61,7 +61,7 @@ type Sender struct {
 }
 
 // NewSender returns a sender with workers concurrent sends.
-func NewSender(s *store.Store, t Transport, r Retry, workers int, log *slog.Logger) *Sender {
+func NewSender(s store.DB, t Transport, r Retry, workers int, log *slog.Logger) *Sender {
 	if r.Initial <= 0 {
 		r.Initial = 30 * time.Second
 	}
@@ -150,7 +150,7 @@ func (s *Sender) dispatch(ctx context.Context, work chan<- *store.OutboxItem) (t
 	for {
 		var due []*store.OutboxItem
 		var next time.Time
-		err := s.store.View(func(tx *store.Tx) error {
+		err := s.store.View(func(tx store.Tx) error {
 			var err error
 			due, next, err = tx.DueOutbox(s.now(), 256)
 			return err
@@ -188,7 +188,7 @@ func (s *Sender) deliver(it *store.OutboxItem) {
 	err := s.transport.Send(ctx, Envelope{From: it.MailFrom, To: []string{it.Recipient}, MessageID: it.MessageID}, bytes.NewReader(it.Raw))
 	now := s.now().UTC()
 	if err == nil {
-		uerr := s.store.Update(ctx, func(tx *store.Tx) error {
+		uerr := s.store.Update(ctx, func(tx store.Tx) error {
 			if err := tx.Dequeue(it); err != nil {
 				return err
 			}
@@ -220,7 +220,7 @@ func (s *Sender) deliver(it *store.OutboxItem) {
 		if fault.IsTemporary(err) {
 			reason = fmt.Sprintf("still failing after %s", s.retry.GiveUpAfter)
 		}
-		uerr := s.store.Update(ctx, func(tx *store.Tx) error {
+		uerr := s.store.Update(ctx, func(tx store.Tx) error {
 			if err := tx.Dequeue(&store.OutboxItem{ID: it.ID, NextAttempt: old}); err != nil {
 				return err
 			}
@@ -241,7 +241,7 @@ func (s *Sender) deliver(it *store.OutboxItem) {
 		return
 	}
 	it.NextAttempt = now.Add(s.backoff(it.Attempts))
-	uerr := s.store.Update(ctx, func(tx *store.Tx) error {
+	uerr := s.store.Update(ctx, func(tx store.Tx) error {
 		cp := *it
 		return tx.Reschedule(&cp, old)
 	})

@@ -26,7 +26,7 @@ func TestSenderRetriesGivesUpAndDelivers(t *testing.T) {
 	s := mailout.NewSender(st, tr, mailout.Retry{Initial: 20 * time.Millisecond, Max: 50 * time.Millisecond, GiveUpAfter: 400 * time.Millisecond}, 2, slog.New(slog.DiscardHandler))
 	var mu sync.Mutex
 	gaveUp := map[string]string{}
-	s.OnGiveUp = func(tx *store.Tx, it *store.OutboxItem, reason string) error {
+	s.OnGiveUp = func(tx store.Tx, it *store.OutboxItem, reason string) error {
 		mu.Lock()
 		gaveUp[it.Recipient] = reason
 		mu.Unlock()
@@ -35,7 +35,7 @@ func TestSenderRetriesGivesUpAndDelivers(t *testing.T) {
 	sink.RejectRecipient("dead@x.example", &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"})
 	sink.RejectRecipient("slow@x.example", &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"})
 	now := time.Now()
-	err = st.Update(context.Background(), func(tx *store.Tx) error {
+	err = st.Update(context.Background(), func(tx store.Tx) error {
 		for _, r := range []string{"ok@x.example", "dead@x.example", "slow@x.example"} {
 			if err := tx.Enqueue(&store.OutboxItem{Recipient: r, MailFrom: "acme+bounce-x@support.example.com", MessageID: "m-" + r,
 				Raw: []byte("Subject: hi\r\n\r\nhi\r\n"), Created: now, NextAttempt: now}); err != nil {
@@ -57,7 +57,7 @@ func TestSenderRetriesGivesUpAndDelivers(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		var left int
-		st.View(func(tx *store.Tx) error { left, _ = tx.OutboxStats(); return nil })
+		st.View(func(tx store.Tx) error { left, _ = tx.OutboxStats(); return nil })
 		if left == 0 {
 			break
 		}
@@ -75,7 +75,7 @@ func TestSenderRetriesGivesUpAndDelivers(t *testing.T) {
 		t.Fatalf("delivered %v", msgs)
 	}
 	var left int
-	st.View(func(tx *store.Tx) error { left, _ = tx.OutboxStats(); return nil })
+	st.View(func(tx store.Tx) error { left, _ = tx.OutboxStats(); return nil })
 	if left != 0 {
 		t.Errorf("%d items left in the outbox", left)
 	}

@@ -64,7 +64,7 @@ func (m *Metrics) Ready() Report {
 		r.Ready = false
 		r.Checks = append(r.Checks, c)
 	}
-	err := m.opts.Store.View(func(tx *store.Tx) error {
+	err := m.opts.Store.View(func(tx store.Tx) error {
 		r.Outbox.Depth, r.Outbox.Oldest = tx.OutboxStats()
 		if it := tx.OldestOutboxItem(); it != nil {
 			r.Outbox.OldestID, r.Outbox.OldestTo = it.ID, it.Recipient
@@ -128,7 +128,7 @@ func (m *Metrics) Alive() error {
 	if m.opts.Alive != nil {
 		return m.opts.Alive()
 	}
-	return m.opts.Store.View(func(*store.Tx) error { return nil })
+	return m.opts.Store.View(func(store.Tx) error { return nil })
 }
 
 // Handler serves /metrics, /healthz, /readyz and, when pprof is set,

@@ -47,7 +47,7 @@ type Settings struct {
 // Options connect the metrics to the running daemon. Only Store is
 // required.
 type Options struct {
-	Store *store.Store
+	Store store.DB
 	// Now is the clock for ages (default time.Now).
 	Now func() time.Time
 	// Settings returns the current settings (default: stuck after 1h).
@@ -223,7 +223,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	m := c.m
 	var depth int
 	var oldest time.Time
-	err := m.opts.Store.View(func(tx *store.Tx) error {
+	err := m.opts.Store.View(func(tx store.Tx) error {
 		depth, oldest = tx.OutboxStats()
 		return nil
 	})

@@ -50,7 +50,7 @@ func TestReadyOnARealStore(t *testing.T) {
 	if r := m.Ready(); !r.Ready {
 		t.Fatalf("empty store not ready: %+v", r)
 	}
-	err = st.Update(context.Background(), func(tx *store.Tx) error {
+	err = st.Update(context.Background(), func(tx store.Tx) error {
 		return tx.Enqueue(&store.OutboxItem{Recipient: "c@x.example", MessageID: "tg.a@x", Created: now.Add(-2 * time.Hour), NextAttempt: now})
 	})
 	if err != nil {

@@ -228,8 +228,9 @@ type Notifier struct {
 	tmpl func() *templates.Set
 	now  func() time.Time
 	log  *slog.Logger
-	// OnHeld, when set, is told about every mail held back (for metrics):
-	// kind is store.EvSuppressed or store.EvRateLimited.
+	// OnHeld, when set, is told about every mail held back (for metrics),
+	// once its transaction committed: kind is store.EvSuppressed or
+	// store.EvRateLimited.
 	OnHeld func(project string, kind store.EventKind)
 	// OpenBlob, when set, reads stored attachments: a comment's files go
 	// to the customers with it.
@@ -319,7 +320,7 @@ func containsFold(list []string, s string) bool {
 // Notify queues the mail ev causes and returns how many were queued.
 // Mail to a suppressed address, and automatic mail over a rate limit, is
 // held back: dropped, logged and noted on the ticket.
-func (n *Notifier) Notify(tx *store.Tx, ev *ticket.Event) (int, error) {
+func (n *Notifier) Notify(tx store.Tx, ev *ticket.Event) (int, error) {
 	queued := 0
 	// The attachments of a comment reach the customers with its text; they
 	// are read once for all of them.
@@ -360,13 +361,17 @@ type limit struct {
 // counters live in the store and are counted in the transaction that
 // queues the mail, so they survive restarts and a rolled-back change does
 // not count.
-func (n *Notifier) hold(tx *store.Tx, ev *ticket.Event, pl Planned) (bool, error) {
+func (n *Notifier) hold(tx store.Tx, ev *ticket.Event, pl Planned) (bool, error) {
 	cfg := n.cfg()
 	now := n.now().UTC()
 	p, t := ev.Project, ev.Ticket
 	var reason string
 	kind := store.EvSuppressed
-	if s := tx.Suppressed(pl.Recipient, now); s != nil {
+	s, err := tx.Suppressed(pl.Recipient, now)
+	if err != nil {
+		return false, err
+	}
+	if s != nil {
 		reason = fmt.Sprintf("suppressed until %s: %s", s.Until.Format(time.RFC3339), s.Reason)
 	} else if autoFor(pl.Template) != "" && !p.AlwaysMail(pl.Recipient) {
 		l := cfg.Limits
@@ -384,7 +389,11 @@ func (n *Notifier) hold(tx *store.Tx, ev *ticket.Event, pl Planned) (bool, error
 			limits = append(limits, limit{"auto|t|" + t.Key, l.AutoPerTicket, "ticket"}, limit{"auto|p|" + p.Key, l.AutoPerProject, "project"})
 		}
 		for _, lim := range limits {
-			if tx.RateCount(lim.key, lim.rate.Per, now) >= float64(lim.rate.Count) {
+			n, err := tx.RateCount(lim.key, lim.rate.Per, now)
+			if err != nil {
+				return false, err
+			}
+			if n >= float64(lim.rate.Count) {
 				reason = fmt.Sprintf("rate limit: %s automatic mails per %s reached", lim.rate.String(), lim.what)
 				kind = store.EvRateLimited
 				break
@@ -401,12 +410,16 @@ func (n *Notifier) hold(tx *store.Tx, ev *ticket.Event, pl Planned) (bool, error
 	} else {
 		return false, nil
 	}
-	if n.log != nil {
-		n.log.Warn("mail held back", "ticket", t.Key, "rcpt", pl.Recipient, "template", pl.Template, "reason", reason)
-	}
-	if n.OnHeld != nil {
-		n.OnHeld(p.Key, kind)
-	}
+	// Counted and logged once the hold is durable: this runs inside a
+	// transaction function, which may run more than once.
+	tx.AfterCommit(func() {
+		if n.log != nil {
+			n.log.Warn("mail held back", "ticket", t.Key, "rcpt", pl.Recipient, "template", pl.Template, "reason", reason)
+		}
+		if n.OnHeld != nil {
+			n.OnHeld(p.Key, kind)
+		}
+	})
 	return true, record(ev, &store.Event{Kind: kind, Recipient: pl.Recipient, Template: pl.Template, Reason: reason})
 }
 
@@ -483,7 +496,7 @@ func display(name, addr string) string {
 
 // queue composes and queues one planned mail; files are attached to
 // customer copies of a comment.
-func (n *Notifier) queue(tx *store.Tx, ev *ticket.Event, pl Planned, files []file) error {
+func (n *Notifier) queue(tx store.Tx, ev *ticket.Event, pl Planned, files []file) error {
 	cfg := n.cfg()
 	p, t := ev.Project, ev.Ticket
 	now := n.now().UTC()

@@ -346,7 +346,7 @@ func TestNotifyComposes(t *testing.T) {
 	note := &store.Message{From: agent2, FromName: "Bob", Text: "internal: customer owes us money", MessageID: "note1@example.com"}
 	comment := &store.Message{From: agent, FromName: "Alice Agent", Text: "We replaced the printer.", MessageID: "a1@example.com"}
 	var recorded []*store.Event
-	err = st.Update(context.Background(), func(tx *store.Tx) error {
+	err = st.Update(context.Background(), func(tx store.Tx) error {
 		recorded = recorded[:0]
 		rec := func(e *store.Event) error { recorded = append(recorded, e); return nil }
 		if _, err := n.Notify(tx, &ticket.Event{Type: ticket.EvRequestCreated, Project: p, Ticket: tk, Actor: reporter, Message: &store.Message{From: reporter, FromName: tk.ReporterName, Text: "<b>help</b>", MessageID: "r1@customer.example"}, Record: rec}); err != nil {
@@ -362,7 +362,7 @@ func TestNotifyComposes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var items []*store.OutboxItem
-	st.View(func(tx *store.Tx) error { items, _, err = tx.DueOutbox(time.Now().Add(time.Hour), 100); return err })
+	st.View(func(tx store.Tx) error { items, _, err = tx.DueOutbox(time.Now().Add(time.Hour), 100); return err })
 	byKey := map[string]*store.OutboxItem{}
 	for _, it := range items {
 		byKey[it.Event+" "+it.Recipient] = it
@@ -446,4 +446,36 @@ func readMail(t *testing.T, raw []byte) (mail.Header, string) {
 		}
 	}
 	return r.Header, html
+}
+
+// TestHeldMailCountedOnce: the held-mail metric is told once per committed
+// hold, however often the store runs the transaction function (it may run
+// it more than once; RunTwice always does).
+func TestHeldMailCountedOnce(t *testing.T) {
+	cfg := testConfig(t, nil)
+	st, err := store.Open(t.TempDir(), store.Options{RunTwice: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	n := notifier(cfg)
+	var held []string
+	n.OnHeld = func(project string, kind store.EventKind) { held = append(held, project+" "+kind.String()) }
+	p := cfg.Project("ACME")
+	tk := testTicket()
+	now := time.Now().UTC()
+	err = st.Update(context.Background(), func(tx store.Tx) error {
+		if err := tx.Suppress(&store.Suppression{Address: reporter, Until: now.Add(24 * time.Hour), Reason: "hard bounce", Created: now}); err != nil {
+			return err
+		}
+		_, err := n.Notify(tx, &ticket.Event{Type: ticket.EvRequestCreated, Project: p, Ticket: tk, Actor: reporter,
+			Message: &store.Message{From: reporter, Text: "help", MessageID: "r1@customer.example"}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(held) != 1 || held[0] != "ACME suppressed" {
+		t.Fatalf("held-mail metric told %q, want once [ACME suppressed]", held)
+	}
 }

@@ -45,7 +45,7 @@ func BenchmarkNotifyRequestCreated(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i += perTx {
-		err := s.Update(context.Background(), func(tx *store.Tx) error {
+		err := s.Update(context.Background(), func(tx store.Tx) error {
 			queued = 0
 			for j := i; j < min(i+perTx, b.N); j++ {
 				from := fmt.Sprintf("c%d@customer.example", j)

@@ -27,7 +27,7 @@ type Item struct {
 }
 
 // Plan lists what a run at now would delete.
-func Plan(tx *store.Tx, cfg *config.Config, now time.Time) ([]Item, error) {
+func Plan(tx store.Tx, cfg *config.Config, now time.Time) ([]Item, error) {
 	var out []Item
 	for i := range cfg.Projects {
 		p := &cfg.Projects[i]
@@ -84,9 +84,9 @@ type Report struct {
 // transaction; then the files no record refers to any more are removed, so
 // the space comes back. (A blob shared with a ticket that is not due — the
 // same attachment sent twice — stays.)
-func Run(ctx context.Context, s *store.Store, e *ticket.Engine, cfg *config.Config, now time.Time, actor string) (*Report, error) {
+func Run(ctx context.Context, s store.DB, e *ticket.Engine, cfg *config.Config, now time.Time, actor string) (*Report, error) {
 	rep := &Report{}
-	err := s.Update(ctx, func(tx *store.Tx) error {
+	err := s.Update(ctx, func(tx store.Tx) error {
 		*rep = Report{}
 		items, err := Plan(tx, cfg, now)
 		if err != nil {
@@ -123,7 +123,7 @@ func Run(ctx context.Context, s *store.Store, e *ticket.Engine, cfg *config.Conf
 
 // Job runs retention on every project's schedule.
 type Job struct {
-	store  *store.Store
+	store  store.DB
 	engine *ticket.Engine
 	cfg    func() *config.Config
 	now    func() time.Time
@@ -131,7 +131,7 @@ type Job struct {
 }
 
 // NewJob returns a job.
-func NewJob(s *store.Store, e *ticket.Engine, cfg func() *config.Config, now func() time.Time, log *slog.Logger) *Job {
+func NewJob(s store.DB, e *ticket.Engine, cfg func() *config.Config, now func() time.Time, log *slog.Logger) *Job {
 	return &Job{store: s, engine: e, cfg: cfg, now: now, log: log}
 }
 

@@ -38,7 +38,7 @@ func TestRetentionWithFakeClock(t *testing.T) {
 	shared := blob("the same logo in both tickets")
 	mk := func(n uint64, closedDaysAgo int) (raw, att string) {
 		raw, att = blob("raw "+time.Duration(n).String()), blob("attachment "+time.Duration(n).String())
-		err := s.Update(ctx, func(tx *store.Tx) error {
+		err := s.Update(ctx, func(tx store.Tx) error {
 			key := store.TicketKey("ACME", n)
 			t := &store.Ticket{Key: key, Project: "ACME", Number: n, Subject: "s", Status: "closed", Closed: now.Add(-time.Duration(closedDaysAgo) * 24 * time.Hour)}
 			if err := tx.PutTicket(t); err != nil {
@@ -56,7 +56,7 @@ func TestRetentionWithFakeClock(t *testing.T) {
 	youngRaw, youngAtt := mk(2, 89)
 
 	var plan []Item
-	s.View(func(tx *store.Tx) error { plan, err = Plan(tx, cfg, now); return err })
+	s.View(func(tx store.Tx) error { plan, err = Plan(tx, cfg, now); return err })
 	if len(plan) != 3 {
 		t.Fatalf("dry run lists %d items, want raw + 2 attachments of ACME-1: %+v", len(plan), plan)
 	}
@@ -77,7 +77,7 @@ func TestRetentionWithFakeClock(t *testing.T) {
 	}
 	var m1, m2 []*store.Message
 	var ev []*store.Event
-	s.View(func(tx *store.Tx) error {
+	s.View(func(tx store.Tx) error {
 		m1, _ = tx.TicketMessages("ACME-1")
 		m2, _ = tx.TicketMessages("ACME-2")
 		ev, _ = tx.Events("ACME-1")

@@ -78,7 +78,7 @@ func (t *AuditType) UnmarshalText(b []byte) error {
 func auditPrefix(id string) []byte { return append([]byte(id), 0) }
 
 // AddAudit appends e to its Message-ID's stream (Seq is set).
-func (tx *Tx) AddAudit(e *AuditEvent) error {
+func (tx *boltTx) AddAudit(e *AuditEvent) error {
 	e.MessageID = msgid.Canonical(e.MessageID)
 	if e.MessageID == "" {
 		return nil // nothing to find it by
@@ -112,7 +112,7 @@ func (tx *Tx) AddAudit(e *AuditEvent) error {
 }
 
 // Audit returns the stream of one Message-ID, oldest first.
-func (tx *Tx) Audit(messageID string) ([]*AuditEvent, error) {
+func (tx *boltTx) Audit(messageID string) ([]*AuditEvent, error) {
 	b := tx.btx.Bucket(bAudit)
 	id := msgid.Canonical(messageID)
 	if b == nil || id == "" {
@@ -133,7 +133,7 @@ func (tx *Tx) Audit(messageID string) ([]*AuditEvent, error) {
 
 // PruneAudit deletes audit events older than before, at most max of them
 // (0: no limit), and returns how many went.
-func (tx *Tx) PruneAudit(before time.Time, max int) (int, error) {
+func (tx *boltTx) PruneAudit(before time.Time, max int) (int, error) {
 	b, bt := tx.btx.Bucket(bAudit), tx.btx.Bucket(bAuditTime)
 	if b == nil || bt == nil {
 		return 0, nil

@@ -19,7 +19,7 @@ import (
 // refers to. Blobs are immutable and content-addressed, and the sweep and
 // retention jobs cannot remove one while a backup runs (blobMu), so the
 // archive restores to exactly that moment.
-func (s *Store) Backup(w io.Writer) error {
+func (s *boltDB) Backup(w io.Writer) error {
 	s.blobMu.RLock()
 	defer s.blobMu.RUnlock()
 	tw := tar.NewWriter(w)
@@ -33,7 +33,7 @@ func (s *Store) Backup(w io.Writer) error {
 			return err
 		}
 		seen := map[string]bool{}
-		return (&Tx{btx: btx}).forEachBlobRef(func(h string) {
+		return (&boltTx{btx: btx}).ForEachBlobRef(func(h string) {
 			if !seen[h] {
 				seen[h] = true
 				refs = append(refs, h)
@@ -54,7 +54,7 @@ func (s *Store) Backup(w io.Writer) error {
 	return nil
 }
 
-func (s *Store) addBlob(tw *tar.Writer, h string) error {
+func (s *boltDB) addBlob(tw *tar.Writer, h string) error {
 	f, err := os.Open(s.blobPath(h))
 	if errors.Is(err, fs.ErrNotExist) {
 		// Removed by retention before this snapshot's record said so

@@ -20,7 +20,7 @@ func TestBackupRestoreWhileWriting(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		err = s.Update(ctx, func(tx *Tx) error {
+		err = s.Update(ctx, func(tx Tx) error {
 			n, err := tx.NextTicketNumber("ACME")
 			if err != nil {
 				return err
@@ -67,8 +67,8 @@ func TestBackupRestoreWhileWriting(t *testing.T) {
 	defer r.Close()
 	var n uint64
 	var msgs []*Message
-	r.View(func(tx *Tx) error {
-		n = tx.LastTicketNumber("ACME")
+	r.View(func(tx Tx) error {
+		n, _ = tx.LastTicketNumber("ACME")
 		msgs, _ = tx.TicketMessages("ACME-7")
 		return nil
 	})
@@ -78,7 +78,7 @@ func TestBackupRestoreWhileWriting(t *testing.T) {
 	// Every ticket in the snapshot has its raw message.
 	for i := uint64(1); i <= n; i++ {
 		var m []*Message
-		r.View(func(tx *Tx) error { m, _ = tx.TicketMessages(TicketKey("ACME", i)); return nil })
+		r.View(func(tx Tx) error { m, _ = tx.TicketMessages(TicketKey("ACME", i)); return nil })
 		f, err := r.OpenBlob(m[0].Raw)
 		if err != nil {
 			t.Fatalf("ACME-%d: raw blob missing from the backup: %v", i, err)
@@ -101,14 +101,14 @@ func TestCompact(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := strings.Repeat("x", 4000)
-	s.Update(context.Background(), func(tx *Tx) error {
+	s.Update(context.Background(), func(tx Tx) error {
 		for i := range 2000 {
 			tx.AddMessage(&Message{Ticket: "ACME-1", Text: big + fmt.Sprint(i)})
 		}
 		return nil
 	})
 	// Retention empties the texts: the file keeps its pages until compacted.
-	s.Update(context.Background(), func(tx *Tx) error {
+	s.Update(context.Background(), func(tx Tx) error {
 		msgs, _ := tx.TicketMessages("ACME-1")
 		for _, m := range msgs {
 			m.Text = ""
@@ -130,7 +130,7 @@ func TestCompact(t *testing.T) {
 	}
 	defer s.Close()
 	var msgs []*Message
-	s.View(func(tx *Tx) error { msgs, _ = tx.TicketMessages("ACME-1"); return nil })
+	s.View(func(tx Tx) error { msgs, _ = tx.TicketMessages("ACME-1"); return nil })
 	if len(msgs) != 2000 {
 		t.Fatalf("%d messages after compact", len(msgs))
 	}

@@ -10,18 +10,17 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/ticketgate/ticketgate/fault"
 )
 
-// BlobWriter streams bytes into a new content-addressed file. Commit fsyncs
-// it and moves it to its final name (the SHA-256 of its content); until
-// then nothing refers to it. Abort (or an unreferenced blob surviving a
+// fileBlob is the BlobWriter of the blob folder: it streams bytes into a
+// new content-addressed file. Commit fsyncs it and moves it to its final
+// name (the SHA-256 of its content); until then nothing refers to it. Abort (or an unreferenced blob surviving a
 // crash) leaves a file that SweepBlobs removes later.
-type BlobWriter struct {
-	s    *Store
+type fileBlob struct {
+	s    *boltDB
 	f    *os.File
 	h    hash.Hash
 	n    int64
@@ -29,16 +28,24 @@ type BlobWriter struct {
 }
 
 // NewBlob starts a blob.
-func (s *Store) NewBlob() (*BlobWriter, error) {
+func (s *boltDB) NewBlob() (BlobWriter, error) {
+	w, err := s.newBlob()
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (s *boltDB) newBlob() (*fileBlob, error) {
 	f, err := os.CreateTemp(s.tmpDir, "blob-*")
 	if err != nil {
 		return nil, fault.Temporary(fmt.Errorf("store: new blob: %w", err))
 	}
-	return &BlobWriter{s: s, f: f, h: sha256.New()}, nil
+	return &fileBlob{s: s, f: f, h: sha256.New()}, nil
 }
 
 // Write appends p.
-func (w *BlobWriter) Write(p []byte) (int, error) {
+func (w *fileBlob) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.h.Write(p[:n])
 	w.n += int64(n)
@@ -49,10 +56,10 @@ func (w *BlobWriter) Write(p []byte) (int, error) {
 }
 
 // Size returns the bytes written so far.
-func (w *BlobWriter) Size() int64 { return w.n }
+func (w *fileBlob) Size() int64 { return w.n }
 
 // Commit makes the blob durable under its content hash and returns the hash.
-func (w *BlobWriter) Commit() (string, error) {
+func (w *fileBlob) Commit() (string, error) {
 	if w.done {
 		return "", errors.New("store: blob already finished")
 	}
@@ -101,7 +108,7 @@ func (w *BlobWriter) Commit() (string, error) {
 // never on disk without the blob. Concurrent ingestions thereby share the
 // blob fsyncs with the group commit instead of paying two per message.
 // A caller that acknowledges without an Update must call FlushBlobs.
-func (w *BlobWriter) CommitPending() (string, error) {
+func (w *fileBlob) CommitPending() (string, error) {
 	if w.done {
 		return "", errors.New("store: blob already finished")
 	}
@@ -146,7 +153,7 @@ func (w *BlobWriter) CommitPending() (string, error) {
 }
 
 // Abort discards the blob.
-func (w *BlobWriter) Abort() {
+func (w *fileBlob) Abort() {
 	if w.done {
 		return
 	}
@@ -156,18 +163,18 @@ func (w *BlobWriter) Abort() {
 }
 
 // PutBlob stores everything read from r and returns its hash and size.
-func (s *Store) PutBlob(r io.Reader) (string, int64, error) {
-	return s.putBlob(r, (*BlobWriter).Commit)
+func (s *boltDB) PutBlob(r io.Reader) (string, int64, error) {
+	return s.putBlob(r, (*fileBlob).Commit)
 }
 
 // PutBlobPending is PutBlob with CommitPending: the blob is durable once
 // the next Update returns.
-func (s *Store) PutBlobPending(r io.Reader) (string, int64, error) {
-	return s.putBlob(r, (*BlobWriter).CommitPending)
+func (s *boltDB) PutBlobPending(r io.Reader) (string, int64, error) {
+	return s.putBlob(r, (*fileBlob).CommitPending)
 }
 
-func (s *Store) putBlob(r io.Reader, commit func(*BlobWriter) (string, error)) (string, int64, error) {
-	w, err := s.NewBlob()
+func (s *boltDB) putBlob(r io.Reader, commit func(*fileBlob) (string, error)) (string, int64, error) {
+	w, err := s.newBlob()
 	if err != nil {
 		return "", 0, err
 	}
@@ -180,7 +187,7 @@ func (s *Store) putBlob(r io.Reader, commit func(*BlobWriter) (string, error)) (
 }
 
 // OpenBlob opens a stored blob for reading.
-func (s *Store) OpenBlob(hash string) (*os.File, error) {
+func (s *boltDB) OpenBlob(hash string) (*os.File, error) {
 	if !validHash(hash) {
 		return nil, fmt.Errorf("store: invalid blob hash %q: %w", hash, ErrNotFound)
 	}
@@ -195,7 +202,7 @@ func (s *Store) OpenBlob(hash string) (*os.File, error) {
 }
 
 // RemoveBlob deletes a blob file (retention). Missing is not an error.
-func (s *Store) RemoveBlob(hash string) error {
+func (s *boltDB) RemoveBlob(hash string) error {
 	s.blobMu.Lock()
 	defer s.blobMu.Unlock()
 	if !validHash(hash) {
@@ -208,7 +215,7 @@ func (s *Store) RemoveBlob(hash string) error {
 	return nil
 }
 
-func (s *Store) blobPath(hash string) string {
+func (s *boltDB) blobPath(hash string) string {
 	return filepath.Join(s.blobDir, hash[:2], hash[2:])
 }
 
@@ -236,9 +243,21 @@ func syncDir(dir string) error {
 // SweepBlobs removes temporary files and blobs no record refers to, when
 // they are older than grace (so blobs of ingestions still in flight, written
 // but not yet committed, survive). It returns how many files it removed.
-func (s *Store) SweepBlobs(grace time.Duration) (int, error) {
+// The reference scan comes first and must be complete: when any record
+// fails to decode, nothing at all is removed and the error says which
+// record (its blobs would look unreferenced). Only files named like blobs
+// are candidates; anything else in the folder (the installation file) is
+// never touched.
+func (s *boltDB) SweepBlobs(grace time.Duration) (int, error) {
 	s.blobMu.Lock()
 	defer s.blobMu.Unlock()
+	referenced := map[string]bool{}
+	err := s.View(func(tx Tx) error {
+		return tx.ForEachBlobRef(func(h string) { referenced[h] = true })
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: blob sweep refused, nothing removed: %w", err)
+	}
 	cutoff := time.Now().Add(-grace)
 	removed := 0
 	tmps, _ := os.ReadDir(s.tmpDir)
@@ -249,20 +268,12 @@ func (s *Store) SweepBlobs(grace time.Duration) (int, error) {
 			}
 		}
 	}
-	referenced := map[string]bool{}
-	err := s.View(func(tx *Tx) error {
-		return tx.forEachBlobRef(func(h string) { referenced[h] = true })
-	})
-	if err != nil {
-		return removed, err
-	}
 	err = filepath.WalkDir(s.blobDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
 		}
-		rel, _ := filepath.Rel(s.blobDir, path)
-		h := strings.ReplaceAll(rel, string(filepath.Separator), "")
-		if referenced[h] {
+		h, ok := s.blobHashOf(path)
+		if !ok || referenced[h] {
 			return nil
 		}
 		if info, err := d.Info(); err == nil && info.ModTime().Before(cutoff) {
@@ -273,4 +284,19 @@ func (s *Store) SweepBlobs(grace time.Duration) (int, error) {
 		return nil
 	})
 	return removed, err
+}
+
+// blobHashOf returns the hash a path in the blob folder stands for, false
+// for anything that is not a blob (blobs/ab/cdef…).
+func (s *boltDB) blobHashOf(path string) (string, bool) {
+	rel, err := filepath.Rel(s.blobDir, path)
+	if err != nil {
+		return "", false
+	}
+	dir, name := filepath.Split(rel)
+	if len(dir) != 3 || dir[2] != filepath.Separator {
+		return "", false
+	}
+	h := dir[:2] + name
+	return h, validHash(h)
 }

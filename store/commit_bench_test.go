@@ -39,7 +39,7 @@ func BenchmarkIngestCommit(b *testing.B) {
 				b.Error(err)
 				return
 			}
-			err = s.Update(ctx, func(tx *Tx) error {
+			err = s.Update(ctx, func(tx Tx) error {
 				num, err := tx.NextTicketNumber("ACME")
 				if err != nil {
 					return err

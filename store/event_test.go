@@ -40,8 +40,8 @@ func TestEventsReadOldAndNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	err = s.Update(context.Background(), func(tx *Tx) error {
-		b := tx.btx.Bucket(bEvents)
+	err = s.Update(context.Background(), func(tx Tx) error {
+		b := tx.(*boltTx).btx.Bucket(bEvents)
 		if err := b.Put(join([]byte("ACME-1"), putU64(1)), []byte(`{"seq":1,"ticket":"ACME-1","time":"2026-01-02T03:04:05Z","type":"status_changed","actor":"alice@example.com","detail":"open → closed"}`)); err != nil {
 			return err
 		}
@@ -53,7 +53,7 @@ func TestEventsReadOldAndNew(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		evs, err := tx.Events("ACME-1")
 		if err != nil || len(evs) != 2 {
 			t.Fatalf("events: %+v, %v", evs, err)
@@ -67,10 +67,10 @@ func TestEventsReadOldAndNew(t *testing.T) {
 		}
 		return nil
 	})
-	s.Update(context.Background(), func(tx *Tx) error {
-		return tx.btx.Bucket(bEvents).Put(join([]byte("ACME-2"), putU64(9)), []byte(`{"seq":9,"ticket":"ACME-2","kind":"from_the_future"}`))
+	s.Update(context.Background(), func(tx Tx) error {
+		return tx.(*boltTx).btx.Bucket(bEvents).Put(join([]byte("ACME-2"), putU64(9)), []byte(`{"seq":9,"ticket":"ACME-2","kind":"from_the_future"}`))
 	})
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		if evs, err := tx.Events("ACME-2"); !errors.Is(err, ErrUnknownEventKind) {
 			t.Errorf("unknown kind read as %+v, %v", evs, err)
 		}

@@ -45,7 +45,7 @@ type IMAPAttempt struct {
 	LastError string `json:"last_error,omitempty"`
 }
 
-func (tx *Tx) imapBucket(name []byte) (*bolt.Bucket, error) {
+func (tx *boltTx) imapBucket(name []byte) (*bolt.Bucket, error) {
 	if b := tx.btx.Bucket(name); b != nil || !tx.btx.Writable() {
 		return b, nil
 	}
@@ -58,7 +58,7 @@ func (tx *Tx) imapBucket(name []byte) (*bolt.Bucket, error) {
 
 // IMAPCursor reads an account's cursor; false when the mailbox was never
 // read (the first start).
-func (tx *Tx) IMAPCursor(account string) (IMAPCursor, bool, error) {
+func (tx *boltTx) IMAPCursor(account string) (IMAPCursor, bool, error) {
 	var c IMAPCursor
 	b := tx.btx.Bucket(bIMAPCursor)
 	if b == nil {
@@ -76,7 +76,7 @@ func (tx *Tx) IMAPCursor(account string) (IMAPCursor, bool, error) {
 
 // SetIMAPCursor writes an account's cursor and forgets the attempt records
 // it has passed, and all of an older UIDVALIDITY.
-func (tx *Tx) SetIMAPCursor(account string, c IMAPCursor) error {
+func (tx *boltTx) SetIMAPCursor(account string, c IMAPCursor) error {
 	b, err := tx.imapBucket(bIMAPCursor)
 	if err != nil {
 		return err
@@ -119,7 +119,7 @@ func imapAttemptKey(account string, uidValidity, uid uint32) []byte {
 }
 
 // IMAPAttempt reads one message's record (zero when absent).
-func (tx *Tx) IMAPAttempt(account string, uidValidity, uid uint32) (IMAPAttempt, error) {
+func (tx *boltTx) IMAPAttempt(account string, uidValidity, uid uint32) (IMAPAttempt, error) {
 	var a IMAPAttempt
 	b := tx.btx.Bucket(bIMAPAttempts)
 	if b == nil {
@@ -136,7 +136,7 @@ func (tx *Tx) IMAPAttempt(account string, uidValidity, uid uint32) (IMAPAttempt,
 }
 
 // PutIMAPAttempt writes one message's record.
-func (tx *Tx) PutIMAPAttempt(account string, uidValidity, uid uint32, a IMAPAttempt) error {
+func (tx *boltTx) PutIMAPAttempt(account string, uidValidity, uid uint32, a IMAPAttempt) error {
 	b, err := tx.imapBucket(bIMAPAttempts)
 	if err != nil {
 		return err

@@ -10,7 +10,7 @@ func TestIMAPCursorAndAttempts(t *testing.T) {
 	ctx := context.Background()
 	const acct = "ACME/imap.example.com/support/INBOX"
 	// Nothing stored yet: reads work without the buckets.
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		if _, found, err := tx.IMAPCursor(acct); found || err != nil {
 			t.Errorf("cursor found=%v err=%v on an empty store", found, err)
 		}
@@ -19,7 +19,7 @@ func TestIMAPCursorAndAttempts(t *testing.T) {
 		}
 		return nil
 	})
-	err := s.Update(ctx, func(tx *Tx) error {
+	err := s.Update(ctx, func(tx Tx) error {
 		if err := tx.SetIMAPCursor(acct, IMAPCursor{UIDValidity: 7, LastUID: 0, QuietUpTo: 3}); err != nil {
 			return err
 		}
@@ -35,12 +35,12 @@ func TestIMAPCursorAndAttempts(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Advancing the cursor forgets the records it passed.
-	if err := s.Update(ctx, func(tx *Tx) error {
+	if err := s.Update(ctx, func(tx Tx) error {
 		return tx.SetIMAPCursor(acct, IMAPCursor{UIDValidity: 7, LastUID: 2, QuietUpTo: 3})
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		c, found, _ := tx.IMAPCursor(acct)
 		if !found || c != (IMAPCursor{UIDValidity: 7, LastUID: 2, QuietUpTo: 3}) {
 			t.Errorf("cursor %+v", c)
@@ -56,10 +56,10 @@ func TestIMAPCursorAndAttempts(t *testing.T) {
 		return nil
 	})
 	// A new UIDVALIDITY forgets every record of the old one.
-	if err := s.Update(ctx, func(tx *Tx) error { return tx.SetIMAPCursor(acct, IMAPCursor{UIDValidity: 8}) }); err != nil {
+	if err := s.Update(ctx, func(tx Tx) error { return tx.SetIMAPCursor(acct, IMAPCursor{UIDValidity: 8}) }); err != nil {
 		t.Fatal(err)
 	}
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		for uid := uint32(1); uid <= 4; uid++ {
 			if a, _ := tx.IMAPAttempt(acct, 7, uid); a.Attempts != 0 {
 				t.Errorf("uid %d of the old UIDVALIDITY kept", uid)

@@ -18,22 +18,24 @@ type Suppression struct {
 }
 
 // Suppress records (or extends) a suppression.
-func (tx *Tx) Suppress(s *Suppression) error {
+func (tx *boltTx) Suppress(s *Suppression) error {
 	return tx.put(bSuppress, []byte(s.Address), s)
 }
 
-// Suppressed returns the suppression of addr in force at now, or nil.
-func (tx *Tx) Suppressed(addr string, now time.Time) *Suppression {
+// Suppressed returns the suppression of addr in force at now, or nil. A
+// record that does not decode is an error, not "not suppressed".
+func (tx *boltTx) Suppressed(addr string, now time.Time) (*Suppression, error) {
 	var s Suppression
-	if found, err := tx.get(bSuppress, []byte(addr), &s); err != nil || !found || !now.Before(s.Until) {
-		return nil
+	found, err := tx.get(bSuppress, []byte(addr), &s)
+	if err != nil || !found || !now.Before(s.Until) {
+		return nil, err
 	}
-	return &s
+	return &s, nil
 }
 
 // Suppressions lists every suppression (also expired ones not yet
 // cleared).
-func (tx *Tx) Suppressions() ([]*Suppression, error) {
+func (tx *boltTx) Suppressions() ([]*Suppression, error) {
 	var out []*Suppression
 	err := tx.btx.Bucket(bSuppress).ForEach(func(k, v []byte) error {
 		var s Suppression
@@ -47,7 +49,7 @@ func (tx *Tx) Suppressions() ([]*Suppression, error) {
 }
 
 // ClearSuppression removes the suppression of addr.
-func (tx *Tx) ClearSuppression(addr string) error {
+func (tx *boltTx) ClearSuppression(addr string) error {
 	return tx.btx.Bucket(bSuppress).Delete([]byte(addr))
 }
 
@@ -60,23 +62,34 @@ func rateKey(key string, window time.Duration, now time.Time) ([]byte, int64) {
 // RateCount estimates how many events counted under key fell within the
 // last window before now: the current fixed window's count plus the
 // previous window's, weighted by how much of it still overlaps (the
-// sliding-window approximation). It costs two point reads.
-func (tx *Tx) RateCount(key string, window time.Duration, now time.Time) float64 {
+// sliding-window approximation). It costs two point reads. A counter that
+// does not decode is an error, not zero.
+func (tx *boltTx) RateCount(key string, window time.Duration, now time.Time) (float64, error) {
 	b := tx.btx.Bucket(bRate)
 	cur, idx := rateKey(key, window, now)
 	prev := append(append([]byte(key), 0), putU64(uint64(idx-1))...)
-	c := float64(getU64(b.Get(cur)))
-	p := float64(getU64(b.Get(prev)))
+	c, err := counter(bRate, cur, b.Get(cur))
+	if err != nil {
+		return 0, err
+	}
+	p, err := counter(bRate, prev, b.Get(prev))
+	if err != nil {
+		return 0, err
+	}
 	elapsed := float64(now.UnixNano()-idx*int64(window)) / float64(window)
-	return c + p*(1-elapsed)
+	return float64(c) + float64(p)*(1-elapsed), nil
 }
 
 // RateAdd counts one event under key at now. Windows older than the
 // previous one are deleted as it goes, so the bucket stays small.
-func (tx *Tx) RateAdd(key string, window time.Duration, now time.Time) error {
+func (tx *boltTx) RateAdd(key string, window time.Duration, now time.Time) error {
 	b := tx.btx.Bucket(bRate)
 	cur, idx := rateKey(key, window, now)
-	if err := b.Put(cur, putU64(getU64(b.Get(cur))+1)); err != nil {
+	n, err := counter(bRate, cur, b.Get(cur))
+	if err != nil {
+		return err
+	}
+	if err := b.Put(cur, putU64(n+1)); err != nil {
 		return err
 	}
 	prefix := append([]byte(key), 0)
@@ -107,26 +120,28 @@ type Block struct {
 func blockKey(project, addr string) []byte { return join([]byte(project), []byte(addr)) }
 
 // Block records a blocked sender.
-func (tx *Tx) Block(b *Block) error {
+func (tx *boltTx) Block(b *Block) error {
 	return tx.put(bBlocked, blockKey(b.Project, b.Address), b)
 }
 
-// Blocked returns the block of addr in project, or nil.
-func (tx *Tx) Blocked(project, addr string) *Block {
+// Blocked returns the block of addr in project, or nil. A record that
+// does not decode is an error, not "not blocked".
+func (tx *boltTx) Blocked(project, addr string) (*Block, error) {
 	var b Block
-	if found, err := tx.get(bBlocked, blockKey(project, addr), &b); err != nil || !found {
-		return nil
+	found, err := tx.get(bBlocked, blockKey(project, addr), &b)
+	if err != nil || !found {
+		return nil, err
 	}
-	return &b
+	return &b, nil
 }
 
 // Unblock lifts a block.
-func (tx *Tx) Unblock(project, addr string) error {
+func (tx *boltTx) Unblock(project, addr string) error {
 	return tx.btx.Bucket(bBlocked).Delete(blockKey(project, addr))
 }
 
 // MoveMessage moves m to another ticket.
-func (tx *Tx) MoveMessage(m *Message, ticket string) error {
+func (tx *boltTx) MoveMessage(m *Message, ticket string) error {
 	if err := tx.btx.Bucket(bTicketMsgs).Delete(join([]byte(m.Ticket), putU64(m.ID))); err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ import (
 type migration struct {
 	From int
 	What string
-	Up   func(tx *Tx, now time.Time) error
+	Up   func(tx *boltTx, now time.Time) error
 }
 
 // migrations is the ordered chain; the last one's From+1 is SchemaVersion.
@@ -36,7 +36,7 @@ func migrations() []migration {
 // one transaction and records the new version and the time in meta. A
 // fresh file (no schema yet) and a current one are left alone; a newer one
 // was refused by checkVersion.
-func (s *Store) migrate() error {
+func (s *boltDB) migrate() error {
 	var v uint64
 	s.db.View(func(btx *bolt.Tx) error {
 		if b := btx.Bucket(bMeta); b != nil {
@@ -59,7 +59,7 @@ func (s *Store) migrate() error {
 				return err
 			}
 		}
-		tx := &Tx{btx: btx}
+		tx := &boltTx{btx: btx}
 		for _, m := range migrations() {
 			if uint64(m.From) < v {
 				continue
@@ -86,7 +86,7 @@ func (s *Store) migrate() error {
 // transaction) into the store folder under name, fsynced. Blobs are
 // immutable and untouched by migrations, so the file alone restores the
 // state before them.
-func (s *Store) backupDB(name string) (string, error) {
+func (s *boltDB) backupDB(name string) (string, error) {
 	path := filepath.Join(s.dir, name)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
@@ -115,7 +115,7 @@ func (s *Store) backupDB(name string) (string, error) {
 // migrateAuditBackfill (1 → 2) records a "received" and a threading
 // event in the audit stream for every stored inbound mail, from what the
 // message records say (source, sender, ticket, rule).
-func migrateAuditBackfill(tx *Tx, now time.Time) error {
+func migrateAuditBackfill(tx *boltTx, now time.Time) error {
 	var list []*Message
 	err := tx.btx.Bucket(bMessages).ForEach(func(k, v []byte) error {
 		var m Message
@@ -152,7 +152,7 @@ func migrateAuditBackfill(tx *Tx, now time.Time) error {
 // event whose Message-ID is not in msgid.Canonical form (before, the
 // audit stream and ids we minted kept the domain's case while the parser
 // lower-cased it, so one mail had two keys and `trace` missed it).
-func migrateCanonicalMessageIDs(tx *Tx, _ time.Time) error {
+func migrateCanonicalMessageIDs(tx *boltTx, _ time.Time) error {
 	ids := tx.btx.Bucket(bMsgIDs)
 	type move struct{ old, new, val []byte }
 	var moves []move

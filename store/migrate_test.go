@@ -23,7 +23,7 @@ func TestMigrateV1(t *testing.T) {
 		t.Fatal(err)
 	}
 	received := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	err = s.Update(context.Background(), func(tx *Tx) error {
+	err = s.Update(context.Background(), func(tx Tx) error {
 		if err := tx.PutTicket(&Ticket{Key: "ACME-1", Project: "ACME", Number: 1, Subject: "printer", Status: "new"}); err != nil {
 			return err
 		}
@@ -78,7 +78,7 @@ func TestMigrateV1(t *testing.T) {
 	})
 	old.Close()
 
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		if v := getU64(tx.Meta("schema")); v != SchemaVersion {
 			t.Errorf("schema %d after migration, want %d", v, SchemaVersion)
 		}
@@ -130,7 +130,7 @@ func TestFreshStoreIsCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		if v := getU64(tx.Meta("schema")); v != SchemaVersion {
 			t.Errorf("fresh store schema %d, want %d", v, SchemaVersion)
 		}
@@ -146,7 +146,7 @@ func TestFreshStoreIsCurrent(t *testing.T) {
 func TestAuditStreamAndPrune(t *testing.T) {
 	s := openTest(t)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	err := s.Update(context.Background(), func(tx *Tx) error {
+	err := s.Update(context.Background(), func(tx Tx) error {
 		for i, typ := range []AuditType{AuditReceived, AuditNewTicket, AuditQueued} {
 			if err := tx.AddAudit(&AuditEvent{MessageID: "<a@x>", Time: t0.Add(time.Duration(i) * 24 * time.Hour), Type: typ}); err != nil {
 				return err
@@ -158,7 +158,7 @@ func TestAuditStreamAndPrune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		ev, _ := tx.Audit("a@x")
 		if len(ev) != 3 || ev[0].Type != AuditReceived || ev[2].Type != AuditQueued {
 			t.Errorf("stream: %+v", ev)
@@ -166,7 +166,7 @@ func TestAuditStreamAndPrune(t *testing.T) {
 		return nil
 	})
 	var n int
-	s.Update(context.Background(), func(tx *Tx) error {
+	s.Update(context.Background(), func(tx Tx) error {
 		var err error
 		n, err = tx.PruneAudit(t0.Add(36*time.Hour), 0)
 		return err
@@ -174,7 +174,7 @@ func TestAuditStreamAndPrune(t *testing.T) {
 	if n != 3 {
 		t.Errorf("pruned %d, want 3 (two of a@x, one of a@x.y)", n)
 	}
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		if ev, _ := tx.Audit("<a@x>"); len(ev) != 1 || ev[0].Type != AuditQueued {
 			t.Errorf("after prune: %+v", ev)
 		}
@@ -227,13 +227,13 @@ func TestMigrateV2CanonicalIDs(t *testing.T) {
 	if b, _ := filepath.Glob(filepath.Join(dir, "ticketgate.db.pre-migration-v2-*")); len(b) != 1 {
 		t.Fatalf("backups: %v, want one pre-migration-v2", b)
 	}
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		for _, id := range []string{"<tg.Tok@support.example.com>", "tg.Tok@SUPPORT.example.com"} {
-			if ref, ok := tx.LookupMessageID("ACME", id); !ok || ref.Ticket != "ACME-1" || !ref.Outbound {
+			if ref, ok, err := tx.LookupMessageID("ACME", id); err != nil || !ok || ref.Ticket != "ACME-1" || !ref.Outbound {
 				t.Errorf("LookupMessageID(%q) = %+v, %v", id, ref, ok)
 			}
 		}
-		if v := tx.btx.Bucket(bMsgIDs).Get(join([]byte("ACME"), []byte("tg.Tok@support.example.com"), nil)); v == nil {
+		if v := tx.(*boltTx).btx.Bucket(bMsgIDs).Get(join([]byte("ACME"), []byte("tg.Tok@support.example.com"), nil)); v == nil {
 			t.Error("the index key was not rewritten in canonical form")
 		}
 		ev, err := tx.Audit("<Abc@customer.example>")
@@ -242,7 +242,7 @@ func TestMigrateV2CanonicalIDs(t *testing.T) {
 		}
 		return nil
 	})
-	err = s.Update(context.Background(), func(tx *Tx) error {
+	err = s.Update(context.Background(), func(tx Tx) error {
 		n, err := tx.PruneAudit(at.Add(time.Hour), 0)
 		if n != 1 {
 			t.Errorf("pruned %d audit events, want the migrated one", n)
@@ -252,7 +252,7 @@ func TestMigrateV2CanonicalIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		if ev, _ := tx.Audit("Abc@customer.example"); len(ev) != 0 {
 			t.Errorf("pruned event still there: %+v", ev)
 		}

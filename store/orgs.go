@@ -33,12 +33,12 @@ func (o *Organization) Has(addr string) bool {
 func orgKey(project, name string) []byte { return join([]byte(project), []byte(strings.ToLower(name))) }
 
 // PutOrganization creates or replaces an organization.
-func (tx *Tx) PutOrganization(o *Organization) error {
+func (tx *boltTx) PutOrganization(o *Organization) error {
 	return tx.put(bOrgs, orgKey(o.Project, o.Name), o)
 }
 
 // Organization reads one; ErrNotFound when unknown.
-func (tx *Tx) Organization(project, name string) (*Organization, error) {
+func (tx *boltTx) Organization(project, name string) (*Organization, error) {
 	var o Organization
 	found, err := tx.get(bOrgs, orgKey(project, name), &o)
 	if err != nil {
@@ -51,12 +51,12 @@ func (tx *Tx) Organization(project, name string) (*Organization, error) {
 }
 
 // DeleteOrganization removes one.
-func (tx *Tx) DeleteOrganization(project, name string) error {
+func (tx *boltTx) DeleteOrganization(project, name string) error {
 	return tx.btx.Bucket(bOrgs).Delete(orgKey(project, name))
 }
 
 // Organizations lists a project's organizations ("" = all).
-func (tx *Tx) Organizations(project string) ([]*Organization, error) {
+func (tx *boltTx) Organizations(project string) ([]*Organization, error) {
 	var out []*Organization
 	err := tx.btx.Bucket(bOrgs).ForEach(func(k, v []byte) error {
 		var o Organization
@@ -72,17 +72,21 @@ func (tx *Tx) Organizations(project string) ([]*Organization, error) {
 }
 
 // OrganizationOf returns the organization addr belongs to in project, or
-// nil. An explicit member listing wins over a domain.
-func (tx *Tx) OrganizationOf(project, addr string) *Organization {
-	orgs, _ := tx.Organizations(project)
+// nil. An explicit member listing wins over a domain. An organization
+// that does not decode is an error: it might be the one addr belongs to.
+func (tx *boltTx) OrganizationOf(project, addr string) (*Organization, error) {
+	orgs, err := tx.Organizations(project)
+	if err != nil {
+		return nil, err
+	}
 	var byDomain *Organization
 	for _, o := range orgs {
 		if slices.Contains(o.Members, strings.ToLower(addr)) {
-			return o
+			return o, nil
 		}
 		if byDomain == nil && o.Has(addr) {
 			byDomain = o
 		}
 	}
-	return byDomain
+	return byDomain, nil
 }

@@ -35,7 +35,7 @@ func TestCommitPendingDurableAfterUpdate(t *testing.T) {
 			s.pendMu.Lock()
 			seq := s.placed
 			s.pendMu.Unlock()
-			if err := s.Update(ctx, func(tx *Tx) error { return tx.SetState("b"+h, h) }); err != nil {
+			if err := s.Update(ctx, func(tx Tx) error { return tx.SetState("b"+h, h) }); err != nil {
 				t.Errorf("Update: %v", err)
 				return
 			}
@@ -73,7 +73,7 @@ func TestCommitPendingDurableAfterUpdate(t *testing.T) {
 func TestBlobSyncFailureRefusesLaterUpdates(t *testing.T) {
 	s := openTest(t)
 	ctx := context.Background()
-	if err := s.Update(ctx, func(tx *Tx) error { return tx.SetState("before", 1) }); err != nil {
+	if err := s.Update(ctx, func(tx Tx) error { return tx.SetState("before", 1) }); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.CreateTemp(s.tmpDir, "broken-*")
@@ -83,12 +83,12 @@ func TestBlobSyncFailureRefusesLaterUpdates(t *testing.T) {
 	f.Close() // Sync on a closed file fails
 	s.addPending(pendingBlob{f: f, dir: s.blobDir})
 	for _, name := range []string{"waits-for-the-broken-blob", "later"} {
-		err := s.Update(ctx, func(tx *Tx) error { return tx.SetState(name, 1) })
+		err := s.Update(ctx, func(tx Tx) error { return tx.SetState(name, 1) })
 		if err == nil || !fault.IsTemporary(err) {
 			t.Fatalf("%s: Update = %v, want a temporary error", name, err)
 		}
 		var v int
-		s.View(func(tx *Tx) error {
+		s.View(func(tx Tx) error {
 			if ok, _ := tx.State(name, &v); ok {
 				t.Errorf("%s was committed although its blob may be lost", name)
 			}

@@ -4,7 +4,7 @@ import "encoding/json"
 
 // OldestOutboxItem returns the longest-queued outbound mail (ids grow, so
 // it is the first key), nil when the outbox is empty. One seek.
-func (tx *Tx) OldestOutboxItem() *OutboxItem {
+func (tx *boltTx) OldestOutboxItem() *OutboxItem {
 	k, v := tx.btx.Bucket(bOutbox).Cursor().First()
 	if k == nil {
 		return nil

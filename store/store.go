@@ -1,12 +1,16 @@
 // Package store keeps ticketgate's state: one bbolt file for records and
 // indexes, and content-addressed files for raw messages and attachments.
 //
+// The contract is the DB and Tx interfaces (contract.go); bbolt is its one
+// implementation and store/storetest the conformance suite any other must
+// pass.
+//
 // Writes go through Update, which runs a group-commit loop: every caller's
 // function that arrives while a commit is in flight joins the next
 // transaction, so concurrent ingestions share one fsync without waiting for a
 // timer. A function may therefore run more than once (when another function
 // in its batch fails, the batch is rolled back and retried without it): it
-// must only touch the store through its *Tx and must not have side effects
+// must only touch the store through its Tx and must not have side effects
 // outside it. Update returns only after the commit is on disk.
 package store
 
@@ -48,13 +52,24 @@ type Options struct {
 	// be redone: a crash can corrupt the file.
 	NoSync bool
 	// ReadOnly opens the file for reading only (e.g. tools, with the
-	// daemon stopped).
+	// daemon stopped). The quick check of Open is left to the caller
+	// (check-store runs the full one, DB.Check).
 	ReadOnly bool
+	// RunTwice runs every Update function twice, first in a transaction
+	// that is rolled back, then for real (the second result is kept): it
+	// proves that callers keep the rule "a transaction function may run
+	// more than once". For tests; the environment variable
+	// TICKETGATE_STORE_RUN_TWICE=1 switches it on for every store opened
+	// (CI's test run sets it).
+	RunTwice bool
 	Logger   *slog.Logger
 }
 
-// Store is the open database and blob folder.
-type Store struct {
+// RunTwiceEnv is the environment variable that sets Options.RunTwice.
+const RunTwiceEnv = "TICKETGATE_STORE_RUN_TWICE"
+
+// boltDB is the bbolt implementation of DB: the open database and blob folder.
+type boltDB struct {
 	db       *bolt.DB
 	dir      string
 	blobDir  string
@@ -68,10 +83,13 @@ type Store struct {
 	loopDone  chan struct{}
 	mu        sync.RWMutex // guards closed against concurrent Update/Close
 	closed    bool
+	// installation is the installation id (install.go).
+	installation string
 	// blobMu keeps blob removal (sweep, retention) away from a backup
 	// in progress.
-	blobMu sync.RWMutex
-	noSync bool
+	blobMu   sync.RWMutex
+	noSync   bool
+	runTwice bool
 
 	// pendMu guards the blobs placed by CommitPending and not yet
 	// fsynced (pending), the sequence number of the last one placed and of
@@ -101,7 +119,7 @@ type pendingBlob struct {
 }
 
 type request struct {
-	fn   func(*Tx) error
+	fn   func(Tx) error
 	done chan error
 	// blobs is the sequence number of the last blob placed when the
 	// request was queued: its commit waits until that one is durable.
@@ -109,8 +127,19 @@ type request struct {
 }
 
 // Open opens (creating if needed) the store in dir: dir/ticketgate.db,
-// dir/blobs/ and dir/tmp/.
-func Open(dir string, opts Options) (*Store, error) {
+// dir/blobs/ and dir/tmp/. A store that must not be served — an empty or
+// missing database next to mail files, a truncated or unreadable one, one
+// of another installation — is refused with an error matching ErrDamaged
+// (install.go), and nothing is written.
+func Open(dir string, opts Options) (DB, error) {
+	s, err := openBolt(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func openBolt(dir string, opts Options) (*boltDB, error) {
 	if opts.LockTimeout == 0 {
 		opts.LockTimeout = 2 * time.Second
 	}
@@ -120,13 +149,14 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{
+	s := &boltDB{
 		dir:      dir,
 		blobDir:  filepath.Join(dir, "blobs"),
 		tmpDir:   filepath.Join(dir, "tmp"),
 		log:      opts.Logger,
 		maxBatch: opts.MaxBatch,
 		noSync:   opts.NoSync,
+		runTwice: opts.RunTwice || os.Getenv(RunTwiceEnv) == "1",
 		reqs:     make(chan *request, opts.MaxBatch),
 		quit:     make(chan struct{}),
 		loopDone: make(chan struct{}),
@@ -142,41 +172,74 @@ func Open(dir string, opts Options) (*Store, error) {
 			}
 		}
 	}
-	db, err := bolt.Open(filepath.Join(dir, "ticketgate.db"), 0o640, &bolt.Options{
-		Timeout:      opts.LockTimeout,
-		NoSync:       opts.NoSync,
-		ReadOnly:     opts.ReadOnly,
-		FreelistType: bolt.FreelistMapType,
+	dbPath := filepath.Join(dir, "ticketgate.db")
+	fresh, err := preflight(dir, dbPath, s.blobDir)
+	if err != nil {
+		return nil, err
+	}
+	var db *bolt.DB
+	err = protect(dir, func() error {
+		var err error
+		db, err = bolt.Open(dbPath, 0o640, &bolt.Options{
+			Timeout:      opts.LockTimeout,
+			NoSync:       opts.NoSync,
+			ReadOnly:     opts.ReadOnly,
+			FreelistType: bolt.FreelistMapType,
+		})
+		return err
 	})
 	if err != nil {
+		if errors.Is(err, ErrDamaged) {
+			return nil, err
+		}
+		if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) || errors.Is(err, berrors.ErrVersionMismatch) {
+			return nil, damaged(dir, "bbolt cannot open ticketgate.db: %v", err)
+		}
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fault.Temporaryf("store: %s is locked by another process (is the daemon running?): %w", dir, err)
 		}
 		return nil, fault.Temporary(fmt.Errorf("store: open: %w", err))
 	}
 	s.db = db
-	if !opts.ReadOnly {
-		if err := s.init(); err != nil {
-			db.Close()
-			return nil, err
+	// Everything that reads the file before it is served runs under
+	// protect: a damaged page is a refusal, not a crash.
+	err = protect(dir, func() error {
+		// Read-only is check-store's mode: it runs the full check
+		// itself and wants every finding, not the first one.
+		if !fresh && !opts.ReadOnly {
+			if err := s.quickCheck(); err != nil {
+				return err
+			}
 		}
-		go s.blobSyncer()
-		go s.commitLoop()
-	} else {
+		if opts.ReadOnly {
+			if err := s.checkVersion(); err != nil {
+				return err
+			}
+			return s.adoptInstallation(fresh, true)
+		}
+		if err := s.init(); err != nil {
+			return err
+		}
+		return s.adoptInstallation(fresh, false)
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if opts.ReadOnly {
 		close(s.loopDone)
 		close(s.syncDone)
-		if err := s.checkVersion(); err != nil {
-			db.Close()
-			return nil, err
-		}
+	} else {
+		go s.blobSyncer()
+		go s.commitLoop()
 	}
 	return s, nil
 }
 
 // Dir returns the folder the store lives in.
-func (s *Store) Dir() string { return s.dir }
+func (s *boltDB) Dir() string { return s.dir }
 
-func (s *Store) checkVersion() error {
+func (s *boltDB) checkVersion() error {
 	return s.db.View(func(btx *bolt.Tx) error {
 		b := btx.Bucket(bMeta)
 		if b == nil {
@@ -190,7 +253,7 @@ func (s *Store) checkVersion() error {
 	})
 }
 
-func (s *Store) init() error {
+func (s *boltDB) init() error {
 	if err := s.checkVersion(); err != nil {
 		return err
 	}
@@ -212,7 +275,7 @@ func (s *Store) init() error {
 }
 
 // Close waits for queued updates, stops the commit loop and closes the file.
-func (s *Store) Close() error {
+func (s *boltDB) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
@@ -235,14 +298,23 @@ func (s *Store) Close() error {
 
 // View runs fn in a read-only transaction. Values read inside fn are only
 // valid inside it (the typed accessors return copies).
-func (s *Store) View(fn func(*Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx}) })
+func (s *boltDB) View(fn func(Tx) error) error {
+	var tx *boltTx
+	err := s.db.View(func(btx *bolt.Tx) error {
+		tx = &boltTx{btx: btx}
+		return fn(tx)
+	})
+	if err == nil {
+		tx.runAfterCommit(s.log)
+	}
+	return err
 }
 
 // Update runs fn in a read-write transaction shared with other concurrent
 // callers and returns once that transaction is durable. See the package
-// comment for the rules fn must follow. Storage failures are temporary.
-func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+// comment for the rules fn must follow; effects outside the store go
+// through Tx.AfterCommit. Storage failures are temporary.
+func (s *boltDB) Update(ctx context.Context, fn func(Tx) error) error {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
@@ -264,7 +336,7 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	return <-r.done
 }
 
-func (s *Store) commitLoop() {
+func (s *boltDB) commitLoop() {
 	defer close(s.loopDone)
 	for {
 		var first *request
@@ -331,7 +403,7 @@ type errBlobSync struct{ err error }
 func (e *errBlobSync) Error() string { return "store: sync blobs: " + e.err.Error() }
 func (e *errBlobSync) Unwrap() error { return e.err }
 
-func (s *Store) runBatch(batch []*request) {
+func (s *boltDB) runBatch(batch []*request) {
 	// Blobs placed by CommitPending before a request of this batch was
 	// queued must be durable before the bbolt commit: a record is never on
 	// disk before the blob it refers to. The syncer flushes them in groups
@@ -351,9 +423,13 @@ func (s *Store) runBatch(batch []*request) {
 		}
 		return nil
 	}
+	if s.runTwice {
+		s.rehearse(batch)
+	}
 	for len(batch) > 0 {
+		var tx *boltTx
 		err := s.db.Update(func(btx *bolt.Tx) error {
-			tx := &Tx{btx: btx}
+			tx = &boltTx{btx: btx}
 			packAppends(btx)
 			for i, r := range batch {
 				if err := callSafely(r.fn, tx); err != nil {
@@ -374,6 +450,9 @@ func (s *Store) runBatch(batch []*request) {
 			}
 			return
 		case err == nil:
+			// Durable: the effects callers deferred to the commit run
+			// now, once, before anyone is told.
+			tx.runAfterCommit(s.log)
 			for _, r := range batch {
 				r.done <- nil
 			}
@@ -394,7 +473,26 @@ func (s *Store) runBatch(batch []*request) {
 	}
 }
 
-func (s *Store) addPending(b pendingBlob) {
+// errRehearsal rolls back the first pass of Options.RunTwice.
+var errRehearsal = errors.New("store: rehearsal, rolled back")
+
+// rehearse runs every function of batch once in a transaction that is then
+// rolled back, whatever the functions return (Options.RunTwice).
+func (s *boltDB) rehearse(batch []*request) {
+	err := s.db.Update(func(btx *bolt.Tx) error {
+		tx := &boltTx{btx: btx}
+		packAppends(btx)
+		for _, r := range batch {
+			_ = callSafely(r.fn, tx)
+		}
+		return errRehearsal
+	})
+	if !errors.Is(err, errRehearsal) {
+		s.log.Error("store: rehearsal transaction failed", "err", err)
+	}
+}
+
+func (s *boltDB) addPending(b pendingBlob) {
 	s.pendMu.Lock()
 	s.placed++
 	b.seq = s.placed
@@ -412,7 +510,7 @@ func (s *Store) addPending(b pendingBlob) {
 // ingestions arriving together would queue behind each other's fsyncs).
 // synced advances over groups in order, so it only ever names a sequence
 // number below which every blob is durable.
-func (s *Store) blobSyncer() {
+func (s *boltDB) blobSyncer() {
 	defer close(s.syncDone)
 	type group struct {
 		last uint64
@@ -472,7 +570,7 @@ const blobSyncWorkers = 16
 
 // syncBlobs fsyncs every file (in parallel, closing it), then every folder
 // they were renamed into, then the blob root when a folder was created.
-func (s *Store) syncBlobs(blobs []pendingBlob) error {
+func (s *boltDB) syncBlobs(blobs []pendingBlob) error {
 	files := make([]func() error, len(blobs))
 	dirs := map[string]bool{}
 	newDir := false
@@ -537,14 +635,14 @@ func parallel(fns []func() error) error {
 
 // FlushBlobs makes every blob placed by CommitPending so far durable,
 // for a caller that acknowledges a message without an Update of its own.
-func (s *Store) FlushBlobs(ctx context.Context) error {
-	return s.Update(ctx, func(*Tx) error { return nil })
+func (s *boltDB) FlushBlobs(ctx context.Context) error {
+	return s.Update(ctx, func(Tx) error { return nil })
 }
 
 // callSafely turns a panic in one caller's function into that caller's
 // error, so a poisoned message cannot take the commit loop (and every other
 // caller) down with it.
-func callSafely(fn func(*Tx) error, tx *Tx) (err error) {
+func callSafely(fn func(Tx) error, tx *boltTx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fault.Permanentf("store: update function panicked: %v", p)
@@ -554,7 +652,7 @@ func callSafely(fn func(*Tx) error, tx *Tx) (err error) {
 }
 
 // Size returns the size of the bbolt file in bytes.
-func (s *Store) Size() int64 {
+func (s *boltDB) Size() int64 {
 	var n int64
 	_ = s.db.View(func(btx *bolt.Tx) error { n = btx.Size(); return nil })
 	return n

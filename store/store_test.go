@@ -17,9 +17,9 @@ import (
 	"github.com/ticketgate/ticketgate/fault"
 )
 
-func openTest(t *testing.T) *Store {
+func openTest(t *testing.T) *boltDB {
 	t.Helper()
-	s, err := Open(t.TempDir(), Options{})
+	s, err := openBolt(t.TempDir(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.Update(ctx, func(tx *Tx) error {
+			errs[i] = s.Update(ctx, func(tx Tx) error {
 				n, err := tx.NextTicketNumber("ACME")
 				if err != nil {
 					return err
@@ -68,8 +68,8 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	}
 	// Failed callers gave their ticket numbers back: numbers are dense.
 	var subjects []string
-	s.View(func(tx *Tx) error {
-		if got := tx.LastTicketNumber("ACME"); got != uint64(ok) {
+	s.View(func(tx Tx) error {
+		if got, err := tx.LastTicketNumber("ACME"); err != nil || got != uint64(ok) {
 			t.Errorf("last number %d, want %d", got, ok)
 		}
 		return tx.ForEachTicket("ACME", func(tk *Ticket) bool {
@@ -88,7 +88,7 @@ func TestUpdateAfterCloseIsTemporary(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	err = s.Update(context.Background(), func(*Tx) error { return nil })
+	err = s.Update(context.Background(), func(Tx) error { return nil })
 	if !errors.Is(err, ErrClosed) || !fault.IsTemporary(err) {
 		t.Fatalf("got %v", err)
 	}
@@ -138,7 +138,7 @@ func TestBlobsAreContentAddressedAndSwept(t *testing.T) {
 	orphan, _, _ := s.PutBlob(strings.NewReader("nobody refers to me"))
 	w, _ := s.NewBlob()
 	w.Write([]byte("abandoned in flight"))
-	err = s.Update(context.Background(), func(tx *Tx) error {
+	err = s.Update(context.Background(), func(tx Tx) error {
 		return tx.AddMessage(&Message{Ticket: "ACME-1", Raw: h1})
 	})
 	if err != nil {
@@ -171,7 +171,7 @@ func TestBlobsAreContentAddressedAndSwept(t *testing.T) {
 
 func TestMessageIDIndex(t *testing.T) {
 	s := openTest(t)
-	err := s.Update(context.Background(), func(tx *Tx) error {
+	err := s.Update(context.Background(), func(tx Tx) error {
 		if err := tx.IndexMessageID("ACME", "a@x", "h1", MessageRef{Ticket: "ACME-1", Message: 7}); err != nil {
 			return err
 		}
@@ -180,23 +180,23 @@ func TestMessageIDIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.View(func(tx *Tx) error {
-		if r, ok := tx.Duplicate("ACME", "a@x", "h1"); !ok || r.Message != 7 {
+	s.View(func(tx Tx) error {
+		if r, ok, _ := tx.Duplicate("ACME", "a@x", "h1"); !ok || r.Message != 7 {
 			t.Errorf("duplicate lookup: %+v %v", r, ok)
 		}
-		if _, ok := tx.Duplicate("ACME", "a@x", "h2"); ok {
+		if _, ok, _ := tx.Duplicate("ACME", "a@x", "h2"); ok {
 			t.Error("same id, other content must not be a duplicate")
 		}
-		if r, ok := tx.LookupMessageID("ACME", "a@x"); !ok || r.Ticket != "ACME-1" {
+		if r, ok, _ := tx.LookupMessageID("ACME", "a@x"); !ok || r.Ticket != "ACME-1" {
 			t.Errorf("lookup: %+v", r)
 		}
-		if _, ok := tx.LookupMessageID("ACME", "a@"); ok {
+		if _, ok, _ := tx.LookupMessageID("ACME", "a@"); ok {
 			t.Error("prefix of an id must not match")
 		}
-		if _, ok := tx.LookupMessageID("OTHER", "a@x"); ok {
+		if _, ok, _ := tx.LookupMessageID("OTHER", "a@x"); ok {
 			t.Error("ids are per project")
 		}
-		if r, ok := tx.LookupMessageID("ACME", "out@tg"); !ok || !r.Outbound {
+		if r, ok, _ := tx.LookupMessageID("ACME", "out@tg"); !ok || !r.Outbound {
 			t.Errorf("outbound: %+v", r)
 		}
 		return nil
@@ -206,7 +206,7 @@ func TestMessageIDIndex(t *testing.T) {
 func TestOutboxDueOrder(t *testing.T) {
 	s := openTest(t)
 	now := time.Now()
-	err := s.Update(context.Background(), func(tx *Tx) error {
+	err := s.Update(context.Background(), func(tx Tx) error {
 		for i, d := range []time.Duration{time.Minute, -time.Second, -time.Minute} {
 			if err := tx.Enqueue(&OutboxItem{Recipient: fmt.Sprint(i), NextAttempt: now.Add(d)}); err != nil {
 				return err
@@ -219,7 +219,7 @@ func TestOutboxDueOrder(t *testing.T) {
 	}
 	var due []*OutboxItem
 	var next time.Time
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		due, next, err = tx.DueOutbox(now, 10)
 		return err
 	})
@@ -230,15 +230,17 @@ func TestOutboxDueOrder(t *testing.T) {
 		t.Fatalf("next due %v", next)
 	}
 	// Rescheduling moves the item; dequeue removes it.
-	s.Update(context.Background(), func(tx *Tx) error {
-		old := due[0].NextAttempt
-		due[0].NextAttempt = now.Add(time.Hour)
-		if err := tx.Reschedule(due[0], old); err != nil {
+	// (On a copy: the function may run twice, and must not change what
+	// its next run starts from.)
+	s.Update(context.Background(), func(tx Tx) error {
+		moved := *due[0]
+		moved.NextAttempt = now.Add(time.Hour)
+		if err := tx.Reschedule(&moved, due[0].NextAttempt); err != nil {
 			return err
 		}
 		return tx.Dequeue(due[1])
 	})
-	s.View(func(tx *Tx) error {
+	s.View(func(tx Tx) error {
 		d, _, _ := tx.DueOutbox(now, 10)
 		if len(d) != 0 {
 			t.Errorf("still due: %+v", d)
@@ -248,4 +250,55 @@ func TestOutboxDueOrder(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestRunTwiceKeepsTheSecondRunOnly(t *testing.T) {
+	s, err := openBolt(t.TempDir(), Options{RunTwice: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	runs, hooks := 0, 0
+	var got uint64
+	err = s.Update(context.Background(), func(tx Tx) error {
+		runs++
+		n, err := tx.NextTicketNumber("ACME")
+		if err != nil {
+			return err
+		}
+		got = n
+		tx.AfterCommit(func() { hooks++ })
+		return tx.SetState("runs", runs)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs != 2 || hooks != 1 {
+		t.Fatalf("function ran %d times, after-commit hook %d times; want 2 and 1", runs, hooks)
+	}
+	var stored int
+	var last uint64
+	s.View(func(tx Tx) error {
+		if _, err := tx.State("runs", &stored); err != nil {
+			return err
+		}
+		last, err = tx.LastTicketNumber("ACME")
+		return err
+	})
+	if stored != 2 || got != 1 || last != 1 {
+		t.Fatalf("stored run %d, number %d (last %d): want the second run's result and the first run rolled back (2, 1, 1)", stored, got, last)
+	}
+}
+
+func TestAfterCommitNeverRunsForAFailedFunction(t *testing.T) {
+	s := openTest(t)
+	hooks := 0
+	boom := errors.New("boom")
+	err := s.Update(context.Background(), func(tx Tx) error {
+		tx.AfterCommit(func() { hooks++ })
+		return boom
+	})
+	if !errors.Is(err, boom) || hooks != 0 {
+		t.Fatalf("err %v, hooks %d: a rolled-back function's hooks must not run", err, hooks)
+	}
 }

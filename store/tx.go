@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -34,16 +35,50 @@ var (
 
 var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate, bBlocked, bOrgs}
 
-// Tx is a store transaction with typed accessors. Everything it returns is
-// a copy, safe to keep after the transaction ends.
-type Tx struct {
+// boltTx is the bbolt implementation of Tx.
+type boltTx struct {
 	btx *bolt.Tx
+	// after holds the AfterCommit functions of this attempt.
+	after []func()
+}
+
+// AfterCommit registers fn to run once the transaction is durable.
+func (tx *boltTx) AfterCommit(fn func()) {
+	tx.after = append(tx.after, fn)
+}
+
+// runAfterCommit runs the registered functions in order; a panic in one is
+// logged and does not stop the others (or the commit loop).
+func (tx *boltTx) runAfterCommit(log *slog.Logger) {
+	for _, fn := range tx.after {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					log.Error("store: after-commit function panicked", "panic", p)
+				}
+			}()
+			fn()
+		}()
+	}
+	tx.after = nil
 }
 
 func putU64(v uint64) []byte {
 	b := make([]byte, 8)
 	binary.BigEndian.PutUint64(b, v)
 	return b
+}
+
+// counter decodes a stored be64 counter: absent is 0, anything but 8 bytes
+// is an error (a damaged counter must not restart at 0).
+func counter(bucket, key, v []byte) (uint64, error) {
+	if v == nil {
+		return 0, nil
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("store: decode %s/%q: counter of %d bytes", bucket, key, len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
 }
 
 func getU64(b []byte) uint64 {
@@ -77,7 +112,7 @@ func ticketDBKey(project string, n uint64) []byte {
 	return join([]byte(project), putU64(n))
 }
 
-func (tx *Tx) put(bucket, key []byte, v any) error {
+func (tx *boltTx) put(bucket, key []byte, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("store: encode %s: %w", bucket, err)
@@ -85,7 +120,7 @@ func (tx *Tx) put(bucket, key []byte, v any) error {
 	return tx.btx.Bucket(bucket).Put(key, data)
 }
 
-func (tx *Tx) get(bucket, key []byte, v any) (bool, error) {
+func (tx *boltTx) get(bucket, key []byte, v any) (bool, error) {
 	data := tx.btx.Bucket(bucket).Get(key)
 	if data == nil {
 		return false, nil
@@ -99,27 +134,30 @@ func (tx *Tx) get(bucket, key []byte, v any) (bool, error) {
 // NextTicketNumber allocates the next number of project. Numbers are never
 // reused: the counter is part of the transaction, so a rolled-back ticket
 // gives its number back and a committed one keeps it.
-func (tx *Tx) NextTicketNumber(project string) (uint64, error) {
-	b := tx.btx.Bucket(bTicketSeq)
-	n := getU64(b.Get([]byte(project))) + 1
-	if err := b.Put([]byte(project), putU64(n)); err != nil {
+func (tx *boltTx) NextTicketNumber(project string) (uint64, error) {
+	n, err := tx.LastTicketNumber(project)
+	if err != nil {
+		return 0, err
+	}
+	n++
+	if err := tx.btx.Bucket(bTicketSeq).Put([]byte(project), putU64(n)); err != nil {
 		return 0, err
 	}
 	return n, nil
 }
 
 // LastTicketNumber returns the highest number allocated in project.
-func (tx *Tx) LastTicketNumber(project string) uint64 {
-	return getU64(tx.btx.Bucket(bTicketSeq).Get([]byte(project)))
+func (tx *boltTx) LastTicketNumber(project string) (uint64, error) {
+	return counter(bTicketSeq, []byte(project), tx.btx.Bucket(bTicketSeq).Get([]byte(project)))
 }
 
 // PutTicket writes t.
-func (tx *Tx) PutTicket(t *Ticket) error {
+func (tx *boltTx) PutTicket(t *Ticket) error {
 	return tx.put(bTickets, ticketDBKey(t.Project, t.Number), t)
 }
 
 // Ticket reads a ticket by key ("ACME-42").
-func (tx *Tx) Ticket(key string) (*Ticket, error) {
+func (tx *boltTx) Ticket(key string) (*Ticket, error) {
 	p, n, ok := SplitTicketKey(key)
 	if !ok {
 		return nil, fmt.Errorf("store: ticket %q: %w", key, ErrNotFound)
@@ -137,7 +175,7 @@ func (tx *Tx) Ticket(key string) (*Ticket, error) {
 
 // ForEachTicket calls fn for each ticket of project ("" = all) in key order
 // until fn returns false.
-func (tx *Tx) ForEachTicket(project string, fn func(*Ticket) bool) error {
+func (tx *boltTx) ForEachTicket(project string, fn func(*Ticket) bool) error {
 	c := tx.btx.Bucket(bTickets).Cursor()
 	var prefix []byte
 	if project != "" {
@@ -156,7 +194,7 @@ func (tx *Tx) ForEachTicket(project string, fn func(*Ticket) bool) error {
 }
 
 // AddMessage stores m with a new id (set on m) and links it to its ticket.
-func (tx *Tx) AddMessage(m *Message) error {
+func (tx *boltTx) AddMessage(m *Message) error {
 	b := tx.btx.Bucket(bMessages)
 	id, err := b.NextSequence()
 	if err != nil {
@@ -170,7 +208,7 @@ func (tx *Tx) AddMessage(m *Message) error {
 }
 
 // PutMessage rewrites an existing message (retention, edits).
-func (tx *Tx) PutMessage(m *Message) error {
+func (tx *boltTx) PutMessage(m *Message) error {
 	if m.ID == 0 {
 		return fmt.Errorf("store: PutMessage without id")
 	}
@@ -178,7 +216,7 @@ func (tx *Tx) PutMessage(m *Message) error {
 }
 
 // Message reads one message.
-func (tx *Tx) Message(id uint64) (*Message, error) {
+func (tx *boltTx) Message(id uint64) (*Message, error) {
 	var m Message
 	found, err := tx.get(bMessages, putU64(id), &m)
 	if err != nil {
@@ -191,7 +229,7 @@ func (tx *Tx) Message(id uint64) (*Message, error) {
 }
 
 // TicketMessages returns the messages of a ticket, oldest first.
-func (tx *Tx) TicketMessages(ticket string) ([]*Message, error) {
+func (tx *boltTx) TicketMessages(ticket string) ([]*Message, error) {
 	prefix := append([]byte(ticket), 0)
 	c := tx.btx.Bucket(bTicketMsgs).Cursor()
 	var out []*Message
@@ -222,17 +260,17 @@ func encodeRef(r MessageRef) []byte {
 	return append(out, flag)
 }
 
-func decodeRef(v []byte) MessageRef {
+func decodeRef(k, v []byte) (MessageRef, error) {
 	i := bytes.IndexByte(v, 0)
-	if i < 0 || len(v) < i+10 {
-		return MessageRef{}
+	if i <= 0 || len(v) != i+10 || v[i+9] > 1 {
+		return MessageRef{}, fmt.Errorf("store: decode %s/%q: malformed reference %q", bMsgIDs, k, v)
 	}
-	return MessageRef{Ticket: string(v[:i]), Message: getU64(v[i+1 : i+9]), Outbound: v[i+9] == 1}
+	return MessageRef{Ticket: string(v[:i]), Message: getU64(v[i+1 : i+9]), Outbound: v[i+9] == 1}, nil
 }
 
 // IndexMessageID records that Message-ID id (made canonical) with content hash belongs
 // to ref in project. Outbound ids are indexed with an empty hash.
-func (tx *Tx) IndexMessageID(project, id, hash string, ref MessageRef) error {
+func (tx *boltTx) IndexMessageID(project, id, hash string, ref MessageRef) error {
 	if id == "" && hash == "" {
 		return nil
 	}
@@ -241,32 +279,35 @@ func (tx *Tx) IndexMessageID(project, id, hash string, ref MessageRef) error {
 
 // Duplicate returns the ref of a message already stored in project with the
 // same Message-ID and content hash.
-func (tx *Tx) Duplicate(project, id, hash string) (MessageRef, bool) {
-	v := tx.btx.Bucket(bMsgIDs).Get(msgIDKey(project, id, hash))
+func (tx *boltTx) Duplicate(project, id, hash string) (MessageRef, bool, error) {
+	k := msgIDKey(project, id, hash)
+	v := tx.btx.Bucket(bMsgIDs).Get(k)
 	if v == nil {
-		return MessageRef{}, false
+		return MessageRef{}, false, nil
 	}
-	return decodeRef(v), true
+	r, err := decodeRef(k, v)
+	return r, err == nil, err
 }
 
 // LookupMessageID returns what project knows of msgid: any stored inbound
 // copy or an id we minted. Cost is one seek, whatever the store's size.
-func (tx *Tx) LookupMessageID(project, id string) (MessageRef, bool) {
+func (tx *boltTx) LookupMessageID(project, id string) (MessageRef, bool, error) {
 	id = msgid.Canonical(id)
 	if id == "" {
-		return MessageRef{}, false
+		return MessageRef{}, false, nil
 	}
 	prefix := join([]byte(project), []byte(id), nil)
 	c := tx.btx.Bucket(bMsgIDs).Cursor()
 	k, v := c.Seek(prefix)
 	if k == nil || !bytes.HasPrefix(k, prefix) {
-		return MessageRef{}, false
+		return MessageRef{}, false, nil
 	}
-	return decodeRef(v), true
+	r, err := decodeRef(k, v)
+	return r, err == nil, err
 }
 
 // AddEvent appends an event to its ticket's history (Seq is set).
-func (tx *Tx) AddEvent(e *Event) error {
+func (tx *boltTx) AddEvent(e *Event) error {
 	b := tx.btx.Bucket(bEvents)
 	seq, err := b.NextSequence()
 	if err != nil {
@@ -277,7 +318,7 @@ func (tx *Tx) AddEvent(e *Event) error {
 }
 
 // Events returns a ticket's history, oldest first.
-func (tx *Tx) Events(ticket string) ([]*Event, error) {
+func (tx *boltTx) Events(ticket string) ([]*Event, error) {
 	prefix := append([]byte(ticket), 0)
 	c := tx.btx.Bucket(bEvents).Cursor()
 	var out []*Event
@@ -292,12 +333,12 @@ func (tx *Tx) Events(ticket string) ([]*Event, error) {
 }
 
 // PutToken stores a token.
-func (tx *Tx) PutToken(t *Token) error {
+func (tx *boltTx) PutToken(t *Token) error {
 	return tx.put(bTokens, []byte(t.Token), t)
 }
 
 // Token reads a token; ErrNotFound when unknown.
-func (tx *Tx) Token(token string) (*Token, error) {
+func (tx *boltTx) Token(token string) (*Token, error) {
 	var t Token
 	found, err := tx.get(bTokens, []byte(token), &t)
 	if err != nil {
@@ -314,7 +355,7 @@ func dueKey(t time.Time, id uint64) []byte {
 }
 
 // Enqueue adds an outbox item (ID is set) due at item.NextAttempt.
-func (tx *Tx) Enqueue(item *OutboxItem) error {
+func (tx *boltTx) Enqueue(item *OutboxItem) error {
 	b := tx.btx.Bucket(bOutbox)
 	id, err := b.NextSequence()
 	if err != nil {
@@ -328,7 +369,7 @@ func (tx *Tx) Enqueue(item *OutboxItem) error {
 }
 
 // OutboxItem reads one queued item.
-func (tx *Tx) OutboxItem(id uint64) (*OutboxItem, error) {
+func (tx *boltTx) OutboxItem(id uint64) (*OutboxItem, error) {
 	var it OutboxItem
 	found, err := tx.get(bOutbox, putU64(id), &it)
 	if err != nil {
@@ -342,7 +383,7 @@ func (tx *Tx) OutboxItem(id uint64) (*OutboxItem, error) {
 
 // Reschedule stores item's new state and moves it in the due index from
 // oldDue to item.NextAttempt.
-func (tx *Tx) Reschedule(item *OutboxItem, oldDue time.Time) error {
+func (tx *boltTx) Reschedule(item *OutboxItem, oldDue time.Time) error {
 	if err := tx.btx.Bucket(bOutboxDue).Delete(dueKey(oldDue, item.ID)); err != nil {
 		return err
 	}
@@ -353,7 +394,7 @@ func (tx *Tx) Reschedule(item *OutboxItem, oldDue time.Time) error {
 }
 
 // Dequeue removes an item (sent, or given up).
-func (tx *Tx) Dequeue(item *OutboxItem) error {
+func (tx *boltTx) Dequeue(item *OutboxItem) error {
 	if err := tx.btx.Bucket(bOutboxDue).Delete(dueKey(item.NextAttempt, item.ID)); err != nil {
 		return err
 	}
@@ -362,7 +403,7 @@ func (tx *Tx) Dequeue(item *OutboxItem) error {
 
 // DueOutbox returns up to max items due at or before now, earliest first,
 // and the time the next not-yet-due item is due (zero if none).
-func (tx *Tx) DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, error) {
+func (tx *boltTx) DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, error) {
 	c := tx.btx.Bucket(bOutboxDue).Cursor()
 	var out []*OutboxItem
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
@@ -384,7 +425,7 @@ func (tx *Tx) DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, error
 
 // OutboxStats returns the number of queued items and the creation time of
 // the oldest.
-func (tx *Tx) OutboxStats() (int, time.Time) {
+func (tx *boltTx) OutboxStats() (int, time.Time) {
 	b := tx.btx.Bucket(bOutbox)
 	n := b.Stats().KeyN
 	var oldest time.Time
@@ -398,17 +439,17 @@ func (tx *Tx) OutboxStats() (int, time.Time) {
 }
 
 // SetState stores a small named state value (JSON).
-func (tx *Tx) SetState(name string, v any) error {
+func (tx *boltTx) SetState(name string, v any) error {
 	return tx.put(bState, []byte(name), v)
 }
 
 // State reads a state value; false when absent.
-func (tx *Tx) State(name string, v any) (bool, error) {
+func (tx *boltTx) State(name string, v any) (bool, error) {
 	return tx.get(bState, []byte(name), v)
 }
 
 // Meta reads a per-installation value (e.g. a generated key).
-func (tx *Tx) Meta(name string) []byte {
+func (tx *boltTx) Meta(name string) []byte {
 	v := tx.btx.Bucket(bMeta).Get([]byte(name))
 	if v == nil {
 		return nil
@@ -417,15 +458,15 @@ func (tx *Tx) Meta(name string) []byte {
 }
 
 // SetMeta writes a per-installation value.
-func (tx *Tx) SetMeta(name string, v []byte) error {
+func (tx *boltTx) SetMeta(name string, v []byte) error {
 	return tx.btx.Bucket(bMeta).Put([]byte(name), v)
 }
 
-func (tx *Tx) forEachBlobRef(fn func(string)) error {
+func (tx *boltTx) ForEachBlobRef(fn func(string)) error {
 	return tx.btx.Bucket(bMessages).ForEach(func(k, v []byte) error {
 		var m Message
 		if err := json.Unmarshal(v, &m); err != nil {
-			return nil
+			return fmt.Errorf("store: decode %s/%d: %w (its blobs cannot be told apart from unreferenced ones)", bMessages, getU64(k), err)
 		}
 		if m.Raw != "" {
 			fn(m.Raw)

@@ -29,10 +29,10 @@ func refused(format string, args ...any) error {
 
 // change runs fn on the ticket key as agent actor, who must be staff of
 // the ticket's project.
-func (e *Engine) change(ctx context.Context, key, actor string, fn func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error) (int, error) {
+func (e *Engine) change(ctx context.Context, key, actor string, fn func(tx store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error) (int, error) {
 	actor = strings.ToLower(actor)
 	queued := 0
-	err := e.store.Update(ctx, func(tx *store.Tx) error {
+	err := e.store.Update(ctx, func(tx store.Tx) error {
 		queued = 0
 		t, err := tx.Ticket(strings.ToUpper(key))
 		if err != nil {
@@ -66,13 +66,13 @@ func (e *Engine) change(ctx context.Context, key, actor string, fn func(tx *stor
 
 // setStatus moves t to status and emits what that means; it does not
 // write t (the caller does).
-func setStatus(tx *store.Tx, p *config.Project, t *store.Ticket, status, actor string, now time.Time, emit func(*Event) error) error {
+func setStatus(tx store.Tx, p *config.Project, t *store.Ticket, status, actor string, now time.Time, emit func(*Event) error) error {
 	return setStatusFrom(tx, p, t, status, actor, "", now, emit)
 }
 
 // setStatusFrom is setStatus with where the change came from ("web" for
 // the ticket page; "" for mail and the admin API).
-func setStatusFrom(tx *store.Tx, p *config.Project, t *store.Ticket, status, actor, source string, now time.Time, emit func(*Event) error) error {
+func setStatusFrom(tx store.Tx, p *config.Project, t *store.Ticket, status, actor, source string, now time.Time, emit func(*Event) error) error {
 	st, ok := p.Status(status)
 	if !ok {
 		return refused("unknown status %q (statuses of %s: %s)", status, p.Key, statusNames(p))
@@ -142,7 +142,7 @@ func implied(emit func(*Event) error) func(*Event) error {
 
 // SetStatus changes a ticket's status.
 func (e *Engine) SetStatus(ctx context.Context, key, status, actor string) (int, error) {
-	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+	return e.change(ctx, key, actor, func(tx store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
 		return setStatus(tx, p, t, status, actor, now, emit)
 	})
 }
@@ -150,12 +150,12 @@ func (e *Engine) SetStatus(ctx context.Context, key, status, actor string) (int,
 // Assign gives a ticket to an agent (or "" to nobody); a new or open
 // ticket moves to "assigned" when the project has that status.
 func (e *Engine) Assign(ctx context.Context, key, assignee, actor string) (int, error) {
-	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+	return e.change(ctx, key, actor, func(tx store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
 		return assign(tx, p, t, assignee, actor, now, emit)
 	})
 }
 
-func assign(tx *store.Tx, p *config.Project, t *store.Ticket, assignee, actor string, now time.Time, emit func(*Event) error) error {
+func assign(tx store.Tx, p *config.Project, t *store.Ticket, assignee, actor string, now time.Time, emit func(*Event) error) error {
 	assignee = strings.ToLower(strings.TrimSpace(assignee))
 	if assignee == "me" {
 		assignee = strings.ToLower(actor)
@@ -195,7 +195,7 @@ func (e *Engine) Comment(ctx context.Context, key, actor, text string, internal 
 	if text == "" {
 		return 0, refused("empty text")
 	}
-	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+	return e.change(ctx, key, actor, func(tx store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
 		m := &store.Message{Ticket: t.Key, Project: p.Key, Direction: "out", Kind: "comment", Internal: internal,
 			Source: "admin", From: strings.ToLower(actor), Subject: t.Subject, Received: now, Text: text, ThreadedBy: "admin"}
 		evType := EvAgentCommentAdded
@@ -226,12 +226,12 @@ func (e *Engine) Comment(ctx context.Context, key, actor, text string, internal 
 // one off.
 func (e *Engine) AddParticipant(ctx context.Context, key, addr, actor string) (int, error) {
 	addr = strings.ToLower(strings.TrimSpace(addr))
-	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+	return e.change(ctx, key, actor, func(tx store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
 		return e.addParticipant(tx, p, t, addr, actor, now, emit)
 	})
 }
 
-func (e *Engine) addParticipant(tx *store.Tx, p *config.Project, t *store.Ticket, addr, actor string, now time.Time, emit func(*Event) error) error {
+func (e *Engine) addParticipant(tx store.Tx, p *config.Project, t *store.Ticket, addr, actor string, now time.Time, emit func(*Event) error) error {
 	addr = strings.ToLower(strings.TrimSpace(addr))
 	if !strings.Contains(addr, "@") || e.cfg().IsOwnAddress(addr) || p.IsStaff(addr) {
 		return refused("%q cannot be a participant", addr)
@@ -261,12 +261,12 @@ func (e *Engine) addParticipant(tx *store.Tx, p *config.Project, t *store.Ticket
 // RemoveParticipant takes a participant off a ticket.
 func (e *Engine) RemoveParticipant(ctx context.Context, key, addr, actor string) (int, error) {
 	addr = strings.ToLower(strings.TrimSpace(addr))
-	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+	return e.change(ctx, key, actor, func(tx store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
 		return removeParticipant(tx, t, addr, actor, now)
 	})
 }
 
-func removeParticipant(tx *store.Tx, t *store.Ticket, addr, actor string, now time.Time) error {
+func removeParticipant(tx store.Tx, t *store.Ticket, addr, actor string, now time.Time) error {
 	addr = strings.ToLower(strings.TrimSpace(addr))
 	i := slices.IndexFunc(t.Participants, func(pa store.Participant) bool { return pa.Address == addr })
 	if i < 0 {
@@ -280,7 +280,7 @@ func removeParticipant(tx *store.Tx, t *store.Ticket, addr, actor string, now ti
 // explains how to write in) instead of the plain "you were added".
 func (e *Engine) Invite(ctx context.Context, key, addr, actor string) (int, error) {
 	addr = strings.ToLower(strings.TrimSpace(addr))
-	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+	return e.change(ctx, key, actor, func(tx store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
 		if !strings.Contains(addr, "@") || e.cfg().IsOwnAddress(addr) || p.IsStaff(addr) {
 			return refused("%q cannot be invited as a customer", addr)
 		}
@@ -306,7 +306,7 @@ func (e *Engine) Merge(ctx context.Context, from, into, actor string) (int, erro
 	if from == into {
 		return 0, refused("cannot merge a ticket into itself")
 	}
-	return e.change(ctx, into, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+	return e.change(ctx, into, actor, func(tx store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
 		src, err := tx.Ticket(from)
 		if err != nil {
 			return err
@@ -352,7 +352,7 @@ func (e *Engine) Merge(ctx context.Context, from, into, actor string) (int, erro
 
 // MarkSpam cancels a ticket as spam and blocks its reporter.
 func (e *Engine) MarkSpam(ctx context.Context, key, actor string) (int, error) {
-	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+	return e.change(ctx, key, actor, func(tx store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
 		if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: store.EvSpam, Actor: actor, Addresses: []string{t.Reporter}}); err != nil {
 			return err
 		}
@@ -378,7 +378,7 @@ func (e *Engine) BlockSender(ctx context.Context, project, addr, actor string) e
 	if !strings.Contains(addr, "@") || p.IsStaff(addr) {
 		return refused("%q cannot be blocked", addr)
 	}
-	return e.store.Update(ctx, func(tx *store.Tx) error {
+	return e.store.Update(ctx, func(tx store.Tx) error {
 		return tx.Block(&store.Block{Project: p.Key, Address: addr, By: actor, Reason: "blocked by " + actor, Created: e.now().UTC()})
 	})
 }

@@ -12,9 +12,9 @@ import (
 // recipient, in one transaction: the token is checked again inside it
 // (the page resolved it in an earlier read), so a link revoked or expired
 // meanwhile changes nothing.
-func (e *Engine) customerChange(ctx context.Context, token string, fn func(tx *store.Tx, p *config.Project, t *store.Ticket, tok *store.Token, emit func(*Event) error) error) (int, error) {
+func (e *Engine) customerChange(ctx context.Context, token string, fn func(tx store.Tx, p *config.Project, t *store.Ticket, tok *store.Token, emit func(*Event) error) error) (int, error) {
 	queued := 0
-	err := e.store.Update(ctx, func(tx *store.Tx) error {
+	err := e.store.Update(ctx, func(tx store.Tx) error {
 		queued = 0
 		now := e.now().UTC()
 		tok, err := tx.Token(token)
@@ -60,7 +60,7 @@ func CustomerMayClose(p *config.Project, status string) bool {
 // button): it moves to the project's first closed-category status — named
 // whatever the project calls it — and the change is announced like any.
 func (e *Engine) CustomerClose(ctx context.Context, token string) (int, error) {
-	return e.customerChange(ctx, token, func(tx *store.Tx, p *config.Project, t *store.Ticket, tok *store.Token, emit func(*Event) error) error {
+	return e.customerChange(ctx, token, func(tx store.Tx, p *config.Project, t *store.Ticket, tok *store.Token, emit func(*Event) error) error {
 		if isFinal(p, t.Status) {
 			return nil
 		}
@@ -76,7 +76,7 @@ func (e *Engine) CustomerClose(ctx context.Context, token string) (int, error) {
 // Mute stops mail about a ticket to a link's recipient, except its
 // resolution (the List-Unsubscribe one-click of every customer mail).
 func (e *Engine) Mute(ctx context.Context, token string) error {
-	_, err := e.customerChange(ctx, token, func(tx *store.Tx, p *config.Project, t *store.Ticket, tok *store.Token, emit func(*Event) error) error {
+	_, err := e.customerChange(ctx, token, func(tx store.Tx, p *config.Project, t *store.Ticket, tok *store.Token, emit func(*Event) error) error {
 		if slices.Contains(t.Muted, tok.Recipient) {
 			return nil
 		}

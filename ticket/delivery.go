@@ -17,13 +17,13 @@ const deliveryFailedTemplate = "internal/delivery_failed"
 // DeliveryFailed records on its ticket that an outbound message could not
 // be delivered (given up) and tells the agents, inside tx (the sender's
 // give-up hook).
-func (e *Engine) DeliveryFailed(tx *store.Tx, item *store.OutboxItem, reason string) error {
+func (e *Engine) DeliveryFailed(tx store.Tx, item *store.OutboxItem, reason string) error {
 	return e.deliveryFailed(tx, item, reason, 0)
 }
 
 // deliveryFailed is DeliveryFailed with the stored message that reported
 // the failure (a bounce), 0 for none.
-func (e *Engine) deliveryFailed(tx *store.Tx, item *store.OutboxItem, reason string, report uint64) error {
+func (e *Engine) deliveryFailed(tx store.Tx, item *store.OutboxItem, reason string, report uint64) error {
 	if item.Ticket == "" {
 		return nil
 	}
@@ -52,7 +52,7 @@ func (e *Engine) deliveryFailed(tx *store.Tx, item *store.OutboxItem, reason str
 // Delivered records on its ticket that the relay accepted an outbound
 // message, inside the transaction that takes it off the queue (the
 // sender's OnDelivered hook).
-func (e *Engine) Delivered(tx *store.Tx, item *store.OutboxItem) error {
+func (e *Engine) Delivered(tx store.Tx, item *store.OutboxItem) error {
 	if item.Ticket == "" {
 		return nil
 	}
@@ -62,7 +62,7 @@ func (e *Engine) Delivered(tx *store.Tx, item *store.OutboxItem) error {
 
 // OutboxChanged records an agent's requeue or drop of a queued mail,
 // inside the transaction that changed the queue.
-func (e *Engine) OutboxChanged(tx *store.Tx, item *store.OutboxItem, dropped bool, agent string) error {
+func (e *Engine) OutboxChanged(tx store.Tx, item *store.OutboxItem, dropped bool, agent string) error {
 	if item.Ticket == "" {
 		return nil
 	}
@@ -76,7 +76,7 @@ func (e *Engine) OutboxChanged(tx *store.Tx, item *store.OutboxItem, dropped boo
 
 // SuppressionCleared records that addr may receive mail again, on the
 // ticket whose bounce suppressed it, inside the transaction that cleared it.
-func (e *Engine) SuppressionCleared(tx *store.Tx, sup *store.Suppression, agent string) error {
+func (e *Engine) SuppressionCleared(tx store.Tx, sup *store.Suppression, agent string) error {
 	if sup.Ticket == "" {
 		return nil
 	}
@@ -92,7 +92,7 @@ func (e *Engine) MessageRefused(ctx context.Context, ticketKey, sender, reason s
 	if sender == "" || e.notify == nil {
 		return nil
 	}
-	return e.store.Update(ctx, func(tx *store.Tx) error {
+	return e.store.Update(ctx, func(tx store.Tx) error {
 		t, err := tx.Ticket(ticketKey)
 		if err != nil {
 			return err
@@ -133,9 +133,13 @@ func (e *Engine) RecordBounce(ctx context.Context, project string, b *Bounce) (r
 		return nil, false, fmt.Errorf("ticket: unknown project %q", project)
 	}
 	m := b.Mail
-	err = e.store.Update(ctx, func(tx *store.Tx) error {
+	err = e.store.Update(ctx, func(tx store.Tx) error {
 		res, handled = &Result{}, false
-		if ref, dup := tx.Duplicate(p.Key, m.MessageID, m.Raw); dup {
+		ref, dup, err := tx.Duplicate(p.Key, m.MessageID, m.Raw)
+		if err != nil {
+			return err
+		}
+		if dup {
 			res.Duplicate, res.Ticket, res.Message, handled = true, ref.Ticket, ref.Message, true
 			return nil
 		}

@@ -29,7 +29,7 @@ var t0 = time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 // clock fixed at t0.
 type testEngine struct {
 	*ticket.Engine
-	st *store.Store
+	st store.DB
 }
 
 func newTestEngine(t *testing.T) *testEngine {
@@ -76,7 +76,7 @@ func (e *testEngine) request(t *testing.T, id string) *ticket.Result {
 func (e *testEngine) events(t *testing.T, key string) []*store.Event {
 	t.Helper()
 	var evs []*store.Event
-	if err := e.st.View(func(tx *store.Tx) error {
+	if err := e.st.View(func(tx store.Tx) error {
 		var err error
 		evs, err = tx.Events(key)
 		return err
@@ -89,7 +89,7 @@ func (e *testEngine) events(t *testing.T, key string) []*store.Event {
 func (e *testEngine) ticket(t *testing.T, key string) *store.Ticket {
 	t.Helper()
 	var tk *store.Ticket
-	if err := e.st.View(func(tx *store.Tx) error {
+	if err := e.st.View(func(tx store.Tx) error {
 		var err error
 		tk, err = tx.Ticket(key)
 		return err
@@ -104,7 +104,7 @@ func (e *testEngine) ticket(t *testing.T, key string) *store.Ticket {
 func (e *testEngine) token(t *testing.T, tok *store.Token) string {
 	t.Helper()
 	tok.Project, tok.Recipient, tok.Created = "ACME", customer, t0
-	if err := e.st.Update(context.Background(), func(tx *store.Tx) error { return tx.PutToken(tok) }); err != nil {
+	if err := e.st.Update(context.Background(), func(tx store.Tx) error { return tx.PutToken(tok) }); err != nil {
 		t.Fatal(err)
 	}
 	return tok.Token
@@ -141,7 +141,7 @@ func TestIngestWritesTypedEvents(t *testing.T) {
 		t.Fatalf("first event %+v", evs[0])
 	}
 	var items []*store.OutboxItem
-	e.st.View(func(tx *store.Tx) error { items, _, _ = tx.DueOutbox(t0.Add(time.Hour), 100); return nil })
+	e.st.View(func(tx store.Tx) error { items, _, _ = tx.DueOutbox(t0.Add(time.Hour), 100); return nil })
 	queued := only(evs, store.EvQueued)
 	if len(queued) == 0 || len(queued) != len(items) || res.Queued != len(items) {
 		t.Fatalf("%d queued events, %d outbox items, result says %d", len(queued), len(items), res.Queued)
@@ -350,7 +350,7 @@ func TestRecordBounce(t *testing.T) {
 				t.Fatalf("handled %v err %v", handled, err)
 			}
 			var sup *store.Suppression
-			e.st.View(func(tx *store.Tx) error { sup = tx.Suppressed(customer, t0); return nil })
+			e.st.View(func(tx store.Tx) (err error) { sup, err = tx.Suppressed(customer, t0); return err })
 			if (sup != nil) != c.suppressed {
 				t.Errorf("suppressed: %+v", sup)
 			}
@@ -375,7 +375,7 @@ func TestQueueBookkeeping(t *testing.T) {
 	e := newTestEngine(t)
 	key := e.request(t, "r@customer.example").Ticket
 	item := &store.OutboxItem{ID: 42, Ticket: key, Project: "ACME", Event: "customer/request_created", Recipient: customer, MessageID: "tg.x@Support.Example.COM", Attempts: 2}
-	err := e.st.Update(context.Background(), func(tx *store.Tx) error {
+	err := e.st.Update(context.Background(), func(tx store.Tx) error {
 		if err := e.Delivered(tx, item); err != nil {
 			return err
 		}
@@ -419,14 +419,14 @@ func TestRemoveFiles(t *testing.T) {
 	e := newTestEngine(t)
 	res := e.request(t, "r@customer.example")
 	other := e.request(t, "o@customer.example")
-	err := e.st.Update(context.Background(), func(tx *store.Tx) error {
+	err := e.st.Update(context.Background(), func(tx store.Tx) error {
 		return e.RemoveFiles(tx, res.Ticket, []ticket.FileRemoval{{Message: res.Message, Raw: true, Size: 100}}, "retention", t0)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var m *store.Message
-	e.st.View(func(tx *store.Tx) error { m, _ = tx.Message(res.Message); return nil })
+	e.st.View(func(tx store.Tx) error { m, _ = tx.Message(res.Message); return nil })
 	if m.Raw != "" || m.Text != "It burns." {
 		t.Errorf("message after removal %+v", m)
 	}
@@ -434,7 +434,7 @@ func TestRemoveFiles(t *testing.T) {
 	if len(r) != 1 || r[0].Count != 1 || r[0].Bytes != 100 || r[0].Actor != "retention" {
 		t.Errorf("retention events %+v", r)
 	}
-	err = e.st.Update(context.Background(), func(tx *store.Tx) error {
+	err = e.st.Update(context.Background(), func(tx store.Tx) error {
 		return e.RemoveFiles(tx, res.Ticket, []ticket.FileRemoval{{Message: other.Message, Raw: true}}, "retention", t0)
 	})
 	if err == nil {

@@ -14,7 +14,7 @@ const SystemActor = "ticketgate"
 // record writes one typed event into t's history in tx. Every history
 // event is written here, by the domain, in the transaction of the change
 // it records.
-func record(tx *store.Tx, e *store.Event) error {
+func record(tx store.Tx, e *store.Event) error {
 	if e.Actor == "" {
 		e.Actor = SystemActor
 	}
@@ -28,7 +28,7 @@ func record(tx *store.Tx, e *store.Event) error {
 // notifyIn hands ev to the notifier inside tx, with a Record that writes
 // what the notifier did on ev's ticket. It returns how many mails were
 // queued (0 without a notifier).
-func (e *Engine) notifyIn(tx *store.Tx, ev *Event, now time.Time) (int, error) {
+func (e *Engine) notifyIn(tx store.Tx, ev *Event, now time.Time) (int, error) {
 	if e.notify == nil {
 		return 0, nil
 	}

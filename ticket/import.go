@@ -25,7 +25,7 @@ type Imported struct {
 // outbound ids we minted, and appends the extra events (a delivery …).
 // Nothing is notified and no rule is applied: the caller vouches for the
 // records, as the engine does for mail.
-func Import(tx *store.Tx, t *store.Ticket, msgs []Imported, outbound []string, extra []*store.Event) error {
+func Import(tx store.Tx, t *store.Ticket, msgs []Imported, outbound []string, extra []*store.Event) error {
 	n, err := tx.NextTicketNumber(t.Project)
 	if err != nil {
 		return err

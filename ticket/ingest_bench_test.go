@@ -21,7 +21,7 @@ import (
 // with its request, Message-ID index entry and reply token, the way the
 // engine writes them). The store does not fsync: these benchmarks measure
 // what threading and storing cost in CPU as the store grows, not the disk.
-func benchEngine(b *testing.B, n int) (*ticket.Engine, *store.Store) {
+func benchEngine(b *testing.B, n int) (*ticket.Engine, store.DB) {
 	b.Helper()
 	s, err := store.Open(b.TempDir(), store.Options{NoSync: true})
 	if err != nil {
@@ -30,7 +30,7 @@ func benchEngine(b *testing.B, n int) (*ticket.Engine, *store.Store) {
 	b.Cleanup(func() { s.Close() })
 	for done := 0; done < n; {
 		count := min(10000, n-done)
-		err := s.Update(context.Background(), func(tx *store.Tx) error {
+		err := s.Update(context.Background(), func(tx store.Tx) error {
 			for i := range count {
 				num, err := tx.NextTicketNumber("ACME")
 				if err != nil {

@@ -37,7 +37,7 @@ func (e *Engine) PutOrganization(ctx context.Context, project, name string, doma
 		}
 		o.Members = append(o.Members, m)
 	}
-	return e.store.Update(ctx, func(tx *store.Tx) error { return tx.PutOrganization(o) })
+	return e.store.Update(ctx, func(tx store.Tx) error { return tx.PutOrganization(o) })
 }
 
 // DeleteOrganization removes an organization (its shared tickets keep
@@ -47,7 +47,7 @@ func (e *Engine) DeleteOrganization(ctx context.Context, project, name, actor st
 	if p == nil || !p.IsStaff(strings.ToLower(actor)) {
 		return refused("%s may not change organizations of %s", actor, project)
 	}
-	return e.store.Update(ctx, func(tx *store.Tx) error {
+	return e.store.Update(ctx, func(tx store.Tx) error {
 		if _, err := tx.Organization(p.Key, name); err != nil {
 			return err
 		}
@@ -58,7 +58,7 @@ func (e *Engine) DeleteOrganization(ctx context.Context, project, name, actor st
 // Share shares a request with an organization: its members may follow and
 // write into it, and its listed members are told (organization_added).
 func (e *Engine) Share(ctx context.Context, key, org, actor string) (int, error) {
-	return e.change(ctx, key, actor, func(tx *store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+	return e.change(ctx, key, actor, func(tx store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
 		o, err := tx.Organization(p.Key, org)
 		if err != nil {
 			return err
@@ -68,7 +68,7 @@ func (e *Engine) Share(ctx context.Context, key, org, actor string) (int, error)
 }
 
 // share shares t with o and tells o's listed members.
-func share(tx *store.Tx, t *store.Ticket, o *store.Organization, actor string, now time.Time, emit func(*Event) error) error {
+func share(tx store.Tx, t *store.Ticket, o *store.Organization, actor string, now time.Time, emit func(*Event) error) error {
 	t.Organization, t.Private = o.Name, false
 	if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: EvOrganizationAdded, Actor: actor, Organization: o.Name}); err != nil {
 		return err
@@ -84,7 +84,7 @@ func share(tx *store.Tx, t *store.Ticket, o *store.Organization, actor string, n
 
 // orgMember reports whether addr belongs to the organization t is shared
 // with.
-func orgMember(tx *store.Tx, t *store.Ticket, addr string) bool {
+func orgMember(tx store.Tx, t *store.Ticket, addr string) bool {
 	if t.Organization == "" || addr == "" {
 		return false
 	}

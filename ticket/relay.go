@@ -46,9 +46,13 @@ type relay struct {
 // and counts the copies in the relay budgets (in tx, so they persist and
 // a rolled-back change does not count). already received the mail
 // directly.
-func relayComment(tx *store.Tx, cfg *config.Config, p *config.Project, t *store.Ticket, msg *store.Message, author string, already []string, now time.Time) (relay, error) {
+func relayComment(tx store.Tx, cfg *config.Config, p *config.Project, t *store.Ticket, msg *store.Message, author string, already []string, now time.Time) (relay, error) {
 	var r relay
-	authorOrg := tx.OrganizationOf(p.Key, author)
+	authorOrg, err := tx.OrganizationOf(p.Key, author)
+	if err != nil {
+		return r, err
+	}
+	var orgErr error // an organization that cannot be read: no guessing
 	consider := func(addr string, related bool) {
 		addr = strings.ToLower(addr)
 		if addr == "" || addr == author || slices.Contains(t.Muted, addr) || cfg.IsOwnAddress(addr) || p.IsStaff(addr) ||
@@ -57,7 +61,10 @@ func relayComment(tx *store.Tx, cfg *config.Config, p *config.Project, t *store.
 		}
 		related = related || sameDomain(addr, author)
 		if !related && authorOrg != nil {
-			o := tx.OrganizationOf(p.Key, addr)
+			o, err := tx.OrganizationOf(p.Key, addr)
+			if err != nil && orgErr == nil {
+				orgErr = err
+			}
 			related = o != nil && strings.EqualFold(o.Name, authorOrg.Name)
 		}
 		if related {
@@ -71,6 +78,9 @@ func relayComment(tx *store.Tx, cfg *config.Config, p *config.Project, t *store.
 	consider(t.Reporter, true)
 	for _, pa := range t.Participants {
 		consider(pa.Address, confirmedByAgent(pa))
+	}
+	if orgErr != nil {
+		return r, orgErr
 	}
 	if len(r.to) == 0 {
 		return r, nil
@@ -90,7 +100,11 @@ func relayComment(tx *store.Tx, cfg *config.Config, p *config.Project, t *store.
 			{"relay|s|" + p.Key + "|" + author, l.RelayPerSender, "per sender (limits.relay_per_sender)"},
 		}
 		for _, b := range budgets {
-			if tx.RateCount(b.key, b.rate.Per, now)+n > float64(b.rate.Count) {
+			count, err := tx.RateCount(b.key, b.rate.Per, now)
+			if err != nil {
+				return r, err
+			}
+			if count+n > float64(b.rate.Count) {
 				r.why = fmt.Sprintf("relay budget reached: %s copies of customers' comments %s", b.rate, b.what)
 				break
 			}
@@ -117,7 +131,7 @@ func sameDomain(a, b string) bool {
 
 // recordRelay writes down on t what r decided about msg's copies, and
 // tells the agents through ev (the comment's internal notification).
-func recordRelay(tx *store.Tx, t *store.Ticket, msg *store.Message, author string, r relay, now time.Time, ev *Event) error {
+func recordRelay(tx store.Tx, t *store.Ticket, msg *store.Message, author string, r relay, now time.Time, ev *Event) error {
 	var told []string
 	if msg.Unverified {
 		told = append(told, "Sender not verified: nothing proves that "+author+" wrote this mail.")

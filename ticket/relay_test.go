@@ -40,7 +40,7 @@ func TestRelayComment(t *testing.T) {
 		}, Muted: []string{"muted@attacker.example"}}
 	}
 	var first, second relay
-	err = s.Update(context.Background(), func(tx *store.Tx) error {
+	err = s.Update(context.Background(), func(tx store.Tx) error {
 		if err := tx.PutOrganization(&store.Organization{Project: "ACME", Name: "Partner", Members: []string{author, "boss@partner.example"}}); err != nil {
 			return err
 		}
@@ -66,7 +66,7 @@ func TestRelayComment(t *testing.T) {
 		t.Errorf("per-sender budget: to %q held %q (%s)", second.to, second.held, second.why)
 	}
 	// Unverified mail is held from everyone.
-	err = s.Update(context.Background(), func(tx *store.Tx) error {
+	err = s.Update(context.Background(), func(tx store.Tx) error {
 		r, err := relayComment(tx, cfg, p, ticketFor(3), &store.Message{Unverified: true}, "x@other.example", nil, now)
 		if len(r.to) != 0 || len(r.held) == 0 {
 			t.Errorf("unverified: to %q held %q", r.to, r.held)

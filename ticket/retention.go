@@ -20,7 +20,7 @@ type FileRemoval struct {
 // files in files and records on the ticket how many went and how large
 // they were, inside tx (retention's run). The blobs themselves are swept
 // by the store once nothing refers to them.
-func (e *Engine) RemoveFiles(tx *store.Tx, key string, files []FileRemoval, actor string, now time.Time) error {
+func (e *Engine) RemoveFiles(tx store.Tx, key string, files []FileRemoval, actor string, now time.Time) error {
 	if len(files) == 0 {
 		return nil
 	}

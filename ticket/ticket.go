@@ -176,7 +176,7 @@ const noEvent = store.EventKind(0)
 // Notifier turns events into queued outbound mail within tx. It returns how
 // many messages it queued.
 type Notifier interface {
-	Notify(tx *store.Tx, ev *Event) (int, error)
+	Notify(tx store.Tx, ev *Event) (int, error)
 }
 
 // Engine applies mail to tickets.
@@ -184,7 +184,7 @@ type Engine struct {
 	// Queued, when set, is called after a commit that queued outbound
 	// mail (it wakes the sender).
 	Queued func()
-	store  *store.Store
+	store  store.DB
 	cfg    func() *config.Config
 	notify Notifier
 	now    func() time.Time
@@ -193,7 +193,7 @@ type Engine struct {
 
 // NewEngine returns an engine. cfg is called per message so a reload takes
 // effect for the next message; now is the clock (time.Now in production).
-func NewEngine(s *store.Store, cfg func() *config.Config, n Notifier, now func() time.Time, log *slog.Logger) *Engine {
+func NewEngine(s store.DB, cfg func() *config.Config, n Notifier, now func() time.Time, log *slog.Logger) *Engine {
 	if now == nil {
 		now = time.Now
 	}
@@ -213,7 +213,7 @@ func (e *Engine) Ingest(ctx context.Context, m *Mail) (*Result, error) {
 	// field must not hold up everyone else's.
 	refs := referencedIDs(m)
 	var res *Result
-	err := e.store.Update(ctx, func(tx *store.Tx) error {
+	err := e.store.Update(ctx, func(tx store.Tx) error {
 		// Update may run this more than once: start from scratch each time.
 		res = &Result{}
 		return e.apply(tx, cfg, p, m, refs, res)
@@ -224,8 +224,12 @@ func (e *Engine) Ingest(ctx context.Context, m *Mail) (*Result, error) {
 	return res, nil
 }
 
-func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *Mail, refs []string, res *Result) error {
-	if ref, dup := tx.Duplicate(p.Key, m.MessageID, m.Raw); dup {
+func (e *Engine) apply(tx store.Tx, cfg *config.Config, p *config.Project, m *Mail, refs []string, res *Result) error {
+	ref, dup, err := tx.Duplicate(p.Key, m.MessageID, m.Raw)
+	if err != nil {
+		return err
+	}
+	if dup {
 		res.Duplicate, res.Ticket, res.Message = true, ref.Ticket, ref.Message
 		return nil
 	}
@@ -420,7 +424,11 @@ func (e *Engine) apply(tx *store.Tx, cfg *config.Config, p *config.Project, m *M
 	}
 	if res.Created && !t.Private && person && !msg.Internal {
 		// Shared with the reporter's organization unless kept private.
-		if o := tx.OrganizationOf(p.Key, author); o != nil {
+		o, err := tx.OrganizationOf(p.Key, author)
+		if err != nil {
+			return err
+		}
+		if o != nil {
 			if err := share(tx, t, o, author, now, emit); err != nil {
 				return err
 			}
@@ -484,7 +492,7 @@ type sender struct {
 // public answer, an internal note, held mail — and sets msg's kind, text
 // and flags. It returns the event to announce ("" for none), whether the
 // mail is an agent's public answer, and what the sender must be told.
-func (s sender) classify(tx *store.Tx, t *store.Ticket, m *Mail, msg *store.Message, cmds []command, created bool, rule string) (evType store.EventKind, public bool, told []string) {
+func (s sender) classify(tx store.Tx, t *store.Ticket, m *Mail, msg *store.Message, cmds []command, created bool, rule string) (evType store.EventKind, public bool, told []string) {
 	text := msg.Text
 	evType = EvCustomerCommentAdded
 	switch {
@@ -569,7 +577,7 @@ func reporterOf(m *Mail) string {
 // thread finds the ticket m belongs to, by the rules in order of trust;
 // refs are m's referencedIDs. It also returns, for a reply token, whom we
 // sent that token to.
-func thread(tx *store.Tx, p *config.Project, m *Mail, author string, refs []string) (key, rule, tokenFor string, err error) {
+func thread(tx store.Tx, p *config.Project, m *Mail, author string, refs []string) (key, rule, tokenFor string, err error) {
 	// 1. A reply token of ours: in the recipient address, or inside a
 	// Message-ID we minted that the mail refers to.
 	tokens := []string{}
@@ -597,7 +605,11 @@ func thread(tx *store.Tx, p *config.Project, m *Mail, author string, refs []stri
 	}
 	// 2. In-Reply-To / References naming a message we stored or sent.
 	for _, id := range refs {
-		if ref, ok := tx.LookupMessageID(p.Key, id); ok && ref.Ticket != "" {
+		ref, ok, err := tx.LookupMessageID(p.Key, id)
+		if err != nil {
+			return "", "", "", err
+		}
+		if ok && ref.Ticket != "" {
 			return ref.Ticket, ByReferences, "", nil
 		}
 	}

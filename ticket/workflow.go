@@ -128,7 +128,7 @@ const minNoteLine = 24
 
 // quotesInternalNote reports whether text contains a line of one of the
 // ticket's internal notes.
-func quotesInternalNote(tx *store.Tx, key, text string) bool {
+func quotesInternalNote(tx store.Tx, key, text string) bool {
 	msgs, err := tx.TicketMessages(key)
 	if err != nil {
 		// Unknown is treated as yes: better held than leaked.
@@ -160,7 +160,7 @@ type commandContext struct {
 
 // runCommands runs cmds on t in the caller's transaction and appends a
 // line per command to told; statusSet reports whether one set the status.
-func (e *Engine) runCommands(tx *store.Tx, p *config.Project, t *store.Ticket, cmds []command, cc commandContext, told []string) ([]string, bool, error) {
+func (e *Engine) runCommands(tx store.Tx, p *config.Project, t *store.Ticket, cmds []command, cc commandContext, told []string) ([]string, bool, error) {
 	statusSet := false
 	for _, c := range cmds {
 		err := e.runCommand(tx, p, t, c, cc)
@@ -185,7 +185,7 @@ func (e *Engine) runCommands(tx *store.Tx, p *config.Project, t *store.Ticket, c
 	return told, statusSet, nil
 }
 
-func (e *Engine) runCommand(tx *store.Tx, p *config.Project, t *store.Ticket, c command, cc commandContext) error {
+func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c command, cc commandContext) error {
 	if !slices.Contains(commandNames, c.name) {
 		return refused("unknown command (known: #%s)", strings.Join(commandNames, ", #"))
 	}
@@ -297,7 +297,7 @@ func (e *Engine) AutoClose(ctx context.Context) (closed, reminded int, err error
 	}
 	var list []due
 	day := 24 * time.Hour
-	err = e.store.View(func(tx *store.Tx) error {
+	err = e.store.View(func(tx store.Tx) error {
 		for i := range cfg.Projects {
 			p := &cfg.Projects[i]
 			days := p.AutoCloseAfterDays()
@@ -331,7 +331,7 @@ func (e *Engine) AutoClose(ctx context.Context) (closed, reminded int, err error
 		}
 		queued := 0
 		did := false
-		err := e.store.Update(ctx, func(tx *store.Tx) error {
+		err := e.store.Update(ctx, func(tx store.Tx) error {
 			queued, did = 0, false
 			t, err := tx.Ticket(d.key)
 			if err != nil {
@@ -393,7 +393,7 @@ func (e *Engine) AutoClose(ctx context.Context) (closed, reminded int, err error
 func (e *Engine) SyncOrganizations(ctx context.Context) error {
 	cfg := e.cfg()
 	now := e.now().UTC()
-	return e.store.Update(ctx, func(tx *store.Tx) error {
+	return e.store.Update(ctx, func(tx store.Tx) error {
 		for i := range cfg.Projects {
 			p := &cfg.Projects[i]
 			want := map[string]bool{}

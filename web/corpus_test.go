@@ -179,7 +179,7 @@ func TestCorpusPagesShowTextAndStayInert(t *testing.T) {
 		t.Fatalf("only %d corpus messages readable", len(mails))
 	}
 	f := newFixture(t, web.Options{}, nil)
-	err = f.st.Update(context.Background(), func(tx *store.Tx) error {
+	err = f.st.Update(context.Background(), func(tx store.Tx) error {
 		for i, cm := range mails {
 			n := uint64(100 + i)
 			tk := &store.Ticket{Key: store.TicketKey("CORP", n), Project: "CORP", Number: n, Subject: cm.subject,

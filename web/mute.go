@@ -33,7 +33,7 @@ func (s *server) mute(w http.ResponseWriter, r *http.Request) {
 		key string
 		tok *store.Token
 	)
-	err := s.store.View(func(tx *store.Tx) error {
+	err := s.store.View(func(tx store.Tx) error {
 		var (
 			t   *store.Ticket
 			err error

@@ -52,7 +52,7 @@ func (s *server) resolvePost(w http.ResponseWriter, r *http.Request) (*store.Tok
 	token := r.PathValue("token")
 	var tok *store.Token
 	var t *store.Ticket
-	err := s.store.View(func(tx *store.Tx) error {
+	err := s.store.View(func(tx store.Tx) error {
 		var err error
 		tok, t, err = resolveLink(tx, token, s.opts.Now())
 		return err
@@ -139,7 +139,7 @@ func (s *server) attachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var a store.Attachment
-	err := s.store.View(func(tx *store.Tx) error {
+	err := s.store.View(func(tx store.Tx) error {
 		_, t, err := resolveLink(tx, r.PathValue("token"), s.opts.Now())
 		if err != nil {
 			return err
@@ -194,12 +194,15 @@ func (s *server) my(w http.ResponseWriter, r *http.Request) {
 	var tok *store.Token
 	var home *store.Ticket
 	var items []myItem
-	err := s.store.View(func(tx *store.Tx) error {
+	err := s.store.View(func(tx store.Tx) error {
 		var err error
 		if tok, home, err = resolveLink(tx, token, s.opts.Now()); err != nil {
 			return err
 		}
-		org := tx.OrganizationOf(home.Project, tok.Recipient)
+		org, err := tx.OrganizationOf(home.Project, tok.Recipient)
+		if err != nil {
+			return err
+		}
 		return tx.ForEachTicket(home.Project, func(t *store.Ticket) bool {
 			if involved(t, tok.Recipient) || sharedWith(t, org) {
 				tx := s.lang.forTag(home.Language)
@@ -222,14 +225,18 @@ func (s *server) myTicket(w http.ResponseWriter, r *http.Request) {
 	var tok *store.Token
 	var t *store.Ticket
 	var msgs []*store.Message
-	err := s.store.View(func(tx *store.Tx) error {
+	err := s.store.View(func(tx store.Tx) error {
 		var err error
 		var home *store.Ticket
 		if tok, home, err = resolveLink(tx, token, s.opts.Now()); err != nil {
 			return err
 		}
+		org, err := tx.OrganizationOf(home.Project, tok.Recipient)
+		if err != nil {
+			return err
+		}
 		if t, err = tx.Ticket(r.PathValue("key")); err != nil || t.Project != home.Project ||
-			!(involved(t, tok.Recipient) || sharedWith(t, tx.OrganizationOf(home.Project, tok.Recipient))) {
+			!(involved(t, tok.Recipient) || sharedWith(t, org)) {
 			return &deniedError{reason: "not the recipient's ticket", ticket: home.Key}
 		}
 		msgs, err = tx.TicketMessages(t.Key)
@@ -269,7 +276,7 @@ func (s *server) agentView(w http.ResponseWriter, r *http.Request) {
 	var msgs []*store.Message
 	var evs []*store.Event
 	var tok *store.Token
-	err := s.store.View(func(tx *store.Tx) error {
+	err := s.store.View(func(tx store.Tx) error {
 		var err error
 		tok, err = tx.Token(r.PathValue("token"))
 		if err != nil || tok.Kind != store.TokenAgent || !tok.Valid(s.opts.Now()) {

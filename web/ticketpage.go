@@ -27,7 +27,7 @@ func (e *deniedError) Error() string { return "link denied: " + e.reason }
 // resolveLink checks a link token and loads its ticket within tx. Every
 // handler acting on a ticket through a link goes through it, so they all
 // refuse the same links.
-func resolveLink(tx *store.Tx, token string, now time.Time) (*store.Token, *store.Ticket, error) {
+func resolveLink(tx store.Tx, token string, now time.Time) (*store.Token, *store.Ticket, error) {
 	tok, err := tx.Token(token)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, &deniedError{reason: "unknown token"}
@@ -80,7 +80,7 @@ func (s *server) ticketPage(w http.ResponseWriter, r *http.Request) {
 		t    *store.Ticket
 		msgs []*store.Message
 	)
-	err := s.store.View(func(tx *store.Tx) error {
+	err := s.store.View(func(tx store.Tx) error {
 		var err error
 		if tok, t, err = resolveLink(tx, r.PathValue("token"), s.opts.Now()); err != nil {
 			return err

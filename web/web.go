@@ -91,7 +91,7 @@ func setSecurityHeaders(h http.Header) {
 // the same 404. Such a form registers its own "POST /t/{token}/…" pattern;
 // the /t/ fallback keeps answering 405 to everything else.
 type server struct {
-	store  *store.Store
+	store  store.DB
 	opts   Options
 	log    *slog.Logger
 	prefix string
@@ -102,7 +102,7 @@ type server struct {
 }
 
 // NewHandler returns the HTTP handler for ticket links and /healthz.
-func NewHandler(s *store.Store, opts Options, log *slog.Logger) http.Handler {
+func NewHandler(s store.DB, opts Options, log *slog.Logger) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

@@ -56,7 +56,7 @@ var acme1 = []store.Message{
 }
 
 type fixture struct {
-	st  *store.Store
+	st  store.DB
 	srv *httptest.Server
 	now *atomic.Int64 // the handler's clock, Unix nanoseconds
 	log *strings.Builder
@@ -84,14 +84,14 @@ func (f *fixture) logs() string {
 
 // newFixture opens a store holding ACME-1 (English) and its tokens, lets
 // extra add more, and serves the handler.
-func newFixture(t *testing.T, opts web.Options, extra func(*store.Tx) error) *fixture {
+func newFixture(t *testing.T, opts web.Options, extra func(store.Tx) error) *fixture {
 	t.Helper()
 	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	err = st.Update(context.Background(), func(tx *store.Tx) error {
+	err = st.Update(context.Background(), func(tx store.Tx) error {
 		tk := &store.Ticket{Key: "ACME-1", Project: "ACME", Number: 1, Subject: "Printer on fire",
 			Status: "waiting_for_customer", Reporter: "carl@customer.example", ReporterName: "Carl Customer",
 			Language: "en", Created: t0.Add(-48 * time.Hour), Updated: t0.Add(-2 * time.Hour)}
@@ -129,7 +129,7 @@ func newFixture(t *testing.T, opts web.Options, extra func(*store.Tx) error) *fi
 	return f
 }
 
-func addTicket(tx *store.Tx, tk *store.Ticket, msgs []store.Message) error {
+func addTicket(tx store.Tx, tk *store.Ticket, msgs []store.Message) error {
 	for _, m := range msgs {
 		m.Ticket, m.Project = tk.Key, tk.Project
 		if err := tx.AddMessage(&m); err != nil {
@@ -140,7 +140,7 @@ func addTicket(tx *store.Tx, tk *store.Ticket, msgs []store.Message) error {
 	return tx.PutTicket(tk)
 }
 
-func addToken(tx *store.Tx, token, ticket string) error {
+func addToken(tx store.Tx, token, ticket string) error {
 	p, _, _ := store.SplitTicketKey(ticket)
 	return tx.PutToken(&store.Token{Token: token, Kind: store.TokenLink, Project: p, Ticket: ticket, Created: t0})
 }
@@ -360,7 +360,7 @@ func TestLinkStopsWorkingWhenItExpires(t *testing.T) {
 }
 
 func TestMarkupInSubjectNameAndTextIsEscaped(t *testing.T) {
-	f := newFixture(t, web.Options{}, func(tx *store.Tx) error {
+	f := newFixture(t, web.Options{}, func(tx store.Tx) error {
 		tk := &store.Ticket{Key: "ACME-2", Project: "ACME", Number: 2, Subject: `<script>alert("subject")</script> & <b>bold</b>`,
 			Status: "new", Language: "en", Created: t0, Updated: t0}
 		err := addTicket(tx, tk, []store.Message{{Direction: "in", Kind: "request", From: "x@customer.example",
@@ -408,7 +408,7 @@ func TestHTMLOnlyMessageIsSanitised(t *testing.T) {
 <svg><image href="http://evil/svg.png"/></svg>
 <blockquote>quoted earlier mail</blockquote>
 </body></html>`
-	f := newFixture(t, web.Options{}, func(tx *store.Tx) error {
+	f := newFixture(t, web.Options{}, func(tx store.Tx) error {
 		tk := &store.Ticket{Key: "ACME-3", Project: "ACME", Number: 3, Subject: "HTML only", Status: "new", Language: "en", Created: t0, Updated: t0}
 		err := addTicket(tx, tk, []store.Message{{Direction: "in", Kind: "request", From: "h@customer.example", HTML: body, Received: t0,
 			Attach: []store.Attachment{{Filename: "diagram.png", ContentType: "image/png", Size: 2048, ContentID: "part1.diagram@customer.example", Inline: true}}}})
@@ -513,7 +513,7 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestGermanTicketIsShownInGerman(t *testing.T) {
-	f := newFixture(t, web.Options{}, func(tx *store.Tx) error {
+	f := newFixture(t, web.Options{}, func(tx store.Tx) error {
 		tk := &store.Ticket{Key: "ACME-4", Project: "ACME", Number: 4, Subject: "Drucker brennt", Status: "new",
 			Language: "de-CH", Created: t0, Updated: t0.Add(72 * time.Hour)}
 		err := addTicket(tx, tk, []store.Message{{Direction: "in", Kind: "request", From: "grete@kunde.example",
@@ -596,7 +596,7 @@ func TestBaseURLWithPathWorksBehindEitherKindOfProxy(t *testing.T) {
 }
 
 func TestConcurrentReaders(t *testing.T) {
-	f := newFixture(t, web.Options{}, func(tx *store.Tx) error {
+	f := newFixture(t, web.Options{}, func(tx store.Tx) error {
 		tk := &store.Ticket{Key: "ACME-5", Project: "ACME", Number: 5, Subject: "Busy", Status: "new", Created: t0, Updated: t0}
 		err := addTicket(tx, tk, []store.Message{{Direction: "in", Kind: "request", From: "b@customer.example",
 			HTML: `<p>Busy <img src="http://evil/x.png" alt="px"><script>alert(1)</script></p>`, Received: t0}})

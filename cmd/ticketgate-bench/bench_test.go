@@ -61,7 +61,7 @@ func startSink(t *testing.T) *Sink {
 }
 
 // openStore opens a stopped daemon's store read-only.
-func openStore(t *testing.T, dir string) *store.Store {
+func openStore(t *testing.T, dir string) store.DB {
 	t.Helper()
 	s, err := store.Open(dir, store.Options{ReadOnly: true})
 	if err != nil {
@@ -73,11 +73,11 @@ func openStore(t *testing.T, dir string) *store.Store {
 
 // threading counts the stored inbound messages by the rule that placed
 // them, and the tickets.
-func threading(t *testing.T, s *store.Store) (map[string]int, int) {
+func threading(t *testing.T, s store.DB) (map[string]int, int) {
 	t.Helper()
 	rules := map[string]int{}
 	tickets := 0
-	err := s.View(func(tx *store.Tx) error {
+	err := s.View(func(tx store.Tx) error {
 		return tx.ForEachTicket("ACME", func(tk *store.Ticket) bool {
 			tickets++
 			msgs, err := tx.TicketMessages(tk.Key)
@@ -196,7 +196,7 @@ func TestRunWithCorpus(t *testing.T) {
 		t.Errorf("accepted %d of 200, auto-replies %d of %d (new %d): %v", rep.Accepted, rep.AutoMatched, rep.AutoExpected, rep.SentByKind[kindNew], rep.Errors)
 		// Say what the daemon made of the requests left unanswered.
 		shutdown()
-		openStore(t, dir).View(func(tx *store.Tx) error {
+		openStore(t, dir).View(func(tx store.Tx) error {
 			return tx.ForEachTicket("ACME", func(tk *store.Ticket) bool {
 				msgs, _ := tx.TicketMessages(tk.Key)
 				for _, e := range rep.Errors {
@@ -247,7 +247,7 @@ func TestPreloadThenThread(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := openStore(t, dir)
-	s.View(func(tx *store.Tx) error {
+	s.View(func(tx store.Tx) error {
 		for key, want := range map[string]string{"ACME-7": "references", "ACME-8": "subject-token", "ACME-61": "new"} {
 			msgs, err := tx.TicketMessages(key)
 			if err != nil || len(msgs) == 0 {
@@ -259,7 +259,7 @@ func TestPreloadThenThread(t *testing.T) {
 				t.Errorf("%s: last message %q threaded by %q, want %q", key, last.MessageID, last.ThreadedBy, want)
 			}
 		}
-		if n := tx.LastTicketNumber("ACME"); n != 61 {
+		if n, err := tx.LastTicketNumber("ACME"); err != nil || n != 61 {
 			t.Errorf("last ticket number %d, want 61", n)
 		}
 		return nil
@@ -284,7 +284,7 @@ func TestSendBig(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 	s := openStore(t, dir)
-	s.View(func(tx *store.Tx) error {
+	s.View(func(tx store.Tx) error {
 		msgs, err := tx.TicketMessages("ACME-1")
 		if err != nil || len(msgs) != 1 || len(msgs[0].Attach) != 1 {
 			t.Fatalf("stored: %v %+v", err, msgs)

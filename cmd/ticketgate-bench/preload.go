@@ -83,10 +83,14 @@ func Preload(ctx context.Context, o PreloadOptions) (*PreloadResult, error) {
 		count := min(o.Batch, o.N-done)
 		var msgs int
 		var first, last string
-		err := s.Update(ctx, func(tx *store.Tx) error {
+		err := s.Update(ctx, func(tx store.Tx) error {
 			msgs, first, last = 0, "", ""
 			for i := range count {
-				n := tx.LastTicketNumber(o.Project) + 1
+				prev, err := tx.LastTicketNumber(o.Project)
+				if err != nil {
+					return err
+				}
+				n := prev + 1
 				k, err := preloadTicket(tx, o, domain, n, base.Add(time.Duration(done+i)*time.Minute))
 				if err != nil {
 					return err
@@ -135,7 +139,7 @@ func Preload(ctx context.Context, o PreloadOptions) (*PreloadResult, error) {
 	return res, nil
 }
 
-func preloadTicket(tx *store.Tx, o PreloadOptions, domain string, n uint64, at time.Time) (int, error) {
+func preloadTicket(tx store.Tx, o PreloadOptions, domain string, n uint64, at time.Time) (int, error) {
 	key := store.TicketKey(o.Project, n)
 	sender := PreloadSender(n)
 	subject := fmt.Sprintf("Preloaded request %d: %s", n, strings.TrimSuffix(sentences[n%uint64(len(sentences))], "."))

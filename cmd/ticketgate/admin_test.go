@@ -126,7 +126,7 @@ func TestAdminCLI(t *testing.T) {
 	}
 	defer st.Close()
 	var msgs []*store.Message
-	st.View(func(tx *store.Tx) error { msgs, _ = tx.TicketMessages("ACME-2"); return nil })
+	st.View(func(tx store.Tx) error { msgs, _ = tx.TicketMessages("ACME-2"); return nil })
 	if len(msgs) != 1 {
 		t.Fatal("restored store lacks ACME-2")
 	}

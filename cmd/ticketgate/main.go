@@ -45,6 +45,8 @@ scripts; changes need --as AGENT or $TICKETGATE_AS):
   backup FILE    a consistent hot copy (store and message files) as one archive
   restore FILE   daemon stopped: unpack a backup into an empty data_dir
   compact        daemon stopped: give space freed by retention back to the disk
+  check-store [--dir DIR]  daemon stopped: full consistency check of the
+                 store; exit 0 when sound, 3 when damaged (restore a backup)
   purge [--dry-run]  run retention now (--as), or list what its next run deletes
   trace MESSAGE-ID   what happened to a mail: received, threaded, what it
                  caused to be sent and how each delivery went (or, for one of
@@ -93,6 +95,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdRestore(rest, stdout, stderr)
 	case "compact":
 		return cmdCompact(rest, stdout, stderr)
+	case "check-store":
+		return cmdCheckStore(rest, stdout, stderr)
 	case "orgs":
 		return cmdOrgs(rest, stdout, stderr)
 	case "purge":

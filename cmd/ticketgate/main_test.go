@@ -113,8 +113,8 @@ func TestDeliverExitCodes(t *testing.T) {
 	}
 	var n uint64
 	var m []*store.Message
-	d.Store().View(func(tx *store.Tx) error {
-		n = tx.LastTicketNumber("ACME")
+	d.Store().View(func(tx store.Tx) error {
+		n, _ = tx.LastTicketNumber("ACME")
 		m, _ = tx.TicketMessages("ACME-1")
 		return nil
 	})

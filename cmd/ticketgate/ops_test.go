@@ -58,7 +58,7 @@ func TestAgentOperationsCLI(t *testing.T) {
 	}
 	ticket := func(key string) *store.Ticket {
 		var tk *store.Ticket
-		d.Store().View(func(tx *store.Tx) error { tk, _ = tx.Ticket(key); return nil })
+		d.Store().View(func(tx store.Tx) error { tk, _ = tx.Ticket(key); return nil })
 		return tk
 	}
 
@@ -145,7 +145,7 @@ func TestAgentOperationsCLI(t *testing.T) {
 	}
 	deliver("carl@customer.example", "Re: Printer still on fire", "p4@customer.example", "In-Reply-To: <p3@customer.example>\r\n")
 	var msgs []*store.Message
-	d.Store().View(func(tx *store.Tx) error { msgs, _ = tx.TicketMessages("ACME-1"); return nil })
+	d.Store().View(func(tx store.Tx) error { msgs, _ = tx.TicketMessages("ACME-1"); return nil })
 	if last := msgs[len(msgs)-1]; last.MessageID != "p4@customer.example" {
 		t.Fatalf("reply to the merged ticket landed elsewhere: %+v", last)
 	}

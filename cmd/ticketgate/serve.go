@@ -88,7 +88,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 	d, err := tgdaemon.Start(cfg, log, tgdaemon.Options{})
 	if err != nil {
 		log.Error("could not start", "err", err)
-		return exitFailure
+		return startFailureCode(err)
 	}
 	daemon.SdNotify(false, daemon.SdNotifyReady)
 	stopWatchdog := watchdog(d, log)

@@ -1,5 +1,6 @@
-// Package storetest has helpers for tests that check what a store holds
-// after mail went through the daemon.
+// Package storetest is the conformance suite of the storage contract
+// (Run: every store.DB implementation must pass it) and has helpers for
+// tests that check what a store holds after mail went through the daemon.
 package storetest
 
 import (
@@ -10,10 +11,10 @@ import (
 
 // MessageIDs counts the tickets of project and how many times each
 // Message-ID is stored on them: "exactly once" tests read both.
-func MessageIDs(t testing.TB, st *store.Store, project string) (tickets int, perID map[string]int) {
+func MessageIDs(t testing.TB, st store.DB, project string) (tickets int, perID map[string]int) {
 	t.Helper()
 	perID = map[string]int{}
-	err := st.View(func(tx *store.Tx) error {
+	err := st.View(func(tx store.Tx) error {
 		return tx.ForEachTicket(project, func(tk *store.Ticket) bool {
 			tickets++
 			msgs, _ := tx.TicketMessages(tk.Key)

@@ -1,0 +1,319 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Check is the full consistency check behind `ticketgate check-store`:
+// bbolt's own page check, then every record of every bucket this code
+// knows is decoded, and the indexes are compared with their rows in both
+// directions (message ↔ ticket_msgs, outbox ↔ outbox_due, msgids and
+// audit_time → their rows), every blob a record names must exist, and the
+// installation ids must agree. It reads one snapshot; its cost grows with
+// the store (it is not run at start-up beyond the quick check, see
+// install.go). Each finding goes to problem; the error is for a check that
+// could not run (or a snapshot too damaged to read on).
+func (s *boltDB) Check(ctx context.Context, problem func(Problem)) error {
+	return protect(s.dir, func() error {
+		return s.db.View(func(btx *bolt.Tx) error {
+			c := &checker{ctx: ctx, btx: btx, problem: problem, blobDir: s.blobDir}
+			for err := range btx.Check() {
+				problem(Problem{Where: "ticketgate.db", What: err.Error()})
+			}
+			return c.run()
+		})
+	})
+}
+
+type checker struct {
+	ctx     context.Context
+	btx     *bolt.Tx
+	problem func(Problem)
+	blobDir string
+	n       int
+}
+
+func (c *checker) report(bucket []byte, key []byte, format string, args ...any) {
+	where := string(bucket)
+	if key != nil {
+		where += "/" + printableKey(key)
+	}
+	c.problem(Problem{Where: where, What: fmt.Sprintf(format, args...)})
+}
+
+// printableKey shows a key as the layout table writes it: text parts
+// separated by "|", a trailing be64 number as a number.
+func printableKey(k []byte) string {
+	if len(k) == 8 {
+		return fmt.Sprint(getU64(k))
+	}
+	num := ""
+	if n := len(k); n > 9 && k[n-9] == 0 {
+		num = fmt.Sprintf("|%d", getU64(k[n-8:]))
+		k = k[:n-9]
+	}
+	var out []string
+	for _, part := range bytes.Split(k, []byte{0}) {
+		if isText(part) {
+			out = append(out, string(part))
+		} else {
+			out = append(out, fmt.Sprintf("%q", part))
+		}
+	}
+	return strings.Join(out, "|") + num
+}
+
+func isText(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// each walks a bucket (absent: nothing to check).
+func (c *checker) each(bucket []byte, fn func(k, v []byte)) error {
+	b := c.btx.Bucket(bucket)
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, v []byte) error {
+		c.n++
+		if c.n%4096 == 0 && c.ctx.Err() != nil {
+			return c.ctx.Err()
+		}
+		fn(k, v)
+		return nil
+	})
+}
+
+// decode reads one JSON record; a failure is reported and false returned.
+func (c *checker) decode(bucket, k, v []byte, into any) bool {
+	if err := json.Unmarshal(v, into); err != nil {
+		c.report(bucket, k, "does not decode: %v", err)
+		return false
+	}
+	return true
+}
+
+func (c *checker) has(bucket, key []byte) bool {
+	b := c.btx.Bucket(bucket)
+	return b != nil && b.Get(key) != nil
+}
+
+func (c *checker) blob(bucket, k []byte, h string) {
+	if !validHash(h) {
+		c.report(bucket, k, "names blob %q, which is not a blob hash", h)
+		return
+	}
+	if _, err := os.Stat(filepath.Join(c.blobDir, h[:2], h[2:])); errors.Is(err, fs.ErrNotExist) {
+		c.report(bucket, k, "names blob %s, which is missing", h)
+	}
+}
+
+func (c *checker) run() error {
+	for _, name := range allBuckets {
+		if c.btx.Bucket(name) == nil {
+			c.report(name, nil, "bucket missing")
+		}
+	}
+	if meta := c.btx.Bucket(bMeta); meta != nil {
+		if v := meta.Get([]byte("schema")); len(v) != 8 {
+			c.report(bMeta, []byte("schema"), "schema version of %d bytes", len(v))
+		}
+		id := string(meta.Get([]byte(metaInstallation)))
+		fileID, _, err := blobFolderState(c.blobDir)
+		switch {
+		case err != nil:
+			c.report(bMeta, []byte(metaInstallation), "cannot read the blob folder's id: %v", err)
+		case id == "" && fileID != "":
+			c.report(bMeta, []byte(metaInstallation), "none, but %s says %s: the database is not the one these mail files belong to", InstallationFile, fileID)
+		case id != "" && fileID != "" && fileID != id:
+			c.report(bMeta, []byte(metaInstallation), "%s, but %s says %s", id, InstallationFile, fileID)
+		}
+	}
+	seq := map[string]uint64{}
+	steps := []func() error{
+		func() error {
+			return c.each(bTicketSeq, func(k, v []byte) {
+				n, err := counter(bTicketSeq, k, v)
+				if err != nil {
+					c.report(bTicketSeq, k, "%v", err)
+				}
+				seq[string(k)] = n
+			})
+		},
+		func() error {
+			return c.each(bTickets, func(k, v []byte) {
+				var t Ticket
+				if !c.decode(bTickets, k, v, &t) {
+					return
+				}
+				if !bytes.Equal(k, ticketDBKey(t.Project, t.Number)) || t.Key != TicketKey(t.Project, t.Number) {
+					c.report(bTickets, k, "holds ticket %s (project %q, number %d)", t.Key, t.Project, t.Number)
+				}
+				if t.Number > seq[t.Project] {
+					c.report(bTickets, k, "number %d is above the project's counter %d (numbers would be reused)", t.Number, seq[t.Project])
+				}
+			})
+		},
+		func() error {
+			return c.each(bMessages, func(k, v []byte) {
+				var m Message
+				if !c.decode(bMessages, k, v, &m) {
+					return
+				}
+				if len(k) != 8 || getU64(k) != m.ID {
+					c.report(bMessages, k, "holds message %d", m.ID)
+				}
+				if !c.has(bTicketMsgs, join([]byte(m.Ticket), putU64(m.ID))) {
+					c.report(bMessages, k, "is not listed on its ticket %s (ticket_msgs)", m.Ticket)
+				}
+				if p, n, ok := SplitTicketKey(m.Ticket); !ok || !c.has(bTickets, ticketDBKey(p, n)) {
+					c.report(bMessages, k, "belongs to ticket %q, which does not exist", m.Ticket)
+				}
+				if m.Raw != "" {
+					c.blob(bMessages, k, m.Raw)
+				}
+				for _, a := range m.Attach {
+					if a.Blob != "" {
+						c.blob(bMessages, k, a.Blob)
+					}
+				}
+			})
+		},
+		func() error {
+			return c.each(bTicketMsgs, func(k, _ []byte) {
+				i := bytes.IndexByte(k, 0)
+				if i < 0 || len(k) != i+9 {
+					c.report(bTicketMsgs, k, "malformed key")
+					return
+				}
+				var m Message
+				v := c.btx.Bucket(bMessages).Get(k[i+1:])
+				if v == nil {
+					c.report(bTicketMsgs, k, "lists message %d, which does not exist", getU64(k[i+1:]))
+					return
+				}
+				if json.Unmarshal(v, &m) == nil && m.Ticket != string(k[:i]) {
+					c.report(bTicketMsgs, k, "lists message %d on %s, but the message says %s", m.ID, k[:i], m.Ticket)
+				}
+			})
+		},
+		func() error {
+			return c.each(bMsgIDs, func(k, v []byte) {
+				r, err := decodeRef(k, v)
+				if err != nil {
+					c.report(bMsgIDs, k, "%v", err)
+					return
+				}
+				if r.Message != 0 && !c.has(bMessages, putU64(r.Message)) {
+					c.report(bMsgIDs, k, "points to message %d, which does not exist", r.Message)
+				}
+			})
+		},
+		func() error {
+			return c.each(bEvents, func(k, v []byte) {
+				var e Event
+				if c.decode(bEvents, k, v, &e) && !bytes.HasPrefix(k, append([]byte(e.Ticket), 0)) {
+					c.report(bEvents, k, "is an event of %s", e.Ticket)
+				}
+			})
+		},
+		func() error {
+			return c.each(bTokens, func(k, v []byte) {
+				var t Token
+				if c.decode(bTokens, k, v, &t) && t.Token != string(k) {
+					c.report(bTokens, k, "holds token %q", t.Token)
+				}
+			})
+		},
+		func() error {
+			return c.each(bOutbox, func(k, v []byte) {
+				var it OutboxItem
+				if !c.decode(bOutbox, k, v, &it) {
+					return
+				}
+				if len(k) != 8 || getU64(k) != it.ID {
+					c.report(bOutbox, k, "holds item %d", it.ID)
+				}
+				if !c.has(bOutboxDue, dueKey(it.NextAttempt, it.ID)) {
+					c.report(bOutbox, k, "has no entry in the due index at %s (it would never be sent)", it.NextAttempt)
+				}
+			})
+		},
+		func() error {
+			return c.each(bOutboxDue, func(k, _ []byte) {
+				if len(k) != 16 {
+					c.report(bOutboxDue, k, "malformed key")
+					return
+				}
+				v := c.btx.Bucket(bOutbox).Get(k[8:])
+				if v == nil {
+					c.report(bOutboxDue, k, "names outbox item %d, which does not exist", getU64(k[8:]))
+					return
+				}
+				var it OutboxItem
+				if json.Unmarshal(v, &it) == nil && !bytes.Equal(k, dueKey(it.NextAttempt, it.ID)) {
+					c.report(bOutboxDue, k, "is a stale entry of item %d (due %s)", it.ID, it.NextAttempt)
+				}
+			})
+		},
+		func() error {
+			return c.each(bState, func(k, v []byte) {
+				if !json.Valid(v) {
+					c.report(bState, k, "does not decode: not JSON")
+				}
+			})
+		},
+		func() error {
+			return c.each(bSuppress, func(k, v []byte) { c.decode(bSuppress, k, v, &Suppression{}) })
+		},
+		func() error {
+			return c.each(bBlocked, func(k, v []byte) { c.decode(bBlocked, k, v, &Block{}) })
+		},
+		func() error {
+			return c.each(bOrgs, func(k, v []byte) { c.decode(bOrgs, k, v, &Organization{}) })
+		},
+		func() error {
+			return c.each(bRate, func(k, v []byte) {
+				if _, err := counter(bRate, k, v); err != nil {
+					c.report(bRate, k, "%v", err)
+				}
+			})
+		},
+		func() error {
+			return c.each(bAudit, func(k, v []byte) { c.decode(bAudit, k, v, &AuditEvent{}) })
+		},
+		func() error {
+			return c.each(bAuditTime, func(k, v []byte) {
+				if !c.has(bAudit, v) {
+					c.report(bAuditTime, k, "names audit event %q, which does not exist", v)
+				}
+			})
+		},
+		func() error {
+			return c.each(bIMAPCursor, func(k, v []byte) { c.decode(bIMAPCursor, k, v, &IMAPCursor{}) })
+		},
+		func() error {
+			return c.each(bIMAPAttempts, func(k, v []byte) { c.decode(bIMAPAttempts, k, v, &IMAPAttempt{}) })
+		},
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

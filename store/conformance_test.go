@@ -1,0 +1,81 @@
+package store_test
+
+import (
+	"encoding/binary"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/store/storetest"
+)
+
+// TestConformance runs the storage contract's suite against bbolt. The
+// damage and schema hooks write the bbolt file directly, by the layout in
+// docs/architecture.md.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, storetest.Backend{
+		Open: func(t testing.TB, dir string) (store.DB, error) {
+			return store.Open(dir, store.Options{NoSync: true})
+		},
+		Corrupt: func(t testing.TB, dir string, what storetest.Damage, args ...string) {
+			bucket, key := "", []byte(nil)
+			join := func(parts ...string) []byte { return []byte(strings.Join(parts, "\x00")) }
+			switch what {
+			case storetest.DamageMessage:
+				id, err := strconv.ParseUint(args[0], 10, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bucket, key = "messages", binary.BigEndian.AppendUint64(nil, id)
+			case storetest.DamageSuppression:
+				bucket, key = "suppress", []byte(args[0])
+			case storetest.DamageBlock:
+				bucket, key = "blocked", join(args[0], args[1])
+			case storetest.DamageOrganization:
+				bucket, key = "orgs", join(args[0], strings.ToLower(args[1]))
+			case storetest.DamageTicketCounter:
+				bucket, key = "ticket_seq", []byte(args[0])
+			case storetest.DamageMessageIDRef:
+				bucket, key = "msgids", join(args[0], args[1], args[2])
+			default:
+				t.Fatalf("unknown damage %d", what)
+			}
+			writeRaw(t, dir, func(tx *bolt.Tx) error {
+				b := tx.Bucket([]byte(bucket))
+				if b.Get(key) == nil {
+					t.Fatalf("no record %s/%q to damage", bucket, key)
+				}
+				return b.Put(key, []byte("\x01{garbage"))
+			})
+		},
+		Age: func(t testing.TB, dir string) {
+			// Schema 1: before the audit stream.
+			writeRaw(t, dir, func(tx *bolt.Tx) error {
+				tx.DeleteBucket([]byte("audit"))
+				tx.DeleteBucket([]byte("audit_time"))
+				return tx.Bucket([]byte("meta")).Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, 1))
+			})
+		},
+		Future: func(t testing.TB, dir string) {
+			writeRaw(t, dir, func(tx *bolt.Tx) error {
+				return tx.Bucket([]byte("meta")).Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, store.SchemaVersion+1))
+			})
+		},
+	})
+}
+
+func writeRaw(t testing.TB, dir string, fn func(*bolt.Tx) error) {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(dir, "ticketgate.db"), 0o640, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(fn); err != nil {
+		t.Fatal(err)
+	}
+}

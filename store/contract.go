@@ -1,0 +1,285 @@
+package store
+
+import (
+	"context"
+	"io"
+	"os"
+	"time"
+)
+
+// The storage contract. Everything outside this package uses the store
+// through DB and Tx; the bbolt implementation (boltDB, boltTx) is the only
+// one today, and store/storetest is the conformance suite every
+// implementation must pass (storetest.Run). The rules an implementation
+// must keep, beyond the method comments:
+//
+//   - Update is atomic and durable: when fn returns an error (or panics)
+//     nothing it wrote is visible to anyone, and when Update returns nil
+//     everything is on disk. fn may run more than once (a batch is retried
+//     without a failed member; Options.RunTwice runs every fn twice on
+//     purpose): it must have no effect outside the Tx, and the caller
+//     keeps what the last run produced.
+//   - Reads see a consistent snapshot; values returned are copies, safe to
+//     keep after the transaction ends.
+//   - A record that cannot be decoded is an error wherever it is read,
+//     never "absent", "not suppressed" or "not referenced".
+//   - Ticket numbers per project are allocated in the transaction that
+//     stores the ticket: never reused, never skipped by a rolled-back one.
+//   - The Message-ID index (IndexMessageID/Duplicate/LookupMessageID) is
+//     exactly-once: a (project, Message-ID, content hash) is found by the
+//     first transaction that commits after the one that indexed it.
+//   - Blobs are immutable files named by their SHA-256; a blob is
+//     referenced while any record names it (ForEachBlobRef), and SweepBlobs
+//     removes only blobs no record names, and nothing at all when the
+//     reference scan failed.
+//   - Every store belongs to one installation (InstallationID), recorded
+//     in the database and beside the blobs; Open refuses a database that
+//     does not match its blob folder, or cannot be read, with an error
+//     matching ErrDamaged, and writes nothing.
+
+// DB is an open store: records and indexes, and the blob folder.
+type DB interface {
+	// View runs fn in a read-only snapshot.
+	View(fn func(Tx) error) error
+	// Update runs fn in a read-write transaction (possibly shared with
+	// other callers' functions, see the contract above) and returns once
+	// it is durable. Storage failures are temporary (package fault).
+	Update(ctx context.Context, fn func(Tx) error) error
+	// Close waits for queued updates and closes the store.
+	Close() error
+
+	// Dir is the folder the store lives in (data_dir).
+	Dir() string
+	// Size is the size of the database in bytes.
+	Size() int64
+	// InstallationID names the installation this store belongs to (also
+	// recorded beside the blobs).
+	InstallationID() string
+
+	Blobs
+
+	// Check runs the full consistency check (`ticketgate check-store`):
+	// the file's own structure, every record decodes, indexes agree with
+	// their rows, named blobs exist. Each finding goes to problem; the
+	// error is for a check that could not run.
+	Check(ctx context.Context, problem func(Problem)) error
+
+	// Backup writes a consistent hot copy of the store (the database as
+	// one snapshot saw it and every blob it refers to) as a tar archive
+	// that Restore unpacks.
+	Backup(w io.Writer) error
+}
+
+// Blobs is the content-addressed file store of raw messages and
+// attachments.
+type Blobs interface {
+	// NewBlob starts writing a blob.
+	NewBlob() (BlobWriter, error)
+	// PutBlob stores what r yields, durable on return; it returns the
+	// hash and size.
+	PutBlob(r io.Reader) (string, int64, error)
+	// PutBlobPending is PutBlob whose fsync is shared with the next
+	// Update: the blob is durable once any Update started after it
+	// returns.
+	PutBlobPending(r io.Reader) (string, int64, error)
+	// FlushBlobs makes every pending blob durable.
+	FlushBlobs(ctx context.Context) error
+	// OpenBlob opens a blob; ErrNotFound when there is none.
+	OpenBlob(hash string) (*os.File, error)
+	// RemoveBlob deletes a blob (retention); missing is not an error.
+	RemoveBlob(hash string) error
+	// SweepBlobs removes temporary files and unreferenced blobs older
+	// than grace and returns how many it removed. When any record could
+	// not be read it removes no blob and returns the error.
+	SweepBlobs(grace time.Duration) (int, error)
+}
+
+// BlobWriter streams one new blob. Commit (or CommitPending) names it by
+// its content hash; Abort discards it.
+type BlobWriter interface {
+	io.Writer
+	// Size is the number of bytes written so far.
+	Size() int64
+	// Commit makes the blob durable under its hash and returns the hash.
+	Commit() (string, error)
+	// CommitPending places the blob under its hash; it is durable once
+	// the next Update returns (see Blobs.PutBlobPending).
+	CommitPending() (string, error)
+	// Abort discards an unfinished blob.
+	Abort()
+}
+
+// Tx is one transaction: typed records and the indexes kept with them. The
+// groups below are the parts of the contract; a read-only transaction
+// (View) fails every write.
+type Tx interface {
+	TicketTx
+	MessageTx
+	EventTx
+	TokenTx
+	OutboxTx
+	StateTx
+	LimitTx
+	OrgTx
+	AuditTx
+	IMAPTx
+	// AfterCommit registers fn to run once, after this transaction is
+	// durable (for a View: after fn returned nil), and never when it is
+	// rolled back or rehearsed. Effects outside the store — metrics, logs
+	// of what was done, wake-ups — go here, not into the function given to
+	// Update, which may run more than once. fn runs on the commit loop
+	// before Update returns: it must be quick and must not call Update.
+	AfterCommit(fn func())
+	// ForEachBlobRef calls fn with every blob hash a record refers to
+	// (hashes may repeat). A record that cannot be decoded stops the scan
+	// with an error: a sweep must never take it for "unreferenced".
+	ForEachBlobRef(fn func(hash string)) error
+}
+
+// TicketTx stores tickets and numbers them.
+type TicketTx interface {
+	// NextTicketNumber allocates the next number of project, in this
+	// transaction (rolled back with it).
+	NextTicketNumber(project string) (uint64, error)
+	// LastTicketNumber is the highest number allocated in project.
+	LastTicketNumber(project string) (uint64, error)
+	PutTicket(t *Ticket) error
+	// Ticket reads a ticket by key ("ACME-42"); ErrNotFound when unknown.
+	Ticket(key string) (*Ticket, error)
+	// ForEachTicket calls fn per ticket of project ("" = all) in key
+	// order until fn returns false.
+	ForEachTicket(project string, fn func(*Ticket) bool) error
+}
+
+// MessageTx stores messages and the per-project Message-ID index.
+type MessageTx interface {
+	// AddMessage stores m under a new id (set on m) and links it to
+	// m.Ticket.
+	AddMessage(m *Message) error
+	// PutMessage rewrites a stored message.
+	PutMessage(m *Message) error
+	// MoveMessage moves m to ticket.
+	MoveMessage(m *Message, ticket string) error
+	Message(id uint64) (*Message, error)
+	// TicketMessages lists a ticket's messages, oldest first.
+	TicketMessages(ticket string) ([]*Message, error)
+	// IndexMessageID records that msgid with content hash belongs to ref
+	// in project (outbound ids with an empty hash).
+	IndexMessageID(project, msgid, hash string, ref MessageRef) error
+	// Duplicate finds a message stored with the same project, Message-ID
+	// and content hash.
+	Duplicate(project, msgid, hash string) (MessageRef, bool, error)
+	// LookupMessageID finds any message of project with msgid.
+	LookupMessageID(project, msgid string) (MessageRef, bool, error)
+}
+
+// EventTx stores a ticket's history.
+type EventTx interface {
+	// AddEvent appends e (Seq is set).
+	AddEvent(e *Event) error
+	// Events lists a ticket's history, oldest first.
+	Events(ticket string) ([]*Event, error)
+}
+
+// TokenTx stores link and reply tokens.
+type TokenTx interface {
+	PutToken(t *Token) error
+	// Token reads a token; ErrNotFound when unknown.
+	Token(token string) (*Token, error)
+}
+
+// OutboxTx is the outbound queue.
+type OutboxTx interface {
+	// Enqueue adds an item (ID is set) due at item.NextAttempt.
+	Enqueue(item *OutboxItem) error
+	OutboxItem(id uint64) (*OutboxItem, error)
+	// Reschedule stores item and moves it in the due order from oldDue
+	// to item.NextAttempt.
+	Reschedule(item *OutboxItem, oldDue time.Time) error
+	// Dequeue removes an item.
+	Dequeue(item *OutboxItem) error
+	// DueOutbox returns up to max items due at or before now, earliest
+	// first, and when the next later one is due (zero if none).
+	DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, error)
+	// OutboxStats counts queued items and gives the oldest one's
+	// creation time.
+	OutboxStats() (int, time.Time)
+	// OldestOutboxItem is the longest-queued item without its body, nil
+	// when the queue is empty.
+	OldestOutboxItem() *OutboxItem
+}
+
+// StateTx keeps small named values.
+type StateTx interface {
+	// SetState stores v (JSON) under name.
+	SetState(name string, v any) error
+	// State reads name into v; false when absent.
+	State(name string, v any) (bool, error)
+	// Meta reads a per-installation value; nil when absent.
+	Meta(name string) []byte
+	SetMeta(name string, v []byte) error
+}
+
+// LimitTx keeps suppressions, rate counters and blocked senders.
+type LimitTx interface {
+	Suppress(s *Suppression) error
+	// Suppressed is the suppression of addr in force at now, or nil.
+	Suppressed(addr string, now time.Time) (*Suppression, error)
+	Suppressions() ([]*Suppression, error)
+	ClearSuppression(addr string) error
+	// RateCount estimates the events under key within window before now.
+	RateCount(key string, window time.Duration, now time.Time) (float64, error)
+	// RateAdd counts one event under key at now.
+	RateAdd(key string, window time.Duration, now time.Time) error
+	Block(b *Block) error
+	// Blocked is the block of addr in project, or nil.
+	Blocked(project, addr string) (*Block, error)
+	Unblock(project, addr string) error
+}
+
+// OrgTx stores organizations.
+type OrgTx interface {
+	PutOrganization(o *Organization) error
+	// Organization reads one; ErrNotFound when unknown.
+	Organization(project, name string) (*Organization, error)
+	DeleteOrganization(project, name string) error
+	// Organizations lists a project's organizations ("" = all).
+	Organizations(project string) ([]*Organization, error)
+	// OrganizationOf is the organization addr belongs to in project, or
+	// nil; a member listing wins over a domain.
+	OrganizationOf(project, addr string) (*Organization, error)
+}
+
+// AuditTx is the per-Message-ID audit stream.
+type AuditTx interface {
+	// AddAudit appends e to its Message-ID's stream (Seq is set).
+	AddAudit(e *AuditEvent) error
+	// Audit lists one Message-ID's stream, oldest first.
+	Audit(messageID string) ([]*AuditEvent, error)
+	// PruneAudit deletes up to max events older than before (0: all).
+	PruneAudit(before time.Time, max int) (int, error)
+}
+
+// IMAPTx keeps the IMAP fetchers' cursors and attempt records.
+type IMAPTx interface {
+	IMAPCursor(account string) (IMAPCursor, bool, error)
+	SetIMAPCursor(account string, c IMAPCursor) error
+	IMAPAttempt(account string, uidValidity, uid uint32) (IMAPAttempt, error)
+	PutIMAPAttempt(account string, uidValidity, uid uint32, a IMAPAttempt) error
+}
+
+// Problem is one finding of DB.Check.
+type Problem struct {
+	// Where names the record ("messages/42") or the file.
+	Where string
+	What  string
+}
+
+func (p Problem) String() string { return p.Where + ": " + p.What }
+
+// The implementations must satisfy the contract.
+var (
+	_ DB         = (*boltDB)(nil)
+	_ Tx         = (*boltTx)(nil)
+	_ BlobWriter = (*fileBlob)(nil)
+)

@@ -460,6 +460,7 @@ func TestHeldMailCountedOnce(t *testing.T) {
 	defer st.Close()
 	n := notifier(cfg)
 	var held []string
+	var recorded []*store.Event
 	n.OnHeld = func(project string, kind store.EventKind) { held = append(held, project+" "+kind.String()) }
 	p := cfg.Project("ACME")
 	tk := testTicket()
@@ -468,12 +469,23 @@ func TestHeldMailCountedOnce(t *testing.T) {
 		if err := tx.Suppress(&store.Suppression{Address: reporter, Until: now.Add(24 * time.Hour), Reason: "hard bounce", Created: now}); err != nil {
 			return err
 		}
+		recorded = recorded[:0]
 		_, err := n.Notify(tx, &ticket.Event{Type: ticket.EvRequestCreated, Project: p, Ticket: tk, Actor: reporter,
-			Message: &store.Message{From: reporter, Text: "help", MessageID: "r1@customer.example"}})
+			Message: &store.Message{From: reporter, Text: "help", MessageID: "r1@customer.example"},
+			Record:  func(e *store.Event) error { recorded = append(recorded, e); return nil }})
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	suppressed := 0
+	for _, e := range recorded {
+		if e.Kind == store.EvSuppressed {
+			suppressed++
+		}
+	}
+	if suppressed != 1 {
+		t.Errorf("%d suppressed events recorded, want 1", suppressed)
 	}
 	if len(held) != 1 || held[0] != "ACME suppressed" {
 		t.Fatalf("held-mail metric told %q, want once [ACME suppressed]", held)

@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/mailout"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/templates"
 	"github.com/ticketgate/ticketgate/ticket"
@@ -345,8 +346,15 @@ func TestNotifyComposes(t *testing.T) {
 	tk.ReporterName = `<script>x</script>Carl`
 	note := &store.Message{From: agent2, FromName: "Bob", Text: "internal: customer owes us money", MessageID: "note1@example.com"}
 	comment := &store.Message{From: agent, FromName: "Alice Agent", Text: "We replaced the printer.", MessageID: "a1@example.com"}
+	request := &store.Message{From: reporter, FromName: tk.ReporterName, Text: "<b>help</b>", MessageID: "r1@customer.example"}
 	err = st.Update(context.Background(), func(tx *store.Tx) error {
-		if _, err := n.Notify(tx, &ticket.Event{Type: ticket.EvRequestCreated, Project: p, Ticket: tk, Actor: reporter, Message: &store.Message{From: reporter, FromName: tk.ReporterName, Text: "<b>help</b>", MessageID: "r1@customer.example"}}); err != nil {
+		for _, m := range []*store.Message{request, note, comment} {
+			m.Ticket = tk.Key
+			if err := tx.AddMessage(m); err != nil {
+				return err
+			}
+		}
+		if _, err := n.Notify(tx, &ticket.Event{Type: ticket.EvRequestCreated, Project: p, Ticket: tk, Actor: reporter, Message: request}); err != nil {
 			return err
 		}
 		if _, err := n.Notify(tx, &ticket.Event{Type: ticket.EvInternalNoteAdded, Project: p, Ticket: tk, Actor: agent2, Message: note}); err != nil {
@@ -361,9 +369,11 @@ func TestNotifyComposes(t *testing.T) {
 	var items []*store.OutboxItem
 	st.View(func(tx *store.Tx) error { items, _, err = tx.DueOutbox(time.Now().Add(time.Hour), 100); return err })
 	byKey := map[string]*store.OutboxItem{}
+	raw := map[*store.OutboxItem][]byte{}
 	for _, it := range items {
 		byKey[it.Event+" "+it.Recipient] = it
-		if (it.Recipient == reporter || it.Recipient == participant) && strings.Contains(string(it.Raw), "owes us money") {
+		raw[it] = build(t, st, n, it)
+		if (it.Recipient == reporter || it.Recipient == participant) && strings.Contains(string(raw[it]), "owes us money") {
 			t.Fatalf("internal note text reached customer %s", it.Recipient)
 		}
 	}
@@ -371,7 +381,7 @@ func TestNotifyComposes(t *testing.T) {
 	if ar == nil {
 		t.Fatalf("no auto-reply among %d items", len(items))
 	}
-	h, html := readMail(t, ar.Raw)
+	h, html := readMail(t, raw[ar])
 	if strings.Contains(html, "<script>") || !strings.Contains(html, "&lt;script&gt;") {
 		t.Errorf("HTML part does not escape the subject/name:\n%s", html)
 	}
@@ -385,18 +395,18 @@ func TestNotifyComposes(t *testing.T) {
 	if noteMail == nil {
 		t.Fatal("agent got no note notification")
 	}
-	h, _ = readMail(t, noteMail.Raw)
+	h, _ = readMail(t, raw[noteMail])
 	if rt, _ := h.AddressList("Reply-To"); len(rt) != 1 || rt[0].Address != "acme+internal@support.example.com" {
 		t.Errorf("note notification Reply-To %v, want the internal address", rt)
 	}
-	if !strings.Contains(string(noteMail.Raw), templates.ReplyMarker("en")) {
+	if !strings.Contains(string(raw[noteMail]), templates.ReplyMarker("en")) {
 		t.Error("internal notification lacks the reply marker")
 	}
 	relayed := byKey["customer/public_comment_added "+reporter]
 	if relayed == nil {
 		t.Fatal("customer got no copy of the agent's answer")
 	}
-	h, _ = readMail(t, relayed.Raw)
+	h, _ = readMail(t, raw[relayed])
 	if from, _ := h.AddressList("From"); len(from) != 1 || from[0].Name != "Alice Agent via Acme Support" || from[0].Address != "acme@support.example.com" {
 		t.Errorf("From %v", from)
 	}
@@ -406,6 +416,29 @@ func TestNotifyComposes(t *testing.T) {
 	if irt, _ := h.MsgIDList("In-Reply-To"); len(irt) != 1 || irt[0] != "a1@example.com" {
 		t.Errorf("In-Reply-To %v", irt)
 	}
+}
+
+// build composes a queued row as the sender would at send time.
+func build(t *testing.T, st *store.Store, n *Notifier, it *store.OutboxItem) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	err := st.View(func(tx *store.Tx) error {
+		body, err := n.Render(tx, it)
+		if err != nil {
+			return err
+		}
+		m, err := mailout.Prepare(it, body, func(h string) (io.ReadCloser, error) { return st.OpenBlob(h) })
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		_, err = m.WriteTo(&buf)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("compose %s: %v", it.MessageID, err)
+	}
+	return buf.Bytes()
 }
 
 func readMail(t *testing.T, raw []byte) (mail.Header, string) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/mail"
 	"path/filepath"
 	"strings"
@@ -421,3 +422,180 @@ func TestMigratedRowIsSent(t *testing.T) {
 	}
 }
 
+
+// TestQueueProperty drives the queue with random operations — new mail,
+// temporary refusals at RCPT and DATA, permanent refusals, clean restarts
+// and kills (the store goes away under the sender) — and checks after
+// every one that the due index matches the rows. At the end every mail
+// reached the healthy relay exactly once, except that a kill may resend
+// what the relay accepted just before it (same Message-ID), and
+// permanently refused mail never; nothing is left behind.
+func TestQueueProperty(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	q := newQueue(t, mailouttest.Options{HeaderOnly: true}, 4, fastRetry())
+	q.sink.RejectRecipient("dead@x.example", permFail)
+	var good, dead []string
+	allowed := map[string]int{} // extra copies a kill may cause
+	killed := func() {
+		// What the relay accepted but the sender could not record is
+		// sent again after the restart.
+		q.tr.mu.Lock()
+		q.mu.Lock()
+		for id, n := range q.tr.sent {
+			if n > q.recorded[id]+allowed[id] {
+				allowed[id] = n - q.recorded[id]
+			}
+		}
+		q.mu.Unlock()
+		q.tr.mu.Unlock()
+	}
+	q.start()
+	for step := range 60 {
+		var what string
+		switch op := rng.IntN(10); {
+		case op < 4:
+			n := 1 + rng.IntN(20)
+			if rng.IntN(8) == 0 {
+				dead = append(dead, q.enqueue(n, "dead@x.example", nil)...)
+				what = fmt.Sprintf("queue %d for a dead address", n)
+			} else {
+				good = append(good, q.enqueue(n, fmt.Sprintf("c%d@customer.example", step), nil)...)
+				what = fmt.Sprintf("queue %d", n)
+			}
+		case op == 4:
+			q.sink.FailNext(mailouttest.AtRcpt, 1+rng.IntN(10), tempFail)
+			what = "refuse RCPT for a while"
+		case op == 5:
+			q.sink.FailNext(mailouttest.AtData, 1+rng.IntN(10), tempFail)
+			what = "refuse DATA for a while"
+		case op == 6:
+			q.stop()
+			q.start()
+			what = "restart"
+		case op == 7:
+			q.kill()
+			killed()
+			q.start()
+			what = "kill"
+		default:
+			// Let some attempts happen.
+			for range 1 + rng.IntN(10) {
+				select {
+				case <-q.attempts:
+				case <-time.After(2 * time.Second):
+				}
+			}
+			what = "wait"
+		}
+		q.check(fmt.Sprintf("step %d (%s)", step, what))
+	}
+	q.sink.FailNext(mailouttest.AtRcpt, 0, nil)
+	q.sink.FailNext(mailouttest.AtData, 0, nil)
+	q.s.Wake()
+	q.drain(time.Minute)
+	q.stop()
+	q.check("after draining")
+	got := q.atSink()
+	for _, id := range good {
+		if got[id] < 1 || got[id] > 1+allowed[id] {
+			t.Errorf("%s reached the sink %d times (kills allow %d extra)", id, got[id], allowed[id])
+		}
+	}
+	for _, id := range dead {
+		if got[id] != 0 {
+			t.Errorf("permanently refused %s reached the sink", id)
+		}
+	}
+	extra := 0
+	for _, n := range allowed {
+		extra += n
+	}
+	t.Logf("%d mails delivered, %d permanently refused, %d resent after kills", len(good), len(dead), extra)
+}
+
+// TestSenderHealth: a relay that is down is not a health problem (the
+// loop attempts and reschedules, and beats); a queue the loop cannot
+// read is.
+func TestSenderHealth(t *testing.T) {
+	q := newQueue(t, mailouttest.Options{}, 2, fastRetry())
+	q.sink.Close()
+	q.enqueue(3, "c@customer.example", nil)
+	q.start()
+	for range 6 {
+		if r := <-q.attempts; r != mailout.Deferred {
+			t.Fatalf("attempt with the relay down: %s", r)
+		}
+	}
+	if err := q.s.Health(); err != nil {
+		t.Errorf("relay down made the sender unhealthy: %v", err)
+	}
+	if q.s.Heartbeat().IsZero() {
+		t.Error("no heartbeat while attempting")
+	}
+	q.stop()
+
+	// Damage a row: the loop cannot serve it and says so.
+	q.st.Close()
+	db, err := bolt.Open(filepath.Join(q.dir, "ticketgate.db"), 0o640, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bolt.Tx) error {
+		c := tx.Bucket([]byte("outbox")).Cursor()
+		k, _ := c.First()
+		return tx.Bucket([]byte("outbox")).Put(k, []byte("{not json"))
+	})
+	db.Close()
+	q.open()
+	q.start()
+	deadline := time.After(10 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for q.s.Health() == nil {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("a sender that cannot read its queue stays healthy")
+		}
+	}
+	t.Logf("health: %v", q.s.Health())
+}
+
+// TestStartupRepair: an index entry without its row (what the old sender
+// left) is repaired and counted when the sender starts, and the rest of
+// the queue is sent.
+func TestStartupRepair(t *testing.T) {
+	q := newQueue(t, mailouttest.Options{}, 2, fastRetry())
+	ids := q.enqueue(3, "c@customer.example", nil)
+	q.st.Close()
+	db, err := bolt.Open(filepath.Join(q.dir, "ticketgate.db"), 0o640, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bolt.Tx) error {
+		// An entry due long ago naming item 999, which does not exist.
+		k := make([]byte, 16)
+		k[15] = 0xe7
+		k[14] = 0x03
+		return tx.Bucket([]byte("outbox_due")).Put(k, nil)
+	})
+	db.Close()
+	q.open()
+	q.start()
+	if _, err := q.sink.WaitFor(3, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	q.drain(10 * time.Second)
+	q.stop()
+	q.check("after repair")
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.repaired != 1 {
+		t.Errorf("repaired %d entries, want 1", q.repaired)
+	}
+	if got := q.atSink(); len(got) != 3 || got[ids[0]] != 1 {
+		t.Errorf("sent %v", got)
+	}
+}

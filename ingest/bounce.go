@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,46 +13,38 @@ import (
 	"github.com/ticketgate/ticketgate/ticket"
 )
 
-// bounce matches a delivery status notification to the mail of ours that
-// bounced — by the token in the envelope recipient acme+bounce-<token>@…
-// that every mail we send carries as its envelope sender, else by the
-// bounced message's Message-ID (tg.<token>@…) — and records it on that
-// ticket as an internal note. A permanent failure suppresses the recipient
-// for suppress_days and tells the agents. It returns handled=false when
-// the bounce matches nothing of ours; the caller then records it as
+// bounce matches a delivery status notification to the copy of ours that
+// bounced, by the secret in the envelope recipient acme+bounce-<secret>@…
+// and nothing else: every copy we send has its own secret (a bounce
+// token), which appears in no header, so only a report about that copy
+// knows it. Message-IDs and References in the report are not evidence:
+// they travel to everyone on a thread. The report is recorded on the
+// copy's ticket as an internal note. A permanent failure of that copy's
+// recipient suppresses the recipient for suppress_days — never a staff
+// address: the agents are told instead. It returns handled=false when the
+// report names no secret of ours (a reply token at the bounce address, as
+// older mail used, proves nothing); the caller then records it as
 // ordinary automatic mail.
 func (p *Pipeline) bounce(ctx context.Context, cfg *config.Config, proj *config.Project, m *ticket.Mail, b *policy.Bounce, tag string) (*ticket.Result, bool, error) {
-	var candidates []string
-	if tag != "" {
-		candidates = append(candidates, tag)
-	}
-	if tok, ok := ticket.TokenFromMessageID(b.OriginalMessageID); ok {
-		candidates = append(candidates, tok)
-	}
-	for _, id := range append(append([]string(nil), m.InReplyTo...), m.References...) {
-		if tok, ok := ticket.TokenFromMessageID(id); ok {
-			candidates = append(candidates, tok)
-		}
-	}
-	if len(candidates) == 0 {
+	if tag == "" {
 		return nil, false, nil
 	}
 	var res *ticket.Result
 	handled := false
 	err := p.store.Update(ctx, func(tx *store.Tx) error {
 		res, handled = &ticket.Result{}, false
-		if ref, dup := tx.Duplicate(proj.Key, m.MessageID, m.Raw); dup {
-			res.Duplicate, res.Ticket, res.Message, handled = true, ref.Ticket, ref.Message, true
+		tok, err := tx.Token(tag)
+		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
-		var tok *store.Token
-		for _, c := range candidates {
-			if t, err := tx.Token(c); err == nil && t.Kind == store.TokenReply && t.Project == proj.Key {
-				tok = t
-				break
-			}
+		if err != nil {
+			return err
 		}
-		if tok == nil {
+		if tok.Kind != store.TokenBounce || tok.Project != proj.Key || !tok.Valid(p.now()) {
+			return nil
+		}
+		if ref, dup := tx.Duplicate(proj.Key, m.MessageID, m.Raw); dup {
+			res.Duplicate, res.Ticket, res.Message, handled = true, ref.Ticket, ref.Message, true
 			return nil
 		}
 		t, err := tx.Ticket(tok.Ticket)
@@ -87,12 +80,23 @@ func (p *Pipeline) bounce(ctx context.Context, cfg *config.Config, proj *config.
 			// Only delayed: the next hop keeps trying.
 			return tx.AddEvent(&store.Event{Ticket: t.Key, Time: now, Type: "delivery_delayed", Actor: "ticketgate", Message: msg.ID, Detail: summary})
 		}
-		item := &store.OutboxItem{Ticket: t.Key, Project: proj.Key, Recipient: tok.Recipient,
-			MessageID: ticket.MessageIDPrefix + tok.Token + "@" + proj.Domain(), Event: "mail"}
+		event := tok.Event
+		if event == "" {
+			event = "mail"
+		}
+		item := &store.OutboxItem{Ticket: t.Key, Project: proj.Key, Recipient: tok.Recipient, MessageID: tok.MessageID, Event: event}
+		// The secret names the copy, so a permanent failure in its report
+		// is that copy's recipient's (whatever address a forwarding
+		// mailbox reported), and nobody else's.
 		if len(b.PermanentFailures()) == 0 {
 			// Given up after temporary failures (a host down for days):
 			// the mail is lost, the address may well work next time.
 			return p.engine.DeliveryFailed(tx, item, "bounced: "+summary)
+		}
+		if proj.IsStaff(tok.Recipient) {
+			// A staff address is never suppressed: a forged or mistaken
+			// report must not cut the agents off. They are told.
+			return p.engine.DeliveryFailed(tx, item, fmt.Sprintf("bounced: %s; %s is staff and stays unsuppressed", summary, tok.Recipient))
 		}
 		days := cfg.Limits.SuppressDays
 		if err := tx.Suppress(&store.Suppression{Address: tok.Recipient, Until: now.Add(time.Duration(days) * 24 * time.Hour),

@@ -422,7 +422,6 @@ func TestMigratedRowIsSent(t *testing.T) {
 	}
 }
 
-
 // TestQueueProperty drives the queue with random operations — new mail,
 // temporary refusals at RCPT and DATA, permanent refusals, clean restarts
 // and kills (the store goes away under the sender) — and checks after

@@ -101,38 +101,59 @@ func (s *Sender) Wake() {
 	}
 }
 
-// outcome is a worker's report about one item.
-type outcome struct {
-	id uint64
-}
-
 // Run sends until ctx ends. Items being sent when ctx ends finish their
 // current attempt (bounded by the transport's timeout) and are recorded.
+//
+// A worker is free again as soon as its transport call returned; the
+// outcome is recorded (dequeued or rescheduled) by a goroutine of its own,
+// which reports the id back when the commit is durable. Until then the id
+// stays in flight, so the store's commit latency does not bound the send
+// rate and an item is never handed out twice.
 func (s *Sender) Run(ctx context.Context) {
 	defer s.beat.Store(0)
 	s.repair("start-up")
 	jobs := make(chan uint64)
-	// Buffered for every worker: a worker never waits to report, so
-	// the loop never waits for a worker that waits for the loop.
-	done := make(chan outcome, s.workers)
-	var wg sync.WaitGroup
+	// Buffered for every worker: a worker never waits to say it is free,
+	// so the loop never waits for a worker that waits for the loop.
+	free := make(chan struct{}, s.workers)
+	done := make(chan report, 4*s.workers)
+	var workers, records sync.WaitGroup
 	for range s.workers {
-		wg.Add(1)
+		workers.Add(1)
 		go func() {
-			defer wg.Done()
+			defer workers.Done()
 			for id := range jobs {
-				s.attempt(id)
-				done <- outcome{id: id}
+				record, err := s.attempt(id)
+				records.Add(1)
+				go func() {
+					defer records.Done()
+					if record != nil {
+						record()
+					}
+					done <- report{id: id, unreadable: err}
+				}()
+				free <- struct{}{}
 			}
 		}()
 	}
 	inflight := map[uint64]bool{}
+	// broken holds due rows that cannot be read: skipped (not sent in a
+	// tight loop), reported by Health, tried again after a while.
+	broken := map[uint64]error{}
+	var brokenSince time.Time
+	busy := 0
 	defer func() {
 		close(jobs)
-		wg.Wait()
+		workers.Wait()
+		go func() { records.Wait(); close(done) }()
+		for range done {
+		}
 	}()
 	for {
-		next, err := s.dispatch(ctx, jobs, inflight)
+		if len(broken) > 0 && time.Since(brokenSince) >= unreadableRetry {
+			clear(broken)
+		}
+		next, err := s.dispatch(ctx, jobs, inflight, broken, &busy)
 		if ctx.Err() != nil {
 			return
 		}
@@ -141,6 +162,12 @@ func (s *Sender) Run(ctx context.Context) {
 			s.setProblem(err)
 			s.log.Error("outbox scan failed: the sender cannot serve its due mail", "err", err)
 			timer = time.After(5 * time.Second)
+		} else if len(broken) > 0 {
+			for id, err := range broken {
+				s.setProblem(fmt.Errorf("%d due outbox item(s) cannot be read, e.g. %d: %w", len(broken), id, err))
+				break
+			}
+			timer = time.After(unreadableRetry)
 		} else {
 			s.setProblem(nil)
 			s.alive()
@@ -153,16 +180,32 @@ func (s *Sender) Run(ctx context.Context) {
 			return
 		case <-s.wake:
 		case <-timer:
-		case o := <-done:
-			delete(inflight, o.id)
+		case <-free:
+			busy--
+		case r := <-done:
+			delete(inflight, r.id)
+			if r.unreadable != nil {
+				if len(broken) == 0 {
+					brokenSince = time.Now()
+				}
+				broken[r.id] = r.unreadable
+			}
 			s.alive()
 		}
 		// Take every other report that is waiting, so the next scan sees
 		// all free workers.
 		for drained := false; !drained; {
 			select {
-			case o := <-done:
-				delete(inflight, o.id)
+			case <-free:
+				busy--
+			case r := <-done:
+				delete(inflight, r.id)
+				if r.unreadable != nil {
+					if len(broken) == 0 {
+						brokenSince = time.Now()
+					}
+					broken[r.id] = r.unreadable
+				}
 			default:
 				drained = true
 			}
@@ -173,19 +216,20 @@ func (s *Sender) Run(ctx context.Context) {
 // dispatch hands due items not in flight to free workers and returns when
 // the loop should look again: the next item's due time, zero when nothing
 // is queued or every worker is busy (a report wakes the loop then).
-func (s *Sender) dispatch(ctx context.Context, jobs chan<- uint64, inflight map[uint64]bool) (time.Time, error) {
-	free := s.workers - len(inflight)
+func (s *Sender) dispatch(ctx context.Context, jobs chan<- uint64, inflight map[uint64]bool, broken map[uint64]error, busy *int) (time.Time, error) {
+	free := s.workers - *busy
 	if free <= 0 {
 		return time.Time{}, nil
 	}
-	// Items in flight stay in the index at their due time, so the first
-	// len(inflight)+free due entries hold at least free others.
-	var due []*store.OutboxItem
+	// Items in flight (and unreadable ones) stay in the index at their
+	// due time, so the first len(inflight)+len(broken)+free due entries
+	// hold at least free others.
+	var due []uint64
 	var next time.Time
 	for range 2 {
 		err := s.store.View(func(tx *store.Tx) error {
 			var err error
-			due, next, err = tx.DueOutbox(s.now(), len(inflight)+free)
+			due, next, err = tx.DueIDs(s.now(), len(inflight)+len(broken)+free)
 			return err
 		})
 		if err == nil {
@@ -200,13 +244,14 @@ func (s *Sender) dispatch(ctx context.Context, jobs chan<- uint64, inflight map[
 		}
 		due = nil
 	}
-	for _, it := range due {
-		if inflight[it.ID] || free == 0 {
+	for _, id := range due {
+		if _, bad := broken[id]; inflight[id] || bad || free == 0 {
 			continue
 		}
 		select {
-		case jobs <- it.ID:
-			inflight[it.ID] = true
+		case jobs <- id:
+			inflight[id] = true
+			*busy++
 			free--
 		case <-ctx.Done():
 			return time.Time{}, nil
@@ -273,8 +318,11 @@ func (s *Sender) Health() error {
 	return nil
 }
 
-// attempt sends item id once and records the outcome.
-func (s *Sender) attempt(id uint64) {
+// attempt sends item id once and returns the step that records the
+// outcome (nil when there is nothing to record: the row is gone, or it
+// cannot be read — then the error says why). The step re-reads the row by
+// id in its transaction.
+func (s *Sender) attempt(id uint64) (func(), error) {
 	ctx := context.Background()
 	var it *store.OutboxItem
 	var msg *Message
@@ -296,17 +344,35 @@ func (s *Sender) attempt(id uint64) {
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) && it == nil {
-		return // dropped since the scan
+		return nil, nil // dropped since the scan
 	}
 	if it == nil {
 		s.log.Error("outbox item unreadable", "id", id, "err", err)
-		return
+		return nil, err
 	}
-	log := s.log.With("ticket", it.Ticket, "msgid", it.MessageID, "rcpt", it.Recipient, "event", it.Event)
 	if err == nil {
 		err = s.send(ctx, msg)
 	}
 	now := s.now().UTC()
+	return func() { s.record(ctx, it, err, now) }, nil
+}
+
+// report is what the loop learns about an item handed out: its outcome
+// is recorded, or its row could not be read.
+type report struct {
+	id         uint64
+	unreadable error
+}
+
+// unreadableRetry is how long a due row that could not be read is left
+// alone before it is tried again.
+const unreadableRetry = 5 * time.Second
+
+// record dequeues a delivered item, gives up a failed one or reschedules
+// it, re-reading its row by id inside that transaction.
+func (s *Sender) record(ctx context.Context, it *store.OutboxItem, err error, now time.Time) {
+	id := it.ID
+	log := s.log.With("ticket", it.Ticket, "msgid", it.MessageID, "rcpt", it.Recipient, "event", it.Event)
 	if err == nil {
 		var done *store.OutboxItem
 		uerr := s.store.Update(ctx, func(tx *store.Tx) error {

@@ -215,6 +215,34 @@ func (tx *Tx) DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, error
 	return out, time.Time{}, nil
 }
 
+// DueIDs is DueOutbox without decoding the rows (the sender's loop scans
+// after every attempt): up to max ids due at or before now, earliest
+// first, and when the next item is due. An index entry without its row
+// fails with ErrOutboxIndex.
+func (tx *Tx) DueIDs(now time.Time, max int) ([]uint64, time.Time, error) {
+	c := tx.btx.Bucket(bOutboxDue).Cursor()
+	rows := tx.btx.Bucket(bOutbox)
+	var out []uint64
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if len(k) != 16 {
+			return nil, time.Time{}, fmt.Errorf("%w: index key %x", ErrOutboxIndex, k)
+		}
+		due := time.Unix(0, int64(getU64(k[:8])))
+		if due.After(now) {
+			return out, due, nil
+		}
+		if len(out) >= max {
+			return out, now, nil
+		}
+		id := getU64(k[8:])
+		if rows.Get(k[8:]) == nil {
+			return nil, time.Time{}, fmt.Errorf("%w: index entry %d without its row", ErrOutboxIndex, id)
+		}
+		out = append(out, id)
+	}
+	return out, time.Time{}, nil
+}
+
 // ListOutbox returns up to max queued items in id (queueing) order.
 func (tx *Tx) ListOutbox(max int) ([]*OutboxItem, error) {
 	var out []*OutboxItem

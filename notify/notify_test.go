@@ -381,6 +381,13 @@ func TestNotifyComposes(t *testing.T) {
 	if ar == nil {
 		t.Fatalf("no auto-reply among %d items", len(items))
 	}
+	// Composed at send time, deterministically: a retry sends the same
+	// bytes.
+	for _, it := range items {
+		if again := build(t, st, n, it); !bytes.Equal(again, raw[it]) {
+			t.Errorf("%s composed twice differs:\n%s\n----\n%s", it.MessageID, raw[it], again)
+		}
+	}
 	h, html := readMail(t, raw[ar])
 	if strings.Contains(html, "<script>") || !strings.Contains(html, "&lt;script&gt;") {
 		t.Errorf("HTML part does not escape the subject/name:\n%s", html)
@@ -459,4 +466,43 @@ func readMail(t *testing.T, raw []byte) (mail.Header, string) {
 		}
 	}
 	return r.Header, html
+}
+
+// TestThreadForKeepsOthersTokensOut: a copy refers only to ids its
+// recipient has seen — ids minted for them and mail that is not ours —
+// never to the Message-ID (reply token) minted for someone else.
+func TestThreadForKeepsOthersTokensOut(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	mine, theirs := NewToken(), NewToken()
+	err = st.Update(context.Background(), func(tx *store.Tx) error {
+		if err := tx.PutToken(&store.Token{Token: mine, Kind: store.TokenReply, Project: "ACME", Ticket: "ACME-7", Recipient: "dana@customer.example", Proof: true}); err != nil {
+			return err
+		}
+		return tx.PutToken(&store.Token{Token: theirs, Kind: store.TokenReply, Project: "ACME", Ticket: "ACME-7", Recipient: "carl@customer.example", Proof: true})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func(tok string) string { return ticket.MessageIDPrefix + tok + "@support.example.com" }
+	m := &store.Message{MessageID: "m2@customer.example",
+		References: []string{"m1@customer.example", id(theirs), id(mine), "tg.unknown@support.example.com"}}
+	st.View(func(tx *store.Tx) error {
+		irt, refs := threadFor(tx, "ACME", "dana@customer.example", m)
+		if want := []string{"m1@customer.example", id(mine), "m2@customer.example"}; !slices.Equal(refs, want) {
+			t.Errorf("References %v, want %v", refs, want)
+		}
+		if len(irt) != 1 || irt[0] != "m2@customer.example" {
+			t.Errorf("In-Reply-To %v", irt)
+		}
+		// The cause itself can be a copy of ours for someone else.
+		irt, refs = threadFor(tx, "ACME", "dana@customer.example", &store.Message{MessageID: id(theirs)})
+		if len(irt) != 0 || len(refs) != 0 {
+			t.Errorf("refers to another recipient's copy: %v %v", irt, refs)
+		}
+		return nil
+	})
 }

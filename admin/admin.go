@@ -278,7 +278,7 @@ type OutboxEntry struct {
 func (s *Server) listOutbox(w http.ResponseWriter, r *http.Request) {
 	out := []OutboxEntry{}
 	err := s.store.View(func(tx store.Tx) error {
-		items, _, err := tx.DueOutbox(time.Unix(1<<40, 0), 10000)
+		items, err := tx.ListOutbox(10000)
 		for _, it := range items {
 			out = append(out, OutboxEntry{ID: it.ID, Ticket: it.Ticket, Event: it.Event, Recipient: it.Recipient, MessageID: it.MessageID,
 				Created: it.Created, NextAttempt: it.NextAttempt, Attempts: it.Attempts, LastError: it.LastError})
@@ -310,19 +310,13 @@ func (s *Server) outboxChange(w http.ResponseWriter, r *http.Request, drop bool)
 	var item *store.OutboxItem
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
 		var err error
-		if item, err = tx.OutboxItem(id); err != nil {
-			return fmt.Errorf("outbox item %d: %w", id, err)
-		}
 		if drop {
-			if err := tx.Dequeue(item); err != nil {
-				return err
-			}
+			item, err = tx.Dequeue(id)
 		} else {
-			old := item.NextAttempt
-			item.NextAttempt = now
-			if err := tx.Reschedule(item, old); err != nil {
-				return err
-			}
+			item, err = tx.Reschedule(id, func(it *store.OutboxItem) { it.NextAttempt = now })
+		}
+		if err != nil {
+			return fmt.Errorf("outbox item %d: %w", id, err)
 		}
 		// The domain records it on the ticket.
 		return s.engine.OutboxChanged(tx, item, drop, agent)

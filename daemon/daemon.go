@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -113,7 +112,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	r := cfg.Outbound.Retry
 	d.sender = mailout.NewSender(st, d.tport, mailout.Retry{Initial: r.Initial, Max: r.Max, GiveUpAfter: r.GiveUpAfter}, workers, log.With("component", "mailout"))
 	n := notify.New(d.Config, d.tmpl.Load, d.now, log.With("component", "notify"))
-	n.OpenBlob = func(hash string) (io.ReadCloser, error) { return st.OpenBlob(hash) }
+	d.sender.Render = n
 	d.notifier = n
 	engine := ticket.NewEngine(st, d.Config, n, d.now, log.With("component", "ticket"))
 	d.engine = engine

@@ -69,6 +69,7 @@ func (d *Daemon) startOps(opts Options) error {
 	}
 	// The label is the held-back event's kind name.
 	d.notifier.OnHeld = func(project string, k store.EventKind) { o.metrics.Held(project, k.String()) }
+	d.sender.OnRepair = o.metrics.OutboxRepaired
 	d.sender.OnAttempt = func(it *store.OutboxItem, result string, err error) {
 		o.metrics.SendAttempt(result)
 		o.audit.attempt(it, result, err)
@@ -147,6 +148,11 @@ func (d *Daemon) Healthy() error {
 	beat := d.sender.Heartbeat()
 	if beat.IsZero() {
 		return fault.Permanentf("the outbox sender is not running")
+	}
+	if err := d.sender.Health(); err != nil {
+		// The loop runs but cannot serve its due mail (a relay that is
+		// down is not this: its failures are attempts).
+		return fault.Permanentf("the outbox sender cannot serve its queue: %w", err)
 	}
 	d.sender.Wake() // an idle loop beats on the next check
 	if age := time.Since(beat); age > SenderStaleAfter {

@@ -55,7 +55,8 @@ func (d *Daemon) webReply(ctx context.Context, tok *store.Token, text string) er
 	if p == nil {
 		return fmt.Errorf("project %s is no longer configured", tok.Project)
 	}
-	reply := &store.Token{Token: notify.NewToken(), Kind: store.TokenReply, Project: p.Key, Ticket: tok.Ticket, Recipient: tok.Recipient, Created: d.now().UTC()}
+	// Never mailed, only threads this post: it proves the link's recipient.
+	reply := &store.Token{Token: notify.NewToken(), Kind: store.TokenReply, Project: p.Key, Ticket: tok.Ticket, Recipient: tok.Recipient, Created: d.now().UTC(), Proof: true}
 	var t *store.Ticket
 	err := d.store.Update(ctx, func(tx store.Tx) error {
 		var err error

@@ -10,29 +10,20 @@ import (
 	"github.com/ticketgate/ticketgate/ticket"
 )
 
-// bounce matches a delivery status notification to the mail of ours that
-// bounced — by the token in the envelope recipient acme+bounce-<token>@…
-// that every mail we send carries as its envelope sender, else by the
-// bounced message's Message-ID (tg.<token>@…) — and records it on that
-// ticket as an internal note. A permanent failure suppresses the recipient
-// for suppress_days and tells the agents. The records are written by the
-// domain (ticket.Engine.RecordBounce); this only reads the report. It
-// returns handled=false when the bounce matches nothing of ours; the
-// caller then records it as ordinary automatic mail.
+// bounce matches a delivery status notification to the copy of ours that
+// bounced, by the secret in the envelope recipient acme+bounce-<secret>@…
+// and nothing else: every copy we send has its own secret (a bounce
+// token), which appears in no header, so only a report about that copy
+// knows it. Message-IDs and References in the report are not evidence:
+// they travel to everyone on a thread. The report is recorded on the
+// copy's ticket as an internal note. A permanent failure of that copy's
+// recipient suppresses the recipient for suppress_days — never a staff
+// address: the agents are told instead. It returns handled=false when the
+// report names no secret of ours (a reply token at the bounce address, as
+// older mail used, proves nothing); the caller then records it as
+// ordinary automatic mail.
 func (p *Pipeline) bounce(ctx context.Context, cfg *config.Config, proj *config.Project, m *ticket.Mail, b *policy.Bounce, tag string) (*ticket.Result, bool, error) {
-	var candidates []string
-	if tag != "" {
-		candidates = append(candidates, tag)
-	}
-	if tok, ok := ticket.TokenFromMessageID(b.OriginalMessageID); ok {
-		candidates = append(candidates, tok)
-	}
-	for _, id := range append(append([]string(nil), m.InReplyTo...), m.References...) {
-		if tok, ok := ticket.TokenFromMessageID(id); ok {
-			candidates = append(candidates, tok)
-		}
-	}
-	if len(candidates) == 0 {
+	if tag == "" {
 		return nil, false, nil
 	}
 	failed := false
@@ -41,7 +32,7 @@ func (p *Pipeline) bounce(ctx context.Context, cfg *config.Config, proj *config.
 	}
 	return p.engine.RecordBounce(ctx, proj.Key, &ticket.Bounce{
 		Mail:   m,
-		Tokens: candidates,
+		Secret: tag,
 		Summary: func(rcpt string) string {
 			return bounceSummary(b, rcpt)
 		},

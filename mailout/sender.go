@@ -1,10 +1,10 @@
 package mailout
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -22,14 +22,26 @@ type Retry struct {
 	GiveUpAfter time.Duration
 }
 
-// Sender drains the outbox: it sends every due item through its transport,
-// removes what was delivered, reschedules temporary failures with
-// exponential backoff and jitter, and records on the ticket what finally
-// failed. Items survive restarts because they live in the store.
+// Attempt outcomes reported to OnAttempt.
+const (
+	Delivered = "delivered"
+	Deferred  = "deferred"
+	Failed    = "failed"
+)
+
+// Sender drains the outbox: it composes every due item from its row,
+// streams it through its transport, removes what was delivered,
+// reschedules temporary failures with exponential backoff and jitter, and
+// records on the ticket what finally failed. Items survive restarts
+// because they live in the store.
 //
-// An item is removed only after the transport accepted it, so a crash
-// between the relay's 250 and that removal sends it again, with the same
-// Message-ID (the bytes are stored whole).
+// One goroutine (Run's) owns what is in flight: it hands item ids to the
+// workers and learns their outcome over a channel, so an item is never
+// sent by two workers at once. A worker re-reads its row by id inside the
+// transaction that removes or reschedules it, so a stale copy never
+// changes the queue. An item is removed only after the transport accepted
+// it, so a crash between the relay's 250 and that removal sends it again,
+// with the same bytes and Message-ID (composition is deterministic).
 type Sender struct {
 	store     store.DB
 	transport Transport
@@ -37,6 +49,10 @@ type Sender struct {
 	workers   int
 	now       func() time.Time
 	log       *slog.Logger
+	// Render renders a row's bodies; OpenBlob reads attachments and the
+	// stored bytes of rows queued by an older layout.
+	Render   Renderer
+	OpenBlob OpenBlob
 	// OnGiveUp is called inside the transaction that gives an item up,
 	// so the failure is recorded and the agents told atomically; may be nil.
 	OnGiveUp func(tx store.Tx, item *store.OutboxItem, reason string) error
@@ -44,20 +60,22 @@ type Sender struct {
 	// delivered item, so the ticket's history records it atomically (the
 	// domain writes it: ticket.Engine.Delivered); may be nil.
 	OnDelivered func(tx store.Tx, item *store.OutboxItem) error
-	// OnSent is called after an item was delivered and removed; may be nil.
-	OnSent func(item *store.OutboxItem)
 	// OnAttempt, when set, is told every send attempt's outcome once it is
-	// recorded: "delivered", "deferred" (retried later) or "failed" (given
-	// up); err is the transport's error (nil when delivered). For metrics
-	// and the audit stream.
+	// recorded: Delivered, Deferred (retried later) or Failed (given up);
+	// err is the failure (nil when delivered). For metrics and the audit
+	// stream.
 	OnAttempt func(item *store.OutboxItem, result string, err error)
+	// OnRepair, when set, is told how many outbox index entries were
+	// repaired (at start-up, or when a scan met one without its row).
+	OnRepair func(n int)
 
-	// beat is the unix nano time of the loop's last sign of life; 0 when
-	// Run is not running (see Heartbeat).
+	// beat is the unix nano time of the loop's last sign of serving; 0
+	// when Run is not running (see Heartbeat).
 	beat atomic.Int64
+	// problem is why the loop cannot serve its due items (nil: it can).
+	problem atomic.Pointer[error]
 
-	wake     chan struct{}
-	inflight sync.Map // item id → struct{}: items being sent right now
+	wake chan struct{}
 }
 
 // NewSender returns a sender with workers concurrent sends.
@@ -74,7 +92,8 @@ func NewSender(s store.DB, t Transport, r Retry, workers int, log *slog.Logger) 
 	if workers <= 0 {
 		workers = 4
 	}
-	return &Sender{store: s, transport: t, retry: r, workers: workers, now: time.Now, log: log, wake: make(chan struct{}, 1)}
+	return &Sender{store: s, transport: t, retry: r, workers: workers, now: time.Now, log: log, wake: make(chan struct{}, 1),
+		OpenBlob: func(h string) (io.ReadCloser, error) { return s.OpenBlob(h) }}
 }
 
 // Wake tells the loop new items may be due (call after a commit that
@@ -87,55 +106,204 @@ func (s *Sender) Wake() {
 }
 
 // Run sends until ctx ends. Items being sent when ctx ends finish their
-// current attempt (bounded by the transport's timeout).
+// current attempt (bounded by the transport's timeout) and are recorded.
+//
+// A worker is free again as soon as its transport call returned; the
+// outcome is recorded (dequeued or rescheduled) by a goroutine of its own,
+// which reports the id back when the commit is durable. Until then the id
+// stays in flight, so the store's commit latency does not bound the send
+// rate and an item is never handed out twice.
 func (s *Sender) Run(ctx context.Context) {
-	s.alive()
 	defer s.beat.Store(0)
-	work := make(chan *store.OutboxItem)
-	var wg sync.WaitGroup
+	s.repair("start-up")
+	jobs := make(chan uint64)
+	// Buffered for every worker: a worker never waits to say it is free,
+	// so the loop never waits for a worker that waits for the loop.
+	free := make(chan struct{}, s.workers)
+	done := make(chan report, 4*s.workers)
+	var workers, records sync.WaitGroup
 	for range s.workers {
-		wg.Add(1)
+		workers.Add(1)
 		go func() {
-			defer wg.Done()
-			for it := range work {
-				s.deliver(it)
-				s.inflight.Delete(it.ID)
-				s.alive()
+			defer workers.Done()
+			for id := range jobs {
+				record, err := s.attempt(id)
+				records.Add(1)
+				go func() {
+					defer records.Done()
+					if record != nil {
+						record()
+					}
+					done <- report{id: id, unreadable: err}
+				}()
+				free <- struct{}{}
 			}
 		}()
 	}
+	inflight := map[uint64]bool{}
+	// broken holds due rows that cannot be read: skipped (not sent in a
+	// tight loop), reported by Health, tried again after a while.
+	broken := map[uint64]error{}
+	var brokenSince time.Time
+	busy := 0
 	defer func() {
-		close(work)
-		wg.Wait()
+		close(jobs)
+		workers.Wait()
+		go func() { records.Wait(); close(done) }()
+		for range done {
+		}
 	}()
 	for {
-		s.alive()
-		next, err := s.dispatch(ctx, work)
-		if err != nil {
-			s.log.Error("outbox scan failed", "err", err)
-			next = s.now().Add(5 * time.Second)
+		if len(broken) > 0 && time.Since(brokenSince) >= unreadableRetry {
+			clear(broken)
+		}
+		next, err := s.dispatch(ctx, jobs, inflight, broken, &busy)
+		if ctx.Err() != nil {
+			return
 		}
 		var timer <-chan time.Time
-		if !next.IsZero() {
-			d := max(next.Sub(s.now()), 10*time.Millisecond)
-			timer = time.After(d)
+		if err != nil {
+			s.setProblem(err)
+			s.log.Error("outbox scan failed: the sender cannot serve its due mail", "err", err)
+			timer = time.After(5 * time.Second)
+		} else if len(broken) > 0 {
+			for id, err := range broken {
+				s.setProblem(fmt.Errorf("%d due outbox item(s) cannot be read, e.g. %d: %w", len(broken), id, err))
+				break
+			}
+			timer = time.After(unreadableRetry)
+		} else {
+			s.setProblem(nil)
+			s.alive()
+			if !next.IsZero() {
+				timer = time.After(max(next.Sub(s.now()), time.Millisecond))
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.wake:
 		case <-timer:
+		case <-free:
+			busy--
+		case r := <-done:
+			delete(inflight, r.id)
+			if r.unreadable != nil {
+				if len(broken) == 0 {
+					brokenSince = time.Now()
+				}
+				broken[r.id] = r.unreadable
+			}
+			s.alive()
+		}
+		// Take every other report that is waiting, so the next scan sees
+		// all free workers.
+		for drained := false; !drained; {
+			select {
+			case <-free:
+				busy--
+			case r := <-done:
+				delete(inflight, r.id)
+				if r.unreadable != nil {
+					if len(broken) == 0 {
+						brokenSince = time.Now()
+					}
+					broken[r.id] = r.unreadable
+				}
+			default:
+				drained = true
+			}
 		}
 	}
 }
 
+// dispatch hands due items not in flight to free workers and returns when
+// the loop should look again: the next item's due time, zero when nothing
+// is queued or every worker is busy (a report wakes the loop then).
+func (s *Sender) dispatch(ctx context.Context, jobs chan<- uint64, inflight map[uint64]bool, broken map[uint64]error, busy *int) (time.Time, error) {
+	free := s.workers - *busy
+	if free <= 0 {
+		return time.Time{}, nil
+	}
+	// Items in flight (and unreadable ones) stay in the index at their
+	// due time, so the first len(inflight)+len(broken)+free due entries
+	// hold at least free others.
+	var due []uint64
+	var next time.Time
+	for range 2 {
+		err := s.store.View(func(tx store.Tx) error {
+			var err error
+			due, next, err = tx.DueIDs(s.now(), len(inflight)+len(broken)+free)
+			return err
+		})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrOutboxIndex) {
+			return time.Time{}, err
+		}
+		s.log.Warn("outbox index disagrees with its rows: repairing", "err", err)
+		if rerr := s.repair("scan"); rerr != nil {
+			return time.Time{}, rerr
+		}
+		due = nil
+	}
+	for _, id := range due {
+		if _, bad := broken[id]; inflight[id] || bad || free == 0 {
+			continue
+		}
+		select {
+		case jobs <- id:
+			inflight[id] = true
+			*busy++
+			free--
+		case <-ctx.Done():
+			return time.Time{}, nil
+		}
+	}
+	if free == 0 {
+		return time.Time{}, nil
+	}
+	return next, nil
+}
+
+// repair makes the due index match the rows and counts what it fixed.
+func (s *Sender) repair(when string) error {
+	var n int
+	err := s.store.Update(context.Background(), func(tx store.Tx) (err error) {
+		n, err = tx.RepairOutbox()
+		return err
+	})
+	if err != nil {
+		s.log.Error("outbox repair failed", "when", when, "err", err)
+		return fmt.Errorf("mailout: repair outbox index: %w", err)
+	}
+	if n > 0 {
+		s.log.Warn("outbox index repaired", "when", when, "entries", n)
+		if s.OnRepair != nil {
+			s.OnRepair(n)
+		}
+	}
+	return nil
+}
+
 func (s *Sender) alive() { s.beat.Store(time.Now().UnixNano()) }
 
-// Heartbeat returns when the sender last showed a sign of life: its loop
-// went round, handed an item to a worker, or a worker finished an attempt.
-// It is zero when Run is not running. An idle loop beats only when woken:
+func (s *Sender) setProblem(err error) {
+	if err == nil {
+		s.problem.Store(nil)
+		return
+	}
+	s.problem.Store(&err)
+}
+
+// Heartbeat returns when the sender last showed that it serves its queue:
+// a scan of the due items succeeded (and handed what it could to the
+// workers), or a worker finished an attempt — whatever the relay said. It
+// is zero when Run is not running. An idle loop beats only when woken:
 // call Wake and look again a moment later. A slow relay delays beats by
-// at most the transport's timeouts.
+// at most the transport's timeouts; a relay that is down does not stop
+// them (its failures are attempts too).
 func (s *Sender) Heartbeat() time.Time {
 	n := s.beat.Load()
 	if n == 0 {
@@ -144,119 +312,189 @@ func (s *Sender) Heartbeat() time.Time {
 	return time.Unix(0, n)
 }
 
-// dispatch hands every due item not already in flight to the workers and
-// returns when the next item is due.
-func (s *Sender) dispatch(ctx context.Context, work chan<- *store.OutboxItem) (time.Time, error) {
-	for {
-		var due []*store.OutboxItem
-		var next time.Time
-		err := s.store.View(func(tx store.Tx) error {
-			var err error
-			due, next, err = tx.DueOutbox(s.now(), 256)
-			return err
-		})
-		if err != nil {
-			return time.Time{}, err
-		}
-		handed := 0
-		for _, it := range due {
-			if _, busy := s.inflight.LoadOrStore(it.ID, struct{}{}); busy {
-				continue
-			}
-			select {
-			case work <- it:
-				handed++
-				s.alive()
-			case <-ctx.Done():
-				s.inflight.Delete(it.ID)
-				return time.Time{}, nil
-			}
-		}
-		if len(due) < 256 || handed == 0 {
-			if handed == 0 && len(due) > 0 {
-				// Everything due is in flight: look again shortly.
-				return s.now().Add(50 * time.Millisecond), nil
-			}
-			return next, nil
-		}
+// Health returns why the loop cannot serve its due items (the queue
+// cannot be read, its index cannot be repaired), nil when it can. A relay
+// that refuses or is down is not a health problem of the sender.
+func (s *Sender) Health() error {
+	if p := s.problem.Load(); p != nil {
+		return *p
 	}
+	return nil
 }
 
-func (s *Sender) deliver(it *store.OutboxItem) {
+// attempt sends item id once and returns the step that records the
+// outcome (nil when there is nothing to record: the row is gone, or it
+// cannot be read — then the error says why). The step re-reads the row by
+// id in its transaction.
+func (s *Sender) attempt(id uint64) (func(), error) {
 	ctx := context.Background()
-	log := s.log.With("ticket", it.Ticket, "msgid", it.MessageID, "rcpt", it.Recipient, "event", it.Event)
-	err := s.transport.Send(ctx, Envelope{From: it.MailFrom, To: []string{it.Recipient}, MessageID: it.MessageID}, bytes.NewReader(it.Raw))
-	now := s.now().UTC()
+	var it *store.OutboxItem
+	var msg *Message
+	err := s.store.View(func(tx store.Tx) error {
+		var err error
+		if it, err = tx.OutboxItem(id); err != nil {
+			return err
+		}
+		var body Body
+		if it.RawBlob == "" {
+			if s.Render == nil {
+				return fault.Permanentf("mailout: no renderer for %s", it.Event)
+			}
+			if body, err = s.Render.Render(tx, it); err != nil {
+				return err
+			}
+		}
+		msg, err = Prepare(it, body, s.OpenBlob)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) && it == nil {
+		return nil, nil // dropped since the scan
+	}
+	if it == nil {
+		s.log.Error("outbox item unreadable", "id", id, "err", err)
+		return nil, err
+	}
 	if err == nil {
+		err = s.send(ctx, msg)
+	}
+	now := s.now().UTC()
+	return func() { s.record(ctx, it, err, now) }, nil
+}
+
+// report is what the loop learns about an item handed out: its outcome
+// is recorded, or its row could not be read.
+type report struct {
+	id         uint64
+	unreadable error
+}
+
+// unreadableRetry is how long a due row that could not be read is left
+// alone before it is tried again.
+const unreadableRetry = 5 * time.Second
+
+// record dequeues a delivered item, gives up a failed one or reschedules
+// it, re-reading its row by id inside that transaction.
+func (s *Sender) record(ctx context.Context, it *store.OutboxItem, err error, now time.Time) {
+	id := it.ID
+	log := s.log.With("ticket", it.Ticket, "msgid", it.MessageID, "rcpt", it.Recipient, "event", it.Event)
+	if err == nil {
+		var done *store.OutboxItem
 		uerr := s.store.Update(ctx, func(tx store.Tx) error {
-			if err := tx.Dequeue(it); err != nil {
+			var err error
+			if done, err = tx.Dequeue(id); err != nil {
 				return err
 			}
 			if s.OnDelivered == nil {
 				return nil
 			}
-			return s.OnDelivered(tx, it)
+			return s.OnDelivered(tx, done)
 		})
+		if errors.Is(uerr, store.ErrNotFound) {
+			log.Warn("delivered, but the item was dropped meanwhile")
+			return
+		}
 		if uerr != nil {
-			// Sent but not recorded: it will be sent again, same Message-ID.
+			// Sent but not recorded: it will be sent again, same bytes.
 			log.Error("delivered but could not dequeue; it will be resent", "err", uerr)
 			return
 		}
-		log.Info("delivered", "attempt", it.Attempts+1)
-		if s.OnSent != nil {
-			s.OnSent(it)
-		}
+		log.Info("delivered", "attempt", done.Attempts+1)
 		if s.OnAttempt != nil {
-			s.OnAttempt(it, "delivered", nil)
+			s.OnAttempt(done, Delivered, nil)
 		}
 		return
 	}
-	old := it.NextAttempt
-	it.Attempts++
-	it.LastError = err.Error()
 	giveUp := !fault.IsTemporary(err) || now.Sub(it.Created) >= s.retry.GiveUpAfter
 	if giveUp {
 		reason := "permanent failure"
 		if fault.IsTemporary(err) {
 			reason = fmt.Sprintf("still failing after %s", s.retry.GiveUpAfter)
 		}
+		var gone *store.OutboxItem
 		uerr := s.store.Update(ctx, func(tx store.Tx) error {
-			if err := tx.Dequeue(&store.OutboxItem{ID: it.ID, NextAttempt: old}); err != nil {
-				return err
+			var err2 error
+			if gone, err2 = tx.Dequeue(id); err2 != nil {
+				return err2
 			}
+			gone.Attempts++
+			gone.LastError = err.Error()
 			if s.OnGiveUp == nil {
 				return nil
 			}
-			return s.OnGiveUp(tx, it, fmt.Sprintf("%s: %s", reason, err))
+			return s.OnGiveUp(tx, gone, fmt.Sprintf("%s: %s", reason, err))
 		})
+		if errors.Is(uerr, store.ErrNotFound) {
+			return
+		}
 		if uerr != nil {
 			log.Error("could not record failed delivery", "err", uerr)
 			return
 		}
-		log.Warn("delivery failed, given up", "err", err, "attempts", it.Attempts, "reason", reason)
+		log.Warn("delivery failed, given up", "err", err, "attempts", gone.Attempts, "reason", reason)
 		if s.OnAttempt != nil {
-			s.OnAttempt(it, "failed", err)
+			s.OnAttempt(gone, Failed, err)
 		}
 		s.Wake() // the agents' notice about it may be queued
 		return
 	}
-	it.NextAttempt = now.Add(s.backoff(it.Attempts))
+	var later *store.OutboxItem
 	uerr := s.store.Update(ctx, func(tx store.Tx) error {
-		cp := *it
-		return tx.Reschedule(&cp, old)
+		var err2 error
+		later, err2 = tx.Reschedule(id, func(r *store.OutboxItem) {
+			r.Attempts++
+			r.LastError = err.Error()
+			r.NextAttempt = now.Add(s.backoff(r.Attempts))
+		})
+		return err2
 	})
+	if errors.Is(uerr, store.ErrNotFound) {
+		return
+	}
 	if uerr != nil {
 		log.Error("could not reschedule", "err", uerr)
 		return
 	}
-	log.Warn("delivery deferred", "err", err, "attempts", it.Attempts, "next", it.NextAttempt)
+	log.Warn("delivery deferred", "err", err, "attempts", later.Attempts, "next", later.NextAttempt)
 	if s.OnAttempt != nil {
-		s.OnAttempt(it, "deferred", err)
+		s.OnAttempt(later, Deferred, err)
 	}
-	// The dispatcher chose its next wake-up before this item was
-	// rescheduled; tell it, or the retry waits for unrelated mail.
-	s.Wake()
 }
+
+// send streams msg to the transport. A composition failure (a blob that
+// cannot be read half-way) is the attempt's error, not the transport's
+// complaint about a cut-off stream.
+func (s *Sender) send(ctx context.Context, msg *Message) error {
+	defer msg.Close()
+	it := msg.Item
+	pr, pw := io.Pipe()
+	built := make(chan error, 1)
+	go func() {
+		_, err := msg.WriteTo(pw)
+		pw.CloseWithError(err)
+		built <- err
+	}()
+	err := s.transport.Send(ctx, Envelope{From: it.MailFrom, To: []string{it.Recipient}, MessageID: it.MessageID}, pr)
+	// Whoever failed first is the cause: a builder that already failed
+	// cut the stream the transport complains about.
+	var berr error
+	select {
+	case berr = <-built:
+	default:
+		pr.CloseWithError(errTransportDone)
+		<-built
+	}
+	pr.Close()
+	if berr != nil {
+		var classified interface{ Temporary() bool }
+		if errors.As(berr, &classified) {
+			return berr
+		}
+		return fault.Temporary(fmt.Errorf("mailout: compose: %w", berr))
+	}
+	return err
+}
+
+var errTransportDone = errors.New("mailout: transport finished reading")
 
 // backoff is Initial·2^(attempts-1), capped at Max, with ±20 % jitter so a
 // relay coming back is not hit by every queued item at once.

@@ -66,14 +66,15 @@ type Metrics struct {
 	opts Options
 	reg  *prometheus.Registry
 
-	received      *prometheus.CounterVec
-	created       *prometheus.CounterVec
-	threaded      *prometheus.CounterVec
-	held          *prometheus.CounterVec
-	sends         *prometheus.CounterVec
-	sessions      *prometheus.CounterVec
-	ingestLatency *prometheus.HistogramVec
-	auditDropped  prometheus.Counter
+	received       *prometheus.CounterVec
+	created        *prometheus.CounterVec
+	threaded       *prometheus.CounterVec
+	held           *prometheus.CounterVec
+	sends          *prometheus.CounterVec
+	sessions       *prometheus.CounterVec
+	ingestLatency  *prometheus.HistogramVec
+	auditDropped   prometheus.Counter
+	outboxRepaired prometheus.Counter
 }
 
 // New builds the metrics on a fresh registry (with Go runtime and process
@@ -119,7 +120,11 @@ func New(opts Options) *Metrics {
 		Name: "ticketgate_audit_dropped_total",
 		Help: "Audit events not stored because the audit writer was behind (they were still logged).",
 	})
-	m.reg.MustRegister(m.received, m.created, m.threaded, m.held, m.sends, m.sessions, m.ingestLatency, m.auditDropped,
+	m.outboxRepaired = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ticketgate_outbox_index_repaired_total",
+		Help: "Outbox due-index entries repaired (an entry without its row, a row without its entry), at start-up or when a scan met one.",
+	})
+	m.reg.MustRegister(m.received, m.created, m.threaded, m.held, m.sends, m.sessions, m.ingestLatency, m.auditDropped, m.outboxRepaired,
 		newStateCollector(m),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -183,6 +188,10 @@ func (m *Metrics) SendAttempt(result string) {
 func (m *Metrics) Session(listener, result string) {
 	m.sessions.WithLabelValues(listener, result).Inc()
 }
+
+// OutboxRepaired counts repaired outbox index entries
+// (mailout.Sender.OnRepair).
+func (m *Metrics) OutboxRepaired(n int) { m.outboxRepaired.Add(float64(n)) }
 
 // AuditDropped counts an audit event the writer could not keep up with.
 func (m *Metrics) AuditDropped() { m.auditDropped.Inc() }

@@ -10,20 +10,17 @@
 package notify
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base32"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/emersion/go-message"
-	"github.com/emersion/go-message/mail"
-
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/mailout"
+	"github.com/ticketgate/ticketgate/policy"
 	"github.com/ticketgate/ticketgate/quote"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/templates"
@@ -32,7 +29,7 @@ import (
 
 // LoopHeader marks every mail we send, so that our own mail coming back is
 // recognised whatever else a relay rewrote.
-const LoopHeader = "X-Ticketgate-Loop"
+const LoopHeader = policy.LoopHeader
 
 // Audience of a notification.
 type Audience string
@@ -232,9 +229,6 @@ type Notifier struct {
 	// once its transaction committed: kind is store.EvSuppressed or
 	// store.EvRateLimited.
 	OnHeld func(project string, kind store.EventKind)
-	// OpenBlob, when set, reads stored attachments: a comment's files go
-	// to the customers with it.
-	OpenBlob func(hash string) (io.ReadCloser, error)
 }
 
 // New returns a notifier. cfg and tmpl are called per event so a reload
@@ -322,9 +316,6 @@ func containsFold(list []string, s string) bool {
 // held back: dropped, logged and noted on the ticket.
 func (n *Notifier) Notify(tx store.Tx, ev *ticket.Event) (int, error) {
 	queued := 0
-	// The attachments of a comment reach the customers with its text; they
-	// are read once for all of them.
-	var files []file
 	for _, pl := range n.Plan(ev) {
 		held, err := n.hold(tx, ev, pl)
 		if err != nil {
@@ -333,14 +324,15 @@ func (n *Notifier) Notify(tx store.Tx, ev *ticket.Event) (int, error) {
 		if held {
 			continue
 		}
-		var attach []file
-		if pl.Template == "customer/public_comment_added" && ev.Message != nil && n.OpenBlob != nil {
-			if files == nil {
-				if files, err = n.files(ev.Message); err != nil {
-					return 0, err
+		var attach []store.Attachment
+		if pl.Template == "customer/public_comment_added" && ev.Message != nil {
+			// The files are not read here: the row names their blobs
+			// and the sender streams them at send time.
+			for _, a := range ev.Message.Attach {
+				if a.Blob != "" {
+					attach = append(attach, a)
 				}
 			}
-			attach = files
 		}
 		if err := n.queue(tx, ev, pl, attach); err != nil {
 			return 0, err
@@ -455,6 +447,138 @@ func TokenAt(t time.Time) string {
 	return tokenEncoding.EncodeToString(b[:])
 }
 
+// BounceTTL is how long a copy's bounce address is honoured: delivery
+// reports come within days (a relay gives up after five by default).
+const BounceTTL = 30 * 24 * time.Hour
+
+// queue writes one small outbox row for a planned mail: who, which
+// template with which values, the recipient's tokens, Message-ID, Date,
+// the ids it threads under and the attachments' blob references. Nothing
+// is rendered or composed here; the sender does that at send time.
+func (n *Notifier) queue(tx store.Tx, ev *ticket.Event, pl Planned, attach []store.Attachment) error {
+	cfg := n.cfg()
+	p, t := ev.Project, ev.Ticket
+	now := n.now().UTC()
+	lang := t.Language
+	if lang == "" {
+		lang = p.Language
+	}
+	// The reply token names this copy's recipient and proves them
+	// (Proof): it only ever travels in their copies.
+	reply := &store.Token{Token: NewToken(), Kind: store.TokenReply, Project: p.Key, Ticket: t.Key, Recipient: pl.Recipient, Created: now, Proof: true}
+	if err := tx.PutToken(reply); err != nil {
+		return err
+	}
+	msgID := ticket.MessageIDPrefix + reply.Token + "@" + p.Domain()
+	// The bounce secret is a separate token that appears in no header:
+	// only a delivery report sent to this copy's envelope sender knows it.
+	bounce := &store.Token{Token: NewToken(), Kind: store.TokenBounce, Project: p.Key, Ticket: t.Key, Recipient: pl.Recipient,
+		Created: now, Expires: now.Add(BounceTTL), MessageID: msgID, Event: pl.Template}
+	if err := tx.PutToken(bounce); err != nil {
+		return err
+	}
+	v := store.OutboxVars{
+		ProjectKey: p.Key, ProjectName: p.Name, ProjectAddress: p.Address,
+		TicketSubject: t.Subject, TicketStatus: StatusName(t.Status), Reporter: t.Reporter, Assignee: t.Assignee,
+		Actor: ev.Actor, Added: ev.Added, Recipients: ev.Recipients,
+		Status: StatusName(ev.Status), OldStatus: StatusName(ev.OldStatus), Detail: ev.Detail,
+	}
+	name := ""
+	if pl.Recipient == t.Reporter {
+		name = t.ReporterName
+	}
+	for _, pa := range t.Participants {
+		if pa.Address == pl.Recipient {
+			name = pa.Name
+		}
+	}
+	base := strings.TrimRight(cfg.Web.BaseURL, "/")
+	if pl.Audience == Customer {
+		link := &store.Token{Token: NewToken(), Kind: store.TokenLink, Project: p.Key, Ticket: t.Key, Recipient: pl.Recipient, Created: now, Expires: now.Add(cfg.Web.LinkTTL)}
+		if err := tx.PutToken(link); err != nil {
+			return err
+		}
+		v.Link = base + "/t/" + link.Token
+	} else {
+		v.Marker = templates.ReplyMarker(lang)
+		agent := &store.Token{Token: NewToken(), Kind: store.TokenAgent, Project: p.Key, Ticket: t.Key, Recipient: pl.Recipient, Created: now, Expires: now.Add(cfg.Web.LinkTTL)}
+		if err := tx.PutToken(agent); err != nil {
+			return err
+		}
+		v.AgentLink = base + "/a/" + agent.Token
+	}
+	auto := autoFor(pl.Template)
+	fromName := p.Name
+	if auto == "" && ev.Message != nil {
+		// A person's message relayed by us shows who wrote it.
+		who := ev.Message.FromName
+		if who == "" {
+			who = ev.Message.From
+		}
+		fromName = who + " via " + p.Name
+	}
+	replyTo := p.Address
+	if pl.Template == "internal/internal_note_added" {
+		// Answering a note stays internal.
+		replyTo = p.InternalAddress
+	}
+	item := &store.OutboxItem{
+		Project: p.Key, Ticket: t.Key, Kind: ev.Type, Event: pl.Template, Language: lang,
+		Internal: pl.Audience == Internal, Recipient: pl.Recipient, RecipientName: name,
+		MailFrom: p.BounceAddress(bounce.Token), Bounce: bounce.Token,
+		MessageID: msgID, Date: now, Attach: attach, Vars: v,
+		Header: store.OutboxHeader{
+			FromName: fromName, From: p.Address, ReplyTo: replyTo, ReplyToName: p.Name,
+			Subject: "[" + t.Key + "] " + t.Subject, AutoSubmitted: auto, Loop: p.Address, Unsubscribe: v.Link,
+		},
+		Automatic: auto != "", Created: now, NextAttempt: now,
+	}
+	if m := ev.Message; m != nil {
+		item.Message = m.ID
+		item.InReplyTo, item.References = threadFor(tx, p.Key, pl.Recipient, m)
+	}
+	if err := tx.Enqueue(item); err != nil {
+		return err
+	}
+	if err := tx.IndexMessageID(p.Key, msgID, "", store.MessageRef{Ticket: t.Key, Outbound: true}); err != nil {
+		return err
+	}
+	return record(ev, &store.Event{Kind: store.EvQueued, Recipient: pl.Recipient, Template: pl.Template, MessageID: msgID, OutboxID: item.ID})
+}
+
+// maxReferences caps the References of a copy: the thread root and the
+// newest ancestors (RFC 5322 §3.6.4).
+const maxReferences = 20
+
+// threadFor returns the In-Reply-To and References of recipient's copy of
+// a mail caused by m: only ids this recipient has already seen — Message-IDs
+// we minted for them, and ids that are not ours (the customers' and
+// agents' own mail). An id we minted for anyone else carries their reply
+// token and is left out, as is one of our form whose token we cannot find.
+func threadFor(tx store.Tx, project, recipient string, m *store.Message) (inReplyTo, refs []string) {
+	seen := func(id string) bool {
+		tok, ok := ticket.TokenFromMessageID(id)
+		if !ok {
+			return true
+		}
+		t, err := tx.Token(tok)
+		return err == nil && t.Kind == store.TokenReply && t.Project == project && strings.EqualFold(t.Recipient, recipient)
+	}
+	all := append(append([]string(nil), m.References...), m.MessageID)
+	for _, id := range all {
+		if id != "" && !slices.Contains(refs, id) && seen(id) {
+			refs = append(refs, id)
+		}
+	}
+	if len(refs) > maxReferences {
+		refs = append(refs[:1], refs[len(refs)-maxReferences+1:]...)
+	}
+	if m.MessageID != "" && seen(m.MessageID) {
+		inReplyTo = []string{m.MessageID}
+	}
+	return inReplyTo, refs
+}
+
 type msgData struct {
 	FromDisplay string
 	Text        string
@@ -494,35 +618,22 @@ func display(name, addr string) string {
 	return addr
 }
 
-// queue composes and queues one planned mail; files are attached to
-// customer copies of a comment.
-func (n *Notifier) queue(tx store.Tx, ev *ticket.Event, pl Planned, files []file) error {
-	cfg := n.cfg()
-	p, t := ev.Project, ev.Ticket
-	now := n.now().UTC()
-	lang := t.Language
-	if lang == "" {
-		lang = p.Language
-	}
-	reply := &store.Token{Token: NewToken(), Kind: store.TokenReply, Project: p.Key, Ticket: t.Key, Recipient: pl.Recipient, Created: now}
-	if err := tx.PutToken(reply); err != nil {
-		return err
-	}
-	d := data{Added: ev.Added, Recipients: ev.Recipients, ActorDisplay: ev.Actor,
-		Status: StatusName(ev.Status), OldStatus: StatusName(ev.OldStatus), Detail: ev.Detail}
-	d.Project.Key, d.Project.Name, d.Project.Address = p.Key, p.Name, p.Address
-	d.Ticket.Key, d.Ticket.Subject, d.Ticket.Status = t.Key, t.Subject, StatusName(t.Status)
-	d.Ticket.Reporter, d.Ticket.Assignee = t.Reporter, t.Assignee
-	d.Recipient.Address = pl.Recipient
-	if pl.Recipient == t.Reporter {
-		d.Recipient.Name = t.ReporterName
-	}
-	for _, pa := range t.Participants {
-		if pa.Address == pl.Recipient {
-			d.Recipient.Name = pa.Name
+// Render implements mailout.Renderer: the text and HTML bodies of a queued
+// row, from its values and the causing message as stored. It is a function
+// of them and of the template set: a retry renders the same text.
+func (n *Notifier) Render(tx store.Tx, it *store.OutboxItem) (mailout.Body, error) {
+	v := it.Vars
+	d := data{Added: v.Added, Recipients: v.Recipients, ActorDisplay: v.Actor, Link: v.Link, AgentLink: v.AgentLink, Marker: v.Marker,
+		Status: v.Status, OldStatus: v.OldStatus, Detail: v.Detail}
+	d.Project.Key, d.Project.Name, d.Project.Address = v.ProjectKey, v.ProjectName, v.ProjectAddress
+	d.Ticket.Key, d.Ticket.Subject, d.Ticket.Status = it.Ticket, v.TicketSubject, v.TicketStatus
+	d.Ticket.Reporter, d.Ticket.Assignee = v.Reporter, v.Assignee
+	d.Recipient.Address, d.Recipient.Name = it.Recipient, it.RecipientName
+	if it.Message != 0 {
+		m, err := tx.Message(it.Message)
+		if err != nil {
+			return mailout.Body{}, fmt.Errorf("notify: message %d of %s: %w", it.Message, it.MessageID, err)
 		}
-	}
-	if m := ev.Message; m != nil {
 		// Only what the author wrote: quoted history and signatures are
 		// noise in a notification (the ticket keeps the whole mail).
 		md := &msgData{FromDisplay: display(m.FromName, m.From), Text: quote.Strip(m.Text, templates.AllReplyMarkers())}
@@ -530,208 +641,15 @@ func (n *Notifier) queue(tx store.Tx, ev *ticket.Event, pl Planned, files []file
 			md.Attachments = append(md.Attachments, a.Filename)
 		}
 		d.Message = md
-		if strings.EqualFold(m.From, ev.Actor) {
+		if strings.EqualFold(m.From, v.Actor) {
 			d.ActorDisplay = md.FromDisplay
 		}
 	}
-	base := strings.TrimRight(cfg.Web.BaseURL, "/")
-	var link *store.Token
-	if pl.Audience == Customer {
-		link = &store.Token{Token: NewToken(), Kind: store.TokenLink, Project: p.Key, Ticket: t.Key, Recipient: pl.Recipient, Created: now, Expires: now.Add(cfg.Web.LinkTTL)}
-		if err := tx.PutToken(link); err != nil {
-			return err
-		}
-		d.Link = base + "/t/" + link.Token
-	} else {
-		d.Marker = templates.ReplyMarker(lang)
-		agent := &store.Token{Token: NewToken(), Kind: store.TokenAgent, Project: p.Key, Ticket: t.Key, Recipient: pl.Recipient, Created: now, Expires: now.Add(cfg.Web.LinkTTL)}
-		if err := tx.PutToken(agent); err != nil {
-			return err
-		}
-		d.AgentLink = base + "/a/" + agent.Token
-	}
-	text, html, err := n.tmpl().Render(lang, pl.Template, &d)
+	text, html, err := n.tmpl().Render(it.Language, it.Event, &d)
 	if err != nil {
-		return err
+		return mailout.Body{}, fmt.Errorf("notify: render %s: %w", it.Event, err)
 	}
-	msgID := ticket.MessageIDPrefix + reply.Token + "@" + p.Domain()
-	auto := autoFor(pl.Template)
-	fromName := p.Name
-	if auto == "" && ev.Message != nil {
-		// A person's message relayed by us shows who wrote it.
-		who := ev.Message.FromName
-		if who == "" {
-			who = ev.Message.From
-		}
-		fromName = who + " via " + p.Name
-	}
-	replyTo := p.Address
-	if pl.Template == "internal/internal_note_added" {
-		// Answering a note stays internal.
-		replyTo = p.InternalAddress
-	}
-	raw, err := compose(composeArgs{
-		project: p, ticket: t, to: pl.Recipient, toName: d.Recipient.Name, msgID: msgID,
-		fromName: fromName, replyTo: replyTo,
-		cause: ev.Message, autoSubmitted: auto, text: text, html: html,
-		date: now, unsubscribe: d.Link, files: files,
-	})
-	if err != nil {
-		return err
-	}
-	item := &store.OutboxItem{
-		Project: p.Key, Ticket: t.Key, Event: pl.Template, Recipient: pl.Recipient,
-		MailFrom: p.BounceAddress(reply.Token), MessageID: msgID, Raw: raw,
-		Automatic: auto != "", Created: now, NextAttempt: now,
-	}
-	if err := tx.Enqueue(item); err != nil {
-		return err
-	}
-	if err := tx.IndexMessageID(p.Key, msgID, "", store.MessageRef{Ticket: t.Key, Outbound: true}); err != nil {
-		return err
-	}
-	return record(ev, &store.Event{Kind: store.EvQueued, Recipient: pl.Recipient, Template: pl.Template, MessageID: msgID, OutboxID: item.ID})
-}
-
-// file is an attachment of an outbound message.
-type file struct {
-	name, contentType string
-	data              []byte
-}
-
-// files reads m's attachments (inline images of an HTML body included,
-// since the text part does not show them).
-func (n *Notifier) files(m *store.Message) ([]file, error) {
-	var out []file
-	for _, a := range m.Attach {
-		if a.Blob == "" {
-			continue // removed by retention
-		}
-		r, err := n.OpenBlob(a.Blob)
-		if err != nil {
-			return nil, fmt.Errorf("notify: attachment %s of message %d: %w", a.Filename, m.ID, err)
-		}
-		b, err := io.ReadAll(r)
-		r.Close()
-		if err != nil {
-			return nil, fmt.Errorf("notify: attachment %s of message %d: %w", a.Filename, m.ID, err)
-		}
-		ct := a.ContentType
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		name := a.Filename
-		if name == "" {
-			name = "attachment"
-		}
-		out = append(out, file{name: name, contentType: ct, data: b})
-	}
-	return out, nil
-}
-
-type composeArgs struct {
-	project       *config.Project
-	ticket        *store.Ticket
-	to, toName    string
-	fromName      string
-	replyTo       string
-	msgID         string
-	cause         *store.Message
-	autoSubmitted string
-	text, html    string
-	date          time.Time
-	unsubscribe   string
-	files         []file
-}
-
-// compose builds the RFC 5322 message: multipart/alternative, text first.
-func compose(a composeArgs) ([]byte, error) {
-	var h mail.Header
-	h.SetDate(a.date)
-	h.SetAddressList("From", []*mail.Address{{Name: a.fromName, Address: a.project.Address}})
-	h.SetAddressList("To", []*mail.Address{{Name: a.toName, Address: a.to}})
-	h.SetAddressList("Reply-To", []*mail.Address{{Name: a.project.Name, Address: a.replyTo}})
-	h.SetSubject("[" + a.ticket.Key + "] " + a.ticket.Subject)
-	h.SetMessageID(a.msgID)
-	if c := a.cause; c != nil && c.MessageID != "" {
-		h.SetMsgIDList("In-Reply-To", []string{c.MessageID})
-		refs := append(append([]string(nil), c.References...), c.MessageID)
-		if len(refs) > 20 {
-			// Keep the thread root and the recent ancestors (RFC 5322 §3.6.4).
-			refs = append(refs[:1], refs[len(refs)-19:]...)
-		}
-		h.SetMsgIDList("References", refs)
-	}
-	if a.autoSubmitted != "" {
-		h.Set("Auto-Submitted", a.autoSubmitted)
-	}
-	h.Set("X-Auto-Response-Suppress", "All")
-	h.Set(LoopHeader, a.project.Address)
-	if a.unsubscribe != "" {
-		h.Set("List-Unsubscribe", "<"+a.unsubscribe+"/mute>")
-		h.Set("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
-	}
-	h.Set("MIME-Version", "1.0")
-	var buf bytes.Buffer
-	var mixed, w *message.Writer
-	var err error
-	if len(a.files) > 0 {
-		// multipart/mixed: the alternative text and HTML, then the files.
-		h.SetContentType("multipart/mixed", nil)
-		if mixed, err = message.CreateWriter(&buf, h.Header); err != nil {
-			return nil, fmt.Errorf("notify: compose: %w", err)
-		}
-		var ah message.Header
-		ah.SetContentType("multipart/alternative", nil)
-		if w, err = mixed.CreatePart(ah); err != nil {
-			return nil, fmt.Errorf("notify: compose: %w", err)
-		}
-	} else {
-		h.SetContentType("multipart/alternative", nil)
-		if w, err = message.CreateWriter(&buf, h.Header); err != nil {
-			return nil, fmt.Errorf("notify: compose: %w", err)
-		}
-	}
-	for _, part := range []struct{ typ, body string }{{"text/plain", a.text}, {"text/html", a.html}} {
-		var ph message.Header
-		ph.SetContentType(part.typ, map[string]string{"charset": "utf-8"})
-		ph.Set("Content-Transfer-Encoding", "quoted-printable")
-		pw, err := w.CreatePart(ph)
-		if err != nil {
-			return nil, fmt.Errorf("notify: compose: %w", err)
-		}
-		if _, err := pw.Write([]byte(part.body)); err != nil {
-			return nil, fmt.Errorf("notify: compose: %w", err)
-		}
-		if err := pw.Close(); err != nil {
-			return nil, fmt.Errorf("notify: compose: %w", err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("notify: compose: %w", err)
-	}
-	if mixed != nil {
-		for _, f := range a.files {
-			var fh message.Header
-			fh.SetContentType(f.contentType, nil)
-			fh.SetContentDisposition("attachment", map[string]string{"filename": f.name})
-			fh.Set("Content-Transfer-Encoding", "base64")
-			pw, err := mixed.CreatePart(fh)
-			if err != nil {
-				return nil, fmt.Errorf("notify: compose: %w", err)
-			}
-			if _, err := pw.Write(f.data); err != nil {
-				return nil, fmt.Errorf("notify: compose: %w", err)
-			}
-			if err := pw.Close(); err != nil {
-				return nil, fmt.Errorf("notify: compose: %w", err)
-			}
-		}
-		if err := mixed.Close(); err != nil {
-			return nil, fmt.Errorf("notify: compose: %w", err)
-		}
-	}
-	return buf.Bytes(), nil
+	return mailout.Body{Text: text, HTML: html}, nil
 }
 
 // record writes what was done with a planned mail into the ticket's

@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/mailout"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/templates"
 	"github.com/ticketgate/ticketgate/ticket"
@@ -345,11 +346,18 @@ func TestNotifyComposes(t *testing.T) {
 	tk.ReporterName = `<script>x</script>Carl`
 	note := &store.Message{From: agent2, FromName: "Bob", Text: "internal: customer owes us money", MessageID: "note1@example.com"}
 	comment := &store.Message{From: agent, FromName: "Alice Agent", Text: "We replaced the printer.", MessageID: "a1@example.com"}
+	request := &store.Message{From: reporter, FromName: tk.ReporterName, Text: "<b>help</b>", MessageID: "r1@customer.example"}
 	var recorded []*store.Event
 	err = st.Update(context.Background(), func(tx store.Tx) error {
 		recorded = recorded[:0]
 		rec := func(e *store.Event) error { recorded = append(recorded, e); return nil }
-		if _, err := n.Notify(tx, &ticket.Event{Type: ticket.EvRequestCreated, Project: p, Ticket: tk, Actor: reporter, Message: &store.Message{From: reporter, FromName: tk.ReporterName, Text: "<b>help</b>", MessageID: "r1@customer.example"}, Record: rec}); err != nil {
+		for _, m := range []*store.Message{request, note, comment} {
+			m.Ticket = tk.Key
+			if err := tx.AddMessage(m); err != nil {
+				return err
+			}
+		}
+		if _, err := n.Notify(tx, &ticket.Event{Type: ticket.EvRequestCreated, Project: p, Ticket: tk, Actor: reporter, Message: request, Record: rec}); err != nil {
 			return err
 		}
 		if _, err := n.Notify(tx, &ticket.Event{Type: ticket.EvInternalNoteAdded, Project: p, Ticket: tk, Actor: agent2, Message: note, Record: rec}); err != nil {
@@ -364,9 +372,11 @@ func TestNotifyComposes(t *testing.T) {
 	var items []*store.OutboxItem
 	st.View(func(tx store.Tx) error { items, _, err = tx.DueOutbox(time.Now().Add(time.Hour), 100); return err })
 	byKey := map[string]*store.OutboxItem{}
+	raw := map[*store.OutboxItem][]byte{}
 	for _, it := range items {
 		byKey[it.Event+" "+it.Recipient] = it
-		if (it.Recipient == reporter || it.Recipient == participant) && strings.Contains(string(it.Raw), "owes us money") {
+		raw[it] = build(t, st, n, it)
+		if (it.Recipient == reporter || it.Recipient == participant) && strings.Contains(string(raw[it]), "owes us money") {
 			t.Fatalf("internal note text reached customer %s", it.Recipient)
 		}
 	}
@@ -391,7 +401,14 @@ func TestNotifyComposes(t *testing.T) {
 	if ar == nil {
 		t.Fatalf("no auto-reply among %d items", len(items))
 	}
-	h, html := readMail(t, ar.Raw)
+	// Composed at send time, deterministically: a retry sends the same
+	// bytes.
+	for _, it := range items {
+		if again := build(t, st, n, it); !bytes.Equal(again, raw[it]) {
+			t.Errorf("%s composed twice differs:\n%s\n----\n%s", it.MessageID, raw[it], again)
+		}
+	}
+	h, html := readMail(t, raw[ar])
 	if strings.Contains(html, "<script>") || !strings.Contains(html, "&lt;script&gt;") {
 		t.Errorf("HTML part does not escape the subject/name:\n%s", html)
 	}
@@ -405,18 +422,18 @@ func TestNotifyComposes(t *testing.T) {
 	if noteMail == nil {
 		t.Fatal("agent got no note notification")
 	}
-	h, _ = readMail(t, noteMail.Raw)
+	h, _ = readMail(t, raw[noteMail])
 	if rt, _ := h.AddressList("Reply-To"); len(rt) != 1 || rt[0].Address != "acme+internal@support.example.com" {
 		t.Errorf("note notification Reply-To %v, want the internal address", rt)
 	}
-	if !strings.Contains(string(noteMail.Raw), templates.ReplyMarker("en")) {
+	if !strings.Contains(string(raw[noteMail]), templates.ReplyMarker("en")) {
 		t.Error("internal notification lacks the reply marker")
 	}
 	relayed := byKey["customer/public_comment_added "+reporter]
 	if relayed == nil {
 		t.Fatal("customer got no copy of the agent's answer")
 	}
-	h, _ = readMail(t, relayed.Raw)
+	h, _ = readMail(t, raw[relayed])
 	if from, _ := h.AddressList("From"); len(from) != 1 || from[0].Name != "Alice Agent via Acme Support" || from[0].Address != "acme@support.example.com" {
 		t.Errorf("From %v", from)
 	}
@@ -426,6 +443,29 @@ func TestNotifyComposes(t *testing.T) {
 	if irt, _ := h.MsgIDList("In-Reply-To"); len(irt) != 1 || irt[0] != "a1@example.com" {
 		t.Errorf("In-Reply-To %v", irt)
 	}
+}
+
+// build composes a queued row as the sender would at send time.
+func build(t *testing.T, st store.DB, n *Notifier, it *store.OutboxItem) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	err := st.View(func(tx store.Tx) error {
+		body, err := n.Render(tx, it)
+		if err != nil {
+			return err
+		}
+		m, err := mailout.Prepare(it, body, func(h string) (io.ReadCloser, error) { return st.OpenBlob(h) })
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		_, err = m.WriteTo(&buf)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("compose %s: %v", it.MessageID, err)
+	}
+	return buf.Bytes()
 }
 
 func readMail(t *testing.T, raw []byte) (mail.Header, string) {
@@ -446,6 +486,45 @@ func readMail(t *testing.T, raw []byte) (mail.Header, string) {
 		}
 	}
 	return r.Header, html
+}
+
+// TestThreadForKeepsOthersTokensOut: a copy refers only to ids its
+// recipient has seen — ids minted for them and mail that is not ours —
+// never to the Message-ID (reply token) minted for someone else.
+func TestThreadForKeepsOthersTokensOut(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	mine, theirs := NewToken(), NewToken()
+	err = st.Update(context.Background(), func(tx store.Tx) error {
+		if err := tx.PutToken(&store.Token{Token: mine, Kind: store.TokenReply, Project: "ACME", Ticket: "ACME-7", Recipient: "dana@customer.example", Proof: true}); err != nil {
+			return err
+		}
+		return tx.PutToken(&store.Token{Token: theirs, Kind: store.TokenReply, Project: "ACME", Ticket: "ACME-7", Recipient: "carl@customer.example", Proof: true})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func(tok string) string { return ticket.MessageIDPrefix + tok + "@support.example.com" }
+	m := &store.Message{MessageID: "m2@customer.example",
+		References: []string{"m1@customer.example", id(theirs), id(mine), "tg.unknown@support.example.com"}}
+	st.View(func(tx store.Tx) error {
+		irt, refs := threadFor(tx, "ACME", "dana@customer.example", m)
+		if want := []string{"m1@customer.example", id(mine), "m2@customer.example"}; !slices.Equal(refs, want) {
+			t.Errorf("References %v, want %v", refs, want)
+		}
+		if len(irt) != 1 || irt[0] != "m2@customer.example" {
+			t.Errorf("In-Reply-To %v", irt)
+		}
+		// The cause itself can be a copy of ours for someone else.
+		irt, refs = threadFor(tx, "ACME", "dana@customer.example", &store.Message{MessageID: id(theirs)})
+		if len(irt) != 0 || len(refs) != 0 {
+			t.Errorf("refers to another recipient's copy: %v %v", irt, refs)
+		}
+		return nil
+	})
 }
 
 // TestHeldMailCountedOnce: the held-mail metric is told once per committed

@@ -192,20 +192,33 @@ type TokenTx interface {
 type OutboxTx interface {
 	// Enqueue adds an item (ID is set) due at item.NextAttempt.
 	Enqueue(item *OutboxItem) error
+	// OutboxItem reads one queued item; ErrNotFound when it is gone.
 	OutboxItem(id uint64) (*OutboxItem, error)
-	// Reschedule stores item and moves it in the due order from oldDue
-	// to item.NextAttempt.
-	Reschedule(item *OutboxItem, oldDue time.Time) error
-	// Dequeue removes an item.
-	Dequeue(item *OutboxItem) error
+	// Reschedule re-reads item id, lets change set its new state and
+	// moves it in the due order from the stored due time to the new one;
+	// it returns the row as stored, ErrNotFound when it is gone.
+	Reschedule(id uint64, change func(*OutboxItem)) (*OutboxItem, error)
+	// Dequeue removes item id and returns the row as it was stored;
+	// ErrNotFound when it is gone.
+	Dequeue(id uint64) (*OutboxItem, error)
 	// DueOutbox returns up to max items due at or before now, earliest
-	// first, and when the next later one is due (zero if none).
+	// first, and when the next item is due (zero if none). An index entry
+	// that disagrees with its row fails with ErrOutboxIndex.
 	DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, error)
+	// DueIDs is DueOutbox without decoding the rows.
+	DueIDs(now time.Time, max int) ([]uint64, time.Time, error)
+	// ListOutbox returns up to max queued items in queueing order.
+	ListOutbox(max int) ([]*OutboxItem, error)
+	// CheckOutbox reports every disagreement between rows and due order.
+	CheckOutbox() (OutboxCheck, error)
+	// RepairOutbox makes the due order match the rows and says how many
+	// entries it fixed; a row that fails to decode is an error.
+	RepairOutbox() (int, error)
 	// OutboxStats counts queued items and gives the oldest one's
 	// creation time.
 	OutboxStats() (int, time.Time)
-	// OldestOutboxItem is the longest-queued item without its body, nil
-	// when the queue is empty.
+	// OldestOutboxItem is the longest-queued item, nil when the queue is
+	// empty or its first row cannot be read.
 	OldestOutboxItem() *OutboxItem
 }
 

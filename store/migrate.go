@@ -23,10 +23,11 @@ type migration struct {
 }
 
 // migrations is the ordered chain; the last one's From+1 is SchemaVersion.
-func migrations() []migration {
+func (s *boltDB) migrations() []migration {
 	return []migration{
 		{From: 1, What: "build the audit stream from the stored inbound mail, so `ticketgate trace` answers for mail received before the upgrade", Up: migrateAuditBackfill},
 		{From: 2, What: "re-key the Message-ID index and the audit stream by the one canonical Message-ID (msgid.Canonical: domain lower-cased), so ids minted or stored under another form stay findable", Up: migrateCanonicalMessageIDs},
+		{From: 3, What: "move the bytes of queued mail out of the outbox rows into blobs (rows become small; the mail is still sent as it was composed), and repair the due index", Up: s.migrateOutboxRaw},
 	}
 }
 
@@ -60,7 +61,7 @@ func (s *boltDB) migrate() error {
 			}
 		}
 		tx := &boltTx{btx: btx}
-		for _, m := range migrations() {
+		for _, m := range s.migrations() {
 			if uint64(m.From) < v {
 				continue
 			}
@@ -227,6 +228,53 @@ func migrateCanonicalMessageIDs(tx *boltTx, _ time.Time) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// migrateOutboxRaw (3 → 4) moves each queued mail's whole MIME (the "raw"
+// field of schema 2 rows) into a blob and keeps a reference to it: the
+// sender streams such a row's blob as it is, same bytes and Message-ID as
+// before the upgrade. The blob is durable (Commit fsyncs it) before the
+// transaction that refers to it commits. Index entries a schema-2 sender
+// orphaned are repaired on the way.
+func (s *boltDB) migrateOutboxRaw(tx *boltTx, _ time.Time) error {
+	type legacy struct {
+		OutboxItem
+		Raw []byte `json:"raw"`
+	}
+	b := tx.btx.Bucket(bOutbox)
+	var rows []*legacy
+	err := b.ForEach(func(k, v []byte) error {
+		var it legacy
+		if err := json.Unmarshal(v, &it); err != nil {
+			return fmt.Errorf("decode outbox/%x: %w", k, err)
+		}
+		it.ID = getU64(k)
+		rows = append(rows, &it)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, it := range rows {
+		if it.Raw != nil {
+			h, _, err := s.PutBlob(bytes.NewReader(it.Raw))
+			if err != nil {
+				return fmt.Errorf("outbox item %d: %w", it.ID, err)
+			}
+			it.RawBlob = h
+		}
+		if err := tx.put(bOutbox, putU64(it.ID), &it.OutboxItem); err != nil {
+			return err
+		}
+	}
+	n, err := tx.RepairOutbox()
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.log.Warn("store schema migration: repaired outbox due index", "entries", n)
 	}
 	return nil
 }

@@ -113,6 +113,9 @@ const (
 	TokenLink  = "link"  // opens the ticket page as a recipient
 	TokenReply = "reply" // in a reply address / Message-ID: threads a reply
 	TokenAgent = "agent" // opens the read-only agent view of a ticket
+	// TokenBounce is a copy's bounce-address secret: it appears only in
+	// the envelope sender of that copy, never in a header.
+	TokenBounce = "bounce"
 )
 
 // Token is an unguessable reference to a ticket for one recipient.
@@ -125,30 +128,20 @@ type Token struct {
 	Created   time.Time `json:"created"`
 	Expires   time.Time `json:"expires,omitzero"`
 	Revoked   bool      `json:"revoked,omitempty"`
+	// Proof marks a reply token that only ever travelled in its
+	// recipient's own copies (minted since per-copy References): only
+	// such a token proves that a mail From its recipient is theirs.
+	// Older reply tokens may sit in other recipients' References: they
+	// still thread mail but prove nothing.
+	Proof bool `json:"proof,omitempty"`
+	// MessageID and Event name the mail a bounce token was minted for.
+	MessageID string `json:"message_id,omitempty"`
+	Event     string `json:"event,omitempty"`
 }
 
 // Valid reports whether the token may be used at now.
 func (t *Token) Valid(now time.Time) bool {
 	return !t.Revoked && (t.Expires.IsZero() || now.Before(t.Expires))
-}
-
-// OutboxItem is one message waiting to be sent to one recipient.
-type OutboxItem struct {
-	ID        uint64 `json:"id"`
-	Project   string `json:"project"`
-	Ticket    string `json:"ticket,omitempty"`
-	Event     string `json:"event"`
-	Recipient string `json:"recipient"`
-	// MailFrom is the envelope sender (the project's bounce address).
-	MailFrom  string `json:"mail_from"`
-	MessageID string `json:"message_id"`
-	Raw       []byte `json:"raw"`
-	// Automatic mail counts against rate limits; a person's answer does not.
-	Automatic   bool      `json:"automatic,omitempty"`
-	Created     time.Time `json:"created"`
-	NextAttempt time.Time `json:"next_attempt"`
-	Attempts    int       `json:"attempts"`
-	LastError   string    `json:"last_error,omitempty"`
 }
 
 // MessageRef is what the Message-ID index says about an id.

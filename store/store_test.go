@@ -229,17 +229,19 @@ func TestOutboxDueOrder(t *testing.T) {
 	if !next.Equal(now.Add(time.Minute)) {
 		t.Fatalf("next due %v", next)
 	}
-	// Rescheduling moves the item; dequeue removes it.
-	// (On a copy: the function may run twice, and must not change what
-	// its next run starts from.)
-	s.Update(context.Background(), func(tx Tx) error {
-		moved := *due[0]
-		moved.NextAttempt = now.Add(time.Hour)
-		if err := tx.Reschedule(&moved, due[0].NextAttempt); err != nil {
+	// Rescheduling moves the item; dequeue removes it. Both work from
+	// the stored row: the copy the caller holds may be stale.
+	due[0].NextAttempt = now.Add(-time.Hour)
+	err = s.Update(context.Background(), func(tx Tx) error {
+		if _, err := tx.Reschedule(due[0].ID, func(it *OutboxItem) { it.NextAttempt = now.Add(time.Hour) }); err != nil {
 			return err
 		}
-		return tx.Dequeue(due[1])
+		_, err := tx.Dequeue(due[1].ID)
+		return err
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	s.View(func(tx Tx) error {
 		d, _, _ := tx.DueOutbox(now, 10)
 		if len(d) != 0 {
@@ -247,6 +249,9 @@ func TestOutboxDueOrder(t *testing.T) {
 		}
 		if n, _ := tx.OutboxStats(); n != 2 {
 			t.Errorf("queued %d, want 2", n)
+		}
+		if c, err := tx.CheckOutbox(); err != nil || !c.OK() {
+			t.Errorf("index and rows: %v, %v", c, err)
 		}
 		return nil
 	})

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -350,94 +349,6 @@ func (tx *boltTx) Token(token string) (*Token, error) {
 	return &t, nil
 }
 
-func dueKey(t time.Time, id uint64) []byte {
-	return append(putU64(uint64(t.UnixNano())), putU64(id)...)
-}
-
-// Enqueue adds an outbox item (ID is set) due at item.NextAttempt.
-func (tx *boltTx) Enqueue(item *OutboxItem) error {
-	b := tx.btx.Bucket(bOutbox)
-	id, err := b.NextSequence()
-	if err != nil {
-		return err
-	}
-	item.ID = id
-	if err := tx.put(bOutbox, putU64(id), item); err != nil {
-		return err
-	}
-	return tx.btx.Bucket(bOutboxDue).Put(dueKey(item.NextAttempt, id), nil)
-}
-
-// OutboxItem reads one queued item.
-func (tx *boltTx) OutboxItem(id uint64) (*OutboxItem, error) {
-	var it OutboxItem
-	found, err := tx.get(bOutbox, putU64(id), &it)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, ErrNotFound
-	}
-	return &it, nil
-}
-
-// Reschedule stores item's new state and moves it in the due index from
-// oldDue to item.NextAttempt.
-func (tx *boltTx) Reschedule(item *OutboxItem, oldDue time.Time) error {
-	if err := tx.btx.Bucket(bOutboxDue).Delete(dueKey(oldDue, item.ID)); err != nil {
-		return err
-	}
-	if err := tx.put(bOutbox, putU64(item.ID), item); err != nil {
-		return err
-	}
-	return tx.btx.Bucket(bOutboxDue).Put(dueKey(item.NextAttempt, item.ID), nil)
-}
-
-// Dequeue removes an item (sent, or given up).
-func (tx *boltTx) Dequeue(item *OutboxItem) error {
-	if err := tx.btx.Bucket(bOutboxDue).Delete(dueKey(item.NextAttempt, item.ID)); err != nil {
-		return err
-	}
-	return tx.btx.Bucket(bOutbox).Delete(putU64(item.ID))
-}
-
-// DueOutbox returns up to max items due at or before now, earliest first,
-// and the time the next not-yet-due item is due (zero if none).
-func (tx *boltTx) DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, error) {
-	c := tx.btx.Bucket(bOutboxDue).Cursor()
-	var out []*OutboxItem
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		due := time.Unix(0, int64(getU64(k[:8])))
-		if due.After(now) || len(out) >= max {
-			if due.After(now) {
-				return out, due, nil
-			}
-			return out, now, nil
-		}
-		it, err := tx.OutboxItem(getU64(k[8:]))
-		if err != nil {
-			return nil, time.Time{}, err
-		}
-		out = append(out, it)
-	}
-	return out, time.Time{}, nil
-}
-
-// OutboxStats returns the number of queued items and the creation time of
-// the oldest.
-func (tx *boltTx) OutboxStats() (int, time.Time) {
-	b := tx.btx.Bucket(bOutbox)
-	n := b.Stats().KeyN
-	var oldest time.Time
-	if k, v := b.Cursor().First(); k != nil {
-		var it OutboxItem
-		if json.Unmarshal(v, &it) == nil {
-			oldest = it.Created
-		}
-	}
-	return n, oldest
-}
-
 // SetState stores a small named state value (JSON).
 func (tx *boltTx) SetState(name string, v any) error {
 	return tx.put(bState, []byte(name), v)
@@ -463,6 +374,9 @@ func (tx *boltTx) SetMeta(name string, v []byte) error {
 }
 
 func (tx *boltTx) ForEachBlobRef(fn func(string)) error {
+	if err := tx.forEachOutboxBlobRef(fn); err != nil {
+		return err
+	}
 	return tx.btx.Bucket(bMessages).ForEach(func(k, v []byte) error {
 		var m Message
 		if err := json.Unmarshal(v, &m); err != nil {

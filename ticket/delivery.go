@@ -2,6 +2,7 @@ package ticket
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -111,8 +112,12 @@ func (e *Engine) MessageRefused(ctx context.Context, ticketKey, sender, reason s
 type Bounce struct {
 	// Mail is the report as received.
 	Mail *Mail
-	// Tokens are the reply tokens it may be about, most trusted first.
-	Tokens []string
+	// Secret is the bounce secret of the envelope recipient
+	// (acme+bounce-<secret>@…): every copy we send has its own, which
+	// appears in no header, so only a report about that copy knows it.
+	// Message-IDs and References in a report are not evidence: they
+	// travel to everyone on a thread.
+	Secret string
 	// Summary says in words what the report says, for the recipient our
 	// token was sent to.
 	Summary func(recipient string) string
@@ -122,11 +127,14 @@ type Bounce struct {
 	SuppressDays      int
 }
 
-// RecordBounce stores a delivery report on the ticket of the mail it
-// reports on, as an internal note, in one transaction: a delay is noted;
-// a failure is recorded as that mail's delivery failure (and the agents
-// told); a permanent one also suppresses the recipient. handled is false
-// when no token is ours: the caller then records it as automatic mail.
+// RecordBounce stores a delivery report on the ticket of the copy it
+// reports on (named by its bounce secret), as an internal note, in one
+// transaction: a delay is noted; a failure is recorded as that copy's
+// delivery failure (and the agents told); a permanent one also suppresses
+// that copy's recipient — never a staff address: the agents are told
+// instead. handled is false when the secret is not one of ours (a reply
+// token at the bounce address, as older mail used, proves nothing): the
+// caller then records it as automatic mail.
 func (e *Engine) RecordBounce(ctx context.Context, project string, b *Bounce) (res *Result, handled bool, err error) {
 	p := e.cfg().Project(project)
 	if p == nil {
@@ -135,22 +143,25 @@ func (e *Engine) RecordBounce(ctx context.Context, project string, b *Bounce) (r
 	m := b.Mail
 	err = e.store.Update(ctx, func(tx store.Tx) error {
 		res, handled = &Result{}, false
+		if b.Secret == "" {
+			return nil
+		}
+		tok, err := tx.Token(b.Secret)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if tok.Kind != store.TokenBounce || tok.Project != p.Key || !tok.Valid(e.now()) {
+			return nil
+		}
 		ref, dup, err := tx.Duplicate(p.Key, m.MessageID, m.Raw)
 		if err != nil {
 			return err
 		}
 		if dup {
 			res.Duplicate, res.Ticket, res.Message, handled = true, ref.Ticket, ref.Message, true
-			return nil
-		}
-		var tok *store.Token
-		for _, c := range b.Tokens {
-			if t, err := tx.Token(c); err == nil && t.Kind == store.TokenReply && t.Project == p.Key {
-				tok = t
-				break
-			}
-		}
-		if tok == nil {
 			return nil
 		}
 		t, err := tx.Ticket(tok.Ticket)
@@ -178,15 +189,21 @@ func (e *Engine) RecordBounce(ctx context.Context, project string, b *Bounce) (r
 			return err
 		}
 		res.Ticket, res.Message, res.ThreadedBy, handled = t.Key, msg.ID, "bounce", true
-		item := &store.OutboxItem{Ticket: t.Key, Project: p.Key, Recipient: tok.Recipient,
-			MessageID: MessageIDPrefix + tok.Token + "@" + p.Domain(), Event: "mail"}
+		event := tok.Event
+		if event == "" {
+			event = "mail"
+		}
+		item := &store.OutboxItem{Ticket: t.Key, Project: p.Key, Recipient: tok.Recipient, MessageID: tok.MessageID, Event: event}
 		if !b.Failed {
 			// Only delayed: the next hop keeps trying.
 			return record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: store.EvDeliveryDelayed, Message: msg.ID,
 				MessageID: item.MessageID, Recipient: tok.Recipient, Reason: summary})
 		}
 		reason := "bounced: " + summary
-		if b.Permanent {
+		if b.Permanent && p.IsStaff(tok.Recipient) {
+			// A forged or mistaken report must not cut the agents off.
+			reason = fmt.Sprintf("bounced: %s; %s is staff and stays unsuppressed", summary, tok.Recipient)
+		} else if b.Permanent {
 			if err := tx.Suppress(&store.Suppression{Address: tok.Recipient, Until: now.Add(time.Duration(b.SuppressDays) * 24 * time.Hour),
 				Reason: summary, Ticket: t.Key, Created: now}); err != nil {
 				return err

@@ -226,7 +226,7 @@ func TestStatusChangesByCategory(t *testing.T) {
 			return err
 		}, "new", ticket.ErrRefused, "", ""},
 		{"customer closes by mail command with a reply token", func(t *testing.T, e *testEngine, key, _ string) error {
-			tok := e.token(t, &store.Token{Token: "replytok1", Kind: store.TokenReply, Ticket: key})
+			tok := e.token(t, &store.Token{Token: "replytok1", Kind: store.TokenReply, Ticket: key, Proof: true})
 			_, err := e.Ingest(context.Background(), &ticket.Mail{Project: "ACME", Source: "smtp", From: customer, RcptTag: tok,
 				Subject: "Re: Printer", MessageID: "cmd@customer.example", Text: "#close\n", Raw: "hash-cmd"})
 			return err
@@ -319,38 +319,50 @@ func TestMuteOnce(t *testing.T) {
 	}
 }
 
-// TestRecordBounce: a delivery report on mail we sent is stored on its
-// ticket; a delay is noted, a failure recorded as that mail's failure
-// (naming the report, the failed Message-ID and recipient), a permanent
-// one also suppresses; an unknown token is not handled.
+// TestRecordBounce: a delivery report on a copy we sent, named by that
+// copy's bounce secret, is stored on its ticket; a delay is noted, a
+// failure recorded as that copy's failure (naming the report, the failed
+// Message-ID and recipient), a permanent one also suppresses — never a
+// staff address. An unknown secret, or a reply token used as one, is not
+// handled.
 func TestRecordBounce(t *testing.T) {
 	for _, c := range []struct {
 		name              string
-		token             string
+		secret            string
+		rcpt              string
 		failed, permanent bool
 		handled           bool
 		kind              store.EventKind
 		suppressed        bool
 	}{
-		{"delayed", "tokA", false, false, true, store.EvDeliveryDelayed, false},
-		{"given up after temporary failures", "tokA", true, false, true, store.EvDeliveryFailed, false},
-		{"permanent", "tokA", true, true, true, store.EvDeliveryFailed, true},
-		{"not ours", "unknown", true, true, false, 0, false},
+		{"delayed", "bncA", customer, false, false, true, store.EvDeliveryDelayed, false},
+		{"given up after temporary failures", "bncA", customer, true, false, true, store.EvDeliveryFailed, false},
+		{"permanent", "bncA", customer, true, true, true, store.EvDeliveryFailed, true},
+		{"permanent for staff: agents told, nobody suppressed", "bncA", agent, true, true, true, store.EvDeliveryFailed, false},
+		{"a reply token is no bounce secret", "tokA", customer, true, true, false, 0, false},
+		{"not ours", "unknown", customer, true, true, false, 0, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newTestEngine(t)
 			key := e.request(t, "r@customer.example").Ticket
 			e.token(t, &store.Token{Token: "tokA", Kind: store.TokenReply, Ticket: key})
+			err := e.st.Update(context.Background(), func(tx store.Tx) error {
+				return tx.PutToken(&store.Token{Token: "bncA", Kind: store.TokenBounce, Project: "ACME", Ticket: key, Recipient: c.rcpt,
+					Created: t0, MessageID: "tg.tokA@support.example.com", Event: "customer/request_created"})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
 			res, handled, err := e.RecordBounce(context.Background(), "ACME", &ticket.Bounce{
 				Mail:   &ticket.Mail{Project: "ACME", Source: "smtp", From: "mailer-daemon@mx.example", Subject: "Undelivered", MessageID: "dsn@mx.example", Text: "report", Raw: "hash-dsn"},
-				Tokens: []string{c.token}, Summary: func(rcpt string) string { return "failure for " + rcpt },
+				Secret: c.secret, Summary: func(rcpt string) string { return "failure for " + rcpt },
 				Failed: c.failed, Permanent: c.permanent, SuppressDays: 7,
 			})
 			if err != nil || handled != c.handled {
 				t.Fatalf("handled %v err %v", handled, err)
 			}
 			var sup *store.Suppression
-			e.st.View(func(tx store.Tx) (err error) { sup, err = tx.Suppressed(customer, t0); return err })
+			e.st.View(func(tx store.Tx) (err error) { sup, err = tx.Suppressed(c.rcpt, t0); return err })
 			if (sup != nil) != c.suppressed {
 				t.Errorf("suppressed: %+v", sup)
 			}
@@ -362,7 +374,7 @@ func TestRecordBounce(t *testing.T) {
 				t.Fatalf("%v events: %v", c.kind, kinds(e.events(t, key)))
 			}
 			ev := evs[0]
-			if ev.Message != res.Message || ev.Recipient != customer || ev.MessageID != "tg.tokA@support.example.com" || !strings.Contains(ev.Reason, "failure for "+customer) {
+			if ev.Message != res.Message || ev.Recipient != c.rcpt || ev.MessageID != "tg.tokA@support.example.com" || !strings.Contains(ev.Reason, "failure for "+c.rcpt) {
 				t.Errorf("event %+v (bounce message %d)", ev, res.Message)
 			}
 		})
@@ -468,7 +480,7 @@ func TestDescribe(t *testing.T) {
 func TestCommandAnswerLines(t *testing.T) {
 	e := newTestEngine(t)
 	key := e.request(t, "r@customer.example").Ticket
-	tok := e.token(t, &store.Token{Token: "reply1", Kind: store.TokenReply, Ticket: key})
+	tok := e.token(t, &store.Token{Token: "reply1", Kind: store.TokenReply, Ticket: key, Proof: true})
 	if _, err := e.Ingest(context.Background(), &ticket.Mail{Project: "ACME", Source: "smtp", From: customer, RcptTag: tok,
 		Subject: "Re: Printer", MessageID: "cmds@customer.example", Text: "#status working\n#close\n", Raw: "hash-cmds"}); err != nil {
 		t.Fatal(err)

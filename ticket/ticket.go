@@ -303,7 +303,9 @@ func (e *Engine) apply(tx store.Tx, cfg *config.Config, p *config.Project, m *Ma
 
 	// Who is writing, and how much do we know about them?
 	who := sender{author: author, staff: staff, agent: agent, relayed: relayed,
-		proven: !relayed && (m.SenderProven || (rule == ByReplyToken && tokenFor == author))}
+		// A reply token proves its recipient only as the mail's From
+		// (not a Reply-To a form or anyone else may set).
+		proven: !relayed && (m.SenderProven || (rule == ByReplyToken && tokenFor != "" && tokenFor == author && tokenFor == strings.ToLower(m.From)))}
 	if st, ok := p.Status(t.Status); ok && st.Approval != nil && st.Approval.IsApprover(author) {
 		who.member = true // an approver answers the approval mail
 	}
@@ -601,7 +603,14 @@ func thread(tx store.Tx, p *config.Project, m *Mail, author string, refs []strin
 		}
 	}
 	if found != nil {
-		return found.Ticket, ByReplyToken, strings.ToLower(found.Recipient), nil
+		// Only a token that travelled in its recipient's own copies
+		// alone (Proof) says who may be writing; an older one may sit in
+		// other recipients' References: it threads, it proves nothing.
+		tokenFor = ""
+		if found.Proof {
+			tokenFor = strings.ToLower(found.Recipient)
+		}
+		return found.Ticket, ByReplyToken, tokenFor, nil
 	}
 	// 2. In-Reply-To / References naming a message we stored or sent.
 	for _, id := range refs {

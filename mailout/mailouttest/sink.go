@@ -71,6 +71,10 @@ type Options struct {
 	// MaxMessageBytes is advertised as SIZE; bigger messages get 552.
 	// Zero means no limit.
 	MaxMessageBytes int64
+	// HeaderOnly keeps only the header block of each message in Data
+	// (Size still counts the whole), for tests that send thousands of
+	// large messages.
+	HeaderOnly bool
 }
 
 // Message is one message the sink accepted (answered 250 after DATA).
@@ -79,8 +83,11 @@ type Message struct {
 	From string
 	// To holds the accepted RCPT TO addresses in order.
 	To []string
-	// Data is the message exactly as received, dot-unstuffed.
+	// Data is the message exactly as received, dot-unstuffed (only its
+	// header block with Options.HeaderOnly).
 	Data []byte
+	// Size is the length of the whole message as received.
+	Size int
 	// Hello is the name the client gave in its last EHLO/HELO.
 	Hello string
 	// User is the authenticated user name, "" without AUTH.
@@ -516,10 +523,17 @@ func (s *session) Data(r io.Reader) error {
 		return reply
 	}
 	_, isTLS := s.conn.TLSConnectionState()
+	size := len(data)
+	if s.sink.opts.HeaderOnly {
+		if i := bytes.Index(data, []byte("\r\n\r\n")); i >= 0 {
+			data = slices.Clone(data[:i+4])
+		}
+	}
 	s.sink.record(Message{
 		From:  s.from,
 		To:    slices.Clone(s.to),
 		Data:  data,
+		Size:  size,
 		Hello: s.conn.Hostname(),
 		User:  s.user,
 		TLS:   isTLS,

@@ -471,13 +471,14 @@ func (s *suite) outboxOrder(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		old := items[0].NextAttempt
-		items[0].NextAttempt = base.Add(time.Hour)
-		items[0].Attempts++
-		if err := tx.Reschedule(items[0], old); err != nil {
+		if _, err := tx.Reschedule(items[0].ID, func(it *store.OutboxItem) {
+			it.NextAttempt = base.Add(time.Hour)
+			it.Attempts++
+		}); err != nil {
 			return err
 		}
-		return tx.Dequeue(items[1])
+		_, err = tx.Dequeue(items[1].ID)
+		return err
 	})
 	if got, _ := due(base, 100); !slices.Equal(got, []string{"r-3@x", "r-1@x", "r0@x"}) {
 		t.Fatalf("after reschedule and dequeue: %v", got)

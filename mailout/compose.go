@@ -1,0 +1,232 @@
+package mailout
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+
+	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/policy"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// Body is the rendered text of a queued mail.
+type Body struct {
+	Text, HTML string
+}
+
+// Renderer renders the bodies of a queued mail from its row (and the
+// records it names, read through tx) at send time. It must be a function
+// of them and of the templates: a retry renders the same text.
+type Renderer interface {
+	Render(tx store.Tx, item *store.OutboxItem) (Body, error)
+}
+
+// OpenBlob opens a stored blob (an attachment, or the whole message of a
+// row queued by an older layout).
+type OpenBlob func(hash string) (io.ReadCloser, error)
+
+// Message is one queued mail ready to be streamed: its row, its rendered
+// bodies and its attachment files opened (so a missing file fails before
+// the relay is contacted). Close releases the files.
+type Message struct {
+	Item  *store.OutboxItem
+	Body  Body
+	files []io.ReadCloser
+	raw   io.ReadCloser
+}
+
+// Prepare opens what streaming item needs. A blob that is gone is a
+// permanent failure: no retry brings it back.
+func Prepare(item *store.OutboxItem, body Body, open OpenBlob) (*Message, error) {
+	m := &Message{Item: item, Body: body}
+	openOne := func(hash string) (io.ReadCloser, error) {
+		if open == nil {
+			return nil, fault.Permanentf("mailout: no blob store to read %s", hash)
+		}
+		f, err := open(hash)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+				return nil, fault.Permanent(fmt.Errorf("mailout: blob %s of %s: %w", hash, item.MessageID, err))
+			}
+			return nil, fault.Temporary(fmt.Errorf("mailout: blob %s of %s: %w", hash, item.MessageID, err))
+		}
+		return f, nil
+	}
+	if item.RawBlob != "" {
+		f, err := openOne(item.RawBlob)
+		if err != nil {
+			return nil, err
+		}
+		m.raw = f
+		return m, nil
+	}
+	for _, a := range item.Attach {
+		if a.Blob == "" {
+			continue // removed by retention before it was queued
+		}
+		f, err := openOne(a.Blob)
+		if err != nil {
+			m.Close()
+			return nil, err
+		}
+		m.files = append(m.files, f)
+	}
+	return m, nil
+}
+
+// Close closes the opened blobs.
+func (m *Message) Close() error {
+	var errs []error
+	if m.raw != nil {
+		errs = append(errs, m.raw.Close())
+	}
+	for _, f := range m.files {
+		errs = append(errs, f.Close())
+	}
+	m.raw, m.files = nil, nil
+	return errors.Join(errs...)
+}
+
+// boundary derives a multipart boundary from the Message-ID, so that the
+// same row always gives the same bytes.
+func boundary(msgID, part string) string {
+	sum := sha256.Sum256([]byte(msgID + "\x00" + part))
+	return "tg-" + part + "-" + hex.EncodeToString(sum[:12])
+}
+
+// WriteTo streams the message: multipart/alternative (text, then HTML),
+// inside multipart/mixed with the attachments when there are any. Every
+// header value comes from the row, boundaries from the Message-ID: the
+// same row, bodies and files give the same bytes. A row of an older
+// layout streams its stored bytes unchanged. It may be called once.
+func (m *Message) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: w}
+	err := m.write(cw)
+	return cw.n, err
+}
+
+func (m *Message) write(w io.Writer) error {
+	if m.raw != nil {
+		_, err := io.Copy(w, m.raw)
+		return err
+	}
+	it := m.Item
+	h := it.Header
+	var mh mail.Header
+	mh.SetDate(it.Date)
+	mh.SetAddressList("From", []*mail.Address{{Name: h.FromName, Address: h.From}})
+	mh.SetAddressList("To", []*mail.Address{{Name: it.RecipientName, Address: it.Recipient}})
+	if h.ReplyTo != "" {
+		mh.SetAddressList("Reply-To", []*mail.Address{{Name: h.ReplyToName, Address: h.ReplyTo}})
+	}
+	mh.SetSubject(h.Subject)
+	mh.SetMessageID(it.MessageID)
+	if len(it.InReplyTo) > 0 {
+		mh.SetMsgIDList("In-Reply-To", it.InReplyTo)
+	}
+	if len(it.References) > 0 {
+		mh.SetMsgIDList("References", it.References)
+	}
+	if h.AutoSubmitted != "" {
+		mh.Set("Auto-Submitted", h.AutoSubmitted)
+	}
+	mh.Set("X-Auto-Response-Suppress", "All")
+	if h.Loop != "" {
+		mh.Set(policy.LoopHeader, h.Loop)
+	}
+	if h.Unsubscribe != "" {
+		mh.Set("List-Unsubscribe", "<"+h.Unsubscribe+"/mute>")
+		mh.Set("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+	}
+	mh.Set("MIME-Version", "1.0")
+	var mixed, alt *message.Writer
+	var err error
+	if len(m.files) > 0 {
+		mh.SetContentType("multipart/mixed", map[string]string{"boundary": boundary(it.MessageID, "mixed")})
+		if mixed, err = message.CreateWriter(w, mh.Header); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+		var ah message.Header
+		ah.SetContentType("multipart/alternative", map[string]string{"boundary": boundary(it.MessageID, "alt")})
+		if alt, err = mixed.CreatePart(ah); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+	} else {
+		mh.SetContentType("multipart/alternative", map[string]string{"boundary": boundary(it.MessageID, "alt")})
+		if alt, err = message.CreateWriter(w, mh.Header); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+	}
+	for _, part := range []struct{ typ, body string }{{"text/plain", m.Body.Text}, {"text/html", m.Body.HTML}} {
+		var ph message.Header
+		ph.SetContentType(part.typ, map[string]string{"charset": "utf-8"})
+		ph.Set("Content-Transfer-Encoding", "quoted-printable")
+		pw, err := alt.CreatePart(ph)
+		if err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+		if _, err := io.WriteString(pw, part.body); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+		if err := pw.Close(); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+	}
+	if err := alt.Close(); err != nil {
+		return fmt.Errorf("mailout: compose: %w", err)
+	}
+	if mixed == nil {
+		return nil
+	}
+	i := 0
+	for _, a := range it.Attach {
+		if a.Blob == "" {
+			continue
+		}
+		f := m.files[i]
+		i++
+		ct, name := a.ContentType, a.Filename
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		if name == "" {
+			name = "attachment"
+		}
+		var fh message.Header
+		fh.SetContentType(ct, nil)
+		fh.SetContentDisposition("attachment", map[string]string{"filename": name})
+		fh.Set("Content-Transfer-Encoding", "base64")
+		pw, err := mixed.CreatePart(fh)
+		if err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+		if _, err := io.Copy(pw, f); err != nil {
+			return fault.Temporary(fmt.Errorf("mailout: attachment %s: %w", name, err))
+		}
+		if err := pw.Close(); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+	}
+	if err := mixed.Close(); err != nil {
+		return fmt.Errorf("mailout: compose: %w", err)
+	}
+	return nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,14 +1,19 @@
 // Package quote separates what a person wrote in a mail from what their
 // client quoted: our "reply above this line" marker, the original-message
-// rule or header block of Outlook, Zimbra and webmailers, attribution lines
-// ("On … wrote:" in English, German, French, Spanish, Italian, Dutch and
-// more) over a "> " quote or over an unmarked one (HTML mail as text), a
-// quote above a bottom-posted answer, and signatures ("-- ", "Sent from my
-// iPhone" and the like). Quotes interleaved with answers and forwarded
-// messages stay. Fold serves the ticket page, which folds the quoted part
+// rule or header block of Outlook, Exchange, Lotus Notes, QQ/NetEase and
+// webmailers, attribution lines ("On … wrote:", "Am … schrieb:", "在 …
+// 写道：", "2014-03-20 8:48 GMT+01:00 Name <addr>:", Zoho's "---- On …
+// wrote ----") over a "> " quote or over an unmarked one (HTML mail as
+// text), a quote above a bottom-posted answer, signatures ("-- ", "Sent from
+// my iPhone" and its translations) and confidentiality notices at the end.
+// The localised phrases come from phrases.tsv, a table reviewers can read;
+// rules.go turns it into the few rules Strip applies. Quotes interleaved
+// with answers and forwarded messages stay: whatever cannot be decided
+// safely stays. Fold serves the ticket page, which folds the quoted part
 // away; Strip gives the new text for the stored comment and notifications.
 // The original message always stays stored whole. The golden tests in
-// testdata/replies show what each mail client's reply comes out as.
+// testdata/replies show what each mail client's reply comes out as;
+// TestStripReplies measures Strip on other projects' cases.
 package quote
 
 import (
@@ -41,11 +46,6 @@ func attributionAt(lines []string, i int) int {
 	}
 	return 0
 }
-
-// attributionDetail matches what every client puts in an attribution and
-// a sentence seldom has: a time of day ("10:14", "10.14"; also matches a
-// dotted date) or a mail address.
-var attributionDetail = regexp.MustCompile(`\d:\d\d|\d\.\d\d\b|\S@\S`)
 
 func isQuoted(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), ">") }
 
@@ -117,9 +117,6 @@ var headerLine = regexp.MustCompile(`(?i)^\s*\*?(from|von|de|da|van|från|fra)\s
 // sentLine matches the "Sent:"/"Date:" line that goes with it.
 var sentLine = regexp.MustCompile(`(?i)^\s*\*?(sent|gesendet|envoyé|enviado|inviato|verzonden|skickat|sendt|date|datum|data|fecha)\s*:`)
 
-// mobileFooter matches the signatures phones and apps add, as a whole line.
-var mobileFooter = regexp.MustCompile(`(?i)^\s*(sent from my [^.\n]{1,40}|sent from (yahoo mail|outlook|mail) for [^.\n]{1,30}|sent from (yahoo mail|outlook) on [^.\n]{1,30}|sent with proton ?mail[^\n]{0,40}|von meinem [^.\n]{1,30} gesendet|gesendet von meinem [^.\n]{1,30}|gesendet mit der [^.\n]{1,40} app|envoyé de mon [^.\n]{1,30}|enviado desde mi [^.\n]{1,30}|inviato da [^.\n]{0,10}(iphone|ipad|android|samsung|galaxy)[^.\n]{0,30}|verzonden (vanaf|met) mijn [^.\n]{1,30}|get outlook for (ios|android)|holen sie sich outlook für (ios|android)|obtener outlook para (ios|android)|télécharger outlook pour (ios|android)|scarica outlook per (ios|android)|outlook voor (ios|android) downloaden|verstuurd vanaf mijn [^.\n]{1,30}|sent from my android device with k-9 mail\. please excuse my brevity|diese nachricht wurde von meinem android(-mobiltelefon| mobiltelefon)? mit k-9 mail gesendet)\.?(\s*<\S+>)?\s*$`)
-
 // headerBlockAt reports whether a quoted original's header block starts at
 // lines[i]: a From line with a Sent/Date line among the next four (web.de
 // and GMX put "Gesendet:" first and "Von:" second).
@@ -166,13 +163,17 @@ func originalAt(lines []string, i int) bool {
 //   - the text above the first of our markers when there is one (that cut
 //     always wins; what the client wrote between the reply and the marker,
 //     such as an attribution line, goes too);
-//   - else the text above the quoted original: Outlook's rule or header
-//     block ("From: … Sent: …", "Von: … Gesendet: …"), or an attribution
-//     line ("On … wrote:" in many languages) that has no "> " quote below
-//     it, as HTML mail turned into text has;
+//   - else the text above the quoted original: a rule ("-----Original
+//     Message-----", "------------------ 原始邮件 ------------------"), a
+//     header block ("From: … Sent: …", "发件人: … 发送时间: …"), or an
+//     attribution (one line or wrapped, with or without a verb) with no
+//     "> " quote below it, as HTML mail turned into text has, or with a
+//     "> " quote followed by nothing but a short closing;
 //   - without a trailing "> " quote and the attribution above it (Fold),
 //     and without a leading one when the author answered below it;
-//   - without a signature ("-- ", "Sent from my iPhone" and the like).
+//   - without a signature ("-- ", a phone's or webmailer's footer in many
+//     languages followed only by short lines) and a confidentiality
+//     notice at the end.
 //
 // Quotes interleaved with answers stay, they are part of the answer. A
 // forwarded message ("---------- Forwarded message ---------", "Begin
@@ -198,7 +199,11 @@ func Strip(text string, markers []string) string {
 			break
 		}
 	}
-	head := stripReply(lines)
+	head, cut := stripReply(lines)
+	if cut && head != "" {
+		// The forward is inside the quoted original.
+		tail = nil
+	}
 	if len(tail) == 0 {
 		if head == "" {
 			return strings.TrimSpace(text)
@@ -226,51 +231,213 @@ func hasMarker(l string, markers []string) bool {
 }
 
 // stripReply is Strip without markers and forwards; it returns "" when
-// nothing of the author's is left.
-func stripReply(lines []string) string {
-	cut := len(lines)
-	for i := range lines {
-		if originalAt(lines, i) {
-			cut = i
-			break
+// nothing of the author's is left, and whether it cut at a quoted
+// original (then a forward below it is part of that original).
+func stripReply(lines []string) (string, bool) {
+	lines = splitInlineAttribution(lines)
+	lines, cut := cutAtOriginal(lines)
+	body, _ := Fold(strings.Join(lines, "\n"))
+	lines = dropLeadingQuote(strings.Split(body, "\n"))
+	lines = dropSignature(lines)
+	lines = dropDisclaimer(lines)
+	return strings.TrimSpace(strings.Join(lines, "\n")), cut
+}
+
+// splitInlineAttribution puts an attribution that a client ran onto the
+// end of a line of the reply on a line of its own.
+func splitInlineAttribution(lines []string) []string {
+	for i, l := range lines {
+		if isQuoted(l) {
+			continue
+		}
+		if at := rules.inlineAttribution(l); at > 0 {
+			out := make([]string, 0, len(lines)+1)
+			out = append(out, lines[:i]...)
+			out = append(out, trimEnd(l[:at]), l[at:])
+			return append(out, lines[i+1:]...)
 		}
 	}
-	lines = lines[:cut]
-	// An attribution with no "> " line below it: the quote was not
-	// marked (HTML mail as text, Yahoo, Outlook on the web).
+	return lines
+}
+
+func hasText(lines []string) bool {
+	for _, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// cutAtOriginal cuts lines at the first quoted original below the
+// author's text: a rule ("-----Original Message-----" and its
+// translations), a header block ("From:/Sent:" and its translations), or
+// an attribution line. Below an attribution the original is either not
+// marked at all (HTML mail as text: everything below goes) or a block of
+// "> " lines; that block goes when nothing but a short closing follows
+// it. Answers between quotes, or a longer text below the quote, mean the
+// quote is part of what the author says: then nothing is cut here.
+func cutAtOriginal(lines []string) ([]string, bool) {
 	for i := range lines {
-		n := attributionAt(lines, i)
-		if n == 0 {
+		if isQuoted(lines[i]) {
 			continue
 		}
-		if a := strings.Join(lines[i:i+n], " "); len(a) > 300 || !attributionDetail.MatchString(a) {
-			// Without a time or an address it is more likely a
-			// sentence of the author's ("On 12 March the display
-			// wrote:"); the cut below is only safe for a real
-			// attribution.
+		if originalAt(lines, i) || rules.original.MatchString(lines[i]) || rules.headerBlockLen(lines, i) > 0 {
+			if rules.headerBlockLen(lines, i) > 0 && presented(lines, i) {
+				continue
+			}
+			return lines[:ruleAbove(lines, i)], true
+		}
+		n := rules.attributionBlock(lines, i)
+		if n == 0 || !hasText(lines[:i]) {
 			continue
 		}
-		quoted := false
-		for _, l := range lines[i:] {
+		below := lines[i+n:]
+		first, last := -1, -1
+		for k, l := range below {
 			if isQuoted(l) {
-				quoted = true
+				if first < 0 {
+					first = k
+				}
+				last = k
+			}
+		}
+		if first < 0 {
+			return lines[:ruleAbove(lines, i)], true
+		}
+		if hasText(below[:first]) {
+			// Text between the attribution and the "> " quote:
+			// the attribution's original is that text, unmarked.
+			return lines[:ruleAbove(lines, i)], true
+		}
+		interleaved := false
+		for _, l := range below[first:last] {
+			if strings.TrimSpace(l) != "" && !isQuoted(l) {
+				interleaved = true
 				break
 			}
 		}
-		if !quoted {
-			lines = lines[:i]
+		if interleaved {
+			return lines, false
+		}
+		after := below[last+1:]
+		if closingOnly(after) {
+			out := append([]string(nil), lines[:ruleAbove(lines, i)]...)
+			return append(out, after...), true
+		}
+		return lines, false
+	}
+	return lines, false
+}
+
+// closingOnly reports whether what follows a quote is at most a short
+// closing ("Regards, Carl") and a signature, nothing the quote is needed
+// to understand.
+func closingOnly(after []string) bool {
+	n := 0
+	for _, l := range after {
+		t := strings.TrimSpace(l)
+		if t == "--" || t == "-- " || rules.footer.MatchString(l) {
+			return true
+		}
+		if t == "" {
+			continue
+		}
+		if n++; n > 3 || len([]rune(t)) > 60 {
+			return false
+		}
+	}
+	return true
+}
+
+// presented reports whether the header block at lines[i] is shown by the
+// author rather than quoted by the client: the text above it ends with a
+// colon ("…with the following header fields:"), as delivery reports and
+// people who paste headers write.
+func presented(lines []string, i int) bool {
+	for k := i - 1; k >= 0; k-- {
+		t := strings.TrimSpace(lines[k])
+		if t == "" {
+			continue
+		}
+		if rules.fieldKind(lines[k]) != "" || anyField.MatchString(lines[k]) {
+			continue
+		}
+		return strings.HasSuffix(t, ":")
+	}
+	return false
+}
+
+// anyField is a line that looks like a mail header field ("Message-id: …").
+var anyField = regexp.MustCompile(`^\s*[A-Za-z][A-Za-z\-]*:\s`)
+
+// ruleAbove returns where the quoted original starting at lines[i]
+// begins when a client drew a rule above it ("-----", "_____", "=====")
+// or put further header fields there ("Message du : …" above "De : …").
+func ruleAbove(lines []string, i int) int {
+	start := i
+	for k := i - 1; k >= 0 && k >= i-8; k-- {
+		t := strings.TrimSpace(lines[k])
+		switch {
+		case t == "":
+			continue
+		case ruleLine.MatchString(lines[k]) || rules.fieldKind(lines[k]) != "" && k == start-1:
+			start = k
+			continue
 		}
 		break
 	}
-	body, _ := Fold(strings.Join(lines, "\n"))
-	lines = dropLeadingQuote(strings.Split(body, "\n"))
+	return start
+}
+
+// dropSignature removes the signature: from a "-- " line, or from a
+// phone's or webmailer's footer ("Sent from my iPhone", "Envoyé de mon
+// iPhone", "iPhoneから送信") when only short lines follow it, or a "---"
+// line with a name or two under it at the very end.
+func dropSignature(lines []string) []string {
 	for i, l := range lines {
-		if l == "-- " || l == "--" || mobileFooter.MatchString(l) {
-			lines = lines[:i]
-			break
+		if l == "-- " || l == "--" {
+			return lines[:i]
+		}
+		if i > 0 && rules.footer.MatchString(l) && shortTail(lines[i+1:], 30, 100) && hasText(lines[:i]) {
+			return lines[:i]
+		}
+		if t := strings.TrimSpace(l); t == "---" && hasText(lines[:i]) && shortTail(lines[i+1:], 3, 40) {
+			return lines[:i]
 		}
 	}
-	return strings.TrimSpace(strings.Join(lines, "\n"))
+	return lines
+}
+
+// shortTail reports whether lines has at most n non-blank lines, none
+// longer than width characters.
+func shortTail(lines []string, n, width int) bool {
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		if t == "" {
+			continue
+		}
+		if n--; n < 0 || len([]rune(t)) > width {
+			return false
+		}
+	}
+	return true
+}
+
+// dropDisclaimer removes a confidentiality notice at the end: a paragraph
+// that begins as such notices begin ("This e-mail and any attachments …",
+// "Le informazioni contenute in questo messaggio …") and everything below
+// it, when it comes after the author's text.
+func dropDisclaimer(lines []string) []string {
+	for i, l := range lines {
+		if i == 0 || strings.TrimSpace(lines[i-1]) != "" && !ruleLine.MatchString(lines[i-1]) {
+			continue
+		}
+		if rules.disclaimer.MatchString(l) && hasText(lines[:i]) && len(lines)-i <= 40 {
+			return lines[:ruleAbove(lines, i)]
+		}
+	}
+	return lines
 }
 
 // dropLeadingQuote removes an attribution and the quote under it from the

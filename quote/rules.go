@@ -1,0 +1,308 @@
+package quote
+
+import (
+	_ "embed"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// phrasesTSV is the table of localised phrases the rules below are built
+// from: what clients write around a quoted original, per language.
+//
+//go:embed phrases.tsv
+var phrasesTSV string
+
+// ruleSet holds the expressions built once from phrases.tsv. It is never
+// changed after it is built.
+type ruleSet struct {
+	verb       *regexp.Regexp // an attribution verb, as a word
+	start      *regexp.Regexp // how a wrapped attribution begins
+	original   *regexp.Regexp // an "original message" rule line
+	field      *regexp.Regexp // a header field "Name:" at the start of a line
+	fieldAny   *regexp.Regexp // a header field name with a colon anywhere
+	kinds      map[string]string
+	footer     *regexp.Regexp // a phone's or webmailer's footer line
+	disclaimer *regexp.Regexp // the start of a confidentiality notice
+}
+
+var rules = mustRules(phrasesTSV)
+
+func mustRules(tsv string) *ruleSet {
+	r, err := buildRules(tsv)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// alternation joins phrases into a regexp alternation, longest first so
+// that "envoyé le" wins over "envoyé".
+func alternation(ps []string, wildcard string) string {
+	ps = append([]string(nil), ps...)
+	sort.Slice(ps, func(i, j int) bool { return len(ps[i]) > len(ps[j]) })
+	q := make([]string, len(ps))
+	for i, p := range ps {
+		parts := strings.Split(p, "*")
+		for k := range parts {
+			parts[k] = strings.ReplaceAll(regexp.QuoteMeta(parts[k]), " ", `\s+`)
+		}
+		q[i] = strings.Join(parts, wildcard)
+	}
+	return strings.Join(q, "|")
+}
+
+// buildRules parses the phrase table and compiles the rules from it.
+func buildRules(tsv string) (*ruleSet, error) {
+	byKind := map[string][]string{}
+	kinds := map[string]string{}
+	for n, line := range strings.Split(tsv, "\n") {
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 3 || f[2] == "" {
+			return nil, fmt.Errorf("quote: phrases.tsv line %d: want kind, language, phrase separated by tabs", n+1)
+		}
+		kind, phrase := f[0], strings.ToLower(f[2])
+		switch kind {
+		case "verb", "start", "original", "footer", "disclaimer":
+		case "from", "sent", "to", "subject", "cc":
+			if _, dup := kinds[phrase]; !dup {
+				kinds[phrase] = kind
+			}
+		default:
+			return nil, fmt.Errorf("quote: phrases.tsv line %d: unknown kind %q", n+1, kind)
+		}
+		byKind[kind] = append(byKind[kind], phrase)
+	}
+	var fields []string
+	for p := range kinds {
+		fields = append(fields, p)
+	}
+	for _, k := range []string{"verb", "start", "original", "footer", "disclaimer"} {
+		if len(byKind[k]) == 0 {
+			return nil, fmt.Errorf("quote: phrases.tsv has no %s phrases", k)
+		}
+	}
+	// Letters of any script count as a word; a verb must not be part
+	// of a longer word ("wrote" in "rewrote").
+	const notLetter = `(?:^|[^\p{L}])`
+	r := &ruleSet{
+		verb:  regexp.MustCompile(`(?i)` + notLetter + `(` + alternation(byKind["verb"], "") + `)(?:[^\p{L}]|$)`),
+		start: regexp.MustCompile(`(?i)^[\s\-*>]*(` + alternation(byKind["start"], "") + `)\s`),
+		original: regexp.MustCompile(`(?i)^\s*\*?\s*[-_=]{2,}\s*(` + alternation(byKind["original"], "") +
+			`)\s*:?\s*[-_=]{2,}\s*\*?\s*$|^\s*(` + alternation(byKind["original"], "") + `)\s*:?\s*$`),
+		field:    regexp.MustCompile(`(?i)^\s*\*?(` + alternation(fields, "") + `)\s*\*?\s*[:：]\*?`),
+		fieldAny: regexp.MustCompile(`(?i)(?:^|[^\p{L}])(` + alternation(fields, "") + `)\s*[:：]`),
+		kinds:    kinds,
+		footer: regexp.MustCompile(`(?i)^[\s\p{Cf}]*[(<]*(` + alternation(byKind["footer"], `[^.!?\n]{1,40}?`) +
+			`)[)>]*\.?(\s*[<(\[]?\S*(https?://|www\.)\S*)?[\s\p{Cf}]*$`),
+		disclaimer: regexp.MustCompile(`(?i)^[\s*_]*(` + alternation(byKind["disclaimer"], "") + `)`),
+	}
+	return r, nil
+}
+
+// fieldKind returns the kind of header field ("from", "sent", "to",
+// "subject", "cc") line l starts with, or "".
+func (r *ruleSet) fieldKind(l string) string {
+	m := r.field.FindStringSubmatch(l)
+	if m == nil {
+		return ""
+	}
+	return r.kinds[strings.Join(strings.Fields(strings.ToLower(m[1])), " ")]
+}
+
+// headerBlockLen reports how many lines the quoted original's header
+// block starting at lines[i] takes, or 0 when none starts there. A block
+// is consecutive "Field: value" lines that name the original's sender and
+// either when it was sent or whom it went to and its subject ("From/Sent",
+// "Von/Gesendet", "发件人/发送时间", "De/À/Objet"); one line may carry them
+// all, as some webmailers write it. A From and a Subject line alone are
+// text: people quote them.
+func (r *ruleSet) headerBlockLen(lines []string, i int) int {
+	first := r.fieldKind(lines[i])
+	if first == "" {
+		if strings.TrimSpace(lines[i]) != "" && len(lines[i]) < 400 {
+			seen := map[string]bool{}
+			for _, m := range r.fieldAny.FindAllStringSubmatch(lines[i], -1) {
+				seen[r.kinds[strings.Join(strings.Fields(strings.ToLower(m[1])), " ")]] = true
+			}
+			if len(seen) >= 3 && seen["from"] {
+				return 1
+			}
+		}
+		return 0
+	}
+	seen := map[string]bool{first: true}
+	k := i + 1
+	for ; k < len(lines) && k <= i+6; k++ {
+		kind := r.fieldKind(lines[k])
+		if kind == "" {
+			break
+		}
+		seen[kind] = true
+	}
+	from := seen["from"]
+	// "Date:" first and "From:" below is how delivery reports list a
+	// bounced mail's headers: only "Sent:" may come before "From:".
+	if first == "sent" && !sentFirst.MatchString(lines[i]) && !r.isSentPhrase(lines[i]) {
+		from = false
+	}
+	if from && (seen["sent"] || (seen["to"] && seen["subject"])) {
+		return k - i
+	}
+	return 0
+}
+
+// isSentPhrase reports whether l starts with a "sent" field that is not
+// a plain "Date:": the clients that put it above "From:" say "Sent",
+// "Gesendet", "Envoyé" and the like.
+func (r *ruleSet) isSentPhrase(l string) bool {
+	m := r.field.FindStringSubmatch(l)
+	if m == nil {
+		return false
+	}
+	switch strings.ToLower(m[1]) {
+	case "date", "datum", "data", "dato", "fecha", "дата", "tarih", "dátum", "日期", "日付", "날짜", "ngày", "التاريخ", "tanggal", "päivämäärä", "ημερομηνία", "message du":
+		return false
+	}
+	return true
+}
+
+var (
+	// clockTime is a time of day ("10:14", "10.14", Arabic-Indic digits).
+	clockTime = regexp.MustCompile(`(^|[^\d])[\d٠-٩]{1,2}[:.][\d٠-٩]{2}([^\d]|$)`)
+	// mailAddress is an address, bare or in brackets.
+	mailAddress = regexp.MustCompile(`[\p{L}\d._%+\-]+@[\p{L}\d\-]+(\.[\p{L}\d\-]+)+`)
+	// calendarDate is a date with a year: "2014-03-20", "20.03.2014",
+	// "3/20/14", "Nov 26, 2013", "26 novembre 2016", "2016年11月8日".
+	calendarDate = regexp.MustCompile(`\d{4}[-/.]\s?\d{1,2}[-/.]\s?\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{1,2}\.?\s+\p{L}+\.?,?\s+\d{4}|\p{L}+\.?\s+\d{1,2},?\s+\d{4}|\d{4}年|[٠-٩]{4}|\d{1,2}-\p{L}+-\d{2,4}`)
+	// numericDateStart is a line that begins with a numeric date, as
+	// Gmail's attribution without a verb does ("2014-03-20 8:48 GMT+01:00
+	// Name <addr>:").
+	numericDateStart = regexp.MustCompile(`^[\s\p{Cf}]*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})\b`)
+	gmtOffset        = regexp.MustCompile(`GMT[+-]\d{1,2}(:\d\d)?`)
+	bracketAddress   = regexp.MustCompile(`<[^<>\s]*@[^<>\s]*>|<\s*$|^\s*<`)
+	// dashedLine is Zoho's and others' "---- On … wrote ----".
+	dashedLine = regexp.MustCompile(`^\s*-{2,}\s*(.*?)\s*-{2,}\s*$`)
+	// ruleLine is a line drawn with one character, as clients put above
+	// a quoted original.
+	ruleLine = regexp.MustCompile(`^\s*\*?\s*([-_=])(\s?[-_=]){4,}\s*\*?\s*$`)
+	// sentenceEnd is how a line of prose ends.
+	sentenceEnd = regexp.MustCompile(`[.!?。！？]["'»)]*$`)
+	// multiStart is how the first line of a wrapped attribution begins
+	// when it has no start word: a digit or a short weekday ("ср, 30").
+	multiStart = regexp.MustCompile(`^[\s\p{Cf}\-*]*(\d|\p{L}{1,5}[.,]?\s*\d)`)
+)
+
+// trimEnd removes what clients put after an attribution's last word:
+// direction marks, dashes, blanks.
+func trimEnd(s string) string {
+	return strings.TrimRightFunc(s, func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '-' || r == '\u200e' || r == '\u200f' || (r >= '\u202a' && r <= '\u202e') || r == '\u200b'
+	})
+}
+
+// isAttribution reports whether a (one line, or a wrapped attribution
+// joined with spaces) is the line a client writes above a quoted original.
+func (r *ruleSet) isAttribution(a string) bool {
+	a = trimEnd(strings.TrimSpace(a))
+	if a == "" || len(a) > 400 {
+		return false
+	}
+	// "---- On … wrote ----", "---- Carl wrote ----" (Zoho).
+	if m := dashedLine.FindStringSubmatch(a); m != nil && r.verb.MatchString(m[1]) && len(m[1]) < 250 {
+		return true
+	}
+	detail := clockTime.MatchString(a) || mailAddress.MatchString(a) || calendarDate.MatchString(a)
+	ends := strings.HasSuffix(a, ":") || strings.HasSuffix(a, "：")
+	if locs := r.verb.FindAllStringSubmatchIndex(a, -1); locs != nil && detail {
+		last := locs[len(locs)-1]
+		rest := trimEnd(strings.TrimRight(strings.TrimSpace(a[last[3]:]), ":："))
+		if rest == "" {
+			return true // "… wrote:", "… wrote", "… كتب"
+		}
+		if ends && len(rest) <= 80 && (clockTime.MatchString(rest) || calendarDate.MatchString(rest) || mailAddress.MatchString(rest)) {
+			return true // "Carl <c@example.com> schrieb am Do. 16. Mai 2024 um 00:02:"
+		}
+		if ends && mailAddress.MatchString(a[:last[2]]) && len(rest) <= 40 {
+			return true // "Wiadomość napisana przez … w dniu 17.01.2023, o godz. 11:09:"
+		}
+	}
+	// Without a verb: a date and a sender's address or zone, as Gmail
+	// and Android write ("2014-03-20 8:48 GMT+01:00 Name <addr>:",
+	// "ср, 30 апр. 2025 г. в 15:19, Name <addr>:").
+	if len(a) <= 250 && !sentenceEnd.MatchString(a) {
+		if numericDateStart.MatchString(a) && (bracketAddress.MatchString(a) || gmtOffset.MatchString(a)) && (ends || strings.HasSuffix(a, ">") || gmtOffset.MatchString(a)) {
+			return true
+		}
+		if ends && calendarDate.MatchString(a) && clockTime.MatchString(a) && bracketAddress.MatchString(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// attributionBlock reports how many lines the attribution starting at
+// lines[i] takes (up to six: clients wrap a long one, Gmail even puts the
+// address on lines of its own), or 0 when none starts there.
+func (r *ruleSet) attributionBlock(lines []string, i int) int {
+	l := lines[i]
+	if strings.TrimSpace(l) == "" || isQuoted(l) {
+		return 0
+	}
+	if r.isAttribution(l) {
+		return 1
+	}
+	if sentenceEnd.MatchString(strings.TrimSpace(l)) || !(r.start.MatchString(l) || multiStart.MatchString(l)) {
+		return 0
+	}
+	joined := strings.TrimSpace(l)
+	for k := i + 1; k < len(lines) && k <= i+5; k++ {
+		next := strings.TrimSpace(lines[k])
+		if next == "" {
+			continue
+		}
+		if isQuoted(next) {
+			// Gmail breaks "<mailto:…>" so that "> wrote:" starts
+			// a line; a real quote line does not end with the verb.
+			rest := strings.TrimSpace(strings.TrimLeft(next, ">"))
+			if !r.isAttribution(joined+" "+rest) || !r.verb.MatchString(rest) {
+				return 0
+			}
+			return k - i + 1
+		}
+		joined += " " + next
+		if len(joined) > 400 {
+			return 0
+		}
+		if r.isAttribution(joined) {
+			return k - i + 1
+		}
+		if sentenceEnd.MatchString(next) {
+			return 0
+		}
+	}
+	return 0
+}
+
+// inlineAttribution finds an attribution that a client ran onto the last
+// line of the reply ("Thanks! On Wed, Apr 4, 2012 at 3:59 PM, Bob
+// <bob@example.com> wrote:"): it returns where in l it starts, or -1.
+func (r *ruleSet) inlineAttribution(l string) int {
+	for _, m := range inlineStart.FindAllStringSubmatchIndex(l, -1) {
+		at := m[2]
+		if at == 0 {
+			continue
+		}
+		if rest := l[at:]; r.verb.MatchString(rest) && r.isAttribution(rest) && clockTime.MatchString(rest) {
+			return at
+		}
+	}
+	return -1
+}
+
+// inlineStart is where an English attribution may begin inside a line.
+var inlineStart = regexp.MustCompile(`(?:\s|-{2,})(On\s)`)

@@ -289,6 +289,11 @@ func cutAtOriginal(lines []string) ([]string, bool) {
 			return lines[:ruleAbove(lines, i)], true
 		}
 		n := rules.attributionBlock(lines, i)
+		if n > 0 && i > 0 && strings.HasPrefix(strings.TrimSpace(lines[i]), "<") && strings.TrimSpace(lines[i-1]) != "" &&
+			!isQuoted(lines[i-1]) && rules.isAttribution(strings.TrimSpace(lines[i-1])+" "+strings.Join(lines[i:i+n], " ")) {
+			// Wrapped before the address: "Carl Customer\n<c@example.com> wrote:".
+			i, n = i-1, n+1
+		}
 		if n == 0 || !hasText(lines[:i]) {
 			continue
 		}

@@ -88,9 +88,11 @@ func buildRules(tsv string) (*ruleSet, error) {
 	}
 	// Letters of any script count as a word; a verb must not be part
 	// of a longer word ("wrote" in "rewrote").
-	const notLetter = `(?:^|[^\p{L}])`
+	// Scripts without spaces between words (Chinese, Japanese, Korean)
+	// have no such boundary.
+	const notLetter = `(?:^|[^\p{Latin}\p{Cyrillic}\p{Greek}\p{Arabic}\p{Hebrew}])`
 	r := &ruleSet{
-		verb:  regexp.MustCompile(`(?i)` + notLetter + `(` + alternation(byKind["verb"], "") + `)(?:[^\p{L}]|$)`),
+		verb:  regexp.MustCompile(`(?i)` + notLetter + `(` + alternation(byKind["verb"], "") + `)(?:[^\p{Latin}\p{Cyrillic}\p{Greek}\p{Arabic}\p{Hebrew}]|$)`),
 		start: regexp.MustCompile(`(?i)^[\s\-*>]*(` + alternation(byKind["start"], "") + `)\s`),
 		original: regexp.MustCompile(`(?i)^\s*\*?\s*[-_=]{2,}\s*(` + alternation(byKind["original"], "") +
 			`)\s*:?\s*[-_=]{2,}\s*\*?\s*$|^\s*(` + alternation(byKind["original"], "") + `)\s*:?\s*$`),
@@ -183,8 +185,14 @@ var (
 	// Gmail's attribution without a verb does ("2014-03-20 8:48 GMT+01:00
 	// Name <addr>:").
 	numericDateStart = regexp.MustCompile(`^[\s\p{Cf}]*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})\b`)
-	gmtOffset        = regexp.MustCompile(`GMT[+-]\d{1,2}(:\d\d)?`)
-	bracketAddress   = regexp.MustCompile(`<[^<>\s]*@[^<>\s]*>|<\s*$|^\s*<`)
+	// datedStart is an attribution that begins with its date, after a
+	// start word or a weekday: "On Nov 26, 2013", "понедельник, 6 октября
+	// 2014 г.". The date must carry a year.
+	datedStart = regexp.MustCompile(`(?i)^[\s\p{Cf}\-*]*(\p{L}+,?\s+)?(\p{L}+\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\.?\s+\p{L}+\.?,?\s+\d{4}|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})[\s,]`)
+	// nameAndAddress is a sender alone: "Carl Customer <carl@example.com>".
+	nameAndAddress = regexp.MustCompile(`^[^<>,;!?]{0,60}<[^<>\s]+@[^<>\s]+>$`)
+	gmtOffset      = regexp.MustCompile(`GMT[+-]\d{1,2}(:\d\d)?`)
+	bracketAddress = regexp.MustCompile(`<[^<>\s]*@[^<>\s]*>|<\s*$|^\s*<`)
 	// dashedLine is Zoho's and others' "---- On … wrote ----".
 	dashedLine = regexp.MustCompile(`^\s*-{2,}\s*(.*?)\s*-{2,}\s*$`)
 	// ruleLine is a line drawn with one character, as clients put above
@@ -194,7 +202,7 @@ var (
 	sentenceEnd = regexp.MustCompile(`[.!?。！？]["'»)]*$`)
 	// multiStart is how the first line of a wrapped attribution begins
 	// when it has no start word: a digit or a short weekday ("ср, 30").
-	multiStart = regexp.MustCompile(`^[\s\p{Cf}\-*]*(\d|\p{L}{1,5}[.,]?\s*\d)`)
+	multiStart = regexp.MustCompile(`^[\s\p{Cf}\-*]*(\d|\p{L}{1,5}[.,]{0,2}\s*\d)`)
 )
 
 // trimEnd removes what clients put after an attribution's last word:
@@ -216,19 +224,35 @@ func (r *ruleSet) isAttribution(a string) bool {
 	if m := dashedLine.FindStringSubmatch(a); m != nil && r.verb.MatchString(m[1]) && len(m[1]) < 250 {
 		return true
 	}
-	detail := clockTime.MatchString(a) || mailAddress.MatchString(a) || calendarDate.MatchString(a)
+	hasClock, hasAddr, hasDate := clockTime.MatchString(a), mailAddress.MatchString(a), calendarDate.MatchString(a)
 	ends := strings.HasSuffix(a, ":") || strings.HasSuffix(a, "：")
-	if locs := r.verb.FindAllStringSubmatchIndex(a, -1); locs != nil && detail {
+	if locs := r.verb.FindAllStringSubmatchIndex(a, -1); locs != nil {
 		last := locs[len(locs)-1]
+		before := a[:last[2]]
+		// A sentence may name a time or a date; an attribution names
+		// two of time, date and address, or is just "Name <addr>".
+		named := hasAddr && len(before) <= 100 && mailAddress.MatchString(before)
+		score := 0
+		for _, b := range []bool{hasClock, hasAddr, hasDate} {
+			if b {
+				score++
+			}
+		}
 		rest := trimEnd(strings.TrimRight(strings.TrimSpace(a[last[3]:]), ":："))
-		if rest == "" {
+		switch {
+		case score < 2 && !named && !(ends && rest == "" && hasDate && len(a) <= 120 && datedStart.MatchString(before)):
+		case rest == "":
 			return true // "… wrote:", "… wrote", "… كتب"
-		}
-		if ends && len(rest) <= 80 && (clockTime.MatchString(rest) || calendarDate.MatchString(rest) || mailAddress.MatchString(rest)) {
+		case ends && named && len(rest) <= 60 && (clockTime.MatchString(rest) || calendarDate.MatchString(rest)):
 			return true // "Carl <c@example.com> schrieb am Do. 16. Mai 2024 um 00:02:"
-		}
-		if ends && mailAddress.MatchString(a[:last[2]]) && len(rest) <= 40 {
-			return true // "Wiadomość napisana przez … w dniu 17.01.2023, o godz. 11:09:"
+		case ends && len(rest) <= 80 && nameAndAddress.MatchString(rest):
+			return true // "في … ص، كتب Carl <c@example.com>:"
+		case ends && named && len(rest) <= 40:
+			return true
+		case ends && len(rest) <= 100 && addressFirst(rest):
+			return true // "Wiadomość napisana przez Carl c@example.com w dniu 17.01.2023, o godz. 11:09:"
+		case ends && rest == "" && hasDate && len(a) <= 120 && datedStart.MatchString(before):
+			return true // "On Nov 26, 2013 you wrote:", "понедельник, 6 октября 2014 г. пользователь Carl написал:"
 		}
 	}
 	// Without a verb: a date and a sender's address or zone, as Gmail
@@ -302,6 +326,24 @@ func (r *ruleSet) inlineAttribution(l string) int {
 		}
 	}
 	return -1
+}
+
+// addressFirst reports whether s names an address before any time or
+// date: an attribution's tail ("Carl c@example.com w dniu 17.01.2023, o
+// godz. 11:09"), not a sentence ("it at 10:30 to c@example.com").
+func addressFirst(s string) bool {
+	a := mailAddress.FindStringIndex(s)
+	if a == nil || a[0] > 60 {
+		return false
+	}
+	if c := clockTime.FindStringIndex(s); c != nil && c[0] < a[0] {
+		return false
+	}
+	if d := calendarDate.FindStringIndex(s); d != nil && d[0] < a[0] {
+		return false
+	}
+	tail := s[a[1]:]
+	return clockTime.MatchString(tail) || calendarDate.MatchString(tail)
 }
 
 // inlineStart is where an English attribution may begin inside a line.

@@ -240,6 +240,7 @@ func stripReply(lines []string) (string, bool) {
 	lines = dropLeadingQuote(strings.Split(body, "\n"))
 	lines = dropSignature(lines)
 	lines = dropDisclaimer(lines)
+	lines = dropContactBlock(lines)
 	return strings.TrimSpace(strings.Join(lines, "\n")), cut
 }
 
@@ -428,6 +429,61 @@ func shortTail(lines []string, n, width int) bool {
 	}
 	return true
 }
+
+// dropContactBlock removes a signature written without "-- ": below a
+// closing phrase ("Best regards,", "Mit freundlichen Grüßen", "С
+// уважением") and the name under it, a short block of title, company,
+// phone, address or web lines that ends the mail. The closing and the
+// name stay (they are what the person wrote); the block goes only when it
+// names a phone number, an address or a web site and holds no sentence.
+func dropContactBlock(lines []string) []string {
+	end := len(lines)
+	for end > 0 && strings.TrimSpace(lines[end-1]) == "" {
+		end--
+	}
+	for c := end - 2; c >= 0 && c >= end-10; c-- {
+		if !rules.closing.MatchString(lines[c]) {
+			continue
+		}
+		n := c + 1
+		for n < end && strings.TrimSpace(lines[n]) == "" {
+			n++
+		}
+		if n >= end-1 || !nameLine(lines[n]) {
+			return lines
+		}
+		contact := false
+		for _, l := range lines[n+1 : end] {
+			t := strings.TrimSpace(l)
+			if t == "" {
+				continue
+			}
+			if len([]rune(t)) > 80 || len(strings.Fields(t)) > 8 || strings.ContainsAny(t, "?!") ||
+				strings.HasPrefix(strings.ToUpper(t), "P.S") || strings.HasPrefix(strings.ToUpper(t), "PS") ||
+				strings.HasSuffix(t, ".") && len(strings.Fields(t)) > 3 {
+				return lines
+			}
+			contact = contact || phoneNumber.MatchString(t) || mailAddress.MatchString(t) || webAddress.MatchString(t)
+		}
+		if contact {
+			return lines[:n+1]
+		}
+		return lines
+	}
+	return lines
+}
+
+// nameLine reports whether l can be a name under a closing: a few words,
+// no sentence.
+func nameLine(l string) bool {
+	t := strings.TrimSpace(l)
+	return t != "" && len([]rune(t)) <= 40 && len(strings.Fields(t)) <= 5 && !sentenceEnd.MatchString(t) && !strings.Contains(t, ":")
+}
+
+var (
+	phoneNumber = regexp.MustCompile(`(^|[^\d])\+?\(?\d[\d\s().\-/]{6,}\d`)
+	webAddress  = regexp.MustCompile(`(?i)\b(https?://|www\.)\S+|\b[\w\-]+\.(com|org|net|de|fr|io|eu|co\.uk)\b`)
+)
 
 // dropDisclaimer removes a confidentiality notice at the end: a paragraph
 // that begins as such notices begin ("This e-mail and any attachments …",

@@ -25,6 +25,7 @@ type ruleSet struct {
 	kinds      map[string]string
 	footer     *regexp.Regexp // a phone's or webmailer's footer line
 	disclaimer *regexp.Regexp // the start of a confidentiality notice
+	closing    *regexp.Regexp // a closing phrase alone on its line
 }
 
 var rules = mustRules(phrasesTSV)
@@ -67,7 +68,7 @@ func buildRules(tsv string) (*ruleSet, error) {
 		}
 		kind, phrase := f[0], strings.ToLower(f[2])
 		switch kind {
-		case "verb", "start", "original", "footer", "disclaimer":
+		case "verb", "start", "original", "footer", "disclaimer", "closing":
 		case "from", "sent", "to", "subject", "cc":
 			if _, dup := kinds[phrase]; !dup {
 				kinds[phrase] = kind
@@ -81,7 +82,7 @@ func buildRules(tsv string) (*ruleSet, error) {
 	for p := range kinds {
 		fields = append(fields, p)
 	}
-	for _, k := range []string{"verb", "start", "original", "footer", "disclaimer"} {
+	for _, k := range []string{"verb", "start", "original", "footer", "disclaimer", "closing"} {
 		if len(byKind[k]) == 0 {
 			return nil, fmt.Errorf("quote: phrases.tsv has no %s phrases", k)
 		}
@@ -102,6 +103,7 @@ func buildRules(tsv string) (*ruleSet, error) {
 		footer: regexp.MustCompile(`(?i)^[\s\p{Cf}]*[(<]*(` + alternation(byKind["footer"], `[^.!?\n]{1,40}?`) +
 			`)[)>]*\.?(\s*[<(\[]?\S*(https?://|www\.)\S*)?[\s\p{Cf}]*$`),
 		disclaimer: regexp.MustCompile(`(?i)^[\s*_]*(` + alternation(byKind["disclaimer"], "") + `)`),
+		closing:    regexp.MustCompile(`(?i)^\s*(` + alternation(byKind["closing"], "") + `)\s*[,.!;:-]?\s*$`),
 	}
 	return r, nil
 }
@@ -216,7 +218,7 @@ func trimEnd(s string) string {
 // isAttribution reports whether a (one line, or a wrapped attribution
 // joined with spaces) is the line a client writes above a quoted original.
 func (r *ruleSet) isAttribution(a string) bool {
-	a = trimEnd(strings.TrimSpace(a))
+	a = strings.TrimSpace(a)
 	if a == "" || len(a) > 400 {
 		return false
 	}
@@ -224,6 +226,7 @@ func (r *ruleSet) isAttribution(a string) bool {
 	if m := dashedLine.FindStringSubmatch(a); m != nil && r.verb.MatchString(m[1]) && len(m[1]) < 250 {
 		return true
 	}
+	a = trimEnd(a)
 	hasClock, hasAddr, hasDate := clockTime.MatchString(a), mailAddress.MatchString(a), calendarDate.MatchString(a)
 	ends := strings.HasSuffix(a, ":") || strings.HasSuffix(a, "：")
 	if locs := r.verb.FindAllStringSubmatchIndex(a, -1); locs != nil {

@@ -172,3 +172,42 @@ func TestPhraseTable(t *testing.T) {
 		t.Errorf("attribution verbs for %d languages, want at least 25", len(langs))
 	}
 }
+
+// TestStripContactBlock: a signature without "-- " (a closing, a name,
+// then title, company and phone lines) loses the block below the name.
+func TestStripContactBlock(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"The printer works again.\n\nBest regards,\nCarl Customer\nHead of IT | Acme GmbH\nTel. +49 30 1234567\nwww.acme.example\n",
+			"The printer works again.\n\nBest regards,\nCarl Customer"},
+		{"Drukarka działa.\n\nPozdrawiam\nJan Kowalski\nDział IT\ntel. 22 123 45 67\n",
+			"Drukarka działa.\n\nPozdrawiam\nJan Kowalski"},
+		{"Принтер снова работает.\n\nС уважением,\nИван Петров\nООО «Акме»\n+7 495 123-45-67\n",
+			"Принтер снова работает.\n\nС уважением,\nИван Петров"},
+		// Text under the name stays: a P.S., a sentence, no contact data.
+		{"Works.\n\nThanks,\nCarl\nP.S. call me at +49 30 1234567\n", ""},
+		{"Works.\n\nThanks,\nCarl\nThe old one was at +49 30 1234567 and it never worked.\n", ""},
+		{"Works.\n\nBest regards,\nCarl Customer\nHead of IT\n", ""},
+	} {
+		want := c.want
+		if want == "" {
+			want = strings.TrimSpace(c.in)
+		}
+		if got := Strip(c.in, nil); got != want {
+			t.Errorf("%q\n got %q\nwant %q", c.in, got, want)
+		}
+	}
+}
+
+// TestStripNotesAndZoho: Lotus Notes' tab-separated header block and
+// Zoho's "---- Carl wrote ----" line.
+func TestStripNotesAndZoho(t *testing.T) {
+	for _, in := range []string{
+		"Works.\n\nFrom:\tCarl Customer <carl@example.com>\nTo:\tsupport@example.com\nDate:\t03/02/2026 10:14 AM\nSubject:\tPrinter\n\nIs it fixed?\n",
+		"Works.\n\n---- Carl Customer wrote ----\n\nIs it fixed?\n",
+		"Works.\n\n---- 在 星期一, 02 三月 2026 10:14:00 +0800 Carl Customer <carl@example.com> 写道 ----\n\nIs it fixed?\n",
+	} {
+		if got := Strip(in, nil); got != "Works." {
+			t.Errorf("%q\n got %q", in, got)
+		}
+	}
+}

@@ -19,6 +19,8 @@ package quote
 import (
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // attributionEnd matches the end of the line a mail client writes above a
@@ -316,11 +318,17 @@ func cutAtOriginal(lines []string) ([]string, bool) {
 			// the attribution's original is that text, unmarked.
 			return lines[:ruleAbove(lines, i)], true
 		}
-		interleaved := false
-		for _, l := range below[first:last] {
-			if strings.TrimSpace(l) != "" && !isQuoted(l) {
+		interleaved, wrapped := false, false
+		for k := first; k < last && !interleaved; k++ {
+			l := below[k]
+			switch t := strings.TrimSpace(l); {
+			case isQuoted(l), t == "":
+				wrapped = false
+			case wrapped && !sentenceEnd.MatchString(strings.TrimSpace(below[k-1])),
+				isQuoted(below[k-1]) && quoteContinues(below[k-1], l):
+				wrapped = true
+			default:
 				interleaved = true
-				break
 			}
 		}
 		if interleaved {
@@ -334,6 +342,19 @@ func cutAtOriginal(lines []string) ([]string, bool) {
 		return lines, false
 	}
 	return lines, false
+}
+
+// quoteContinues reports whether line, unquoted, is the rest of the long
+// quoted line above it that a client wrapped without adding "> ": the
+// quoted line stops mid-sentence at about the wrap width and this one goes
+// on in lower case. An answer starts a sentence of its own.
+func quoteContinues(quoted, line string) bool {
+	prev := strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(quoted), ">"))
+	if len([]rune(prev)) < 60 || sentenceEnd.MatchString(prev) {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(strings.TrimSpace(line))
+	return unicode.IsLower(r)
 }
 
 // closingOnly reports whether what follows a quote is at most a short
@@ -405,7 +426,11 @@ func dropSignature(lines []string) []string {
 		if l == "-- " || l == "--" {
 			return lines[:i]
 		}
-		if i > 0 && rules.footer.MatchString(l) && shortTail(lines[i+1:], 30, 100) && hasText(lines[:i]) {
+		if i > 0 && rules.footer.MatchString(l) && hasText(lines[:i]) &&
+			(shortTail(lines[i+1:], 5, 60) || deviceFooter.MatchString(l)) {
+			// Below a phone's own footer ("Sent from my Wiko")
+			// is only the quoted original; below a looser one
+			// ("Sent via …") only short lines may follow.
 			return lines[:i]
 		}
 		if t := strings.TrimSpace(l); t == "---" && hasText(lines[:i]) && shortTail(lines[i+1:], 3, 40) {
@@ -414,6 +439,10 @@ func dropSignature(lines []string) []string {
 	}
 	return lines
 }
+
+// deviceFooter is a footer that names the sender's own device or app:
+// a possessive ("my", "mon", "meinem", "mijn", "моего", "我的") or a device.
+var deviceFooter = regexp.MustCompile(`(?i)(^|[^\p{L}])(my|mon|mi|meu|mio|mijn|min|mitt|meinem|mého|mojego|môjho|моего|мого|μου|meu|iphone|ipad|android|galaxy|blackberry|samsung|huawei|xiaomi|pixel|nokia|mobile|smartphone|tablet)([^\p{L}]|$)|我的|から送信|에서 보냄|của tôi`)
 
 // shortTail reports whether lines has at most n non-blank lines, none
 // longer than width characters.

@@ -97,8 +97,8 @@ func buildRules(tsv string) (*ruleSet, error) {
 		start: regexp.MustCompile(`(?i)^[\s\-*>]*(` + alternation(byKind["start"], "") + `)\s`),
 		original: regexp.MustCompile(`(?i)^\s*\*?\s*[-_=]{2,}\s*(` + alternation(byKind["original"], "") +
 			`)\s*:?\s*[-_=]{2,}\s*\*?\s*$|^\s*(` + alternation(byKind["original"], "") + `)\s*:?\s*$`),
-		field:    regexp.MustCompile(`(?i)^\s*\*?(` + alternation(fields, "") + `)\s*\*?\s*[:：]\*?`),
-		fieldAny: regexp.MustCompile(`(?i)(?:^|[^\p{L}])(` + alternation(fields, "") + `)\s*[:：]`),
+		field:    regexp.MustCompile(`(?i)^\s*\*?(` + alternation(fields, "") + `)[\s\p{Zs}]*\*?[\s\p{Zs}]*[:：]\*?`),
+		fieldAny: regexp.MustCompile(`(?i)(?:^|[^\p{L}])(` + alternation(fields, "") + `)[\s\p{Zs}]*[:：]`),
 		kinds:    kinds,
 		footer: regexp.MustCompile(`(?i)^[\s\p{Cf}]*[(<]*(` + alternation(byKind["footer"], `[^.!?\n]{1,40}?`) +
 			`)[)>]*\.?(\s*[<(\[]?\S*(https?://|www\.)\S*)?[\s\p{Cf}]*$`),
@@ -191,6 +191,8 @@ var (
 	// start word or a weekday: "On Nov 26, 2013", "понедельник, 6 октября
 	// 2014 г.". The date must carry a year.
 	datedStart = regexp.MustCompile(`(?i)^[\s\p{Cf}\-*]*(\p{L}+,?\s+)?(\p{L}+\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\.?\s+\p{L}+\.?,?\s+\d{4}|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})[\s,]`)
+	// openAddress is an address whose closing bracket went to the next line.
+	openAddress = regexp.MustCompile(`<[^<>\s]+@[^<>\s]+$`)
 	// nameAndAddress is a sender alone: "Carl Customer <carl@example.com>".
 	nameAndAddress = regexp.MustCompile(`^[^<>,;!?]{0,60}<[^<>\s]+@[^<>\s]+>$`)
 	gmtOffset      = regexp.MustCompile(`GMT[+-]\d{1,2}(:\d\d)?`)
@@ -199,7 +201,7 @@ var (
 	dashedLine = regexp.MustCompile(`^\s*-{2,}\s*(.*?)\s*-{2,}\s*$`)
 	// ruleLine is a line drawn with one character, as clients put above
 	// a quoted original.
-	ruleLine = regexp.MustCompile(`^\s*\*?\s*([-_=])(\s?[-_=]){4,}\s*\*?\s*$`)
+	ruleLine = regexp.MustCompile(`^\s*\*?\s*([-_=])(\s?[-_=]){3,}\s*\*?\s*$`)
 	// sentenceEnd is how a line of prose ends.
 	sentenceEnd = regexp.MustCompile(`[.!?。！？]["'»)]*$`)
 	// multiStart is how the first line of a wrapped attribution begins
@@ -293,10 +295,14 @@ func (r *ruleSet) attributionBlock(lines []string, i int) int {
 			continue
 		}
 		if isQuoted(next) {
-			// Gmail breaks "<mailto:…>" so that "> wrote:" starts
-			// a line; a real quote line does not end with the verb.
+			// Gmail breaks "<mailto:…>" or "<addr>" so that "> wrote:"
+			// or ">:" starts a line; a real quote line does not end
+			// with the verb or consist of a colon.
 			rest := strings.TrimSpace(strings.TrimLeft(next, ">"))
-			if !r.isAttribution(joined+" "+rest) || !r.verb.MatchString(rest) {
+			switch {
+			case r.verb.MatchString(rest) && r.isAttribution(joined+" "+rest):
+			case (rest == ":" || rest == "：") && openAddress.MatchString(joined) && r.isAttribution(joined+next):
+			default:
 				return 0
 			}
 			return k - i + 1

@@ -123,6 +123,20 @@ func TestStripFootersWorldwide(t *testing.T) {
 	}
 }
 
+// TestStripDeviceFooter: below a phone's own footer comes only the quoted
+// original, however long it is; a French header block with non-breaking
+// spaces before its colons is one too.
+func TestStripDeviceFooter(t *testing.T) {
+	in := "Works.\n\nSent from my Fairphone\n\nWe replaced the paper feed of your printer yesterday afternoon and tested it with two hundred pages.\n"
+	if got := Strip(in, nil); got != "Works." {
+		t.Errorf("got %q", got)
+	}
+	in = "Ça marche.\n\nDe\u00a0: Acme <support@example.com>\nEnvoyé\u00a0: lundi 2 mars 2026 10:14\nÀ\u00a0: Carl\nObjet\u00a0: Imprimante\n\nAlors ?\n"
+	if got := Strip(in, nil); got != "Ça marche." {
+		t.Errorf("got %q", got)
+	}
+}
+
 func TestStripDisclaimer(t *testing.T) {
 	in := "The printer works again.\n\nCarl\n\nCONFIDENTIALITY NOTICE: This e-mail and any attachments are for the\nsole use of the intended recipient.\n"
 	if got := Strip(in, nil); got != "The printer works again.\n\nCarl" {
@@ -147,6 +161,7 @@ func TestStripKeepsOwnText(t *testing.T) {
 		"Hello,\n\nSent from the office printer, the page reads E-204 and then\nthe tray light blinks three times before it stops.\n\nCarl",
 		"Hello,\n\n2026-03-02 the printer stopped. 2026-03-03 it worked again.\n\nCarl",
 		"Hello,\n\nOn 12 March the display wrote:\nE-205\n\nCarl",
+		"Hello,\n\nthe parcel:\nSent via DHL\nIt arrived on Monday, but the box was open and the paper tray of the printer was missing completely.\n\nCarl",
 		"Hello,\n\nI wrote to carl@example.com on 2 March 2026 and got no answer.\nCan you check?\n\nCarl",
 	} {
 		if got := Strip(in, nil); got != strings.TrimSpace(in) {
@@ -209,5 +224,19 @@ func TestStripNotesAndZoho(t *testing.T) {
 		if got := Strip(in, nil); got != "Works." {
 			t.Errorf("%q\n got %q", in, got)
 		}
+	}
+}
+
+// TestStripWrappedQuoteLine: a long quoted line that a client wrapped
+// without "> " is part of the quote; a short answer under a quoted
+// question is not.
+func TestStripWrappedQuoteLine(t *testing.T) {
+	in := "Works.\n\nOn Mon, Mar 2, 2026 at 10:14 AM Acme <support@example.com> wrote:\n> We replaced the paper feed of your printer yesterday afternoon and tested it,\nthen we sent it back to you.\n> Regards, Acme\n"
+	if got := Strip(in, nil); got != "Works." {
+		t.Errorf("wrapped quote line:\n got %q", got)
+	}
+	in = "Answers below.\n\nOn Mon, Mar 2, 2026 at 10:14 AM Acme <support@example.com> wrote:\n> Is the printer fixed\nno, it is not\n> Does the scanner work\nyes\n"
+	if got := Strip(in, nil); got != strings.TrimSpace(in) {
+		t.Errorf("inline answers cut:\n got %q", got)
 	}
 }

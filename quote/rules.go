@@ -101,7 +101,7 @@ func buildRules(tsv string) (*ruleSet, error) {
 		fieldAny: regexp.MustCompile(`(?i)(?:^|[^\p{L}])(` + alternation(fields, "") + `)[\s\p{Zs}]*[:：]`),
 		kinds:    kinds,
 		footer: regexp.MustCompile(`(?i)^[\s\p{Cf}]*[(<]*(` + alternation(byKind["footer"], `[^.!?\n]{1,40}?`) +
-			`)[)>]*\.?(\s*[<(\[]?\S*(https?://|www\.)\S*)?[\s\p{Cf}]*$`),
+			`)[)>]*[.!]?(\s*[<(\[]?\S*(https?://|www\.)\S*)?[\s\p{Cf}]*$`),
 		disclaimer: regexp.MustCompile(`(?i)^[\s*_]*(` + alternation(byKind["disclaimer"], "") + `)`),
 		closing:    regexp.MustCompile(`(?i)^\s*(` + alternation(byKind["closing"], "") + `)\s*[,.!;:-]?\s*$`),
 	}
@@ -191,6 +191,9 @@ var (
 	// start word or a weekday: "On Nov 26, 2013", "понедельник, 6 октября
 	// 2014 г.". The date must carry a year.
 	datedStart = regexp.MustCompile(`(?i)^[\s\p{Cf}\-*]*(\p{L}+,?\s+)?(\p{L}+\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\.?\s+\p{L}+\.?,?\s+\d{4}|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})[\s,]`)
+	// ordinalEnd is a line that ends with a day of the month ("Fr., 28."),
+	// not a sentence.
+	ordinalEnd = regexp.MustCompile(`\d\.$`)
 	// openAddress is an address whose closing bracket went to the next line.
 	openAddress = regexp.MustCompile(`<[^<>\s]+@[^<>\s]+$`)
 	// nameAndAddress is a sender alone: "Carl Customer <carl@example.com>".
@@ -258,6 +261,8 @@ func (r *ruleSet) isAttribution(a string) bool {
 			return true // "Wiadomość napisana przez Carl c@example.com w dniu 17.01.2023, o godz. 11:09:"
 		case ends && rest == "" && hasDate && len(a) <= 120 && datedStart.MatchString(before):
 			return true // "On Nov 26, 2013 you wrote:", "понедельник, 6 октября 2014 г. пользователь Carl написал:"
+		case ends && hasDate && hasClock && r.start.MatchString(before) && shortName(rest):
+			return true // "Am 25.06.2015 um 10:55 schrieb Carl Customer:"
 		}
 	}
 	// Without a verb: a date and a sender's address or zone, as Gmail
@@ -285,10 +290,12 @@ func (r *ruleSet) attributionBlock(lines []string, i int) int {
 	if r.isAttribution(l) {
 		return 1
 	}
-	if sentenceEnd.MatchString(strings.TrimSpace(l)) || !(r.start.MatchString(l) || multiStart.MatchString(l)) {
+	t := strings.TrimSpace(l)
+	if sentenceEnd.MatchString(t) && !ordinalEnd.MatchString(t) ||
+		!(r.start.MatchString(l) || multiStart.MatchString(l) || mailAddress.MatchString(l) && r.verb.MatchString(l)) {
 		return 0
 	}
-	joined := strings.TrimSpace(l)
+	joined := t
 	for k := i + 1; k < len(lines) && k <= i+5; k++ {
 		next := strings.TrimSpace(lines[k])
 		if next == "" {
@@ -307,7 +314,11 @@ func (r *ruleSet) attributionBlock(lines []string, i int) int {
 			}
 			return k - i + 1
 		}
-		joined += " " + next
+		if strings.HasSuffix(joined, "<") {
+			joined += next // "Carl <\ncarl@example.com>:"
+		} else {
+			joined += " " + next
+		}
 		if len(joined) > 400 {
 			return 0
 		}
@@ -335,6 +346,12 @@ func (r *ruleSet) inlineAttribution(l string) int {
 		}
 	}
 	return -1
+}
+
+// shortName reports whether s can be a sender's name: a few words, no
+// sentence, no digits.
+func shortName(s string) bool {
+	return s != "" && len([]rune(s)) <= 40 && len(strings.Fields(s)) <= 4 && !strings.ContainsAny(s, "0123456789.!?,;")
 }
 
 // addressFirst reports whether s names an address before any time or

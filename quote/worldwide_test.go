@@ -13,6 +13,7 @@ var attributions = []struct{ lang, line string }{
 	{"en", "On 2 Mar 2026, at 10:14, Carl Customer <carl@example.com> wrote:"},
 	{"de", "Am Mo., 2. März 2026 um 10:14 Uhr schrieb Carl Customer <carl@example.com>:"},
 	{"de", "Carl Customer <carl@example.com> schrieb am Mo., 2. März 2026, 10:14:"},
+	{"de", "Am 02.03.2026 um 10:14 schrieb Carl Customer:"},
 	{"fr", "Le lun. 2 mars 2026 à 10:14, Carl Customer <carl@example.com> a écrit :"},
 	{"es", "El lun, 2 mar 2026 a las 10:14, Carl Customer (<carl@example.com>) escribió:"},
 	{"it", "Il giorno lun 2 mar 2026 alle ore 10:14 Carl Customer <carl@example.com> ha scritto:"},
@@ -66,6 +67,22 @@ func TestStripAttributionsWorldwide(t *testing.T) {
 	}
 }
 
+// TestStripAttributionWrappedInDate: Gmail wraps a long attribution
+// wherever the line is full, also inside the date ("Fr., 28.\nApr.") or
+// inside the address brackets.
+func TestStripAttributionWrappedInDate(t *testing.T) {
+	for _, a := range []string{
+		"Carl Customer <carl@example.com> schrieb am Mo., 2.\nMärz 2026 um 10:14 Uhr:",
+		"Op 2 maart 2026 10:14 schreef Carl Customer <\ncarl@example.com>:",
+		"ma 2. mar. 2026 kl. 10:14 skrev Carl Customer <carl@example.com\n>:",
+	} {
+		in := "Works.\n\n" + a + "\n\n> Is the printer fixed?\n> Acme\n"
+		if got := Strip(in, nil); got != "Works." {
+			t.Errorf("%q\n got %q", a, got)
+		}
+	}
+}
+
 func TestStripHeaderBlocksWorldwide(t *testing.T) {
 	for _, c := range []struct{ lang, block string }{
 		{"de", "Von: Acme Support <support@example.com>\nGesendet: Montag, 2. März 2026 10:14\nAn: Carl\nBetreff: Drucker"},
@@ -114,7 +131,7 @@ func TestStripFootersWorldwide(t *testing.T) {
 		"Στάλθηκε από το iPhone μου", "Trimis de pe iPhone-ul meu", "Enviat des del meu iPhone",
 		"发自我的iPhone", "從我的 iPhone 傳送", "iPhoneから送信", "iPhone에서 보냄", "Gửi từ iPhone của tôi",
 		"أُرسلت من الـ iPhone", "Get Outlook for Android", "Obtener Outlook para iOS",
-		"Sent from my Galaxy", "Sent from Yahoo Mail on Android",
+		"Sent from my Galaxy", "Sent from Yahoo Mail on Android", "Sent from my iPhone!",
 	} {
 		in := "The printer works again.\n\n" + f + "\n"
 		if got := Strip(in, nil); got != "The printer works again." {

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // phrasesTSV is the table of localised phrases the rules below are built
@@ -17,10 +19,9 @@ var phrasesTSV string
 // ruleSet holds the expressions built once from phrases.tsv. It is never
 // changed after it is built.
 type ruleSet struct {
-	verb       *regexp.Regexp // an attribution verb, as a word
+	verbs      []string       // attribution verbs, lower case, longest first
 	start      *regexp.Regexp // how a wrapped attribution begins
 	original   *regexp.Regexp // an "original message" rule line
-	field      *regexp.Regexp // a header field "Name:" at the start of a line
 	fieldAny   *regexp.Regexp // a header field name with a colon anywhere
 	kinds      map[string]string
 	footer     *regexp.Regexp // a phone's or webmailer's footer line
@@ -87,17 +88,13 @@ func buildRules(tsv string) (*ruleSet, error) {
 			return nil, fmt.Errorf("quote: phrases.tsv has no %s phrases", k)
 		}
 	}
-	// Letters of any script count as a word; a verb must not be part
-	// of a longer word ("wrote" in "rewrote").
-	// Scripts without spaces between words (Chinese, Japanese, Korean)
-	// have no such boundary.
-	const notLetter = `(?:^|[^\p{Latin}\p{Cyrillic}\p{Greek}\p{Arabic}\p{Hebrew}])`
+	verbs := append([]string(nil), byKind["verb"]...)
+	sort.Slice(verbs, func(i, j int) bool { return len(verbs[i]) > len(verbs[j]) })
 	r := &ruleSet{
-		verb:  regexp.MustCompile(`(?i)` + notLetter + `(` + alternation(byKind["verb"], "") + `)(?:[^\p{Latin}\p{Cyrillic}\p{Greek}\p{Arabic}\p{Hebrew}]|$)`),
+		verbs: verbs,
 		start: regexp.MustCompile(`(?i)^[\s\-*>]*(` + alternation(byKind["start"], "") + `)\s`),
 		original: regexp.MustCompile(`(?i)^\s*\*?\s*[-_=]{2,}\s*(` + alternation(byKind["original"], "") +
 			`)\s*:?\s*[-_=]{2,}\s*\*?\s*$|^\s*(` + alternation(byKind["original"], "") + `)\s*:?\s*$`),
-		field:    regexp.MustCompile(`(?i)^\s*\*?(` + alternation(fields, "") + `)[\s\p{Zs}]*\*?[\s\p{Zs}]*[:：]\*?`),
 		fieldAny: regexp.MustCompile(`(?i)(?:^|[^\p{L}])(` + alternation(fields, "") + `)[\s\p{Zs}]*[:：]`),
 		kinds:    kinds,
 		footer: regexp.MustCompile(`(?i)^[\s\p{Cf}]*[(<]*(` + alternation(byKind["footer"], `[^.!?\n]{1,40}?`) +
@@ -108,14 +105,63 @@ func buildRules(tsv string) (*ruleSet, error) {
 	return r, nil
 }
 
+// wordLetter reports whether c belongs to a script that separates words
+// by spaces; a verb in such a script must not be part of a longer word
+// ("wrote" in "rewrote"). Chinese, Japanese and Korean have no such
+// boundary.
+func wordLetter(c rune) bool {
+	return unicode.In(c, unicode.Latin, unicode.Cyrillic, unicode.Greek, unicode.Arabic, unicode.Hebrew)
+}
+
+// findVerb finds the last attribution verb in s, which must be lower
+// case, as a word: it returns where it starts and ends, or -1, -1. Plain
+// string search keeps this linear in s with a small constant, unlike one
+// large case-folding expression.
+func (r *ruleSet) findVerb(s string) (int, int) {
+	bs, be := -1, -1
+	for _, v := range r.verbs {
+		for from := 0; from < len(s); {
+			k := strings.Index(s[from:], v)
+			if k < 0 {
+				break
+			}
+			st, en := from+k, from+k+len(v)
+			from = st + 1
+			if st > 0 {
+				if c, _ := utf8.DecodeLastRuneInString(s[:st]); wordLetter(c) {
+					continue
+				}
+			}
+			if en < len(s) {
+				if c, _ := utf8.DecodeRuneInString(s[en:]); wordLetter(c) {
+					continue
+				}
+			}
+			if en > be || en == be && st < bs {
+				bs, be = st, en
+			}
+		}
+	}
+	return bs, be
+}
+
+func (r *ruleSet) hasVerb(s string) bool {
+	st, _ := r.findVerb(strings.ToLower(s))
+	return st >= 0
+}
+
 // fieldKind returns the kind of header field ("from", "sent", "to",
-// "subject", "cc") line l starts with, or "".
+// "subject", "cc") line l starts with ("From: …", "*Von:* …", "Envoyé
+// le : …", "发件人：…"), or "". A lookup of the words before the colon, not
+// an expression: it runs for every line of every mail.
 func (r *ruleSet) fieldKind(l string) string {
-	m := r.field.FindStringSubmatch(l)
-	if m == nil {
+	idx := strings.IndexAny(l, ":：")
+	if idx <= 0 || idx > 60 {
 		return ""
 	}
-	return r.kinds[strings.Join(strings.Fields(strings.ToLower(m[1])), " ")]
+	name := strings.Trim(l[:idx], " \t*\u00a0\u202f")
+	name = strings.ToLower(strings.Join(strings.Fields(name), " "))
+	return r.kinds[name]
 }
 
 // headerBlockLen reports how many lines the quoted original's header
@@ -128,7 +174,7 @@ func (r *ruleSet) fieldKind(l string) string {
 func (r *ruleSet) headerBlockLen(lines []string, i int) int {
 	first := r.fieldKind(lines[i])
 	if first == "" {
-		if strings.TrimSpace(lines[i]) != "" && len(lines[i]) < 400 {
+		if len(lines[i]) < 400 && strings.Count(lines[i], ":")+strings.Count(lines[i], "：") >= 3 {
 			seen := map[string]bool{}
 			for _, m := range r.fieldAny.FindAllStringSubmatch(lines[i], -1) {
 				seen[r.kinds[strings.Join(strings.Fields(strings.ToLower(m[1])), " ")]] = true
@@ -164,11 +210,11 @@ func (r *ruleSet) headerBlockLen(lines []string, i int) int {
 // a plain "Date:": the clients that put it above "From:" say "Sent",
 // "Gesendet", "Envoyé" and the like.
 func (r *ruleSet) isSentPhrase(l string) bool {
-	m := r.field.FindStringSubmatch(l)
-	if m == nil {
+	if r.fieldKind(l) != "sent" {
 		return false
 	}
-	switch strings.ToLower(m[1]) {
+	name := strings.ToLower(strings.Join(strings.Fields(strings.Trim(l[:strings.IndexAny(l, ":：")], " \t*\u00a0\u202f")), " "))
+	switch name {
 	case "date", "datum", "data", "dato", "fecha", "дата", "tarih", "dátum", "日期", "日付", "날짜", "ngày", "التاريخ", "tanggal", "päivämäärä", "ημερομηνία", "message du":
 		return false
 	}
@@ -228,15 +274,19 @@ func (r *ruleSet) isAttribution(a string) bool {
 		return false
 	}
 	// "---- On … wrote ----", "---- Carl wrote ----" (Zoho).
-	if m := dashedLine.FindStringSubmatch(a); m != nil && r.verb.MatchString(m[1]) && len(m[1]) < 250 {
+	if m := dashedLine.FindStringSubmatch(a); m != nil && len(m[1]) < 250 && r.hasVerb(m[1]) {
 		return true
 	}
 	a = trimEnd(a)
-	hasClock, hasAddr, hasDate := clockTime.MatchString(a), mailAddress.MatchString(a), calendarDate.MatchString(a)
 	ends := strings.HasSuffix(a, ":") || strings.HasSuffix(a, "：")
-	if locs := r.verb.FindAllStringSubmatchIndex(a, -1); locs != nil {
-		last := locs[len(locs)-1]
-		before := a[:last[2]]
+	lower := strings.ToLower(a)
+	vs, ve := r.findVerb(lower)
+	if vs < 0 && !ends && !numericDateStart.MatchString(a) {
+		return false // neither a verb nor how a verbless one ends or starts
+	}
+	hasClock, hasAddr, hasDate := clockTime.MatchString(a), mailAddress.MatchString(a), calendarDate.MatchString(a)
+	if vs >= 0 {
+		before := lower[:vs]
 		// A sentence may name a time or a date; an attribution names
 		// two of time, date and address, or is just "Name <addr>".
 		named := hasAddr && len(before) <= 100 && mailAddress.MatchString(before)
@@ -246,7 +296,7 @@ func (r *ruleSet) isAttribution(a string) bool {
 				score++
 			}
 		}
-		rest := trimEnd(strings.TrimRight(strings.TrimSpace(a[last[3]:]), ":："))
+		rest := trimEnd(strings.TrimRight(strings.TrimSpace(lower[ve:]), ":："))
 		switch {
 		case score < 2 && !named && !(ends && rest == "" && hasDate && len(a) <= 120 && datedStart.MatchString(before)):
 		case rest == "":
@@ -259,8 +309,6 @@ func (r *ruleSet) isAttribution(a string) bool {
 			return true
 		case ends && len(rest) <= 100 && addressFirst(rest):
 			return true // "Wiadomość napisana przez Carl c@example.com w dniu 17.01.2023, o godz. 11:09:"
-		case ends && rest == "" && hasDate && len(a) <= 120 && datedStart.MatchString(before):
-			return true // "On Nov 26, 2013 you wrote:", "понедельник, 6 октября 2014 г. пользователь Carl написал:"
 		case ends && hasDate && hasClock && r.start.MatchString(before) && shortName(rest):
 			return true // "Am 25.06.2015 um 10:55 schrieb Carl Customer:"
 		}
@@ -292,7 +340,7 @@ func (r *ruleSet) attributionBlock(lines []string, i int) int {
 	}
 	t := strings.TrimSpace(l)
 	if sentenceEnd.MatchString(t) && !ordinalEnd.MatchString(t) ||
-		!(r.start.MatchString(l) || multiStart.MatchString(l) || mailAddress.MatchString(l) && r.verb.MatchString(l)) {
+		!(r.start.MatchString(l) || multiStart.MatchString(l) || mailAddress.MatchString(l) && r.hasVerb(l)) {
 		return 0
 	}
 	joined := t
@@ -307,7 +355,7 @@ func (r *ruleSet) attributionBlock(lines []string, i int) int {
 			// with the verb or consist of a colon.
 			rest := strings.TrimSpace(strings.TrimLeft(next, ">"))
 			switch {
-			case r.verb.MatchString(rest) && r.isAttribution(joined+" "+rest):
+			case r.hasVerb(rest) && r.isAttribution(joined+" "+rest):
 			case (rest == ":" || rest == "：") && openAddress.MatchString(joined) && r.isAttribution(joined+next):
 			default:
 				return 0
@@ -341,7 +389,7 @@ func (r *ruleSet) inlineAttribution(l string) int {
 		if at == 0 {
 			continue
 		}
-		if rest := l[at:]; r.verb.MatchString(rest) && r.isAttribution(rest) && clockTime.MatchString(rest) {
+		if rest := l[at:]; r.hasVerb(rest) && clockTime.MatchString(rest) && r.isAttribution(rest) {
 			return at
 		}
 	}

@@ -238,6 +238,9 @@ func hasMarker(l string, markers []string) bool {
 func stripReply(lines []string) (string, bool) {
 	lines = splitInlineAttribution(lines)
 	lines, cut := cutAtOriginal(lines)
+	// The signature goes first: below it a trailing quote is no
+	// longer trailing ("answer\n> quote\n-- \nCarl").
+	lines = dropSignature(lines)
 	body, _ := Fold(strings.Join(lines, "\n"))
 	lines = dropLeadingQuote(strings.Split(body, "\n"))
 	lines = dropSignature(lines)

@@ -257,3 +257,13 @@ func TestStripWrappedQuoteLine(t *testing.T) {
 		t.Errorf("inline answers cut:\n got %q", got)
 	}
 }
+
+// TestStripQuoteAboveSignature: a trailing quote with the author's "-- "
+// signature below it still goes; the answers between quotes stay.
+func TestStripQuoteAboveSignature(t *testing.T) {
+	in := "On Mon, Mar 2, 2026 at 10:14 AM Acme <support@example.com> wrote:\n> Is it fixed?\n\nYes.\n\n> Anything else?\n\nNo.\n\n> Regards, Acme\n> old history\n\n-- \nCarl Customer\n"
+	want := "On Mon, Mar 2, 2026 at 10:14 AM Acme <support@example.com> wrote:\n> Is it fixed?\n\nYes.\n\n> Anything else?\n\nNo."
+	if got := Strip(in, nil); got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}

@@ -338,6 +338,9 @@ func cutAtOriginal(lines []string) ([]string, bool) {
 			return lines, false
 		}
 		after := below[last+1:]
+		for len(after) > 0 && strings.TrimSpace(after[0]) == "" {
+			after = after[1:] // the blank lines that went with the quote
+		}
 		if closingOnly(after) {
 			out := append([]string(nil), lines[:ruleAbove(lines, i)]...)
 			return append(out, after...), true

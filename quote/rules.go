@@ -172,17 +172,17 @@ func (r *ruleSet) fieldKind(l string) string {
 // all, as some webmailers write it. A From and a Subject line alone are
 // text: people quote them.
 func (r *ruleSet) headerBlockLen(lines []string, i int) int {
+	if l := lines[i]; len(l) < 400 && strings.Count(l, ":")+strings.Count(l, "：") >= 3 {
+		seen := map[string]bool{}
+		for _, m := range r.fieldAny.FindAllStringSubmatch(l, -1) {
+			seen[r.kinds[strings.Join(strings.Fields(strings.ToLower(m[1])), " ")]] = true
+		}
+		if seen["from"] && (seen["sent"] || seen["to"] && seen["subject"]) {
+			return 1 // "Temat: … Nadawca: … Adresat: …" on one line
+		}
+	}
 	first := r.fieldKind(lines[i])
 	if first == "" {
-		if len(lines[i]) < 400 && strings.Count(lines[i], ":")+strings.Count(lines[i], "：") >= 3 {
-			seen := map[string]bool{}
-			for _, m := range r.fieldAny.FindAllStringSubmatch(lines[i], -1) {
-				seen[r.kinds[strings.Join(strings.Fields(strings.ToLower(m[1])), " ")]] = true
-			}
-			if len(seen) >= 3 && seen["from"] {
-				return 1
-			}
-		}
 		return 0
 	}
 	seen := map[string]bool{first: true}

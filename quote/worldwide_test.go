@@ -106,6 +106,7 @@ func TestStripHeaderBlocksWorldwide(t *testing.T) {
 		{"ar", "من: Acme Support <support@example.com>\nتاريخ الإرسال: الاثنين، 2 مارس 2026 10:14 ص\nإلى: Carl\nالموضوع: طابعة"},
 		{"vi", "Từ: Acme Support <support@example.com>\nĐã gửi: Thứ Hai, 2 tháng 3, 2026 10:14\nĐến: Carl\nChủ đề: Máy in"},
 		{"blackberry", "-----Original Message-----\nFrom: Acme Support <support@example.com>\nDate: Mon, 2 Mar 2026 10:14:00\nTo: Carl\nReply-To: support@example.com\nSubject: Printer"},
+		{"pl-oneline", "Temat: Drukarka Nadawca: \"Acme\" support@example.com Adresat: carl@example.com Data: 2026-03-02 10:14"},
 		{"fi-rule", "-------- Alkuperäinen viesti --------"},
 		{"cs-rule", "---------- Původní e-mail ----------"},
 		{"ru-rule", "-------- Исходное сообщение --------"},
@@ -264,6 +265,16 @@ func TestStripQuoteAboveSignature(t *testing.T) {
 	in := "On Mon, Mar 2, 2026 at 10:14 AM Acme <support@example.com> wrote:\n> Is it fixed?\n\nYes.\n\n> Anything else?\n\nNo.\n\n> Regards, Acme\n> old history\n\n-- \nCarl Customer\n"
 	want := "On Mon, Mar 2, 2026 at 10:14 AM Acme <support@example.com> wrote:\n> Is it fixed?\n\nYes.\n\n> Anything else?\n\nNo."
 	if got := Strip(in, nil); got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+// TestStripQuoteAboveClosing: an attribution and its quote between the
+// answer and a short closing go, with the blank lines that belong to the
+// quote; the closing stays.
+func TestStripQuoteAboveClosing(t *testing.T) {
+	in := "Works.\nOn Mon, Mar 2, 2026 at 10:14 AM Acme <support@example.com> wrote:\n\n> Is it fixed?\n\nRegards, Carl\n"
+	if got, want := Strip(in, nil), "Works.\nRegards, Carl"; got != want {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
 }

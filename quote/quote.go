@@ -97,11 +97,6 @@ func Fold(text string) (body, quoted string) {
 	return body, strings.Join(lines[start:], "\n")
 }
 
-// originalRule matches the rule some clients put above a quoted original
-// ("-----Original Message-----", T-Online's "----- Original Nachricht ----",
-// Android's "-------- Original message --------"), in several languages.
-var originalRule = regexp.MustCompile(`(?i)^\s*-{3,}\s*(original message|original-nachricht|original nachricht|originalnachricht|ursprüngliche nachricht|message d'origine|mensaje original|messaggio originale|oorspronkelijk bericht|mensagem original)\s*-{3,}\s*$`)
-
 // underscoreRule matches the line Outlook draws above the header block of
 // the original. Alone it is only a line: people draw it in signatures and
 // text too, so it counts only with a header block below it.
@@ -145,8 +140,15 @@ var sentFirst = regexp.MustCompile(`(?i)^\s*(sent|gesendet)\s*:`)
 // originalAt reports whether the quoted original (not a forward) starts at
 // lines[i], announced by a rule or a header block.
 func originalAt(lines []string, i int) bool {
-	if originalRule.MatchString(lines[i]) || headerBlockAt(lines, i) {
+	if rules.original.MatchString(lines[i]) || headerBlockAt(lines, i) {
 		return true
+	}
+	if rules.originalBare.MatchString(lines[i]) {
+		for k := i + 1; k < len(lines) && k <= i+2; k++ {
+			if rules.fieldKind(lines[k]) == "from" {
+				return true
+			}
+		}
 	}
 	if !underscoreRule.MatchString(lines[i]) {
 		return false
@@ -288,7 +290,7 @@ func cutAtOriginal(lines []string) ([]string, bool) {
 		if isQuoted(lines[i]) {
 			continue
 		}
-		if originalAt(lines, i) || rules.original.MatchString(lines[i]) || rules.headerBlockLen(lines, i) > 0 {
+		if originalAt(lines, i) || rules.headerBlockLen(lines, i) > 0 {
 			if rules.headerBlockLen(lines, i) > 0 && presented(lines, i) {
 				continue
 			}

@@ -19,14 +19,17 @@ var phrasesTSV string
 // ruleSet holds the expressions built once from phrases.tsv. It is never
 // changed after it is built.
 type ruleSet struct {
-	verbs      []string       // attribution verbs, lower case, longest first
-	start      *regexp.Regexp // how a wrapped attribution begins
-	original   *regexp.Regexp // an "original message" rule line
-	fieldAny   *regexp.Regexp // a header field name with a colon anywhere
-	kinds      map[string]string
-	footer     *regexp.Regexp // a phone's or webmailer's footer line
-	disclaimer *regexp.Regexp // the start of a confidentiality notice
-	closing    *regexp.Regexp // a closing phrase alone on its line
+	verbs    []string       // attribution verbs, lower case, longest first
+	start    *regexp.Regexp // how a wrapped attribution begins
+	original *regexp.Regexp // an "original message" rule line
+	// originalBare is the same words without the rule; it counts only
+	// above a header block.
+	originalBare *regexp.Regexp
+	fieldAny     *regexp.Regexp // a header field name with a colon anywhere
+	kinds        map[string]string
+	footer       *regexp.Regexp // a phone's or webmailer's footer line
+	disclaimer   *regexp.Regexp // the start of a confidentiality notice
+	closing      *regexp.Regexp // a closing phrase alone on its line
 }
 
 var rules = mustRules(phrasesTSV)
@@ -94,9 +97,10 @@ func buildRules(tsv string) (*ruleSet, error) {
 		verbs: verbs,
 		start: regexp.MustCompile(`(?i)^[\s\-*>]*(` + alternation(byKind["start"], "") + `)\s`),
 		original: regexp.MustCompile(`(?i)^\s*\*?\s*[-_=]{2,}\s*(` + alternation(byKind["original"], "") +
-			`)\s*:?\s*[-_=]{2,}\s*\*?\s*$|^\s*(` + alternation(byKind["original"], "") + `)\s*:?\s*$`),
-		fieldAny: regexp.MustCompile(`(?i)(?:^|[^\p{L}])(` + alternation(fields, "") + `)[\s\p{Zs}]*[:：]`),
-		kinds:    kinds,
+			`)\s*:?\s*[-_=]{2,}\s*\*?\s*$`),
+		originalBare: regexp.MustCompile(`(?i)^\s*(` + alternation(byKind["original"], "") + `)\s*:?\s*$`),
+		fieldAny:     regexp.MustCompile(`(?i)(?:^|[^\p{L}])(` + alternation(fields, "") + `)[\s\p{Zs}]*[:：]`),
+		kinds:        kinds,
 		footer: regexp.MustCompile(`(?i)^[\s\p{Cf}]*[(<]*(` + alternation(byKind["footer"], `[^.!?\n]{1,40}?`) +
 			`)[)>]*[.!]?(\s*[<(\[]?\S*(https?://|www\.)\S*)?[\s\p{Cf}]*$`),
 		disclaimer: regexp.MustCompile(`(?i)^[\s*_]*(` + alternation(byKind["disclaimer"], "") + `)`),

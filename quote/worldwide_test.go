@@ -108,6 +108,7 @@ func TestStripHeaderBlocksWorldwide(t *testing.T) {
 		{"blackberry", "-----Original Message-----\nFrom: Acme Support <support@example.com>\nDate: Mon, 2 Mar 2026 10:14:00\nTo: Carl\nReply-To: support@example.com\nSubject: Printer"},
 		{"pl-oneline", "Temat: Drukarka Nadawca: \"Acme\" support@example.com Adresat: carl@example.com Data: 2026-03-02 10:14"},
 		{"fi-rule", "-------- Alkuperäinen viesti --------"},
+		{"bare-rule", "Original Message\nFrom: Acme Support <support@example.com>\nTo: Carl"},
 		{"cs-rule", "---------- Původní e-mail ----------"},
 		{"ru-rule", "-------- Исходное сообщение --------"},
 		{"ja-rule", "-------- 元のメッセージ --------"},
@@ -179,6 +180,7 @@ func TestStripKeepsOwnText(t *testing.T) {
 		"Hello,\n\nSent from the office printer, the page reads E-204 and then\nthe tray light blinks three times before it stops.\n\nCarl",
 		"Hello,\n\n2026-03-02 the printer stopped. 2026-03-03 it worked again.\n\nCarl",
 		"Hello,\n\nOn 12 March the display wrote:\nE-205\n\nCarl",
+		"Hello,\n\nOriginal message:\nthe printer said E-204 before it stopped.\n\nCarl",
 		"Hello,\n\nthe parcel:\nSent via DHL\nIt arrived on Monday, but the box was open and the paper tray of the printer was missing completely.\n\nCarl",
 		"Hello,\n\nI wrote to carl@example.com on 2 March 2026 and got no answer.\nCan you check?\n\nCarl",
 	} {

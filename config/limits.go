@@ -58,11 +58,17 @@ func defaultLimits() Limits {
 
 func (l *Limits) validate() []error {
 	var errs []error
-	for key, r := range map[string]Rate{
-		"limits.auto_per_recipient": l.AutoPerRecipient, "limits.auto_per_ticket": l.AutoPerTicket,
-		"limits.auto_per_project": l.AutoPerProject, "limits.new_tickets_per_sender": l.NewTicketsPerSender,
-		"limits.relay_per_ticket": l.RelayPerTicket, "limits.relay_per_sender": l.RelayPerSender,
+	// Slices, not maps: problems are reported in the order of the keys
+	// in the file, the same on every run.
+	for _, lr := range []struct {
+		key string
+		r   Rate
+	}{
+		{"limits.auto_per_recipient", l.AutoPerRecipient}, {"limits.auto_per_ticket", l.AutoPerTicket},
+		{"limits.auto_per_project", l.AutoPerProject}, {"limits.new_tickets_per_sender", l.NewTicketsPerSender},
+		{"limits.relay_per_ticket", l.RelayPerTicket}, {"limits.relay_per_sender", l.RelayPerSender},
 	} {
+		key, r := lr.key, lr.r
 		if r.Count <= 0 {
 			errs = append(errs, fieldErr(key+".count", "must be greater than 0"))
 		}
@@ -70,10 +76,13 @@ func (l *Limits) validate() []error {
 			errs = append(errs, fieldErr(key+".per", "must be a positive duration"))
 		}
 	}
-	for key, v := range map[string]int{"limits.suppress_days": l.SuppressDays, "limits.max_attachments": l.MaxAttachments,
-		"limits.max_header_bytes": l.MaxHeaderBytes, "limits.max_mime_depth": l.MaxMIMEDepth} {
-		if v <= 0 {
-			errs = append(errs, fieldErr(key, "must be greater than 0"))
+	for _, kv := range []struct {
+		key string
+		v   int
+	}{{"limits.suppress_days", l.SuppressDays}, {"limits.max_attachments", l.MaxAttachments},
+		{"limits.max_header_bytes", l.MaxHeaderBytes}, {"limits.max_mime_depth", l.MaxMIMEDepth}} {
+		if kv.v <= 0 {
+			errs = append(errs, fieldErr(kv.key, "must be greater than 0"))
 		}
 	}
 	return errs

@@ -454,8 +454,8 @@ func TestSMTPConnectionReuse(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(sink.Transcript(), "QUIT\r\n221") {
-		t.Error("Close did not send QUIT")
+	if _, err := sink.WaitTranscript("QUIT\r\n221", 10*time.Second); err != nil {
+		t.Errorf("Close did not send QUIT: %v", err)
 	}
 	// A Send after Close opens a new connection.
 	mustSend(t, s, 4)

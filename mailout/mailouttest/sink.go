@@ -295,6 +295,29 @@ func (s *Sink) Transcript() string {
 	return s.transcript.String()
 }
 
+// WaitTranscript waits until the SMTP conversation contains substr (a
+// command the client sends after the server already answered the last
+// message, such as QUIT, reaches the transcript only when the sink reads
+// it) and returns the transcript, or an error after timeout.
+func (s *Sink) WaitTranscript(substr string, timeout time.Duration) (string, error) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		tr := s.transcript.String()
+		changed := s.changed
+		s.mu.Unlock()
+		if strings.Contains(tr, substr) {
+			return tr, nil
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return tr, fmt.Errorf("mailouttest: %q not in the transcript after %v", substr, timeout)
+		}
+	}
+}
+
 // FailNext makes the sink answer reply instead of success the next n times
 // a transaction reaches stage: n MAIL commands, n RCPT commands (each
 // recipient counts) or n message transfers (the data is read to the end
@@ -407,7 +430,10 @@ type transcriptWriter struct{ sink *Sink }
 func (w transcriptWriter) Write(p []byte) (int, error) {
 	w.sink.mu.Lock()
 	defer w.sink.mu.Unlock()
-	return w.sink.transcript.Write(p)
+	n, err := w.sink.transcript.Write(p)
+	close(w.sink.changed)
+	w.sink.changed = make(chan struct{})
+	return n, err
 }
 
 // countingListener numbers accepted connections so that messages can say

@@ -291,6 +291,7 @@ outbound:
     path: ../spool/outbox
   smtp:
     host: relay.example.com
+    tls: starttls
     username: ticketgate
     password_file: smtp.pw
 `
@@ -330,6 +331,7 @@ outbound:
   transport: smtp
   smtp:
     host: relay.example.com
+    tls: starttls
     username: ticketgate
     password_file: missing.pw
 `)

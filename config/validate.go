@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/mail"
 	"net/netip"
 	"net/url"
@@ -167,6 +168,12 @@ func (c *Config) validateOutbound() []error {
 		}
 		if smtp.Username == "" && smtp.PasswordFile != "" {
 			add(fieldErr("outbound.smtp.username", "required when outbound.smtp.password_file is set"))
+		}
+		// Checked here, not first when the sender starts: check-config
+		// must say so, and serve must fail with "bad config" (exit 2,
+		// which systemd does not restart) rather than exit 1 in a loop.
+		if smtp.Username != "" && smtp.TLS == "none" && !loopbackHost(smtp.Host) {
+			add(fieldErr("outbound.smtp.tls", "must be starttls or tls: the credentials of %q would cross the network in the clear to %s (plain-text AUTH is only allowed to a loopback relay)", smtp.Username, smtp.Host))
 		}
 	default:
 		add(fieldErr("outbound.transport", "must be maildir or smtp"))
@@ -475,4 +482,14 @@ func parseRelay(s string) (netip.Prefix, error) {
 	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// loopbackHost reports whether host is localhost or a loopback IP, the only
+// relays credentials may reach without TLS (nobody can sniff them there).
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	return ip != nil && ip.IsLoopback()
 }

@@ -78,8 +78,12 @@ func TestValidationMessages(t *testing.T) {
 		{"port unchecked for maildir", acme + "outbound: {smtp: {port: 0}}", nil},
 		{"smtp timeout", acme + "outbound: {transport: smtp, smtp: {host: 192.0.2.25, timeout: 0s}}", []string{"outbound.smtp.timeout: must be positive"}},
 		{"tls value", acme + "outbound: {smtp: {tls: ssl}}", []string{`outbound.smtp.tls: must be none, starttls or tls, got "ssl"`}},
-		{"username without password", acme + "outbound: {transport: smtp, smtp: {host: relay.example.com, username: u}}",
+		{"username without password", acme + "outbound: {transport: smtp, smtp: {host: relay.example.com, tls: starttls, username: u}}",
 			[]string{"outbound.smtp.password_file: required when outbound.smtp.username is set"}},
+		{"plain-text auth to a remote relay", acme + "outbound: {transport: smtp, smtp: {host: relay.example.com, username: u}}",
+			[]string{"outbound.smtp.password_file: required when outbound.smtp.username is set", `outbound.smtp.tls: must be starttls or tls: the credentials of "u" would cross the network in the clear to relay.example.com (plain-text AUTH is only allowed to a loopback relay)`}},
+		{"plain-text auth to loopback is fine", acme + "outbound: {transport: smtp, smtp: {host: 127.0.0.1, username: u}}", []string{"outbound.smtp.password_file: required when outbound.smtp.username is set"}},
+		{"plain-text auth to localhost is fine", acme + "outbound: {transport: smtp, smtp: {host: localhost, username: u}}", []string{"outbound.smtp.password_file: required when outbound.smtp.username is set"}},
 		{"hello_name", acme + "outbound: {smtp: {hello_name: 'bad name'}}", []string{`outbound.smtp.hello_name: invalid host name "bad name"`}},
 		{"retry", acme + "outbound: {retry: {initial: 0s, max: -1s, give_up_after: 0s}}", []string{
 			"outbound.retry.initial: must be positive",

@@ -206,3 +206,23 @@ func TestInspectCorpus(t *testing.T) {
 		t.Fatalf("only %d corpus messages", n)
 	}
 }
+
+// TestPlainTextRelayAuthIsBadConfig: a password for a remote relay without
+// TLS is a config error that check-config reports and serve refuses with
+// exit 2 (systemd's "don't restart"), not a failure first seen when the
+// sender starts (exit 1, restarted forever).
+func TestPlainTextRelayAuthIsBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := writeConfig(t, dir, "")
+	raw, _ := os.ReadFile(path)
+	os.WriteFile(filepath.Join(dir, "relay.pw"), []byte("secret\n"), 0o600)
+	y := strings.Replace(string(raw), "  transport: maildir\n  maildir: { path: ./outbox }\n",
+		"  transport: smtp\n  smtp: { host: relay.example.com, port: 587, username: tg, password_file: relay.pw }\n", 1)
+	os.WriteFile(path, []byte(y), 0o600)
+	for _, cmd := range []string{"check-config", "serve"} {
+		code, out, stderr := runCmd([]string{cmd, "-c", path}, "")
+		if code != exitConfig || !strings.Contains(stderr+out, "outbound.smtp.tls") {
+			t.Errorf("%s: exit %d, want %d with outbound.smtp.tls named\n%s%s", cmd, code, exitConfig, out, stderr)
+		}
+	}
+}

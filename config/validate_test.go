@@ -78,6 +78,10 @@ func TestValidationMessages(t *testing.T) {
 		{"port unchecked for maildir", acme + "outbound: {smtp: {port: 0}}", nil},
 		{"smtp timeout", acme + "outbound: {transport: smtp, smtp: {host: 192.0.2.25, timeout: 0s}}", []string{"outbound.smtp.timeout: must be positive"}},
 		{"tls value", acme + "outbound: {smtp: {tls: ssl}}", []string{`outbound.smtp.tls: must be none, starttls or tls, got "ssl"`}},
+		{"admin users and operators", acme + "admin: {users: {carol: carol@example.com, ops: ops@example.com}, operators: [ops@example.com, 'Ops <x@example.com>']}", []string{
+			`admin.users.carol: "carol@example.com" is no project's agent or admin, nor an operator`,
+			`admin.operators[1]: "Ops <x@example.com>" is not a bare mail address`,
+		}},
 		{"username without password", acme + "outbound: {transport: smtp, smtp: {host: relay.example.com, tls: starttls, username: u}}",
 			[]string{"outbound.smtp.password_file: required when outbound.smtp.username is set"}},
 		{"plain-text auth to a remote relay", acme + "outbound: {transport: smtp, smtp: {host: relay.example.com, username: u}}",

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -47,6 +48,17 @@ func serveInProcess(t *testing.T, path string) *daemon.Daemon {
 	return d
 }
 
+// unixUser is this test process's Unix user: writeConfig maps it to alice
+// in admin.users, so the CLI over admin.sock acts as alice.
+func unixUser(t *testing.T) string {
+	t.Helper()
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Username
+}
+
 func writeConfig(t *testing.T, dir, extra string) string {
 	t.Helper()
 	y := fmt.Sprintf(`data_dir: ./data
@@ -56,12 +68,14 @@ inbound:
 outbound:
   transport: maildir
   maildir: { path: ./outbox }
+admin:
+  users: { %q: alice@example.com }
 projects:
   - key: ACME
     name: Acme Support
     address: acme@support.example.com
     agents: [alice@example.com]
-%s`, freePort(t), freePort(t), extra)
+%s`, freePort(t), freePort(t), unixUser(t), extra)
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
 		t.Fatal(err)

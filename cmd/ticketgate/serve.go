@@ -85,7 +85,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 		return exitConfig
 	}
 	log := newLogger(cfg.Log, stderr)
-	d, err := tgdaemon.Start(cfg, log, tgdaemon.Options{})
+	d, err := tgdaemon.Start(cfg, log, tgdaemon.Options{Version: versionString()})
 	if err != nil {
 		log.Error("could not start", "err", err)
 		return startFailureCode(err)

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
-	"slices"
 	"os"
 	"os/user"
+	"slices"
 	"strings"
 )
 

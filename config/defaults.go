@@ -24,8 +24,14 @@ func Default() *Config {
 		},
 		Inbound: Inbound{
 			MaxMessageBytes:   26214400,
-			MaxLineLength:     1048576,
 			MaxRecipients:     100,
+			// Listener limits (issue 15 item 10): enough for an MTA's
+			// usual 20 parallel deliveries, far from the file limit.
+			MaxConnections:      200,
+			MaxConnectionsPerIP: 50,
+			MaxCommandLine:      4096,
+			IdleTimeout:         5 * time.Minute,
+			MaxConcurrentData:   32,
 			TrustedRelays:     []string{"127.0.0.0/8", "::1/128"},
 			MaxCcParticipants: 10,
 			MaxParticipants:   20,

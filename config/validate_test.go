@@ -48,9 +48,19 @@ func TestValidationMessages(t *testing.T) {
 		// Inbound limits.
 		{"inbound limits", acme + "inbound: {max_message_bytes: 0, max_line_length: 80, max_recipients: 0, max_cc_participants: -1}", []string{
 			"inbound.max_message_bytes: must be greater than 0",
-			"inbound.max_line_length: must be at least 1000",
+			"inbound.max_line_length: must be 0 (no limit but max_message_bytes) or at least 1000",
 			"inbound.max_recipients: must be greater than 0",
 			"inbound.max_cc_participants: must not be negative",
+		}},
+		{"listener limits", acme + "inbound: {max_connections: 0, max_connections_per_ip: 0, max_command_line: 100, idle_timeout: 0s, max_concurrent_data: 0}", []string{
+			"inbound.max_connections: must be at least 1",
+			"inbound.max_connections_per_ip: must be between 1 and inbound.max_connections",
+			"inbound.max_command_line: must be at least 512",
+			"inbound.idle_timeout: must be positive",
+			"inbound.max_concurrent_data: must be at least 1",
+		}},
+		{"per-ip over global", acme + "inbound: {max_connections: 10, max_connections_per_ip: 11}", []string{
+			"inbound.max_connections_per_ip: must be between 1 and inbound.max_connections",
 		}},
 		{"max_recipients not a number", acme + "inbound: {max_recipients: lots}",
 			[]string{"inbound.max_recipients: cannot parse value as 'int': strconv.ParseInt: invalid syntax"}},

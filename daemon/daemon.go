@@ -254,6 +254,13 @@ func (d *Daemon) listen(cfg *config.Config) error {
 		MaxMessageBytes: in.MaxMessageBytes,
 		MaxLineLength:   in.MaxLineLength,
 		MaxRecipients:   in.MaxRecipients,
+		Limits: mailin.Limits{
+			MaxConnections:      in.MaxConnections,
+			MaxConnectionsPerIP: in.MaxConnectionsPerIP,
+			MaxCommandLine:      in.MaxCommandLine,
+			IdleTimeout:         in.IdleTimeout,
+			MaxConcurrentData:   in.MaxConcurrentData,
+		},
 		Trusted: func(ip net.IP) bool {
 			return d.Config().TrustedRelay(ip)
 		},

@@ -240,3 +240,32 @@ func TestPlainTextRelayAuthIsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliverLongLines is issue 14 item 6 through `deliver`: a 2 MiB line
+// (an inline data: image) is stored with the default config, where it used
+// to be a temporary failure retried for days; with max_line_length set, a
+// longer line is refused for good: exit 65, which the MTA bounces.
+func TestDeliverLongLines(t *testing.T) {
+	img := strings.Repeat("QUJD", (2<<20)/4)
+	raw := "From: carl@customer.example\nTo: acme@support.example.com\nSubject: photo\nMessage-ID: <long1@customer.example>\nContent-Type: text/html\n\n<p>see</p><img src=\"data:image/png;base64," + img + "\">\n"
+
+	path := writeConfig(t, t.TempDir(), "")
+	d := serveInProcess(t, path)
+	if code, _, stderr := runCmd([]string{"deliver", "-c", path}, raw); code != exitOK {
+		t.Fatalf("default config: exit %d, want 0 (%s)", code, stderr)
+	}
+	var tk *store.Ticket
+	d.Store().View(func(tx *store.Tx) error { tk, _ = tx.Ticket("ACME-1"); return nil })
+	if tk == nil || tk.Subject != "photo" {
+		t.Fatalf("no ticket for the long-lined mail: %+v", tk)
+	}
+
+	dir := t.TempDir()
+	path = writeConfig(t, dir, "")
+	y, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(y), "inbound:\n", "inbound:\n  max_line_length: 1000\n", 1)), 0o600)
+	serveInProcess(t, path)
+	if code, _, stderr := runCmd([]string{"deliver", "-c", path}, raw); code != exitDataErr || !strings.Contains(stderr, "552") {
+		t.Fatalf("max_line_length 1000: exit %d, want %d with 552 (%s)", code, exitDataErr, stderr)
+	}
+}

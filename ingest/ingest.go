@@ -203,12 +203,15 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 		if release != nil && (err != nil || !res.Created) {
 			release()
 		}
-		if err == nil && refusal != nil && !res.Duplicate {
+		if err == nil && refusal != nil {
 			if answersSender(env.Source) {
 				// Stored for the agents; refused to the sender in the
-				// SMTP/LMTP reply (and by `deliver`'s exit status).
+				// SMTP/LMTP reply (and by `deliver`'s exit status). A
+				// retry of the same bytes is refused again: the refusal
+				// follows from the content, and a 250 for a duplicate
+				// would tell the sender it was accepted after all.
 				err = refusal
-			} else if human && sender != "" {
+			} else if human && sender != "" && !res.Duplicate {
 				// IMAP: no reply code reaches anyone, so tell a human
 				// sender by mail (rate limited like any auto-reply).
 				if nerr := p.engine.MessageRefused(ctx, res.Ticket, sender, refusal.Message); nerr != nil {

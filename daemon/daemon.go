@@ -327,6 +327,10 @@ func (d *Daemon) listen(cfg *config.Config) error {
 				return linkRefused(d.engine.Mute(ctx, tok.Token))
 			},
 			DescribeEvent: ticket.Describe,
+			IsStaff: func(project, addr string) bool {
+				p := d.Config().Project(project)
+				return p != nil && p.IsStaff(addr)
+			},
 		}, d.log.With("component", "web")),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),

@@ -285,6 +285,9 @@ func (s *server) agentView(w http.ResponseWriter, r *http.Request) {
 		if t, err = tx.Ticket(tok.Ticket); err != nil {
 			return &deniedError{reason: "ticket gone", ticket: tok.Ticket}
 		}
+		if s.opts.IsStaff == nil || !s.opts.IsStaff(t.Project, tok.Recipient) {
+			return &deniedError{reason: "the link's agent is no longer on the project", ticket: t.Key}
+		}
 		if msgs, err = tx.TicketMessages(t.Key); err != nil {
 			return err
 		}

@@ -269,3 +269,26 @@ func TestDeliverLongLines(t *testing.T) {
 		t.Fatalf("max_line_length 1000: exit %d, want %d with 552 (%s)", code, exitDataErr, stderr)
 	}
 }
+
+// TestCheckConfigWarnsWorldReadableSecret: a relay password any local user
+// can read works, so nothing said so; check-config now warns (and still
+// says ok), and a 0600 file gets no warning.
+func TestCheckConfigWarnsWorldReadableSecret(t *testing.T) {
+	dir := t.TempDir()
+	path := writeConfig(t, dir, "")
+	raw, _ := os.ReadFile(path)
+	pw := filepath.Join(dir, "relay.pw")
+	os.WriteFile(pw, []byte("secret\n"), 0o644)
+	os.Chmod(pw, 0o644)
+	y := strings.Replace(string(raw), "  transport: maildir\n  maildir: { path: ./outbox }\n",
+		"  transport: smtp\n  smtp: { host: 127.0.0.1, username: tg, password_file: relay.pw }\n", 1)
+	os.WriteFile(path, []byte(y), 0o600)
+	code, out, stderr := runCmd([]string{"check-config", "-c", path}, "")
+	if code != exitOK || !strings.Contains(out, "ok") || !strings.Contains(stderr, "warning: outbound.smtp.password_file") || !strings.Contains(stderr, "0644") {
+		t.Fatalf("world-readable password file: exit %d\n%s%s", code, out, stderr)
+	}
+	os.Chmod(pw, 0o600)
+	if code, _, stderr := runCmd([]string{"check-config", "-c", path}, ""); code != exitOK || strings.Contains(stderr, "warning") {
+		t.Fatalf("0600 password file: exit %d %s", code, stderr)
+	}
+}

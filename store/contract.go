@@ -84,7 +84,8 @@ type Blobs interface {
 	PutBlobPending(r io.Reader) (string, int64, error)
 	// FlushBlobs makes every pending blob durable.
 	FlushBlobs(ctx context.Context) error
-	// OpenBlob opens a blob; ErrNotFound when there is none.
+	// OpenBlob opens a blob; ErrNotFound when there is none, ErrBlobDamaged
+	// when its content no longer matches its hash (never served).
 	OpenBlob(hash string) (*os.File, error)
 	// RemoveBlob deletes a blob (retention); missing is not an error.
 	RemoveBlob(hash string) error

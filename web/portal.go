@@ -156,6 +156,9 @@ func (s *server) attachment(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := s.store.OpenBlob(a.Blob)
 	if err != nil {
+		if errors.Is(err, store.ErrBlobDamaged) {
+			s.log.Error("attachment not served: its file is damaged; restore it from a backup", "blob", a.Blob, "err", err)
+		}
 		s.notFound(w, r)
 		return
 	}

@@ -58,6 +58,12 @@ type DB interface {
 
 	Blobs
 
+	// CommitFailing is the error of the last commit when it failed (a
+	// full disk, an I/O error, a failed blob fsync), nil when it
+	// succeeded: reads keep working while commits fail, so only this
+	// tells /readyz that nothing can be stored.
+	CommitFailing() error
+
 	// Check runs the full consistency check (`ticketgate check-store`):
 	// the file's own structure, every record decodes, indexes agree with
 	// their rows, named blobs exist. Each finding goes to problem; the

@@ -32,7 +32,6 @@ type Pipeline struct {
 	engine *ticket.Engine
 	log    *slog.Logger
 	now    func() time.Time
-	flood  *floodLimiter
 	// Queued is called after a commit that queued outbound mail (wakes
 	// the sender); may be nil.
 	Queued func()
@@ -56,7 +55,7 @@ type Outcome struct {
 
 // New returns a pipeline.
 func New(s store.DB, cfg func() *config.Config, e *ticket.Engine, log *slog.Logger) *Pipeline {
-	return &Pipeline{store: s, cfg: cfg, engine: e, log: log, now: time.Now, flood: newFloodLimiter(time.Now)}
+	return &Pipeline{store: s, cfg: cfg, engine: e, log: log, now: time.Now}
 }
 
 var errNoMailbox = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox here"}
@@ -171,18 +170,19 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 			sender = m.MailFrom
 		}
 		flood := cfg.Limits.NewTicketsPerSender
-		var release func()
 		if auto == "" && loop == "" {
-			// AllowNew may run more than once (the store retries a
-			// batch): the slot is taken once.
-			m.AllowNew = func() error {
-				if release != nil {
-					return nil
-				}
-				var err error
-				release, err = p.flood.reserve(proj.Key, sender, flood)
-				return err
+			provenFrom := ""
+			if m.SenderProven {
+				provenFrom = msg.From
 			}
+			envSender := env.MailFrom
+			if envSender == "" && !env.NullSender {
+				// No envelope at all (`deliver` without -f): the
+				// header From is all there is to count by.
+				envSender = sender
+			}
+			keys := floodKeys(proj.Key, envSender, provenFrom)
+			m.AllowNew = func(tx store.Tx) error { return allowNewTicket(tx, keys, flood, p.now()) }
 		}
 		var res *ticket.Result
 		var err error
@@ -199,9 +199,6 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 		}
 		if !handled && err == nil {
 			res, err = p.engine.Ingest(ctx, m)
-		}
-		if release != nil && (err != nil || !res.Created) {
-			release()
 		}
 		if err == nil && refusal != nil {
 			if answersSender(env.Source) {

@@ -65,7 +65,8 @@ type Inbound struct {
 	LMTP            Listener `mapstructure:"lmtp"`
 	MaxMessageBytes int64    `mapstructure:"max_message_bytes"`
 	// MaxLineLength, when set, refuses for good (552 5.3.4) a message
-	// with a longer line; 0 (default): only max_message_bytes limits.
+	// with a longer line, kept for the agents like every refusal; 0
+	// (default): only max_message_bytes limits.
 	MaxLineLength int `mapstructure:"max_line_length"`
 	MaxRecipients int `mapstructure:"max_recipients"`
 	// Resource limits of each SMTP/LMTP listener (see config.example.yaml).

@@ -252,7 +252,6 @@ func (d *Daemon) listen(cfg *config.Config) error {
 	base := mailin.ServerOptions{
 		Domain:          hostname(),
 		MaxMessageBytes: in.MaxMessageBytes,
-		MaxLineLength:   in.MaxLineLength,
 		MaxRecipients:   in.MaxRecipients,
 		Limits: mailin.Limits{
 			MaxConnections:      in.MaxConnections,

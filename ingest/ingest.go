@@ -80,7 +80,7 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 		}
 		return errs
 	}
-	hash, size, err := p.spool(r)
+	hash, size, longest, err := p.spool(r)
 	if err != nil {
 		if errors.Is(err, smtp.ErrDataTooLarge) {
 			p.log.Info("refused oversized message", "source", env.Source, "from", env.MailFrom)
@@ -108,6 +108,12 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 	spam := policy.SpamFlagged(msg)
 	bounce := policy.ParseBounce(msg)
 	refusal := refuse(cfg, msg)
+	if max := cfg.Inbound.MaxLineLength; refusal == nil && max > 0 && longest > max {
+		// Kept and shown to the agents like any refusal; the sender is
+		// refused for good (the same bytes will never fit).
+		refusal = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4},
+			Message: fmt.Sprintf("Message has a line of %d bytes, more than the %d this server accepts", longest, max)}
+	}
 	if env.Oversize > 0 {
 		refusal = refuseOversize(env.Oversize, cfg.Inbound.MaxMessageBytes)
 	}
@@ -266,17 +272,42 @@ func (p *Pipeline) logOutcome(env *mailin.Envelope, proj *config.Project, msg *m
 // the store makes it durable before the commit of the next Update, and
 // every path that accepts a message stores it with an Update after this
 // (engine.Ingest, the bounce handler), so it is still durable before 250.
-func (p *Pipeline) spool(r io.Reader) (string, int64, error) {
+func (p *Pipeline) spool(r io.Reader) (hash string, size int64, longestLine int, err error) {
 	w, err := p.store.NewBlob()
 	if err != nil {
-		return "", 0, err
+		return "", 0, 0, err
 	}
-	if _, err := io.Copy(w, r); err != nil {
+	lm := &lineMeter{r: r}
+	if _, err := io.Copy(w, lm); err != nil {
 		w.Abort()
-		return "", 0, fmt.Errorf("ingest: spool: %w", err)
+		return "", 0, 0, fmt.Errorf("ingest: spool: %w", err)
 	}
-	hash, err := w.CommitPending()
-	return hash, w.Size(), err
+	hash, err = w.CommitPending()
+	return hash, w.Size(), lm.longest, err
+}
+
+// lineMeter measures the longest line (without its line end) of what is
+// read through it.
+type lineMeter struct {
+	r       io.Reader
+	cur     int
+	longest int
+}
+
+func (m *lineMeter) Read(b []byte) (int, error) {
+	n, err := m.r.Read(b)
+	for _, c := range b[:n] {
+		switch c {
+		case '\n':
+			m.cur = 0
+		case '\r':
+		default:
+			if m.cur++; m.cur > m.longest {
+				m.longest = m.cur
+			}
+		}
+	}
+	return n, err
 }
 
 func (p *Pipeline) parse(hash string) (*mailin.Message, []store.Attachment, error) {

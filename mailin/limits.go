@@ -7,13 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/emersion/go-smtp"
 )
-
-// errLineTooLong refuses a message with a line over
-// inbound.max_line_length, for good: the same bytes will never fit.
-var errLineTooLong = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message has a line longer than this server accepts"}
 
 // What a limitedConn is reading.
 const (
@@ -49,19 +43,13 @@ type limitedConn struct {
 	ip   string
 	once sync.Once
 
-	mu      sync.Mutex
-	mode    int
-	lineLen int
-	verb    []byte // the start of the current command line
-	chunk   int64  // BDAT bytes still to come
-	dstate  int    // end-of-DATA detector
-	heldCR  bool   // a CR at the end of the last read, not yet passed on
-	// pending are bytes read but not yet passed on: the rest of a read
-	// cut short to report a line over the limit.
-	pending []byte
-	// refused: this message already had its line over the limit (the
-	// rest is read through to its end, so the refusal can be answered).
-	refused  bool
+	mu       sync.Mutex
+	mode     int
+	lineLen  int
+	verb     []byte // the start of the current command line
+	chunk    int64  // BDAT bytes still to come
+	dstate   int    // end-of-DATA detector
+	heldCR   bool   // a CR at the end of the last read, not yet passed on
 	progress time.Time
 	done     error // once set, every read returns it
 }
@@ -86,7 +74,7 @@ func (c *limitedConn) Close() error {
 func (c *limitedConn) Write(b []byte) (int, error) {
 	if bytes.HasPrefix(b, []byte("354 ")) || bytes.HasPrefix(b, []byte("354-")) {
 		c.mu.Lock()
-		c.mode, c.dstate, c.lineLen, c.refused = readingData, dataBeginLine, 0, false
+		c.mode, c.dstate = readingData, dataBeginLine
 		c.mu.Unlock()
 		c.Conn.SetReadDeadline(time.Now().Add(c.s.srv.ReadTimeout))
 	}
@@ -119,15 +107,6 @@ func (c *limitedConn) Read(b []byte) (int, error) {
 	if done != nil {
 		return 0, done
 	}
-	c.mu.Lock()
-	if len(c.pending) > 0 {
-		n := copy(b, c.pending)
-		c.pending = c.pending[n:]
-		n, err := c.scan(b[:n], len(c.pending) == 0)
-		c.mu.Unlock()
-		return n, err
-	}
-	c.mu.Unlock()
 	for {
 		start := 0
 		c.mu.Lock()
@@ -153,12 +132,12 @@ func (c *limitedConn) Read(b []byte) (int, error) {
 		}
 		c.mu.Lock()
 		n, ferr := c.scan(b[:n], err == nil)
-		if ferr == io.EOF {
-			c.done = io.EOF
+		if ferr != nil {
+			c.done = ferr
 		}
 		c.mu.Unlock()
 		if ferr != nil {
-			return n, ferr
+			return 0, ferr
 		}
 		if n > 0 || err != nil {
 			return n, err
@@ -194,17 +173,9 @@ func (c *limitedConn) scan(b []byte, more bool) (int, error) {
 					b[i], ch = ' ', ' '
 				}
 			}
-			if ch == '\n' {
-				c.lineLen = 0
-			} else if c.lineLen++; c.s.opts.MaxLineLength > 0 && c.lineLen > c.s.opts.MaxLineLength && !c.refused {
-				// Pass on what came before, then the refusal; keep
-				// the rest for the reads that follow, which go-smtp
-				// makes to reach the end of the message and answer.
-				c.refused = true
-				c.lineLen = 0
-				c.pending = append([]byte(nil), b[i:]...)
-				return i, errLineTooLong
-			}
+			// No line limit here: a message line is limited only by
+			// the message size (inbound.max_line_length is checked by
+			// the pipeline, which keeps the message for the agents).
 			if c.endOfData(ch) {
 				c.mode, c.lineLen, c.verb, c.progress = readingCommands, 0, c.verb[:0], time.Now()
 			}

@@ -51,45 +51,6 @@ func TestLongLineAccepted(t *testing.T) {
 	}
 }
 
-// TestLongLineRefusedForGood: where the sysadmin set max_line_length, a
-// longer line is a permanent 552 5.3.4 (SMTP and LMTP), never a 451 the
-// sender retries for days.
-func TestLongLineRefusedForGood(t *testing.T) {
-	for _, lmtp := range []bool{false, true} {
-		recv := &slowReceiver{}
-		_, addr := startServerWith(t, recv, ServerOptions{MaxLineLength: 1000, LMTP: lmtp})
-		body := "Subject: long\r\n\r\n" + strings.Repeat("x", 5000) + "\r\n"
-		var c *smtp.Client
-		var err error
-		if lmtp {
-			var nc net.Conn
-			if nc, err = net.Dial("tcp", addr); err == nil {
-				c = smtp.NewClientLMTP(nc)
-			}
-		} else {
-			c, err = smtp.Dial(addr)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = c.SendMail("a@b.example", []string{"acme@support.example.com"}, strings.NewReader(body))
-		c.Close()
-		var se *smtp.SMTPError
-		var le smtp.LMTPDataError
-		if errors.As(err, &le) {
-			se = le["acme@support.example.com"]
-		} else {
-			errors.As(err, &se)
-		}
-		if se == nil || se.Code != 552 || se.EnhancedCode != (smtp.EnhancedCode{5, 3, 4}) {
-			t.Errorf("lmtp=%v: %v, want 552 5.3.4", lmtp, err)
-		}
-		if len(recv.got) != 0 {
-			t.Errorf("lmtp=%v: a refused message was stored", lmtp)
-		}
-	}
-}
-
 // TestLongCommandLineRefused: before DATA a line is a command, and a small
 // limit keeps a peer from making us buffer a megabyte per connection: 500
 // 5.5.2 and the connection closes.

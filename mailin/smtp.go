@@ -56,15 +56,12 @@ type Receiver interface {
 
 // ServerOptions configures a listener.
 type ServerOptions struct {
-	LMTP            bool
-	Domain          string
+	LMTP   bool
+	Domain string
+	// MaxMessageBytes limits a message; nothing here limits its lines
+	// (HTML mail with an inline data: image is one long line).
 	MaxMessageBytes int64
-	// MaxLineLength, when positive, refuses a message with a longer line
-	// for good (552 5.3.4). Zero: lines in a message are limited only by
-	// MaxMessageBytes (HTML mail with an inline data: image is one long
-	// line).
-	MaxLineLength int
-	MaxRecipients int
+	MaxRecipients   int
 	Limits
 	// Trusted decides whether a TCP peer may talk to us at all; unix
 	// socket peers always may.
@@ -139,7 +136,7 @@ func NewServer(opts ServerOptions, recv Receiver, log *slog.Logger) *Server {
 	srv.MaxMessageBytes = opts.MaxMessageBytes
 	// go-smtp's own limit counts every line alike, message lines too, and
 	// a long one ends in a temporary error the sender retries for days.
-	// limitedConn applies the command and message line limits instead.
+	// limitedConn applies a command line limit instead.
 	srv.MaxLineLength = 0
 	srv.MaxRecipients = opts.MaxRecipients
 	srv.ReadTimeout = 5 * time.Minute

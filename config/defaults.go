@@ -23,8 +23,8 @@ func Default() *Config {
 			LinkTTL: 4320 * time.Hour,
 		},
 		Inbound: Inbound{
-			MaxMessageBytes:   26214400,
-			MaxRecipients:     100,
+			MaxMessageBytes: 26214400,
+			MaxRecipients:   100,
 			// Listener limits (issue 15 item 10): enough for an MTA's
 			// usual 20 parallel deliveries, far from the file limit.
 			MaxConnections:      200,
@@ -32,9 +32,9 @@ func Default() *Config {
 			MaxCommandLine:      4096,
 			IdleTimeout:         5 * time.Minute,
 			MaxConcurrentData:   32,
-			TrustedRelays:     []string{"127.0.0.0/8", "::1/128"},
-			MaxCcParticipants: 10,
-			MaxParticipants:   20,
+			TrustedRelays:       []string{"127.0.0.0/8", "::1/128"},
+			MaxCcParticipants:   10,
+			MaxParticipants:     20,
 		},
 		Limits:  defaultLimits(),
 		Metrics: defaultMetrics(),

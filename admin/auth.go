@@ -145,6 +145,10 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (Caller, bool
 	}
 	_, pattern := s.mux.Handler(r)
 	sc := s.scopes[pattern]
+	if pattern == "" {
+		// No route matched: the mux answers 404 or 405 itself.
+		sc = scopeAnyone
+	}
 	switch sc {
 	case scopeAnyone:
 		return c, true

@@ -72,7 +72,7 @@ func (c *limitedConn) Close() error {
 // Write notices the 354 that starts a message: what follows is message
 // data until <CRLF>.<CRLF>, read under the transfer's own deadline.
 func (c *limitedConn) Write(b []byte) (int, error) {
-	if bytes.HasPrefix(b, []byte("354 ")) || bytes.HasPrefix(b, []byte("354-")) {
+	if bytes.HasPrefix(b, []byte("354 ")) || bytes.Contains(b, []byte("\n354 ")) {
 		c.mu.Lock()
 		c.mode, c.dstate = readingData, dataBeginLine
 		c.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -255,5 +256,45 @@ func TestConcurrentDataBounded(t *testing.T) {
 	}
 	if err := sendMsg(addr); err != nil {
 		t.Fatalf("after the slot was freed: %v", err)
+	}
+}
+
+// TestBDATChunkNotACommandLine: a BDAT chunk is message data, so a long
+// line inside it is no command line over the limit.
+func TestBDATChunkNotACommandLine(t *testing.T) {
+	recv := &slowReceiver{}
+	_, addr := startServerWith(t, recv, ServerOptions{Limits: Limits{MaxCommandLine: 512}})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	expect := func(code string) {
+		t.Helper()
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil || !strings.HasPrefix(line, code) {
+				t.Fatalf("got %q %v, want %s", line, err, code)
+			}
+			if line[3] == ' ' {
+				return
+			}
+		}
+	}
+	expect("220")
+	body := "Subject: chunked\r\n\r\n" + strings.Repeat("y", 4000) + "\r\n"
+	for _, step := range []struct{ send, want string }{
+		{"EHLO x\r\n", "250"}, {"MAIL FROM:<a@b.example>\r\n", "250"}, {"RCPT TO:<acme@support.example.com>\r\n", "250"},
+		{fmt.Sprintf("BDAT %d LAST\r\n%s", len(body), body), "250"}, {"NOOP\r\n", "250"},
+	} {
+		io.WriteString(c, step.send)
+		expect(step.want)
+	}
+	recv.mu.Lock()
+	defer recv.mu.Unlock()
+	if len(recv.got) != 1 || recv.got[0] != body {
+		t.Fatalf("stored %d messages", len(recv.got))
 	}
 }

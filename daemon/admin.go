@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -46,10 +47,8 @@ func (d *Daemon) startAdmin() error {
 			}
 		}
 	}
-	sockSrv := d.serveHTTP("admin", ln, srv)
 	// The caller on the socket is whoever the kernel says opened it.
-	sockSrv.srv.ConnContext = admin.ConnContext
-	d.admin = append(d.admin, sockSrv)
+	d.admin = append(d.admin, d.serveHTTP("admin", ln, srv, admin.ConnContext))
 	if cfg.Admin.Listen == "" {
 		return nil
 	}
@@ -72,7 +71,7 @@ func (d *Daemon) startAdmin() error {
 		}
 		tln = tls.NewListener(tln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
-	d.admin = append(d.admin, d.serveHTTP("admin-tcp", tln, tcpSrv))
+	d.admin = append(d.admin, d.serveHTTP("admin-tcp", tln, tcpSrv, nil))
 	return nil
 }
 
@@ -100,8 +99,8 @@ func (d *Daemon) reloadTokens(cfg *config.Config) {
 	d.adminTokens.Store(&tokens)
 }
 
-func (d *Daemon) serveHTTP(name string, ln net.Listener, h http.Handler) *httpServer {
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
+func (d *Daemon) serveHTTP(name string, ln net.Listener, h http.Handler, connContext func(context.Context, net.Conn) context.Context) *httpServer {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn), ConnContext: connContext}
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error("listener stopped", "listener", name, "err", err)

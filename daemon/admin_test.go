@@ -53,7 +53,7 @@ func outboxItemOf(t *testing.T, d *Daemon, project string) uint64 {
 	t.Helper()
 	var id uint64
 	waitUntil(t, "an outbox item of "+project, func() bool {
-		d.Store().View(func(tx *store.Tx) error {
+		d.Store().View(func(tx store.Tx) error {
 			items, _, err := tx.DueOutbox(time.Unix(1<<40, 0), 1000)
 			for _, it := range items {
 				if it.Project == project {
@@ -144,7 +144,7 @@ func TestAdminAgentSeesOnlyOwnProjects(t *testing.T) {
 		})
 	}
 	// The ACME item is still queued, the ACME ticket untouched.
-	d.Store().View(func(tx *store.Tx) error {
+	d.Store().View(func(tx store.Tx) error {
 		if _, err := tx.OutboxItem(acmeItem); err != nil {
 			t.Errorf("the ACME outbox item is gone: %v", err)
 		}

@@ -76,7 +76,7 @@ func (m *Metrics) Ready() Report {
 		// The last commit failed: try an empty one, so a disk that has
 		// room again makes us ready without waiting for mail.
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		perr := m.opts.Store.Update(ctx, func(*store.Tx) error { return nil })
+		perr := m.opts.Store.Update(ctx, func(store.Tx) error { return nil })
 		cancel()
 		if perr != nil {
 			fail(Check{Name: "store", Detail: "commits fail (disk full? I/O error?): " + perr.Error()})

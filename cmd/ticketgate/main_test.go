@@ -255,7 +255,7 @@ func TestDeliverLongLines(t *testing.T) {
 		t.Fatalf("default config: exit %d, want 0 (%s)", code, stderr)
 	}
 	var tk *store.Ticket
-	d.Store().View(func(tx *store.Tx) error { tk, _ = tx.Ticket("ACME-1"); return nil })
+	d.Store().View(func(tx store.Tx) error { tk, _ = tx.Ticket("ACME-1"); return nil })
 	if tk == nil || tk.Subject != "photo" {
 		t.Fatalf("no ticket for the long-lined mail: %+v", tk)
 	}

@@ -7,7 +7,6 @@ package admin
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,8 +23,9 @@ import (
 	"github.com/ticketgate/ticketgate/ticket"
 )
 
-// AsHeader names the acting agent on the unix socket (whoever can open the
-// socket is trusted to say who they are, like a shell user with sudo).
+// AsHeader repeats the agent the CLI was told to act as (--as). It proves
+// nothing: the caller is who the socket's peer credentials or the TCP token
+// say, and a request naming someone else is refused.
 const AsHeader = "X-Ticketgate-As"
 
 // Server serves the admin API.
@@ -36,18 +36,25 @@ type Server struct {
 	log   *slog.Logger
 	// Wake is called after a change that queued outbound mail.
 	Wake func()
-	// tokens maps a TCP token to its agent; nil on the unix socket.
-	tokens map[string]string
-	engine *ticket.Engine
-	mux    *http.ServeMux
+	// tokens returns the TCP tokens (token → agent) in force now; nil on
+	// the unix socket.
+	tokens  func() map[string]string
+	engine  *ticket.Engine
+	mux     *http.ServeMux
+	scopes  map[string]scope
+	version string
 }
 
 // Options configures a Server.
 type Options struct {
 	Now func() time.Time
 	// Tokens, when set, requires "Authorization: Bearer <token>" and takes
-	// the agent from it (the TCP listener).
-	Tokens map[string]string
+	// the agent from it (the TCP listener). It is asked on every request,
+	// so a reload that rotates or removes a token takes effect at once.
+	// Without it the caller is the unix socket peer (see ConnContext).
+	Tokens func() map[string]string
+	// Version is what GET /api/version answers.
+	Version string
 	// Engine makes the changes (status, assign, comment …); every change
 	// goes through the same domain path as mail.
 	Engine *ticket.Engine
@@ -58,42 +65,26 @@ func NewServer(s store.DB, cfg func() *config.Config, opts Options, log *slog.Lo
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	srv := &Server{store: s, cfg: cfg, now: opts.Now, log: log, tokens: opts.Tokens, engine: opts.Engine, mux: http.NewServeMux()}
+	srv := &Server{store: s, cfg: cfg, now: opts.Now, log: log, tokens: opts.Tokens, engine: opts.Engine,
+		mux: http.NewServeMux(), scopes: map[string]scope{}, version: opts.Version}
 	srv.routes()
 	srv.opRoutes()
 	srv.traceRoutes()
 	return srv
 }
 
-type ctxKey struct{}
-
-// agentFrom returns the acting agent of a request ("" when none named).
+// agentFrom returns the acting agent of a request ("" when unknown).
 func agentFrom(ctx context.Context) string {
-	a, _ := ctx.Value(ctxKey{}).(string)
-	return a
+	return callerFrom(ctx).Agent
 }
 
-// ServeHTTP authenticates and dispatches.
+// ServeHTTP authenticates, checks the route's scope and dispatches.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	agent := strings.ToLower(strings.TrimSpace(r.Header.Get(AsHeader)))
-	if s.tokens != nil {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		agent = ""
-		for t, a := range s.tokens {
-			if ok && subtle.ConstantTimeCompare([]byte(t), []byte(tok)) == 1 {
-				agent = a
-			}
-		}
-		if agent == "" {
-			writeError(w, http.StatusUnauthorized, "a valid agent token is required (Authorization: Bearer …)")
-			return
-		}
-	}
-	if agent != "" && !s.cfg().IsStaffAnywhere(agent) {
-		writeError(w, http.StatusForbidden, fmt.Sprintf("%s is no project's agent or admin", agent))
+	c, ok := s.authorize(w, r)
+	if !ok {
 		return
 	}
-	s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, agent)))
+	s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
 }
 
 // requireAgent answers 400 unless the request names its agent: every
@@ -101,7 +92,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func requireAgent(w http.ResponseWriter, r *http.Request) (string, bool) {
 	a := agentFrom(r.Context())
 	if a == "" {
-		writeError(w, http.StatusBadRequest, "this changes something: say who you are (--as <agent address>)")
+		writeError(w, http.StatusForbidden, "this changes something: the caller must be an agent (admin.users on the socket, a token on TCP)")
 		return "", false
 	}
 	return a, true
@@ -139,17 +130,20 @@ func (s *Server) storeError(w http.ResponseWriter, err error) {
 }
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /api/tickets", s.listTickets)
-	s.mux.HandleFunc("GET /api/tickets/{key}", s.showTicket)
-	s.mux.HandleFunc("GET /api/outbox", s.listOutbox)
-	s.mux.HandleFunc("POST /api/outbox/{id}/requeue", s.requeue)
-	s.mux.HandleFunc("DELETE /api/outbox/{id}", s.dropOutbox)
-	s.mux.HandleFunc("GET /api/suppressions", s.listSuppressions)
-	s.mux.HandleFunc("DELETE /api/suppressions/{addr}", s.clearSuppression)
-	s.mux.HandleFunc("GET /api/backup", s.backup)
-	s.mux.HandleFunc("GET /api/purge", s.purgePlan)
-	s.mux.HandleFunc("POST /api/purge", s.purgeRun)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	s.handle("GET /api/version", scopeAnyone, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"version": s.version})
+	})
+	s.handle("GET /api/tickets", scopeAgent, s.listTickets)
+	s.handle("GET /api/tickets/{key}", scopeAgent, s.showTicket)
+	s.handle("GET /api/outbox", scopeAgent, s.listOutbox)
+	s.handle("POST /api/outbox/{id}/requeue", scopeAgent, s.requeue)
+	s.handle("DELETE /api/outbox/{id}", scopeAgent, s.dropOutbox)
+	s.handle("GET /api/suppressions", scopeAgent, s.listSuppressions)
+	s.handle("DELETE /api/suppressions/{addr}", scopeAgent, s.clearSuppression)
+	s.handle("GET /api/backup", scopeOperator, s.backup)
+	s.handle("GET /api/purge", scopeOperator, s.purgePlan)
+	s.handle("POST /api/purge", scopeOperator, s.purgeRun)
+	s.handle("/", scopeAnyone, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API call: "+r.Method+" "+r.URL.Path)
 	})
 }
@@ -175,10 +169,17 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 	if limit <= 0 {
 		limit = 200
 	}
+	if project != "" && !s.may(r.Context(), project) {
+		writeError(w, http.StatusForbidden, fmt.Sprintf("%s is not an agent of %s", agentFrom(r.Context()), project))
+		return
+	}
 	var out []TicketSummary
 	err := s.store.View(func(tx store.Tx) error {
 		var ferr error
 		err := tx.ForEachTicket(project, func(t *store.Ticket) bool {
+			if !s.may(r.Context(), t.Project) {
+				return true
+			}
 			if status != "" && t.Status != status {
 				return true
 			}
@@ -244,10 +245,19 @@ type TicketDetail struct {
 
 func (s *Server) showTicket(w http.ResponseWriter, r *http.Request) {
 	var d TicketDetail
+	key := strings.ToUpper(r.PathValue("key"))
 	err := s.store.View(func(tx store.Tx) error {
 		var err error
-		if d.Ticket, err = tx.Ticket(strings.ToUpper(r.PathValue("key"))); err != nil {
+		// Another project's ticket is answered like a missing one: its
+		// existence is none of the caller's business either.
+		if !s.mayTicket(r.Context(), key) {
+			return fmt.Errorf("ticket %s: %w", key, store.ErrNotFound)
+		}
+		if d.Ticket, err = tx.Ticket(key); err != nil {
 			return err
+		}
+		if !s.may(r.Context(), d.Ticket.Project) {
+			return fmt.Errorf("ticket %s: %w", key, store.ErrNotFound)
 		}
 		if d.Messages, err = tx.TicketMessages(d.Ticket.Key); err != nil {
 			return err
@@ -280,6 +290,9 @@ func (s *Server) listOutbox(w http.ResponseWriter, r *http.Request) {
 	err := s.store.View(func(tx store.Tx) error {
 		items, err := tx.ListOutbox(10000)
 		for _, it := range items {
+			if !s.may(r.Context(), it.Project) {
+				continue
+			}
 			out = append(out, OutboxEntry{ID: it.ID, Ticket: it.Ticket, Event: it.Event, Recipient: it.Recipient, MessageID: it.MessageID,
 				Created: it.Created, NextAttempt: it.NextAttempt, Attempts: it.Attempts, LastError: it.LastError})
 		}
@@ -310,6 +323,13 @@ func (s *Server) outboxChange(w http.ResponseWriter, r *http.Request, drop bool)
 	var item *store.OutboxItem
 	err = s.store.Update(r.Context(), func(tx store.Tx) error {
 		var err error
+		// Another project's item is answered like a missing one.
+		if item, err = tx.OutboxItem(id); err != nil {
+			return fmt.Errorf("outbox item %d: %w", id, err)
+		}
+		if !s.may(r.Context(), item.Project) {
+			return fmt.Errorf("outbox item %d: %w", id, store.ErrNotFound)
+		}
 		if drop {
 			item, err = tx.Dequeue(id)
 		} else {
@@ -338,8 +358,12 @@ func (s *Server) dropOutbox(w http.ResponseWriter, r *http.Request) { s.outboxCh
 func (s *Server) listSuppressions(w http.ResponseWriter, r *http.Request) {
 	var out []*store.Suppression
 	err := s.store.View(func(tx store.Tx) error {
-		var err error
-		out, err = tx.Suppressions()
+		all, err := tx.Suppressions()
+		for _, sup := range all {
+			if s.mayTicket(r.Context(), sup.Ticket) {
+				out = append(out, sup)
+			}
+		}
 		return err
 	})
 	if err != nil {
@@ -367,7 +391,7 @@ func (s *Server) clearSuppression(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		if sup == nil {
+		if sup == nil || !s.mayTicket(r.Context(), sup.Ticket) {
 			return fmt.Errorf("no suppression for %s: %w", addr, store.ErrNotFound)
 		}
 		if err := tx.ClearSuppression(addr); err != nil {

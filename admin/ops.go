@@ -32,15 +32,15 @@ type OpResult struct {
 }
 
 func (s *Server) opRoutes() {
-	s.mux.HandleFunc("POST /api/tickets/{key}/status", s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
+	s.handle("POST /api/tickets/{key}/status", scopeAgent, s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
 		n, err := s.engine.SetStatus(r.Context(), key, req.Status, agent)
 		return n, "status set to " + req.Status, err
 	}))
-	s.mux.HandleFunc("POST /api/tickets/{key}/assign", s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
+	s.handle("POST /api/tickets/{key}/assign", scopeAgent, s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
 		n, err := s.engine.Assign(r.Context(), key, req.Agent, agent)
 		return n, "assigned to " + req.Agent, err
 	}))
-	s.mux.HandleFunc("POST /api/tickets/{key}/comment", s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
+	s.handle("POST /api/tickets/{key}/comment", scopeAgent, s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
 		n, err := s.engine.Comment(r.Context(), key, agent, req.Text, req.Internal)
 		what := "public reply added"
 		if req.Internal {
@@ -48,41 +48,46 @@ func (s *Server) opRoutes() {
 		}
 		return n, what, err
 	}))
-	s.mux.HandleFunc("POST /api/tickets/{key}/participants", s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
+	s.handle("POST /api/tickets/{key}/participants", scopeAgent, s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
 		n, err := s.engine.AddParticipant(r.Context(), key, req.Address, agent)
 		return n, "participant " + req.Address + " added", err
 	}))
-	s.mux.HandleFunc("DELETE /api/tickets/{key}/participants/{addr}", s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
+	s.handle("DELETE /api/tickets/{key}/participants/{addr}", scopeAgent, s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
 		n, err := s.engine.RemoveParticipant(r.Context(), key, r.PathValue("addr"), agent)
 		return n, "participant " + r.PathValue("addr") + " removed", err
 	}))
-	s.mux.HandleFunc("POST /api/tickets/{key}/invite", s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
+	s.handle("POST /api/tickets/{key}/invite", scopeAgent, s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
 		n, err := s.engine.Invite(r.Context(), key, req.Address, agent)
 		return n, req.Address + " invited", err
 	}))
-	s.mux.HandleFunc("POST /api/tickets/{key}/merge", s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
+	s.handle("POST /api/tickets/{key}/merge", scopeAgent, s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
 		n, err := s.engine.Merge(r.Context(), key, req.Into, agent)
 		return n, "merged into " + strings.ToUpper(req.Into), err
 	}))
-	s.mux.HandleFunc("POST /api/tickets/{key}/spam", s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
+	s.handle("POST /api/tickets/{key}/spam", scopeAgent, s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
 		n, err := s.engine.MarkSpam(r.Context(), key, agent)
 		return n, "marked as spam, reporter blocked", err
 	}))
-	s.mux.HandleFunc("POST /api/tickets/{key}/organization", s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
+	s.handle("POST /api/tickets/{key}/organization", scopeAgent, s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
 		n, err := s.engine.Share(r.Context(), key, req.Name, agent)
 		return n, "shared with " + req.Name, err
 	}))
-	s.mux.HandleFunc("PUT /api/orgs/{project}/{name}", s.op(func(r *http.Request, _, agent string, req *OpRequest) (int, string, error) {
+	s.handle("PUT /api/orgs/{project}/{name}", scopeAgent, s.op(func(r *http.Request, _, agent string, req *OpRequest) (int, string, error) {
 		return 0, "organization " + r.PathValue("name") + " saved", s.engine.PutOrganization(r.Context(), r.PathValue("project"), r.PathValue("name"), req.Domains, req.Members, agent)
 	}))
-	s.mux.HandleFunc("DELETE /api/orgs/{project}/{name}", s.op(func(r *http.Request, _, agent string, req *OpRequest) (int, string, error) {
+	s.handle("DELETE /api/orgs/{project}/{name}", scopeAgent, s.op(func(r *http.Request, _, agent string, req *OpRequest) (int, string, error) {
 		return 0, "organization " + r.PathValue("name") + " deleted", s.engine.DeleteOrganization(r.Context(), r.PathValue("project"), r.PathValue("name"), agent)
 	}))
-	s.mux.HandleFunc("GET /api/orgs", func(w http.ResponseWriter, r *http.Request) {
+	s.handle("GET /api/orgs", scopeAgent, func(w http.ResponseWriter, r *http.Request) {
 		var out []*store.Organization
 		err := s.store.View(func(tx store.Tx) error {
 			var err error
-			out, err = tx.Organizations(strings.ToUpper(r.URL.Query().Get("project")))
+			all, err := tx.Organizations(strings.ToUpper(r.URL.Query().Get("project")))
+			for _, o := range all {
+				if s.may(r.Context(), o.Project) {
+					out = append(out, o)
+				}
+			}
 			return err
 		})
 		if err != nil {
@@ -94,7 +99,7 @@ func (s *Server) opRoutes() {
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
-	s.mux.HandleFunc("POST /api/blocks", s.op(func(r *http.Request, _, agent string, req *OpRequest) (int, string, error) {
+	s.handle("POST /api/blocks", scopeAgent, s.op(func(r *http.Request, _, agent string, req *OpRequest) (int, string, error) {
 		return 0, req.Address + " blocked in " + strings.ToUpper(req.Project), s.engine.BlockSender(r.Context(), req.Project, req.Address, agent)
 	}))
 }
@@ -119,6 +124,27 @@ func (s *Server) op(fn func(r *http.Request, key, agent string, req *OpRequest) 
 			}
 		}
 		key := strings.ToUpper(r.PathValue("key"))
+		// Every ticket and project the call names must be one of the
+		// caller's: the ticket acted on, a merge target, the project of
+		// an organization or a block.
+		if key != "" && !s.mayTicket(r.Context(), key) {
+			writeError(w, http.StatusNotFound, "ticket "+key+": not found")
+			return
+		}
+		if req.Into != "" && !s.mayTicket(r.Context(), strings.ToUpper(req.Into)) {
+			writeError(w, http.StatusNotFound, "ticket "+strings.ToUpper(req.Into)+": not found")
+			return
+		}
+		for _, p := range []string{r.PathValue("project"), req.Project} {
+			if p != "" && !s.may(r.Context(), p) {
+				writeError(w, http.StatusForbidden, agent+" is not an agent of "+strings.ToUpper(p))
+				return
+			}
+		}
+		if key == "" && r.PathValue("project") == "" && req.Project == "" && !callerFrom(r.Context()).Operator {
+			writeError(w, http.StatusBadRequest, "name the project")
+			return
+		}
 		n, done, err := fn(r, key, agent, &req)
 		switch {
 		case errors.Is(err, ticket.ErrRefused):

@@ -30,7 +30,7 @@ type TraceMail struct {
 }
 
 func (s *Server) traceRoutes() {
-	s.mux.HandleFunc("GET /api/trace", s.trace)
+	s.handle("GET /api/trace", scopeAgent, s.trace)
 }
 
 func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
@@ -71,6 +71,9 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, err)
 		return
 	}
+	if !s.mayTrace(r.Context(), &t) {
+		t.Events = nil
+	}
 	if len(t.Events) == 0 {
 		writeError(w, http.StatusNotFound, "nothing is known about <"+id+"> (the audit stream keeps log.audit_days days)")
 		return
@@ -89,4 +92,59 @@ func (c *Client) Trace(ctx context.Context, messageID string) (*Trace, error) {
 	var t Trace
 	err := c.Call(ctx, http.MethodGet, "/api/trace?id="+url.QueryEscape(messageID), nil, &t)
 	return &t, err
+}
+
+// mayTrace keeps what the caller may see of t: events of their projects,
+// and events that name no project (received, before routing) only when the
+// mail also concerns one of their projects. It reports whether anything is
+// left.
+func (s *Server) mayTrace(ctx context.Context, t *Trace) bool {
+	mine := false
+	visit := func(ev []*store.AuditEvent) {
+		for _, e := range ev {
+			if e.Project != "" && s.may(ctx, e.Project) {
+				mine = true
+			}
+		}
+	}
+	visit(t.Events)
+	for _, m := range t.Sent {
+		visit(m.Events)
+	}
+	for _, m := range t.Related {
+		visit(m.Events)
+	}
+	if t.Cause != nil {
+		visit(t.Cause.Events)
+	}
+	if !mine {
+		return false
+	}
+	keep := func(ev []*store.AuditEvent) []*store.AuditEvent {
+		out := []*store.AuditEvent{}
+		for _, e := range ev {
+			if e.Project == "" || s.may(ctx, e.Project) {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	keepMails := func(ms []TraceMail) []TraceMail {
+		var out []TraceMail
+		for _, m := range ms {
+			if m.Events = keep(m.Events); len(m.Events) > 0 {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	t.Events = keep(t.Events)
+	t.Sent = keepMails(t.Sent)
+	t.Related = keepMails(t.Related)
+	if t.Cause != nil {
+		if t.Cause.Events = keep(t.Cause.Events); len(t.Cause.Events) == 0 {
+			t.Cause = nil
+		}
+	}
+	return true
 }

@@ -3,8 +3,10 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/mail"
 	"os"
 	"os/user"
+	"slices"
 	"strings"
 )
 
@@ -21,12 +23,30 @@ type Admin struct {
 	TLSCertFile string       `mapstructure:"tls_cert_file"`
 	TLSKeyFile  string       `mapstructure:"tls_key_file"`
 	Tokens      []AdminToken `mapstructure:"tokens"`
+	// Users maps a Unix user (name or numeric uid) to the agent address it
+	// acts as on admin.sock: the kernel reports who connected
+	// (SO_PEERCRED), so nobody can claim another agent's identity there.
+	// A user not listed may only ask for the version.
+	Users map[string]string `mapstructure:"users"`
+	// Operators are the addresses (agents, or addresses only Users map
+	// to) that may run backup and purge and see every project.
+	Operators []string `mapstructure:"operators"`
 }
 
 // AdminToken gives one agent an API token (read from a file) for TCP.
 type AdminToken struct {
 	Agent     string `mapstructure:"agent"`
 	TokenFile string `mapstructure:"token_file"`
+}
+
+// IsOperator reports whether addr is listed in admin.operators.
+func (a *Admin) IsOperator(addr string) bool {
+	for _, o := range a.Operators {
+		if strings.EqualFold(strings.TrimSpace(o), strings.TrimSpace(addr)) {
+			return true
+		}
+	}
+	return false
 }
 
 // IsStaffAnywhere reports whether addr is an agent or admin of any project.
@@ -54,11 +74,31 @@ func (a *Admin) validate(c *Config) []error {
 	}
 	for i, t := range a.Tokens {
 		key := fmt.Sprintf("admin.tokens[%d]", i)
-		if !c.IsStaffAnywhere(t.Agent) {
-			errs = append(errs, fieldErr(key+".agent", "%q is no project's agent or admin", t.Agent))
+		if !c.IsStaffAnywhere(t.Agent) && !a.IsOperator(t.Agent) {
+			errs = append(errs, fieldErr(key+".agent", "%q is no project's agent or admin, nor an operator", t.Agent))
 		}
 		if t.TokenFile == "" {
 			errs = append(errs, fieldErr(key+".token_file", "required"))
+		}
+	}
+	users := make([]string, 0, len(a.Users))
+	for u := range a.Users {
+		users = append(users, u)
+	}
+	slices.Sort(users)
+	for _, u := range users {
+		addr := a.Users[u]
+		key := "admin.users." + u
+		switch {
+		case strings.TrimSpace(u) == "":
+			errs = append(errs, fieldErr("admin.users", "a Unix user name must not be empty"))
+		case !c.IsStaffAnywhere(addr) && !a.IsOperator(addr):
+			errs = append(errs, fieldErr(key, "%q is no project's agent or admin, nor an operator", addr))
+		}
+	}
+	for i, o := range a.Operators {
+		if _, err := mail.ParseAddress(o); err != nil || strings.Contains(o, "<") {
+			errs = append(errs, fieldErr(fmt.Sprintf("admin.operators[%d]", i), "%q is not a bare mail address", o))
 		}
 	}
 	if a.SocketGroup != "" {

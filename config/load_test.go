@@ -158,7 +158,9 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("web = %+v", cfg.Web)
 	}
 	in := cfg.Inbound
-	if in.MaxMessageBytes != 26214400 || in.MaxLineLength != 1048576 || in.MaxRecipients != 100 ||
+	if in.MaxMessageBytes != 26214400 || in.MaxLineLength != 0 || in.MaxRecipients != 100 ||
+		in.MaxConnections != 200 || in.MaxConnectionsPerIP != 50 || in.MaxCommandLine != 4096 ||
+		in.IdleTimeout != 5*time.Minute || in.MaxConcurrentData != 32 ||
 		in.MaxCcParticipants != 10 || !slices.Equal(in.TrustedRelays, []string{"127.0.0.0/8", "::1/128"}) ||
 		in.SMTP.Listen != "" || in.LMTP.Listen != "" {
 		t.Errorf("inbound = %+v", in)
@@ -291,6 +293,7 @@ outbound:
     path: ../spool/outbox
   smtp:
     host: relay.example.com
+    tls: starttls
     username: ticketgate
     password_file: smtp.pw
 `
@@ -330,6 +333,7 @@ outbound:
   transport: smtp
   smtp:
     host: relay.example.com
+    tls: starttls
     username: ticketgate
     password_file: missing.pw
 `)

@@ -64,8 +64,17 @@ type Inbound struct {
 	SMTP            Listener `mapstructure:"smtp"`
 	LMTP            Listener `mapstructure:"lmtp"`
 	MaxMessageBytes int64    `mapstructure:"max_message_bytes"`
-	MaxLineLength   int      `mapstructure:"max_line_length"`
-	MaxRecipients   int      `mapstructure:"max_recipients"`
+	// MaxLineLength, when set, refuses for good (552 5.3.4) a message
+	// with a longer line, kept for the agents like every refusal; 0
+	// (default): only max_message_bytes limits.
+	MaxLineLength int `mapstructure:"max_line_length"`
+	MaxRecipients int `mapstructure:"max_recipients"`
+	// Resource limits of each SMTP/LMTP listener (see config.example.yaml).
+	MaxConnections      int           `mapstructure:"max_connections"`
+	MaxConnectionsPerIP int           `mapstructure:"max_connections_per_ip"`
+	MaxCommandLine      int           `mapstructure:"max_command_line"`
+	IdleTimeout         time.Duration `mapstructure:"idle_timeout"`
+	MaxConcurrentData   int           `mapstructure:"max_concurrent_data"`
 	// TrustedRelays lists the IPs/CIDRs that may connect to the SMTP/LMTP
 	// listeners. Default: loopback.
 	TrustedRelays []string `mapstructure:"trusted_relays"`

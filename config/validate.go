@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/mail"
 	"net/netip"
 	"net/url"
@@ -67,9 +68,25 @@ func (c *Config) Validate() []error {
 		add(fieldErr("inbound.max_message_bytes", "must be greater than 0"))
 	}
 	// SMTP allows 1000-octet lines (RFC 5321 4.5.3.1.6); a smaller limit
-	// would refuse ordinary mail.
-	if in.MaxLineLength < 1000 {
-		add(fieldErr("inbound.max_line_length", "must be at least 1000"))
+	// would refuse ordinary mail. 0 is no limit but the message size.
+	if in.MaxLineLength != 0 && in.MaxLineLength < 1000 {
+		add(fieldErr("inbound.max_line_length", "must be 0 (no limit but max_message_bytes) or at least 1000"))
+	}
+	if in.MaxConnections < 1 {
+		add(fieldErr("inbound.max_connections", "must be at least 1"))
+	}
+	if in.MaxConnectionsPerIP < 1 || (in.MaxConnections >= 1 && in.MaxConnectionsPerIP > in.MaxConnections) {
+		add(fieldErr("inbound.max_connections_per_ip", "must be between 1 and inbound.max_connections"))
+	}
+	// RFC 5321 4.5.3.1.4: a command line may be 512 octets.
+	if in.MaxCommandLine < 512 {
+		add(fieldErr("inbound.max_command_line", "must be at least 512"))
+	}
+	if in.IdleTimeout <= 0 {
+		add(fieldErr("inbound.idle_timeout", "must be positive"))
+	}
+	if in.MaxConcurrentData < 1 {
+		add(fieldErr("inbound.max_concurrent_data", "must be at least 1"))
 	}
 	if in.MaxRecipients <= 0 {
 		add(fieldErr("inbound.max_recipients", "must be greater than 0"))
@@ -167,6 +184,12 @@ func (c *Config) validateOutbound() []error {
 		}
 		if smtp.Username == "" && smtp.PasswordFile != "" {
 			add(fieldErr("outbound.smtp.username", "required when outbound.smtp.password_file is set"))
+		}
+		// Checked here, not first when the sender starts: check-config
+		// must say so, and serve must fail with "bad config" (exit 2,
+		// which systemd does not restart) rather than exit 1 in a loop.
+		if smtp.Username != "" && smtp.TLS == "none" && !loopbackHost(smtp.Host) {
+			add(fieldErr("outbound.smtp.tls", "must be starttls or tls: the credentials of %q would cross the network in the clear to %s (plain-text AUTH is only allowed to a loopback relay)", smtp.Username, smtp.Host))
 		}
 	default:
 		add(fieldErr("outbound.transport", "must be maildir or smtp"))
@@ -475,4 +498,14 @@ func parseRelay(s string) (netip.Prefix, error) {
 	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// loopbackHost reports whether host is localhost or a loopback IP, the only
+// relays credentials may reach without TLS (nobody can sniff them there).
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	return ip != nil && ip.IsLoopback()
 }

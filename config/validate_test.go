@@ -48,9 +48,19 @@ func TestValidationMessages(t *testing.T) {
 		// Inbound limits.
 		{"inbound limits", acme + "inbound: {max_message_bytes: 0, max_line_length: 80, max_recipients: 0, max_cc_participants: -1}", []string{
 			"inbound.max_message_bytes: must be greater than 0",
-			"inbound.max_line_length: must be at least 1000",
+			"inbound.max_line_length: must be 0 (no limit but max_message_bytes) or at least 1000",
 			"inbound.max_recipients: must be greater than 0",
 			"inbound.max_cc_participants: must not be negative",
+		}},
+		{"listener limits", acme + "inbound: {max_connections: 0, max_connections_per_ip: 0, max_command_line: 100, idle_timeout: 0s, max_concurrent_data: 0}", []string{
+			"inbound.max_connections: must be at least 1",
+			"inbound.max_connections_per_ip: must be between 1 and inbound.max_connections",
+			"inbound.max_command_line: must be at least 512",
+			"inbound.idle_timeout: must be positive",
+			"inbound.max_concurrent_data: must be at least 1",
+		}},
+		{"per-ip over global", acme + "inbound: {max_connections: 10, max_connections_per_ip: 11}", []string{
+			"inbound.max_connections_per_ip: must be between 1 and inbound.max_connections",
 		}},
 		{"max_recipients not a number", acme + "inbound: {max_recipients: lots}",
 			[]string{"inbound.max_recipients: cannot parse value as 'int': strconv.ParseInt: invalid syntax"}},
@@ -78,8 +88,16 @@ func TestValidationMessages(t *testing.T) {
 		{"port unchecked for maildir", acme + "outbound: {smtp: {port: 0}}", nil},
 		{"smtp timeout", acme + "outbound: {transport: smtp, smtp: {host: 192.0.2.25, timeout: 0s}}", []string{"outbound.smtp.timeout: must be positive"}},
 		{"tls value", acme + "outbound: {smtp: {tls: ssl}}", []string{`outbound.smtp.tls: must be none, starttls or tls, got "ssl"`}},
-		{"username without password", acme + "outbound: {transport: smtp, smtp: {host: relay.example.com, username: u}}",
+		{"admin users and operators", acme + "admin: {users: {carol: carol@example.com, ops: ops@example.com}, operators: [ops@example.com, 'Ops <x@example.com>']}", []string{
+			`admin.users.carol: "carol@example.com" is no project's agent or admin, nor an operator`,
+			`admin.operators[1]: "Ops <x@example.com>" is not a bare mail address`,
+		}},
+		{"username without password", acme + "outbound: {transport: smtp, smtp: {host: relay.example.com, tls: starttls, username: u}}",
 			[]string{"outbound.smtp.password_file: required when outbound.smtp.username is set"}},
+		{"plain-text auth to a remote relay", acme + "outbound: {transport: smtp, smtp: {host: relay.example.com, username: u}}",
+			[]string{"outbound.smtp.password_file: required when outbound.smtp.username is set", `outbound.smtp.tls: must be starttls or tls: the credentials of "u" would cross the network in the clear to relay.example.com (plain-text AUTH is only allowed to a loopback relay)`}},
+		{"plain-text auth to loopback is fine", acme + "outbound: {transport: smtp, smtp: {host: 127.0.0.1, username: u}}", []string{"outbound.smtp.password_file: required when outbound.smtp.username is set"}},
+		{"plain-text auth to localhost is fine", acme + "outbound: {transport: smtp, smtp: {host: localhost, username: u}}", []string{"outbound.smtp.password_file: required when outbound.smtp.username is set"}},
 		{"hello_name", acme + "outbound: {smtp: {hello_name: 'bad name'}}", []string{`outbound.smtp.hello_name: invalid host name "bad name"`}},
 		{"retry", acme + "outbound: {retry: {initial: 0s, max: -1s, give_up_after: 0s}}", []string{
 			"outbound.retry.initial: must be positive",

@@ -37,10 +37,14 @@ const SocketName = "lmtp.sock"
 
 // Daemon is a running ticketgate.
 type Daemon struct {
-	log  *slog.Logger
-	cfg  atomic.Pointer[config.Config]
-	tmpl atomic.Pointer[templates.Set]
-	now  func() time.Time
+	log *slog.Logger
+	cfg atomic.Pointer[config.Config]
+	// adminTokens are the TCP admin tokens (token → agent), re-read on
+	// reload; nil without a TCP admin listener.
+	adminTokens atomic.Pointer[map[string]string]
+	version     string
+	tmpl        atomic.Pointer[templates.Set]
+	now         func() time.Time
 
 	store    store.DB
 	sender   *mailout.Sender
@@ -77,11 +81,13 @@ type Options struct {
 	SenderWorkers int
 	// Mailboxes replaces the IMAP mailbox states metrics and /readyz see.
 	Mailboxes func() []metrics.Mailbox
+	// Version is what the admin API's version call answers.
+	Version string
 }
 
 // Start opens the store and starts every listener and loop of cfg.
 func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) {
-	d := &Daemon{log: log, now: opts.Now}
+	d := &Daemon{log: log, now: opts.Now, version: opts.Version}
 	if d.now == nil {
 		d.now = time.Now
 	}
@@ -246,8 +252,14 @@ func (d *Daemon) listen(cfg *config.Config) error {
 	base := mailin.ServerOptions{
 		Domain:          hostname(),
 		MaxMessageBytes: in.MaxMessageBytes,
-		MaxLineLength:   in.MaxLineLength,
 		MaxRecipients:   in.MaxRecipients,
+		Limits: mailin.Limits{
+			MaxConnections:      in.MaxConnections,
+			MaxConnectionsPerIP: in.MaxConnectionsPerIP,
+			MaxCommandLine:      in.MaxCommandLine,
+			IdleTimeout:         in.IdleTimeout,
+			MaxConcurrentData:   in.MaxConcurrentData,
+		},
 		Trusted: func(ip net.IP) bool {
 			return d.Config().TrustedRelay(ip)
 		},
@@ -314,6 +326,10 @@ func (d *Daemon) listen(cfg *config.Config) error {
 				return linkRefused(d.engine.Mute(ctx, tok.Token))
 			},
 			DescribeEvent: ticket.Describe,
+			IsStaff: func(project, addr string) bool {
+				p := d.Config().Project(project)
+				return p != nil && p.IsStaff(addr)
+			},
 		}, d.log.With("component", "web")),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
@@ -349,6 +365,7 @@ func (d *Daemon) Reload(cfg *config.Config) {
 		d.log.Warn("reload: data_dir and listen addresses change only on restart")
 	}
 	d.cfg.Store(cfg)
+	d.reloadTokens(cfg)
 	d.tmpl.Store(templates.New(cfg.TemplatesDir))
 	d.reloadIMAP()
 	if err := d.engine.SyncOrganizations(context.Background()); err != nil {

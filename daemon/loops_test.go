@@ -414,6 +414,12 @@ func TestRefusalsReachSenderAndAgents(t *testing.T) {
 	if len(to(got, "alice@example.com")) != 1 || len(to(got, "carl@customer.example")) != 0 {
 		t.Fatalf("agents must see the refusal, the sender hears it from SMTP only: %v", got[0].To)
 	}
+	// The sending MTA retries the same bytes (a lost reply, a second MX):
+	// refused again, not acknowledged as a duplicate of what was stored.
+	err = send(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"}, withAttachments("carl@customer.example", "Many files", "many@customer.example", 3))
+	if !errors.As(err, &se) || se.Code != 552 || !strings.Contains(se.Message, "Too many attachments") {
+		t.Fatalf("retry of a refused message: %v, want 552 again", err)
+	}
 
 	// IMAP has no reply code: the human sender is told by mail instead.
 	raw := withAttachments("dora@customer.example", "Many files by IMAP", "imap-many@customer.example", 3)

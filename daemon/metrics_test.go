@@ -276,6 +276,7 @@ func grepLines(s, sub string) string {
 func TestTraceInboundAndOutbound(t *testing.T) {
 	sink := mailouttest.NewSink(t, mailouttest.Options{})
 	c := testConfig(t, t.TempDir(), sink)
+	c.Admin.Users = map[string]string{unixUser(t): "alice@example.com"}
 	d := start(t, c)
 	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
 		msg("Carl <carl@customer.example>", "acme@support.example.com", "Printer on fire", "trace1@customer.example", "help"))
@@ -399,7 +400,9 @@ func TestHealthyNeedsTheSender(t *testing.T) {
 // the report's trace names the mail it is about.
 func TestTraceLinksABounce(t *testing.T) {
 	sink := mailouttest.NewSink(t, mailouttest.Options{})
-	d := start(t, testConfig(t, t.TempDir(), sink))
+	c := testConfig(t, t.TempDir(), sink)
+	c.Admin.Users = map[string]string{unixUser(t): "alice@example.com"}
+	d := start(t, c)
 	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
 		msg("carl@customer.example", "acme@support.example.com", "Will bounce", "bb1@customer.example", "hi"))
 	ar := to(waitMessages(t, sink, 2), "carl@customer.example")[0]

@@ -32,7 +32,6 @@ type Pipeline struct {
 	engine *ticket.Engine
 	log    *slog.Logger
 	now    func() time.Time
-	flood  *floodLimiter
 	// Queued is called after a commit that queued outbound mail (wakes
 	// the sender); may be nil.
 	Queued func()
@@ -56,7 +55,7 @@ type Outcome struct {
 
 // New returns a pipeline.
 func New(s store.DB, cfg func() *config.Config, e *ticket.Engine, log *slog.Logger) *Pipeline {
-	return &Pipeline{store: s, cfg: cfg, engine: e, log: log, now: time.Now, flood: newFloodLimiter(time.Now)}
+	return &Pipeline{store: s, cfg: cfg, engine: e, log: log, now: time.Now}
 }
 
 var errNoMailbox = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox here"}
@@ -81,7 +80,7 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 		}
 		return errs
 	}
-	hash, size, err := p.spool(r)
+	hash, size, longest, err := p.spool(r)
 	if err != nil {
 		if errors.Is(err, smtp.ErrDataTooLarge) {
 			p.log.Info("refused oversized message", "source", env.Source, "from", env.MailFrom)
@@ -109,6 +108,12 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 	spam := policy.SpamFlagged(msg)
 	bounce := policy.ParseBounce(msg)
 	refusal := refuse(cfg, msg)
+	if max := cfg.Inbound.MaxLineLength; refusal == nil && max > 0 && longest > max {
+		// Kept and shown to the agents like any refusal; the sender is
+		// refused for good (the same bytes will never fit).
+		refusal = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4},
+			Message: fmt.Sprintf("Message has a line of %d bytes, more than the %d this server accepts", longest, max)}
+	}
 	if env.Oversize > 0 {
 		refusal = refuseOversize(env.Oversize, cfg.Inbound.MaxMessageBytes)
 	}
@@ -171,18 +176,19 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 			sender = m.MailFrom
 		}
 		flood := cfg.Limits.NewTicketsPerSender
-		var release func()
 		if auto == "" && loop == "" {
-			// AllowNew may run more than once (the store retries a
-			// batch): the slot is taken once.
-			m.AllowNew = func() error {
-				if release != nil {
-					return nil
-				}
-				var err error
-				release, err = p.flood.reserve(proj.Key, sender, flood)
-				return err
+			provenFrom := ""
+			if m.SenderProven {
+				provenFrom = msg.From
 			}
+			envSender := env.MailFrom
+			if envSender == "" && !env.NullSender {
+				// No envelope at all (`deliver` without -f): the
+				// header From is all there is to count by.
+				envSender = sender
+			}
+			keys := floodKeys(proj.Key, envSender, provenFrom)
+			m.AllowNew = func(tx store.Tx) error { return allowNewTicket(tx, keys, flood, p.now()) }
 		}
 		var res *ticket.Result
 		var err error
@@ -200,15 +206,15 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 		if !handled && err == nil {
 			res, err = p.engine.Ingest(ctx, m)
 		}
-		if release != nil && (err != nil || !res.Created) {
-			release()
-		}
-		if err == nil && refusal != nil && !res.Duplicate {
+		if err == nil && refusal != nil {
 			if answersSender(env.Source) {
 				// Stored for the agents; refused to the sender in the
-				// SMTP/LMTP reply (and by `deliver`'s exit status).
+				// SMTP/LMTP reply (and by `deliver`'s exit status). A
+				// retry of the same bytes is refused again: the refusal
+				// follows from the content, and a 250 for a duplicate
+				// would tell the sender it was accepted after all.
 				err = refusal
-			} else if human && sender != "" {
+			} else if human && sender != "" && !res.Duplicate {
 				// IMAP: no reply code reaches anyone, so tell a human
 				// sender by mail (rate limited like any auto-reply).
 				if nerr := p.engine.MessageRefused(ctx, res.Ticket, sender, refusal.Message); nerr != nil {
@@ -266,17 +272,42 @@ func (p *Pipeline) logOutcome(env *mailin.Envelope, proj *config.Project, msg *m
 // the store makes it durable before the commit of the next Update, and
 // every path that accepts a message stores it with an Update after this
 // (engine.Ingest, the bounce handler), so it is still durable before 250.
-func (p *Pipeline) spool(r io.Reader) (string, int64, error) {
+func (p *Pipeline) spool(r io.Reader) (hash string, size int64, longestLine int, err error) {
 	w, err := p.store.NewBlob()
 	if err != nil {
-		return "", 0, err
+		return "", 0, 0, err
 	}
-	if _, err := io.Copy(w, r); err != nil {
+	lm := &lineMeter{r: r}
+	if _, err := io.Copy(w, lm); err != nil {
 		w.Abort()
-		return "", 0, fmt.Errorf("ingest: spool: %w", err)
+		return "", 0, 0, fmt.Errorf("ingest: spool: %w", err)
 	}
-	hash, err := w.CommitPending()
-	return hash, w.Size(), err
+	hash, err = w.CommitPending()
+	return hash, w.Size(), lm.longest, err
+}
+
+// lineMeter measures the longest line (without its line end) of what is
+// read through it.
+type lineMeter struct {
+	r       io.Reader
+	cur     int
+	longest int
+}
+
+func (m *lineMeter) Read(b []byte) (int, error) {
+	n, err := m.r.Read(b)
+	for _, c := range b[:n] {
+		switch c {
+		case '\n':
+			m.cur = 0
+		case '\r':
+		default:
+			if m.cur++; m.cur > m.longest {
+				m.longest = m.cur
+			}
+		}
+	}
+	return n, err
 }
 
 func (p *Pipeline) parse(hash string) (*mailin.Message, []store.Attachment, error) {

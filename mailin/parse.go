@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
@@ -993,10 +994,11 @@ func clip(s string) string {
 
 // sanitizeFilename keeps the last path element of a sender-supplied name
 // and drops control characters, so the name is safe to show and to use in
-// a download's Content-Disposition.
+// a download's Content-Disposition. Bidirectional controls go too:
+// "invoice\u202Efdp.exe" shows as "invoiceexe.pdf" but is a program.
 func sanitizeFilename(name string) string {
 	name = strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
+		if r < ' ' || (r >= 0x7f && r <= 0x9f) || unicode.Is(unicode.Bidi_Control, r) {
 			return -1
 		}
 		return r

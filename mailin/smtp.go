@@ -56,11 +56,13 @@ type Receiver interface {
 
 // ServerOptions configures a listener.
 type ServerOptions struct {
-	LMTP            bool
-	Domain          string
+	LMTP   bool
+	Domain string
+	// MaxMessageBytes limits a message; nothing here limits its lines
+	// (HTML mail with an inline data: image is one long line).
 	MaxMessageBytes int64
-	MaxLineLength   int
 	MaxRecipients   int
+	Limits
 	// Trusted decides whether a TCP peer may talk to us at all; unix
 	// socket peers always may.
 	Trusted func(ip net.IP) bool
@@ -78,12 +80,37 @@ type ServerOptions struct {
 	OnSession func(result string)
 }
 
+// Limits bound what one listener's peers can hold: connections, time,
+// command lines and message transfers. Zero values mean no limit.
+type Limits struct {
+	// MaxConnections bounds the connections open at once on the listener;
+	// MaxConnectionsPerIP those from one address. Over either, a new
+	// connection is answered 421 and closed at accept.
+	MaxConnections      int
+	MaxConnectionsPerIP int
+	// MaxCommandLine bounds a command line outside a message transfer;
+	// longer → 500 5.5.2 and the connection is closed.
+	MaxCommandLine int
+	// IdleTimeout closes a session that has not moved a message along
+	// (MAIL, RCPT, DATA, BDAT) for this long: NOOP, RSET and the like do
+	// not count.
+	IdleTimeout time.Duration
+	// MaxConcurrentData bounds the message transfers in progress at once;
+	// a further DATA waits up to DataSlotWait for a slot, then gets
+	// 451 4.3.2.
+	MaxConcurrentData int
+	DataSlotWait      time.Duration
+}
+
 // Server is one SMTP or LMTP listener.
 type Server struct {
 	srv  *smtp.Server
 	opts ServerOptions
 	recv Receiver
 	log  *slog.Logger
+	// dataSlots holds one token per message transfer in progress (nil:
+	// unbounded).
+	dataSlots chan struct{}
 
 	// ctx is cancelled when the server aborts what is still in flight.
 	ctx    context.Context
@@ -93,17 +120,24 @@ type Server struct {
 	stopping bool
 	inflight int                   // deliveries in progress
 	conns    map[net.Conn]*session // every accepted connection; session once EHLO created one
+	perIP    map[string]int        // open connections by remote address
 }
 
 // NewServer returns a listener that hands mail to recv.
 func NewServer(opts ServerOptions, recv Receiver, log *slog.Logger) *Server {
-	s := &Server{opts: opts, recv: recv, log: log, conns: map[net.Conn]*session{}}
+	s := &Server{opts: opts, recv: recv, log: log, conns: map[net.Conn]*session{}, perIP: map[string]int{}}
+	if opts.MaxConcurrentData > 0 {
+		s.dataSlots = make(chan struct{}, opts.MaxConcurrentData)
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.LMTP = opts.LMTP
 	srv.Domain = opts.Domain
 	srv.MaxMessageBytes = opts.MaxMessageBytes
-	srv.MaxLineLength = opts.MaxLineLength
+	// go-smtp's own limit counts every line alike, message lines too, and
+	// a long one ends in a temporary error the sender retries for days.
+	// limitedConn applies a command line limit instead.
+	srv.MaxLineLength = 0
 	srv.MaxRecipients = opts.MaxRecipients
 	srv.ReadTimeout = 5 * time.Minute
 	srv.WriteTimeout = time.Minute
@@ -201,39 +235,69 @@ func (s *Server) closeConns() {
 	}
 }
 
-// trackingListener records every accepted connection: go-smtp creates a
-// session only at EHLO, and shutdown must also reach connections that
-// never got that far.
+// trackingListener records every accepted connection (go-smtp creates a
+// session only at EHLO, and shutdown must also reach connections that never
+// got that far) and turns away, at accept, peers that may not talk to us and
+// connections over the limits: an untrusted peer holds no file descriptor
+// beyond the moment it takes to say so.
 type trackingListener struct {
 	net.Listener
 	s *Server
 }
 
 func (l *trackingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if tc := l.s.admit(c); tc != nil {
+			return tc, nil
+		}
 	}
-	tc := &trackedConn{Conn: c, s: l.s}
-	l.s.mu.Lock()
-	l.s.conns[tc] = nil
-	l.s.mu.Unlock()
-	return tc, nil
 }
 
-type trackedConn struct {
-	net.Conn
-	s    *Server
-	once sync.Once
-}
-
-func (c *trackedConn) Close() error {
-	c.once.Do(func() {
-		c.s.mu.Lock()
-		delete(c.s.conns, c)
-		c.s.mu.Unlock()
-	})
-	return c.Conn.Close()
+// admit wraps an accepted connection, or answers and closes it when it may
+// not stay (and returns nil).
+func (s *Server) admit(c net.Conn) net.Conn {
+	ip := ""
+	var result, reply string
+	if tcp, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		ip = tcp.IP.String()
+		if s.opts.Trusted != nil && !s.opts.Trusted(tcp.IP) {
+			result, reply = "untrusted", "554 5.7.1 This server only accepts mail from its configured relays"
+		}
+	}
+	s.mu.Lock()
+	switch {
+	case reply != "":
+	case s.opts.MaxConnections > 0 && len(s.conns) >= s.opts.MaxConnections:
+		result, reply = "too_many", "421 4.7.0 Too many connections, try again later"
+	case ip != "" && s.opts.MaxConnectionsPerIP > 0 && s.perIP[ip] >= s.opts.MaxConnectionsPerIP:
+		result, reply = "too_many", "421 4.7.0 Too many connections from your address, try again later"
+	}
+	var tc *limitedConn
+	if reply == "" {
+		tc = &limitedConn{Conn: c, s: s, ip: ip, progress: time.Now()}
+		s.conns[tc] = nil
+		if ip != "" {
+			s.perIP[ip]++
+		}
+	}
+	s.mu.Unlock()
+	if tc != nil {
+		return tc
+	}
+	s.log.Warn("connection refused at accept", "remote", c.RemoteAddr().String(), "reason", result)
+	if s.opts.OnSession != nil {
+		s.opts.OnSession(result)
+	}
+	// A fresh socket's send buffer is empty: this write does not wait for
+	// the peer, and the deadline makes sure of it.
+	c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	io.WriteString(c, reply+"\r\n")
+	c.Close()
+	return nil
 }
 
 // Close stops at once, dropping connections.
@@ -258,15 +322,8 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	if tcp, ok := c.Conn().RemoteAddr().(*net.TCPAddr); ok {
 		sess.env.Trusted = s.opts.AuthResults != nil && s.opts.AuthResults(tcp.IP)
 		sess.env.RemoteIP = tcp.IP
-		if s.opts.Trusted != nil && !s.opts.Trusted(tcp.IP) {
-			s.log.Warn("refused connection from untrusted relay", "remote", tcp.IP.String())
-			if s.opts.OnSession != nil {
-				s.opts.OnSession("untrusted")
-			}
-			return nil, &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
-				Message: "This server only accepts mail from its configured relays"}
-		}
 	}
+	// Who may connect at all was decided at accept (admit).
 	s.mu.Lock()
 	if s.stopping {
 		s.mu.Unlock()
@@ -362,6 +419,15 @@ func (ss *session) receive(r io.Reader) []error {
 		ss.s.inflight--
 		ss.s.mu.Unlock()
 	}()
+	if release, ok := ss.s.dataSlot(); ok {
+		defer release()
+	} else {
+		errs := make([]error, len(ss.env.Rcpts))
+		for i := range errs {
+			errs[i] = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Too many messages in transfer, try again later"}
+		}
+		return errs
+	}
 	env := ss.env
 	errs := ss.s.recv.Receive(ss.s.ctx, &env, r)
 	if len(errs) != len(env.Rcpts) {
@@ -375,6 +441,29 @@ func (ss *session) receive(r io.Reader) []error {
 		errs[i] = ss.reply(err)
 	}
 	return errs
+}
+
+// dataSlot waits for a free message transfer slot (up to DataSlotWait,
+// while the sender's bytes wait in its socket, not in our memory).
+func (s *Server) dataSlot() (release func(), ok bool) {
+	if s.dataSlots == nil {
+		return func() {}, true
+	}
+	wait := s.opts.DataSlotWait
+	if wait <= 0 {
+		wait = 30 * time.Second
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case s.dataSlots <- struct{}{}:
+		return func() { <-s.dataSlots }, true
+	case <-t.C:
+		s.log.Warn("message transfer refused: every transfer slot is busy", "max", cap(s.dataSlots))
+		return nil, false
+	case <-s.ctx.Done():
+		return nil, false
+	}
 }
 
 // reply maps an internal error to an SMTP reply. A plain error from Data

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -34,8 +35,14 @@ func (r *slowReceiver) CheckRecipient(_ context.Context, rcpt string) error {
 }
 
 func (r *slowReceiver) Receive(ctx context.Context, env *Envelope, body io.Reader) []error {
-	b, _ := io.ReadAll(body)
+	b, rerr := io.ReadAll(body)
 	errs := make([]error, len(env.Rcpts))
+	if rerr != nil {
+		for i := range errs {
+			errs[i] = fmt.Errorf("reading the message: %w", rerr)
+		}
+		return errs
+	}
 	select {
 	case <-time.After(r.delay):
 	case <-ctx.Done():
@@ -58,7 +65,18 @@ func (r *slowReceiver) Receive(ctx context.Context, env *Envelope, body io.Reade
 
 func startServer(t *testing.T, recv Receiver, trusted func(net.IP) bool) (*Server, string) {
 	t.Helper()
-	s := NewServer(ServerOptions{Domain: "test", MaxMessageBytes: 1 << 20, MaxLineLength: 1 << 20, Source: "smtp", Trusted: trusted}, recv, slog.New(slog.DiscardHandler))
+	return startServerWith(t, recv, ServerOptions{Trusted: trusted})
+}
+
+// startServerWith starts a listener on 127.0.0.1:0 with opts (domain,
+// source and a 1 MiB size limit filled in when unset).
+func startServerWith(t *testing.T, recv Receiver, opts ServerOptions) (*Server, string) {
+	t.Helper()
+	opts.Domain, opts.Source = "test", "smtp"
+	if opts.MaxMessageBytes == 0 {
+		opts.MaxMessageBytes = 1 << 20
+	}
+	s := NewServer(opts, recv, slog.New(slog.DiscardHandler))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

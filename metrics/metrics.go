@@ -109,7 +109,7 @@ func New(opts Options) *Metrics {
 	}, []string{"result"})
 	m.sessions = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ticketgate_smtp_sessions_total",
-		Help: "SMTP/LMTP sessions by listener (smtp, lmtp, socket) and result (accepted, untrusted, shutting_down).",
+		Help: "SMTP/LMTP sessions by listener (smtp, lmtp, socket) and result (accepted, untrusted, too_many, shutting_down).",
 	}, []string{"listener", "result"})
 	m.ingestLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "ticketgate_ingest_duration_seconds",

@@ -186,7 +186,15 @@ func (s *boltDB) putBlob(r io.Reader, commit func(*fileBlob) (string, error)) (s
 	return sum, w.n, err
 }
 
-// OpenBlob opens a stored blob for reading.
+// ErrBlobDamaged means a blob's bytes no longer match its name (the
+// SHA-256 of what was stored): truncated by a full disk or a crash of the
+// file system, or altered. Such a blob is not handed out; restore it from
+// a backup.
+var ErrBlobDamaged = errors.New("blob damaged: its content does not match its hash")
+
+// OpenBlob opens a stored blob for reading, positioned at its start, after
+// checking that its content still has its hash: a damaged file is never
+// served, attached or parsed as if it were the mail that was received.
 func (s *boltDB) OpenBlob(hash string) (*os.File, error) {
 	if !validHash(hash) {
 		return nil, fmt.Errorf("store: invalid blob hash %q: %w", hash, ErrNotFound)
@@ -197,6 +205,19 @@ func (s *boltDB) OpenBlob(hash string) (*os.File, error) {
 	}
 	if err != nil {
 		return nil, fault.Temporary(fmt.Errorf("store: open blob: %w", err))
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		f.Close()
+		return nil, fault.Temporary(fmt.Errorf("store: read blob %s: %w", hash, err))
+	}
+	if hex.EncodeToString(h.Sum(nil)) != hash {
+		f.Close()
+		return nil, fault.Permanent(fmt.Errorf("store: blob %s: %w", hash, ErrBlobDamaged))
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, fault.Temporary(fmt.Errorf("store: read blob %s: %w", hash, err))
 	}
 	return f, nil
 }

@@ -58,6 +58,12 @@ type DB interface {
 
 	Blobs
 
+	// CommitFailing is the error of the last commit when it failed (a
+	// full disk, an I/O error, a failed blob fsync), nil when it
+	// succeeded: reads keep working while commits fail, so only this
+	// tells /readyz that nothing can be stored.
+	CommitFailing() error
+
 	// Check runs the full consistency check (`ticketgate check-store`):
 	// the file's own structure, every record decodes, indexes agree with
 	// their rows, named blobs exist. Each finding goes to problem; the
@@ -84,7 +90,8 @@ type Blobs interface {
 	PutBlobPending(r io.Reader) (string, int64, error)
 	// FlushBlobs makes every pending blob durable.
 	FlushBlobs(ctx context.Context) error
-	// OpenBlob opens a blob; ErrNotFound when there is none.
+	// OpenBlob opens a blob; ErrNotFound when there is none, ErrBlobDamaged
+	// when its content no longer matches its hash (never served).
 	OpenBlob(hash string) (*os.File, error)
 	// RemoveBlob deletes a blob (retention); missing is not an error.
 	RemoveBlob(hash string) error

@@ -101,6 +101,9 @@ type boltDB struct {
 	placed   uint64
 	synced   uint64
 	blobErr  error
+	// commitErr is the error of the last commit when it failed, nil once
+	// one succeeds (guarded by pendMu): /readyz asks CommitFailing.
+	commitErr error
 	// placeMu makes "is the blob there? else rename it into place and
 	// register it as pending" one step for concurrent writers.
 	placeMu sync.Mutex
@@ -445,11 +448,13 @@ func (s *boltDB) runBatch(batch []*request) {
 			// The batch rolled back; a blob some caller acknowledges on
 			// may be lost, so nobody is told "durable" any more.
 			terr := fault.Temporary(fmt.Errorf("store: commit: %w", err))
+			s.setCommitErr(terr)
 			for _, r := range batch {
 				r.done <- terr
 			}
 			return
 		case err == nil:
+			s.setCommitErr(nil)
 			// Durable: the effects callers deferred to the commit run
 			// now, once, before anyone is told.
 			tx.runAfterCommit(s.log)
@@ -464,6 +469,7 @@ func (s *boltDB) runBatch(batch []*request) {
 			// The commit itself failed (disk full, I/O error): nothing of
 			// the batch is durable, every caller must retry.
 			terr := fault.Temporary(fmt.Errorf("store: commit: %w", err))
+			s.setCommitErr(terr)
 			s.log.Error("store commit failed", "err", err, "batch", len(batch))
 			for _, r := range batch {
 				r.done <- terr
@@ -490,6 +496,22 @@ func (s *boltDB) rehearse(batch []*request) {
 	if !errors.Is(err, errRehearsal) {
 		s.log.Error("store: rehearsal transaction failed", "err", err)
 	}
+}
+
+func (s *boltDB) setCommitErr(err error) {
+	s.pendMu.Lock()
+	s.commitErr = err
+	s.pendMu.Unlock()
+}
+
+// CommitFailing returns the error of the last commit when it failed (a
+// full disk, an I/O error, a failed blob fsync), nil when it succeeded.
+// Reads keep working while commits fail, so a read transaction alone
+// cannot tell that nothing can be stored.
+func (s *boltDB) CommitFailing() error {
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	return s.commitErr
 }
 
 func (s *boltDB) addPending(b pendingBlob) {

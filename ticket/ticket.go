@@ -77,7 +77,7 @@ type Mail struct {
 	Spam string
 	// AllowNew, when set, is asked before the mail opens a new ticket; its
 	// error (a flood limit) aborts the change and is returned by Ingest.
-	AllowNew func() error
+	AllowNew func(tx store.Tx) error
 	// TellStaff makes automatic mail still notify the agents (never
 	// customers): a refused message must not go unnoticed.
 	TellStaff bool
@@ -272,7 +272,7 @@ func (e *Engine) apply(tx store.Tx, cfg *config.Config, p *config.Project, m *Ma
 		if m.AllowNew != nil {
 			// Checked here, where threading has decided: replies to
 			// existing tickets are never held back by a flood limit.
-			if err := m.AllowNew(); err != nil {
+			if err := m.AllowNew(tx); err != nil {
 				return err
 			}
 		}

@@ -156,6 +156,9 @@ func (s *server) attachment(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := s.store.OpenBlob(a.Blob)
 	if err != nil {
+		if errors.Is(err, store.ErrBlobDamaged) {
+			s.log.Error("attachment not served: its file is damaged; restore it from a backup", "blob", a.Blob, "err", err)
+		}
 		s.notFound(w, r)
 		return
 	}
@@ -284,6 +287,9 @@ func (s *server) agentView(w http.ResponseWriter, r *http.Request) {
 		}
 		if t, err = tx.Ticket(tok.Ticket); err != nil {
 			return &deniedError{reason: "ticket gone", ticket: tok.Ticket}
+		}
+		if s.opts.IsStaff == nil || !s.opts.IsStaff(t.Project, tok.Recipient) {
+			return &deniedError{reason: "the link's agent is no longer on the project", ticket: t.Key}
 		}
 		if msgs, err = tx.TicketMessages(t.Key); err != nil {
 			return err

@@ -65,6 +65,11 @@ type Options struct {
 	// DescribeEvent puts a history event into words from its typed
 	// fields (ticket.Describe); nil shows no history in the agent view.
 	DescribeEvent func(e *store.Event) string
+	// IsStaff reports whether addr is an agent or admin of project in the
+	// configuration in force: an agent link stops working when its agent
+	// leaves the project (at the reload that removes them). Nil refuses
+	// every agent link.
+	IsStaff func(project, addr string) bool
 }
 
 // ErrLinkRefused, wrapped in an error of Options.Close or Mute, says the

@@ -88,6 +88,10 @@ func deliverExit(verdicts map[string]error, rcpts []string, stderr io.Writer) in
 			c = exitTempFail
 		case errors.As(err, &se) && se.Code == 550:
 			c = exitNoUser
+		case errors.As(err, &se) && (se.Code == 552 || se.Code == 554 || se.Code == 500):
+			// The content was refused for good (too large, a line too
+			// long, too deep): EX_DATAERR, so the MTA bounces it now.
+			c = exitDataErr
 		}
 		if code == -1 || c == exitTempFail || (c == exitNoUser && code != exitTempFail) {
 			code = c

@@ -37,7 +37,8 @@ commands:
   version        print the version
 
 admin commands (through the running daemon's data_dir/admin.sock; --json for
-scripts; changes need --as AGENT or $TICKETGATE_AS):
+scripts; you act as the agent admin.users maps your Unix user to, limited
+to that agent's projects; --as AGENT or $TICKETGATE_AS must name that agent):
   tickets [--project P] [--status S] [--customer ADDR] [--q TEXT]
   show ACME-12
   outbox [requeue ID | drop ID]
@@ -47,7 +48,8 @@ scripts; changes need --as AGENT or $TICKETGATE_AS):
   compact        daemon stopped: give space freed by retention back to the disk
   check-store [--dir DIR]  daemon stopped: full consistency check of the
                  store; exit 0 when sound, 3 when damaged (restore a backup)
-  purge [--dry-run]  run retention now (--as), or list what its next run deletes
+  purge [--dry-run]  run retention now, or list what its next run deletes
+                 (backup and purge: admin.operators only)
   trace MESSAGE-ID   what happened to a mail: received, threaded, what it
                  caused to be sent and how each delivery went (or, for one of
                  our outbound ids, its deliveries and what caused it)

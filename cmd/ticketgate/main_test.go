@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -47,6 +48,17 @@ func serveInProcess(t *testing.T, path string) *daemon.Daemon {
 	return d
 }
 
+// unixUser is this test process's Unix user: writeConfig maps it to alice
+// in admin.users, so the CLI over admin.sock acts as alice.
+func unixUser(t *testing.T) string {
+	t.Helper()
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Username
+}
+
 func writeConfig(t *testing.T, dir, extra string) string {
 	t.Helper()
 	y := fmt.Sprintf(`data_dir: ./data
@@ -56,12 +68,14 @@ inbound:
 outbound:
   transport: maildir
   maildir: { path: ./outbox }
+admin:
+  users: { %q: alice@example.com }
 projects:
   - key: ACME
     name: Acme Support
     address: acme@support.example.com
     agents: [alice@example.com]
-%s`, freePort(t), freePort(t), extra)
+%s`, freePort(t), freePort(t), unixUser(t), extra)
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
 		t.Fatal(err)
@@ -204,5 +218,77 @@ func TestInspectCorpus(t *testing.T) {
 	})
 	if n < 600 {
 		t.Fatalf("only %d corpus messages", n)
+	}
+}
+
+// TestPlainTextRelayAuthIsBadConfig: a password for a remote relay without
+// TLS is a config error that check-config reports and serve refuses with
+// exit 2 (systemd's "don't restart"), not a failure first seen when the
+// sender starts (exit 1, restarted forever).
+func TestPlainTextRelayAuthIsBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := writeConfig(t, dir, "")
+	raw, _ := os.ReadFile(path)
+	os.WriteFile(filepath.Join(dir, "relay.pw"), []byte("secret\n"), 0o600)
+	y := strings.Replace(string(raw), "  transport: maildir\n  maildir: { path: ./outbox }\n",
+		"  transport: smtp\n  smtp: { host: relay.example.com, port: 587, username: tg, password_file: relay.pw }\n", 1)
+	os.WriteFile(path, []byte(y), 0o600)
+	for _, cmd := range []string{"check-config", "serve"} {
+		code, out, stderr := runCmd([]string{cmd, "-c", path}, "")
+		if code != exitConfig || !strings.Contains(stderr+out, "outbound.smtp.tls") {
+			t.Errorf("%s: exit %d, want %d with outbound.smtp.tls named\n%s%s", cmd, code, exitConfig, out, stderr)
+		}
+	}
+}
+
+// TestDeliverLongLines is issue 14 item 6 through `deliver`: a 2 MiB line
+// (an inline data: image) is stored with the default config, where it used
+// to be a temporary failure retried for days; with max_line_length set, a
+// longer line is refused for good: exit 65, which the MTA bounces.
+func TestDeliverLongLines(t *testing.T) {
+	img := strings.Repeat("QUJD", (2<<20)/4)
+	raw := "From: carl@customer.example\nTo: acme@support.example.com\nSubject: photo\nMessage-ID: <long1@customer.example>\nContent-Type: text/html\n\n<p>see</p><img src=\"data:image/png;base64," + img + "\">\n"
+
+	path := writeConfig(t, t.TempDir(), "")
+	d := serveInProcess(t, path)
+	if code, _, stderr := runCmd([]string{"deliver", "-c", path}, raw); code != exitOK {
+		t.Fatalf("default config: exit %d, want 0 (%s)", code, stderr)
+	}
+	var tk *store.Ticket
+	d.Store().View(func(tx store.Tx) error { tk, _ = tx.Ticket("ACME-1"); return nil })
+	if tk == nil || tk.Subject != "photo" {
+		t.Fatalf("no ticket for the long-lined mail: %+v", tk)
+	}
+
+	dir := t.TempDir()
+	path = writeConfig(t, dir, "")
+	y, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(y), "inbound:\n", "inbound:\n  max_line_length: 1000\n", 1)), 0o600)
+	serveInProcess(t, path)
+	if code, _, stderr := runCmd([]string{"deliver", "-c", path}, raw); code != exitDataErr || !strings.Contains(stderr, "552") {
+		t.Fatalf("max_line_length 1000: exit %d, want %d with 552 (%s)", code, exitDataErr, stderr)
+	}
+}
+
+// TestCheckConfigWarnsWorldReadableSecret: a relay password any local user
+// can read works, so nothing said so; check-config now warns (and still
+// says ok), and a 0600 file gets no warning.
+func TestCheckConfigWarnsWorldReadableSecret(t *testing.T) {
+	dir := t.TempDir()
+	path := writeConfig(t, dir, "")
+	raw, _ := os.ReadFile(path)
+	pw := filepath.Join(dir, "relay.pw")
+	os.WriteFile(pw, []byte("secret\n"), 0o644)
+	os.Chmod(pw, 0o644)
+	y := strings.Replace(string(raw), "  transport: maildir\n  maildir: { path: ./outbox }\n",
+		"  transport: smtp\n  smtp: { host: 127.0.0.1, username: tg, password_file: relay.pw }\n", 1)
+	os.WriteFile(path, []byte(y), 0o600)
+	code, out, stderr := runCmd([]string{"check-config", "-c", path}, "")
+	if code != exitOK || !strings.Contains(out, "ok") || !strings.Contains(stderr, "warning: outbound.smtp.password_file") || !strings.Contains(stderr, "0644") {
+		t.Fatalf("world-readable password file: exit %d\n%s%s", code, out, stderr)
+	}
+	os.Chmod(pw, 0o600)
+	if code, _, stderr := runCmd([]string{"check-config", "-c", path}, ""); code != exitOK || strings.Contains(stderr, "warning") {
+		t.Fatalf("0600 password file: exit %d %s", code, stderr)
 	}
 }

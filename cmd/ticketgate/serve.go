@@ -61,9 +61,13 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
 	}
-	if _, err := config.Load(path); err != nil {
+	cfg, err := config.Load(path)
+	if err != nil {
 		printConfigErrors(stderr, path, err)
 		return exitConfig
+	}
+	for _, w := range cfg.SecretFileWarnings() {
+		fmt.Fprintf(stderr, "%s: warning: %s\n", path, w)
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", path)
 	return exitOK
@@ -85,7 +89,10 @@ func cmdServe(args []string, stderr io.Writer) int {
 		return exitConfig
 	}
 	log := newLogger(cfg.Log, stderr)
-	d, err := tgdaemon.Start(cfg, log, tgdaemon.Options{})
+	for _, w := range cfg.SecretFileWarnings() {
+		log.Warn("secret file readable by every user", "problem", w)
+	}
+	d, err := tgdaemon.Start(cfg, log, tgdaemon.Options{Version: versionString()})
 	if err != nil {
 		log.Error("could not start", "err", err)
 		return startFailureCode(err)
@@ -133,6 +140,9 @@ func reload(d *tgdaemon.Daemon, path string, log *slog.Logger) {
 			log.Error("reload failed; keeping the old configuration", "err", err)
 		}
 		return
+	}
+	for _, w := range cfg.SecretFileWarnings() {
+		log.Warn("secret file readable by every user", "problem", w)
 	}
 	d.Reload(cfg)
 }

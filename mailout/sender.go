@@ -145,6 +145,17 @@ func (s *Sender) Run(ctx context.Context) {
 	// tight loop), reported by Health, tried again after a while.
 	broken := map[uint64]error{}
 	var brokenSince time.Time
+	// learn takes a worker's report: the item is no longer in flight, and
+	// a row that could not be read is set aside.
+	learn := func(r report) {
+		delete(inflight, r.id)
+		if r.unreadable != nil {
+			if len(broken) == 0 {
+				brokenSince = time.Now()
+			}
+			broken[r.id] = r.unreadable
+		}
+	}
 	busy := 0
 	defer func() {
 		close(jobs)
@@ -187,13 +198,7 @@ func (s *Sender) Run(ctx context.Context) {
 		case <-free:
 			busy--
 		case r := <-done:
-			delete(inflight, r.id)
-			if r.unreadable != nil {
-				if len(broken) == 0 {
-					brokenSince = time.Now()
-				}
-				broken[r.id] = r.unreadable
-			}
+			learn(r)
 			s.alive()
 		}
 		// Take every other report that is waiting, so the next scan sees
@@ -203,13 +208,7 @@ func (s *Sender) Run(ctx context.Context) {
 			case <-free:
 				busy--
 			case r := <-done:
-				delete(inflight, r.id)
-				if r.unreadable != nil {
-					if len(broken) == 0 {
-						brokenSince = time.Now()
-					}
-					broken[r.id] = r.unreadable
-				}
+				learn(r)
 			default:
 				drained = true
 			}

@@ -186,33 +186,25 @@ func (tx *boltTx) Reschedule(id uint64, change func(*OutboxItem)) (*OutboxItem, 
 // entry without its row, or naming another due time than its row, fails
 // with ErrOutboxIndex.
 func (tx *boltTx) DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, error) {
-	c := tx.btx.Bucket(bOutboxDue).Cursor()
 	var out []*OutboxItem
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		if len(k) != 16 {
-			return nil, time.Time{}, fmt.Errorf("%w: index key %x", ErrOutboxIndex, k)
-		}
-		due := time.Unix(0, int64(getU64(k[:8])))
-		if due.After(now) {
-			return out, due, nil
-		}
-		if len(out) >= max {
-			return out, now, nil
-		}
-		id := getU64(k[8:])
+	next, err := tx.scanDue(now, max, func(id uint64, due time.Time) error {
 		it, err := tx.OutboxItem(id)
 		if errors.Is(err, ErrNotFound) {
-			return nil, time.Time{}, fmt.Errorf("%w: index entry %d without its row", ErrOutboxIndex, id)
+			return fmt.Errorf("%w: index entry %d without its row", ErrOutboxIndex, id)
 		}
 		if err != nil {
-			return nil, time.Time{}, err
+			return err
 		}
 		if it.NextAttempt.UnixNano() != due.UnixNano() {
-			return nil, time.Time{}, fmt.Errorf("%w: index entry of %d at %s, row due %s", ErrOutboxIndex, id, due, it.NextAttempt)
+			return fmt.Errorf("%w: index entry of %d at %s, row due %s", ErrOutboxIndex, id, due, it.NextAttempt)
 		}
 		out = append(out, it)
+		return nil
+	})
+	if err != nil {
+		return nil, time.Time{}, err
 	}
-	return out, time.Time{}, nil
+	return out, next, nil
 }
 
 // DueIDs is DueOutbox without decoding the rows (the sender's loop scans
@@ -220,27 +212,45 @@ func (tx *boltTx) DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, e
 // first, and when the next item is due. An index entry without its row
 // fails with ErrOutboxIndex.
 func (tx *boltTx) DueIDs(now time.Time, max int) ([]uint64, time.Time, error) {
-	c := tx.btx.Bucket(bOutboxDue).Cursor()
 	rows := tx.btx.Bucket(bOutbox)
 	var out []uint64
+	next, err := tx.scanDue(now, max, func(id uint64, _ time.Time) error {
+		if rows.Get(putU64(id)) == nil {
+			return fmt.Errorf("%w: index entry %d without its row", ErrOutboxIndex, id)
+		}
+		out = append(out, id)
+		return nil
+	})
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return out, next, nil
+}
+
+// scanDue walks the due index in order and calls take for up to max
+// entries due at or before now. It returns when the next item is due:
+// the first not-yet-due entry's time, now when more than max are due,
+// zero when nothing else is queued.
+func (tx *boltTx) scanDue(now time.Time, max int, take func(id uint64, due time.Time) error) (time.Time, error) {
+	c := tx.btx.Bucket(bOutboxDue).Cursor()
+	n := 0
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		if len(k) != 16 {
-			return nil, time.Time{}, fmt.Errorf("%w: index key %x", ErrOutboxIndex, k)
+			return time.Time{}, fmt.Errorf("%w: index key %x", ErrOutboxIndex, k)
 		}
 		due := time.Unix(0, int64(getU64(k[:8])))
 		if due.After(now) {
-			return out, due, nil
+			return due, nil
 		}
-		if len(out) >= max {
-			return out, now, nil
+		if n >= max {
+			return now, nil
 		}
-		id := getU64(k[8:])
-		if rows.Get(k[8:]) == nil {
-			return nil, time.Time{}, fmt.Errorf("%w: index entry %d without its row", ErrOutboxIndex, id)
+		if err := take(getU64(k[8:]), due); err != nil {
+			return time.Time{}, err
 		}
-		out = append(out, id)
+		n++
 	}
-	return out, time.Time{}, nil
+	return time.Time{}, nil
 }
 
 // ListOutbox returns up to max queued items in id (queueing) order.

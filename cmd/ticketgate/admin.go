@@ -40,7 +40,7 @@ func newAdminFlags(name string, stderr io.Writer) (*flag.FlagSet, *adminFlags) {
 
 // client loads the config only to find data_dir/admin.sock.
 func (af *adminFlags) client(stderr io.Writer) (*admin.Client, int) {
-	cfg, err := config.Load(af.cfgPath)
+	cfg, err := config.LoadClient(af.cfgPath)
 	if err != nil {
 		printConfigErrors(stderr, af.cfgPath, err)
 		return nil, exitConfig
@@ -71,7 +71,7 @@ func cmdTickets(args []string, stdout, stderr io.Writer) int {
 	status := fs.String("status", "", "only this status")
 	customer := fs.String("customer", "", "only tickets this customer reported or follows")
 	q := fs.String("q", "", "text in subject or conversation")
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	c, code := af.client(stderr)
@@ -100,7 +100,7 @@ func cmdTickets(args []string, stdout, stderr io.Writer) int {
 
 func cmdShow(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("show", stderr)
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	if fs.NArg() != 1 {
@@ -151,7 +151,7 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 
 func cmdOutbox(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("outbox", stderr)
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	c, code := af.client(stderr)
@@ -199,7 +199,7 @@ func cmdOutbox(args []string, stdout, stderr io.Writer) int {
 
 func cmdSuppressions(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("suppressions", stderr)
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	c, code := af.client(stderr)
@@ -237,7 +237,7 @@ func cmdSuppressions(args []string, stdout, stderr io.Writer) int {
 
 func cmdBackup(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("backup", stderr)
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	if fs.NArg() != 1 {
@@ -278,7 +278,7 @@ func cmdBackup(args []string, stdout, stderr io.Writer) int {
 // offlineDataDir returns data_dir for commands that need the daemon
 // stopped, refusing while it runs.
 func offlineDataDir(af *adminFlags, stderr io.Writer) (string, int) {
-	cfg, err := config.Load(af.cfgPath)
+	cfg, err := config.LoadClient(af.cfgPath)
 	if err != nil {
 		printConfigErrors(stderr, af.cfgPath, err)
 		return "", exitConfig
@@ -295,7 +295,7 @@ func offlineDataDir(af *adminFlags, stderr io.Writer) (string, int) {
 
 func cmdRestore(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("restore", stderr)
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	if fs.NArg() != 1 {
@@ -322,7 +322,7 @@ func cmdRestore(args []string, stdout, stderr io.Writer) int {
 
 func cmdCompact(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("compact", stderr)
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	dir, code := offlineDataDir(af, stderr)
@@ -341,7 +341,7 @@ func cmdCompact(args []string, stdout, stderr io.Writer) int {
 func cmdPurge(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("purge", stderr)
 	dry := fs.Bool("dry-run", false, "list what the next retention run would delete")
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	c, code := af.client(stderr)

@@ -95,7 +95,7 @@ var opCommands = map[string]opCommand{
 func cmdOp(name string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	oc := opCommands[name]
 	fs, af := newAdminFlags(name, stderr)
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	if oc.args >= 0 && fs.NArg() != oc.args {
@@ -134,7 +134,7 @@ func cmdOp(name string, args []string, stdin io.Reader, stdout, stderr io.Writer
 func cmdOrgs(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("orgs", stderr)
 	project := fs.String("project", "", "only this project")
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	c, code := af.client(stderr)

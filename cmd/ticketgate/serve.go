@@ -58,7 +58,7 @@ func printConfigErrors(w io.Writer, path string, err error) {
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	var path string
 	fs := newFlags("check-config", stderr, &path)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return exitConfig
 	}
 	cfg, err := config.Load(path)
@@ -80,7 +80,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 	defer signal.Stop(sigs)
 	var path string
 	fs := newFlags("serve", stderr, &path)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return exitConfig
 	}
 	cfg, err := config.Load(path)

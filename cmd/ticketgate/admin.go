@@ -237,18 +237,24 @@ func cmdSuppressions(args []string, stdout, stderr io.Writer) int {
 
 func cmdBackup(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("backup", stderr)
+	force := fs.Bool("force", false, "overwrite FILE when it exists")
 	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: ticketgate backup FILE   (a hot copy while the daemon runs)")
+		fmt.Fprintln(stderr, "usage: ticketgate backup FILE [--force]   (a hot copy while the daemon runs)")
 		return exitConfig
+	}
+	dst := fs.Arg(0)
+	if _, err := os.Lstat(dst); err == nil && !*force {
+		// It may be the only good backup there is.
+		fmt.Fprintf(stderr, "ticketgate backup: %s exists; choose another name or add --force to overwrite it\n", dst)
+		return exitFailure
 	}
 	c, code := af.client(stderr)
 	if c == nil {
 		return code
 	}
-	dst := fs.Arg(0)
 	tmp := dst + ".partial"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {

@@ -123,7 +123,10 @@ func cmdOp(name string, args []string, stdin io.Reader, stdout, stderr io.Writer
 		printJSON(stdout, res)
 		return exitOK
 	}
-	fmt.Fprintf(stdout, "%s: %s", res.Ticket, res.Done)
+	if res.Ticket != "" {
+		fmt.Fprintf(stdout, "%s: ", res.Ticket)
+	}
+	fmt.Fprint(stdout, res.Done)
 	if res.Queued > 0 {
 		fmt.Fprintf(stdout, " (%d mail(s) queued)", res.Queued)
 	}

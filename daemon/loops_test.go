@@ -70,7 +70,7 @@ func TestBouncesFromCorpus(t *testing.T) {
 			mustSend(t, d.Addr("smtp"), cust, []string{"acme@support.example.com"}, msg(cust, "acme@support.example.com", "Will bounce", "b@customer.example", "hi"))
 			waitMessages(t, sink, 2)
 			ar := waitMailTo(t, sink, cust, "http://ticketgate.test/t/") // its own auto-reply, not whichever came first
-			bounceAddr := ar.From // acme+bounce-<token>@support.example.com
+			bounceAddr := ar.From                                        // acme+bounce-<token>@support.example.com
 			before := len(sink.Messages())
 
 			// The DSN comes back with the null sender, to our bounce address.

@@ -68,7 +68,8 @@ func TestCustomerPageInBrowser(t *testing.T) {
 	raw := "From: \"Carl\" <carl@customer.example>\r\nTo: acme@support.example.com\r\nSubject: Printer on fire\r\nMessage-ID: <br1@customer.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + html + "\r\n"
 	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"}, raw)
 	waitMessages(t, sink, 2)
-	ar := waitMailTo(t, sink, "carl@customer.example", "http://ticketgate.test/t/") // its own auto-reply, not whichever came first
+	// Their own auto-reply, waited for, not whichever mail came first.
+	ar := waitMailTo(t, sink, "carl@customer.example", "http://ticketgate.test/t/")
 	m := linkRE.FindStringSubmatch(textBody(t, ar))
 	if m == nil {
 		t.Fatal("no link in the auto-reply")

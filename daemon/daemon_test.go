@@ -267,7 +267,8 @@ func TestThreading(t *testing.T) {
 	rcpt := []string{"acme@support.example.com"}
 	mustSend(t, addr, "carl@customer.example", rcpt, msg("carl@customer.example", rcpt[0], "VPN broken", "orig@customer.example", "first"))
 	waitMessages(t, sink, 2)
-	ar := waitMailTo(t, sink, "carl@customer.example", "http://ticketgate.test/t/") // its own auto-reply, not whichever came first
+	// Their own auto-reply, waited for, not whichever mail came first.
+	ar := waitMailTo(t, sink, "carl@customer.example", "http://ticketgate.test/t/")
 	arh := header(t, ar)
 	ourID, _ := arh.MessageID()
 
@@ -487,7 +488,8 @@ func TestCustomerCommentsAndOneClickMute(t *testing.T) {
 	proj := "acme@support.example.com"
 	mustSend(t, addr, "carl@customer.example", []string{proj}, msg("carl@customer.example", proj, "Shared problem", "m1@customer.example", "see Dana", "Cc: dana@customer.example"))
 	waitMessages(t, sink, 2)
-	ar := waitMailTo(t, sink, "carl@customer.example", "http://ticketgate.test/t/") // its own auto-reply, not whichever came first
+	// Their own auto-reply, waited for, not whichever mail came first.
+	ar := waitMailTo(t, sink, "carl@customer.example", "http://ticketgate.test/t/")
 	arh := header(t, ar)
 	ourID, _ := arh.MessageID()
 

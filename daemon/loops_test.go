@@ -69,8 +69,9 @@ func TestBouncesFromCorpus(t *testing.T) {
 			cust := fmt.Sprintf("victim%d@customer.example", i)
 			mustSend(t, d.Addr("smtp"), cust, []string{"acme@support.example.com"}, msg(cust, "acme@support.example.com", "Will bounce", "b@customer.example", "hi"))
 			waitMessages(t, sink, 2)
-			ar := waitMailTo(t, sink, cust, "http://ticketgate.test/t/") // its own auto-reply, not whichever came first
-			bounceAddr := ar.From                                        // acme+bounce-<token>@support.example.com
+			// Their own auto-reply, waited for, not whichever mail came first.
+			ar := waitMailTo(t, sink, cust, "http://ticketgate.test/t/")
+			bounceAddr := ar.From // acme+bounce-<token>@support.example.com
 			before := len(sink.Messages())
 
 			// The DSN comes back with the null sender, to our bounce address.

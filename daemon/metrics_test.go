@@ -407,7 +407,8 @@ func TestTraceLinksABounce(t *testing.T) {
 	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
 		msg("carl@customer.example", "acme@support.example.com", "Will bounce", "bb1@customer.example", "hi"))
 	waitMessages(t, sink, 2)
-	ar := waitMailTo(t, sink, "carl@customer.example", "http://ticketgate.test/t/") // its own auto-reply, not whichever came first
+	// Their own auto-reply, waited for, not whichever mail came first.
+	ar := waitMailTo(t, sink, "carl@customer.example", "http://ticketgate.test/t/")
 	h := header(t, ar)
 	outID := strings.Trim(h.Get("Message-Id"), "<>")
 	dsn := "From: MAILER-DAEMON@mx.customer.example\r\nTo: " + ar.From + "\r\nSubject: Undelivered Mail Returned to Sender\r\n" +

@@ -126,6 +126,23 @@ func TestPortalOrganizationsDownloadsAgentView(t *testing.T) {
 			t.Errorf("agent view history lacks %q", want)
 		}
 	}
+	// The agent downloads Carl's attachment from the agent view: a
+	// download with the same safe headers as the customer's.
+	agentAtt := regexp.MustCompile(`href="(/a/[a-z0-9]+/att/\d+/\d+)"`).FindStringSubmatch(page)
+	if agentAtt == nil {
+		t.Fatalf("no download link on the agent view:\n%s", page)
+	}
+	resp, body = get(t, web+agentAtt[1])
+	if resp.StatusCode != 200 || body != "data 0" || !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") ||
+		resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "sandbox") ||
+		resp.Header.Get("Content-Type") != "application/octet-stream" {
+		t.Fatalf("agent download: %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+	// Neither a customer link under /a/ nor the agent link for another
+	// ticket's message opens it.
+	if resp, _ := get(t, web+"/a/"+strings.TrimPrefix(carl, web+"/t/")+strings.TrimPrefix(agentAtt[1], agentAtt[1][:strings.Index(agentAtt[1], "/att/")])); resp.StatusCode != 404 {
+		t.Fatalf("a customer link downloads through /a/: %d", resp.StatusCode)
+	}
 	_, page = get(t, carl)
 	if strings.Contains(page, "Check the VAT rate.") || strings.Contains(page, "<code>request_created</code>") {
 		t.Fatal("internal note on the customer's page")

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -128,6 +129,7 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	for _, p := range t.Participants {
 		fmt.Fprintf(stdout, "participant: %s\n", p.Address)
 	}
+	att := 0
 	for _, m := range d.Messages {
 		vis := "public"
 		if m.Internal {
@@ -139,7 +141,13 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stdout, strings.TrimSpace(m.Text))
 		for _, a := range m.Attach {
-			fmt.Fprintf(stdout, "    attachment: %s (%s, %d bytes)\n", a.Filename, a.ContentType, a.Size)
+			// The number `ticketgate attachment` takes.
+			att++
+			gone := ""
+			if a.Blob == "" {
+				gone = ", deleted by retention"
+			}
+			fmt.Fprintf(stdout, "    attachment %d: %s (%s, %d bytes%s)\n", att, a.Filename, a.ContentType, a.Size, gone)
 		}
 	}
 	fmt.Fprintln(stdout, "\n--- history")
@@ -385,4 +393,80 @@ func cmdPurge(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "deleted %d item(s), %d bytes, from %d ticket(s); %d file(s) removed\n", len(rep.Items), rep.Bytes, rep.Tickets, rep.FilesRemoved)
 	return exitOK
+}
+
+// cmdAttachment saves attachment N of a ticket (numbered as `show` prints
+// them): into -o FILE ("-" for stdout), else under its own name in the
+// current folder. An existing file is never overwritten.
+func cmdAttachment(args []string, stdout, stderr io.Writer) int {
+	fs, af := newAdminFlags("attachment", stderr)
+	var out string
+	fs.StringVar(&out, "o", "", "write it to FILE (- for standard output); default: its own name in the current folder")
+	if parseFlags(fs, args) != nil {
+		return exitConfig
+	}
+	n, err := strconv.Atoi(fs.Arg(1))
+	if fs.NArg() != 2 || err != nil || n < 1 {
+		fmt.Fprintln(stderr, "usage: ticketgate attachment ACME-12 N [-o FILE]   (N as `ticketgate show` numbers them)")
+		return exitConfig
+	}
+	c, code := af.client(stderr)
+	if c == nil {
+		return code
+	}
+	ctx := context.Background()
+	if out == "-" {
+		if _, err := c.Attachment(ctx, fs.Arg(0), n, stdout); err != nil {
+			return apiFail(stderr, err)
+		}
+		return exitOK
+	}
+	dir := "."
+	if out != "" {
+		dir = filepath.Dir(out)
+	}
+	tmp, err := os.CreateTemp(dir, ".ticketgate-attachment-*")
+	if err != nil {
+		fmt.Fprintf(stderr, "ticketgate attachment: %v\n", err)
+		return exitFailure
+	}
+	defer os.Remove(tmp.Name())
+	name, err := c.Attachment(ctx, fs.Arg(0), n, tmp)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return apiFail(stderr, err)
+	}
+	if out == "" {
+		out = safeFileName(name)
+	}
+	// A hard link fails when the name exists: nothing is overwritten.
+	if err := os.Link(tmp.Name(), out); err != nil {
+		fmt.Fprintf(stderr, "ticketgate attachment: %v (choose another name with -o FILE)\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(stdout, "saved %s\n", out)
+	return exitOK
+}
+
+// safeFileName makes a sender's attachment name a plain name in the
+// current folder: no folders, no hidden file, no control characters, no
+// bidi controls.
+func safeFileName(name string) string {
+	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
+	name = strings.Map(func(r rune) rune {
+		switch {
+		case r < ' ', r == 0x7f, r == '/':
+			return '_'
+		case r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			return -1 // bidi controls: "invoice\u202efdp.exe" is an .exe
+		}
+		return r
+	}, name)
+	name = strings.TrimLeft(name, ".")
+	if name == "" {
+		return "attachment"
+	}
+	return name
 }

@@ -91,6 +91,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdTickets(rest, stdout, stderr)
 	case "show":
 		return cmdShow(rest, stdout, stderr)
+	case "attachment":
+		return cmdAttachment(rest, stdout, stderr)
 	case "outbox":
 		return cmdOutbox(rest, stdout, stderr)
 	case "suppressions":

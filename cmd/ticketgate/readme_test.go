@@ -182,7 +182,7 @@ func TestREADMECommands(t *testing.T) {
 		t.Fatalf("README.md lacks the admin CLI or offline examples (set up %v, restored %v)", setUp, restored)
 	}
 	var msgs []*store.Message
-	d.Store().View(func(tx *store.Tx) error { msgs, _ = tx.TicketMessages("ACME-12"); return nil })
+	d.Store().View(func(tx store.Tx) error { msgs, _ = tx.TicketMessages("ACME-12"); return nil })
 	found := false
 	for _, m := range msgs {
 		found = found || strings.Contains(m.Text, "-5 % offered") && m.Internal
@@ -197,7 +197,7 @@ func TestREADMECommands(t *testing.T) {
 func checkDemo(t *testing.T, d *daemon.Daemon, dir string) {
 	t.Helper()
 	var msgs []*store.Message
-	d.Store().View(func(tx *store.Tx) error { msgs, _ = tx.TicketMessages("ACME-1"); return nil })
+	d.Store().View(func(tx store.Tx) error { msgs, _ = tx.TicketMessages("ACME-1"); return nil })
 	var alice *store.Message
 	for _, m := range msgs {
 		if m.From == "alice@example.com" {

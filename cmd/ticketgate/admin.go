@@ -326,7 +326,7 @@ func cmdRestore(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	defer f.Close()
-	if err := store.Restore(f, dir); err != nil {
+	if err := asDataDirOwner(dir, "restore", func() error { return store.Restore(f, dir) }); err != nil {
 		fmt.Fprintf(stderr, "ticketgate restore: %v\n", err)
 		return exitFailure
 	}
@@ -343,7 +343,11 @@ func cmdCompact(args []string, stdout, stderr io.Writer) int {
 	if dir == "" {
 		return code
 	}
-	before, after, err := store.Compact(dir)
+	var before, after int64
+	err := asDataDirOwner(dir, "compact", func() (err error) {
+		before, after, err = store.Compact(dir)
+		return err
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "ticketgate compact: %v\n", err)
 		return exitFailure

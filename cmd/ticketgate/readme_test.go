@@ -149,7 +149,9 @@ func TestREADMECommands(t *testing.T) {
 		case len(words) > 1 && words[0] == "ticketgate" && (words[1] == "restore" || words[1] == "compact"):
 			stop()
 			if !restored {
-				// restore wants an empty data_dir.
+				// restore wants an empty data_dir, owned by the
+				// user the daemon runs as (here: the test's).
+				os.Mkdir(filepath.Join(dir, "restored"), 0o750)
 				t.Setenv("TICKETGATE_DATA_DIR", filepath.Join(dir, "restored"))
 				restored = true
 			}

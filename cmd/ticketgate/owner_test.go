@@ -101,4 +101,3 @@ func TestOfflineCommandsKeepOwner(t *testing.T) {
 		t.Fatalf("restore into a missing data_dir as root: %d %s", code, e)
 	}
 }
-

@@ -24,8 +24,8 @@ type readmeCommand struct {
 	section string // the "## " heading it stands under
 }
 
-// readmeCommands returns every command line in README.md's code blocks
-// that runs ticketgate (`ticketgate …`, `… | go run ./cmd/ticketgate …`,
+// readmeCommands returns every command line in README.md's shell blocks
+// (```sh, or a "$ " prompt in any block) that runs ticketgate (`ticketgate …`, `… | go run ./cmd/ticketgate …`,
 // `VAR=value go run ./cmd/ticketgate …`).
 func readmeCommands(t *testing.T) []readmeCommand {
 	t.Helper()
@@ -34,12 +34,12 @@ func readmeCommands(t *testing.T) []readmeCommand {
 		t.Fatal(err)
 	}
 	var out []readmeCommand
-	inBlock, section := false, ""
+	inBlock, shell, section := false, false, ""
 	lines := strings.Split(string(raw), "\n")
 	for i := 0; i < len(lines); i++ {
 		l := lines[i]
 		if strings.HasPrefix(l, "```") {
-			inBlock = !inBlock
+			inBlock, shell = !inBlock, strings.TrimSpace(l) == "```sh"
 			continue
 		}
 		if !inBlock {
@@ -53,7 +53,14 @@ func readmeCommands(t *testing.T) []readmeCommand {
 			i++
 			l = strings.TrimSuffix(l, "\\") + " " + strings.TrimSpace(lines[i])
 		}
-		l = strings.TrimPrefix(strings.TrimSpace(l), "$ ")
+		l = strings.TrimSpace(l)
+		// Shell blocks hold commands; elsewhere (config files,
+		// transcripts) only a "$ " prompt marks one.
+		if p, ok := strings.CutPrefix(l, "$ "); ok {
+			l = p
+		} else if !shell {
+			continue
+		}
 		words := strings.Fields(l)
 		for len(words) > 0 && strings.Contains(words[0], "=") {
 			words = words[1:] // environment assignments

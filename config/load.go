@@ -61,6 +61,9 @@ func load(path string, secrets bool) (*Config, error) {
 		}
 	}
 	if err := v.ReadInConfig(); err != nil {
+		if yerr := yamlSyntaxError(abs); yerr != nil {
+			return nil, &Errors{List: []error{yerr}}
+		}
 		return nil, &Errors{List: []error{fmt.Errorf("read config %s: %w", abs, err)}}
 	}
 

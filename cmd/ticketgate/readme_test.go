@@ -253,3 +253,21 @@ func setUpREADMETickets(t *testing.T, deliver func(string)) {
 		deliver(fmt.Sprintf("From: %s\nTo: acme@support.example.com\nSubject: Request %d\nMessage-ID: %s\n%s", from, n, id, body))
 	}
 }
+
+// TestExampleConfigCommands: every `ticketgate …` command the example
+// config's comments name exists (it said `ticketgate -config …`).
+func TestExampleConfigCommands(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "config.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := regexpMust("`ticketgate ([^` ]+)[^`]*`").FindAllStringSubmatch(string(raw), -1)
+	if len(found) == 0 {
+		t.Fatal("no `ticketgate …` command in config.example.yaml")
+	}
+	for _, m := range found {
+		if _, _, stderr := runCmd([]string{m[1], "-h"}, ""); strings.Contains(stderr, "unknown command") || strings.HasPrefix(m[1], "-") {
+			t.Errorf("config.example.yaml names %s: %s", m[0], stderr)
+		}
+	}
+}

@@ -254,6 +254,16 @@ func cmdBackup(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	dst := fs.Arg(0)
+	if dst == "-" {
+		c, code := af.client(stderr)
+		if c == nil {
+			return code
+		}
+		if err := c.Backup(context.Background(), stdout); err != nil {
+			return apiFail(stderr, err)
+		}
+		return exitOK
+	}
 	if _, err := os.Lstat(dst); err == nil && !*force {
 		// It may be the only good backup there is.
 		fmt.Fprintf(stderr, "ticketgate backup: %s exists; choose another name or add --force to overwrite it\n", dst)

@@ -55,4 +55,12 @@ func TestCLIWordingAndBackupOverwrite(t *testing.T) {
 	if b, _ := os.ReadFile(file); string(b) == "the only good backup" {
 		t.Fatal("backup --force did not overwrite")
 	}
+	// "-" is standard output (the man page says so), not a file named "-".
+	t.Chdir(dir)
+	if code, out, e := runCmd([]string{"backup", "-c", path, "-"}, ""); code != exitOK || !strings.Contains(out, "ticketgate.db") {
+		t.Fatalf("backup -: exit %d, %d bytes, %s", code, len(out), e)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "-")); err == nil {
+		t.Fatal(`backup - wrote a file named "-"`)
+	}
 }

@@ -25,9 +25,9 @@ type event struct {
 	Action     string
 	Package    string
 	ImportPath string // build-output
-	Test    string
-	Output  string
-	Elapsed float64
+	Test       string
+	Output     string
+	Elapsed    float64
 }
 
 func main() {

@@ -8,8 +8,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
+	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/ticket"
 )
 
@@ -149,5 +151,62 @@ func TestPortalOrganizationsDownloadsAgentView(t *testing.T) {
 	}
 	if resp, _ := get(t, strings.Replace(carl, "/t/", "/a/", 1)); resp.StatusCode != 404 {
 		t.Fatalf("a customer link opens the agent view: %d", resp.StatusCode)
+	}
+}
+
+// TestWebReplyReopeningMailsAgentsOnce: a customer's reply on the ticket
+// page to a resolved request reopens it, and each agent gets one mail
+// about it (the comment, saying it reopened the ticket), not two.
+func TestWebReplyReopeningMailsAgentsOnce(t *testing.T) {
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	d := start(t, testConfig(t, t.TempDir(), sink))
+	ctx := context.Background()
+	proj := "acme@support.example.com"
+	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{proj}, msg("carl@customer.example", proj, "Printer on fire", "w1@customer.example", "hi"))
+	l := linkRE.FindStringSubmatch(textBody(t, waitMailTo(t, sink, "carl@customer.example", "http://ticketgate.test/t/")))
+	if l == nil {
+		t.Fatal("no link in the auto-reply")
+	}
+	if _, err := d.engine.SetStatus(ctx, "ACME-1", "resolved", "bob@example.org"); err == nil {
+		t.Fatal("an agent of another project resolved ACME-1")
+	}
+	if _, err := d.engine.SetStatus(ctx, "ACME-1", "resolved", "alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	waitMailTo(t, sink, "carl@customer.example", "has been resolved")
+	before := len(to(sink.Messages(), "alice@example.com"))
+
+	var tok *store.Token
+	d.Store().View(func(tx *store.Tx) error { tok, _ = tx.Token(strings.TrimPrefix(l[1], "/t/")); return nil })
+	if err := d.webReply(ctx, tok, "Still smoking, please hurry."); err != nil {
+		t.Fatal(err)
+	}
+	if tk, _ := ticketOf(t, d, "ACME-1"); tk.Status != "open" {
+		t.Fatalf("status after the customer's reply: %s", tk.Status)
+	}
+	got := waitMailTo(t, sink, "alice@example.com", "Still smoking, please hurry.")
+	if !strings.Contains(textBody(t, got), "reopened") {
+		t.Errorf("the agent's mail does not say the ticket was reopened:\n%s", textBody(t, got))
+	}
+	waitOutboxEmpty(t, d)
+	if n := len(to(sink.Messages(), "alice@example.com")) - before; n != 1 {
+		t.Fatalf("alice got %d mails for one reply that reopened the ticket, want 1", n)
+	}
+}
+
+// waitOutboxEmpty waits until everything queued was handed to the relay.
+func waitOutboxEmpty(t *testing.T, d *Daemon) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		d.Store().View(func(tx *store.Tx) error { n, _ = tx.OutboxStats(); return nil })
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d mail(s) still queued", n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,23 +20,33 @@ func TestShutdownWithSilentRelay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 16)
+	var mu sync.Mutex
+	var conns []net.Conn
+	accepted := make(chan struct{}, 1)
+	acceptDone := make(chan struct{})
 	go func() {
+		defer close(acceptDone)
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			accepted <- c // never a greeting
+			mu.Lock()
+			conns = append(conns, c) // never a greeting
+			mu.Unlock()
+			select {
+			case accepted <- struct{}{}:
+			default:
+			}
 		}
 	}()
-	defer func() {
-		close(accepted)
-		for c := range accepted {
+	t.Cleanup(func() {
+		ln.Close()
+		<-acceptDone
+		for _, c := range conns {
 			c.Close()
 		}
-	}()
+	})
 	sink := mailouttest.NewSink(t, mailouttest.Options{})
 	c := testConfig(t, t.TempDir(), sink)
 	c.Outbound.SMTP.Host, c.Outbound.SMTP.Port = "127.0.0.1", ln.Addr().(*net.TCPAddr).Port

@@ -43,10 +43,10 @@ func cmdDeliver(args []string, stdin io.Reader, stderr io.Writer) int {
 	if err := parseFlags(fs, args); err != nil {
 		return exitConfig
 	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "ticketgate deliver: unexpected argument %q (the message is read on stdin)\n", fs.Arg(0))
-		return exitConfig
-	}
+	// Recipients may also follow as arguments (pipe transports often
+	// end with "-- ${recipient}"; a ${original_recipient} that expands to
+	// several addresses lands here too).
+	given = append(given, fs.Args()...)
 	cfg, err := config.LoadClient(path)
 	if err != nil {
 		printConfigErrors(stderr, path, err)

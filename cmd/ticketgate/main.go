@@ -34,7 +34,7 @@ commands:
                  [--user NAME]: also check NAME (default ticketgate) can
                  read the secret files and write data_dir
   deliver        read one message on stdin and hand it to the running daemon
-                 [--recipient ADDR]... [-f|--sender ADDR]
+                 [--recipient ADDR]... [-f|--sender ADDR] [ADDR...]
   inspect FILE   parse a message as the daemon does and print JSON
   version        print the version
 

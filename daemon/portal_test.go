@@ -177,7 +177,7 @@ func TestWebReplyReopeningMailsAgentsOnce(t *testing.T) {
 	before := len(to(sink.Messages(), "alice@example.com"))
 
 	var tok *store.Token
-	d.Store().View(func(tx *store.Tx) error { tok, _ = tx.Token(strings.TrimPrefix(l[1], "/t/")); return nil })
+	d.Store().View(func(tx store.Tx) error { tok, _ = tx.Token(strings.TrimPrefix(l[1], "/t/")); return nil })
 	if err := d.webReply(ctx, tok, "Still smoking, please hurry."); err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func waitOutboxEmpty(t *testing.T, d *Daemon) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var n int
-		d.Store().View(func(tx *store.Tx) error { n, _ = tx.OutboxStats(); return nil })
+		d.Store().View(func(tx store.Tx) error { n, _ = tx.OutboxStats(); return nil })
 		if n == 0 {
 			return
 		}

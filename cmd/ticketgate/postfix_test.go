@@ -169,7 +169,7 @@ func TestPostfixPipeTransport(t *testing.T) {
 		deadline := time.Now().Add(60 * time.Second)
 		for {
 			var msgs []*store.Message
-			d.Store().View(func(tx *store.Tx) error { msgs, _ = tx.TicketMessages(key); return nil })
+			d.Store().View(func(tx store.Tx) error { msgs, _ = tx.TicketMessages(key); return nil })
 			if len(msgs) >= n {
 				return msgs
 			}

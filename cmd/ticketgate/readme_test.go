@@ -22,6 +22,7 @@ type readmeCommand struct {
 	line    int    // where it starts in README.md
 	text    string // continuation lines joined, leading "$ " removed
 	section string // the "## " heading it stands under
+	offline bool   // after "# with the daemon stopped" in its block
 }
 
 // readmeCommands returns every command line in README.md's shell blocks
@@ -34,12 +35,12 @@ func readmeCommands(t *testing.T) []readmeCommand {
 		t.Fatal(err)
 	}
 	var out []readmeCommand
-	inBlock, shell, section := false, false, ""
+	inBlock, shell, section, offline := false, false, "", false
 	lines := strings.Split(string(raw), "\n")
 	for i := 0; i < len(lines); i++ {
 		l := lines[i]
 		if strings.HasPrefix(l, "```") {
-			inBlock, shell = !inBlock, strings.TrimSpace(l) == "```sh"
+			inBlock, shell, offline = !inBlock, strings.TrimSpace(l) == "```sh", false
 			continue
 		}
 		if !inBlock {
@@ -54,6 +55,9 @@ func readmeCommands(t *testing.T) []readmeCommand {
 			l = strings.TrimSuffix(l, "\\") + " " + strings.TrimSpace(lines[i])
 		}
 		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "# with the daemon stopped") {
+			offline = true
+		}
 		// Shell blocks hold commands; elsewhere (config files,
 		// transcripts) only a "$ " prompt marks one.
 		if p, ok := strings.CutPrefix(l, "$ "); ok {
@@ -68,7 +72,7 @@ func readmeCommands(t *testing.T) []readmeCommand {
 		if len(words) == 0 || (words[0] != "ticketgate" && !strings.Contains(l, "go run ./cmd/ticketgate")) {
 			continue
 		}
-		out = append(out, readmeCommand{line: start + 1, text: l, section: section})
+		out = append(out, readmeCommand{line: start + 1, text: l, section: section, offline: offline})
 	}
 	return out
 }
@@ -153,9 +157,9 @@ func TestREADMECommands(t *testing.T) {
 			}
 			start()
 			continue
-		case len(words) > 1 && words[0] == "ticketgate" && (words[1] == "restore" || words[1] == "compact"):
+		case c.offline:
 			stop()
-			if !restored {
+			if !restored && len(words) > 1 && words[1] == "restore" {
 				// restore wants an empty data_dir, owned by the
 				// user the daemon runs as (here: the test's).
 				os.Mkdir(filepath.Join(dir, "restored"), 0o750)

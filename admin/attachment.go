@@ -13,11 +13,10 @@ import (
 	"github.com/ticketgate/ticketgate/store"
 )
 
-// attachmentRoutes registers the attachment download. It reads a ticket
-// like showTicket does and must be limited the same way (the caller's
-// projects only).
+// attachmentRoutes registers the attachment download: like showTicket,
+// for the caller's projects only.
 func (s *Server) attachmentRoutes() {
-	s.mux.HandleFunc("GET /api/tickets/{key}/attachments/{n}", s.attachment)
+	s.handle("GET /api/tickets/{key}/attachments/{n}", scopeAgent, s.attachment)
 }
 
 // TicketAttachment is attachment n (from 1) of a ticket: its attachments
@@ -48,9 +47,16 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request) {
 	var a store.Attachment
 	var found bool
 	err = s.store.View(func(tx store.Tx) error {
+		// Another project's ticket is answered like a missing one.
+		if !s.mayTicket(r.Context(), key) {
+			return fmt.Errorf("ticket %s: %w", key, store.ErrNotFound)
+		}
 		t, err := tx.Ticket(key)
 		if err != nil {
 			return err
+		}
+		if !s.may(r.Context(), t.Project) {
+			return fmt.Errorf("ticket %s: %w", key, store.ErrNotFound)
 		}
 		msgs, err := tx.TicketMessages(t.Key)
 		if err != nil {

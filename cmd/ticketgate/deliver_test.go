@@ -162,11 +162,12 @@ limits:
 `)
 	d := serveInProcess(t, path)
 	first := "From: carl@customer.example\nTo: beta@support.example.com\nSubject: one\nMessage-ID: <b1@customer.example>\n\nb\n"
-	if code, _, e := runCmd([]string{"deliver", "-c", path}, first); code != exitOK {
+	// The flood limit counts per envelope sender.
+	if code, _, e := runCmd([]string{"deliver", "-c", path, "-f", "carl@customer.example"}, first); code != exitOK {
 		t.Fatalf("first: exit %d %s", code, e)
 	}
 	both := "From: carl@customer.example\nTo: acme@support.example.com, beta@support.example.com\nSubject: two\nMessage-ID: <b2@customer.example>\n\nb\n"
-	code, _, stderr := runCmd([]string{"deliver", "-c", path}, both)
+	code, _, stderr := runCmd([]string{"deliver", "-c", path, "-f", "carl@customer.example"}, both)
 	if code != exitTempFail {
 		t.Fatalf("BETA's copy over its flood limit: exit %d, want 75; stderr: %s", code, stderr)
 	}

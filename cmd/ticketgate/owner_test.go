@@ -25,6 +25,7 @@ func TestOfflineCommandsKeepOwner(t *testing.T) {
 	const uid, gid = 65534, 65534 // nobody, nogroup
 	dir := t.TempDir()
 	path := writeConfig(t, dir, "")
+	operator(t, path) // backup needs an operator
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)

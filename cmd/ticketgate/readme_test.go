@@ -97,6 +97,11 @@ func TestREADMECommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfgPath := filepath.Join(dir, "config.example.yaml")
+	// The admin CLI acts as the agent its Unix user is mapped to: here
+	// the test's user is alice, an operator (backup, purge).
+	example = []byte(strings.Replace(strings.Replace(string(example),
+		"  users: {}\n", fmt.Sprintf("  users: { %q: alice@example.com }\n", unixUser(t)), 1),
+		"  operators: []\n", "  operators: [alice@example.com]\n", 1))
 	if err := os.WriteFile(cfgPath, example, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 func TestCLIWordingAndBackupOverwrite(t *testing.T) {
 	dir := t.TempDir()
 	path := writeConfig(t, dir, "")
+	operator(t, path) // backup needs an operator
 	serveInProcess(t, path)
 	if code, _, e := runCmd([]string{"deliver", "-c", path}, "From: carl@customer.example\nTo: acme@support.example.com\nSubject: s\n\nb\n"); code != exitOK {
 		t.Fatalf("deliver: %d %s", code, e)
@@ -62,5 +63,19 @@ func TestCLIWordingAndBackupOverwrite(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "-")); err == nil {
 		t.Fatal(`backup - wrote a file named "-"`)
+	}
+}
+
+// operator makes alice, the test user's agent, an operator
+// (admin.operators) in the config at path.
+func operator(t *testing.T, path string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := strings.Replace(string(raw), "admin:\n", "admin:\n  operators: [alice@example.com]\n", 1)
+	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -70,6 +70,7 @@ func NewServer(s store.DB, cfg func() *config.Config, opts Options, log *slog.Lo
 	srv.routes()
 	srv.opRoutes()
 	srv.traceRoutes()
+	srv.attachmentRoutes()
 	return srv
 }
 

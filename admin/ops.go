@@ -38,6 +38,12 @@ func (s *Server) opRoutes() {
 	}))
 	s.handle("POST /api/tickets/{key}/assign", scopeAgent, s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
 		n, err := s.engine.Assign(r.Context(), key, req.Agent, agent)
+		switch {
+		case strings.EqualFold(req.Agent, "me"):
+			return n, "assigned to " + agent, err
+		case req.Agent == "":
+			return n, "unassigned", err
+		}
 		return n, "assigned to " + req.Agent, err
 	}))
 	s.handle("POST /api/tickets/{key}/comment", scopeAgent, s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {

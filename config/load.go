@@ -33,7 +33,15 @@ var (
 // Config is nil then. Environment overrides exist for every key outside
 // projects (lists as comma-separated values); relative paths coming from the
 // environment are resolved against the config file's folder too.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return load(path, true) }
+
+// LoadClient loads the config for a client command (the admin CLI,
+// `deliver`), which needs data_dir and the sockets in it but no secret:
+// it reads no password, token or key file, so the MTA's pipe user and an
+// agent's shell need not be able to read them.
+func LoadClient(path string) (*Config, error) { return load(path, false) }
+
+func load(path string, secrets bool) (*Config, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, &Errors{List: []error{fmt.Errorf("config path %s: %w", path, err)}}
@@ -53,6 +61,9 @@ func Load(path string) (*Config, error) {
 		}
 	}
 	if err := v.ReadInConfig(); err != nil {
+		if yerr := yamlSyntaxError(abs); yerr != nil {
+			return nil, &Errors{List: []error{yerr}}
+		}
 		return nil, &Errors{List: []error{fmt.Errorf("read config %s: %w", abs, err)}}
 	}
 
@@ -79,7 +90,9 @@ func Load(path string) (*Config, error) {
 	cfg.deriveDefaults()
 	cfg.resolvePaths(filepath.Dir(abs))
 	problems = appendUnlessCovered(problems, cfg.Validate())
-	problems = appendUnlessCovered(problems, cfg.checkFiles())
+	if secrets {
+		problems = appendUnlessCovered(problems, cfg.checkFiles())
+	}
 	if len(problems) > 0 {
 		return nil, &Errors{List: problems}
 	}

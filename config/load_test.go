@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -506,4 +507,27 @@ func typeKeys(t reflect.Type, prefix string) []string {
 		}
 	}
 	return out
+}
+
+// TestYAMLErrorLine: a YAML syntax error is reported at the line that is
+// wrong, not at the start of the block around it.
+func TestYAMLErrorLine(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		line       int
+	}{
+		{"mis-indented key in a project", "data_dir: ./data\nweb:\n  listen: 127.0.0.1:8080\n\nprojects:\n  - key: ACME\n    address: acme@support.example.com\n   agents: [a@b.example]\n", 8},
+		{"unterminated quote", "data_dir: ./data\nweb:\n  listen: \"127.0.0.1:8080\n  base_url: http://x\n", 3},
+		{"tab indentation", "data_dir: ./data\nweb:\n\tlisten: x\n", 3},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.yaml")
+			os.WriteFile(path, []byte(c.yaml), 0o600)
+			_, err := Load(path)
+			if want := fmt.Sprintf("%s:%d: not valid YAML", path, c.line); err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("got %v, want %q", err, want)
+			}
+		})
+	}
 }

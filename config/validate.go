@@ -194,6 +194,11 @@ func (c *Config) validateOutbound() []error {
 	default:
 		add(fieldErr("outbound.transport", "must be maildir or smtp"))
 	}
+	if out.Transport != "smtp" && (smtp.Port < 0 || smtp.Port > 65535) {
+		// Unused with maildir, but a typo today is a failed switch to
+		// smtp later: say so now.
+		add(fieldErr("outbound.smtp.port", "must be between 1 and 65535"))
+	}
 	if c.Outbound.Workers < 1 || c.Outbound.Workers > 256 {
 		add(fieldErr("outbound.workers", "must be between 1 and 256"))
 	}

@@ -86,6 +86,7 @@ func TestValidationMessages(t *testing.T) {
 		{"smtp port zero", acme + "outbound: {transport: smtp, smtp: {host: relay.example.com, port: 0}}", []string{"outbound.smtp.port: must be between 1 and 65535"}},
 		{"smtp port high", acme + "outbound: {transport: smtp, smtp: {host: relay.example.com, port: 65536}}", []string{"outbound.smtp.port: must be between 1 and 65535"}},
 		{"port unchecked for maildir", acme + "outbound: {smtp: {port: 0}}", nil},
+		{"port out of range with maildir", acme + "outbound: {transport: maildir, smtp: {port: 70000}}", []string{"outbound.smtp.port: must be between 1 and 65535"}},
 		{"smtp timeout", acme + "outbound: {transport: smtp, smtp: {host: 192.0.2.25, timeout: 0s}}", []string{"outbound.smtp.timeout: must be positive"}},
 		{"tls value", acme + "outbound: {smtp: {tls: ssl}}", []string{`outbound.smtp.tls: must be none, starttls or tls, got "ssl"`}},
 		{"admin users and operators", acme + "admin: {users: {carol: carol@example.com, ops: ops@example.com}, operators: [ops@example.com, 'Ops <x@example.com>']}", []string{

@@ -101,7 +101,10 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	ok := false
 	defer func() {
 		if !ok {
-			d.closeAll()
+			// Nothing was sent or fetched yet: nothing to wait for.
+			done, cancel := context.WithCancel(context.Background())
+			cancel()
+			d.closeAll(done)
 		}
 	}()
 
@@ -172,6 +175,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 		}
 	}()
 	d.startIMAP()
+	d.serveOps()
 	ok = true
 	log.Info("ticketgate started", "data_dir", cfg.DataDir, "projects", len(cfg.Projects), "smtp", d.Addr("smtp"), "lmtp", d.Addr("lmtp"), "web", d.Addr("web"))
 	return d, nil
@@ -431,13 +435,17 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	d.closeAll()
+	d.closeAll(ctx)
 	d.log.Info("ticketgate stopped")
 	return nil
 }
 
-func (d *Daemon) closeAll() {
-	d.stopIMAP()
+// closeAll stops everything. IMAP sessions and outbound sends in flight
+// get until ctx ends (systemd's stop timeout must not pass while a relay
+// or an IMAP server does not answer); then their connections are closed
+// under them and the work is redone after the restart.
+func (d *Daemon) closeAll(ctx context.Context) {
+	d.stopIMAP(ctx)
 	for _, l := range d.servers {
 		l.srv.Close()
 		l.ln.Close() // in case Serve never ran
@@ -454,7 +462,18 @@ func (d *Daemon) closeAll() {
 	if d.stopSender != nil {
 		d.stopSender()
 	}
+	bgDone := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			if d.sender != nil {
+				d.sender.Abort()
+			}
+		case <-bgDone:
+		}
+	}()
 	d.bg.Wait()
+	close(bgDone)
 	d.stopOps()
 	if d.tport != nil {
 		d.tport.Close()

@@ -23,12 +23,13 @@ func (d *Daemon) reloadIMAP() {
 }
 
 // stopIMAP ends IDLE and logs out of every mailbox, closing connections
-// that do not finish within 10 s. A message being stored is finished first.
-func (d *Daemon) stopIMAP() {
+// that do not finish within 10 s or before ctx ends. A message being
+// stored is finished first, unless ctx ends.
+func (d *Daemon) stopIMAP(ctx context.Context) {
 	if d.imap == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := d.imap.Stop(ctx); err != nil {
 		d.log.Warn("imap shutdown", "err", err)

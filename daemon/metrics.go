@@ -32,8 +32,10 @@ type ops struct {
 }
 
 // startOps builds the metrics and the audit writer, hooks them into the
-// pipeline, notifier and sender, and serves metrics.listen when set. It
-// runs before the mail listeners are created (they take session hooks).
+// pipeline, notifier and sender, and opens metrics.listen when set (so a
+// taken port fails the start early). It runs before the mail listeners are
+// created (they take session hooks); serveOps starts answering scrapes
+// once they are.
 func (d *Daemon) startOps(opts Options) error {
 	cfg := d.Config()
 	o := &ops{sessions: map[string]*atomic.Int64{}}
@@ -84,14 +86,27 @@ func (d *Daemon) startOps(opts Options) error {
 	}
 	o.ln = ln
 	o.srv = &http.Server{Handler: o.metrics.Handler(cfg.Metrics.Pprof), ReadHeaderTimeout: 10 * time.Second}
+	return nil
+}
+
+// serveOps answers scrapes on metrics.listen. Start calls it after every
+// listener took its session hook: a scrape reads the sessions map, which
+// is not locked because nothing writes it once serving began (an early
+// scrape would otherwise read it while the listeners fill it). A scrape
+// that connected earlier waits in the listen backlog until then.
+func (d *Daemon) serveOps() {
+	o := d.ops
+	if o == nil || o.srv == nil {
+		return
+	}
 	o.served = make(chan struct{})
+	ln := o.ln
 	go func() {
 		defer close(o.served)
 		if err := o.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error("metrics listener stopped", "err", err)
 		}
 	}()
-	return nil
 }
 
 // sessionHooks returns the session gauge and counter hook of a listener.
@@ -114,7 +129,11 @@ func (d *Daemon) stopOps() {
 	}
 	if o.srv != nil {
 		o.srv.Close()
-		<-o.served
+		if o.served != nil {
+			<-o.served
+		} else {
+			o.ln.Close() // never served: Close does not know it
+		}
 	}
 	o.audit.close()
 }

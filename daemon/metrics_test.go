@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -405,7 +406,9 @@ func TestTraceLinksABounce(t *testing.T) {
 	d := start(t, c)
 	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
 		msg("carl@customer.example", "acme@support.example.com", "Will bounce", "bb1@customer.example", "hi"))
-	ar := to(waitMessages(t, sink, 2), "carl@customer.example")[0]
+	waitMessages(t, sink, 2)
+	// Their own auto-reply, waited for, not whichever mail came first.
+	ar := waitMailTo(t, sink, "carl@customer.example", "http://ticketgate.test/t/")
 	h := header(t, ar)
 	outID := strings.Trim(h.Get("Message-Id"), "<>")
 	dsn := "From: MAILER-DAEMON@mx.customer.example\r\nTo: " + ar.From + "\r\nSubject: Undelivered Mail Returned to Sender\r\n" +
@@ -447,5 +450,62 @@ func TestTraceLinksABounce(t *testing.T) {
 	rep, err := cl.Trace(context.Background(), "dsn1@mx.customer.example")
 	if err != nil || !hasType(rep.Events, store.AuditBounced) || len(rep.Related) != 1 || rep.Related[0].MessageID != outID || len(rep.Sent) != 0 {
 		t.Errorf("report's trace: %+v %v", rep, err)
+	}
+}
+
+// TestEarlyScrapeDuringStart: a scraper hitting metrics.listen while the
+// daemon starts is answered only once every listener is in place, so every
+// answer has the SMTP listener's session gauge (and -race sees no read of
+// the sessions map while the listeners fill it).
+func TestEarlyScrapeDuringStart(t *testing.T) {
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	for i := range 5 {
+		c := testConfig(t, t.TempDir(), sink)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		c.Metrics.Listen = addr
+		started := make(chan struct{})
+		answers := make(chan string, 1000)
+		scraped := make(chan struct{})
+		go func() {
+			defer close(scraped)
+			for {
+				select {
+				case <-started:
+					return
+				default:
+				}
+				resp, err := http.Get("http://" + addr + "/metrics")
+				if err != nil {
+					continue // not listening yet
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				select {
+				case answers <- string(b):
+				default:
+				}
+			}
+		}()
+		d, err := Start(c, testLogger(t), Options{})
+		close(started)
+		<-scraped
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Shutdown(context.Background())
+		close(answers)
+		n := 0
+		for body := range answers {
+			n++
+			if metricValue(body, `ticketgate_smtp_sessions_open{listener="smtp"}`) < 0 {
+				t.Fatalf("start %d: a scrape was answered before the SMTP listener existed:\n%.400s", i, body)
+			}
+		}
+		t.Logf("start %d: %d scrape(s) answered during start", i, n)
 	}
 }

@@ -299,7 +299,10 @@ func TestCommandsByMail(t *testing.T) {
 	// A customer may not run agent commands, even proven by our token.
 	mustSend(t, d.Addr("smtp"), carl, []string{acmeAddr}, msg(carl, acmeAddr, "Re: [ACME-1]", "c3@customer.example",
 		"#assign me\r\nstill broken", "In-Reply-To: <"+msgID(t, resolved)+">"))
-	msgs = box.next(6) // carl's result; dana, alice, dave: the comment; alice, dave: reopened
+	msgs = box.next(4) // carl's result; dana, alice, dave: the comment (for alice and dave: it reopened ACME-1)
+	if body := textBody(t, only(t, msgs, "dave@example.com")); !strings.Contains(body, "reopened") {
+		t.Errorf("dave is not told the comment reopened ACME-1:\n%s", body)
+	}
 	if body := textBody(t, only(t, msgs, carl)); !strings.Contains(body, "refused: #assign me") || !strings.Contains(body, "only agents") {
 		t.Errorf("carl's result:\n%s", body)
 	}
@@ -383,7 +386,7 @@ func TestReopenWithinAndAfterWindow(t *testing.T) {
 	clk.Add(10 * 24 * time.Hour)
 	mustSend(t, d.Addr("smtp"), carl, []string{acmeAddr}, msg(carl, acmeAddr, "Re: [ACME-1]", "x2@customer.example", "It is burning again.",
 		"In-Reply-To: <"+msgID(t, closed)+">"))
-	box.next(4) // alice, dave: comment; alice, dave: reopened
+	box.next(2) // alice, dave: the comment, saying it reopened ACME-1 (one mail each)
 	if tk, _ := ticketOf(t, d, "ACME-1"); tk.Status != "open" {
 		t.Fatalf("reply within the window: status %s", tk.Status)
 	}

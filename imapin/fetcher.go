@@ -64,6 +64,11 @@ type fetcher struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
+	// work bounds the handling of a started message and the store writes
+	// around it: not cancelled by stop's first step (a started message is
+	// finished), but when stop's deadline passes.
+	work      context.Context
+	abortWork context.CancelFunc
 }
 
 func newFetcher(a account, st store.DB, p Receiver, log *slog.Logger, opts Options) *fetcher {
@@ -83,8 +88,10 @@ func newFetcher(a account, st store.DB, p Receiver, log *slog.Logger, opts Optio
 func (f *fetcher) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	f.cancel = cancel
+	f.work, f.abortWork = context.WithCancel(context.WithoutCancel(ctx))
 	go func() {
 		defer close(f.done)
+		defer f.abortWork()
 		f.run(ctx)
 	}()
 }
@@ -98,6 +105,7 @@ func (f *fetcher) stop(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
+	f.abortWork()
 	f.mu.Lock()
 	if f.conn != nil {
 		f.conn.Close()
@@ -479,7 +487,7 @@ func (f *fetcher) cursor(c *imapclient.Client, sel *imap.SelectData) (store.IMAP
 		}
 		f.log.Info("imap mailbox read for the first time", "start", f.acct.IMAP.Start, "existing_up_to_uid", highest)
 	}
-	if err := f.store.Update(context.Background(), func(tx store.Tx) error { return tx.SetIMAPCursor(key, next) }); err != nil {
+	if err := f.store.Update(f.work, func(tx store.Tx) error { return tx.SetIMAPCursor(key, next) }); err != nil {
 		return cur, err
 	}
 	return next, nil
@@ -498,7 +506,7 @@ func (f *fetcher) advance(cur store.IMAPCursor, uids []uint32, done map[uint32]b
 		return nil
 	}
 	cur.LastUID = last
-	return f.store.Update(context.Background(), func(tx store.Tx) error { return tx.SetIMAPCursor(f.acct.key(), cur) })
+	return f.store.Update(f.work, func(tx store.Tx) error { return tx.SetIMAPCursor(f.acct.key(), cur) })
 }
 
 func fetchSizes(c *imapclient.Client, uids []uint32) (map[uint32]int64, error) {
@@ -521,7 +529,7 @@ func fetchSizes(c *imapclient.Client, uids []uint32) (map[uint32]int64, error) {
 // or flagged). An error ends the catch-up (connection trouble, or the
 // store refusing temporarily); the message is then retried later.
 func (f *fetcher) handle(c *imapclient.Client, cur store.IMAPCursor, uid uint32, size int64) (bool, error) {
-	ctx := context.Background() // a started message is finished, even while stopping
+	ctx := f.work // a started message is finished while stopping, until stop's deadline
 	key, uv := f.acct.key(), cur.UIDValidity
 	cfg := &f.acct.IMAP
 	log := f.log.With("uid", uid)
@@ -654,7 +662,7 @@ func (f *fetcher) finish(c *imapclient.Client, uid, uv uint32, dest string) (boo
 		return true, nil
 	}
 	key := f.acct.key()
-	if err := f.store.Update(context.Background(), func(tx store.Tx) error {
+	if err := f.store.Update(f.work, func(tx store.Tx) error {
 		r, err := tx.IMAPAttempt(key, uv, uid)
 		if err != nil {
 			return err

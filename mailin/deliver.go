@@ -59,12 +59,32 @@ func firstLine(b []byte) []byte {
 
 // RecipientsFromHeader finds where an MTA meant the message to go when
 // `deliver` was not told: Delivered-To, then X-Original-To, then To and Cc.
+// Every header is under the sender's control, so the caller must not let
+// what it finds here grant more than the bare project address would.
 func RecipientsFromHeader(raw []byte) []string {
-	tp := bufio.NewReader(bytes.NewReader(raw))
-	h, err := readHeaderLoose(tp)
-	if err != nil && len(h) == 0 {
-		return nil
+	if out := MTARecipients(raw); len(out) > 0 {
+		return out
 	}
+	h := looseHeader(raw)
+	var out []string
+	for _, name := range []string{"to", "cc"} {
+		for _, v := range h[name] {
+			list, err := mail.ParseAddressList(v)
+			if err != nil {
+				continue
+			}
+			for _, a := range list {
+				out = append(out, a.Address)
+			}
+		}
+	}
+	return out
+}
+
+// MTARecipients returns the addresses in the headers a delivering MTA adds
+// (Delivered-To, else X-Original-To). A sender can write them too.
+func MTARecipients(raw []byte) []string {
+	h := looseHeader(raw)
 	for _, name := range []string{"delivered-to", "x-original-to"} {
 		if v := h[name]; len(v) > 0 {
 			var out []string
@@ -80,19 +100,12 @@ func RecipientsFromHeader(raw []byte) []string {
 			}
 		}
 	}
-	var out []string
-	for _, name := range []string{"to", "cc"} {
-		for _, v := range h[name] {
-			list, err := mail.ParseAddressList(v)
-			if err != nil {
-				continue
-			}
-			for _, a := range list {
-				out = append(out, a.Address)
-			}
-		}
-	}
-	return out
+	return nil
+}
+
+func looseHeader(raw []byte) map[string][]string {
+	h, _ := readHeaderLoose(bufio.NewReader(bytes.NewReader(raw)))
+	return h
 }
 
 // readHeaderLoose reads header fields (lower-cased names) until the blank

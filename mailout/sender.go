@@ -76,6 +76,9 @@ type Sender struct {
 	problem atomic.Pointer[error]
 
 	wake chan struct{}
+
+	abortMu sync.Mutex
+	abort   context.CancelFunc // ends the sends of the running Run
 }
 
 // NewSender returns a sender with workers concurrent sends.
@@ -106,7 +109,10 @@ func (s *Sender) Wake() {
 }
 
 // Run sends until ctx ends. Items being sent when ctx ends finish their
-// current attempt (bounded by the transport's timeout) and are recorded.
+// current attempt, bounded by the transport's timeouts — or cut short by
+// Abort, which a stopping daemon calls when its shutdown deadline passes
+// (the item counts as deferred and is sent again after the restart, with
+// the same Message-ID) — and are recorded.
 //
 // A worker is free again as soon as its transport call returned; the
 // outcome is recorded (dequeued or rescheduled) by a goroutine of its own,
@@ -115,6 +121,11 @@ func (s *Sender) Wake() {
 // rate and an item is never handed out twice.
 func (s *Sender) Run(ctx context.Context) {
 	defer s.beat.Store(0)
+	sendCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
+	defer abort()
+	s.abortMu.Lock()
+	s.abort = abort
+	s.abortMu.Unlock()
 	s.repair("start-up")
 	jobs := make(chan uint64)
 	// Buffered for every worker: a worker never waits to say it is free,
@@ -127,7 +138,7 @@ func (s *Sender) Run(ctx context.Context) {
 		go func() {
 			defer workers.Done()
 			for id := range jobs {
-				record, err := s.attempt(id)
+				record, err := s.attempt(sendCtx, id)
 				records.Add(1)
 				go func() {
 					defer records.Done()
@@ -286,6 +297,17 @@ func (s *Sender) repair(when string) error {
 	return nil
 }
 
+// Abort cuts short the sends in flight (the transport closes its
+// connection under them); they are recorded as deferred. It does not stop
+// Run: cancel Run's context for that.
+func (s *Sender) Abort() {
+	s.abortMu.Lock()
+	defer s.abortMu.Unlock()
+	if s.abort != nil {
+		s.abort()
+	}
+}
+
 func (s *Sender) alive() { s.beat.Store(time.Now().UnixNano()) }
 
 func (s *Sender) setProblem(err error) {
@@ -325,8 +347,12 @@ func (s *Sender) Health() error {
 // outcome (nil when there is nothing to record: the row is gone, or it
 // cannot be read — then the error says why). The step re-reads the row by
 // id in its transaction.
-func (s *Sender) attempt(id uint64) (func(), error) {
-	ctx := context.Background()
+//
+// sendCtx bounds the transport; the outcome is recorded even when it was
+// cancelled (the store closes only after Run returned), so an aborted send
+// is deferred, not lost.
+func (s *Sender) attempt(sendCtx context.Context, id uint64) (func(), error) {
+	ctx := context.WithoutCancel(sendCtx)
 	var it *store.OutboxItem
 	var msg *Message
 	err := s.store.View(func(tx store.Tx) error {
@@ -354,7 +380,7 @@ func (s *Sender) attempt(id uint64) (func(), error) {
 		return nil, err
 	}
 	if err == nil {
-		err = s.send(ctx, msg)
+		err = s.send(sendCtx, msg)
 	}
 	now := s.now().UTC()
 	return func() { s.record(ctx, it, err, now) }, nil

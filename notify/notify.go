@@ -481,7 +481,7 @@ func (n *Notifier) queue(tx store.Tx, ev *ticket.Event, pl Planned, attach []sto
 		ProjectKey: p.Key, ProjectName: p.Name, ProjectAddress: p.Address,
 		TicketSubject: t.Subject, TicketStatus: StatusName(t.Status), Reporter: t.Reporter, Assignee: t.Assignee,
 		Actor: ev.Actor, Added: ev.Added, Recipients: ev.Recipients,
-		Status: StatusName(ev.Status), OldStatus: StatusName(ev.OldStatus), Detail: ev.Detail,
+		Status: StatusName(ev.Status), OldStatus: StatusName(ev.OldStatus), Detail: ev.Detail, Reopened: ev.Reopened,
 	}
 	name := ""
 	if pl.Recipient == t.Reporter {
@@ -599,6 +599,8 @@ type data struct {
 	// Status and OldStatus are display names of a status change.
 	Status, OldStatus string
 	Detail            string
+	// Reopened: the comment reopened the ticket (see ticket.Event).
+	Reopened bool
 }
 
 // StatusName turns a status key into words ("waiting_for_customer" →
@@ -624,7 +626,7 @@ func display(name, addr string) string {
 func (n *Notifier) Render(tx store.Tx, it *store.OutboxItem) (mailout.Body, error) {
 	v := it.Vars
 	d := data{Added: v.Added, Recipients: v.Recipients, ActorDisplay: v.Actor, Link: v.Link, AgentLink: v.AgentLink, Marker: v.Marker,
-		Status: v.Status, OldStatus: v.OldStatus, Detail: v.Detail}
+		Status: v.Status, OldStatus: v.OldStatus, Detail: v.Detail, Reopened: v.Reopened}
 	d.Project.Key, d.Project.Name, d.Project.Address = v.ProjectKey, v.ProjectName, v.ProjectAddress
 	d.Ticket.Key, d.Ticket.Subject, d.Ticket.Status = it.Ticket, v.TicketSubject, v.TicketStatus
 	d.Ticket.Reporter, d.Ticket.Assignee = v.Reporter, v.Assignee

@@ -63,6 +63,8 @@ type OutboxVars struct {
 	Status         string   `json:"status,omitempty"`
 	OldStatus      string   `json:"old_status,omitempty"`
 	Detail         string   `json:"detail,omitempty"`
+	// Reopened: the causing comment reopened the ticket.
+	Reopened bool `json:"reopened,omitempty"`
 }
 
 // OutboxItem is one mail waiting to be sent to one recipient: what to

@@ -39,7 +39,7 @@ const SchemaVersion = 4
 var ErrClosed = errors.New("store: closed")
 
 // ErrNotFound is returned by lookups that find nothing.
-var ErrNotFound = errors.New("store: not found")
+var ErrNotFound = errors.New("not found")
 
 // Options tunes Open.
 type Options struct {

@@ -159,7 +159,7 @@ func (tx *boltTx) PutTicket(t *Ticket) error {
 func (tx *boltTx) Ticket(key string) (*Ticket, error) {
 	p, n, ok := SplitTicketKey(key)
 	if !ok {
-		return nil, fmt.Errorf("store: ticket %q: %w", key, ErrNotFound)
+		return nil, fmt.Errorf("ticket %q: %w", key, ErrNotFound)
 	}
 	var t Ticket
 	found, err := tx.get(bTickets, ticketDBKey(p, n), &t)
@@ -167,7 +167,7 @@ func (tx *boltTx) Ticket(key string) (*Ticket, error) {
 		return nil, err
 	}
 	if !found {
-		return nil, fmt.Errorf("store: ticket %s: %w", key, ErrNotFound)
+		return nil, fmt.Errorf("ticket %s: %w", key, ErrNotFound)
 	}
 	return &t, nil
 }

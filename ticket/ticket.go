@@ -139,6 +139,10 @@ type Event struct {
 	// so the notifier never writes ticket records itself. Ticket, Time
 	// and (when empty) Actor are filled in.
 	Record func(*store.Event) error
+	// Reopened marks a customer's comment that reopened the ticket: the
+	// staff's mail about the comment says so, and no separate reopening
+	// mail goes to them.
+	Reopened bool
 }
 
 // Event kinds the domain emits: the store's kinds (one enum for the
@@ -379,6 +383,7 @@ func (e *Engine) apply(tx store.Tx, cfg *config.Config, p *config.Project, m *Ma
 	}
 	// A customer writing into a ticket that waits for them, or that was
 	// resolved or closed, reopens it.
+	var reopened *Event
 	if !res.Created && person && !staff && !msg.Internal {
 		st, _ := p.Status(t.Status)
 		switch {
@@ -386,8 +391,16 @@ func (e *Engine) apply(tx store.Tx, cfg *config.Config, p *config.Project, m *Ma
 			// Waiting for an approval: only the approvers move it on.
 		case st.Category == CatPending || st.Category == CatResolved || st.Category == CatClosed:
 			// The customers hear of the comment itself; the status change
-			// that follows is for staff.
-			if err := setStatus(tx, p, t, firstOf(p, CatOpen), author, now, implied(emit)); err != nil {
+			// that follows is for staff. A reopening waits: the staff's
+			// mail about the comment can carry it (one mail, not two).
+			err := setStatus(tx, p, t, firstOf(p, CatOpen), author, now, func(ev *Event) error {
+				if ev.Type == EvRequestReopened {
+					reopened = ev
+					return nil
+				}
+				return implied(emit)(ev)
+			})
+			if err != nil {
 				return err
 			}
 		}
@@ -410,8 +423,18 @@ func (e *Engine) apply(tx store.Tx, cfg *config.Config, p *config.Project, m *Ma
 				return err
 			}
 		}
+		if reopened != nil && evType == EvCustomerCommentAdded && p.Notifications.Internal.CustomerCommentAdded.Applies(t.Status) {
+			ev.Reopened, reopened = true, nil
+		}
 		if err := emit(ev); err != nil {
 			return fmt.Errorf("ticket: notify %s: %w", evType, err)
+		}
+	}
+	if reopened != nil {
+		// The staff got no mail about the comment: tell them of the
+		// reopening on its own.
+		if err := implied(emit)(reopened); err != nil {
+			return fmt.Errorf("ticket: notify %s: %w", EvRequestReopened, err)
 		}
 	}
 	if len(added) > 0 && !res.Created {

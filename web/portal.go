@@ -5,12 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ticketgate/ticketgate/fault"
@@ -132,6 +133,26 @@ func (s *server) closeTicket(w http.ResponseWriter, r *http.Request) {
 // attachment serves one attachment as a download, never rendered on our
 // origin: a hostile HTML or SVG file must not run as our page.
 func (s *server) attachment(w http.ResponseWriter, r *http.Request) {
+	s.serveAttachment(w, r, func(tx store.Tx) (*store.Ticket, error) {
+		_, t, err := resolveLink(tx, r.PathValue("token"), s.opts.Now())
+		return t, err
+	}, public)
+}
+
+// agentAttachment downloads any attachment of the agent link's ticket,
+// internal notes' included.
+func (s *server) agentAttachment(w http.ResponseWriter, r *http.Request) {
+	s.serveAttachment(w, r, func(tx store.Tx) (*store.Ticket, error) {
+		_, t, err := resolveAgentLink(tx, r.PathValue("token"), s.opts.Now())
+		return t, err
+	}, func(*store.Message) bool { return true })
+}
+
+// serveAttachment sends attachment {idx} of message {msg} when resolve
+// accepts the link and the message is on its ticket and visible. It is
+// always a download, never rendered on our origin: the bytes are the
+// sender's.
+func (s *server) serveAttachment(w http.ResponseWriter, r *http.Request, resolve func(store.Tx) (*store.Ticket, error), visible func(*store.Message) bool) {
 	msgID, err1 := strconv.ParseUint(r.PathValue("msg"), 10, 64)
 	idx, err2 := strconv.Atoi(r.PathValue("idx"))
 	if err1 != nil || err2 != nil {
@@ -140,12 +161,12 @@ func (s *server) attachment(w http.ResponseWriter, r *http.Request) {
 	}
 	var a store.Attachment
 	err := s.store.View(func(tx store.Tx) error {
-		_, t, err := resolveLink(tx, r.PathValue("token"), s.opts.Now())
+		t, err := resolve(tx)
 		if err != nil {
 			return err
 		}
 		m, err := tx.Message(msgID)
-		if err != nil || m.Ticket != t.Key || !public(m) || idx < 0 || idx >= len(m.Attach) || m.Attach[idx].Blob == "" {
+		if err != nil || m.Ticket != t.Key || !visible(m) || idx < 0 || idx >= len(m.Attach) || m.Attach[idx].Blob == "" {
 			return &deniedError{reason: "no such attachment", ticket: t.Key}
 		}
 		a = m.Attach[idx]
@@ -281,12 +302,8 @@ func (s *server) agentView(w http.ResponseWriter, r *http.Request) {
 	var tok *store.Token
 	err := s.store.View(func(tx store.Tx) error {
 		var err error
-		tok, err = tx.Token(r.PathValue("token"))
-		if err != nil || tok.Kind != store.TokenAgent || !tok.Valid(s.opts.Now()) {
-			return &deniedError{reason: "not a valid agent link"}
-		}
-		if t, err = tx.Ticket(tok.Ticket); err != nil {
-			return &deniedError{reason: "ticket gone", ticket: tok.Ticket}
+		if tok, t, err = resolveAgentLink(tx, r.PathValue("token"), s.opts.Now()); err != nil {
+			return err
 		}
 		if s.opts.IsStaff == nil || !s.opts.IsStaff(t.Project, tok.Recipient) {
 			return &deniedError{reason: "the link's agent is no longer on the project", ticket: t.Key}
@@ -316,9 +333,28 @@ func (s *server) agentView(w http.ResponseWriter, r *http.Request) {
 		if m.Auto != "" {
 			mv.Note = m.Auto
 		}
+		for i := range mv.Attachments {
+			if mv.Attachments[i].downloadable {
+				mv.Attachments[i].URL = fmt.Sprintf("%s/a/%s/att/%d/%d", s.prefix, tok.Token, m.ID, i)
+			}
+		}
 		v.Messages = append(v.Messages, mv)
 	}
 	s.render(w, http.StatusOK, "ticket", v)
+}
+
+// resolveAgentLink checks an agent link (/a/<token>) and loads its ticket:
+// the page and its downloads refuse the same links.
+func resolveAgentLink(tx store.Tx, token string, now time.Time) (*store.Token, *store.Ticket, error) {
+	tok, err := tx.Token(token)
+	if err != nil || tok.Kind != store.TokenAgent || !tok.Valid(now) {
+		return nil, nil, &deniedError{reason: "not a valid agent link"}
+	}
+	t, err := tx.Ticket(tok.Ticket)
+	if err != nil {
+		return nil, nil, &deniedError{reason: "ticket gone", ticket: tok.Ticket}
+	}
+	return tok, t, nil
 }
 
 func formatDone(tx *texts, done string) string {

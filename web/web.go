@@ -146,6 +146,7 @@ func (s *server) routes() {
 	s.mux.HandleFunc("GET /t/{token}/my", s.my)
 	s.mux.HandleFunc("GET /t/{token}/my/{key}", s.myTicket)
 	s.mux.HandleFunc("GET /a/{token}", s.agentView)
+	s.mux.HandleFunc("GET /a/{token}/att/{msg}/{idx}", s.agentAttachment)
 	s.mux.HandleFunc("/t/", s.linkFallback)
 	s.mux.HandleFunc("/", s.notFound)
 }

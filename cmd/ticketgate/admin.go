@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -40,7 +41,7 @@ func newAdminFlags(name string, stderr io.Writer) (*flag.FlagSet, *adminFlags) {
 
 // client loads the config only to find data_dir/admin.sock.
 func (af *adminFlags) client(stderr io.Writer) (*admin.Client, int) {
-	cfg, err := config.Load(af.cfgPath)
+	cfg, err := config.LoadClient(af.cfgPath)
 	if err != nil {
 		printConfigErrors(stderr, af.cfgPath, err)
 		return nil, exitConfig
@@ -71,7 +72,7 @@ func cmdTickets(args []string, stdout, stderr io.Writer) int {
 	status := fs.String("status", "", "only this status")
 	customer := fs.String("customer", "", "only tickets this customer reported or follows")
 	q := fs.String("q", "", "text in subject or conversation")
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	c, code := af.client(stderr)
@@ -100,7 +101,7 @@ func cmdTickets(args []string, stdout, stderr io.Writer) int {
 
 func cmdShow(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("show", stderr)
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	if fs.NArg() != 1 {
@@ -128,6 +129,7 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	for _, p := range t.Participants {
 		fmt.Fprintf(stdout, "participant: %s\n", p.Address)
 	}
+	att := 0
 	for _, m := range d.Messages {
 		vis := "public"
 		if m.Internal {
@@ -139,7 +141,13 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stdout, strings.TrimSpace(m.Text))
 		for _, a := range m.Attach {
-			fmt.Fprintf(stdout, "    attachment: %s (%s, %d bytes)\n", a.Filename, a.ContentType, a.Size)
+			// The number `ticketgate attachment` takes.
+			att++
+			gone := ""
+			if a.Blob == "" {
+				gone = ", deleted by retention"
+			}
+			fmt.Fprintf(stdout, "    attachment %d: %s (%s, %d bytes%s)\n", att, a.Filename, a.ContentType, a.Size, gone)
 		}
 	}
 	fmt.Fprintln(stdout, "\n--- history")
@@ -151,7 +159,7 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 
 func cmdOutbox(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("outbox", stderr)
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	c, code := af.client(stderr)
@@ -199,7 +207,7 @@ func cmdOutbox(args []string, stdout, stderr io.Writer) int {
 
 func cmdSuppressions(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("suppressions", stderr)
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	c, code := af.client(stderr)
@@ -237,18 +245,34 @@ func cmdSuppressions(args []string, stdout, stderr io.Writer) int {
 
 func cmdBackup(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("backup", stderr)
-	if fs.Parse(args) != nil {
+	force := fs.Bool("force", false, "overwrite FILE when it exists")
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: ticketgate backup FILE   (a hot copy while the daemon runs)")
+		fmt.Fprintln(stderr, "usage: ticketgate backup FILE [--force]   (a hot copy while the daemon runs)")
 		return exitConfig
+	}
+	dst := fs.Arg(0)
+	if dst == "-" {
+		c, code := af.client(stderr)
+		if c == nil {
+			return code
+		}
+		if err := c.Backup(context.Background(), stdout); err != nil {
+			return apiFail(stderr, err)
+		}
+		return exitOK
+	}
+	if _, err := os.Lstat(dst); err == nil && !*force {
+		// It may be the only good backup there is.
+		fmt.Fprintf(stderr, "ticketgate backup: %s exists; choose another name or add --force to overwrite it\n", dst)
+		return exitFailure
 	}
 	c, code := af.client(stderr)
 	if c == nil {
 		return code
 	}
-	dst := fs.Arg(0)
 	tmp := dst + ".partial"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -278,7 +302,7 @@ func cmdBackup(args []string, stdout, stderr io.Writer) int {
 // offlineDataDir returns data_dir for commands that need the daemon
 // stopped, refusing while it runs.
 func offlineDataDir(af *adminFlags, stderr io.Writer) (string, int) {
-	cfg, err := config.Load(af.cfgPath)
+	cfg, err := config.LoadClient(af.cfgPath)
 	if err != nil {
 		printConfigErrors(stderr, af.cfgPath, err)
 		return "", exitConfig
@@ -295,7 +319,7 @@ func offlineDataDir(af *adminFlags, stderr io.Writer) (string, int) {
 
 func cmdRestore(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("restore", stderr)
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	if fs.NArg() != 1 {
@@ -312,7 +336,7 @@ func cmdRestore(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	defer f.Close()
-	if err := store.Restore(f, dir); err != nil {
+	if err := asDataDirOwner(dir, "restore", func() error { return store.Restore(f, dir) }); err != nil {
 		fmt.Fprintf(stderr, "ticketgate restore: %v\n", err)
 		return exitFailure
 	}
@@ -322,14 +346,18 @@ func cmdRestore(args []string, stdout, stderr io.Writer) int {
 
 func cmdCompact(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("compact", stderr)
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	dir, code := offlineDataDir(af, stderr)
 	if dir == "" {
 		return code
 	}
-	before, after, err := store.Compact(dir)
+	var before, after int64
+	err := asDataDirOwner(dir, "compact", func() (err error) {
+		before, after, err = store.Compact(dir)
+		return err
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "ticketgate compact: %v\n", err)
 		return exitFailure
@@ -341,7 +369,7 @@ func cmdCompact(args []string, stdout, stderr io.Writer) int {
 func cmdPurge(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("purge", stderr)
 	dry := fs.Bool("dry-run", false, "list what the next retention run would delete")
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	c, code := af.client(stderr)
@@ -379,4 +407,80 @@ func cmdPurge(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "deleted %d item(s), %d bytes, from %d ticket(s); %d file(s) removed\n", len(rep.Items), rep.Bytes, rep.Tickets, rep.FilesRemoved)
 	return exitOK
+}
+
+// cmdAttachment saves attachment N of a ticket (numbered as `show` prints
+// them): into -o FILE ("-" for stdout), else under its own name in the
+// current folder. An existing file is never overwritten.
+func cmdAttachment(args []string, stdout, stderr io.Writer) int {
+	fs, af := newAdminFlags("attachment", stderr)
+	var out string
+	fs.StringVar(&out, "o", "", "write it to FILE (- for standard output); default: its own name in the current folder")
+	if parseFlags(fs, args) != nil {
+		return exitConfig
+	}
+	n, err := strconv.Atoi(fs.Arg(1))
+	if fs.NArg() != 2 || err != nil || n < 1 {
+		fmt.Fprintln(stderr, "usage: ticketgate attachment ACME-12 N [-o FILE]   (N as `ticketgate show` numbers them)")
+		return exitConfig
+	}
+	c, code := af.client(stderr)
+	if c == nil {
+		return code
+	}
+	ctx := context.Background()
+	if out == "-" {
+		if _, err := c.Attachment(ctx, fs.Arg(0), n, stdout); err != nil {
+			return apiFail(stderr, err)
+		}
+		return exitOK
+	}
+	dir := "."
+	if out != "" {
+		dir = filepath.Dir(out)
+	}
+	tmp, err := os.CreateTemp(dir, ".ticketgate-attachment-*")
+	if err != nil {
+		fmt.Fprintf(stderr, "ticketgate attachment: %v\n", err)
+		return exitFailure
+	}
+	defer os.Remove(tmp.Name())
+	name, err := c.Attachment(ctx, fs.Arg(0), n, tmp)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return apiFail(stderr, err)
+	}
+	if out == "" {
+		out = safeFileName(name)
+	}
+	// A hard link fails when the name exists: nothing is overwritten.
+	if err := os.Link(tmp.Name(), out); err != nil {
+		fmt.Fprintf(stderr, "ticketgate attachment: %v (choose another name with -o FILE)\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(stdout, "saved %s\n", out)
+	return exitOK
+}
+
+// safeFileName makes a sender's attachment name a plain name in the
+// current folder: no folders, no hidden file, no control characters, no
+// bidi controls.
+func safeFileName(name string) string {
+	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
+	name = strings.Map(func(r rune) rune {
+		switch {
+		case r < ' ', r == 0x7f, r == '/':
+			return '_'
+		case r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			return -1 // bidi controls: "invoice\u202efdp.exe" is an .exe
+		}
+		return r
+	}, name)
+	name = strings.TrimLeft(name, ".")
+	if name == "" {
+		return "attachment"
+	}
+	return name
 }

@@ -113,7 +113,10 @@ func TestAdminCLI(t *testing.T) {
 	if code, out, stderr := runCmd([]string{"compact", "-c", path}, ""); code != 0 || !strings.Contains(out, "compacted") {
 		t.Fatalf("compact: %s %s", out, stderr)
 	}
+	// An empty data_dir, as systemd's StateDirectory leaves it (restore
+	// run as root refuses a missing one: it could not know its owner).
 	os.RemoveAll(cfg.DataDir)
+	os.Mkdir(cfg.DataDir, 0o750)
 	if code, out, stderr := runCmd([]string{"restore", "-c", path, archive}, ""); code != 0 {
 		t.Fatalf("restore: %s %s", out, stderr)
 	}

@@ -26,13 +26,15 @@ const (
 	defaultConfig = "/etc/ticketgate/config.yaml"
 )
 
-const usage = `usage: ticketgate <command> [flags]
+const usage = `usage: ticketgate <command> [flags] [arguments]
 
 commands:
   serve          run the daemon
   check-config   validate the configuration; exit 0 when valid, 2 when not
+                 [--user NAME]: also check NAME (default ticketgate) can
+                 read the secret files and write data_dir
   deliver        read one message on stdin and hand it to the running daemon
-                 [--recipient ADDR] [-f|--sender ADDR]
+                 [--recipient ADDR]... [-f|--sender ADDR] [ADDR...]
   inspect FILE   parse a message as the daemon does and print JSON
   version        print the version
 
@@ -41,9 +43,11 @@ scripts; you act as the agent admin.users maps your Unix user to, limited
 to that agent's projects; --as AGENT or $TICKETGATE_AS must name that agent):
   tickets [--project P] [--status S] [--customer ADDR] [--q TEXT]
   show ACME-12
+  attachment ACME-12 N [-o FILE]   save attachment N (as "show" numbers them)
   outbox [requeue ID | drop ID]
   suppressions [clear ADDRESS]
-  backup FILE    a consistent hot copy (store and message files) as one archive
+  backup FILE [--force]   a consistent hot copy (store and message files) as
+                 one archive; an existing FILE is kept unless --force
   restore FILE   daemon stopped: unpack a backup into an empty data_dir
   compact        daemon stopped: give space freed by retention back to the disk
   check-store [--dir DIR]  daemon stopped: full consistency check of the
@@ -60,7 +64,7 @@ to that agent's projects; --as AGENT or $TICKETGATE_AS must name that agent):
   share ACME-12 ORG              org set PROJECT NAME DOMAINS MEMBERS | org delete PROJECT NAME
   orgs [--project P]
 
-flags for every command:
+flags for every command, before or after the arguments ("--" ends them):
   -c, --config FILE   configuration file (default $TICKETGATE_CONFIG or ` + defaultConfig + `)
 `
 
@@ -87,6 +91,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdTickets(rest, stdout, stderr)
 	case "show":
 		return cmdShow(rest, stdout, stderr)
+	case "attachment":
+		return cmdAttachment(rest, stdout, stderr)
 	case "outbox":
 		return cmdOutbox(rest, stdout, stderr)
 	case "suppressions":

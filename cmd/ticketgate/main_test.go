@@ -110,6 +110,7 @@ func TestDeliverExitCodes(t *testing.T) {
 		{"stored, project from To", nil, good, exitOK},
 		{"retry of the same message is still success", nil, good, exitOK},
 		{"explicit recipient", []string{"--recipient", "ACME@support.example.com", "-f", "carl@customer.example"}, "Subject: no To header\nFrom: carl@customer.example\n\nhi\n", exitOK},
+		{"recipients as arguments", []string{"-f", "carl@customer.example", "--", "acme@support.example.com"}, "Subject: no To header either\nFrom: carl@customer.example\n\nhi\n", exitOK},
 		{"Delivered-To wins over To", nil, "Delivered-To: acme@support.example.com\nTo: list@elsewhere.example\nFrom: x@y.example\nSubject: s\n\nb\n", exitOK},
 		{"no such project", []string{"--recipient", "nobody@support.example.com"}, good, exitNoUser},
 		{"no project address anywhere", nil, "From: x@y.example\nTo: z@elsewhere.example\nSubject: s\n\nb\n", exitNoUser},
@@ -132,8 +133,8 @@ func TestDeliverExitCodes(t *testing.T) {
 		m, _ = tx.TicketMessages("ACME-1")
 		return nil
 	})
-	if n != 4 {
-		t.Errorf("%d tickets, want 4 (the retried message is a duplicate)", n)
+	if n != 5 {
+		t.Errorf("%d tickets, want 5 (the retried message is a duplicate)", n)
 	}
 	if len(m) != 1 || m[0].Source != "pipe" || m[0].Subject != "via pipe" {
 		t.Errorf("ACME-1 messages: %+v", m)

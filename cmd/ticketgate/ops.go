@@ -95,7 +95,7 @@ var opCommands = map[string]opCommand{
 func cmdOp(name string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	oc := opCommands[name]
 	fs, af := newAdminFlags(name, stderr)
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	if oc.args >= 0 && fs.NArg() != oc.args {
@@ -123,7 +123,10 @@ func cmdOp(name string, args []string, stdin io.Reader, stdout, stderr io.Writer
 		printJSON(stdout, res)
 		return exitOK
 	}
-	fmt.Fprintf(stdout, "%s: %s", res.Ticket, res.Done)
+	if res.Ticket != "" {
+		fmt.Fprintf(stdout, "%s: ", res.Ticket)
+	}
+	fmt.Fprint(stdout, res.Done)
 	if res.Queued > 0 {
 		fmt.Fprintf(stdout, " (%d mail(s) queued)", res.Queued)
 	}
@@ -134,7 +137,7 @@ func cmdOp(name string, args []string, stdin io.Reader, stdout, stderr io.Writer
 func cmdOrgs(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("orgs", stderr)
 	project := fs.String("project", "", "only this project")
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	c, code := af.client(stderr)

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"os/user"
 	"strings"
 	"syscall"
 	"time"
@@ -56,9 +58,10 @@ func printConfigErrors(w io.Writer, path string, err error) {
 }
 
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
-	var path string
+	var path, userName string
 	fs := newFlags("check-config", stderr, &path)
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&userName, "user", serviceUser, "also check that this user (the unit's User=) can read the secret files and write data_dir")
+	if err := parseFlags(fs, args); err != nil {
 		return exitConfig
 	}
 	cfg, err := config.Load(path)
@@ -69,7 +72,25 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	for _, w := range cfg.SecretFileWarnings() {
 		fmt.Fprintf(stderr, "%s: warning: %s\n", path, w)
 	}
-	fmt.Fprintf(stdout, "%s: ok\n", path)
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "user" })
+	u, err := user.Lookup(userName)
+	switch {
+	case err != nil && explicit:
+		fmt.Fprintf(stderr, "%s: --user %s: %v\n", path, userName, err)
+		return exitConfig
+	case err != nil:
+		fmt.Fprintf(stdout, "%s: ok (no user %s here: file access not checked; --user NAME checks another)\n", path, userName)
+		return exitOK
+	}
+	if problems := accessProblems(cfg, u); len(problems) > 0 {
+		fmt.Fprintf(stderr, "%s: %d problem(s):\n", path, len(problems))
+		for _, p := range problems {
+			fmt.Fprintf(stderr, "  %s\n", p)
+		}
+		return exitConfig
+	}
+	fmt.Fprintf(stdout, "%s: ok (user %s can read its files and write data_dir)\n", path, userName)
 	return exitOK
 }
 
@@ -80,7 +101,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 	defer signal.Stop(sigs)
 	var path string
 	fs := newFlags("serve", stderr, &path)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return exitConfig
 	}
 	cfg, err := config.Load(path)

@@ -18,7 +18,7 @@ import (
 // attempts and the mail that caused it.
 func cmdTrace(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("trace", stderr)
-	if fs.Parse(args) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
 	if fs.NArg() != 1 {

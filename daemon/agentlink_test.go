@@ -3,6 +3,7 @@ package daemon
 import (
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
@@ -23,7 +24,7 @@ func TestAgentLinkRevokedOnReload(t *testing.T) {
 	d := start(t, c)
 	web := "http://" + d.Addr("web")
 	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
-		msg("carl@customer.example", "acme@support.example.com", "Printer on fire", "link1@customer.example", "help"))
+		withAttachments("carl@customer.example", "Printer on fire", "link1@customer.example", 1))
 	msgs := waitMessages(t, sink, 3)
 	linkOf := func(who string) string {
 		t.Helper()
@@ -41,6 +42,16 @@ func TestAgentLinkRevokedOnReload(t *testing.T) {
 			t.Fatalf("agent link before the reload: %d", resp.StatusCode)
 		}
 	}
+	// The attachment behind erin's link, which must close with it.
+	_, page := get(t, erin)
+	att := regexp.MustCompile(`href="(/a/[a-z0-9]+/att/\d+/\d+)"`).FindStringSubmatch(page)
+	if att == nil {
+		t.Fatalf("no attachment link on the agent page:\n%s", page)
+	}
+	erinAtt := web + att[1]
+	if resp, _ := get(t, erinAtt); resp.StatusCode != http.StatusOK {
+		t.Fatalf("agent attachment before the reload: %d", resp.StatusCode)
+	}
 
 	c2 := benchConfig(dir, sink)
 	c2.Projects[0].Agents = []string{"alice@example.com"}
@@ -50,6 +61,9 @@ func TestAgentLinkRevokedOnReload(t *testing.T) {
 	d.Reload(c2)
 	if resp, page := get(t, erin); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("removed agent's link after the reload: %d\n%s", resp.StatusCode, page)
+	}
+	if resp, _ := get(t, erinAtt); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("removed agent's attachment link after the reload: %d", resp.StatusCode)
 	}
 	if resp, _ := get(t, alice); resp.StatusCode != http.StatusOK {
 		t.Fatalf("remaining agent's link after the reload: %d", resp.StatusCode)

@@ -143,9 +143,23 @@ func (s *server) attachment(w http.ResponseWriter, r *http.Request) {
 // internal notes' included.
 func (s *server) agentAttachment(w http.ResponseWriter, r *http.Request) {
 	s.serveAttachment(w, r, func(tx store.Tx) (*store.Ticket, error) {
-		_, t, err := resolveAgentLink(tx, r.PathValue("token"), s.opts.Now())
+		_, t, err := s.agentLink(tx, r.PathValue("token"))
 		return t, err
 	}, func(*store.Message) bool { return true })
+}
+
+// agentLink resolves an agent link and checks that its agent is still
+// staff of the ticket's project in the config in force (a removed agent's
+// links stop working at the reload).
+func (s *server) agentLink(tx store.Tx, token string) (*store.Token, *store.Ticket, error) {
+	tok, t, err := resolveAgentLink(tx, token, s.opts.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.opts.IsStaff == nil || !s.opts.IsStaff(t.Project, tok.Recipient) {
+		return nil, nil, &deniedError{reason: "the link's agent is no longer on the project", ticket: t.Key}
+	}
+	return tok, t, nil
 }
 
 // serveAttachment sends attachment {idx} of message {msg} when resolve
@@ -302,11 +316,8 @@ func (s *server) agentView(w http.ResponseWriter, r *http.Request) {
 	var tok *store.Token
 	err := s.store.View(func(tx store.Tx) error {
 		var err error
-		if tok, t, err = resolveAgentLink(tx, r.PathValue("token"), s.opts.Now()); err != nil {
+		if tok, t, err = s.agentLink(tx, r.PathValue("token")); err != nil {
 			return err
-		}
-		if s.opts.IsStaff == nil || !s.opts.IsStaff(t.Project, tok.Recipient) {
-			return &deniedError{reason: "the link's agent is no longer on the project", ticket: t.Key}
 		}
 		if msgs, err = tx.TicketMessages(t.Key); err != nil {
 			return err

@@ -87,8 +87,14 @@ func TestAdminAgentSeesOnlyOwnProjects(t *testing.T) {
 		msg("carl@customer.example", "acme@support.example.com", "ACME secret", "acme1@customer.example", "the ACME customer's private matter"))
 	mustSend(t, d.Addr("smtp"), "dora@customer.example", []string{"beta@help.example.org"},
 		msg("dora@customer.example", "beta@help.example.org", "BETA question", "beta1@customer.example", "hello BETA"))
+	// An ACME mail with a file: its download is ACME's too.
+	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
+		withAttachments("carl@customer.example", "ACME file", "acme2@customer.example", 1))
 	acmeItem := outboxItemOf(t, d, "ACME")
 	outboxItemOf(t, d, "BETA")
+	waitUntil(t, "ACME-2 stored", func() bool {
+		return d.Store().View(func(tx store.Tx) error { _, err := tx.Ticket("ACME-2"); return err }) == nil
+	})
 
 	sock := admin.NewSocketClient(filepath.Join(c.DataDir, AdminSocketName))
 	tcp := admin.NewTCPClient("http://"+d.Addr("admin-tcp"), "token-of-bob-0123456789abcdef", nil)
@@ -104,6 +110,9 @@ func TestAdminAgentSeesOnlyOwnProjects(t *testing.T) {
 			}
 			if _, err := cl.Ticket(ctx, "ACME-1"); statusCode(err) != http.StatusNotFound {
 				t.Errorf("show ACME-1: %v, want 404", err)
+			}
+			if err := cl.Call(ctx, http.MethodGet, "/api/tickets/ACME-2/attachments/1", nil, nil); statusCode(err) != http.StatusNotFound {
+				t.Errorf("download of an ACME attachment: %v, want 404", err)
 			}
 			if d, err := cl.Ticket(ctx, "BETA-1"); err != nil || d.Ticket.Subject != "BETA question" {
 				t.Errorf("show BETA-1: %v", err)

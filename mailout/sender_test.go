@@ -286,7 +286,7 @@ func TestRefusedOnceDrains(t *testing.T) {
 	ids := q.enqueue(2000, "c@customer.example", nil)
 	q.sink.FailNext(mailouttest.AtData, 2000, tempFail)
 	q.start()
-	q.drain(2 * time.Minute)
+	q.drain(15 * time.Minute) // a safeguard, not a speed check: -race on a busy machine is slow
 	q.stop()
 	q.check("after draining")
 	got := q.atSink()
@@ -316,10 +316,10 @@ func TestLargeMailsSentOnce(t *testing.T) {
 	ids := q.enqueue(3000, "c@customer.example", attach)
 	before := q.st.Size()
 	q.start()
-	if _, err := q.sink.WaitFor(3000, 3*time.Minute); err != nil {
+	if _, err := q.sink.WaitFor(3000, 15*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	q.drain(time.Minute)
+	q.drain(15 * time.Minute)
 	q.stop()
 	q.check("after draining")
 	got := q.atSink()

@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/decide"
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/mailin"
 	"github.com/ticketgate/ticketgate/policy"
@@ -47,10 +48,14 @@ type Outcome struct {
 	Project   string
 	MessageID string
 	Result    *ticket.Result
-	Auto      string
-	Loop      string
-	Err       error
-	Elapsed   time.Duration
+	// Verdict is what the policy stage made of the copy. Auto (why it is
+	// automatic, a block aside) and Loop are reasons for people (logs,
+	// audit).
+	Verdict decide.Verdict
+	Auto    string
+	Loop    string
+	Err     error
+	Elapsed time.Duration
 }
 
 // New returns a pipeline.
@@ -104,8 +109,6 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 		msg.Problems = append(msg.Problems, fmt.Sprintf("%d forged Authentication-Results header(s) removed", removed))
 	}
 	proof := policy.Authenticated(msg, cfg.TrustedAuthservIDs, msg.From)
-	loop := policy.OwnLoop(msg, ownMail{cfg: cfg, store: p.store})
-	spam := policy.SpamFlagged(msg)
 	bounce := policy.ParseBounce(msg)
 	refusal := refuse(cfg, msg)
 	if max := cfg.Inbound.MaxLineLength; refusal == nil && max > 0 && longest > max {
@@ -116,6 +119,17 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 	}
 	if env.Oversize > 0 {
 		refusal = refuseOversize(env.Oversize, cfg.Inbound.MaxMessageBytes)
+	}
+	// What the policy checks found, the same for every project's copy
+	// (the automatic check and a block depend on the project).
+	signals := decide.Signals{
+		Loop:      policy.OwnLoop(msg, ownMail{cfg: cfg, store: p.store}),
+		Spam:      policy.SpamFlagged(msg),
+		DMARCFail: proof.DMARCFail,
+		Quiet:     env.Quiet,
+	}
+	if refusal != nil {
+		signals.Refusal = refusal.Message
 	}
 
 	type copyResult struct {
@@ -135,26 +149,11 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 			errs[i] = c.err
 			continue
 		}
-		auto := policy.Automatic(msg, policy.Envelope{MailFrom: env.MailFrom, Source: env.Source}, policy.Options{IntakeLists: proj.IntakeLists})
-		human := auto == "" && loop == "" && spam == "" && !proof.DMARCFail
-		switch {
-		case auto != "":
-		case refusal != nil:
-			// Kept whole for the agents, but answered by nobody: the
-			// sender hears of it from our SMTP reply.
-			auto = "refused: " + refusal.Message
-		case spam != "":
-			// Backscatter: no auto-reply, no mail to participants.
-			auto = "marked as spam by the receiving MTA: " + spam
-		case proof.DMARCFail:
-			auto = "dmarc=fail: the From address is forged"
-		}
-		m := toMail(proj, env, msg, attach, hash, size, auto, loop)
+		m := toMail(proj, env, msg, attach, hash, size)
 		if kind == config.AddrReplyToken {
 			m.RcptTag = tag
 		}
 		m.ToInternal = kind == config.AddrInternal
-		m.TellStaff = refusal != nil
 		b, berr := p.blocked(proj.Key, m.From, m.MailFrom)
 		if berr != nil {
 			// A block that cannot be read may be this sender's: no
@@ -164,19 +163,24 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 			errs[i] = done[proj.Key].err
 			continue
 		}
+		sig := signals
+		sig.Automatic = policy.Automatic(msg, policy.Envelope{MailFrom: env.MailFrom, Source: env.Source}, policy.Options{IntakeLists: proj.IntakeLists})
+		// open is the verdict as if the sender were not blocked: a block
+		// silences the mail, but the flood limit, the refusal notice and
+		// the outcome reported (metrics, audit) go by what the mail is.
+		open := decide.Decide(sig)
 		if b != nil {
-			// Kept (nothing is lost), but nobody hears of it.
-			m.Auto, m.Quiet, m.TellStaff = "sender blocked: "+b.Reason, true, false
+			sig.BlockedSender, sig.Blocked = true, b.Reason
 		}
+		m.Verdict = decide.Decide(sig)
+		v := m.Verdict
 		m.SenderProven = cfg.TrustFrom || proof.Proven()
-		m.DMARCFail = proof.DMARCFail
-		m.Spam = spam
 		sender := m.From
 		if sender == "" {
 			sender = m.MailFrom
 		}
 		flood := cfg.Limits.NewTicketsPerSender
-		if auto == "" && loop == "" {
+		if open.Person() {
 			provenFrom := ""
 			if m.SenderProven {
 				provenFrom = msg.From
@@ -193,7 +197,7 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 		var res *ticket.Result
 		var err error
 		handled := false
-		if bounce != nil && loop == "" {
+		if bounce != nil && v.Loop == "" {
 			bounceTag := ""
 			if kind == config.AddrBounce {
 				bounceTag = tag
@@ -214,7 +218,7 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 				// follows from the content, and a 250 for a duplicate
 				// would tell the sender it was accepted after all.
 				err = refusal
-			} else if human && sender != "" && !res.Duplicate {
+			} else if v.Human() && sender != "" && !res.Duplicate {
 				// IMAP: no reply code reaches anyone, so tell a human
 				// sender by mail (rate limited like any auto-reply).
 				if nerr := p.engine.MessageRefused(ctx, res.Ticket, sender, refusal.Message); nerr != nil {
@@ -226,7 +230,7 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 		}
 		done[proj.Key] = copyResult{res, err}
 		errs[i] = err
-		p.logOutcome(env, proj, msg, res, auto, loop, err, time.Since(start))
+		p.logOutcome(env, proj, msg, res, v, open.Auto, err, time.Since(start))
 		if res != nil && res.Queued > 0 && p.Queued != nil {
 			p.Queued()
 		}
@@ -234,13 +238,14 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 	return errs
 }
 
-func (p *Pipeline) logOutcome(env *mailin.Envelope, proj *config.Project, msg *mailin.Message, res *ticket.Result, auto, loop string, err error, elapsed time.Duration) {
+func (p *Pipeline) logOutcome(env *mailin.Envelope, proj *config.Project, msg *mailin.Message, res *ticket.Result, v decide.Verdict, auto string, err error, elapsed time.Duration) {
+	loop := v.Loop
 	if p.Observe != nil {
 		from := msg.From
 		if from == "" {
 			from = env.MailFrom
 		}
-		p.Observe(Outcome{Source: env.Source, From: from, Project: proj.Key, MessageID: msg.MessageID, Result: res, Auto: auto, Loop: loop, Err: err, Elapsed: elapsed})
+		p.Observe(Outcome{Source: env.Source, From: from, Project: proj.Key, MessageID: msg.MessageID, Result: res, Verdict: v, Auto: auto, Loop: loop, Err: err, Elapsed: elapsed})
 	}
 	log := p.log.With("msgid", msg.MessageID, "project", proj.Key, "source", env.Source, "from", msg.From)
 	if err != nil && res != nil && res.Ticket != "" {
@@ -343,7 +348,7 @@ func addrs(list []mailin.Address) []string {
 	return out
 }
 
-func toMail(proj *config.Project, env *mailin.Envelope, msg *mailin.Message, attach []store.Attachment, hash string, size int64, auto, loop string) *ticket.Mail {
+func toMail(proj *config.Project, env *mailin.Envelope, msg *mailin.Message, attach []store.Attachment, hash string, size int64) *ticket.Mail {
 	names := map[string]string{}
 	for _, a := range append(append([]mailin.Address(nil), msg.To...), msg.Cc...) {
 		if a.Name != "" {
@@ -356,8 +361,7 @@ func toMail(proj *config.Project, env *mailin.Envelope, msg *mailin.Message, att
 		To: addrs(msg.To), Cc: addrs(msg.Cc), CcNames: names,
 		Subject: msg.Subject, MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
 		Date: msg.Date, Text: msg.Text, HTML: msg.HTML, Attach: attach,
-		Raw: hash, RawSize: size, Problems: msg.Problems, Auto: auto, Loop: loop,
-		Quiet: env.Quiet, ReplyTo: addrs(msg.ReplyTo),
+		Raw: hash, RawSize: size, Problems: msg.Problems, ReplyTo: addrs(msg.ReplyTo),
 	}
 }
 

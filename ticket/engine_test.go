@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/decide"
 	"github.com/ticketgate/ticketgate/msgid"
 	"github.com/ticketgate/ticketgate/notify"
 	"github.com/ticketgate/ticketgate/store"
@@ -177,7 +178,7 @@ func TestIngestWritesTypedEvents(t *testing.T) {
 	}
 
 	auto, err := e.Ingest(context.Background(), &ticket.Mail{Project: "ACME", Source: "smtp", From: "robot@vendor.example",
-		Subject: "Out of office", MessageID: "ooo@vendor.example", Text: "away", Raw: "hash-ooo", Auto: "Auto-Submitted: auto-replied"})
+		Subject: "Out of office", MessageID: "ooo@vendor.example", Text: "away", Raw: "hash-ooo", Verdict: decide.Verdict{Kind: decide.Automatic, Auto: "Auto-Submitted: auto-replied"}})
 	if err != nil {
 		t.Fatal(err)
 	}

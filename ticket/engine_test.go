@@ -497,3 +497,16 @@ func TestCommandAnswerLines(t *testing.T) {
 		t.Errorf("refusal %v", err)
 	}
 }
+
+func (e *testEngine) lastNumber(t *testing.T) uint64 {
+	t.Helper()
+	var n uint64
+	if err := e.st.View(func(tx store.Tx) error {
+		var err error
+		n, err = tx.LastTicketNumber("ACME")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

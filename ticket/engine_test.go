@@ -31,9 +31,12 @@ var t0 = time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 type testEngine struct {
 	*ticket.Engine
 	st store.DB
+	// clock is the engine's time (t0 unless a test moves it).
+	clock *time.Time
+	cfg   *config.Config
 }
 
-func newTestEngine(t *testing.T) *testEngine {
+func newTestEngine(t *testing.T, opts ...func(*config.Project)) *testEngine {
 	t.Helper()
 	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
 	if err != nil {
@@ -52,15 +55,19 @@ func newTestEngine(t *testing.T) *testEngine {
 			{Name: "solved", Category: config.CatResolved},
 			{Name: "done", Category: config.CatClosed},
 		}}}
+	for _, o := range opts {
+		o(&c.Projects[0])
+	}
 	if err := c.Finalize(); err != nil {
 		t.Fatal(err)
 	}
 	cfg := func() *config.Config { return c }
 	tmpl := templates.New("")
 	log := slog.New(slog.DiscardHandler)
-	now := func() time.Time { return t0 }
+	clock := t0
+	now := func() time.Time { return clock }
 	n := notify.New(cfg, func() *templates.Set { return tmpl }, now, log)
-	return &testEngine{Engine: ticket.NewEngine(st, cfg, n, now, log), st: st}
+	return &testEngine{Engine: ticket.NewEngine(st, cfg, n, now, log), st: st, clock: &clock, cfg: c}
 }
 
 // request opens ACME-n through Ingest, as a customer's mail would.

@@ -119,11 +119,7 @@ func TestCustomerPageInBrowser(t *testing.T) {
 		t.Fatalf("reply stored as %+v", last)
 	}
 	// The agents hear of it like of a mailed comment.
-	deadline := time.Now().Add(5 * time.Second)
-	for len(to(sink.Messages(), "alice@example.com")) < 2 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if len(to(sink.Messages(), "alice@example.com")) != 2 {
+	if len(waitTo(t, sink, "alice@example.com", 2, 5*time.Second)) != 2 {
 		t.Fatal("agent not told of the reply from the page")
 	}
 

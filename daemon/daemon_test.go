@@ -141,6 +141,61 @@ func waitMessages(t *testing.T, sink *mailouttest.Sink, n int) []mailouttest.Mes
 	return msgs
 }
 
+// queuedSoFar counts the outbox rows ever queued in d's store: one
+// queued event each, written in the transaction that queued the row.
+func queuedSoFar(t *testing.T, d *Daemon) int {
+	t.Helper()
+	n := 0
+	if err := d.Store().View(func(tx store.Tx) error {
+		var err error
+		if ferr := tx.ForEachTicket("", func(tk *store.Ticket) bool {
+			var evs []*store.Event
+			if evs, err = tx.Events(tk.Key); err != nil {
+				return false
+			}
+			for _, e := range evs {
+				if e.Kind == store.EvQueued {
+					n++
+				}
+			}
+			return true
+		}); ferr != nil {
+			return ferr
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// settle waits until the sink holds every message queued so far (for a
+// relay that accepts everything): whatever was wrongly queued is then at
+// the sink, so a test may assert that somebody got nothing. Mail is queued
+// in the transaction that stored what caused it, before the SMTP 250.
+func settle(t *testing.T, d *Daemon, sink *mailouttest.Sink) []mailouttest.Message {
+	t.Helper()
+	return waitMessages(t, sink, queuedSoFar(t, d))
+}
+
+// waitTo waits until rcpt got at least n messages at the sink, woken by
+// each message the sink accepts.
+func waitTo(t *testing.T, sink *mailouttest.Sink, rcpt string, n int, timeout time.Duration) []mailouttest.Message {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		msgs := sink.Messages()
+		if got := to(msgs, rcpt); len(got) >= n {
+			return got
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			t.Fatalf("%s got %d of %d messages", rcpt, len(to(msgs, rcpt)), n)
+		}
+		sink.WaitFor(len(msgs)+1, left)
+	}
+}
+
 func to(msgs []mailouttest.Message, rcpt string) []mailouttest.Message {
 	var out []mailouttest.Message
 	for _, m := range msgs {
@@ -160,15 +215,17 @@ func waitMailTo(t *testing.T, sink *mailouttest.Sink, rcpt, text string) mailout
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		for _, m := range to(sink.Messages(), rcpt) {
+		msgs := sink.Messages()
+		for _, m := range to(msgs, rcpt) {
 			if strings.Contains(textBody(t, m), text) {
 				return m
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no mail to %s containing %q (%d to them)", rcpt, text, len(to(sink.Messages(), rcpt)))
+		left := time.Until(deadline)
+		if left <= 0 {
+			t.Fatalf("no mail to %s containing %q (%d to them)", rcpt, text, len(to(msgs, rcpt)))
 		}
-		time.Sleep(20 * time.Millisecond)
+		sink.WaitFor(len(msgs)+1, left) // woken by the next message
 	}
 }
 
@@ -330,8 +387,7 @@ func TestDuplicatesAndReusedMessageID(t *testing.T) {
 	mustSend(t, addr, "carl@customer.example", rcpt, raw) // the sending MTA retried: still 250
 	reused := msg("carl@customer.example", rcpt[0], "Once", "dup@customer.example", "different bytes, same id")
 	mustSend(t, addr, "carl@customer.example", rcpt, reused)
-	waitMessages(t, sink, 2)
-	time.Sleep(200 * time.Millisecond)
+	settle(t, d, sink)
 	var n uint64
 	d.Store().View(func(tx store.Tx) error { n, _ = tx.LastTicketNumber("ACME"); return nil })
 	if n != 2 {
@@ -385,7 +441,7 @@ func TestTwoProjectsUnknownRecipientOversizedAutomatic(t *testing.T) {
 	before := len(sink.Messages())
 	mustSend(t, addr, "robot@customer.example", both[:1], msg("robot@customer.example", both[0], "Out of office", "ooo@customer.example", "I am away", "Auto-Submitted: auto-replied"))
 	mustSend(t, addr, "", both[:1], msg("mailer-daemon@customer.example", both[0], "Undeliverable", "bounce1@customer.example", "gone"))
-	time.Sleep(300 * time.Millisecond)
+	settle(t, d, sink)
 	for _, m := range sink.Messages()[before:] {
 		if len(to([]mailouttest.Message{m}, "robot@customer.example")) > 0 || len(to([]mailouttest.Message{m}, "mailer-daemon@customer.example")) > 0 {
 			t.Errorf("answered a machine: %v", m.To)
@@ -408,7 +464,7 @@ func TestRelayDownThenUpAndRestartKeepsCountersAndOutbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"}, msg("carl@customer.example", "acme@support.example.com", "While the relay is down", "down@customer.example", "hello"))
-	time.Sleep(300 * time.Millisecond)
+	// The rows were queued before the 250; the relay refuses them all.
 	var queued int
 	d.Store().View(func(tx store.Tx) error { queued, _ = tx.OutboxStats(); return nil })
 	if queued != 2 || len(sink.Messages()) != 0 {
@@ -461,7 +517,7 @@ func TestParticipantsFromCc(t *testing.T) {
 		t.Fatalf("participants %+v", tk.Participants)
 	}
 	// Dana was on the request: she already has it, no extra mail.
-	time.Sleep(200 * time.Millisecond)
+	settle(t, d, sink)
 	if n := to(sink.Messages(), "dana@customer.example"); len(n) != 0 {
 		t.Errorf("Cc'd participant got %d mails", len(n))
 	}
@@ -530,7 +586,7 @@ func TestCustomerCommentsAndOneClickMute(t *testing.T) {
 	resp.Body.Close()
 	mustSend(t, addr, "dana@customer.example", []string{proj}, msg("dana@customer.example", proj, "Re: [ACME-1] Shared problem", "m3@customer.example", "Still broken.", "In-Reply-To: <"+ourID+">", danaProof))
 	waitMessages(t, sink, 5) // the agent's notification
-	time.Sleep(200 * time.Millisecond)
+	settle(t, d, sink)
 	if n := len(to(sink.Messages(), "carl@customer.example")); n != 2 {
 		t.Fatalf("muted Carl got %d mails in all, want 2 (auto-reply, Dana's first comment)", n)
 	}

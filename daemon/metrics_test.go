@@ -51,10 +51,17 @@ func metricValue(body, series string) float64 {
 // counters move after the relay already has the mail).
 func scrapeUntil(t *testing.T, base, series string, want float64) string {
 	t.Helper()
+	return scrapeUntilOK(t, base, func(body string) bool { return metricValue(body, series) >= want })
+}
+
+// scrapeUntilOK scrapes /metrics until ok says the body is what the test
+// waits for (or gives up after 10 s and returns the last one).
+func scrapeUntilOK(t *testing.T, base string, ok func(body string) bool) string {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, body := fetch(t, base+"/metrics")
-		if metricValue(body, series) >= want || time.Now().After(deadline) {
+		if ok(body) || time.Now().After(deadline) {
 			return body
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -102,7 +109,11 @@ func TestMetricsAfterRealTraffic(t *testing.T) {
 	waitMessages(t, sink, 4) // only the agent's notification
 
 	start := time.Now()
-	body := scrapeUntil(t, base, `ticketgate_send_attempts_total{result="delivered"}`, 4)
+	// The attempt is counted when the relay answered; the row leaves the
+	// outbox when its outcome is committed, a moment later.
+	body := scrapeUntilOK(t, base, func(body string) bool {
+		return metricValue(body, `ticketgate_send_attempts_total{result="delivered"}`) >= 4 && metricValue(body, `ticketgate_outbox_depth`) == 0
+	})
 	t.Logf("scrape: %d bytes in %s", len(body), time.Since(start))
 	for series, want := range map[string]float64{
 		`ticketgate_messages_received_total{outcome="new_ticket",project="ACME",source="smtp"}`: 2,

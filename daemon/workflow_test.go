@@ -81,12 +81,16 @@ type mailbox struct {
 	d    *Daemon
 }
 
-// next waits until n more messages arrived (and a moment more, so that
-// extra mail would show) and returns the new ones.
+// next waits until n more messages arrived — and, with a daemon, until
+// everything it queued so far arrived, so that extra mail shows — and
+// returns the new ones.
 func (b *mailbox) next(n int) []mailouttest.Message {
 	b.t.Helper()
-	b.sink.WaitFor(b.seen+n, 10*time.Second)
-	time.Sleep(150 * time.Millisecond)
+	want := b.seen + n
+	if b.d != nil {
+		want = max(want, queuedSoFar(b.t, b.d))
+	}
+	b.sink.WaitFor(want, 10*time.Second)
 	msgs := b.sink.Messages()
 	out := msgs[b.seen:]
 	b.seen = len(msgs)
@@ -570,9 +574,10 @@ func waitFor(t *testing.T, b *mailbox, ok func(mailouttest.Message) bool) mailou
 				return msgs[i]
 			}
 		}
-		if time.Now().After(deadline) {
+		left := time.Until(deadline)
+		if left <= 0 {
 			t.Fatalf("no matching message among %d new", len(msgs)-b.seen)
 		}
-		time.Sleep(20 * time.Millisecond)
+		b.sink.WaitFor(len(msgs)+1, left) // woken by the next message
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/decide"
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/mailin"
 	"github.com/ticketgate/ticketgate/policy"
@@ -47,10 +48,14 @@ type Outcome struct {
 	Project   string
 	MessageID string
 	Result    *ticket.Result
-	Auto      string
-	Loop      string
-	Err       error
-	Elapsed   time.Duration
+	// Verdict is what the policy stage made of the copy. Auto (why it is
+	// automatic, a block aside) and Loop are reasons for people (logs,
+	// audit).
+	Verdict decide.Verdict
+	Auto    string
+	Loop    string
+	Err     error
+	Elapsed time.Duration
 }
 
 // New returns a pipeline.
@@ -70,31 +75,77 @@ func (p *Pipeline) CheckRecipient(_ context.Context, rcpt string) error {
 	return nil
 }
 
-// Receive implements mailin.Receiver.
+// received is one message read and checked once, before its copies are
+// handled per addressed project.
+type received struct {
+	env    *mailin.Envelope
+	start  time.Time
+	msg    *mailin.Message
+	attach []store.Attachment
+	hash   string
+	size   int64
+	cfg    *config.Config
+	proof  policy.Proof
+	bounce *policy.Bounce
+	// refusal is the limit the message broke (nil when none).
+	refusal *smtp.SMTPError
+	// signals are what the policy checks found, the same for every
+	// project's copy (the automatic check and a block depend on the
+	// project).
+	signals decide.Signals
+}
+
+// Receive implements mailin.Receiver: the message is spooled, parsed and
+// checked once (read), then each addressed project's copy is handled
+// (handle); a message addressed to one project twice (plain and +tag) is
+// one copy, answered for each recipient.
 func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reader) []error {
-	start := time.Now()
 	errs := make([]error, len(env.Rcpts))
-	fail := func(err error) []error {
+	rc, err := p.read(env, r)
+	if err != nil {
 		for i := range errs {
 			errs[i] = err
 		}
 		return errs
 	}
-	hash, size, longest, err := p.spool(r)
+	done := map[string]error{}
+	for i, rcpt := range env.Rcpts {
+		proj, kind, tag := rc.cfg.Route(rcpt)
+		if proj == nil {
+			errs[i] = errNoMailbox
+			continue
+		}
+		if err, ok := done[proj.Key]; ok {
+			errs[i] = err
+			continue
+		}
+		done[proj.Key] = p.handle(ctx, rc, proj, kind, tag)
+		errs[i] = done[proj.Key]
+	}
+	return errs
+}
+
+// read spools, parses and checks a message; its error is the answer to
+// every recipient.
+func (p *Pipeline) read(env *mailin.Envelope, r io.Reader) (*received, error) {
+	rc := &received{env: env, start: time.Now()}
+	var err error
+	var longest int
+	rc.hash, rc.size, longest, err = p.spool(r)
 	if err != nil {
 		if errors.Is(err, smtp.ErrDataTooLarge) {
 			p.log.Info("refused oversized message", "source", env.Source, "from", env.MailFrom)
-			return fail(smtp.ErrDataTooLarge)
+			return nil, smtp.ErrDataTooLarge
 		}
 		p.log.Error("could not spool message", "source", env.Source, "err", err)
-		return fail(fault.Temporary(err))
+		return nil, fault.Temporary(err)
 	}
-	msg, attach, err := p.parse(hash)
-	if err != nil {
-		p.log.Error("could not parse stored message", "blob", hash, "err", err)
-		return fail(fault.Temporary(err))
+	if rc.msg, rc.attach, err = p.parse(rc.hash); err != nil {
+		p.log.Error("could not parse stored message", "blob", rc.hash, "err", err)
+		return nil, fault.Temporary(err)
 	}
-	cfg := p.cfg()
+	cfg, msg := p.cfg(), rc.msg
+	rc.cfg = cfg
 	// Authentication-Results claiming our MTA's id count only when our MTA
 	// added them (RFC 8601 §5): forged copies go before anything reads them.
 	var removed int
@@ -103,144 +154,144 @@ func (p *Pipeline) Receive(ctx context.Context, env *mailin.Envelope, r io.Reade
 		p.log.Warn("removed forged Authentication-Results headers", "msgid", msg.MessageID, "count", removed)
 		msg.Problems = append(msg.Problems, fmt.Sprintf("%d forged Authentication-Results header(s) removed", removed))
 	}
-	proof := policy.Authenticated(msg, cfg.TrustedAuthservIDs, msg.From)
-	loop := policy.OwnLoop(msg, ownMail{cfg: cfg, store: p.store})
-	spam := policy.SpamFlagged(msg)
-	bounce := policy.ParseBounce(msg)
-	refusal := refuse(cfg, msg)
-	if max := cfg.Inbound.MaxLineLength; refusal == nil && max > 0 && longest > max {
+	rc.proof = policy.Authenticated(msg, cfg.TrustedAuthservIDs, msg.From)
+	rc.bounce = policy.ParseBounce(msg)
+	rc.refusal = refuse(cfg, msg)
+	if max := cfg.Inbound.MaxLineLength; rc.refusal == nil && max > 0 && longest > max {
 		// Kept and shown to the agents like any refusal; the sender is
 		// refused for good (the same bytes will never fit).
-		refusal = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4},
+		rc.refusal = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4},
 			Message: fmt.Sprintf("Message has a line of %d bytes, more than the %d this server accepts", longest, max)}
 	}
 	if env.Oversize > 0 {
-		refusal = refuseOversize(env.Oversize, cfg.Inbound.MaxMessageBytes)
+		rc.refusal = refuseOversize(env.Oversize, cfg.Inbound.MaxMessageBytes)
 	}
+	rc.signals = decide.Signals{
+		Loop:      policy.OwnLoop(msg, ownMail{cfg: cfg, store: p.store}),
+		Spam:      policy.SpamFlagged(msg),
+		DMARCFail: rc.proof.DMARCFail,
+		Quiet:     env.Quiet,
+	}
+	if rc.refusal != nil {
+		rc.signals.Refusal = rc.refusal.Message
+	}
+	return rc, nil
+}
 
-	type copyResult struct {
-		res *ticket.Result
-		err error
+// handle stores one project's copy and returns the answer for its
+// recipients.
+func (p *Pipeline) handle(ctx context.Context, rc *received, proj *config.Project, kind config.AddressKind, tag string) error {
+	m := toMail(proj, rc.env, rc.msg, rc.attach, rc.hash, rc.size)
+	if kind == config.AddrReplyToken {
+		m.RcptTag = tag
 	}
-	done := map[string]copyResult{}
-	for i, rcpt := range env.Rcpts {
-		proj, kind, tag := cfg.Route(rcpt)
-		if proj == nil {
-			errs[i] = errNoMailbox
-			continue
+	m.ToInternal = kind == config.AddrInternal
+	m.SenderProven = rc.cfg.TrustFrom || rc.proof.Proven()
+	open, err := p.verdict(rc, proj, m)
+	if err != nil {
+		return err
+	}
+	v := m.Verdict
+	sender := m.From
+	if sender == "" {
+		sender = m.MailFrom
+	}
+	if open.Person() {
+		provenFrom := ""
+		if m.SenderProven {
+			provenFrom = rc.msg.From
 		}
-		// A message addressed to one project twice (plain and +tag) is
-		// one copy: handled once, answered for each recipient.
-		if c, ok := done[proj.Key]; ok {
-			errs[i] = c.err
-			continue
+		envSender := rc.env.MailFrom
+		if envSender == "" && !rc.env.NullSender {
+			// No envelope at all (`deliver` without -f): the header
+			// From is all there is to count by.
+			envSender = sender
 		}
-		auto := policy.Automatic(msg, policy.Envelope{MailFrom: env.MailFrom, Source: env.Source}, policy.Options{IntakeLists: proj.IntakeLists})
-		human := auto == "" && loop == "" && spam == "" && !proof.DMARCFail
-		switch {
-		case auto != "":
-		case refusal != nil:
-			// Kept whole for the agents, but answered by nobody: the
-			// sender hears of it from our SMTP reply.
-			auto = "refused: " + refusal.Message
-		case spam != "":
-			// Backscatter: no auto-reply, no mail to participants.
-			auto = "marked as spam by the receiving MTA: " + spam
-		case proof.DMARCFail:
-			auto = "dmarc=fail: the From address is forged"
+		keys := floodKeys(proj.Key, envSender, provenFrom)
+		flood := rc.cfg.Limits.NewTicketsPerSender
+		m.AllowNew = func(tx store.Tx) error { return allowNewTicket(tx, keys, flood, p.now()) }
+	}
+	res, err := p.apply(ctx, rc, proj, m, kind, tag)
+	if err == nil && rc.refusal != nil {
+		err = p.refused(ctx, rc, res, v, sender)
+	}
+	p.logOutcome(rc.env, proj, rc.msg, res, v, open.Auto, err, time.Since(rc.start))
+	if res != nil && res.Queued > 0 && p.Queued != nil {
+		p.Queued()
+	}
+	return err
+}
+
+// verdict sets m's verdict (decide.Decide) from the message's signals,
+// the project's automatic-mail rules and a block on the sender. It also
+// returns the verdict as if the sender were not blocked: a block silences
+// the mail, but the flood limit and the outcome reported (metrics, audit)
+// go by what the mail is.
+func (p *Pipeline) verdict(rc *received, proj *config.Project, m *ticket.Mail) (open decide.Verdict, err error) {
+	b, err := p.blocked(proj.Key, m.From, m.MailFrom)
+	if err != nil {
+		// A block that cannot be read may be this sender's: no mail
+		// passes unchecked (the sender retries).
+		p.log.Error("could not read the blocked senders", "msgid", rc.msg.MessageID, "project", proj.Key, "err", err)
+		return decide.Verdict{}, fault.Temporary(err)
+	}
+	sig := rc.signals
+	sig.Automatic = policy.Automatic(rc.msg, policy.Envelope{MailFrom: rc.env.MailFrom, Source: rc.env.Source}, policy.Options{IntakeLists: proj.IntakeLists})
+	open = decide.Decide(sig)
+	if b != nil {
+		sig.BlockedSender, sig.Blocked = true, b.Reason
+	}
+	m.Verdict = decide.Decide(sig)
+	return open, nil
+}
+
+// apply stores the copy: a delivery report about a copy of ours on that
+// copy's ticket, anything else through the engine.
+func (p *Pipeline) apply(ctx context.Context, rc *received, proj *config.Project, m *ticket.Mail, kind config.AddressKind, tag string) (*ticket.Result, error) {
+	if rc.bounce != nil && m.Verdict.Loop == "" {
+		bounceTag := ""
+		if kind == config.AddrBounce {
+			bounceTag = tag
 		}
-		m := toMail(proj, env, msg, attach, hash, size, auto, loop)
-		if kind == config.AddrReplyToken {
-			m.RcptTag = tag
+		res, handled, err := p.bounce(ctx, rc.cfg, proj, m, rc.bounce, bounceTag)
+		if handled && err == nil && p.Queued != nil {
+			p.Queued() // the agents' notice may be queued
 		}
-		m.ToInternal = kind == config.AddrInternal
-		m.TellStaff = refusal != nil
-		b, berr := p.blocked(proj.Key, m.From, m.MailFrom)
-		if berr != nil {
-			// A block that cannot be read may be this sender's: no
-			// mail passes unchecked (the sender retries).
-			p.log.Error("could not read the blocked senders", "msgid", msg.MessageID, "project", proj.Key, "err", berr)
-			done[proj.Key] = copyResult{nil, fault.Temporary(berr)}
-			errs[i] = done[proj.Key].err
-			continue
+		if handled || err != nil {
+			return res, err
 		}
-		if b != nil {
-			// Kept (nothing is lost), but nobody hears of it.
-			m.Auto, m.Quiet, m.TellStaff = "sender blocked: "+b.Reason, true, false
-		}
-		m.SenderProven = cfg.TrustFrom || proof.Proven()
-		m.DMARCFail = proof.DMARCFail
-		m.Spam = spam
-		sender := m.From
-		if sender == "" {
-			sender = m.MailFrom
-		}
-		flood := cfg.Limits.NewTicketsPerSender
-		if auto == "" && loop == "" {
-			provenFrom := ""
-			if m.SenderProven {
-				provenFrom = msg.From
-			}
-			envSender := env.MailFrom
-			if envSender == "" && !env.NullSender {
-				// No envelope at all (`deliver` without -f): the
-				// header From is all there is to count by.
-				envSender = sender
-			}
-			keys := floodKeys(proj.Key, envSender, provenFrom)
-			m.AllowNew = func(tx store.Tx) error { return allowNewTicket(tx, keys, flood, p.now()) }
-		}
-		var res *ticket.Result
-		var err error
-		handled := false
-		if bounce != nil && loop == "" {
-			bounceTag := ""
-			if kind == config.AddrBounce {
-				bounceTag = tag
-			}
-			res, handled, err = p.bounce(ctx, cfg, proj, m, bounce, bounceTag)
-			if handled && err == nil && p.Queued != nil {
-				p.Queued() // the agents' notice may be queued
-			}
-		}
-		if !handled && err == nil {
-			res, err = p.engine.Ingest(ctx, m)
-		}
-		if err == nil && refusal != nil {
-			if answersSender(env.Source) {
-				// Stored for the agents; refused to the sender in the
-				// SMTP/LMTP reply (and by `deliver`'s exit status). A
-				// retry of the same bytes is refused again: the refusal
-				// follows from the content, and a 250 for a duplicate
-				// would tell the sender it was accepted after all.
-				err = refusal
-			} else if human && sender != "" && !res.Duplicate {
-				// IMAP: no reply code reaches anyone, so tell a human
-				// sender by mail (rate limited like any auto-reply).
-				if nerr := p.engine.MessageRefused(ctx, res.Ticket, sender, refusal.Message); nerr != nil {
-					p.log.Error("could not queue the refusal notice", "ticket", res.Ticket, "err", nerr)
-				} else if p.Queued != nil {
-					p.Queued()
-				}
-			}
-		}
-		done[proj.Key] = copyResult{res, err}
-		errs[i] = err
-		p.logOutcome(env, proj, msg, res, auto, loop, err, time.Since(start))
-		if res != nil && res.Queued > 0 && p.Queued != nil {
+	}
+	return p.engine.Ingest(ctx, m)
+}
+
+// refused answers a stored copy that broke a limit: in the SMTP/LMTP
+// reply (and by `deliver`'s exit status), or, from IMAP, where no reply
+// code reaches anyone, by mail to a human sender (rate limited like any
+// auto-reply). The error is the answer. A retry of the same bytes is
+// refused again: the refusal follows from the content, and a 250 for a
+// duplicate would tell the sender it was accepted after all.
+func (p *Pipeline) refused(ctx context.Context, rc *received, res *ticket.Result, v decide.Verdict, sender string) error {
+	if answersSender(rc.env.Source) {
+		return rc.refusal
+	}
+	if v.Human() && sender != "" && !res.Duplicate {
+		if err := p.engine.MessageRefused(ctx, res.Ticket, sender, rc.refusal.Message); err != nil {
+			p.log.Error("could not queue the refusal notice", "ticket", res.Ticket, "err", err)
+		} else if p.Queued != nil {
 			p.Queued()
 		}
 	}
-	return errs
+	return nil
 }
 
-func (p *Pipeline) logOutcome(env *mailin.Envelope, proj *config.Project, msg *mailin.Message, res *ticket.Result, auto, loop string, err error, elapsed time.Duration) {
+func (p *Pipeline) logOutcome(env *mailin.Envelope, proj *config.Project, msg *mailin.Message, res *ticket.Result, v decide.Verdict, auto string, err error, elapsed time.Duration) {
+	loop := v.Loop
 	if p.Observe != nil {
 		from := msg.From
 		if from == "" {
 			from = env.MailFrom
 		}
-		p.Observe(Outcome{Source: env.Source, From: from, Project: proj.Key, MessageID: msg.MessageID, Result: res, Auto: auto, Loop: loop, Err: err, Elapsed: elapsed})
+		p.Observe(Outcome{Source: env.Source, From: from, Project: proj.Key, MessageID: msg.MessageID, Result: res, Verdict: v, Auto: auto, Loop: loop, Err: err, Elapsed: elapsed})
 	}
 	log := p.log.With("msgid", msg.MessageID, "project", proj.Key, "source", env.Source, "from", msg.From)
 	if err != nil && res != nil && res.Ticket != "" {
@@ -343,7 +394,7 @@ func addrs(list []mailin.Address) []string {
 	return out
 }
 
-func toMail(proj *config.Project, env *mailin.Envelope, msg *mailin.Message, attach []store.Attachment, hash string, size int64, auto, loop string) *ticket.Mail {
+func toMail(proj *config.Project, env *mailin.Envelope, msg *mailin.Message, attach []store.Attachment, hash string, size int64) *ticket.Mail {
 	names := map[string]string{}
 	for _, a := range append(append([]mailin.Address(nil), msg.To...), msg.Cc...) {
 		if a.Name != "" {
@@ -356,8 +407,7 @@ func toMail(proj *config.Project, env *mailin.Envelope, msg *mailin.Message, att
 		To: addrs(msg.To), Cc: addrs(msg.Cc), CcNames: names,
 		Subject: msg.Subject, MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
 		Date: msg.Date, Text: msg.Text, HTML: msg.HTML, Attach: attach,
-		Raw: hash, RawSize: size, Problems: msg.Problems, Auto: auto, Loop: loop,
-		Quiet: env.Quiet, ReplyTo: addrs(msg.ReplyTo),
+		Raw: hash, RawSize: size, Problems: msg.Problems, ReplyTo: addrs(msg.ReplyTo),
 	}
 }
 

@@ -565,8 +565,12 @@ func threadFor(tx store.Tx, project, recipient string, m *store.Message) (inRepl
 		return err == nil && t.Kind == store.TokenReply && t.Project == project && strings.EqualFold(t.Recipient, recipient)
 	}
 	all := append(append([]string(nil), m.References...), m.MessageID)
+	// A set, not slices.Contains: a References field of 115,000 IDs made
+	// this quadratic inside the write transaction (minutes per mail).
+	added := make(map[string]struct{}, min(len(all), 1024))
 	for _, id := range all {
-		if id != "" && !slices.Contains(refs, id) && seen(id) {
+		if _, dup := added[id]; id != "" && !dup && seen(id) {
+			added[id] = struct{}{}
 			refs = append(refs, id)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/decide"
 	"github.com/ticketgate/ticketgate/msgid"
 	"github.com/ticketgate/ticketgate/notify"
 	"github.com/ticketgate/ticketgate/store"
@@ -30,9 +31,12 @@ var t0 = time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 type testEngine struct {
 	*ticket.Engine
 	st store.DB
+	// clock is the engine's time (t0 unless a test moves it).
+	clock *time.Time
+	cfg   *config.Config
 }
 
-func newTestEngine(t *testing.T) *testEngine {
+func newTestEngine(t *testing.T, opts ...func(*config.Project)) *testEngine {
 	t.Helper()
 	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
 	if err != nil {
@@ -51,15 +55,19 @@ func newTestEngine(t *testing.T) *testEngine {
 			{Name: "solved", Category: config.CatResolved},
 			{Name: "done", Category: config.CatClosed},
 		}}}
+	for _, o := range opts {
+		o(&c.Projects[0])
+	}
 	if err := c.Finalize(); err != nil {
 		t.Fatal(err)
 	}
 	cfg := func() *config.Config { return c }
 	tmpl := templates.New("")
 	log := slog.New(slog.DiscardHandler)
-	now := func() time.Time { return t0 }
+	clock := t0
+	now := func() time.Time { return clock }
 	n := notify.New(cfg, func() *templates.Set { return tmpl }, now, log)
-	return &testEngine{Engine: ticket.NewEngine(st, cfg, n, now, log), st: st}
+	return &testEngine{Engine: ticket.NewEngine(st, cfg, n, now, log), st: st, clock: &clock, cfg: c}
 }
 
 // request opens ACME-n through Ingest, as a customer's mail would.
@@ -177,7 +185,7 @@ func TestIngestWritesTypedEvents(t *testing.T) {
 	}
 
 	auto, err := e.Ingest(context.Background(), &ticket.Mail{Project: "ACME", Source: "smtp", From: "robot@vendor.example",
-		Subject: "Out of office", MessageID: "ooo@vendor.example", Text: "away", Raw: "hash-ooo", Auto: "Auto-Submitted: auto-replied"})
+		Subject: "Out of office", MessageID: "ooo@vendor.example", Text: "away", Raw: "hash-ooo", Verdict: decide.Verdict{Kind: decide.Automatic, Auto: "Auto-Submitted: auto-replied"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -495,4 +503,17 @@ func TestCommandAnswerLines(t *testing.T) {
 	if !errors.As(err, &re) || !errors.Is(err, ticket.ErrRefused) || !strings.HasPrefix(re.Reason, `unknown status "nonsense"`) {
 		t.Errorf("refusal %v", err)
 	}
+}
+
+func (e *testEngine) lastNumber(t *testing.T) uint64 {
+	t.Helper()
+	var n uint64
+	if err := e.st.View(func(tx store.Tx) error {
+		var err error
+		n, err = tx.LastTicketNumber("ACME")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -48,7 +48,7 @@ func messageEvent(key string, kind store.EventKind, author string, msg *store.Me
 		kind = store.EvCommands
 	}
 	ev := &store.Event{Ticket: key, Time: now, Kind: kind, Actor: author, Message: msg.ID, Rule: msg.ThreadedBy,
-		Automatic: m.Auto, Loop: m.Loop, Held: msg.Held, Unverified: msg.Unverified}
+		Automatic: m.Verdict.Auto, Loop: m.Verdict.Loop, Held: msg.Held, Unverified: msg.Unverified}
 	if follows != "" {
 		ev.Other, ev.Days = follows, reopenDays
 	}

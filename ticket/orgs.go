@@ -81,13 +81,3 @@ func share(tx store.Tx, t *store.Ticket, o *store.Organization, actor string, no
 	}
 	return emit(&Event{Type: EvOrganizationAdded, Recipients: to})
 }
-
-// orgMember reports whether addr belongs to the organization t is shared
-// with.
-func orgMember(tx store.Tx, t *store.Ticket, addr string) bool {
-	if t.Organization == "" || addr == "" {
-		return false
-	}
-	o, err := tx.Organization(t.Project, t.Organization)
-	return err == nil && o.Has(addr)
-}

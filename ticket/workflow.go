@@ -7,20 +7,11 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/ticketgate/ticketgate/config"
-	"github.com/ticketgate/ticketgate/quote"
+	"github.com/ticketgate/ticketgate/decide"
 	"github.com/ticketgate/ticketgate/store"
-	"github.com/ticketgate/ticketgate/templates"
 )
-
-// command is one "#name args" line from the top of a mail.
-type command struct {
-	name string
-	args []string
-	line string
-}
 
 // commandNames are the commands mail understands.
 var commandNames = []string{"status", "assign", "priority", "participant", "organization",
@@ -31,122 +22,6 @@ var commandNames = []string{"status", "assign", "priority", "participant", "orga
 var customerCommands = []string{"close", "approve", "decline", "private"}
 
 var priorities = []string{"low", "normal", "high", "urgent"}
-
-// parseCommands takes the "#command" lines from the top of text, before
-// any other text, and returns them with the rest of the text.
-func parseCommands(text string) ([]command, string) {
-	norm := strings.ReplaceAll(text, "\r\n", "\n")
-	lines := strings.Split(norm, "\n")
-	var cmds []command
-	i := 0
-	for ; i < len(lines); i++ {
-		l := strings.TrimSpace(lines[i])
-		if l == "" {
-			continue
-		}
-		c, ok := parseCommand(l)
-		if !ok {
-			break
-		}
-		cmds = append(cmds, c)
-	}
-	if len(cmds) == 0 {
-		return nil, text
-	}
-	return cmds, strings.TrimLeft(strings.Join(lines[i:], "\n"), "\n")
-}
-
-// parseCommand recognises "#word args…": a word of letters right after
-// the hash (so "#1 is broken" or "# heading" stay text).
-func parseCommand(l string) (command, bool) {
-	if !strings.HasPrefix(l, "#") || len(l) < 2 || len(l) > 200 || !unicode.IsLetter(rune(l[1])) {
-		return command{}, false
-	}
-	f := strings.Fields(l[1:])
-	if len(f) == 0 {
-		return command{}, false
-	}
-	for _, r := range f[0] {
-		if !unicode.IsLetter(r) && r != '_' && r != '-' {
-			return command{}, false
-		}
-	}
-	return command{name: strings.ToLower(f[0]), args: f[1:], line: l}, true
-}
-
-func hasCommand(cmds []command, name string) bool {
-	return slices.ContainsFunc(cmds, func(c command) bool { return c.name == name })
-}
-
-// authorOf is who wrote m: From, or Reply-To for a contact form listed in
-// form_senders. relayed reports the latter: anyone can type any address
-// into a form, so whatever proves From proves the form, never the person
-// named in Reply-To.
-func authorOf(p *config.Project, m *Mail) (author string, relayed bool) {
-	if p.IsFormSender(m.From) && len(m.ReplyTo) > 0 && m.ReplyTo[0] != "" {
-		if a := strings.ToLower(m.ReplyTo[0]); a != reporterOf(m) {
-			return a, true
-		}
-	}
-	return reporterOf(m), false
-}
-
-// stripQuotes keeps what an agent wrote: quoted history and signatures
-// go (the raw mail keeps them).
-func stripQuotes(text string) string {
-	return strings.TrimSpace(quote.Strip(text, templates.AllReplyMarkers()))
-}
-
-// hasMarker reports whether text still has our "reply above this line"
-// marker, below which everything was cut.
-func hasMarker(text string) bool {
-	for _, mk := range templates.AllReplyMarkers() {
-		if mk != "" && strings.Contains(text, mk) {
-			return true
-		}
-	}
-	return false
-}
-
-// normLines lower-cases the lines of text, without quote marks and with
-// runs of white space made one space.
-func normLines(text string) []string {
-	var out []string
-	for _, l := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
-		l = strings.TrimLeft(strings.TrimSpace(l), "> ")
-		l = strings.ToLower(strings.Join(strings.Fields(l), " "))
-		if l != "" {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-// minNoteLine is the shortest line of an internal note that counts as its
-// text when found in a reply (shorter ones are greetings and the like).
-const minNoteLine = 24
-
-// quotesInternalNote reports whether text contains a line of one of the
-// ticket's internal notes.
-func quotesInternalNote(tx store.Tx, key, text string) bool {
-	msgs, err := tx.TicketMessages(key)
-	if err != nil {
-		// Unknown is treated as yes: better held than leaked.
-		return true
-	}
-	reply := strings.Join(normLines(text), "\n")
-	for _, m := range msgs {
-		if !m.Internal || (m.Kind != "note" && m.Kind != "command") {
-			continue
-		}
-		for _, l := range normLines(m.Text) {
-			if len([]rune(l)) >= minNoteLine && strings.Contains(reply, l) {
-				return true
-			}
-		}
-	}
-	return false
-}
 
 // commandContext is who runs commands, with which rights.
 type commandContext struct {
@@ -160,24 +35,24 @@ type commandContext struct {
 
 // runCommands runs cmds on t in the caller's transaction and appends a
 // line per command to told; statusSet reports whether one set the status.
-func (e *Engine) runCommands(tx store.Tx, p *config.Project, t *store.Ticket, cmds []command, cc commandContext, told []string) ([]string, bool, error) {
+func (e *Engine) runCommands(tx store.Tx, p *config.Project, t *store.Ticket, cmds []decide.Command, cc commandContext, told []string) ([]string, bool, error) {
 	statusSet := false
 	for _, c := range cmds {
 		err := e.runCommand(tx, p, t, c, cc)
 		var refusal *RefusedError
 		switch {
-		case err == nil && (c.name == "internal" || c.name == "private" && cc.created):
+		case err == nil && (c.Name == "internal" || c.Name == "private" && cc.created):
 			// They only say what the mail is: nothing to report.
 		case err == nil:
-			told = append(told, "done: "+c.line)
-			switch c.name {
+			told = append(told, "done: "+c.Line)
+			switch c.Name {
 			case "status", "resolve", "reopen", "close", "approve", "decline":
 				statusSet = true
 			}
 		case errors.As(err, &refusal):
-			told = append(told, "refused: "+c.line+" — "+refusal.Reason)
+			told = append(told, "refused: "+c.Line+" — "+refusal.Reason)
 		case errors.Is(err, store.ErrNotFound):
-			told = append(told, "refused: "+c.line+" — not found")
+			told = append(told, "refused: "+c.Line+" — not found")
 		default:
 			return nil, false, err
 		}
@@ -185,21 +60,21 @@ func (e *Engine) runCommands(tx store.Tx, p *config.Project, t *store.Ticket, cm
 	return told, statusSet, nil
 }
 
-func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c command, cc commandContext) error {
-	if !slices.Contains(commandNames, c.name) {
+func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c decide.Command, cc commandContext) error {
+	if !slices.Contains(commandNames, c.Name) {
 		return refused("unknown command (known: #%s)", strings.Join(commandNames, ", #"))
 	}
 	if !cc.agent {
-		if !slices.Contains(customerCommands, c.name) {
-			return refused("only agents may use #%s", c.name)
+		if !slices.Contains(customerCommands, c.Name) {
+			return refused("only agents may use #%s", c.Name)
 		}
-		if !cc.customerProven && c.name != "private" {
-			return refused("we could not verify that you sent this mail, so it runs no command; reply to one of our notification mails to use #%s", c.name)
+		if !cc.customerProven && c.Name != "private" {
+			return refused("we could not verify that you sent this mail, so it runs no command; reply to one of our notification mails to use #%s", c.Name)
 		}
 	}
-	arg := strings.Join(c.args, " ")
+	arg := strings.Join(c.Args, " ")
 	actor := cc.author
-	switch c.name {
+	switch c.Name {
 	case "status":
 		if arg == "" {
 			return refused("which status? (%s)", statusNames(p))
@@ -219,14 +94,14 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c c
 		t.Priority = pr
 		return record(tx, &store.Event{Ticket: t.Key, Time: cc.now, Kind: store.EvPriorityChanged, Actor: actor, OldPriority: old, NewPriority: pr})
 	case "participant":
-		if len(c.args) != 2 {
+		if len(c.Args) != 2 {
 			return refused("use #participant add <address> or #participant remove <address>")
 		}
-		switch strings.ToLower(c.args[0]) {
+		switch strings.ToLower(c.Args[0]) {
 		case "add":
-			return e.addParticipant(tx, p, t, strings.Trim(c.args[1], "<>"), actor, cc.now, cc.emit)
+			return e.addParticipant(tx, p, t, strings.Trim(c.Args[1], "<>"), actor, cc.now, cc.emit)
 		case "remove":
-			return removeParticipant(tx, t, strings.Trim(c.args[1], "<>"), actor, cc.now)
+			return removeParticipant(tx, t, strings.Trim(c.Args[1], "<>"), actor, cc.now)
 		}
 		return refused("use #participant add <address> or #participant remove <address>")
 	case "organization":
@@ -269,7 +144,7 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c c
 			return refused("%s is not an approver of %s", actor, t.Key)
 		}
 		next := st.Approval.Approved
-		if c.name == "decline" {
+		if c.Name == "decline" {
 			next = st.Approval.Declined
 			if next == "" {
 				next = firstOf(p, CatCancelled)
@@ -277,7 +152,7 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c c
 		} else if next == "" {
 			next = firstOf(p, CatOpen)
 		}
-		if err := record(tx, &store.Event{Ticket: t.Key, Time: cc.now, Kind: EvApproved, Actor: actor, Approved: c.name == "approve"}); err != nil {
+		if err := record(tx, &store.Event{Ticket: t.Key, Time: cc.now, Kind: EvApproved, Actor: actor, Approved: c.Name == "approve"}); err != nil {
 			return err
 		}
 		return setStatus(tx, p, t, next, actor, cc.now, cc.emit)

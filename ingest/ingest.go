@@ -21,6 +21,7 @@ import (
 	"github.com/ticketgate/ticketgate/decide"
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 	"github.com/ticketgate/ticketgate/policy"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/ticket"
@@ -284,7 +285,7 @@ func (p *Pipeline) refused(ctx context.Context, rc *received, res *ticket.Result
 	return nil
 }
 
-func (p *Pipeline) logOutcome(env *mailin.Envelope, proj *config.Project, msg *mailin.Message, res *ticket.Result, v decide.Verdict, auto string, err error, elapsed time.Duration) {
+func (p *Pipeline) logOutcome(env *mailin.Envelope, proj *config.Project, msg *message.Message, res *ticket.Result, v decide.Verdict, auto string, err error, elapsed time.Duration) {
 	loop := v.Loop
 	if p.Observe != nil {
 		from := msg.From
@@ -361,15 +362,15 @@ func (m *lineMeter) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func (p *Pipeline) parse(hash string) (*mailin.Message, []store.Attachment, error) {
+func (p *Pipeline) parse(hash string) (*message.Message, []store.Attachment, error) {
 	f, err := p.store.OpenBlob(hash)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
 	var attach []store.Attachment
-	msg, err := mailin.Parse(f, mailin.ParseOptions{
-		Attachments: func(a *mailin.Attachment, r io.Reader) (string, error) {
+	msg, err := message.Parse(f, message.ParseOptions{
+		Attachments: func(a *message.Attachment, r io.Reader) (string, error) {
 			// Durable with the message's Update, like the raw blob.
 			h, _, err := p.store.PutBlobPending(r)
 			return h, err
@@ -384,7 +385,7 @@ func (p *Pipeline) parse(hash string) (*mailin.Message, []store.Attachment, erro
 	return msg, attach, nil
 }
 
-func addrs(list []mailin.Address) []string {
+func addrs(list []message.Address) []string {
 	out := make([]string, 0, len(list))
 	for _, a := range list {
 		if a.Address != "" {
@@ -394,9 +395,9 @@ func addrs(list []mailin.Address) []string {
 	return out
 }
 
-func toMail(proj *config.Project, env *mailin.Envelope, msg *mailin.Message, attach []store.Attachment, hash string, size int64) *ticket.Mail {
+func toMail(proj *config.Project, env *mailin.Envelope, msg *message.Message, attach []store.Attachment, hash string, size int64) *ticket.Mail {
 	names := map[string]string{}
-	for _, a := range append(append([]mailin.Address(nil), msg.To...), msg.Cc...) {
+	for _, a := range append(append([]message.Address(nil), msg.To...), msg.Cc...) {
 		if a.Name != "" {
 			names[strings.ToLower(a.Address)] = a.Name
 		}

@@ -3,7 +3,7 @@ package policy
 import (
 	"strings"
 
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 )
 
 // stripComments removes RFC 5322 comments (parenthesised text, which may nest
@@ -111,7 +111,7 @@ func normalizeDomain(d string) string {
 
 // fromAddress is the sender address the parser found, or, when it found
 // none, whatever address can be dug out of the raw From field.
-func fromAddress(m *mailin.Message) string {
+func fromAddress(m *message.Message) string {
 	if m.From != "" {
 		return m.From
 	}

@@ -3,7 +3,7 @@ package policy
 import (
 	"strings"
 
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 	"github.com/ticketgate/ticketgate/msgid"
 )
 
@@ -36,7 +36,7 @@ type OwnMail interface {
 // at the message's own Message-ID ("message-id minted by us"). References
 // and In-Reply-To are deliberately not consulted: every honest reply
 // carries our IDs there.
-func OwnLoop(m *mailin.Message, own OwnMail) string {
+func OwnLoop(m *message.Message, own OwnMail) string {
 	if m == nil || own == nil {
 		return ""
 	}

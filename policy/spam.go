@@ -3,7 +3,7 @@ package policy
 import (
 	"strings"
 
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 )
 
 // SpamFlagged returns why an upstream filter marked m as spam, or "".
@@ -20,7 +20,7 @@ import (
 //
 // A sender can add these headers to its own mail, but that only hurts the
 // sender; a forged "No" is never read as anything.
-func SpamFlagged(m *mailin.Message) string {
+func SpamFlagged(m *message.Message) string {
 	if m == nil {
 		return ""
 	}

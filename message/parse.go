@@ -1,4 +1,4 @@
-package mailin
+package message
 
 import (
 	"bufio"
@@ -197,7 +197,7 @@ func (p *parser) readErr(err error) error {
 	if p.src.err != nil {
 		err = p.src.err
 	}
-	return fmt.Errorf("mailin: reading message: %w", err)
+	return fmt.Errorf("message: reading message: %w", err)
 }
 
 // partError handles an error met while walking a part: an I/O error of
@@ -677,7 +677,7 @@ func (p *parser) attachment(a Attachment, r io.Reader) error {
 			if p.ioFailed() {
 				return p.readErr(err)
 			}
-			return fmt.Errorf("mailin: storing attachment %q: %w", a.Filename, err)
+			return fmt.Errorf("message: storing attachment %q: %w", a.Filename, err)
 		}
 		a.Ref = ref
 	}

@@ -141,7 +141,7 @@ func (p *Pipeline) read(env *mailin.Envelope, r io.Reader) (*received, error) {
 		p.log.Error("could not spool message", "source", env.Source, "err", err)
 		return nil, fault.Temporary(err)
 	}
-	if rc.msg, rc.attach, err = p.parse(rc.hash); err != nil {
+	if rc.msg, rc.attach, err = p.parse(rc.hash, p.cfg().Inbound.MaxTextBytes); err != nil {
 		p.log.Error("could not parse stored message", "blob", rc.hash, "err", err)
 		return nil, fault.Temporary(err)
 	}
@@ -362,7 +362,10 @@ func (m *lineMeter) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func (p *Pipeline) parse(hash string) (*message.Message, []store.Attachment, error) {
+// parse reads the spooled message from its blob file: attachments stream
+// into their own blobs and at most maxText bytes of text are kept, so
+// memory per message does not grow with its size.
+func (p *Pipeline) parse(hash string, maxText int) (*message.Message, []store.Attachment, error) {
 	f, err := p.store.OpenBlob(hash)
 	if err != nil {
 		return nil, nil, err
@@ -370,6 +373,7 @@ func (p *Pipeline) parse(hash string) (*message.Message, []store.Attachment, err
 	defer f.Close()
 	var attach []store.Attachment
 	msg, err := message.Parse(f, message.ParseOptions{
+		MaxTextBytes: maxText,
 		Attachments: func(a *message.Attachment, r io.Reader) (string, error) {
 			// Durable with the message's Update, like the raw blob.
 			h, _, err := p.store.PutBlobPending(r)
@@ -407,7 +411,7 @@ func toMail(proj *config.Project, env *mailin.Envelope, msg *message.Message, at
 		From: strings.ToLower(msg.From), FromName: msg.FromName, FromNameAddress: msg.FromNameAddress,
 		To: addrs(msg.To), Cc: addrs(msg.Cc), CcNames: names,
 		Subject: msg.Subject, MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
-		Date: msg.Date, Text: msg.Text, HTML: msg.HTML, Attach: attach,
+		Date: msg.Date, Text: msg.Text, HTML: msg.HTML, TextCut: msg.TextCut, Attach: attach,
 		Raw: hash, RawSize: size, Problems: msg.Problems, ReplyTo: addrs(msg.ReplyTo),
 	}
 }

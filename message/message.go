@@ -64,7 +64,10 @@ type Message struct {
 	// else the HTML converted to text.
 	Text string `json:"text"`
 	// HTML is the text/html body, if any (not sanitised).
-	HTML        string       `json:"html"`
+	HTML string `json:"html"`
+	// TextCut is set when Text or HTML was cut at ParseOptions.MaxTextBytes
+	// (the raw message still holds all of it).
+	TextCut     bool         `json:"text_cut,omitempty"`
 	Attachments []Attachment `json:"attachments"`
 	// Problems lists what was malformed, in words a sysadmin understands.
 	Problems []string `json:"problems"`
@@ -125,6 +128,6 @@ type ParseOptions struct {
 	// and discarded.
 	Attachments AttachmentSink
 	// MaxTextBytes caps the Text and HTML bodies kept in memory (the rest is
-	// still stored raw); 0 means 4 MiB.
+	// still stored raw; Message.TextCut tells); 0 means DefaultMaxTextBytes.
 	MaxTextBytes int
 }

@@ -20,7 +20,11 @@ import (
 )
 
 const (
-	defaultMaxTextBytes = 4 << 20
+	// DefaultMaxTextBytes is how much text (and HTML) of a body is kept
+	// when ParseOptions.MaxTextBytes is 0: enough for any message a person
+	// writes, small enough that memory per message in flight stays a small
+	// constant; the raw message is stored whole anyway.
+	DefaultMaxTextBytes = 1 << 20
 	// maxDepth bounds multipart nesting; deeper structures are kept as
 	// one opaque attachment. Real mail rarely exceeds 5.
 	maxDepth = 32
@@ -64,7 +68,7 @@ func Parse(r io.Reader, opts ParseOptions) (*Message, error) {
 		},
 	}
 	if p.maxText <= 0 {
-		p.maxText = defaultMaxTextBytes
+		p.maxText = DefaultMaxTextBytes
 	}
 	br := bufio.NewReaderSize(p.src, 32<<10)
 	if err := skipEnvelopeLines(br); err != nil {
@@ -604,27 +608,21 @@ func truncateUTF8(s string, n int) string {
 // on the next line (with the same quote depth). Signature separators and
 // space-stuffing are handled as the RFC says.
 func unflow(s string, delsp bool) string {
-	lines := strings.Split(s, "\n")
+	// One pass over the lines into one builder: no slice of lines and no
+	// paragraph copy, so a large flowed body costs about its own size.
 	var out strings.Builder
-	var para strings.Builder
-	depth := -1
-	flush := func() {
-		if depth < 0 {
-			return
+	out.Grow(len(s))
+	depth := -1       // quote depth of the open paragraph; -1: none
+	wrote := false    // the open paragraph has content
+	flush := func() { // end the open paragraph
+		if depth >= 0 {
+			out.WriteByte('\n')
+			depth = -1
 		}
-		out.WriteString(strings.Repeat(">", depth))
-		if depth > 0 && para.Len() > 0 {
-			out.WriteByte(' ')
-		}
-		out.WriteString(para.String())
-		out.WriteByte('\n')
-		para.Reset()
-		depth = -1
 	}
-	for i, l := range lines {
-		if i == len(lines)-1 && l == "" {
-			break
-		}
+	for rest := s; rest != ""; {
+		var l string
+		l, rest, _ = strings.Cut(rest, "\n")
 		d := 0
 		for d < len(l) && l[d] == '>' {
 			d++
@@ -634,12 +632,24 @@ func unflow(s string, delsp bool) string {
 		if depth >= 0 && d != depth {
 			flush()
 		}
+		if depth < 0 {
+			for range d {
+				out.WriteByte('>')
+			}
+			wrote = false
+		}
 		depth = d
 		flowed := strings.HasSuffix(content, " ") && content != "-- "
 		if flowed && delsp {
 			content = content[:len(content)-1]
 		}
-		para.WriteString(content)
+		if content != "" {
+			if !wrote && d > 0 {
+				out.WriteByte(' ')
+			}
+			wrote = true
+			out.WriteString(content)
+		}
 		if !flowed {
 			flush()
 		}
@@ -959,6 +969,7 @@ func (p *parser) finishBody() {
 	m := p.msg
 	m.HTML = p.html.String()
 	m.Text = p.text.String()
+	m.TextCut = p.textCut || p.htmlCut
 	if strings.TrimSpace(m.Text) == "" && m.HTML != "" {
 		m.Text = htmlToText(m.HTML)
 	}

@@ -77,3 +77,8 @@ func FirstAddress(v string) string {
 	}
 	return ""
 }
+
+// DecodeWords decodes the RFC 2047 encoded-words of an unstructured header
+// value (Subject) as tolerantly as Parse does: unknown charsets degrade to
+// a guess, never an error.
+func DecodeWords(v string) string { return decodeWords(v, nil) }

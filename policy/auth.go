@@ -106,7 +106,7 @@ func Authenticated(m *message.Message, trustedIDs []string, fromAddr string) Pro
 // comments such as "(2048-bit key; unprotected)", so comments go first.
 // Results parsed before a malformed one are kept: each stands on its own.
 func parseAuthResults(v string) (id string, results []authres.Result) {
-	id, results, _ = authres.Parse(stripComments(v))
+	id, results, _ = authres.Parse(message.StripComments(v))
 	return normalizeDomain(id), results
 }
 
@@ -181,7 +181,7 @@ func StripForgedAuthResults(header []message.HeaderField, trustedIDs []string, t
 // authservID returns the authserv-id of an Authentication-Results value:
 // its first word before any ";", comments removed.
 func authservID(v string) string {
-	v = stripComments(v)
+	v = message.StripComments(v)
 	if i := strings.IndexByte(v, ';'); i >= 0 {
 		v = v[:i]
 	}

@@ -85,7 +85,7 @@ func Automatic(m *message.Message, env Envelope, opt Options) string {
 		return r
 	}
 	for _, v := range m.Values("Auto-Submitted") {
-		t := leadingToken(v)
+		t := message.LeadingToken(v)
 		if t == "no" {
 			continue
 		}
@@ -96,7 +96,7 @@ func Automatic(m *message.Message, env Envelope, opt Options) string {
 	}
 	for _, name := range []string{"X-Autoreply", "X-Autorespond"} {
 		for _, v := range m.Values(name) {
-			switch leadingToken(v) {
+			switch message.LeadingToken(v) {
 			case "no", "false", "0":
 				continue
 			}
@@ -123,7 +123,7 @@ func Automatic(m *message.Message, env Envelope, opt Options) string {
 		}
 	}
 	for _, v := range m.Values("Precedence") {
-		switch t := leadingToken(v); t {
+		switch t := message.LeadingToken(v); t {
 		case "bulk", "list":
 			if intake {
 				// The intake list stamps this on every post it relays,
@@ -178,7 +178,7 @@ func reportReason(m *message.Message) string {
 // and read receipts (DR, NDR, RN, NRN) is common on person-to-person mail.
 func suppressReason(m *message.Message) string {
 	for _, v := range m.Values("X-Auto-Response-Suppress") {
-		toks := strings.FieldsFunc(stripComments(v), func(r rune) bool {
+		toks := strings.FieldsFunc(message.StripComments(v), func(r rune) bool {
 			return r == ',' || r == ';' || unicode.IsSpace(r)
 		})
 		for _, t := range toks {
@@ -204,7 +204,7 @@ func listID(v string) string {
 			return strings.ToLower(strings.TrimSpace(v[i+1 : i+j]))
 		}
 	}
-	return strings.ToLower(strings.TrimSpace(stripComments(v)))
+	return strings.ToLower(strings.TrimSpace(message.StripComments(v)))
 }
 
 func normalizeListIDs(ids []string) []string {
@@ -229,6 +229,6 @@ func nullSender(m *message.Message, env Envelope) bool {
 	if len(rp) == 0 {
 		return false
 	}
-	v := strings.Join(strings.Fields(stripComments(rp[0])), "")
+	v := strings.Join(strings.Fields(message.StripComments(rp[0])), "")
 	return v == "<>" || strings.EqualFold(v, "<MAILER-DAEMON>")
 }

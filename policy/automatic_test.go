@@ -14,7 +14,7 @@ func msg(pairs ...string) *message.Message {
 		m.Header = append(m.Header, message.HeaderField{Name: pairs[i], Value: pairs[i+1]})
 	}
 	if m.From == "" {
-		m.From = addrSpec(m.Get("From"))
+		m.From = message.BareAddress(m.Get("From"))
 	}
 	return m
 }

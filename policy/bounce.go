@@ -279,7 +279,7 @@ func dsnRecipient(f map[string]string) (BounceRecipient, bool) {
 	}
 	r := BounceRecipient{
 		Address:    addr,
-		Action:     leadingToken(f["action"]),
+		Action:     message.LeadingToken(f["action"]),
 		Diagnostic: diagnosticText(f["diagnostic-code"]),
 	}
 	r.Status = enhancedStatus(f["status"])

@@ -160,7 +160,7 @@ func TestParseBounceText(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := &message.Message{Subject: c.subject, To: us, Text: c.text,
 				Header: []message.HeaderField{{Name: "From", Value: c.from}}}
-			m.From = addrSpec(c.from)
+			m.From = message.BareAddress(c.from)
 			b := ParseBounce(m)
 			if b == nil {
 				t.Fatal("ParseBounce() = nil")

@@ -43,7 +43,7 @@ func OwnLoop(m *message.Message, own OwnMail) string {
 	for _, name := range []string{LoopHeader, "X-Loop"} {
 		for _, v := range m.Values(name) {
 			for _, part := range strings.Split(v, ",") {
-				a := addrSpec(part)
+				a := message.BareAddress(part)
 				if strings.Contains(a, "@") && own.IsOwnAddress(a) {
 					return strings.ToLower(name) + ": " + a
 				}

@@ -47,7 +47,7 @@ func SpamFlagged(m *message.Message) string {
 // verdictWord is the first word of a verdict header, lower-cased:
 // "Yes, score=9.4 required=5.0" gives "yes".
 func verdictWord(v string) string {
-	v = strings.TrimSpace(stripComments(v))
+	v = strings.TrimSpace(message.StripComments(v))
 	if i := strings.IndexAny(v, ", ;\t"); i >= 0 {
 		v = v[:i]
 	}

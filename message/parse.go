@@ -148,14 +148,50 @@ type parser struct {
 	msg     *Message
 	maxText int
 
-	text       strings.Builder
-	html       strings.Builder
+	text       bodyBuf
+	html       bodyBuf
 	textCut    bool
 	htmlCut    bool
 	nparts     int
 	charsets   []string // legacy (non-UTF-8) charsets declared so far, in order
 	seenProbs  map[string]bool
 	origHeader bool
+}
+
+// bodyBuf collects a body's text. The first piece is kept as it is, so
+// the common single text part is never copied again; a second piece
+// switches to a builder, so many parts stay linear.
+type bodyBuf struct {
+	first string
+	b     strings.Builder
+}
+
+func (x *bodyBuf) Len() int {
+	if x.b.Len() > 0 {
+		return x.b.Len()
+	}
+	return len(x.first)
+}
+
+func (x *bodyBuf) String() string {
+	if x.b.Len() > 0 {
+		return x.b.String()
+	}
+	return x.first
+}
+
+func (x *bodyBuf) add(s string) {
+	switch {
+	case s == "":
+	case x.b.Len() == 0 && x.first == "":
+		x.first = s
+	default:
+		if x.b.Len() == 0 {
+			x.b.WriteString(x.first)
+			x.first = ""
+		}
+		x.b.WriteString(s)
+	}
 }
 
 // walkCtx is what a part needs to know about where it sits.
@@ -553,20 +589,21 @@ func (p *parser) bodyText(ct mediaValue, r io.Reader, c walkCtx) error {
 	if problem != "" {
 		p.problem(c.where() + ": " + problem)
 	}
-	s = strings.ReplaceAll(s, "\r\n", "\n")
 	if ct.value == "text/plain" && strings.EqualFold(ct.params["format"], "flowed") {
-		s = unflow(s, strings.EqualFold(ct.params["delsp"], "yes"))
+		s = unflow(s, strings.EqualFold(ct.params["delsp"], "yes")) // CRLF → LF too
+	} else {
+		s = strings.ReplaceAll(s, "\r\n", "\n")
 	}
 	if dst.Len() > 0 && s != "" {
 		if !strings.HasSuffix(dst.String(), "\n") {
-			dst.WriteByte('\n')
+			dst.add("\n")
 		}
 	}
 	if dst.Len()+len(s) > p.maxText {
 		s = truncateUTF8(s, p.maxText-dst.Len())
 		truncated = true
 	}
-	dst.WriteString(s)
+	dst.add(s)
 	if truncated && !*cut {
 		*cut = true
 		p.problem(fmt.Sprintf("%s body longer than %d bytes; truncated", kind, p.maxText))
@@ -623,6 +660,7 @@ func unflow(s string, delsp bool) string {
 	for rest := s; rest != ""; {
 		var l string
 		l, rest, _ = strings.Cut(rest, "\n")
+		l = strings.TrimSuffix(l, "\r")
 		d := 0
 		for d < len(l) && l[d] == '>' {
 			d++

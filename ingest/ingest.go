@@ -81,7 +81,7 @@ func (p *Pipeline) CheckRecipient(_ context.Context, rcpt string) error {
 type received struct {
 	env    *mailin.Envelope
 	start  time.Time
-	msg    *mailin.Message
+	msg    *message.Message
 	attach []store.Attachment
 	hash   string
 	size   int64

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/text/language"
+
+	"github.com/ticketgate/ticketgate/message"
 )
 
 // Default returns the built-in defaults: what a YAML file that sets nothing
@@ -25,6 +27,7 @@ func Default() *Config {
 		Inbound: Inbound{
 			MaxMessageBytes: 26214400,
 			MaxRecipients:   100,
+			MaxTextBytes:    message.DefaultMaxTextBytes,
 			// Listener limits (issue 15 item 10): enough for an MTA's
 			// usual 20 parallel deliveries, far from the file limit.
 			MaxConnections:      200,

@@ -75,6 +75,10 @@ type Inbound struct {
 	MaxCommandLine      int           `mapstructure:"max_command_line"`
 	IdleTimeout         time.Duration `mapstructure:"idle_timeout"`
 	MaxConcurrentData   int           `mapstructure:"max_concurrent_data"`
+	// MaxTextBytes caps the text (and HTML) of a message kept for the
+	// pages, notifications and the store; the raw message is kept whole and
+	// the page says the text was cut. It bounds memory per message.
+	MaxTextBytes int `mapstructure:"max_text_bytes"`
 	// TrustedRelays lists the IPs/CIDRs that may connect to the SMTP/LMTP
 	// listeners. Default: loopback.
 	TrustedRelays []string `mapstructure:"trusted_relays"`

@@ -67,6 +67,9 @@ func (c *Config) Validate() []error {
 	if in.MaxMessageBytes <= 0 {
 		add(fieldErr("inbound.max_message_bytes", "must be greater than 0"))
 	}
+	if in.MaxTextBytes < 4096 {
+		add(fieldErr("inbound.max_text_bytes", "must be at least 4096"))
+	}
 	// SMTP allows 1000-octet lines (RFC 5321 4.5.3.1.6); a smaller limit
 	// would refuse ordinary mail. 0 is no limit but the message size.
 	if in.MaxLineLength != 0 && in.MaxLineLength < 1000 {

@@ -73,12 +73,12 @@ func (a *auditWriter) inbound(o ingest.Outcome) {
 	if res != nil && res.Ticket != "" {
 		base.Ticket = res.Ticket
 	}
-	switch out := metrics.Outcome(o); out {
-	case "duplicate":
+	switch out := ingestOutcome(o); out {
+	case metrics.OutcomeDuplicate:
 		add(ev(store.AuditDuplicate, func(e *store.AuditEvent) { e.Detail = "already stored (same Message-ID and content): nothing changed" }))
 		a.submit(job)
 		return
-	case "rejected", "tempfail":
+	case metrics.OutcomeRejected, metrics.OutcomeTempfail:
 		add(ev(store.AuditRejected, func(e *store.AuditEvent) {
 			e.Detail = fmt.Sprintf("not stored: %v", o.Err)
 			if fault.IsTemporary(o.Err) {

@@ -1,10 +1,13 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -45,8 +48,10 @@ func (d *Daemon) startOps(opts Options) error {
 		mailboxes = d.mailboxStates
 	}
 	o.metrics = metrics.New(metrics.Options{
-		Store: d.store,
-		Now:   d.now,
+		Outbox:      func() (metrics.OutboxState, error) { return outboxState(d.store) },
+		StoreBytes:  func() (int64, bool) { return storeBytes(d.store) },
+		CommitProbe: func() error { return commitProbe(d.store) },
+		Now:         d.now,
 		Settings: func() metrics.Settings {
 			m := d.Config().Metrics
 			return metrics.Settings{OutboxStuckAfter: m.OutboxStuckAfter, RequireMailboxes: m.ReadyzRequiresMailboxes}
@@ -66,7 +71,7 @@ func (d *Daemon) startOps(opts Options) error {
 	go o.audit.run()
 
 	d.pipeline.Observe = func(out ingest.Outcome) {
-		o.metrics.Ingested(out)
+		o.metrics.Ingested(ingestMetric(out))
 		o.audit.inbound(out)
 	}
 	// The label is the held-back event's kind name.
@@ -189,4 +194,73 @@ func (d *Daemon) mailboxStates() []metrics.Mailbox {
 		out[i] = metrics.Mailbox(s)
 	}
 	return out
+}
+
+// outboxState reads what readiness and the gauges need from the outbox, in
+// one read transaction (package metrics imports no store).
+func outboxState(st store.DB) (metrics.OutboxState, error) {
+	var q metrics.OutboxState
+	err := st.View(func(tx store.Tx) error {
+		q.Depth, q.Oldest = tx.OutboxStats()
+		if it := tx.OldestOutboxItem(); it != nil {
+			q.OldestID, q.OldestTo = it.ID, it.Recipient
+		}
+		return nil
+	})
+	return q, err
+}
+
+// storeBytes is the size of the database file.
+func storeBytes(st store.DB) (int64, bool) {
+	fi, err := os.Stat(filepath.Join(st.Dir(), "ticketgate.db"))
+	if err != nil {
+		return 0, false
+	}
+	return fi.Size(), true
+}
+
+// ingestOutcome names what happened to one project copy of an inbound
+// message.
+func ingestOutcome(o ingest.Outcome) metrics.Outcome {
+	switch {
+	case o.Err != nil && o.Result != nil && o.Result.Ticket != "":
+		return metrics.OutcomeRefused // stored for the agents, refused to the sender
+	case o.Err != nil && fault.IsTemporary(o.Err):
+		return metrics.OutcomeTempfail
+	case o.Err != nil:
+		return metrics.OutcomeRejected
+	case o.Result == nil:
+		return metrics.OutcomeRejected
+	case o.Result.Duplicate:
+		return metrics.OutcomeDuplicate
+	case o.Loop != "":
+		return metrics.OutcomeLoop
+	case o.Auto != "":
+		return metrics.OutcomeAutomatic
+	case o.Result.Created:
+		return metrics.OutcomeNewTicket
+	default:
+		return metrics.OutcomeReply
+	}
+}
+
+// ingestMetric is one pipeline outcome as the metrics count it.
+func ingestMetric(o ingest.Outcome) metrics.Ingest {
+	out := ingestOutcome(o)
+	m := metrics.Ingest{Source: o.Source, Project: o.Project, Outcome: out, Elapsed: o.Elapsed}
+	if (o.Err == nil || out == metrics.OutcomeRefused) && o.Result != nil && !o.Result.Duplicate {
+		m.Stored, m.Created, m.ThreadedBy = true, o.Result.Created, o.Result.ThreadedBy
+	}
+	return m
+}
+
+// commitProbe: when the store's last commit failed, an empty commit (2 s at
+// most) tells whether commits work again.
+func commitProbe(st store.DB) error {
+	if st.CommitFailing() == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return st.Update(ctx, func(store.Tx) error { return nil })
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -562,40 +563,47 @@ func (f *fetcher) handle(c *imapclient.Client, cur store.IMAPCursor, uid uint32,
 	}
 
 	oversize := f.acct.MaxBytes > 0 && size > f.acct.MaxBytes
-	raw, found, err := fetchRaw(c, uid, oversize)
+	// The message streams from the connection into the pipeline's spool:
+	// only its header (bounded) is held here, to read the envelope sender.
+	var rerr error
+	found, err := fetchStream(c, uid, oversize, func(lit imap.LiteralReader) error {
+		if lit.Size() == 0 {
+			// A server bug must not become an empty ticket and a
+			// moved message. The attempt counts: a message that
+			// never comes whole ends in the error mailbox.
+			return fault.Temporaryf("imap fetch uid %d: the server sent no content for a message of %d bytes", uid, size)
+		}
+		h, body, err := peekHeader(lit)
+		if err != nil {
+			return fault.Temporary(fmt.Errorf("imap fetch uid %d: %w", uid, err))
+		}
+		if oversize {
+			body = bytes.NewReader(oversizeStandIn(h, size, f.acct.MaxBytes, cfg.ErrorMailbox))
+		}
+		hdr := envelopeOf(h)
+		log = log.With("msgid", hdr.messageID)
+		env := &mailin.Envelope{
+			Source:     "imap",
+			Trusted:    true,
+			MailFrom:   hdr.returnPath,
+			NullSender: hdr.nullSender,
+			Rcpts:      []string{f.acct.Address},
+			Quiet:      uid <= cur.QuietUpTo,
+		}
+		if oversize {
+			setOversize(env, size)
+		}
+		if errs := f.pipeline.Receive(ctx, env, body); len(errs) > 0 {
+			rerr = errs[0]
+		}
+		return nil
+	})
 	if err != nil {
 		return false, err
 	}
 	if !found {
 		// Expunged meanwhile, or withheld: not handled (see sync).
 		return false, nil
-	}
-	if len(raw) == 0 {
-		// A server bug must not become an empty ticket and a moved
-		// message. The attempt counts: a message that never comes
-		// whole ends in the error mailbox.
-		return false, fault.Temporaryf("imap fetch uid %d: the server sent no content for a message of %d bytes", uid, size)
-	}
-	if oversize {
-		raw = oversizeStandIn(raw, size, f.acct.MaxBytes, cfg.ErrorMailbox)
-	}
-	hdr := scanHeader(raw)
-	log = log.With("msgid", hdr.messageID)
-	env := &mailin.Envelope{
-		Source:     "imap",
-		Trusted:    true,
-		MailFrom:   hdr.returnPath,
-		NullSender: hdr.nullSender,
-		Rcpts:      []string{f.acct.Address},
-		Quiet:      uid <= cur.QuietUpTo,
-	}
-	if oversize {
-		setOversize(env, size)
-	}
-	errs := f.pipeline.Receive(ctx, env, bytes.NewReader(raw))
-	var rerr error
-	if len(errs) > 0 {
-		rerr = errs[0]
 	}
 	switch {
 	case rerr == nil:
@@ -708,20 +716,47 @@ func (d *deferred) Unwrap() error { return d.err }
 // which backs off before reconnecting).
 const maxDeferrals = 3
 
-// fetchRaw fetches BODY.PEEK[] (or only the header) of one message.
-func fetchRaw(c *imapclient.Client, uid uint32, headerOnly bool) ([]byte, bool, error) {
+// emptyLiteral stands for a body the server sent as NIL.
+type emptyLiteral struct{}
+
+func (emptyLiteral) Read([]byte) (int, error) { return 0, io.EOF }
+func (emptyLiteral) Size() int64              { return 0 }
+
+// fetchStream fetches BODY.PEEK[] (or only the header) of one message and
+// hands fn its literal as it arrives from the connection, so that no
+// message is ever held whole (no Collect). found is false when the server
+// sent no body for uid. An error of the command (the connection) comes
+// first; otherwise fn's error is returned.
+func fetchStream(c *imapclient.Client, uid uint32, headerOnly bool, fn func(imap.LiteralReader) error) (found bool, err error) {
 	bs := &imap.FetchItemBodySection{Peek: true}
 	if headerOnly {
 		bs.Specifier = imap.PartSpecifierHeader
 	}
-	msgs, err := c.Fetch(imap.UIDSetNum(imap.UID(uid)), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{bs}}).Collect()
-	if err != nil {
-		return nil, false, fault.Temporary(fmt.Errorf("imap fetch uid %d: %w", uid, err))
-	}
-	for _, m := range msgs {
-		if uint32(m.UID) == uid {
-			return m.FindBodySection(bs), true, nil
+	cmd := c.Fetch(imap.UIDSetNum(imap.UID(uid)), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{bs}})
+	var fnErr error
+	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+		var seen imap.UID
+		for item := msg.Next(); item != nil; item = msg.Next() {
+			switch it := item.(type) {
+			case imapclient.FetchItemDataUID:
+				seen = it.UID
+			case imapclient.FetchItemDataBodySection:
+				// The command names one UID; a body for another
+				// (seen before it) is not ours.
+				if found || (seen != 0 && seen != imap.UID(uid)) {
+					continue
+				}
+				found = true
+				lit := it.Literal
+				if lit == nil {
+					lit = emptyLiteral{} // NIL: no content
+				}
+				fnErr = fn(lit)
+			}
 		}
 	}
-	return nil, false, nil
+	if err := cmd.Close(); err != nil {
+		return found, fault.Temporary(fmt.Errorf("imap fetch uid %d: %w", uid, err))
+	}
+	return found, fnErr
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/ingest"
 	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 	"github.com/ticketgate/ticketgate/notify"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/store/storetest"
@@ -666,6 +667,16 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// scanHeader reads what the fetcher reads from a header, through
+// package message as the fetcher does.
+func scanHeader(raw []byte) headerInfo {
+	h, err := message.ReadHeader(bytes.NewReader(raw))
+	if err != nil {
+		panic(err)
+	}
+	return envelopeOf(h)
+}
+
 func TestScanHeader(t *testing.T) {
 	h := scanHeader([]byte("Return-Path: <>\r\nReturn-Path: <older@x>\r\nMessage-ID:\r\n <id@x>\r\n\r\nReturn-Path: <body@x>\r\n"))
 	if !h.nullSender || h.returnPath != "" || h.messageID != "id@x" {
@@ -675,7 +686,11 @@ func TestScanHeader(t *testing.T) {
 	if h.nullSender || h.returnPath != "a@b" {
 		t.Errorf("%+v", h)
 	}
-	note := string(oversizeStandIn([]byte("Subject: big\r\nContent-Type: multipart/mixed;\r\n boundary=x\r\nMIME-Version: 1.0\r\n\r\n"), 100, 10, "Err"))
+	hdr, err := message.ReadHeader(strings.NewReader("Subject: big\r\nContent-Type: multipart/mixed;\r\n boundary=x\r\nMIME-Version: 1.0\r\n\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	note := string(oversizeStandIn(hdr, 100, 10, "Err"))
 	if strings.Contains(note, "multipart") || !strings.Contains(note, "Subject: big\r\n") || !strings.Contains(note, "100 bytes") {
 		t.Errorf("stand-in:\n%s", note)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/ticketgate/ticketgate/decide"
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 	"github.com/ticketgate/ticketgate/policy"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/ticket"
@@ -80,7 +81,7 @@ func (p *Pipeline) CheckRecipient(_ context.Context, rcpt string) error {
 type received struct {
 	env    *mailin.Envelope
 	start  time.Time
-	msg    *mailin.Message
+	msg    *message.Message
 	attach []store.Attachment
 	hash   string
 	size   int64
@@ -140,7 +141,7 @@ func (p *Pipeline) read(env *mailin.Envelope, r io.Reader) (*received, error) {
 		p.log.Error("could not spool message", "source", env.Source, "err", err)
 		return nil, fault.Temporary(err)
 	}
-	if rc.msg, rc.attach, err = p.parse(rc.hash); err != nil {
+	if rc.msg, rc.attach, err = p.parse(rc.hash, p.cfg().Inbound.MaxTextBytes); err != nil {
 		p.log.Error("could not parse stored message", "blob", rc.hash, "err", err)
 		return nil, fault.Temporary(err)
 	}
@@ -284,7 +285,7 @@ func (p *Pipeline) refused(ctx context.Context, rc *received, res *ticket.Result
 	return nil
 }
 
-func (p *Pipeline) logOutcome(env *mailin.Envelope, proj *config.Project, msg *mailin.Message, res *ticket.Result, v decide.Verdict, auto string, err error, elapsed time.Duration) {
+func (p *Pipeline) logOutcome(env *mailin.Envelope, proj *config.Project, msg *message.Message, res *ticket.Result, v decide.Verdict, auto string, err error, elapsed time.Duration) {
 	loop := v.Loop
 	if p.Observe != nil {
 		from := msg.From
@@ -361,15 +362,19 @@ func (m *lineMeter) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func (p *Pipeline) parse(hash string) (*mailin.Message, []store.Attachment, error) {
+// parse reads the spooled message from its blob file: attachments stream
+// into their own blobs and at most maxText bytes of text are kept, so
+// memory per message does not grow with its size.
+func (p *Pipeline) parse(hash string, maxText int) (*message.Message, []store.Attachment, error) {
 	f, err := p.store.OpenBlob(hash)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
 	var attach []store.Attachment
-	msg, err := mailin.Parse(f, mailin.ParseOptions{
-		Attachments: func(a *mailin.Attachment, r io.Reader) (string, error) {
+	msg, err := message.Parse(f, message.ParseOptions{
+		MaxTextBytes: maxText,
+		Attachments: func(a *message.Attachment, r io.Reader) (string, error) {
 			// Durable with the message's Update, like the raw blob.
 			h, _, err := p.store.PutBlobPending(r)
 			return h, err
@@ -384,7 +389,7 @@ func (p *Pipeline) parse(hash string) (*mailin.Message, []store.Attachment, erro
 	return msg, attach, nil
 }
 
-func addrs(list []mailin.Address) []string {
+func addrs(list []message.Address) []string {
 	out := make([]string, 0, len(list))
 	for _, a := range list {
 		if a.Address != "" {
@@ -394,9 +399,9 @@ func addrs(list []mailin.Address) []string {
 	return out
 }
 
-func toMail(proj *config.Project, env *mailin.Envelope, msg *mailin.Message, attach []store.Attachment, hash string, size int64) *ticket.Mail {
+func toMail(proj *config.Project, env *mailin.Envelope, msg *message.Message, attach []store.Attachment, hash string, size int64) *ticket.Mail {
 	names := map[string]string{}
-	for _, a := range append(append([]mailin.Address(nil), msg.To...), msg.Cc...) {
+	for _, a := range append(append([]message.Address(nil), msg.To...), msg.Cc...) {
 		if a.Name != "" {
 			names[strings.ToLower(a.Address)] = a.Name
 		}
@@ -406,7 +411,7 @@ func toMail(proj *config.Project, env *mailin.Envelope, msg *mailin.Message, att
 		From: strings.ToLower(msg.From), FromName: msg.FromName, FromNameAddress: msg.FromNameAddress,
 		To: addrs(msg.To), Cc: addrs(msg.Cc), CcNames: names,
 		Subject: msg.Subject, MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
-		Date: msg.Date, Text: msg.Text, HTML: msg.HTML, Attach: attach,
+		Date: msg.Date, Text: msg.Text, HTML: msg.HTML, TextCut: msg.TextCut, Attach: attach,
 		Raw: hash, RawSize: size, Problems: msg.Problems, ReplyTo: addrs(msg.ReplyTo),
 	}
 }

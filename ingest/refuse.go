@@ -6,14 +6,14 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/ticketgate/ticketgate/config"
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 )
 
 // refuse checks a parsed message against limits.max_attachments and
 // limits.max_header_bytes (the size limit is enforced while receiving).
 // A refused message is still stored, so nothing is lost and the agents see
 // it, but the sender is answered 552 and nobody is mailed about it.
-func refuse(cfg *config.Config, m *mailin.Message) *smtp.SMTPError {
+func refuse(cfg *config.Config, m *message.Message) *smtp.SMTPError {
 	l := cfg.Limits
 	if n := len(m.Attachments); n > l.MaxAttachments {
 		return &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4},

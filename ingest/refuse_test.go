@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/ticketgate/ticketgate/config"
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 )
 
 func nested(depth int) string {
@@ -35,7 +35,7 @@ func TestRefuse(t *testing.T) {
 		{"ordinary", "From: a@b.example\r\nSubject: hi\r\n\r\nhi\r\n", ""},
 	}
 	for _, c := range cases {
-		m, err := mailin.Parse(strings.NewReader(c.raw), mailin.ParseOptions{})
+		m, err := message.Parse(strings.NewReader(c.raw), message.ParseOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

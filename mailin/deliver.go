@@ -1,19 +1,16 @@
 package mailin
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/mail"
-	"strings"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
 	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/message"
 )
 
 // ErrNoHeader is returned for input that is empty or has no header block:
@@ -60,23 +57,19 @@ func firstLine(b []byte) []byte {
 // RecipientsFromHeader finds where an MTA meant the message to go when
 // `deliver` was not told: Delivered-To, then X-Original-To, then To and Cc.
 // Every header is under the sender's control, so the caller must not let
-// what it finds here grant more than the bare project address would.
+// what it finds here grant more than the bare project address would. The
+// header is read by package message, as the pipeline will read it.
 func RecipientsFromHeader(raw []byte) []string {
-	if out := MTARecipients(raw); len(out) > 0 {
+	h, err := message.ReadHeader(bytes.NewReader(raw))
+	if err != nil {
+		return nil
+	}
+	if out := addressesIn(h, "Delivered-To", "X-Original-To"); len(out) > 0 {
 		return out
 	}
-	h := looseHeader(raw)
 	var out []string
-	for _, name := range []string{"to", "cc"} {
-		for _, v := range h[name] {
-			list, err := mail.ParseAddressList(v)
-			if err != nil {
-				continue
-			}
-			for _, a := range list {
-				out = append(out, a.Address)
-			}
-		}
+	for _, name := range []string{"To", "Cc"} {
+		out = append(out, addressesIn(h, name)...)
 	}
 	return out
 }
@@ -84,61 +77,28 @@ func RecipientsFromHeader(raw []byte) []string {
 // MTARecipients returns the addresses in the headers a delivering MTA adds
 // (Delivered-To, else X-Original-To). A sender can write them too.
 func MTARecipients(raw []byte) []string {
-	h := looseHeader(raw)
-	for _, name := range []string{"delivered-to", "x-original-to"} {
-		if v := h[name]; len(v) > 0 {
-			var out []string
-			for _, s := range v {
-				if a, err := mail.ParseAddress(strings.TrimSpace(s)); err == nil {
-					out = append(out, a.Address)
-				} else if s = strings.Trim(strings.TrimSpace(s), "<>"); strings.Contains(s, "@") {
-					out = append(out, s)
-				}
+	h, err := message.ReadHeader(bytes.NewReader(raw))
+	if err != nil {
+		return nil
+	}
+	return addressesIn(h, "Delivered-To", "X-Original-To")
+}
+
+// addressesIn returns the addresses of the first of the named fields that
+// has any, read by message.ParseAddressList.
+func addressesIn(h message.Header, names ...string) []string {
+	for _, name := range names {
+		var out []string
+		for _, v := range h.Values(name) {
+			for _, a := range message.ParseAddressList(v) {
+				out = append(out, a.Address)
 			}
-			if len(out) > 0 {
-				return out
-			}
+		}
+		if len(out) > 0 {
+			return out
 		}
 	}
 	return nil
-}
-
-func looseHeader(raw []byte) map[string][]string {
-	h, _ := readHeaderLoose(bufio.NewReader(bytes.NewReader(raw)))
-	return h
-}
-
-// readHeaderLoose reads header fields (lower-cased names) until the blank
-// line, unfolding continuation lines and skipping an mbox From line.
-func readHeaderLoose(r *bufio.Reader) (map[string][]string, error) {
-	h := map[string][]string{}
-	var name string
-	first := true
-	for {
-		line, err := r.ReadString('\n')
-		trimmed := strings.TrimRight(line, "\r\n")
-		if first && strings.HasPrefix(trimmed, "From ") {
-			first = false
-			continue
-		}
-		first = false
-		if trimmed == "" {
-			return h, nil
-		}
-		if (trimmed[0] == ' ' || trimmed[0] == '\t') && name != "" {
-			vs := h[name]
-			vs[len(vs)-1] += " " + strings.TrimSpace(trimmed)
-		} else if i := strings.IndexByte(trimmed, ':'); i > 0 {
-			name = strings.ToLower(strings.TrimSpace(trimmed[:i]))
-			h[name] = append(h[name], strings.TrimSpace(trimmed[i+1:]))
-		}
-		if err != nil {
-			if err == io.EOF {
-				return h, nil
-			}
-			return h, err
-		}
-	}
 }
 
 // LMTPDeliver hands one message to the daemon's local LMTP socket and

@@ -1,3 +1,7 @@
+// Package mailin brings mail in: the SMTP/LMTP listener that hands each
+// message to a Receiver (the ingest pipeline) and answers only after it is
+// stored, and the client side of the local LMTP socket used by `ticketgate
+// deliver`. Reading the mail itself is package message's.
 package mailin
 
 import (

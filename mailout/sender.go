@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/store"
 )
@@ -81,19 +82,21 @@ type Sender struct {
 	abort   context.CancelFunc // ends the sends of the running Run
 }
 
-// NewSender returns a sender with workers concurrent sends.
+// NewSender returns a sender with workers concurrent sends. Zero values
+// take outbound.workers' and outbound.retry's defaults from package config.
 func NewSender(s store.DB, t Transport, r Retry, workers int, log *slog.Logger) *Sender {
+	def := config.Default().Outbound
 	if r.Initial <= 0 {
-		r.Initial = 30 * time.Second
+		r.Initial = def.Retry.Initial
 	}
 	if r.Max <= 0 {
-		r.Max = time.Hour
+		r.Max = def.Retry.Max
 	}
 	if r.GiveUpAfter <= 0 {
-		r.GiveUpAfter = 5 * 24 * time.Hour
+		r.GiveUpAfter = def.Retry.GiveUpAfter
 	}
 	if workers <= 0 {
-		workers = 4
+		workers = def.Workers
 	}
 	return &Sender{store: s, transport: t, retry: r, workers: workers, now: time.Now, log: log, wake: make(chan struct{}, 1),
 		OpenBlob: func(h string) (io.ReadCloser, error) { return s.OpenBlob(h) }}

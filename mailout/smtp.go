@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"golang.org/x/oauth2"
 
+	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/internal/oauth2token"
 )
@@ -29,15 +30,13 @@ const (
 	TLSImplicit = "tls"
 )
 
-// DefaultSMTPTimeout bounds each network step when SMTPOptions.Timeout is 0.
-const DefaultSMTPTimeout = 60 * time.Second
-
 // SMTPOptions configures the SMTP relay transport.
 type SMTPOptions struct {
 	Host string
-	// Port defaults to 25 (none), 587 (starttls) or 465 (tls).
+	// Port 0 and TLS "" take outbound.smtp.port and outbound.smtp.tls's
+	// defaults from package config (the one place defaults live).
 	Port int
-	// TLS is none, starttls or tls (implicit TLS); empty means starttls.
+	// TLS is none, starttls or tls (implicit TLS).
 	TLS string
 	// Username turns on AUTH PLAIN. Credentials are only ever sent over
 	// TLS, or in the clear to a loopback relay.
@@ -55,7 +54,7 @@ type SMTPOptions struct {
 	TLSConfig *tls.Config
 	// Timeout bounds connecting (TCP, TLS, greeting, EHLO, AUTH as a
 	// whole), each command, writes of the message data, and the wait for
-	// the reply after the final dot. Default DefaultSMTPTimeout.
+	// the reply after the final dot. 0: outbound.smtp.timeout's default.
 	Timeout time.Duration
 }
 
@@ -115,18 +114,12 @@ func NewSMTP(opts SMTPOptions, log *slog.Logger) *SMTP {
 }
 
 func (o SMTPOptions) withDefaults() SMTPOptions {
+	def := config.Default().Outbound.SMTP
 	if o.TLS == "" {
-		o.TLS = TLSStartTLS
+		o.TLS = def.TLS
 	}
 	if o.Port == 0 {
-		switch o.TLS {
-		case TLSNone:
-			o.Port = 25
-		case TLSImplicit:
-			o.Port = 465
-		default:
-			o.Port = 587
-		}
+		o.Port = def.Port
 	}
 	if o.HelloName == "" {
 		if h, err := os.Hostname(); err == nil && h != "" {
@@ -136,7 +129,7 @@ func (o SMTPOptions) withDefaults() SMTPOptions {
 		}
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = DefaultSMTPTimeout
+		o.Timeout = def.Timeout
 	}
 	return o
 }

@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,8 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/ticketgate/ticketgate/store"
 )
 
 // Check is one readiness check's verdict.
@@ -65,20 +62,13 @@ func (m *Metrics) Ready() Report {
 		r.Ready = false
 		r.Checks = append(r.Checks, c)
 	}
-	err := m.opts.Store.View(func(tx store.Tx) error {
-		r.Outbox.Depth, r.Outbox.Oldest = tx.OutboxStats()
-		if it := tx.OldestOutboxItem(); it != nil {
-			r.Outbox.OldestID, r.Outbox.OldestTo = it.ID, it.Recipient
-		}
-		return nil
-	})
-	if err == nil && m.opts.Store.CommitFailing() != nil {
-		// The last commit failed: try an empty one, so a disk that has
-		// room again makes us ready without waiting for mail.
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		perr := m.opts.Store.Update(ctx, func(store.Tx) error { return nil })
-		cancel()
-		if perr != nil {
+	q, err := m.opts.Outbox()
+	r.Outbox = q
+	if err == nil && m.opts.CommitProbe != nil {
+		// The last commit may have failed: the probe tries an empty one,
+		// so a disk that has room again makes us ready without waiting
+		// for mail.
+		if perr := m.opts.CommitProbe(); perr != nil {
 			fail(Check{Name: "store", Detail: "commits fail (disk full? I/O error?): " + perr.Error()})
 			err = perr
 		}
@@ -140,7 +130,8 @@ func (m *Metrics) Alive() error {
 	if m.opts.Alive != nil {
 		return m.opts.Alive()
 	}
-	return m.opts.Store.View(func(store.Tx) error { return nil })
+	_, err := m.opts.Outbox()
+	return err
 }
 
 // Handler serves /metrics, /healthz, /readyz and, when pprof is set,

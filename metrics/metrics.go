@@ -7,19 +7,16 @@
 // send attempts, SMTP sessions); gauges that describe state (outbox depth
 // and age, store size, IMAP mailboxes, open sessions) are read at scrape
 // time, so they are never stale and cost nothing between scrapes.
+//
+// It is a leaf: it imports no package of the gateway. The daemon hands it
+// plain values (Ingest, OutboxState) and functions that read the store.
 package metrics
 
 import (
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-
-	"github.com/ticketgate/ticketgate/fault"
-	"github.com/ticketgate/ticketgate/ingest"
-	"github.com/ticketgate/ticketgate/store"
 )
 
 // Mailbox is the state of one IMAP mailbox the daemon fetches from.
@@ -44,10 +41,18 @@ type Settings struct {
 	RequireMailboxes bool
 }
 
-// Options connect the metrics to the running daemon. Only Store is
+// Options connect the metrics to the running daemon. Only Outbox is
 // required.
 type Options struct {
-	Store store.DB
+	// Outbox reads the outbox's state in one read transaction of the
+	// store; an error means the store could not be read.
+	Outbox func() (OutboxState, error)
+	// StoreBytes returns the size of the database file (ok false:
+	// unknown); may be nil.
+	StoreBytes func() (n int64, ok bool)
+	// CommitProbe, when the store's last commit failed, tries an empty
+	// commit and returns its error (nil: commits work); may be nil.
+	CommitProbe func() error
 	// Now is the clock for ages (default time.Now).
 	Now func() time.Time
 	// Settings returns the current settings (default: stuck after 1h).
@@ -57,7 +62,7 @@ type Options struct {
 	// Sessions returns the open SMTP/LMTP sessions per listener; may be nil.
 	Sessions func() map[string]int64
 	// Alive is the daemon's own liveness check (store read, sender loop)
-	// used by /healthz; may be nil (then only the store is read).
+	// used by /healthz; may be nil (then Outbox must read).
 	Alive func() error
 }
 
@@ -134,43 +139,47 @@ func New(opts Options) *Metrics {
 // Registry returns the registry (for tests and extra collectors).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// Outcome names what happened to one project copy of an inbound message.
-func Outcome(o ingest.Outcome) string {
-	switch {
-	case o.Err != nil && o.Result != nil && o.Result.Ticket != "":
-		return "refused" // stored for the agents, refused to the sender
-	case o.Err != nil && fault.IsTemporary(o.Err):
-		return "tempfail"
-	case o.Err != nil:
-		return "rejected"
-	case o.Result == nil:
-		return "rejected"
-	case o.Result.Duplicate:
-		return "duplicate"
-	case o.Loop != "":
-		return "loop"
-	case o.Auto != "":
-		return "automatic"
-	case o.Result.Created:
-		return "new_ticket"
-	default:
-		return "reply"
-	}
+// Outcome is what happened to one project copy of an inbound message: the
+// outcome label of ticketgate_messages_received_total.
+type Outcome string
+
+// The outcomes.
+const (
+	OutcomeNewTicket = Outcome("new_ticket")
+	OutcomeReply     = Outcome("reply")
+	OutcomeDuplicate = Outcome("duplicate")
+	OutcomeAutomatic = Outcome("automatic")
+	OutcomeLoop      = Outcome("loop")
+	OutcomeRefused   = Outcome("refused") // stored for the agents, refused to the sender
+	OutcomeRejected  = Outcome("rejected")
+	OutcomeTempfail  = Outcome("tempfail")
+)
+
+// Ingest is one project copy of an inbound message as the metrics count
+// it (the daemon builds it from ingest.Outcome).
+type Ingest struct {
+	Source, Project string
+	Outcome         Outcome
+	Elapsed         time.Duration
+	// Stored: a ticket was changed (not a duplicate, not rejected);
+	// Created and ThreadedBy then count.
+	Stored     bool
+	Created    bool
+	ThreadedBy string
 }
 
 // Ingested records one project copy's outcome (ingest.Pipeline.Observe).
-func (m *Metrics) Ingested(o ingest.Outcome) {
-	out := Outcome(o)
-	m.received.WithLabelValues(o.Source, o.Project, out).Inc()
+func (m *Metrics) Ingested(o Ingest) {
+	m.received.WithLabelValues(o.Source, o.Project, string(o.Outcome)).Inc()
 	m.ingestLatency.WithLabelValues(o.Source).Observe(o.Elapsed.Seconds())
-	if o.Err != nil && out != "refused" || o.Result == nil || o.Result.Duplicate {
+	if !o.Stored {
 		return
 	}
-	if o.Result.Created {
+	if o.Created {
 		m.created.WithLabelValues(o.Project).Inc()
 	}
-	if o.Result.ThreadedBy != "" {
-		m.threaded.WithLabelValues(o.Project, o.Result.ThreadedBy).Inc()
+	if o.ThreadedBy != "" {
+		m.threaded.WithLabelValues(o.Project, o.ThreadedBy).Inc()
 	}
 }
 
@@ -230,12 +239,8 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	m := c.m
-	var depth int
-	var oldest time.Time
-	err := m.opts.Store.View(func(tx store.Tx) error {
-		depth, oldest = tx.OutboxStats()
-		return nil
-	})
+	q, err := m.opts.Outbox()
+	depth, oldest := q.Depth, q.Oldest
 	up := 0.0
 	if err == nil {
 		up = 1
@@ -247,8 +252,10 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.outboxAge, prometheus.GaugeValue, age)
 	}
 	ch <- prometheus.MustNewConstMetric(c.storeUp, prometheus.GaugeValue, up)
-	if fi, err := os.Stat(filepath.Join(m.opts.Store.Dir(), "ticketgate.db")); err == nil {
-		ch <- prometheus.MustNewConstMetric(c.storeBytes, prometheus.GaugeValue, float64(fi.Size()))
+	if m.opts.StoreBytes != nil {
+		if n, ok := m.opts.StoreBytes(); ok {
+			ch <- prometheus.MustNewConstMetric(c.storeBytes, prometheus.GaugeValue, float64(n))
+		}
 	}
 	if m.opts.Sessions != nil {
 		for name, n := range m.opts.Sessions() {

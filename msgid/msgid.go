@@ -1,6 +1,6 @@
 // Package msgid is the one place that knows what a Message-ID looks like
 // once canonical: every package that stores, threads on or looks up a
-// Message-ID (mailin's parser, the store's indexes and audit stream, the
+// Message-ID (package message's parser, the store's indexes and audit stream, the
 // trace command) uses Canonical, so the same mail is always found under
 // the same key.
 package msgid

@@ -6,7 +6,7 @@ import (
 	"github.com/emersion/go-msgauth/authres"
 	"golang.org/x/net/publicsuffix"
 
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 )
 
 // Proof is what a trusted receiving MTA vouched for about a message's From.
@@ -42,7 +42,7 @@ func (p Proof) Proven() bool { return p.DMARCPass || p.DKIMAligned }
 // A dmarc result counts only when its header.from (if given) is the From
 // domain, so a message with two From fields cannot borrow the verdict the
 // MTA reached about the other one.
-func Authenticated(m *mailin.Message, trustedIDs []string, fromAddr string) Proof {
+func Authenticated(m *message.Message, trustedIDs []string, fromAddr string) Proof {
 	var p Proof
 	if m == nil {
 		return p
@@ -106,7 +106,7 @@ func Authenticated(m *mailin.Message, trustedIDs []string, fromAddr string) Proo
 // comments such as "(2048-bit key; unprotected)", so comments go first.
 // Results parsed before a malformed one are kept: each stands on its own.
 func parseAuthResults(v string) (id string, results []authres.Result) {
-	id, results, _ = authres.Parse(stripComments(v))
+	id, results, _ = authres.Parse(message.StripComments(v))
 	return normalizeDomain(id), results
 }
 
@@ -157,7 +157,7 @@ func dkimAligned(d, from string) bool {
 // fields on top after authentication (a mailbox provider read over IMAP,
 // an extra LMTP hop), the genuine result sits below those and is removed:
 // the mail then proves nothing, which fails safe.
-func StripForgedAuthResults(header []mailin.HeaderField, trustedIDs []string, trustedPath bool) (kept []mailin.HeaderField, removed int) {
+func StripForgedAuthResults(header []message.HeaderField, trustedIDs []string, trustedPath bool) (kept []message.HeaderField, removed int) {
 	firstReceived := len(header)
 	for i, f := range header {
 		if strings.EqualFold(f.Name, "Received") {
@@ -165,7 +165,7 @@ func StripForgedAuthResults(header []mailin.HeaderField, trustedIDs []string, tr
 			break
 		}
 	}
-	kept = make([]mailin.HeaderField, 0, len(header))
+	kept = make([]message.HeaderField, 0, len(header))
 	for i, f := range header {
 		if strings.EqualFold(f.Name, "Authentication-Results") &&
 			containsFold(trustedIDs, authservID(f.Value)) &&
@@ -181,7 +181,7 @@ func StripForgedAuthResults(header []mailin.HeaderField, trustedIDs []string, tr
 // authservID returns the authserv-id of an Authentication-Results value:
 // its first word before any ";", comments removed.
 func authservID(v string) string {
-	v = stripComments(v)
+	v = message.StripComments(v)
 	if i := strings.IndexByte(v, ';'); i >= 0 {
 		v = v[:i]
 	}

@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 )
 
 var trusted = []string{"mx.ours.example"}
@@ -85,9 +85,9 @@ func TestAuthenticated(t *testing.T) {
 	ids := append([]string{"mx2.ours.example"}, trusted...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m := &mailin.Message{From: c.from}
+			m := &message.Message{From: c.from}
 			for _, v := range c.ar {
-				m.Header = append(m.Header, mailin.HeaderField{Name: "Authentication-Results", Value: v})
+				m.Header = append(m.Header, message.HeaderField{Name: "Authentication-Results", Value: v})
 			}
 			got := Authenticated(m, ids, "")
 			if got != c.want {
@@ -101,9 +101,9 @@ func TestAuthenticated(t *testing.T) {
 }
 
 func TestAuthenticatedExplicitFrom(t *testing.T) {
-	m := &mailin.Message{
+	m := &message.Message{
 		From:   "alice@customer.example",
-		Header: []mailin.HeaderField{{Name: "Authentication-Results", Value: "mx.ours.example; dkim=pass header.d=customer.example"}},
+		Header: []message.HeaderField{{Name: "Authentication-Results", Value: "mx.ours.example; dkim=pass header.d=customer.example"}},
 	}
 	if p := Authenticated(m, trusted, "boss@other.example"); p.Proven() {
 		t.Errorf("signature of customer.example proved boss@other.example: %+v", p)
@@ -113,10 +113,10 @@ func TestAuthenticatedExplicitFrom(t *testing.T) {
 	}
 }
 
-func hdr(pairs ...string) []mailin.HeaderField {
-	var h []mailin.HeaderField
+func hdr(pairs ...string) []message.HeaderField {
+	var h []message.HeaderField
 	for i := 0; i+1 < len(pairs); i += 2 {
-		h = append(h, mailin.HeaderField{Name: pairs[i], Value: pairs[i+1]})
+		h = append(h, message.HeaderField{Name: pairs[i], Value: pairs[i+1]})
 	}
 	return h
 }
@@ -173,7 +173,7 @@ func TestStripForgedAuthResults(t *testing.T) {
 		}
 	})
 	t.Run("input is not modified", func(t *testing.T) {
-		before := append([]mailin.HeaderField(nil), header...)
+		before := append([]message.HeaderField(nil), header...)
 		StripForgedAuthResults(header, trusted, false)
 		if !reflect.DeepEqual(before, header) {
 			t.Errorf("header changed")
@@ -184,7 +184,7 @@ func TestStripForgedAuthResults(t *testing.T) {
 // TestForgedProofDoesNotSurviveStripping is the attack the two functions
 // exist for: a sender writes our authserv-id's verdict into its own mail.
 func TestForgedProofDoesNotSurviveStripping(t *testing.T) {
-	m := &mailin.Message{
+	m := &message.Message{
 		From: "ceo@bank.example",
 		Header: hdr(
 			"Authentication-Results", "mx.ours.example; spf=softfail smtp.mailfrom=bank.example; dmarc=fail header.from=bank.example",

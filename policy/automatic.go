@@ -4,7 +4,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 )
 
 // Transport names for Envelope.Source, the same words mailin.Envelope
@@ -77,7 +77,7 @@ type Options struct {
 //     "from mailer-daemon", "from postmaster".
 //
 // Our own mail coming back is OwnLoop's business, spam is SpamFlagged's.
-func Automatic(m *mailin.Message, env Envelope, opt Options) string {
+func Automatic(m *message.Message, env Envelope, opt Options) string {
 	if m == nil {
 		return ""
 	}
@@ -85,7 +85,7 @@ func Automatic(m *mailin.Message, env Envelope, opt Options) string {
 		return r
 	}
 	for _, v := range m.Values("Auto-Submitted") {
-		t := leadingToken(v)
+		t := message.LeadingToken(v)
 		if t == "no" {
 			continue
 		}
@@ -96,7 +96,7 @@ func Automatic(m *mailin.Message, env Envelope, opt Options) string {
 	}
 	for _, name := range []string{"X-Autoreply", "X-Autorespond"} {
 		for _, v := range m.Values(name) {
-			switch leadingToken(v) {
+			switch message.LeadingToken(v) {
 			case "no", "false", "0":
 				continue
 			}
@@ -123,7 +123,7 @@ func Automatic(m *mailin.Message, env Envelope, opt Options) string {
 		}
 	}
 	for _, v := range m.Values("Precedence") {
-		switch t := leadingToken(v); t {
+		switch t := message.LeadingToken(v); t {
 		case "bulk", "list":
 			if intake {
 				// The intake list stamps this on every post it relays,
@@ -153,7 +153,7 @@ func Automatic(m *mailin.Message, env Envelope, opt Options) string {
 
 // reportReason classifies multipart/report messages and anything carrying
 // a message/delivery-status part (some MTAs wrap one in multipart/mixed).
-func reportReason(m *mailin.Message) string {
+func reportReason(m *message.Message) string {
 	isReport := strings.EqualFold(strings.TrimSpace(m.ContentType), "multipart/report")
 	rt := strings.ToLower(strings.TrimSpace(m.ReportType))
 	switch {
@@ -176,9 +176,9 @@ func reportReason(m *mailin.Message) string {
 // out-of-office or auto-replies is itself a machine (Exchange stamps All on
 // its own auto-replies and we stamp All on ours); refusing only delivery
 // and read receipts (DR, NDR, RN, NRN) is common on person-to-person mail.
-func suppressReason(m *mailin.Message) string {
+func suppressReason(m *message.Message) string {
 	for _, v := range m.Values("X-Auto-Response-Suppress") {
-		toks := strings.FieldsFunc(stripComments(v), func(r rune) bool {
+		toks := strings.FieldsFunc(message.StripComments(v), func(r rune) bool {
 			return r == ',' || r == ';' || unicode.IsSpace(r)
 		})
 		for _, t := range toks {
@@ -204,7 +204,7 @@ func listID(v string) string {
 			return strings.ToLower(strings.TrimSpace(v[i+1 : i+j]))
 		}
 	}
-	return strings.ToLower(strings.TrimSpace(stripComments(v)))
+	return strings.ToLower(strings.TrimSpace(message.StripComments(v)))
 }
 
 func normalizeListIDs(ids []string) []string {
@@ -217,7 +217,7 @@ func normalizeListIDs(ids []string) []string {
 
 // nullSender reports whether the message came from the null reverse path,
 // which RFC 5321 reserves for notifications that must never be answered.
-func nullSender(m *mailin.Message, env Envelope) bool {
+func nullSender(m *message.Message, env Envelope) bool {
 	switch strings.ToLower(env.Source) {
 	case SourceSMTP, SourceLMTP:
 		mf := strings.TrimSpace(env.MailFrom)
@@ -229,6 +229,6 @@ func nullSender(m *mailin.Message, env Envelope) bool {
 	if len(rp) == 0 {
 		return false
 	}
-	v := strings.Join(strings.Fields(stripComments(rp[0])), "")
+	v := strings.Join(strings.Fields(message.StripComments(rp[0])), "")
 	return v == "<>" || strings.EqualFold(v, "<MAILER-DAEMON>")
 }

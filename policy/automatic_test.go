@@ -3,18 +3,18 @@ package policy
 import (
 	"testing"
 
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 )
 
 // msg builds a message from name/value pairs in header order, filling From
 // the way the parser would.
-func msg(pairs ...string) *mailin.Message {
-	m := &mailin.Message{}
+func msg(pairs ...string) *message.Message {
+	m := &message.Message{}
 	for i := 0; i+1 < len(pairs); i += 2 {
-		m.Header = append(m.Header, mailin.HeaderField{Name: pairs[i], Value: pairs[i+1]})
+		m.Header = append(m.Header, message.HeaderField{Name: pairs[i], Value: pairs[i+1]})
 	}
 	if m.From == "" {
-		m.From = addrSpec(m.Get("From"))
+		m.From = message.BareAddress(m.Get("From"))
 	}
 	return m
 }
@@ -113,7 +113,7 @@ func TestAutomaticHeaderRules(t *testing.T) {
 func TestAutomaticFromWithoutParsedAddress(t *testing.T) {
 	// Postfix writes the daemon without a domain; the parser may then leave
 	// From empty, but the raw field still names the daemon.
-	m := &mailin.Message{Header: []mailin.HeaderField{{Name: "From", Value: "MAILER-DAEMON (Mail Delivery System)"}}}
+	m := &message.Message{Header: []message.HeaderField{{Name: "From", Value: "MAILER-DAEMON (Mail Delivery System)"}}}
 	if got := Automatic(m, humanEnv, Options{}); got != "from mailer-daemon" {
 		t.Errorf("Automatic() = %q, want %q", got, "from mailer-daemon")
 	}
@@ -155,20 +155,20 @@ func TestAutomaticEnvelope(t *testing.T) {
 func TestAutomaticReports(t *testing.T) {
 	cases := []struct {
 		name string
-		m    *mailin.Message
+		m    *message.Message
 		want string
 	}{
-		{"dsn by content type", &mailin.Message{ContentType: "multipart/report", ReportType: "delivery-status"}, "delivery status notification"},
-		{"dsn by content type, odd case", &mailin.Message{ContentType: "Multipart/Report", ReportType: "Delivery-Status"}, "delivery status notification"},
-		{"delivery-status part inside multipart/mixed", &mailin.Message{ContentType: "multipart/mixed", DeliveryStatus: "Action: failed\n"}, "delivery status notification"},
-		{"read receipt", &mailin.Message{ContentType: "multipart/report", ReportType: "disposition-notification"}, "read receipt"},
-		{"abuse report", &mailin.Message{ContentType: "multipart/report", ReportType: "feedback-report"}, "report: feedback-report"},
-		{"report without type", &mailin.Message{ContentType: "multipart/report"}, "report"},
-		{"report beats other rules", &mailin.Message{
+		{"dsn by content type", &message.Message{ContentType: "multipart/report", ReportType: "delivery-status"}, "delivery status notification"},
+		{"dsn by content type, odd case", &message.Message{ContentType: "Multipart/Report", ReportType: "Delivery-Status"}, "delivery status notification"},
+		{"delivery-status part inside multipart/mixed", &message.Message{ContentType: "multipart/mixed", DeliveryStatus: "Action: failed\n"}, "delivery status notification"},
+		{"read receipt", &message.Message{ContentType: "multipart/report", ReportType: "disposition-notification"}, "read receipt"},
+		{"abuse report", &message.Message{ContentType: "multipart/report", ReportType: "feedback-report"}, "report: feedback-report"},
+		{"report without type", &message.Message{ContentType: "multipart/report"}, "report"},
+		{"report beats other rules", &message.Message{
 			ContentType: "multipart/report", ReportType: "delivery-status",
-			Header: []mailin.HeaderField{{Name: "Auto-Submitted", Value: "auto-replied"}},
+			Header: []message.HeaderField{{Name: "Auto-Submitted", Value: "auto-replied"}},
 		}, "delivery status notification"},
-		{"ordinary multipart", &mailin.Message{ContentType: "multipart/mixed"}, ""},
+		{"ordinary multipart", &message.Message{ContentType: "multipart/mixed"}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

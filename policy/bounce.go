@@ -4,7 +4,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 	"github.com/ticketgate/ticketgate/msgid"
 )
 
@@ -89,7 +89,7 @@ func (b *Bounce) PermanentFailures() []BounceRecipient {
 // A DSN whose status part cannot be read (or is prose, as some MTAs write)
 // falls back to the status fields quoted in the text, then to the
 // plain-text rules.
-func ParseBounce(m *mailin.Message) *Bounce {
+func ParseBounce(m *message.Message) *Bounce {
 	if m == nil {
 		return nil
 	}
@@ -149,7 +149,7 @@ func onlyDelayed(rs []BounceRecipient) bool {
 
 var bodyMessageID = regexp.MustCompile(`(?im)^[ \t>]*message-id:[ \t]*(<[^<>\s]+>)`)
 
-func originalMessageID(m *mailin.Message, perMessage map[string]string) string {
+func originalMessageID(m *message.Message, perMessage map[string]string) string {
 	for _, f := range m.OriginalHeaders {
 		if strings.EqualFold(f.Name, "Message-ID") {
 			if id := msgid.Canonical(f.Value); id != "" {
@@ -279,7 +279,7 @@ func dsnRecipient(f map[string]string) (BounceRecipient, bool) {
 	}
 	r := BounceRecipient{
 		Address:    addr,
-		Action:     leadingToken(f["action"]),
+		Action:     message.LeadingToken(f["action"]),
 		Diagnostic: diagnosticText(f["diagnostic-code"]),
 	}
 	r.Status = enhancedStatus(f["status"])

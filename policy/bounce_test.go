@@ -4,11 +4,11 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 )
 
-func dsnMessage(status string) *mailin.Message {
-	return &mailin.Message{
+func dsnMessage(status string) *message.Message {
+	return &message.Message{
 		From:           "MAILER-DAEMON@mx.example.net",
 		ContentType:    "multipart/report",
 		ReportType:     "delivery-status",
@@ -116,7 +116,7 @@ func TestParseBounceDSN(t *testing.T) {
 func TestParseBounceOriginalMessageID(t *testing.T) {
 	status := "Final-Recipient: rfc822; bob@customer.example\nAction: failed\nStatus: 5.1.1\n"
 	m := dsnMessage(status)
-	m.OriginalHeaders = []mailin.HeaderField{{Name: "From", Value: "acme@support.example.com"}, {Name: "Message-Id", Value: " <tg.7@support.example.com>"}}
+	m.OriginalHeaders = []message.HeaderField{{Name: "From", Value: "acme@support.example.com"}, {Name: "Message-Id", Value: " <tg.7@support.example.com>"}}
 	m.Text = "Message-ID: <wrong@example.com>\n"
 	m.InReplyTo = []string{"also-wrong@example.com"}
 	if got := ParseBounce(m).OriginalMessageID; got != "tg.7@support.example.com" {
@@ -154,7 +154,7 @@ func TestParseBounceDSNFallbacks(t *testing.T) {
 	t.Run("report type without status part, sendmail text", func(t *testing.T) {
 		m := dsnMessage("")
 		m.Subject = "Returned mail: see transcript for details"
-		m.To = []mailin.Address{{Address: "acme@support.example.com"}}
+		m.To = []message.Address{{Address: "acme@support.example.com"}}
 		m.Text = "The original message was received at Mon, 24 Dec 2007 10:03:47 +1100\n\n" +
 			"   ----- The following addresses had permanent fatal errors -----\n<edwin@customer.example>\n" +
 			"    (reason: 553 5.3.0 <edwin@customer.example>... Unknown E-Mail Address)\n\n" +

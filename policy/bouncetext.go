@@ -4,14 +4,14 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 )
 
 // bounceSender reports whether m comes from where bounces come from: an
 // MTA's MAILER-DAEMON or postmaster, Exchange's per-organisation system
 // mailbox (MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@…), or the
 // null reverse path as the final delivery agent recorded it.
-func bounceSender(m *mailin.Message) bool {
+func bounceSender(m *message.Message) bool {
 	lp := strings.ToLower(localPart(fromAddress(m)))
 	switch {
 	case lp == "mailer-daemon", lp == "postmaster", strings.HasPrefix(lp, "microsoftexchange"):
@@ -46,7 +46,7 @@ var genericBounceRE = regexp.MustCompile(`(?i)undeliver(?:ed|able)|could ?n[o']t
 // do yet"), in subjects and texts of all the families above.
 var delayRE = regexp.MustCompile(`(?i)this is a warning (?:message )?only|has not yet been delivered|delivery to the following recipients? has been delayed|delivery is delayed to these recipients|could not send message for past|delivery attempts will continue|will (?:continue|keep) (?:trying|to try)|message will be retried|delayed mail|status notification \(delay\)|warning: message .* delayed`)
 
-func looksLikeBounce(m *mailin.Message) bool {
+func looksLikeBounce(m *message.Message) bool {
 	if genericBounceRE.MatchString(m.Subject) {
 		return true
 	}
@@ -91,7 +91,7 @@ var inlineRcptRE = regexp.MustCompile(`(?i)(?:your message to|recipient address:
 var smtpReplyRE = regexp.MustCompile(`(?m)^.*\b[45][0-9]{2}[ #-]*[245]\.[0-9]{1,3}\.[0-9]{1,3}.*$|^[ \t#]*[45][0-9]{2}[ -].*$`)
 
 // parseTextBounce reads a bounce written for humans. It never returns nil.
-func parseTextBounce(m *mailin.Message) *Bounce {
+func parseTextBounce(m *message.Message) *Bounce {
 	text := strings.ReplaceAll(m.Text, "\r\n", "\n")
 	b := &Bounce{Format: "unknown"}
 	for _, f := range textFormats {

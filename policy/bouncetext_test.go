@@ -4,14 +4,14 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 )
 
 // The plain-text bounces below follow the fixed wording of each MTA; the
 // corpus has none of these layouts (all its bounces are RFC 3464 reports),
 // so they are written here from the MTAs' templates.
 func TestParseBounceText(t *testing.T) {
-	us := []mailin.Address{{Name: "ACME Support", Address: "acme@support.example.com"}}
+	us := []message.Address{{Name: "ACME Support", Address: "acme@support.example.com"}}
 	cases := []struct {
 		name    string
 		from    string
@@ -158,9 +158,9 @@ func TestParseBounceText(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m := &mailin.Message{Subject: c.subject, To: us, Text: c.text,
-				Header: []mailin.HeaderField{{Name: "From", Value: c.from}}}
-			m.From = addrSpec(c.from)
+			m := &message.Message{Subject: c.subject, To: us, Text: c.text,
+				Header: []message.HeaderField{{Name: "From", Value: c.from}}}
+			m.From = message.BareAddress(c.from)
 			b := ParseBounce(m)
 			if b == nil {
 				t.Fatal("ParseBounce() = nil")
@@ -196,16 +196,16 @@ func TestParseBounceNotABounce(t *testing.T) {
 		"This is a permanent error; I've given up. Sorry it didn't work out.\n\n<bob@customer.example>:\nUser unknown\n"
 	cases := []struct {
 		name string
-		m    *mailin.Message
+		m    *message.Message
 	}{
 		// A customer forwarding a bounce to the helpdesk must not get
 		// anyone suppressed.
-		{"forwarded bounce from a person", &mailin.Message{From: "alice@customer.example", Subject: "Fwd: failure notice", Text: "Why did this fail?\n\n" + qmail}},
-		{"daemon mail that is no bounce", &mailin.Message{From: "MAILER-DAEMON@mx.example.net", Subject: "Weekly queue summary", Text: "12 messages delivered.\n"}},
-		{"ordinary mail", &mailin.Message{From: "alice@customer.example", Subject: "printer", Text: "It does not print.\n"}},
-		{"null sender spam", &mailin.Message{From: "", Subject: "cheap loans", Text: "Apply now!\n",
-			Header: []mailin.HeaderField{{Name: "Return-Path", Value: "<>"}}}},
-		{"read receipt", &mailin.Message{From: "alice@customer.example", ContentType: "multipart/report", ReportType: "disposition-notification"}},
+		{"forwarded bounce from a person", &message.Message{From: "alice@customer.example", Subject: "Fwd: failure notice", Text: "Why did this fail?\n\n" + qmail}},
+		{"daemon mail that is no bounce", &message.Message{From: "MAILER-DAEMON@mx.example.net", Subject: "Weekly queue summary", Text: "12 messages delivered.\n"}},
+		{"ordinary mail", &message.Message{From: "alice@customer.example", Subject: "printer", Text: "It does not print.\n"}},
+		{"null sender spam", &message.Message{From: "", Subject: "cheap loans", Text: "Apply now!\n",
+			Header: []message.HeaderField{{Name: "Return-Path", Value: "<>"}}}},
+		{"read receipt", &message.Message{From: "alice@customer.example", ContentType: "multipart/report", ReportType: "disposition-notification"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 )
 
 // corpusDir finds <repo root>/../shared/corpus, or skips the test: a user's
@@ -38,10 +38,10 @@ func corpusDir(t *testing.T) string {
 
 // parseCorpus parses every .eml file of the corpus, keyed by its path
 // relative to the corpus root.
-func parseCorpus(t *testing.T) map[string]*mailin.Message {
+func parseCorpus(t *testing.T) map[string]*message.Message {
 	t.Helper()
 	root := corpusDir(t)
-	out := map[string]*mailin.Message{}
+	out := map[string]*message.Message{}
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".eml") {
 			return err
@@ -51,7 +51,7 @@ func parseCorpus(t *testing.T) map[string]*mailin.Message {
 			return err
 		}
 		defer f.Close()
-		m, err := mailin.Parse(f, mailin.ParseOptions{})
+		m, err := message.Parse(f, message.ParseOptions{})
 		if err != nil {
 			t.Errorf("%s: parse: %v", path, err)
 			return nil

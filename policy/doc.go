@@ -3,7 +3,7 @@
 // bounce of something we sent, and can its From address be trusted for
 // privileged acts?
 //
-// Everything here is a pure function of a parsed *mailin.Message plus the
+// Everything here is a pure function of a parsed *message.Message plus the
 // envelope facts the transport knew. Nothing does I/O or keeps state, so
 // the rules can be tested one header at a time and replayed over a corpus.
 // Each check returns a short reason (for the audit log: "suppressed

@@ -3,7 +3,7 @@ package policy
 import (
 	"strings"
 
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 	"github.com/ticketgate/ticketgate/msgid"
 )
 
@@ -36,14 +36,14 @@ type OwnMail interface {
 // at the message's own Message-ID ("message-id minted by us"). References
 // and In-Reply-To are deliberately not consulted: every honest reply
 // carries our IDs there.
-func OwnLoop(m *mailin.Message, own OwnMail) string {
+func OwnLoop(m *message.Message, own OwnMail) string {
 	if m == nil || own == nil {
 		return ""
 	}
 	for _, name := range []string{LoopHeader, "X-Loop"} {
 		for _, v := range m.Values(name) {
 			for _, part := range strings.Split(v, ",") {
-				a := addrSpec(part)
+				a := message.BareAddress(part)
 				if strings.Contains(a, "@") && own.IsOwnAddress(a) {
 					return strings.ToLower(name) + ": " + a
 				}

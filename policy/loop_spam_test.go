@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 )
 
 type fakeOwn struct {
@@ -22,7 +22,7 @@ func TestOwnLoop(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		m    *mailin.Message
+		m    *message.Message
 		want string
 	}{
 		{"loop header with our address", msg("X-Ticketgate-Loop", "acme@support.example.com"), "x-ticketgate-loop: acme@support.example.com"},
@@ -33,11 +33,11 @@ func TestOwnLoop(t *testing.T) {
 		{"x-loop naming us", msg("X-Loop", "acme@support.example.com"), "x-loop: acme@support.example.com"},
 		{"x-loop of a mailing list", msg("X-Loop", "FreeBSD.org"), ""},
 		{"x-loop yes", msg("X-Loop", "yes"), ""},
-		{"minted message-id", &mailin.Message{MessageID: "tg.1a2b3c@support.example.com"}, "message-id minted by us"},
+		{"minted message-id", &message.Message{MessageID: "tg.1a2b3c@support.example.com"}, "message-id minted by us"},
 		{"minted message-id, raw header only", msg("Message-ID", " <tg.1a2b3c@support.example.com> "), "message-id minted by us"},
 		// A customer's reply references our Message-ID; that is a reply,
 		// not a loop.
-		{"our id in References", &mailin.Message{MessageID: "abc@customer.example", References: []string{"tg.1a2b3c@support.example.com"}, InReplyTo: []string{"tg.1a2b3c@support.example.com"}}, ""},
+		{"our id in References", &message.Message{MessageID: "abc@customer.example", References: []string{"tg.1a2b3c@support.example.com"}, InReplyTo: []string{"tg.1a2b3c@support.example.com"}}, ""},
 		{"ordinary mail", msg("From", "alice@customer.example", "Message-ID", "<abc@customer.example>"), ""},
 	}
 	for _, c := range cases {

@@ -3,7 +3,7 @@ package policy
 import (
 	"strings"
 
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 )
 
 // SpamFlagged returns why an upstream filter marked m as spam, or "".
@@ -20,7 +20,7 @@ import (
 //
 // A sender can add these headers to its own mail, but that only hurts the
 // sender; a forged "No" is never read as anything.
-func SpamFlagged(m *mailin.Message) string {
+func SpamFlagged(m *message.Message) string {
 	if m == nil {
 		return ""
 	}
@@ -47,7 +47,7 @@ func SpamFlagged(m *mailin.Message) string {
 // verdictWord is the first word of a verdict header, lower-cased:
 // "Yes, score=9.4 required=5.0" gives "yes".
 func verdictWord(v string) string {
-	v = strings.TrimSpace(stripComments(v))
+	v = strings.TrimSpace(message.StripComments(v))
 	if i := strings.IndexAny(v, ", ;\t"); i >= 0 {
 		v = v[:i]
 	}

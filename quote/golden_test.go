@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 	"github.com/ticketgate/ticketgate/templates"
 )
 
@@ -163,7 +163,7 @@ func TestStripCorpus(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			m, err := mailin.Parse(f, mailin.ParseOptions{})
+			m, err := message.Parse(f, message.ParseOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -206,7 +206,7 @@ func TestStripHTMLOnly(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			m, err := mailin.Parse(f, mailin.ParseOptions{})
+			m, err := message.Parse(f, message.ParseOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -95,6 +95,9 @@ type Message struct {
 	Text       string       `json:"text"`
 	HTML       string       `json:"html,omitempty"`
 	Attach     []Attachment `json:"attachments,omitempty"`
+	// TextCut: Text/HTML hold only the first inbound.max_text_bytes of
+	// the mail's text; Raw holds all of it.
+	TextCut bool `json:"text_cut,omitempty"`
 	// Raw is the blob holding the message exactly as received; RawSize
 	// its length. Empty after retention removed it.
 	Raw     string `json:"raw,omitempty"`

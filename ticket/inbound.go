@@ -384,7 +384,7 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 		Source: m.Source, MailFrom: m.MailFrom, From: m.From, FromName: m.FromName,
 		To: m.To, Cc: m.Cc, Subject: m.Subject, MessageID: m.MessageID,
 		InReplyTo: m.InReplyTo, References: m.References, Date: m.Date, Received: now,
-		Text: o.Text, HTML: m.HTML, Attach: m.Attach, Raw: m.Raw, RawSize: m.RawSize,
+		Text: o.Text, HTML: m.HTML, TextCut: m.TextCut, Attach: m.Attach, Raw: m.Raw, RawSize: m.RawSize,
 		ThreadedBy: rule, Auto: m.Verdict.Recorded(), Problems: m.Problems,
 	}
 	if err := tx.AddMessage(msg); err != nil {

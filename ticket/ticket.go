@@ -51,6 +51,8 @@ type Mail struct {
 	// Verdict is what the policy stage made of the mail (a person's,
 	// automatic, a loop, spam, refused, blocked).
 	Verdict decide.Verdict
+	// TextCut: Text or HTML was cut at inbound.max_text_bytes.
+	TextCut bool
 	// ToInternal is true when the mail was addressed to the project's
 	// internal address: an internal note (from a proven agent).
 	ToInternal bool

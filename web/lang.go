@@ -36,10 +36,12 @@ type texts struct {
 	LinkExpires, LinkPersonal string
 	ShowQuoted                string
 	NoText, NoSubject         string
-	NoMessages                string
-	Attachments               string
-	UnnamedAttachment         string
-	UnknownSender             string
+	// TextCut says a message's text was cut (inbound.max_text_bytes).
+	TextCut           string
+	NoMessages        string
+	Attachments       string
+	UnnamedAttachment string
+	UnknownSender     string
 	// Image labels a picture the page does not load: alt text or file name.
 	Image string
 
@@ -180,6 +182,7 @@ func english() *texts {
 		LinkPersonal:      "This link is meant for you alone. Please do not share it.",
 		ShowQuoted:        "Show quoted text",
 		NoText:            "(no text)",
+		TextCut:           "This message is longer than shown here: its text was cut. The whole message is kept as it arrived.",
 		NoSubject:         "(no subject)",
 		NoMessages:        "There are no messages to show yet.",
 		Attachments:       "Attachments",
@@ -232,6 +235,7 @@ func german() *texts {
 		LinkPersonal:      "Dieser Link ist nur für Sie bestimmt. Bitte geben Sie ihn nicht weiter.",
 		ShowQuoted:        "Zitierten Text anzeigen",
 		NoText:            "(kein Text)",
+		TextCut:           "Diese Nachricht ist länger als hier gezeigt: ihr Text wurde gekürzt. Die ganze Nachricht ist so aufbewahrt, wie sie ankam.",
 		NoSubject:         "(kein Betreff)",
 		NoMessages:        "Es gibt noch keine Nachrichten.",
 		Attachments:       "Anhänge",

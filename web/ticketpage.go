@@ -130,8 +130,10 @@ type messageView struct {
 	Body   []segment
 	Quoted []segment
 	// HTML is the sanitised body of a message that came without text.
-	HTML        template.HTML
-	Empty       bool
+	HTML  template.HTML
+	Empty bool
+	// Cut: the text was cut at inbound.max_text_bytes.
+	Cut         bool
 	Attachments []attachmentView
 	// Internal and Note are shown in the agent view only.
 	Internal bool
@@ -220,7 +222,7 @@ func (s *server) ticketView(tok *store.Token, t *store.Ticket, msgs []*store.Mes
 }
 
 func (s *server) messageView(tx *texts, project string, m *store.Message) messageView {
-	mv := messageView{Ours: m.Direction == "out", Unverified: m.Unverified}
+	mv := messageView{Ours: m.Direction == "out", Unverified: m.Unverified, Cut: m.TextCut}
 	switch {
 	case mv.Ours:
 		// Who at the project wrote it is the project's business; the

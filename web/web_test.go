@@ -685,3 +685,29 @@ func assertInert(t *testing.T, page string) {
 		t.Errorf("page has %d <style> elements, want only its own", styles)
 	}
 }
+
+// A message whose text was cut at inbound.max_text_bytes says so on the
+// page; one that was not says nothing (issue 13, item 8).
+func TestCutTextIsAnnounced(t *testing.T) {
+	f := newFixture(t, web.Options{}, func(tx store.Tx) error {
+		tk := &store.Ticket{Key: "ACME-3", Project: "ACME", Number: 3, Subject: "logs", Status: "new", Language: "en", Created: t0, Updated: t0}
+		err := addTicket(tx, tk, []store.Message{
+			{Direction: "in", Kind: "request", From: "x@customer.example", Text: "the first megabyte of the log", TextCut: true, Received: t0},
+			{Direction: "out", Kind: "comment", From: "acme@support.example.com", Text: "thanks, we will look", Received: t0.Add(time.Minute)},
+		})
+		if err != nil {
+			return err
+		}
+		return addToken(tx, "cutcutcutcutcutcutcutcutc1", "ACME-3")
+	})
+	resp, page := f.get(t, "/t/cutcutcutcutcutcutcutcutc1")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if n := strings.Count(page, "its text was cut"); n != 1 {
+		t.Errorf("the cut notice appears %d times, want once:\n%s", n, page)
+	}
+	if !inOrder(pageText(page), "the first megabyte of the log", "its text was cut", "thanks, we will look") {
+		t.Errorf("notice not under the cut message:\n%s", pageText(page))
+	}
+}

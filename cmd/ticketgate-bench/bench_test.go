@@ -272,7 +272,7 @@ func TestSendBig(t *testing.T) {
 	dir := t.TempDir()
 	sink := startSink(t)
 	d := benchDaemon(t, dir, sink)
-	res, err := SendBig(d.Addr("smtp"), "acme@support.example.com", 3<<20+17, 0)
+	res, err := SendBig(d.Addr("smtp"), "acme@support.example.com", BigOptions{Bytes: 3<<20 + 17}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,4 +334,38 @@ func TestColdStart(t *testing.T) {
 	if d < 50*time.Millisecond {
 		t.Errorf("ready after %v, before the fake daemon listened", d)
 	}
+}
+
+// `big --kind flowed --concurrent 2` sends two large format=flowed texts at
+// once; the daemon keeps the first inbound.max_text_bytes of each text, says
+// it cut them, and keeps each raw message whole.
+func TestSendBigFlowedConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	sink := startSink(t)
+	d := benchDaemon(t, dir, sink)
+	res, err := SendBig(d.Addr("smtp"), "acme@support.example.com", BigOptions{Kind: "flowed", Bytes: 2 << 20, Concurrent: 2}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", res)
+	if res.Messages != 2 || res.MessageBytes < 2<<20 {
+		t.Errorf("result %+v", res)
+	}
+	s := openStore(t, dir)
+	s.View(func(tx store.Tx) error {
+		for _, key := range []string{"ACME-1", "ACME-2"} {
+			msgs, err := tx.TicketMessages(key)
+			if err != nil || len(msgs) != 1 {
+				t.Fatalf("%s stored: %v %d", key, err, len(msgs))
+			}
+			m := msgs[0]
+			if !m.TextCut || len(m.Text) > 1<<20 || !strings.HasPrefix(m.Text, "Line 1 of the log") || m.RawSize != res.MessageBytes {
+				t.Errorf("%s: cut %v, text %d bytes, raw %d of %d", key, m.TextCut, len(m.Text), m.RawSize, res.MessageBytes)
+			}
+		}
+		return nil
+	})
 }

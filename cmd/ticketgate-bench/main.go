@@ -6,7 +6,7 @@
 //	    [--rate 1000] [--duration 60s] [--mix new=55,reply=12,…] [--corpus ../shared/corpus] \
 //	    [--sink 127.0.0.1:2526] [--pid PID | --data-dir DIR] [--json]
 //	ticketgate-bench preload --data-dir DIR -n 1000000 [--project ACME]
-//	ticketgate-bench big --smtp 127.0.0.1:2525 --mb 25 [--pid PID | --data-dir DIR]
+//	ticketgate-bench big --smtp 127.0.0.1:2525 --mb 25 [--kind attachment|text|flowed] [--concurrent N] [--pid PID | --data-dir DIR]
 //	ticketgate-bench coldstart --smtp 127.0.0.1:2525 -- ticketgate serve -c bench.yaml
 //
 // The daemon's outbound.smtp must point at --sink (see bench.yaml next to
@@ -202,7 +202,9 @@ func runBig(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	smtpAddr := fs.String("smtp", "127.0.0.1:2525", "the daemon's SMTP listener")
 	address := fs.String("address", "acme@support.example.com", "the project address")
-	mb := fs.Float64("mb", 18, "attachment size in MiB before base64 (18 MiB is a 24.3 MiB message, under the default 25 MiB limit)")
+	mb := fs.Float64("mb", 18, "attachment size in MiB before base64 (18 MiB is a 24.3 MiB message, under the default 25 MiB limit), or text size with --kind text/flowed")
+	kind := fs.String("kind", "attachment", "what the message is: attachment (base64), text or flowed (text/plain, format=flowed)")
+	conc := fs.Int("concurrent", 1, "messages sent at once, each on its own connection")
 	pid := fs.Int("pid", 0, "daemon process id for RssAnon")
 	dataDir := fs.String("data-dir", "", "the daemon's data_dir (finds the pid)")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -215,7 +217,13 @@ func runBig(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "no RSS figures:", err)
 		}
 	}
-	res, err := SendBig(*smtpAddr, *address, int64(*mb*(1<<20)), *pid)
+	switch *kind {
+	case "attachment", "text", "flowed":
+	default:
+		fmt.Fprintf(stderr, "--kind %q: want attachment, text or flowed\n", *kind)
+		return 2
+	}
+	res, err := SendBig(*smtpAddr, *address, BigOptions{Kind: *kind, Bytes: int64(*mb * (1 << 20)), Concurrent: *conc}, *pid)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -224,7 +232,7 @@ func runBig(args []string, stdout, stderr io.Writer) int {
 		json.NewEncoder(stdout).Encode(res)
 		return 0
 	}
-	fmt.Fprintf(stdout, "message %d bytes (attachment %d), end-of-DATA→250 %.1f ms, sent in %.2f s\n", res.MessageBytes, res.AttachmentBytes, res.DataTo250Ms, res.SendSec)
+	fmt.Fprintf(stdout, "%d × %s message of %d bytes (attachment %d), slowest end-of-DATA→250 %.1f ms, sent in %.2f s\n", res.Messages, res.Kind, res.MessageBytes, res.AttachmentBytes, res.DataTo250Ms, res.SendSec)
 	if res.RSSAnonMaxMB > 0 {
 		fmt.Fprintf(stdout, "daemon RssAnon before %.1f MB, max %.1f MB (+%.1f), after %.1f MB\n", res.RSSAnonBeforeMB, res.RSSAnonMaxMB, res.RSSAnonMaxMB-res.RSSAnonBeforeMB, res.RSSAnonAfterMB)
 	}

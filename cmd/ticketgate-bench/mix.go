@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/ticketgate/ticketgate/message"
 )
 
 // Message kinds of the mix.
@@ -130,13 +131,13 @@ func mimePart(path string) []byte {
 	if err != nil {
 		return nil
 	}
-	m, err := mail.ReadMessage(bufio.NewReader(bytes.NewReader(raw)))
+	h, err := message.ReadHeader(bytes.NewReader(raw))
 	if err != nil {
 		return nil
 	}
-	ct := m.Header.Get("Content-Type")
+	ct := h.Get("Content-Type")
 	lct := strings.ToLower(ct)
-	if strings.Contains(lct, "multipart/report") || m.Header.Get("Auto-Submitted") != "" {
+	if strings.Contains(lct, "multipart/report") || h.Get("Auto-Submitted") != "" {
 		return nil
 	}
 	if bytes.Contains(bytes.ToLower(raw), []byte("delivery-status")) || bytes.Contains(bytes.ToLower(raw), []byte("disposition-notification")) {
@@ -148,11 +149,11 @@ func mimePart(path string) []byte {
 	if ct != "" {
 		fmt.Fprintf(&b, "Content-Type: %s\r\n", ct)
 	}
-	if cte := m.Header.Get("Content-Transfer-Encoding"); cte != "" {
+	if cte := h.Get("Content-Transfer-Encoding"); cte != "" {
 		fmt.Fprintf(&b, "Content-Transfer-Encoding: %s\r\n", cte)
 	}
 	b.WriteString("\r\n")
-	body, err := readAllCRLF(m.Body)
+	body, err := readAllCRLF(bytes.NewReader(raw[message.HeaderLength(raw):]))
 	if err != nil {
 		return nil
 	}

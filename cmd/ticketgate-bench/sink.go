@@ -1,17 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"mime"
 	"net"
-	"net/mail"
 	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/ticketgate/ticketgate/message"
 	"github.com/ticketgate/ticketgate/msgid"
 )
 
@@ -129,21 +127,15 @@ func (ss *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (ss *sinkSession) Data(r io.Reader) error {
-	br := bufio.NewReader(r)
-	m, err := mail.ReadMessage(br)
+	h, err := message.ReadHeader(r)
 	at := time.Now()
 	o := &Outbound{At: at, MailFrom: ss.from, Rcpts: ss.to}
 	if err == nil {
-		o.MessageID = msgid.Canonical(m.Header.Get("Message-ID"))
-		o.InReplyTo = msgid.Canonical(m.Header.Get("In-Reply-To"))
-		o.Subject = m.Header.Get("Subject")
-		if dec, derr := new(mime.WordDecoder).DecodeHeader(o.Subject); derr == nil {
-			o.Subject = dec
-		}
-		io.Copy(io.Discard, m.Body)
-	} else {
-		io.Copy(io.Discard, br)
+		o.MessageID = msgid.Canonical(h.Get("Message-ID"))
+		o.InReplyTo = msgid.Canonical(h.Get("In-Reply-To"))
+		o.Subject = message.DecodeWords(h.Get("Subject"))
 	}
+	io.Copy(io.Discard, r)
 	ss.s.deliver(o)
 	return nil
 }

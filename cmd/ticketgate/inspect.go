@@ -7,26 +7,26 @@ import (
 	"os"
 	"time"
 
-	"github.com/ticketgate/ticketgate/mailin"
+	"github.com/ticketgate/ticketgate/message"
 	"github.com/ticketgate/ticketgate/policy"
 )
 
 // inspectOutput is the JSON `ticketgate inspect` prints.
 type inspectOutput struct {
-	Subject     string              `json:"subject"`
-	From        string              `json:"from"`
-	FromName    string              `json:"from_name"`
-	To          []mailin.Address    `json:"to"`
-	Cc          []mailin.Address    `json:"cc"`
-	MessageID   string              `json:"message_id"`
-	InReplyTo   []string            `json:"in_reply_to"`
-	References  []string            `json:"references"`
-	Date        string              `json:"date"`
-	Text        string              `json:"text"`
-	HTML        string              `json:"html"`
-	Attachments []mailin.Attachment `json:"attachments"`
-	Auto        string              `json:"auto"`
-	Problems    []string            `json:"problems"`
+	Subject     string               `json:"subject"`
+	From        string               `json:"from"`
+	FromName    string               `json:"from_name"`
+	To          []message.Address    `json:"to"`
+	Cc          []message.Address    `json:"cc"`
+	MessageID   string               `json:"message_id"`
+	InReplyTo   []string             `json:"in_reply_to"`
+	References  []string             `json:"references"`
+	Date        string               `json:"date"`
+	Text        string               `json:"text"`
+	HTML        string               `json:"html"`
+	Attachments []message.Attachment `json:"attachments"`
+	Auto        string               `json:"auto"`
+	Problems    []string             `json:"problems"`
 }
 
 func cmdInspect(args []string, stdout, stderr io.Writer) int {
@@ -40,7 +40,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	defer f.Close()
-	m, err := mailin.Parse(f, mailin.ParseOptions{})
+	m, err := message.Parse(f, message.ParseOptions{})
 	if err != nil {
 		fmt.Fprintf(stderr, "ticketgate inspect: reading %s: %v\n", args[0], err)
 		return exitConfig
@@ -53,7 +53,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 		Auto: policy.Automatic(m, policy.Envelope{Source: "file"}, policy.Options{}),
 	}
 	if out.Attachments == nil {
-		out.Attachments = []mailin.Attachment{}
+		out.Attachments = []message.Attachment{}
 	}
 	if !m.Date.IsZero() {
 		out.Date = m.Date.Format(time.RFC3339)
@@ -68,9 +68,9 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func nonNil(a []mailin.Address) []mailin.Address {
+func nonNil(a []message.Address) []message.Address {
 	if a == nil {
-		return []mailin.Address{}
+		return []message.Address{}
 	}
 	return a
 }

@@ -1,4 +1,4 @@
-package mailin
+package message
 
 import (
 	"bytes"
@@ -195,7 +195,7 @@ func CharsetReader(label string, input io.Reader) (io.Reader, error) {
 	case csEncoding:
 		return info.enc.NewDecoder().Reader(input), nil
 	}
-	return nil, fmt.Errorf("mailin: unknown charset %q", label)
+	return nil, fmt.Errorf("message: unknown charset %q", label)
 }
 
 // decodeBytes converts b from the declared charset to valid UTF-8 without

@@ -1,4 +1,4 @@
-package mailin
+package message
 
 import (
 	"unicode/utf16"

@@ -1,7 +1,9 @@
-// Package mailin brings mail in: the SMTP/LMTP listener, the client side of
-// the local LMTP socket used by `ticketgate deliver`, and the MIME parser that
-// turns raw RFC 5322 bytes into a Message the rest of the gateway works with.
-package mailin
+// Package message is the one model of an e-mail message: the tolerant,
+// streaming MIME parser that turns raw RFC 5322 bytes into a Message,
+// addresses, header reading and Message-ID lists (their canonical form is
+// package msgid's). It is a leaf: it imports no other package of the
+// gateway but msgid.
+package message
 
 import (
 	"io"
@@ -62,7 +64,10 @@ type Message struct {
 	// else the HTML converted to text.
 	Text string `json:"text"`
 	// HTML is the text/html body, if any (not sanitised).
-	HTML        string       `json:"html"`
+	HTML string `json:"html"`
+	// TextCut is set when Text or HTML was cut at ParseOptions.MaxTextBytes
+	// (the raw message still holds all of it).
+	TextCut     bool         `json:"text_cut,omitempty"`
 	Attachments []Attachment `json:"attachments"`
 	// Problems lists what was malformed, in words a sysadmin understands.
 	Problems []string `json:"problems"`
@@ -72,7 +77,7 @@ type Message struct {
 
 	// Header is every top-level header field in order, for the policy stage
 	// (Auto-Submitted, Precedence, List-Id, Authentication-Results …).
-	Header []HeaderField `json:"-"`
+	Header Header `json:"-"`
 	// ContentType is the top-level media type, lower-case (e.g.
 	// "multipart/report"), and ReportType its report-type parameter.
 	ContentType string `json:"-"`
@@ -88,25 +93,10 @@ type Message struct {
 
 // Get returns the first header field with the given name (case-insensitive),
 // or "".
-func (m *Message) Get(name string) string {
-	for _, f := range m.Header {
-		if equalFold(f.Name, name) {
-			return f.Value
-		}
-	}
-	return ""
-}
+func (m *Message) Get(name string) string { return m.Header.Get(name) }
 
 // Values returns every header field with the given name (case-insensitive).
-func (m *Message) Values(name string) []string {
-	var out []string
-	for _, f := range m.Header {
-		if equalFold(f.Name, name) {
-			out = append(out, f.Value)
-		}
-	}
-	return out
-}
+func (m *Message) Values(name string) []string { return m.Header.Values(name) }
 
 func equalFold(a, b string) bool {
 	if len(a) != len(b) {
@@ -138,6 +128,6 @@ type ParseOptions struct {
 	// and discarded.
 	Attachments AttachmentSink
 	// MaxTextBytes caps the Text and HTML bodies kept in memory (the rest is
-	// still stored raw); 0 means 4 MiB.
+	// still stored raw; Message.TextCut tells); 0 means DefaultMaxTextBytes.
 	MaxTextBytes int
 }

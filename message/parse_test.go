@@ -1,4 +1,4 @@
-package mailin
+package message
 
 import (
 	"bytes"
@@ -919,7 +919,7 @@ func TestParsePathological(t *testing.T) {
 		if name == "encoded words" && len(m.Subject) != 60000 ||
 			name == "ids" && len(m.References) != 1 ||
 			name == "addresses" && len(m.To) != 100000 ||
-			name == "no line breaks" && len(m.Text) != 4<<20 {
+			name == "no line breaks" && len(m.Text) != DefaultMaxTextBytes {
 			t.Errorf("%s: Subject %d bytes, References %d, To %d, Text %d", name, len(m.Subject), len(m.References), len(m.To), len(m.Text))
 		}
 	}

@@ -1,4 +1,4 @@
-package mailin
+package message
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-var update = flag.Bool("update", false, "rewrite mailin/testdata/*.golden.json from the parser's output")
+var update = flag.Bool("update", false, "rewrite message/testdata/*.golden.json from the parser's output")
 
 // goldenMessage is everything Parse returns, including the fields that
 // Message keeps out of its JSON, in a stable form.

@@ -1,4 +1,4 @@
-package mailin
+package message
 
 import (
 	"bufio"
@@ -20,7 +20,11 @@ import (
 )
 
 const (
-	defaultMaxTextBytes = 4 << 20
+	// DefaultMaxTextBytes is how much text (and HTML) of a body is kept
+	// when ParseOptions.MaxTextBytes is 0: enough for any message a person
+	// writes, small enough that memory per message in flight stays a small
+	// constant; the raw message is stored whole anyway.
+	DefaultMaxTextBytes = 1 << 20
 	// maxDepth bounds multipart nesting; deeper structures are kept as
 	// one opaque attachment. Real mail rarely exceeds 5.
 	maxDepth = 32
@@ -64,7 +68,7 @@ func Parse(r io.Reader, opts ParseOptions) (*Message, error) {
 		},
 	}
 	if p.maxText <= 0 {
-		p.maxText = defaultMaxTextBytes
+		p.maxText = DefaultMaxTextBytes
 	}
 	br := bufio.NewReaderSize(p.src, 32<<10)
 	if err := skipEnvelopeLines(br); err != nil {
@@ -144,14 +148,50 @@ type parser struct {
 	msg     *Message
 	maxText int
 
-	text       strings.Builder
-	html       strings.Builder
+	text       bodyBuf
+	html       bodyBuf
 	textCut    bool
 	htmlCut    bool
 	nparts     int
 	charsets   []string // legacy (non-UTF-8) charsets declared so far, in order
 	seenProbs  map[string]bool
 	origHeader bool
+}
+
+// bodyBuf collects a body's text. The first piece is kept as it is, so
+// the common single text part is never copied again; a second piece
+// switches to a builder, so many parts stay linear.
+type bodyBuf struct {
+	first string
+	b     strings.Builder
+}
+
+func (x *bodyBuf) Len() int {
+	if x.b.Len() > 0 {
+		return x.b.Len()
+	}
+	return len(x.first)
+}
+
+func (x *bodyBuf) String() string {
+	if x.b.Len() > 0 {
+		return x.b.String()
+	}
+	return x.first
+}
+
+func (x *bodyBuf) add(s string) {
+	switch {
+	case s == "":
+	case x.b.Len() == 0 && x.first == "":
+		x.first = s
+	default:
+		if x.b.Len() == 0 {
+			x.b.WriteString(x.first)
+			x.first = ""
+		}
+		x.b.WriteString(s)
+	}
 }
 
 // walkCtx is what a part needs to know about where it sits.
@@ -197,7 +237,7 @@ func (p *parser) readErr(err error) error {
 	if p.src.err != nil {
 		err = p.src.err
 	}
-	return fmt.Errorf("mailin: reading message: %w", err)
+	return fmt.Errorf("message: reading message: %w", err)
 }
 
 // partError handles an error met while walking a part: an I/O error of
@@ -549,20 +589,21 @@ func (p *parser) bodyText(ct mediaValue, r io.Reader, c walkCtx) error {
 	if problem != "" {
 		p.problem(c.where() + ": " + problem)
 	}
-	s = strings.ReplaceAll(s, "\r\n", "\n")
 	if ct.value == "text/plain" && strings.EqualFold(ct.params["format"], "flowed") {
-		s = unflow(s, strings.EqualFold(ct.params["delsp"], "yes"))
+		s = unflow(s, strings.EqualFold(ct.params["delsp"], "yes")) // CRLF → LF too
+	} else {
+		s = strings.ReplaceAll(s, "\r\n", "\n")
 	}
 	if dst.Len() > 0 && s != "" {
 		if !strings.HasSuffix(dst.String(), "\n") {
-			dst.WriteByte('\n')
+			dst.add("\n")
 		}
 	}
 	if dst.Len()+len(s) > p.maxText {
 		s = truncateUTF8(s, p.maxText-dst.Len())
 		truncated = true
 	}
-	dst.WriteString(s)
+	dst.add(s)
 	if truncated && !*cut {
 		*cut = true
 		p.problem(fmt.Sprintf("%s body longer than %d bytes; truncated", kind, p.maxText))
@@ -604,27 +645,22 @@ func truncateUTF8(s string, n int) string {
 // on the next line (with the same quote depth). Signature separators and
 // space-stuffing are handled as the RFC says.
 func unflow(s string, delsp bool) string {
-	lines := strings.Split(s, "\n")
+	// One pass over the lines into one builder: no slice of lines and no
+	// paragraph copy, so a large flowed body costs about its own size.
 	var out strings.Builder
-	var para strings.Builder
-	depth := -1
-	flush := func() {
-		if depth < 0 {
-			return
+	out.Grow(len(s))
+	depth := -1       // quote depth of the open paragraph; -1: none
+	wrote := false    // the open paragraph has content
+	flush := func() { // end the open paragraph
+		if depth >= 0 {
+			out.WriteByte('\n')
+			depth = -1
 		}
-		out.WriteString(strings.Repeat(">", depth))
-		if depth > 0 && para.Len() > 0 {
-			out.WriteByte(' ')
-		}
-		out.WriteString(para.String())
-		out.WriteByte('\n')
-		para.Reset()
-		depth = -1
 	}
-	for i, l := range lines {
-		if i == len(lines)-1 && l == "" {
-			break
-		}
+	for rest := s; rest != ""; {
+		var l string
+		l, rest, _ = strings.Cut(rest, "\n")
+		l = strings.TrimSuffix(l, "\r")
 		d := 0
 		for d < len(l) && l[d] == '>' {
 			d++
@@ -634,12 +670,24 @@ func unflow(s string, delsp bool) string {
 		if depth >= 0 && d != depth {
 			flush()
 		}
+		if depth < 0 {
+			for range d {
+				out.WriteByte('>')
+			}
+			wrote = false
+		}
 		depth = d
 		flowed := strings.HasSuffix(content, " ") && content != "-- "
 		if flowed && delsp {
 			content = content[:len(content)-1]
 		}
-		para.WriteString(content)
+		if content != "" {
+			if !wrote && d > 0 {
+				out.WriteByte(' ')
+			}
+			wrote = true
+			out.WriteString(content)
+		}
 		if !flowed {
 			flush()
 		}
@@ -677,7 +725,7 @@ func (p *parser) attachment(a Attachment, r io.Reader) error {
 			if p.ioFailed() {
 				return p.readErr(err)
 			}
-			return fmt.Errorf("mailin: storing attachment %q: %w", a.Filename, err)
+			return fmt.Errorf("message: storing attachment %q: %w", a.Filename, err)
 		}
 		a.Ref = ref
 	}
@@ -959,6 +1007,7 @@ func (p *parser) finishBody() {
 	m := p.msg
 	m.HTML = p.html.String()
 	m.Text = p.text.String()
+	m.TextCut = p.textCut || p.htmlCut
 	if strings.TrimSpace(m.Text) == "" && m.HTML != "" {
 		m.Text = htmlToText(m.HTML)
 	}

@@ -93,7 +93,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	}
 	d.cfg.Store(cfg)
 	d.tmpl.Store(templates.New(cfg.TemplatesDir))
-	st, err := store.Open(cfg.DataDir, store.Options{Logger: log.With("component", "store")})
+	st, err := OpenStore(cfg, log.With("component", "store"))
 	if err != nil {
 		return nil, err
 	}

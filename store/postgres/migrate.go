@@ -48,7 +48,7 @@ var migrations = []string{
 	CREATE INDEX audit_time ON audit (time, seq);`,
 	// 3: outbox leases: a node sending an item holds it until lease_until,
 	// so nodes sharing the database never send one item twice.
-	`ALTER TABLE outbox ADD COLUMN lease_owner text, ADD COLUMN lease_until timestamptz;`,
+	`ALTER TABLE outbox ADD COLUMN lease_owner text, ADD COLUMN lease_until bigint;`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the

@@ -1,13 +1,17 @@
 package postgres
 
 import (
+	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -45,6 +49,7 @@ func (tx *pgTx) OutboxItem(id uint64) (*store.OutboxItem, error) {
 	return &it, nil
 }
 
+// Reschedule ends the item's lease: the attempt is recorded.
 func (tx *pgTx) Reschedule(id uint64, change func(*store.OutboxItem)) (*store.OutboxItem, error) {
 	it, err := tx.OutboxItem(id)
 	if err != nil {
@@ -56,7 +61,7 @@ func (tx *pgTx) Reschedule(id uint64, change func(*store.OutboxItem)) (*store.Ou
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.exec("reschedule", "UPDATE outbox SET due = $2, data = $3 WHERE id = $1", int64(id), it.NextAttempt.UnixNano(), b); err != nil {
+	if _, err := tx.exec("reschedule", "UPDATE outbox SET due = $2, data = $3, lease_owner = NULL, lease_until = NULL WHERE id = $1", int64(id), it.NextAttempt.UnixNano(), b); err != nil {
 		return nil, err
 	}
 	return it, nil
@@ -215,4 +220,75 @@ func (tx *pgTx) OldestOutboxItem() *store.OutboxItem {
 		return nil
 	}
 	return &it
+}
+
+// ClaimOutbox leases due, unleased items to owner. FOR UPDATE SKIP LOCKED
+// lets nodes claiming at the same moment take disjoint items without
+// waiting for each other; the lease then keeps them apart until the item
+// is recorded (Reschedule clears it, Dequeue removes the row).
+func (s *DB) ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]uint64, time.Time, error) {
+	if max <= 0 {
+		return nil, time.Time{}, nil
+	}
+	t := now.UnixNano()
+	type claimed struct{ ID, Due int64 }
+	var got []claimed
+	var next *int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `WITH c AS (
+				SELECT id FROM outbox WHERE due <= $1 AND (lease_until IS NULL OR lease_until <= $1)
+				ORDER BY due, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+			UPDATE outbox o SET lease_owner = $3, lease_until = $4 FROM c WHERE o.id = c.id RETURNING o.id, o.due`,
+			t, max, owner, now.Add(lease).UnixNano())
+		if err != nil {
+			return err
+		}
+		if got, err = pgx.CollectRows(rows, pgx.RowToStructByPos[claimed]); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT min(greatest(due, coalesce(lease_until, 0))) FROM outbox
+			WHERE greatest(due, coalesce(lease_until, 0)) > $1`, t).Scan(&next)
+	})
+	if err != nil {
+		return nil, time.Time{}, fault.Temporary(fmt.Errorf("store/postgres: claim outbox: %w", err))
+	}
+	slices.SortFunc(got, func(a, b claimed) int { return cmp.Or(cmp.Compare(a.Due, b.Due), cmp.Compare(a.ID, b.ID)) })
+	ids := make([]uint64, len(got))
+	for i, c := range got {
+		ids[i] = uint64(c.ID)
+	}
+	switch {
+	case len(got) == max:
+		return ids, now, nil
+	case next == nil:
+		return ids, time.Time{}, nil
+	}
+	return ids, time.Unix(0, *next), nil
+}
+
+// RenewOutboxLeases extends owner's leases on ids.
+func (s *DB) RenewOutboxLeases(ctx context.Context, owner string, ids []uint64, now time.Time, lease time.Duration) ([]uint64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	want := make([]int64, len(ids))
+	for i, id := range ids {
+		want[i] = int64(id)
+	}
+	rows, err := s.pool.Query(ctx, "UPDATE outbox SET lease_until = $3 WHERE id = ANY($1) AND lease_owner = $2 RETURNING id",
+		want, owner, now.Add(lease).UnixNano())
+	var held []int64
+	if err == nil {
+		held, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+	}
+	if err != nil {
+		return nil, fault.Temporary(fmt.Errorf("store/postgres: renew outbox leases: %w", err))
+	}
+	var lost []uint64
+	for _, id := range want {
+		if !slices.Contains(held, id) {
+			lost = append(lost, uint64(id))
+		}
+	}
+	return lost, nil
 }

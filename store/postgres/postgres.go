@@ -67,9 +67,10 @@ type DB struct {
 }
 
 var (
-	_ store.DB         = (*DB)(nil)
-	_ store.Tx         = (*pgTx)(nil)
-	_ store.BlobWriter = (*blobWriter)(nil)
+	_ store.DB           = (*DB)(nil)
+	_ store.Tx           = (*pgTx)(nil)
+	_ store.BlobWriter   = (*blobWriter)(nil)
+	_ store.OutboxLeaser = (*DB)(nil)
 )
 
 // Open connects to the database named by dsn, migrates its schema (one

@@ -308,6 +308,27 @@ type OutboxLeaser interface {
 	RenewOutboxLeases(ctx context.Context, owner string, ids []uint64, now time.Time, lease time.Duration) ([]uint64, error)
 }
 
+// NodeLocker is implemented by a store several nodes share (PostgreSQL;
+// bbolt is one process by its file lock): named locks one node holds at a
+// time, for work that must run on one node only — reading an IMAP
+// mailbox, the periodic jobs. A lock lives on a database connection of
+// its own and ends with it, so a node that dies gives its locks up at
+// once (behind a network partition: once the database notices the
+// connection is dead, by TCP keepalive).
+type NodeLocker interface {
+	// Lock blocks until this node holds the lock name, or ctx ends.
+	Lock(ctx context.Context, name string) (HeldLock, error)
+}
+
+// HeldLock is a lock a node holds.
+type HeldLock interface {
+	// Lost is closed when the lock can no longer be vouched for (its
+	// connection failed): the work it guards must stop.
+	Lost() <-chan struct{}
+	// Release gives the lock up.
+	Release()
+}
+
 // Problem is one finding of DB.Check.
 type Problem struct {
 	// Where names the record ("messages/42") or the file.

@@ -64,6 +64,10 @@ type DB struct {
 	mu     sync.RWMutex // guards closed against concurrent Update/Close
 	closed bool
 	wg     sync.WaitGroup // updates in flight
+
+	// locks are the node locks held (lock.go), released by Close.
+	locksMu sync.Mutex
+	locks   map[*heldLock]bool
 }
 
 var (
@@ -150,6 +154,15 @@ func (s *DB) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.locksMu.Lock()
+	held := make([]*heldLock, 0, len(s.locks))
+	for l := range s.locks {
+		held = append(held, l)
+	}
+	s.locksMu.Unlock()
+	for _, l := range held {
+		l.Release()
+	}
 	s.pool.Close()
 	return nil
 }

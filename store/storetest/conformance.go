@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,6 +67,7 @@ func Run(t *testing.T, b Backend) {
 		{"TicketNumbering", s.ticketNumbering},
 		{"OutboxOrder", s.outboxOrder},
 		{"OutboxLeases", s.outboxLeases},
+		{"NodeLocks", s.nodeLocks},
 		{"BlobReferences", s.blobReferences},
 		{"DecodeFailuresAreErrors", s.decodeFailures},
 		{"Migration", s.migration},
@@ -856,4 +858,69 @@ func (s *suite) outboxLeases(t *testing.T) {
 			t.Errorf("item %d claimed %d times by concurrent claimers", id, claims[id])
 		}
 	}
+}
+
+// nodeLocks (stores that implement store.NodeLocker): two nodes on one
+// store — the same store opened twice — hold a lock one at a time; the
+// other gets it when the holder releases it, or when the holder's store
+// goes away as when its process dies. Locks of other names are
+// independent.
+func (s *suite) nodeLocks(t *testing.T) {
+	a, dir := s.fresh(t)
+	la, ok := a.(store.NodeLocker)
+	if !ok {
+		t.Skip("single-node store: no node locks")
+	}
+	b := s.open(t, dir)
+	defer b.Close()
+	lb := b.(store.NodeLocker)
+	ctx := context.Background()
+	held, err := la.Lock(ctx, "imap:ACME")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := lb.Lock(ctx, "timers")
+	if err != nil {
+		t.Fatalf("a lock of another name: %v", err)
+	}
+	other.Release()
+	var released atomic.Bool
+	got := make(chan store.HeldLock, 1)
+	go func() {
+		h, err := lb.Lock(ctx, "imap:ACME")
+		if err != nil {
+			t.Error(err)
+		}
+		if !released.Load() {
+			t.Error("B got the lock while A held it")
+		}
+		got <- h
+	}()
+	released.Store(true)
+	held.Release()
+	hb := <-got
+	if hb == nil {
+		return
+	}
+	// B holds it now; when B's store goes away (its node dies), A gets it.
+	c := s.open(t, dir)
+	lc := c.(store.NodeLocker)
+	got2 := make(chan store.HeldLock, 1)
+	var closed atomic.Bool
+	go func() {
+		h, err := lc.Lock(ctx, "imap:ACME")
+		if err != nil {
+			t.Error(err)
+		}
+		if !closed.Load() {
+			t.Error("C got the lock while B held it")
+		}
+		got2 <- h
+	}()
+	closed.Store(true)
+	b.Close()
+	if h := <-got2; h != nil {
+		h.Release()
+	}
+	c.Close()
 }

@@ -153,14 +153,20 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 		defer d.bg.Done()
 		d.sender.Run(ctx)
 	}()
+	// The timers (auto-close, blob sweep, retention) run on one node of
+	// a shared store at a time.
 	go func() {
 		defer d.bg.Done()
-		d.sweepLoop(ctx)
-	}()
-	d.bg.Add(1)
-	go func() {
-		defer d.bg.Done()
-		retention.NewJob(st, engine, d.Config, d.now, log.With("component", "retention")).Run(ctx)
+		d.onOneNode(ctx, "timers", func(ctx context.Context) {
+			var timers sync.WaitGroup
+			timers.Add(1)
+			go func() {
+				defer timers.Done()
+				d.sweepLoop(ctx)
+			}()
+			retention.NewJob(st, engine, d.Config, d.now, log.With("component", "retention")).Run(ctx)
+			timers.Wait()
+		})
 	}()
 	for _, l := range d.servers {
 		go func() {

@@ -38,3 +38,42 @@ func OpenStore(cfg *config.Config, log *slog.Logger) (store.DB, error) {
 		return nil, fault.Permanentf("store.driver %q: want bbolt or postgres", cfg.Store.Driver)
 	}
 }
+
+// onOneNode runs fn until ctx ends. On a store several nodes share
+// (store.NodeLocker) it runs fn only while this node holds the lock name:
+// fn's context ends when the lock is lost, and the node waits to take it
+// again. On bbolt it just runs fn.
+func (d *Daemon) onOneNode(ctx context.Context, name string, fn func(context.Context)) {
+	locker, ok := d.store.(store.NodeLocker)
+	if !ok {
+		fn(ctx)
+		return
+	}
+	for ctx.Err() == nil {
+		held, err := locker.Lock(ctx, name)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			d.log.Warn("could not take a node lock; retrying", "lock", name, "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(5 * time.Second):
+			}
+			continue
+		}
+		d.log.Info("this node runs the jobs of a node lock", "lock", name)
+		lctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-held.Lost():
+				cancel()
+			case <-lctx.Done():
+			}
+		}()
+		fn(lctx)
+		cancel()
+		held.Release()
+	}
+}

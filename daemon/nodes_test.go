@@ -1,0 +1,71 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/internal/dovecottest"
+	"github.com/ticketgate/ticketgate/internal/pgtest"
+	"github.com/ticketgate/ticketgate/mailout/mailouttest"
+)
+
+// TestIMAPOneReaderAcrossNodes: two daemons on one PostgreSQL store, both
+// configured with the same IMAP mailbox. Only one reads it (the mailbox's
+// node lock); every message is stored once; when the reading node stops,
+// the other takes the mailbox over and reads the next message.
+func TestIMAPOneReaderAcrossNodes(t *testing.T) {
+	dc := dovecottest.Start(t)
+	srv := pgtest.Start(t)
+	c := dc.Client(t)
+	const n = 20
+	for i := range n {
+		dovecottest.Append(t, c, "INBOX", imapMail(i))
+	}
+	dsnFile := filepath.Join(t.TempDir(), "pg.dsn")
+	if err := os.WriteFile(dsnFile, []byte(srv.Database(t, "nodes")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	nodes := make([]*Daemon, 2)
+	stops := make([]func(), 2)
+	for i := range nodes {
+		cfg := imapConfig(t, dc, sink, nil)
+		cfg.Store.Driver = config.StoreDriverPostgres
+		cfg.Store.Postgres.DSNFile = dsnFile
+		d, err := Start(cfg, testLogger(t), Options{})
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+		var once sync.Once
+		stops[i] = func() { once.Do(func() { d.Shutdown(context.Background()) }) }
+		t.Cleanup(stops[i])
+		nodes[i] = d
+	}
+	st := nodes[0].Store()
+	waitUntil(t, fmt.Sprintf("%d tickets", n), func() bool { k, _ := storedIDs(t, st); return k == n })
+	waitUntil(t, "one node idling", func() bool { return idling(nodes[0]) || idling(nodes[1]) })
+	reader, other := 0, 1
+	if idling(nodes[1]) {
+		reader, other = 1, 0
+	}
+	if s := nodes[other].Mailboxes(); len(s) != 1 || s[0].Connected || s[0].Ingested != 0 {
+		t.Errorf("the standby node is connected or ingested: %+v", s)
+	}
+	stops[reader]()
+	dovecottest.Append(t, c, "INBOX", imapMail(n))
+	waitUntil(t, "the other node reads the next message", func() bool {
+		k, _ := storedIDs(t, nodes[other].Store())
+		return k == n+1
+	})
+	_, perID := storedIDs(t, nodes[other].Store())
+	for i := range n + 1 {
+		if id := fmt.Sprintf("imap-%d@customer.example", i); perID[id] != 1 {
+			t.Errorf("%s stored %d times", id, perID[id])
+		}
+	}
+}

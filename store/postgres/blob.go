@@ -130,7 +130,8 @@ func (s *DB) FlushBlobs(context.Context) error { return nil }
 
 // OpenBlob copies a blob, a chunk at a time, into an unlinked spool file
 // and returns it positioned at the start (the contract hands out an
-// *os.File).
+// *os.File). A blob whose chunks do not add up to its hash is
+// store.ErrBlobDamaged, never served.
 func (s *DB) OpenBlob(h string) (*os.File, error) {
 	if !validHash(h) {
 		return nil, fmt.Errorf("store: invalid blob hash %q: %w", h, store.ErrNotFound)
@@ -143,6 +144,7 @@ func (s *DB) OpenBlob(h string) (*os.File, error) {
 	ctx := context.Background()
 	var size int64
 	found := true
+	sum := sha256.New()
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, "SELECT size FROM blobs WHERE hash = $1", h).Scan(&size); errors.Is(err, pgx.ErrNoRows) {
 			found = false
@@ -162,6 +164,7 @@ func (s *DB) OpenBlob(h string) (*os.File, error) {
 			if _, err := f.Write(chunk); err != nil {
 				return err
 			}
+			sum.Write(chunk)
 		}
 	})
 	if err == nil && !found {
@@ -171,8 +174,9 @@ func (s *DB) OpenBlob(h string) (*os.File, error) {
 	if err == nil {
 		var off int64
 		off, err = f.Seek(0, io.SeekCurrent)
-		if err == nil && off != size {
-			err = fmt.Errorf("blob %s has %d bytes in its chunks, %d recorded", h, off, size)
+		if err == nil && (off != size || hex.EncodeToString(sum.Sum(nil)) != h) {
+			f.Close()
+			return nil, fault.Permanent(fmt.Errorf("store: blob %s (%d bytes in its chunks, %d recorded): %w", h, off, size, store.ErrBlobDamaged))
 		}
 	}
 	if err == nil {

@@ -65,6 +65,11 @@ type DB struct {
 	closed bool
 	wg     sync.WaitGroup // updates in flight
 
+	// commitErr is the error of the last write transaction that could
+	// not begin or commit, nil once one commits (CommitFailing).
+	commitMu  sync.Mutex
+	commitErr error
+
 	// locks are the node locks held (lock.go), released by Close.
 	locksMu sync.Mutex
 	locks   map[*heldLock]bool
@@ -207,16 +212,42 @@ func (s *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 			backoff(attempt)
 			continue
 		}
-		if err == nil {
-			tx.runAfterCommit(s.log)
-		}
 		var fe *fnError
-		if errors.As(err, &fe) {
+		switch {
+		case err == nil:
+			s.setCommitErr(nil)
+			tx.runAfterCommit(s.log)
+		case errors.As(err, &fe):
+			if errors.Is(fe.err, errStorage) {
+				// A statement the database refused (read-only, out
+				// of space, gone) fails the function.
+				s.setCommitErr(fe.err)
+			}
 			return fe.err
+		case errors.Is(err, errStorage):
+			s.setCommitErr(err)
 		}
 		return err
 	}
 }
+
+func (s *DB) setCommitErr(err error) {
+	s.commitMu.Lock()
+	s.commitErr = err
+	s.commitMu.Unlock()
+}
+
+// CommitFailing is the error of the last write transaction that could not
+// begin or commit (the database is down, read-only, out of space), nil
+// once one commits again.
+func (s *DB) CommitFailing() error {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	return s.commitErr
+}
+
+// errStorage marks a transaction that failed to begin or commit.
+var errStorage = errors.New("store/postgres: storage")
 
 // errRehearsal rolls back the first run of Options.RunTwice; errFn marks
 // that the rehearsed function itself failed.
@@ -237,7 +268,7 @@ func (e *fnError) Unwrap() error { return e.err }
 func (s *DB) run(ctx context.Context, fn func(store.Tx) error, opts pgx.TxOptions, rehearse bool) (*pgTx, error) {
 	ptx, err := s.pool.BeginTx(ctx, opts)
 	if err != nil {
-		return nil, fault.Temporary(fmt.Errorf("store/postgres: begin: %w", err))
+		return nil, fault.Temporary(fmt.Errorf("%w: begin: %w", errStorage, err))
 	}
 	tx := &pgTx{ctx: ctx, tx: ptx, writable: opts.AccessMode != pgx.ReadOnly}
 	ferr := callSafely(fn, tx)
@@ -265,7 +296,7 @@ func (s *DB) run(ctx context.Context, fn func(store.Tx) error, opts pgx.TxOption
 		if retryable(err) {
 			return nil, err
 		}
-		return nil, fault.Temporary(fmt.Errorf("store/postgres: commit: %w", err))
+		return nil, fault.Temporary(fmt.Errorf("%w: commit: %w", errStorage, err))
 	}
 	return tx, nil
 }

@@ -39,7 +39,7 @@ func (tx *pgTx) fail(what string, err error) error {
 	if retryable(err) {
 		return fmt.Errorf("store/postgres: %s: %w", what, err)
 	}
-	return fault.Temporary(fmt.Errorf("store/postgres: %s: %w", what, err))
+	return fault.Temporary(fmt.Errorf("%w: %s: %w", errStorage, what, err))
 }
 
 func (tx *pgTx) exec(what, sql string, args ...any) (int64, error) {

@@ -137,7 +137,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	if err := engine.SyncOrganizations(context.Background()); err != nil {
 		return nil, fmt.Errorf("organizations from the configuration: %w", err)
 	}
-	if d.secret, err = loadSecret(cfg.DataDir); err != nil {
+	if d.secret, err = d.loadSecret(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("installation secret: %w", err)
 	}
 	if err := d.listen(cfg); err != nil {

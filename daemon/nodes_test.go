@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -67,5 +68,22 @@ func TestIMAPOneReaderAcrossNodes(t *testing.T) {
 		if id := fmt.Sprintf("imap-%d@customer.example", i); perID[id] != 1 {
 			t.Errorf("%s stored %d times", id, perID[id])
 		}
+	}
+}
+
+// TestNodesShareTheSigningKey: two nodes on one PostgreSQL store sign
+// links and forms with the same key, kept in the store (a form served by
+// one node is posted to the other); no key file is written to data_dir.
+func TestNodesShareTheSigningKey(t *testing.T) {
+	srv := pgtest.Start(t)
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	a := start(t, postgresConfig(t, srv, "signing", sink))
+	cfg := postgresConfig(t, srv, "signing", sink)
+	b := start(t, cfg)
+	if len(a.secret) < 32 || !bytes.Equal(a.secret, b.secret) {
+		t.Fatalf("nodes sign with different keys (%d and %d bytes)", len(a.secret), len(b.secret))
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, SecretName)); !os.IsNotExist(err) {
+		t.Errorf("a key file in data_dir on a shared store: %v", err)
 	}
 }

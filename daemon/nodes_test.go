@@ -38,14 +38,7 @@ func TestIMAPOneReaderAcrossNodes(t *testing.T) {
 		cfg := imapConfig(t, dc, sink, nil)
 		cfg.Store.Driver = config.StoreDriverPostgres
 		cfg.Store.Postgres.DSNFile = dsnFile
-		d, err := Start(cfg, testLogger(t), Options{})
-		if err != nil {
-			t.Fatalf("node %d: %v", i, err)
-		}
-		var once sync.Once
-		stops[i] = func() { once.Do(func() { d.Shutdown(context.Background()) }) }
-		t.Cleanup(stops[i])
-		nodes[i] = d
+		nodes[i], stops[i] = startStoppable(t, cfg)
 	}
 	st := nodes[0].Store()
 	waitUntil(t, fmt.Sprintf("%d tickets", n), func() bool { k, _ := storedIDs(t, st); return k == n })
@@ -86,4 +79,67 @@ func TestNodesShareTheSigningKey(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(cfg.DataDir, SecretName)); !os.IsNotExist(err) {
 		t.Errorf("a key file in data_dir on a shared store: %v", err)
 	}
+}
+
+// TestSameMessageToTwoNodesAtOnce: one message delivered to both nodes at
+// the same moment, 100 times over, makes one ticket each time: both
+// deliveries are answered 250, the Message-ID index in the database lets
+// one store it and the other find the duplicate, and the customer gets one
+// auto-reply.
+func TestSameMessageToTwoNodesAtOnce(t *testing.T) {
+	srv := pgtest.Start(t)
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	a, stopA := startStoppable(t, postgresConfig(t, srv, "twice", sink))
+	b, stopB := startStoppable(t, postgresConfig(t, srv, "twice", sink))
+	const n = 100
+	for i := range n {
+		raw := msg(fmt.Sprintf("c%d@customer.example", i), "acme@support.example.com", fmt.Sprintf("question %d", i), fmt.Sprintf("both-%d@customer.example", i), "Hello.")
+		var wg sync.WaitGroup
+		for _, d := range []*Daemon{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := send(t, d.Addr("smtp"), fmt.Sprintf("c%d@customer.example", i), []string{"acme@support.example.com"}, raw); err != nil {
+					t.Errorf("message %d: %v", i, err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	tickets, perID := storedIDs(t, a.Store())
+	if tickets != n {
+		t.Errorf("%d tickets for %d messages", tickets, n)
+	}
+	for i := range n {
+		if id := fmt.Sprintf("both-%d@customer.example", i); perID[id] != 1 {
+			t.Errorf("%s stored %d times", id, perID[id])
+		}
+	}
+	// One auto-reply per customer, one notice to the agent per ticket.
+	msgs := waitMessages(t, sink, 2*n)
+	stopA()
+	stopB()
+	msgs = sink.Messages()
+	for i := range n {
+		if got := len(to(msgs, fmt.Sprintf("c%d@customer.example", i))); got != 1 {
+			t.Errorf("customer %d got %d auto-replies", i, got)
+		}
+	}
+	if len(msgs) != 2*n {
+		t.Errorf("%d mails at the sink, want %d", len(msgs), 2*n)
+	}
+}
+
+// startStoppable starts a daemon and returns it with a stop function
+// that may be called before the test ends (Shutdown runs once).
+func startStoppable(t *testing.T, cfg *config.Config) (*Daemon, func()) {
+	t.Helper()
+	d, err := Start(cfg, testLogger(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop := func() { once.Do(func() { d.Shutdown(context.Background()) }) }
+	t.Cleanup(stop)
+	return d, stop
 }

@@ -180,6 +180,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 			log.Error("web server stopped", "err", err)
 		}
 	}()
+	d.publishFingerprint(cfg)
 	d.startIMAP()
 	d.serveOps()
 	ok = true
@@ -381,6 +382,7 @@ func (d *Daemon) Reload(cfg *config.Config) {
 	if err := d.engine.SyncOrganizations(context.Background()); err != nil {
 		d.log.Error("reload: could not apply the configured organizations", "err", err)
 	}
+	d.publishFingerprint(cfg)
 	d.log.Info("configuration reloaded", "projects", len(cfg.Projects))
 }
 

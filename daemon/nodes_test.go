@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -142,4 +143,43 @@ func startStoppable(t *testing.T, cfg *config.Config) (*Daemon, func()) {
 	stop := func() { once.Do(func() { d.Shutdown(context.Background()) }) }
 	t.Cleanup(stop)
 	return d, stop
+}
+
+// TestNodesWithDifferentProjectsNotReady: on a shared store, a node whose
+// projects differ from the ones another node loaded last fails /readyz
+// (check "config") until its config is the same again.
+func TestNodesWithDifferentProjectsNotReady(t *testing.T) {
+	srv := pgtest.Start(t)
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	cfgA := postgresConfig(t, srv, "fingerprint", sink)
+	a := start(t, cfgA)
+	cfgB := postgresConfig(t, srv, "fingerprint", sink)
+	b := start(t, cfgB)
+	configCheck := func(d *Daemon) (bool, string) {
+		for _, c := range d.Metrics().Ready().Checks {
+			if c.Name == "config" {
+				return c.OK, c.Detail
+			}
+		}
+		t.Fatal("no config check in /readyz")
+		return false, ""
+	}
+	for _, d := range []*Daemon{a, b} {
+		if ok, detail := configCheck(d); !ok {
+			t.Fatalf("same config, not ready: %s", detail)
+		}
+	}
+	changed := postgresConfig(t, srv, "fingerprint", sink)
+	changed.Projects[0].Agents = append(changed.Projects[0].Agents, "carol@example.com")
+	b.Reload(changed)
+	if ok, _ := configCheck(b); !ok {
+		t.Error("the node that loaded last is not ready")
+	}
+	if ok, detail := configCheck(a); ok || !strings.Contains(detail, "differ") {
+		t.Errorf("a node with other projects is ready: %v %q", ok, detail)
+	}
+	a.Reload(changed)
+	if ok, detail := configCheck(a); !ok {
+		t.Errorf("same config again, not ready: %s", detail)
+	}
 }

@@ -117,10 +117,10 @@ func TestSameMessageToTwoNodesAtOnce(t *testing.T) {
 		}
 	}
 	// One auto-reply per customer, one notice to the agent per ticket.
-	msgs := waitMessages(t, sink, 2*n)
+	waitMessages(t, sink, 2*n)
 	stopA()
 	stopB()
-	msgs = sink.Messages()
+	msgs := sink.Messages()
 	for i := range n {
 		if got := len(to(msgs, fmt.Sprintf("c%d@customer.example", i))); got != 1 {
 			t.Errorf("customer %d got %d auto-replies", i, got)

@@ -109,3 +109,20 @@ func migrate(ctx context.Context, conn *pgx.Conn, newID func() string) (string, 
 	}
 	return string(id), nil
 }
+
+// currentSchema checks, writing nothing, that the schema is the one this
+// code reads, and returns the installation id.
+func currentSchema(ctx context.Context, conn *pgx.Conn) (string, error) {
+	var v int
+	if err := conn.QueryRow(ctx, "SELECT version FROM schema_version").Scan(&v); err != nil {
+		return "", fault.Permanentf("store/postgres: no ticketgate schema in this database (or it cannot be read): %v", err)
+	}
+	if v != SchemaVersion {
+		return "", fault.Permanentf("store/postgres: schema version %d, this binary reads %d: start the daemon once to migrate, or use the matching binary", v, SchemaVersion)
+	}
+	var id []byte
+	if err := conn.QueryRow(ctx, "SELECT value FROM meta WHERE name = 'installation'").Scan(&id); err != nil {
+		return "", fault.Permanentf("store/postgres: no installation id: %v", err)
+	}
+	return string(id), nil
+}

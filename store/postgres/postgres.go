@@ -45,6 +45,9 @@ type Options struct {
 	// transaction that is rolled back (store.Options.RunTwice; the
 	// environment variable store.RunTwiceEnv=1 switches it on too).
 	RunTwice bool
+	// ReadOnly opens for checking (`ticketgate check-store`): no
+	// migration, and a schema of another version is refused.
+	ReadOnly bool
 	Logger   *slog.Logger
 }
 
@@ -110,7 +113,12 @@ func Open(ctx context.Context, dsn, dir string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, fault.Temporary(fmt.Errorf("store/postgres: connect: %w", err))
 	}
-	id, err := migrate(ctx, conn.Conn(), newInstallationID)
+	var id string
+	if opts.ReadOnly {
+		id, err = currentSchema(ctx, conn.Conn())
+	} else {
+		id, err = migrate(ctx, conn.Conn(), newInstallationID)
+	}
 	conn.Release()
 	if err != nil {
 		pool.Close()

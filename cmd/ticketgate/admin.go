@@ -299,16 +299,6 @@ func cmdBackup(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// offlineDataDir returns data_dir for commands that need the daemon
-// stopped, refusing while it runs.
-func offlineDataDir(af *adminFlags, stderr io.Writer) (string, int) {
-	cfg, code := offlineConfig(af, stderr)
-	if cfg == nil {
-		return "", code
-	}
-	return cfg.DataDir, exitOK
-}
-
 // offlineConfig loads the config for commands that need the daemon
 // stopped, refusing while it runs.
 func offlineConfig(af *adminFlags, stderr io.Writer) (*config.Config, int) {

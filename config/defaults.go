@@ -41,6 +41,7 @@ func Default() *Config {
 		},
 		Limits:  defaultLimits(),
 		Metrics: defaultMetrics(),
+		Store:   defaultStore(),
 		Outbound: Outbound{
 			Transport: "maildir",
 			Workers:   16,
@@ -163,6 +164,7 @@ func (c *Config) resolvePaths(base string) {
 	c.Outbound.SMTP.PasswordFile = abs(c.Outbound.SMTP.PasswordFile)
 	c.resolveIMAPPaths(abs)
 	c.TemplatesDir = abs(c.TemplatesDir)
+	c.Store.Postgres.DSNFile = abs(c.Store.Postgres.DSNFile)
 	c.Admin.TLSCertFile = abs(c.Admin.TLSCertFile)
 	c.Admin.TLSKeyFile = abs(c.Admin.TLSKeyFile)
 	for i := range c.Admin.Tokens {

@@ -336,5 +336,6 @@ func (c *Config) checkFiles() []error {
 		}
 	}
 	out = append(out, c.checkIMAPFiles()...)
+	out = append(out, c.checkStoreFiles()...)
 	return out
 }

@@ -531,3 +531,40 @@ func TestYAMLErrorLine(t *testing.T) {
 		})
 	}
 }
+
+// TestStoreDriver: driver postgres needs a DSN file that exists and parses;
+// an unknown driver and a silly pool size are refused.
+func TestStoreDriver(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "pg.dsn")
+	if err := os.WriteFile(good, []byte("host=/run/postgresql dbname=ticketgate user=tg password=s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.dsn")
+	if err := os.WriteFile(bad, []byte("postgres://tg:s3cret@[::1/ticketgate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := acme
+	cfg := mustLoad(t, base+"store:\n  driver: postgres\n  postgres:\n    dsn_file: "+good+"\n    max_conns: 5\n")
+	if cfg.Store.Driver != StoreDriverPostgres || cfg.Store.Postgres.DSNFile != good || cfg.Store.Postgres.MaxConns != 5 {
+		t.Errorf("store section: %+v", cfg.Store)
+	}
+	if cfg := mustLoad(t, base); cfg.Store.Driver != StoreDriverBolt || cfg.Store.Postgres.MaxConns != 20 {
+		t.Errorf("store defaults: %+v", cfg.Store)
+	}
+	for body, want := range map[string]string{
+		"store:\n  driver: mysql\n":    "store.driver",
+		"store:\n  driver: postgres\n": "store.postgres.dsn_file: required",
+		"store:\n  driver: postgres\n  postgres:\n    dsn_file: " + filepath.Join(dir, "none") + "\n": "store.postgres.dsn_file",
+		"store:\n  driver: postgres\n  postgres:\n    dsn_file: " + bad + "\n":                        "does not parse",
+		"store:\n  driver: postgres\n  postgres:\n    dsn_file: " + good + "\n    max_conns: 0\n":     "store.postgres.max_conns",
+	} {
+		lines := problems(t, base+body)
+		if len(lines) != 1 || !strings.Contains(lines[0], want) {
+			t.Errorf("%q: %v, want one problem about %s", body, lines, want)
+		}
+		if strings.Contains(strings.Join(lines, "\n"), "s3cret") {
+			t.Errorf("%q: the DSN's password is in the message: %v", body, lines)
+		}
+	}
+}

@@ -31,6 +31,8 @@ type Config struct {
 	Projects []Project `mapstructure:"projects"`
 	// Metrics is the operations listener (/metrics, /healthz, /readyz).
 	Metrics Metrics `mapstructure:"metrics"`
+	// Store selects the storage backend (bbolt or postgres).
+	Store Store `mapstructure:"store"`
 
 	// Path is the file the config was read from (not a YAML key).
 	Path string `mapstructure:"-"`

@@ -51,6 +51,7 @@ func (c *Config) Validate() []error {
 	errs = append(errs, c.Limits.validate()...)
 	errs = append(errs, c.Admin.validate(c)...)
 	errs = append(errs, c.Metrics.validate()...)
+	errs = append(errs, c.Store.validate()...)
 	errs = append(errs, c.validateRetention()...)
 	switch u, err := url.Parse(c.Web.BaseURL); {
 	case c.Web.BaseURL == "":

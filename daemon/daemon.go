@@ -93,7 +93,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	}
 	d.cfg.Store(cfg)
 	d.tmpl.Store(templates.New(cfg.TemplatesDir))
-	st, err := store.Open(cfg.DataDir, store.Options{Logger: log.With("component", "store")})
+	st, err := OpenStore(cfg, log.With("component", "store"))
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	if err := engine.SyncOrganizations(context.Background()); err != nil {
 		return nil, fmt.Errorf("organizations from the configuration: %w", err)
 	}
-	if d.secret, err = loadSecret(cfg.DataDir); err != nil {
+	if d.secret, err = d.loadSecret(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("installation secret: %w", err)
 	}
 	if err := d.listen(cfg); err != nil {
@@ -153,14 +153,20 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 		defer d.bg.Done()
 		d.sender.Run(ctx)
 	}()
+	// The timers (auto-close, blob sweep, retention) run on one node of
+	// a shared store at a time.
 	go func() {
 		defer d.bg.Done()
-		d.sweepLoop(ctx)
-	}()
-	d.bg.Add(1)
-	go func() {
-		defer d.bg.Done()
-		retention.NewJob(st, engine, d.Config, d.now, log.With("component", "retention")).Run(ctx)
+		d.onOneNode(ctx, "timers", func(ctx context.Context) {
+			var timers sync.WaitGroup
+			timers.Add(1)
+			go func() {
+				defer timers.Done()
+				d.sweepLoop(ctx)
+			}()
+			retention.NewJob(st, engine, d.Config, d.now, log.With("component", "retention")).Run(ctx)
+			timers.Wait()
+		})
 	}()
 	for _, l := range d.servers {
 		go func() {
@@ -174,6 +180,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 			log.Error("web server stopped", "err", err)
 		}
 	}()
+	d.publishFingerprint(cfg)
 	d.startIMAP()
 	d.serveOps()
 	ok = true
@@ -375,6 +382,7 @@ func (d *Daemon) Reload(cfg *config.Config) {
 	if err := d.engine.SyncOrganizations(context.Background()); err != nil {
 		d.log.Error("reload: could not apply the configured organizations", "err", err)
 	}
+	d.publishFingerprint(cfg)
 	d.log.Info("configuration reloaded", "projects", len(cfg.Projects))
 }
 

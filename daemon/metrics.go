@@ -47,6 +47,10 @@ func (d *Daemon) startOps(opts Options) error {
 	if mailboxes == nil {
 		mailboxes = d.mailboxStates
 	}
+	var agrees func() error
+	if _, shared := d.store.(store.NodeLocker); shared {
+		agrees = d.configAgrees
+	}
 	o.metrics = metrics.New(metrics.Options{
 		Outbox:      func() (metrics.OutboxState, error) { return outboxState(d.store) },
 		StoreBytes:  func() (int64, bool) { return storeBytes(d.store) },
@@ -64,7 +68,8 @@ func (d *Daemon) startOps(opts Options) error {
 			}
 			return out
 		},
-		Alive: d.Healthy,
+		Alive:        d.Healthy,
+		ConfigAgrees: agrees,
 	})
 	o.audit = newAuditWriter(d.store, d.now, d.log.With("component", "audit"), o.metrics.AuditDropped)
 	o.audit.days = func() int { return d.Config().Log.AuditDays }

@@ -24,7 +24,44 @@ import (
 // first start, never shipped, so no two installations share one.
 const SecretName = "secret.key"
 
-func loadSecret(dataDir string) ([]byte, error) {
+// secretMeta names the signing key in a shared store's metadata.
+const secretMeta = "web_secret"
+
+// loadSecret returns the installation's signing key. On a store several
+// nodes share (store.NodeLocker) it lives in the store, so a link or form
+// made by one node works on every other: the first node to start stores
+// it (adopting data_dir's key file when there is one, as when a single
+// node's installation moved to PostgreSQL), the others read it. On bbolt
+// it is the file data_dir/secret.key.
+func (d *Daemon) loadSecret(dataDir string) ([]byte, error) {
+	if _, shared := d.store.(store.NodeLocker); !shared {
+		return loadSecretFile(dataDir)
+	}
+	candidate, err := os.ReadFile(filepath.Join(dataDir, SecretName))
+	if err != nil || len(candidate) < 32 {
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("read %s: %w", SecretName, err)
+		}
+		candidate = make([]byte, 32)
+		if _, err := rand.Read(candidate); err != nil {
+			return nil, err
+		}
+	}
+	var secret []byte
+	err = d.store.Update(context.Background(), func(tx store.Tx) error {
+		if secret = tx.Meta(secretMeta); len(secret) >= 32 {
+			return nil
+		}
+		secret = candidate
+		return tx.SetMeta(secretMeta, candidate)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store the signing key: %w", err)
+	}
+	return secret, nil
+}
+
+func loadSecretFile(dataDir string) ([]byte, error) {
 	path := filepath.Join(dataDir, SecretName)
 	b, err := os.ReadFile(path)
 	if err == nil && len(b) >= 32 {

@@ -136,7 +136,52 @@ func (f *fetcher) recordError(err error) {
 	})
 }
 
+// run reads the mailbox until ctx ends. On a store several nodes share
+// (store.NodeLocker) it first takes the mailbox's node lock: one node
+// reads a mailbox at a time, and another takes over as soon as the
+// holder's lock ends (it stopped, died, or lost its database connection).
 func (f *fetcher) run(ctx context.Context) {
+	locker, ok := f.store.(store.NodeLocker)
+	if !ok {
+		f.read(ctx)
+		return
+	}
+	backoff := f.opts.BackoffMin
+	for ctx.Err() == nil {
+		held, err := locker.Lock(ctx, "imap:"+f.acct.key())
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			f.recordError(err)
+			f.log.Warn("imap: could not take the mailbox lock; retrying", "err", err, "retry_in", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, f.opts.BackoffMax)
+			continue
+		}
+		backoff = f.opts.BackoffMin
+		f.log.Info("imap: this node reads the mailbox")
+		lctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-held.Lost():
+				cancel()
+			case <-lctx.Done():
+			}
+		}()
+		f.read(lctx)
+		cancel()
+		held.Release()
+	}
+}
+
+// read connects, catches up and waits for mail, reconnecting with backoff,
+// until ctx ends.
+func (f *fetcher) read(ctx context.Context) {
 	backoff := f.opts.BackoffMin
 	for {
 		synced, err := f.session(ctx)

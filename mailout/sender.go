@@ -69,6 +69,14 @@ type Sender struct {
 	// OnRepair, when set, is told how many outbox index entries were
 	// repaired (at start-up, or when a scan met one without its row).
 	OnRepair func(n int)
+	// Lease is how long this sender's claim on an item lasts when the
+	// store is shared by several nodes (store.OutboxLeaser): renewed every
+	// Lease/3 while the item is in flight, so another node sends it only
+	// after this one died. The loop also looks for due items every
+	// Lease/3, since other nodes' enqueues do not wake it. Default 60 s.
+	Lease time.Duration
+	// Owner names this sender in its leases. Default: random.
+	Owner string
 
 	// beat is the unix nano time of the loop's last sign of serving; 0
 	// when Run is not running (see Heartbeat).
@@ -99,7 +107,32 @@ func NewSender(s store.DB, t Transport, r Retry, workers int, log *slog.Logger) 
 		workers = def.Workers
 	}
 	return &Sender{store: s, transport: t, retry: r, workers: workers, now: time.Now, log: log, wake: make(chan struct{}, 1),
-		OpenBlob: func(h string) (io.ReadCloser, error) { return s.OpenBlob(h) }}
+		OpenBlob: func(h string) (io.ReadCloser, error) { return s.OpenBlob(h) },
+		Lease:    DefaultLease, Owner: fmt.Sprintf("sender-%016x", rand.Uint64())}
+}
+
+// DefaultLease is Sender.Lease's default.
+const DefaultLease = time.Minute
+
+// renewLeases extends this sender's leases on the items in flight; a
+// lease it lost (another node took the item over after it ran out) is
+// logged: that item may be sent twice, which at-least-once allows.
+func (s *Sender) renewLeases(ctx context.Context, l store.OutboxLeaser, inflight map[uint64]bool) {
+	if len(inflight) == 0 {
+		return
+	}
+	ids := make([]uint64, 0, len(inflight))
+	for id := range inflight {
+		ids = append(ids, id)
+	}
+	lost, err := l.RenewOutboxLeases(ctx, s.Owner, ids, s.now(), s.Lease)
+	if err != nil {
+		s.log.Error("could not renew outbox leases", "err", err, "items", len(ids))
+		return
+	}
+	for _, id := range lost {
+		s.log.Warn("outbox lease lost while sending: another node may send it too", "id", id)
+	}
 }
 
 // Wake tells the loop new items may be due (call after a commit that
@@ -171,6 +204,13 @@ func (s *Sender) Run(ctx context.Context) {
 		}
 	}
 	busy := 0
+	leaser, _ := s.store.(store.OutboxLeaser)
+	var poll <-chan time.Time
+	if leaser != nil {
+		tick := time.NewTicker(max(s.Lease/3, time.Millisecond))
+		defer tick.Stop()
+		poll = tick.C
+	}
 	defer func() {
 		close(jobs)
 		workers.Wait()
@@ -182,7 +222,7 @@ func (s *Sender) Run(ctx context.Context) {
 		if len(broken) > 0 && time.Since(brokenSince) >= unreadableRetry {
 			clear(broken)
 		}
-		next, err := s.dispatch(ctx, jobs, inflight, broken, &busy)
+		next, err := s.dispatch(ctx, leaser, jobs, inflight, broken, &busy)
 		if ctx.Err() != nil {
 			return
 		}
@@ -209,6 +249,8 @@ func (s *Sender) Run(ctx context.Context) {
 			return
 		case <-s.wake:
 		case <-timer:
+		case <-poll:
+			s.renewLeases(ctx, leaser, inflight)
 		case <-free:
 			busy--
 		case r := <-done:
@@ -233,10 +275,20 @@ func (s *Sender) Run(ctx context.Context) {
 // dispatch hands due items not in flight to free workers and returns when
 // the loop should look again: the next item's due time, zero when nothing
 // is queued or every worker is busy (a report wakes the loop then).
-func (s *Sender) dispatch(ctx context.Context, jobs chan<- uint64, inflight map[uint64]bool, broken map[uint64]error, busy *int) (time.Time, error) {
+//
+// On a store several nodes share (leaser not nil) it claims the items
+// first: only what this sender leased is handed out.
+func (s *Sender) dispatch(ctx context.Context, leaser store.OutboxLeaser, jobs chan<- uint64, inflight map[uint64]bool, broken map[uint64]error, busy *int) (time.Time, error) {
 	free := s.workers - *busy
 	if free <= 0 {
 		return time.Time{}, nil
+	}
+	if leaser != nil {
+		due, next, err := leaser.ClaimOutbox(ctx, s.Owner, s.now(), s.Lease, free)
+		if err != nil {
+			return time.Time{}, err
+		}
+		return s.handOut(ctx, jobs, due, next, inflight, broken, busy, free)
 	}
 	// Items in flight (and unreadable ones) stay in the index at their
 	// due time, so the first len(inflight)+len(broken)+free due entries
@@ -261,6 +313,12 @@ func (s *Sender) dispatch(ctx context.Context, jobs chan<- uint64, inflight map[
 		}
 		due = nil
 	}
+	return s.handOut(ctx, jobs, due, next, inflight, broken, busy, free)
+}
+
+// handOut gives the due ids not in flight (nor unreadable) to free
+// workers.
+func (s *Sender) handOut(ctx context.Context, jobs chan<- uint64, due []uint64, next time.Time, inflight map[uint64]bool, broken map[uint64]error, busy *int, free int) (time.Time, error) {
 	for _, id := range due {
 		if _, bad := broken[id]; inflight[id] || bad || free == 0 {
 			continue

@@ -93,6 +93,13 @@ func (m *Metrics) Ready() Report {
 			fail(c)
 		}
 	}
+	if m.opts.ConfigAgrees != nil {
+		if err := m.opts.ConfigAgrees(); err != nil {
+			fail(Check{Name: "config", Detail: err.Error()})
+		} else {
+			r.Checks = append(r.Checks, Check{Name: "config", OK: true})
+		}
+	}
 	if mbs := m.mailboxes(); len(mbs) > 0 {
 		var down []string
 		for _, mb := range mbs {

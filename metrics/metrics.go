@@ -64,6 +64,10 @@ type Options struct {
 	// Alive is the daemon's own liveness check (store read, sender loop)
 	// used by /healthz; may be nil (then Outbox must read).
 	Alive func() error
+	// ConfigAgrees, when set, fails /readyz with its error: on a store
+	// several nodes share, this node's projects differ from the ones
+	// another node loaded.
+	ConfigAgrees func() error
 }
 
 // Metrics holds the registry and the counters the hooks feed.

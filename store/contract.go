@@ -288,6 +288,47 @@ type IMAPTx interface {
 	PutIMAPAttempt(account string, uidValidity, uid uint32, a IMAPAttempt) error
 }
 
+// OutboxLeaser is implemented by a store that several nodes share
+// (PostgreSQL; bbolt is one process by its file lock and does not need
+// it). A node's outbox sender claims due items with a lease before it
+// sends them, so two live nodes never send one item; an item whose lease
+// ran out (its node died) is claimed by another. A lease ends at its time,
+// or when the item is rescheduled or dequeued. Times are the callers'
+// clocks: leases must be long against the skew between nodes.
+type OutboxLeaser interface {
+	// ClaimOutbox leases to owner, until now+lease, up to max items due at
+	// now that no unexpired lease holds, and returns their ids (earliest
+	// due first) and when to look again: now when more are claimable, the
+	// earliest time another item becomes due or its lease runs out, zero
+	// when the queue is empty.
+	ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]uint64, time.Time, error)
+	// RenewOutboxLeases extends owner's leases on ids to now+lease and
+	// returns the ids owner no longer holds (gone, or claimed by another
+	// node after its lease ran out).
+	RenewOutboxLeases(ctx context.Context, owner string, ids []uint64, now time.Time, lease time.Duration) ([]uint64, error)
+}
+
+// NodeLocker is implemented by a store several nodes share (PostgreSQL;
+// bbolt is one process by its file lock): named locks one node holds at a
+// time, for work that must run on one node only — reading an IMAP
+// mailbox, the periodic jobs. A lock lives on a database connection of
+// its own and ends with it, so a node that dies gives its locks up at
+// once (behind a network partition: once the database notices the
+// connection is dead, by TCP keepalive).
+type NodeLocker interface {
+	// Lock blocks until this node holds the lock name, or ctx ends.
+	Lock(ctx context.Context, name string) (HeldLock, error)
+}
+
+// HeldLock is a lock a node holds.
+type HeldLock interface {
+	// Lost is closed when the lock can no longer be vouched for (its
+	// connection failed): the work it guards must stop.
+	Lost() <-chan struct{}
+	// Release gives the lock up.
+	Release()
+}
+
 // Problem is one finding of DB.Check.
 type Problem struct {
 	// Where names the record ("messages/42") or the file.

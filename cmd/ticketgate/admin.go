@@ -299,22 +299,22 @@ func cmdBackup(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// offlineDataDir returns data_dir for commands that need the daemon
+// offlineConfig loads the config for commands that need the daemon
 // stopped, refusing while it runs.
-func offlineDataDir(af *adminFlags, stderr io.Writer) (string, int) {
+func offlineConfig(af *adminFlags, stderr io.Writer) (*config.Config, int) {
 	cfg, err := config.LoadClient(af.cfgPath)
 	if err != nil {
 		printConfigErrors(stderr, af.cfgPath, err)
-		return "", exitConfig
+		return nil, exitConfig
 	}
 	c := admin.NewSocketClient(filepath.Join(cfg.DataDir, tgdaemon.AdminSocketName))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if _, err := c.Tickets(ctx, "", "", "", "\x00"); err == nil || !errors.Is(err, admin.ErrNotRunning) {
 		fmt.Fprintln(stderr, "ticketgate: the daemon is running; stop it first (systemctl stop ticketgate)")
-		return "", exitTempFail
+		return nil, exitTempFail
 	}
-	return cfg.DataDir, exitOK
+	return cfg, exitOK
 }
 
 func cmdRestore(args []string, stdout, stderr io.Writer) int {
@@ -326,10 +326,15 @@ func cmdRestore(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: ticketgate restore FILE   (daemon stopped, data_dir without a store)")
 		return exitConfig
 	}
-	dir, code := offlineDataDir(af, stderr)
-	if dir == "" {
+	cfg, code := offlineConfig(af, stderr)
+	if cfg == nil {
 		return code
 	}
+	if cfg.Store.Driver == config.StoreDriverPostgres {
+		fmt.Fprintln(stderr, "ticketgate restore: store.driver is postgres: restore the database with pg_restore from a pg_dump -Fc backup (records and blobs are all in it)")
+		return exitFailure
+	}
+	dir := cfg.DataDir
 	f, err := os.Open(fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(stderr, "ticketgate restore: %v\n", err)
@@ -349,10 +354,15 @@ func cmdCompact(args []string, stdout, stderr io.Writer) int {
 	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
-	dir, code := offlineDataDir(af, stderr)
-	if dir == "" {
+	cfg, code := offlineConfig(af, stderr)
+	if cfg == nil {
 		return code
 	}
+	if cfg.Store.Driver == config.StoreDriverPostgres {
+		fmt.Fprintln(stdout, "store.driver is postgres: nothing to compact (PostgreSQL's autovacuum reuses the space of deleted rows; VACUUM FULL returns it to the system)")
+		return exitOK
+	}
+	dir := cfg.DataDir
 	var before, after int64
 	err := asDataDirOwner(dir, "compact", func() (err error) {
 		before, after, err = store.Compact(dir)

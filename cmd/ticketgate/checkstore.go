@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
+	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/store/postgres"
 )
 
 // exitDamagedStore: the store is damaged or belongs to another
@@ -34,13 +37,23 @@ func cmdCheckStore(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: ticketgate check-store [--dir DIR]   (daemon stopped)")
 		return exitConfig
 	}
+	var st store.DB
+	var err error
 	if *dir == "" {
-		var code int
-		if *dir, code = offlineDataDir(af, stderr); *dir == "" {
+		cfg, code := offlineConfig(af, stderr)
+		if cfg == nil {
 			return code
 		}
+		*dir = cfg.DataDir
+		if cfg.Store.Driver == config.StoreDriverPostgres {
+			*dir = "the PostgreSQL database"
+			st, err = openPostgresForCheck(cfg)
+		} else {
+			st, err = store.Open(*dir, store.Options{ReadOnly: true})
+		}
+	} else {
+		st, err = store.Open(*dir, store.Options{ReadOnly: true})
 	}
-	st, err := store.Open(*dir, store.Options{ReadOnly: true})
 	if err != nil {
 		fmt.Fprintf(stderr, "ticketgate check-store: %v\n", err)
 		switch {
@@ -70,4 +83,16 @@ func cmdCheckStore(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "%s: ok (installation %s, %d bytes)\n", *dir, st.InstallationID(), st.Size())
 	return exitOK
+}
+
+// openPostgresForCheck opens the configured PostgreSQL store without
+// migrating it.
+func openPostgresForCheck(cfg *config.Config) (store.DB, error) {
+	dsn, err := config.SecretFromFile(cfg.Store.Postgres.DSNFile)
+	if err != nil {
+		return nil, fmt.Errorf("store.postgres.dsn_file: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return postgres.Open(ctx, dsn, cfg.DataDir, postgres.Options{ReadOnly: true})
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,6 +66,8 @@ func Run(t *testing.T, b Backend) {
 		{"ExactlyOnceUnderConcurrency", s.exactlyOnce},
 		{"TicketNumbering", s.ticketNumbering},
 		{"OutboxOrder", s.outboxOrder},
+		{"OutboxLeases", s.outboxLeases},
+		{"NodeLocks", s.nodeLocks},
 		{"BlobReferences", s.blobReferences},
 		{"DecodeFailuresAreErrors", s.decodeFailures},
 		{"Migration", s.migration},
@@ -731,4 +734,193 @@ func (s *suite) migration(t *testing.T) {
 		db.Close()
 		t.Error("a store of a newer schema was opened")
 	}
+}
+
+// outboxLeases (stores that implement store.OutboxLeaser): claims hand
+// out each due item to one owner; a lease keeps it from others until it
+// runs out or the item is rescheduled; concurrent claimers never share an
+// item.
+func (s *suite) outboxLeases(t *testing.T) {
+	db, _ := s.fresh(t)
+	l, ok := db.(store.OutboxLeaser)
+	if !ok {
+		t.Skip("single-node store: no outbox leases")
+	}
+	ctx := context.Background()
+	base := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	enqueue := func(n int, due time.Time) []uint64 {
+		var ids []uint64
+		update(t, db, func(tx store.Tx) error {
+			ids = ids[:0]
+			for i := range n {
+				it := &store.OutboxItem{Project: "ACME", Recipient: fmt.Sprintf("r%d@x", i), Created: base, NextAttempt: due.Add(time.Duration(i) * time.Second)}
+				if err := tx.Enqueue(it); err != nil {
+					return err
+				}
+				ids = append(ids, it.ID)
+			}
+			return nil
+		})
+		return ids
+	}
+	due := enqueue(6, base.Add(-time.Minute))
+	enqueue(1, base.Add(10*time.Minute))
+	claim := func(owner string, now time.Time, max int) ([]uint64, time.Time) {
+		t.Helper()
+		ids, next, err := l.ClaimOutbox(ctx, owner, now, time.Minute, max)
+		if err != nil {
+			t.Fatalf("claim: %v", err)
+		}
+		return ids, next
+	}
+	a, next := claim("A", base, 4)
+	if !slices.Equal(a, due[:4]) || !next.Equal(base) {
+		t.Fatalf("A claimed %v (next %s), want %v and more due now", a, next, due[:4])
+	}
+	b, next := claim("B", base, 10)
+	if !slices.Equal(b, due[4:]) || !next.Equal(base.Add(time.Minute)) {
+		t.Fatalf("B claimed %v (next %s), want %v, next when the leases run out", b, next, due[4:])
+	}
+	if again, _ := claim("B", base.Add(30*time.Second), 10); len(again) != 0 {
+		t.Fatalf("leased items claimed again: %v", again)
+	}
+	// A records an attempt on one: the lease ends with it.
+	update(t, db, func(tx store.Tx) error {
+		_, err := tx.Reschedule(a[0], func(it *store.OutboxItem) { it.Attempts++ })
+		return err
+	})
+	if got, _ := claim("B", base.Add(30*time.Second), 10); !slices.Equal(got, a[:1]) {
+		t.Fatalf("after A rescheduled %d, B claimed %v", a[0], got)
+	}
+	lost, err := l.RenewOutboxLeases(ctx, "A", a, base.Add(40*time.Second), time.Minute)
+	if err != nil || !slices.Equal(lost, a[:1]) {
+		t.Fatalf("A renewing %v: lost %v (%v), want only %d", a, lost, err, a[0])
+	}
+	// B's leases ran out (at +60s and +90s); A's renewed ones hold until +100s.
+	got, _ := claim("C", base.Add(95*time.Second), 10)
+	slices.Sort(got)
+	want := append([]uint64{a[0]}, b...)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("at +95s C claimed %v, want the expired %v", got, want)
+	}
+	if got, _ := claim("C", base.Add(101*time.Second), 10); !slices.Equal(got, a[1:]) {
+		t.Fatalf("at +101s C claimed %v, want A's expired %v", got, a[1:])
+	}
+	if lost, _ := l.RenewOutboxLeases(ctx, "A", a[1:], base.Add(102*time.Second), time.Minute); !slices.Equal(lost, a[1:]) {
+		t.Fatalf("A renewing after C took them over: lost %v", lost)
+	}
+
+	// Concurrent claimers share nothing and leave nothing.
+	db2, _ := s.fresh(t)
+	l2 := db2.(store.OutboxLeaser)
+	var all []uint64
+	update(t, db2, func(tx store.Tx) error {
+		all = all[:0]
+		for i := range 60 {
+			it := &store.OutboxItem{Project: "ACME", Recipient: fmt.Sprintf("c%d@x", i), Created: base, NextAttempt: base}
+			if err := tx.Enqueue(it); err != nil {
+				return err
+			}
+			all = append(all, it.ID)
+		}
+		return nil
+	})
+	var (
+		mu     sync.Mutex
+		wg     sync.WaitGroup
+		claims = map[uint64]int{}
+	)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				ids, _, err := l2.ClaimOutbox(ctx, fmt.Sprint("node", w), base, time.Hour, 3)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ids) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, id := range ids {
+					claims[id]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, id := range all {
+		if claims[id] != 1 {
+			t.Errorf("item %d claimed %d times by concurrent claimers", id, claims[id])
+		}
+	}
+}
+
+// nodeLocks (stores that implement store.NodeLocker): two nodes on one
+// store — the same store opened twice — hold a lock one at a time; the
+// other gets it when the holder releases it, or when the holder's store
+// goes away as when its process dies. Locks of other names are
+// independent.
+func (s *suite) nodeLocks(t *testing.T) {
+	a, dir := s.fresh(t)
+	la, ok := a.(store.NodeLocker)
+	if !ok {
+		t.Skip("single-node store: no node locks")
+	}
+	b := s.open(t, dir)
+	defer b.Close()
+	lb := b.(store.NodeLocker)
+	ctx := context.Background()
+	held, err := la.Lock(ctx, "imap:ACME")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := lb.Lock(ctx, "timers")
+	if err != nil {
+		t.Fatalf("a lock of another name: %v", err)
+	}
+	other.Release()
+	var released atomic.Bool
+	got := make(chan store.HeldLock, 1)
+	go func() {
+		h, err := lb.Lock(ctx, "imap:ACME")
+		if err != nil {
+			t.Error(err)
+		}
+		if !released.Load() {
+			t.Error("B got the lock while A held it")
+		}
+		got <- h
+	}()
+	released.Store(true)
+	held.Release()
+	hb := <-got
+	if hb == nil {
+		return
+	}
+	// B holds it now; when B's store goes away (its node dies), A gets it.
+	c := s.open(t, dir)
+	lc := c.(store.NodeLocker)
+	got2 := make(chan store.HeldLock, 1)
+	var closed atomic.Bool
+	go func() {
+		h, err := lc.Lock(ctx, "imap:ACME")
+		if err != nil {
+			t.Error(err)
+		}
+		if !closed.Load() {
+			t.Error("C got the lock while B held it")
+		}
+		got2 <- h
+	}()
+	closed.Store(true)
+	b.Close()
+	if h := <-got2; h != nil {
+		h.Release()
+	}
+	c.Close()
 }

@@ -1,0 +1,264 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// chunkSize is the size of one blob_chunks row: a blob moves in and out a
+// chunk at a time, never whole in memory.
+const chunkSize = 1 << 20
+
+// blobWriter spools a new blob to a temporary file while hashing it;
+// Commit copies it into the database chunk by chunk.
+type blobWriter struct {
+	s    *DB
+	f    *os.File
+	h    hash.Hash
+	n    int64
+	done bool
+}
+
+// NewBlob starts writing a blob.
+func (s *DB) NewBlob() (store.BlobWriter, error) { return s.newBlob() }
+
+func (s *DB) newBlob() (*blobWriter, error) {
+	f, err := os.CreateTemp(s.tmpDir, "blob-")
+	if err != nil {
+		return nil, fault.Temporary(fmt.Errorf("store/postgres: spool blob: %w", err))
+	}
+	return &blobWriter{s: s, f: f, h: sha256.New()}, nil
+}
+
+func (w *blobWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.h.Write(p[:n])
+	w.n += int64(n)
+	if err != nil {
+		return n, fault.Temporary(fmt.Errorf("store/postgres: spool blob: %w", err))
+	}
+	return n, nil
+}
+
+func (w *blobWriter) Size() int64 { return w.n }
+
+// Commit stores the blob under its hash; it is durable (committed) on
+// return. Storing a blob that is already there stores nothing.
+func (w *blobWriter) Commit() (string, error) {
+	if w.done {
+		return "", errors.New("store/postgres: blob already committed or aborted")
+	}
+	defer w.Abort()
+	sum := hex.EncodeToString(w.h.Sum(nil))
+	if _, err := w.f.Seek(0, io.SeekStart); err != nil {
+		return "", fault.Temporary(fmt.Errorf("store/postgres: spool blob: %w", err))
+	}
+	ctx := context.Background()
+	// READ COMMITTED: a concurrent writer of the same blob makes this
+	// insert wait for its commit, then do nothing.
+	err := pgx.BeginFunc(ctx, w.s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "INSERT INTO blobs (hash, size) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING", sum, w.n)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		buf := make([]byte, chunkSize)
+		for i := 0; ; i++ {
+			n, rerr := io.ReadFull(w.f, buf)
+			if n > 0 {
+				if _, err := tx.Exec(ctx, "INSERT INTO blob_chunks VALUES ($1, $2, $3)", sum, i, buf[:n]); err != nil {
+					return err
+				}
+			}
+			if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+				return nil
+			}
+			if rerr != nil {
+				return rerr
+			}
+		}
+	})
+	if err != nil {
+		return "", fault.Temporary(fmt.Errorf("store/postgres: store blob: %w", err))
+	}
+	return sum, nil
+}
+
+// CommitPending is Commit: a blob is durable when its commit returns, so
+// there is nothing to share with the next Update.
+func (w *blobWriter) CommitPending() (string, error) { return w.Commit() }
+
+func (w *blobWriter) Abort() {
+	if w.done {
+		return
+	}
+	w.done = true
+	w.f.Close()
+	os.Remove(w.f.Name())
+}
+
+// PutBlob stores what r yields and returns its hash and size.
+func (s *DB) PutBlob(r io.Reader) (string, int64, error) {
+	w, err := s.newBlob()
+	if err != nil {
+		return "", 0, err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		w.Abort()
+		return "", 0, err
+	}
+	sum, err := w.Commit()
+	return sum, w.n, err
+}
+
+// PutBlobPending is PutBlob (durable on return).
+func (s *DB) PutBlobPending(r io.Reader) (string, int64, error) { return s.PutBlob(r) }
+
+// FlushBlobs has nothing to do: every blob is committed when stored.
+func (s *DB) FlushBlobs(context.Context) error { return nil }
+
+// OpenBlob copies a blob, a chunk at a time, into an unlinked spool file
+// and returns it positioned at the start (the contract hands out an
+// *os.File). A blob whose chunks do not add up to its hash is
+// store.ErrBlobDamaged, never served.
+func (s *DB) OpenBlob(h string) (*os.File, error) {
+	if !validHash(h) {
+		return nil, fmt.Errorf("store: invalid blob hash %q: %w", h, store.ErrNotFound)
+	}
+	f, err := os.CreateTemp(s.tmpDir, "read-")
+	if err != nil {
+		return nil, fault.Temporary(fmt.Errorf("store/postgres: spool blob: %w", err))
+	}
+	os.Remove(f.Name())
+	ctx := context.Background()
+	var size int64
+	found := true
+	sum := sha256.New()
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, "SELECT size FROM blobs WHERE hash = $1", h).Scan(&size); errors.Is(err, pgx.ErrNoRows) {
+			found = false
+			return nil
+		} else if err != nil {
+			return err
+		}
+		for n := 0; ; n++ {
+			var chunk []byte
+			err := tx.QueryRow(ctx, "SELECT data FROM blob_chunks WHERE hash = $1 AND n = $2", h, n).Scan(&chunk)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := f.Write(chunk); err != nil {
+				return err
+			}
+			sum.Write(chunk)
+		}
+	})
+	if err == nil && !found {
+		f.Close()
+		return nil, fmt.Errorf("store: blob %s: %w", h, store.ErrNotFound)
+	}
+	if err == nil {
+		var off int64
+		off, err = f.Seek(0, io.SeekCurrent)
+		if err == nil && (off != size || hex.EncodeToString(sum.Sum(nil)) != h) {
+			f.Close()
+			return nil, fault.Permanent(fmt.Errorf("store: blob %s (%d bytes in its chunks, %d recorded): %w", h, off, size, store.ErrBlobDamaged))
+		}
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fault.Temporary(fmt.Errorf("store/postgres: read blob: %w", err))
+	}
+	return f, nil
+}
+
+// RemoveBlob deletes a blob (retention); missing is not an error.
+func (s *DB) RemoveBlob(h string) error {
+	if !validHash(h) {
+		return fmt.Errorf("store: invalid blob hash %q", h)
+	}
+	if _, err := s.pool.Exec(context.Background(), "DELETE FROM blobs WHERE hash = $1", h); err != nil {
+		return fault.Temporary(fmt.Errorf("store/postgres: remove blob: %w", err))
+	}
+	return nil
+}
+
+// SweepBlobs removes blobs no record names that are older than grace (a
+// blob stored for an ingestion still in flight is younger), and the
+// node's spool files older than grace. When the reference scan fails it
+// removes nothing.
+func (s *DB) SweepBlobs(grace time.Duration) (int, error) {
+	referenced := map[string]bool{}
+	err := s.View(func(tx store.Tx) error {
+		return tx.ForEachBlobRef(func(h string) { referenced[h] = true })
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: blob sweep refused, nothing removed: %w", err)
+	}
+	ctx := context.Background()
+	var candidates []string
+	rows, err := s.pool.Query(ctx, "SELECT hash FROM blobs WHERE created < now() - $1 * interval '1 microsecond'", grace.Microseconds())
+	if err != nil {
+		return 0, fault.Temporary(fmt.Errorf("store/postgres: sweep: %w", err))
+	}
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			return 0, fault.Temporary(fmt.Errorf("store/postgres: sweep: %w", err))
+		}
+		if !referenced[h] {
+			candidates = append(candidates, h)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fault.Temporary(fmt.Errorf("store/postgres: sweep: %w", err))
+	}
+	removed := 0
+	for _, h := range candidates {
+		if err := s.RemoveBlob(h); err != nil {
+			return removed, err
+		}
+		removed++
+	}
+	cutoff := time.Now().Add(-grace)
+	tmps, _ := os.ReadDir(s.tmpDir)
+	for _, e := range tmps {
+		if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) {
+			if os.Remove(s.tmpDir+"/"+e.Name()) == nil {
+				removed++
+			}
+		}
+	}
+	return removed, nil
+}
+
+func validHash(h string) bool {
+	if len(h) != 64 {
+		return false
+	}
+	for _, c := range h {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

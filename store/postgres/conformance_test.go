@@ -1,0 +1,78 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ticketgate/ticketgate/internal/pgtest"
+	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/store/postgres"
+	"github.com/ticketgate/ticketgate/store/storetest"
+)
+
+// cluster is one PostgreSQL per test, with one database per store folder
+// the suite asks for.
+type cluster struct {
+	srv *pgtest.Server
+}
+
+func newCluster(t *testing.T) *cluster { return &cluster{srv: pgtest.Start(t)} }
+
+// dbName names the database of a store folder.
+func dbName(dir string) string {
+	h := sha256.Sum256([]byte(dir))
+	return "tg_" + hex.EncodeToString(h[:8])
+}
+
+func (c *cluster) open(t testing.TB, dir string) (store.DB, error) {
+	dsn := c.srv.Database(t, dbName(dir))
+	return postgres.Open(context.Background(), dsn, dir, postgres.Options{MaxConns: 40})
+}
+
+// TestConformance runs the storage contract's suite against PostgreSQL.
+// Damage writes garbage into a record's body (a negative value into a
+// counter); Age turns the schema back to version 1 (before the audit
+// stream and outbox leases), Future marks it as newer than this code.
+func TestConformance(t *testing.T) {
+	c := newCluster(t)
+	storetest.Run(t, storetest.Backend{
+		Open: c.open,
+		Corrupt: func(t testing.TB, dir string, what storetest.Damage, args ...string) {
+			var sql string
+			switch what {
+			case storetest.DamageMessage:
+				sql = "UPDATE messages SET data = '\\x017b67617262616765' WHERE id = $1::bigint"
+			case storetest.DamageSuppression:
+				sql = "UPDATE suppress SET data = '\\x017b67617262616765' WHERE address = $1"
+			case storetest.DamageBlock:
+				sql = "UPDATE blocked SET data = '\\x017b67617262616765' WHERE project = $1 AND address = $2"
+			case storetest.DamageOrganization:
+				args[1] = strings.ToLower(args[1])
+				sql = "UPDATE orgs SET data = '\\x017b67617262616765' WHERE project = $1 AND lname = $2"
+			case storetest.DamageTicketCounter:
+				sql = "UPDATE ticket_seq SET last = -1 WHERE project = $1"
+			case storetest.DamageMessageIDRef:
+				sql = "UPDATE msgids SET ref = '\\x017b67617262616765' WHERE project = $1 AND msgid = $2 AND hash = $3"
+			default:
+				t.Fatalf("unknown damage %d", what)
+			}
+			anyArgs := make([]any, len(args))
+			for i, a := range args {
+				anyArgs[i] = a
+			}
+			c.srv.Exec(t, dbName(dir), sql, anyArgs...)
+		},
+		Age: func(t testing.TB, dir string) {
+			c.srv.Exec(t, dbName(dir), `DROP TABLE audit; DROP SEQUENCE audit_seq;
+				ALTER TABLE outbox DROP COLUMN lease_owner, DROP COLUMN lease_until;
+				UPDATE schema_version SET version = 1`)
+		},
+		Future: func(t testing.TB, dir string) {
+			c.srv.Exec(t, dbName(dir), fmt.Sprintf("UPDATE schema_version SET version = %d", postgres.SchemaVersion+1))
+		},
+	})
+}

@@ -1,0 +1,128 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ticketgate/ticketgate/fault"
+)
+
+// migrations are the schema's versioned steps: migrations[i] takes the
+// schema from version i to i+1. They are applied at Open, in one
+// transaction, under an advisory lock: one node migrates, the others wait
+// and then find the schema current. Never edit a released step; add one.
+var migrations = []string{
+	// 1: the records of the bbolt layout, one table per bucket. Record
+	// bodies are the same JSON as in bbolt, in bytea: a body that does not
+	// decode is an error where it is read, as there. Text keys sort as
+	// bytes (COLLATE "C"), like bbolt's keys.
+	`CREATE TABLE meta (name text COLLATE "C" PRIMARY KEY, value bytea NOT NULL);
+	CREATE TABLE ticket_seq (project text COLLATE "C" PRIMARY KEY, last bigint NOT NULL);
+	CREATE TABLE tickets (project text COLLATE "C" NOT NULL, number bigint NOT NULL, data bytea NOT NULL, PRIMARY KEY (project, number));
+	CREATE TABLE messages (id bigint PRIMARY KEY, ticket text COLLATE "C" NOT NULL, data bytea NOT NULL);
+	CREATE SEQUENCE messages_id_seq;
+	CREATE INDEX messages_ticket ON messages (ticket, id);
+	CREATE TABLE msgids (project text COLLATE "C" NOT NULL, msgid text COLLATE "C" NOT NULL, hash text COLLATE "C" NOT NULL, ref bytea NOT NULL, PRIMARY KEY (project, msgid, hash));
+	CREATE TABLE events (seq bigint PRIMARY KEY, ticket text COLLATE "C" NOT NULL, data bytea NOT NULL);
+	CREATE SEQUENCE events_seq;
+	CREATE INDEX events_ticket ON events (ticket, seq);
+	CREATE TABLE tokens (token text COLLATE "C" PRIMARY KEY, data bytea NOT NULL);
+	CREATE TABLE outbox (id bigint PRIMARY KEY, due bigint NOT NULL, data bytea NOT NULL);
+	CREATE SEQUENCE outbox_id_seq;
+	CREATE INDEX outbox_due ON outbox (due, id);
+	CREATE TABLE state (name text COLLATE "C" PRIMARY KEY, data bytea NOT NULL);
+	CREATE TABLE suppress (address text COLLATE "C" PRIMARY KEY, data bytea NOT NULL);
+	CREATE TABLE rate (key text COLLATE "C" NOT NULL, idx bigint NOT NULL, n bigint NOT NULL, PRIMARY KEY (key, idx));
+	CREATE TABLE blocked (project text COLLATE "C" NOT NULL, address text COLLATE "C" NOT NULL, data bytea NOT NULL, PRIMARY KEY (project, address));
+	CREATE TABLE orgs (project text COLLATE "C" NOT NULL, lname text COLLATE "C" NOT NULL, data bytea NOT NULL, PRIMARY KEY (project, lname));
+	CREATE TABLE imap_cursor (account text COLLATE "C" PRIMARY KEY, data bytea NOT NULL);
+	CREATE TABLE imap_attempts (account text COLLATE "C" NOT NULL, uidvalidity bigint NOT NULL, uid bigint NOT NULL, data bytea NOT NULL, PRIMARY KEY (account, uidvalidity, uid));
+	CREATE TABLE blobs (hash text COLLATE "C" PRIMARY KEY, size bigint NOT NULL, created timestamptz NOT NULL DEFAULT now());
+	CREATE TABLE blob_chunks (hash text COLLATE "C" NOT NULL REFERENCES blobs ON DELETE CASCADE, n int NOT NULL, data bytea NOT NULL, PRIMARY KEY (hash, n));`,
+	// 2: the per-Message-ID audit stream, and its time order for pruning.
+	`CREATE TABLE audit (seq bigint PRIMARY KEY, msgid text COLLATE "C" NOT NULL, time bigint NOT NULL, data bytea NOT NULL);
+	CREATE SEQUENCE audit_seq;
+	CREATE INDEX audit_msgid ON audit (msgid, seq);
+	CREATE INDEX audit_time ON audit (time, seq);`,
+	// 3: outbox leases: a node sending an item holds it until lease_until,
+	// so nodes sharing the database never send one item twice.
+	`ALTER TABLE outbox ADD COLUMN lease_owner text, ADD COLUMN lease_until bigint;`,
+}
+
+// SchemaVersion is the schema version this code reads and writes: the
+// number of migrations (TestMigrationsMatchVersion keeps them in step).
+const SchemaVersion = 3
+
+// migrationLock is the advisory lock key every node takes to migrate
+// ("tgmigr" in ASCII).
+const migrationLock int64 = 0x74676d696772
+
+// migrate brings the schema to SchemaVersion under the advisory lock and
+// makes sure the installation id exists; it returns that id. A schema
+// newer than this code is refused and nothing is written.
+func migrate(ctx context.Context, conn *pgx.Conn, newID func() string) (string, error) {
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return "", fault.Temporary(fmt.Errorf("store/postgres: migrate: %w", err))
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLock); err != nil {
+		return "", fault.Temporary(fmt.Errorf("store/postgres: migration lock: %w", err))
+	}
+	if _, err := tx.Exec(ctx, "CREATE TABLE IF NOT EXISTS schema_version (version int NOT NULL)"); err != nil {
+		return "", fault.Temporary(fmt.Errorf("store/postgres: migrate: %w", err))
+	}
+	var v int
+	err = tx.QueryRow(ctx, "SELECT version FROM schema_version").Scan(&v)
+	switch {
+	case err == pgx.ErrNoRows:
+		if _, err := tx.Exec(ctx, "INSERT INTO schema_version VALUES (0)"); err != nil {
+			return "", fault.Temporary(fmt.Errorf("store/postgres: migrate: %w", err))
+		}
+	case err != nil:
+		return "", fault.Temporary(fmt.Errorf("store/postgres: read schema version: %w", err))
+	}
+	if v > SchemaVersion {
+		return "", fault.Permanentf("store/postgres: schema version %d is newer than this binary's %d: refusing to touch it", v, SchemaVersion)
+	}
+	for ; v < SchemaVersion; v++ {
+		if _, err := tx.Exec(ctx, migrations[v]); err != nil {
+			return "", fault.Permanent(fmt.Errorf("store/postgres: migration to schema %d: %w", v+1, err))
+		}
+	}
+	if _, err := tx.Exec(ctx, "UPDATE schema_version SET version = $1", SchemaVersion); err != nil {
+		return "", fault.Temporary(fmt.Errorf("store/postgres: migrate: %w", err))
+	}
+	var id []byte
+	err = tx.QueryRow(ctx, "SELECT value FROM meta WHERE name = 'installation'").Scan(&id)
+	if err == pgx.ErrNoRows {
+		id = []byte(newID())
+		_, err = tx.Exec(ctx, "INSERT INTO meta VALUES ('installation', $1)", id)
+	}
+	if err != nil {
+		return "", fault.Temporary(fmt.Errorf("store/postgres: installation id: %w", err))
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return "", fault.Temporary(fmt.Errorf("store/postgres: migrate: %w", err))
+	}
+	return string(id), nil
+}
+
+// currentSchema checks, writing nothing, that the schema is the one this
+// code reads, and returns the installation id.
+func currentSchema(ctx context.Context, conn *pgx.Conn) (string, error) {
+	var v int
+	if err := conn.QueryRow(ctx, "SELECT version FROM schema_version").Scan(&v); err != nil {
+		return "", fault.Permanentf("store/postgres: no ticketgate schema in this database (or it cannot be read): %v", err)
+	}
+	if v != SchemaVersion {
+		return "", fault.Permanentf("store/postgres: schema version %d, this binary reads %d: start the daemon once to migrate, or use the matching binary", v, SchemaVersion)
+	}
+	var id []byte
+	if err := conn.QueryRow(ctx, "SELECT value FROM meta WHERE name = 'installation'").Scan(&id); err != nil {
+		return "", fault.Permanentf("store/postgres: no installation id: %v", err)
+	}
+	return string(id), nil
+}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ticketgate/ticketgate/internal/download"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -83,17 +84,11 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
-	name := a.Filename
-	if name == "" {
-		name = "attachment"
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/octet-stream")
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	h.Set("X-Content-Type-Options", "nosniff")
+	size := int64(-1)
 	if st, err := f.Stat(); err == nil {
-		h.Set("Content-Length", strconv.FormatInt(st.Size(), 10))
+		size = st.Size()
 	}
+	download.Headers(w.Header(), a.Filename, size)
 	w.WriteHeader(http.StatusOK)
 	if _, err := io.Copy(w, f); err != nil {
 		s.log.Warn("attachment download cut short", "ticket", key, "n", n, "err", err)

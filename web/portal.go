@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/internal/download"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -198,18 +198,12 @@ func (s *server) serveAttachment(w http.ResponseWriter, r *http.Request, resolve
 		return
 	}
 	defer f.Close()
-	name := a.Filename
-	if name == "" {
-		name = "attachment"
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/octet-stream")
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
+	size := int64(-1)
 	if st, err := f.Stat(); err == nil {
-		h.Set("Content-Length", strconv.FormatInt(st.Size(), 10))
+		size = st.Size()
 	}
+	download.Headers(w.Header(), a.Filename, size)
+	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	http.ServeContent(w, r, "", s.opts.Now(), f)
 }
 

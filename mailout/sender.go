@@ -443,6 +443,13 @@ func (s *Sender) attempt(sendCtx context.Context, id uint64) (func(), error) {
 	if err == nil {
 		err = s.send(sendCtx, msg)
 	}
+	if err != nil && sendCtx.Err() != nil {
+		// Cut short by a stop (Abort or the end of Run): whatever the
+		// transport made of it (a cancelled context, a closed connection),
+		// the relay never refused the mail, so it is deferred, never
+		// given up.
+		err = fault.Temporary(fmt.Errorf("send cut short by the stop: %w", err))
+	}
 	now := s.now().UTC()
 	return func() { s.record(ctx, it, err, now) }, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/store/storetest"
 )
 
 // testConfig is a daemon config on loopback ports from :0 relaying
@@ -145,28 +146,7 @@ func waitMessages(t *testing.T, sink *mailouttest.Sink, n int) []mailouttest.Mes
 // queued event each, written in the transaction that queued the row.
 func queuedSoFar(t *testing.T, d *Daemon) int {
 	t.Helper()
-	n := 0
-	if err := d.Store().View(func(tx store.Tx) error {
-		var err error
-		if ferr := tx.ForEachTicket("", func(tk *store.Ticket) bool {
-			var evs []*store.Event
-			if evs, err = tx.Events(tk.Key); err != nil {
-				return false
-			}
-			for _, e := range evs {
-				if e.Kind == store.EvQueued {
-					n++
-				}
-			}
-			return true
-		}); ferr != nil {
-			return ferr
-		}
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return storetest.Queued(t, d.Store())
 }
 
 // settle waits until the sink holds every message queued so far (for a

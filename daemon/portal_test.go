@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
@@ -188,25 +187,8 @@ func TestWebReplyReopeningMailsAgentsOnce(t *testing.T) {
 	if !strings.Contains(textBody(t, got), "reopened") {
 		t.Errorf("the agent's mail does not say the ticket was reopened:\n%s", textBody(t, got))
 	}
-	waitOutboxEmpty(t, d)
+	settle(t, d, sink)
 	if n := len(to(sink.Messages(), "alice@example.com")) - before; n != 1 {
 		t.Fatalf("alice got %d mails for one reply that reopened the ticket, want 1", n)
-	}
-}
-
-// waitOutboxEmpty waits until everything queued was handed to the relay.
-func waitOutboxEmpty(t *testing.T, d *Daemon) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var n int
-		d.Store().View(func(tx store.Tx) error { n, _ = tx.OutboxStats(); return nil })
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d mail(s) still queued", n)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ticketgate/ticketgate/daemon"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/store/storetest"
 )
 
 // sinkConfig writes a config whose outbound mail goes to a go-smtp sink,
@@ -33,35 +34,21 @@ func sinkConfig(t *testing.T, dir string, sink *mailouttest.Sink, extra string) 
 // text, and returns it.
 func waitMail(t *testing.T, sink *mailouttest.Sink, addr, text string) mailouttest.Message {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		for _, m := range sink.Messages() {
-			if slices.Contains(m.To, addr) && strings.Contains(string(m.Data), text) {
-				return m
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no mail to %s containing %q", addr, text)
-		}
-		time.Sleep(20 * time.Millisecond)
+	m, err := sink.WaitMessage(func(m mailouttest.Message) bool {
+		return slices.Contains(m.To, addr) && strings.Contains(string(m.Data), text)
+	}, 10*time.Second)
+	if err != nil {
+		t.Fatalf("no mail to %s containing %q: %v", addr, text, err)
 	}
+	return m
 }
 
-// waitOutboxEmpty waits until every queued mail was handed to the relay:
-// after it, the sink holds all a change ever caused to be sent.
-func waitOutboxEmpty(t *testing.T, d *daemon.Daemon) {
+// settle waits until the sink holds every mail queued so far: after it,
+// the sink holds all a change caused to be sent.
+func settle(t *testing.T, d *daemon.Daemon, sink *mailouttest.Sink) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var n int
-		d.Store().View(func(tx store.Tx) error { n, _ = tx.OutboxStats(); return nil })
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d mail(s) still queued", n)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if _, err := sink.WaitFor(storetest.Queued(t, d.Store()), 10*time.Second); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -100,7 +87,7 @@ func TestDeliverKeepsInternalDetail(t *testing.T) {
 				t.Fatalf("agent's mail to the internal address stored as %+v", last)
 			}
 			waitMail(t, sink, "bob@example.com", c.text)
-			waitOutboxEmpty(t, d)
+			settle(t, d, sink)
 			for _, m := range sink.Messages() {
 				if !slices.Contains(m.To, "alice@example.com") && !slices.Contains(m.To, "bob@example.com") && strings.Contains(string(m.Data), c.text) {
 					t.Fatalf("internal note reached %v", m.To)

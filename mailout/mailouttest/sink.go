@@ -295,6 +295,29 @@ func (s *Sink) Transcript() string {
 	return s.transcript.String()
 }
 
+// WaitMessage waits until an accepted message matches and returns it, or
+// returns an error after timeout.
+func (s *Sink) WaitMessage(match func(Message) bool, timeout time.Duration) (Message, error) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		msgs := cloneMessages(s.messages)
+		changed := s.changed
+		s.mu.Unlock()
+		for _, m := range msgs {
+			if match(m) {
+				return m, nil
+			}
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return Message{}, fmt.Errorf("mailouttest: no matching message among %d after %v", len(msgs), timeout)
+		}
+	}
+}
+
 // WaitTranscript waits until the SMTP conversation contains substr (a
 // command the client sends after the server already answered the last
 // message, such as QUIT, reaches the transcript only when the sink reads

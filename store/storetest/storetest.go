@@ -29,3 +29,32 @@ func MessageIDs(t testing.TB, st store.DB, project string) (tickets int, perID m
 	}
 	return tickets, perID
 }
+
+// Queued counts the mails ever queued in db (the queued events of every
+// ticket): each is written in the transaction of its cause, before the
+// SMTP 250, so a test can wait until a sink holds that many.
+func Queued(t testing.TB, db store.DB) int {
+	t.Helper()
+	n := 0
+	if err := db.View(func(tx store.Tx) error {
+		var err error
+		if ferr := tx.ForEachTicket("", func(tk *store.Ticket) bool {
+			var evs []*store.Event
+			if evs, err = tx.Events(tk.Key); err != nil {
+				return false
+			}
+			for _, e := range evs {
+				if e.Kind == store.EvQueued {
+					n++
+				}
+			}
+			return true
+		}); ferr != nil {
+			return ferr
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

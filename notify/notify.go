@@ -21,7 +21,6 @@ import (
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/mailout"
 	"github.com/ticketgate/ticketgate/policy"
-	"github.com/ticketgate/ticketgate/quote"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/templates"
 	"github.com/ticketgate/ticketgate/ticket"
@@ -229,6 +228,8 @@ type Notifier struct {
 	// once its transaction committed: kind is store.EvSuppressed or
 	// store.EvRateLimited.
 	OnHeld func(project string, kind store.EventKind)
+
+	said saidCache
 }
 
 // New returns a notifier. cfg and tmpl are called per event so a reload
@@ -642,7 +643,7 @@ func (n *Notifier) Render(tx store.Tx, it *store.OutboxItem) (mailout.Body, erro
 		}
 		// Only what the author wrote: quoted history and signatures are
 		// noise in a notification (the ticket keeps the whole mail).
-		md := &msgData{FromDisplay: display(m.FromName, m.From), Text: quote.Strip(m.Text, templates.AllReplyMarkers())}
+		md := &msgData{FromDisplay: display(m.FromName, m.From), Text: n.said.said(m.ID, m.Text)}
 		for _, a := range m.Attach {
 			md.Attachments = append(md.Attachments, a.Filename)
 		}

@@ -19,17 +19,17 @@ var phrasesTSV string
 // ruleSet holds the expressions built once from phrases.tsv. It is never
 // changed after it is built.
 type ruleSet struct {
-	verbs    []string       // attribution verbs, lower case, longest first
-	start    *regexp.Regexp // how a wrapped attribution begins
-	original *regexp.Regexp // an "original message" rule line
+	verbs    []string // attribution verbs, lower case, longest first
+	start    *litRE   // how a wrapped attribution begins
+	original *litRE   // an "original message" rule line
 	// originalBare is the same words without the rule; it counts only
 	// above a header block.
-	originalBare *regexp.Regexp
-	fieldAny     *regexp.Regexp // a header field name with a colon anywhere
+	originalBare *litRE
+	fieldAny     *litRE // a header field name with a colon anywhere
 	kinds        map[string]string
-	footer       *regexp.Regexp // a phone's or webmailer's footer line
-	disclaimer   *regexp.Regexp // the start of a confidentiality notice
-	closing      *regexp.Regexp // a closing phrase alone on its line
+	footer       *litRE // a phone's or webmailer's footer line
+	disclaimer   *litRE // the start of a confidentiality notice
+	closing      *litRE // a closing phrase alone on its line
 }
 
 var rules = mustRules(phrasesTSV)
@@ -95,16 +95,16 @@ func buildRules(tsv string) (*ruleSet, error) {
 	sort.Slice(verbs, func(i, j int) bool { return len(verbs[i]) > len(verbs[j]) })
 	r := &ruleSet{
 		verbs: verbs,
-		start: regexp.MustCompile(`(?i)^[\s\-*>]*(` + alternation(byKind["start"], "") + `)\s`),
-		original: regexp.MustCompile(`(?i)^\s*\*?\s*[-_=]{2,}\s*(` + alternation(byKind["original"], "") +
-			`)\s*:?\s*[-_=]{2,}\s*\*?\s*$`),
-		originalBare: regexp.MustCompile(`(?i)^\s*(` + alternation(byKind["original"], "") + `)\s*:?\s*$`),
-		fieldAny:     regexp.MustCompile(`(?i)(?:^|[^\p{L}])(` + alternation(fields, "") + `)[\s\p{Zs}]*[:：]`),
+		start: newLitRE(`(?i)^[\s\-*>]*(`+alternation(byKind["start"], "")+`)\s`, byKind["start"]),
+		original: newLitRE(`(?i)^\s*\*?\s*[-_=]{2,}\s*(`+alternation(byKind["original"], "")+
+			`)\s*:?\s*[-_=]{2,}\s*\*?\s*$`, byKind["original"]),
+		originalBare: newLitRE(`(?i)^\s*(`+alternation(byKind["original"], "")+`)\s*:?\s*$`, byKind["original"]),
+		fieldAny:     newLitRE(`(?i)(?:^|[^\p{L}])(`+alternation(fields, "")+`)[\s\p{Zs}]*[:：]`, fields),
 		kinds:        kinds,
-		footer: regexp.MustCompile(`(?i)^[\s\p{Cf}]*[(<]*(` + alternation(byKind["footer"], `[^.!?\n]{1,40}?`) +
-			`)[)>]*[.!]?(\s*[<(\[]?\S*(https?://|www\.)\S*)?[\s\p{Cf}]*$`),
-		disclaimer: regexp.MustCompile(`(?i)^[\s*_]*(` + alternation(byKind["disclaimer"], "") + `)`),
-		closing:    regexp.MustCompile(`(?i)^\s*(` + alternation(byKind["closing"], "") + `)\s*[,.!;:-]?\s*$`),
+		footer: newLitRE(`(?i)^[\s\p{Cf}]*[(<]*(`+alternation(byKind["footer"], `[^.!?\n]{1,40}?`)+
+			`)[)>]*[.!]?(\s*[<(\[]?\S*(https?://|www\.)\S*)?[\s\p{Cf}]*$`, byKind["footer"]),
+		disclaimer: newLitRE(`(?i)^[\s*_]*(`+alternation(byKind["disclaimer"], "")+`)`, byKind["disclaimer"]),
+		closing:    newLitRE(`(?i)^\s*(`+alternation(byKind["closing"], "")+`)\s*[,.!;:-]?\s*$`, byKind["closing"]),
 	}
 	return r, nil
 }

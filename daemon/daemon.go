@@ -37,8 +37,9 @@ const SocketName = "lmtp.sock"
 
 // Daemon is a running ticketgate.
 type Daemon struct {
-	log *slog.Logger
-	cfg atomic.Pointer[config.Config]
+	log          *slog.Logger
+	shutdownOnce sync.Once
+	cfg          atomic.Pointer[config.Config]
 	// adminTokens are the TCP admin tokens (token → agent), re-read on
 	// reload; nil without a TCP admin listener.
 	adminTokens atomic.Pointer[map[string]string]
@@ -420,6 +421,14 @@ func (d *Daemon) sweepLoop(ctx context.Context) {
 // Shutdown stops accepting mail, gives deliveries in progress until ctx
 // ends (their senders then get 421), stops the sender and closes the store.
 func (d *Daemon) Shutdown(ctx context.Context) error {
+	// A second call (a test's cleanup after the test stopped it, a signal
+	// during a stop) waits for the first and does nothing more: closing
+	// the listeners, the audit writer and the store twice would panic.
+	d.shutdownOnce.Do(func() { d.shutdown(ctx) })
+	return nil
+}
+
+func (d *Daemon) shutdown(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, l := range d.servers {
 		wg.Add(1)
@@ -445,7 +454,6 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	wg.Wait()
 	d.closeAll(ctx)
 	d.log.Info("ticketgate stopped")
-	return nil
 }
 
 // closeAll stops everything. IMAP sessions and outbound sends in flight

@@ -599,3 +599,16 @@ func TestGivenUpDeliveryTellsAgents(t *testing.T) {
 		t.Fatal("no delivery_failed event on the ticket")
 	}
 }
+
+// A second Shutdown (a test's cleanup after the test stopped the daemon, a
+// signal during a stop) returns without closing anything twice.
+func TestShutdownTwice(t *testing.T) {
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	d := start(t, testConfig(t, t.TempDir(), sink))
+	if err := d.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

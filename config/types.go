@@ -182,9 +182,13 @@ type Project struct {
 	// IMAP reads the project's mailbox at a mail provider (optional).
 	IMAP *IMAP `mapstructure:"imap"`
 	// Organizations declared here (besides those managed by the admin API).
-	Organizations []OrgDef      `mapstructure:"organizations"`
-	Retention     Retention     `mapstructure:"retention"`
-	Notifications Notifications `mapstructure:"notifications"`
+	Organizations []OrgDef  `mapstructure:"organizations"`
+	Retention     Retention `mapstructure:"retention"`
+	// BusinessHours and Targets: response targets in business time
+	// (config/targets.go, issue 21).
+	BusinessHours *BusinessHours `mapstructure:"business_hours"`
+	Targets       *Targets       `mapstructure:"targets"`
+	Notifications Notifications  `mapstructure:"notifications"`
 
 	// agents and admins hold the lower-cased staff addresses; built by Load
 	// and Finalize.
@@ -234,4 +238,9 @@ type InternalToggles struct {
 	RequestReopened      Toggle `mapstructure:"request_reopened"`
 	ParticipantAdded     Toggle `mapstructure:"participant_added"`
 	DeliveryFailed       Toggle `mapstructure:"delivery_failed"`
+	// Issue 21: a response target about to run out, run out, and a
+	// snoozed ticket waking up.
+	TargetWarning  Toggle `mapstructure:"target_warning"`
+	TargetBreached Toggle `mapstructure:"target_breached"`
+	SnoozeEnded    Toggle `mapstructure:"snooze_ended"`
 }

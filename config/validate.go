@@ -53,6 +53,7 @@ func (c *Config) Validate() []error {
 	errs = append(errs, c.Metrics.validate()...)
 	errs = append(errs, c.Store.validate()...)
 	errs = append(errs, c.validateRetention()...)
+	errs = append(errs, c.validateTargets()...)
 	switch u, err := url.Parse(c.Web.BaseURL); {
 	case c.Web.BaseURL == "":
 		add(fieldErr("web.base_url", "required"))

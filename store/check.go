@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
@@ -165,6 +166,29 @@ func (c *checker) run() error {
 				}
 				if t.Number > seq[t.Project] {
 					c.report(bTickets, k, "number %d is above the project's counter %d (numbers would be reused)", t.Number, seq[t.Project])
+				}
+				for _, tk := range timerKeys(&t) {
+					if !c.has(bTicketTimers, tk) {
+						c.report(bTickets, k, "has no entry in the timer index (%c) (its timers or auto-close would never run)", tk[0])
+					}
+				}
+			})
+		},
+		func() error {
+			return c.each(bTicketTimers, func(k, _ []byte) {
+				if len(k) < 10 || k[0] != timerWake && k[0] != timerResolved {
+					c.report(bTicketTimers, k, "malformed key")
+					return
+				}
+				p, n, ok := SplitTicketKey(string(k[9:]))
+				v := c.btx.Bucket(bTickets).Get(ticketDBKey(p, n))
+				if !ok || v == nil {
+					c.report(bTicketTimers, k, "names ticket %s, which does not exist", k[9:])
+					return
+				}
+				var t Ticket
+				if json.Unmarshal(v, &t) == nil && !slices.ContainsFunc(timerKeys(&t), func(tk []byte) bool { return bytes.Equal(tk, k) }) {
+					c.report(bTicketTimers, k, "is a stale entry of ticket %s", t.Key)
 				}
 			})
 		},

@@ -57,6 +57,7 @@ func TestConformance(t *testing.T) {
 			writeRaw(t, dir, func(tx *bolt.Tx) error {
 				tx.DeleteBucket([]byte("audit"))
 				tx.DeleteBucket([]byte("audit_time"))
+				tx.DeleteBucket([]byte("ticket_timers")) // issue 21: schema 5
 				return tx.Bucket([]byte("meta")).Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, 1))
 			})
 		},

@@ -130,6 +130,7 @@ type Tx interface {
 	OrgTx
 	AuditTx
 	IMAPTx
+	TimerTx
 	// AfterCommit registers fn to run once, after this transaction is
 	// durable (for a View: after fn returned nil), and never when it is
 	// rolled back or rehearsed. Effects outside the store — metrics, logs

@@ -80,6 +80,16 @@ const (
 	// EvRetention: files removed by retention (Count, Bytes).
 	EvRetention
 
+	// Issue 21: response targets and snoozing. EvTargetWarning and
+	// EvTargetBreached: Target (first_response, resolution) and Due;
+	// EvDueSet: Target, Due (#due); EvSnoozed: Due (the end, zero when
+	// woken early); EvSnoozeEnded: the snooze ran out.
+	EvTargetWarning
+	EvTargetBreached
+	EvDueSet
+	EvSnoozed
+	EvSnoozeEnded
+
 	evEnd
 )
 
@@ -127,6 +137,12 @@ var eventKindNames = [evEnd]string{
 	EvOutboxDropped:        "outbox_dropped",
 	EvSuppressionCleared:   "suppression_cleared",
 	EvRetention:            "retention",
+	// issue 21
+	EvTargetWarning:  "target_warning",
+	EvTargetBreached: "target_breached",
+	EvDueSet:         "due_set",
+	EvSnoozed:        "snoozed",
+	EvSnoozeEnded:    "snooze_ended",
 }
 
 // EventKinds lists every kind, in declaration order.
@@ -246,6 +262,10 @@ type Event struct {
 	Bytes int64 `json:"bytes,omitempty"`
 	// Lines are the answers to commands, one per command.
 	Lines []string `json:"lines,omitempty"`
+	// Target names a response target (first_response, resolution) and
+	// Due an instant (a target's due time, the end of a snooze): issue 21.
+	Target string    `json:"target,omitempty"`
+	Due    time.Time `json:"due,omitzero"`
 	// Legacy is the text of an event stored before events were typed
 	// (schema < 3 wrote "type" and "detail"): shown as it is, never parsed.
 	Legacy string `json:"legacy,omitempty"`

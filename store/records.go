@@ -39,6 +39,15 @@ type Ticket struct {
 	Follows string `json:"follows,omitempty"`
 	// Private keeps the request from the reporter's organization.
 	Private bool `json:"private,omitempty"`
+	// Issue 21: the response-target clocks (nil on tickets from before
+	// them), the end of a snooze, and Wake, the earliest instant the
+	// timers must look at the ticket again (a warning, a breach, the end
+	// of a snooze; zero: never). The store indexes Wake and Resolved
+	// (TimerTx), deriving the index from the stored row.
+	FirstResponse *Clock    `json:"first_response,omitempty"`
+	Resolution    *Clock    `json:"resolution,omitempty"`
+	Snoozed       time.Time `json:"snoozed,omitzero"`
+	Wake          time.Time `json:"wake,omitzero"`
 }
 
 // Participant is a customer following a request besides its reporter.

@@ -30,9 +30,12 @@ var (
 	bRate       = []byte("rate")        // limit key → window counters
 	bBlocked    = []byte("blocked")     // project \0 address → Block
 	bOrgs       = []byte("orgs")        // project \0 name → Organization
+	// bTicketTimers indexes tickets by time (issue 21, timers.go):
+	// 'w'|'r' be64(unix nanos) ticket key → nil, for Wake and Resolved.
+	bTicketTimers = []byte("ticket_timers")
 )
 
-var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate, bBlocked, bOrgs}
+var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate, bBlocked, bOrgs, bTicketTimers}
 
 // boltTx is the bbolt implementation of Tx.
 type boltTx struct {
@@ -152,7 +155,15 @@ func (tx *boltTx) LastTicketNumber(project string) (uint64, error) {
 
 // PutTicket writes t.
 func (tx *boltTx) PutTicket(t *Ticket) error {
-	return tx.put(bTickets, ticketDBKey(t.Project, t.Number), t)
+	key := ticketDBKey(t.Project, t.Number)
+	old := tx.btx.Bucket(bTickets).Get(key)
+	if old != nil && !bytes.Contains(old, []byte(`"wake"`)) && !bytes.Contains(old, []byte(`"resolved"`)) {
+		old = nil // the stored row has no index entries
+	}
+	if err := tx.indexTimers(old, t); err != nil {
+		return err
+	}
+	return tx.put(bTickets, key, t)
 }
 
 // Ticket reads a ticket by key ("ACME-42").

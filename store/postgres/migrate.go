@@ -49,11 +49,20 @@ var migrations = []string{
 	// 3: outbox leases: a node sending an item holds it until lease_until,
 	// so nodes sharing the database never send one item twice.
 	`ALTER TABLE outbox ADD COLUMN lease_owner text, ADD COLUMN lease_until bigint;`,
+	// 4 (issue 21): tickets by time — 'w' a ticket's Wake (response-target
+	// timers, snooze), 'r' its Resolved (auto-close) — derived by
+	// PutTicket from the row it stores. Resolved tickets are indexed here.
+	`CREATE TABLE ticket_timers (kind text COLLATE "C" NOT NULL, at bigint NOT NULL, project text COLLATE "C" NOT NULL, number bigint NOT NULL,
+		PRIMARY KEY (project, number, kind));
+	CREATE INDEX ticket_timers_at ON ticket_timers (kind, at, project, number);
+	INSERT INTO ticket_timers SELECT 'r', (extract(epoch FROM (j->>'resolved')::timestamptz) * 1000000000)::bigint, project, number
+		FROM (SELECT project, number, convert_from(data, 'UTF8')::jsonb AS j FROM tickets) t
+		WHERE j->>'resolved' IS NOT NULL AND j->>'resolved' NOT LIKE '0001-01-01%';`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the
 // number of migrations (TestMigrationsMatchVersion keeps them in step).
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // migrationLock is the advisory lock key every node takes to migrate
 // ("tgmigr" in ASCII).

@@ -165,9 +165,11 @@ func (tx *pgTx) PutTicket(t *store.Ticket) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.exec("put ticket", `INSERT INTO tickets VALUES ($1, $2, $3)
-		ON CONFLICT (project, number) DO UPDATE SET data = excluded.data`, t.Project, int64(t.Number), b)
-	return err
+	if _, err = tx.exec("put ticket", `INSERT INTO tickets VALUES ($1, $2, $3)
+		ON CONFLICT (project, number) DO UPDATE SET data = excluded.data`, t.Project, int64(t.Number), b); err != nil {
+		return err
+	}
+	return tx.indexTimers(t)
 }
 
 func (tx *pgTx) Ticket(key string) (*store.Ticket, error) {

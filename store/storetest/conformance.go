@@ -71,6 +71,7 @@ func Run(t *testing.T, b Backend) {
 		{"BlobReferences", s.blobReferences},
 		{"DecodeFailuresAreErrors", s.decodeFailures},
 		{"Migration", s.migration},
+		{"TicketTimers", s.ticketTimers},
 	} {
 		t.Run(c.name, c.fn)
 	}
@@ -690,6 +691,7 @@ func (s *suite) migration(t *testing.T) {
 	}
 	dir := t.TempDir()
 	db := s.open(t, dir)
+	resolvedAt := time.Date(2026, 11, 2, 10, 30, 0, 0, time.UTC)
 	update(t, db, func(tx store.Tx) error {
 		for i := range 5 {
 			key, id, err := newTicket(tx, "ACME", fmt.Sprint("t", i), "")
@@ -700,7 +702,13 @@ func (s *suite) migration(t *testing.T) {
 				return err
 			}
 		}
-		return nil
+		// A resolved ticket: the migration indexes it for auto-close.
+		tk, err := tx.Ticket("ACME-2")
+		if err != nil {
+			return err
+		}
+		tk.Resolved = resolvedAt
+		return tx.PutTicket(tk)
 	})
 	id := db.InstallationID()
 	db.Close()
@@ -715,6 +723,16 @@ func (s *suite) migration(t *testing.T) {
 			if _, ok, err := tx.LookupMessageID("ACME", fmt.Sprintf("m%d@x", i)); !ok || err != nil {
 				t.Errorf("index entry %d after migrating: %v %v", i, ok, err)
 			}
+		}
+		var resolved []string
+		if err := tx.ResolvedBefore(resolvedAt.Add(time.Second), func(key string, at time.Time) bool {
+			resolved = append(resolved, key)
+			if !at.Equal(resolvedAt) {
+				t.Errorf("%s resolved at %s after migrating, want %s", key, at, resolvedAt)
+			}
+			return true
+		}); err != nil || len(resolved) != 1 || resolved[0] != "ACME-2" {
+			t.Errorf("resolved tickets after migrating: %v %v", resolved, err)
 		}
 		last, err := tx.LastTicketNumber("ACME")
 		if err != nil || last != 5 {

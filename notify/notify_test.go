@@ -296,6 +296,12 @@ func renderData(lang, name string) *data {
 		return nil
 	}
 	d.Marker = templates.ReplyMarker(lang)
+	// Issue 21: a warning about the first response, a breach of the
+	// resolution, a snooze's end.
+	d.Target, d.Due = "first_response", "2026-12-04 15:00 CET"
+	if name == "internal/target_breached" {
+		d.Target = "resolution"
+	}
 	return d
 }
 

@@ -65,6 +65,9 @@ type OutboxVars struct {
 	Detail         string   `json:"detail,omitempty"`
 	// Reopened: the causing comment reopened the ticket.
 	Reopened bool `json:"reopened,omitempty"`
+	// Target and Due of a response-target or snooze mail (issue 21).
+	Target string `json:"target,omitempty"`
+	Due    string `json:"due,omitempty"`
 }
 
 // OutboxItem is one mail waiting to be sent to one recipient: what to

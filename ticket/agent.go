@@ -56,7 +56,7 @@ func (e *Engine) change(ctx context.Context, key, actor string, fn func(tx store
 			return err
 		}
 		t.Updated = now
-		return tx.PutTicket(t)
+		return e.putTicket(tx, p, t, now)
 	})
 	if err == nil && queued > 0 && e.Queued != nil {
 		e.Queued()
@@ -206,6 +206,9 @@ func (e *Engine) Comment(ctx context.Context, key, actor, text string, internal 
 			return err
 		}
 		t.Messages++
+		if !internal {
+			e.answered(p, t, now)
+		}
 		if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: evType, Actor: actor, Message: m.ID}); err != nil {
 			return err
 		}
@@ -340,7 +343,7 @@ func (e *Engine) Merge(ctx context.Context, from, into, actor string) (int, erro
 			return err
 		}
 		src.Updated = now
-		if err := tx.PutTicket(src); err != nil {
+		if err := e.putTicket(tx, p, src, now); err != nil {
 			return err
 		}
 		if err := record(tx, &store.Event{Ticket: from, Time: now, Kind: store.EvMerged, Actor: actor, MergedInto: into}); err != nil {

@@ -69,7 +69,7 @@ func (e *Engine) CustomerClose(ctx context.Context, token string) (int, error) {
 			return err
 		}
 		t.Updated = now
-		return tx.PutTicket(t)
+		return e.putTicket(tx, p, t, now)
 	})
 }
 
@@ -81,7 +81,7 @@ func (e *Engine) Mute(ctx context.Context, token string) error {
 			return nil
 		}
 		t.Muted = append(t.Muted, tok.Recipient)
-		if err := tx.PutTicket(t); err != nil {
+		if err := e.putTicket(tx, p, t, e.now().UTC()); err != nil {
 			return err
 		}
 		return record(tx, &store.Event{Ticket: t.Key, Time: e.now(), Kind: store.EvMuted, Actor: tok.Recipient, Source: "web", Addresses: []string{tok.Recipient}})

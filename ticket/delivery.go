@@ -185,7 +185,7 @@ func (e *Engine) RecordBounce(ctx context.Context, project string, b *Bounce) (r
 		}
 		t.Messages++
 		t.Updated = now
-		if err := tx.PutTicket(t); err != nil {
+		if err := e.putTicket(tx, p, t, now); err != nil {
 			return err
 		}
 		res.Ticket, res.Message, res.ThreadedBy, handled = t.Key, msg.ID, "bounce", true

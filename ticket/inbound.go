@@ -433,8 +433,14 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 	}
 	f := decide.Follow(decide.FollowFacts{Verdict: m.Verdict, Outcome: o, Who: who, Created: res.Created,
 		Status: status, Added: len(added), Private: t.Private})
+	if res.Created {
+		startClocks(t) // issue 21: putTicket starts them
+	}
+	if o.Event == EvAgentCommentAdded && !msg.Internal {
+		e.answered(p, t, now)
+	}
 	if f.Silent || e.notify == nil {
-		return tx.PutTicket(t)
+		return e.putTicket(tx, p, t, now)
 	}
 	return e.follow(tx, cfg, p, t, m, msg, o, who, f, pr, added, res)
 }
@@ -544,7 +550,7 @@ func (e *Engine) follow(tx store.Tx, cfg *config.Config, p *config.Project, t *s
 			return err
 		}
 	}
-	if err := tx.PutTicket(t); err != nil {
+	if err := e.putTicket(tx, p, t, now); err != nil {
 		return err
 	}
 	if len(told) > 0 {

@@ -125,6 +125,10 @@ type Event struct {
 	// so the notifier never writes ticket records itself. Ticket, Time
 	// and (when empty) Actor are filled in.
 	Record func(*store.Event) error
+	// Target and Due: the response target and its due time of a
+	// warning or breach, the end of a snooze (issue 21).
+	Target string
+	Due    time.Time
 	// Reopened marks a customer's comment that reopened the ticket: the
 	// staff's mail about the comment says so, and no separate reopening
 	// mail goes to them.
@@ -179,6 +183,11 @@ type Engine struct {
 	notify Notifier
 	now    func() time.Time
 	log    *slog.Logger
+	// OnTarget, when set, is told once a committed change reached a
+	// response target with a budget (outcome TargetMet or TargetMissed);
+	// OnBreach when a breach was announced (issue 21, for metrics).
+	OnTarget func(project, target, outcome string)
+	OnBreach func(project, target string)
 	// prepared, when set, is called after each prepare of Ingest, before
 	// its commit (tests change the store there to force a re-prepare).
 	prepared func(attempt int)

@@ -15,7 +15,8 @@ import (
 
 // commandNames are the commands mail understands.
 var commandNames = []string{"status", "assign", "priority", "participant", "organization",
-	"resolve", "reopen", "close", "internal", "approve", "decline", "private"}
+	"resolve", "reopen", "close", "internal", "approve", "decline", "private",
+	"due", "snooze"} // issue 21
 
 // customerCommands may be used by customers (approve and decline only by
 // approvers).
@@ -124,6 +125,10 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c d
 			return refused("%s is not resolved or closed (it is %s)", t.Key, t.Status)
 		}
 		return setStatus(tx, p, t, firstOf(p, CatOpen), actor, cc.now, cc.emit)
+	case "due": // issue 21
+		return e.setDue(tx, p, t, arg, actor, cc.now)
+	case "snooze":
+		return e.snooze(tx, p, t, arg, actor, cc.now)
 	case "internal":
 		return nil // the mail was stored as an internal note
 	case "private":
@@ -172,30 +177,53 @@ func (e *Engine) AutoClose(ctx context.Context) (closed, reminded int, err error
 	}
 	var list []due
 	day := 24 * time.Hour
-	err = e.store.View(func(tx store.Tx) error {
-		for i := range cfg.Projects {
-			p := &cfg.Projects[i]
-			days := p.AutoCloseAfterDays()
-			if days == 0 {
-				continue
-			}
-			rem := p.AutoCloseReminderDays
-			if err := tx.ForEachTicket(p.Key, func(t *store.Ticket) bool {
-				if t.Resolved.IsZero() || categoryOf(p, t.Status) != CatResolved {
-					return true
-				}
-				switch age := now.Sub(t.Resolved); {
-				case age >= time.Duration(days)*day:
-					list = append(list, due{key: t.Key})
-				case rem > 0 && t.Reminded.IsZero() && age >= time.Duration(rem)*day:
-					list = append(list, due{key: t.Key, remind: true})
-				}
-				return true
-			}); err != nil {
-				return err
-			}
+	// The earliest age at which anything happens, over every project:
+	// only tickets resolved that long ago are read, through the timer
+	// index (issue 21), not every ticket.
+	var first time.Duration
+	for i := range cfg.Projects {
+		p := &cfg.Projects[i]
+		days := p.AutoCloseAfterDays()
+		if days == 0 {
+			continue
 		}
-		return nil
+		if rem := p.AutoCloseReminderDays; rem > 0 && rem < days {
+			days = rem
+		}
+		if d := time.Duration(days) * day; first == 0 || d < first {
+			first = d
+		}
+	}
+	if first == 0 {
+		return 0, 0, nil
+	}
+	err = e.store.View(func(tx store.Tx) error {
+		var err error
+		if ferr := tx.ResolvedBefore(now.Add(-first), func(key string, _ time.Time) bool {
+			var t *store.Ticket
+			if t, err = tx.Ticket(key); err != nil {
+				return false
+			}
+			p := cfg.Project(t.Project)
+			if p == nil {
+				return true
+			}
+			days := p.AutoCloseAfterDays()
+			rem := p.AutoCloseReminderDays
+			if days == 0 || t.Resolved.IsZero() || categoryOf(p, t.Status) != CatResolved {
+				return true
+			}
+			switch age := now.Sub(t.Resolved); {
+			case age >= time.Duration(days)*day:
+				list = append(list, due{key: t.Key})
+			case rem > 0 && t.Reminded.IsZero() && age >= time.Duration(rem)*day:
+				list = append(list, due{key: t.Key, remind: true})
+			}
+			return true
+		}); ferr != nil {
+			return ferr
+		}
+		return err
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("ticket: auto-close scan: %w", err)
@@ -243,7 +271,7 @@ func (e *Engine) AutoClose(ctx context.Context) (closed, reminded int, err error
 			}
 			did = true
 			t.Updated = now
-			return tx.PutTicket(t)
+			return e.putTicket(tx, p, t, now)
 		})
 		if err != nil {
 			return closed, reminded, fmt.Errorf("ticket: auto-close %s: %w", d.key, err)

@@ -22,6 +22,9 @@ type OpRequest struct {
 	Address  string   `json:"address,omitempty"`
 	Into     string   `json:"into,omitempty"`
 	Project  string   `json:"project,omitempty"`
+	// When is a due time or the end of a snooze as an agent writes it
+	// ("+20h", "2026-12-24 15:00"): issue 21.
+	When string `json:"when,omitempty"`
 }
 
 // OpResult says what an acting call did.
@@ -45,6 +48,18 @@ func (s *Server) opRoutes() {
 			return n, "unassigned", err
 		}
 		return n, "assigned to " + req.Agent, err
+	}))
+	// Issue 21: due times and snoozes, as #due and #snooze do by mail.
+	s.handle("POST /api/tickets/{key}/due", scopeAgent, s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
+		n, err := s.engine.SetDue(r.Context(), key, req.When, agent)
+		return n, "due " + req.When, err
+	}))
+	s.handle("POST /api/tickets/{key}/snooze", scopeAgent, s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
+		n, err := s.engine.Snooze(r.Context(), key, req.When, agent)
+		if strings.EqualFold(req.When, "off") {
+			return n, "awake", err
+		}
+		return n, "snoozed until " + req.When, err
 	}))
 	s.handle("POST /api/tickets/{key}/comment", scopeAgent, s.op(func(r *http.Request, key, agent string, req *OpRequest) (int, string, error) {
 		n, err := s.engine.Comment(r.Context(), key, agent, req.Text, req.Internal)

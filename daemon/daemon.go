@@ -134,6 +134,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	if err := d.startOps(opts); err != nil {
 		return nil, err
 	}
+	d.hookTargets()
 
 	if err := engine.SyncOrganizations(context.Background()); err != nil {
 		return nil, fmt.Errorf("organizations from the configuration: %w", err)
@@ -160,10 +161,14 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 		defer d.bg.Done()
 		d.onOneNode(ctx, "timers", func(ctx context.Context) {
 			var timers sync.WaitGroup
-			timers.Add(1)
+			timers.Add(2)
 			go func() {
 				defer timers.Done()
 				d.sweepLoop(ctx)
+			}()
+			go func() {
+				defer timers.Done()
+				d.targetLoop(ctx) // issue 21
 			}()
 			retention.NewJob(st, engine, d.Config, d.now, log.With("component", "retention")).Run(ctx)
 			timers.Wait()

@@ -62,6 +62,7 @@ to that agent's projects; --as AGENT or $TICKETGATE_AS must name that agent):
   invite ACME-12 ADDRESS         participant add|remove ACME-12 ADDRESS
   merge ACME-12 ACME-7           spam ACME-12             block PROJECT ADDRESS
   share ACME-12 ORG              org set PROJECT NAME DOMAINS MEMBERS | org delete PROJECT NAME
+  due ACME-12 +20h|2026-12-24 15:00 [ZONE]     snooze ACME-12 +48h|2026-12-28 [ZONE]|off
   orgs [--project P]
 
 flags for every command, before or after the arguments ("--" ends them):
@@ -111,7 +112,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdPurge(rest, stdout, stderr)
 	case "trace":
 		return cmdTrace(rest, stdout, stderr)
-	case "status", "assign", "reply", "note", "invite", "participant", "merge", "spam", "block", "share", "org":
+	case "status", "assign", "reply", "note", "invite", "participant", "merge", "spam", "block", "share", "org", "due", "snooze":
 		return cmdOp(cmd, rest, stdin, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "ticketgate", versionString())

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,6 +34,20 @@ func ticketPath(key, op string) string {
 }
 
 var opCommands = map[string]opCommand{
+	// Issue 21: times in the project's business-hours zone unless one is
+	// given; +DURATION is business time for due, wall time for snooze.
+	"due": {"due ACME-12 +20h|2026-12-24 15:00 [ZONE]", -1, func(a []string, _ io.Reader) (string, string, *admin.OpRequest, error) {
+		if len(a) < 2 {
+			return "", "", nil, errors.New("usage: due ACME-12 +20h|2026-12-24 15:00 [ZONE]")
+		}
+		return http.MethodPost, ticketPath(a[0], "due"), &admin.OpRequest{When: strings.Join(a[1:], " ")}, nil
+	}},
+	"snooze": {"snooze ACME-12 +48h|2026-12-28 [15:00] [ZONE]|off", -1, func(a []string, _ io.Reader) (string, string, *admin.OpRequest, error) {
+		if len(a) < 2 {
+			return "", "", nil, errors.New("usage: snooze ACME-12 +48h|2026-12-28 [15:00] [ZONE]|off")
+		}
+		return http.MethodPost, ticketPath(a[0], "snooze"), &admin.OpRequest{When: strings.Join(a[1:], " ")}, nil
+	}},
 	"status": {"status ACME-12 STATUS", 2, func(a []string, _ io.Reader) (string, string, *admin.OpRequest, error) {
 		return http.MethodPost, ticketPath(a[0], "status"), &admin.OpRequest{Status: a[1]}, nil
 	}},

@@ -1,0 +1,48 @@
+package daemon
+
+import (
+	"context"
+	"time"
+
+	"github.com/ticketgate/ticketgate/metrics"
+)
+
+// Response targets and snoozes (issue 21): the engine's timers run on the
+// node that holds the "timers" lock, and their outcomes are metrics.
+
+// targetPoll bounds how long the loop waits for the next due time it
+// knows of: a change made meanwhile may have brought one closer.
+const targetPoll = time.Minute
+
+// hookTargets counts breaches and reached targets.
+func (d *Daemon) hookTargets() {
+	m := metrics.NewTargets(d.ops.metrics)
+	d.engine.OnBreach = m.Breached
+	d.engine.OnTarget = m.Reached
+}
+
+// targetLoop announces warnings, breaches and the ends of snoozes as
+// they fall due, until ctx ends.
+func (d *Daemon) targetLoop(ctx context.Context) {
+	for {
+		wait := targetPoll
+		next, err := d.engine.RunTimers(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			d.log.Error("response-target timers failed", "err", err)
+		} else if !next.IsZero() {
+			if w := next.Sub(d.now()); w < wait {
+				wait = max(w, time.Second)
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}

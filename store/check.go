@@ -167,10 +167,34 @@ func (c *checker) run() error {
 				if t.Number > seq[t.Project] {
 					c.report(bTickets, k, "number %d is above the project's counter %d (numbers would be reused)", t.Number, seq[t.Project])
 				}
+				if !c.has(bTicketFacts, append([]byte{'k'}, t.Key...)) {
+					c.report(bTickets, k, "has no report facts (ticket_facts)")
+				}
 				for _, tk := range timerKeys(&t) {
 					if !c.has(bTicketTimers, tk) {
 						c.report(bTickets, k, "has no entry in the timer index (%c) (its timers or auto-close would never run)", tk[0])
 					}
+				}
+			})
+		},
+		func() error {
+			return c.each(bTicketFacts, func(k, v []byte) {
+				switch {
+				case len(k) > 9 && k[0] == 'c':
+					var f TicketFacts
+					if !c.decode(bTicketFacts, k, v, &f) {
+						return
+					}
+					if string(k[9:]) != f.Key || !bytes.Equal(c.btx.Bucket(bTicketFacts).Get(append([]byte{'k'}, f.Key...)), k[1:9]) {
+						c.report(bTicketFacts, k, "is a stale entry of ticket %s", f.Key)
+					}
+				case len(k) > 1 && k[0] == 'k':
+					p, n, ok := SplitTicketKey(string(k[1:]))
+					if len(v) != 8 || !ok || c.btx.Bucket(bTickets).Get(ticketDBKey(p, n)) == nil || !c.has(bTicketFacts, append(append([]byte{'c'}, v...), k[1:]...)) {
+						c.report(bTicketFacts, k, "names no ticket or no facts")
+					}
+				default:
+					c.report(bTicketFacts, k, "malformed key")
 				}
 			})
 		},

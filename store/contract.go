@@ -131,6 +131,7 @@ type Tx interface {
 	AuditTx
 	IMAPTx
 	TimerTx
+	FactsTx
 	// AfterCommit registers fn to run once, after this transaction is
 	// durable (for a View: after fn returned nil), and never when it is
 	// rolled back or rehearsed. Effects outside the store — metrics, logs

@@ -28,7 +28,7 @@ func (s *boltDB) migrations() []migration {
 		{From: 1, What: "build the audit stream from the stored inbound mail, so `ticketgate trace` answers for mail received before the upgrade", Up: migrateAuditBackfill},
 		{From: 2, What: "re-key the Message-ID index and the audit stream by the one canonical Message-ID (msgid.Canonical: domain lower-cased), so ids minted or stored under another form stay findable", Up: migrateCanonicalMessageIDs},
 		{From: 3, What: "move the bytes of queued mail out of the outbox rows into blobs (rows become small; the mail is still sent as it was composed), and repair the due index", Up: s.migrateOutboxRaw},
-		{From: 4, What: "index the tickets by resolution time (ticket_timers), so auto-close and the response-target timers find what is due without reading every ticket (issue 21)", Up: migrateTimerIndex},
+		{From: 4, What: "index the tickets by resolution time (ticket_timers), so auto-close and the response-target timers find what is due without reading every ticket, and write their report facts by last change (ticket_facts) for `ticketgate report` (issue 21)", Up: migrateTimerIndex},
 	}
 }
 

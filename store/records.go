@@ -48,6 +48,9 @@ type Ticket struct {
 	Resolution    *Clock    `json:"resolution,omitempty"`
 	Snoozed       time.Time `json:"snoozed,omitzero"`
 	Wake          time.Time `json:"wake,omitzero"`
+	// Reopens counts the reopenings; LastReopened is the last one.
+	Reopens      int       `json:"reopens,omitempty"`
+	LastReopened time.Time `json:"last_reopened,omitzero"`
 }
 
 // Participant is a customer following a request besides its reporter.

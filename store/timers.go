@@ -134,7 +134,8 @@ func (tx *boltTx) ResolvedBefore(t time.Time, fn func(string, time.Time) bool) e
 }
 
 // migrateTimerIndex indexes the resolution time of every ticket (schema 4
-// → 5): auto-close finds resolved tickets through the index.
+// → 5): auto-close finds resolved tickets through the index; and writes
+// every ticket's report facts (facts.go).
 func migrateTimerIndex(tx *boltTx, _ time.Time) error {
 	b := tx.btx.Bucket(bTicketTimers)
 	return tx.btx.Bucket(bTickets).ForEach(func(k, v []byte) error {
@@ -147,6 +148,6 @@ func migrateTimerIndex(tx *boltTx, _ time.Time) error {
 				return err
 			}
 		}
-		return nil
+		return tx.indexFacts(&t)
 	})
 }

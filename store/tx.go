@@ -33,9 +33,11 @@ var (
 	// bTicketTimers indexes tickets by time (issue 21, timers.go):
 	// 'w'|'r' be64(unix nanos) ticket key → nil, for Wake and Resolved.
 	bTicketTimers = []byte("ticket_timers")
+	// bTicketFacts: what reports read, by last change (facts.go).
+	bTicketFacts = []byte("ticket_facts")
 )
 
-var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate, bBlocked, bOrgs, bTicketTimers}
+var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate, bBlocked, bOrgs, bTicketTimers, bTicketFacts}
 
 // boltTx is the bbolt implementation of Tx.
 type boltTx struct {
@@ -161,6 +163,9 @@ func (tx *boltTx) PutTicket(t *Ticket) error {
 		old = nil // the stored row has no index entries
 	}
 	if err := tx.indexTimers(old, t); err != nil {
+		return err
+	}
+	if err := tx.indexFacts(t); err != nil {
 		return err
 	}
 	return tx.put(bTickets, key, t)

@@ -106,6 +106,7 @@ func setStatusFrom(tx store.Tx, p *config.Project, t *store.Ticket, status, acto
 		typ = EvRequestResolved
 	case isDone(p, old) && !isDone(p, status):
 		typ = EvRequestReopened
+		t.Reopens, t.LastReopened = t.Reopens+1, now // for reports (issue 21)
 	}
 	if err := emit(&Event{Type: typ, Status: status, OldStatus: old, StatusCustomerVisible: st.Visible()}); err != nil {
 		return err

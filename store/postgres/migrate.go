@@ -57,7 +57,17 @@ var migrations = []string{
 	CREATE INDEX ticket_timers_at ON ticket_timers (kind, at, project, number);
 	INSERT INTO ticket_timers SELECT 'r', (extract(epoch FROM (j->>'resolved')::timestamptz) * 1000000000)::bigint, project, number
 		FROM (SELECT project, number, convert_from(data, 'UTF8')::jsonb AS j FROM tickets) t
-		WHERE j->>'resolved' IS NOT NULL AND j->>'resolved' NOT LIKE '0001-01-01%';`,
+		WHERE j->>'resolved' IS NOT NULL AND j->>'resolved' NOT LIKE '0001-01-01%';
+	CREATE TABLE ticket_facts (project text COLLATE "C" NOT NULL, number bigint NOT NULL, changed bigint NOT NULL, data bytea NOT NULL,
+		PRIMARY KEY (project, number));
+	CREATE INDEX ticket_facts_changed ON ticket_facts (changed);
+	INSERT INTO ticket_facts SELECT project, number,
+		(extract(epoch FROM GREATEST('1970-01-01T00:00:00Z'::timestamptz,
+			(CASE WHEN j->>'updated' IS NULL OR j->>'updated' LIKE '0001-01-01%' THEN j->>'created' ELSE j->>'updated' END)::timestamptz)) * 1000000000)::bigint,
+		convert_to(jsonb_strip_nulls(jsonb_build_object('key', j->'key', 'project', j->'project', 'status', j->'status', 'priority', j->'priority',
+			'assignee', j->'assignee', 'created', j->'created', 'updated', j->'updated', 'resolved', j->'resolved', 'closed', j->'closed',
+			'merged_into', j->'merged_into'))::text, 'UTF8')
+		FROM (SELECT project, number, convert_from(data, 'UTF8')::jsonb AS j FROM tickets) t;`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the

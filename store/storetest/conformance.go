@@ -72,6 +72,7 @@ func Run(t *testing.T, b Backend) {
 		{"DecodeFailuresAreErrors", s.decodeFailures},
 		{"Migration", s.migration},
 		{"TicketTimers", s.ticketTimers},
+		{"TicketFacts", s.ticketFacts},
 	} {
 		t.Run(c.name, c.fn)
 	}
@@ -733,6 +734,16 @@ func (s *suite) migration(t *testing.T) {
 			return true
 		}); err != nil || len(resolved) != 1 || resolved[0] != "ACME-2" {
 			t.Errorf("resolved tickets after migrating: %v %v", resolved, err)
+		}
+		facts := 0
+		if err := tx.FactsSince("ACME", time.Time{}, func(f *store.TicketFacts) bool {
+			facts++
+			if f.Key == "ACME-2" && !f.Resolved.Equal(resolvedAt) {
+				t.Errorf("facts of ACME-2 after migrating: %+v", f)
+			}
+			return true
+		}); err != nil || facts != 5 {
+			t.Errorf("%d facts after migrating, want 5: %v", facts, err)
 		}
 		last, err := tx.LastTicketNumber("ACME")
 		if err != nil || last != 5 {

@@ -102,3 +102,69 @@ func (s *suite) ticketTimers(t *testing.T) {
 		return nil
 	})
 }
+
+// ticketFacts (issue 21): every stored ticket has one facts record, found
+// by its last change; a change moves it, a project filter applies.
+func (s *suite) ticketFacts(t *testing.T) {
+	db, _ := s.fresh(t)
+	base := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	update(t, db, func(tx store.Tx) error {
+		for i, p := range []string{"ACME", "ACME", "BETA"} {
+			n, err := tx.NextTicketNumber(p)
+			if err != nil {
+				return err
+			}
+			at := base.Add(time.Duration(i) * time.Hour)
+			if err := tx.PutTicket(&store.Ticket{Key: store.TicketKey(p, n), Project: p, Number: n, Subject: "s", Status: "new",
+				Assignee: "alice@example.com", Created: at, Updated: at,
+				FirstResponse: &store.Clock{Budget: time.Hour, Done: at, Took: 30 * time.Minute}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	since := func(project string, at time.Time) []string {
+		t.Helper()
+		var got []string
+		view(t, db, func(tx store.Tx) error {
+			return tx.FactsSince(project, at, func(f *store.TicketFacts) bool {
+				got = append(got, f.Key)
+				if f.Assignee != "alice@example.com" || f.FirstResponse == nil || f.FirstResponse.Took != 30*time.Minute {
+					t.Errorf("facts of %s = %+v", f.Key, f)
+				}
+				return true
+			})
+		})
+		slices.Sort(got)
+		return got
+	}
+	if got := since("", base.Add(time.Hour)); !slices.Equal(got, []string{"ACME-2", "BETA-1"}) {
+		t.Fatalf("changed since +1h = %v", got)
+	}
+	if got := since("ACME", time.Time{}); !slices.Equal(got, []string{"ACME-1", "ACME-2"}) {
+		t.Fatalf("ACME since ever = %v", got)
+	}
+	// A change of ACME-1 moves its one record.
+	update(t, db, func(tx store.Tx) error {
+		tk, err := tx.Ticket("ACME-1")
+		if err != nil {
+			return err
+		}
+		tk.Updated, tk.Reopens = base.Add(5*time.Hour), 1
+		return tx.PutTicket(tk)
+	})
+	if got := since("", base.Add(time.Hour)); !slices.Equal(got, []string{"ACME-1", "ACME-2", "BETA-1"}) {
+		t.Fatalf("changed since +1h after the change = %v", got)
+	}
+	if got := since("", time.Time{}); len(got) != 3 {
+		t.Fatalf("all facts = %v (one record per ticket)", got)
+	}
+	view(t, db, func(tx store.Tx) error {
+		return tx.FactsSince("ACME", base.Add(4*time.Hour), func(f *store.TicketFacts) bool {
+			if f.Key != "ACME-1" || f.Reopens != 1 {
+				t.Errorf("facts after the change = %+v", f)
+			}
+			return true
+		})
+	})
+}

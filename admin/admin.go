@@ -141,6 +141,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/outbox/{id}", scopeAgent, s.dropOutbox)
 	s.handle("GET /api/suppressions", scopeAgent, s.listSuppressions)
 	s.handle("DELETE /api/suppressions/{addr}", scopeAgent, s.clearSuppression)
+	s.handle("GET /api/report", scopeAgent, s.getReport) // issue 21
 	s.handle("GET /api/backup", scopeOperator, s.backup)
 	s.handle("GET /api/purge", scopeOperator, s.purgePlan)
 	s.handle("POST /api/purge", scopeOperator, s.purgeRun)

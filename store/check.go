@@ -182,7 +182,8 @@ func (c *checker) run() error {
 				switch {
 				case len(k) > 9 && k[0] == 'c':
 					var f TicketFacts
-					if !c.decode(bTicketFacts, k, v, &f) {
+					if err := f.UnmarshalBinary(v); err != nil {
+						c.report(bTicketFacts, k, "%v", err)
 						return
 					}
 					if string(k[9:]) != f.Key || !bytes.Equal(c.btx.Bucket(bTicketFacts).Get(append([]byte{'k'}, f.Key...)), k[1:9]) {

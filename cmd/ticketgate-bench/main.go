@@ -7,6 +7,7 @@
 //	    [--sink 127.0.0.1:2526] [--pid PID | --data-dir DIR] [--json]
 //	ticketgate-bench preload --data-dir DIR -n 1000000 [--project ACME]
 //	ticketgate-bench big --smtp 127.0.0.1:2525 --mb 25 [--kind attachment|text|flowed] [--concurrent N] [--pid PID | --data-dir DIR]
+//	ticketgate-bench report --data-dir DIR [--since 30d] [--project ACME] [--runs 3]
 //	ticketgate-bench coldstart --smtp 127.0.0.1:2525 -- ticketgate serve -c bench.yaml
 //
 // The daemon's outbound.smtp must point at --sink (see bench.yaml next to
@@ -41,6 +42,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) > 0 && args[0] == "big" {
 		return runBig(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "report" {
+		return runReport(args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "coldstart" {
 		return runColdStart(args[1:], stdout, stderr)

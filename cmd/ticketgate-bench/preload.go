@@ -59,7 +59,9 @@ func newToken(t time.Time) string { return notify.TokenAt(t) }
 // Message-ID index entry (with a content hash), the request_created event,
 // a reply and a link token for the reporter with our Message-ID in the
 // index; every third ticket also an agent's answer (outbound message, its
-// Message-ID, an event) and status open. Raw blobs are not written (the
+// Message-ID, an event) and status open, every sixth closed two hours
+// later; every ticket has response-target clocks (paused while open, done
+// when answered or closed: what `ticketgate report` reads). Raw blobs are not written (the
 // messages look as after retention removed them), which keeps the tool
 // fast and the figure about the bbolt file. fsync happens once, at the
 // end: a crash midway leaves a store to throw away.
@@ -146,7 +148,10 @@ func preloadTicket(tx store.Tx, o PreloadOptions, domain string, n uint64, at ti
 	text := fmt.Sprintf("Hello,\n\n%s\n%s\n%s\n\nTicket %d of the preload.\n\nRegards\nCustomer %d\n",
 		sentences[n%7], sentences[(n/7)%uint64(len(sentences))], sentences[(n/3)%uint64(len(sentences))], n, n)
 	t := &store.Ticket{Key: key, Project: o.Project, Number: n, Subject: subject, Status: "new", Priority: "normal",
-		Reporter: sender, ReporterName: fmt.Sprintf("Customer %d", n), Language: "en", Created: at, Updated: at, Messages: 1}
+		Reporter: sender, ReporterName: fmt.Sprintf("Customer %d", n), Language: "en", Created: at, Updated: at, Messages: 1,
+		// Response-target clocks (issue 21), kept paused on open tickets
+		// so that a daemon started on the store announces no breaches.
+		FirstResponse: &store.Clock{Budget: 4 * time.Hour}, Resolution: &store.Clock{Budget: 30 * time.Hour}}
 	msgID := PreloadMessageID(o.Project, n)
 	sum := sha256.Sum256([]byte(msgID + text))
 	hash := hex.EncodeToString(sum[:])
@@ -171,6 +176,13 @@ func preloadTicket(tx store.Tx, o PreloadOptions, domain string, n uint64, at ti
 			Text: "Hello,\n\nthank you, we are looking into it and will come back to you today.\n\nBest regards\nSupport\n"}
 		msgs = append(msgs, ticket.Imported{Message: answer, Event: store.EvAgentCommentAdded, Actor: o.Agent})
 		t.Status, t.Updated, t.Messages, t.Assignee = "open", later, 2, o.Agent
+		t.FirstResponse.Done, t.FirstResponse.Took = later, later.Sub(at)
+		if n%6 == 0 {
+			// Closed two hours after the answer: a resolution to report.
+			closed := later.Add(2 * time.Hour)
+			t.Status, t.Closed, t.Updated = "closed", closed, closed
+			t.Resolution.Done, t.Resolution.Took = closed, closed.Sub(at)
+		}
 	}
 	return len(msgs), ticket.Import(tx, t, msgs, []string{replyID}, []*store.Event{delivered})
 }

@@ -64,6 +64,10 @@ to that agent's projects; --as AGENT or $TICKETGATE_AS must name that agent):
   share ACME-12 ORG              org set PROJECT NAME DOMAINS MEMBERS | org delete PROJECT NAME
   due ACME-12 +20h|2026-12-24 15:00 [ZONE]     snooze ACME-12 +48h|2026-12-28 [ZONE]|off
   orgs [--project P]
+  report [--project P] [--since 30d|2w|12h|2026-11-01] [--json]
+                 new, resolved and reopened tickets, first-response and
+                 resolution times in business time, targets met/missed,
+                 per agent
 
 flags for every command, before or after the arguments ("--" ends them):
   -c, --config FILE   configuration file (default $TICKETGATE_CONFIG or ` + defaultConfig + `)
@@ -108,6 +112,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdCheckStore(rest, stdout, stderr)
 	case "orgs":
 		return cmdOrgs(rest, stdout, stderr)
+	case "report":
+		return cmdReport(rest, stdout, stderr)
 	case "purge":
 		return cmdPurge(rest, stdout, stderr)
 	case "trace":

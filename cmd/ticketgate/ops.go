@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ticketgate/ticketgate/admin"
+	"github.com/ticketgate/ticketgate/report"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -170,5 +171,29 @@ func cmdOrgs(args []string, stdout, stderr io.Writer) int {
 	for _, o := range list {
 		fmt.Fprintf(stdout, "%s  %s  domains: %s  members: %s\n", o.Project, o.Name, strings.Join(o.Domains, ", "), strings.Join(o.Members, ", "))
 	}
+	return exitOK
+}
+
+// cmdReport prints the figures of package report (issue 21).
+func cmdReport(args []string, stdout, stderr io.Writer) int {
+	fs, af := newAdminFlags("report", stderr)
+	project := fs.String("project", "", "only this project")
+	since := fs.String("since", "30d", "the period: 30d, 2w, 12h or a date (2026-11-01)")
+	if parseFlags(fs, args) != nil {
+		return exitConfig
+	}
+	c, code := af.client(stderr)
+	if c == nil {
+		return code
+	}
+	var r report.Report
+	if err := c.Call(context.Background(), http.MethodGet, "/api/report?project="+url.QueryEscape(*project)+"&since="+url.QueryEscape(*since), nil, &r); err != nil {
+		return apiFail(stderr, err)
+	}
+	if af.json {
+		printJSON(stdout, r)
+		return exitOK
+	}
+	fmt.Fprint(stdout, r.Text())
 	return exitOK
 }

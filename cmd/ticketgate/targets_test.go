@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+
+	"github.com/ticketgate/ticketgate/report"
 	"strings"
 	"testing"
 	"time"
@@ -58,5 +61,43 @@ func TestDueAndSnoozeVerbs(t *testing.T) {
 	}
 	if code, _, stderr = runCmd(append([]string{"due"}, append(as, "ACME-1")...), ""); code == exitOK || !strings.Contains(stderr, "usage") {
 		t.Fatalf("due without a time: exit %d, %q", code, stderr)
+	}
+}
+
+// TestReportVerb: `ticketgate report` prints the figures of the period,
+// as text and as JSON, through the admin API.
+func TestReportVerb(t *testing.T) {
+	dir := t.TempDir()
+	path := writeConfig(t, dir, `    targets: {first_response: {normal: 4h}}
+`)
+	serveInProcess(t, path)
+	for _, subj := range []string{"one", "two"} {
+		if code, _, e := runCmd([]string{"deliver", "-c", path}, "From: carl@customer.example\nTo: acme@support.example.com\nSubject: "+subj+"\n\nb\n"); code != exitOK {
+			t.Fatalf("deliver: %d %s", code, e)
+		}
+	}
+	as := []string{"-c", path, "--as", "alice@example.com"}
+	for _, args := range [][]string{{"assign", "ACME-1", "me"}, {"reply", "ACME-1", "Done."}} {
+		if code, _, e := runCmd(append(append([]string{args[0]}, as...), args[1:]...), ""); code != exitOK {
+			t.Fatalf("%v: %d %s", args, code, e)
+		}
+	}
+	code, out, e := runCmd(append([]string{"report", "--json", "--since", "1d"}, as...), "")
+	if code != exitOK {
+		t.Fatalf("report: %d %s", code, e)
+	}
+	var r report.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("report --json: %v\n%s", err, out)
+	}
+	if r.New != 2 || r.FirstResponse.Count != 1 || r.FirstResponseTarget.Met != 1 || len(r.Agents) != 2 || r.Agents[0].Agent != "alice@example.com" || r.Agents[0].FirstResponse.Count != 1 {
+		t.Fatalf("report = %s", out)
+	}
+	code, out, _ = runCmd(append([]string{"report", "--project", "ACME"}, as...), "")
+	if code != exitOK || !strings.Contains(out, "ACME, ") || !strings.Contains(out, "alice@example.com") || !strings.Contains(out, "(unassigned)") {
+		t.Fatalf("report text: %d\n%s", code, out)
+	}
+	if code, _, e = runCmd(append([]string{"report", "--since", "yesterday"}, as...), ""); code == exitOK || !strings.Contains(e, "30d") {
+		t.Fatalf("report --since yesterday: %d %s", code, e)
 	}
 }

@@ -31,7 +31,9 @@ func put(t *testing.T, db store.DB, tickets ...*store.Ticket) {
 	}
 }
 
-func at(days, hours int) time.Time { return day0.Add(time.Duration(days)*24*time.Hour + time.Duration(hours)*time.Hour) }
+func at(days, hours int) time.Time {
+	return day0.Add(time.Duration(days)*24*time.Hour + time.Duration(hours)*time.Hour)
+}
 
 // TestCompute: the figures of a period count what happened in it, per
 // agent, with medians and 90th percentiles of business time, and leave

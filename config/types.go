@@ -33,6 +33,8 @@ type Config struct {
 	Metrics Metrics `mapstructure:"metrics"`
 	// Store selects the storage backend (bbolt or postgres).
 	Store Store `mapstructure:"store"`
+	// Alerts: intake health alerts (config/alerts.go, issue 21).
+	Alerts Alerts `mapstructure:"alerts"`
 
 	// Path is the file the config was read from (not a YAML key).
 	Path string `mapstructure:"-"`
@@ -188,7 +190,9 @@ type Project struct {
 	// (config/targets.go, issue 21).
 	BusinessHours *BusinessHours `mapstructure:"business_hours"`
 	Targets       *Targets       `mapstructure:"targets"`
-	Notifications Notifications  `mapstructure:"notifications"`
+	// AlertsTo receives this project's intake alerts besides alerts.to.
+	AlertsTo      []string      `mapstructure:"alerts_to"`
+	Notifications Notifications `mapstructure:"notifications"`
 
 	// agents and admins hold the lower-cased staff addresses; built by Load
 	// and Finalize.

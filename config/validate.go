@@ -54,6 +54,7 @@ func (c *Config) Validate() []error {
 	errs = append(errs, c.Store.validate()...)
 	errs = append(errs, c.validateRetention()...)
 	errs = append(errs, c.validateTargets()...)
+	errs = append(errs, c.validateAlerts()...)
 	switch u, err := url.Parse(c.Web.BaseURL); {
 	case c.Web.BaseURL == "":
 		add(fieldErr("web.base_url", "required"))

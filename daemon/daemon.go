@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ticketgate/ticketgate/alert"
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/imapin"
 	"github.com/ticketgate/ticketgate/ingest"
@@ -64,6 +65,12 @@ type Daemon struct {
 	ops        *ops // metrics, audit, health (metrics.go)
 	// imap reads the projects' IMAP mailboxes (imap.go).
 	imap *imapin.Manager
+	// alerts watches mailboxes, outbox and relay (alerts.go, issue 21);
+	// relay tracks the send attempts; testTransport: Options.Transport
+	// was given, alerts use it too.
+	alerts        *alert.Monitor
+	relay         *relayHealth
+	testTransport bool
 }
 
 type listener struct {
@@ -114,6 +121,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 		workers = max(cfg.Outbound.Workers, 1)
 	}
 	d.tport = opts.Transport
+	d.testTransport = opts.Transport != nil
 	if d.tport == nil {
 		if d.tport, err = newTransport(cfg, workers, log); err != nil {
 			return nil, err
@@ -135,6 +143,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 		return nil, err
 	}
 	d.hookTargets()
+	d.startAlerts()
 
 	if err := engine.SyncOrganizations(context.Background()); err != nil {
 		return nil, fmt.Errorf("organizations from the configuration: %w", err)
@@ -188,6 +197,12 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	}()
 	d.publishFingerprint(cfg)
 	d.startIMAP()
+	// After startIMAP: the loop reads the mailboxes' states.
+	d.bg.Add(1)
+	go func() {
+		defer d.bg.Done()
+		d.alertLoop(ctx) // issue 21
+	}()
 	d.serveOps()
 	ok = true
 	log.Info("ticketgate started", "data_dir", cfg.DataDir, "projects", len(cfg.Projects), "smtp", d.Addr("smtp"), "lmtp", d.Addr("lmtp"), "web", d.Addr("web"))

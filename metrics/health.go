@@ -100,6 +100,13 @@ func (m *Metrics) Ready() Report {
 			r.Checks = append(r.Checks, Check{Name: "config", OK: true})
 		}
 	}
+	if lines, ok := m.alertLines(); ok {
+		c := Check{Name: "alerts", OK: len(lines) == 0, Detail: "none"}
+		if len(lines) > 0 {
+			c.Detail = strings.Join(lines, "; ")
+		}
+		r.Checks = append(r.Checks, c)
+	}
 	if mbs := m.mailboxes(); len(mbs) > 0 {
 		var down []string
 		for _, mb := range mbs {

@@ -13,6 +13,7 @@
 package metrics
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -84,6 +85,10 @@ type Metrics struct {
 	ingestLatency  *prometheus.HistogramVec
 	auditDropped   prometheus.Counter
 	outboxRepaired prometheus.Counter
+
+	// alerts lists the failing causes for /readyz (issue 21, alerts.go).
+	alertsMu sync.Mutex
+	alerts   func() []string
 }
 
 // New builds the metrics on a fresh registry (with Go runtime and process

@@ -1,0 +1,80 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestOneAlertOneRecovery: a cause failing for less than After is not
+// announced; past it, one alert; while it keeps failing, nothing more;
+// when it works, one recovery. A send that fails is tried at the next
+// look; a cause that fails again within MinGap is not announced again.
+func TestOneAlertOneRecovery(t *testing.T) {
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	var sent []Mail
+	fail := false
+	m := New(Options{
+		After:      func() time.Duration { return 15 * time.Minute },
+		Recipients: func(p string) []string { return []string{"admin-of-" + p, "ops@example.com"} },
+		Send: func(_ context.Context, mail Mail) error {
+			if fail {
+				return errors.New("relay down")
+			}
+			sent = append(sent, mail)
+			return nil
+		},
+		Now: func() time.Time { return now },
+	})
+	mb := MailboxCause("ACME", "INBOX")
+	look := func(failing bool, d time.Duration) {
+		now = now.Add(d)
+		m.Observe(context.Background(), []Observation{{Cause: mb, Failing: failing, Detail: "LOGIN failed: authentication failed"},
+			{Cause: Cause{Key: KeyOutbox}, Failing: false}})
+	}
+	look(true, 0)
+	look(true, 10*time.Minute)
+	if len(sent) != 0 {
+		t.Fatalf("alert before 15 min: %+v", sent)
+	}
+	if a := m.Active(); len(a) != 1 || a[0].Alerted || a[0].Key != "mailbox ACME/INBOX" {
+		t.Fatalf("active = %+v", a)
+	}
+	fail = true
+	look(true, 5*time.Minute)
+	fail = false
+	look(true, time.Minute)
+	look(true, time.Minute)
+	look(true, 10*time.Minute)
+	if len(sent) != 1 || sent[0].Recovered || !strings.Contains(sent[0].Subject, "ALERT: mailbox ACME/INBOX") ||
+		!strings.Contains(sent[0].Body, "authentication failed") || strings.Join(sent[0].To, ",") != "admin-of-ACME,ops@example.com" {
+		t.Fatalf("after the alert: %+v", sent)
+	}
+	look(false, time.Minute)
+	look(false, time.Minute)
+	if len(sent) != 2 || !sent[1].Recovered || !strings.Contains(sent[1].Subject, "recovered: mailbox ACME/INBOX") {
+		t.Fatalf("after the recovery: %+v", sent)
+	}
+	if a := m.Active(); len(a) != 0 {
+		t.Fatalf("active after recovery: %+v", a)
+	}
+	// Failing again 20 minutes later: within the hour since the alert,
+	// nothing is sent, not even a recovery.
+	look(true, 0)
+	look(true, 20*time.Minute)
+	look(false, time.Minute)
+	if len(sent) != 2 {
+		t.Fatalf("rate limit: %+v", sent[2:])
+	}
+	// Much later it is announced again.
+	look(true, 2*time.Hour)
+	look(true, 16*time.Minute)
+	if len(sent) != 3 || sent[2].Recovered {
+		t.Fatalf("a new episode: %+v", sent)
+	}
+	if m.Rounds() != 13 {
+		t.Errorf("rounds = %d", m.Rounds())
+	}
+}

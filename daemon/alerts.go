@@ -1,0 +1,224 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"mime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ticketgate/ticketgate/alert"
+	"github.com/ticketgate/ticketgate/mailout"
+	"github.com/ticketgate/ticketgate/metrics"
+	"github.com/ticketgate/ticketgate/policy"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// Intake health alerts (issue 21; package alert decides, this file
+// watches and sends).
+
+// relayHealth remembers since when every send attempt has failed.
+type relayHealth struct {
+	mu        sync.Mutex
+	failSince time.Time
+	lastErr   string
+}
+
+func (r *relayHealth) attempt(result string, err error, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if result == mailout.Delivered {
+		r.failSince, r.lastErr = time.Time{}, ""
+		return
+	}
+	if err == nil {
+		return
+	}
+	if r.failSince.IsZero() {
+		r.failSince = now
+	}
+	r.lastErr = err.Error()
+}
+
+func (r *relayHealth) state() (time.Time, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failSince, r.lastErr
+}
+
+// startAlerts builds the monitor and hooks the relay's attempts into it.
+func (d *Daemon) startAlerts() {
+	d.relay = &relayHealth{}
+	m := metrics.NewAlerts(d.ops.metrics)
+	prev := d.sender.OnAttempt
+	d.sender.OnAttempt = func(it *store.OutboxItem, result string, err error) {
+		if prev != nil {
+			prev(it, result, err)
+		}
+		d.relay.attempt(result, err, d.now())
+	}
+	d.alerts = alert.New(alert.Options{
+		After:      func() time.Duration { return d.Config().AlertAfter() },
+		Recipients: func(p string) []string { return d.Config().AlertRecipients(p) },
+		Send:       d.sendAlert,
+		Now:        d.now,
+		Log:        d.log.With("component", "alert"),
+		OnSent: func(mail alert.Mail) {
+			m.Sent(mail.Recovered)
+		},
+	})
+	d.ops.metrics.SetAlerts(func() []string {
+		var out []string
+		for _, a := range d.alerts.Active() {
+			out = append(out, fmt.Sprintf("%s failing since %s: %s", a.Key, a.Since.UTC().Format(time.RFC3339), a.Detail))
+		}
+		return out
+	})
+	m.Active(func() []string {
+		var keys []string
+		for _, a := range d.alerts.Active() {
+			keys = append(keys, a.Key)
+		}
+		return keys
+	})
+}
+
+// observe looks at every cause once.
+func (d *Daemon) observe() []alert.Observation {
+	var obs []alert.Observation
+	for _, mb := range d.Mailboxes() {
+		// Down after an error: not merely still connecting at start.
+		failing := !mb.Connected && !mb.LastErrorAt.IsZero()
+		obs = append(obs, alert.Observation{Cause: alert.MailboxCause(mb.Project, mb.Mailbox), Failing: failing, Detail: mb.LastError})
+	}
+	if stuck := d.Config().Metrics.OutboxStuckAfter; stuck > 0 {
+		q, err := outboxState(d.store)
+		o := alert.Observation{Cause: alert.Cause{Key: alert.KeyOutbox}}
+		switch {
+		case err != nil:
+			o.Failing, o.Detail = true, "the store cannot be read: "+err.Error()
+		case !q.Oldest.IsZero() && d.now().Sub(q.Oldest) > stuck:
+			o.Failing = true
+			o.Detail = fmt.Sprintf("mail %d to %s has waited %s (more than metrics.outbox_stuck_after, %s); %d queued",
+				q.OldestID, q.OldestTo, d.now().Sub(q.Oldest).Truncate(time.Second), stuck, q.Depth)
+		}
+		obs = append(obs, o)
+	}
+	since, last := d.relay.state()
+	obs = append(obs, alert.Observation{Cause: alert.Cause{Key: alert.KeyRelay}, Failing: !since.IsZero(),
+		Detail: fmt.Sprintf("every send attempt since %s failed; the last: %s", since.UTC().Format(time.RFC3339), last)})
+	return obs
+}
+
+// alertLoop looks at the causes a few times per alerts.after (at least
+// every 30 s) until ctx ends.
+func (d *Daemon) alertLoop(ctx context.Context) {
+	for {
+		d.alerts.Observe(ctx, d.observe())
+		every := min(max(d.Config().AlertAfter()/5, 100*time.Millisecond), 30*time.Second)
+		t := time.NewTimer(every)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// alertRetries are the waits between the attempts to hand an alert to the
+// relay: short, since the alert is about now.
+var alertRetries = []time.Duration{0, 2 * time.Second, 5 * time.Second}
+
+// sendAlert hands an alert straight to the relay — never to the outbox,
+// which may be what is stuck — with a short retry of its own; when the
+// relay is the cause, or keeps failing, to outbound.maildir.path if one
+// is set.
+func (d *Daemon) sendAlert(ctx context.Context, m alert.Mail) error {
+	cfg := d.Config()
+	if len(m.To) == 0 {
+		return fmt.Errorf("alert %q: nobody to tell (no admins, alerts.to or alerts_to)", m.Cause.Key)
+	}
+	from := "ticketgate@localhost"
+	if len(cfg.Projects) > 0 {
+		from = cfg.Projects[0].Address
+	}
+	if p := cfg.Project(m.Cause.Project); p != nil {
+		from = p.Address
+	}
+	raw := composeAlert(from, m, d.now())
+	env := mailout.Envelope{To: m.To, MessageID: "alert"}
+	var maildir mailout.Transport
+	if path := cfg.Outbound.Maildir.Path; path != "" && cfg.Outbound.Transport == "smtp" {
+		if md, err := mailout.NewMaildir(path); err == nil {
+			maildir = md
+			defer md.Close()
+		}
+	}
+	if m.Cause.Key == alert.KeyRelay && maildir != nil {
+		return maildir.Send(ctx, env, bytes.NewReader(raw))
+	}
+	var err error
+	for _, wait := range alertRetries {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		if err = d.alertTransport(ctx, env, raw); err == nil {
+			return nil
+		}
+	}
+	if maildir != nil {
+		return maildir.Send(ctx, env, bytes.NewReader(raw))
+	}
+	return err
+}
+
+// alertTransport sends over a connection of its own (not the outbox's
+// pool), or through the test transport.
+func (d *Daemon) alertTransport(ctx context.Context, env mailout.Envelope, raw []byte) error {
+	if d.testTransport {
+		return d.tport.Send(ctx, env, bytes.NewReader(raw))
+	}
+	cfg := d.Config()
+	var t mailout.Transport
+	if cfg.Outbound.Transport == "smtp" {
+		opts, err := mailout.SMTPOptionsFromConfig(cfg.Outbound.SMTP)
+		if err != nil {
+			return err
+		}
+		t = mailout.NewSMTP(opts, d.log.With("component", "alert-smtp"))
+	} else {
+		md, err := mailout.NewMaildir(cfg.Outbound.Maildir.Path)
+		if err != nil {
+			return err
+		}
+		t = md
+	}
+	defer t.Close()
+	return t.Send(ctx, env, bytes.NewReader(raw))
+}
+
+// composeAlert is the whole alert message: plain text, automatic, marked
+// with our loop header so that it never comes back as a ticket.
+func composeAlert(from string, m alert.Mail, now time.Time) []byte {
+	var id [12]byte
+	rand.Read(id[:])
+	domain := from[strings.LastIndexByte(from, '@')+1:]
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "From: %s\r\n", from)
+	fmt.Fprintf(&b, "To: %s\r\n", strings.Join(m.To, ", "))
+	fmt.Fprintf(&b, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", m.Subject))
+	fmt.Fprintf(&b, "Date: %s\r\n", now.Format(time.RFC1123Z))
+	fmt.Fprintf(&b, "Message-ID: <alert.%s@%s>\r\n", hex.EncodeToString(id[:]), domain)
+	b.WriteString("Auto-Submitted: auto-generated\r\nX-Auto-Response-Suppress: All\r\n")
+	fmt.Fprintf(&b, "%s: %s\r\n", policy.LoopHeader, from)
+	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
+	b.WriteString(strings.ReplaceAll(m.Body, "\n", "\r\n"))
+	return b.Bytes()
+}

@@ -133,6 +133,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	d.sender.Render = n
 	d.notifier = n
 	engine := ticket.NewEngine(st, d.Config, n, d.now, log.With("component", "ticket"))
+	engine.Macros = n // issue 21: #macro
 	d.engine = engine
 	d.pipeline = ingest.New(st, d.Config, engine, log.With("component", "ingest"))
 	d.pipeline.Queued = d.sender.Wake

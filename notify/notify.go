@@ -12,6 +12,7 @@ package notify
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -689,4 +690,33 @@ func record(ev *ticket.Event, e *store.Event) error {
 		return fmt.Errorf("notify: %s event without a recorder: the engine must hand events over", ev.Type)
 	}
 	return ev.Record(e)
+}
+
+// Macro renders an agent's canned answer (issue 21, templates' Macro) for
+// ticket t of project p, with the values of a notification to its
+// reporter written by actor: Project, Ticket, Recipient, ActorDisplay.
+// ErrNoMacro (wrapped) when there is none by that name.
+func (n *Notifier) Macro(p *config.Project, t *store.Ticket, name, actor string) (string, error) {
+	d := data{ActorDisplay: actor, Status: StatusName(t.Status)}
+	d.Project.Key, d.Project.Name, d.Project.Address = p.Key, p.Name, p.Address
+	d.Ticket.Key, d.Ticket.Subject, d.Ticket.Status = t.Key, t.Subject, StatusName(t.Status)
+	d.Ticket.Reporter, d.Ticket.Assignee = t.Reporter, t.Assignee
+	d.Recipient.Address, d.Recipient.Name = t.Reporter, t.ReporterName
+	text, err := n.tmpl().Macro(langOf(p, t), name, &d)
+	if errors.Is(err, templates.ErrNoMacro) {
+		return "", fmt.Errorf("%w: %s", ticket.ErrNoMacro, name)
+	}
+	return text, err
+}
+
+// MacroNames lists the macros an agent may use on t.
+func (n *Notifier) MacroNames(p *config.Project, t *store.Ticket) []string {
+	return n.tmpl().Macros(langOf(p, t))
+}
+
+func langOf(p *config.Project, t *store.Ticket) string {
+	if t.Language != "" {
+		return t.Language
+	}
+	return p.Language
 }

@@ -376,7 +376,19 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 		Created:   res.Created, MayPost: decide.MayPost(p, t, author), OrgMember: pr.orgMember,
 		Approver: status.Approval != nil && status.Approval.IsApprover(author),
 	})
-	o := decide.Classify(decide.Mail{Verdict: m.Verdict, ToInternal: m.ToInternal, Text: pr.text, Stripped: pr.stripped,
+	// #macro (issue 21): an agent's canned answer becomes the text.
+	cmds, text, stripped := pr.cmds, pr.text, pr.stripped
+	var macroTold []string
+	if who.Agent && !m.ToInternal {
+		var err error
+		if cmds, stripped, macroTold, err = e.applyMacros(p, t, author, pr.cmds, pr.stripped); err != nil {
+			return err
+		}
+		if stripped != pr.stripped {
+			text = stripped
+		}
+	}
+	o := decide.Classify(decide.Mail{Verdict: m.Verdict, ToInternal: m.ToInternal, Text: text, Stripped: stripped,
 		Commands: pr.cmds, FromNameAddress: m.FromNameAddress != "", QuotesNote: pr.quotesNote}, who, t.Key, res.Created)
 
 	msg := &store.Message{
@@ -442,13 +454,13 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 	if f.Silent || e.notify == nil {
 		return e.putTicket(tx, p, t, now)
 	}
-	return e.follow(tx, cfg, p, t, m, msg, o, who, f, pr, added, res)
+	return e.follow(tx, cfg, p, t, m, msg, o, who, f, pr, cmds, macroTold, added, res)
 }
 
 // follow runs what follows a stored mail (decide.Follow): status changes,
 // announcements, sharing, commands and the answer to them.
 func (e *Engine) follow(tx store.Tx, cfg *config.Config, p *config.Project, t *store.Ticket, m *Mail, msg *store.Message,
-	o decide.Outcome, who decide.Who, f decide.Follows, pr *prepared, added []string, res *Result) error {
+	o decide.Outcome, who decide.Who, f decide.Follows, pr *prepared, cmds []decide.Command, macroTold []string, added []string, res *Result) error {
 	now, author := pr.now, who.Author
 	emit := func(ev *Event) error {
 		if ev.Project == nil {
@@ -531,8 +543,8 @@ func (e *Engine) follow(tx store.Tx, cfg *config.Config, p *config.Project, t *s
 			}
 		}
 	}
-	run, told := decide.Commands(pr.cmds, o.Held)
-	told = append(append([]string(nil), o.Told...), told...)
+	run, told := decide.Commands(cmds, o.Held)
+	told = append(append(append([]string(nil), o.Told...), macroTold...), told...)
 	statusSet := false
 	if len(run) > 0 {
 		var err error

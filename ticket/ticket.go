@@ -183,6 +183,8 @@ type Engine struct {
 	notify Notifier
 	now    func() time.Time
 	log    *slog.Logger
+	// Macros renders canned answers for #macro (issue 21); nil: none.
+	Macros Macros
 	// OnTarget, when set, is told once a committed change reached a
 	// response target with a budget (outcome TargetMet or TargetMissed);
 	// OnBreach when a breach was announced (issue 21, for metrics).

@@ -16,7 +16,7 @@ import (
 // commandNames are the commands mail understands.
 var commandNames = []string{"status", "assign", "priority", "participant", "organization",
 	"resolve", "reopen", "close", "internal", "approve", "decline", "private",
-	"due", "snooze"} // issue 21
+	"due", "snooze", "macro"} // issue 21
 
 // customerCommands may be used by customers (approve and decline only by
 // approvers).
@@ -125,7 +125,9 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c d
 			return refused("%s is not resolved or closed (it is %s)", t.Key, t.Status)
 		}
 		return setStatus(tx, p, t, firstOf(p, CatOpen), actor, cc.now, cc.emit)
-	case "due": // issue 21
+	case "macro": // issue 21: applied before the mail is stored (macros.go)
+		return refused("a macro answers the customers: write to the project address, not the internal one")
+	case "due":
 		return e.setDue(tx, p, t, arg, actor, cc.now)
 	case "snooze":
 		return e.snooze(tx, p, t, arg, actor, cc.now)

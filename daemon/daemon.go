@@ -68,7 +68,9 @@ type Daemon struct {
 	// alerts watches mailboxes, outbox and relay (alerts.go, issue 21);
 	// relay tracks the send attempts; testTransport: Options.Transport
 	// was given, alerts use it too.
-	alerts        *alert.Monitor
+	alerts    *alert.Monitor
+	timerWake chan struct{} // targets.go
+
 	relay         *relayHealth
 	testTransport bool
 }

@@ -14,11 +14,19 @@ import (
 // knows of: a change made meanwhile may have brought one closer.
 const targetPoll = time.Minute
 
-// hookTargets counts breaches and reached targets.
+// hookTargets counts breaches and reached targets, and wakes the timers
+// when a change brings a due time closer.
 func (d *Daemon) hookTargets() {
 	m := metrics.NewTargets(d.ops.metrics)
 	d.engine.OnBreach = m.Breached
 	d.engine.OnTarget = m.Reached
+	d.timerWake = make(chan struct{}, 1)
+	d.engine.OnWake = func(time.Time) {
+		select {
+		case d.timerWake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // targetLoop announces warnings, breaches and the ends of snoozes as
@@ -43,6 +51,8 @@ func (d *Daemon) targetLoop(ctx context.Context) {
 			t.Stop()
 			return
 		case <-t.C:
+		case <-d.timerWake:
+			t.Stop()
 		}
 	}
 }

@@ -114,6 +114,9 @@ func schedule(cal *bizhours.Calendar, c *store.Clock, share float64) {
 // through here.
 func (e *Engine) putTicket(tx store.Tx, p *config.Project, t *store.Ticket, now time.Time) error {
 	e.tick(tx, p, t, now)
+	if wake := t.Wake; !wake.IsZero() && e.OnWake != nil {
+		tx.AfterCommit(func() { e.OnWake(wake) })
+	}
 	return tx.PutTicket(t)
 }
 

@@ -190,6 +190,9 @@ type Engine struct {
 	// OnBreach when a breach was announced (issue 21, for metrics).
 	OnTarget func(project, target, outcome string)
 	OnBreach func(project, target string)
+	// OnWake, when set, is told a committed ticket's next wake-up, so
+	// the timers need not wait for their next look (it must not block).
+	OnWake func(at time.Time)
 	// prepared, when set, is called after each prepare of Ingest, before
 	// its commit (tests change the store there to force a re-prepare).
 	prepared func(attempt int)

@@ -141,7 +141,11 @@ var alertRetries = []time.Duration{0, 2 * time.Second, 5 * time.Second}
 func (d *Daemon) sendAlert(ctx context.Context, m alert.Mail) error {
 	cfg := d.Config()
 	if len(m.To) == 0 {
-		return fmt.Errorf("alert %q: nobody to tell (no admins, alerts.to or alerts_to)", m.Cause.Key)
+		// Nobody to mail (no admins, alerts.to or alerts_to): the error
+		// log line and /readyz are all there is; trying again at every
+		// look would only repeat the log line.
+		d.log.Error("alert not mailed: no admins, alerts.to or alerts_to", "cause", m.Cause.Key)
+		return nil
 	}
 	from := "ticketgate@localhost"
 	if len(cfg.Projects) > 0 {

@@ -185,6 +185,8 @@ type Project struct {
 	Organizations []OrgDef      `mapstructure:"organizations"`
 	Retention     Retention     `mapstructure:"retention"`
 	Notifications Notifications `mapstructure:"notifications"`
+	// RequestTypes are the kinds of request (issue 17, config/access.go).
+	RequestTypes []RequestType `mapstructure:"request_types"`
 
 	// agents and admins hold the lower-cased staff addresses; built by Load
 	// and Finalize.
@@ -206,6 +208,8 @@ type Toggle struct {
 	// To names the audiences of a rule: reporter, participants, customers,
 	// agents, admins, assignee.
 	To []string `mapstructure:"to"`
+	// Types limits a rule to tickets of these request types (empty = any).
+	Types []string `mapstructure:"types"`
 }
 
 // CustomerToggles are the customer-facing events.

@@ -186,6 +186,9 @@ func (p *Pipeline) handle(ctx context.Context, rc *received, proj *config.Projec
 	if kind == config.AddrReplyToken {
 		m.RcptTag = tag
 	}
+	if kind == config.AddrProject {
+		m.Subaddress = tag // may select a request type (issue 17)
+	}
 	m.ToInternal = kind == config.AddrInternal
 	m.SenderProven = rc.cfg.TrustFrom || rc.proof.Proven()
 	open, err := p.verdict(rc, proj, m)

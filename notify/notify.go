@@ -175,7 +175,9 @@ func addresses(ev *ticket.Event, names []string) []string {
 				out = append(out, pa.Address)
 			}
 		case config.AudienceAgents:
-			out = append(out, p.Agents...)
+			// A request type with agents of its own narrows "agents"
+			// to them (issue 17).
+			out = append(out, p.TypeAgents(t.Type)...)
 		case config.AudienceAdmins:
 			out = append(out, p.Admins...)
 		case config.AudienceAssignee:
@@ -200,7 +202,7 @@ func (r *rule) applies(ev *ticket.Event, n *config.Notifications) (bool, []strin
 	if !fires && r.statusRule && ev.Type == ticket.EvRequestCreated && len(tg.Statuses) > 0 {
 		fires = true
 	}
-	if !fires || !tg.Enabled {
+	if !fires || !tg.Enabled || !tg.AppliesToType(ev.Ticket.Type) {
 		return false, nil
 	}
 	if r.statusRule {
@@ -262,8 +264,12 @@ func (n *Notifier) Plan(ev *ticket.Event) []Planned {
 		if !ok {
 			continue
 		}
-		if r.audience == Customer && (ev.Automatic || ev.InternalOnly) {
-			// Never answer a machine, nor tell customers about one.
+		if r.audience == Customer && (ev.Automatic || ev.InternalOnly || ev.Ticket.Internal()) {
+			// Never answer a machine, nor tell customers about one; an
+			// internal ticket sends no customer mail of any kind.
+			continue
+		}
+		if r.audience == Internal && ev.CustomerOnly {
 			continue
 		}
 		for _, addr := range recipients {
@@ -523,8 +529,12 @@ func (n *Notifier) queue(tx store.Tx, ev *ticket.Event, pl Planned, attach []sto
 		// Answering a note stays internal.
 		replyTo = p.InternalAddress
 	}
+	tmpl := pl.Template
+	if pl.Audience == Customer {
+		tmpl = n.typeTemplate(p, t, lang, tmpl)
+	}
 	item := &store.OutboxItem{
-		Project: p.Key, Ticket: t.Key, Kind: ev.Type, Event: pl.Template, Language: lang,
+		Project: p.Key, Ticket: t.Key, Kind: ev.Type, Event: tmpl, Language: lang,
 		Internal: pl.Audience == Internal, Recipient: pl.Recipient, RecipientName: name,
 		MailFrom: p.BounceAddress(bounce.Token), Bounce: bounce.Token,
 		MessageID: msgID, Date: now, Attach: attach, Vars: v,
@@ -667,4 +677,20 @@ func record(ev *ticket.Event, e *store.Event) error {
 		return fmt.Errorf("notify: %s event without a recorder: the engine must hand events over", ev.Type)
 	}
 	return ev.Record(e)
+}
+
+// typeTemplate returns the request type's own version of a customer
+// template (customer/<templates>/<event>, issue 17) when the template set
+// has it, else tmpl. Chosen at queue time and stored in the row, so a
+// retry renders the same template.
+func (n *Notifier) typeTemplate(p *config.Project, t *store.Ticket, lang, tmpl string) string {
+	rt, ok := p.RequestType(t.Type)
+	if !ok || rt.Templates == "" {
+		return tmpl
+	}
+	name := string(Customer) + "/" + rt.Templates + "/" + strings.TrimPrefix(tmpl, string(Customer)+"/")
+	if n.tmpl().Has(lang, name) {
+		return name
+	}
+	return tmpl
 }

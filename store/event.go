@@ -80,6 +80,15 @@ const (
 	// EvRetention: files removed by retention (Count, Bytes).
 	EvRetention
 
+	// Issue 17: who may open a ticket, and as what.
+	// EvVisibilityChanged: Visibility is the new one (#publish, the
+	// admin API).
+	EvVisibilityChanged
+	// EvRequesterChanged: Addresses holds the new requester (#requester).
+	EvRequesterChanged
+	// EvTypeChanged: OldType → NewType (#type).
+	EvTypeChanged
+
 	evEnd
 )
 
@@ -127,6 +136,10 @@ var eventKindNames = [evEnd]string{
 	EvOutboxDropped:        "outbox_dropped",
 	EvSuppressionCleared:   "suppression_cleared",
 	EvRetention:            "retention",
+	// Issue 17.
+	EvVisibilityChanged: "visibility_changed",
+	EvRequesterChanged:  "requester_changed",
+	EvTypeChanged:       "type_changed",
 }
 
 // EventKinds lists every kind, in declaration order.
@@ -246,6 +259,11 @@ type Event struct {
 	Bytes int64 `json:"bytes,omitempty"`
 	// Lines are the answers to commands, one per command.
 	Lines []string `json:"lines,omitempty"`
+	// Visibility is a ticket's new visibility (visibility_changed).
+	Visibility string `json:"visibility,omitempty"`
+	// OldType and NewType of a request type change (type_changed).
+	OldType string `json:"old_type,omitempty"`
+	NewType string `json:"new_type,omitempty"`
 	// Legacy is the text of an event stored before events were typed
 	// (schema < 3 wrote "type" and "detail"): shown as it is, never parsed.
 	Legacy string `json:"legacy,omitempty"`

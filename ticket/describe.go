@@ -77,6 +77,12 @@ func Describe(e *store.Event) string {
 		add("%s to %s (%s)", e.Template, e.Recipient, e.MessageID)
 	case store.EvSuppressionCleared:
 		add("%s may receive mail again", strings.Join(e.Addresses, ", "))
+	case store.EvVisibilityChanged:
+		add("visibility: %s", e.Visibility)
+	case store.EvRequesterChanged:
+		add("requester: %s", strings.Join(e.Addresses, ", "))
+	case store.EvTypeChanged:
+		add("type %s → %s", orDash(e.OldType), orDash(e.NewType))
 	default:
 		if len(e.Addresses) > 0 {
 			add("%s", strings.Join(e.Addresses, ", "))

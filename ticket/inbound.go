@@ -362,6 +362,11 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 			Follows:      pr.follows,
 			Private:      p.PrivateByDefault || decide.HasCommand(pr.cmds, "private"),
 		}
+		// The request type: only a person's new request carries the
+		// "#type" of its author (the customer's own, or a proven agent's,
+		// which decide.Visibility and the commands check below).
+		t.Type, _ = decide.RequestType(p, decide.TypeFacts{Subaddress: m.Subaddress, Commands: pr.cmds, MayType: person, Subject: m.Subject})
+		t.Priority = decide.TypePriority(p, t.Type)
 		if author != strings.ToLower(m.From) {
 			t.ReporterName = "" // From names the contact form, not the reporter
 		}
@@ -376,6 +381,11 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 		Created:   res.Created, MayPost: decide.MayPost(p, t, author), OrgMember: pr.orgMember,
 		Approver: status.Approval != nil && status.Approval.IsApprover(author),
 	})
+	if res.Created {
+		if decide.Visibility(true, m.ToInternal, who, pr.cmds) == store.VisibilityInternal {
+			t.Visibility = store.VisibilityInternal
+		}
+	}
 	o := decide.Classify(decide.Mail{Verdict: m.Verdict, ToInternal: m.ToInternal, Text: pr.text, Stripped: pr.stripped,
 		Commands: pr.cmds, FromNameAddress: m.FromNameAddress != "", QuotesNote: pr.quotesNote}, who, t.Key, res.Created)
 

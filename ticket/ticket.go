@@ -64,6 +64,10 @@ type Mail struct {
 	// dkim=pass, on a trusted path) or trust_from is on. Only then may the
 	// sender act as an agent.
 	SenderProven bool
+	// Subaddress is the +tag of the project address the mail came to
+	// ("" for none, and for the reserved internal, t-… and bounce-… tags):
+	// it may select a request type.
+	Subaddress string
 	// AllowNew, when set, is asked before the mail opens a new ticket; its
 	// error (a flood limit) aborts the change and is returned by Ingest.
 	AllowNew func(tx store.Tx) error
@@ -125,6 +129,10 @@ type Event struct {
 	// so the notifier never writes ticket records itself. Ticket, Time
 	// and (when empty) Actor are filled in.
 	Record func(*store.Event) error
+	// CustomerOnly keeps an event from the staff: the request-created
+	// mail a requester gets when an internal ticket is published (the
+	// agents knew of the ticket all along).
+	CustomerOnly bool
 	// Reopened marks a customer's comment that reopened the ticket: the
 	// staff's mail about the comment says so, and no separate reopening
 	// mail goes to them.

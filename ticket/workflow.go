@@ -15,11 +15,13 @@ import (
 
 // commandNames are the commands mail understands.
 var commandNames = []string{"status", "assign", "priority", "participant", "organization",
-	"resolve", "reopen", "close", "internal", "approve", "decline", "private"}
+	"resolve", "reopen", "close", "internal", "approve", "decline", "private",
+	// Issue 17 (ticket/access.go).
+	"type", "publish", "requester"}
 
 // customerCommands may be used by customers (approve and decline only by
 // approvers).
-var customerCommands = []string{"close", "approve", "decline", "private"}
+var customerCommands = []string{"close", "approve", "decline", "private", "type"}
 
 var priorities = []string{"low", "normal", "high", "urgent"}
 
@@ -41,7 +43,7 @@ func (e *Engine) runCommands(tx store.Tx, p *config.Project, t *store.Ticket, cm
 		err := e.runCommand(tx, p, t, c, cc)
 		var refusal *RefusedError
 		switch {
-		case err == nil && (c.Name == "internal" || c.Name == "private" && cc.created):
+		case err == nil && (c.Name == "internal" || (c.Name == "private" || c.Name == "type") && cc.created):
 			// They only say what the mail is: nothing to report.
 		case err == nil:
 			told = append(told, "done: "+c.Line)
@@ -68,7 +70,7 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c d
 		if !slices.Contains(customerCommands, c.Name) {
 			return refused("only agents may use #%s", c.Name)
 		}
-		if !cc.customerProven && c.Name != "private" {
+		if !cc.customerProven && c.Name != "private" && !(c.Name == "type" && cc.created) {
 			return refused("we could not verify that you sent this mail, so it runs no command; reply to one of our notification mails to use #%s", c.Name)
 		}
 	}
@@ -135,6 +137,8 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c d
 		}
 		t.Organization, t.Private = "", true
 		return record(tx, &store.Event{Ticket: t.Key, Time: cc.now, Kind: store.EvUnshared, Actor: actor})
+	case "type", "publish", "requester":
+		return e.accessCommand(tx, p, t, c, cc)
 	case "approve", "decline":
 		st, ok := p.Status(t.Status)
 		if !ok || st.Approval == nil {

@@ -63,6 +63,11 @@ to that agent's projects; --as AGENT or $TICKETGATE_AS must name that agent):
   merge ACME-12 ACME-7           spam ACME-12             block PROJECT ADDRESS
   share ACME-12 ORG              org set PROJECT NAME DOMAINS MEMBERS | org delete PROJECT NAME
   orgs [--project P]
+  new --project P --from ADDRESS --subject TEXT [--internal]   open a request
+                 for a customer, the body on stdin (normal notifications;
+                 --internal: no customer mail until it is made public)
+  visibility ACME-12 public   publish an internal ticket: its requester gets
+                 the request-created mail
 
 flags for every command, before or after the arguments ("--" ends them):
   -c, --config FILE   configuration file (default $TICKETGATE_CONFIG or ` + defaultConfig + `)
@@ -111,6 +116,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdPurge(rest, stdout, stderr)
 	case "trace":
 		return cmdTrace(rest, stdout, stderr)
+	case "new":
+		return cmdNew(rest, stdin, stdout, stderr)
+	case "visibility":
+		return cmdVisibility(rest, stdout, stderr)
 	case "status", "assign", "reply", "note", "invite", "participant", "merge", "spam", "block", "share", "org":
 		return cmdOp(cmd, rest, stdin, stdout, stderr)
 	case "version", "--version", "-v":

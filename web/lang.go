@@ -30,8 +30,8 @@ type texts struct {
 
 	RequestLabel, StatusLabel, OpenedLabel, UpdatedLabel string
 	// TypeLabel names the request type (issue 17).
-	TypeLabel string
-	Conversation                                         string
+	TypeLabel    string
+	Conversation string
 	// ReplyHint: ticket key.
 	ReplyHint string
 	// LinkExpires: date; LinkPersonal is used when the link never expires.

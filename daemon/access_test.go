@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
@@ -130,4 +131,100 @@ func TestRequestTypesEndToEnd(t *testing.T) {
 	// From now on the incident's agents alone hear of the customer.
 	mustSend(t, d.Addr("smtp"), carl, []string{acmeAddr}, msg(carl, acmeAddr, "Re: [ACME-4] How do I print?", "t7@customer.example", "Still broken."))
 	only(t, box.next(1), dave)
+}
+
+func TestInternalTicketsEndToEnd(t *testing.T) {
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	d := startAt(t, workflowConfig(t, sink, nil), nil)
+	box := &mailbox{t: t, sink: sink, d: d}
+	carlGot := func() int { return len(to(sink.Messages(), carl)) }
+
+	// A proven agent's new mail to the internal address opens an internal
+	// ticket for carl.
+	mustSend(t, d.Addr("smtp"), alice, []string{acmeInt}, msg(alice, acmeInt, "Check carl's backups", "i1@example.com",
+		"#requester Carl <carl@customer.example>\r\nHis nightly backup failed three times this week.", proof))
+	msgs := box.next(2) // the note to dave, alice's answer
+	only(t, msgs, dave)
+	if body := textBody(t, only(t, msgs, alice)); !strings.Contains(body, "done: #requester") {
+		t.Errorf("alice's answer:\n%s", body)
+	}
+	tk, _ := ticketOf(t, d, "ACME-1")
+	if !tk.Internal() || tk.Reporter != carl {
+		t.Fatalf("ACME-1: visibility %q reporter %q", tk.Visibility, tk.Reporter)
+	}
+	// A link to its page (minted by hand: no customer mail carries one)
+	// answers 404.
+	link := strings.Repeat("l", 26)
+	err := d.Store().Update(t.Context(), func(tx store.Tx) error {
+		return tx.PutToken(&store.Token{Token: link, Kind: store.TokenLink, Project: "ACME", Ticket: "ACME-1", Recipient: carl,
+			Created: time.Now(), Expires: time.Now().Add(time.Hour)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := pageStatus(t, d, "/t/"+link); code != 404 {
+		t.Errorf("page of an internal ticket: %d", code)
+	}
+
+	// An agent's public answer, a status change by mail: still nothing to
+	// the customer.
+	mustSend(t, d.Addr("smtp"), alice, []string{acmeAddr}, msg(alice, acmeAddr, "Re: [ACME-1] Check carl's backups", "i2@example.com",
+		"We restored the job.", proof))
+	only(t, box.next(1), dave)
+	mustSend(t, d.Addr("smtp"), alice, []string{acmeAddr}, msg(alice, acmeAddr, "Re: [ACME-1] Check carl's backups", "i3@example.com",
+		"#status in_progress", proof))
+	box.next(2) // alice's answer, the status change to dave
+	if n := carlGot(); n != 0 {
+		t.Fatalf("carl got %d mails about an internal ticket", n)
+	}
+	// The customer writing with the ticket's number in the subject gets
+	// no answer either.
+	mustSend(t, d.Addr("smtp"), carl, []string{acmeAddr}, msg(carl, acmeAddr, "Re: [ACME-1] backups", "i4@customer.example", "What about my backups?"))
+	box.next(2) // alice, dave
+	if n := carlGot(); n != 0 {
+		t.Fatalf("carl got %d mails about an internal ticket", n)
+	}
+
+	// #publish: exactly one request-created mail to the requester, none
+	// to the staff; the page opens.
+	mustSend(t, d.Addr("smtp"), alice, []string{acmeAddr}, msg(alice, acmeAddr, "Re: [ACME-1] Check carl's backups", "i5@example.com", "#publish", proof))
+	msgs = box.next(2) // carl's request-created mail, alice's answer
+	created := only(t, msgs, carl)
+	if s := hget(t, created, "Subject"); s != "[ACME-1] Check carl's backups" || !strings.Contains(textBody(t, created), "we have received your request") {
+		t.Errorf("carl's mail %q:\n%s", s, textBody(t, created))
+	}
+	only(t, msgs, alice)
+	if tk, _ := ticketOf(t, d, "ACME-1"); tk.Internal() {
+		t.Error("still internal after #publish")
+	}
+	if code, page := pageStatus(t, d, "/t/"+link); code != 200 || strings.Contains(page, "nightly backup") || !strings.Contains(page, "We restored the job.") {
+		t.Errorf("page after #publish %d:\n%s", code, page)
+	}
+	// A second #publish is refused and sends nothing to carl.
+	mustSend(t, d.Addr("smtp"), alice, []string{acmeAddr}, msg(alice, acmeAddr, "Re: [ACME-1] Check carl's backups", "i6@example.com", "#publish", proof))
+	if body := textBody(t, only(t, box.next(1), alice)); !strings.Contains(body, "already public") {
+		t.Errorf("second #publish:\n%s", body)
+	}
+	if n := carlGot(); n != 1 {
+		t.Errorf("carl got %d mails, want exactly the one request-created mail", n)
+	}
+
+	// "#internal" on an agent's new request to the public address; an
+	// unproven one opens an ordinary ticket (held as an unverified note).
+	mustSend(t, d.Addr("smtp"), alice, []string{acmeAddr}, msg(alice, acmeAddr, "Follow-up idea", "i7@example.com", "#internal\r\nWe should monitor disks.", proof))
+	only(t, box.next(1), dave)
+	if tk, _ := ticketOf(t, d, "ACME-2"); !tk.Internal() {
+		t.Error("#internal on a new request: not internal")
+	}
+	mustSend(t, d.Addr("smtp"), alice, []string{acmeInt}, msg(alice, acmeInt, "Forged", "i8@example.com", "no proof"))
+	box.next(1) // the held note to dave
+	if tk, _ := ticketOf(t, d, "ACME-3"); tk.Internal() {
+		t.Error("an unproven agent opened an internal ticket")
+	}
+	// #requester on a public ticket is refused (it names who an internal
+	// ticket is for).
+	mustSend(t, d.Addr("smtp"), alice, []string{acmeAddr}, msg(alice, acmeAddr, "Re: [ACME-1] x", "i9@example.com", "#requester eve@customer.example", proof))
+	if body := textBody(t, only(t, box.next(1), alice)); !strings.Contains(body, "refused: #requester") {
+		t.Errorf("#requester on a public ticket:\n%s", body)
+	}
 }

@@ -32,7 +32,8 @@ var (
 	bOrgs       = []byte("orgs")        // project \0 name → Organization
 )
 
-var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate, bBlocked, bOrgs}
+var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate, bBlocked, bOrgs,
+	bDraftSeq, bDrafts} // issue 17: store/drafts.go
 
 // boltTx is the bbolt implementation of Tx.
 type boltTx struct {
@@ -375,6 +376,9 @@ func (tx *boltTx) SetMeta(name string, v []byte) error {
 
 func (tx *boltTx) ForEachBlobRef(fn func(string)) error {
 	if err := tx.forEachOutboxBlobRef(fn); err != nil {
+		return err
+	}
+	if err := tx.forEachDraftBlobRef(fn); err != nil {
 		return err
 	}
 	return tx.btx.Bucket(bMessages).ForEach(func(k, v []byte) error {

@@ -49,11 +49,16 @@ var migrations = []string{
 	// 3: outbox leases: a node sending an item holds it until lease_until,
 	// so nodes sharing the database never send one item twice.
 	`ALTER TABLE outbox ADD COLUMN lease_owner text, ADD COLUMN lease_until bigint;`,
+	// 4 (issue 17): drafts, their own number space per project, and the
+	// sender's open draft found by an index.
+	`CREATE TABLE draft_seq (project text COLLATE "C" PRIMARY KEY, last bigint NOT NULL);
+	CREATE TABLE drafts (project text COLLATE "C" NOT NULL, number bigint NOT NULL, sender text COLLATE "C" NOT NULL, data bytea NOT NULL, PRIMARY KEY (project, number));
+	CREATE INDEX drafts_sender ON drafts (project, sender, number);`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the
 // number of migrations (TestMigrationsMatchVersion keeps them in step).
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // migrationLock is the advisory lock key every node takes to migrate
 // ("tgmigr" in ASCII).

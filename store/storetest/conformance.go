@@ -71,6 +71,7 @@ func Run(t *testing.T, b Backend) {
 		{"BlobReferences", s.blobReferences},
 		{"DecodeFailuresAreErrors", s.decodeFailures},
 		{"Migration", s.migration},
+		{"Drafts", s.drafts}, // issue 17
 	} {
 		t.Run(c.name, c.fn)
 	}

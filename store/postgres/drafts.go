@@ -123,4 +123,3 @@ func (tx *pgTx) forEachDraftBlobRef(fn func(string)) error {
 	}
 	return nil
 }
-

@@ -187,6 +187,12 @@ type Project struct {
 	Notifications Notifications `mapstructure:"notifications"`
 	// RequestTypes are the kinds of request (issue 17, config/access.go).
 	RequestTypes []RequestType `mapstructure:"request_types"`
+	// Who may open a ticket (issue 17, config/openaccess.go).
+	OpenTo         string      `mapstructure:"open_to"`
+	KnownCustomers []string    `mapstructure:"known_customers"`
+	SupportKeys    SupportKeys `mapstructure:"support_keys"`
+	Drafts         Drafts      `mapstructure:"drafts"`
+	access         *accessState
 
 	// agents and admins hold the lower-cased staff addresses; built by Load
 	// and Finalize.

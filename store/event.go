@@ -88,6 +88,12 @@ const (
 	EvRequesterChanged
 	// EvTypeChanged: OldType → NewType (#type).
 	EvTypeChanged
+	// EvDraftAccepted: the ticket was a draft (Other: its key) until its
+	// sender sent a valid key or an agent accepted it (Reason says which).
+	EvDraftAccepted
+	// EvDraftMailed is the outbox kind of the mail telling a draft's
+	// sender what is missing (drafts have no history of their own).
+	EvDraftMailed
 
 	evEnd
 )
@@ -140,6 +146,8 @@ var eventKindNames = [evEnd]string{
 	EvVisibilityChanged: "visibility_changed",
 	EvRequesterChanged:  "requester_changed",
 	EvTypeChanged:       "type_changed",
+	EvDraftAccepted:     "draft_accepted",
+	EvDraftMailed:       "draft_mailed",
 }
 
 // EventKinds lists every kind, in declaration order.

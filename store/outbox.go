@@ -65,6 +65,9 @@ type OutboxVars struct {
 	Detail         string   `json:"detail,omitempty"`
 	// Reopened: the causing comment reopened the ticket.
 	Reopened bool `json:"reopened,omitempty"`
+	// Draft is the draft (ACME-D17) a mail to its sender is about; the
+	// row then names no ticket (issue 17).
+	Draft string `json:"draft,omitempty"`
 }
 
 // OutboxItem is one mail waiting to be sent to one recipient: what to

@@ -39,6 +39,11 @@ func (e *Engine) accessCommand(tx store.Tx, p *config.Project, t *store.Ticket, 
 		return setType(tx, t, rt.Name, cc.author, cc.now)
 	case "publish":
 		return publish(tx, p, t, cc.author, cc.now, cc.emit)
+	case "accept":
+		if cc.acceptedDraft == "" {
+			return refused("#accept turns a draft into a request: write with the draft's [%s-D…] in the subject", p.Key)
+		}
+		return nil
 	case "requester":
 		addr, err := decide.RequesterArg(c)
 		if err != nil {
@@ -157,6 +162,8 @@ func (e *Engine) Open(ctx context.Context, req OpenRequest, actor string) (strin
 		if cfg.IsOwnAddress(from) {
 			return refused("%s is one of our own addresses", from)
 		}
+		// Support keys are secrets (issue 17): stored redacted.
+		subject, text := decide.Redact(p.KeyPattern(), subject), decide.Redact(p.KeyPattern(), text)
 		n, err := tx.NextTicketNumber(p.Key)
 		if err != nil {
 			return err

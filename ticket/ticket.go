@@ -64,6 +64,10 @@ type Mail struct {
 	// dkim=pass, on a trusted path) or trust_from is on. Only then may the
 	// sender act as an agent.
 	SenderProven bool
+	// SupportKey is the mail's X-Support-Key header (issue 17).
+	SupportKey string
+	// keys are the support keys found in the mail before redaction.
+	keys []string
 	// Subaddress is the +tag of the project address the mail came to
 	// ("" for none, and for the reserved internal, t-… and bounce-… tags):
 	// it may select a request type.
@@ -84,6 +88,9 @@ type Result struct {
 	Duplicate bool
 	// Queued counts outbound messages queued by this change.
 	Queued int
+	// Draft is the draft (ACME-D17) the mail was kept on instead of
+	// opening a ticket (issue 17); Ticket is then "".
+	Draft string
 }
 
 // Event is a domain event: something happened to a ticket that someone may

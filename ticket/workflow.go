@@ -17,7 +17,7 @@ import (
 var commandNames = []string{"status", "assign", "priority", "participant", "organization",
 	"resolve", "reopen", "close", "internal", "approve", "decline", "private",
 	// Issue 17 (ticket/access.go).
-	"type", "publish", "requester"}
+	"type", "publish", "requester", "accept"}
 
 // customerCommands may be used by customers (approve and decline only by
 // approvers).
@@ -33,6 +33,9 @@ type commandContext struct {
 	created        bool
 	now            time.Time
 	emit           func(*Event) error
+	// acceptedDraft is the draft this mail's #accept turned into the
+	// ticket (issue 17).
+	acceptedDraft string
 }
 
 // runCommands runs cmds on t in the caller's transaction and appends a
@@ -137,7 +140,7 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c d
 		}
 		t.Organization, t.Private = "", true
 		return record(tx, &store.Event{Ticket: t.Key, Time: cc.now, Kind: store.EvUnshared, Actor: actor})
-	case "type", "publish", "requester":
+	case "type", "publish", "requester", "accept":
 		return e.accessCommand(tx, p, t, c, cc)
 	case "approve", "decline":
 		st, ok := p.Status(t.Status)

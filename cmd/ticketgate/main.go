@@ -68,6 +68,10 @@ to that agent's projects; --as AGENT or $TICKETGATE_AS must name that agent):
                  --internal: no customer mail until it is made public)
   visibility ACME-12 public   publish an internal ticket: its requester gets
                  the request-created mail
+  drafts [--project P]   mail kept until its sender is entitled (open_to)
+  accept ACME-D12        turn a draft into a request (auto-reply, agents' mail)
+  keys check [--project P] [--sender ADDRESS] KEY   is a support key valid
+                 (for that sender)? exit 0 valid, 1 not
 
 flags for every command, before or after the arguments ("--" ends them):
   -c, --config FILE   configuration file (default $TICKETGATE_CONFIG or ` + defaultConfig + `)
@@ -120,6 +124,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdNew(rest, stdin, stdout, stderr)
 	case "visibility":
 		return cmdVisibility(rest, stdout, stderr)
+	case "drafts":
+		return cmdDrafts(rest, stdout, stderr)
+	case "accept":
+		return cmdAccept(rest, stdout, stderr)
+	case "keys":
+		return cmdKeys(rest, stdout, stderr)
 	case "status", "assign", "reply", "note", "invite", "participant", "merge", "spam", "block", "share", "org":
 		return cmdOp(cmd, rest, stdin, stdout, stderr)
 	case "version", "--version", "-v":

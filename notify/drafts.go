@@ -6,19 +6,20 @@ import (
 	"github.com/ticketgate/ticketgate/ticket"
 )
 
-// NotifyDraft implements ticket.DraftNotifier (issue 17): one mail to a
+// NotifyDraft implements ticket.DraftNotifier (issue 17): it queues one mail to a
 // draft's sender saying what is missing (template customer/draft_needs_key
 // or customer/draft_unknown_sender) and that replying with it is enough.
 // It is an auto-reply like the request-created mail: Auto-Submitted,
 // counted against the automatic-mail limits, never to a suppressed
 // address. A draft has no ticket: the row names none, so deliveries and
 // bounces are recorded nowhere, and it carries no reply token or link
-// (the reply is recognised by its sender).
-func (n *Notifier) NotifyDraft(tx store.Tx, p *config.Project, d *store.Draft, template string) (int, error) {
+// (the reply is recognised by its sender). It returns what it queued,
+// nil when the mail was held back.
+func (n *Notifier) NotifyDraft(tx store.Tx, p *config.Project, d *store.Draft, template string) (*store.DraftTold, error) {
 	now := n.now().UTC()
 	rcpt := d.Sender
 	if rcpt == "" || n.cfg().IsOwnAddress(rcpt) {
-		return 0, nil
+		return nil, nil
 	}
 	// The limits are counted as for any auto-reply (hold needs an event
 	// and a ticket: a stand-in named like the draft).
@@ -27,7 +28,7 @@ func (n *Notifier) NotifyDraft(tx store.Tx, p *config.Project, d *store.Draft, t
 	ev := &ticket.Event{Type: store.EvDraftMailed, Project: p, Ticket: stand,
 		Record: func(*store.Event) error { return nil }}
 	if h, err := n.hold(tx, ev, Planned{Audience: Customer, Template: template, Recipient: rcpt}); err != nil || h {
-		return 0, err
+		return nil, err
 	}
 	msgID := ticket.MessageIDPrefix + "d." + NewToken() + "@" + p.Domain()
 	lang := p.Language
@@ -50,7 +51,7 @@ func (n *Notifier) NotifyDraft(tx store.Tx, p *config.Project, d *store.Draft, t
 		}
 	}
 	if err := tx.Enqueue(item); err != nil {
-		return 0, err
+		return nil, err
 	}
-	return 1, nil
+	return &store.DraftTold{Template: template, MessageID: msgID, OutboxID: item.ID, Time: now}, nil
 }

@@ -33,6 +33,17 @@ type Draft struct {
 	// Mails are the sender's mails, oldest first, as they will be stored
 	// on the ticket (Ticket and ID are set when it is accepted).
 	Mails []Message `json:"mails"`
+	// Told lists the mails that told the sender what is missing (they
+	// become "queued" events on the ticket the draft becomes).
+	Told []DraftTold `json:"told,omitempty"`
+}
+
+// DraftTold is one mail queued to a draft's sender.
+type DraftTold struct {
+	Template  string    `json:"template"`
+	MessageID string    `json:"message_id"`
+	OutboxID  uint64    `json:"outbox_id"`
+	Time      time.Time `json:"time"`
 }
 
 // What a draft's sender lacks.

@@ -30,7 +30,8 @@ const draftMailWindow = 24 * time.Hour
 // DraftNotifier queues the mail that tells a draft's sender what is
 // missing (notify.Notifier implements it).
 type DraftNotifier interface {
-	NotifyDraft(tx store.Tx, p *config.Project, d *store.Draft, template string) (int, error)
+	// NotifyDraft queues the mail and returns it (nil: held back).
+	NotifyDraft(tx store.Tx, p *config.Project, d *store.Draft, template string) (*store.DraftTold, error)
 }
 
 // redactMail finds the support keys in m (an X-Support-Key header, the
@@ -191,9 +192,6 @@ func (e *Engine) commitDraft(tx store.Tx, p *config.Project, m *Mail, pr *prepar
 		dm.Kind = "comment"
 	}
 	d.Mails = append(d.Mails, dm)
-	if err := tx.PutDraft(d); err != nil {
-		return err
-	}
 	res.Draft = d.Key
 	rateKey := "draft|" + p.Key + "|" + author
 	sent, err := tx.RateCount(rateKey, draftMailWindow, now)
@@ -202,14 +200,20 @@ func (e *Engine) commitDraft(tx store.Tx, p *config.Project, m *Mail, pr *prepar
 	}
 	dn, ok := e.notify.(DraftNotifier)
 	if ok && decide.TellDraft(m.Verdict, sent >= 1) {
-		n, err := dn.NotifyDraft(tx, p, d, decide.DraftTemplate(d.Missing))
+		told, err := dn.NotifyDraft(tx, p, d, decide.DraftTemplate(d.Missing))
 		if err != nil {
 			return fmt.Errorf("ticket: draft mail for %s: %w", d.Key, err)
 		}
-		res.Queued += n
-		if err := tx.RateAdd(rateKey, draftMailWindow, now); err != nil {
-			return err
+		if told != nil {
+			res.Queued++
+			d.Told = append(d.Told, *told)
+			if err := tx.RateAdd(rateKey, draftMailWindow, now); err != nil {
+				return err
+			}
 		}
+	}
+	if err := tx.PutDraft(d); err != nil {
+		return err
 	}
 	key, state := d.Key, pr.keyState
 	tx.AfterCommit(func() {
@@ -237,6 +241,12 @@ func absorbDraft(tx store.Tx, p *config.Project, t *store.Ticket, d *store.Draft
 		t.Messages++
 		if first == nil {
 			first = &msg
+		}
+	}
+	for _, told := range d.Told {
+		if err := record(tx, &store.Event{Ticket: t.Key, Time: told.Time, Kind: store.EvQueued, Recipient: d.Sender, Template: told.Template,
+			MessageID: told.MessageID, OutboxID: told.OutboxID}); err != nil {
+			return nil, err
 		}
 	}
 	if err := tx.DeleteDraft(d.Key); err != nil {
@@ -279,10 +289,8 @@ func (e *Engine) acceptDraft(tx store.Tx, p *config.Project, d *store.Draft, act
 	}
 	queued := 0
 	emit := func(ev *Event) error {
-		ev.Project, ev.Ticket = p, t
-		if ev.Actor == "" {
-			ev.Actor = d.Sender
-		}
+		// The agent who accepted it needs no mail about it.
+		ev.Project, ev.Ticket, ev.Actor = p, t, actor
 		n, err := e.notifyIn(tx, ev, now)
 		queued += n
 		return err

@@ -138,18 +138,15 @@ func cmdAccept(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdKeys(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "check" {
-		fmt.Fprintln(stderr, "usage: ticketgate keys check [--project P] [--sender ADDRESS] KEY")
-		return exitConfig
-	}
-	fs, af := newAdminFlags("keys check", stderr)
+	const usage = "usage: ticketgate keys check [--project P] [--sender ADDRESS] KEY"
+	fs, af := newAdminFlags("keys", stderr)
 	project := fs.String("project", "", "the project (needed when there are several)")
 	sender := fs.String("sender", "", "check the key for mail from this address (default: for whoever it is bound to)")
-	if parseFlags(fs, args[1:]) != nil {
+	if parseFlags(fs, args) != nil {
 		return exitConfig
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: ticketgate keys check [--project P] [--sender ADDRESS] KEY")
+	if fs.NArg() != 2 || fs.Arg(0) != "check" {
+		fmt.Fprintln(stderr, usage)
 		return exitConfig
 	}
 	c, code := af.client(stderr)
@@ -157,7 +154,7 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	var res admin.KeyCheckResult
-	req := admin.KeyCheckRequest{Project: *project, Key: fs.Arg(0), Sender: *sender}
+	req := admin.KeyCheckRequest{Project: *project, Key: fs.Arg(1), Sender: *sender}
 	if err := c.Call(context.Background(), http.MethodPost, "/api/keys/check", &req, &res); err != nil {
 		return apiFail(stderr, err)
 	}

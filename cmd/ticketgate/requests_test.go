@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -106,5 +108,69 @@ func TestNewAndVisibilityCLI(t *testing.T) {
 	}
 	if out := op(exitConfig, "", "new", "--project", "ACME"); !strings.Contains(out, "usage: ticketgate new") {
 		t.Errorf("missing flags: %s", out)
+	}
+}
+
+// TestDraftsAndKeysCLI: `drafts`, `accept`, `keys check`, and the key
+// file re-read on reload (the SIGHUP handler) (issue 17).
+func TestDraftsAndKeysCLI(t *testing.T) {
+	dir := t.TempDir()
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	keys := filepath.Join(dir, "keys.csv")
+	os.WriteFile(keys, []byte("OX-2222-BBBBBB,,2020-01-01\n"), 0o600)
+	path := writeConfig(t, dir, `    open_to: key
+    support_keys: {file: keys.csv, pattern: 'OX-[0-9]{4}-[A-Z0-9]{6}'}
+`)
+	raw, _ := os.ReadFile(path)
+	y := strings.Replace(string(raw), "  transport: maildir\n  maildir: { path: ./outbox }\n",
+		fmt.Sprintf("  transport: smtp\n  smtp: { host: 127.0.0.1, port: %d, tls: none }\n", sink.Port()), 1)
+	y = strings.Replace(y, "agents: [alice@example.com]", "agents: [alice@example.com, bob@example.com]", 1)
+	os.WriteFile(path, []byte(y), 0o600)
+	d := serveInProcess(t, path)
+	op := func(want int, args ...string) string {
+		t.Helper()
+		code, out, stderr := runCmd(append([]string{args[0], "-c", path, "--as", "alice@example.com"}, args[1:]...), "")
+		if code != want {
+			t.Fatalf("%v: exit %d, want %d\n%s%s", args, code, want, out, stderr)
+		}
+		return out + stderr
+	}
+	raw1 := "From: carl@customer.example\r\nTo: acme@support.example.com\r\nSubject: Help\r\nMessage-ID: <d1@customer.example>\r\n\r\nPlease help.\r\n"
+	if code, _, e := runCmd([]string{"deliver", "-c", path}, raw1); code != 0 {
+		t.Fatalf("deliver: %s", e)
+	}
+	if out := op(0, "drafts"); !strings.Contains(out, "ACME-D1") || !strings.Contains(out, "key") || !strings.Contains(out, "carl@customer.example") {
+		t.Fatalf("drafts:\n%s", out)
+	}
+	if out := op(exitFailure, "keys", "check", "OX-1111-AAAAAA"); !strings.Contains(out, "ACME **********AAAA: unknown key") {
+		t.Errorf("unknown key: %s", out)
+	}
+	if out := op(exitFailure, "keys", "check", "OX-2222-BBBBBB"); !strings.Contains(out, "expired key, expires 2020-01-01") {
+		t.Errorf("expired key: %s", out)
+	}
+	// The file changes; the reload (what SIGHUP runs) reads it again.
+	os.WriteFile(keys, []byte("key,customer,expires\nOX-1111-AAAAAA,customer.example,\n"), 0o600)
+	reload(d, path, slog.New(slog.DiscardHandler))
+	if out := op(0, "keys", "check", "OX-1111-AAAAAA"); !strings.Contains(out, "valid key, bound to customer.example") {
+		t.Errorf("after reload: %s", out)
+	}
+	if out := op(0, "keys", "check", "--sender", "carl@customer.example", "OX-1111-AAAAAA"); !strings.Contains(out, "valid key") {
+		t.Errorf("for carl: %s", out)
+	}
+	if out := op(exitFailure, "keys", "check", "--sender", "eve@other.example", "OX-1111-AAAAAA"); !strings.Contains(out, "bound to another customer") {
+		t.Errorf("for eve: %s", out)
+	}
+	if out := op(0, "accept", "ACME-D1"); !strings.Contains(out, "ACME-1: draft ACME-D1 accepted (2 mail(s) queued)") {
+		t.Fatalf("accept: %s", out)
+	}
+	msgs, err := sink.WaitFor(storetest.Queued(t, d.Store()), 10*time.Second)
+	if err != nil || len(msgs) != 3 { // the explanation, carl's auto-reply, bob's mail
+		t.Fatalf("%d mails (%v)", len(msgs), err)
+	}
+	if out := op(0, "drafts"); !strings.Contains(out, "no drafts") {
+		t.Errorf("drafts after accept: %s", out)
+	}
+	if out := op(exitFailure, "accept", "ACME-D1"); !strings.Contains(out, "not found") {
+		t.Errorf("accept twice: %s", out)
 	}
 }

@@ -16,16 +16,17 @@ import (
 // KeyState is what the key check found.
 type KeyState int
 
-// Key states, from "nothing found" to "valid".
+// Key states, from "nothing found" to "valid": the order ranks them
+// (the sender's expired key says more than someone else's).
 const (
 	// KeyNone: the mail carries nothing that looks like a key.
 	KeyNone KeyState = iota
 	// KeyUnknown: it looks like a key but is not in the file.
 	KeyUnknown
-	// KeyExpired: the key's expiry date has passed.
-	KeyExpired
 	// KeyElsewhere: the key is bound to another customer or domain.
 	KeyElsewhere
+	// KeyExpired: the sender's key, but its expiry date has passed.
+	KeyExpired
 	// KeyValid: a key valid for this sender.
 	KeyValid
 )

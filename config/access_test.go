@@ -152,8 +152,8 @@ projects:
 		}
 		for content, want := range map[string]string{
 			"OX-1111-AAAAAA,a.example,31.12.2026\n": `line 1: expires must be YYYY-MM-DD, got "31.12.2026"`,
-			"# comment\nOX-1111,a.example,\n":        "line 2: the key does not match support_keys.pattern",
-			"OX-1111-AAAAAA,a,b,c\n":                 "line 1: want key,customer-or-domain,expires, got 4 fields",
+			"# comment\nOX-1111,a.example,\n":       "line 2: the key does not match support_keys.pattern",
+			"OX-1111-AAAAAA,a,b,c\n":                "line 1: want key,customer-or-domain,expires, got 4 fields",
 		} {
 			os.WriteFile(keys, []byte(content), 0o600)
 			if _, got := load(t, dir, body); len(got) != 1 || !strings.Contains(got[0], want) {

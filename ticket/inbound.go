@@ -411,9 +411,9 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 			Follows:      pr.follows,
 			Private:      p.PrivateByDefault || decide.HasCommand(pr.cmds, "private"),
 		}
-		// The request type: only a person's new request carries the
-		// "#type" of its author (the customer's own, or a proven agent's,
-		// which decide.Visibility and the commands check below).
+		// The request type (decide.RequestType): the sub-address, a
+		// "#type" line of the person who wrote the new request, subject
+		// keywords, the default.
 		t.Type, _ = decide.RequestType(p, decide.TypeFacts{Subaddress: m.Subaddress, Commands: pr.cmds, MayType: person, Subject: m.Subject})
 		t.Priority = decide.TypePriority(p, t.Type)
 		if author != strings.ToLower(m.From) {

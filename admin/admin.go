@@ -71,6 +71,7 @@ func NewServer(s store.DB, cfg func() *config.Config, opts Options, log *slog.Lo
 	srv.opRoutes()
 	srv.traceRoutes()
 	srv.attachmentRoutes()
+	srv.accessRoutes()
 	return srv
 }
 
@@ -152,13 +153,17 @@ func (s *Server) routes() {
 
 // TicketSummary is one row of a ticket list.
 type TicketSummary struct {
-	Key      string    `json:"key"`
-	Subject  string    `json:"subject"`
-	Status   string    `json:"status"`
-	Reporter string    `json:"reporter"`
-	Assignee string    `json:"assignee,omitempty"`
-	Messages int       `json:"messages"`
-	Updated  time.Time `json:"updated"`
+	Key      string `json:"key"`
+	Subject  string `json:"subject"`
+	Status   string `json:"status"`
+	Reporter string `json:"reporter"`
+	Assignee string `json:"assignee,omitempty"`
+	// Type and Visibility (issue 17): the request type, and "internal"
+	// for a ticket customers do not see.
+	Type       string    `json:"type,omitempty"`
+	Visibility string    `json:"visibility,omitempty"`
+	Messages   int       `json:"messages"`
+	Updated    time.Time `json:"updated"`
 }
 
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
@@ -207,7 +212,8 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 					return true
 				}
 			}
-			out = append(out, TicketSummary{Key: t.Key, Subject: t.Subject, Status: t.Status, Reporter: t.Reporter, Assignee: t.Assignee, Messages: t.Messages, Updated: t.Updated})
+			out = append(out, TicketSummary{Key: t.Key, Subject: t.Subject, Status: t.Status, Reporter: t.Reporter, Assignee: t.Assignee,
+				Type: t.Type, Visibility: t.Visibility, Messages: t.Messages, Updated: t.Updated})
 			return len(out) < limit
 		})
 		if err != nil {

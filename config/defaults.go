@@ -164,6 +164,9 @@ func (c *Config) resolvePaths(base string) {
 	c.Outbound.SMTP.PasswordFile = abs(c.Outbound.SMTP.PasswordFile)
 	c.resolveIMAPPaths(abs)
 	c.TemplatesDir = abs(c.TemplatesDir)
+	for i := range c.Projects {
+		c.Projects[i].SupportKeys.File = abs(c.Projects[i].SupportKeys.File)
+	}
 	c.Store.Postgres.DSNFile = abs(c.Store.Postgres.DSNFile)
 	c.Admin.TLSCertFile = abs(c.Admin.TLSCertFile)
 	c.Admin.TLSKeyFile = abs(c.Admin.TLSKeyFile)

@@ -92,6 +92,7 @@ func load(path string, secrets bool) (*Config, error) {
 	problems = appendUnlessCovered(problems, cfg.Validate())
 	if secrets {
 		problems = appendUnlessCovered(problems, cfg.checkFiles())
+		problems = appendUnlessCovered(problems, cfg.loadAccess())
 	}
 	if len(problems) > 0 {
 		return nil, &Errors{List: problems}
@@ -108,6 +109,9 @@ func (c *Config) Finalize() error {
 	c.deriveDefaults()
 	c.resolvePaths(c.baseDir())
 	if errs := c.Validate(); len(errs) > 0 {
+		return &Errors{List: errs}
+	}
+	if errs := c.loadAccess(); len(errs) > 0 {
 		return &Errors{List: errs}
 	}
 	c.buildIndex()

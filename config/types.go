@@ -193,6 +193,14 @@ type Project struct {
 	// AlertsTo receives this project's intake alerts besides alerts.to.
 	AlertsTo      []string      `mapstructure:"alerts_to"`
 	Notifications Notifications `mapstructure:"notifications"`
+	// RequestTypes are the kinds of request (issue 17, config/access.go).
+	RequestTypes []RequestType `mapstructure:"request_types"`
+	// Who may open a ticket (issue 17, config/openaccess.go).
+	OpenTo         string      `mapstructure:"open_to"`
+	KnownCustomers []string    `mapstructure:"known_customers"`
+	SupportKeys    SupportKeys `mapstructure:"support_keys"`
+	Drafts         Drafts      `mapstructure:"drafts"`
+	access         *accessState
 
 	// agents and admins hold the lower-cased staff addresses; built by Load
 	// and Finalize.
@@ -214,6 +222,8 @@ type Toggle struct {
 	// To names the audiences of a rule: reporter, participants, customers,
 	// agents, admins, assignee.
 	To []string `mapstructure:"to"`
+	// Types limits a rule to tickets of these request types (empty = any).
+	Types []string `mapstructure:"types"`
 }
 
 // CustomerToggles are the customer-facing events.

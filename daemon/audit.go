@@ -92,7 +92,12 @@ func (a *auditWriter) inbound(o ingest.Outcome) {
 		a.submit(job)
 		return
 	}
-	if res.Created {
+	if res.Draft != "" {
+		// Issue 17: no ticket yet; the draft is named instead.
+		add(ev(store.AuditThreaded, func(e *store.AuditEvent) {
+			e.Ticket, e.Rule, e.Detail = res.Draft, "draft", "kept as draft "+res.Draft+" until its sender is entitled (open_to)"
+		}))
+	} else if res.Created {
 		add(ev(store.AuditNewTicket, func(e *store.AuditEvent) { e.Rule = res.ThreadedBy }))
 	} else {
 		add(ev(store.AuditThreaded, func(e *store.AuditEvent) { e.Rule = res.ThreadedBy }))

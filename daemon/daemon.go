@@ -422,6 +422,14 @@ func (d *Daemon) autoClose(ctx context.Context) {
 	}
 }
 
+// expireDrafts removes the drafts whose drafts.expire_days have passed
+// (silently: nobody is told).
+func (d *Daemon) expireDrafts(ctx context.Context) {
+	if _, err := d.engine.ExpireDrafts(ctx); err != nil {
+		d.log.Warn("draft expiry failed", "err", err)
+	}
+}
+
 func (d *Daemon) sweepLoop(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -431,6 +439,7 @@ func (d *Daemon) sweepLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			d.autoClose(ctx)
+			d.expireDrafts(ctx) // issue 17
 			// An hour's grace keeps blobs of ingestions still in flight.
 			if n, err := d.store.SweepBlobs(time.Hour); err != nil {
 				d.log.Warn("blob sweep failed", "err", err)

@@ -186,6 +186,10 @@ func (p *Pipeline) handle(ctx context.Context, rc *received, proj *config.Projec
 	if kind == config.AddrReplyToken {
 		m.RcptTag = tag
 	}
+	if kind == config.AddrProject {
+		m.Subaddress = tag // may select a request type (issue 17)
+	}
+	m.SupportKey = rc.msg.Header.Get("X-Support-Key")
 	m.ToInternal = kind == config.AddrInternal
 	m.SenderProven = rc.cfg.TrustFrom || rc.proof.Proven()
 	open, err := p.verdict(rc, proj, m)
@@ -275,7 +279,7 @@ func (p *Pipeline) refused(ctx context.Context, rc *received, res *ticket.Result
 	if answersSender(rc.env.Source) {
 		return rc.refusal
 	}
-	if v.Human() && sender != "" && !res.Duplicate {
+	if v.Human() && sender != "" && !res.Duplicate && res.Ticket != "" {
 		if err := p.engine.MessageRefused(ctx, res.Ticket, sender, rc.refusal.Message); err != nil {
 			p.log.Error("could not queue the refusal notice", "ticket", res.Ticket, "err", err)
 		} else if p.Queued != nil {
@@ -295,8 +299,8 @@ func (p *Pipeline) logOutcome(env *mailin.Envelope, proj *config.Project, msg *m
 		p.Observe(Outcome{Source: env.Source, From: from, Project: proj.Key, MessageID: msg.MessageID, Result: res, Verdict: v, Auto: auto, Loop: loop, Err: err, Elapsed: elapsed})
 	}
 	log := p.log.With("msgid", msg.MessageID, "project", proj.Key, "source", env.Source, "from", msg.From)
-	if err != nil && res != nil && res.Ticket != "" {
-		log.Warn("message stored for the agents but refused to the sender", "ticket", res.Ticket, "err", err)
+	if err != nil && res != nil && (res.Ticket != "" || res.Draft != "") {
+		log.Warn("message stored for the agents but refused to the sender", "ticket", res.Ticket, "draft", res.Draft, "err", err)
 		return
 	}
 	if err != nil {
@@ -306,7 +310,10 @@ func (p *Pipeline) logOutcome(env *mailin.Envelope, proj *config.Project, msg *m
 	log = log.With("ticket", res.Ticket)
 	switch {
 	case res.Duplicate:
-		log.Info("duplicate message, already stored")
+		log.Info("duplicate message, already stored", "draft", res.Draft)
+	case res.Draft != "":
+		// Issue 17: kept until its sender is entitled.
+		log.Info("received: kept as a draft", "draft", res.Draft, "queued", res.Queued, "auto", auto)
 	case res.Created:
 		log.Info("received", "threaded_by", res.ThreadedBy, "created", true, "queued", res.Queued, "auto", auto, "loop", loop, "problems", len(msg.Problems))
 	default:

@@ -336,6 +336,15 @@ func (c *checker) run() error {
 			return c.each(bOrgs, func(k, v []byte) { c.decode(bOrgs, k, v, &Organization{}) })
 		},
 		func() error {
+			// Issue 17: drafts decode and name blobs that exist.
+			return c.each(bDrafts, func(k, v []byte) {
+				var d Draft
+				if c.decode(bDrafts, k, v, &d) {
+					d.forEachBlob(func(h string) { c.blob(bDrafts, k, h) })
+				}
+			})
+		},
+		func() error {
 			return c.each(bRate, func(k, v []byte) {
 				if _, err := counter(bRate, k, v); err != nil {
 					c.report(bRate, k, "%v", err)

@@ -128,6 +128,7 @@ type Tx interface {
 	StateTx
 	LimitTx
 	OrgTx
+	DraftTx
 	AuditTx
 	IMAPTx
 	TimerTx
@@ -270,6 +271,21 @@ type OrgTx interface {
 	// OrganizationOf is the organization addr belongs to in project, or
 	// nil; a member listing wins over a domain.
 	OrganizationOf(project, addr string) (*Organization, error)
+}
+
+// DraftTx stores drafts (issue 17, store/drafts.go).
+type DraftTx interface {
+	// NextDraftNumber allocates the next draft number of project: dense,
+	// never reused, a space of its own (ACME-D17).
+	NextDraftNumber(project string) (uint64, error)
+	PutDraft(d *Draft) error
+	// Draft reads one by key; ErrNotFound when there is none.
+	Draft(key string) (*Draft, error)
+	DeleteDraft(key string) error
+	// Drafts lists the drafts of project ("" = all) in key order.
+	Drafts(project string) ([]*Draft, error)
+	// DraftOf is sender's open draft in project, or nil.
+	DraftOf(project, sender string) (*Draft, error)
 }
 
 // AuditTx is the per-Message-ID audit stream.

@@ -89,6 +89,20 @@ const (
 	EvDueSet
 	EvSnoozed
 	EvSnoozeEnded
+	// Issue 17: who may open a ticket, and as what.
+	// EvVisibilityChanged: Visibility is the new one (#publish, the
+	// admin API).
+	EvVisibilityChanged
+	// EvRequesterChanged: Addresses holds the new requester (#requester).
+	EvRequesterChanged
+	// EvTypeChanged: OldType → NewType (#type).
+	EvTypeChanged
+	// EvDraftAccepted: the ticket was a draft (Other: its key) until its
+	// sender sent a valid key or an agent accepted it (Reason says which).
+	EvDraftAccepted
+	// EvDraftMailed is the outbox kind of the mail telling a draft's
+	// sender what is missing (drafts have no history of their own).
+	EvDraftMailed
 
 	evEnd
 )
@@ -143,6 +157,12 @@ var eventKindNames = [evEnd]string{
 	EvDueSet:         "due_set",
 	EvSnoozed:        "snoozed",
 	EvSnoozeEnded:    "snooze_ended",
+	// Issue 17.
+	EvVisibilityChanged: "visibility_changed",
+	EvRequesterChanged:  "requester_changed",
+	EvTypeChanged:       "type_changed",
+	EvDraftAccepted:     "draft_accepted",
+	EvDraftMailed:       "draft_mailed",
 }
 
 // EventKinds lists every kind, in declaration order.
@@ -266,6 +286,11 @@ type Event struct {
 	// Due an instant (a target's due time, the end of a snooze): issue 21.
 	Target string    `json:"target,omitempty"`
 	Due    time.Time `json:"due,omitzero"`
+	// Visibility is a ticket's new visibility (visibility_changed).
+	Visibility string `json:"visibility,omitempty"`
+	// OldType and NewType of a request type change (type_changed).
+	OldType string `json:"old_type,omitempty"`
+	NewType string `json:"new_type,omitempty"`
 	// Legacy is the text of an event stored before events were typed
 	// (schema < 3 wrote "type" and "detail"): shown as it is, never parsed.
 	Legacy string `json:"legacy,omitempty"`

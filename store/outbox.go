@@ -68,6 +68,9 @@ type OutboxVars struct {
 	// Target and Due of a response-target or snooze mail (issue 21).
 	Target string `json:"target,omitempty"`
 	Due    string `json:"due,omitempty"`
+	// Draft is the draft (ACME-D17) a mail to its sender is about; the
+	// row then names no ticket (issue 17).
+	Draft string `json:"draft,omitempty"`
 }
 
 // OutboxItem is one mail waiting to be sent to one recipient: what to

@@ -51,7 +51,23 @@ type Ticket struct {
 	// Reopens counts the reopenings; LastReopened is the last one.
 	Reopens      int       `json:"reopens,omitempty"`
 	LastReopened time.Time `json:"last_reopened,omitzero"`
+	// Visibility is VisibilityInternal for a ticket customers must not
+	// see (no customer mail, no customer page); "" and VisibilityPublic
+	// are public (tickets stored before issue 17 have "").
+	Visibility string `json:"visibility,omitempty"`
+	// Type is the project's request type the ticket was opened as
+	// (request_types[].name; "" when the project has none).
+	Type string `json:"type,omitempty"`
 }
+
+// Ticket visibilities (issue 17).
+const (
+	VisibilityPublic   = "public"
+	VisibilityInternal = "internal"
+)
+
+// Internal reports whether customers must not see t.
+func (t *Ticket) Internal() bool { return t.Visibility == VisibilityInternal }
 
 // Participant is a customer following a request besides its reporter.
 type Participant struct {

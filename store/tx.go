@@ -37,7 +37,8 @@ var (
 	bTicketFacts = []byte("ticket_facts")
 )
 
-var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate, bBlocked, bOrgs, bTicketTimers, bTicketFacts}
+var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate, bBlocked, bOrgs,
+	bTicketTimers, bTicketFacts, bDraftSeq, bDrafts} // issue 21: store/timers.go, facts; issue 17: store/drafts.go
 
 // boltTx is the bbolt implementation of Tx.
 type boltTx struct {
@@ -391,6 +392,9 @@ func (tx *boltTx) SetMeta(name string, v []byte) error {
 
 func (tx *boltTx) ForEachBlobRef(fn func(string)) error {
 	if err := tx.forEachOutboxBlobRef(fn); err != nil {
+		return err
+	}
+	if err := tx.forEachDraftBlobRef(fn); err != nil {
 		return err
 	}
 	return tx.btx.Bucket(bMessages).ForEach(func(k, v []byte) error {

@@ -90,6 +90,13 @@ func (s *Set) Render(lang, name string, data any) (string, string, error) {
 	return tb.String(), hb.String(), nil
 }
 
+// Has reports whether the set can render name in lang (or in
+// DefaultLanguage).
+func (s *Set) Has(lang, name string) bool {
+	_, _, err := s.lookup(lang, name)
+	return err == nil
+}
+
 func (s *Set) lookup(lang, name string) (*texttemplate.Template, *htmltemplate.Template, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/decide"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -197,6 +198,7 @@ func (e *Engine) Comment(ctx context.Context, key, actor, text string, internal 
 		return 0, refused("empty text")
 	}
 	return e.change(ctx, key, actor, func(tx store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
+		text := decide.Redact(p.KeyPattern(), text) // support keys are secrets (issue 17)
 		m := &store.Message{Ticket: t.Key, Project: p.Key, Direction: "out", Kind: "comment", Internal: internal,
 			Source: "admin", From: strings.ToLower(actor), Subject: t.Subject, Received: now, Text: text, ThreadedBy: "admin"}
 		evType := EvAgentCommentAdded

@@ -77,6 +77,14 @@ func Describe(e *store.Event) string {
 		add("%s to %s (%s)", e.Template, e.Recipient, e.MessageID)
 	case store.EvSuppressionCleared:
 		add("%s may receive mail again", strings.Join(e.Addresses, ", "))
+	case store.EvVisibilityChanged:
+		add("visibility: %s", e.Visibility)
+	case store.EvRequesterChanged:
+		add("requester: %s", strings.Join(e.Addresses, ", "))
+	case store.EvTypeChanged:
+		add("type %s → %s", orDash(e.OldType), orDash(e.NewType))
+	case store.EvDraftAccepted:
+		add("was draft %s: %s", e.Other, e.Reason)
 	default:
 		if len(e.Addresses) > 0 {
 			add("%s", strings.Join(e.Addresses, ", "))
@@ -96,7 +104,7 @@ func Describe(e *store.Event) string {
 	} else if e.Unverified {
 		add("sender not verified")
 	}
-	if e.Kind != store.EvFollowedUp && e.Other != "" && e.Kind != store.EvMerged {
+	if e.Kind != store.EvFollowedUp && e.Other != "" && e.Kind != store.EvMerged && e.Kind != store.EvDraftAccepted {
 		add("continues %s (closed longer than %d days)", e.Other, e.Days)
 	}
 	if e.Source == "web" {

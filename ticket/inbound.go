@@ -39,6 +39,7 @@ func (e *Engine) Ingest(ctx context.Context, m *Mail) (*Result, error) {
 	if p == nil {
 		return nil, fmt.Errorf("ticket: unknown project %q", m.Project)
 	}
+	m = redactMail(p, m)
 	refs := decide.ReferencedIDs(m.InReplyTo, m.References)
 	for attempt := 1; ; attempt++ {
 		var pr *prepared
@@ -90,11 +91,15 @@ type readSet struct {
 	tokens  map[string]*store.Token        // nil: not found
 	orgs    map[string]*store.Organization // by name; nil: not found
 	refs    map[string]string              // Message-ID → ticket ("": not indexed)
+	// drafts: a sender's open draft (nil: none); draftKeys: by key.
+	drafts    map[string]*store.Draft
+	draftKeys map[string]*store.Draft
 }
 
 func newReadSet(project string) *readSet {
 	return &readSet{project: project, tickets: map[string]*store.Ticket{}, tokens: map[string]*store.Token{},
-		orgs: map[string]*store.Organization{}, refs: map[string]string{}}
+		orgs: map[string]*store.Organization{}, refs: map[string]string{},
+		drafts: map[string]*store.Draft{}, draftKeys: map[string]*store.Draft{}}
 }
 
 func notFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
@@ -187,7 +192,7 @@ func (r *readSet) validate(tx store.Tx) error {
 			return fmt.Errorf("message %s: %w", id, errStale)
 		}
 	}
-	return nil
+	return r.validateDrafts(tx)
 }
 
 // prepared is everything Ingest works out before the writer: the facts
@@ -211,6 +216,15 @@ type prepared struct {
 	stripped  string
 	// quotesNote: an agent's reply carries an internal note's text.
 	quotesNote bool
+	// Issue 17 (ticket/drafts.go). admit: may the mail open a ticket;
+	// keyState/key: the best support key found; senderDraft: the
+	// sender's open draft; acceptDraft: the draft a proven agent's
+	// "#accept" mail names.
+	admit       decide.Admission
+	keyState    decide.KeyState
+	key         string
+	senderDraft *store.Draft
+	acceptDraft *store.Draft
 }
 
 // prepare gathers the facts of m's decision from tx (a read snapshot, or
@@ -232,13 +246,25 @@ func (e *Engine) prepare(tx store.Tx, p *config.Project, m *Mail, refs []string)
 	if m.ToInternal || staff {
 		pr.stripped = decide.StripQuotes(pr.text)
 	}
+	if key := decide.DraftToken(p.Key, m.Subject); key != "" && staff && m.SenderProven && decide.HasCommand(pr.cmds, "accept") {
+		// A proven agent's #accept on a draft: it becomes a ticket, and
+		// the mail goes there.
+		d, err := pr.reads.draft(tx, key)
+		if err != nil {
+			return nil, err
+		}
+		if d != nil {
+			pr.acceptDraft = d
+			return pr, nil
+		}
+	}
 	th, err := e.threadFacts(tx, pr, p, m, refs)
 	if err != nil {
 		return nil, err
 	}
 	pr.th = th
 	if th.Key == "" {
-		return pr, nil
+		return pr, e.admitFacts(tx, pr, p, m, staff)
 	}
 	t, err := pr.reads.ticket(tx, th.Key)
 	if err != nil {
@@ -254,7 +280,7 @@ func (e *Engine) prepare(tx store.Tx, p *config.Project, m *Mail, refs []string)
 	// links the old one.
 	if decide.StartsAnew(p, t, person, staff, m.ToInternal, pr.now) {
 		pr.follows = t.Key
-		return pr, nil
+		return pr, e.admitFacts(tx, pr, p, m, staff)
 	}
 	pr.t = t
 	if pr.orgMember, err = pr.reads.orgMember(tx, t, pr.author); err != nil {
@@ -331,12 +357,35 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 	person := m.Verdict.Person()
 	rule := pr.th.Rule
 	var t *store.Ticket
-	if pr.t != nil {
+	// request is the message the agents hear of when a draft this mail
+	// completes becomes a request (its first mail), nil otherwise.
+	var request *store.Message
+	accepted := ""
+	switch {
+	case pr.acceptDraft != nil:
+		d, err := tx.Draft(pr.acceptDraft.Key)
+		if err != nil {
+			return err
+		}
+		n := 0
+		if t, n, err = e.acceptDraft(tx, p, d, author, "accepted by "+author, now); err != nil {
+			return err
+		}
+		res.Queued += n
+		rule, accepted = ByDraft, d.Key
+	case pr.t != nil:
 		// A fresh copy: this function may run twice, and pr is shared.
 		if t, err = tx.Ticket(pr.t.Key); err != nil {
 			return err
 		}
-	} else {
+	case pr.admit.Draft:
+		if m.AllowNew != nil {
+			if err := m.AllowNew(tx); err != nil {
+				return err
+			}
+		}
+		return e.commitDraft(tx, p, m, pr, res)
+	default:
 		if m.AllowNew != nil {
 			// Checked here, where threading has decided: replies to
 			// existing tickets are never held back by a flood limit.
@@ -362,11 +411,34 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 			Follows:      pr.follows,
 			Private:      p.PrivateByDefault || decide.HasCommand(pr.cmds, "private"),
 		}
+		// The request type (decide.RequestType): the sub-address, a
+		// "#type" line of the person who wrote the new request, subject
+		// keywords, the default.
+		t.Type, _ = decide.RequestType(p, decide.TypeFacts{Subaddress: m.Subaddress, Commands: pr.cmds, MayType: person, Subject: m.Subject})
+		t.Priority = decide.TypePriority(p, t.Type)
 		if author != strings.ToLower(m.From) {
 			t.ReporterName = "" // From names the contact form, not the reporter
 		}
 		res.Created = true
 		rule = ByNew
+		if pr.senderDraft != nil {
+			// The sender's draft is complete now (a valid key, or they
+			// became known): its mails come first on the ticket.
+			d, err := tx.Draft(pr.senderDraft.Key)
+			if err != nil {
+				return err
+			}
+			why := "the sender is known now"
+			if pr.keyState == decide.KeyValid {
+				why = "the sender sent a valid support key " + decide.RedactKey(pr.key)
+			}
+			t.Subject = d.Subject
+			t.Type, _ = decide.RequestType(p, decide.TypeFacts{Subaddress: d.Subaddress, Commands: pr.cmds, MayType: person, Subject: d.Subject})
+			t.Priority = decide.TypePriority(p, t.Type)
+			if request, err = absorbDraft(tx, p, t, d, author, why, now); err != nil {
+				return err
+			}
+		}
 	}
 	status, _ := p.Status(t.Status)
 	who := decide.Identify(decide.WhoFacts{
@@ -386,6 +458,11 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 		}
 		if stripped != pr.stripped {
 			text = stripped
+		}
+	}
+	if res.Created {
+		if decide.Visibility(true, m.ToInternal, who, pr.cmds) == store.VisibilityInternal {
+			t.Visibility = store.VisibilityInternal
 		}
 	}
 	o := decide.Classify(decide.Mail{Verdict: m.Verdict, ToInternal: m.ToInternal, Text: text, Stripped: stripped,
@@ -454,13 +531,13 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 	if f.Silent || e.notify == nil {
 		return e.putTicket(tx, p, t, now)
 	}
-	return e.follow(tx, cfg, p, t, m, msg, o, who, f, pr, cmds, macroTold, added, res)
+	return e.follow(tx, cfg, p, t, m, msg, o, who, f, pr, cmds, macroTold, added, res, request, accepted)
 }
 
 // follow runs what follows a stored mail (decide.Follow): status changes,
 // announcements, sharing, commands and the answer to them.
 func (e *Engine) follow(tx store.Tx, cfg *config.Config, p *config.Project, t *store.Ticket, m *Mail, msg *store.Message,
-	o decide.Outcome, who decide.Who, f decide.Follows, pr *prepared, cmds []decide.Command, macroTold []string, added []string, res *Result) error {
+	o decide.Outcome, who decide.Who, f decide.Follows, pr *prepared, cmds []decide.Command, macroTold []string, added []string, res *Result, request *store.Message, accepted string) error {
 	now, author := pr.now, who.Author
 	emit := func(ev *Event) error {
 		if ev.Project == nil {
@@ -496,6 +573,11 @@ func (e *Engine) follow(tx store.Tx, cfg *config.Config, p *config.Project, t *s
 			Status: t.Status, StatusCustomerVisible: true}
 		if st, ok := p.Status(t.Status); ok {
 			ev.StatusCustomerVisible = st.Visible()
+		}
+		if request != nil && o.Event == EvRequestCreated {
+			// A draft became this request: the agents read what it
+			// asked, not the mail that completed it.
+			ev.Message = request
 		}
 		if f.Relayed {
 			r, err := relayComment(tx, cfg, p, t, msg, author, already, now)
@@ -550,7 +632,7 @@ func (e *Engine) follow(tx store.Tx, cfg *config.Config, p *config.Project, t *s
 		var err error
 		told, statusSet, err = e.runCommands(tx, p, t, run, commandContext{
 			author: author, agent: who.Agent, customerProven: who.Proven,
-			created: res.Created, now: now, emit: emit,
+			created: res.Created, now: now, emit: emit, acceptedDraft: accepted,
 		}, told)
 		if err != nil {
 			return err

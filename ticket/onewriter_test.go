@@ -17,7 +17,9 @@ import (
 // event records. Only the domain (package ticket) may call them; store
 // defines them. Tokens, the Message-ID index of ids we mint and the
 // outbox belong to the notifier and the sender and are not listed.
-var guardedWrites = []string{"NextTicketNumber", "PutTicket", "AddMessage", "PutMessage", "MoveMessage", "AddEvent"}
+var guardedWrites = []string{"NextTicketNumber", "PutTicket", "AddMessage", "PutMessage", "MoveMessage", "AddEvent",
+	// Issue 17: drafts have one writer too.
+	"NextDraftNumber", "PutDraft", "DeleteDraft"}
 
 // writersAllowed says whether code in a module folder may call them: the
 // domain, and the store with its backends and conformance suite.

@@ -64,6 +64,14 @@ type Mail struct {
 	// dkim=pass, on a trusted path) or trust_from is on. Only then may the
 	// sender act as an agent.
 	SenderProven bool
+	// SupportKey is the mail's X-Support-Key header (issue 17).
+	SupportKey string
+	// keys are the support keys found in the mail before redaction.
+	keys []string
+	// Subaddress is the +tag of the project address the mail came to
+	// ("" for none, and for the reserved internal, t-… and bounce-… tags):
+	// it may select a request type.
+	Subaddress string
 	// AllowNew, when set, is asked before the mail opens a new ticket; its
 	// error (a flood limit) aborts the change and is returned by Ingest.
 	AllowNew func(tx store.Tx) error
@@ -80,6 +88,9 @@ type Result struct {
 	Duplicate bool
 	// Queued counts outbound messages queued by this change.
 	Queued int
+	// Draft is the draft (ACME-D17) the mail was kept on instead of
+	// opening a ticket (issue 17); Ticket is then "".
+	Draft string
 }
 
 // Event is a domain event: something happened to a ticket that someone may
@@ -129,6 +140,10 @@ type Event struct {
 	// warning or breach, the end of a snooze (issue 21).
 	Target string
 	Due    time.Time
+	// CustomerOnly keeps an event from the staff: the request-created
+	// mail a requester gets when an internal ticket is published (the
+	// agents knew of the ticket all along).
+	CustomerOnly bool
 	// Reopened marks a customer's comment that reopened the ticket: the
 	// staff's mail about the comment says so, and no separate reopening
 	// mail goes to them.

@@ -16,11 +16,13 @@ import (
 // commandNames are the commands mail understands.
 var commandNames = []string{"status", "assign", "priority", "participant", "organization",
 	"resolve", "reopen", "close", "internal", "approve", "decline", "private",
-	"due", "snooze", "macro"} // issue 21
+	"due", "snooze", "macro", // issue 21
+	// Issue 17 (ticket/access.go).
+	"type", "publish", "requester", "accept"}
 
 // customerCommands may be used by customers (approve and decline only by
 // approvers).
-var customerCommands = []string{"close", "approve", "decline", "private"}
+var customerCommands = []string{"close", "approve", "decline", "private", "type"}
 
 var priorities = []string{"low", "normal", "high", "urgent"}
 
@@ -32,6 +34,9 @@ type commandContext struct {
 	created        bool
 	now            time.Time
 	emit           func(*Event) error
+	// acceptedDraft is the draft this mail's #accept turned into the
+	// ticket (issue 17).
+	acceptedDraft string
 }
 
 // runCommands runs cmds on t in the caller's transaction and appends a
@@ -42,7 +47,7 @@ func (e *Engine) runCommands(tx store.Tx, p *config.Project, t *store.Ticket, cm
 		err := e.runCommand(tx, p, t, c, cc)
 		var refusal *RefusedError
 		switch {
-		case err == nil && (c.Name == "internal" || c.Name == "private" && cc.created):
+		case err == nil && (c.Name == "internal" || (c.Name == "private" || c.Name == "type") && cc.created):
 			// They only say what the mail is: nothing to report.
 		case err == nil:
 			told = append(told, "done: "+c.Line)
@@ -69,7 +74,7 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c d
 		if !slices.Contains(customerCommands, c.Name) {
 			return refused("only agents may use #%s", c.Name)
 		}
-		if !cc.customerProven && c.Name != "private" {
+		if !cc.customerProven && c.Name != "private" && !(c.Name == "type" && cc.created) {
 			return refused("we could not verify that you sent this mail, so it runs no command; reply to one of our notification mails to use #%s", c.Name)
 		}
 	}
@@ -142,6 +147,8 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c d
 		}
 		t.Organization, t.Private = "", true
 		return record(tx, &store.Event{Ticket: t.Key, Time: cc.now, Kind: store.EvUnshared, Actor: actor})
+	case "type", "publish", "requester", "accept":
+		return e.accessCommand(tx, p, t, c, cc)
 	case "approve", "decline":
 		st, ok := p.Status(t.Status)
 		if !ok || st.Approval == nil {

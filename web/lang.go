@@ -29,7 +29,9 @@ type texts struct {
 	ErrorTitle, ErrorBody   string
 
 	RequestLabel, StatusLabel, OpenedLabel, UpdatedLabel string
-	Conversation                                         string
+	// TypeLabel names the request type (issue 17).
+	TypeLabel    string
+	Conversation string
 	// ReplyHint: ticket key.
 	ReplyHint string
 	// LinkExpires: date; LinkPersonal is used when the link never expires.
@@ -173,6 +175,7 @@ func english() *texts {
 		ErrorTitle:        "Something went wrong on our side",
 		ErrorBody:         "We could not show this page just now. Please try again in a few minutes.",
 		RequestLabel:      "Request",
+		TypeLabel:         "Type",
 		StatusLabel:       "Status",
 		OpenedLabel:       "Opened",
 		UpdatedLabel:      "Last update",
@@ -226,6 +229,7 @@ func german() *texts {
 		ErrorTitle:        "Bei uns ist etwas schiefgegangen",
 		ErrorBody:         "Wir konnten diese Seite gerade nicht anzeigen. Bitte versuchen Sie es in ein paar Minuten noch einmal.",
 		RequestLabel:      "Anfrage",
+		TypeLabel:         "Art",
 		StatusLabel:       "Status",
 		OpenedLabel:       "Eröffnet",
 		UpdatedLabel:      "Zuletzt aktualisiert",

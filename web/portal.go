@@ -236,7 +236,7 @@ func (s *server) my(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		return tx.ForEachTicket(home.Project, func(t *store.Ticket) bool {
-			if involved(t, tok.Recipient) || sharedWith(t, org) {
+			if !t.Internal() && (involved(t, tok.Recipient) || sharedWith(t, org)) {
 				tx := s.lang.forTag(home.Language)
 				items = append(items, myItem{Key: t.Key, Subject: t.Subject, Status: s.statusName(tx, t), URL: s.linkPath(token) + "/my/" + url.PathEscape(t.Key)})
 			}
@@ -267,7 +267,7 @@ func (s *server) myTicket(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		if t, err = tx.Ticket(r.PathValue("key")); err != nil || t.Project != home.Project ||
+		if t, err = tx.Ticket(r.PathValue("key")); err != nil || t.Project != home.Project || t.Internal() ||
 			!(involved(t, tok.Recipient) || sharedWith(t, org)) {
 			return &deniedError{reason: "not the recipient's ticket", ticket: home.Key}
 		}

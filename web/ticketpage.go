@@ -55,6 +55,11 @@ func resolveLink(tx store.Tx, token string, now time.Time) (*store.Token, *store
 	if t.Project != tok.Project {
 		return nil, nil, &deniedError{reason: "token project " + tok.Project + " does not match ticket", ticket: tok.Ticket}
 	}
+	if t.Internal() {
+		// No customer page for an internal ticket (issue 17), whatever
+		// link reached someone.
+		return nil, nil, &deniedError{reason: "internal ticket", ticket: tok.Ticket}
+	}
 	return tok, t, nil
 }
 
@@ -159,11 +164,13 @@ type ticketView struct {
 	Key               string
 	Subject           string
 	Status            string
-	Opened            timeView
-	Updated           *timeView
-	ReplyHint         string
-	LinkNote          string
-	Messages          []messageView
+	// Type is the request type ("" when the project has none).
+	Type      string
+	Opened    timeView
+	Updated   *timeView
+	ReplyHint string
+	LinkNote  string
+	Messages  []messageView
 	// History is the ticket's history, oldest first (agent view only).
 	History []historyView
 }
@@ -183,6 +190,7 @@ func (s *server) ticketView(tok *store.Token, t *store.Ticket, msgs []*store.Mes
 		Key:       t.Key,
 		Subject:   strings.TrimSpace(t.Subject),
 		Status:    s.statusName(tx, t),
+		Type:      t.Type,
 		Opened:    s.timeView(tx, t.Created),
 		ReplyHint: fmt.Sprintf(tx.ReplyHint, t.Key),
 		LinkNote:  tx.LinkPersonal,

@@ -88,9 +88,13 @@ func cmdTickets(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tSTATUS\tREPORTER\tUPDATED\tSUBJECT")
+	fmt.Fprintln(tw, "KEY\tSTATUS\tTYPE\tREPORTER\tUPDATED\tSUBJECT")
 	for _, t := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Key, t.Status, t.Reporter, t.Updated.Local().Format("2006-01-02 15:04"), t.Subject)
+		typ := orDashCLI(t.Type)
+		if t.Visibility == store.VisibilityInternal {
+			typ += " (internal)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Key, t.Status, typ, t.Reporter, t.Updated.Local().Format("2006-01-02 15:04"), t.Subject)
 	}
 	tw.Flush()
 	if len(list) == 0 {
@@ -124,6 +128,12 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "%s  %s\nstatus: %s   reporter: %s", t.Key, t.Subject, t.Status, t.Reporter)
 	if t.Assignee != "" {
 		fmt.Fprintf(stdout, "   assignee: %s", t.Assignee)
+	}
+	if t.Type != "" {
+		fmt.Fprintf(stdout, "   type: %s", t.Type)
+	}
+	if t.Internal() {
+		fmt.Fprint(stdout, "   visibility: INTERNAL")
 	}
 	fmt.Fprintln(stdout)
 	for _, p := range t.Participants {
@@ -493,4 +503,11 @@ func safeFileName(name string) string {
 		return "attachment"
 	}
 	return name
+}
+
+func orDashCLI(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

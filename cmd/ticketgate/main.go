@@ -68,6 +68,15 @@ to that agent's projects; --as AGENT or $TICKETGATE_AS must name that agent):
                  new, resolved and reopened tickets, first-response and
                  resolution times in business time, targets met/missed,
                  per agent
+  new --project P --from ADDRESS --subject TEXT [--internal]   open a request
+                 for a customer, the body on stdin (normal notifications;
+                 --internal: no customer mail until it is made public)
+  visibility ACME-12 public   publish an internal ticket: its requester gets
+                 the request-created mail
+  drafts [--project P]   mail kept until its sender is entitled (open_to)
+  accept ACME-D12        turn a draft into a request (auto-reply, agents' mail)
+  keys check [--project P] [--sender ADDRESS] KEY   is a support key valid
+                 (for that sender)? exit 0 valid, 1 not
 
 flags for every command, before or after the arguments ("--" ends them):
   -c, --config FILE   configuration file (default $TICKETGATE_CONFIG or ` + defaultConfig + `)
@@ -118,6 +127,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdPurge(rest, stdout, stderr)
 	case "trace":
 		return cmdTrace(rest, stdout, stderr)
+	case "new":
+		return cmdNew(rest, stdin, stdout, stderr)
+	case "visibility":
+		return cmdVisibility(rest, stdout, stderr)
+	case "drafts":
+		return cmdDrafts(rest, stdout, stderr)
+	case "accept":
+		return cmdAccept(rest, stdout, stderr)
+	case "keys":
+		return cmdKeys(rest, stdout, stderr)
 	case "status", "assign", "reply", "note", "invite", "participant", "merge", "spam", "block", "share", "org", "due", "snooze":
 		return cmdOp(cmd, rest, stdin, stdout, stderr)
 	case "version", "--version", "-v":

@@ -34,6 +34,7 @@ func (s *DB) Check(ctx context.Context, problem func(store.Problem)) error {
 		{"suppress", "address", func() any { return new(store.Suppression) }},
 		{"blocked", "project || '/' || address", func() any { return new(store.Block) }},
 		{"orgs", "project || '/' || lname", func() any { return new(store.Organization) }},
+		{"drafts", "project || '-D' || number", func() any { return new(store.Draft) }},
 		{"imap_cursor", "account", func() any { return new(store.IMAPCursor) }},
 		{"imap_attempts", "account || '/' || uidvalidity || '/' || uid", func() any { return new(store.IMAPAttempt) }},
 		{"audit", "seq::text", func() any { return new(store.AuditEvent) }},
@@ -68,6 +69,12 @@ func (s *DB) Check(ctx context.Context, problem func(store.Problem)) error {
 						named[h] = where
 					}
 				}
+			case *store.Draft:
+				store.ForEachDraftBlob(r, func(h string) {
+					if named[h] == "" {
+						named[h] = where
+					}
+				})
 			case *store.OutboxItem:
 				for _, h := range append([]string{r.RawBlob}, attachmentBlobs(r.Attach)...) {
 					if h != "" && named[h] == "" {

@@ -68,11 +68,16 @@ var migrations = []string{
 			'assignee', j->'assignee', 'created', j->'created', 'updated', j->'updated', 'resolved', j->'resolved', 'closed', j->'closed',
 			'merged_into', j->'merged_into'))::text, 'UTF8')
 		FROM (SELECT project, number, convert_from(data, 'UTF8')::jsonb AS j FROM tickets) t;`,
+	// 5 (issue 17): drafts, their own number space per project, and the
+	// sender's open draft found by an index.
+	`CREATE TABLE draft_seq (project text COLLATE "C" PRIMARY KEY, last bigint NOT NULL);
+	CREATE TABLE drafts (project text COLLATE "C" NOT NULL, number bigint NOT NULL, sender text COLLATE "C" NOT NULL, data bytea NOT NULL, PRIMARY KEY (project, number));
+	CREATE INDEX drafts_sender ON drafts (project, sender, number);`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the
 // number of migrations (TestMigrationsMatchVersion keeps them in step).
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migrationLock is the advisory lock key every node takes to migrate
 // ("tgmigr" in ASCII).

@@ -735,6 +735,9 @@ func (tx *pgTx) PutIMAPAttempt(account string, uidValidity, uid uint32, a store.
 // ForEachBlobRef calls fn with every blob a message or an outbox item
 // names; a record that does not decode stops the scan with an error.
 func (tx *pgTx) ForEachBlobRef(fn func(string)) error {
+	if err := tx.forEachDraftBlobRef(fn); err != nil {
+		return err
+	}
 	for _, table := range []string{"outbox", "messages"} {
 		last := int64(-1)
 		for {

@@ -73,6 +73,7 @@ func Run(t *testing.T, b Backend) {
 		{"Migration", s.migration},
 		{"TicketTimers", s.ticketTimers},
 		{"TicketFacts", s.ticketFacts},
+		{"Drafts", s.drafts}, // issue 17
 	} {
 		t.Run(c.name, c.fn)
 	}

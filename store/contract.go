@@ -132,6 +132,7 @@ type Tx interface {
 	IMAPTx
 	TimerTx
 	FactsTx
+	DeskTx
 	// AfterCommit registers fn to run once, after this transaction is
 	// durable (for a View: after fn returned nil), and never when it is
 	// rolled back or rehearsed. Effects outside the store — metrics, logs

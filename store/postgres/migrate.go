@@ -68,11 +68,16 @@ var migrations = []string{
 			'assignee', j->'assignee', 'created', j->'created', 'updated', j->'updated', 'resolved', j->'resolved', 'closed', j->'closed',
 			'merged_into', j->'merged_into'))::text, 'UTF8')
 		FROM (SELECT project, number, convert_from(data, 'UTF8')::jsonb AS j FROM tickets) t;`,
+	// 5: the agents' desk (issue 22): sign-in links and sessions, keyed by
+	// the hash of the browser's secret.
+	`CREATE TABLE desk_signin (hash text COLLATE "C" PRIMARY KEY, expires bigint NOT NULL, data bytea NOT NULL);
+	CREATE TABLE desk_sessions (hash text COLLATE "C" PRIMARY KEY, agent text COLLATE "C" NOT NULL, data bytea NOT NULL);
+	CREATE INDEX desk_sessions_agent ON desk_sessions (agent);`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the
 // number of migrations (TestMigrationsMatchVersion keeps them in step).
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migrationLock is the advisory lock key every node takes to migrate
 // ("tgmigr" in ASCII).

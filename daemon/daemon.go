@@ -20,6 +20,7 @@ import (
 
 	"github.com/ticketgate/ticketgate/alert"
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/desk"
 	"github.com/ticketgate/ticketgate/imapin"
 	"github.com/ticketgate/ticketgate/ingest"
 	"github.com/ticketgate/ticketgate/mailin"
@@ -73,6 +74,8 @@ type Daemon struct {
 
 	relay         *relayHealth
 	testTransport bool
+	// desk is the agents' desk under /desk/ (desk.go).
+	desk *desk.Handler
 }
 
 type listener struct {
@@ -331,6 +334,7 @@ func (d *Daemon) listen(cfg *config.Config) error {
 		return fmt.Errorf("listen web on %s: %w", cfg.Web.Listen, err)
 	}
 	d.webLn = ln
+	d.desk = d.newDesk(cfg.Web.BaseURL)
 	d.web = &http.Server{
 		Handler: web.NewHandler(d.store, web.Options{
 			BaseURL: cfg.Web.BaseURL,
@@ -365,6 +369,7 @@ func (d *Daemon) listen(cfg *config.Config) error {
 				p := d.Config().Project(project)
 				return p != nil && p.IsStaff(addr)
 			},
+			Desk: d.desk,
 		}, d.log.With("component", "web")),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
@@ -407,6 +412,7 @@ func (d *Daemon) Reload(cfg *config.Config) {
 		d.log.Error("reload: could not apply the configured organizations", "err", err)
 	}
 	d.publishFingerprint(cfg)
+	d.pruneDesk(context.Background())
 	d.log.Info("configuration reloaded", "projects", len(cfg.Projects))
 }
 
@@ -431,6 +437,7 @@ func (d *Daemon) sweepLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			d.autoClose(ctx)
+			d.pruneDesk(ctx)
 			// An hour's grace keeps blobs of ingestions still in flight.
 			if n, err := d.store.SweepBlobs(time.Hour); err != nil {
 				d.log.Warn("blob sweep failed", "err", err)

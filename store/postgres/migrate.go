@@ -72,7 +72,8 @@ var migrations = []string{
 	// the hash of the browser's secret.
 	`CREATE TABLE desk_signin (hash text COLLATE "C" PRIMARY KEY, expires bigint NOT NULL, data bytea NOT NULL);
 	CREATE TABLE desk_sessions (hash text COLLATE "C" PRIMARY KEY, agent text COLLATE "C" NOT NULL, data bytea NOT NULL);
-	CREATE INDEX desk_sessions_agent ON desk_sessions (agent);`,
+	CREATE INDEX desk_sessions_agent ON desk_sessions (agent);
+	CREATE TABLE search_cursor (node text COLLATE "C" PRIMARY KEY, seq bigint NOT NULL);`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the

@@ -74,6 +74,7 @@ func Run(t *testing.T, b Backend) {
 		{"TicketTimers", s.ticketTimers},
 		{"TicketFacts", s.ticketFacts},
 		{"DeskSignInAndSessions", s.desk},
+		{"SearchFeed", s.searchFeed},
 	} {
 		t.Run(c.name, c.fn)
 	}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -128,6 +129,81 @@ func (s *suite) desk(t *testing.T) {
 	update(t, db, func(tx store.Tx) error {
 		if _, err := tx.TakeSignIn("old"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("pruned link: %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+}
+
+// searchFeed: events come back in the order they were stored, after any
+// number, with their tickets; the last number is known; cursors are per
+// node and survive a reopen.
+func (s *suite) searchFeed(t *testing.T) {
+	db, dir := s.fresh(t)
+	var keys []string
+	for range 3 {
+		var key string
+		update(t, db, func(tx store.Tx) error {
+			var err error
+			if key, _, err = newTicket(tx, "ACME", "subject", "raw"); err != nil {
+				return err
+			}
+			return tx.AddEvent(&store.Event{Ticket: key, Kind: store.EvStatusChanged, Time: time.Now()})
+		})
+		keys = append(keys, key)
+	}
+	var last uint64
+	view(t, db, func(tx store.Tx) error {
+		all, err := tx.EventsAfter(0, 100)
+		if err != nil {
+			return err
+		}
+		for i, r := range all {
+			if i > 0 && r.Seq <= all[i-1].Seq {
+				t.Errorf("events out of order: %v", all)
+			}
+		}
+		if len(all) < 3 || all[len(all)-1].Ticket != keys[2] {
+			return fmt.Errorf("events after 0: %v, tickets %v", all, keys)
+		}
+		if last, err = tx.LastEventSeq(); err != nil {
+			return err
+		}
+		if last != all[len(all)-1].Seq {
+			t.Errorf("last event %d, the list ends at %d", last, all[len(all)-1].Seq)
+		}
+		tail, err := tx.EventsAfter(all[len(all)-2].Seq, 100)
+		if err != nil {
+			return err
+		}
+		if len(tail) != 1 || tail[0] != all[len(all)-1] {
+			t.Errorf("events after the second last: %v", tail)
+		}
+		two, err := tx.EventsAfter(0, 2)
+		if err != nil || len(two) != 2 {
+			t.Errorf("at most 2: %v %v", two, err)
+		}
+		if _, ok, err := tx.SearchCursor("node-a"); ok || err != nil {
+			t.Errorf("cursor of a new node: %v %v", ok, err)
+		}
+		return nil
+	})
+	update(t, db, func(tx store.Tx) error {
+		if err := tx.SetSearchCursor("node-a", last); err != nil {
+			return err
+		}
+		return tx.SetSearchCursor("node-b", 1)
+	})
+	db.Close()
+	db = s.open(t, dir)
+	t.Cleanup(func() { db.Close() })
+	view(t, db, func(tx store.Tx) error {
+		a, ok, err := tx.SearchCursor("node-a")
+		if err != nil || !ok || a != last {
+			t.Errorf("node-a's cursor after reopen: %d %v %v, want %d", a, ok, err, last)
+		}
+		b, ok, err := tx.SearchCursor("node-b")
+		if err != nil || !ok || b != 1 {
+			t.Errorf("node-b's cursor: %d %v %v", b, ok, err)
 		}
 		return nil
 	})

@@ -28,6 +28,7 @@ import (
 	"github.com/ticketgate/ticketgate/metrics"
 	"github.com/ticketgate/ticketgate/notify"
 	"github.com/ticketgate/ticketgate/retention"
+	"github.com/ticketgate/ticketgate/search"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/templates"
 	"github.com/ticketgate/ticketgate/ticket"
@@ -74,8 +75,10 @@ type Daemon struct {
 
 	relay         *relayHealth
 	testTransport bool
-	// desk is the agents' desk under /desk/ (desk.go).
-	desk *desk.Handler
+	// desk is the agents' desk under /desk/ (desk.go); search is this
+	// node's full-text index of tickets it searches with.
+	desk   *desk.Handler
+	search *search.Index
 }
 
 type listener struct {
@@ -157,6 +160,9 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	if d.secret, err = d.loadSecret(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("installation secret: %w", err)
 	}
+	if d.search, err = search.Open(context.Background(), filepath.Join(cfg.DataDir, "search"), st, log.With("component", "search")); err != nil {
+		return nil, err
+	}
 	if err := d.listen(cfg); err != nil {
 		return nil, err
 	}
@@ -165,10 +171,14 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.stopSender = cancel
-	d.bg.Add(2)
+	d.bg.Add(3)
 	go func() {
 		defer d.bg.Done()
 		d.sender.Run(ctx)
+	}()
+	go func() {
+		defer d.bg.Done()
+		d.search.Run(ctx, 5*time.Second)
 	}()
 	// The timers (auto-close, blob sweep, retention) run on one node of
 	// a shared store at a time.
@@ -520,6 +530,9 @@ func (d *Daemon) closeAll(ctx context.Context) {
 	}()
 	d.bg.Wait()
 	close(bgDone)
+	if d.search != nil {
+		d.search.Close()
+	}
 	d.stopOps()
 	if d.tport != nil {
 		d.tport.Close()

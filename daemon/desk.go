@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ticketgate/ticketgate/desk"
+	"github.com/ticketgate/ticketgate/search"
 	"github.com/ticketgate/ticketgate/ticket"
 )
 
@@ -18,8 +19,20 @@ func (d *Daemon) newDesk(baseURL string) *desk.Handler {
 		Queued:        d.sender.Wake,
 		Now:           d.now,
 		DescribeEvent: ticket.Describe,
+		Search:        d.searchTickets,
 	}, d.log.With("component", "desk"))
 }
+
+// searchTickets asks this node's index (nil until it is open).
+func (d *Daemon) searchTickets(ctx context.Context, q string, projects []string) ([]string, error) {
+	if d.search == nil {
+		return nil, search.ErrBuilding
+	}
+	return d.search.Search(ctx, q, projects)
+}
+
+// SearchReady is closed once this node's search index is built.
+func (d *Daemon) SearchReady() <-chan struct{} { return d.search.Ready() }
 
 // pruneDesk ends the desk sessions no longer in force (agents removed from
 // the config lose theirs at the reload) and drops expired sign-in links.

@@ -64,6 +64,7 @@ func TestDeskInBrowser(t *testing.T) {
 	mustSend(t, d.Addr("smtp"), "dora@customer.example", []string{"acme@support.example.com"},
 		mailWithAttachment("Dora <dora@customer.example>", "Invoice wrong too", "inv2@customer.example", "My total is off as well.", "bill.pdf", pdf))
 	settle(t, d, sink)
+	<-d.SearchReady()
 
 	dl := t.TempDir()
 	yes := true

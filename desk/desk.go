@@ -72,6 +72,9 @@ type Options struct {
 	Now        func() time.Time
 	// DescribeEvent puts a history event into words (ticket.Describe).
 	DescribeEvent func(*store.Event) string
+	// Search finds the tickets of projects matching every word of q, best
+	// first (package search); nil hides the search box.
+	Search func(ctx context.Context, q string, projects []string) ([]string, error)
 }
 
 // Handler serves /desk/.

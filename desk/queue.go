@@ -99,28 +99,58 @@ func (h *Handler) queue(w http.ResponseWriter, r *http.Request, a *agentCtx) {
 	counts := map[string]int{}
 	var rows []*store.Ticket
 	f := filterOf(q)
-	err := h.store.View(func(tx store.Tx) error {
-		for _, p := range a.Projects {
-			err := tx.ForEachTicket(p.Key, func(t *store.Ticket) bool {
-				if !f.match(t) {
-					return true
+	consider := func(p *config.Project, t *store.Ticket) {
+		if !f.match(t) {
+			return
+		}
+		for _, v := range views {
+			if inView(v, a.Agent, p, t, now) {
+				counts[v]++
+				if v == view {
+					rows = append(rows, t)
 				}
-				for _, v := range views {
-					if inView(v, a.Agent, p, t, now) {
-						counts[v]++
-						if v == view {
-							rows = append(rows, t)
-						}
-					}
-				}
-				return true
-			})
-			if err != nil {
-				return err
 			}
 		}
-		return nil
-	})
+	}
+	var err error
+	if text := strings.TrimSpace(q.Get("q")); text != "" && h.opts.Search != nil {
+		// Full-text search: the index names the tickets (only of the
+		// agent's projects), the store has the last word on each.
+		var keys []string
+		var projects []string
+		for _, p := range a.Projects {
+			projects = append(projects, p.Key)
+		}
+		if keys, err = h.opts.Search(r.Context(), text, projects); err != nil {
+			h.log.Warn("desk: search failed", "err", err)
+			h.renderQueue(w, r, a, q, view, counts, nil, http.StatusServiceUnavailable, a.T.ErrorBody)
+			return
+		}
+		err = h.store.View(func(tx store.Tx) error {
+			for _, k := range keys {
+				t, err := tx.Ticket(k)
+				if errors.Is(err, store.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				if p := a.project(t.Project); p != nil {
+					consider(p, t)
+				}
+			}
+			return nil
+		})
+	} else {
+		err = h.store.View(func(tx store.Tx) error {
+			for _, p := range a.Projects {
+				if err := tx.ForEachTicket(p.Key, func(t *store.Ticket) bool { consider(p, t); return true }); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		h.serverError(w, r, a.T, err)
 		return

@@ -58,8 +58,9 @@ type Index struct {
 	mu sync.Mutex
 	// rebuild: the index must be built from the tickets first (new, lost
 	// its cursor, or was unreadable); ready closes when Run has done it.
-	rebuild bool
-	ready   chan struct{}
+	rebuild   bool
+	ready     chan struct{}
+	closeOnce sync.Once
 }
 
 // Open opens the index in dir, or creates it; Run builds and feeds it.
@@ -385,5 +386,9 @@ func (x *Index) search(q string, projects []string) ([]string, error) {
 	return keys, nil
 }
 
-// Close closes the index.
-func (x *Index) Close() error { return x.idx.Close() }
+// Close closes the index; closing it again does nothing.
+func (x *Index) Close() error {
+	var err error
+	x.closeOnce.Do(func() { err = x.idx.Close() })
+	return err
+}

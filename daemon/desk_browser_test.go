@@ -219,6 +219,34 @@ func TestDeskInBrowser(t *testing.T) {
 	if dir := os.Getenv("TICKETGATE_SCREENSHOTS"); dir != "" {
 		deskScreenshots(t, ctx, web, dir)
 	}
+
+	// The agent link of a notification leads a signed-in agent to the
+	// desk's page of the ticket.
+	a := regexp.MustCompile(`http://ticketgate\.test(/a/[a-z0-9]+)`).FindStringSubmatch(textBody(t, waitMailTo(t, sink, "alice@example.com", "ACME-1")))
+	if a == nil {
+		t.Fatal("no agent link in alice's notification")
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(web+a[1]), chromedp.WaitVisible(chromedp.ID("reply"))); err != nil {
+		t.Fatal(err)
+	}
+	if loc := must(chromedp.Run(ctx, chromedp.Location()))(t); loc != web+"/desk/t/ACME-1" {
+		t.Fatalf("the agent link led a signed-in agent to %s", loc)
+	}
+	// Removed from the config, alice loses her session at the reload.
+	cfg := testConfig(t, d.Config().DataDir, sink)
+	cfg.Projects[0].Agents = []string{"someone@example.com"}
+	if err := cfg.Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	d.Reload(cfg)
+	var left []*store.Session
+	d.Store().View(func(tx store.Tx) error { left, _ = tx.Sessions("alice@example.com"); return nil })
+	if len(left) != 0 {
+		t.Fatalf("alice keeps %d session(s) after the reload removed her", len(left))
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(web+"/desk/"), chromedp.WaitVisible(chromedp.ID("address"))); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // deskScreenshots writes the queue and a ticket page at desktop and phone

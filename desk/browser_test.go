@@ -92,7 +92,7 @@ func TestCustomerHTMLInertInBrowser(t *testing.T) {
 	yes := true
 	err = chromedp.Do(ctx,
 		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: sessionCookie, Value: secret, Domain: strings.Split(host, ":")[0], Path: "/desk/", HTTPOnly: &yes})
+			_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: sessionCookie, Value: secret, Domain: strings.Split(host, ":")[0], Path: "/", HTTPOnly: &yes})
 			return err
 		}),
 		chromedp.Navigate(e.srv.URL+"/desk/t/ACME-1"),

@@ -165,8 +165,15 @@ func (h *Handler) mac(parts ...string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
+// cookie makes one of the desk's cookies. The session's goes to the whole
+// site, so that an agent link (/a/…) can send a signed-in agent to the
+// desk; the sign-in binding stays under /desk/.
 func (h *Handler) cookie(name, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: name, Value: value, Path: h.prefix + "/desk/", MaxAge: maxAge,
+	path := h.prefix + "/desk/"
+	if name == sessionCookie {
+		path = h.prefix + "/"
+	}
+	return &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge,
 		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode}
 }
 

@@ -256,7 +256,7 @@ func deskScreenshots(t *testing.T, ctx context.Context, web, dir string) {
 		name, path string
 		w, h       int64
 	}{
-		{"desk-queue-desktop.png", "/desk/?view=open", 1280, 900}, {"desk-queue-phone.png", "/desk/?view=open", 390, 844},
+		{"desk-queue-desktop.png", "/desk/?view=closed", 1280, 900}, {"desk-queue-phone.png", "/desk/?view=closed", 390, 844},
 		{"desk-ticket-desktop.png", "/desk/t/ACME-1", 1280, 900}, {"desk-ticket-phone.png", "/desk/t/ACME-1", 390, 844},
 	} {
 		err := chromedp.Do(ctx, chromedp.EmulateViewport(s.w, s.h), chromedp.Navigate(web+s.path), chromedp.WaitVisible(chromedp.CSS("h1")))

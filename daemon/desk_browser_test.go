@@ -109,7 +109,9 @@ func TestDeskInBrowser(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.ID("q"), "zanzibarian"),
 		chromedp.Click(chromedp.ID("apply")),
-		chromedp.WaitVisible(chromedp.CSS("table.queue")),
+		// The answer's search box carries the word as its attribute; the
+		// page it was typed into has it only as the box's value.
+		chromedp.WaitVisible(chromedp.CSS(`input#q[value="zanzibarian"]`)),
 	)
 	if err != nil {
 		t.Fatal(err)

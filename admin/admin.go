@@ -143,6 +143,8 @@ func (s *Server) routes() {
 	s.handle("GET /api/suppressions", scopeAgent, s.listSuppressions)
 	s.handle("DELETE /api/suppressions/{addr}", scopeAgent, s.clearSuppression)
 	s.handle("GET /api/report", scopeAgent, s.getReport) // issue 21
+	s.handle("GET /api/sessions", scopeAgent, s.listSessions)
+	s.handle("POST /api/sessions/revoke", scopeAgent, s.revokeSessions)
 	s.handle("GET /api/backup", scopeOperator, s.backup)
 	s.handle("GET /api/purge", scopeOperator, s.purgePlan)
 	s.handle("POST /api/purge", scopeOperator, s.purgeRun)

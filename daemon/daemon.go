@@ -20,6 +20,7 @@ import (
 
 	"github.com/ticketgate/ticketgate/alert"
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/desk"
 	"github.com/ticketgate/ticketgate/imapin"
 	"github.com/ticketgate/ticketgate/ingest"
 	"github.com/ticketgate/ticketgate/mailin"
@@ -27,6 +28,7 @@ import (
 	"github.com/ticketgate/ticketgate/metrics"
 	"github.com/ticketgate/ticketgate/notify"
 	"github.com/ticketgate/ticketgate/retention"
+	"github.com/ticketgate/ticketgate/search"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/templates"
 	"github.com/ticketgate/ticketgate/ticket"
@@ -73,6 +75,10 @@ type Daemon struct {
 
 	relay         *relayHealth
 	testTransport bool
+	// desk is the agents' desk under /desk/ (desk.go); search is this
+	// node's full-text index of tickets it searches with.
+	desk   *desk.Handler
+	search *search.Index
 }
 
 type listener struct {
@@ -154,6 +160,9 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	if d.secret, err = d.loadSecret(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("installation secret: %w", err)
 	}
+	if d.search, err = search.Open(context.Background(), filepath.Join(cfg.DataDir, "search"), st, log.With("component", "search")); err != nil {
+		return nil, err
+	}
 	if err := d.listen(cfg); err != nil {
 		return nil, err
 	}
@@ -162,10 +171,14 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.stopSender = cancel
-	d.bg.Add(2)
+	d.bg.Add(3)
 	go func() {
 		defer d.bg.Done()
 		d.sender.Run(ctx)
+	}()
+	go func() {
+		defer d.bg.Done()
+		d.search.Run(ctx, 5*time.Second)
 	}()
 	// The timers (auto-close, blob sweep, retention) run on one node of
 	// a shared store at a time.
@@ -331,6 +344,7 @@ func (d *Daemon) listen(cfg *config.Config) error {
 		return fmt.Errorf("listen web on %s: %w", cfg.Web.Listen, err)
 	}
 	d.webLn = ln
+	d.desk = d.newDesk(cfg.Web.BaseURL)
 	d.web = &http.Server{
 		Handler: web.NewHandler(d.store, web.Options{
 			BaseURL: cfg.Web.BaseURL,
@@ -365,6 +379,7 @@ func (d *Daemon) listen(cfg *config.Config) error {
 				p := d.Config().Project(project)
 				return p != nil && p.IsStaff(addr)
 			},
+			Desk: d.desk,
 		}, d.log.With("component", "web")),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
@@ -407,6 +422,7 @@ func (d *Daemon) Reload(cfg *config.Config) {
 		d.log.Error("reload: could not apply the configured organizations", "err", err)
 	}
 	d.publishFingerprint(cfg)
+	d.pruneDesk(context.Background())
 	d.log.Info("configuration reloaded", "projects", len(cfg.Projects))
 }
 
@@ -440,6 +456,7 @@ func (d *Daemon) sweepLoop(ctx context.Context) {
 		case <-t.C:
 			d.autoClose(ctx)
 			d.expireDrafts(ctx) // issue 17
+			d.pruneDesk(ctx)
 			// An hour's grace keeps blobs of ingestions still in flight.
 			if n, err := d.store.SweepBlobs(time.Hour); err != nil {
 				d.log.Warn("blob sweep failed", "err", err)
@@ -522,6 +539,9 @@ func (d *Daemon) closeAll(ctx context.Context) {
 	}()
 	d.bg.Wait()
 	close(bgDone)
+	if d.search != nil {
+		d.search.Close()
+	}
 	d.stopOps()
 	if d.tport != nil {
 		d.tport.Close()

@@ -345,6 +345,12 @@ func (c *checker) run() error {
 			})
 		},
 		func() error {
+			return c.each(bDeskSignIn, func(k, v []byte) { c.decode(bDeskSignIn, k, v, &SignIn{}) })
+		},
+		func() error {
+			return c.each(bDeskSessions, func(k, v []byte) { c.decode(bDeskSessions, k, v, &Session{}) })
+		},
+		func() error {
 			return c.each(bRate, func(k, v []byte) {
 				if _, err := counter(bRate, k, v); err != nil {
 					c.report(bRate, k, "%v", err)

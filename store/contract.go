@@ -133,6 +133,8 @@ type Tx interface {
 	IMAPTx
 	TimerTx
 	FactsTx
+	DeskTx
+	SearchTx
 	// AfterCommit registers fn to run once, after this transaction is
 	// durable (for a View: after fn returned nil), and never when it is
 	// rolled back or rehearsed. Effects outside the store — metrics, logs

@@ -330,7 +330,10 @@ func (tx *boltTx) AddEvent(e *Event) error {
 		return err
 	}
 	e.Seq = seq
-	return tx.put(bEvents, join([]byte(e.Ticket), putU64(seq)), e)
+	if err := tx.put(bEvents, join([]byte(e.Ticket), putU64(seq)), e); err != nil {
+		return err
+	}
+	return tx.logEvent(e)
 }
 
 // Events returns a ticket's history, oldest first.

@@ -193,14 +193,20 @@ func orNobody(s string) string {
 // Comment adds an agent's public answer (sent to the customers, and the
 // ticket waits for them) or, with internal, a note only staff see.
 func (e *Engine) Comment(ctx context.Context, key, actor, text string, internal bool) (int, error) {
+	return e.comment(ctx, key, actor, text, internal, "admin", nil)
+}
+
+// comment is Comment from source ("admin", "desk") with attached files
+// (blobs already stored).
+func (e *Engine) comment(ctx context.Context, key, actor, text string, internal bool, source string, attach []store.Attachment) (int, error) {
 	text = strings.TrimSpace(text)
-	if text == "" {
+	if text == "" && len(attach) == 0 {
 		return 0, refused("empty text")
 	}
 	return e.change(ctx, key, actor, func(tx store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
 		text := decide.Redact(p.KeyPattern(), text) // support keys are secrets (issue 17)
 		m := &store.Message{Ticket: t.Key, Project: p.Key, Direction: "out", Kind: "comment", Internal: internal,
-			Source: "admin", From: strings.ToLower(actor), Subject: t.Subject, Received: now, Text: text, ThreadedBy: "admin"}
+			Source: source, From: strings.ToLower(actor), Subject: t.Subject, Received: now, Text: text, ThreadedBy: source, Attach: attach}
 		evType := EvAgentCommentAdded
 		if internal {
 			m.Direction, m.Kind, evType = "in", "note", EvInternalNoteAdded

@@ -324,6 +324,10 @@ func (s *server) agentView(w http.ResponseWriter, r *http.Request) {
 	if !s.answerResolve(w, r, err) {
 		return
 	}
+	if s.opts.Desk != nil && s.opts.Desk.SignedIn(r, t.Project) {
+		http.Redirect(w, r, s.opts.Desk.TicketPath(t.Key), http.StatusSeeOther)
+		return
+	}
 	v := s.ticketView(tok, t, nil)
 	v.Forms, v.Agent = false, true
 	for _, e := range evs {

@@ -230,11 +230,20 @@ func (s *server) ticketView(tok *store.Token, t *store.Ticket, msgs []*store.Mes
 }
 
 func (s *server) messageView(tx *texts, project string, m *store.Message) messageView {
-	mv := messageView{Ours: m.Direction == "out", Unverified: m.Unverified, Cut: m.TextCut}
+	// An agent's answer is support's, however it was sent (mail, desk,
+	// CLI): set apart like the project's own messages and signed with
+	// the agent's name "via" the project.
+	agent := m.From != "" && s.opts.IsStaff != nil && s.opts.IsStaff(m.Project, m.From)
+	mv := messageView{Ours: m.Direction == "out" || agent, Unverified: m.Unverified, Cut: m.TextCut}
 	switch {
+	case agent:
+		name := strings.TrimSpace(m.FromName)
+		if name == "" {
+			name = m.From
+		}
+		mv.Author = name + " via " + project
 	case mv.Ours:
-		// Who at the project wrote it is the project's business; the
-		// customer deals with the project.
+		// Mail the project itself sent is signed by the project.
 		mv.Author = project
 	case strings.TrimSpace(m.FromName) != "":
 		mv.Author = strings.TrimSpace(m.FromName)

@@ -70,6 +70,20 @@ type Options struct {
 	// leaves the project (at the reload that removes them). Nil refuses
 	// every agent link.
 	IsStaff func(project, addr string) bool
+	// Desk, when set, serves the agents' desk under /desk/ (package
+	// desk); an agent link opened by an agent signed in there leads to
+	// the desk's page of the ticket.
+	Desk Desk
+}
+
+// Desk is the agents' desk as the web listener needs it.
+type Desk interface {
+	http.Handler
+	// SignedIn reports whether r carries a desk session of an agent of
+	// project.
+	SignedIn(r *http.Request, project string) bool
+	// TicketPath is the desk's page of ticket key.
+	TicketPath(key string) string
 }
 
 // ErrLinkRefused, wrapped in an error of Options.Close or Mute, says the
@@ -147,6 +161,9 @@ func (s *server) routes() {
 	s.mux.HandleFunc("GET /t/{token}/my/{key}", s.myTicket)
 	s.mux.HandleFunc("GET /a/{token}", s.agentView)
 	s.mux.HandleFunc("GET /a/{token}/att/{msg}/{idx}", s.agentAttachment)
+	if s.opts.Desk != nil {
+		s.mux.Handle("/desk/", s.opts.Desk)
+	}
 	s.mux.HandleFunc("/t/", s.linkFallback)
 	s.mux.HandleFunc("/", s.notFound)
 }

@@ -46,6 +46,8 @@ to that agent's projects; --as AGENT or $TICKETGATE_AS must name that agent):
   attachment ACME-12 N [-o FILE]   save attachment N (as "show" numbers them)
   outbox [requeue ID | drop ID]
   suppressions [clear ADDRESS]
+  sessions [revoke AGENT | revoke --all]   the agents' desk sessions; revoke
+                 ends them on every node (--all: admin.operators only)
   backup FILE [--force]   a consistent hot copy (store and message files) as
                  one archive; an existing FILE is kept unless --force
   restore FILE   daemon stopped: unpack a backup into an empty data_dir
@@ -109,6 +111,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdAttachment(rest, stdout, stderr)
 	case "outbox":
 		return cmdOutbox(rest, stdout, stderr)
+	case "sessions":
+		return cmdSessions(rest, stdout, stderr)
 	case "suppressions":
 		return cmdSuppressions(rest, stdout, stderr)
 	case "backup":

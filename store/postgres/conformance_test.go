@@ -69,7 +69,7 @@ func TestConformance(t *testing.T) {
 		Age: func(t testing.TB, dir string) {
 			c.srv.Exec(t, dbName(dir), `DROP TABLE audit; DROP SEQUENCE audit_seq;
 				ALTER TABLE outbox DROP COLUMN lease_owner, DROP COLUMN lease_until;
-				DROP TABLE ticket_timers; DROP TABLE ticket_facts;
+				DROP TABLE ticket_timers; DROP TABLE ticket_facts; DROP TABLE desk_signin; DROP TABLE desk_sessions; DROP TABLE search_cursor;
 				DROP TABLE drafts; DROP TABLE draft_seq;
 				UPDATE schema_version SET version = 1`)
 		},

@@ -73,11 +73,17 @@ var migrations = []string{
 	`CREATE TABLE draft_seq (project text COLLATE "C" PRIMARY KEY, last bigint NOT NULL);
 	CREATE TABLE drafts (project text COLLATE "C" NOT NULL, number bigint NOT NULL, sender text COLLATE "C" NOT NULL, data bytea NOT NULL, PRIMARY KEY (project, number));
 	CREATE INDEX drafts_sender ON drafts (project, sender, number);`,
+	// 6: the agents' desk (issue 22): sign-in links and sessions, keyed by
+	// the hash of the browser's secret.
+	`CREATE TABLE desk_signin (hash text COLLATE "C" PRIMARY KEY, expires bigint NOT NULL, data bytea NOT NULL);
+	CREATE TABLE desk_sessions (hash text COLLATE "C" PRIMARY KEY, agent text COLLATE "C" NOT NULL, data bytea NOT NULL);
+	CREATE INDEX desk_sessions_agent ON desk_sessions (agent);
+	CREATE TABLE search_cursor (node text COLLATE "C" PRIMARY KEY, seq bigint NOT NULL);`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the
 // number of migrations (TestMigrationsMatchVersion keeps them in step).
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // migrationLock is the advisory lock key every node takes to migrate
 // ("tgmigr" in ASCII).

@@ -74,6 +74,8 @@ func Run(t *testing.T, b Backend) {
 		{"TicketTimers", s.ticketTimers},
 		{"TicketFacts", s.ticketFacts},
 		{"Drafts", s.drafts}, // issue 17
+		{"DeskSignInAndSessions", s.desk},
+		{"SearchFeed", s.searchFeed},
 	} {
 		t.Run(c.name, c.fn)
 	}

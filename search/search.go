@@ -1,0 +1,394 @@
+// Package search is a node's full-text index of tickets for the agents'
+// desk (bleve, in data_dir/search): subject, the text of every message
+// (notes included: only agents search) and the addresses on the ticket.
+// It is fed from the store's history: it reads the events after the last
+// one it covered (its cursor), re-indexes their tickets and records the
+// new cursor, both in the index (atomically with the documents) and in the
+// store (store.SearchTx, so an operator can see how far each node got).
+// It never holds anything the store does not: a missing or unreadable
+// index is rebuilt from the tickets, and so is one whose cursor is lost.
+package search
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"github.com/ticketgate/ticketgate/store"
+)
+
+const (
+	// maxText caps the text indexed per ticket: enough for any real
+	// conversation, bounded for a flood.
+	maxText = 1 << 20
+	// batchSize is how many tickets go into one index batch.
+	batchSize = 500
+	// lookBack is how many event numbers before the cursor are read again
+	// on a store several nodes share, where a transaction that commits
+	// late can hold a number below one already read.
+	lookBack = 1000
+	// MaxHits caps the tickets one search returns.
+	MaxHits = 2000
+)
+
+var cursorKey = []byte("cursor")
+
+// Index is one node's index.
+type Index struct {
+	db     store.DB
+	idx    bleve.Index
+	node   string
+	shared bool
+	log    *slog.Logger
+	// mu serialises catching up: two searches never index one ticket
+	// twice at once, and the cursor only moves forward.
+	mu sync.Mutex
+	// rebuild: the index must be built from the tickets first (new, lost
+	// its cursor, or was unreadable); ready closes when Run has done it.
+	rebuild   bool
+	ready     chan struct{}
+	closeOnce sync.Once
+}
+
+// Open opens the index in dir, or creates it; Run builds and feeds it.
+func Open(ctx context.Context, dir string, db store.DB, log *slog.Logger) (*Index, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	_, shared := db.(store.NodeLocker)
+	x := &Index{db: db, shared: shared, log: log}
+	path := filepath.Join(dir, "index")
+	idx, err := bleve.Open(path)
+	fresh := false
+	if err != nil {
+		if !errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
+			log.Warn("search: the index cannot be read; building it again from the store", "err", err)
+		}
+		if err := os.RemoveAll(path); err != nil {
+			return nil, fmt.Errorf("search: remove the old index: %w", err)
+		}
+		if idx, err = bleve.New(path, newMapping()); err != nil {
+			return nil, fmt.Errorf("search: create the index: %w", err)
+		}
+		fresh = true
+	}
+	x.idx = idx
+	if x.node, err = nodeID(dir, fresh); err != nil {
+		idx.Close()
+		return nil, err
+	}
+	_, ok, err := x.cursor()
+	x.rebuild = fresh || !ok || err != nil
+	x.ready = make(chan struct{})
+	return x, nil
+}
+
+// ErrBuilding answers a search while the index is first being built.
+var ErrBuilding = errors.New("search: the index is being built")
+
+// Ready is closed once the index has been built (Run did its first
+// catch-up).
+func (x *Index) Ready() <-chan struct{} { return x.ready }
+
+// Run builds the index when it has to, then keeps it caught up with the
+// store every interval until ctx ends (searches also catch up first).
+func (x *Index) Run(ctx context.Context, interval time.Duration) {
+	if x.rebuild {
+		for {
+			err := x.Rebuild(ctx)
+			if err == nil {
+				break
+			}
+			x.log.Error("search: building the index failed; trying again", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(interval):
+			}
+		}
+	}
+	if err := x.CatchUp(ctx); err != nil {
+		x.log.Warn("search: catching up failed", "err", err)
+	}
+	close(x.ready)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := x.CatchUp(ctx); err != nil && ctx.Err() == nil {
+				x.log.Warn("search: catching up failed", "err", err)
+			}
+		}
+	}
+}
+
+// nodeID names this node's index in the store's cursors; a new index gets
+// a new name.
+func nodeID(dir string, fresh bool) (string, error) {
+	path := filepath.Join(dir, "node-id")
+	if b, err := os.ReadFile(path); err == nil && !fresh && len(b) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	host, _ := os.Hostname()
+	id := host + "-" + hex.EncodeToString(b[:])
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("search: %w", err)
+	}
+	return id, nil
+}
+
+func newMapping() mapping.IndexMapping {
+	m := bleve.NewIndexMapping()
+	m.DefaultAnalyzer = "standard"
+	doc := bleve.NewDocumentMapping()
+	project := bleve.NewKeywordFieldMapping()
+	project.IncludeInAll = false
+	doc.AddFieldMappingsAt("project", project)
+	for _, f := range []string{"subject", "text", "addrs"} {
+		fm := bleve.NewTextFieldMapping()
+		fm.Store = false
+		fm.IncludeTermVectors = false
+		doc.AddFieldMappingsAt(f, fm)
+	}
+	m.DefaultMapping = doc
+	return m
+}
+
+// cursor is the last event the index covered, as the index itself
+// recorded it with the documents.
+func (x *Index) cursor() (uint64, bool, error) {
+	b, err := x.idx.GetInternal(cursorKey)
+	if err != nil {
+		return 0, false, fmt.Errorf("search: read cursor: %w", err)
+	}
+	if len(b) != 8 {
+		return 0, false, nil
+	}
+	return binary.BigEndian.Uint64(b), true, nil
+}
+
+// document is what the index holds of a ticket.
+func document(t *store.Ticket, msgs []*store.Message) map[string]any {
+	var text strings.Builder
+	addrs := []string{t.Reporter, t.ReporterName, t.Assignee, t.Organization}
+	for _, p := range t.Participants {
+		addrs = append(addrs, p.Address, p.Name)
+	}
+	for _, m := range msgs {
+		addrs = append(addrs, m.From, m.FromName)
+		addrs = append(addrs, m.To...)
+		addrs = append(addrs, m.Cc...)
+		if text.Len() < maxText {
+			text.WriteString(m.Subject)
+			text.WriteString("\n")
+			body := m.Text
+			if strings.TrimSpace(body) == "" {
+				body = m.HTML
+			}
+			if room := maxText - text.Len(); room < len(body) {
+				body = strings.ToValidUTF8(body[:max(room, 0)], "")
+			}
+			text.WriteString(body)
+			text.WriteString("\n")
+		}
+	}
+	return map[string]any{"project": t.Project, "subject": t.Subject, "text": text.String(), "addrs": strings.Join(addrs, " ")}
+}
+
+// Rebuild indexes every ticket of the store again and moves the cursor to
+// the newest event seen before it started (events during the rebuild are
+// read again by the next catch-up).
+func (x *Index) Rebuild(ctx context.Context) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var last uint64
+	if err := x.db.View(func(tx store.Tx) error {
+		var err error
+		last, err = tx.LastEventSeq()
+		return err
+	}); err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	b := x.idx.NewBatch()
+	n := 0
+	var ferr error
+	err := x.db.View(func(tx store.Tx) error {
+		return tx.ForEachTicket("", func(t *store.Ticket) bool {
+			msgs, err := tx.TicketMessages(t.Key)
+			if err != nil {
+				ferr = err
+				return false
+			}
+			if err := b.Index(t.Key, document(t, msgs)); err != nil {
+				ferr = err
+				return false
+			}
+			n++
+			if b.Size() >= batchSize {
+				if ferr = x.idx.Batch(b); ferr != nil {
+					return false
+				}
+				b.Reset()
+				if ferr = ctx.Err(); ferr != nil {
+					return false
+				}
+			}
+			return true
+		})
+	})
+	if err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return fmt.Errorf("search: rebuild: %w", err)
+	}
+	if err := x.commit(ctx, b, last); err != nil {
+		return err
+	}
+	x.log.Info("search: index built", "tickets", n, "cursor", last)
+	return nil
+}
+
+// commit applies b with the new cursor and records it in the store.
+func (x *Index) commit(ctx context.Context, b *bleve.Batch, cursor uint64) error {
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], cursor)
+	b.SetInternal(cursorKey, v[:])
+	if err := x.idx.Batch(b); err != nil {
+		return fmt.Errorf("search: index: %w", err)
+	}
+	// The store's copy is for operators and other tools; the index's own
+	// is the one it trusts (a crash between the two loses nothing).
+	if err := x.db.Update(ctx, func(tx store.Tx) error { return tx.SetSearchCursor(x.node, cursor) }); err != nil {
+		x.log.Warn("search: recording the cursor in the store failed", "err", err)
+	}
+	return nil
+}
+
+// CatchUp indexes the tickets of every event after the cursor.
+func (x *Index) CatchUp(ctx context.Context) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for {
+		cur, _, err := x.cursor()
+		if err != nil {
+			return err
+		}
+		var refs []store.EventRef
+		if err := x.db.View(func(tx store.Tx) error {
+			refs, err = tx.EventsAfter(cur, 5000)
+			if err == nil && len(refs) > 0 && x.shared {
+				refs, err = tx.EventsAfter(cur-min(cur, lookBack), 5000+lookBack)
+			}
+			return err
+		}); err != nil {
+			return fmt.Errorf("search: read events: %w", err)
+		}
+		if len(refs) == 0 {
+			return nil
+		}
+		next := cur
+		seen := map[string]bool{}
+		for _, r := range refs {
+			seen[r.Ticket] = true
+			next = max(next, r.Seq)
+		}
+		if next == cur {
+			return nil
+		}
+		b := x.idx.NewBatch()
+		if err := x.db.View(func(tx store.Tx) error {
+			for key := range seen {
+				t, err := tx.Ticket(key)
+				if errors.Is(err, store.ErrNotFound) {
+					b.Delete(key)
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				msgs, err := tx.TicketMessages(key)
+				if err != nil {
+					return err
+				}
+				if err := b.Index(key, document(t, msgs)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("search: read tickets: %w", err)
+		}
+		if err := x.commit(ctx, b, next); err != nil {
+			return err
+		}
+	}
+}
+
+// Search returns the keys of up to MaxHits tickets of projects matching
+// every word of q (in the subject, a message's text or an address), best
+// first, after catching up with the store.
+func (x *Index) Search(ctx context.Context, q string, projects []string) ([]string, error) {
+	select {
+	case <-x.ready:
+	default:
+		return nil, ErrBuilding
+	}
+	if err := x.CatchUp(ctx); err != nil {
+		return nil, err
+	}
+	return x.search(q, projects)
+}
+
+func (x *Index) search(q string, projects []string) ([]string, error) {
+	if strings.TrimSpace(q) == "" || len(projects) == 0 {
+		return nil, nil
+	}
+	words := bleve.NewMatchQuery(q)
+	words.SetField("_all")
+	words.SetOperator(query.MatchQueryOperatorAnd)
+	var scope []query.Query
+	for _, p := range projects {
+		tq := bleve.NewTermQuery(p)
+		tq.SetField("project")
+		scope = append(scope, tq)
+	}
+	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(words, bleve.NewDisjunctionQuery(scope...)), MaxHits, 0, false)
+	res, err := x.idx.Search(req)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	keys := make([]string, 0, len(res.Hits))
+	for _, h := range res.Hits {
+		keys = append(keys, h.ID)
+	}
+	return keys, nil
+}
+
+// Close closes the index; closing it again does nothing.
+func (x *Index) Close() error {
+	var err error
+	x.closeOnce.Do(func() { err = x.idx.Close() })
+	return err
+}

@@ -1,0 +1,174 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ticketgate/ticketgate/store"
+)
+
+func openStore(t testing.TB) store.DB {
+	t.Helper()
+	db, err := store.Open(t.TempDir(), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// addTicket stores a ticket with one message and its event, as the engine
+// would.
+func addTicket(t testing.TB, db store.DB, project string, n uint64, subject, from, text string) {
+	t.Helper()
+	err := db.Update(context.Background(), func(tx store.Tx) error {
+		if _, err := tx.NextTicketNumber(project); err != nil {
+			return err
+		}
+		key := fmt.Sprintf("%s-%d", project, n)
+		now := time.Now().UTC()
+		if err := tx.PutTicket(&store.Ticket{Key: key, Project: project, Number: n, Subject: subject, Reporter: from, Status: "new", Created: now, Updated: now}); err != nil {
+			return err
+		}
+		m := &store.Message{Ticket: key, Project: project, Direction: "in", Kind: "request", From: from, Subject: subject, Text: text, Received: now}
+		if err := tx.AddMessage(m); err != nil {
+			return err
+		}
+		return tx.AddEvent(&store.Event{Ticket: key, Kind: store.EvRequestCreated, Time: now, Message: m.ID})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func comment(t testing.TB, db store.DB, key, text string) {
+	t.Helper()
+	err := db.Update(context.Background(), func(tx store.Tx) error {
+		tk, err := tx.Ticket(key)
+		if err != nil {
+			return err
+		}
+		m := &store.Message{Ticket: key, Project: tk.Project, Direction: "in", Kind: "note", Internal: true, From: "alice@example.com", Text: text, Received: time.Now()}
+		if err := tx.AddMessage(m); err != nil {
+			return err
+		}
+		return tx.AddEvent(&store.Event{Ticket: key, Kind: store.EvInternalNoteAdded, Time: time.Now(), Message: m.ID})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// run opens the index in dir and runs it until the test ends.
+func run(t *testing.T, dir string, db store.DB) *Index {
+	t.Helper()
+	x, err := Open(context.Background(), dir, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); x.Run(ctx, time.Hour) }()
+	t.Cleanup(func() { cancel(); wg.Wait(); x.Close() })
+	<-x.Ready()
+	return x
+}
+
+func find(t *testing.T, x *Index, q string, projects ...string) []string {
+	t.Helper()
+	keys, err := x.Search(context.Background(), q, projects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// TestSearchFindsWithinProjects: words of a subject, a body and an
+// address find their tickets, all words must match, and only tickets of
+// the projects asked for come back.
+func TestSearchFindsWithinProjects(t *testing.T) {
+	db := openStore(t)
+	addTicket(t, db, "ACME", 1, "Printer on fire", "carl@customer.example", "The zanzibarian total is off.")
+	addTicket(t, db, "ACME", 2, "Invoice", "dora@other.example", "Please send the invoice again.")
+	addTicket(t, db, "BETA", 1, "Also zanzibarian", "eve@beta.example", "Nothing else.")
+	x := run(t, t.TempDir(), db)
+	for _, c := range []struct {
+		q        string
+		projects []string
+		want     []string
+	}{
+		{"zanzibarian", []string{"ACME"}, []string{"ACME-1"}},
+		{"zanzibarian", []string{"BETA"}, []string{"BETA-1"}},
+		{"zanzibarian", []string{"ACME", "BETA"}, []string{"ACME-1", "BETA-1"}},
+		{"printer", []string{"ACME"}, []string{"ACME-1"}},
+		{"carl@customer.example", []string{"ACME"}, []string{"ACME-1"}},
+		{"invoice again", []string{"ACME"}, []string{"ACME-2"}},
+		{"invoice zanzibarian", []string{"ACME"}, nil},
+		{"zanzibarian", nil, nil},
+		{"  ", []string{"ACME"}, nil},
+	} {
+		if got := find(t, x, c.q, c.projects...); !slices.Equal(got, c.want) {
+			t.Errorf("%q in %v: %v, want %v", c.q, c.projects, got, c.want)
+		}
+	}
+}
+
+// TestSearchFollowsEventsAndSurvives: a note added after the build is
+// found (the search catches up first), the cursor is in the store, a
+// reopened index keeps it without a rebuild, and a lost index is rebuilt.
+func TestSearchFollowsEventsAndSurvives(t *testing.T) {
+	db := openStore(t)
+	addTicket(t, db, "ACME", 1, "Printer", "carl@customer.example", "first words")
+	dir := t.TempDir()
+	x, err := Open(context.Background(), dir, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.Search(context.Background(), "printer", []string{"ACME"}); err != ErrBuilding {
+		t.Fatalf("search before the build: %v, want ErrBuilding", err)
+	}
+	x.Close()
+	x = run(t, dir, db)
+	comment(t, db, "ACME-1", "the quokka ate the toner")
+	if got := find(t, x, "quokka", "ACME"); !slices.Equal(got, []string{"ACME-1"}) {
+		t.Fatalf("a note added after the build: %v", got)
+	}
+	var last, cur uint64
+	db.View(func(tx store.Tx) error {
+		last, _ = tx.LastEventSeq()
+		cur, _, _ = tx.SearchCursor(x.node)
+		return nil
+	})
+	if cur != last || last == 0 {
+		t.Fatalf("the store's cursor for %s is %d, the last event %d", x.node, cur, last)
+	}
+	x.Close()
+
+	y, err := Open(context.Background(), dir, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y.rebuild || y.node != x.node {
+		t.Fatalf("a reopened index wants a rebuild (%v) or changed its name (%s → %s)", y.rebuild, x.node, y.node)
+	}
+	y.Close()
+
+	if err := os.RemoveAll(filepath.Join(dir, "index")); err != nil {
+		t.Fatal(err)
+	}
+	z := run(t, dir, db)
+	if z.node == x.node {
+		t.Error("a rebuilt index kept the old name")
+	}
+	if got := find(t, z, "quokka toner", "ACME"); !slices.Equal(got, []string{"ACME-1"}) {
+		t.Fatalf("after a rebuild: %v", got)
+	}
+}

@@ -132,6 +132,10 @@ type Tx interface {
 	IMAPTx
 	TimerTx
 	FactsTx
+	// OfferTx and RatingTx: offers to agents and customer ratings
+	// (issue 18).
+	OfferTx
+	RatingTx
 	// AfterCommit registers fn to run once, after this transaction is
 	// durable (for a View: after fn returned nil), and never when it is
 	// rolled back or rehearsed. Effects outside the store — metrics, logs

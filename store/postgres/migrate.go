@@ -68,11 +68,17 @@ var migrations = []string{
 			'assignee', j->'assignee', 'created', j->'created', 'updated', j->'updated', 'resolved', j->'resolved', 'closed', j->'closed',
 			'merged_into', j->'merged_into'))::text, 'UTF8')
 		FROM (SELECT project, number, convert_from(data, 'UTF8')::jsonb AS j FROM tickets) t;`,
+	// 5 (issue 18): offers to agents, with their due order, and customer
+	// ratings.
+	`CREATE TABLE offers (ticket text COLLATE "C" PRIMARY KEY, due bigint, data bytea NOT NULL);
+	CREATE INDEX offers_due ON offers (due, ticket) WHERE due IS NOT NULL;
+	CREATE TABLE ratings (project text COLLATE "C" NOT NULL, ticket text COLLATE "C" NOT NULL, customer text COLLATE "C" NOT NULL, updated bigint NOT NULL, data bytea NOT NULL, PRIMARY KEY (project, ticket, customer));
+	CREATE INDEX ratings_ticket ON ratings (ticket, customer);`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the
 // number of migrations (TestMigrationsMatchVersion keeps them in step).
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migrationLock is the advisory lock key every node takes to migrate
 // ("tgmigr" in ASCII).

@@ -73,6 +73,8 @@ func Run(t *testing.T, b Backend) {
 		{"Migration", s.migration},
 		{"TicketTimers", s.ticketTimers},
 		{"TicketFacts", s.ticketFacts},
+		{"Offers", s.offers},
+		{"Ratings", s.ratings},
 	} {
 		t.Run(c.name, c.fn)
 	}

@@ -193,6 +193,9 @@ type Project struct {
 	// AlertsTo receives this project's intake alerts besides alerts.to.
 	AlertsTo      []string      `mapstructure:"alerts_to"`
 	Notifications Notifications `mapstructure:"notifications"`
+	// Offers and Ratings: issue 18 (config/offers.go).
+	Offers  Offers  `mapstructure:"offers"`
+	Ratings Ratings `mapstructure:"ratings"`
 
 	// agents and admins hold the lower-cased staff addresses; built by Load
 	// and Finalize.
@@ -247,4 +250,6 @@ type InternalToggles struct {
 	TargetWarning  Toggle `mapstructure:"target_warning"`
 	TargetBreached Toggle `mapstructure:"target_breached"`
 	SnoozeEnded    Toggle `mapstructure:"snooze_ended"`
+	// RatingReceived: a customer rated a ticket (to the assignee; issue 18).
+	RatingReceived Toggle `mapstructure:"rating_received"`
 }

@@ -312,6 +312,7 @@ func (c *Config) validateProjects() []error {
 		}
 		errs = append(errs, validateToggles(pre+".notifications", &p.Notifications)...)
 		errs = append(errs, c.validateWorkflow(pre, p)...)
+		errs = append(errs, validateOffers(pre, p)...)
 	}
 
 	// With every address claimed, check what needs the full set.

@@ -61,6 +61,8 @@ type OfferAgent struct {
 	// POST on the offer page, a mail into the ticket, opening it on the
 	// agents' desk. Never a GET a link scanner could have made.
 	Seen time.Time `json:"seen,omitzero"`
+	// Due is when an open offer to them times out.
+	Due time.Time `json:"due,omitzero"`
 }
 
 // Offer is a ticket offered to agents, first to take it wins. One record
@@ -71,8 +73,8 @@ type Offer struct {
 	Round   int          `json:"round"`
 	Agents  []OfferAgent `json:"agents"`
 	Started time.Time    `json:"started"`
-	// Due is when the agents offered now time out; zero once the offer
-	// is over.
+	// Due is the earliest time an agent offered now times out; zero once
+	// the offer is over.
 	Due time.Time `json:"due,omitzero"`
 	// TakenBy is the agent who took it; Ended is when the offer ended,
 	// and End why: taken, assigned (by hand), unanswered (everyone passed

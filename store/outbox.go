@@ -68,6 +68,13 @@ type OutboxVars struct {
 	// Target and Due of a response-target or snooze mail (issue 21).
 	Target string `json:"target,omitempty"`
 	Due    string `json:"due,omitempty"`
+	// issue 18: the offer page of an offer mail; the rating page of a
+	// resolved mail (one link per score: RatingLink?s=N) and its scale;
+	// a rating's comment.
+	OfferLink   string `json:"offer_link,omitempty"`
+	RatingLink  string `json:"rating_link,omitempty"`
+	RatingScale int    `json:"rating_scale,omitempty"`
+	Comment     string `json:"comment,omitempty"`
 }
 
 // OutboxItem is one mail waiting to be sent to one recipient: what to

@@ -129,6 +129,8 @@ type Event struct {
 	// warning or breach, the end of a snooze (issue 21).
 	Target string
 	Due    time.Time
+	// Comment is a customer's comment on their rating (issue 18).
+	Comment string
 	// Reopened marks a customer's comment that reopened the ticket: the
 	// staff's mail about the comment says so, and no separate reopening
 	// mail goes to them.

@@ -70,6 +70,9 @@ type Options struct {
 	// leaves the project (at the reload that removes them). Nil refuses
 	// every agent link.
 	IsStaff func(project, addr string) bool
+	// Pages are the POSTs of the offer and rating pages (issue 18); the
+	// pages show no form without them.
+	Pages PageActions
 }
 
 // ErrLinkRefused, wrapped in an error of Options.Close or Mute, says the
@@ -126,7 +129,7 @@ func NewHandler(s store.DB, opts Options, log *slog.Logger) http.Handler {
 	if u, err := url.Parse(opts.BaseURL); err == nil {
 		srv.prefix = strings.TrimRight(u.Path, "/")
 	}
-	for _, name := range []string{"ticket", "problem", "my"} {
+	for _, name := range []string{"ticket", "problem", "my", "offer", "rating"} {
 		// The templates are part of the binary: failing to parse them is
 		// a programming error that every test run would catch.
 		srv.pages[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
@@ -147,6 +150,12 @@ func (s *server) routes() {
 	s.mux.HandleFunc("GET /t/{token}/my/{key}", s.myTicket)
 	s.mux.HandleFunc("GET /a/{token}", s.agentView)
 	s.mux.HandleFunc("GET /a/{token}/att/{msg}/{idx}", s.agentAttachment)
+	// issue 18: offer and rating pages; a GET only shows.
+	s.mux.HandleFunc("GET /o/{token}", s.offerPage)
+	s.mux.HandleFunc("POST /o/{token}/take", s.offerPost(func(p *PageActions) func(context.Context, string) error { return p.TakeOffer }))
+	s.mux.HandleFunc("POST /o/{token}/pass", s.offerPost(func(p *PageActions) func(context.Context, string) error { return p.PassOffer }))
+	s.mux.HandleFunc("GET /r/{token}", s.ratingPage)
+	s.mux.HandleFunc("POST /r/{token}", s.ratePost)
 	s.mux.HandleFunc("/t/", s.linkFallback)
 	s.mux.HandleFunc("/", s.notFound)
 }

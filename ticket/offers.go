@@ -34,14 +34,6 @@ const (
 	OfferEndClosed     = "closed"
 )
 
-// TakenError refuses a take because someone was first (By).
-type TakenError struct{ By string }
-
-func (e *TakenError) Error() string { return ErrRefused.Error() + ": already taken by " + e.By }
-
-// Is makes a TakenError a refusal.
-func (e *TakenError) Is(target error) bool { return target == ErrRefused }
-
 // startOffer offers t to the project's agents from the start (a new
 // round: everyone is asked again, also those who passed before).
 func startOffer(tx store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
@@ -169,7 +161,7 @@ func take(tx store.Tx, p *config.Project, t *store.Ticket, agent, source string,
 	}
 	switch {
 	case o.TakenBy != "":
-		return &TakenError{By: o.TakenBy}
+		return refused("already taken by %s", o.TakenBy)
 	case !o.Ended.IsZero():
 		return refused("the offer of %s is over (%s)", t.Key, o.End)
 	case isDone(p, t.Status):
@@ -235,7 +227,7 @@ func pass(tx store.Tx, p *config.Project, t *store.Ticket, agent, source string,
 	}
 	switch {
 	case o.TakenBy != "":
-		return &TakenError{By: o.TakenBy}
+		return refused("already taken by %s", o.TakenBy)
 	case !o.Ended.IsZero():
 		return refused("the offer of %s is over (%s)", t.Key, o.End)
 	case a == nil:
@@ -336,7 +328,7 @@ func (e *Engine) offerAct(ctx context.Context, token string, fn func(tx store.Tx
 }
 
 // TakeOffer takes the ticket of an offer link for its agent (the offer
-// page's POST). A TakenError says who was first.
+// page's POST); someone else being first is a refusal.
 func (e *Engine) TakeOffer(ctx context.Context, token string) error {
 	return e.offerAct(ctx, token, take)
 }
@@ -388,20 +380,24 @@ func (e *Engine) OfferTimers(ctx context.Context) (int, time.Time, error) {
 			if ctx.Err() != nil {
 				return moved, time.Time{}, ctx.Err()
 			}
-			if err := e.offerTimeout(ctx, key, now); err != nil {
+			did, err := e.offerTimeout(ctx, key, now)
+			if err != nil {
 				return moved, time.Time{}, fmt.Errorf("ticket: offer of %s: %w", key, err)
 			}
-			moved++
+			if did {
+				moved++
+			}
 		}
 	}
 }
 
 // offerTimeout times out the agents of key's offer whose time is up and
 // asks the next ones.
-func (e *Engine) offerTimeout(ctx context.Context, key string, now time.Time) error {
+func (e *Engine) offerTimeout(ctx context.Context, key string, now time.Time) (bool, error) {
 	queued := 0
+	did := false
 	err := e.store.Update(ctx, func(tx store.Tx) error {
-		queued = 0
+		queued, did = 0, false
 		o, err := tx.Offer(key)
 		if err != nil {
 			return err
@@ -409,6 +405,7 @@ func (e *Engine) offerTimeout(ctx context.Context, key string, now time.Time) er
 		if o.Due.IsZero() || o.Due.After(now) {
 			return nil // answered since the look-up
 		}
+		did = true
 		t, err := tx.Ticket(key)
 		if err != nil {
 			return err
@@ -442,5 +439,5 @@ func (e *Engine) offerTimeout(ctx context.Context, key string, now time.Time) er
 	if err == nil && queued > 0 && e.Queued != nil {
 		e.Queued()
 	}
-	return err
+	return did, err
 }

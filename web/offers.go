@@ -187,10 +187,10 @@ func (s *server) offerPage(w http.ResponseWriter, r *http.Request) {
 		v.State = pt.TakenByYou
 	case o.TakenBy != "":
 		v.State = strings.Replace(pt.TakenBy, "%s", o.TakenBy, 1)
-	case !o.Ended.IsZero():
-		v.State = pt.Ended
 	case me != nil && me.State == store.OfferPassed:
 		v.State = pt.Passed
+	case !o.Ended.IsZero():
+		v.State = pt.Ended
 	case me != nil && (me.State == store.OfferOpen || me.State == store.OfferTimedOut) && len(s.opts.Secret) > 0 && s.opts.Pages.TakeOffer != nil:
 		v.Forms, v.CSRF = true, s.csrfToken(token)
 	default:

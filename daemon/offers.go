@@ -4,6 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/ticketgate/ticketgate/metrics"
+	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/ticket"
 	"github.com/ticketgate/ticketgate/web"
 )
 
@@ -56,4 +59,21 @@ func (d *Daemon) pageActions() web.PageActions {
 			return 5
 		},
 	}
+}
+
+// ratingSummaries sums up the stored ratings for the metrics.
+func ratingSummaries(st store.DB) ([]metrics.RatingSummary, error) {
+	var list []*store.Rating
+	if err := st.View(func(tx store.Tx) error {
+		var err error
+		list, err = tx.Ratings("", time.Time{})
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	var out []metrics.RatingSummary
+	for _, s := range ticket.SummarizeRatings(list) {
+		out = append(out, metrics.RatingSummary{Project: s.Project, Scale: s.Scale, Average: s.Average, Scores: s.Scores})
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package ticket
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -126,4 +127,53 @@ func ratingDetail(score, scale int) string {
 		return "bad"
 	}
 	return strings.Repeat("★", score) + strings.Repeat("☆", scale-score)
+}
+
+// RatingSummary sums up one project's ratings (per scale: a project that
+// changed its scale has one summary per scale, averages of different
+// scales mean different things).
+type RatingSummary struct {
+	Project string  `json:"project"`
+	Scale   int     `json:"scale"`
+	Count   int     `json:"count"`
+	Average float64 `json:"average"`
+	// Scores counts the ratings per score: Scores[s-1] for score s.
+	Scores []int `json:"scores"`
+}
+
+// SummarizeRatings sums up ratings per project and scale, in project
+// order.
+func SummarizeRatings(list []*store.Rating) []RatingSummary {
+	type key struct {
+		project string
+		scale   int
+	}
+	idx := map[key]int{}
+	var out []RatingSummary
+	for _, r := range list {
+		if r.Scale < 1 || r.Score < 1 || r.Score > r.Scale {
+			continue // not a rating this version recorded
+		}
+		k := key{r.Project, r.Scale}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, RatingSummary{Project: r.Project, Scale: r.Scale, Scores: make([]int, r.Scale)})
+		}
+		s := &out[i]
+		s.Count++
+		s.Scores[r.Score-1]++
+		s.Average += float64(r.Score)
+	}
+	for i := range out {
+		out[i].Average /= float64(out[i].Count)
+	}
+	slices.SortFunc(out, func(a, b RatingSummary) int {
+		if c := strings.Compare(a.Project, b.Project); c != 0 {
+			return c
+		}
+		return a.Scale - b.Scale
+	})
+	return out
 }

@@ -68,6 +68,8 @@ to that agent's projects; --as AGENT or $TICKETGATE_AS must name that agent):
                  new, resolved and reopened tickets, first-response and
                  resolution times in business time, targets met/missed,
                  per agent
+  ratings [--project P] [--since 30d]   customers' ratings: count, average,
+                 how many gave each score
 
 flags for every command, before or after the arguments ("--" ends them):
   -c, --config FILE   configuration file (default $TICKETGATE_CONFIG or ` + defaultConfig + `)
@@ -116,6 +118,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdReport(rest, stdout, stderr)
 	case "purge":
 		return cmdPurge(rest, stdout, stderr)
+	case "ratings":
+		return cmdRatings(rest, stdout, stderr)
 	case "trace":
 		return cmdTrace(rest, stdout, stderr)
 	case "status", "assign", "reply", "note", "invite", "participant", "merge", "spam", "block", "share", "org", "due", "snooze":

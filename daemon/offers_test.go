@@ -160,11 +160,21 @@ func TestOfferFirstTakeWins(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Already taken by "+winner) || offerFormRE.MatchString(page) {
 		t.Errorf("the loser's take page (%d):\n%s", resp.StatusCode, page)
 	}
-	// So does a POST of the form they loaded before (stale, still valid).
-	// `ticketgate show`'s data and the agent page show the offer.
 	_, page = get(t, "http://"+d.Addr("web")+links[winner])
 	if !strings.Contains(page, "You took this request") {
 		t.Errorf("the winner's page:\n%s", page)
+	}
+	// The agent page shows who was offered it, their answer and whether
+	// they saw it.
+	al := agentLinkRE.FindStringSubmatch(textBody(t, waitMailTo(t, sink, dave, "New request")))
+	if al == nil {
+		t.Fatal("no agent link in dave's notification")
+	}
+	_, page = get(t, "http://"+d.Addr("web")+al[1])
+	for _, want := range []string{"Offered to", winner + ` <span class="badge">taken</span> seen`, dave + ` <span class="badge">queued</span> not seen`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the agent page lacks %q:\n%s", want, page)
+		}
 	}
 }
 

@@ -83,6 +83,16 @@ func TestOfferRounds(t *testing.T) {
 		t.Fatalf("after the timeout: %s", got)
 	}
 
+	// bob's proven mail into the ticket counts as seen; an unproven one
+	// from dave (not offered yet, and forgeable) does not.
+	e.mail(t, dave, key, "d0@example.com", "#internal\nWhat is this?", false)
+	if o := e.offer(t, key); !o.Agent(bob).Seen.IsZero() || !o.Agent(dave).Seen.IsZero() {
+		t.Fatalf("seen before any proven mail: %s", states(o))
+	}
+	e.mail(t, bob, key, "b0@example.com", "#internal\nHaving a look.", true)
+	if o := e.offer(t, key); o.Agent(bob).Seen.IsZero() {
+		t.Fatal("bob's proven mail into the ticket did not count as seen")
+	}
 	e.mail(t, bob, key, "b1@example.com", "#pass\n", true)
 	if got := states(e.offer(t, key)); got != "alice=timed_out bob=passed dave=offered" {
 		t.Fatalf("after bob passed: %s", got)

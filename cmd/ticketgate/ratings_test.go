@@ -116,3 +116,30 @@ func waitRatingLink(t *testing.T, sink *mailouttest.Sink, customer string) strin
 		sink.WaitFor(len(msgs)+1, time.Until(deadline))
 	}
 }
+
+// TestShowOffer: `ticketgate show` lists who a ticket was offered to,
+// their answer and whether they saw it (issue 18).
+func TestShowOffer(t *testing.T) {
+	dir := t.TempDir()
+	path := writeConfig(t, dir, "    offers: { to: [alice@example.com], timeout: 15m }\n")
+	serveInProcess(t, path)
+	req := "From: c@customer.example\r\nTo: acme@support.example.com\r\nSubject: Offer me\r\nMessage-ID: <offer1@customer.example>\r\n\r\nhelp\r\n"
+	if code, _, e := runCmd([]string{"deliver", "-c", path}, req); code != 0 {
+		t.Fatal(e)
+	}
+	code, out, stderr := runCmd([]string{"show", "-c", path, "ACME-1"}, "")
+	if code != 0 || !strings.Contains(out, "--- offer (round 1)\n") || !regexp.MustCompile(`(?m)^alice@example\.com\s+offered\s+unseen$`).MatchString(out) ||
+		!strings.Contains(out, "offered to alice@example.com (round 1)") {
+		t.Fatalf("show: %d\n%s%s", code, out, stderr)
+	}
+	if code, out, _ := runCmd([]string{"show", "-c", path, "--json", "ACME-1"}, ""); code != 0 || !strings.Contains(out, `"state": "offered"`) {
+		t.Fatalf("show --json: %s", out)
+	}
+	// Taken by the CLI's agent (assign me): the offer ends, assigned by hand.
+	if code, _, e := runCmd([]string{"assign", "-c", path, "ACME-1", "me"}, ""); code != 0 {
+		t.Fatal(e)
+	}
+	if _, out, _ := runCmd([]string{"show", "-c", path, "ACME-1"}, ""); !strings.Contains(out, "--- offer (round 1), over: assigned") || !regexp.MustCompile(`(?m)^alice@example\.com\s+withdrawn\s+unseen$`).MatchString(out) {
+		t.Fatalf("show after assign:\n%s", out)
+	}
+}

@@ -376,6 +376,7 @@ func (e *Engine) OfferTimers(ctx context.Context) (int, time.Time, error) {
 		if len(keys) == 0 {
 			return moved, next, nil
 		}
+		progressed := false
 		for _, key := range keys {
 			if ctx.Err() != nil {
 				return moved, time.Time{}, ctx.Err()
@@ -386,7 +387,13 @@ func (e *Engine) OfferTimers(ctx context.Context) (int, time.Time, error) {
 			}
 			if did {
 				moved++
+				progressed = true
 			}
+		}
+		if !progressed {
+			// Every offer listed was no longer due when read (answered
+			// meanwhile): look again at the next tick, not in a loop.
+			return moved, now.Add(time.Second), nil
 		}
 	}
 }

@@ -258,10 +258,12 @@ func TestOfferRefusalsTimeoutAndGet(t *testing.T) {
 		t.Errorf("%d messages on ACME-1, want the request and the two held #take mails", len(stored))
 	}
 
-	// Half an hour later: alice and bob timed out, dave is asked.
+	// Half an hour later: alice and bob timed out, dave is asked. (The
+	// daemon's own timer loop runs the same on its minute tick; whichever
+	// runs first does it, once.)
 	clk.Add(31 * time.Minute)
-	if moved, next, err := d.engine.OfferTimers(context.Background()); err != nil || moved != 1 || next.IsZero() {
-		t.Fatalf("offer timers: moved %d next %v err %v", moved, next, err)
+	if _, next, err := d.engine.OfferTimers(context.Background()); err != nil || next.IsZero() {
+		t.Fatalf("offer timers: next %v err %v", next, err)
 	}
 	daveMail := waitMailTo(t, sink, dave, "is offered to you")
 	if !hasEvent(events(t, d, "ACME-1"), store.EvOfferTimedOut, func(e *store.Event) bool {

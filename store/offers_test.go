@@ -64,3 +64,44 @@ func TestCheckOffersAndRatings(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDueOffers: the offer timer's look-up with 100,000 offers on
+// the books, none due: one seek into offer_due, whatever the number of
+// tickets (issue 18).
+func BenchmarkDueOffers(b *testing.B) {
+	s, err := Open(b.TempDir(), Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	base := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	for batch := range 100 {
+		err := s.Update(context.Background(), func(tx Tx) error {
+			for i := range 1000 {
+				n := batch*1000 + i + 1
+				o := &Offer{Ticket: TicketKey("ACME", uint64(n)), Project: "ACME", Round: 1, Started: base,
+					Due: base.Add(time.Hour + time.Duration(n)*time.Second)}
+				if err := tx.PutOffer(o); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		err := s.View(func(tx Tx) error {
+			keys, next, err := tx.DueOffers(base, 100)
+			if len(keys) != 0 || next.IsZero() {
+				b.Fatalf("due: %v next %v", keys, next)
+			}
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

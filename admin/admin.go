@@ -141,6 +141,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/outbox/{id}/requeue", scopeAgent, s.requeue)
 	s.handle("DELETE /api/outbox/{id}", scopeAgent, s.dropOutbox)
 	s.handle("GET /api/suppressions", scopeAgent, s.listSuppressions)
+	s.handle("GET /api/ratings", scopeAgent, s.listRatings) // issue 18
 	s.handle("DELETE /api/suppressions/{addr}", scopeAgent, s.clearSuppression)
 	s.handle("GET /api/report", scopeAgent, s.getReport) // issue 21
 	s.handle("GET /api/sessions", scopeAgent, s.listSessions)
@@ -251,6 +252,8 @@ type TicketDetail struct {
 	Ticket   *store.Ticket    `json:"ticket"`
 	Messages []*store.Message `json:"messages"`
 	Events   []*store.Event   `json:"events"`
+	// Offer is who the ticket was offered to (issue 18); nil when never.
+	Offer *store.Offer `json:"offer,omitempty"`
 }
 
 func (s *Server) showTicket(w http.ResponseWriter, r *http.Request) {
@@ -272,7 +275,12 @@ func (s *Server) showTicket(w http.ResponseWriter, r *http.Request) {
 		if d.Messages, err = tx.TicketMessages(d.Ticket.Key); err != nil {
 			return err
 		}
-		d.Events, err = tx.Events(d.Ticket.Key)
+		if d.Events, err = tx.Events(d.Ticket.Key); err != nil {
+			return err
+		}
+		if d.Offer, err = tx.Offer(d.Ticket.Key); errors.Is(err, store.ErrNotFound) {
+			d.Offer, err = nil, nil
+		}
 		return err
 	})
 	if err != nil {

@@ -201,6 +201,9 @@ type Project struct {
 	SupportKeys    SupportKeys `mapstructure:"support_keys"`
 	Drafts         Drafts      `mapstructure:"drafts"`
 	access         *accessState
+	// Offers and Ratings: issue 18 (config/offers.go).
+	Offers  Offers  `mapstructure:"offers"`
+	Ratings Ratings `mapstructure:"ratings"`
 
 	// agents and admins hold the lower-cased staff addresses; built by Load
 	// and Finalize.
@@ -257,4 +260,6 @@ type InternalToggles struct {
 	TargetWarning  Toggle `mapstructure:"target_warning"`
 	TargetBreached Toggle `mapstructure:"target_breached"`
 	SnoozeEnded    Toggle `mapstructure:"snooze_ended"`
+	// RatingReceived: a customer rated a ticket (to the assignee; issue 18).
+	RatingReceived Toggle `mapstructure:"rating_received"`
 }

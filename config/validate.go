@@ -314,6 +314,7 @@ func (c *Config) validateProjects() []error {
 		errs = append(errs, c.validateWorkflow(pre, p)...)
 		errs = append(errs, c.validateRequestTypes(pre, p)...)
 		errs = append(errs, c.validateOpenAccess(pre, p)...)
+		errs = append(errs, validateOffers(pre, p)...)
 	}
 
 	// With every address claimed, check what needs the full set.

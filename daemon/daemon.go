@@ -180,13 +180,13 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 		defer d.bg.Done()
 		d.search.Run(ctx, 5*time.Second)
 	}()
-	// The timers (auto-close, blob sweep, retention) run on one node of
+	// The timers (auto-close, blob sweep, retention, offers) run on one node of
 	// a shared store at a time.
 	go func() {
 		defer d.bg.Done()
 		d.onOneNode(ctx, "timers", func(ctx context.Context) {
 			var timers sync.WaitGroup
-			timers.Add(2)
+			timers.Add(3)
 			go func() {
 				defer timers.Done()
 				d.sweepLoop(ctx)
@@ -194,6 +194,10 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 			go func() {
 				defer timers.Done()
 				d.targetLoop(ctx) // issue 21
+			}()
+			go func() {
+				defer timers.Done()
+				d.offerLoop(ctx) // issue 18
 			}()
 			retention.NewJob(st, engine, d.Config, d.now, log.With("component", "retention")).Run(ctx)
 			timers.Wait()
@@ -379,7 +383,8 @@ func (d *Daemon) listen(cfg *config.Config) error {
 				p := d.Config().Project(project)
 				return p != nil && p.IsStaff(addr)
 			},
-			Desk: d.desk,
+			Desk:  d.desk,
+			Pages: d.pageActions(),
 		}, d.log.With("component", "web")),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),

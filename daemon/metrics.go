@@ -70,6 +70,7 @@ func (d *Daemon) startOps(opts Options) error {
 		},
 		Alive:        d.Healthy,
 		ConfigAgrees: agrees,
+		Ratings:      func() ([]metrics.RatingSummary, error) { return ratingSummaries(d.store) },
 	})
 	o.audit = newAuditWriter(d.store, d.now, d.log.With("component", "audit"), o.metrics.AuditDropped)
 	o.audit.days = func() int { return d.Config().Log.AuditDays }

@@ -69,6 +69,9 @@ type Options struct {
 	// several nodes share, this node's projects differ from the ones
 	// another node loaded.
 	ConfigAgrees func() error
+	// Ratings reads the customers' ratings summed up (issue 18); may be
+	// nil.
+	Ratings func() ([]RatingSummary, error)
 }
 
 // Metrics holds the registry and the counters the hooks feed.
@@ -139,7 +142,7 @@ func New(opts Options) *Metrics {
 		Help: "Outbox due-index entries repaired (an entry without its row, a row without its entry), at start-up or when a scan met one.",
 	})
 	m.reg.MustRegister(m.received, m.created, m.threaded, m.held, m.sends, m.sessions, m.ingestLatency, m.auditDropped, m.outboxRepaired,
-		newStateCollector(m),
+		newStateCollector(m), newRatingCollector(m),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -278,6 +278,8 @@ var details = map[string]string{
 	"internal/command_result":      "done: #assign me\nrefused: #status bogus — unknown status \"bogus\"",
 	"customer/auto_close_reminder": "3",
 	"internal/internal_note_added": "",
+	"internal/rating_received":     "★★★★☆",
+	"internal/rating_low":          "★★☆☆☆",
 }
 
 func renderData(lang, name string) *data {
@@ -301,6 +303,11 @@ func renderData(lang, name string) *data {
 	d.Target, d.Due = "first_response", "2026-12-04 15:00 CET"
 	if name == "internal/target_breached" {
 		d.Target = "resolution"
+	}
+	// issue 18: the offer page, the rating links, a rating's comment.
+	d.OfferLink, d.RatingScale, d.Comment = "https://help.example.com/o/off", 5, "Quick and friendly."
+	for s := 5; s >= 1; s-- {
+		d.Ratings = append(d.Ratings, RatingChoice{Score: s, URL: fmt.Sprintf("https://help.example.com/r/rat?s=%d", s)})
 	}
 	return d
 }

@@ -373,6 +373,10 @@ func (c *checker) run() error {
 		func() error {
 			return c.each(bIMAPAttempts, func(k, v []byte) { c.decode(bIMAPAttempts, k, v, &IMAPAttempt{}) })
 		},
+		c.checkOffers,
+		func() error {
+			return c.each(bRatings, func(k, v []byte) { c.decode(bRatings, k, v, &Rating{}) })
+		},
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

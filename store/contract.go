@@ -135,6 +135,10 @@ type Tx interface {
 	FactsTx
 	DeskTx
 	SearchTx
+	// OfferTx and RatingTx: offers to agents and customer ratings
+	// (issue 18).
+	OfferTx
+	RatingTx
 	// AfterCommit registers fn to run once, after this transaction is
 	// durable (for a View: after fn returned nil), and never when it is
 	// rolled back or rehearsed. Effects outside the store — metrics, logs

@@ -103,6 +103,22 @@ const (
 	// EvDraftMailed is the outbox kind of the mail telling a draft's
 	// sender what is missing (drafts have no history of their own).
 	EvDraftMailed
+	// issue 18: offers to agents and customer ratings.
+	// EvOffered: the ticket was offered to agents (Addresses, Count: the
+	// round). EvOfferTaken: an agent took it (Assignee; Source "web" from
+	// the offer page). EvOfferPassed: an agent passed (Actor).
+	// EvOfferTimedOut: offered agents did not answer in time (Addresses).
+	// EvOfferUnanswered: everyone passed or timed out; the admins are
+	// told. EvRated: a customer rated the ticket (Actor, Score, Comment).
+	// EvRatingLow: a rating below close_min_score left the ticket
+	// resolved (notifications only; the history has EvRated).
+	EvOffered
+	EvOfferTaken
+	EvOfferPassed
+	EvOfferTimedOut
+	EvOfferUnanswered
+	EvRated
+	EvRatingLow
 
 	evEnd
 )
@@ -163,6 +179,14 @@ var eventKindNames = [evEnd]string{
 	EvTypeChanged:       "type_changed",
 	EvDraftAccepted:     "draft_accepted",
 	EvDraftMailed:       "draft_mailed",
+	// issue 18
+	EvOffered:         "offered",
+	EvOfferTaken:      "offer_taken",
+	EvOfferPassed:     "offer_passed",
+	EvOfferTimedOut:   "offer_timed_out",
+	EvOfferUnanswered: "offer_unanswered",
+	EvRated:           "rated",
+	EvRatingLow:       "rating_low",
 }
 
 // EventKinds lists every kind, in declaration order.
@@ -291,6 +315,9 @@ type Event struct {
 	// OldType and NewType of a request type change (type_changed).
 	OldType string `json:"old_type,omitempty"`
 	NewType string `json:"new_type,omitempty"`
+	// Score and Comment of a customer's rating (issue 18).
+	Score   int    `json:"score,omitempty"`
+	Comment string `json:"comment,omitempty"`
 	// Legacy is the text of an event stored before events were typed
 	// (schema < 3 wrote "type" and "detail"): shown as it is, never parsed.
 	Legacy string `json:"legacy,omitempty"`

@@ -71,6 +71,13 @@ type OutboxVars struct {
 	// Draft is the draft (ACME-D17) a mail to its sender is about; the
 	// row then names no ticket (issue 17).
 	Draft string `json:"draft,omitempty"`
+	// issue 18: the offer page of an offer mail; the rating page of a
+	// resolved mail (one link per score: RatingLink?s=N) and its scale;
+	// a rating's comment.
+	OfferLink   string `json:"offer_link,omitempty"`
+	RatingLink  string `json:"rating_link,omitempty"`
+	RatingScale int    `json:"rating_scale,omitempty"`
+	Comment     string `json:"comment,omitempty"`
 }
 
 // OutboxItem is one mail waiting to be sent to one recipient: what to

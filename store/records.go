@@ -147,6 +147,11 @@ const (
 	// TokenBounce is a copy's bounce-address secret: it appears only in
 	// the envelope sender of that copy, never in a header.
 	TokenBounce = "bounce"
+	// TokenOffer opens an offer's page for the agent it was offered to
+	// (issue 18); TokenRating opens a ticket's rating page for one
+	// customer. Neither opens the ticket page.
+	TokenOffer  = "offer"
+	TokenRating = "rating"
 )
 
 // Token is an unguessable reference to a ticket for one recipient.

@@ -170,7 +170,11 @@ func assign(tx store.Tx, p *config.Project, t *store.Ticket, assignee, actor str
 		return err
 	}
 	if assignee == "" {
-		return nil
+		// Given back: offered again, to everyone (issue 18).
+		return startOffer(tx, p, t, now, emit)
+	}
+	if err := endOffer(tx, t, OfferEndAssigned, now); err != nil {
+		return err
 	}
 	if err := emit(&Event{Type: EvAssigned}); err != nil {
 		return err

@@ -75,6 +75,21 @@ func Describe(e *store.Event) string {
 		add("%s to %s (%s): %s", orDash(e.Template), e.Recipient, e.MessageID, e.Reason)
 	case store.EvOutboxRequeued, store.EvOutboxDropped:
 		add("%s to %s (%s)", e.Template, e.Recipient, e.MessageID)
+	case store.EvOffered:
+		add("offered to %s (round %d)", strings.Join(e.Addresses, ", "), e.Count)
+	case store.EvOfferTaken:
+		add("taken by %s", e.Assignee)
+	case store.EvOfferPassed:
+		add("passed on")
+	case store.EvOfferTimedOut:
+		add("not taken in time by %s", strings.Join(e.Addresses, ", "))
+	case store.EvOfferUnanswered:
+		add("nobody took the offer (round %d); the admins were told", e.Count)
+	case store.EvRated:
+		add("rated %d", e.Score)
+		if e.Comment != "" {
+			add("%q", e.Comment)
+		}
 	case store.EvSuppressionCleared:
 		add("%s may receive mail again", strings.Join(e.Addresses, ", "))
 	case store.EvVisibilityChanged:

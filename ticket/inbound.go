@@ -528,10 +528,36 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 	if o.Event == EvAgentCommentAdded && !msg.Internal {
 		e.answered(p, t, now)
 	}
+	if who.Agent {
+		// A proven agent's mail into the ticket: they have seen it (its
+		// offer shows so; issue 18).
+		if err := markSeen(tx, t, author, now); err != nil {
+			return err
+		}
+	}
 	if f.Silent || e.notify == nil {
 		return e.putTicket(tx, p, t, now)
 	}
-	return e.follow(tx, cfg, p, t, m, msg, o, who, f, pr, cmds, macroTold, added, res, request, accepted)
+	if err := e.follow(tx, cfg, p, t, m, msg, o, who, f, pr, cmds, macroTold, added, res, request, accepted); err != nil {
+		return err
+	}
+	if res.Created && person && !o.Internal {
+		// A new request of a project with offers goes to its agents
+		// (issue 18), unless a command already assigned or closed it.
+		return e.offerNew(tx, p, t, now, res)
+	}
+	return nil
+}
+
+// offerNew starts the offer of a new ticket (offers live in records of
+// their own: the ticket is not changed); its mails count in res.Queued.
+func (e *Engine) offerNew(tx store.Tx, p *config.Project, t *store.Ticket, now time.Time, res *Result) error {
+	return startOffer(tx, p, t, now, func(ev *Event) error {
+		ev.Project, ev.Ticket = p, t
+		n, err := e.notifyIn(tx, ev, now)
+		res.Queued += n
+		return err
+	})
 }
 
 // follow runs what follows a stored mail (decide.Follow): status changes,

@@ -14,10 +14,11 @@ import (
 )
 
 // guardedWrites are the store's write methods of ticket, message and
-// event records. Only the domain (package ticket) may call them; store
-// defines them. Tokens, the Message-ID index of ids we mint and the
-// outbox belong to the notifier and the sender and are not listed.
-var guardedWrites = []string{"NextTicketNumber", "PutTicket", "AddMessage", "PutMessage", "MoveMessage", "AddEvent",
+// event records, and of offers and ratings (issue 18). Only the domain
+// (package ticket) may call them; store defines them. Tokens, the
+// Message-ID index of ids we mint and the outbox belong to the notifier
+// and the sender and are not listed.
+var guardedWrites = []string{"NextTicketNumber", "PutTicket", "AddMessage", "PutMessage", "MoveMessage", "AddEvent", "PutOffer", "PutRating",
 	// Issue 17: drafts have one writer too.
 	"NextDraftNumber", "PutDraft", "DeleteDraft"}
 

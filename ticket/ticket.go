@@ -144,6 +144,8 @@ type Event struct {
 	// mail a requester gets when an internal ticket is published (the
 	// agents knew of the ticket all along).
 	CustomerOnly bool
+	// Comment is a customer's comment on their rating (issue 18).
+	Comment string
 	// Reopened marks a customer's comment that reopened the ticket: the
 	// staff's mail about the comment says so, and no separate reopening
 	// mail goes to them.

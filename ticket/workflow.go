@@ -18,7 +18,8 @@ var commandNames = []string{"status", "assign", "priority", "participant", "orga
 	"resolve", "reopen", "close", "internal", "approve", "decline", "private",
 	"due", "snooze", "macro", // issue 21
 	// Issue 17 (ticket/access.go).
-	"type", "publish", "requester", "accept"}
+	"type", "publish", "requester", "accept",
+	"take", "pass"} // issue 18: offers
 
 // customerCommands may be used by customers (approve and decline only by
 // approvers).
@@ -52,7 +53,7 @@ func (e *Engine) runCommands(tx store.Tx, p *config.Project, t *store.Ticket, cm
 		case err == nil:
 			told = append(told, "done: "+c.Line)
 			switch c.Name {
-			case "status", "resolve", "reopen", "close", "approve", "decline":
+			case "status", "resolve", "reopen", "close", "approve", "decline", "take":
 				statusSet = true
 			}
 		case errors.As(err, &refusal):
@@ -136,6 +137,10 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c d
 		return e.setDue(tx, p, t, arg, actor, cc.now)
 	case "snooze":
 		return e.snooze(tx, p, t, arg, actor, cc.now)
+	case "take":
+		return take(tx, p, t, actor, "", cc.now, cc.emit)
+	case "pass":
+		return pass(tx, p, t, actor, "", cc.now, cc.emit)
 	case "internal":
 		return nil // the mail was stored as an internal note
 	case "private":

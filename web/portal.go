@@ -308,6 +308,7 @@ func (s *server) agentView(w http.ResponseWriter, r *http.Request) {
 	var msgs []*store.Message
 	var evs []*store.Event
 	var tok *store.Token
+	var offer *store.Offer
 	err := s.store.View(func(tx store.Tx) error {
 		var err error
 		if tok, t, err = s.agentLink(tx, r.PathValue("token")); err != nil {
@@ -317,7 +318,12 @@ func (s *server) agentView(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		if s.opts.DescribeEvent != nil {
-			evs, err = tx.Events(t.Key)
+			if evs, err = tx.Events(t.Key); err != nil {
+				return err
+			}
+		}
+		if offer, err = tx.Offer(t.Key); errors.Is(err, store.ErrNotFound) {
+			offer, err = nil, nil
 		}
 		return err
 	})
@@ -330,6 +336,8 @@ func (s *server) agentView(w http.ResponseWriter, r *http.Request) {
 	}
 	v := s.ticketView(tok, t, nil)
 	v.Forms, v.Agent = false, true
+	pt := pageTextsFor(v.T)
+	v.Offer, v.OfferLabel = offerAgents(pt, offer), pt.OfferedTo
 	for _, e := range evs {
 		v.History = append(v.History, historyView{When: s.timeView(v.T, e.Time), Kind: e.Kind.String(), Actor: e.Actor, Text: s.opts.DescribeEvent(e)})
 	}

@@ -173,6 +173,10 @@ type ticketView struct {
 	Messages  []messageView
 	// History is the ticket's history, oldest first (agent view only).
 	History []historyView
+	// Offer lists who the ticket was offered to, their answer and
+	// whether they saw it (agent view only; issue 18).
+	Offer      []offerAgentView
+	OfferLabel string
 }
 
 // historyView is one history event as the agent view shows it.

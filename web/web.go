@@ -74,6 +74,9 @@ type Options struct {
 	// desk); an agent link opened by an agent signed in there leads to
 	// the desk's page of the ticket.
 	Desk Desk
+	// Pages are the POSTs of the offer and rating pages (issue 18); the
+	// pages show no form without them.
+	Pages PageActions
 }
 
 // Desk is the agents' desk as the web listener needs it.
@@ -140,7 +143,7 @@ func NewHandler(s store.DB, opts Options, log *slog.Logger) http.Handler {
 	if u, err := url.Parse(opts.BaseURL); err == nil {
 		srv.prefix = strings.TrimRight(u.Path, "/")
 	}
-	for _, name := range []string{"ticket", "problem", "my"} {
+	for _, name := range []string{"ticket", "problem", "my", "offer", "rating"} {
 		// The templates are part of the binary: failing to parse them is
 		// a programming error that every test run would catch.
 		srv.pages[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
@@ -164,6 +167,12 @@ func (s *server) routes() {
 	if s.opts.Desk != nil {
 		s.mux.Handle("/desk/", s.opts.Desk)
 	}
+	// issue 18: offer and rating pages; a GET only shows.
+	s.mux.HandleFunc("GET /o/{token}", s.offerPage)
+	s.mux.HandleFunc("POST /o/{token}/take", s.offerPost(func(p *PageActions) func(context.Context, string) error { return p.TakeOffer }))
+	s.mux.HandleFunc("POST /o/{token}/pass", s.offerPost(func(p *PageActions) func(context.Context, string) error { return p.PassOffer }))
+	s.mux.HandleFunc("GET /r/{token}", s.ratingPage)
+	s.mux.HandleFunc("POST /r/{token}", s.ratePost)
 	s.mux.HandleFunc("/t/", s.linkFallback)
 	s.mux.HandleFunc("/", s.notFound)
 }

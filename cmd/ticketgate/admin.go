@@ -160,6 +160,22 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "    attachment %d: %s (%s, %d bytes%s)\n", att, a.Filename, a.ContentType, a.Size, gone)
 		}
 	}
+	if o := d.Offer; o != nil {
+		fmt.Fprintf(stdout, "\n--- offer (round %d)", o.Round)
+		if o.TakenBy != "" {
+			fmt.Fprintf(stdout, ", taken by %s", o.TakenBy)
+		} else if o.End != "" {
+			fmt.Fprintf(stdout, ", over: %s", o.End)
+		}
+		fmt.Fprintln(stdout)
+		for _, a := range o.Agents {
+			seen := "unseen"
+			if !a.Seen.IsZero() {
+				seen = "seen " + a.Seen.Local().Format("2006-01-02 15:04")
+			}
+			fmt.Fprintf(stdout, "%-30s %-10s %s\n", a.Address, a.State, seen)
+		}
+	}
 	fmt.Fprintln(stdout, "\n--- history")
 	for _, e := range d.Events {
 		fmt.Fprintf(stdout, "%s  %-22s %s %s\n", e.Time.Local().Format("2006-01-02 15:04:05"), e.Kind, e.Actor, ticket.Describe(e))

@@ -79,6 +79,8 @@ to that agent's projects; --as AGENT or $TICKETGATE_AS must name that agent):
   accept ACME-D12        turn a draft into a request (auto-reply, agents' mail)
   keys check [--project P] [--sender ADDRESS] KEY   is a support key valid
                  (for that sender)? exit 0 valid, 1 not
+  ratings [--project P] [--since 30d]   customers' ratings: count, average,
+                 how many gave each score
 
 flags for every command, before or after the arguments ("--" ends them):
   -c, --config FILE   configuration file (default $TICKETGATE_CONFIG or ` + defaultConfig + `)
@@ -129,6 +131,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdReport(rest, stdout, stderr)
 	case "purge":
 		return cmdPurge(rest, stdout, stderr)
+	case "ratings":
+		return cmdRatings(rest, stdout, stderr)
 	case "trace":
 		return cmdTrace(rest, stdout, stderr)
 	case "new":

@@ -38,6 +38,8 @@ func (s *DB) Check(ctx context.Context, problem func(store.Problem)) error {
 		{"imap_cursor", "account", func() any { return new(store.IMAPCursor) }},
 		{"imap_attempts", "account || '/' || uidvalidity || '/' || uid", func() any { return new(store.IMAPAttempt) }},
 		{"audit", "seq::text", func() any { return new(store.AuditEvent) }},
+		{"offers", "ticket", func() any { return new(store.Offer) }},
+		{"ratings", "project || '/' || ticket || '/' || customer", func() any { return new(store.Rating) }},
 	}
 	named := map[string]string{} // blob → first record naming it
 	for _, t := range tables {

@@ -36,7 +36,7 @@ func (c *cluster) open(t testing.TB, dir string) (store.DB, error) {
 // TestConformance runs the storage contract's suite against PostgreSQL.
 // Damage writes garbage into a record's body (a negative value into a
 // counter); Age turns the schema back to version 1 (before the audit
-// stream, outbox leases and drafts), Future marks it as newer than this code.
+// stream, outbox leases, drafts, offers and ratings, the desk), Future marks it as newer than this code.
 func TestConformance(t *testing.T) {
 	c := newCluster(t)
 	storetest.Run(t, storetest.Backend{
@@ -71,6 +71,7 @@ func TestConformance(t *testing.T) {
 				ALTER TABLE outbox DROP COLUMN lease_owner, DROP COLUMN lease_until;
 				DROP TABLE ticket_timers; DROP TABLE ticket_facts; DROP TABLE desk_signin; DROP TABLE desk_sessions; DROP TABLE search_cursor;
 				DROP TABLE drafts; DROP TABLE draft_seq;
+				DROP TABLE offers; DROP TABLE ratings;
 				UPDATE schema_version SET version = 1`)
 		},
 		Future: func(t testing.TB, dir string) {

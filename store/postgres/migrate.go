@@ -79,11 +79,17 @@ var migrations = []string{
 	CREATE TABLE desk_sessions (hash text COLLATE "C" PRIMARY KEY, agent text COLLATE "C" NOT NULL, data bytea NOT NULL);
 	CREATE INDEX desk_sessions_agent ON desk_sessions (agent);
 	CREATE TABLE search_cursor (node text COLLATE "C" PRIMARY KEY, seq bigint NOT NULL);`,
+	// 7 (issue 18): offers to agents, with their due order, and customer
+	// ratings.
+	`CREATE TABLE offers (ticket text COLLATE "C" PRIMARY KEY, due bigint, data bytea NOT NULL);
+	CREATE INDEX offers_due ON offers (due, ticket) WHERE due IS NOT NULL;
+	CREATE TABLE ratings (project text COLLATE "C" NOT NULL, ticket text COLLATE "C" NOT NULL, customer text COLLATE "C" NOT NULL, updated bigint NOT NULL, data bytea NOT NULL, PRIMARY KEY (project, ticket, customer));
+	CREATE INDEX ratings_ticket ON ratings (ticket, customer);`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the
 // number of migrations (TestMigrationsMatchVersion keeps them in step).
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 // migrationLock is the advisory lock key every node takes to migrate
 // ("tgmigr" in ASCII).

@@ -76,6 +76,8 @@ func Run(t *testing.T, b Backend) {
 		{"Drafts", s.drafts}, // issue 17
 		{"DeskSignInAndSessions", s.desk},
 		{"SearchFeed", s.searchFeed},
+		{"Offers", s.offers},
+		{"Ratings", s.ratings},
 	} {
 		t.Run(c.name, c.fn)
 	}

@@ -358,6 +358,12 @@ func (c *checker) run() error {
 		func() error {
 			return c.each(bIMAPAttempts, func(k, v []byte) { c.decode(bIMAPAttempts, k, v, &IMAPAttempt{}) })
 		},
+		func() error {
+			return c.each(bPGPProjectKeys, func(k, v []byte) { c.decode(bPGPProjectKeys, k, v, &PGPProjectKey{}) })
+		},
+		func() error {
+			return c.each(bPGPKeys, func(k, v []byte) { c.decode(bPGPKeys, k, v, &PGPKey{}) })
+		},
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

@@ -37,6 +37,8 @@ func (s *DB) Check(ctx context.Context, problem func(store.Problem)) error {
 		{"imap_cursor", "account", func() any { return new(store.IMAPCursor) }},
 		{"imap_attempts", "account || '/' || uidvalidity || '/' || uid", func() any { return new(store.IMAPAttempt) }},
 		{"audit", "seq::text", func() any { return new(store.AuditEvent) }},
+		{"pgp_project_keys", "project", func() any { return new(store.PGPProjectKey) }},
+		{"pgp_keys", "address", func() any { return new(store.PGPKey) }},
 	}
 	named := map[string]string{} // blob → first record naming it
 	for _, t := range tables {

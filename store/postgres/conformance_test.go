@@ -70,6 +70,7 @@ func TestConformance(t *testing.T) {
 			c.srv.Exec(t, dbName(dir), `DROP TABLE audit; DROP SEQUENCE audit_seq;
 				ALTER TABLE outbox DROP COLUMN lease_owner, DROP COLUMN lease_until;
 				DROP TABLE ticket_timers; DROP TABLE ticket_facts;
+				DROP TABLE pgp_project_keys, pgp_keys;
 				UPDATE schema_version SET version = 1`)
 		},
 		Future: func(t testing.TB, dir string) {

@@ -68,11 +68,15 @@ var migrations = []string{
 			'assignee', j->'assignee', 'created', j->'created', 'updated', j->'updated', 'resolved', j->'resolved', 'closed', j->'closed',
 			'merged_into', j->'merged_into'))::text, 'UTF8')
 		FROM (SELECT project, number, convert_from(data, 'UTF8')::jsonb AS j FROM tickets) t;`,
+	// 5 (issue 19): OpenPGP keys, the bbolt buckets pgp_project_keys and
+	// pgp_keys.
+	`CREATE TABLE pgp_project_keys (project text COLLATE "C" PRIMARY KEY, data bytea NOT NULL);
+	CREATE TABLE pgp_keys (address text COLLATE "C" PRIMARY KEY, data bytea NOT NULL);`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the
 // number of migrations (TestMigrationsMatchVersion keeps them in step).
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migrationLock is the advisory lock key every node takes to migrate
 // ("tgmigr" in ASCII).

@@ -73,6 +73,7 @@ func Run(t *testing.T, b Backend) {
 		{"Migration", s.migration},
 		{"TicketTimers", s.ticketTimers},
 		{"TicketFacts", s.ticketFacts},
+		{"PGPKeys", s.pgpKeys},
 	} {
 		t.Run(c.name, c.fn)
 	}

@@ -71,6 +71,7 @@ func NewServer(s store.DB, cfg func() *config.Config, opts Options, log *slog.Lo
 	srv.opRoutes()
 	srv.traceRoutes()
 	srv.attachmentRoutes()
+	srv.pgpRoutes()
 	return srv
 }
 

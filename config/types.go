@@ -193,6 +193,8 @@ type Project struct {
 	// AlertsTo receives this project's intake alerts besides alerts.to.
 	AlertsTo      []string      `mapstructure:"alerts_to"`
 	Notifications Notifications `mapstructure:"notifications"`
+	// PGP is the project's OpenPGP set-up (nil: none).
+	PGP *PGP `mapstructure:"pgp"`
 
 	// agents and admins hold the lower-cased staff addresses; built by Load
 	// and Finalize.

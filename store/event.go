@@ -89,6 +89,13 @@ const (
 	EvDueSet
 	EvSnoozed
 	EvSnoozeEnded
+	// Issue 19 (OpenPGP). EvPGPUndecryptable: an encrypted mail could not
+	// be decrypted (Message, Reason); the sender is told. EvPGPKeyChanged:
+	// a customer's verified key was replaced (Addresses, Reason: the old
+	// and new fingerprints), noted on their tickets and told to them at
+	// both keys.
+	EvPGPUndecryptable
+	EvPGPKeyChanged
 
 	evEnd
 )
@@ -138,11 +145,13 @@ var eventKindNames = [evEnd]string{
 	EvSuppressionCleared:   "suppression_cleared",
 	EvRetention:            "retention",
 	// issue 21
-	EvTargetWarning:  "target_warning",
-	EvTargetBreached: "target_breached",
-	EvDueSet:         "due_set",
-	EvSnoozed:        "snoozed",
-	EvSnoozeEnded:    "snooze_ended",
+	EvTargetWarning:    "target_warning",
+	EvTargetBreached:   "target_breached",
+	EvDueSet:           "due_set",
+	EvSnoozed:          "snoozed",
+	EvSnoozeEnded:      "snooze_ended",
+	EvPGPUndecryptable: "pgp_undecryptable",
+	EvPGPKeyChanged:    "pgp_key_changed",
 }
 
 // EventKinds lists every kind, in declaration order.

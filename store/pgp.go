@@ -54,8 +54,11 @@ type PGPKey struct {
 	Unverified *PGPPublicKey `json:"unverified,omitempty"`
 	// VerifiedBy says how the verified key was proven (mail proven for the
 	// address, an agent's confirmation, the agent keys folder).
-	VerifiedBy string    `json:"verified_by,omitempty"`
-	Updated    time.Time `json:"updated"`
+	VerifiedBy string `json:"verified_by,omitempty"`
+	// Previous is the verified key Verified replaced: the notice of the
+	// change is encrypted to it too.
+	Previous *PGPPublicKey `json:"previous,omitempty"`
+	Updated  time.Time     `json:"updated"`
 }
 
 func (tx *boltTx) pgpBucket(name []byte) (*bolt.Bucket, error) {
@@ -162,3 +165,16 @@ func (tx *boltTx) PGPKeys() ([]*PGPKey, error) {
 	})
 	return out, err
 }
+
+// Signature is the result of checking an inbound mail's OpenPGP
+// signature, stored on its message by name.
+type Signature string
+
+// The signature results.
+const (
+	SignatureNone          Signature = ""
+	SignatureVerified      Signature = "verified"       // by the sender's verified key
+	SignatureUnverifiedKey Signature = "unverified_key" // by a key held for the sender, not verified
+	SignatureUnknownKey    Signature = "unknown_key"    // by a key we do not hold for the sender
+	SignatureBad           Signature = "bad"            // does not match the message
+)

@@ -51,6 +51,9 @@ type Ticket struct {
 	// Reopens counts the reopenings; LastReopened is the last one.
 	Reopens      int       `json:"reopens,omitempty"`
 	LastReopened time.Time `json:"last_reopened,omitzero"`
+	// Encrypted: a message came in OpenPGP-encrypted (issue 19); the
+	// ticket is never answered in clear.
+	Encrypted bool `json:"encrypted,omitempty"`
 }
 
 // Participant is a customer following a request besides its reporter.
@@ -121,6 +124,11 @@ type Message struct {
 	Problems   []string `json:"problems,omitempty"`
 	// Unverified marks mail whose sender could not be proven.
 	Unverified bool `json:"unverified,omitempty"`
+	// Encrypted: the mail came in OpenPGP-encrypted (Raw is the encrypted
+	// original, Text and the attachments the decrypted content);
+	// Signature is the result of its OpenPGP signature check (issue 19).
+	Encrypted bool      `json:"encrypted,omitempty"`
+	Signature Signature `json:"signature,omitempty"`
 }
 
 // Token kinds.

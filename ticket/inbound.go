@@ -368,10 +368,13 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 		res.Created = true
 		rule = ByNew
 	}
+	if m.Encrypted {
+		t.Encrypted = true
+	}
 	status, _ := p.Status(t.Status)
 	who := decide.Identify(decide.WhoFacts{
 		Author: author, Relayed: pr.relayed, From: strings.ToLower(m.From),
-		Staff: p.IsStaff(author), SenderProven: m.SenderProven,
+		Staff: p.IsStaff(author), SenderProven: m.SenderProven, KeySigned: m.KeySigned,
 		Threading: decide.Threading{Key: t.Key, Rule: rule, TokenFor: pr.th.TokenFor},
 		Created:   res.Created, MayPost: decide.MayPost(p, t, author), OrgMember: pr.orgMember,
 		Approver: status.Approval != nil && status.Approval.IsApprover(author),
@@ -398,7 +401,9 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 		InReplyTo: m.InReplyTo, References: m.References, Date: m.Date, Received: now,
 		Text: o.Text, HTML: m.HTML, TextCut: m.TextCut, Attach: m.Attach, Raw: m.Raw, RawSize: m.RawSize,
 		ThreadedBy: rule, Auto: m.Verdict.Recorded(), Problems: m.Problems,
+		Encrypted: m.Encrypted, Signature: m.Signature,
 	}
+	res.Proven = who.Proven
 	if err := tx.AddMessage(msg); err != nil {
 		return err
 	}

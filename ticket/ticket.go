@@ -67,6 +67,13 @@ type Mail struct {
 	// AllowNew, when set, is asked before the mail opens a new ticket; its
 	// error (a flood limit) aborts the change and is returned by Ingest.
 	AllowNew func(tx store.Tx) error
+	// Encrypted: the mail came in OpenPGP-encrypted (issue 19). Signature
+	// is its signature check; KeySigned is true when the signature is
+	// good and made by From's verified key, which proves From as a reply
+	// token does (customer rights, never an agent's).
+	Encrypted bool
+	Signature store.Signature
+	KeySigned bool
 }
 
 // Result says what Ingest did.
@@ -80,6 +87,9 @@ type Result struct {
 	Duplicate bool
 	// Queued counts outbound messages queued by this change.
 	Queued int
+	// Proven: the author was proven (a trusted MTA, their own reply
+	// token, their verified key's signature).
+	Proven bool
 }
 
 // Event is a domain event: something happened to a ticket that someone may

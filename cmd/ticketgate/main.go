@@ -68,6 +68,7 @@ to that agent's projects; --as AGENT or $TICKETGATE_AS must name that agent):
                  new, resolved and reopened tickets, first-response and
                  resolution times in business time, targets met/missed,
                  per agent
+  pgp keygen|import|export --project P, pgp keys [--address A], pgp forget|verify ADDRESS
 
 flags for every command, before or after the arguments ("--" ends them):
   -c, --config FILE   configuration file (default $TICKETGATE_CONFIG or ` + defaultConfig + `)
@@ -118,6 +119,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdPurge(rest, stdout, stderr)
 	case "trace":
 		return cmdTrace(rest, stdout, stderr)
+	case "pgp":
+		return cmdPGP(rest, stdin, stdout, stderr)
 	case "status", "assign", "reply", "note", "invite", "participant", "merge", "spam", "block", "share", "org", "due", "snooze":
 		return cmdOp(cmd, rest, stdin, stdout, stderr)
 	case "version", "--version", "-v":

@@ -165,8 +165,8 @@ func (p *Pipeline) read(env *mailin.Envelope, r io.Reader) (*received, error) {
 	}
 	cfg, msg := p.cfg(), rc.msg
 	rc.cfg = cfg
-	if rc.pgp != nil && rc.pgp.Failure != "" {
-		undecryptable(msg, rc.pgp.Failure)
+	if rc.pgp != nil {
+		notePGP(msg, rc.pgp)
 	}
 	// Authentication-Results claiming our MTA's id count only when our MTA
 	// added them (RFC 8601 §5): forged copies go before anything reads them.
@@ -210,7 +210,10 @@ func (p *Pipeline) handle(ctx context.Context, rc *received, proj *config.Projec
 	m.ToInternal = kind == config.AddrInternal
 	m.SenderProven = rc.cfg.TrustFrom || rc.proof.Proven()
 	if rc.pgp != nil {
-		m.Encrypted, m.Signature = rc.pgp.Encrypted, rc.pgp.Signature
+		// Only a decrypted mail makes the ticket an encrypted one: one
+		// that could not be decrypted holds nothing secret, and its note
+		// must reach the agents.
+		m.Encrypted, m.Signature = rc.pgp.Plain != "", rc.pgp.Signature
 		// The keys checked were those of From.
 		m.KeySigned = rc.pgp.Signature == store.SignatureVerified
 	}

@@ -7,16 +7,28 @@ import (
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/message"
 	"github.com/ticketgate/ticketgate/pgp"
+	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/ticket"
 )
 
-// undecryptable turns the parsed view of an encrypted mail that could not
-// be decrypted into a note for the agents (the encrypted original stays
-// the raw blob): what went wrong, never a crash.
-func undecryptable(msg *message.Message, why string) {
-	msg.Problems = append(msg.Problems, "OpenPGP: "+why)
-	msg.Text = "[This message is OpenPGP-encrypted and could not be decrypted: " + why + ". The encrypted original is kept with the ticket.]"
-	msg.HTML = ""
+// notePGP tells the agents, through the message's problems, what the
+// OpenPGP step found wrong; an encrypted mail that could not be decrypted
+// becomes a note saying why (the encrypted original stays the raw blob):
+// never a crash.
+func notePGP(msg *message.Message, o *pgp.Opened) {
+	if o.Failure != "" {
+		msg.Problems = append(msg.Problems, "OpenPGP: "+o.Failure)
+		msg.Text = "[This message is OpenPGP-encrypted and could not be decrypted: " + o.Failure + ". The encrypted original is kept with the ticket.]"
+		msg.HTML = ""
+	}
+	switch o.Signature {
+	case store.SignatureBad:
+		msg.Problems = append(msg.Problems, "OpenPGP: bad signature (the message was changed, or the signature is not for it)")
+	case store.SignatureUnknownKey:
+		msg.Problems = append(msg.Problems, "OpenPGP: signed by a key not known for the sender")
+	case store.SignatureUnverifiedKey:
+		msg.Problems = append(msg.Problems, "OpenPGP: signed by the sender's unverified key (proves nothing until an agent confirms it: ticketgate pgp verify)")
+	}
 }
 
 // afterPGP, once a person's mail is stored: the sender of mail that could

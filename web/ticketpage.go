@@ -141,6 +141,8 @@ type messageView struct {
 	// Unverified: nothing proved who sent it (anyone with the ticket
 	// number or a Message-ID of the thread could have).
 	Unverified bool
+	// PGP tags: came encrypted, its signature check (issue 19).
+	PGP []string
 }
 
 type ticketView struct {
@@ -222,7 +224,7 @@ func (s *server) ticketView(tok *store.Token, t *store.Ticket, msgs []*store.Mes
 }
 
 func (s *server) messageView(tx *texts, project string, m *store.Message) messageView {
-	mv := messageView{Ours: m.Direction == "out", Unverified: m.Unverified, Cut: m.TextCut}
+	mv := messageView{Ours: m.Direction == "out", Unverified: m.Unverified, Cut: m.TextCut, PGP: pgpTags(tx.Lang, m)}
 	switch {
 	case mv.Ours:
 		// Who at the project wrote it is the project's business; the

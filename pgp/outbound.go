@@ -159,7 +159,8 @@ func encryptTo(to []*openpgp.Entity, signer *openpgp.Entity) func(io.Writer) (io
 		if err != nil {
 			return nil, err
 		}
-		pw, err := openpgp.Encrypt(aw, to, signer, nil, packetConfig(time.Now))
+		// Binary literal data: the MIME entity keeps its CRLF line ends.
+		pw, err := openpgp.Encrypt(aw, to, signer, &openpgp.FileHints{IsBinary: true}, packetConfig(time.Now))
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,260 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-message/mail"
+
+	"github.com/ticketgate/ticketgate/admin"
+	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/internal/gpgtest"
+	"github.com/ticketgate/ticketgate/mailout/mailouttest"
+	"github.com/ticketgate/ticketgate/pgp"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// pgpDaemon starts a daemon whose project ACME has OpenPGP (mode is
+// pgp.encrypt), generates its key through the admin API (as the operator
+// alice) and returns the daemon, its sink, the admin client and the key's
+// fingerprint.
+func pgpDaemon(t *testing.T, mode string, edit func(*config.Config)) (*Daemon, *mailouttest.Sink, *admin.Client, string) {
+	t.Helper()
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	c := benchConfig(filepath.Join(t.TempDir(), "data"), sink)
+	c.Projects[0].PGP = &config.PGP{Encrypt: mode}
+	c.Admin.Users = map[string]string{unixUser(t): "alice@example.com"}
+	c.Admin.Operators = []string{"alice@example.com"}
+	if edit != nil {
+		edit(c)
+	}
+	if err := c.Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	d := start(t, c)
+	cl := admin.NewSocketClient(filepath.Join(c.DataDir, AdminSocketName))
+	var pk admin.PGPProjectKey
+	if err := cl.Call(context.Background(), http.MethodPost, "/api/pgp/projects/ACME/keygen", nil, &pk); err != nil {
+		t.Fatal(err)
+	}
+	return d, sink, cl, pk.Fingerprint
+}
+
+// wkdKey fetches ACME's public key from the daemon's Web Key Directory by
+// the advanced and the direct method; both must serve the same key.
+func wkdKey(t *testing.T, d *Daemon) []byte {
+	t.Helper()
+	base := "http://" + d.Addr("web") + "/.well-known/openpgpkey/"
+	hu := pgp.WKDHash("acme")
+	fetch := func(url, host string) []byte {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s (Host %s): %d %s", url, host, resp.StatusCode, b)
+		}
+		return b
+	}
+	adv := fetch(base+"support.example.com/hu/"+hu+"?l=acme", "openpgpkey.support.example.com")
+	direct := fetch(base+"hu/"+hu+"?l=acme", "support.example.com")
+	fetch(base+"support.example.com/policy", "openpgpkey.support.example.com")
+	fetch(base+"policy", "support.example.com")
+	if !bytes.Equal(adv, direct) || len(adv) == 0 {
+		t.Fatalf("advanced (%d bytes) and direct (%d bytes) methods differ", len(adv), len(direct))
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"support.example.com/hu/"+pgp.WKDHash("nobody"), nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("WKD for an unknown local part: %v %v", resp, err)
+	}
+	return adv
+}
+
+func autocryptOf(g *gpgtest.Home, addr string) string {
+	enc := base64.StdEncoding.EncodeToString(g.Export(addr))
+	var b strings.Builder
+	b.WriteString("Autocrypt: addr=" + addr + "; prefer-encrypt=mutual; keydata=")
+	for i := 0; i < len(enc); i += 72 {
+		b.WriteString("\r\n ")
+		b.WriteString(enc[i:min(i+72, len(enc))])
+	}
+	return b.String()
+}
+
+// pgpMail is a PGP/MIME mail from carl: the inner entity encrypted to
+// ACME (and signed by signer when not empty) with gpg.
+func pgpMail(g *gpgtest.Home, subject, msgid, inner, signer string, extra ...string) string {
+	armored := g.EncryptSign([]byte(inner), "acme@support.example.com", signer)
+	return msg("Carl <carl@customer.example>", "acme@support.example.com", subject, msgid,
+		"--b1\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b1\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\n\r\n"+string(armored)+"\r\n--b1--",
+		append([]string{"MIME-Version: 1.0", `Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="b1"`}, extra...)...)
+}
+
+func textInner(s string) string {
+	return "Content-Type: text/plain; charset=utf-8\r\n\r\n" + s + "\r\n"
+}
+
+// decryptMail checks that m is PGP/MIME and returns what gpg decrypts
+// from it and the fingerprint of the valid signature.
+func decryptMail(t *testing.T, g *gpgtest.Home, m mailouttest.Message) (string, string) {
+	t.Helper()
+	r, err := mail.CreateReader(bytes.NewReader(m.Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct, params, _ := r.Header.ContentType(); ct != "multipart/encrypted" || params["protocol"] != "application/pgp-encrypted" {
+		t.Fatalf("mail to %v is %s, not PGP/MIME:\n%s", m.To, ct, m.Data)
+	}
+	var body []byte
+	for i := 0; i < 2; i++ {
+		p, err := r.NextPart()
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(p.Body)
+	}
+	plain, signer, err := g.Decrypt(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(plain), signer
+}
+
+func mailWith(t *testing.T, sink *mailouttest.Sink, rcpt, subject string) mailouttest.Message {
+	t.Helper()
+	m, err := sink.WaitMessage(func(m mailouttest.Message) bool {
+		if len(m.To) == 0 || m.To[0] != rcpt {
+			return false
+		}
+		r, err := mail.CreateReader(bytes.NewReader(m.Data))
+		if err != nil {
+			return false
+		}
+		s, _ := r.Header.Subject()
+		return strings.Contains(s, subject)
+	}, 15e9)
+	if err != nil {
+		t.Fatalf("no mail to %s about %q: %v", rcpt, subject, err)
+	}
+	return m
+}
+
+func pgpKeyOf(t *testing.T, d *Daemon, addr string) *store.PGPKey {
+	t.Helper()
+	var k *store.PGPKey
+	if err := d.Store().View(func(tx store.Tx) error { var err error; k, err = tx.PGPKey(addr); return err }); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// TestPGPEndToEnd (issue 19): gpg encrypts and signs mail to the key the
+// project publishes by WKD; the ticket holds the plain text; the
+// customer's Autocrypt key is learned unverified, verified by their reply
+// carrying their own token; then their signature reads "signed by a
+// verified key", and the answers to them are encrypted and signed, which
+// gpg decrypts and verifies. Nothing of the encrypted ticket leaves in
+// clear.
+func TestPGPEndToEnd(t *testing.T) {
+	d, sink, cl, ownFP := pgpDaemon(t, config.EncryptWhenPossible, nil)
+	g := gpgtest.New(t)
+	carlFP := g.GenKey("Carl", "carl@customer.example")
+	g.Import(wkdKey(t, d))
+	if got := g.Fingerprint("acme@support.example.com"); got != ownFP {
+		t.Fatalf("WKD served %s, the project's key is %s", got, ownFP)
+	}
+	ac := autocryptOf(g, "carl@customer.example")
+
+	// 1. A new request, encrypted and signed; carl's key is not known yet.
+	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
+		pgpMail(g, "Printer secret", "enc1@customer.example", textInner("The admin password is hunter2."), "carl@customer.example", ac))
+	reply := mailWith(t, sink, "carl@customer.example", "[ACME-1]")
+	tk, msgs := ticketOf(t, d, "ACME-1")
+	if !tk.Encrypted || !msgs[0].Encrypted || !strings.Contains(msgs[0].Text, "hunter2") || msgs[0].Signature != store.SignatureUnknownKey {
+		t.Fatalf("ticket %+v, message encrypted=%v signature=%q text %q", tk, msgs[0].Encrypted, msgs[0].Signature, msgs[0].Text)
+	}
+	if bytes.Contains(reply.Data, []byte("hunter2")) || !linkRE.Match(reply.Data) {
+		t.Errorf("auto-reply of an encrypted ticket without a verified key must carry only the link:\n%s", reply.Data)
+	}
+	replyHeader := header(t, reply)
+	if h := replyHeader.Get("Autocrypt"); !strings.HasPrefix(h, "addr=acme@support.example.com; keydata=") {
+		t.Errorf("Autocrypt header %q", h)
+	}
+	agent := mailWith(t, sink, "alice@example.com", "[ACME-1]")
+	if bytes.Contains(agent.Data, []byte("hunter2")) || !agentLinkRE.Match(agent.Data) {
+		t.Errorf("agent without a key got the encrypted ticket's text, or no link:\n%s", agent.Data)
+	}
+	waitUntil(t, "carl's key learned", func() bool { k := pgpKeyOf(t, d, "carl@customer.example"); return k != nil && k.Unverified != nil })
+	if k := pgpKeyOf(t, d, "carl@customer.example"); k.Verified != nil || k.Unverified.Fingerprint != carlFP {
+		t.Fatalf("a key from unproven mail: %+v", k)
+	}
+
+	// 2. Carl answers the auto-reply (its Message-ID carries his own reply
+	// token): the mail proves him, so his key becomes verified.
+	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
+		pgpMail(g, "Re: [ACME-1] Printer secret", "enc2@customer.example", textInner("Also: the PIN is 4711."), "carl@customer.example",
+			ac, "In-Reply-To: "+replyHeader.Get("Message-Id")))
+	waitUntil(t, "carl's key verified", func() bool {
+		k := pgpKeyOf(t, d, "carl@customer.example")
+		return k != nil && k.Verified != nil && k.Verified.Fingerprint == carlFP
+	})
+	_, msgs = ticketOf(t, d, "ACME-1")
+	if len(msgs) != 2 || msgs[1].Signature != store.SignatureUnverifiedKey || msgs[1].ThreadedBy != "reply-token" {
+		t.Fatalf("reply: %d messages, signature %q, threaded by %q", len(msgs), msgs[len(msgs)-1].Signature, msgs[len(msgs)-1].ThreadedBy)
+	}
+
+	// 3. Now carl's signature is by a verified key, and the auto-reply to
+	// him is encrypted to his key and signed by the project's.
+	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
+		pgpMail(g, "Second secret", "enc3@customer.example", textInner("The VPN key is swordfish."), "carl@customer.example"))
+	enc := mailWith(t, sink, "carl@customer.example", "[ACME-2]")
+	_, msgs = ticketOf(t, d, "ACME-2")
+	if msgs[0].Signature != store.SignatureVerified || !strings.Contains(msgs[0].Text, "swordfish") {
+		t.Fatalf("signature %q, text %q", msgs[0].Signature, msgs[0].Text)
+	}
+	plain, signer := decryptMail(t, g, enc)
+	if signer != ownFP || !strings.Contains(plain, "ACME-2") || !strings.Contains(plain, "http://ticketgate.test/t/") {
+		t.Fatalf("decrypted auto-reply signed by %q (want %s):\n%s", signer, ownFP, plain)
+	}
+	if h := header(t, enc); h.Get("Subject") == "" || h.Get("Autocrypt") == "" {
+		t.Errorf("outer header lost its Subject or Autocrypt: %v", h)
+	}
+	// The ticket page shows the signature.
+	resp, page := get(t, "http://"+d.Addr("web")+linkRE.FindStringSubmatch(plain)[1])
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Signed by a verified key") || !strings.Contains(page, "Encrypted") {
+		t.Errorf("ticket page (%d) does not show the signature", resp.StatusCode)
+	}
+
+	// 4. An agent's answer reaches carl encrypted.
+	if err := cl.Call(context.Background(), http.MethodPost, "/api/tickets/ACME-2/comment", admin.OpRequest{Text: "Rotate it to marlin, please."}, nil); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := sink.WaitMessage(func(m mailouttest.Message) bool {
+		return len(m.To) == 1 && m.To[0] == "carl@customer.example" && bytes.Contains(m.Data, []byte("multipart/encrypted")) &&
+			!bytes.Equal(m.Data, enc.Data) && bytes.Contains(m.Data, []byte("ACME-2"))
+	}, 15e9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain, signer := decryptMail(t, g, answer); signer != ownFP || !strings.Contains(plain, "marlin") {
+		t.Fatalf("decrypted answer signed by %q:\n%s", signer, plain)
+	}
+	for _, m := range sink.Messages() {
+		for _, secret := range []string{"hunter2", "4711", "swordfish", "marlin"} {
+			if bytes.Contains(m.Data, []byte(secret)) {
+				t.Errorf("%q left in clear to %v", secret, m.To)
+			}
+		}
+	}
+}

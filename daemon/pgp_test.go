@@ -258,3 +258,155 @@ func TestPGPEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestPGPAutocryptFromProvenMail: a customer's Autocrypt header on plain
+// mail proven for them (trusted dmarc=pass) makes their key verified; the
+// next notification to them is encrypted.
+func TestPGPAutocryptFromProvenMail(t *testing.T) {
+	d, sink, cl, ownFP := pgpDaemon(t, config.EncryptWhenPossible, func(c *config.Config) {
+		c.TrustedAuthservIDs = []string{"mx.customer.example"}
+		c.Inbound.AuthResultsFrom = []string{"127.0.0.1"}
+	})
+	g := gpgtest.New(t)
+	doraFP := g.GenKey("Dora", "dora@customer.example")
+	g.Import(wkdKey(t, d))
+	mustSend(t, d.Addr("smtp"), "dora@customer.example", []string{"acme@support.example.com"},
+		msg("dora@customer.example", "acme@support.example.com", "Plain question", "plain1@customer.example", "Where is my invoice?",
+			autocryptOf(g, "dora@customer.example"), "Authentication-Results: mx.customer.example; dmarc=pass header.from=customer.example"))
+	waitUntil(t, "dora's key verified", func() bool {
+		k := pgpKeyOf(t, d, "dora@customer.example")
+		return k != nil && k.Verified != nil && k.Verified.Fingerprint == doraFP && k.Verified.Source == pgp.SourceAutocrypt
+	})
+	if err := cl.Call(context.Background(), http.MethodPost, "/api/tickets/ACME-1/comment", admin.OpRequest{Text: "Invoice 42 is attached to your account."}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// (The auto-reply may have gone before the key was learned, in clear
+	// or not: the answer is the mail that must be encrypted.)
+	if plain, signer := waitDecrypted(t, sink, g, "dora@customer.example", "Invoice 42"); signer != ownFP {
+		t.Fatalf("signed by %q:\n%s", signer, plain)
+	}
+}
+
+// TestPGPAlwaysWithoutKeySendsOnlyTheNotice: `pgp.encrypt: always` and a
+// customer without a key: no text leaves, only the notice with the link.
+func TestPGPAlwaysWithoutKeySendsOnlyTheNotice(t *testing.T) {
+	d, sink, cl, _ := pgpDaemon(t, config.EncryptAlways, nil)
+	mustSend(t, d.Addr("smtp"), "erin@customer.example", []string{"acme@support.example.com"},
+		msg("erin@customer.example", "acme@support.example.com", "Account locked", "always1@customer.example", "My account number is 99887766."))
+	first := mailWith(t, sink, "erin@customer.example", "[ACME-1]")
+	if err := cl.Call(context.Background(), http.MethodPost, "/api/tickets/ACME-1/comment", admin.OpRequest{Text: "Your unlock code is quokka."}, nil); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := sink.WaitMessage(func(m mailouttest.Message) bool {
+		return len(m.To) == 1 && m.To[0] == "erin@customer.example" && !bytes.Equal(m.Data, first.Data)
+	}, 15e9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []mailouttest.Message{first, answer} {
+		body := textBody(t, m)
+		if strings.Contains(body, "quokka") || strings.Contains(body, "99887766") || !linkRE.MatchString(body) || !strings.Contains(body, "not sent by unencrypted mail") {
+			t.Errorf("mail to a customer without a key under encrypt: always:\n%s", body)
+		}
+	}
+	// The agent (not an encrypted ticket) still gets the text.
+	if !strings.Contains(textBody(t, mailWith(t, sink, "alice@example.com", "[ACME-1]")), "99887766") {
+		t.Error("the agent's notification lost the text of a ticket that did not come in encrypted")
+	}
+}
+
+// TestPGPFailuresTellAgents: a corrupted encrypted mail, one encrypted to
+// another key, and a signature by another key each become a ticket; no
+// crash; the sender of what could not be decrypted is told; the agents
+// see what went wrong.
+func TestPGPFailuresTellAgents(t *testing.T) {
+	d, sink, _, _ := pgpDaemon(t, config.EncryptWhenPossible, nil)
+	g := gpgtest.New(t)
+	g.GenKey("Carl", "carl@customer.example")
+	g.GenKey("Mallory", "mallory@evil.example")
+	g.Import(wkdKey(t, d))
+	// Carl's key is known and verified (an agent confirmed it).
+	if err := d.Store().Update(context.Background(), func(tx store.Tx) error {
+		e, err := pgp.ReadPublic(g.Export("carl@customer.example"), "carl@customer.example", d.now())
+		if err != nil {
+			return err
+		}
+		if _, err := pgp.Learn(tx, pgp.Learned{Address: "carl@customer.example", Key: e, Source: pgp.SourceImport, Seen: d.now()}, d.now()); err != nil {
+			return err
+		}
+		_, _, err = pgp.Verify(tx, "carl@customer.example", d.now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	other := gpgtest.New(t)
+	other.GenKey("Other ACME", "acme@support.example.com") // a key that is not the project's
+
+	corrupted := pgpMail(g, "Corrupted", "bad1@customer.example", textInner("lost words"), "carl@customer.example")
+	i := strings.Index(corrupted, "-----BEGIN PGP MESSAGE-----")
+	corrupted = corrupted[:i+120] + strings.Repeat("Z", 60) + corrupted[i+180:]
+	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"}, corrupted)
+	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
+		pgpMail(other, "Wrong key", "bad2@customer.example", textInner("to the wrong key"), ""))
+	part := "Content-Type: text/plain; charset=utf-8\r\n\r\nPlease reset my password.\r\n"
+	sig := g.DetachSign([]byte(part), "mallory@evil.example")
+	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
+		msg("carl@customer.example", "acme@support.example.com", "Forged signature", "bad3@customer.example",
+			"--s1\r\n"+part+"\r\n--s1\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\n\r\n"+string(sig)+"\r\n--s1--",
+			"MIME-Version: 1.0", `Content-Type: multipart/signed; micalg=pgp-sha256; protocol="application/pgp-signature"; boundary="s1"`))
+
+	for key, want := range map[string]string{"ACME-1": "could not be decrypted", "ACME-2": "does not hold"} {
+		tk, msgs := ticketOf(t, d, key)
+		if tk.Encrypted || !strings.Contains(msgs[0].Text, want) || len(msgs[0].Problems) == 0 {
+			t.Errorf("%s: encrypted=%v text %q problems %v", key, tk.Encrypted, msgs[0].Text, msgs[0].Problems)
+		}
+		if body := textBody(t, mailWith(t, sink, "alice@example.com", "["+key+"]")); !strings.Contains(body, want) {
+			t.Errorf("%s: the agents are not told:\n%s", key, body)
+		}
+		// Carl has a verified key: the notice to him goes encrypted.
+		waitDecrypted(t, sink, g, "carl@customer.example", "could not decrypt it")
+	}
+	_, msgs := ticketOf(t, d, "ACME-3")
+	if msgs[0].Signature != store.SignatureUnknownKey || !strings.Contains(strings.Join(msgs[0].Problems, "\n"), "not known for the sender") {
+		t.Errorf("forged signature: %q %v", msgs[0].Signature, msgs[0].Problems)
+	}
+	agent := mailWith(t, sink, "alice@example.com", "[ACME-3]")
+	l := agentLinkRE.FindStringSubmatch(textBody(t, agent))
+	if l == nil {
+		t.Fatal("no agent link")
+	}
+	if resp, page := get(t, "http://"+d.Addr("web")+l[1]); resp.StatusCode != http.StatusOK || !strings.Contains(page, "Signed by an unknown key") {
+		t.Errorf("agent view (%d) does not show the unknown key", resp.StatusCode)
+	}
+	var events []*store.Event
+	d.Store().View(func(tx store.Tx) error { events, _ = tx.Events("ACME-1"); return nil })
+	found := false
+	for _, e := range events {
+		found = found || e.Kind == store.EvPGPUndecryptable
+	}
+	if !found {
+		t.Error("no pgp_undecryptable event in ACME-1's history")
+	}
+}
+
+// waitDecrypted waits for a PGP/MIME mail to rcpt whose decrypted text
+// contains text and returns it with its signer's fingerprint.
+func waitDecrypted(t *testing.T, sink *mailouttest.Sink, g *gpgtest.Home, rcpt, text string) (string, string) {
+	t.Helper()
+	var plain, signer string
+	_, err := sink.WaitMessage(func(m mailouttest.Message) bool {
+		if len(m.To) != 1 || m.To[0] != rcpt || !bytes.Contains(m.Data, []byte("multipart/encrypted")) {
+			return false
+		}
+		p, s := decryptMail(t, g, m)
+		if strings.Contains(p, text) {
+			plain, signer = p, s
+			return true
+		}
+		return false
+	}, 15e9)
+	if err != nil {
+		t.Fatalf("no encrypted mail to %s saying %q: %v", rcpt, text, err)
+	}
+	return plain, signer
+}

@@ -1,6 +1,7 @@
 package pgp
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/store"
@@ -20,14 +22,16 @@ import (
 // Keys finds the keys of projects and addresses: a project's secret key
 // (its secret_key_file, else the store), an address's verified and
 // unverified keys (the store; an agent's also the project's
-// agent_keys_dir). Unlocked secret keys are kept, by the digest of their
-// stored form, so a passphrase-derived key is not re-derived per mail.
+// agent_keys_dir). Unlocked secret keys are kept (serialized), so a
+// passphrase-derived key is not re-derived per mail.
 type Keys struct {
 	cfg func() *config.Config
 	now func() time.Time
 
-	mu       sync.Mutex
-	unlocked map[[32]byte]*openpgp.Entity
+	mu sync.Mutex
+	// unlocked holds unlocked secret keys, serialized, by the digest of
+	// their stored form and passphrase.
+	unlocked map[[32]byte][]byte
 }
 
 // NewKeys returns the key finder for cfg.
@@ -35,7 +39,7 @@ func NewKeys(cfg func() *config.Config, now func() time.Time) *Keys {
 	if now == nil {
 		now = time.Now
 	}
-	return &Keys{cfg: cfg, now: now, unlocked: map[[32]byte]*openpgp.Entity{}}
+	return &Keys{cfg: cfg, now: now, unlocked: map[[32]byte][]byte{}}
 }
 
 // Passphrase reads the project's secret_key_passphrase_file (nil when
@@ -81,17 +85,28 @@ func (k *Keys) Project(tx store.Tx, project string) (*openpgp.Entity, error) {
 	}
 	sum := sha256.Sum256(append([]byte(armored+"\x00"), pass...))
 	k.mu.Lock()
-	e := k.unlocked[sum]
+	raw := k.unlocked[sum]
 	k.mu.Unlock()
-	if e != nil {
-		return e, nil
+	if raw == nil {
+		e, err := ReadSecret(armored, pass)
+		if err != nil {
+			return nil, fmt.Errorf("pgp: the key of %s: %w", project, err)
+		}
+		var b bytes.Buffer
+		if err := e.SerializePrivateWithoutSigning(&b, nil); err != nil {
+			return nil, fmt.Errorf("pgp: the key of %s: %w", project, err)
+		}
+		raw = b.Bytes()
+		k.mu.Lock()
+		k.unlocked[sum] = raw
+		k.mu.Unlock()
 	}
-	if e, err = ReadSecret(armored, pass); err != nil {
+	// A fresh entity per caller: go-crypto's entities cache state while
+	// they serialize and sign, so one is never shared between goroutines.
+	e, err := openpgp.ReadEntity(packet.NewReader(bytes.NewReader(raw)))
+	if err != nil {
 		return nil, fmt.Errorf("pgp: the key of %s: %w", project, err)
 	}
-	k.mu.Lock()
-	k.unlocked[sum] = e
-	k.mu.Unlock()
 	return e, nil
 }
 

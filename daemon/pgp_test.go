@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -409,4 +410,33 @@ func waitDecrypted(t *testing.T, sink *mailouttest.Sink, g *gpgtest.Home, rcpt, 
 		t.Fatalf("no encrypted mail to %s saying %q: %v", rcpt, text, err)
 	}
 	return plain, signer
+}
+
+// TestPGPAgentKeysDir: an agent whose key is in pgp.agent_keys_dir gets
+// the notification of an encrypted ticket encrypted to it; an agent
+// without a key gets only the link.
+func TestPGPAgentKeysDir(t *testing.T) {
+	ga := gpgtest.New(t)
+	ga.GenKey("Alice", "alice@example.com")
+	keys := t.TempDir()
+	if err := os.WriteFile(filepath.Join(keys, "alice@example.com.asc"), ga.Must(nil, "--armor", "--export", "<alice@example.com>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, sink, _, ownFP := pgpDaemon(t, config.EncryptWhenPossible, func(c *config.Config) {
+		c.Projects[0].PGP.AgentKeysDir = keys
+		c.Projects[0].Agents = []string{"alice@example.com", "erin@example.com"}
+	})
+	g := gpgtest.New(t)
+	g.GenKey("Carl", "carl@customer.example")
+	g.Import(wkdKey(t, d))
+	ga.Import(wkdKey(t, d))
+	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
+		pgpMail(g, "Server creds", "agentkey1@customer.example", textInner("root password: kakapo"), "carl@customer.example"))
+	if plain, signer := waitDecrypted(t, sink, ga, "alice@example.com", "kakapo"); signer != ownFP {
+		t.Fatalf("alice's notification signed by %q:\n%s", signer, plain)
+	}
+	erin := mailWith(t, sink, "erin@example.com", "[ACME-1]")
+	if bytes.Contains(erin.Data, []byte("kakapo")) || !agentLinkRE.Match(erin.Data) {
+		t.Errorf("agent without a key:\n%s", erin.Data)
+	}
 }

@@ -65,3 +65,26 @@ func (c *Config) validatePGP() []error {
 	}
 	return errs
 }
+
+// checkPGPFiles reads the key and passphrase files of every pgp section
+// (the agent keys folder is read per mail: a missing key there is no
+// error).
+func (c *Config) checkPGPFiles() []error {
+	var out []error
+	for i := range c.Projects {
+		g := c.Projects[i].PGP
+		if g == nil {
+			continue
+		}
+		pre := fmt.Sprintf("projects[%d].pgp", i)
+		for _, f := range []struct{ key, path string }{{pre + ".secret_key_file", g.SecretKeyFile}, {pre + ".secret_key_passphrase_file", g.SecretKeyPassphraseFile}} {
+			if f.path == "" {
+				continue
+			}
+			if _, err := SecretFromFile(f.path); err != nil {
+				out = append(out, &FieldError{Key: f.key, Msg: err.Error(), Err: err})
+			}
+		}
+	}
+	return out
+}

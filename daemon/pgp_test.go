@@ -440,3 +440,41 @@ func TestPGPAgentKeysDir(t *testing.T) {
 		t.Errorf("agent without a key:\n%s", erin.Data)
 	}
 }
+
+// TestPGPKeyCommand: a customer's #key is answered with the project's
+// public key attached, which gpg reads.
+func TestPGPKeyCommand(t *testing.T) {
+	d, sink, _, ownFP := pgpDaemon(t, config.EncryptWhenPossible, nil)
+	mustSend(t, d.Addr("smtp"), "fred@customer.example", []string{"acme@support.example.com"},
+		msg("fred@customer.example", "acme@support.example.com", "Your key please", "key1@customer.example", "#key\r\n\r\nI want to write to you encrypted."))
+	m, err := sink.WaitMessage(func(m mailouttest.Message) bool {
+		return len(m.To) == 1 && m.To[0] == "fred@customer.example" && bytes.Contains(m.Data, []byte("application/pgp-keys"))
+	}, 15e9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := mail.CreateReader(bytes.NewReader(m.Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key []byte
+	for {
+		p, err := r.NextPart()
+		if err != nil {
+			break
+		}
+		if ct, _, _ := p.Header.(interface {
+			ContentType() (string, map[string]string, error)
+		}).ContentType(); ct == "application/pgp-keys" {
+			key, _ = io.ReadAll(p.Body)
+		}
+	}
+	g := gpgtest.New(t)
+	g.Import(key)
+	if got := g.Fingerprint("acme@support.example.com"); got != ownFP {
+		t.Fatalf("attached key %s, the project's is %s", got, ownFP)
+	}
+	if !strings.Contains(string(m.Data), "done: #key") {
+		t.Errorf("the answer does not say #key was done:\n%s", m.Data)
+	}
+}

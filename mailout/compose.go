@@ -43,6 +43,15 @@ type Seal struct {
 	// Notice replaces the bodies, and the attachments are left out: the
 	// text must not leave in clear (a notice with the link instead).
 	Notice *Body
+	// Attach are small files made at send time (the project's public
+	// key), attached after the row's own.
+	Attach []Part
+}
+
+// Part is a small attachment held in memory.
+type Part struct {
+	Filename, ContentType string
+	Data                  []byte
 }
 
 // Sealer decides the Seal of a mail; it reads keys through tx and may
@@ -238,7 +247,7 @@ func (m *Message) writeContent(w io.Writer, mh message.Header) error {
 	it := m.Item
 	var mixed, alt *message.Writer
 	var err error
-	if len(m.files) > 0 {
+	if len(m.files) > 0 || len(m.Seal.Attach) > 0 {
 		mh.SetContentType("multipart/mixed", map[string]string{"boundary": boundary(it.MessageID, "mixed")})
 		if mixed, err = message.CreateWriter(w, mh); err != nil {
 			return fmt.Errorf("mailout: compose: %w", err)
@@ -299,6 +308,22 @@ func (m *Message) writeContent(w io.Writer, mh message.Header) error {
 		}
 		if _, err := io.Copy(pw, f); err != nil {
 			return fault.Temporary(fmt.Errorf("mailout: attachment %s: %w", name, err))
+		}
+		if err := pw.Close(); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+	}
+	for _, a := range m.Seal.Attach {
+		var fh message.Header
+		fh.SetContentType(a.ContentType, map[string]string{"name": a.Filename})
+		fh.SetContentDisposition("attachment", map[string]string{"filename": a.Filename})
+		fh.Set("Content-Transfer-Encoding", "7bit")
+		pw, err := mixed.CreatePart(fh)
+		if err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+		if _, err := pw.Write(a.Data); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
 		}
 		if err := pw.Close(); err != nil {
 			return fmt.Errorf("mailout: compose: %w", err)

@@ -498,7 +498,7 @@ func (n *Notifier) queue(tx store.Tx, ev *ticket.Event, pl Planned, attach []sto
 		ProjectKey: p.Key, ProjectName: p.Name, ProjectAddress: p.Address,
 		TicketSubject: t.Subject, TicketStatus: StatusName(t.Status), Reporter: t.Reporter, Assignee: t.Assignee,
 		Actor: ev.Actor, Added: ev.Added, Recipients: ev.Recipients,
-		Status: StatusName(ev.Status), OldStatus: StatusName(ev.OldStatus), Detail: ev.Detail, Reopened: ev.Reopened,
+		Status: StatusName(ev.Status), OldStatus: StatusName(ev.OldStatus), Detail: ev.Detail, Reopened: ev.Reopened, AttachKey: ev.AttachKey,
 		Target: ev.Target, Due: dueText(cfg, p, ev.Due),
 	}
 	name := ""

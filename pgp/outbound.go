@@ -93,6 +93,15 @@ func (s *Sealer) Seal(tx store.Tx, it *store.OutboxItem, r mailout.Renderer) (ma
 	if err != nil && !errors.Is(err, ErrNoKey) {
 		return seal, fault.Temporary(fmt.Errorf("pgp: seal %s: %w", it.MessageID, err))
 	}
+	if own != nil && it.Vars.AttachKey {
+		// A customer's #key: the public key, armored (7-bit safe).
+		armored, err := ArmorPublic(own)
+		if err != nil {
+			return seal, fault.Temporary(err)
+		}
+		local, _, _ := strings.Cut(strings.ToLower(p.Address), "@")
+		seal.Attach = append(seal.Attach, mailout.Part{Filename: local + ".asc", ContentType: "application/pgp-keys", Data: []byte(armored)})
+	}
 	if own != nil && strings.EqualFold(it.Header.From, p.Address) {
 		if seal.Autocrypt, err = AutocryptHeader(strings.ToLower(p.Address), own); err != nil {
 			return seal, fault.Temporary(err)

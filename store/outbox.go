@@ -68,6 +68,9 @@ type OutboxVars struct {
 	// Target and Due of a response-target or snooze mail (issue 21).
 	Target string `json:"target,omitempty"`
 	Due    string `json:"due,omitempty"`
+	// AttachKey: the project's OpenPGP public key is attached at send
+	// time (issue 19).
+	AttachKey bool `json:"attach_key,omitempty"`
 }
 
 // OutboxItem is one mail waiting to be sent to one recipient: what to

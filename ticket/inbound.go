@@ -575,7 +575,8 @@ func (e *Engine) follow(tx store.Tx, cfg *config.Config, p *config.Project, t *s
 		// refused and why. Strangers get none (their mail is held).
 		if f.Answer {
 			ev := &Event{Type: EvCommandsAnswered, Recipients: []string{author}, Actor: "ticketgate",
-				Detail: strings.Join(told, "\n"), InternalOnly: who.Staff, Message: msg}
+				Detail: strings.Join(told, "\n"), InternalOnly: who.Staff, Message: msg,
+				AttachKey: p.PGP != nil && decide.HasCommand(run, "key")}
 			if err := emit(ev); err != nil {
 				return err
 			}

@@ -139,6 +139,9 @@ type Event struct {
 	// warning or breach, the end of a snooze (issue 21).
 	Target string
 	Due    time.Time
+	// AttachKey: the mail carries the project's OpenPGP public key (a
+	// customer's #key, issue 19).
+	AttachKey bool
 	// Reopened marks a customer's comment that reopened the ticket: the
 	// staff's mail about the comment says so, and no separate reopening
 	// mail goes to them.

@@ -16,11 +16,12 @@ import (
 // commandNames are the commands mail understands.
 var commandNames = []string{"status", "assign", "priority", "participant", "organization",
 	"resolve", "reopen", "close", "internal", "approve", "decline", "private",
-	"due", "snooze", "macro"} // issue 21
+	"due", "snooze", "macro", // issue 21
+	"key"} // issue 19
 
 // customerCommands may be used by customers (approve and decline only by
 // approvers).
-var customerCommands = []string{"close", "approve", "decline", "private"}
+var customerCommands = []string{"close", "approve", "decline", "private", "key"}
 
 var priorities = []string{"low", "normal", "high", "urgent"}
 
@@ -69,7 +70,8 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c d
 		if !slices.Contains(customerCommands, c.Name) {
 			return refused("only agents may use #%s", c.Name)
 		}
-		if !cc.customerProven && c.Name != "private" {
+		// #key asks for the project's public key: nothing to prove.
+		if !cc.customerProven && c.Name != "private" && c.Name != "key" {
 			return refused("we could not verify that you sent this mail, so it runs no command; reply to one of our notification mails to use #%s", c.Name)
 		}
 	}
@@ -133,6 +135,11 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c d
 		return e.snooze(tx, p, t, arg, actor, cc.now)
 	case "internal":
 		return nil // the mail was stored as an internal note
+	case "key":
+		if p.PGP == nil {
+			return refused("%s does not use OpenPGP", p.Address)
+		}
+		return nil // the answer carries the key (Event.AttachKey)
 	case "private":
 		if cc.created {
 			return nil // the new request was created private

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -110,26 +111,32 @@ func textInner(s string) string {
 // from it and the fingerprint of the valid signature.
 func decryptMail(t *testing.T, g *gpgtest.Home, m mailouttest.Message) (string, string) {
 	t.Helper()
+	plain, signer, err := tryDecrypt(g, m)
+	if err != nil {
+		t.Fatalf("mail to %v: %v\n%s", m.To, err, m.Data)
+	}
+	return plain, signer
+}
+
+// tryDecrypt is decryptMail's work, its failure an error.
+func tryDecrypt(g *gpgtest.Home, m mailouttest.Message) (string, string, error) {
 	r, err := mail.CreateReader(bytes.NewReader(m.Data))
 	if err != nil {
-		t.Fatal(err)
+		return "", "", err
 	}
 	if ct, params, _ := r.Header.ContentType(); ct != "multipart/encrypted" || params["protocol"] != "application/pgp-encrypted" {
-		t.Fatalf("mail to %v is %s, not PGP/MIME:\n%s", m.To, ct, m.Data)
+		return "", "", fmt.Errorf("%s, not PGP/MIME", ct)
 	}
 	var body []byte
 	for i := 0; i < 2; i++ {
 		p, err := r.NextPart()
 		if err != nil {
-			t.Fatal(err)
+			return "", "", err
 		}
 		body, _ = io.ReadAll(p.Body)
 	}
 	plain, signer, err := g.Decrypt(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(plain), signer
+	return string(plain), signer, err
 }
 
 func mailWith(t *testing.T, sink *mailouttest.Sink, rcpt, subject string) mailouttest.Message {
@@ -399,8 +406,8 @@ func waitDecrypted(t *testing.T, sink *mailouttest.Sink, g *gpgtest.Home, rcpt, 
 		if len(m.To) != 1 || m.To[0] != rcpt || !bytes.Contains(m.Data, []byte("multipart/encrypted")) {
 			return false
 		}
-		p, s := decryptMail(t, g, m)
-		if strings.Contains(p, text) {
+		p, s, err := tryDecrypt(g, m)
+		if err == nil && strings.Contains(p, text) {
 			plain, signer = p, s
 			return true
 		}
@@ -476,5 +483,60 @@ func TestPGPKeyCommand(t *testing.T) {
 	}
 	if !strings.Contains(string(m.Data), "done: #key") {
 		t.Errorf("the answer does not say #key was done:\n%s", m.Data)
+	}
+}
+
+// TestPGPKeyChangeToldAtBothKeys: a verified key replaced by a newer one
+// on proven mail is noted on the customer's tickets and told to them in a
+// mail both the old and the new key decrypt.
+func TestPGPKeyChangeToldAtBothKeys(t *testing.T) {
+	d, sink, _, ownFP := pgpDaemon(t, config.EncryptWhenPossible, func(c *config.Config) {
+		c.TrustedAuthservIDs = []string{"mx.customer.example"}
+		c.Inbound.AuthResultsFrom = []string{"127.0.0.1"}
+	})
+	oldHome, newHome := gpgtest.New(t), gpgtest.New(t)
+	oldFP := oldHome.GenKey("Dora", "dora@customer.example")
+	newFP := newHome.GenKey("Dora", "dora@customer.example")
+	own := wkdKey(t, d)
+	oldHome.Import(own)
+	newHome.Import(own)
+	proven := "Authentication-Results: mx.customer.example; dmarc=pass header.from=customer.example"
+	mustSend(t, d.Addr("smtp"), "dora@customer.example", []string{"acme@support.example.com"},
+		msg("dora@customer.example", "acme@support.example.com", "First", "kc1@customer.example", "hello", autocryptOf(oldHome, "dora@customer.example"), proven))
+	waitUntil(t, "the old key verified", func() bool {
+		k := pgpKeyOf(t, d, "dora@customer.example")
+		return k != nil && k.Verified != nil && k.Verified.Fingerprint == oldFP
+	})
+	mustSend(t, d.Addr("smtp"), "dora@customer.example", []string{"acme@support.example.com"},
+		strings.Replace(msg("dora@customer.example", "acme@support.example.com", "Second", "kc2@customer.example", "new laptop", autocryptOf(newHome, "dora@customer.example"), proven),
+			"Mon, 02 Nov 2026 10:00:00", "Mon, 02 Nov 2026 11:00:00", 1))
+	waitUntil(t, "the new key verified", func() bool {
+		k := pgpKeyOf(t, d, "dora@customer.example")
+		return k != nil && k.Verified != nil && k.Verified.Fingerprint == newFP
+	})
+	m, err := sink.WaitMessage(func(m mailouttest.Message) bool {
+		return len(m.To) == 1 && m.To[0] == "dora@customer.example" && bytes.Contains(m.Data, []byte("multipart/encrypted")) &&
+			func() bool { p, _, err := tryDecrypt(newHome, m); return err == nil && strings.Contains(p, "has changed") }()
+	}, 15e9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, g := range map[string]*gpgtest.Home{"old": oldHome, "new": newHome} {
+		plain, signer := decryptMail(t, g, m)
+		plain = textBody(t, mailouttest.Message{Data: []byte(plain)})
+		if signer != ownFP || !strings.Contains(plain, oldFP) || !strings.Contains(plain, newFP) {
+			t.Errorf("the %s key reads (signed by %q):\n%s", name, signer, plain)
+		}
+	}
+	for _, key := range []string{"ACME-1", "ACME-2"} {
+		var events []*store.Event
+		d.Store().View(func(tx store.Tx) error { events, _ = tx.Events(key); return nil })
+		noted := false
+		for _, e := range events {
+			noted = noted || (e.Kind == store.EvPGPKeyChanged && strings.Contains(e.Reason, newFP))
+		}
+		if !noted {
+			t.Errorf("%s: the key change is not noted", key)
+		}
 	}
 }

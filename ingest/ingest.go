@@ -245,7 +245,7 @@ func (p *Pipeline) handle(ctx context.Context, rc *received, proj *config.Projec
 	if err == nil && rc.refusal != nil {
 		err = p.refused(ctx, rc, res, v, sender)
 	}
-	if err == nil && p.PGP != nil && res != nil && !res.Duplicate && v.Person() {
+	if err == nil && p.PGP != nil && proj.PGP != nil && res != nil && !res.Duplicate && v.Person() {
 		p.afterPGP(ctx, rc, proj, m, res, sender)
 	}
 	p.logOutcome(rc.env, proj, rc.msg, res, v, open.Auto, err, time.Since(rc.start))

@@ -32,9 +32,8 @@ func NewInbound(db store.DB, keys *Keys, cfg func() *config.Config, log *slog.Lo
 }
 
 // Open decrypts and checks the raw message (see package function Open)
-// with the keys of the projects among the envelope recipients. A mail to
-// projects without OpenPGP is looked at all the same (its signature is
-// shown), but cannot be decrypted. Its error is temporary.
+// with the keys of the projects among the envelope recipients; mail to no
+// project with a pgp section is left alone. Its error is temporary.
 func (in *Inbound) Open(rcpts []string, raw string, maxBytes int64) (*Opened, error) {
 	cfg := in.cfg()
 	var ring openpgp.EntityList
@@ -63,6 +62,11 @@ func (in *Inbound) Open(rcpts []string, raw string, maxBytes int64) (*Opened, er
 	})
 	if err != nil {
 		return nil, fault.Temporary(fmt.Errorf("pgp: keys: %w", err))
+	}
+	if project == "" {
+		// No addressed project speaks OpenPGP: the message is not even
+		// looked at (no cost on the ingest path of the others).
+		return &Opened{}, nil
 	}
 	src := Source{
 		Open:     func(h string) (io.ReadSeekCloser, error) { return in.db.OpenBlob(h) },

@@ -516,7 +516,10 @@ func TestPGPKeyChangeToldAtBothKeys(t *testing.T) {
 	})
 	m, err := sink.WaitMessage(func(m mailouttest.Message) bool {
 		return len(m.To) == 1 && m.To[0] == "dora@customer.example" && bytes.Contains(m.Data, []byte("multipart/encrypted")) &&
-			func() bool { p, _, err := tryDecrypt(newHome, m); return err == nil && strings.Contains(p, "has changed") }()
+			func() bool {
+				p, _, err := tryDecrypt(newHome, m)
+				return err == nil && strings.Contains(p, "has changed")
+			}()
 	}, 15e9)
 	if err != nil {
 		t.Fatal(err)

@@ -189,7 +189,7 @@ func TestPGPEndToEnd(t *testing.T) {
 		pgpMail(g, "Printer secret", "enc1@customer.example", textInner("The admin password is hunter2."), "carl@customer.example", ac))
 	reply := mailWith(t, sink, "carl@customer.example", "[ACME-1]")
 	tk, msgs := ticketOf(t, d, "ACME-1")
-	if !tk.Encrypted || !msgs[0].Encrypted || !strings.Contains(msgs[0].Text, "hunter2") || msgs[0].Signature != store.SignatureUnknownKey {
+	if !tk.Encrypted || !msgs[0].Encrypted || !strings.Contains(msgs[0].Text, "hunter2") || msgs[0].Signature != store.SignatureUnknownKey || !msgs[0].Unverified {
 		t.Fatalf("ticket %+v, message encrypted=%v signature=%q text %q", tk, msgs[0].Encrypted, msgs[0].Signature, msgs[0].Text)
 	}
 	if bytes.Contains(reply.Data, []byte("hunter2")) || !linkRE.Match(reply.Data) {
@@ -228,8 +228,8 @@ func TestPGPEndToEnd(t *testing.T) {
 		pgpMail(g, "Second secret", "enc3@customer.example", textInner("The VPN key is swordfish."), "carl@customer.example"))
 	enc := mailWith(t, sink, "carl@customer.example", "[ACME-2]")
 	_, msgs = ticketOf(t, d, "ACME-2")
-	if msgs[0].Signature != store.SignatureVerified || !strings.Contains(msgs[0].Text, "swordfish") {
-		t.Fatalf("signature %q, text %q", msgs[0].Signature, msgs[0].Text)
+	if msgs[0].Signature != store.SignatureVerified || !strings.Contains(msgs[0].Text, "swordfish") || msgs[0].Unverified {
+		t.Fatalf("signature %q, unverified %v (a verified key's signature proves carl), text %q", msgs[0].Signature, msgs[0].Unverified, msgs[0].Text)
 	}
 	plain, signer := decryptMail(t, g, enc)
 	if signer != ownFP || !strings.Contains(plain, "ACME-2") || !strings.Contains(plain, "http://ticketgate.test/t/") {

@@ -111,8 +111,10 @@ func (in *Inbound) Learn(ctx context.Context, mk MailKeys) ([]Change, error) {
 	if from == "" || in.cfg().IsOwnAddress(from) {
 		return nil, nil
 	}
+	// Autocrypt's effective date: the mail's Date, never later than now
+	// (a Date in the future must not pin a key against newer mail).
 	seen := mk.Date
-	if seen.IsZero() {
+	if seen.IsZero() || seen.After(in.now()) {
 		seen = in.now()
 	}
 	var learned []Learned

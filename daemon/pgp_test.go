@@ -189,7 +189,7 @@ func TestPGPEndToEnd(t *testing.T) {
 		pgpMail(g, "Printer secret", "enc1@customer.example", textInner("The admin password is hunter2."), "carl@customer.example", ac))
 	reply := mailWith(t, sink, "carl@customer.example", "[ACME-1]")
 	tk, msgs := ticketOf(t, d, "ACME-1")
-	if !tk.Encrypted || !msgs[0].Encrypted || !strings.Contains(msgs[0].Text, "hunter2") || msgs[0].Signature != store.SignatureUnknownKey || !msgs[0].Unverified {
+	if !tk.Encrypted || !msgs[0].Encrypted || !strings.Contains(msgs[0].Text, "hunter2") || msgs[0].Signature != store.SignatureUnknownKey {
 		t.Fatalf("ticket %+v, message encrypted=%v signature=%q text %q", tk, msgs[0].Encrypted, msgs[0].Signature, msgs[0].Text)
 	}
 	if bytes.Contains(reply.Data, []byte("hunter2")) || !linkRE.Match(reply.Data) {
@@ -211,7 +211,7 @@ func TestPGPEndToEnd(t *testing.T) {
 	// 2. Carl answers the auto-reply (its Message-ID carries his own reply
 	// token): the mail proves him, so his key becomes verified.
 	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
-		pgpMail(g, "Re: [ACME-1] Printer secret", "enc2@customer.example", textInner("Also: the PIN is 4711."), "carl@customer.example",
+		pgpMail(g, "Re: [ACME-1] Printer secret", "enc2@customer.example", textInner("Also: the PIN is kiwi4711."), "carl@customer.example",
 			ac, "In-Reply-To: "+replyHeader.Get("Message-Id")))
 	waitUntil(t, "carl's key verified", func() bool {
 		k := pgpKeyOf(t, d, "carl@customer.example")
@@ -228,8 +228,19 @@ func TestPGPEndToEnd(t *testing.T) {
 		pgpMail(g, "Second secret", "enc3@customer.example", textInner("The VPN key is swordfish."), "carl@customer.example"))
 	enc := mailWith(t, sink, "carl@customer.example", "[ACME-2]")
 	_, msgs = ticketOf(t, d, "ACME-2")
-	if msgs[0].Signature != store.SignatureVerified || !strings.Contains(msgs[0].Text, "swordfish") || msgs[0].Unverified {
-		t.Fatalf("signature %q, unverified %v (a verified key's signature proves carl), text %q", msgs[0].Signature, msgs[0].Unverified, msgs[0].Text)
+	if msgs[0].Signature != store.SignatureVerified || !strings.Contains(msgs[0].Text, "swordfish") {
+		t.Fatalf("signature %q, text %q", msgs[0].Signature, msgs[0].Text)
+	}
+	// Threaded by the subject token alone (anyone can type it), a comment
+	// is proven by carl's verified key's signature, and unverified
+	// without it.
+	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
+		pgpMail(g, "Re: [ACME-2] Second secret", "enc4@customer.example", textInner("signed follow-up"), "carl@customer.example"))
+	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
+		pgpMail(g, "Re: [ACME-2] Second secret", "enc5@customer.example", textInner("unsigned follow-up"), ""))
+	_, msgs = ticketOf(t, d, "ACME-2")
+	if len(msgs) != 3 || msgs[1].ThreadedBy != "subject-token" || msgs[1].Unverified || !msgs[2].Unverified {
+		t.Fatalf("subject-token comments: %d messages; signed one unverified=%v, unsigned one unverified=%v", len(msgs), msgs[1].Unverified, msgs[len(msgs)-1].Unverified)
 	}
 	plain, signer := decryptMail(t, g, enc)
 	if signer != ownFP || !strings.Contains(plain, "ACME-2") || !strings.Contains(plain, "http://ticketgate.test/t/") {
@@ -259,9 +270,9 @@ func TestPGPEndToEnd(t *testing.T) {
 		t.Fatalf("decrypted answer signed by %q:\n%s", signer, plain)
 	}
 	for _, m := range sink.Messages() {
-		for _, secret := range []string{"hunter2", "4711", "swordfish", "marlin"} {
+		for _, secret := range []string{"hunter2", "kiwi4711", "swordfish", "marlin"} {
 			if bytes.Contains(m.Data, []byte(secret)) {
-				t.Errorf("%q left in clear to %v", secret, m.To)
+				t.Errorf("%q left in clear to %v:\n%s", secret, m.To, m.Data)
 			}
 		}
 	}

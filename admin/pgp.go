@@ -197,6 +197,10 @@ func (s *Server) pgpForget(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := strings.ToLower(r.PathValue("addr"))
+	if !s.mayAddress(r, addr) {
+		writeError(w, http.StatusForbidden, fmt.Sprintf("%s is no customer of your projects", addr))
+		return
+	}
 	err := s.store.Update(r.Context(), func(tx store.Tx) error {
 		k, err := tx.PGPKey(addr)
 		if err != nil {
@@ -221,6 +225,10 @@ func (s *Server) pgpVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := strings.ToLower(r.PathValue("addr"))
+	if !s.mayAddress(r, addr) {
+		writeError(w, http.StatusForbidden, fmt.Sprintf("%s is no customer of your projects", addr))
+		return
+	}
 	var change *pgp.Change
 	var found bool
 	err := s.store.Update(r.Context(), func(tx store.Tx) error {
@@ -251,4 +259,34 @@ func (s *Server) pgpVerify(w http.ResponseWriter, r *http.Request) {
 	var k *store.PGPKey
 	s.store.View(func(tx store.Tx) error { k, _ = tx.PGPKey(addr); return nil })
 	writeJSON(w, http.StatusOK, k)
+}
+
+// mayAddress: keys are kept per address, for every project, so an agent
+// may confirm or forget the keys of a customer of one of their own
+// projects (reporter or participant of a ticket there) only; an operator
+// any.
+func (s *Server) mayAddress(r *http.Request, addr string) bool {
+	c := callerFrom(r.Context())
+	if c.Operator {
+		return true
+	}
+	found := false
+	s.store.View(func(tx store.Tx) error {
+		for _, p := range s.cfg().Projects {
+			if !s.may(r.Context(), p.Key) {
+				continue
+			}
+			if err := tx.ForEachTicket(p.Key, func(t *store.Ticket) bool {
+				found = strings.EqualFold(t.Reporter, addr)
+				for _, pa := range t.Participants {
+					found = found || strings.EqualFold(pa.Address, addr)
+				}
+				return !found
+			}); err != nil || found {
+				return err
+			}
+		}
+		return nil
+	})
+	return found
 }

@@ -554,3 +554,32 @@ func TestPGPKeyChangeToldAtBothKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestPGPVerifyOnlyOwnCustomers: an agent of another project may neither
+// confirm nor forget the keys of ACME's customer (keys are per address,
+// for every project); ACME's own agent may.
+func TestPGPVerifyOnlyOwnCustomers(t *testing.T) {
+	dir := t.TempDir()
+	d, _, alice, _ := pgpDaemon(t, config.EncryptWhenPossible, func(c *config.Config) {
+		c.Admin.Listen = "127.0.0.1:0"
+		c.Admin.Tokens = []config.AdminToken{{Agent: "bob@example.org", TokenFile: writeToken(t, dir, "bob.token", "token-of-bob-0123456789abcdef")}}
+	})
+	g := gpgtest.New(t)
+	g.GenKey("Carl", "carl@customer.example")
+	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
+		msg("carl@customer.example", "acme@support.example.com", "Hi", "own1@customer.example", "hello", autocryptOf(g, "carl@customer.example")))
+	waitUntil(t, "carl's key learned", func() bool { k := pgpKeyOf(t, d, "carl@customer.example"); return k != nil && k.Unverified != nil })
+	bob := admin.NewTCPClient("http://"+d.Addr("admin-tcp"), "token-of-bob-0123456789abcdef", nil)
+	ctx := context.Background()
+	for _, call := range []struct{ method, path string }{{http.MethodPost, "/api/pgp/keys/carl@customer.example/verify"}, {http.MethodDelete, "/api/pgp/keys/carl@customer.example"}} {
+		if err := bob.Call(ctx, call.method, call.path, nil, nil); statusCode(err) != http.StatusForbidden {
+			t.Errorf("BETA's agent: %s %s: %v, want 403", call.method, call.path, err)
+		}
+	}
+	if err := alice.Call(ctx, http.MethodPost, "/api/pgp/keys/carl@customer.example/verify", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if k := pgpKeyOf(t, d, "carl@customer.example"); k.Verified == nil {
+		t.Errorf("ACME's agent could not confirm: %+v", k)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-smtp"
 
 	"github.com/ticketgate/ticketgate/admin"
 	"github.com/ticketgate/ticketgate/config"
@@ -581,5 +583,34 @@ func TestPGPVerifyOnlyOwnCustomers(t *testing.T) {
 	}
 	if k := pgpKeyOf(t, d, "carl@customer.example"); k.Verified == nil {
 		t.Errorf("ACME's agent could not confirm: %+v", k)
+	}
+}
+
+// TestPGPUnreadableKeyDefersOnlyEncryptedMail: with a project key that
+// cannot be unlocked (its passphrase file changed), plain mail is stored
+// as ever and encrypted mail is deferred (4xx: the MTA retries), never
+// lost or half-handled.
+func TestPGPUnreadableKeyDefersOnlyEncryptedMail(t *testing.T) {
+	pass := filepath.Join(t.TempDir(), "pass")
+	os.WriteFile(pass, []byte("right\n"), 0o600)
+	d, _, _, _ := pgpDaemon(t, config.EncryptWhenPossible, func(c *config.Config) { c.Projects[0].PGP.SecretKeyPassphraseFile = pass })
+	g := gpgtest.New(t)
+	g.GenKey("Carl", "carl@customer.example")
+	g.Import(wkdKey(t, d))
+	os.WriteFile(pass, []byte("wrong\n"), 0o600)
+	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
+		msg("carl@customer.example", "acme@support.example.com", "Plain", "plainok@customer.example", "plain mail still works"))
+	ticketOf(t, d, "ACME-1")
+	err := send(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
+		pgpMail(g, "Encrypted", "deferred@customer.example", textInner("later"), ""))
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code/100 != 4 {
+		t.Fatalf("encrypted mail with an unreadable project key: %v, want a 4xx", err)
+	}
+	os.WriteFile(pass, []byte("right\n"), 0o600)
+	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
+		pgpMail(g, "Encrypted", "deferred@customer.example", textInner("now it works"), ""))
+	if _, msgs := ticketOf(t, d, "ACME-2"); !strings.Contains(msgs[0].Text, "now it works") {
+		t.Errorf("the retried mail: %q", msgs[0].Text)
 	}
 }

@@ -51,9 +51,11 @@ type Source struct {
 	Open func(hash string) (io.ReadSeekCloser, error)
 	// NewBlob starts the blob of the decrypted message.
 	NewBlob func() (store.BlobWriter, error)
-	// Decrypt holds the secret keys that may decrypt (the addressed
-	// projects' keys).
-	Decrypt openpgp.EntityList
+	// Decrypt returns the secret keys that may decrypt (the addressed
+	// projects' keys); asked only for encrypted mail, so a key that cannot
+	// be read holds up only that (its error is a storage error: the
+	// sender retries).
+	Decrypt func() (openpgp.EntityList, error)
 	// SenderKeys returns the verified and the unverified key known for the
 	// sender's From address (either may be nil).
 	SenderKeys func(from string) (verified, unverified *openpgp.Entity, err error)
@@ -174,7 +176,11 @@ func decrypt(src Source, f io.ReadSeeker, from string, o *Opened) error {
 	if err != nil {
 		return err
 	}
-	ring := append(openpgp.EntityList{}, src.Decrypt...)
+	own, err := src.Decrypt()
+	if err != nil {
+		return errStorage{err}
+	}
+	ring := append(openpgp.EntityList{}, own...)
 	for _, k := range []*openpgp.Entity{verified, unverified} {
 		if k != nil {
 			ring = append(ring, k)

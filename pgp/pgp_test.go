@@ -52,6 +52,7 @@ func (bs blobs) source(own *openpgp.Entity, verified, unverified *openpgp.Entity
 		ring = append(ring, own)
 	}
 	return Source{
+		Decrypt: func() (openpgp.EntityList, error) { return ring, nil },
 		Open: func(h string) (io.ReadSeekCloser, error) {
 			b, ok := bs[h]
 			if !ok {
@@ -60,7 +61,6 @@ func (bs blobs) source(own *openpgp.Entity, verified, unverified *openpgp.Entity
 			return nopCloser{bytes.NewReader(b)}, nil
 		},
 		NewBlob:    func() (store.BlobWriter, error) { return &memBlob{into: bs}, nil },
-		Decrypt:    ring,
 		MaxBytes:   1 << 20,
 		SenderKeys: func(string) (*openpgp.Entity, *openpgp.Entity, error) { return verified, unverified, nil },
 	}

@@ -36,34 +36,17 @@ func NewInbound(db store.DB, keys *Keys, cfg func() *config.Config, log *slog.Lo
 // project with a pgp section is left alone. Its error is temporary.
 func (in *Inbound) Open(rcpts []string, raw string, maxBytes int64) (*Opened, error) {
 	cfg := in.cfg()
-	var ring openpgp.EntityList
+	var projects []string
 	seen := map[string]bool{}
-	var project string
-	err := in.db.View(func(tx store.Tx) error {
-		for _, r := range rcpts {
-			p, _, _ := cfg.Route(r)
-			if p == nil || p.PGP == nil || seen[p.Key] {
-				continue
-			}
-			seen[p.Key] = true
-			if project == "" {
-				project = p.Key
-			}
-			e, err := in.keys.Project(tx, p.Key)
-			if errors.Is(err, ErrNoKey) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			ring = append(ring, e)
+	for _, r := range rcpts {
+		p, _, _ := cfg.Route(r)
+		if p == nil || p.PGP == nil || seen[p.Key] {
+			continue
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fault.Temporary(fmt.Errorf("pgp: keys: %w", err))
+		seen[p.Key] = true
+		projects = append(projects, p.Key)
 	}
-	if project == "" {
+	if len(projects) == 0 {
 		// No addressed project speaks OpenPGP: the message is not even
 		// looked at (no cost on the ingest path of the others).
 		return &Opened{}, nil
@@ -71,11 +54,27 @@ func (in *Inbound) Open(rcpts []string, raw string, maxBytes int64) (*Opened, er
 	src := Source{
 		Open:     func(h string) (io.ReadSeekCloser, error) { return in.db.OpenBlob(h) },
 		NewBlob:  in.db.NewBlob,
-		Decrypt:  ring,
 		MaxBytes: maxBytes,
+		Decrypt: func() (openpgp.EntityList, error) {
+			var ring openpgp.EntityList
+			err := in.db.View(func(tx store.Tx) error {
+				for _, p := range projects {
+					e, err := in.keys.Project(tx, p)
+					if errors.Is(err, ErrNoKey) {
+						continue
+					}
+					if err != nil {
+						return err
+					}
+					ring = append(ring, e)
+				}
+				return nil
+			})
+			return ring, err
+		},
 		SenderKeys: func(from string) (v, u *openpgp.Entity, err error) {
 			err = in.db.View(func(tx store.Tx) error {
-				v, u, err = in.keys.Peer(tx, project, from)
+				v, u, err = in.keys.Peer(tx, projects[0], from)
 				return err
 			})
 			return v, u, err

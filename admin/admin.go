@@ -72,6 +72,7 @@ func NewServer(s store.DB, cfg func() *config.Config, opts Options, log *slog.Lo
 	srv.traceRoutes()
 	srv.attachmentRoutes()
 	srv.accessRoutes()
+	srv.pgpRoutes()
 	return srv
 }
 

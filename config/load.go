@@ -341,5 +341,6 @@ func (c *Config) checkFiles() []error {
 	}
 	out = append(out, c.checkIMAPFiles()...)
 	out = append(out, c.checkStoreFiles()...)
+	out = append(out, c.checkPGPFiles()...)
 	return out
 }

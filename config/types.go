@@ -204,6 +204,8 @@ type Project struct {
 	// Offers and Ratings: issue 18 (config/offers.go).
 	Offers  Offers  `mapstructure:"offers"`
 	Ratings Ratings `mapstructure:"ratings"`
+	// PGP is the project's OpenPGP set-up (nil: none).
+	PGP *PGP `mapstructure:"pgp"`
 
 	// agents and admins hold the lower-cased staff addresses; built by Load
 	// and Finalize.

@@ -122,6 +122,7 @@ func (c *Config) Validate() []error {
 	errs = append(errs, c.validateOutbound()...)
 	errs = append(errs, c.validateProjects()...)
 	errs = append(errs, c.validateIMAP()...)
+	errs = append(errs, c.validatePGP()...)
 	return errs
 }
 

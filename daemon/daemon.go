@@ -27,6 +27,7 @@ import (
 	"github.com/ticketgate/ticketgate/mailout"
 	"github.com/ticketgate/ticketgate/metrics"
 	"github.com/ticketgate/ticketgate/notify"
+	"github.com/ticketgate/ticketgate/pgp"
 	"github.com/ticketgate/ticketgate/retention"
 	"github.com/ticketgate/ticketgate/search"
 	"github.com/ticketgate/ticketgate/store"
@@ -49,6 +50,9 @@ type Daemon struct {
 	version     string
 	tmpl        atomic.Pointer[templates.Set]
 	now         func() time.Time
+
+	// pgpKeys finds the OpenPGP keys (issue 19).
+	pgpKeys *pgp.Keys
 
 	store    store.DB
 	sender   *mailout.Sender
@@ -145,6 +149,11 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	d.engine = engine
 	d.pipeline = ingest.New(st, d.Config, engine, log.With("component", "ingest"))
 	d.pipeline.Queued = d.sender.Wake
+	// OpenPGP (issue 19): decrypt and check inbound mail, learn keys,
+	// seal outbound mail at send time, publish the keys (WKD).
+	d.pgpKeys = pgp.NewKeys(d.Config, d.now)
+	d.pipeline.PGP = pgp.NewInbound(st, d.pgpKeys, d.Config, log.With("component", "pgp"))
+	d.sender.Sealer = pgp.NewSealer(d.pgpKeys, d.Config)
 	d.sender.OnGiveUp = engine.DeliveryFailed
 	d.sender.OnDelivered = engine.Delivered
 	engine.Queued = d.sender.Wake
@@ -350,7 +359,7 @@ func (d *Daemon) listen(cfg *config.Config) error {
 	d.webLn = ln
 	d.desk = d.newDesk(cfg.Web.BaseURL)
 	d.web = &http.Server{
-		Handler: web.NewHandler(d.store, web.Options{
+		Handler: pgp.NewWKD(d.store, d.pgpKeys, d.Config, web.NewHandler(d.store, web.Options{
 			BaseURL: cfg.Web.BaseURL,
 			Now:     d.now,
 			ProjectName: func(key string) string {
@@ -385,7 +394,7 @@ func (d *Daemon) listen(cfg *config.Config) error {
 			},
 			Desk:  d.desk,
 			Pages: d.pageActions(),
-		}, d.log.With("component", "web")),
+		}, d.log.With("component", "web"))),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 	}

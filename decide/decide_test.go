@@ -100,6 +100,13 @@ func TestIdentify(t *testing.T) {
 		{"an organization member", WhoFacts{Author: customer, From: customer, OrgMember: true}, Who{Author: customer, Member: true}},
 		{"an approver", WhoFacts{Author: customer, From: customer, Approver: true}, Who{Author: customer, Member: true}},
 		{"whoever opens the ticket", WhoFacts{Author: customer, From: customer, Created: true}, Who{Author: customer, Member: true}},
+		// Issue 19: a good signature by From's verified OpenPGP key.
+		{"their verified key's signature proves a customer", WhoFacts{Author: customer, From: customer, KeySigned: true, MayPost: true},
+			Who{Author: customer, Proven: true, Member: true}},
+		{"a verified key's signature never makes an agent", WhoFacts{Author: agent, From: agent, Staff: true, KeySigned: true},
+			Who{Author: agent, Staff: true, Proven: true}},
+		{"a signature proves only From, not a form's Reply-To", WhoFacts{Author: customer, From: "form@www.example.com", Relayed: true, KeySigned: true},
+			Who{Author: customer, Relayed: true}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := Identify(c.f); got != c.want {

@@ -90,6 +90,10 @@ type WhoFacts struct {
 	// OrgMember: a member of the organization it is shared with;
 	// Approver: an approver of the status the ticket waits in.
 	MayPost, OrgMember, Approver bool
+	// KeySigned: the mail carries a good OpenPGP signature by From's
+	// verified key (issue 19): it proves From like their reply token —
+	// customer rights, never an agent's (Agent needs SenderProven).
+	KeySigned bool
 }
 
 // Identify decides who wrote a mail and with what proof.
@@ -99,7 +103,8 @@ func Identify(f WhoFacts) Who {
 		// A reply token proves its recipient only as the mail's From (not
 		// a Reply-To a form or anyone else may set).
 		Proven: !f.Relayed && (f.SenderProven || (f.Threading.Rule == ByReplyToken && f.Threading.TokenFor != "" &&
-			f.Threading.TokenFor == f.Author && f.Threading.TokenFor == f.From)),
+			f.Threading.TokenFor == f.Author && f.Threading.TokenFor == f.From) ||
+			(f.KeySigned && f.Author == f.From)),
 	}
 	w.Member = f.Approver || f.Created || f.MayPost || f.OrgMember
 	return w

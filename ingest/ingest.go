@@ -22,6 +22,7 @@ import (
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/mailin"
 	"github.com/ticketgate/ticketgate/message"
+	"github.com/ticketgate/ticketgate/pgp"
 	"github.com/ticketgate/ticketgate/policy"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/ticket"
@@ -40,6 +41,9 @@ type Pipeline struct {
 	// Observe is called once per project copy with its outcome (metrics,
 	// audit); may be nil.
 	Observe func(o Outcome)
+	// PGP, when set, decrypts and checks OpenPGP mail before it is parsed
+	// and learns the keys it offers after it was stored (issue 19).
+	PGP *pgp.Inbound
 }
 
 // Outcome describes what happened to one project's copy of a message.
@@ -94,6 +98,8 @@ type received struct {
 	// project's copy (the automatic check and a block depend on the
 	// project).
 	signals decide.Signals
+	// pgp is what the OpenPGP step made of the message (nil without it).
+	pgp *pgp.Opened
 }
 
 // Receive implements mailin.Receiver: the message is spooled, parsed and
@@ -141,12 +147,27 @@ func (p *Pipeline) read(env *mailin.Envelope, r io.Reader) (*received, error) {
 		p.log.Error("could not spool message", "source", env.Source, "err", err)
 		return nil, fault.Temporary(err)
 	}
-	if rc.msg, rc.attach, err = p.parse(rc.hash, p.cfg().Inbound.MaxTextBytes); err != nil {
+	parsed := rc.hash
+	if p.PGP != nil {
+		// Encrypted mail is parsed from its decrypted copy; the raw blob
+		// (the content hash) stays the encrypted original.
+		if rc.pgp, err = p.PGP.Open(env.Rcpts, rc.hash, p.cfg().Inbound.MaxMessageBytes); err != nil {
+			p.log.Error("could not read the message's OpenPGP parts", "blob", rc.hash, "err", err)
+			return nil, err
+		}
+		if rc.pgp.Plain != "" {
+			parsed = rc.pgp.Plain
+		}
+	}
+	if rc.msg, rc.attach, err = p.parse(parsed, p.cfg().Inbound.MaxTextBytes); err != nil {
 		p.log.Error("could not parse stored message", "blob", rc.hash, "err", err)
 		return nil, fault.Temporary(err)
 	}
 	cfg, msg := p.cfg(), rc.msg
 	rc.cfg = cfg
+	if rc.pgp != nil {
+		notePGP(msg, rc.pgp)
+	}
 	// Authentication-Results claiming our MTA's id count only when our MTA
 	// added them (RFC 8601 §5): forged copies go before anything reads them.
 	var removed int
@@ -192,6 +213,14 @@ func (p *Pipeline) handle(ctx context.Context, rc *received, proj *config.Projec
 	m.SupportKey = rc.msg.Header.Get("X-Support-Key")
 	m.ToInternal = kind == config.AddrInternal
 	m.SenderProven = rc.cfg.TrustFrom || rc.proof.Proven()
+	if rc.pgp != nil {
+		// Only a decrypted mail makes the ticket an encrypted one: one
+		// that could not be decrypted holds nothing secret, and its note
+		// must reach the agents.
+		m.Encrypted, m.Signature = rc.pgp.Plain != "", rc.pgp.Signature
+		// The keys checked were those of From.
+		m.KeySigned = rc.pgp.Signature == store.SignatureVerified
+	}
 	open, err := p.verdict(rc, proj, m)
 	if err != nil {
 		return err
@@ -219,6 +248,9 @@ func (p *Pipeline) handle(ctx context.Context, rc *received, proj *config.Projec
 	res, err := p.apply(ctx, rc, proj, m, kind, tag)
 	if err == nil && rc.refusal != nil {
 		err = p.refused(ctx, rc, res, v, sender)
+	}
+	if err == nil && p.PGP != nil && proj.PGP != nil && res != nil && !res.Duplicate && v.Person() {
+		p.afterPGP(ctx, rc, proj, m, res, sender)
 	}
 	p.logOutcome(rc.env, proj, rc.msg, res, v, open.Auto, err, time.Since(rc.start))
 	if res != nil && res.Queued > 0 && p.Queued != nil {

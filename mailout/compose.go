@@ -28,6 +28,39 @@ type Renderer interface {
 	Render(tx store.Tx, item *store.OutboxItem) (Body, error)
 }
 
+// Seal is what the OpenPGP step (package pgp, issue 19) makes of one mail
+// at send time, where the MIME is composed.
+type Seal struct {
+	// Autocrypt is the value of an Autocrypt header to add ("" none).
+	Autocrypt string
+	// Encrypt, when set, makes the mail PGP/MIME (RFC 3156): the content
+	// (bodies and attachments, with their MIME headers) streams through
+	// the writer it returns, which writes the armored OpenPGP message to
+	// w. OpenPGP encryption is randomized (a fresh session key per
+	// message), so a retry sends other bytes for the same Message-ID and
+	// plaintext; see docs/architecture.md "The outbox".
+	Encrypt func(w io.Writer) (io.WriteCloser, error)
+	// Notice replaces the bodies, and the attachments are left out: the
+	// text must not leave in clear (a notice with the link instead).
+	Notice *Body
+	// Attach are small files made at send time (the project's public
+	// key), attached after the row's own.
+	Attach []Part
+}
+
+// Part is a small attachment held in memory.
+type Part struct {
+	Filename, ContentType string
+	Data                  []byte
+}
+
+// Sealer decides the Seal of a mail; it reads keys through tx and may
+// render a notice through r. Its error fails the attempt like a render
+// error (temporary unless it says otherwise).
+type Sealer interface {
+	Seal(tx store.Tx, item *store.OutboxItem, r Renderer) (Seal, error)
+}
+
 // OpenBlob opens a stored blob (an attachment, or the whole message of a
 // row queued by an older layout).
 type OpenBlob func(hash string) (io.ReadCloser, error)
@@ -38,6 +71,7 @@ type OpenBlob func(hash string) (io.ReadCloser, error)
 type Message struct {
 	Item  *store.OutboxItem
 	Body  Body
+	Seal  Seal
 	files []io.ReadCloser
 	raw   io.ReadCloser
 }
@@ -146,11 +180,76 @@ func (m *Message) write(w io.Writer) error {
 		mh.Set("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 	}
 	mh.Set("MIME-Version", "1.0")
+	if m.Seal.Autocrypt != "" {
+		mh.Set("Autocrypt", m.Seal.Autocrypt)
+	}
+	if m.Seal.Encrypt != nil {
+		return m.writeEncrypted(w, mh.Header)
+	}
+	return m.writeContent(w, mh.Header)
+}
+
+// writeEncrypted writes the PGP/MIME form (RFC 3156 §4): the outer header
+// with multipart/encrypted, the version part, and the content, armored
+// and encrypted, streaming.
+func (m *Message) writeEncrypted(w io.Writer, outer message.Header) error {
+	it := m.Item
+	outer.SetContentType("multipart/encrypted", map[string]string{"protocol": "application/pgp-encrypted", "boundary": boundary(it.MessageID, "enc")})
+	enc, err := message.CreateWriter(w, outer)
+	if err != nil {
+		return fmt.Errorf("mailout: compose: %w", err)
+	}
+	var vh message.Header
+	vh.SetContentType("application/pgp-encrypted", nil)
+	vh.Set("Content-Description", "PGP/MIME version identification")
+	vw, err := enc.CreatePart(vh)
+	if err != nil {
+		return fmt.Errorf("mailout: compose: %w", err)
+	}
+	if _, err := io.WriteString(vw, "Version: 1\r\n"); err != nil {
+		return fmt.Errorf("mailout: compose: %w", err)
+	}
+	if err := vw.Close(); err != nil {
+		return fmt.Errorf("mailout: compose: %w", err)
+	}
+	var dh message.Header
+	dh.SetContentType("application/octet-stream", map[string]string{"name": "encrypted.asc"})
+	dh.SetContentDisposition("inline", map[string]string{"filename": "encrypted.asc"})
+	dh.Set("Content-Description", "OpenPGP encrypted message")
+	dw, err := enc.CreatePart(dh)
+	if err != nil {
+		return fmt.Errorf("mailout: compose: %w", err)
+	}
+	pw, err := m.Seal.Encrypt(dw)
+	if err != nil {
+		return fmt.Errorf("mailout: encrypt: %w", err)
+	}
+	// The encrypted entity carries only its content header: who it is
+	// from and to, and the subject, are the outer header's.
+	if err := m.writeContent(pw, message.Header{}); err != nil {
+		return err
+	}
+	if err := pw.Close(); err != nil {
+		return fmt.Errorf("mailout: encrypt: %w", err)
+	}
+	if err := dw.Close(); err != nil {
+		return fmt.Errorf("mailout: compose: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("mailout: compose: %w", err)
+	}
+	return nil
+}
+
+// writeContent writes mh (given its Content-Type here) and the content:
+// multipart/alternative, inside multipart/mixed with the attachments.
+func (m *Message) writeContent(w io.Writer, mh message.Header) error {
+	it := m.Item
 	var mixed, alt *message.Writer
 	var err error
-	if len(m.files) > 0 {
+	if len(m.files) > 0 || len(m.Seal.Attach) > 0 {
 		mh.SetContentType("multipart/mixed", map[string]string{"boundary": boundary(it.MessageID, "mixed")})
-		if mixed, err = message.CreateWriter(w, mh.Header); err != nil {
+		if mixed, err = message.CreateWriter(w, mh); err != nil {
 			return fmt.Errorf("mailout: compose: %w", err)
 		}
 		var ah message.Header
@@ -160,7 +259,7 @@ func (m *Message) write(w io.Writer) error {
 		}
 	} else {
 		mh.SetContentType("multipart/alternative", map[string]string{"boundary": boundary(it.MessageID, "alt")})
-		if alt, err = message.CreateWriter(w, mh.Header); err != nil {
+		if alt, err = message.CreateWriter(w, mh); err != nil {
 			return fmt.Errorf("mailout: compose: %w", err)
 		}
 	}
@@ -209,6 +308,22 @@ func (m *Message) write(w io.Writer) error {
 		}
 		if _, err := io.Copy(pw, f); err != nil {
 			return fault.Temporary(fmt.Errorf("mailout: attachment %s: %w", name, err))
+		}
+		if err := pw.Close(); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+	}
+	for _, a := range m.Seal.Attach {
+		var fh message.Header
+		fh.SetContentType(a.ContentType, map[string]string{"name": a.Filename})
+		fh.SetContentDisposition("attachment", map[string]string{"filename": a.Filename})
+		fh.Set("Content-Transfer-Encoding", "7bit")
+		pw, err := mixed.CreatePart(fh)
+		if err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+		if _, err := pw.Write(a.Data); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
 		}
 		if err := pw.Close(); err != nil {
 			return fmt.Errorf("mailout: compose: %w", err)

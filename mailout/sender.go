@@ -54,6 +54,9 @@ type Sender struct {
 	// stored bytes of rows queued by an older layout.
 	Render   Renderer
 	OpenBlob OpenBlob
+	// Sealer, when set, decides per mail what OpenPGP does to it (an
+	// Autocrypt header, encryption, a notice instead of the text).
+	Sealer Sealer
 	// OnGiveUp is called inside the transaction that gives an item up,
 	// so the failure is recorded and the agents told atomically; may be nil.
 	OnGiveUp func(tx store.Tx, item *store.OutboxItem, reason string) error
@@ -422,6 +425,8 @@ func (s *Sender) attempt(sendCtx context.Context, id uint64) (func(), error) {
 			return err
 		}
 		var body Body
+		var seal Seal
+		compose := it
 		if it.RawBlob == "" {
 			if s.Render == nil {
 				return fault.Permanentf("mailout: no renderer for %s", it.Event)
@@ -429,8 +434,22 @@ func (s *Sender) attempt(sendCtx context.Context, id uint64) (func(), error) {
 			if body, err = s.Render.Render(tx, it); err != nil {
 				return err
 			}
+			if s.Sealer != nil {
+				if seal, err = s.Sealer.Seal(tx, it, s.Render); err != nil {
+					return err
+				}
+				if seal.Notice != nil {
+					body = *seal.Notice
+					cp := *it
+					cp.Attach = nil
+					compose = &cp
+				}
+			}
 		}
-		msg, err = Prepare(it, body, s.OpenBlob)
+		msg, err = Prepare(compose, body, s.OpenBlob)
+		if msg != nil {
+			msg.Seal = seal
+		}
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) && it == nil {

@@ -377,6 +377,12 @@ func (c *checker) run() error {
 		func() error {
 			return c.each(bRatings, func(k, v []byte) { c.decode(bRatings, k, v, &Rating{}) })
 		},
+		func() error {
+			return c.each(bPGPProjectKeys, func(k, v []byte) { c.decode(bPGPProjectKeys, k, v, &PGPProjectKey{}) })
+		},
+		func() error {
+			return c.each(bPGPKeys, func(k, v []byte) { c.decode(bPGPKeys, k, v, &PGPKey{}) })
+		},
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

@@ -139,6 +139,7 @@ type Tx interface {
 	// (issue 18).
 	OfferTx
 	RatingTx
+	PGPTx
 	// AfterCommit registers fn to run once, after this transaction is
 	// durable (for a View: after fn returned nil), and never when it is
 	// rolled back or rehearsed. Effects outside the store — metrics, logs
@@ -310,6 +311,22 @@ type IMAPTx interface {
 	SetIMAPCursor(account string, c IMAPCursor) error
 	IMAPAttempt(account string, uidValidity, uid uint32) (IMAPAttempt, error)
 	PutIMAPAttempt(account string, uidValidity, uid uint32, a IMAPAttempt) error
+}
+
+// PGPTx keeps OpenPGP keys (issue 19): each project's secret key and the
+// public keys learned per address.
+type PGPTx interface {
+	// PGPProjectKey is project's secret key; nil when it has none.
+	PGPProjectKey(project string) (*PGPProjectKey, error)
+	PutPGPProjectKey(k *PGPProjectKey) error
+	// PGPKey is what is known of address's keys (the address is compared
+	// lower-cased); nil when nothing is.
+	PGPKey(address string) (*PGPKey, error)
+	PutPGPKey(k *PGPKey) error
+	// DeletePGPKey forgets address's keys; absent is not an error.
+	DeletePGPKey(address string) error
+	// PGPKeys lists every address's keys in address order.
+	PGPKeys() ([]*PGPKey, error)
 }
 
 // OutboxLeaser is implemented by a store that several nodes share

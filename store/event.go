@@ -119,6 +119,13 @@ const (
 	EvOfferUnanswered
 	EvRated
 	EvRatingLow
+	// Issue 19 (OpenPGP). EvPGPUndecryptable: an encrypted mail could not
+	// be decrypted (Message, Reason); the sender is told. EvPGPKeyChanged:
+	// a customer's verified key was replaced (Addresses, Reason: the old
+	// and new fingerprints), noted on their tickets and told to them at
+	// both keys.
+	EvPGPUndecryptable
+	EvPGPKeyChanged
 
 	evEnd
 )
@@ -187,6 +194,9 @@ var eventKindNames = [evEnd]string{
 	EvOfferUnanswered: "offer_unanswered",
 	EvRated:           "rated",
 	EvRatingLow:       "rating_low",
+	// Issue 19.
+	EvPGPUndecryptable: "pgp_undecryptable",
+	EvPGPKeyChanged:    "pgp_key_changed",
 }
 
 // EventKinds lists every kind, in declaration order.

@@ -78,6 +78,9 @@ type OutboxVars struct {
 	RatingLink  string `json:"rating_link,omitempty"`
 	RatingScale int    `json:"rating_scale,omitempty"`
 	Comment     string `json:"comment,omitempty"`
+	// AttachKey: the project's OpenPGP public key is attached at send
+	// time (issue 19).
+	AttachKey bool `json:"attach_key,omitempty"`
 }
 
 // OutboxItem is one mail waiting to be sent to one recipient: what to

@@ -58,6 +58,9 @@ type Ticket struct {
 	// Type is the project's request type the ticket was opened as
 	// (request_types[].name; "" when the project has none).
 	Type string `json:"type,omitempty"`
+	// Encrypted: a message came in OpenPGP-encrypted (issue 19); the
+	// ticket is never answered in clear.
+	Encrypted bool `json:"encrypted,omitempty"`
 }
 
 // Ticket visibilities (issue 17).
@@ -137,6 +140,11 @@ type Message struct {
 	Problems   []string `json:"problems,omitempty"`
 	// Unverified marks mail whose sender could not be proven.
 	Unverified bool `json:"unverified,omitempty"`
+	// Encrypted: the mail came in OpenPGP-encrypted (Raw is the encrypted
+	// original, Text and the attachments the decrypted content);
+	// Signature is the result of its OpenPGP signature check (issue 19).
+	Encrypted bool      `json:"encrypted,omitempty"`
+	Signature Signature `json:"signature,omitempty"`
 }
 
 // Token kinds.

@@ -440,10 +440,13 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 			}
 		}
 	}
+	if m.Encrypted {
+		t.Encrypted = true
+	}
 	status, _ := p.Status(t.Status)
 	who := decide.Identify(decide.WhoFacts{
 		Author: author, Relayed: pr.relayed, From: strings.ToLower(m.From),
-		Staff: p.IsStaff(author), SenderProven: m.SenderProven,
+		Staff: p.IsStaff(author), SenderProven: m.SenderProven, KeySigned: m.KeySigned,
 		Threading: decide.Threading{Key: t.Key, Rule: rule, TokenFor: pr.th.TokenFor},
 		Created:   res.Created, MayPost: decide.MayPost(p, t, author), OrgMember: pr.orgMember,
 		Approver: status.Approval != nil && status.Approval.IsApprover(author),
@@ -475,7 +478,9 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 		InReplyTo: m.InReplyTo, References: m.References, Date: m.Date, Received: now,
 		Text: o.Text, HTML: m.HTML, TextCut: m.TextCut, Attach: m.Attach, Raw: m.Raw, RawSize: m.RawSize,
 		ThreadedBy: rule, Auto: m.Verdict.Recorded(), Problems: m.Problems,
+		Encrypted: m.Encrypted, Signature: m.Signature,
 	}
+	res.Proven = who.Proven
 	if err := tx.AddMessage(msg); err != nil {
 		return err
 	}
@@ -678,7 +683,8 @@ func (e *Engine) follow(tx store.Tx, cfg *config.Config, p *config.Project, t *s
 		// refused and why. Strangers get none (their mail is held).
 		if f.Answer {
 			ev := &Event{Type: EvCommandsAnswered, Recipients: []string{author}, Actor: "ticketgate",
-				Detail: strings.Join(told, "\n"), InternalOnly: who.Staff, Message: msg}
+				Detail: strings.Join(told, "\n"), InternalOnly: who.Staff, Message: msg,
+				AttachKey: p.PGP != nil && decide.HasCommand(run, "key")}
 			if err := emit(ev); err != nil {
 				return err
 			}

@@ -75,6 +75,13 @@ type Mail struct {
 	// AllowNew, when set, is asked before the mail opens a new ticket; its
 	// error (a flood limit) aborts the change and is returned by Ingest.
 	AllowNew func(tx store.Tx) error
+	// Encrypted: the mail came in OpenPGP-encrypted (issue 19). Signature
+	// is its signature check; KeySigned is true when the signature is
+	// good and made by From's verified key, which proves From as a reply
+	// token does (customer rights, never an agent's).
+	Encrypted bool
+	Signature store.Signature
+	KeySigned bool
 }
 
 // Result says what Ingest did.
@@ -91,6 +98,9 @@ type Result struct {
 	// Draft is the draft (ACME-D17) the mail was kept on instead of
 	// opening a ticket (issue 17); Ticket is then "".
 	Draft string
+	// Proven: the author was proven (a trusted MTA, their own reply
+	// token, their verified key's signature).
+	Proven bool
 }
 
 // Event is a domain event: something happened to a ticket that someone may
@@ -146,6 +156,9 @@ type Event struct {
 	CustomerOnly bool
 	// Comment is a customer's comment on their rating (issue 18).
 	Comment string
+	// AttachKey: the mail carries the project's OpenPGP public key (a
+	// customer's #key, issue 19).
+	AttachKey bool
 	// Reopened marks a customer's comment that reopened the ticket: the
 	// staff's mail about the comment says so, and no separate reopening
 	// mail goes to them.

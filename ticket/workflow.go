@@ -19,11 +19,12 @@ var commandNames = []string{"status", "assign", "priority", "participant", "orga
 	"due", "snooze", "macro", // issue 21
 	// Issue 17 (ticket/access.go).
 	"type", "publish", "requester", "accept",
-	"take", "pass"} // issue 18: offers
+	"take", "pass", // issue 18: offers
+	"key"} // issue 19
 
 // customerCommands may be used by customers (approve and decline only by
 // approvers).
-var customerCommands = []string{"close", "approve", "decline", "private", "type"}
+var customerCommands = []string{"close", "approve", "decline", "private", "type", "key"}
 
 var priorities = []string{"low", "normal", "high", "urgent"}
 
@@ -75,7 +76,8 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c d
 		if !slices.Contains(customerCommands, c.Name) {
 			return refused("only agents may use #%s", c.Name)
 		}
-		if !cc.customerProven && c.Name != "private" && !(c.Name == "type" && cc.created) {
+		// #key asks for the project's public key: nothing to prove.
+		if !cc.customerProven && c.Name != "private" && c.Name != "key" && !(c.Name == "type" && cc.created) {
 			return refused("we could not verify that you sent this mail, so it runs no command; reply to one of our notification mails to use #%s", c.Name)
 		}
 	}
@@ -143,6 +145,11 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c d
 		return pass(tx, p, t, actor, "", cc.now, cc.emit)
 	case "internal":
 		return nil // the mail was stored as an internal note
+	case "key":
+		if p.PGP == nil {
+			return refused("%s does not use OpenPGP", p.Address)
+		}
+		return nil // the answer carries the key (Event.AttachKey)
 	case "private":
 		if cc.created {
 			return nil // the new request was created private

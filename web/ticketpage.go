@@ -146,6 +146,8 @@ type messageView struct {
 	// Unverified: nothing proved who sent it (anyone with the ticket
 	// number or a Message-ID of the thread could have).
 	Unverified bool
+	// PGP tags: came encrypted, its signature check (issue 19).
+	PGP []string
 }
 
 type ticketView struct {
@@ -238,7 +240,7 @@ func (s *server) messageView(tx *texts, project string, m *store.Message) messag
 	// CLI): set apart like the project's own messages and signed with
 	// the agent's name "via" the project.
 	agent := m.From != "" && s.opts.IsStaff != nil && s.opts.IsStaff(m.Project, m.From)
-	mv := messageView{Ours: m.Direction == "out" || agent, Unverified: m.Unverified, Cut: m.TextCut}
+	mv := messageView{Ours: m.Direction == "out" || agent, Unverified: m.Unverified, Cut: m.TextCut, PGP: pgpTags(tx.Lang, m)}
 	switch {
 	case agent:
 		name := strings.TrimSpace(m.FromName)

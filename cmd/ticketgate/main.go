@@ -81,6 +81,7 @@ to that agent's projects; --as AGENT or $TICKETGATE_AS must name that agent):
                  (for that sender)? exit 0 valid, 1 not
   ratings [--project P] [--since 30d]   customers' ratings: count, average,
                  how many gave each score
+  pgp keygen|import|export --project P, pgp keys [--address A], pgp forget|verify ADDRESS
 
 flags for every command, before or after the arguments ("--" ends them):
   -c, --config FILE   configuration file (default $TICKETGATE_CONFIG or ` + defaultConfig + `)
@@ -145,6 +146,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdAccept(rest, stdout, stderr)
 	case "keys":
 		return cmdKeys(rest, stdout, stderr)
+	case "pgp":
+		return cmdPGP(rest, stdin, stdout, stderr)
 	case "status", "assign", "reply", "note", "invite", "participant", "merge", "spam", "block", "share", "org", "due", "snooze":
 		return cmdOp(cmd, rest, stdin, stdout, stderr)
 	case "version", "--version", "-v":

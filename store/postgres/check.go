@@ -40,6 +40,8 @@ func (s *DB) Check(ctx context.Context, problem func(store.Problem)) error {
 		{"audit", "seq::text", func() any { return new(store.AuditEvent) }},
 		{"offers", "ticket", func() any { return new(store.Offer) }},
 		{"ratings", "project || '/' || ticket || '/' || customer", func() any { return new(store.Rating) }},
+		{"pgp_project_keys", "project", func() any { return new(store.PGPProjectKey) }},
+		{"pgp_keys", "address", func() any { return new(store.PGPKey) }},
 	}
 	named := map[string]string{} // blob → first record naming it
 	for _, t := range tables {

@@ -72,6 +72,7 @@ func TestConformance(t *testing.T) {
 				DROP TABLE ticket_timers; DROP TABLE ticket_facts; DROP TABLE desk_signin; DROP TABLE desk_sessions; DROP TABLE search_cursor;
 				DROP TABLE drafts; DROP TABLE draft_seq;
 				DROP TABLE offers; DROP TABLE ratings;
+				DROP TABLE pgp_project_keys, pgp_keys;
 				UPDATE schema_version SET version = 1`)
 		},
 		Future: func(t testing.TB, dir string) {

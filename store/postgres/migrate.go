@@ -85,11 +85,15 @@ var migrations = []string{
 	CREATE INDEX offers_due ON offers (due, ticket) WHERE due IS NOT NULL;
 	CREATE TABLE ratings (project text COLLATE "C" NOT NULL, ticket text COLLATE "C" NOT NULL, customer text COLLATE "C" NOT NULL, updated bigint NOT NULL, data bytea NOT NULL, PRIMARY KEY (project, ticket, customer));
 	CREATE INDEX ratings_ticket ON ratings (ticket, customer);`,
+	// 8 (issue 19): OpenPGP keys, the bbolt buckets pgp_project_keys and
+	// pgp_keys.
+	`CREATE TABLE pgp_project_keys (project text COLLATE "C" PRIMARY KEY, data bytea NOT NULL);
+	CREATE TABLE pgp_keys (address text COLLATE "C" PRIMARY KEY, data bytea NOT NULL);`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the
 // number of migrations (TestMigrationsMatchVersion keeps them in step).
-const SchemaVersion = 7
+const SchemaVersion = 8
 
 // migrationLock is the advisory lock key every node takes to migrate
 // ("tgmigr" in ASCII).

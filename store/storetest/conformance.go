@@ -78,6 +78,7 @@ func Run(t *testing.T, b Backend) {
 		{"SearchFeed", s.searchFeed},
 		{"Offers", s.offers},
 		{"Ratings", s.ratings},
+		{"PGPKeys", s.pgpKeys},
 	} {
 		t.Run(c.name, c.fn)
 	}

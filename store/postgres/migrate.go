@@ -68,11 +68,16 @@ var migrations = []string{
 			'assignee', j->'assignee', 'created', j->'created', 'updated', j->'updated', 'resolved', j->'resolved', 'closed', j->'closed',
 			'merged_into', j->'merged_into'))::text, 'UTF8')
 		FROM (SELECT project, number, convert_from(data, 'UTF8')::jsonb AS j FROM tickets) t;`,
+	// 5: the webhook delivery queue (issue 18), the outbox's sibling with
+	// its leases.
+	`CREATE TABLE hooks (id bigint PRIMARY KEY, due bigint NOT NULL, data bytea NOT NULL, lease_owner text, lease_until bigint);
+	CREATE SEQUENCE hooks_id_seq;
+	CREATE INDEX hooks_due ON hooks (due, id);`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the
 // number of migrations (TestMigrationsMatchVersion keeps them in step).
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migrationLock is the advisory lock key every node takes to migrate
 // ("tgmigr" in ASCII).

@@ -163,6 +163,7 @@ func (c *Config) resolvePaths(base string) {
 	c.Outbound.Maildir.Path = abs(c.Outbound.Maildir.Path)
 	c.Outbound.SMTP.PasswordFile = abs(c.Outbound.SMTP.PasswordFile)
 	c.resolveIMAPPaths(abs)
+	c.resolveWebhookPaths(abs)
 	c.TemplatesDir = abs(c.TemplatesDir)
 	c.Store.Postgres.DSNFile = abs(c.Store.Postgres.DSNFile)
 	c.Admin.TLSCertFile = abs(c.Admin.TLSCertFile)

@@ -336,6 +336,7 @@ func (c *Config) checkFiles() []error {
 		}
 	}
 	out = append(out, c.checkIMAPFiles()...)
+	out = append(out, c.checkWebhookFiles()...)
 	out = append(out, c.checkStoreFiles()...)
 	return out
 }

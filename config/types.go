@@ -193,6 +193,8 @@ type Project struct {
 	// AlertsTo receives this project's intake alerts besides alerts.to.
 	AlertsTo      []string      `mapstructure:"alerts_to"`
 	Notifications Notifications `mapstructure:"notifications"`
+	// Webhooks push the project's events over HTTP (issue 18, webhooks.go).
+	Webhooks []Webhook `mapstructure:"webhooks"`
 
 	// agents and admins hold the lower-cased staff addresses; built by Load
 	// and Finalize.

@@ -311,6 +311,7 @@ func (c *Config) validateProjects() []error {
 			}
 		}
 		errs = append(errs, validateToggles(pre+".notifications", &p.Notifications)...)
+		errs = append(errs, validateWebhooks(pre, p)...)
 		errs = append(errs, c.validateWorkflow(pre, p)...)
 	}
 

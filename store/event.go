@@ -90,6 +90,14 @@ const (
 	EvSnoozed
 	EvSnoozeEnded
 
+	// Issue 18, push by webhook: a delivery was queued (Template: the
+	// hook's name, OutboxID: the delivery, Addresses:
+	// who it mentions), delivered (Attempt) or given up (Attempt, Reason).
+	// Never the URL: it may be a secret.
+	EvWebhookQueued
+	EvWebhookDelivered
+	EvWebhookFailed
+
 	evEnd
 )
 
@@ -143,6 +151,10 @@ var eventKindNames = [evEnd]string{
 	EvDueSet:         "due_set",
 	EvSnoozed:        "snoozed",
 	EvSnoozeEnded:    "snooze_ended",
+	// issue 18
+	EvWebhookQueued:    "webhook_queued",
+	EvWebhookDelivered: "webhook_delivered",
+	EvWebhookFailed:    "webhook_failed",
 }
 
 // EventKinds lists every kind, in declaration order.

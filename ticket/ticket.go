@@ -184,11 +184,11 @@ type Engine struct {
 	// HookQueued, when set, is called after a commit that queued webhook
 	// deliveries (it wakes the webhook sender).
 	HookQueued func()
-	store  store.DB
-	cfg    func() *config.Config
-	notify Notifier
-	now    func() time.Time
-	log    *slog.Logger
+	store      store.DB
+	cfg        func() *config.Config
+	notify     Notifier
+	now        func() time.Time
+	log        *slog.Logger
 	// Macros renders canned answers for #macro (issue 21); nil: none.
 	Macros Macros
 	// OnTarget, when set, is told once a committed change reached a

@@ -89,9 +89,7 @@ type HookItem struct {
 	// assignee that assignment always makes.
 	Mention    []string `json:"mention,omitempty"`
 	Assignment bool     `json:"assignment,omitempty"`
-	// Test marks a delivery queued by `ticketgate webhooks test`.
-	Test bool     `json:"test,omitempty"`
-	Vars HookVars `json:"vars,omitzero"`
+	Vars       HookVars `json:"vars,omitzero"`
 
 	Created     time.Time `json:"created"`
 	NextAttempt time.Time `json:"next_attempt"`

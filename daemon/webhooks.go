@@ -1,0 +1,35 @@
+package daemon
+
+import (
+	"context"
+
+	"github.com/ticketgate/ticketgate/ticket"
+	"github.com/ticketgate/ticketgate/webhook"
+)
+
+// startHooks creates the webhook sender (issue 18): its own small worker
+// pool beside the mail sender, with the outbox's retry limits; the engine
+// wakes it after a commit that queued deliveries, and records what became
+// of each on its ticket.
+func (d *Daemon) startHooks(engine *ticket.Engine, opts Options) {
+	r := d.Config().Outbound.Retry
+	d.hooks = webhook.NewSender(d.store, d.Config, webhook.Options{
+		Retry:   webhook.Retry{Initial: r.Initial, Max: r.Max, GiveUpAfter: r.GiveUpAfter},
+		Workers: opts.HookWorkers, TLS: opts.HookTLS, Now: d.now,
+	}, d.log.With("component", "webhook"))
+	d.hooks.OnDelivered = engine.HookDelivered
+	d.hooks.OnGiveUp = engine.HookFailed
+	engine.HookQueued = d.hooks.Wake
+}
+
+// runHooks sends webhook deliveries until ctx ends.
+func (d *Daemon) runHooks(ctx context.Context) {
+	d.bg.Add(1)
+	go func() {
+		defer d.bg.Done()
+		d.hooks.Run(ctx)
+	}()
+}
+
+// Hooks returns the webhook sender (for tests).
+func (d *Daemon) Hooks() *webhook.Sender { return d.hooks }

@@ -53,6 +53,7 @@ type Daemon struct {
 	store    store.DB
 	sender   *mailout.Sender
 	hooks    *webhook.Sender
+	hookTLS  *tls.Config
 	tport    mailout.Transport
 	pipeline *ingest.Pipeline
 	servers  []*listener

@@ -13,6 +13,7 @@ import (
 // of each on its ticket.
 func (d *Daemon) startHooks(engine *ticket.Engine, opts Options) {
 	r := d.Config().Outbound.Retry
+	d.hookTLS = opts.HookTLS
 	d.hooks = webhook.NewSender(d.store, d.Config, webhook.Options{
 		Retry:   webhook.Retry{Initial: r.Initial, Max: r.Max, GiveUpAfter: r.GiveUpAfter},
 		Workers: opts.HookWorkers, TLS: opts.HookTLS, Now: d.now,

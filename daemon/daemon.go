@@ -101,6 +101,9 @@ type Options struct {
 	// TLS configuration (tests trust their own server).
 	HookWorkers int
 	HookTLS     *tls.Config
+	// HookAttempt, when set, is told every webhook delivery attempt's
+	// recorded outcome (webhook.Sender.OnAttempt).
+	HookAttempt func(item *store.HookItem, result string, err error)
 }
 
 // Start opens the store and starts every listener and loop of cfg.

@@ -20,6 +20,7 @@ func (d *Daemon) startHooks(engine *ticket.Engine, opts Options) {
 	}, d.log.With("component", "webhook"))
 	d.hooks.OnDelivered = engine.HookDelivered
 	d.hooks.OnGiveUp = engine.HookFailed
+	d.hooks.OnAttempt = opts.HookAttempt
 	engine.HookQueued = d.hooks.Wake
 }
 

@@ -34,7 +34,7 @@ type receiver struct {
 	got []received
 	// answer decides the reply to each request (default 200); returning
 	// 0 drops the connection without an answer.
-	answer func(r *http.Request, body []byte) int
+	answer  func(r *http.Request, body []byte) int
 	arrived chan received
 }
 

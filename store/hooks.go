@@ -9,6 +9,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Webhook deliveries (issue 18) are a sibling queue of the outbox with the
@@ -141,7 +142,7 @@ func (tx *boltTx) EnqueueHook(item *HookItem) error {
 		return err
 	}
 	if rows == nil {
-		return fmt.Errorf("store: enqueue webhook delivery: %w", bolt.ErrTxNotWritable)
+		return fmt.Errorf("store: enqueue webhook delivery: %w", berrors.ErrTxNotWritable)
 	}
 	id, err := rows.NextSequence()
 	if err != nil {

@@ -264,10 +264,12 @@ func orSomeone(s string) string {
 	return s
 }
 
-// slackEscape escapes what Slack's mrkdwn treats as markup (&, <, >).
-func slackEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+// slackEscaper escapes what Slack's mrkdwn treats as markup (&, <, >).
+// A Replacer is safe for concurrent use and never changes after it is
+// built: building one per message cost more than the rest of the body.
+var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+func slackEscape(s string) string { return slackEscaper.Replace(s) }
 
 type slackText struct {
 	Type string `json:"type"`

@@ -148,3 +148,18 @@ func TestWebhookURLFileChecked(t *testing.T) {
 		t.Errorf("the secret URL is in the error:\n%s", text)
 	}
 }
+
+// TestWebhookSecretFilesWarned: a url_file or secret_file every user may
+// read is warned about, like the other secret files.
+func TestWebhookSecretFilesWarned(t *testing.T) {
+	dir := t.TempDir()
+	open, closed := filepath.Join(dir, "open.secret"), filepath.Join(dir, "closed.url")
+	os.WriteFile(open, []byte("k"), 0o644)
+	os.WriteFile(closed, []byte("https://ntfy.example/t"), 0o600)
+	c := Default()
+	c.Projects = []Project{{Key: "ACME", Webhooks: []Webhook{{URLFile: closed, SecretFile: open}}}}
+	w := c.SecretFileWarnings()
+	if len(w) != 1 || !strings.HasPrefix(w[0], "projects[0].webhooks[0].secret_file: "+open+" is readable by every user") {
+		t.Errorf("warnings %q", w)
+	}
+}

@@ -2,7 +2,10 @@ package daemon
 
 import (
 	"context"
+	"time"
 
+	"github.com/ticketgate/ticketgate/metrics"
+	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/ticket"
 	"github.com/ticketgate/ticketgate/webhook"
 )
@@ -20,7 +23,6 @@ func (d *Daemon) startHooks(engine *ticket.Engine, opts Options) {
 	}, d.log.With("component", "webhook"))
 	d.hooks.OnDelivered = engine.HookDelivered
 	d.hooks.OnGiveUp = engine.HookFailed
-	d.hooks.OnAttempt = opts.HookAttempt
 	engine.HookQueued = d.hooks.Wake
 }
 
@@ -35,3 +37,25 @@ func (d *Daemon) runHooks(ctx context.Context) {
 
 // Hooks returns the webhook sender (for tests).
 func (d *Daemon) Hooks() *webhook.Sender { return d.hooks }
+
+// hookMetrics feeds the webhook sender's attempts and queue into the
+// metrics (called by startOps).
+func (d *Daemon) hookMetrics(m *metrics.Metrics, test func(*store.HookItem, string, error)) {
+	w := m.NewWebhooks(func() (n int, age float64, err error) {
+		var oldest time.Time
+		err = d.store.View(func(tx store.Tx) (err error) {
+			n, oldest, err = tx.HookStats()
+			return err
+		})
+		if n > 0 && !oldest.IsZero() {
+			age = d.now().Sub(oldest).Seconds()
+		}
+		return n, age, err
+	})
+	d.hooks.OnAttempt = func(it *store.HookItem, result string, err error) {
+		w.Attempt(result)
+		if test != nil {
+			test(it, result, err)
+		}
+	}
+}

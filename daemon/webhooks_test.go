@@ -100,6 +100,27 @@ func TestWebhookPushesThroughTheDaemon(t *testing.T) {
 	if delivered != 2 {
 		t.Errorf("%d webhook_delivered events on ACME-1, want 2", delivered)
 	}
+	families, err := d.ops.metrics.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			switch f.GetName() {
+			case "ticketgate_webhook_attempts_total":
+				found[f.GetName()+"/"+m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			case "ticketgate_webhook_queue_items":
+				found[f.GetName()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	if found["ticketgate_webhook_attempts_total/delivered"] != 2 || found["ticketgate_webhook_queue_items"] != 0 {
+		t.Errorf("webhook metrics %v", found)
+	}
+	if _, ok := found["ticketgate_webhook_queue_items"]; !ok {
+		t.Error("no ticketgate_webhook_queue_items gauge")
+	}
 }
 
 // TestMailFlowsWhileWebhookHangs: with every webhook sender stuck on an

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/webhook"
 )
@@ -571,5 +573,31 @@ func TestComposeDeterministic(t *testing.T) {
 		if len(a.Body) > webhook.MaxBody || len(a.Body) > 8<<10 {
 			t.Errorf("%s: body of %d bytes for a long subject", f, len(a.Body))
 		}
+	}
+}
+
+// TestHTTPS: a delivery over TLS to an endpoint whose certificate the
+// client trusts; one it does not trust is a temporary failure (the
+// certificate may be fixed), not a delivery.
+func TestHTTPS(t *testing.T) {
+	got := make(chan string, 4)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get(webhook.HeaderEventID)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake
+	srv.StartTLS()
+	defer srv.Close()
+	h := &config.Webhook{Name: "tls", URL: srv.URL, Events: []string{"assigned"}}
+	it := &store.HookItem{EventID: "evt_tls", Project: "ACME", Ticket: "ACME-1", Hook: "tls", Kind: store.EvAssigned, Time: time.Now()}
+	trusting := webhook.NewClient(srv.Client().Transport.(*http.Transport).TLSClientConfig)
+	if err := webhook.Send(context.Background(), trusting, h, it, false, time.Now()); err != nil {
+		t.Fatalf("send over TLS: %v", err)
+	}
+	if id := <-got; id != "evt_tls" {
+		t.Errorf("event id %q", id)
+	}
+	err := webhook.Send(context.Background(), webhook.NewClient(nil), h, it, false, time.Now())
+	if err == nil || !fault.IsTemporary(err) || strings.Contains(err.Error(), srv.URL) {
+		t.Errorf("untrusted certificate: %v", err)
 	}
 }

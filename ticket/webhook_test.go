@@ -161,3 +161,20 @@ func TestImpliedStatusChangeReachesHooks(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedChangeQueuesNoPush: a change that is refused (an assignment
+// to someone who is not staff) rolls back with its deliveries.
+func TestRefusedChangeQueuesNoPush(t *testing.T) {
+	e := newTestEngine(t, func(p *config.Project) {
+		p.Webhooks = []config.Webhook{{Name: "phone", URL: "https://ntfy.example/x", Format: "ntfy", To: []string{"assignee"}}}
+	})
+	woken := 0
+	e.HookQueued = func() { woken++ }
+	res := e.request(t, "req1@customer.example")
+	if _, err := e.Assign(context.Background(), res.Ticket, customer, agent); err == nil {
+		t.Fatal("assigning a customer succeeded")
+	}
+	if items := e.hooks(t); len(items) != 0 || woken != 0 || len(only(e.events(t, res.Ticket), store.EvWebhookQueued)) != 0 {
+		t.Errorf("a refused change pushed: %d deliveries, woken %d times", len(items), woken)
+	}
+}

@@ -7,6 +7,7 @@ package admin
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,6 +44,8 @@ type Server struct {
 	mux     *http.ServeMux
 	scopes  map[string]scope
 	version string
+	// hookClient sends test pushes (webhooks.go).
+	hookClient *http.Client
 }
 
 // Options configures a Server.
@@ -58,6 +61,9 @@ type Options struct {
 	// Engine makes the changes (status, assign, comment …); every change
 	// goes through the same domain path as mail.
 	Engine *ticket.Engine
+	// HookTLS is the TLS configuration of test pushes (tests trust their
+	// own server); nil: the system's.
+	HookTLS *tls.Config
 }
 
 // NewServer returns the API handler.
@@ -66,8 +72,9 @@ func NewServer(s store.DB, cfg func() *config.Config, opts Options, log *slog.Lo
 		opts.Now = time.Now
 	}
 	srv := &Server{store: s, cfg: cfg, now: opts.Now, log: log, tokens: opts.Tokens, engine: opts.Engine,
-		mux: http.NewServeMux(), scopes: map[string]scope{}, version: opts.Version}
+		mux: http.NewServeMux(), scopes: map[string]scope{}, version: opts.Version, hookClient: newHookClient(opts.HookTLS)}
 	srv.routes()
+	srv.webhookRoutes()
 	srv.opRoutes()
 	srv.traceRoutes()
 	srv.attachmentRoutes()
@@ -255,6 +262,8 @@ type TicketDetail struct {
 	Events   []*store.Event   `json:"events"`
 	// Offer is who the ticket was offered to (issue 18); nil when never.
 	Offer *store.Offer `json:"offer,omitempty"`
+	// Webhooks are the ticket's webhook deliveries still queued.
+	Webhooks []HookEntry `json:"webhooks,omitempty"`
 }
 
 func (s *Server) showTicket(w http.ResponseWriter, r *http.Request) {
@@ -282,6 +291,10 @@ func (s *Server) showTicket(w http.ResponseWriter, r *http.Request) {
 		if d.Offer, err = tx.Offer(d.Ticket.Key); errors.Is(err, store.ErrNotFound) {
 			d.Offer, err = nil, nil
 		}
+		if err != nil {
+			return err
+		}
+		d.Webhooks, err = ticketHooks(tx, d.Ticket.Key)
 		return err
 	})
 	if err != nil {

@@ -164,6 +164,7 @@ func (c *Config) resolvePaths(base string) {
 	c.Outbound.SMTP.PasswordFile = abs(c.Outbound.SMTP.PasswordFile)
 	c.resolveIMAPPaths(abs)
 	c.resolvePGPPaths(abs)
+	c.resolveWebhookPaths(abs)
 	c.TemplatesDir = abs(c.TemplatesDir)
 	for i := range c.Projects {
 		c.Projects[i].SupportKeys.File = abs(c.Projects[i].SupportKeys.File)

@@ -40,6 +40,13 @@ func (c *Config) SecretFileWarnings() []string {
 	for i, t := range c.Admin.Tokens {
 		add(fmt.Sprintf("admin.tokens[%d].token_file", i), t.TokenFile)
 	}
+	for i := range c.Projects {
+		for j, w := range c.Projects[i].Webhooks {
+			pre := fmt.Sprintf("projects[%d].webhooks[%d]", i, j)
+			add(pre+".url_file", w.URLFile)
+			add(pre+".secret_file", w.SecretFile)
+		}
+	}
 	var out []string
 	for _, f := range files {
 		fi, err := os.Stat(f.path)

@@ -206,6 +206,8 @@ type Project struct {
 	Ratings Ratings `mapstructure:"ratings"`
 	// PGP is the project's OpenPGP set-up (nil: none).
 	PGP *PGP `mapstructure:"pgp"`
+	// Webhooks push the project's events over HTTP (issue 18, webhooks.go).
+	Webhooks []Webhook `mapstructure:"webhooks"`
 
 	// agents and admins hold the lower-cased staff addresses; built by Load
 	// and Finalize.

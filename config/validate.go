@@ -312,6 +312,7 @@ func (c *Config) validateProjects() []error {
 			}
 		}
 		errs = append(errs, validateToggles(pre+".notifications", &p.Notifications)...)
+		errs = append(errs, validateWebhooks(pre, p)...)
 		errs = append(errs, c.validateWorkflow(pre, p)...)
 		errs = append(errs, c.validateRequestTypes(pre, p)...)
 		errs = append(errs, c.validateOpenAccess(pre, p)...)

@@ -26,7 +26,7 @@ const AdminSocketName = "admin.sock"
 // configured group, so the MTA's `deliver` and agents' CLI need no root.
 func (d *Daemon) startAdmin() error {
 	cfg := d.Config()
-	srv := admin.NewServer(d.store, d.Config, admin.Options{Now: d.now, Engine: d.engine, Version: d.version}, d.log.With("component", "admin"))
+	srv := admin.NewServer(d.store, d.Config, admin.Options{Now: d.now, Engine: d.engine, Version: d.version, HookTLS: d.hookTLS}, d.log.With("component", "admin"))
 	srv.Wake = d.sender.Wake
 	sock := filepath.Join(cfg.DataDir, AdminSocketName)
 	ln, err := Listen("unix:" + sock)
@@ -57,7 +57,7 @@ func (d *Daemon) startAdmin() error {
 		return err
 	}
 	d.adminTokens.Store(&tokens)
-	tcpSrv := admin.NewServer(d.store, d.Config, admin.Options{Now: d.now, Tokens: d.currentTokens, Engine: d.engine, Version: d.version}, d.log.With("component", "admin-tcp"))
+	tcpSrv := admin.NewServer(d.store, d.Config, admin.Options{Now: d.now, Tokens: d.currentTokens, Engine: d.engine, Version: d.version, HookTLS: d.hookTLS}, d.log.With("component", "admin-tcp"))
 	tcpSrv.Wake = d.sender.Wake
 	tln, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {

@@ -6,6 +6,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +35,7 @@ import (
 	"github.com/ticketgate/ticketgate/templates"
 	"github.com/ticketgate/ticketgate/ticket"
 	"github.com/ticketgate/ticketgate/web"
+	"github.com/ticketgate/ticketgate/webhook"
 )
 
 // SocketName is the local LMTP socket in data_dir that `deliver` uses.
@@ -56,6 +58,8 @@ type Daemon struct {
 
 	store    store.DB
 	sender   *mailout.Sender
+	hooks    *webhook.Sender
+	hookTLS  *tls.Config
 	tport    mailout.Transport
 	pipeline *ingest.Pipeline
 	servers  []*listener
@@ -103,6 +107,13 @@ type Options struct {
 	Mailboxes func() []metrics.Mailbox
 	// Version is what the admin API's version call answers.
 	Version string
+	// HookWorkers replaces the webhook sender's pool size; HookTLS its
+	// TLS configuration (tests trust their own server).
+	HookWorkers int
+	HookTLS     *tls.Config
+	// HookAttempt, when set, is told every webhook delivery attempt's
+	// recorded outcome (webhook.Sender.OnAttempt).
+	HookAttempt func(item *store.HookItem, result string, err error)
 }
 
 // Start opens the store and starts every listener and loop of cfg.
@@ -157,6 +168,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	d.sender.OnGiveUp = engine.DeliveryFailed
 	d.sender.OnDelivered = engine.Delivered
 	engine.Queued = d.sender.Wake
+	d.startHooks(engine, opts)
 	if err := d.startOps(opts); err != nil {
 		return nil, err
 	}
@@ -189,6 +201,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 		defer d.bg.Done()
 		d.search.Run(ctx, 5*time.Second)
 	}()
+	d.runHooks(ctx)
 	// The timers (auto-close, blob sweep, retention, offers) run on one node of
 	// a shared store at a time.
 	go func() {
@@ -547,6 +560,9 @@ func (d *Daemon) closeAll(ctx context.Context) {
 		case <-ctx.Done():
 			if d.sender != nil {
 				d.sender.Abort()
+			}
+			if d.hooks != nil {
+				d.hooks.Abort()
 			}
 		case <-bgDone:
 		}

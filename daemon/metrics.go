@@ -83,6 +83,7 @@ func (d *Daemon) startOps(opts Options) error {
 	// The label is the held-back event's kind name.
 	d.notifier.OnHeld = func(project string, k store.EventKind) { o.metrics.Held(project, k.String()) }
 	d.sender.OnRepair = o.metrics.OutboxRepaired
+	d.hookMetrics(o.metrics, opts.HookAttempt)
 	d.sender.OnAttempt = func(it *store.OutboxItem, result string, err error) {
 		o.metrics.SendAttempt(result)
 		o.audit.attempt(it, result, err)

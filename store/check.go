@@ -383,6 +383,16 @@ func (c *checker) run() error {
 		func() error {
 			return c.each(bPGPKeys, func(k, v []byte) { c.decode(bPGPKeys, k, v, &PGPKey{}) })
 		},
+		// The webhook queue (issue 18): rows decode, index agrees.
+		func() error {
+			hc, err := (&boltTx{btx: c.btx}).CheckHooks()
+			if err != nil {
+				c.report(bHooks, nil, "%v", err)
+			} else if !hc.OK() {
+				c.report(bHooks, nil, "%s", hc)
+			}
+			return nil
+		},
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

@@ -140,6 +140,8 @@ type Tx interface {
 	OfferTx
 	RatingTx
 	PGPTx
+	// HookTx is the webhook delivery queue (issue 18, hooks.go).
+	HookTx
 	// AfterCommit registers fn to run once, after this transaction is
 	// durable (for a View: after fn returned nil), and never when it is
 	// rolled back or rehearsed. Effects outside the store — metrics, logs

@@ -127,6 +127,14 @@ const (
 	EvPGPUndecryptable
 	EvPGPKeyChanged
 
+	// Issue 18, push by webhook: a delivery was queued (Template: the
+	// hook's name, OutboxID: the delivery, Addresses:
+	// who it mentions), delivered (Attempt) or given up (Attempt, Reason).
+	// Never the URL: it may be a secret.
+	EvWebhookQueued
+	EvWebhookDelivered
+	EvWebhookFailed
+
 	evEnd
 )
 
@@ -197,6 +205,10 @@ var eventKindNames = [evEnd]string{
 	// Issue 19.
 	EvPGPUndecryptable: "pgp_undecryptable",
 	EvPGPKeyChanged:    "pgp_key_changed",
+	// issue 18
+	EvWebhookQueued:    "webhook_queued",
+	EvWebhookDelivered: "webhook_delivered",
+	EvWebhookFailed:    "webhook_failed",
 }
 
 // EventKinds lists every kind, in declaration order.

@@ -135,7 +135,7 @@ func statusNames(p *config.Project) string {
 func implied(emit func(*Event) error) func(*Event) error {
 	return func(ev *Event) error {
 		if ev.Type == EvStatusChanged {
-			return nil
+			ev.HooksOnly = true
 		}
 		ev.InternalOnly = true
 		return emit(ev)

@@ -90,6 +90,15 @@ func Describe(e *store.Event) string {
 		if e.Comment != "" {
 			add("%q", e.Comment)
 		}
+	case store.EvWebhookQueued:
+		add("webhook %s, delivery %d", e.Template, e.OutboxID)
+		if len(e.Addresses) > 0 {
+			add("for %s", strings.Join(e.Addresses, ", "))
+		}
+	case store.EvWebhookDelivered:
+		add("webhook %s, delivery %d, attempt %d", e.Template, e.OutboxID, e.Attempt)
+	case store.EvWebhookFailed:
+		add("webhook %s, delivery %d, given up after %d attempt(s): %s", e.Template, e.OutboxID, e.Attempt, e.Reason)
 	case store.EvSuppressionCleared:
 		add("%s may receive mail again", strings.Join(e.Addresses, ", "))
 	case store.EvVisibilityChanged:

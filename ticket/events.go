@@ -29,7 +29,10 @@ func record(tx store.Tx, e *store.Event) error {
 // what the notifier did on ev's ticket. It returns how many mails were
 // queued (0 without a notifier).
 func (e *Engine) notifyIn(tx store.Tx, ev *Event, now time.Time) (int, error) {
-	if e.notify == nil {
+	if err := e.pushIn(tx, ev, now); err != nil {
+		return 0, err
+	}
+	if e.notify == nil || ev.HooksOnly {
 		return 0, nil
 	}
 	key := ev.Ticket.Key

@@ -621,7 +621,9 @@ func (e *Engine) follow(tx store.Tx, cfg *config.Config, p *config.Project, t *s
 			}
 		}
 		if reopened != nil && o.Event == EvCustomerCommentAdded && p.Notifications.Internal.CustomerCommentAdded.Applies(t.Status) {
-			ev.Reopened, reopened = true, nil
+			// The staff's mail about the comment carries the reopening;
+			// webhooks still get it on its own (below).
+			ev.Reopened, reopened.HooksOnly = true, true
 		}
 		if err := emit(ev); err != nil {
 			return fmt.Errorf("ticket: notify %s: %w", o.Event, err)
@@ -629,7 +631,7 @@ func (e *Engine) follow(tx store.Tx, cfg *config.Config, p *config.Project, t *s
 	}
 	if reopened != nil {
 		// The staff got no mail about the comment: tell them of the
-		// reopening on its own.
+		// reopening on its own (or only the webhooks, HooksOnly).
 		if err := implied(emit)(reopened); err != nil {
 			return fmt.Errorf("ticket: notify %s: %w", EvRequestReopened, err)
 		}

@@ -163,6 +163,9 @@ type Event struct {
 	// staff's mail about the comment says so, and no separate reopening
 	// mail goes to them.
 	Reopened bool
+	// HooksOnly: the event mails nobody (a status change implied by a
+	// comment, whose mail says it all) but still reaches webhooks.
+	HooksOnly bool
 }
 
 // Event kinds the domain emits: the store's kinds (one enum for the
@@ -208,11 +211,14 @@ type Engine struct {
 	// Queued, when set, is called after a commit that queued outbound
 	// mail (it wakes the sender).
 	Queued func()
-	store  store.DB
-	cfg    func() *config.Config
-	notify Notifier
-	now    func() time.Time
-	log    *slog.Logger
+	// HookQueued, when set, is called after a commit that queued webhook
+	// deliveries (it wakes the webhook sender).
+	HookQueued func()
+	store      store.DB
+	cfg        func() *config.Config
+	notify     Notifier
+	now        func() time.Time
+	log        *slog.Logger
 	// Macros renders canned answers for #macro (issue 21); nil: none.
 	Macros Macros
 	// OnTarget, when set, is told once a committed change reached a

@@ -49,6 +49,11 @@ func daemonFiles(cfg *config.Config) []neededFile {
 			add(pre+".token_file", m.TokenFile)
 			oauth(pre+".oauth2", m.OAuth2)
 		}
+		for j, w := range p.Webhooks {
+			pre := fmt.Sprintf("projects[%d].webhooks[%d]", i, j)
+			add(pre+".url_file", w.URLFile)
+			add(pre+".secret_file", w.SecretFile)
+		}
 	}
 	for i, t := range cfg.Admin.Tokens {
 		add(fmt.Sprintf("admin.tokens[%d].token_file", i), t.TokenFile)

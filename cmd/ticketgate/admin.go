@@ -176,6 +176,10 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%-30s %-10s %s\n", a.Address, a.State, seen)
 		}
 	}
+	if len(d.Webhooks) > 0 {
+		fmt.Fprintln(stdout, "\n--- webhook deliveries queued")
+		printHooks(stdout, d.Webhooks)
+	}
 	fmt.Fprintln(stdout, "\n--- history")
 	for _, e := range d.Events {
 		fmt.Fprintf(stdout, "%s  %-22s %s %s\n", e.Time.Local().Format("2006-01-02 15:04:05"), e.Kind, e.Actor, ticket.Describe(e))

@@ -45,6 +45,9 @@ to that agent's projects; --as AGENT or $TICKETGATE_AS must name that agent):
   show ACME-12
   attachment ACME-12 N [-o FILE]   save attachment N (as "show" numbers them)
   outbox [requeue ID | drop ID]
+  webhooks [--project P]   queued webhook deliveries (never their URLs)
+  webhooks test --project P [--hook NAME]   send a test push now and print
+                 what each endpoint answered
   suppressions [clear ADDRESS]
   sessions [revoke AGENT | revoke --all]   the agents' desk sessions; revoke
                  ends them on every node (--all: admin.operators only)
@@ -148,6 +151,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdKeys(rest, stdout, stderr)
 	case "pgp":
 		return cmdPGP(rest, stdin, stdout, stderr)
+	case "webhooks":
+		return cmdWebhooks(rest, stdout, stderr)
 	case "status", "assign", "reply", "note", "invite", "participant", "merge", "spam", "block", "share", "org", "due", "snooze":
 		return cmdOp(cmd, rest, stdin, stdout, stderr)
 	case "version", "--version", "-v":

@@ -31,6 +31,7 @@ func (s *DB) Check(ctx context.Context, problem func(store.Problem)) error {
 		{"events", "seq::text", func() any { return new(store.Event) }},
 		{"tokens", "token", func() any { return new(store.Token) }},
 		{"outbox", "id::text", func() any { return new(store.OutboxItem) }},
+		{"hooks", "id::text", func() any { return new(store.HookItem) }},
 		{"suppress", "address", func() any { return new(store.Suppression) }},
 		{"blocked", "project || '/' || address", func() any { return new(store.Block) }},
 		{"orgs", "project || '/' || lname", func() any { return new(store.Organization) }},
@@ -106,6 +107,9 @@ func (s *DB) Check(ctx context.Context, problem func(store.Problem)) error {
 	ptx := &pgTx{ctx: ctx, tx: tx}
 	if c, err := ptx.CheckOutbox(); err == nil && !c.OK() {
 		problem(store.Problem{Where: "outbox", What: c.String()})
+	}
+	if c, err := ptx.CheckHooks(); err == nil && !c.OK() {
+		problem(store.Problem{Where: "hooks", What: c.String()})
 	}
 	type blobRow struct {
 		Hash   string

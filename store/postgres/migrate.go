@@ -89,11 +89,16 @@ var migrations = []string{
 	// pgp_keys.
 	`CREATE TABLE pgp_project_keys (project text COLLATE "C" PRIMARY KEY, data bytea NOT NULL);
 	CREATE TABLE pgp_keys (address text COLLATE "C" PRIMARY KEY, data bytea NOT NULL);`,
+	// 9: the webhook delivery queue (issue 18), the outbox's sibling with
+	// its leases.
+	`CREATE TABLE hooks (id bigint PRIMARY KEY, due bigint NOT NULL, data bytea NOT NULL, lease_owner text, lease_until bigint);
+	CREATE SEQUENCE hooks_id_seq;
+	CREATE INDEX hooks_due ON hooks (due, id);`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the
 // number of migrations (TestMigrationsMatchVersion keeps them in step).
-const SchemaVersion = 8
+const SchemaVersion = 9
 
 // migrationLock is the advisory lock key every node takes to migrate
 // ("tgmigr" in ASCII).

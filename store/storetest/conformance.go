@@ -67,6 +67,8 @@ func Run(t *testing.T, b Backend) {
 		{"TicketNumbering", s.ticketNumbering},
 		{"OutboxOrder", s.outboxOrder},
 		{"OutboxLeases", s.outboxLeases},
+		{"HookOrder", s.hookOrder},
+		{"HookLeases", s.hookLeases},
 		{"NodeLocks", s.nodeLocks},
 		{"BlobReferences", s.blobReferences},
 		{"DecodeFailuresAreErrors", s.decodeFailures},

@@ -121,6 +121,10 @@ type Message struct {
 	Problems   []string `json:"problems,omitempty"`
 	// Unverified marks mail whose sender could not be proven.
 	Unverified bool `json:"unverified,omitempty"`
+	// FromFallback names where From came from when the mail had no usable
+	// From header (issue 20): "reply-to", "sender" or "envelope"
+	// (decide.FromReplyTo …); "" for a usable From.
+	FromFallback string `json:"from_fallback,omitempty"`
 }
 
 // Token kinds.

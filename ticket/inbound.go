@@ -224,9 +224,9 @@ func (e *Engine) prepare(tx store.Tx, p *config.Project, m *Mail, refs []string)
 		return pr, nil
 	}
 	pr.author, pr.relayed = decide.AuthorOf(p, decide.Sender{From: m.From, MailFrom: m.MailFrom, ReplyTo: m.ReplyTo})
-	staff := !pr.relayed && p.IsStaff(pr.author)
+	staff := !pr.relayed && m.FromFallback == "" && p.IsStaff(pr.author)
 	person := m.Verdict.Person()
-	if person {
+	if decide.RunsCommands(person, m.FromFallback) {
 		pr.cmds, pr.text = decide.ParseCommands(m.Text)
 	}
 	if m.ToInternal || staff {
@@ -371,7 +371,7 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 	status, _ := p.Status(t.Status)
 	who := decide.Identify(decide.WhoFacts{
 		Author: author, Relayed: pr.relayed, From: strings.ToLower(m.From),
-		Staff: p.IsStaff(author), SenderProven: m.SenderProven,
+		Staff: p.IsStaff(author), SenderProven: m.SenderProven, Fallback: m.FromFallback != "",
 		Threading: decide.Threading{Key: t.Key, Rule: rule, TokenFor: pr.th.TokenFor},
 		Created:   res.Created, MayPost: decide.MayPost(p, t, author), OrgMember: pr.orgMember,
 		Approver: status.Approval != nil && status.Approval.IsApprover(author),
@@ -397,7 +397,7 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 		To: m.To, Cc: m.Cc, Subject: m.Subject, MessageID: m.MessageID,
 		InReplyTo: m.InReplyTo, References: m.References, Date: m.Date, Received: now,
 		Text: o.Text, HTML: m.HTML, TextCut: m.TextCut, Attach: m.Attach, Raw: m.Raw, RawSize: m.RawSize,
-		ThreadedBy: rule, Auto: m.Verdict.Recorded(), Problems: m.Problems,
+		ThreadedBy: rule, Auto: m.Verdict.Recorded(), Problems: m.Problems, FromFallback: m.FromFallback,
 	}
 	if err := tx.AddMessage(msg); err != nil {
 		return err

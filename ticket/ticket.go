@@ -64,6 +64,11 @@ type Mail struct {
 	// dkim=pass, on a trusted path) or trust_from is on. Only then may the
 	// sender act as an agent.
 	SenderProven bool
+	// FromFallback is set when the mail had no usable From: From then
+	// holds the address decide.FallbackFrom chose and this where it came
+	// from (decide.FromReplyTo, FromSender, FromEnvelope). Such an author
+	// is never proven, never staff, and the mail runs no command.
+	FromFallback string
 	// AllowNew, when set, is asked before the mail opens a new ticket; its
 	// error (a flood limit) aborts the change and is returned by Ingest.
 	AllowNew func(tx store.Tx) error

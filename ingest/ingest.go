@@ -190,6 +190,12 @@ func (p *Pipeline) handle(ctx context.Context, rc *received, proj *config.Projec
 	// A fallback identity (no usable From) proves nothing, whatever
 	// trust_from says: trust_from trusts From, and there was none.
 	m.SenderProven = (rc.cfg.TrustFrom || rc.proof.Proven()) && m.FromFallback == ""
+	fw, err := p.attachedForward(proj, m, rc.cfg.Inbound.MaxTextBytes)
+	if err != nil {
+		p.log.Error("could not read a forwarded message", "msgid", rc.msg.MessageID, "project", proj.Key, "err", err)
+		return fault.Temporary(err)
+	}
+	m.Forward = fw
 	open, err := p.verdict(rc, proj, m)
 	if err != nil {
 		return err

@@ -125,6 +125,10 @@ type Message struct {
 	// From header (issue 20): "reply-to", "sender" or "envelope"
 	// (decide.FromReplyTo …); "" for a usable From.
 	FromFallback string `json:"from_fallback,omitempty"`
+	// ForwardedBy is the agent who forwarded this customer's mail to the
+	// project (or named its requester), opening the ticket in the
+	// customer's name (issue 20); "" otherwise.
+	ForwardedBy string `json:"forwarded_by,omitempty"`
 }
 
 // Token kinds.

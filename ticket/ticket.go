@@ -69,6 +69,9 @@ type Mail struct {
 	// from (decide.FromReplyTo, FromSender, FromEnvelope). Such an author
 	// is never proven, never staff, and the mail runs no command.
 	FromFallback string
+	// Forward is a message/rfc822 a proven agent attached (read by the
+	// pipeline); inline forwards are found in Text (decide.FindForward).
+	Forward *decide.Forwarded
 	// AllowNew, when set, is asked before the mail opens a new ticket; its
 	// error (a flood limit) aborts the change and is returned by Ingest.
 	AllowNew func(tx store.Tx) error

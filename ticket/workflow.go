@@ -16,7 +16,8 @@ import (
 // commandNames are the commands mail understands.
 var commandNames = []string{"status", "assign", "priority", "participant", "organization",
 	"resolve", "reopen", "close", "internal", "approve", "decline", "private",
-	"due", "snooze", "macro"} // issue 21
+	"due", "snooze", "macro", // issue 21
+	"requester"} // issue 20
 
 // customerCommands may be used by customers (approve and decline only by
 // approvers).
@@ -142,6 +143,13 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c d
 		}
 		t.Organization, t.Private = "", true
 		return record(tx, &store.Event{Ticket: t.Key, Time: cc.now, Kind: store.EvUnshared, Actor: actor})
+	case "requester":
+		// Applied before the commands run when it opened the ticket for a
+		// customer (behalf.go); here it did not.
+		if _, _, problem := decide.Requester([]decide.Command{c}); problem != "" {
+			return refused("%s", problem)
+		}
+		return refused("#requester opens a new request for a customer (not an agent or one of our addresses); it does not change a ticket")
 	case "approve", "decline":
 		st, ok := p.Status(t.Status)
 		if !ok || st.Approval == nil {

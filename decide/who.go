@@ -94,10 +94,17 @@ type WhoFacts struct {
 	// verified key (issue 19): it proves From like their reply token —
 	// customer rights, never an agent's (Agent needs SenderProven).
 	KeySigned bool
+	// Fallback: the mail had no usable From and Author comes from
+	// Reply-To, Sender or the envelope (FallbackFrom): never proven, never
+	// staff.
+	Fallback bool
 }
 
 // Identify decides who wrote a mail and with what proof.
 func Identify(f WhoFacts) Who {
+	if f.Fallback {
+		f.Staff, f.SenderProven, f.Threading.TokenFor = false, false, ""
+	}
 	staff := !f.Relayed && f.Staff
 	w := Who{Author: f.Author, Staff: staff, Agent: staff && f.SenderProven, Relayed: f.Relayed,
 		// A reply token proves its recipient only as the mail's From (not

@@ -212,7 +212,9 @@ func (p *Pipeline) handle(ctx context.Context, rc *received, proj *config.Projec
 	}
 	m.SupportKey = rc.msg.Header.Get("X-Support-Key")
 	m.ToInternal = kind == config.AddrInternal
-	m.SenderProven = rc.cfg.TrustFrom || rc.proof.Proven()
+	// A fallback identity (no usable From) proves nothing, whatever
+	// trust_from says: trust_from trusts From, and there was none.
+	m.SenderProven = (rc.cfg.TrustFrom || rc.proof.Proven()) && m.FromFallback == ""
 	if rc.pgp != nil {
 		// Only a decrypted mail makes the ticket an encrypted one: one
 		// that could not be decrypted holds nothing secret, and its note
@@ -221,6 +223,12 @@ func (p *Pipeline) handle(ctx context.Context, rc *received, proj *config.Projec
 		// The keys checked were those of From.
 		m.KeySigned = rc.pgp.Signature == store.SignatureVerified
 	}
+	fw, err := p.attachedForward(proj, m, rc.cfg.Inbound.MaxTextBytes)
+	if err != nil {
+		p.log.Error("could not read a forwarded message", "msgid", rc.msg.MessageID, "project", proj.Key, "err", err)
+		return fault.Temporary(err)
+	}
+	m.Forward = fw
 	open, err := p.verdict(rc, proj, m)
 	if err != nil {
 		return err
@@ -445,14 +453,46 @@ func toMail(proj *config.Project, env *mailin.Envelope, msg *message.Message, at
 			names[strings.ToLower(a.Address)] = a.Name
 		}
 	}
+	from, fromName, fallback := authorAddress(env, msg)
 	return &ticket.Mail{
 		Project: proj.Key, Source: env.Source, MailFrom: strings.ToLower(env.MailFrom),
-		From: strings.ToLower(msg.From), FromName: msg.FromName, FromNameAddress: msg.FromNameAddress,
+		From: from, FromName: fromName, FromNameAddress: msg.FromNameAddress, FromFallback: fallback,
 		To: addrs(msg.To), Cc: addrs(msg.Cc), CcNames: names,
 		Subject: msg.Subject, MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
 		Date: msg.Date, Text: msg.Text, HTML: msg.HTML, TextCut: msg.TextCut, Attach: attach,
 		Raw: hash, RawSize: size, Problems: msg.Problems, ReplyTo: addrs(msg.ReplyTo),
 	}
+}
+
+// authorAddress is the mail's From, or for a mail without a usable From
+// (none, `"x" <>`) the address decide.FallbackFrom takes from Reply-To,
+// Sender or the envelope, with the name that header gave and where it
+// came from.
+func authorAddress(env *mailin.Envelope, msg *message.Message) (from, name, fallback string) {
+	if decide.UsableFrom(msg.From) {
+		return strings.ToLower(msg.From), msg.FromName, ""
+	}
+	sender := message.ParseAddressList(msg.Get("Sender"))
+	senderAddr := ""
+	if len(sender) > 0 {
+		senderAddr = sender[0].Address
+	}
+	from, fallback = decide.FallbackFrom(addrs(msg.ReplyTo), senderAddr, env.MailFrom)
+	switch fallback {
+	case decide.FromReplyTo:
+		for _, a := range msg.ReplyTo {
+			if strings.EqualFold(a.Address, from) {
+				name = a.Name
+				break
+			}
+		}
+	case decide.FromSender:
+		name = sender[0].Name
+	case "":
+		// Nothing usable anywhere: as before, From as it was.
+		return strings.ToLower(msg.From), msg.FromName, ""
+	}
+	return from, name, fallback
 }
 
 // ownMail answers the policy stage's questions about our own mail.

@@ -2,12 +2,14 @@
 // streaming MIME parser that turns raw RFC 5322 bytes into a Message,
 // addresses, header reading and Message-ID lists (their canonical form is
 // package msgid's). It is a leaf: it imports no other package of the
-// gateway but msgid.
+// gateway but msgid and tnef (the winmail.dat decoder, itself a leaf).
 package message
 
 import (
 	"io"
 	"time"
+
+	"github.com/ticketgate/ticketgate/tnef"
 )
 
 // Address is one mailbox from an address header.
@@ -130,4 +132,13 @@ type ParseOptions struct {
 	// MaxTextBytes caps the Text and HTML bodies kept in memory (the rest is
 	// still stored raw; Message.TextCut tells); 0 means DefaultMaxTextBytes.
 	MaxTextBytes int
+	// TNEF bounds the decoding of a winmail.dat part (application/ms-tnef):
+	// zero fields take package tnef's defaults, and MaxInput (the bytes
+	// of one TNEF part held in memory to decode it) DefaultMaxTNEFBytes.
+	// A larger or broken part is kept as it came.
+	TNEF tnef.Limits
 }
+
+// DefaultMaxTNEFBytes is how much of one winmail.dat part is read to
+// decode it when ParseOptions.TNEF.MaxInput is 0.
+const DefaultMaxTNEFBytes = 32 << 20

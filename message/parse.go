@@ -156,6 +156,8 @@ type parser struct {
 	charsets   []string // legacy (non-UTF-8) charsets declared so far, in order
 	seenProbs  map[string]bool
 	origHeader bool
+	// tnefText is the body of the first decoded winmail.dat (see tnef.go).
+	tnefText string
 }
 
 // bodyBuf collects a body's text. The first piece is kept as it is, so
@@ -512,6 +514,9 @@ func (p *parser) leaf(hb *headerBlock, ct, disp mediaValue, cte string, body io.
 		return p.attachment(p.newAttachment(hb, ct, disp, filename, c), &tolerantReader{r: body, p: p, c: c})
 	}
 
+	if isTNEF(ct.value, filename) {
+		return p.tnefPart(p.newAttachment(hb, ct, disp, filename, c), dec, c)
+	}
 	switch {
 	case isText && !attached && !c.resource && (c.alt == nil || !c.alt.seen[ct.value]):
 		if c.alt != nil {
@@ -1011,6 +1016,7 @@ func (p *parser) finishBody() {
 	if strings.TrimSpace(m.Text) == "" && m.HTML != "" {
 		m.Text = htmlToText(m.HTML)
 	}
+	p.useTNEFBody()
 }
 
 // extractUUEncoded stores uuencoded files found in the body text as

@@ -145,6 +145,14 @@ type Message struct {
 	// Signature is the result of its OpenPGP signature check (issue 19).
 	Encrypted bool      `json:"encrypted,omitempty"`
 	Signature Signature `json:"signature,omitempty"`
+	// FromFallback names where From came from when the mail had no usable
+	// From header (issue 20): "reply-to", "sender" or "envelope"
+	// (decide.FromReplyTo …); "" for a usable From.
+	FromFallback string `json:"from_fallback,omitempty"`
+	// ForwardedBy is the agent who forwarded this customer's mail to the
+	// project (or named its requester), opening the ticket in the
+	// customer's name (issue 20); "" otherwise.
+	ForwardedBy string `json:"forwarded_by,omitempty"`
 }
 
 // Token kinds.

@@ -225,6 +225,8 @@ type prepared struct {
 	key         string
 	senderDraft *store.Draft
 	acceptDraft *store.Draft
+	// behalf: the mail is an agent's on a customer's behalf (behalf.go).
+	behalf decide.Behalf
 }
 
 // prepare gathers the facts of m's decision from tx (a read snapshot, or
@@ -238,9 +240,9 @@ func (e *Engine) prepare(tx store.Tx, p *config.Project, m *Mail, refs []string)
 		return pr, nil
 	}
 	pr.author, pr.relayed = decide.AuthorOf(p, decide.Sender{From: m.From, MailFrom: m.MailFrom, ReplyTo: m.ReplyTo})
-	staff := !pr.relayed && p.IsStaff(pr.author)
+	staff := !pr.relayed && m.FromFallback == "" && p.IsStaff(pr.author)
 	person := m.Verdict.Person()
-	if person {
+	if decide.RunsCommands(person, m.FromFallback) {
 		pr.cmds, pr.text = decide.ParseCommands(m.Text)
 	}
 	if m.ToInternal || staff {
@@ -263,9 +265,15 @@ func (e *Engine) prepare(tx store.Tx, p *config.Project, m *Mail, refs []string)
 		return nil, err
 	}
 	pr.th = th
-	if th.Key == "" {
+	if th.Key == "" && staff && person {
+		if err := e.prepareBehalf(tx, pr, p, m); err != nil {
+			return nil, err
+		}
+	}
+	if pr.th.Key == "" {
 		return pr, e.admitFacts(tx, pr, p, m, staff)
 	}
+	th = pr.th
 	t, err := pr.reads.ticket(tx, th.Key)
 	if err != nil {
 		return nil, err
@@ -278,7 +286,7 @@ func (e *Engine) prepare(tx store.Tx, p *config.Project, m *Mail, refs []string)
 	}
 	// Past the reopen window a customer's mail starts a new ticket that
 	// links the old one.
-	if decide.StartsAnew(p, t, person, staff, m.ToInternal, pr.now) {
+	if decide.StartsAnew(p, t, person, staff, pr.toInternal(m), pr.now) {
 		pr.follows = t.Key
 		return pr, e.admitFacts(tx, pr, p, m, staff)
 	}
@@ -286,7 +294,7 @@ func (e *Engine) prepare(tx store.Tx, p *config.Project, m *Mail, refs []string)
 	if pr.orgMember, err = pr.reads.orgMember(tx, t, pr.author); err != nil {
 		return nil, err
 	}
-	if staff && m.SenderProven && !m.ToInternal && !decide.HasMarker(m.Text) {
+	if staff && m.SenderProven && !pr.toInternal(m) && !decide.HasMarker(m.Text) {
 		msgs, err := tx.TicketMessages(t.Key)
 		// Unknown is treated as yes: better held than leaked.
 		pr.quotesNote = err != nil || decide.QuotesNote(msgs, pr.stripped)
@@ -356,6 +364,17 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 	now, author := pr.now, pr.author
 	person := m.Verdict.Person()
 	rule := pr.th.Rule
+	// On a customer's behalf, the request is the customer's: their
+	// address, their words, no proof and no command of theirs; the agent's
+	// part follows it (commitBehalf).
+	from, fromName, proven, text, cmds, attach := strings.ToLower(m.From), m.FromName, m.SenderProven, pr.text, pr.cmds, m.Attach
+	opensForCustomer := pr.behalf.Kind == decide.BehalfOpen
+	if opensForCustomer {
+		author, from, fromName, proven, text, cmds = pr.behalf.Reporter, pr.behalf.Reporter, pr.behalf.Name, false, pr.behalf.Text, nil
+		if pr.behalf.Attach != nil {
+			attach = pr.behalf.Attach
+		}
+	}
 	var t *store.Ticket
 	// request is the message the agents hear of when a draft this mail
 	// completes becomes a request (its first mail), nil otherwise.
@@ -405,7 +424,7 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 			Status:       firstOf(p, CatNew),
 			Priority:     "normal",
 			Reporter:     author,
-			ReporterName: m.FromName,
+			ReporterName: fromName,
 			Language:     p.Language,
 			Created:      now,
 			Follows:      pr.follows,
@@ -416,7 +435,7 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 		// keywords, the default.
 		t.Type, _ = decide.RequestType(p, decide.TypeFacts{Subaddress: m.Subaddress, Commands: pr.cmds, MayType: person, Subject: m.Subject})
 		t.Priority = decide.TypePriority(p, t.Type)
-		if author != strings.ToLower(m.From) {
+		if author != from {
 			t.ReporterName = "" // From names the contact form, not the reporter
 		}
 		res.Created = true
@@ -445,18 +464,18 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 	}
 	status, _ := p.Status(t.Status)
 	who := decide.Identify(decide.WhoFacts{
-		Author: author, Relayed: pr.relayed, From: strings.ToLower(m.From),
-		Staff: p.IsStaff(author), SenderProven: m.SenderProven, KeySigned: m.KeySigned,
+		Author: author, Relayed: pr.relayed, From: from,
+		Staff: p.IsStaff(author), SenderProven: proven, KeySigned: m.KeySigned, Fallback: m.FromFallback != "",
 		Threading: decide.Threading{Key: t.Key, Rule: rule, TokenFor: pr.th.TokenFor},
 		Created:   res.Created, MayPost: decide.MayPost(p, t, author), OrgMember: pr.orgMember,
 		Approver: status.Approval != nil && status.Approval.IsApprover(author),
 	})
 	// #macro (issue 21): an agent's canned answer becomes the text.
-	cmds, text, stripped := pr.cmds, pr.text, pr.stripped
+	stripped := pr.stripped
 	var macroTold []string
 	if who.Agent && !m.ToInternal {
 		var err error
-		if cmds, stripped, macroTold, err = e.applyMacros(p, t, author, pr.cmds, pr.stripped); err != nil {
+		if cmds, stripped, macroTold, err = e.applyMacros(p, t, author, cmds, pr.stripped); err != nil {
 			return err
 		}
 		if stripped != pr.stripped {
@@ -468,17 +487,24 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 			t.Visibility = store.VisibilityInternal
 		}
 	}
-	o := decide.Classify(decide.Mail{Verdict: m.Verdict, ToInternal: m.ToInternal, Text: text, Stripped: stripped,
-		Commands: pr.cmds, FromNameAddress: m.FromNameAddress != "", QuotesNote: pr.quotesNote}, who, t.Key, res.Created)
+	classifyCmds := pr.cmds
+	if opensForCustomer {
+		classifyCmds = nil // the customer's request carries no command of theirs
+	}
+	o := decide.Classify(decide.Mail{Verdict: m.Verdict, ToInternal: pr.toInternal(m), Text: text, Stripped: stripped,
+		Commands: classifyCmds, FromNameAddress: m.FromNameAddress != "" && !opensForCustomer, QuotesNote: pr.quotesNote}, who, t.Key, res.Created)
 
 	msg := &store.Message{
 		Ticket: t.Key, Project: p.Key, Direction: "in", Kind: o.Kind, Internal: o.Internal, Held: o.Held, Unverified: o.Unverified,
-		Source: m.Source, MailFrom: m.MailFrom, From: m.From, FromName: m.FromName,
+		Source: m.Source, MailFrom: m.MailFrom, From: from, FromName: fromName,
 		To: m.To, Cc: m.Cc, Subject: m.Subject, MessageID: m.MessageID,
 		InReplyTo: m.InReplyTo, References: m.References, Date: m.Date, Received: now,
-		Text: o.Text, HTML: m.HTML, TextCut: m.TextCut, Attach: m.Attach, Raw: m.Raw, RawSize: m.RawSize,
-		ThreadedBy: rule, Auto: m.Verdict.Recorded(), Problems: m.Problems,
+		Text: o.Text, HTML: m.HTML, TextCut: m.TextCut, Attach: attach, Raw: m.Raw, RawSize: m.RawSize,
+		ThreadedBy: rule, Auto: m.Verdict.Recorded(), Problems: m.Problems, FromFallback: m.FromFallback,
 		Encrypted: m.Encrypted, Signature: m.Signature,
+	}
+	if opensForCustomer {
+		msg.ForwardedBy = pr.author
 	}
 	res.Proven = who.Proven
 	if err := tx.AddMessage(msg); err != nil {
@@ -541,15 +567,23 @@ func (e *Engine) commit(tx store.Tx, cfg *config.Config, p *config.Project, m *M
 		}
 	}
 	if f.Silent || e.notify == nil {
-		return e.putTicket(tx, p, t, now)
+		if err := e.putTicket(tx, p, t, now); err != nil {
+			return err
+		}
+	} else {
+		if err := e.follow(tx, cfg, p, t, m, msg, o, who, f, pr, cmds, macroTold, added, res, request, accepted); err != nil {
+			return err
+		}
+		if res.Created && person && !o.Internal {
+			// A new request of a project with offers goes to its agents
+			// (issue 18), unless a command already assigned or closed it.
+			if err := e.offerNew(tx, p, t, now, res); err != nil {
+				return err
+			}
+		}
 	}
-	if err := e.follow(tx, cfg, p, t, m, msg, o, who, f, pr, cmds, macroTold, added, res, request, accepted); err != nil {
-		return err
-	}
-	if res.Created && person && !o.Internal {
-		// A new request of a project with offers goes to its agents
-		// (issue 18), unless a command already assigned or closed it.
-		return e.offerNew(tx, p, t, now, res)
+	if opensForCustomer {
+		return e.commitBehalf(tx, p, t, m, pr, res)
 	}
 	return nil
 }

@@ -72,6 +72,14 @@ type Mail struct {
 	// ("" for none, and for the reserved internal, t-… and bounce-… tags):
 	// it may select a request type.
 	Subaddress string
+	// FromFallback is set when the mail had no usable From: From then
+	// holds the address decide.FallbackFrom chose and this where it came
+	// from (decide.FromReplyTo, FromSender, FromEnvelope). Such an author
+	// is never proven, never staff, and the mail runs no command.
+	FromFallback string
+	// Forward is a message/rfc822 a proven agent attached (read by the
+	// pipeline); inline forwards are found in Text (decide.FindForward).
+	Forward *decide.Forwarded
 	// AllowNew, when set, is asked before the mail opens a new ticket; its
 	// error (a flood limit) aborts the change and is returned by Ingest.
 	AllowNew func(tx store.Tx) error

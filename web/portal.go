@@ -281,7 +281,7 @@ func (s *server) myTicket(w http.ResponseWriter, r *http.Request) {
 	// Forms act on the link's own ticket; another ticket is read-only
 	// here (its own mails carry its own link).
 	v.Forms = false
-	s.render(w, http.StatusOK, "ticket", v)
+	s.renderTicket(w, v)
 }
 
 // sharedWith reports whether t is shared with org.
@@ -342,7 +342,8 @@ func (s *server) agentView(w http.ResponseWriter, r *http.Request) {
 		v.History = append(v.History, historyView{When: s.timeView(v.T, e.Time), Kind: e.Kind.String(), Actor: e.Actor, Text: s.opts.DescribeEvent(e)})
 	}
 	for _, m := range msgs {
-		mv := s.messageView(v.T, v.Project, m)
+		mv := s.messageView(v.T, v.Project, m, func(idx int) string { return fmt.Sprintf("%s/a/%s/img/%d/%d", s.prefix, tok.Token, m.ID, idx) })
+		v.Images = v.Images || mv.Images
 		mv.Internal = m.Internal || !public(m)
 		if m.Direction == "out" || m.From != "" {
 			mv.Author = strings.TrimSpace(m.FromName + " <" + m.From + ">")
@@ -357,7 +358,7 @@ func (s *server) agentView(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Messages = append(v.Messages, mv)
 	}
-	s.render(w, http.StatusOK, "ticket", v)
+	s.renderTicket(w, v)
 }
 
 // resolveAgentLink checks an agent link (/a/<token>) and loads its ticket:

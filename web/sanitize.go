@@ -4,6 +4,7 @@ import (
 	"html"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -22,6 +23,10 @@ import (
 func newPolicy() *bluemonday.Policy {
 	p := bluemonday.UGCPolicy()
 	p.AllowDataURIImages()
+	// "cid:tg-N" is what rewriteImages makes of an embedded picture the
+	// page can show (attachment N of the message); placeImages turns it
+	// into the picture's URL on our origin after the sanitiser ran.
+	p.AllowURLSchemeWithCustomPolicy("cid", func(u *url.URL) bool { return inlineRef.MatchString(u.Opaque) })
 	// Relative links in mail point at nothing on this server.
 	p.AllowRelativeURLs(false)
 	p.RequireNoReferrerOnLinks(true)
@@ -29,7 +34,7 @@ func newPolicy() *bluemonday.Policy {
 	// rewriteImages already turned remote images into links; this is the
 	// backstop should the two ever tokenise a tag differently.
 	p.RewriteSrc(func(u *url.URL) {
-		if u.Scheme != "data" {
+		if u.Scheme != "data" && !(u.Scheme == "cid" && inlineRef.MatchString(u.Opaque)) {
 			*u = url.URL{}
 		}
 	})
@@ -40,8 +45,15 @@ func newPolicy() *bluemonday.Policy {
 var dataImage = regexp.MustCompile(`(?i)^data:image/(png|gif|jpeg|webp);base64,`)
 
 // sanitizeHTML makes a customer's HTML body safe to embed in the page.
-func sanitizeHTML(p *bluemonday.Policy, tx *texts, body string, attach []store.Attachment) string {
-	return strings.TrimSpace(p.Sanitize(rewriteImages(tx, body, attach)))
+// imgURL gives the address of attachment idx's picture on our origin;
+// nil shows embedded pictures by name only. inline reports whether the
+// result shows one.
+func sanitizeHTML(p *bluemonday.Policy, tx *texts, body string, attach []store.Attachment, imgURL func(idx int) string) (out string, inline bool) {
+	out = p.Sanitize(rewriteImages(tx, body, attach, imgURL != nil))
+	if imgURL != nil {
+		out, inline = placeImages(out, imgURL)
+	}
+	return strings.TrimSpace(out), inline
 }
 
 // rewriteImages replaces every image the page will not load with what a
@@ -50,7 +62,11 @@ func sanitizeHTML(p *bluemonday.Policy, tx *texts, body string, attach []store.A
 // listed with the attachments), anything else its alt text. Inline data:
 // images stay. The result still goes through the policy, which has the last
 // word on what is safe.
-func rewriteImages(tx *texts, body string, attach []store.Attachment) string {
+//
+// With inline, a cid: picture of a type the page may show (inlineImage)
+// becomes <img src="cid:tg-N">, N its attachment's index, for
+// placeImages to point at our image route.
+func rewriteImages(tx *texts, body string, attach []store.Attachment, inline bool) string {
 	var b strings.Builder
 	z := xhtml.NewTokenizer(strings.NewReader(body))
 	for {
@@ -87,6 +103,9 @@ func rewriteImages(tx *texts, body string, attach []store.Attachment) string {
 		switch {
 		case dataImage.MatchString(src):
 			b.WriteString(raw)
+		case strings.HasPrefix(lower, "cid:") && inline && inlineImage(attach, src[len("cid:"):]) >= 0:
+			i := inlineImage(attach, src[len("cid:"):])
+			b.WriteString(`<img src="cid:tg-` + strconv.Itoa(i) + `" alt="` + html.EscapeString(alt) + `">`)
 		case strings.HasPrefix(lower, "cid:"):
 			name := attachmentByCID(attach, src[len("cid:"):])
 			if name == "" {
@@ -110,14 +129,22 @@ func imageLabel(tx *texts, name string) string {
 
 // attachmentByCID returns the file name of the attachment a cid: URL names.
 func attachmentByCID(attach []store.Attachment, cid string) string {
+	if i := cidIndex(attach, cid); i >= 0 {
+		return attach[i].Filename
+	}
+	return ""
+}
+
+// cidIndex returns the index of the attachment a cid: URL names, or -1.
+func cidIndex(attach []store.Attachment, cid string) int {
 	if u, err := url.PathUnescape(cid); err == nil {
 		cid = u
 	}
 	cid = strings.Trim(cid, "<> ")
-	for _, a := range attach {
+	for i, a := range attach {
 		if a.ContentID != "" && strings.EqualFold(strings.Trim(a.ContentID, "<> "), cid) {
-			return a.Filename
+			return i
 		}
 	}
-	return ""
+	return -1
 }

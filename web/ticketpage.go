@@ -111,7 +111,7 @@ func (s *server) ticketPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := s.ticketView(tok, t, msgs)
 	v.Done = formatDone(v.T, r.URL.Query().Get("done"))
-	s.render(w, http.StatusOK, "ticket", v)
+	s.renderTicket(w, v)
 }
 
 type timeView struct {
@@ -148,6 +148,8 @@ type messageView struct {
 	Unverified bool
 	// PGP tags: came encrypted, its signature check (issue 19).
 	PGP []string
+	// Images: HTML shows embedded pictures from our origin.
+	Images bool
 }
 
 type ticketView struct {
@@ -179,6 +181,9 @@ type ticketView struct {
 	// whether they saw it (agent view only; issue 18).
 	Offer      []offerAgentView
 	OfferLabel string
+	// Images: a message shows embedded pictures from our origin (the
+	// page's policy then allows them).
+	Images bool
 }
 
 // historyView is one history event as the agent view shows it.
@@ -223,7 +228,13 @@ func (s *server) ticketView(tok *store.Token, t *store.Ticket, msgs []*store.Mes
 	v.Muted = slices.Contains(t.Muted, tok.Recipient)
 	for _, m := range msgs {
 		if public(m) {
-			mv := s.messageView(tx, project, m)
+			var imgURL func(int) string
+			if t.Key == tok.Ticket {
+				// The image route serves the link's own ticket only.
+				imgURL = func(idx int) string { return fmt.Sprintf("%s/img/%d/%d", v.Base, m.ID, idx) }
+			}
+			mv := s.messageView(tx, project, m, imgURL)
+			v.Images = v.Images || mv.Images
 			for i := range mv.Attachments {
 				if mv.Attachments[i].downloadable {
 					mv.Attachments[i].URL = fmt.Sprintf("%s/att/%d/%d", v.Base, m.ID, i)
@@ -235,7 +246,9 @@ func (s *server) ticketView(tok *store.Token, t *store.Ticket, msgs []*store.Mes
 	return v
 }
 
-func (s *server) messageView(tx *texts, project string, m *store.Message) messageView {
+// messageView shows m; imgURL gives the address of its attachment idx as
+// a picture on our origin (nil: pictures by name only).
+func (s *server) messageView(tx *texts, project string, m *store.Message, imgURL func(idx int) string) messageView {
 	// An agent's answer is support's, however it was sent (mail, desk,
 	// CLI): set apart like the project's own messages and signed with
 	// the agent's name "via" the project.
@@ -265,10 +278,20 @@ func (s *server) messageView(tx *texts, project string, m *store.Message) messag
 	if !when.IsZero() {
 		mv.When = s.timeView(tx, when)
 	}
-	if strings.TrimSpace(m.Text) == "" && strings.TrimSpace(m.HTML) != "" {
+	if imgURL != nil && strings.Contains(strings.ToLower(m.HTML), "cid:") {
+		// An HTML mail with embedded pictures is shown as HTML, so they
+		// appear where the sender put them.
+		if out, inline := sanitizeHTML(s.policy, tx, m.HTML, m.Attach, imgURL); inline {
+			mv.HTML, mv.Images = template.HTML(out), true
+		}
+	}
+	if mv.HTML != "" {
+		// Shown above.
+	} else if strings.TrimSpace(m.Text) == "" && strings.TrimSpace(m.HTML) != "" {
 		// The sanitiser's output is the only HTML from mail that reaches
 		// the page; template.HTML marks it as already safe.
-		mv.HTML = template.HTML(sanitizeHTML(s.policy, tx, m.HTML, m.Attach))
+		out, _ := sanitizeHTML(s.policy, tx, m.HTML, m.Attach, nil)
+		mv.HTML = template.HTML(out)
 	} else {
 		body, quoted := quote.Fold(m.Text)
 		mv.Body, mv.Quoted = linkify(body), linkify(quoted)
@@ -282,6 +305,15 @@ func (s *server) messageView(tx *texts, project string, m *store.Message) messag
 	}
 	mv.Empty = len(mv.Body) == 0 && mv.HTML == "" && len(mv.Attachments) == 0
 	return mv
+}
+
+// renderTicket renders a ticket page; one showing embedded pictures
+// allows images from our origin, and nothing more.
+func (s *server) renderTicket(w http.ResponseWriter, v *ticketView) {
+	if v.Images {
+		w.Header().Set("Content-Security-Policy", pageImagesCSP)
+	}
+	s.render(w, http.StatusOK, "ticket", v)
 }
 
 func (s *server) timeView(tx *texts, t time.Time) timeView {

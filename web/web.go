@@ -94,13 +94,18 @@ type Desk interface {
 // since the page checked it): the visitor gets the dead-link page.
 var ErrLinkRefused = errors.New("web: link refused by the domain")
 
+// strictCSP is every response's Content-Security-Policy; a page that
+// shows a mail's embedded pictures adds only 'self' to img-src
+// (pageImagesCSP).
+const strictCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
 // setSecurityHeaders is applied to every response. The policy allows no
 // script at all, inline styles only (the page's own <style> element), and
 // images only from data: URLs, so even HTML that slipped past the sanitiser
 // could neither run nor phone home. The pages hold a ticket's conversation:
 // no cache keeps them and no referrer carries their token elsewhere.
 func setSecurityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", strictCSP)
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
@@ -160,6 +165,7 @@ func (s *server) routes() {
 	s.mux.HandleFunc("POST /t/{token}/reply", s.reply)
 	s.mux.HandleFunc("POST /t/{token}/close", s.closeTicket)
 	s.mux.HandleFunc("GET /t/{token}/att/{msg}/{idx}", s.attachment)
+	s.mux.HandleFunc("GET /t/{token}/img/{msg}/{idx}", s.image)
 	s.mux.HandleFunc("GET /t/{token}/my", s.my)
 	s.mux.HandleFunc("GET /t/{token}/my/{key}", s.myTicket)
 	s.mux.HandleFunc("GET /a/{token}", s.agentView)
@@ -173,6 +179,7 @@ func (s *server) routes() {
 	s.mux.HandleFunc("POST /o/{token}/pass", s.offerPost(func(p *PageActions) func(context.Context, string) error { return p.PassOffer }))
 	s.mux.HandleFunc("GET /r/{token}", s.ratingPage)
 	s.mux.HandleFunc("POST /r/{token}", s.ratePost)
+	s.mux.HandleFunc("GET /a/{token}/img/{msg}/{idx}", s.agentImage)
 	s.mux.HandleFunc("/t/", s.linkFallback)
 	s.mux.HandleFunc("/", s.notFound)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/ticketgate/ticketgate/admin"
 	"github.com/ticketgate/ticketgate/config"
 	tgdaemon "github.com/ticketgate/ticketgate/daemon"
+	"github.com/ticketgate/ticketgate/decide"
 	"github.com/ticketgate/ticketgate/retention"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/ticket"
@@ -148,6 +149,9 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "\n--- %s  %s  %s  [%s, %s, threaded by %s]\n", m.Received.Local().Format("2006-01-02 15:04"), m.From, m.Kind, vis, m.Source, m.ThreadedBy)
 		if m.Auto != "" {
 			fmt.Fprintf(stdout, "    automatic: %s\n", m.Auto)
+		}
+		if m.FromFallback != "" {
+			fmt.Fprintf(stdout, "    from: no usable From header; the sender's address was taken from %s (proves nothing)\n", fallbackHeader(m.FromFallback))
 		}
 		fmt.Fprintln(stdout, strings.TrimSpace(m.Text))
 		for _, a := range m.Attach {
@@ -530,4 +534,17 @@ func orDashCLI(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// fallbackHeader names where a message's From came from for people.
+func fallbackHeader(via string) string {
+	switch via {
+	case decide.FromReplyTo:
+		return "Reply-To"
+	case decide.FromSender:
+		return "Sender"
+	case decide.FromEnvelope:
+		return "the envelope sender"
+	}
+	return via
 }

@@ -2,7 +2,8 @@
 // `go test` would (package results, the output of failed tests), then
 // every skipped test with its reason, and exits 1 when a test failed or a
 // test that CI must run skipped: the ones needing the shared mail corpus,
-// Dovecot, Chromium, Postfix or systemd-analyze, which CI provides.
+// Dovecot, Chromium, Postfix, systemd-analyze or Debian's tnef, which CI
+// provides.
 //
 //	go test -json ./... | go run ./internal/skipcheck
 package main
@@ -19,7 +20,7 @@ import (
 )
 
 // required matches the skip reasons CI must never see.
-var required = regexp.MustCompile(`(?i)corpus|dovecot|chromium|postfix|systemd-analyze|gnupg|gpg`)
+var required = regexp.MustCompile(`(?i)corpus|dovecot|chromium|postfix|systemd-analyze|gnupg|gpg|tnef`)
 
 type event struct {
 	Action     string

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -21,9 +20,7 @@ import (
 // crash) leaves a file that SweepBlobs removes later.
 type fileBlob struct {
 	s    *boltDB
-	f    *os.File
-	h    hash.Hash
-	n    int64
+	*Spool
 	done bool
 }
 
@@ -37,26 +34,12 @@ func (s *boltDB) NewBlob() (BlobWriter, error) {
 }
 
 func (s *boltDB) newBlob() (*fileBlob, error) {
-	f, err := os.CreateTemp(s.tmpDir, "blob-*")
+	sp, err := NewSpool(s.tmpDir)
 	if err != nil {
-		return nil, fault.Temporary(fmt.Errorf("store: new blob: %w", err))
+		return nil, err
 	}
-	return &fileBlob{s: s, f: f, h: sha256.New()}, nil
+	return &fileBlob{s: s, Spool: sp}, nil
 }
-
-// Write appends p.
-func (w *fileBlob) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.h.Write(p[:n])
-	w.n += int64(n)
-	if err != nil {
-		return n, fault.Temporary(fmt.Errorf("store: write blob: %w", err))
-	}
-	return n, nil
-}
-
-// Size returns the bytes written so far.
-func (w *fileBlob) Size() int64 { return w.n }
 
 // Commit makes the blob durable under its content hash and returns the hash.
 func (w *fileBlob) Commit() (string, error) {
@@ -64,7 +47,7 @@ func (w *fileBlob) Commit() (string, error) {
 		return "", errors.New("store: blob already finished")
 	}
 	w.done = true
-	sum := hex.EncodeToString(w.h.Sum(nil))
+	sum := w.Sum()
 	tmp := w.f.Name()
 	if err := w.f.Sync(); err != nil {
 		w.f.Close()
@@ -118,7 +101,7 @@ func (w *fileBlob) CommitPending() (string, error) {
 		w.done = false
 		return w.Commit()
 	}
-	sum := hex.EncodeToString(w.h.Sum(nil))
+	sum := w.Sum()
 	tmp := w.f.Name()
 	final := w.s.blobPath(sum)
 	// Finding, placing and registering a blob is one step: a concurrent
@@ -158,8 +141,7 @@ func (w *fileBlob) Abort() {
 		return
 	}
 	w.done = true
-	w.f.Close()
-	os.Remove(w.f.Name())
+	w.Discard()
 }
 
 // PutBlob stores everything read from r and returns its hash and size.

@@ -19,7 +19,7 @@ import (
 // name (the SHA-256 of its content); until then nothing refers to it. Abort (or an unreferenced blob surviving a
 // crash) leaves a file that SweepBlobs removes later.
 type fileBlob struct {
-	s    *boltDB
+	s *boltDB
 	*Spool
 	done bool
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/ticketgate/ticketgate/store"
 )
@@ -80,6 +81,7 @@ func Copy(ctx context.Context, from, to store.DB, opts Options) (*Report, error)
 	if progress == nil {
 		progress = func(Stage, int64, int64) {}
 	}
+	var mu sync.Mutex // serializes progress and the report between blob workers
 	if err := requireEmpty(dst); err != nil {
 		return nil, err
 	}
@@ -125,17 +127,24 @@ func Copy(ctx context.Context, from, to store.DB, opts Options) (*Report, error)
 		return nil, fmt.Errorf("storecopy: list the blobs: %w", err)
 	}
 	rep := &Report{Records: want}
-	for i, h := range hashes {
+	var blobsDone int64
+	err = parallel(ctx, hashes, func(h string) error {
 		n, err := copyBlob(from, to, h)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		rep.Blobs++
-		rep.BlobBytes += n
-		progress(StageBlobs, int64(i+1), int64(len(hashes)))
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+		return func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			rep.Blobs++
+			rep.BlobBytes += n
+			blobsDone++
+			progress(StageBlobs, blobsDone, int64(len(hashes)))
+			return nil
+		}()
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := to.FlushBlobs(ctx); err != nil {
 		return nil, fmt.Errorf("storecopy: make the blobs durable: %w", err)
@@ -149,13 +158,21 @@ func Copy(ctx context.Context, from, to store.DB, opts Options) (*Report, error)
 	if err := compare(want, got); err != nil {
 		return nil, err
 	}
-	for i, h := range hashes {
+	verified := total
+	err = parallel(ctx, hashes, func(h string) error {
 		f, err := to.OpenBlob(h)
 		if err != nil {
-			return nil, fmt.Errorf("%w: blob %s: %w", ErrMismatch, h, err)
+			return fmt.Errorf("%w: blob %s: %w", ErrMismatch, h, err)
 		}
 		f.Close()
-		progress(StageVerify, total+int64(i+1), total+int64(len(hashes)))
+		mu.Lock()
+		verified++
+		progress(StageVerify, verified, total+int64(len(hashes)))
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return rep, nil
 }
@@ -262,4 +279,42 @@ func copyBlob(from, to store.DB, h string) (int64, error) {
 		return 0, fmt.Errorf("%w: blob %s arrived as %s", ErrMismatch, h, got)
 	}
 	return n, nil
+}
+
+// blobWorkers is how many blobs move at once: each is a round trip to
+// PostgreSQL or a file to write, so a few in flight hide the latency.
+const blobWorkers = 4
+
+// parallel runs fn for every hash on blobWorkers goroutines and returns
+// the first error (the others stop taking new hashes).
+func parallel(ctx context.Context, hashes []string, fn func(string) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range blobWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for h := range work {
+				if err := fn(h); err != nil {
+					cancel(err)
+				}
+			}
+		}()
+	}
+feed:
+	for _, h := range hashes {
+		select {
+		case work <- h:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ctx.Err()
 }

@@ -47,7 +47,9 @@ type node struct {
 	cmd       *exec.Cmd
 }
 
-func (n *node) reads() bool { return strings.Contains(n.logs.String(), "imap: this node reads the mailbox") }
+func (n *node) reads() bool {
+	return strings.Contains(n.logs.String(), "imap: this node reads the mailbox")
+}
 
 // TestTwoNodesOneKilled: two real `ticketgate serve` processes share one
 // PostgreSQL and one IMAP mailbox (Dovecot); 2,000 messages come in over

@@ -227,8 +227,10 @@ func TestCopyRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if id != 13 {
-			t.Errorf("%s: next outbox id %d, want 13 (12 were handed out)", name, id)
+		// PostgreSQL sequences are not transactional: a rehearsed run
+		// (RunTwice) uses up an id, so only "above 12" is certain.
+		if id <= 12 {
+			t.Errorf("%s: next outbox id %d, want above 12 (12 were handed out, the 12th already sent)", name, id)
 		}
 	}
 	// A copy goes into an empty store only.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -398,7 +399,9 @@ func (s *boltDB) ImportRecords(ctx context.Context, recs []*Record) error {
 			case RecTicketSeq:
 				err = fresh(bTicketSeq, []byte(r.Key), u64(r.N))
 			case RecTicket:
-				err = fresh(bTickets, ticketDBKey(r.Key, uint64(r.N)), r.Data)
+				if err = fresh(bTickets, ticketDBKey(r.Key, uint64(r.N)), r.Data); err == nil {
+					err = indexImported(btx, r)
+				}
 			case RecMessage:
 				if err = fresh(bMessages, u64(r.N), r.Data); err == nil {
 					err = put(bTicketMsgs, join([]byte(r.Key), u64(r.N)), nil)
@@ -454,4 +457,18 @@ func (s *boltDB) ImportRecords(ctx context.Context, recs []*Record) error {
 		return fmt.Errorf("store: import: %w", err)
 	}
 	return nil
+}
+
+// indexImported writes the indexes bbolt derives from a ticket (its
+// timers and report facts), as PutTicket does.
+func indexImported(btx *bolt.Tx, r *Record) error {
+	var t Ticket
+	if err := json.Unmarshal(r.Data, &t); err != nil {
+		return fmt.Errorf("decode ticket %s-%d: %w", r.Key, r.N, err)
+	}
+	tx := &boltTx{btx: btx}
+	if err := tx.indexTimers(nil, &t); err != nil {
+		return err
+	}
+	return tx.indexFacts(&t)
 }

@@ -174,6 +174,20 @@ func (s *DB) ImportRecords(ctx context.Context, recs []*store.Record) error {
 						return err
 					}
 				}
+			case store.RecTicket:
+				// The timers and report facts PutTicket derives.
+				var t store.Ticket
+				if err := json.Unmarshal(r.Data, &t); err != nil {
+					return fmt.Errorf("decode ticket %s-%d: %w", r.Key, r.N, err)
+				}
+				ptx := &pgTx{ctx: ctx, tx: tx, writable: true}
+				if err := ptx.indexTimers(&t); err != nil {
+					return err
+				}
+				if ptx.failed != nil {
+					return ptx.failed
+				}
+				fallthrough
 			default:
 				im, ok := imports[r.Kind]
 				if !ok {

@@ -40,7 +40,15 @@ const (
 	RecIMAPCursor                        // Key: account; Data
 	RecIMAPAttempt                       // Key: account; N: UIDVALIDITY; M: UID; Data
 	RecAudit                             // N: seq; Key: canonical Message-ID; M: time (unix nanoseconds); Data
-	RecSequence                          // Key: SeqMessages, SeqEvents, SeqOutbox or SeqAudit; N: last id handed out
+	RecSequence                          // Key: SeqMessages, SeqEvents, SeqOutbox, SeqAudit or SeqHooks; N: last id handed out
+	RecDraftSeq                          // Key: project; N: last draft number allocated
+	RecDraft                             // Key: project; N: number; Data
+	RecDeskSignIn                        // Key: hash; Data
+	RecOffer                             // Key: ticket; Data (the due order is derived from it)
+	RecRating                            // Key: project; Key2: ticket; Key3: customer; Data
+	RecPGPProjectKey                     // Key: project; Data
+	RecPGPKey                            // Key: address; Data
+	RecHook                              // N: id; M: due (unix nanoseconds); Data
 	recEnd
 )
 
@@ -50,11 +58,13 @@ const (
 	SeqEvents   = "events"
 	SeqOutbox   = "outbox"
 	SeqAudit    = "audit"
+	SeqHooks    = "hooks"
 )
 
 var recordKindNames = [...]string{"", "meta", "ticket numbers", "tickets", "messages", "message-ids", "events", "tokens",
 	"outbox", "state", "suppressions", "rate counters", "blocked senders", "organizations", "imap cursors", "imap attempts",
-	"audit", "sequences"}
+	"audit", "sequences", "draft numbers", "drafts", "desk sign-in links", "offers", "ratings", "pgp project keys",
+	"pgp keys", "webhook deliveries"}
 
 func (k RecordKind) String() string {
 	if k == 0 || k >= recEnd {
@@ -337,7 +347,7 @@ func (s *boltDB) ExportRecords(fn func(*Record) error) error {
 				for _, s := range []struct {
 					name   string
 					bucket []byte
-				}{{SeqMessages, bMessages}, {SeqEvents, bEvents}, {SeqOutbox, bOutbox}, {SeqAudit, bAudit}} {
+				}{{SeqMessages, bMessages}, {SeqEvents, bEvents}, {SeqOutbox, bOutbox}, {SeqAudit, bAudit}, {SeqHooks, bHooks}} {
 					if b := btx.Bucket(s.bucket); b != nil && b.Sequence() > 0 {
 						if err := fn(&Record{Kind: RecSequence, Key: s.name, N: int64(b.Sequence())}); err != nil {
 							return err
@@ -345,6 +355,68 @@ func (s *boltDB) ExportRecords(fn func(*Record) error) error {
 					}
 				}
 				return nil
+			},
+			func() error {
+				return each(bDraftSeq, func(k, v []byte) error {
+					n, err := u64(bDraftSeq, k, v)
+					if err != nil {
+						return err
+					}
+					return fn(&Record{Kind: RecDraftSeq, Key: string(k), N: n})
+				})
+			},
+			func() error {
+				return each(bDrafts, func(k, v []byte) error {
+					if len(k) < 9 || k[len(k)-9] != 0 {
+						return fmt.Errorf("store: export drafts: malformed key %q", k)
+					}
+					return fn(&Record{Kind: RecDraft, Key: string(k[:len(k)-9]), N: int64(getU64(k[len(k)-8:])), Data: cp(v)})
+				})
+			},
+			func() error {
+				return each(bDeskSignIn, func(k, v []byte) error { return fn(&Record{Kind: RecDeskSignIn, Key: string(k), Data: cp(v)}) })
+			},
+			func() error {
+				return each(bOffers, func(k, v []byte) error { return fn(&Record{Kind: RecOffer, Key: string(k), Data: cp(v)}) })
+			},
+			func() error {
+				return each(bRatings, func(k, v []byte) error {
+					parts, err := split(bRatings, k, 3)
+					if err != nil {
+						return err
+					}
+					return fn(&Record{Kind: RecRating, Key: string(parts[0]), Key2: string(parts[1]), Key3: string(parts[2]), Data: cp(v)})
+				})
+			},
+			func() error {
+				return each(bPGPProjectKeys, func(k, v []byte) error { return fn(&Record{Kind: RecPGPProjectKey, Key: string(k), Data: cp(v)}) })
+			},
+			func() error {
+				return each(bPGPKeys, func(k, v []byte) error { return fn(&Record{Kind: RecPGPKey, Key: string(k), Data: cp(v)}) })
+			},
+			func() error {
+				due := map[uint64]int64{}
+				err := each(bHooksDue, func(k, _ []byte) error {
+					if len(k) != 16 {
+						return fmt.Errorf("store: export hooks_due: malformed key %x", k)
+					}
+					due[getU64(k[8:])] = int64(getU64(k[:8]))
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+				return each(bHooks, func(k, v []byte) error {
+					id, err := u64(bHooks, k, k)
+					if err != nil {
+						return err
+					}
+					d, ok := due[uint64(id)]
+					if !ok {
+						return fmt.Errorf("store: export hooks/%d: not in the due order (check-store)", id)
+					}
+					return fn(&Record{Kind: RecHook, N: id, M: d, Data: cp(v)})
+				})
 			},
 		}
 		for _, step := range steps {
@@ -409,7 +481,10 @@ func (s *boltDB) ImportRecords(ctx context.Context, recs []*Record) error {
 			case RecMsgID:
 				err = fresh(bMsgIDs, join([]byte(r.Key), []byte(r.Key2), []byte(r.Key3)), encodeRef(r.Ref))
 			case RecEvent:
-				err = fresh(bEvents, join([]byte(r.Key), u64(r.N)), r.Data)
+				// The search feed beside it, as AddEvent writes it.
+				if err = fresh(bEvents, join([]byte(r.Key), u64(r.N)), r.Data); err == nil {
+					err = put(bEventLog, u64(r.N), []byte(r.Key))
+				}
 			case RecToken:
 				err = fresh(bTokens, []byte(r.Key), r.Data)
 			case RecOutbox:
@@ -436,13 +511,38 @@ func (s *boltDB) ImportRecords(ctx context.Context, recs []*Record) error {
 					err = put(bAuditTime, append(u64(r.M), u64(r.N)...), k)
 				}
 			case RecSequence:
-				name := map[string][]byte{SeqMessages: bMessages, SeqEvents: bEvents, SeqOutbox: bOutbox, SeqAudit: bAudit}[r.Key]
+				name := map[string][]byte{SeqMessages: bMessages, SeqEvents: bEvents, SeqOutbox: bOutbox, SeqAudit: bAudit, SeqHooks: bHooks}[r.Key]
 				if name == nil {
 					return fmt.Errorf("store: import: unknown sequence %q", r.Key)
 				}
 				var b *bolt.Bucket
 				if b, err = bucket(name); err == nil && uint64(r.N) > b.Sequence() {
 					err = b.SetSequence(uint64(r.N))
+				}
+			case RecDraftSeq:
+				err = fresh(bDraftSeq, []byte(r.Key), u64(r.N))
+			case RecDraft:
+				err = fresh(bDrafts, draftDBKey(r.Key, uint64(r.N)), r.Data)
+			case RecDeskSignIn:
+				err = fresh(bDeskSignIn, []byte(r.Key), r.Data)
+			case RecOffer:
+				// The due order beside it, as PutOffer derives it.
+				var o Offer
+				if err = json.Unmarshal(r.Data, &o); err != nil {
+					return fmt.Errorf("decode offer %s: %w", r.Key, err)
+				}
+				if err = fresh(bOffers, []byte(r.Key), r.Data); err == nil && !o.Due.IsZero() {
+					err = put(bOfferDue, offerDueKey(o.Due, r.Key), nil)
+				}
+			case RecRating:
+				err = fresh(bRatings, ratingKey(r.Key, r.Key2, r.Key3), r.Data)
+			case RecPGPProjectKey:
+				err = fresh(bPGPProjectKeys, []byte(r.Key), r.Data)
+			case RecPGPKey:
+				err = fresh(bPGPKeys, []byte(r.Key), r.Data)
+			case RecHook:
+				if err = fresh(bHooks, u64(r.N), r.Data); err == nil {
+					err = put(bHooksDue, append(u64(r.M), u64(r.N)...), nil)
 				}
 			default:
 				return fmt.Errorf("store: import: unknown record kind %d", r.Kind)

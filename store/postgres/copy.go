@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -20,6 +21,7 @@ var sequences = map[string]string{
 	store.SeqEvents:   "events_seq",
 	store.SeqOutbox:   "outbox_id_seq",
 	store.SeqAudit:    "audit_seq",
+	store.SeqHooks:    "hooks_id_seq",
 }
 
 // exports are the queries of ExportRecords, kind by kind, each row scanned
@@ -56,6 +58,16 @@ var exports = []struct {
 		return r.Scan(&c.Key, &c.N, &c.M, &c.Data)
 	}},
 	{store.RecAudit, `SELECT seq, msgid, time, data FROM audit ORDER BY msgid, seq`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.N, &c.Key, &c.M, &c.Data) }},
+	{store.RecDraftSeq, `SELECT project, last FROM draft_seq ORDER BY project`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.Key, &c.N) }},
+	{store.RecDraft, `SELECT project, number, data FROM drafts ORDER BY project, number`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.Key, &c.N, &c.Data) }},
+	{store.RecDeskSignIn, `SELECT hash, data FROM desk_signin ORDER BY hash`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.Key, &c.Data) }},
+	{store.RecOffer, `SELECT ticket, data FROM offers ORDER BY ticket`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.Key, &c.Data) }},
+	{store.RecRating, `SELECT project, ticket, customer, data FROM ratings ORDER BY project, ticket, customer`, func(r pgx.Rows, c *store.Record) error {
+		return r.Scan(&c.Key, &c.Key2, &c.Key3, &c.Data)
+	}},
+	{store.RecPGPProjectKey, `SELECT project, data FROM pgp_project_keys ORDER BY project`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.Key, &c.Data) }},
+	{store.RecPGPKey, `SELECT address, data FROM pgp_keys ORDER BY address`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.Key, &c.Data) }},
+	{store.RecHook, `SELECT id, due, data FROM hooks ORDER BY id`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.N, &c.M, &c.Data) }},
 }
 
 // ExportRecords reads every table in one REPEATABLE READ snapshot.
@@ -88,7 +100,7 @@ func (s *DB) ExportRecords(fn func(*store.Record) error) error {
 				return err
 			}
 		}
-		for _, name := range []string{store.SeqMessages, store.SeqEvents, store.SeqOutbox, store.SeqAudit} {
+		for _, name := range []string{store.SeqMessages, store.SeqEvents, store.SeqOutbox, store.SeqAudit, store.SeqHooks} {
 			var last int64
 			var called bool
 			if err := tx.QueryRow(ctx, "SELECT last_value, is_called FROM "+sequences[name]).Scan(&last, &called); err != nil {
@@ -134,6 +146,74 @@ var imports = map[store.RecordKind]struct {
 	store.RecIMAPCursor:  {"imap_cursor", []string{"account", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.Data}, nil }},
 	store.RecIMAPAttempt: {"imap_attempts", []string{"account", "uidvalidity", "uid", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.N, r.M, r.Data}, nil }},
 	store.RecAudit:       {"audit", []string{"seq", "msgid", "time", "data"}, func(r *store.Record) ([]any, error) { return []any{r.N, r.Key, r.M, r.Data}, nil }},
+	store.RecDraftSeq:    {"draft_seq", []string{"project", "last"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.N}, nil }},
+	store.RecDraft: {"drafts", []string{"project", "number", "sender", "data"}, func(r *store.Record) ([]any, error) {
+		// The sender column PutDraft derives from the draft.
+		var d store.Draft
+		if err := decode("drafts", r.Data, &d); err != nil {
+			return nil, err
+		}
+		return []any{r.Key, r.N, strings.ToLower(d.Sender), r.Data}, nil
+	}},
+	store.RecDeskSignIn: {"desk_signin", []string{"hash", "expires", "data"}, func(r *store.Record) ([]any, error) {
+		var si store.SignIn
+		if err := decode("desk_signin", r.Data, &si); err != nil {
+			return nil, err
+		}
+		return []any{r.Key, si.Expires.UnixNano(), r.Data}, nil
+	}},
+	store.RecOffer: {"offers", []string{"ticket", "due", "data"}, func(r *store.Record) ([]any, error) {
+		var o store.Offer
+		if err := decode("offers", r.Data, &o); err != nil {
+			return nil, err
+		}
+		var due *int64
+		if !o.Due.IsZero() {
+			d := o.Due.UnixNano()
+			due = &d
+		}
+		return []any{r.Key, due, r.Data}, nil
+	}},
+	store.RecRating: {"ratings", []string{"project", "ticket", "customer", "updated", "data"}, func(r *store.Record) ([]any, error) {
+		var rt store.Rating
+		if err := decode("ratings", r.Data, &rt); err != nil {
+			return nil, err
+		}
+		return []any{r.Key, r.Key2, r.Key3, rt.Updated.UnixNano(), r.Data}, nil
+	}},
+	store.RecPGPProjectKey: {"pgp_project_keys", []string{"project", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.Data}, nil }},
+	store.RecPGPKey:        {"pgp_keys", []string{"address", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.Data}, nil }},
+	store.RecHook:          {"hooks", []string{"id", "due", "data"}, func(r *store.Record) ([]any, error) { return []any{r.N, r.M, r.Data}, nil }},
+}
+
+var _ store.Layout = (*DB)(nil)
+
+// Layout lists every table of the schema and whether it holds rows.
+func (s *DB) Layout() (string, []store.Container, error) {
+	ctx := context.Background()
+	var out []store.Container
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`)
+		if err != nil {
+			return err
+		}
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			var has bool
+			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+pgx.Identifier{n}.Sanitize()+")").Scan(&has); err != nil {
+				return fmt.Errorf("%s: %w", n, err)
+			}
+			out = append(out, store.Container{Name: n, Empty: !has})
+		}
+		return nil
+	})
+	if err != nil {
+		return "", nil, fault.Temporary(fmt.Errorf("store/postgres: list tables: %w", err))
+	}
+	return store.BackendPostgres, out, nil
 }
 
 func msgIDRow(r *store.Record) ([]any, error) {

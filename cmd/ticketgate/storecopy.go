@@ -93,6 +93,9 @@ func cmdStore(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stdout, "  %-16s %d (%d bytes, every hash checked)\n", "blobs:", rep.Blobs, rep.BlobBytes)
+	for _, e := range rep.NotCopied {
+		fmt.Fprintf(stdout, "not copied: %s (%s)\n", e.Name, e.Why)
+	}
 	fmt.Fprintf(stdout, "the target is a new installation (id %s); point every node's config at it before starting them\n", dst.InstallationID())
 	return exitOK
 }

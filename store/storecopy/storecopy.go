@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/ticketgate/ticketgate/store"
@@ -50,7 +51,10 @@ type Kind struct {
 
 // Report says what was copied and verified.
 type Report struct {
-	Records   map[store.RecordKind]Kind
+	Records map[store.RecordKind]Kind
+	// NotCopied lists the source's non-empty buckets or tables that the
+	// copy deliberately leaves behind (store.CoverNotCopied), with why.
+	NotCopied []store.CoverageEntry
 	Blobs     int64
 	BlobBytes int64
 }
@@ -58,6 +62,11 @@ type Report struct {
 // ErrNotEmpty is returned when the target already holds records: a copy
 // goes into a new, empty store only.
 var ErrNotEmpty = errors.New("storecopy: the target store is not empty")
+
+// ErrUnknown is returned, before anything is written, when the source
+// holds rows in a bucket or table store.CopyCoverage does not classify:
+// copying would leave them out.
+var ErrUnknown = errors.New("storecopy: the source holds records this copy does not know")
 
 // ErrMismatch is returned when the target, read back, does not hold what
 // the source does.
@@ -82,6 +91,10 @@ func Copy(ctx context.Context, from, to store.DB, opts Options) (*Report, error)
 		progress = func(Stage, int64, int64) {}
 	}
 	var mu sync.Mutex // serializes progress and the report between blob workers
+	notCopied, err := checkCoverage(from)
+	if err != nil {
+		return nil, err
+	}
 	if err := requireEmpty(dst); err != nil {
 		return nil, err
 	}
@@ -126,7 +139,7 @@ func Copy(ctx context.Context, from, to store.DB, opts Options) (*Report, error)
 	if err != nil {
 		return nil, fmt.Errorf("storecopy: list the blobs: %w", err)
 	}
-	rep := &Report{Records: want}
+	rep := &Report{Records: want, NotCopied: notCopied}
 	var blobsDone int64
 	err = parallel(ctx, hashes, func(h string) error {
 		n, err := copyBlob(from, to, h)
@@ -175,6 +188,39 @@ func Copy(ctx context.Context, from, to store.DB, opts Options) (*Report, error)
 		return nil, err
 	}
 	return rep, nil
+}
+
+// checkCoverage lists the source's buckets or tables: ErrUnknown names
+// those holding rows that store.CopyCoverage does not know (or knows as
+// copied without a kind), and the non-empty ones left behind on purpose
+// are returned for the report.
+func checkCoverage(from store.DB) ([]store.CoverageEntry, error) {
+	l, ok := from.(store.Layout)
+	if !ok {
+		return nil, fmt.Errorf("storecopy: the source store (%T) cannot list its buckets or tables", from)
+	}
+	backend, cs, err := l.Layout()
+	if err != nil {
+		return nil, fmt.Errorf("storecopy: read the source: %w", err)
+	}
+	var unknown []string
+	var left []store.CoverageEntry
+	for _, c := range cs {
+		if c.Empty {
+			continue
+		}
+		e, ok := store.CoverageOf(backend, c.Name)
+		switch {
+		case !ok, e.Cover == store.CoverCopied && e.Kind == 0:
+			unknown = append(unknown, c.Name)
+		case e.Cover == store.CoverNotCopied:
+			left = append(left, e)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("%w: %s %s (nothing was written; this version of ticketgate cannot copy them)", ErrUnknown, backend, strings.Join(unknown, ", "))
+	}
+	return left, nil
 }
 
 // requireEmpty fails unless the store holds nothing but meta values.

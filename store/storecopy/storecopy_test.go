@@ -98,6 +98,58 @@ func fill(t *testing.T, s store.DB) {
 		if err := tx.PutIMAPAttempt("ACME imap.example alice INBOX", 7, 42, store.IMAPAttempt{Attempts: 2, Done: true}); err != nil {
 			return err
 		}
+		// Issue 17: a draft with its own number (and a blob of its held
+		// mail), issue 22: a sign-in link and a session (not copied), the
+		// search cursor of a node (not copied).
+		dn, err := tx.NextDraftNumber("ACME")
+		if err != nil {
+			return err
+		}
+		if err := tx.PutDraft(&store.Draft{Key: fmt.Sprintf("ACME-D%d", dn), Project: "ACME", Number: dn, Sender: "new@customer.example",
+			Subject: "held", Missing: "organization", Created: now, Expires: now.Add(24 * time.Hour),
+			Mails: []store.Message{{Project: "ACME", Direction: "in", Kind: "request", From: "new@customer.example", Received: now, Raw: att}}}); err != nil {
+			return err
+		}
+		if err := tx.PutSignIn(&store.SignIn{Hash: "signin-hash", Agent: "alice@example.com", Browser: "browser-hash", Created: now, Expires: now.Add(15 * time.Minute)}); err != nil {
+			return err
+		}
+		if err := tx.PutSession(&store.Session{Hash: "session-hash", Agent: "alice@example.com", Created: now, LastSeen: now}); err != nil {
+			return err
+		}
+		if err := tx.SetSearchCursor("node-a", 5); err != nil {
+			return err
+		}
+		// Issue 18: an offer waiting for its agents (in the due order),
+		// one that ended, a rating, webhook deliveries.
+		if err := tx.PutOffer(&store.Offer{Ticket: "ACME-1", Project: "ACME", Round: 1, Started: now, Due: now.Add(10 * time.Minute),
+			Agents: []store.OfferAgent{{Address: "alice@example.com", State: store.OfferOpen, Offered: now, Due: now.Add(10 * time.Minute)}}}); err != nil {
+			return err
+		}
+		if err := tx.PutOffer(&store.Offer{Ticket: "BETA-2", Project: "BETA", Round: 1, Started: now, TakenBy: "bob@example.com", Ended: now, End: "taken",
+			Agents: []store.OfferAgent{{Address: "bob@example.com", State: store.OfferTaken, Offered: now, Answered: now}}}); err != nil {
+			return err
+		}
+		if err := tx.PutRating(&store.Rating{Project: "ACME", Ticket: "ACME-1", Customer: "c0@customer.example", Score: 4, Scale: 5, Comment: "quick", Created: now, Updated: now.Add(time.Minute)}); err != nil {
+			return err
+		}
+		for i := range 3 {
+			if err := tx.EnqueueHook(&store.HookItem{EventID: fmt.Sprintf("ev%d", i), Project: "ACME", Ticket: "ACME-1", Hook: "chat", Format: "json",
+				Kind: store.EvRequestCreated, Time: now, Created: now, NextAttempt: now.Add(time.Duration(i+1) * time.Minute)}); err != nil {
+				return err
+			}
+		}
+		// The last delivery was made: its id stays used.
+		if _, err := tx.DequeueHook(3); err != nil {
+			return err
+		}
+		// Issue 19: a project's key and an address's keys.
+		if err := tx.PutPGPProjectKey(&store.PGPProjectKey{Project: "ACME", Armored: "-----BEGIN PGP PRIVATE KEY BLOCK-----\nx\n-----END PGP PRIVATE KEY BLOCK-----\n", Fingerprint: "ABCD", Created: now}); err != nil {
+			return err
+		}
+		if err := tx.PutPGPKey(&store.PGPKey{Address: "c0@customer.example", Verified: &store.PGPPublicKey{Armored: "pub", Fingerprint: "EF01", Source: "autocrypt", Seen: now},
+			Updated: now}); err != nil {
+			return err
+		}
 		// The last outbox item was sent: its id stays used.
 		ids, _, err := tx.DueIDs(now.Add(time.Hour), 100)
 		if err != nil {
@@ -148,6 +200,7 @@ func check(t *testing.T, s store.DB) {
 func TestCopyRoundTrip(t *testing.T) {
 	srv := pgtest.Start(t)
 	ctx := context.Background()
+	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 	a, err := store.Open(t.TempDir(), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
@@ -231,6 +284,67 @@ func TestCopyRoundTrip(t *testing.T) {
 		// (RunTwice) uses up an id, so only "above 12" is certain.
 		if id <= 12 {
 			t.Errorf("%s: next outbox id %d, want above 12 (12 were handed out, the 12th already sent)", name, id)
+		}
+	}
+	// What the copy derives and what it leaves behind, on both targets.
+	if len(rep.NotCopied) != 2 || rep.NotCopied[0].Name != "desk_sessions" || rep.NotCopied[1].Name != "search_cursor" {
+		t.Errorf("not copied: %+v, want desk_sessions and search_cursor", rep.NotCopied)
+	}
+	for name, s := range map[string]store.DB{"postgres": pg, "bbolt again": c} {
+		err := s.Update(ctx, func(tx store.Tx) error {
+			due, _, err := tx.DueOffers(now.Add(time.Hour), 10)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(due, []string{"ACME-1"}) {
+				t.Errorf("%s: due offers %v, want [ACME-1]", name, due)
+			}
+			hooks, _, err := tx.DueHookIDs(now.Add(time.Hour), 10)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(hooks, []uint64{1, 2}) {
+				t.Errorf("%s: due webhook deliveries %v, want [1 2]", name, hooks)
+			}
+			evs, err := tx.EventsAfter(0, 100)
+			if err != nil {
+				return err
+			}
+			if len(evs) != 12 {
+				t.Errorf("%s: the search feed has %d events, want 12", name, len(evs))
+			}
+			if _, err := tx.Session("session-hash"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s: session after the copy: %v, want ErrNotFound (agents sign in again)", name, err)
+			}
+			if _, ok, err := tx.SearchCursor("node-a"); err != nil || ok {
+				t.Errorf("%s: search cursor after the copy: %v %v, want none (per node)", name, ok, err)
+			}
+			si, err := tx.TakeSignIn("signin-hash")
+			if err != nil || si.Agent != "alice@example.com" {
+				t.Errorf("%s: sign-in link after the copy: %+v %v", name, si, err)
+			}
+			if d, err := tx.DraftOf("ACME", "new@customer.example"); err != nil || d == nil || d.Number != 1 {
+				t.Errorf("%s: the sender's draft after the copy: %+v %v", name, d, err)
+			}
+			// Numbers go on where the source stopped.
+			dn, err := tx.NextDraftNumber("ACME")
+			if err != nil {
+				return err
+			}
+			if dn != 2 {
+				t.Errorf("%s: next draft number %d, want 2", name, dn)
+			}
+			it := &store.HookItem{EventID: "x", Project: "ACME", Hook: "chat", Format: "json", Kind: store.EvRequestCreated, Time: now, Created: now, NextAttempt: now}
+			if err := tx.EnqueueHook(it); err != nil {
+				return err
+			}
+			if it.ID <= 3 {
+				t.Errorf("%s: next webhook delivery id %d, want above 3 (3 were handed out, the 3rd already made)", name, it.ID)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 	// A copy goes into an empty store only.

@@ -24,31 +24,31 @@ type RecordKind uint8
 
 // The record kinds.
 const (
-	RecMeta        RecordKind = iota + 1 // Key: name; Data: value
-	RecTicketSeq                         // Key: project; N: last number allocated
-	RecTicket                            // Key: project; N: number; Data
-	RecMessage                           // N: id; Key: ticket; Data
-	RecMsgID                             // Key: project; Key2: canonical Message-ID; Key3: content hash; Ref
-	RecEvent                             // N: seq; Key: ticket; Data
-	RecToken                             // Key: token; Data
-	RecOutbox                            // N: id; M: due (unix nanoseconds); Data
-	RecState                             // Key: name; Data
-	RecSuppression                       // Key: address; Data
-	RecRate                              // Key: limit key; N: window index; M: count
-	RecBlocked                           // Key: project; Key2: address; Data
-	RecOrg                               // Key: project; Key2: lower-case name; Data
-	RecIMAPCursor                        // Key: account; Data
-	RecIMAPAttempt                       // Key: account; N: UIDVALIDITY; M: UID; Data
-	RecAudit                             // N: seq; Key: canonical Message-ID; M: time (unix nanoseconds); Data
-	RecSequence                          // Key: SeqMessages, SeqEvents, SeqOutbox, SeqAudit or SeqHooks; N: last id handed out
-	RecDraftSeq                          // Key: project; N: last draft number allocated
-	RecDraft                             // Key: project; N: number; Data
-	RecDeskSignIn                        // Key: hash; Data
-	RecOffer                             // Key: ticket; Data (the due order is derived from it)
-	RecRating                            // Key: project; Key2: ticket; Key3: customer; Data
-	RecPGPProjectKey                     // Key: project; Data
-	RecPGPKey                            // Key: address; Data
-	RecHook                              // N: id; M: due (unix nanoseconds); Data
+	RecMeta          RecordKind = iota + 1 // Key: name; Data: value
+	RecTicketSeq                           // Key: project; N: last number allocated
+	RecTicket                              // Key: project; N: number; Data
+	RecMessage                             // N: id; Key: ticket; Data
+	RecMsgID                               // Key: project; Key2: canonical Message-ID; Key3: content hash; Ref
+	RecEvent                               // N: seq; Key: ticket; Data
+	RecToken                               // Key: token; Data
+	RecOutbox                              // N: id; M: due (unix nanoseconds); Data
+	RecState                               // Key: name; Data
+	RecSuppression                         // Key: address; Data
+	RecRate                                // Key: limit key; N: window index; M: count
+	RecBlocked                             // Key: project; Key2: address; Data
+	RecOrg                                 // Key: project; Key2: lower-case name; Data
+	RecIMAPCursor                          // Key: account; Data
+	RecIMAPAttempt                         // Key: account; N: UIDVALIDITY; M: UID; Data
+	RecAudit                               // N: seq; Key: canonical Message-ID; M: time (unix nanoseconds); Data
+	RecSequence                            // Key: SeqMessages, SeqEvents, SeqOutbox, SeqAudit or SeqHooks; N: last id handed out
+	RecDraftSeq                            // Key: project; N: last draft number allocated
+	RecDraft                               // Key: project; N: number; Data
+	RecDeskSignIn                          // Key: hash; Data
+	RecOffer                               // Key: ticket; Data (the due order is derived from it)
+	RecRating                              // Key: project; Key2: ticket; Key3: customer; Data
+	RecPGPProjectKey                       // Key: project; Data
+	RecPGPKey                              // Key: address; Data
+	RecHook                                // N: id; M: due (unix nanoseconds); Data
 	recEnd
 )
 

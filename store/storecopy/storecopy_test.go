@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/ticketgate/ticketgate/internal/pgtest"
 	"github.com/ticketgate/ticketgate/store"
@@ -350,5 +354,72 @@ func TestCopyRoundTrip(t *testing.T) {
 	// A copy goes into an empty store only.
 	if _, err := storecopy.Copy(ctx, a, c, storecopy.Options{}); !errors.Is(err, storecopy.ErrNotEmpty) {
 		t.Errorf("copy into a store with records: %v, want ErrNotEmpty", err)
+	}
+}
+
+// TestCopyRefusesUnknown: a source with rows in a bucket or table that
+// store.CopyCoverage does not know (a newer version's, or one someone
+// forgot to classify) is refused by name before anything is written.
+func TestCopyRefusesUnknown(t *testing.T) {
+	srv := pgtest.Start(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, err := store.Open(dir, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, a)
+	a.Close()
+	bdb, err := bolt.Open(filepath.Join(dir, "ticketgate.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.Update(func(btx *bolt.Tx) error {
+		b, err := btx.CreateBucket([]byte("mystery"))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("k"), []byte("v"))
+	})
+	bdb.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err = store.Open(dir, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	dsn := srv.Database(t, "unknown")
+	pg, err := postgres.Open(ctx, dsn, t.TempDir(), postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	_, err = storecopy.Copy(ctx, a, pg, storecopy.Options{})
+	if !errors.Is(err, storecopy.ErrUnknown) || !strings.Contains(err.Error(), "mystery") {
+		t.Fatalf("copy of a source with an unknown bucket: %v, want ErrUnknown naming it", err)
+	}
+	if got := export(t, pg); len(got) != 0 {
+		t.Errorf("the refused copy wrote %d records", len(got))
+	}
+
+	// The same from PostgreSQL: a table of its own.
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE TABLE mystery_pg (k text); INSERT INTO mystery_pg VALUES ('x')"); err != nil {
+		t.Fatal(err)
+	}
+	c, err := store.Open(t.TempDir(), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = storecopy.Copy(ctx, pg, c, storecopy.Options{})
+	if !errors.Is(err, storecopy.ErrUnknown) || !strings.Contains(err.Error(), "mystery_pg") {
+		t.Fatalf("copy of a source with an unknown table: %v, want ErrUnknown naming it", err)
 	}
 }

@@ -29,6 +29,9 @@ const (
 	// backend-internal); Why says why, and `store copy` says so when the
 	// source holds any.
 	CoverNotCopied
+	// CoverInternal: the backend's own bookkeeping (its schema version),
+	// which every store has and keeps for itself.
+	CoverInternal
 )
 
 func (c Coverage) String() string {
@@ -41,6 +44,8 @@ func (c Coverage) String() string {
 		return "blobs"
 	case CoverNotCopied:
 		return "not copied"
+	case CoverInternal:
+		return "backend-internal"
 	}
 	return fmt.Sprintf("Coverage(%d)", uint8(c))
 }
@@ -100,7 +105,7 @@ var copyCoverage = []CoverageEntry{
 	{BackendBolt, "hooks_due", CoverDerived, 0, "from the deliveries' due times"},
 	{BackendPostgres, "blobs", CoverBlobs, 0, ""},
 	{BackendPostgres, "blob_chunks", CoverBlobs, 0, ""},
-	{BackendPostgres, "schema_version", CoverNotCopied, 0, "backend-internal: the target has its own schema"},
+	{BackendPostgres, "schema_version", CoverInternal, 0, "backend-internal: the target has its own schema"},
 }
 
 // CopyCoverage lists the classification of every bucket and table.

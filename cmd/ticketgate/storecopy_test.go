@@ -154,6 +154,44 @@ func showAll(t *testing.T, s store.DB) map[string]string {
 	return out
 }
 
+// addNewerKinds writes one record of each kind added after the copy was
+// first written (drafts, desk, offers, ratings, PGP keys, webhook
+// deliveries), and a session, which the copy leaves behind.
+func addNewerKinds(t *testing.T, dir string) {
+	t.Helper()
+	s, err := store.Open(dir, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	err = s.Update(context.Background(), func(tx store.Tx) error {
+		n, err := tx.NextDraftNumber("ACME")
+		if err != nil {
+			return err
+		}
+		for _, e := range []error{
+			tx.PutDraft(&store.Draft{Key: fmt.Sprintf("ACME-D%d", n), Project: "ACME", Number: n, Sender: "new@customer.example", Subject: "held", Created: now, Expires: now.Add(time.Hour)}),
+			tx.PutSignIn(&store.SignIn{Hash: "signin", Agent: "alice@example.com", Created: now, Expires: now.Add(time.Hour)}),
+			tx.PutSession(&store.Session{Hash: "session", Agent: "alice@example.com", Created: now, LastSeen: now}),
+			tx.PutOffer(&store.Offer{Ticket: "ACME-1", Project: "ACME", Round: 1, Started: now, Due: now.Add(time.Minute)}),
+			tx.PutRating(&store.Rating{Project: "ACME", Ticket: "ACME-1", Customer: "c@customer.example", Score: 5, Scale: 5, Created: now, Updated: now}),
+			tx.PutPGPProjectKey(&store.PGPProjectKey{Project: "ACME", Armored: "secret", Fingerprint: "AB", Created: now}),
+			tx.PutPGPKey(&store.PGPKey{Address: "c@customer.example", Updated: now}),
+			tx.EnqueueHook(&store.HookItem{EventID: "e1", Project: "ACME", Ticket: "ACME-1", Hook: "chat", Format: "json", Kind: store.EvRequestCreated,
+				Time: now, Created: now, NextAttempt: now}),
+		} {
+			if e != nil {
+				return e
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestStoreCopyRoundTrip: `ticketgate store copy` moves a bbolt store of
 // 10,000 tickets with attachments to PostgreSQL and from there to a new
 // bbolt store; `show` prints the same for every ticket at the end as at
@@ -178,6 +216,7 @@ func TestStoreCopyRoundTrip(t *testing.T) {
 	cfgPG := writeConfig(t, dirs["pg"], "store:\n  driver: postgres\n  postgres:\n    dsn_file: "+dsnFile+"\n")
 	cfgC := writeConfig(t, dirs["c"], "")
 	large := buildCopySource(t, filepath.Join(dirs["a"], "data"), copyTickets)
+	addNewerKinds(t, filepath.Join(dirs["a"], "data"))
 
 	a, err := store.Open(filepath.Join(dirs["a"], "data"), store.Options{ReadOnly: true})
 	if err != nil {
@@ -195,7 +234,16 @@ func TestStoreCopyRoundTrip(t *testing.T) {
 			t.Fatalf("store copy %s → %s: exit %d\n%s%s", step[0], step[1], code, stdout, stderr)
 		}
 		t.Logf("store copy:\n%s", stdout)
-		for _, w := range []string{"copying records", "copying blobs", "verifying", fmt.Sprintf("tickets:         %d", copyTickets), "every hash checked"} {
+		wants := []string{"copying records", "copying blobs", "verifying", fmt.Sprintf("tickets:         %d", copyTickets), "every hash checked"}
+		for _, k := range []store.RecordKind{store.RecDraftSeq, store.RecDraft, store.RecDeskSignIn, store.RecOffer, store.RecRating,
+			store.RecPGPProjectKey, store.RecPGPKey, store.RecHook} {
+			wants = append(wants, fmt.Sprintf("  %-16s 1\n", k.String()+":"))
+		}
+		if step[0] == cfgA {
+			// The source's session stays behind, and the command says so.
+			wants = append(wants, "not copied: desk_sessions (desk sessions are not copied: agents sign in again)")
+		}
+		for _, w := range wants {
 			if !strings.Contains(stdout, w) {
 				t.Errorf("store copy output lacks %q:\n%s", w, stdout)
 			}

@@ -75,7 +75,32 @@ func (s *DB) ExportRecords(fn func(*store.Record) error) error {
 	ctx := context.Background()
 	var fnErr error
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		// The sequences, at their place in the order of RecordKinds.
+		seqDone := false
+		exportSequences := func() error {
+			seqDone = true
+			for _, name := range []string{store.SeqMessages, store.SeqEvents, store.SeqOutbox, store.SeqAudit, store.SeqHooks} {
+				var last int64
+				var called bool
+				if err := tx.QueryRow(ctx, "SELECT last_value, is_called FROM "+sequences[name]).Scan(&last, &called); err != nil {
+					return err
+				}
+				if !called {
+					continue // never used: nothing handed out yet
+				}
+				if err := fn(&store.Record{Kind: store.RecSequence, Key: name, N: last}); err != nil {
+					fnErr = err
+					return err
+				}
+			}
+			return nil
+		}
 		for _, e := range exports {
+			if e.kind > store.RecSequence && !seqDone {
+				if err := exportSequences(); err != nil {
+					return err
+				}
+			}
 			rows, err := tx.Query(ctx, e.sql)
 			if err != nil {
 				return err
@@ -100,19 +125,8 @@ func (s *DB) ExportRecords(fn func(*store.Record) error) error {
 				return err
 			}
 		}
-		for _, name := range []string{store.SeqMessages, store.SeqEvents, store.SeqOutbox, store.SeqAudit, store.SeqHooks} {
-			var last int64
-			var called bool
-			if err := tx.QueryRow(ctx, "SELECT last_value, is_called FROM "+sequences[name]).Scan(&last, &called); err != nil {
-				return err
-			}
-			if !called {
-				continue // never used: nothing handed out yet
-			}
-			if err := fn(&store.Record{Kind: store.RecSequence, Key: name, N: last}); err != nil {
-				fnErr = err
-				return err
-			}
+		if !seqDone {
+			return exportSequences()
 		}
 		return nil
 	})

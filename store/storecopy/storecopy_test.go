@@ -171,7 +171,12 @@ func fill(t *testing.T, s store.DB) {
 func export(t *testing.T, s store.DB) [][32]byte {
 	t.Helper()
 	var out [][32]byte
+	var last store.RecordKind
 	err := s.(store.Copier).ExportRecords(func(r *store.Record) error {
+		if r.Kind < last {
+			t.Errorf("%T exports %s after %s: not in the order of RecordKinds", s, r.Kind, last)
+		}
+		last = r.Kind
 		if r.Kind == store.RecMeta && r.Key != "web_secret" {
 			return nil // the target's own values (schema …) are not copied
 		}

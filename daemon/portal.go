@@ -20,23 +20,21 @@ import (
 	"github.com/ticketgate/ticketgate/ticket"
 )
 
-// SecretName is the per-installation signing key in data_dir: generated on
-// first start, never shipped, so no two installations share one.
+// SecretName is the file in data_dir that held the per-installation
+// signing key before it moved into the store; a store without a key
+// adopts it once.
 const SecretName = "secret.key"
 
-// secretMeta names the signing key in a shared store's metadata.
+// secretMeta names the signing key in the store's metadata.
 const secretMeta = "web_secret"
 
-// loadSecret returns the installation's signing key. On a store several
-// nodes share (store.NodeLocker) it lives in the store, so a link or form
-// made by one node works on every other: the first node to start stores
-// it (adopting data_dir's key file when there is one, as when a single
-// node's installation moved to PostgreSQL), the others read it. On bbolt
-// it is the file data_dir/secret.key.
+// loadSecret returns the installation's signing key, kept in the store on
+// every backend: on a store several nodes share a link or form made by one
+// node works on every other, and `ticketgate store copy` and backups carry
+// it with the tickets its links point to. The first start with a store
+// that has none stores data_dir/secret.key when there is one (links
+// already mailed keep working) or a new random key; the others read it.
 func (d *Daemon) loadSecret(dataDir string) ([]byte, error) {
-	if _, shared := d.store.(store.NodeLocker); !shared {
-		return loadSecretFile(dataDir)
-	}
 	candidate, err := os.ReadFile(filepath.Join(dataDir, SecretName))
 	if err != nil || len(candidate) < 32 {
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -59,29 +57,6 @@ func (d *Daemon) loadSecret(dataDir string) ([]byte, error) {
 		return nil, fmt.Errorf("store the signing key: %w", err)
 	}
 	return secret, nil
-}
-
-func loadSecretFile(dataDir string) ([]byte, error) {
-	path := filepath.Join(dataDir, SecretName)
-	b, err := os.ReadFile(path)
-	if err == nil && len(b) >= 32 {
-		return b, nil
-	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	b = make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, err
-	}
-	return b, nil
 }
 
 // webReply turns a reply typed on the ticket page into a mail from the

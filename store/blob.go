@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -20,10 +19,8 @@ import (
 // name (the SHA-256 of its content); until then nothing refers to it. Abort (or an unreferenced blob surviving a
 // crash) leaves a file that SweepBlobs removes later.
 type fileBlob struct {
-	s    *boltDB
-	f    *os.File
-	h    hash.Hash
-	n    int64
+	s *boltDB
+	*Spool
 	done bool
 }
 
@@ -37,26 +34,12 @@ func (s *boltDB) NewBlob() (BlobWriter, error) {
 }
 
 func (s *boltDB) newBlob() (*fileBlob, error) {
-	f, err := os.CreateTemp(s.tmpDir, "blob-*")
+	sp, err := NewSpool(s.tmpDir)
 	if err != nil {
-		return nil, fault.Temporary(fmt.Errorf("store: new blob: %w", err))
+		return nil, err
 	}
-	return &fileBlob{s: s, f: f, h: sha256.New()}, nil
+	return &fileBlob{s: s, Spool: sp}, nil
 }
-
-// Write appends p.
-func (w *fileBlob) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.h.Write(p[:n])
-	w.n += int64(n)
-	if err != nil {
-		return n, fault.Temporary(fmt.Errorf("store: write blob: %w", err))
-	}
-	return n, nil
-}
-
-// Size returns the bytes written so far.
-func (w *fileBlob) Size() int64 { return w.n }
 
 // Commit makes the blob durable under its content hash and returns the hash.
 func (w *fileBlob) Commit() (string, error) {
@@ -64,9 +47,9 @@ func (w *fileBlob) Commit() (string, error) {
 		return "", errors.New("store: blob already finished")
 	}
 	w.done = true
-	sum := hex.EncodeToString(w.h.Sum(nil))
+	sum := w.Sum()
 	tmp := w.f.Name()
-	if err := w.f.Sync(); err != nil {
+	if err := w.sync(); err != nil {
 		w.f.Close()
 		os.Remove(tmp)
 		return "", fault.Temporary(fmt.Errorf("store: sync blob: %w", err))
@@ -94,10 +77,22 @@ func (w *fileBlob) Commit() (string, error) {
 		os.Remove(tmp)
 		return "", fault.Temporary(fmt.Errorf("store: place blob: %w", err))
 	}
+	if w.s.noSync {
+		return sum, nil
+	}
 	if err := syncDir(dir); err != nil {
 		return "", fault.Temporary(fmt.Errorf("store: sync blob dir: %w", err))
 	}
 	return sum, nil
+}
+
+// sync makes the spooled file durable, unless the store never syncs
+// (Options.NoSync: test and bulk-load stores).
+func (w *fileBlob) sync() error {
+	if w.s.noSync {
+		return nil
+	}
+	return w.f.Sync()
 }
 
 // CommitPending moves the blob to its final name without waiting for the
@@ -118,7 +113,7 @@ func (w *fileBlob) CommitPending() (string, error) {
 		w.done = false
 		return w.Commit()
 	}
-	sum := hex.EncodeToString(w.h.Sum(nil))
+	sum := w.Sum()
 	tmp := w.f.Name()
 	final := w.s.blobPath(sum)
 	// Finding, placing and registering a blob is one step: a concurrent
@@ -158,8 +153,7 @@ func (w *fileBlob) Abort() {
 		return
 	}
 	w.done = true
-	w.f.Close()
-	os.Remove(w.f.Name())
+	w.Discard()
 }
 
 // PutBlob stores everything read from r and returns its hash and size.

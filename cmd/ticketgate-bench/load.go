@@ -252,7 +252,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				}
 				if c == nil {
 					var err error
-					if c, err = dial(o, lmtp); err != nil {
+					if c, err = dial(o, lmtp, w); err != nil {
 						connErr++
 						addErr(err.Error())
 						time.Sleep(100 * time.Millisecond)
@@ -370,7 +370,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return rep, nil
 }
 
-func dial(o Options, lmtp bool) (*smtp.Client, error) {
+// dial connects connection w: to the LMTP listener when lmtp, else to one
+// of the SMTP addresses (a comma-separated list spreads the connections
+// over several nodes, round robin).
+func dial(o Options, lmtp bool, w int) (*smtp.Client, error) {
 	if lmtp {
 		conn, err := net.DialTimeout("tcp", o.LMTP, 10*time.Second)
 		if err != nil {
@@ -383,7 +386,8 @@ func dial(o Options, lmtp bool) (*smtp.Client, error) {
 		}
 		return c, nil
 	}
-	c, err := smtp.Dial(o.SMTP)
+	addrs := strings.Split(o.SMTP, ",")
+	c, err := smtp.Dial(strings.TrimSpace(addrs[w%len(addrs)]))
 	if err != nil {
 		return nil, fmt.Errorf("smtp dial: %w", err)
 	}

@@ -2,7 +2,7 @@
 // realistic mail load and reports what it sustained, and builds large
 // stores offline for scale tests.
 //
-//	ticketgate-bench [run] --smtp 127.0.0.1:2525 [--lmtp 127.0.0.1:2424] -c 32 -n 20000 \
+//	ticketgate-bench [run] --smtp 127.0.0.1:2525[,127.0.0.1:2535] [--lmtp 127.0.0.1:2424] -c 32 -n 20000 \
 //	    [--rate 1000] [--duration 60s] [--mix new=55,reply=12,…] [--corpus ../shared/corpus] \
 //	    [--sink 127.0.0.1:2526] [--pid PID | --data-dir DIR] [--json]
 //	ticketgate-bench preload --data-dir DIR -n 1000000 [--project ACME]
@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ticketgate-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	smtpAddr := fs.String("smtp", "127.0.0.1:2525", "the daemon's SMTP listener")
+	smtpAddr := fs.String("smtp", "127.0.0.1:2525", "the daemon's SMTP listener; a comma-separated list spreads the connections over several nodes")
 	lmtpAddr := fs.String("lmtp", "", "the daemon's LMTP listener (optional): every other connection uses it")
 	conns := fs.Int("c", 32, "concurrent connections")
 	n := fs.Int("n", 0, "messages to send (0 = until --duration)")
@@ -204,7 +204,7 @@ func runPreload(ctx context.Context, args []string, stdout, stderr io.Writer) in
 func runBig(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ticketgate-bench big", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	smtpAddr := fs.String("smtp", "127.0.0.1:2525", "the daemon's SMTP listener")
+	smtpAddr := fs.String("smtp", "127.0.0.1:2525", "the daemon's SMTP listener; a comma-separated list spreads the connections over several nodes")
 	address := fs.String("address", "acme@support.example.com", "the project address")
 	mb := fs.Float64("mb", 18, "attachment size in MiB before base64 (18 MiB is a 24.3 MiB message, under the default 25 MiB limit), or text size with --kind text/flowed")
 	kind := fs.String("kind", "attachment", "what the message is: attachment (base64), text or flowed (text/plain, format=flowed)")

@@ -125,6 +125,12 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 		printJSON(stdout, d)
 		return exitOK
 	}
+	printTicket(stdout, d)
+	return exitOK
+}
+
+// printTicket writes show's text form of a ticket.
+func printTicket(stdout io.Writer, d *admin.TicketDetail) {
 	t := d.Ticket
 	fmt.Fprintf(stdout, "%s  %s\nstatus: %s   reporter: %s", t.Key, t.Subject, t.Status, t.Reporter)
 	if t.Assignee != "" {
@@ -188,7 +194,6 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 	for _, e := range d.Events {
 		fmt.Fprintf(stdout, "%s  %-22s %s %s\n", e.Time.Local().Format("2006-01-02 15:04:05"), e.Kind, e.Actor, ticket.Describe(e))
 	}
-	return exitOK
 }
 
 func cmdOutbox(args []string, stdout, stderr io.Writer) int {

@@ -57,6 +57,9 @@ to that agent's projects; --as AGENT or $TICKETGATE_AS must name that agent):
   compact        daemon stopped: give space freed by retention back to the disk
   check-store [--dir DIR]  daemon stopped: full consistency check of the
                  store; exit 0 when sound, 3 when damaged (restore a backup)
+  store copy --from CONFIG_A --to CONFIG_B   every daemon stopped: move the
+                 whole installation to another store (bbolt ↔ PostgreSQL),
+                 verified
   purge [--dry-run]  run retention now, or list what its next run deletes
                  (backup and purge: admin.operators only)
   trace MESSAGE-ID   what happened to a mail: received, threaded, what it
@@ -129,6 +132,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdCompact(rest, stdout, stderr)
 	case "check-store":
 		return cmdCheckStore(rest, stdout, stderr)
+	case "store":
+		return cmdStore(rest, stdout, stderr)
 	case "orgs":
 		return cmdOrgs(rest, stdout, stderr)
 	case "report":

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"time"
@@ -21,13 +20,11 @@ import (
 // chunk at a time, never whole in memory.
 const chunkSize = 1 << 20
 
-// blobWriter spools a new blob to a temporary file while hashing it;
-// Commit copies it into the database chunk by chunk.
+// blobWriter spools a new blob to a temporary file while hashing it
+// (store.Spool); Commit copies it into the database chunk by chunk.
 type blobWriter struct {
-	s    *DB
-	f    *os.File
-	h    hash.Hash
-	n    int64
+	s *DB
+	*store.Spool
 	done bool
 }
 
@@ -35,24 +32,12 @@ type blobWriter struct {
 func (s *DB) NewBlob() (store.BlobWriter, error) { return s.newBlob() }
 
 func (s *DB) newBlob() (*blobWriter, error) {
-	f, err := os.CreateTemp(s.tmpDir, "blob-")
+	sp, err := store.NewSpool(s.tmpDir)
 	if err != nil {
-		return nil, fault.Temporary(fmt.Errorf("store/postgres: spool blob: %w", err))
+		return nil, err
 	}
-	return &blobWriter{s: s, f: f, h: sha256.New()}, nil
+	return &blobWriter{s: s, Spool: sp}, nil
 }
-
-func (w *blobWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.h.Write(p[:n])
-	w.n += int64(n)
-	if err != nil {
-		return n, fault.Temporary(fmt.Errorf("store/postgres: spool blob: %w", err))
-	}
-	return n, nil
-}
-
-func (w *blobWriter) Size() int64 { return w.n }
 
 // Commit stores the blob under its hash; it is durable (committed) on
 // return. Storing a blob that is already there stores nothing.
@@ -61,21 +46,21 @@ func (w *blobWriter) Commit() (string, error) {
 		return "", errors.New("store/postgres: blob already committed or aborted")
 	}
 	defer w.Abort()
-	sum := hex.EncodeToString(w.h.Sum(nil))
-	if _, err := w.f.Seek(0, io.SeekStart); err != nil {
+	sum, size, f := w.Sum(), w.Size(), w.File()
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return "", fault.Temporary(fmt.Errorf("store/postgres: spool blob: %w", err))
 	}
 	ctx := context.Background()
 	// READ COMMITTED: a concurrent writer of the same blob makes this
 	// insert wait for its commit, then do nothing.
 	err := pgx.BeginFunc(ctx, w.s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, "INSERT INTO blobs (hash, size) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING", sum, w.n)
+		tag, err := tx.Exec(ctx, "INSERT INTO blobs (hash, size) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING", sum, size)
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
 		buf := make([]byte, chunkSize)
 		for i := 0; ; i++ {
-			n, rerr := io.ReadFull(w.f, buf)
+			n, rerr := io.ReadFull(f, buf)
 			if n > 0 {
 				if _, err := tx.Exec(ctx, "INSERT INTO blob_chunks VALUES ($1, $2, $3)", sum, i, buf[:n]); err != nil {
 					return err
@@ -104,8 +89,7 @@ func (w *blobWriter) Abort() {
 		return
 	}
 	w.done = true
-	w.f.Close()
-	os.Remove(w.f.Name())
+	w.Discard()
 }
 
 // PutBlob stores what r yields and returns its hash and size.
@@ -119,7 +103,7 @@ func (s *DB) PutBlob(r io.Reader) (string, int64, error) {
 		return "", 0, err
 	}
 	sum, err := w.Commit()
-	return sum, w.n, err
+	return sum, w.Size(), err
 }
 
 // PutBlobPending is PutBlob (durable on return).

@@ -234,6 +234,10 @@ func (s *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 			return fe.err
 		case errors.Is(err, errStorage):
 			s.setCommitErr(err)
+		case retryable(err):
+			// Still conflicting after maxAttempts: the caller may try
+			// again later (an SMTP client gets 451).
+			return fault.Temporary(fmt.Errorf("store/postgres: still conflicting after %d attempts: %w", attempt, err))
 		}
 		return err
 	}

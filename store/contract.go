@@ -346,8 +346,9 @@ type OutboxLeaser interface {
 	// when the queue is empty.
 	ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]uint64, time.Time, error)
 	// RenewOutboxLeases extends owner's leases on ids to now+lease and
-	// returns the ids owner no longer holds (gone, or claimed by another
-	// node after its lease ran out).
+	// returns the ids another node holds now (claimed after owner's lease
+	// ran out). Ids that are gone (sent and dequeued) or hold no lease
+	// (rescheduled) are not lost: owner finished them.
 	RenewOutboxLeases(ctx context.Context, owner string, ids []uint64, now time.Time, lease time.Duration) ([]uint64, error)
 }
 

@@ -233,27 +233,5 @@ func (s *DB) ClaimHooks(ctx context.Context, owner string, now time.Time, lease 
 // RenewHookLeases extends owner's leases on ids and returns those it no
 // longer holds.
 func (s *DB) RenewHookLeases(ctx context.Context, owner string, ids []uint64, now time.Time, lease time.Duration) ([]uint64, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	want := make([]int64, len(ids))
-	for i, id := range ids {
-		want[i] = int64(id)
-	}
-	rows, err := s.pool.Query(ctx, "UPDATE hooks SET lease_until = $3 WHERE id = ANY($1) AND lease_owner = $2 RETURNING id",
-		want, owner, now.Add(lease).UnixNano())
-	var held []int64
-	if err == nil {
-		held, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-	}
-	if err != nil {
-		return nil, fault.Temporary(fmt.Errorf("store/postgres: renew webhook delivery leases: %w", err))
-	}
-	var lost []uint64
-	for _, id := range want {
-		if !slices.Contains(held, id) {
-			lost = append(lost, uint64(id))
-		}
-	}
-	return lost, nil
+	return s.renewLeases(ctx, "hooks", "webhook delivery", owner, ids, now, lease)
 }

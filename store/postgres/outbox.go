@@ -268,6 +268,15 @@ func (s *DB) ClaimOutbox(ctx context.Context, owner string, now time.Time, lease
 
 // RenewOutboxLeases extends owner's leases on ids.
 func (s *DB) RenewOutboxLeases(ctx context.Context, owner string, ids []uint64, now time.Time, lease time.Duration) ([]uint64, error) {
+	return s.renewLeases(ctx, "outbox", "outbox", owner, ids, now, lease)
+}
+
+// renewLeases extends owner's leases on ids in table (outbox or hooks) to
+// now+lease and returns the ids another node holds now. A row that is gone
+// (sent and dequeued) or holds no lease (rescheduled after an attempt) was
+// finished by owner itself: it is not lost, and reporting it so made a
+// node warn about every item it had just sent.
+func (s *DB) renewLeases(ctx context.Context, table, what, owner string, ids []uint64, now time.Time, lease time.Duration) ([]uint64, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -275,20 +284,22 @@ func (s *DB) RenewOutboxLeases(ctx context.Context, owner string, ids []uint64, 
 	for i, id := range ids {
 		want[i] = int64(id)
 	}
-	rows, err := s.pool.Query(ctx, "UPDATE outbox SET lease_until = $3 WHERE id = ANY($1) AND lease_owner = $2 RETURNING id",
+	// The SELECT sees the rows as they were before the UPDATE, which
+	// touches only owner's own leases: the two never disagree.
+	rows, err := s.pool.Query(ctx, `WITH renewed AS (UPDATE `+table+` SET lease_until = $3 WHERE id = ANY($1) AND lease_owner = $2 RETURNING id)
+		SELECT id FROM `+table+` WHERE id = ANY($1) AND lease_owner IS NOT NULL AND lease_owner <> $2`,
 		want, owner, now.Add(lease).UnixNano())
-	var held []int64
+	var taken []int64
 	if err == nil {
-		held, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		taken, err = pgx.CollectRows(rows, pgx.RowTo[int64])
 	}
 	if err != nil {
-		return nil, fault.Temporary(fmt.Errorf("store/postgres: renew outbox leases: %w", err))
+		return nil, fault.Temporary(fmt.Errorf("store/postgres: renew %s leases: %w", what, err))
 	}
-	var lost []uint64
-	for _, id := range want {
-		if !slices.Contains(held, id) {
-			lost = append(lost, uint64(id))
-		}
+	lost := make([]uint64, 0, len(taken))
+	for _, id := range taken {
+		lost = append(lost, uint64(id))
 	}
+	slices.Sort(lost)
 	return lost, nil
 }

@@ -847,6 +847,18 @@ func (s *suite) outboxLeases(t *testing.T) {
 	if lost, _ := l.RenewOutboxLeases(ctx, "A", a[1:], base.Add(102*time.Second), time.Minute); !slices.Equal(lost, a[1:]) {
 		t.Fatalf("A renewing after C took them over: lost %v", lost)
 	}
+	// What C finished itself is not lost: one sent (dequeued), one
+	// rescheduled after an attempt (its lease ends with it).
+	update(t, db, func(tx store.Tx) error {
+		if _, err := tx.Dequeue(a[1]); err != nil {
+			return err
+		}
+		_, err := tx.Reschedule(a[2], func(it *store.OutboxItem) { it.Attempts++ })
+		return err
+	})
+	if lost, err := l.RenewOutboxLeases(ctx, "C", a[1:3], base.Add(103*time.Second), time.Minute); err != nil || len(lost) != 0 {
+		t.Fatalf("C renewing what it sent and rescheduled: lost %v (%v), want none", lost, err)
+	}
 
 	// Concurrent claimers share nothing and leave nothing.
 	db2, _ := s.fresh(t)

@@ -162,9 +162,10 @@ func (tx *boltTx) DraftOf(project, sender string) (*Draft, error) {
 	if err != nil {
 		return nil, err
 	}
-	sender = strings.ToLower(sender)
+	// Addresses compare without case, as PostgreSQL's lower-cased
+	// sender column does.
 	for _, d := range all {
-		if d.Sender == sender {
+		if strings.EqualFold(d.Sender, sender) {
 			return d, nil
 		}
 	}

@@ -127,6 +127,22 @@ func (s *suite) drafts(t *testing.T) {
 	if n, err := db.SweepBlobs(-time.Hour); err != nil || n != 2 {
 		t.Fatalf("sweep after the drafts went removed %d (%v), want 2", n, err)
 	}
+	// A sender is found whatever the case it was stored or asked in.
+	update(t, db, func(tx store.Tx) error {
+		n, err := tx.NextDraftNumber("BETA")
+		if err != nil {
+			return err
+		}
+		d := &store.Draft{Key: store.DraftKey("BETA", n), Project: "BETA", Number: n, Sender: "Dora@X.example", Subject: "help",
+			Missing: store.MissingKey, Created: now, Expires: now.Add(time.Hour)}
+		if err := tx.PutDraft(d); err != nil {
+			return err
+		}
+		if got, err := tx.DraftOf("BETA", "dora@x.EXAMPLE"); err != nil || got == nil || got.Key != d.Key {
+			t.Errorf("DraftOf with another case: %+v, %v", got, err)
+		}
+		return nil
+	})
 }
 
 func countOf(list []string) map[string]int {

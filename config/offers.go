@@ -7,9 +7,9 @@ import (
 )
 
 // Offers offers a project's new tickets to agents, the first to take one
-// wins (issue 18). Per request type once request types exist: a type's
-// own Offers would replace the project's here (Project.OffersFor is the
-// one place that picks them).
+// wins (issue 18). A ticket whose request type names agents is offered to
+// those agents instead of To, with the same at_once, timeout and status
+// (Project.OffersFor is the one place that picks them).
 type Offers struct {
 	// To lists the agents offered a ticket, in order.
 	To []string `mapstructure:"to"`
@@ -44,10 +44,21 @@ func (o *Offers) Batch() int {
 	return o.AtOnce
 }
 
-// OffersFor returns the offer settings that apply to a new ticket of p.
-// The seam for request types (#17): a request type with its own offers
-// takes precedence here; today the project's are the only ones.
-func (p *Project) OffersFor() *Offers { return &p.Offers }
+// OffersFor returns the offer settings that apply to a ticket of p of
+// request type typ ("" for none): the project's, offered to the type's
+// agents when the type names some. A project offers only when its offers
+// name agents (To), so a type cannot switch offers on by itself.
+func (p *Project) OffersFor(typ string) *Offers {
+	if !p.Offers.Enabled() {
+		return &p.Offers
+	}
+	if rt, ok := p.RequestType(typ); ok && len(rt.Agents) > 0 {
+		o := p.Offers
+		o.To = rt.Agents
+		return &o
+	}
+	return &p.Offers
+}
 
 // StatusOnTake is the status a taken ticket of p moves to.
 func (p *Project) StatusOnTake() string {

@@ -17,7 +17,7 @@ func TestOffersAndRatingsConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &c.Projects[0]
-	if o := p.OffersFor(); !o.Enabled() || o.Wait() != 30*time.Minute || o.Batch() != 2 || p.StatusOnTake() != "assigned" {
+	if o := p.OffersFor(""); !o.Enabled() || o.Wait() != 30*time.Minute || o.Batch() != 2 || p.StatusOnTake() != "assigned" {
 		t.Errorf("offer defaults: wait %v batch %d status %q", o.Wait(), o.Batch(), p.StatusOnTake())
 	}
 	if r := p.Ratings; !r.AsksOnResolved() || r.Points() != 2 || r.MinScore() != 2 {

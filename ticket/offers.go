@@ -37,7 +37,7 @@ const (
 // startOffer offers t to the project's agents from the start (a new
 // round: everyone is asked again, also those who passed before).
 func startOffer(tx store.Tx, p *config.Project, t *store.Ticket, now time.Time, emit func(*Event) error) error {
-	offers := p.OffersFor()
+	offers := p.OffersFor(t.Type)
 	if !offers.Enabled() || t.Assignee != "" || isDone(p, t.Status) {
 		return nil
 	}
@@ -61,7 +61,7 @@ func startOffer(tx store.Tx, p *config.Project, t *store.Ticket, now time.Time, 
 // an answer, and stores o. When nobody is left to ask the offer ends and
 // the admins are told.
 func refill(tx store.Tx, p *config.Project, t *store.Ticket, o *store.Offer, now time.Time, emit func(*Event) error) error {
-	offers := p.OffersFor()
+	offers := p.OffersFor(t.Type)
 	open := 0
 	for _, a := range o.Agents {
 		if a.State == store.OfferOpen {

@@ -195,3 +195,31 @@ func TestRatingRules(t *testing.T) {
 		t.Errorf("summary: %+v", sum)
 	}
 }
+
+// TestOfferGoesToTheTypesAgents: a request of a type that names agents is
+// offered to them, not to the project's offer list; an untyped one to the
+// list.
+func TestOfferGoesToTheTypesAgents(t *testing.T) {
+	e := newTestEngine(t, func(p *config.Project) {
+		p.Agents = []string{agent, bob, dave}
+		p.Offers = config.Offers{To: []string{agent, bob}, AtOnce: 1, Timeout: 10 * time.Minute}
+		p.RequestTypes = []config.RequestType{
+			{Name: "incident", Match: config.RequestTypeMatch{Keywords: []string{"fire"}}, Agents: []string{dave}},
+			{Name: "question", Default: true},
+		}
+	})
+	// "Printer on fire": the incident type, whose agent is dave.
+	key := e.request(t, "typed@customer.example").Ticket
+	if got := states(e.offer(t, key)); got != "dave=offered" {
+		t.Fatalf("typed request offered: %s, want dave only", got)
+	}
+	// A question (no agents of its own) goes to the project's list.
+	res, err := e.Ingest(context.Background(), &ticket.Mail{Project: "ACME", Source: "smtp", From: customer, To: []string{"acme@support.example.com"},
+		Subject: "How do I print", MessageID: "untyped@customer.example", Text: "Where is the button?", Raw: "hash-untyped"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := states(e.offer(t, res.Ticket)); got != "alice=offered bob=queued" {
+		t.Fatalf("untyped request offered: %s", got)
+	}
+}

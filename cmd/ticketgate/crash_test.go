@@ -199,12 +199,19 @@ func sendOnce(addr, from, raw string) error {
 type daemonLog struct {
 	mu sync.Mutex
 	b  bytes.Buffer
+	// onWrite, when set, is told of every write (a test waiting for a
+	// log line looks again then).
+	onWrite func()
 }
 
 func (l *daemonLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
+	n, err := l.b.Write(p)
+	l.mu.Unlock()
+	if l.onWrite != nil {
+		l.onWrite()
+	}
+	return n, err
 }
 
 func (l *daemonLog) String() string {

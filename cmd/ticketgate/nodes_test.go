@@ -68,7 +68,8 @@ func TestTwoNodesOneKilled(t *testing.T) {
 		t.Skip("builds and kills the real binary; skipped with -short")
 	}
 	srv := pgtest.Start(t)
-	mbox := startMemIMAP(t)
+	ev := newChanges()
+	mbox := startMemIMAP(t, ev)
 	for i := range nodesIMAPBefore {
 		mbox.append(t, nodeIMAPMail(i))
 	}
@@ -85,7 +86,7 @@ func TestTwoNodesOneKilled(t *testing.T) {
 		nd := filepath.Join(dir, fmt.Sprintf("node%d", i))
 		os.MkdirAll(nd, 0o750)
 		smtpPort := freePort(t)
-		n := &node{cfg: filepath.Join(nd, "config.yaml"), smtp: fmt.Sprintf("127.0.0.1:%d", smtpPort), logs: &daemonLog{}}
+		n := &node{cfg: filepath.Join(nd, "config.yaml"), smtp: fmt.Sprintf("127.0.0.1:%d", smtpPort), logs: &daemonLog{onWrite: ev.signal}}
 		os.WriteFile(n.cfg, fmt.Appendf(nil, `data_dir: ./data
 log: { level: info }
 web: { listen: "127.0.0.1:%d", base_url: "http://127.0.0.1" }
@@ -148,6 +149,7 @@ projects:
 				for try := i; ; try++ {
 					if sendOnce(nodes[try%2].smtp, from, raw) == nil {
 						acked.Add(1)
+						ev.signal()
 						break
 					}
 					select {
@@ -160,23 +162,23 @@ projects:
 		}()
 	}
 
-	waitFor(t, time.Minute, "a node reading the mailbox", func() bool { return nodes[0].reads() || nodes[1].reads() })
+	ev.waitFor(t, time.Minute, "a node reading the mailbox", func() bool { return nodes[0].reads() || nodes[1].reads() })
 	victim := 0
 	if nodes[1].reads() {
 		victim = 1
 	}
 	other := nodes[1-victim]
 	killAt := int64(200 + rand.IntN(nodesSMTP-700))
-	waitFor(t, 3*time.Minute, fmt.Sprintf("%d messages acknowledged", killAt), func() bool { return acked.Load() >= killAt })
+	ev.waitFor(t, 3*time.Minute, fmt.Sprintf("%d messages acknowledged", killAt), func() bool { return acked.Load() >= killAt })
 	nodes[victim].cmd.Process.Signal(syscall.SIGKILL)
 	nodes[victim].cmd.Wait()
 	killed := time.Now()
-	waitFor(t, 30*time.Second, "the other node takes the mailbox over within 30 s", other.reads)
+	ev.waitFor(t, 30*time.Second, "the other node takes the mailbox over within 30 s", other.reads)
 	takeover := time.Since(killed)
 	for i := range nodesIMAPAfter {
 		mbox.append(t, nodeIMAPMail(nodesIMAPBefore+i))
 	}
-	nodes[victim].logs = &daemonLog{}
+	nodes[victim].logs = &daemonLog{onWrite: ev.signal}
 	start(nodes[victim])
 
 	done := make(chan struct{})
@@ -208,26 +210,23 @@ projects:
 	}
 
 	imapTotal := nodesIMAPBefore + nodesIMAPAfter
-	waitFor(t, 2*time.Minute, "the mailbox read to the end", func() bool {
+	ev.waitFor(t, 2*time.Minute, "the mailbox read to the end", func() bool {
 		return mbox.count("INBOX") == 0 && mbox.count("Processed") == imapTotal
 	})
 	customers := nodesSMTP + imapTotal + nodesBoth
 	// An auto-reply the killed node had claimed goes out once its lease
 	// (60 s) ran out.
-	var replies map[string]map[string]bool
-	deadline := time.Now().Add(4 * time.Minute)
-	for replies = repliesByCustomer(sink.Messages()); len(replies) < customers; replies = repliesByCustomer(sink.Messages()) {
-		if time.Now().After(deadline) {
-			kinds := map[byte]int{}
-			for who := range replies {
-				kinds[who[0]]++
-			}
-			for i, n := range nodes {
-				t.Logf("node %d log:\n%s", i, lastLines(n.logs.String(), 30))
-			}
-			t.Fatalf("after 4 min %d of %d customers got an auto-reply (by first letter: %v)", len(replies), customers, kinds)
+	msgs, err := sink.WaitUntil(func(m []mailouttest.Message) bool { return len(repliesByCustomer(m)) >= customers }, 4*time.Minute)
+	replies := repliesByCustomer(msgs)
+	if err != nil {
+		kinds := map[byte]int{}
+		for who := range replies {
+			kinds[who[0]]++
 		}
-		time.Sleep(20 * time.Millisecond)
+		for i, n := range nodes {
+			t.Logf("node %d log:\n%s", i, lastLines(n.logs.String(), 30))
+		}
+		t.Fatalf("after 4 min %d of %d customers got an auto-reply (by first letter: %v)", len(replies), customers, kinds)
 	}
 	for _, n := range nodes {
 		n.cmd.Process.Signal(syscall.SIGTERM)
@@ -322,17 +321,71 @@ func repliesByCustomer(msgs []mailouttest.Message) map[string]map[string]bool {
 	return out
 }
 
-// waitFor polls cond until it holds; the test fails when it does not
-// within limit.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+// changes tells waiters that something a test waits for may have
+// changed: a node wrote to its log, a message was acknowledged, the IMAP
+// server answered a command.
+type changes struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func newChanges() *changes { return &changes{ch: make(chan struct{})} }
+
+func (c *changes) signal() {
+	c.mu.Lock()
+	close(c.ch)
+	c.ch = make(chan struct{})
+	c.mu.Unlock()
+}
+
+func (c *changes) next() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ch
+}
+
+// waitFor looks at cond at every change until it holds; the test fails
+// when it does not within limit.
+func (c *changes) waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	for {
+		next := c.next()
+		if cond() {
+			return
+		}
+		select {
+		case <-next:
+		case <-timer.C:
 			t.Fatalf("gave up after %v waiting for %s", limit, what)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// signalConn is a connection of the IMAP server that signals every answer.
+type signalConn struct {
+	net.Conn
+	ev *changes
+}
+
+func (c signalConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.ev.signal()
+	return n, err
+}
+
+type signalListener struct {
+	net.Listener
+	ev *changes
+}
+
+func (l signalListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return signalConn{Conn: c, ev: l.ev}, nil
 }
 
 // The in-memory IMAP server's one user.
@@ -348,7 +401,7 @@ type memIMAP struct {
 	user *imapmemserver.User
 }
 
-func startMemIMAP(t *testing.T) *memIMAP {
+func startMemIMAP(t *testing.T, ev *changes) *memIMAP {
 	t.Helper()
 	mem := imapmemserver.New()
 	u := imapmemserver.NewUser(memIMAPUser, memIMAPPassword)
@@ -369,7 +422,7 @@ func startMemIMAP(t *testing.T) *memIMAP {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(ln)
+	go srv.Serve(signalListener{Listener: ln, ev: ev})
 	t.Cleanup(func() { srv.Close() })
 	return &memIMAP{port: ln.Addr().(*net.TCPAddr).Port, user: u}
 }

@@ -258,22 +258,31 @@ func (s *Sink) Messages() []Message {
 // WaitFor waits until at least n messages were accepted and returns all of
 // them, or returns what arrived so far and an error after timeout.
 func (s *Sink) WaitFor(n int, timeout time.Duration) ([]Message, error) {
+	msgs, err := s.WaitUntil(func(m []Message) bool { return len(m) >= n }, timeout)
+	if err != nil {
+		return msgs, fmt.Errorf("mailouttest: %d of %d messages after %v", len(msgs), n, timeout)
+	}
+	return msgs, nil
+}
+
+// WaitUntil waits until cond holds for the messages received so far,
+// looking again at every new message, and returns them; after timeout it
+// returns what it has with an error.
+func (s *Sink) WaitUntil(cond func([]Message) bool, timeout time.Duration) ([]Message, error) {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	for {
 		s.mu.Lock()
-		if len(s.messages) >= n {
-			msgs := cloneMessages(s.messages)
-			s.mu.Unlock()
-			return msgs, nil
-		}
+		msgs := cloneMessages(s.messages)
 		changed := s.changed
 		s.mu.Unlock()
+		if cond(msgs) {
+			return msgs, nil
+		}
 		select {
 		case <-changed:
 		case <-timer.C:
-			msgs := s.Messages()
-			return msgs, fmt.Errorf("mailouttest: %d of %d messages after %v", len(msgs), n, timeout)
+			return s.Messages(), fmt.Errorf("mailouttest: condition not met after %v", timeout)
 		}
 	}
 }

@@ -88,6 +88,25 @@ func Open(ctx context.Context, dir string, db store.DB, log *slog.Logger) (*Inde
 		}
 		fresh = true
 	}
+	if !fresh {
+		if v, err := idx.GetInternal(layoutKey); err != nil || string(v) != layout {
+			log.Info("search: the index has an older layout; building it again from the store")
+			idx.Close()
+			if err := os.RemoveAll(path); err != nil {
+				return nil, fmt.Errorf("search: remove the old index: %w", err)
+			}
+			if idx, err = bleve.New(path, newMapping()); err != nil {
+				return nil, fmt.Errorf("search: create the index: %w", err)
+			}
+			fresh = true
+		}
+	}
+	if fresh {
+		if err := idx.SetInternal(layoutKey, []byte(layout)); err != nil {
+			idx.Close()
+			return nil, fmt.Errorf("search: %w", err)
+		}
+	}
 	x.idx = idx
 	if x.node, err = nodeID(dir, fresh); err != nil {
 		idx.Close()
@@ -158,19 +177,32 @@ func nodeID(dir string, fresh bool) (string, error) {
 	return id, nil
 }
 
+// layout names the index's mapping; an index of another layout is built
+// again from the store.
+const layout = "2"
+
+var layoutKey = []byte("layout")
+
+// newMapping indexes a ticket as two fields: its project (a keyword) and
+// its words (subject, texts and addresses in one text field, searched
+// without phrases). Nothing is stored, and neither term vectors, doc
+// values nor bleve's composite "_all" field are kept: a search needs none
+// of them, and each would cost the intake CPU while it indexes.
 func newMapping() mapping.IndexMapping {
 	m := bleve.NewIndexMapping()
 	m.DefaultAnalyzer = "standard"
 	doc := bleve.NewDocumentMapping()
 	project := bleve.NewKeywordFieldMapping()
 	project.IncludeInAll = false
+	project.DocValues = false
 	doc.AddFieldMappingsAt("project", project)
-	for _, f := range []string{"subject", "text", "addrs"} {
-		fm := bleve.NewTextFieldMapping()
-		fm.Store = false
-		fm.IncludeTermVectors = false
-		doc.AddFieldMappingsAt(f, fm)
-	}
+	words := bleve.NewTextFieldMapping()
+	words.Store = false
+	words.IncludeTermVectors = false
+	words.IncludeInAll = false
+	words.DocValues = false
+	doc.AddFieldMappingsAt("words", words)
+	doc.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
 	m.DefaultMapping = doc
 	return m
 }
@@ -191,6 +223,8 @@ func (x *Index) cursor() (uint64, bool, error) {
 // document is what the index holds of a ticket.
 func document(t *store.Ticket, msgs []*store.Message) map[string]any {
 	var text strings.Builder
+	text.WriteString(t.Subject)
+	text.WriteString("\n")
 	addrs := []string{t.Reporter, t.ReporterName, t.Assignee, t.Organization}
 	for _, p := range t.Participants {
 		addrs = append(addrs, p.Address, p.Name)
@@ -213,7 +247,8 @@ func document(t *store.Ticket, msgs []*store.Message) map[string]any {
 			text.WriteString("\n")
 		}
 	}
-	return map[string]any{"project": t.Project, "subject": t.Subject, "text": text.String(), "addrs": strings.Join(addrs, " ")}
+	text.WriteString(strings.Join(addrs, " "))
+	return map[string]any{"project": t.Project, "words": text.String()}
 }
 
 // Rebuild indexes every ticket of the store again and moves the cursor to
@@ -366,7 +401,7 @@ func (x *Index) search(q string, projects []string) ([]string, error) {
 		return nil, nil
 	}
 	words := bleve.NewMatchQuery(q)
-	words.SetField("_all")
+	words.SetField("words")
 	words.SetOperator(query.MatchQueryOperatorAnd)
 	var scope []query.Query
 	for _, p := range projects {

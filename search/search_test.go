@@ -172,3 +172,59 @@ func TestSearchFollowsEventsAndSurvives(t *testing.T) {
 		t.Fatalf("after a rebuild: %v", got)
 	}
 }
+
+// TestSearchQuietEventsAndOldLayout: delivering a ticket's mail leaves
+// the bbolt feed alone (nothing to index again), while a change that
+// adds words is indexed; an index of an older layout is built again from
+// the store.
+func TestSearchQuietEventsAndOldLayout(t *testing.T) {
+	db := openStore(t)
+	addTicket(t, db, "ACME", 1, "Printer", "carl@customer.example", "first words")
+	dir := t.TempDir()
+	x := run(t, dir, db)
+	var before uint64
+	db.View(func(tx store.Tx) error { before, _ = tx.LastEventSeq(); return nil })
+	err := db.Update(context.Background(), func(tx store.Tx) error {
+		for _, k := range []store.EventKind{store.EvQueued, store.EvDelivered, store.EvWebhookDelivered} {
+			if !k.SearchQuiet() {
+				t.Errorf("%s is not quiet", k)
+			}
+			if err := tx.AddEvent(&store.Event{Ticket: "ACME-1", Kind: k, Time: time.Now()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.View(func(tx store.Tx) error {
+		refs, err := tx.EventsAfter(before, 100)
+		if err != nil || len(refs) != 0 {
+			t.Errorf("quiet events in the feed: %v %v", refs, err)
+		}
+		return nil
+	})
+	for _, k := range []store.EventKind{store.EvRequestCreated, store.EvCustomerCommentAdded, store.EvInternalNoteAdded, store.EvParticipantAdded, store.EvAssigned, store.EvMerged} {
+		if k.SearchQuiet() {
+			t.Errorf("%s changes what is searched but is quiet", k)
+		}
+	}
+	comment(t, db, "ACME-1", "the wombat ate the toner")
+	if got := find(t, x, "wombat", "ACME"); !slices.Equal(got, []string{"ACME-1"}) {
+		t.Fatalf("a note after quiet events: %v", got)
+	}
+	node := x.node
+	if err := x.idx.SetInternal(layoutKey, []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+	y, err := Open(context.Background(), dir, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.Close()
+	if !y.rebuild || y.node == node {
+		t.Fatalf("an index of layout 1 is kept (rebuild %v, node %s → %s)", y.rebuild, node, y.node)
+	}
+}

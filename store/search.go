@@ -23,7 +23,8 @@ type EventRef struct {
 type SearchTx interface {
 	// EventsAfter lists up to max events numbered above after, in order.
 	// On bbolt it knows only events stored since this code (older ones
-	// are covered by the index's first full build).
+	// are covered by the index's first full build), and leaves out the
+	// events whose kind is SearchQuiet.
 	EventsAfter(after uint64, max int) ([]EventRef, error)
 	// LastEventSeq is the number of the newest stored event (0: none).
 	LastEventSeq() (uint64, error)
@@ -38,8 +39,29 @@ var (
 	bSearchCursor = []byte("search_cursor") // node → be64(event seq) (created on first use)
 )
 
-// logEvent records e in the event order the search indexes follow.
+// SearchQuiet reports whether an event of kind k leaves everything a
+// search index holds of its ticket (subject, messages, addresses) as it
+// was: mail and webhooks queued, delivered or held back, warnings and
+// offers that change nothing on the ticket. A store may leave such events
+// out of the search feed (bbolt does), so that delivering a ticket's
+// notifications does not index it again.
+func (k EventKind) SearchQuiet() bool {
+	switch k {
+	case EvQueued, EvSuppressed, EvRateLimited, EvDelivered, EvDeliveryFailed, EvDeliveryDelayed,
+		EvOutboxRequeued, EvOutboxDropped, EvWebhookQueued, EvWebhookDelivered, EvWebhookFailed,
+		EvTargetWarning, EvTargetBreached, EvAutoCloseReminder,
+		EvOffered, EvOfferPassed, EvOfferTimedOut, EvOfferUnanswered, EvRatingLow:
+		return true
+	}
+	return false
+}
+
+// logEvent records e in the event order the search indexes follow,
+// unless it is quiet for them.
 func (tx *boltTx) logEvent(e *Event) error {
+	if e.Kind.SearchQuiet() {
+		return nil
+	}
 	b, err := tx.deskBucket(bEventLog)
 	if err != nil {
 		return err

@@ -377,9 +377,11 @@ func (s *boltDB) commitLoop() {
 // messages bucket of a 1M-ticket store was 38 % used, 2.9 GB of 7.3).
 const appendFill = 0.9
 
-// appendBuckets have keys that grow: be64 sequence numbers, or project \0
-// be64(ticket number).
-var appendBuckets = [][]byte{bMessages, bTickets, bOutbox}
+// appendBuckets have keys that grow: be64 sequence numbers, project \0
+// be64(ticket number), or be64(time) be64(sequence) (the audit trail's
+// time index, which was half empty: 6.4 of 12.7 MB after 10,000 new
+// requests).
+var appendBuckets = [][]byte{bMessages, bTickets, bOutbox, bAuditTime, bEventLog}
 
 // packAppends sets the fill percent of the append-only buckets for one
 // write transaction (bbolt keeps it per bucket handle, per transaction).

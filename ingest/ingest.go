@@ -7,12 +7,14 @@
 package ingest
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -20,6 +22,7 @@ import (
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/decide"
 	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/internal/bufpool"
 	"github.com/ticketgate/ticketgate/mailin"
 	"github.com/ticketgate/ticketgate/message"
 	"github.com/ticketgate/ticketgate/pgp"
@@ -30,11 +33,15 @@ import (
 
 // Pipeline implements mailin.Receiver.
 type Pipeline struct {
-	store  store.DB
-	cfg    func() *config.Config
-	engine *ticket.Engine
-	log    *slog.Logger
-	now    func() time.Time
+	// bufs lends the buffers messages are spooled through; readers the
+	// parser's (*bufio.Reader).
+	bufs    bufpool.Pool
+	readers sync.Pool
+	store   store.DB
+	cfg     func() *config.Config
+	engine  *ticket.Engine
+	log     *slog.Logger
+	now     func() time.Time
 	// Queued is called after a commit that queued outbound mail (wakes
 	// the sender); may be nil.
 	Queued func()
@@ -377,7 +384,7 @@ func (p *Pipeline) spool(r io.Reader) (hash string, size int64, longestLine int,
 		return "", 0, 0, err
 	}
 	lm := &lineMeter{r: r}
-	if _, err := io.Copy(w, lm); err != nil {
+	if _, err := p.bufs.Copy(w, lm); err != nil {
 		w.Abort()
 		return "", 0, 0, fmt.Errorf("ingest: spool: %w", err)
 	}
@@ -419,7 +426,16 @@ func (p *Pipeline) parse(hash string, maxText int) (*message.Message, []store.At
 	}
 	defer f.Close()
 	var attach []store.Attachment
+	br, _ := p.readers.Get().(*bufio.Reader)
+	if br == nil {
+		br = bufio.NewReaderSize(nil, 32<<10)
+	}
+	defer func() {
+		br.Reset(nil) // hold on to no file
+		p.readers.Put(br)
+	}()
 	msg, err := message.Parse(f, message.ParseOptions{
+		Reader:       br,
 		MaxTextBytes: maxText,
 		Attachments: func(a *message.Attachment, r io.Reader) (string, error) {
 			// Durable with the message's Update, like the raw blob.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/internal/bufpool"
 	"github.com/ticketgate/ticketgate/internal/oauth2token"
 )
 
@@ -72,6 +73,8 @@ type SMTP struct {
 
 	mu     sync.Mutex
 	cached *smtpConn // nil when no connection is open
+	// bufs lends the buffers that stream messages into DATA.
+	bufs bufpool.Pool
 }
 
 var _ Transport = (*SMTP)(nil)
@@ -442,7 +445,7 @@ func (s *SMTP) data(sc *smtpConn, msg io.Reader) (string, error) {
 	// go-smtp sets no deadline while the body is written; without one a
 	// relay that stops reading would hang the sender loop forever.
 	dst := &deadlineWriter{w: w, conn: sc.raw, timeout: s.opts.Timeout}
-	if _, err := io.Copy(dst, src); err != nil {
+	if _, err := s.bufs.Copy(dst, src); err != nil {
 		// The dot was never sent: the connection is mid-DATA and useless.
 		s.drop("message write failed")
 		if src.err != nil {

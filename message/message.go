@@ -6,6 +6,7 @@
 package message
 
 import (
+	"bufio"
 	"io"
 	"time"
 
@@ -137,6 +138,11 @@ type ParseOptions struct {
 	// of one TNEF part held in memory to decode it) DefaultMaxTNEFBytes.
 	// A larger or broken part is kept as it came.
 	TNEF tnef.Limits
+	// Reader, when set, is reset onto the message and read through
+	// instead of a new 32 KiB reader per message (callers that parse many
+	// keep a few); it must have at least that size and is not to be used
+	// by anything else during Parse.
+	Reader *bufio.Reader
 }
 
 // DefaultMaxTNEFBytes is how much of one winmail.dat part is read to

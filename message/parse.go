@@ -70,7 +70,12 @@ func Parse(r io.Reader, opts ParseOptions) (*Message, error) {
 	if p.maxText <= 0 {
 		p.maxText = DefaultMaxTextBytes
 	}
-	br := bufio.NewReaderSize(p.src, 32<<10)
+	br := opts.Reader
+	if br == nil || br.Size() < 32<<10 {
+		br = bufio.NewReaderSize(p.src, 32<<10)
+	} else {
+		br.Reset(p.src)
+	}
 	if err := skipEnvelopeLines(br); err != nil {
 		return nil, p.readErr(err)
 	}

@@ -172,7 +172,7 @@ func (s *boltDB) putBlob(r io.Reader, commit func(*fileBlob) (string, error)) (s
 	if err != nil {
 		return "", 0, err
 	}
-	if _, err := io.Copy(w, r); err != nil {
+	if _, err := s.bufs.Copy(w, r); err != nil {
 		w.Abort()
 		return "", 0, err
 	}
@@ -201,7 +201,7 @@ func (s *boltDB) OpenBlob(hash string) (*os.File, error) {
 		return nil, fault.Temporary(fmt.Errorf("store: open blob: %w", err))
 	}
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := s.bufs.Copy(h, f); err != nil {
 		f.Close()
 		return nil, fault.Temporary(fmt.Errorf("store: read blob %s: %w", hash, err))
 	}

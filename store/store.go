@@ -28,6 +28,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/internal/bufpool"
 )
 
 // SchemaVersion is the layout version this code reads and writes. An
@@ -87,7 +88,9 @@ type boltDB struct {
 	installation string
 	// blobMu keeps blob removal (sweep, retention) away from a backup
 	// in progress.
-	blobMu   sync.RWMutex
+	blobMu sync.RWMutex
+	// bufs lends the buffers blobs are written and verified through.
+	bufs     bufpool.Pool
 	noSync   bool
 	runTwice bool
 

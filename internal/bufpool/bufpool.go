@@ -21,15 +21,23 @@ type Pool struct {
 	p sync.Pool
 }
 
-// Copy is io.Copy with a lent buffer. Like io.Copy it uses src's WriterTo
-// or dst's ReaderFrom when they have one.
+// Copy is io.Copy through a lent buffer. Unlike io.Copy it never hands
+// the copy to src's WriterTo or dst's ReaderFrom: a file's WriteTo into a
+// hash or a socket's writer allocates a buffer of its own, which is what
+// the pool is for. (Nothing here copies file to socket, where sendfile
+// would pay.)
 func (p *Pool) Copy(dst io.Writer, src io.Reader) (int64, error) {
 	b, _ := p.p.Get().(*[]byte)
 	if b == nil {
 		buf := make([]byte, Size)
 		b = &buf
 	}
-	n, err := io.CopyBuffer(dst, src, *b)
+	n, err := io.CopyBuffer(onlyWriter{dst}, onlyReader{src}, *b)
 	p.p.Put(b)
 	return n, err
 }
+
+// onlyReader and onlyWriter hide WriterTo and ReaderFrom from
+// io.CopyBuffer.
+type onlyReader struct{ io.Reader }
+type onlyWriter struct{ io.Writer }

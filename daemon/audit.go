@@ -220,6 +220,9 @@ func (a *auditWriter) write(batch []*auditJob) {
 }
 
 func (a *auditWriter) logEvent(e *store.AuditEvent, stored bool) {
+	if !a.log.Enabled(context.Background(), slog.LevelInfo) {
+		return // building the line costs more than writing the event
+	}
 	attrs := []any{"audit", true, "event", e.Type, "msgid", msgid.Canonical(e.MessageID)}
 	for _, kv := range [][2]string{{"project", e.Project}, {"ticket", e.Ticket}, {"source", e.Source}, {"from", e.From},
 		{"rcpt", e.Recipient}, {"rule", e.Rule}, {"related", e.Related}, {"detail", e.Detail}} {

@@ -9,6 +9,7 @@
 //	ticketgate-bench big --smtp 127.0.0.1:2525 --mb 25 [--kind attachment|text|flowed] [--concurrent N] [--pid PID | --data-dir DIR]
 //	ticketgate-bench report --data-dir DIR [--since 30d] [--project ACME] [--runs 3]
 //	ticketgate-bench coldstart --smtp 127.0.0.1:2525 -- ticketgate serve -c bench.yaml
+//	ticketgate-bench fanout --smtp 127.0.0.1:2525 --sink 127.0.0.1:2526 --mb 14 --rate 100 --duration 20s [--data-dir DIR]
 //
 // The daemon's outbound.smtp must point at --sink (see bench.yaml next to
 // this file): the sink receives every auto-reply and notification and
@@ -48,6 +49,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) > 0 && args[0] == "coldstart" {
 		return runColdStart(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "fanout" {
+		return runFanout(ctx, args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "run" {
 		args = args[1:]
@@ -239,6 +243,51 @@ func runBig(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "%d × %s message of %d bytes (attachment %d), slowest end-of-DATA→250 %.1f ms, sent in %.2f s\n", res.Messages, res.Kind, res.MessageBytes, res.AttachmentBytes, res.DataTo250Ms, res.SendSec)
 	if res.RSSAnonMaxMB > 0 {
 		fmt.Fprintf(stdout, "daemon RssAnon before %.1f MB, max %.1f MB (+%.1f), after %.1f MB\n", res.RSSAnonBeforeMB, res.RSSAnonMaxMB, res.RSSAnonMaxMB-res.RSSAnonBeforeMB, res.RSSAnonAfterMB)
+	}
+	return 0
+}
+
+func runFanout(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ticketgate-bench fanout", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	smtpAddr := fs.String("smtp", "127.0.0.1:2525", "the daemon's SMTP listener")
+	sinkAddr := fs.String("sink", "127.0.0.1:2526", "SMTP sink for the daemon's outbound mail")
+	address := fs.String("address", "acme@support.example.com", "the project address")
+	agent := fs.String("agent", "alice@example.com", "an agent of that project")
+	mb := fs.Float64("mb", 14, "the attachment's size in MiB before base64")
+	rate := fs.Float64("rate", 100, "small new requests per second in each phase")
+	dur := fs.Duration("duration", 20*time.Second, "length of each phase")
+	pid := fs.Int("pid", 0, "daemon process id (RssAnon, CPU)")
+	dataDir := fs.String("data-dir", "", "the daemon's data_dir (store growth)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	sink, err := StartSink(*sinkAddr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer sink.Close()
+	res, err := Fanout(ctx, FanoutOptions{SMTP: *smtpAddr, Address: *address, Agent: *agent, Bytes: int64(*mb * (1 << 20)),
+		Rate: *rate, Duration: *dur, Sink: sink, DataDir: *dataDir, PID: *pid})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if *asJSON {
+		json.NewEncoder(stdout).Encode(res)
+		return 0
+	}
+	fmt.Fprintf(stdout, "ticket %s with %d customers; reply of %d bytes (attachment %d)\n", res.Ticket, res.Customers, res.MessageBytes, res.AttachmentBytes)
+	fmt.Fprintf(stdout, "idle:   end-of-DATA→250 %.1f ms; %d copies, the last %.2f s after the 250; store grew %d bytes\n", res.IdleTo250Ms, res.IdleCopies, res.IdleCopiesSec, res.StoreGrowth)
+	fmt.Fprintf(stdout, "loaded: end-of-DATA→250 %.1f ms; %d copies, the last %.2f s after the 250\n", res.LoadedTo250Ms, res.LoadedCopies, res.LoadedCopiesSec)
+	for _, ph := range []struct {
+		name string
+		r    *Report
+	}{{"small requests without it", res.Baseline}, {"small requests with it", res.During}} {
+		fmt.Fprintf(stdout, "%s: %d accepted (%.0f/s), end-of-DATA→250 p50/p99 %.1f / %.1f ms, auto-reply p50/p99 %.1f / %.1f ms (%d of %d)\n",
+			ph.name, ph.r.Accepted, ph.r.AcceptedPerSec, ph.r.DataTo250.P50, ph.r.DataTo250.P99, ph.r.ArrivalToAuto.P50, ph.r.ArrivalToAuto.P99, ph.r.AutoMatched, ph.r.AutoExpected)
 	}
 	return 0
 }

@@ -21,6 +21,10 @@ type Outbound struct {
 	MessageID string
 	InReplyTo string
 	Subject   string
+	// Bytes is the size of the body after the header; Done when the
+	// last of it arrived (At is when the header did).
+	Bytes int64
+	Done  time.Time
 }
 
 // Sink is the SMTP relay the daemon sends its outbound mail to (its
@@ -33,9 +37,12 @@ type Sink struct {
 
 	mu      sync.Mutex
 	handler func(*Outbound)
-	count   int
-	first   time.Time
-	last    time.Time
+	// watch sees every message too, whoever else handles it (a fanout
+	// run counts its large copies while a load run tracks the rest).
+	watch func(*Outbound)
+	count int
+	first time.Time
+	last  time.Time
 }
 
 // StartSink listens on addr ("127.0.0.1:0" for any port).
@@ -69,6 +76,12 @@ func (s *Sink) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 // Close stops the sink.
 func (s *Sink) Close() error { return s.srv.Close() }
 
+func (s *Sink) setWatch(w func(*Outbound)) {
+	s.mu.Lock()
+	s.watch = w
+	s.mu.Unlock()
+}
+
 func (s *Sink) setHandler(h func(*Outbound)) {
 	s.mu.Lock()
 	s.handler = h
@@ -95,10 +108,13 @@ func (s *Sink) deliver(o *Outbound) {
 		s.first = o.At
 	}
 	s.last = o.At
-	h := s.handler
+	h, w := s.handler, s.watch
 	s.mu.Unlock()
 	if h != nil {
 		h(o)
+	}
+	if w != nil {
+		w(o)
 	}
 }
 
@@ -135,7 +151,8 @@ func (ss *sinkSession) Data(r io.Reader) error {
 		o.InReplyTo = msgid.Canonical(h.Get("In-Reply-To"))
 		o.Subject = message.DecodeWords(h.Get("Subject"))
 	}
-	io.Copy(io.Discard, r)
+	o.Bytes, _ = io.Copy(io.Discard, r)
+	o.Done = time.Now()
 	ss.s.deliver(o)
 	return nil
 }

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/ticketgate/ticketgate/msgid"
+)
+
+// FanoutOptions drive the large-reply case of the core issue: an agent
+// answers a ticket with four customers (the reporter and three Cc'd
+// participants) with one large attachment, once on an idle daemon and once
+// while small new requests arrive at a steady rate.
+type FanoutOptions struct {
+	SMTP    string
+	Address string // the project address
+	Agent   string // an agent of the project (the bench config trusts From)
+	Bytes   int64  // the attachment's size before base64
+	// Rate and Duration: the small new requests of each phase (one
+	// phase without the large reply, one with it sent a quarter in).
+	Rate     float64
+	Duration time.Duration
+	Sink     *Sink
+	DataDir  string
+	PID      int
+}
+
+// FanoutResult is what a fanout run measured.
+type FanoutResult struct {
+	Ticket          string  `json:"ticket"`
+	AttachmentBytes int64   `json:"attachment_bytes"`
+	MessageBytes    int64   `json:"message_bytes"`
+	Customers       int     `json:"customers"`
+	IdleTo250Ms     float64 `json:"idle_data_to_250_ms"`
+	IdleCopies      int     `json:"idle_copies"`
+	IdleCopiesSec   float64 `json:"idle_250_to_last_copy_s"`
+	StoreGrowth     int64   `json:"store_growth_bytes"`
+	LoadedTo250Ms   float64 `json:"loaded_data_to_250_ms"`
+	LoadedCopies    int     `json:"loaded_copies"`
+	LoadedCopiesSec float64 `json:"loaded_250_to_last_copy_s"`
+	Baseline        *Report `json:"baseline"`
+	During          *Report `json:"during"`
+}
+
+// Fanout runs the case; see FanoutOptions.
+func Fanout(ctx context.Context, o FanoutOptions) (*FanoutResult, error) {
+	if o.Sink == nil {
+		return nil, errors.New("fanout: needs the sink (the daemon's relay)")
+	}
+	res := &FanoutResult{AttachmentBytes: o.Bytes}
+	run := strings.ToLower(strconvBase36(uint64(time.Now().UnixNano())))
+	customers := []string{"c1-" + run + "@customer.example", "c2-" + run + "@customer.example", "c3-" + run + "@other.example", "c4-" + run + "@third.example"}
+
+	// The ticket: the reporter writes with three others in Cc.
+	var mu sync.Mutex
+	var key string
+	got := make(chan struct{}, 1)
+	reqID := "fanout-" + run + "@customer.example"
+	o.Sink.setWatch(func(m *Outbound) {
+		if m.InReplyTo != msgid.Canonical(reqID) {
+			return
+		}
+		if k := ticketKeyRE.FindStringSubmatch(m.Subject); k != nil {
+			mu.Lock()
+			if key == "" {
+				key = k[1]
+				got <- struct{}{}
+			}
+			mu.Unlock()
+		}
+	})
+	head := fmt.Sprintf("From: Customer One <%s>\r\nTo: %s\r\nCc: %s, %s, %s\r\nSubject: Fanout %s\r\nMessage-ID: <%s>\r\n%sMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPlease send us the log files.\r\n",
+		customers[0], o.Address, customers[1], customers[2], customers[3], run, reqID, dateHeader)
+	if _, err := sendOne(o.SMTP, customers[0], o.Address, strings.NewReader(head)); err != nil {
+		return nil, fmt.Errorf("fanout: the request: %w", err)
+	}
+	select {
+	case <-got:
+	case <-time.After(time.Minute):
+		return nil, errors.New("fanout: no auto-reply for the request within a minute")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	res.Ticket = key
+	res.Customers = len(customers)
+
+	// bigReply sends the agent's answer and waits for its copies.
+	reply := 0
+	bigReply := func() (s sent, copies int, lastSec float64, err error) {
+		reply++
+		subject := fmt.Sprintf("Re: [%s] Fanout %s (%d)", key, run, reply)
+		var cmu sync.Mutex
+		var last time.Time
+		n := 0
+		all := make(chan struct{}, 1)
+		o.Sink.setWatch(func(m *Outbound) {
+			// The copies are the only large mails; each goes to one
+			// of the ticket's customers.
+			if m.Bytes < o.Bytes {
+				return
+			}
+			cmu.Lock()
+			for _, r := range m.Rcpts {
+				if slices.Contains(customers, strings.ToLower(r)) {
+					n++
+				}
+			}
+			last = m.Done
+			if n >= len(customers) {
+				select {
+				case all <- struct{}{}:
+				default:
+				}
+			}
+			cmu.Unlock()
+		})
+		defer o.Sink.setWatch(nil)
+		pr, pw := io.Pipe()
+		go func() {
+			fmt.Fprintf(pw, "From: Agent <%s>\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <fanout-%s-%d@agent.example>\r\n%sMIME-Version: 1.0\r\n", o.Agent, o.Address, subject, run, reply, dateHeader)
+			io.WriteString(pw, "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nHere are the log files.\r\n"+
+				"--b\r\nContent-Type: application/octet-stream; name=\"logs.bin\"\r\nContent-Disposition: attachment; filename=\"logs.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+			io.Copy(pw, io.MultiReader(&attachmentReader{left: o.Bytes}, strings.NewReader("--b--\r\n")))
+			pw.Close()
+		}()
+		t, err := sendOne(o.SMTP, o.Agent, o.Address, pr)
+		if err != nil {
+			return sent{}, 0, 0, fmt.Errorf("fanout: the reply: %w", err)
+		}
+		done := time.Now()
+		select {
+		case <-all:
+		case <-time.After(2 * time.Minute):
+		case <-ctx.Done():
+			return sent{}, 0, 0, ctx.Err()
+		}
+		cmu.Lock()
+		defer cmu.Unlock()
+		return t, n, last.Sub(done).Seconds(), nil
+	}
+
+	// Alone: its 250, its copies and what it adds to the store.
+	before := storeBytes(o.DataDir)
+	t, n, sec, err := bigReply()
+	if err != nil {
+		return nil, err
+	}
+	res.MessageBytes = t.bytes
+	res.IdleTo250Ms, res.IdleCopies, res.IdleCopiesSec = ms(t.to250), n, sec
+	if o.DataDir != "" {
+		res.StoreGrowth = storeBytes(o.DataDir) - before
+	}
+
+	small := Options{SMTP: o.SMTP, Conns: 8, Rate: o.Rate, Duration: o.Duration, Address: o.Address, Agent: o.Agent, Sink: o.Sink, PID: o.PID, Wait: 10 * time.Second}
+	small.Mix, _ = ParseMix("new=100")
+	if res.Baseline, err = Run(ctx, small); err != nil {
+		return nil, err
+	}
+	type big struct {
+		t   sent
+		n   int
+		sec float64
+		err error
+	}
+	bc := make(chan big, 1)
+	go func() {
+		select {
+		case <-time.After(o.Duration / 4):
+		case <-ctx.Done():
+			bc <- big{err: ctx.Err()}
+			return
+		}
+		t, n, sec, err := bigReply()
+		bc <- big{t, n, sec, err}
+	}()
+	if res.During, err = Run(ctx, small); err != nil {
+		return nil, err
+	}
+	b := <-bc
+	if b.err != nil {
+		return nil, b.err
+	}
+	res.LoadedTo250Ms, res.LoadedCopies, res.LoadedCopiesSec = ms(b.t.to250), b.n, b.sec
+	return res, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// sent is what sendOne measured: end of DATA → 250, and the message's size.
+type sent struct {
+	to250 time.Duration
+	bytes int64
+}
+
+// sendOne sends one message read from body and times end of DATA → 250.
+func sendOne(addr, from, rcpt string, body io.Reader) (sent, error) {
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		return sent{}, err
+	}
+	defer c.Close()
+	if err := c.Mail(from, nil); err != nil {
+		return sent{}, err
+	}
+	if err := c.Rcpt(rcpt, nil); err != nil {
+		return sent{}, err
+	}
+	wc, err := c.Data()
+	if err != nil {
+		return sent{}, err
+	}
+	cw := &countingWriter{w: wc}
+	if _, err := io.Copy(cw, body); err != nil {
+		return sent{}, err
+	}
+	t0 := time.Now()
+	if err := wc.Close(); err != nil {
+		return sent{}, err
+	}
+	return sent{time.Since(t0), cw.n}, c.Quit()
+}

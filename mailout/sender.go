@@ -1,6 +1,7 @@
 package mailout
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -46,10 +47,14 @@ const (
 type Sender struct {
 	store     store.DB
 	transport Transport
-	retry     Retry
-	workers   int
-	now       func() time.Time
-	log       *slog.Logger
+	// writers buffer what the composer writes into the pipe to the
+	// transport: it writes a line at a time, and each pipe write is a
+	// hand-over between two goroutines.
+	writers sync.Pool
+	retry   Retry
+	workers int
+	now     func() time.Time
+	log     *slog.Logger
 	// Render renders a row's bodies; OpenBlob reads attachments and the
 	// stored bytes of rows queued by an older layout.
 	Render   Renderer
@@ -598,7 +603,18 @@ func (s *Sender) send(ctx context.Context, msg *Message) error {
 	pr, pw := io.Pipe()
 	built := make(chan error, 1)
 	go func() {
-		_, err := msg.WriteTo(pw)
+		bw, _ := s.writers.Get().(*bufio.Writer)
+		if bw == nil {
+			bw = bufio.NewWriterSize(pw, 16<<10)
+		} else {
+			bw.Reset(pw)
+		}
+		_, err := msg.WriteTo(bw)
+		if err == nil {
+			err = bw.Flush()
+		}
+		bw.Reset(nil)
+		s.writers.Put(bw)
 		pw.CloseWithError(err)
 		built <- err
 	}()

@@ -1,21 +1,15 @@
 package store
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Webhook deliveries (issue 18) are a sibling queue of the outbox with the
 // same guarantees: small rows (what happened, never the request body), a
 // due index that every change derives from the stored row, a check and a
-// repair. They live in their own buckets, created on first write:
+// repair, all of it queue.go's code, shared with the outbox. They live in
+// their own buckets, created on first write:
 //
 //	hooks      be64(id) → HookItem (JSON)
 //	hooks_due  be64(next attempt, unix nanos) be64(id) → nil
@@ -113,257 +107,30 @@ type HookVars struct {
 	Link string `json:"link,omitempty"`
 }
 
-func (tx *boltTx) hookBucket(name []byte) (*bolt.Bucket, error) {
-	if b := tx.btx.Bucket(name); b != nil || !tx.btx.Writable() {
-		return b, nil
-	}
-	b, err := tx.btx.CreateBucketIfNotExists(name)
-	if err != nil {
-		return nil, fmt.Errorf("store: create bucket %s: %w", name, err)
-	}
-	return b, nil
-}
+func (tx *boltTx) EnqueueHook(item *HookItem) error { return tx.hookQueue().enqueue(item) }
 
-// hookBuckets returns the rows and the index, creating them in a
-// writable transaction; nil, nil in a read-only one that has neither yet.
-func (tx *boltTx) hookBuckets() (rows, due *bolt.Bucket, err error) {
-	if rows, err = tx.hookBucket(bHooks); err != nil {
-		return nil, nil, err
-	}
-	if due, err = tx.hookBucket(bHooksDue); err != nil {
-		return nil, nil, err
-	}
-	return rows, due, nil
-}
+func (tx *boltTx) HookItem(id uint64) (*HookItem, error) { return tx.hookQueue().item(id) }
 
-func (tx *boltTx) EnqueueHook(item *HookItem) error {
-	rows, due, err := tx.hookBuckets()
-	if err != nil {
-		return err
-	}
-	if rows == nil {
-		return fmt.Errorf("store: enqueue webhook delivery: %w", berrors.ErrTxNotWritable)
-	}
-	id, err := rows.NextSequence()
-	if err != nil {
-		return err
-	}
-	item.ID = id
-	data, err := json.Marshal(item)
-	if err != nil {
-		return fmt.Errorf("store: encode %s: %w", bHooks, err)
-	}
-	if err := rows.Put(putU64(id), data); err != nil {
-		return err
-	}
-	return due.Put(dueKey(item.NextAttempt, id), nil)
-}
-
-func (tx *boltTx) HookItem(id uint64) (*HookItem, error) {
-	b := tx.btx.Bucket(bHooks)
-	var v []byte
-	if b != nil {
-		v = b.Get(putU64(id))
-	}
-	if v == nil {
-		return nil, fmt.Errorf("store: webhook delivery %d: %w", id, ErrNotFound)
-	}
-	var it HookItem
-	if err := json.Unmarshal(v, &it); err != nil {
-		return nil, fmt.Errorf("store: decode %s/%d: %w", bHooks, id, err)
-	}
-	return &it, nil
-}
-
-func (tx *boltTx) DequeueHook(id uint64) (*HookItem, error) {
-	it, err := tx.HookItem(id)
-	if err != nil {
-		return nil, err
-	}
-	rows, due, err := tx.hookBuckets()
-	if err != nil {
-		return nil, err
-	}
-	if err := due.Delete(dueKey(it.NextAttempt, id)); err != nil {
-		return nil, err
-	}
-	if err := rows.Delete(putU64(id)); err != nil {
-		return nil, err
-	}
-	return it, nil
-}
+func (tx *boltTx) DequeueHook(id uint64) (*HookItem, error) { return tx.hookQueue().dequeue(id) }
 
 func (tx *boltTx) RescheduleHook(id uint64, change func(*HookItem)) (*HookItem, error) {
-	it, err := tx.HookItem(id)
-	if err != nil {
-		return nil, err
-	}
-	rows, due, err := tx.hookBuckets()
-	if err != nil {
-		return nil, err
-	}
-	if err := due.Delete(dueKey(it.NextAttempt, id)); err != nil {
-		return nil, err
-	}
-	change(it)
-	it.ID = id
-	data, err := json.Marshal(it)
-	if err != nil {
-		return nil, fmt.Errorf("store: encode %s: %w", bHooks, err)
-	}
-	if err := rows.Put(putU64(id), data); err != nil {
-		return nil, err
-	}
-	if err := due.Put(dueKey(it.NextAttempt, id), nil); err != nil {
-		return nil, err
-	}
-	return it, nil
+	return tx.hookQueue().reschedule(id, change)
 }
 
 func (tx *boltTx) DueHookIDs(now time.Time, max int) ([]uint64, time.Time, error) {
-	rows, idx := tx.btx.Bucket(bHooks), tx.btx.Bucket(bHooksDue)
-	if rows == nil || idx == nil {
-		return nil, time.Time{}, nil
-	}
-	var out []uint64
-	c := idx.Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		if len(k) != 16 {
-			return nil, time.Time{}, fmt.Errorf("%w: webhook index key %x", ErrOutboxIndex, k)
-		}
-		due := time.Unix(0, int64(getU64(k[:8])))
-		if due.After(now) {
-			return out, due, nil
-		}
-		if len(out) >= max {
-			return out, now, nil
-		}
-		id := getU64(k[8:])
-		if rows.Get(k[8:]) == nil {
-			return nil, time.Time{}, fmt.Errorf("%w: webhook index entry %d without its row", ErrOutboxIndex, id)
-		}
-		out = append(out, id)
-	}
-	return out, time.Time{}, nil
+	return tx.hookQueue().dueIDs(now, max)
 }
 
-func (tx *boltTx) ListHooks(max int) ([]*HookItem, error) {
-	b := tx.btx.Bucket(bHooks)
-	if b == nil {
-		return nil, nil
-	}
-	var out []*HookItem
-	c := b.Cursor()
-	for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
-		var it HookItem
-		if err := json.Unmarshal(v, &it); err != nil {
-			return nil, fmt.Errorf("store: decode %s/%x: %w", bHooks, k, err)
-		}
-		out = append(out, &it)
-	}
-	return out, nil
-}
+func (tx *boltTx) ListHooks(max int) ([]*HookItem, error) { return tx.hookQueue().list(max) }
 
-func (tx *boltTx) CheckHooks() (OutboxCheck, error) {
-	var c OutboxCheck
-	due := map[uint64]int64{}
-	if b := tx.btx.Bucket(bHooks); b != nil {
-		err := b.ForEach(func(k, v []byte) error {
-			var it HookItem
-			if err := json.Unmarshal(v, &it); err != nil {
-				return fmt.Errorf("store: decode %s/%x: %w", bHooks, k, err)
-			}
-			c.Rows++
-			due[getU64(k)] = it.NextAttempt.UnixNano()
-			return nil
-		})
-		if err != nil {
-			return c, err
-		}
-	}
-	entries := map[uint64]int{}
-	if b := tx.btx.Bucket(bHooksDue); b != nil {
-		_ = b.ForEach(func(k, _ []byte) error {
-			c.Index++
-			if len(k) != 16 {
-				c.NoRow = append(c.NoRow, 0)
-				return nil
-			}
-			id := getU64(k[8:])
-			if d, ok := due[id]; !ok || d != int64(getU64(k[:8])) {
-				c.NoRow = append(c.NoRow, id)
-				return nil
-			}
-			entries[id]++
-			return nil
-		})
-	}
-	for id := range due {
-		switch n := entries[id]; {
-		case n == 0:
-			c.NoIndex = append(c.NoIndex, id)
-		case n > 1:
-			c.Extra = append(c.Extra, id)
-		}
-	}
-	return c, nil
-}
+func (tx *boltTx) CheckHooks() (OutboxCheck, error) { return tx.hookQueue().check() }
 
-func (tx *boltTx) RepairHooks() (int, error) {
-	c, err := tx.CheckHooks()
-	if err != nil || c.OK() {
-		return 0, err
-	}
-	_, idx, err := tx.hookBuckets()
-	if err != nil {
-		return 0, err
-	}
-	var stale [][]byte
-	err = idx.ForEach(func(k, _ []byte) error {
-		if len(k) != 16 {
-			stale = append(stale, bytes.Clone(k))
-			return nil
-		}
-		it, err := tx.HookItem(getU64(k[8:]))
-		if errors.Is(err, ErrNotFound) || (err == nil && it.NextAttempt.UnixNano() != int64(getU64(k[:8]))) {
-			stale = append(stale, bytes.Clone(k))
-			return nil
-		}
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	for _, k := range stale {
-		if err := idx.Delete(k); err != nil {
-			return 0, err
-		}
-	}
-	for _, id := range c.NoIndex {
-		it, err := tx.HookItem(id)
-		if err != nil {
-			return 0, err
-		}
-		if err := idx.Put(dueKey(it.NextAttempt, id), nil); err != nil {
-			return 0, err
-		}
-	}
-	return len(stale) + len(c.NoIndex), nil
-}
+func (tx *boltTx) RepairHooks() (int, error) { return tx.hookQueue().repair() }
 
 func (tx *boltTx) HookStats() (int, time.Time, error) {
-	b := tx.btx.Bucket(bHooks)
-	if b == nil {
-		return 0, time.Time{}, nil
+	n, oldest, err := tx.hookQueue().stats()
+	if err != nil || oldest == nil {
+		return n, time.Time{}, err
 	}
-	n := b.Stats().KeyN
-	k, v := b.Cursor().First()
-	if k == nil {
-		return n, time.Time{}, nil
-	}
-	var it HookItem
-	if err := json.Unmarshal(v, &it); err != nil {
-		return n, time.Time{}, fmt.Errorf("store: decode %s/%x: %w", bHooks, k, err)
-	}
-	return n, it.Created, nil
+	return n, oldest.Created, nil
 }

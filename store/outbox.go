@@ -1,8 +1,6 @@
 package store
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -19,6 +17,8 @@ import (
 // stale copy (a worker's snapshot, an admin listing) can therefore never
 // orphan or double an index entry. CheckOutbox walks both for tests and
 // start-up; RepairOutbox fixes what an older binary or a damaged file left.
+// The queue code is queue.go's, shared with the webhook deliveries; this
+// file holds what is particular to mail.
 
 // ErrOutboxIndex is returned by DueOutbox when the due index names a row
 // that is not there (or not due then): RepairOutbox fixes it.
@@ -128,74 +128,22 @@ type OutboxItem struct {
 	LastError   string    `json:"last_error,omitempty"`
 }
 
-func dueKey(t time.Time, id uint64) []byte {
-	return append(putU64(uint64(t.UnixNano())), putU64(id)...)
-}
-
 // Enqueue adds an outbox item (ID is set) due at item.NextAttempt.
-func (tx *boltTx) Enqueue(item *OutboxItem) error {
-	b := tx.btx.Bucket(bOutbox)
-	id, err := b.NextSequence()
-	if err != nil {
-		return err
-	}
-	item.ID = id
-	if err := tx.put(bOutbox, putU64(id), item); err != nil {
-		return err
-	}
-	return tx.btx.Bucket(bOutboxDue).Put(dueKey(item.NextAttempt, id), nil)
-}
+func (tx *boltTx) Enqueue(item *OutboxItem) error { return tx.outboxQueue().enqueue(item) }
 
 // OutboxItem reads one queued item; ErrNotFound when it is gone.
-func (tx *boltTx) OutboxItem(id uint64) (*OutboxItem, error) {
-	var it OutboxItem
-	found, err := tx.get(bOutbox, putU64(id), &it)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, fmt.Errorf("store: outbox item %d: %w", id, ErrNotFound)
-	}
-	return &it, nil
-}
+func (tx *boltTx) OutboxItem(id uint64) (*OutboxItem, error) { return tx.outboxQueue().item(id) }
 
 // Dequeue removes item id (sent, given up or dropped) and its index entry,
 // and returns the row as it was stored; ErrNotFound when it is gone.
-func (tx *boltTx) Dequeue(id uint64) (*OutboxItem, error) {
-	it, err := tx.OutboxItem(id)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.btx.Bucket(bOutboxDue).Delete(dueKey(it.NextAttempt, id)); err != nil {
-		return nil, err
-	}
-	if err := tx.btx.Bucket(bOutbox).Delete(putU64(id)); err != nil {
-		return nil, err
-	}
-	return it, nil
-}
+func (tx *boltTx) Dequeue(id uint64) (*OutboxItem, error) { return tx.outboxQueue().dequeue(id) }
 
 // Reschedule re-reads item id, lets change set its new state (attempts,
 // error, next attempt) and moves its index entry from the stored due time
 // to the new one. It returns the row as stored; ErrNotFound when it is
 // gone (dropped meanwhile).
 func (tx *boltTx) Reschedule(id uint64, change func(*OutboxItem)) (*OutboxItem, error) {
-	it, err := tx.OutboxItem(id)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.btx.Bucket(bOutboxDue).Delete(dueKey(it.NextAttempt, id)); err != nil {
-		return nil, err
-	}
-	change(it)
-	it.ID = id
-	if err := tx.put(bOutbox, putU64(id), it); err != nil {
-		return nil, err
-	}
-	if err := tx.btx.Bucket(bOutboxDue).Put(dueKey(it.NextAttempt, id), nil); err != nil {
-		return nil, err
-	}
-	return it, nil
+	return tx.outboxQueue().reschedule(id, change)
 }
 
 // DueOutbox returns up to max items due at or before now, earliest first,
@@ -204,25 +152,7 @@ func (tx *boltTx) Reschedule(id uint64, change func(*OutboxItem)) (*OutboxItem, 
 // entry without its row, or naming another due time than its row, fails
 // with ErrOutboxIndex.
 func (tx *boltTx) DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, error) {
-	var out []*OutboxItem
-	next, err := tx.scanDue(now, max, func(id uint64, due time.Time) error {
-		it, err := tx.OutboxItem(id)
-		if errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("%w: index entry %d without its row", ErrOutboxIndex, id)
-		}
-		if err != nil {
-			return err
-		}
-		if it.NextAttempt.UnixNano() != due.UnixNano() {
-			return fmt.Errorf("%w: index entry of %d at %s, row due %s", ErrOutboxIndex, id, due, it.NextAttempt)
-		}
-		out = append(out, it)
-		return nil
-	})
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	return out, next, nil
+	return tx.outboxQueue().dueRows(now, max)
 }
 
 // DueIDs is DueOutbox without decoding the rows (the sender's loop scans
@@ -230,60 +160,11 @@ func (tx *boltTx) DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, e
 // first, and when the next item is due. An index entry without its row
 // fails with ErrOutboxIndex.
 func (tx *boltTx) DueIDs(now time.Time, max int) ([]uint64, time.Time, error) {
-	rows := tx.btx.Bucket(bOutbox)
-	var out []uint64
-	next, err := tx.scanDue(now, max, func(id uint64, _ time.Time) error {
-		if rows.Get(putU64(id)) == nil {
-			return fmt.Errorf("%w: index entry %d without its row", ErrOutboxIndex, id)
-		}
-		out = append(out, id)
-		return nil
-	})
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	return out, next, nil
-}
-
-// scanDue walks the due index in order and calls take for up to max
-// entries due at or before now. It returns when the next item is due:
-// the first not-yet-due entry's time, now when more than max are due,
-// zero when nothing else is queued.
-func (tx *boltTx) scanDue(now time.Time, max int, take func(id uint64, due time.Time) error) (time.Time, error) {
-	c := tx.btx.Bucket(bOutboxDue).Cursor()
-	n := 0
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		if len(k) != 16 {
-			return time.Time{}, fmt.Errorf("%w: index key %x", ErrOutboxIndex, k)
-		}
-		due := time.Unix(0, int64(getU64(k[:8])))
-		if due.After(now) {
-			return due, nil
-		}
-		if n >= max {
-			return now, nil
-		}
-		if err := take(getU64(k[8:]), due); err != nil {
-			return time.Time{}, err
-		}
-		n++
-	}
-	return time.Time{}, nil
+	return tx.outboxQueue().dueIDs(now, max)
 }
 
 // ListOutbox returns up to max queued items in id (queueing) order.
-func (tx *boltTx) ListOutbox(max int) ([]*OutboxItem, error) {
-	var out []*OutboxItem
-	c := tx.btx.Bucket(bOutbox).Cursor()
-	for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
-		var it OutboxItem
-		if err := json.Unmarshal(v, &it); err != nil {
-			return nil, fmt.Errorf("store: decode outbox/%x: %w", k, err)
-		}
-		out = append(out, &it)
-	}
-	return out, nil
-}
+func (tx *boltTx) ListOutbox(max int) ([]*OutboxItem, error) { return tx.outboxQueue().list(max) }
 
 // OutboxCheck is what CheckOutbox found.
 type OutboxCheck struct {
@@ -305,129 +186,39 @@ func (c OutboxCheck) String() string {
 
 // CheckOutbox walks the rows and the due index and reports every
 // disagreement. A row that fails to decode is an error.
-func (tx *boltTx) CheckOutbox() (OutboxCheck, error) {
-	var c OutboxCheck
-	due := map[uint64]int64{} // id → due time in the row
-	err := tx.btx.Bucket(bOutbox).ForEach(func(k, v []byte) error {
-		var it OutboxItem
-		if err := json.Unmarshal(v, &it); err != nil {
-			return fmt.Errorf("store: decode outbox/%x: %w", k, err)
-		}
-		c.Rows++
-		due[getU64(k)] = it.NextAttempt.UnixNano()
-		return nil
-	})
-	if err != nil {
-		return c, err
-	}
-	entries := map[uint64]int{}
-	err = tx.btx.Bucket(bOutboxDue).ForEach(func(k, _ []byte) error {
-		c.Index++
-		if len(k) != 16 {
-			c.NoRow = append(c.NoRow, 0)
-			return nil
-		}
-		id := getU64(k[8:])
-		d, ok := due[id]
-		if !ok || d != int64(getU64(k[:8])) {
-			c.NoRow = append(c.NoRow, id)
-			return nil
-		}
-		entries[id]++
-		return nil
-	})
-	if err != nil {
-		return c, err
-	}
-	for id := range due {
-		switch n := entries[id]; {
-		case n == 0:
-			c.NoIndex = append(c.NoIndex, id)
-		case n > 1:
-			c.Extra = append(c.Extra, id)
-		}
-	}
-	return c, nil
-}
+func (tx *boltTx) CheckOutbox() (OutboxCheck, error) { return tx.outboxQueue().check() }
 
 // RepairOutbox makes the due index match the rows: entries without their
 // row (or at another time than the row's) are deleted, rows without an
 // entry get one at their due time. It returns how many entries it fixed.
 // A row that fails to decode is an error: nothing is deleted on its
 // strength.
-func (tx *boltTx) RepairOutbox() (int, error) {
-	c, err := tx.CheckOutbox()
-	if err != nil || c.OK() {
-		return 0, err
-	}
-	idx := tx.btx.Bucket(bOutboxDue)
-	var stale [][]byte
-	err = idx.ForEach(func(k, _ []byte) error {
-		if len(k) != 16 {
-			stale = append(stale, bytes.Clone(k))
-			return nil
-		}
-		it, err := tx.OutboxItem(getU64(k[8:]))
-		if errors.Is(err, ErrNotFound) || (err == nil && it.NextAttempt.UnixNano() != int64(getU64(k[:8]))) {
-			stale = append(stale, bytes.Clone(k))
-			return nil
-		}
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	for _, k := range stale {
-		if err := idx.Delete(k); err != nil {
-			return 0, err
-		}
-	}
-	for _, id := range c.NoIndex {
-		it, err := tx.OutboxItem(id)
-		if err != nil {
-			return 0, err
-		}
-		if err := idx.Put(dueKey(it.NextAttempt, id), nil); err != nil {
-			return 0, err
-		}
-	}
-	return len(stale) + len(c.NoIndex), nil
-}
+func (tx *boltTx) RepairOutbox() (int, error) { return tx.outboxQueue().repair() }
 
 // OutboxStats returns the number of queued items and the creation time of
 // the oldest.
 func (tx *boltTx) OutboxStats() (int, time.Time) {
-	b := tx.btx.Bucket(bOutbox)
-	n := b.Stats().KeyN
-	var oldest time.Time
-	if it := tx.OldestOutboxItem(); it != nil {
-		oldest = it.Created
+	n, oldest, err := tx.outboxQueue().stats()
+	if err != nil || oldest == nil {
+		return n, time.Time{}
 	}
-	return n, oldest
+	return n, oldest.Created
 }
 
 // OldestOutboxItem returns the longest-queued outbound mail (ids grow, so
 // it is the first key), nil when the outbox is empty or its first row
 // cannot be read. One seek.
 func (tx *boltTx) OldestOutboxItem() *OutboxItem {
-	k, v := tx.btx.Bucket(bOutbox).Cursor().First()
-	if k == nil {
+	_, oldest, err := tx.outboxQueue().stats()
+	if err != nil {
 		return nil
 	}
-	var it OutboxItem
-	if json.Unmarshal(v, &it) != nil {
-		return nil
-	}
-	return &it
+	return oldest
 }
 
 // forEachOutboxBlobRef calls fn for every blob a queued item sends.
 func (tx *boltTx) forEachOutboxBlobRef(fn func(string)) error {
-	return tx.btx.Bucket(bOutbox).ForEach(func(k, v []byte) error {
-		var it OutboxItem
-		if err := json.Unmarshal(v, &it); err != nil {
-			return fmt.Errorf("store: decode outbox/%x: %w", k, err)
-		}
+	return tx.outboxQueue().forEach(func(_ uint64, it *OutboxItem) bool {
 		if it.RawBlob != "" {
 			fn(it.RawBlob)
 		}
@@ -436,6 +227,6 @@ func (tx *boltTx) forEachOutboxBlobRef(fn func(string)) error {
 				fn(a.Blob)
 			}
 		}
-		return nil
+		return true
 	})
 }

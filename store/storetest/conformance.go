@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -442,70 +441,10 @@ func (s *suite) ticketNumbering(t *testing.T) {
 
 // outboxOrder: due items come out earliest first, at most max, with the
 // time the next one is due; Reschedule moves an item in that order and
-// Dequeue removes it. (Leasing is the queue's own suite.)
+// Dequeue removes it (queueOrder, queue.go).
 func (s *suite) outboxOrder(t *testing.T) {
 	db, _ := s.fresh(t)
-	base := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	offsets := []int{5, -3, 0, -10, 20, -1, 7, -7}
-	rand.Shuffle(len(offsets), func(i, j int) { offsets[i], offsets[j] = offsets[j], offsets[i] })
-	update(t, db, func(tx store.Tx) error {
-		for _, off := range offsets {
-			it := &store.OutboxItem{Project: "ACME", Recipient: fmt.Sprintf("r%d@x", off), Created: base, NextAttempt: base.Add(time.Duration(off) * time.Minute)}
-			if err := tx.Enqueue(it); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	due := func(now time.Time, max int) ([]string, time.Time) {
-		t.Helper()
-		var out []string
-		var next time.Time
-		view(t, db, func(tx store.Tx) error {
-			items, n, err := tx.DueOutbox(now, max)
-			for _, it := range items {
-				out = append(out, it.Recipient)
-			}
-			next = n
-			return err
-		})
-		return out, next
-	}
-	got, next := due(base, 100)
-	if want := []string{"r-10@x", "r-7@x", "r-3@x", "r-1@x", "r0@x"}; !slices.Equal(got, want) || !next.Equal(base.Add(5*time.Minute)) {
-		t.Fatalf("due at base: %v next %s, want %v next +5m", got, next, want)
-	}
-	if got, _ := due(base, 2); !slices.Equal(got, []string{"r-10@x", "r-7@x"}) {
-		t.Fatalf("max 2: %v", got)
-	}
-	// Move the earliest behind everything, drop the next one.
-	update(t, db, func(tx store.Tx) error {
-		items, _, err := tx.DueOutbox(base, 2)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Reschedule(items[0].ID, func(it *store.OutboxItem) {
-			it.NextAttempt = base.Add(time.Hour)
-			it.Attempts++
-		}); err != nil {
-			return err
-		}
-		_, err = tx.Dequeue(items[1].ID)
-		return err
-	})
-	if got, _ := due(base, 100); !slices.Equal(got, []string{"r-3@x", "r-1@x", "r0@x"}) {
-		t.Fatalf("after reschedule and dequeue: %v", got)
-	}
-	got, next = due(base.Add(2*time.Hour), 100)
-	if len(got) != len(offsets)-1 || got[len(got)-1] != "r-10@x" || !next.IsZero() {
-		t.Fatalf("everything due: %v (next %s), want the rescheduled one last and no next", got, next)
-	}
-	view(t, db, func(tx store.Tx) error {
-		if n, _ := tx.OutboxStats(); n != len(offsets)-1 {
-			t.Errorf("outbox holds %d, want %d", n, len(offsets)-1)
-		}
-		return nil
-	})
+	queueOrder(t, db, outboxKind)
 }
 
 // blobReferences: a blob stays while any record names it; the sweep
@@ -773,141 +712,9 @@ func (s *suite) migration(t *testing.T) {
 	}
 }
 
-// outboxLeases (stores that implement store.OutboxLeaser): claims hand
-// out each due item to one owner; a lease keeps it from others until it
-// runs out or the item is rescheduled; concurrent claimers never share an
-// item.
-func (s *suite) outboxLeases(t *testing.T) {
-	db, _ := s.fresh(t)
-	l, ok := db.(store.OutboxLeaser)
-	if !ok {
-		t.Skip("single-node store: no outbox leases")
-	}
-	ctx := context.Background()
-	base := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	enqueue := func(n int, due time.Time) []uint64 {
-		var ids []uint64
-		update(t, db, func(tx store.Tx) error {
-			ids = ids[:0]
-			for i := range n {
-				it := &store.OutboxItem{Project: "ACME", Recipient: fmt.Sprintf("r%d@x", i), Created: base, NextAttempt: due.Add(time.Duration(i) * time.Second)}
-				if err := tx.Enqueue(it); err != nil {
-					return err
-				}
-				ids = append(ids, it.ID)
-			}
-			return nil
-		})
-		return ids
-	}
-	due := enqueue(6, base.Add(-time.Minute))
-	enqueue(1, base.Add(10*time.Minute))
-	claim := func(owner string, now time.Time, max int) ([]uint64, time.Time) {
-		t.Helper()
-		ids, next, err := l.ClaimOutbox(ctx, owner, now, time.Minute, max)
-		if err != nil {
-			t.Fatalf("claim: %v", err)
-		}
-		return ids, next
-	}
-	a, next := claim("A", base, 4)
-	if !slices.Equal(a, due[:4]) || !next.Equal(base) {
-		t.Fatalf("A claimed %v (next %s), want %v and more due now", a, next, due[:4])
-	}
-	b, next := claim("B", base, 10)
-	if !slices.Equal(b, due[4:]) || !next.Equal(base.Add(time.Minute)) {
-		t.Fatalf("B claimed %v (next %s), want %v, next when the leases run out", b, next, due[4:])
-	}
-	if again, _ := claim("B", base.Add(30*time.Second), 10); len(again) != 0 {
-		t.Fatalf("leased items claimed again: %v", again)
-	}
-	// A records an attempt on one: the lease ends with it.
-	update(t, db, func(tx store.Tx) error {
-		_, err := tx.Reschedule(a[0], func(it *store.OutboxItem) { it.Attempts++ })
-		return err
-	})
-	if got, _ := claim("B", base.Add(30*time.Second), 10); !slices.Equal(got, a[:1]) {
-		t.Fatalf("after A rescheduled %d, B claimed %v", a[0], got)
-	}
-	lost, err := l.RenewOutboxLeases(ctx, "A", a, base.Add(40*time.Second), time.Minute)
-	if err != nil || !slices.Equal(lost, a[:1]) {
-		t.Fatalf("A renewing %v: lost %v (%v), want only %d", a, lost, err, a[0])
-	}
-	// B's leases ran out (at +60s and +90s); A's renewed ones hold until +100s.
-	got, _ := claim("C", base.Add(95*time.Second), 10)
-	slices.Sort(got)
-	want := append([]uint64{a[0]}, b...)
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Fatalf("at +95s C claimed %v, want the expired %v", got, want)
-	}
-	if got, _ := claim("C", base.Add(101*time.Second), 10); !slices.Equal(got, a[1:]) {
-		t.Fatalf("at +101s C claimed %v, want A's expired %v", got, a[1:])
-	}
-	if lost, _ := l.RenewOutboxLeases(ctx, "A", a[1:], base.Add(102*time.Second), time.Minute); !slices.Equal(lost, a[1:]) {
-		t.Fatalf("A renewing after C took them over: lost %v", lost)
-	}
-	// What C finished itself is not lost: one sent (dequeued), one
-	// rescheduled after an attempt (its lease ends with it).
-	update(t, db, func(tx store.Tx) error {
-		if _, err := tx.Dequeue(a[1]); err != nil {
-			return err
-		}
-		_, err := tx.Reschedule(a[2], func(it *store.OutboxItem) { it.Attempts++ })
-		return err
-	})
-	if lost, err := l.RenewOutboxLeases(ctx, "C", a[1:3], base.Add(103*time.Second), time.Minute); err != nil || len(lost) != 0 {
-		t.Fatalf("C renewing what it sent and rescheduled: lost %v (%v), want none", lost, err)
-	}
-
-	// Concurrent claimers share nothing and leave nothing.
-	db2, _ := s.fresh(t)
-	l2 := db2.(store.OutboxLeaser)
-	var all []uint64
-	update(t, db2, func(tx store.Tx) error {
-		all = all[:0]
-		for i := range 60 {
-			it := &store.OutboxItem{Project: "ACME", Recipient: fmt.Sprintf("c%d@x", i), Created: base, NextAttempt: base}
-			if err := tx.Enqueue(it); err != nil {
-				return err
-			}
-			all = append(all, it.ID)
-		}
-		return nil
-	})
-	var (
-		mu     sync.Mutex
-		wg     sync.WaitGroup
-		claims = map[uint64]int{}
-	)
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				ids, _, err := l2.ClaimOutbox(ctx, fmt.Sprint("node", w), base, time.Hour, 3)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(ids) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, id := range ids {
-					claims[id]++
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	for _, id := range all {
-		if claims[id] != 1 {
-			t.Errorf("item %d claimed %d times by concurrent claimers", id, claims[id])
-		}
-	}
-}
+// outboxLeases (stores that implement store.OutboxLeaser): queueLeases
+// (queue.go) for the outbox.
+func (s *suite) outboxLeases(t *testing.T) { queueLeases(t, s, outboxKind) }
 
 // nodeLocks (stores that implement store.NodeLocker): two nodes on one
 // store — the same store opened twice — hold a lock one at a time; the

@@ -116,35 +116,8 @@ func (s *server) agentImage(w http.ResponseWriter, r *http.Request) {
 // resolve accepts the link, the message is visible, and its bytes sniff
 // as PNG, JPEG, GIF or WebP; anything else is the one 404.
 func (s *server) serveImage(w http.ResponseWriter, r *http.Request, resolve func(store.Tx) (*store.Ticket, error), visible func(*store.Message) bool) {
-	msgID, err1 := strconv.ParseUint(r.PathValue("msg"), 10, 64)
-	idx, err2 := strconv.Atoi(r.PathValue("idx"))
-	if err1 != nil || err2 != nil {
-		s.notFound(w, r)
-		return
-	}
-	var a store.Attachment
-	var key string
-	err := s.store.View(func(tx store.Tx) error {
-		t, err := resolve(tx)
-		if err != nil {
-			return err
-		}
-		m, err := tx.Message(msgID)
-		if err != nil || m.Ticket != t.Key || !visible(m) || idx < 0 || idx >= len(m.Attach) || m.Attach[idx].Blob == "" {
-			return &deniedError{reason: "no such picture", ticket: t.Key}
-		}
-		a, key = m.Attach[idx], t.Key
-		return nil
-	})
-	if !s.answerResolve(w, r, err) {
-		return
-	}
-	f, err := s.store.OpenBlob(a.Blob)
-	if err != nil {
-		if errors.Is(err, store.ErrBlobDamaged) {
-			s.log.Error("picture not served: its file is damaged; restore it from a backup", "blob", a.Blob, "err", err)
-		}
-		s.notFound(w, r)
+	a, key, f, ok := s.openAttachment(w, r, "picture", resolve, visible)
+	if !ok {
 		return
 	}
 	defer f.Close()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -167,34 +168,8 @@ func (s *server) agentLink(tx store.Tx, token string) (*store.Token, *store.Tick
 // always a download, never rendered on our origin: the bytes are the
 // sender's.
 func (s *server) serveAttachment(w http.ResponseWriter, r *http.Request, resolve func(store.Tx) (*store.Ticket, error), visible func(*store.Message) bool) {
-	msgID, err1 := strconv.ParseUint(r.PathValue("msg"), 10, 64)
-	idx, err2 := strconv.Atoi(r.PathValue("idx"))
-	if err1 != nil || err2 != nil {
-		s.notFound(w, r)
-		return
-	}
-	var a store.Attachment
-	err := s.store.View(func(tx store.Tx) error {
-		t, err := resolve(tx)
-		if err != nil {
-			return err
-		}
-		m, err := tx.Message(msgID)
-		if err != nil || m.Ticket != t.Key || !visible(m) || idx < 0 || idx >= len(m.Attach) || m.Attach[idx].Blob == "" {
-			return &deniedError{reason: "no such attachment", ticket: t.Key}
-		}
-		a = m.Attach[idx]
-		return nil
-	})
-	if !s.answerResolve(w, r, err) {
-		return
-	}
-	f, err := s.store.OpenBlob(a.Blob)
-	if err != nil {
-		if errors.Is(err, store.ErrBlobDamaged) {
-			s.log.Error("attachment not served: its file is damaged; restore it from a backup", "blob", a.Blob, "err", err)
-		}
-		s.notFound(w, r)
+	a, _, f, ok := s.openAttachment(w, r, "attachment", resolve, visible)
+	if !ok {
 		return
 	}
 	defer f.Close()
@@ -205,6 +180,45 @@ func (s *server) serveAttachment(w http.ResponseWriter, r *http.Request, resolve
 	download.Headers(w.Header(), a.Filename, size)
 	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	http.ServeContent(w, r, "", s.opts.Now(), f)
+}
+
+// openAttachment finds attachment {idx} of message {msg} when resolve
+// accepts the link and the message is on its ticket and visible, and
+// opens its file; it returns the attachment and the ticket's key. When it
+// cannot, it has answered (the one 404, or what the link's failure asks)
+// and ok is false. what names the file in the answer and the log
+// ("attachment", "picture").
+func (s *server) openAttachment(w http.ResponseWriter, r *http.Request, what string, resolve func(store.Tx) (*store.Ticket, error), visible func(*store.Message) bool) (a store.Attachment, ticket string, f *os.File, ok bool) {
+	msgID, err1 := strconv.ParseUint(r.PathValue("msg"), 10, 64)
+	idx, err2 := strconv.Atoi(r.PathValue("idx"))
+	if err1 != nil || err2 != nil {
+		s.notFound(w, r)
+		return a, "", nil, false
+	}
+	err := s.store.View(func(tx store.Tx) error {
+		t, err := resolve(tx)
+		if err != nil {
+			return err
+		}
+		m, err := tx.Message(msgID)
+		if err != nil || m.Ticket != t.Key || !visible(m) || idx < 0 || idx >= len(m.Attach) || m.Attach[idx].Blob == "" {
+			return &deniedError{reason: "no such " + what, ticket: t.Key}
+		}
+		a, ticket = m.Attach[idx], t.Key
+		return nil
+	})
+	if !s.answerResolve(w, r, err) {
+		return a, "", nil, false
+	}
+	f, err = s.store.OpenBlob(a.Blob)
+	if err != nil {
+		if errors.Is(err, store.ErrBlobDamaged) {
+			s.log.Error(what+" not served: its file is damaged; restore it from a backup", "blob", a.Blob, "err", err)
+		}
+		s.notFound(w, r)
+		return a, "", nil, false
+	}
+	return a, ticket, f, true
 }
 
 // myView lists a customer's requests.

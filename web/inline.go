@@ -12,6 +12,7 @@ import (
 	xhtml "golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 
+	"github.com/ticketgate/ticketgate/internal/mailhtml"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -45,7 +46,7 @@ var pageImagesCSP = strings.Replace(strictCSP, "img-src data:", "img-src data: '
 // the page may show it as a picture (stored, of a raster image type), or
 // -1.
 func inlineImage(attach []store.Attachment, cid string) int {
-	i := cidIndex(attach, cid)
+	i := mailhtml.CIDIndex(attach, cid)
 	if i < 0 || attach[i].Blob == "" {
 		return -1
 	}

@@ -3,46 +3,27 @@ package web
 import (
 	"html"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/microcosm-cc/bluemonday"
-	xhtml "golang.org/x/net/html"
-	"golang.org/x/net/html/atom"
 
+	"github.com/ticketgate/ticketgate/internal/mailhtml"
 	"github.com/ticketgate/ticketgate/store"
 )
 
-// newPolicy returns the sanitiser for customer HTML. It starts from
-// bluemonday's policy for user content (no scripts, event handlers, styles,
-// forms or frames) and tightens what a mail body needs tightened: links open
-// without telling the target where they came from, and no image source but
-// an inline data: picture survives, since a remote image in mail is usually
-// a tracking pixel that would tell the sender the customer looked.
+// newPolicy returns the sanitiser for customer HTML: package mailhtml's,
+// which the desk's frame shares, with the page's own additions.
 func newPolicy() *bluemonday.Policy {
-	p := bluemonday.UGCPolicy()
-	p.AllowDataURIImages()
 	// "cid:tg-N" is what rewriteImages makes of an embedded picture the
 	// page can show (attachment N of the message); placeImages turns it
 	// into the picture's URL on our origin after the sanitiser ran.
+	inlineSrc := func(u *url.URL) bool { return u.Scheme == "cid" && inlineRef.MatchString(u.Opaque) }
+	p := mailhtml.NewPolicy(inlineSrc)
 	p.AllowURLSchemeWithCustomPolicy("cid", func(u *url.URL) bool { return inlineRef.MatchString(u.Opaque) })
-	// Relative links in mail point at nothing on this server.
-	p.AllowRelativeURLs(false)
-	p.RequireNoReferrerOnLinks(true)
 	p.AddTargetBlankToFullyQualifiedLinks(true)
-	// rewriteImages already turned remote images into links; this is the
-	// backstop should the two ever tokenise a tag differently.
-	p.RewriteSrc(func(u *url.URL) {
-		if u.Scheme != "data" && !(u.Scheme == "cid" && inlineRef.MatchString(u.Opaque)) {
-			*u = url.URL{}
-		}
-	})
 	return p
 }
-
-// dataImage matches the inline pictures the policy keeps.
-var dataImage = regexp.MustCompile(`(?i)^data:image/(png|gif|jpeg|webp);base64,`)
 
 // sanitizeHTML makes a customer's HTML body safe to embed in the page.
 // imgURL gives the address of attachment idx's picture on our origin;
@@ -67,57 +48,25 @@ func sanitizeHTML(p *bluemonday.Policy, tx *texts, body string, attach []store.A
 // becomes <img src="cid:tg-N">, N its attachment's index, for
 // placeImages to point at our image route.
 func rewriteImages(tx *texts, body string, attach []store.Attachment, inline bool) string {
-	var b strings.Builder
-	z := xhtml.NewTokenizer(strings.NewReader(body))
-	for {
-		tt := z.Next()
-		if tt == xhtml.ErrorToken {
-			// io.EOF or a read error of an in-memory reader: either way
-			// all input has been consumed.
-			return b.String()
+	return mailhtml.RewriteImages(body, func(im mailhtml.Image) string {
+		if im.Data() {
+			return im.Raw
 		}
-		if tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken {
-			b.Write(z.Raw())
-			continue
-		}
-		name, more := z.TagName()
-		if atom.Lookup(name) != atom.Img {
-			b.Write(z.Raw())
-			continue
-		}
-		raw := string(z.Raw())
-		// A browser uses the first of repeated attributes; so do we.
-		var src, alt string
-		seenSrc, seenAlt := false, false
-		for more {
-			var k, v []byte
-			k, v, more = z.TagAttr()
-			switch {
-			case string(k) == "src" && !seenSrc:
-				src, seenSrc = strings.TrimSpace(string(v)), true
-			case string(k) == "alt" && !seenAlt:
-				alt, seenAlt = strings.TrimSpace(string(v)), true
+		if cid, ok := im.CID(); ok {
+			if i := inlineImage(attach, cid); inline && i >= 0 {
+				return `<img src="cid:tg-` + strconv.Itoa(i) + `" alt="` + html.EscapeString(im.Alt) + `">`
 			}
-		}
-		lower := strings.ToLower(src)
-		switch {
-		case dataImage.MatchString(src):
-			b.WriteString(raw)
-		case strings.HasPrefix(lower, "cid:") && inline && inlineImage(attach, src[len("cid:"):]) >= 0:
-			i := inlineImage(attach, src[len("cid:"):])
-			b.WriteString(`<img src="cid:tg-` + strconv.Itoa(i) + `" alt="` + html.EscapeString(alt) + `">`)
-		case strings.HasPrefix(lower, "cid:"):
-			name := attachmentByCID(attach, src[len("cid:"):])
+			name := attachmentByCID(attach, cid)
 			if name == "" {
-				name = alt
+				name = im.Alt
 			}
-			b.WriteString(html.EscapeString(imageLabel(tx, name)))
-		case strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://"):
-			b.WriteString(`<a href="` + html.EscapeString(src) + `">` + html.EscapeString(imageLabel(tx, alt)) + `</a>`)
-		default:
-			b.WriteString(html.EscapeString(imageLabel(tx, alt)))
+			return html.EscapeString(imageLabel(tx, name))
 		}
-	}
+		if im.Remote() {
+			return `<a href="` + html.EscapeString(im.Src) + `">` + html.EscapeString(imageLabel(tx, im.Alt)) + `</a>`
+		}
+		return html.EscapeString(imageLabel(tx, im.Alt))
+	})
 }
 
 func imageLabel(tx *texts, name string) string {
@@ -129,22 +78,8 @@ func imageLabel(tx *texts, name string) string {
 
 // attachmentByCID returns the file name of the attachment a cid: URL names.
 func attachmentByCID(attach []store.Attachment, cid string) string {
-	if i := cidIndex(attach, cid); i >= 0 {
+	if i := mailhtml.CIDIndex(attach, cid); i >= 0 {
 		return attach[i].Filename
 	}
 	return ""
-}
-
-// cidIndex returns the index of the attachment a cid: URL names, or -1.
-func cidIndex(attach []store.Attachment, cid string) int {
-	if u, err := url.PathUnescape(cid); err == nil {
-		cid = u
-	}
-	cid = strings.Trim(cid, "<> ")
-	for i, a := range attach {
-		if a.ContentID != "" && strings.EqualFold(strings.Trim(a.ContentID, "<> "), cid) {
-			return i
-		}
-	}
-	return -1
 }

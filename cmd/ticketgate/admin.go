@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/ticketgate/ticketgate/admin"
@@ -73,10 +72,7 @@ func cmdTickets(args []string, stdout, stderr io.Writer) int {
 	status := fs.String("status", "", "only this status")
 	customer := fs.String("customer", "", "only tickets this customer reported or follows")
 	q := fs.String("q", "", "text in subject or conversation")
-	if parseFlags(fs, args) != nil {
-		return exitConfig
-	}
-	c, code := af.client(stderr)
+	c, code := af.connect(fs, args, stderr)
 	if c == nil {
 		return code
 	}
@@ -88,16 +84,13 @@ func cmdTickets(args []string, stdout, stderr io.Writer) int {
 		printJSON(stdout, list)
 		return exitOK
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tSTATUS\tTYPE\tREPORTER\tUPDATED\tSUBJECT")
-	for _, t := range list {
+	printTable(stdout, list, "KEY\tSTATUS\tTYPE\tREPORTER\tUPDATED\tSUBJECT", func(t admin.TicketSummary) string {
 		typ := orDashCLI(t.Type)
 		if t.Visibility == store.VisibilityInternal {
 			typ += " (internal)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Key, t.Status, typ, t.Reporter, t.Updated.Local().Format("2006-01-02 15:04"), t.Subject)
-	}
-	tw.Flush()
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", t.Key, t.Status, typ, t.Reporter, t.Updated.Local().Format("2006-01-02 15:04"), t.Subject)
+	})
 	if len(list) == 0 {
 		fmt.Fprintln(stderr, "no tickets match")
 	}
@@ -198,31 +191,16 @@ func printTicket(stdout io.Writer, d *admin.TicketDetail) {
 
 func cmdOutbox(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("outbox", stderr)
-	if parseFlags(fs, args) != nil {
-		return exitConfig
-	}
-	c, code := af.client(stderr)
+	c, code := af.connect(fs, args, stderr)
 	if c == nil {
 		return code
 	}
 	ctx := context.Background()
 	switch fs.Arg(0) {
 	case "":
-		var items []admin.OutboxEntry
-		if err := c.Call(ctx, http.MethodGet, "/api/outbox", nil, &items); err != nil {
-			return apiFail(stderr, err)
-		}
-		if af.json {
-			printJSON(stdout, items)
-			return exitOK
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tTICKET\tTO\tEVENT\tATTEMPTS\tNEXT\tLAST ERROR")
-		for _, it := range items {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", it.ID, it.Ticket, it.Recipient, it.Event, it.Attempts, it.NextAttempt.Local().Format("15:04:05"), it.LastError)
-		}
-		tw.Flush()
-		return exitOK
+		return showList(c, af, "/api/outbox", stdout, stderr, "ID\tTICKET\tTO\tEVENT\tATTEMPTS\tNEXT\tLAST ERROR", func(it admin.OutboxEntry) string {
+			return fmt.Sprintf("%d\t%s\t%s\t%s\t%d\t%s\t%s", it.ID, it.Ticket, it.Recipient, it.Event, it.Attempts, it.NextAttempt.Local().Format("15:04:05"), it.LastError)
+		})
 	case "requeue", "drop":
 		if fs.NArg() != 2 {
 			fmt.Fprintln(stderr, "usage: ticketgate outbox requeue|drop ID --as AGENT")
@@ -246,10 +224,7 @@ func cmdOutbox(args []string, stdout, stderr io.Writer) int {
 
 func cmdSuppressions(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("suppressions", stderr)
-	if parseFlags(fs, args) != nil {
-		return exitConfig
-	}
-	c, code := af.client(stderr)
+	c, code := af.connect(fs, args, stderr)
 	if c == nil {
 		return code
 	}
@@ -265,21 +240,9 @@ func cmdSuppressions(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: ticketgate suppressions [clear ADDRESS]")
 		return exitConfig
 	}
-	var list []*store.Suppression
-	if err := c.Call(ctx, http.MethodGet, "/api/suppressions", nil, &list); err != nil {
-		return apiFail(stderr, err)
-	}
-	if af.json {
-		printJSON(stdout, list)
-		return exitOK
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ADDRESS\tUNTIL\tTICKET\tREASON")
-	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Address, s.Until.Local().Format("2006-01-02"), s.Ticket, s.Reason)
-	}
-	tw.Flush()
-	return exitOK
+	return showList(c, af, "/api/suppressions", stdout, stderr, "ADDRESS\tUNTIL\tTICKET\tREASON", func(s *store.Suppression) string {
+		return fmt.Sprintf("%s\t%s\t%s\t%s", s.Address, s.Until.Local().Format("2006-01-02"), s.Ticket, s.Reason)
+	})
 }
 
 func cmdBackup(args []string, stdout, stderr io.Writer) int {
@@ -418,10 +381,7 @@ func cmdCompact(args []string, stdout, stderr io.Writer) int {
 func cmdPurge(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("purge", stderr)
 	dry := fs.Bool("dry-run", false, "list what the next retention run would delete")
-	if parseFlags(fs, args) != nil {
-		return exitConfig
-	}
-	c, code := af.client(stderr)
+	c, code := af.connect(fs, args, stderr)
 	if c == nil {
 		return code
 	}
@@ -435,14 +395,11 @@ func cmdPurge(args []string, stdout, stderr io.Writer) int {
 			printJSON(stdout, items)
 			return exitOK
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TICKET\tCLOSED\tWHAT\tNAME\tBYTES")
 		var total int64
-		for _, it := range items {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", it.Ticket, it.Closed.Local().Format("2006-01-02"), it.What, it.Name, it.Size)
+		printTable(stdout, items, "TICKET\tCLOSED\tWHAT\tNAME\tBYTES", func(it retention.Item) string {
 			total += it.Size
-		}
-		tw.Flush()
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%d", it.Ticket, it.Closed.Local().Format("2006-01-02"), it.What, it.Name, it.Size)
+		})
 		fmt.Fprintf(stdout, "%d item(s), %d bytes would be deleted\n", len(items), total)
 		return exitOK
 	}

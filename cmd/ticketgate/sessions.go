@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"text/tabwriter"
 
 	"github.com/ticketgate/ticketgate/admin"
 )
@@ -17,14 +16,10 @@ import (
 func cmdSessions(args []string, stdout, stderr io.Writer) int {
 	fs, af := newAdminFlags("sessions", stderr)
 	all := fs.Bool("all", false, "with revoke: end every agent's sessions (operators)")
-	if parseFlags(fs, args) != nil {
-		return exitConfig
-	}
-	c, code := af.client(stderr)
+	c, code := af.connect(fs, args, stderr)
 	if c == nil {
 		return code
 	}
-	ctx := context.Background()
 	switch {
 	case fs.Arg(0) == "revoke" && (fs.NArg() == 2 || fs.NArg() == 1 && *all):
 		q := url.Values{}
@@ -34,7 +29,7 @@ func cmdSessions(args []string, stdout, stderr io.Writer) int {
 			q.Set("agent", fs.Arg(1))
 		}
 		var res admin.Revoked
-		if err := c.Call(ctx, http.MethodPost, "/api/sessions/revoke?"+q.Encode(), nil, &res); err != nil {
+		if err := c.Call(context.Background(), http.MethodPost, "/api/sessions/revoke?"+q.Encode(), nil, &res); err != nil {
 			return apiFail(stderr, err)
 		}
 		fmt.Fprintf(stdout, "%d desk session(s) ended\n", res.Revoked)
@@ -44,19 +39,7 @@ func cmdSessions(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: ticketgate sessions [revoke AGENT | revoke --all]")
 		return exitConfig
 	}
-	var list []admin.SessionInfo
-	if err := c.Call(ctx, http.MethodGet, "/api/sessions", nil, &list); err != nil {
-		return apiFail(stderr, err)
-	}
-	if af.json {
-		printJSON(stdout, list)
-		return exitOK
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tAGENT\tSINCE\tLAST SEEN\tVIA")
-	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Agent, s.Created.Local().Format("2006-01-02 15:04"), s.LastSeen.Local().Format("2006-01-02 15:04"), s.Via)
-	}
-	tw.Flush()
-	return exitOK
+	return showList(c, af, "/api/sessions", stdout, stderr, "ID\tAGENT\tSINCE\tLAST SEEN\tVIA", func(s admin.SessionInfo) string {
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", s.ID, s.Agent, s.Created.Local().Format("2006-01-02 15:04"), s.LastSeen.Local().Format("2006-01-02 15:04"), s.Via)
+	})
 }

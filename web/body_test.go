@@ -25,7 +25,7 @@ func TestLinkify(t *testing.T) {
 }
 
 func TestSizesAndStatusNames(t *testing.T) {
-	en, de := english(), german()
+	en, de := newTexts()
 	for _, c := range []struct {
 		tx   *texts
 		n    int64

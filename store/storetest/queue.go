@@ -27,11 +27,10 @@ type queueKind[T any, P store.QueueRow[T]] struct {
 	// times given; label reads the label back.
 	row   func(label string, created, due time.Time) P
 	label func(P) string
-	// id is the row's id; attempt records a failed attempt on a row;
-	// attempts reads the record back.
-	id       func(P) uint64
-	attempt  func(it P, due time.Time, lastError string)
-	attempts func(P) (int, string)
+	// id is the row's id; record points at its record of attempts: how
+	// many, the last error, when the next is due.
+	id     func(P) uint64
+	record func(P) (attempts *int, lastError *string, next *time.Time)
 
 	enqueue    func(store.Tx, P) error
 	item       func(store.Tx, uint64) (P, error)
@@ -64,14 +63,9 @@ var outboxKind = queueKind[store.OutboxItem, *store.OutboxItem]{
 	},
 	label: func(it *store.OutboxItem) string { return it.Recipient },
 	id:    func(it *store.OutboxItem) uint64 { return it.ID },
-	attempt: func(it *store.OutboxItem, due time.Time, lastError string) {
-		it.Attempts++
-		it.LastError = lastError
-		if !due.IsZero() {
-			it.NextAttempt = due
-		}
+	record: func(it *store.OutboxItem) (*int, *string, *time.Time) {
+		return &it.Attempts, &it.LastError, &it.NextAttempt
 	},
-	attempts:   func(it *store.OutboxItem) (int, string) { return it.Attempts, it.LastError },
 	enqueue:    store.Tx.Enqueue,
 	item:       store.Tx.OutboxItem,
 	reschedule: store.Tx.Reschedule,
@@ -103,14 +97,9 @@ var hookKind = queueKind[store.HookItem, *store.HookItem]{
 	},
 	label: func(it *store.HookItem) string { return it.EventID },
 	id:    func(it *store.HookItem) uint64 { return it.ID },
-	attempt: func(it *store.HookItem, due time.Time, lastError string) {
-		it.Attempts++
-		it.LastError = lastError
-		if !due.IsZero() {
-			it.NextAttempt = due
-		}
+	record: func(it *store.HookItem) (*int, *string, *time.Time) {
+		return &it.Attempts, &it.LastError, &it.NextAttempt
 	},
-	attempts:   func(it *store.HookItem) (int, string) { return it.Attempts, it.LastError },
 	enqueue:    store.Tx.EnqueueHook,
 	item:       store.Tx.HookItem,
 	reschedule: store.Tx.RescheduleHook,
@@ -128,6 +117,17 @@ var hookKind = queueKind[store.HookItem, *store.HookItem]{
 		}
 		return l.ClaimHooks, l.RenewHookLeases, true
 	},
+}
+
+// attempt records a failed attempt on it, due again at next (zero: when
+// it was due).
+func (q queueKind[T, P]) attempt(it P, next time.Time, lastError string) {
+	n, e, due := q.record(it)
+	*n++
+	*e = lastError
+	if !next.IsZero() {
+		*due = next
+	}
 }
 
 // queueOrder: due rows come out earliest first, at most max, with the
@@ -259,8 +259,8 @@ func queueOrder[T any, P store.QueueRow[T]](t *testing.T, db store.DB, q queueKi
 			t.Errorf("list: %d rows (%v), want %d in id order", len(list), err, len(offsets)-1)
 		}
 		for _, it := range list {
-			if n, e := q.attempts(it); byOffset[q.id(it)] == -10 && (n != 1 || e != "503") {
-				t.Errorf("rescheduled row stored with %d attempts, last error %q", n, e)
+			if n, e, _ := q.record(it); byOffset[q.id(it)] == -10 && (*n != 1 || *e != "503") {
+				t.Errorf("rescheduled row stored with %d attempts, last error %q", *n, *e)
 			}
 		}
 		if _, err := q.item(tx, 1<<40); !isNotFound(err) {

@@ -84,11 +84,7 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
-	size := int64(-1)
-	if st, err := f.Stat(); err == nil {
-		size = st.Size()
-	}
-	download.Headers(w.Header(), a.Filename, size)
+	download.FileHeaders(w.Header(), a.Filename, f)
 	w.WriteHeader(http.StatusOK)
 	if _, err := io.Copy(w, f); err != nil {
 		s.log.Warn("attachment download cut short", "ticket", key, "n", n, "err", err)

@@ -173,11 +173,7 @@ func (s *server) serveAttachment(w http.ResponseWriter, r *http.Request, resolve
 		return
 	}
 	defer f.Close()
-	size := int64(-1)
-	if st, err := f.Stat(); err == nil {
-		size = st.Size()
-	}
-	download.Headers(w.Header(), a.Filename, size)
+	download.FileHeaders(w.Header(), a.Filename, f)
 	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	http.ServeContent(w, r, "", s.opts.Now(), f)
 }

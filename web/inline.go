@@ -99,18 +99,12 @@ func placeImages(sanitized string, imgURL func(idx int) string) (string, bool) {
 
 // image serves a picture of a public message of the link's ticket.
 func (s *server) image(w http.ResponseWriter, r *http.Request) {
-	s.serveImage(w, r, func(tx store.Tx) (*store.Ticket, error) {
-		_, t, err := resolveLink(tx, r.PathValue("token"), s.opts.Now())
-		return t, err
-	}, public)
+	s.serveImage(w, r, s.linkTicket(r), public)
 }
 
 // agentImage serves a picture of any message of the agent link's ticket.
 func (s *server) agentImage(w http.ResponseWriter, r *http.Request) {
-	s.serveImage(w, r, func(tx store.Tx) (*store.Ticket, error) {
-		_, t, err := s.agentLink(tx, r.PathValue("token"))
-		return t, err
-	}, func(*store.Message) bool { return true })
+	s.serveImage(w, r, s.agentLinkTicket(r), anyMessage)
 }
 
 // serveImage sends attachment {idx} of message {msg} as a picture when

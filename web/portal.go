@@ -134,20 +134,33 @@ func (s *server) closeTicket(w http.ResponseWriter, r *http.Request) {
 // attachment serves one attachment as a download, never rendered on our
 // origin: a hostile HTML or SVG file must not run as our page.
 func (s *server) attachment(w http.ResponseWriter, r *http.Request) {
-	s.serveAttachment(w, r, func(tx store.Tx) (*store.Ticket, error) {
-		_, t, err := resolveLink(tx, r.PathValue("token"), s.opts.Now())
-		return t, err
-	}, public)
+	s.serveAttachment(w, r, s.linkTicket(r), public)
 }
 
 // agentAttachment downloads any attachment of the agent link's ticket,
 // internal notes' included.
 func (s *server) agentAttachment(w http.ResponseWriter, r *http.Request) {
-	s.serveAttachment(w, r, func(tx store.Tx) (*store.Ticket, error) {
+	s.serveAttachment(w, r, s.agentLinkTicket(r), anyMessage)
+}
+
+// linkTicket resolves the request's customer link to its ticket.
+func (s *server) linkTicket(r *http.Request) func(store.Tx) (*store.Ticket, error) {
+	return func(tx store.Tx) (*store.Ticket, error) {
+		_, t, err := resolveLink(tx, r.PathValue("token"), s.opts.Now())
+		return t, err
+	}
+}
+
+// agentLinkTicket resolves the request's agent link to its ticket.
+func (s *server) agentLinkTicket(r *http.Request) func(store.Tx) (*store.Ticket, error) {
+	return func(tx store.Tx) (*store.Ticket, error) {
 		_, t, err := s.agentLink(tx, r.PathValue("token"))
 		return t, err
-	}, func(*store.Message) bool { return true })
+	}
 }
+
+// anyMessage: an agent link sees every message, internal notes too.
+func anyMessage(*store.Message) bool { return true }
 
 // agentLink resolves an agent link and checks that its agent is still
 // staff of the ticket's project in the config in force (a removed agent's

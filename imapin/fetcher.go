@@ -126,6 +126,9 @@ func (f *fetcher) update(fn func(*Status)) {
 	f.mu.Lock()
 	fn(&f.status)
 	f.mu.Unlock()
+	if f.opts.OnStatus != nil {
+		f.opts.OnStatus()
+	}
 }
 
 func (f *fetcher) recordError(err error) {

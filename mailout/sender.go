@@ -77,6 +77,10 @@ type Sender struct {
 	// OnRepair, when set, is told how many outbox index entries were
 	// repaired (at start-up, or when a scan met one without its row).
 	OnRepair func(n int)
+	// OnBeat, when set, is told after every heartbeat (see Heartbeat):
+	// for a supervisor or test that waits for the loop to serve. It must
+	// not block.
+	OnBeat func()
 	// Lease is how long this sender's claim on an item lasts when the
 	// store is shared by several nodes (store.OutboxLeaser): renewed every
 	// Lease/3 while the item is in flight, so another node sends it only
@@ -377,7 +381,12 @@ func (s *Sender) Abort() {
 	}
 }
 
-func (s *Sender) alive() { s.beat.Store(time.Now().UnixNano()) }
+func (s *Sender) alive() {
+	s.beat.Store(time.Now().UnixNano())
+	if s.OnBeat != nil {
+		s.OnBeat()
+	}
+}
 
 func (s *Sender) setProblem(err error) {
 	if err == nil {

@@ -71,8 +71,9 @@ type Options struct {
 	// 2177 asks for less than 29 minutes). Default 25m.
 	IdleRefresh time.Duration
 	// OnStatus, when set, is called after every change of a mailbox's
-	// Status (connected, idling, a message ingested, an error): for a
-	// supervisor or test that waits for it. It must not block.
+	// Status (connected, idling, a message ingested, an error) and when
+	// its connection is dialled: for a supervisor or test that waits for
+	// it. It must not block.
 	OnStatus func()
 	Logger   *slog.Logger
 }

@@ -119,7 +119,8 @@ type Options struct {
 	// Changes, when set, is notified after every change a supervisor or
 	// a test may wait for: a store commit, a send attempt's outcome
 	// recorded (metrics included), an IMAP mailbox's state, a look of the
-	// alert monitor, the sender loop ending. Notify must not block.
+	// alert monitor, the sender's heartbeat and health, the sender loop
+	// ending. Notify must not block.
 	Changes Notifier
 }
 
@@ -190,7 +191,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	d.hookTargets()
 	d.startAlerts()
 	if opts.Changes != nil {
-		d.sender.OnBeat = opts.Changes.Notify
+		d.sender.OnHealth = opts.Changes.Notify
 		// Last, so the metrics and alerts already saw the attempt.
 		prev := d.sender.OnAttempt
 		d.sender.OnAttempt = func(it *store.OutboxItem, result string, err error) {

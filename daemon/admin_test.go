@@ -52,7 +52,7 @@ func writeToken(t *testing.T, dir, name, tok string) string {
 func outboxItemOf(t *testing.T, d *Daemon, project string) uint64 {
 	t.Helper()
 	var id uint64
-	waitUntil(t, "an outbox item of "+project, func() bool {
+	waitUntil(t, d, "an outbox item of "+project, func() bool {
 		d.Store().View(func(tx store.Tx) error {
 			items, _, err := tx.DueOutbox(time.Unix(1<<40, 0), 1000)
 			for _, it := range items {
@@ -92,7 +92,7 @@ func TestAdminAgentSeesOnlyOwnProjects(t *testing.T) {
 		withAttachments("carl@customer.example", "ACME file", "acme2@customer.example", 1))
 	acmeItem := outboxItemOf(t, d, "ACME")
 	outboxItemOf(t, d, "BETA")
-	waitUntil(t, "ACME-2 stored", func() bool {
+	waitUntil(t, d, "ACME-2 stored", func() bool {
 		return d.Store().View(func(tx store.Tx) error { _, err := tx.Ticket("ACME-2"); return err }) == nil
 	})
 

@@ -119,6 +119,7 @@ func (d *Daemon) observe() []alert.Observation {
 func (d *Daemon) alertLoop(ctx context.Context) {
 	for {
 		d.alerts.Observe(ctx, d.observe())
+		d.changed()
 		every := min(max(d.Config().AlertAfter()/5, 100*time.Millisecond), 30*time.Second)
 		t := time.NewTimer(every)
 		select {

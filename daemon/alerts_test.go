@@ -26,7 +26,7 @@ func setDovecotPassword(t *testing.T, dc *dovecottest.Server, pw string) {
 	}
 	// Dovecot looks at the file again only now and then: wait until a
 	// login with the new password works before ending the sessions.
-	waitUntil(t, "dovecot takes the new password", func() bool {
+	pollExternal(t, "dovecot takes the new password", func() bool {
 		c, err := imapclient.DialInsecure(dc.Addr(), nil)
 		if err != nil {
 			return false
@@ -81,7 +81,7 @@ func TestAlertOnMailboxLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := start(t, cfg)
-	waitUntil(t, "idling", func() bool { return idling(d) })
+	waitUntil(t, d, "idling", func() bool { return idling(d) })
 
 	setDovecotPassword(t, dc, "changed-by-the-provider")
 	alert, err := sink.WaitMessage(func(m mailouttest.Message) bool {
@@ -97,7 +97,7 @@ func TestAlertOnMailboxLogin(t *testing.T) {
 		t.Errorf("alert headers:\n%s", alert.Data)
 	}
 	// The monitor marks the cause announced once the relay took the mail.
-	waitUntil(t, "the cause marked as announced", func() bool {
+	waitUntil(t, d, "the cause marked as announced", func() bool {
 		a := d.alerts.Active()
 		return len(a) == 1 && a[0].Alerted || len(a) == 0
 	})
@@ -114,7 +114,7 @@ func TestAlertOnMailboxLogin(t *testing.T) {
 	// Nothing more: the monitor looks again for longer than alerts.after
 	// while the mailbox works.
 	rounds := d.alerts.Rounds()
-	waitUntil(t, "ten more looks", func() bool { return d.alerts.Rounds() >= rounds+10 })
+	waitUntil(t, d, "ten more looks", func() bool { return d.alerts.Rounds() >= rounds+10 })
 	alerts, recovered := alertMails(sink)
 	if len(alerts) != 1 || len(recovered) != 1 {
 		t.Fatalf("%d alerts and %d recovery mails, want 1 and 1", len(alerts), len(recovered))

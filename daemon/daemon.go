@@ -52,6 +52,8 @@ type Daemon struct {
 	version     string
 	tmpl        atomic.Pointer[templates.Set]
 	now         func() time.Time
+	// changes is Options.Changes (nil: nobody watches).
+	changes Notifier
 
 	// pgpKeys finds the OpenPGP keys (issue 19).
 	pgpKeys *pgp.Keys
@@ -114,7 +116,16 @@ type Options struct {
 	// HookAttempt, when set, is told every webhook delivery attempt's
 	// recorded outcome (webhook.Sender.OnAttempt).
 	HookAttempt func(item *store.HookItem, result string, err error)
+	// Changes, when set, is notified after every change a supervisor or
+	// a test may wait for: a store commit, a send attempt's outcome
+	// recorded (metrics included), an IMAP mailbox's state, a look of the
+	// alert monitor, the sender's heartbeat and health, the sender loop
+	// ending. Notify must not block.
+	Changes Notifier
 }
+
+// Notifier is told that something changed (Options.Changes).
+type Notifier interface{ Notify() }
 
 // Start opens the store and starts every listener and loop of cfg.
 func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) {
@@ -124,7 +135,12 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	}
 	d.cfg.Store(cfg)
 	d.tmpl.Store(templates.New(cfg.TemplatesDir))
-	st, err := OpenStore(cfg, log.With("component", "store"))
+	d.changes = opts.Changes
+	var onCommit func()
+	if opts.Changes != nil {
+		onCommit = opts.Changes.Notify
+	}
+	st, err := openStore(cfg, log.With("component", "store"), onCommit)
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +190,17 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	}
 	d.hookTargets()
 	d.startAlerts()
+	if opts.Changes != nil {
+		d.sender.OnHealth = opts.Changes.Notify
+		// Last, so the metrics and alerts already saw the attempt.
+		prev := d.sender.OnAttempt
+		d.sender.OnAttempt = func(it *store.OutboxItem, result string, err error) {
+			if prev != nil {
+				prev(it, result, err)
+			}
+			opts.Changes.Notify()
+		}
+	}
 
 	if err := engine.SyncOrganizations(context.Background()); err != nil {
 		return nil, fmt.Errorf("organizations from the configuration: %w", err)
@@ -196,6 +223,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	go func() {
 		defer d.bg.Done()
 		d.sender.Run(ctx)
+		d.changed()
 	}()
 	go func() {
 		defer d.bg.Done()

@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/internal/waitfor"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/store/storetest"
@@ -63,7 +64,7 @@ func testLogger(t *testing.T) *slog.Logger {
 
 func start(t *testing.T, c *config.Config) *Daemon {
 	t.Helper()
-	d, err := Start(c, testLogger(t), Options{})
+	d, err := Start(c, testLogger(t), Options{Changes: new(waitfor.Signal)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,9 +466,10 @@ func TestRelayDownThenUpAndRestartKeepsCountersAndOutbox(t *testing.T) {
 	if tk.Reporter != "dora@customer.example" {
 		t.Fatalf("ACME-2 %+v", tk)
 	}
-	// The sink has the mail before the sender records the delivery.
+	// The sink has the mail before the sender records the delivery: look
+	// again after every commit.
 	var delivered int
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	changesOf(t, d).Until(waitLimit, func() bool {
 		var events []*store.Event
 		d.Store().View(func(tx store.Tx) error { events, _ = tx.Events("ACME-1"); return nil })
 		delivered = 0
@@ -476,10 +478,8 @@ func TestRelayDownThenUpAndRestartKeepsCountersAndOutbox(t *testing.T) {
 				delivered++
 			}
 		}
-		if delivered >= 2 || time.Now().After(deadline) {
-			break
-		}
-	}
+		return delivered >= 2
+	})
 	if delivered != 2 {
 		t.Errorf("%d delivered events on ACME-1, want 2", delivered)
 	}

@@ -10,7 +10,7 @@ import (
 // startIMAP starts reading the projects' IMAP mailboxes (one goroutine
 // each) into the shared pipeline.
 func (d *Daemon) startIMAP() {
-	d.imap = imapin.NewManager(d.store, d.pipeline, imapin.Options{Logger: d.log.With("component", "imap")})
+	d.imap = imapin.NewManager(d.store, d.pipeline, imapin.Options{Logger: d.log.With("component", "imap"), OnStatus: d.changed})
 	d.imap.Apply(d.Config())
 }
 

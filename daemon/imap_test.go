@@ -13,6 +13,7 @@ import (
 
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/internal/dovecottest"
+	"github.com/ticketgate/ticketgate/internal/waitfor"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/store/storetest"
@@ -50,17 +51,6 @@ func storedIDs(t *testing.T, st store.DB) (int, map[string]int) {
 	return storetest.MessageIDs(t, st, "ACME")
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func idling(d *Daemon) bool {
 	s := d.Mailboxes()
 	return len(s) == 1 && s[0].Idling
@@ -80,8 +70,8 @@ func TestIMAPDovecot(t *testing.T) {
 	cfg := imapConfig(t, dc, sink, nil)
 	began := time.Now()
 	d := start(t, cfg)
-	waitUntil(t, "50 tickets", func() bool { k, _ := storedIDs(t, d.Store()); return k == n })
-	waitUntil(t, "all moved to Processed", func() bool {
+	waitUntil(t, d, "50 tickets", func() bool { k, _ := storedIDs(t, d.Store()); return k == n })
+	waitUntil(t, d, "all moved to Processed", func() bool {
 		return dovecottest.Count(t, c, "Processed") == n && dovecottest.Count(t, c, "INBOX") == 0
 	})
 	t.Logf("Dovecot: %d messages → %d tickets, all moved to Processed, in %v", n, n, time.Since(began))
@@ -92,10 +82,10 @@ func TestIMAPDovecot(t *testing.T) {
 		}
 	}
 
-	waitUntil(t, "idling", func() bool { return idling(d) })
+	waitUntil(t, d, "idling", func() bool { return idling(d) })
 	appended := time.Now()
 	dovecottest.Append(t, c, "INBOX", imapMail(n))
-	waitUntil(t, "the new message becomes a ticket", func() bool { k, _ := storedIDs(t, d.Store()); return k == n+1 })
+	waitUntil(t, d, "the new message becomes a ticket", func() bool { k, _ := storedIDs(t, d.Store()); return k == n+1 })
 	t.Logf("Dovecot IDLE: message appended → ticket in %v", time.Since(appended))
 
 	msgs := waitMessages(t, sink, n+1)
@@ -103,7 +93,7 @@ func TestIMAPDovecot(t *testing.T) {
 		t.Error("customer 7 got no auto-reply")
 	}
 	// The server has the message moved a moment before it is counted.
-	waitUntil(t, "counted", func() bool { return d.Mailboxes()[0].Ingested == n+1 })
+	waitUntil(t, d, "counted", func() bool { return d.Mailboxes()[0].Ingested == n+1 })
 	s := d.Mailboxes()[0]
 	if s.Ingested != n+1 || s.Errors != 0 || !s.Connected {
 		t.Errorf("status %+v", s)
@@ -123,7 +113,7 @@ func TestIMAPDovecotAllQuiet(t *testing.T) {
 	}
 	sink := mailouttest.NewSink(t, mailouttest.Options{})
 	d := start(t, imapConfig(t, dc, sink, func(m *config.IMAP) { m.Start = config.IMAPStartAllQuiet }))
-	waitUntil(t, "backlog processed", func() bool { return dovecottest.Count(t, c, "Processed") == 10 })
+	waitUntil(t, d, "backlog processed", func() bool { return dovecottest.Count(t, c, "Processed") == 10 })
 	if k, _ := storedIDs(t, d.Store()); k != 10 {
 		t.Errorf("%d tickets, want 10", k)
 	}
@@ -151,12 +141,12 @@ func TestIMAPDovecotUIDValidityChange(t *testing.T) {
 	}
 	sink := mailouttest.NewSink(t, mailouttest.Options{})
 	cfg := imapConfig(t, dc, sink, func(m *config.IMAP) { m.Mailbox, m.ProcessedMailbox = "Support", "" })
-	first, err := Start(cfg, testLogger(t), Options{})
+	first, err := Start(cfg, testLogger(t), Options{Changes: new(waitfor.Signal)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "3 tickets", func() bool { k, _ := storedIDs(t, first.Store()); return k == 3 })
-	waitUntil(t, "idling", func() bool { return idling(first) })
+	waitUntil(t, first, "3 tickets", func() bool { k, _ := storedIDs(t, first.Store()); return k == 3 })
+	waitUntil(t, first, "idling", func() bool { return idling(first) })
 	first.Shutdown(context.Background())
 	before := uidValidity(t, c, "Support")
 	if err := c.Delete("Support").Wait(); err != nil {
@@ -172,8 +162,8 @@ func TestIMAPDovecotUIDValidityChange(t *testing.T) {
 		t.Fatalf("UIDVALIDITY unchanged (%d)", after)
 	}
 	d := start(t, cfg)
-	waitUntil(t, "the new message", func() bool { k, _ := storedIDs(t, d.Store()); return k == 4 })
-	waitUntil(t, "re-read and idling", func() bool {
+	waitUntil(t, d, "the new message", func() bool { k, _ := storedIDs(t, d.Store()); return k == 4 })
+	waitUntil(t, d, "re-read and idling", func() bool {
 		s := d.Mailboxes()[0]
 		return s.Idling && s.Ingested >= 4
 	})
@@ -223,9 +213,9 @@ func TestIMAPReloadAddsAndRemovesMailboxes(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Reload(&next)
-	waitUntil(t, "idling after reload", func() bool { return idling(d) })
+	waitUntil(t, d, "idling after reload", func() bool { return idling(d) })
 	dovecottest.Append(t, c, "INBOX", imapMail(1))
-	waitUntil(t, "ticket", func() bool { k, _ := storedIDs(t, d.Store()); return k == 1 })
+	waitUntil(t, d, "ticket", func() bool { k, _ := storedIDs(t, d.Store()); return k == 1 })
 	d.Reload(cfg)
 	if len(d.Mailboxes()) != 0 {
 		t.Error("mailbox still running after its section was removed")

@@ -20,6 +20,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/internal/waitfor"
 	"github.com/ticketgate/ticketgate/mailin"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
@@ -227,8 +228,12 @@ type router struct {
 	sent    int
 	byRcpt  map[string]int
 	robot   string
-	quiet   time.Time
-	wg      sync.WaitGroup
+	// inflight counts the deliveries handed on and not finished yet.
+	inflight int
+	wg       sync.WaitGroup
+	// changes is told of every mail accepted and delivery finished, and
+	// of the daemons' changes (commits, send attempts).
+	changes waitfor.Signal
 }
 
 func (r *router) NewSession(*smtp.Conn) (smtp.Session, error) { return &routerSession{r: r}, nil }
@@ -255,7 +260,7 @@ func (s *routerSession) Data(rd io.Reader) error {
 	r := s.r
 	r.mu.Lock()
 	r.sent++
-	r.quiet = time.Now()
+	r.inflight += len(s.rcpts)
 	for _, rc := range s.rcpts {
 		r.byRcpt[rc]++
 	}
@@ -266,8 +271,13 @@ func (s *routerSession) Data(rd io.Reader) error {
 		go func() {
 			defer r.wg.Done()
 			r.deliver(s.mailFrom, rc, raw)
+			r.mu.Lock()
+			r.inflight--
+			r.mu.Unlock()
+			r.changes.Notify()
 		}()
 	}
+	r.changes.Notify()
 	return nil
 }
 
@@ -304,7 +314,6 @@ func (r *router) autoRespond(raw []byte) {
 	r.mu.Lock()
 	r.sent++
 	r.byRcpt[from[0].Address]++
-	r.quiet = time.Now()
 	r.mu.Unlock()
 	r.deliver(r.robot, from[0].Address, []byte(reply))
 }
@@ -337,7 +346,7 @@ func TestMailLoopStopsByItself(t *testing.T) {
 		if err := c.Finalize(); err != nil {
 			t.Fatal(err)
 		}
-		d, err := Start(c, slog.New(slog.DiscardHandler), Options{})
+		d, err := Start(c, slog.New(slog.DiscardHandler), Options{Changes: &rt.changes})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -364,19 +373,35 @@ func TestMailLoopStopsByItself(t *testing.T) {
 	c.SendMail("robot@x.example", []string{"beta@b.example"}, strings.NewReader(first))
 	c.Close()
 
-	// Wait until the network has been quiet for two seconds.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		time.Sleep(200 * time.Millisecond)
+	// The loop has stopped when nothing is left that could make more
+	// mail: no delivery in flight at the router and both outboxes empty.
+	// (A gateway queues its answers in the transaction that stores the
+	// mail, before its 250 ends the router's delivery; an outbox row
+	// leaves only after the router accepted it, which counts it in
+	// sent.) The router is read before and after the outboxes, so a mail
+	// that moved meanwhile is seen. Looked at after every change of the
+	// router or the gateways.
+	router := func() (int, int) {
 		rt.mu.Lock()
-		q := time.Since(rt.quiet)
-		rt.mu.Unlock()
-		if q > 2*time.Second {
-			break
+		defer rt.mu.Unlock()
+		return rt.inflight, rt.sent
+	}
+	quiet := func() bool {
+		in1, sent1 := router()
+		if in1 != 0 {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the mail loop did not stop within a minute")
+		for _, d := range []*Daemon{a, b} {
+			var queued int
+			if err := d.Store().View(func(tx store.Tx) error { queued, _ = tx.OutboxStats(); return nil }); err != nil || queued != 0 {
+				return false
+			}
 		}
+		in2, sent2 := router()
+		return in2 == 0 && sent2 == sent1
+	}
+	if rt.changes.Until(60*time.Second, quiet) != nil {
+		t.Fatal("the mail loop did not stop within a minute")
 	}
 	rt.wg.Wait()
 	rt.mu.Lock()

@@ -27,8 +27,8 @@ func TestReadyzFollowsTheIMAPServer(t *testing.T) {
 	base := "http://" + d.Addr("metrics")
 	readyz := func() (int, string) { return fetch(t, base+"/readyz") }
 
-	waitUntil(t, "ready with the mailbox connected", func() bool { c, _ := readyz(); return c == 200 })
-	waitUntil(t, "first sync done, idling", func() bool { return idling(d) })
+	waitUntil(t, d, "ready with the mailbox connected", func() bool { c, _ := readyz(); return c == 200 })
+	waitUntil(t, d, "first sync done, idling", func() bool { return idling(d) })
 	_, body := readyz()
 	if !strings.Contains(body, "mailbox ACME/INBOX: ") || !strings.Contains(body, "1 connected of 1") {
 		t.Errorf("/readyz while connected:\n%s", body)
@@ -43,7 +43,7 @@ func TestReadyzFollowsTheIMAPServer(t *testing.T) {
 	dc.Stop() // SIGINT; SIGKILL after 10 s if Dovecot lingers
 	stopped := time.Now()
 	t.Logf("Dovecot stop took %v", stopped.Sub(stopping))
-	waitUntil(t, "/readyz fails with Dovecot stopped", func() bool { c, _ := readyz(); return c == 503 })
+	waitUntil(t, d, "/readyz fails with Dovecot stopped", func() bool { c, _ := readyz(); return c == 503 })
 	t.Logf("Dovecot stopped → /readyz 503 after %v", time.Since(stopped))
 	_, body = readyz()
 	if !strings.Contains(body, "not connected: ACME/INBOX") || !strings.Contains(body, "mailbox ACME/INBOX: disconnected") {
@@ -66,7 +66,7 @@ func TestReadyzFollowsTheIMAPServer(t *testing.T) {
 			<-done
 		}
 	})
-	waitUntil(t, "Dovecot listening again", func() bool {
+	pollExternal(t, "Dovecot listening again", func() bool {
 		c, err := net.DialTimeout("tcp", dc.Addr(), time.Second)
 		if err == nil {
 			c.Close()
@@ -74,7 +74,7 @@ func TestReadyzFollowsTheIMAPServer(t *testing.T) {
 		return err == nil
 	})
 	restarted := time.Now()
-	waitUntil(t, "/readyz recovers", func() bool { c, _ := readyz(); return c == 200 })
+	waitUntil(t, d, "/readyz recovers", func() bool { c, _ := readyz(); return c == 200 })
 	t.Logf("Dovecot back → /readyz 200 after %v (reconnect backoff)", time.Since(restarted))
 	_, m = fetch(t, base+"/metrics")
 	if metricValue(m, `ticketgate_imap_errors_total{mailbox="INBOX",project="ACME"}`) < 1 {

@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/ticketgate/ticketgate/admin"
+	"github.com/ticketgate/ticketgate/internal/waitfor"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/metrics"
 	"github.com/ticketgate/ticketgate/store"
@@ -49,23 +50,22 @@ func metricValue(body, series string) float64 {
 
 // scrapeUntil scrapes /metrics until series reaches want (the sender's
 // counters move after the relay already has the mail).
-func scrapeUntil(t *testing.T, base, series string, want float64) string {
+func scrapeUntil(t *testing.T, d *Daemon, base, series string, want float64) string {
 	t.Helper()
-	return scrapeUntilOK(t, base, func(body string) bool { return metricValue(body, series) >= want })
+	return scrapeUntilOK(t, d, base, func(body string) bool { return metricValue(body, series) >= want })
 }
 
-// scrapeUntilOK scrapes /metrics until ok says the body is what the test
-// waits for (or gives up after 10 s and returns the last one).
-func scrapeUntilOK(t *testing.T, base string, ok func(body string) bool) string {
+// scrapeUntilOK scrapes /metrics after every change of d (a commit, a
+// send attempt recorded with its metrics) until ok says the body is what
+// the test waits for; after waitLimit it returns the last one.
+func scrapeUntilOK(t *testing.T, d *Daemon, base string, ok func(body string) bool) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, body := fetch(t, base+"/metrics")
-		if ok(body) || time.Now().After(deadline) {
-			return body
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var body string
+	changesOf(t, d).Until(waitLimit, func() bool {
+		_, body = fetch(t, base+"/metrics")
+		return ok(body)
+	})
+	return body
 }
 
 // TestMetricsAfterRealTraffic sends real SMTP mail through a real daemon —
@@ -76,7 +76,7 @@ func TestMetricsAfterRealTraffic(t *testing.T) {
 	sink := mailouttest.NewSink(t, mailouttest.Options{})
 	c := testConfig(t, t.TempDir(), sink)
 	c.Metrics.Listen = "127.0.0.1:0"
-	d, err := Start(c, testLogger(t), Options{Mailboxes: func() []metrics.Mailbox {
+	d, err := Start(c, testLogger(t), Options{Changes: new(waitfor.Signal), Mailboxes: func() []metrics.Mailbox {
 		return []metrics.Mailbox{{Project: "ACME", Mailbox: "INBOX", Connected: true, Idling: true, LastSync: time.Unix(1700000000, 0), Ingested: 3}}
 	}})
 	if err != nil {
@@ -111,7 +111,7 @@ func TestMetricsAfterRealTraffic(t *testing.T) {
 	start := time.Now()
 	// The attempt is counted when the relay answered; the row leaves the
 	// outbox when its outcome is committed, a moment later.
-	body := scrapeUntilOK(t, base, func(body string) bool {
+	body := scrapeUntilOK(t, d, base, func(body string) bool {
 		return metricValue(body, `ticketgate_send_attempts_total{result="delivered"}`) >= 4 && metricValue(body, `ticketgate_outbox_depth`) == 0
 	})
 	t.Logf("scrape: %d bytes in %s", len(body), time.Since(start))
@@ -172,7 +172,7 @@ func TestReadyzOutboxStuck(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	d, err := Start(c, testLogger(t), Options{Now: clock})
+	d, err := Start(c, testLogger(t), Options{Now: clock, Changes: new(waitfor.Signal)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestReadyzOutboxStuck(t *testing.T) {
 	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
 		msg("carl@customer.example", "acme@support.example.com", "Printer", "s1@customer.example", "help"))
 	waitMessages(t, sink, 1) // the agent's notification goes, carl's auto-reply waits
-	scrapeUntil(t, base, `ticketgate_send_attempts_total{result="deferred"}`, 1)
+	scrapeUntil(t, d, base, `ticketgate_send_attempts_total{result="deferred"}`, 1)
 
 	if code, b := fetch(t, base+"/readyz"); code != 200 {
 		t.Fatalf("/readyz with a fresh deferred mail: %d\n%s", code, b)
@@ -214,14 +214,12 @@ func TestReadyzOutboxStuck(t *testing.T) {
 	sink.RejectRecipient("carl@customer.example", nil)
 	d.sender.Wake()
 	waitMessages(t, sink, 2)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	// /readyz looks at the outbox: it recovers with the commit that
+	// takes the delivered mail out of it.
+	changesOf(t, d).Until(waitLimit, func() bool {
 		code, b = fetch(t, base+"/readyz")
-		if code == 200 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return code == 200
+	})
 	if code != 200 {
 		t.Errorf("/readyz after the relay took the mail: %d\n%s", code, b)
 	}
@@ -295,19 +293,16 @@ func TestTraceInboundAndOutbound(t *testing.T) {
 	waitMessages(t, sink, 2)
 	cl := admin.NewSocketClient(d.Config().DataDir + "/" + AdminSocketName)
 
+	// The audit events are written by their own commits, after the
+	// relay's 250: the trace is asked again after every commit.
 	var tr *admin.Trace
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var err error
+	var err error
+	if changesOf(t, d).Until(waitLimit, func() bool {
 		tr, err = cl.Trace(context.Background(), "<trace1@customer.example>")
-		if err == nil && len(tr.Sent) == 2 && hasType(tr.Sent[0].Events, store.AuditDelivered) && hasType(tr.Sent[1].Events, store.AuditDelivered) {
-			break
-		}
-		if time.Now().After(deadline) {
-			b, _ := json.MarshalIndent(tr, "", "  ")
-			t.Fatalf("trace never showed both deliveries: %v\n%s", err, b)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return err == nil && len(tr.Sent) == 2 && hasType(tr.Sent[0].Events, store.AuditDelivered) && hasType(tr.Sent[1].Events, store.AuditDelivered)
+	}) != nil {
+		b, _ := json.MarshalIndent(tr, "", "  ")
+		t.Fatalf("trace never showed both deliveries: %v\n%s", err, b)
 	}
 	types := eventTypes(tr.Events)
 	if types != "received new_ticket queued queued" {
@@ -345,14 +340,10 @@ func TestTraceInboundAndOutbound(t *testing.T) {
 	mustSend(t, d.Addr("smtp"), "dora@customer.example", []string{"acme@support.example.com"},
 		msg("dora@customer.example", "acme@support.example.com", "Hi", "trace2@customer.example", "hi"))
 	waitMessages(t, sink, 3)
-	deadline = time.Now().Add(10 * time.Second)
-	for {
+	changesOf(t, d).Until(waitLimit, func() bool {
 		tr, err = cl.Trace(context.Background(), "trace2@customer.example")
-		if err == nil && hasType(tr.Events, store.AuditHeld) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil && hasType(tr.Events, store.AuditHeld)
+	})
 	var held *store.AuditEvent
 	for _, e := range tr.Events {
 		if e.Type == store.AuditHeld {
@@ -391,17 +382,14 @@ func eventTypes(ev []*store.AuditEvent) string {
 func TestHealthyNeedsTheSender(t *testing.T) {
 	sink := mailouttest.NewSink(t, mailouttest.Options{})
 	d := start(t, testConfig(t, t.TempDir(), sink))
-	deadline := time.Now().Add(5 * time.Second)
-	for d.Healthy() != nil && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond) // Run starts in its goroutine
-	}
+	// Run starts in its goroutine: its first heartbeat is a change.
+	changesOf(t, d).Until(waitLimit, func() bool { return !d.sender.Heartbeat().IsZero() })
 	if err := d.Healthy(); err != nil {
 		t.Fatalf("healthy daemon: %v", err)
 	}
 	d.stopSender()
-	for d.sender.Heartbeat() != (time.Time{}) && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	// The loop's end is a change too (after its heartbeat was cleared).
+	waitUntil(t, d, "the sender loop to end", func() bool { return d.sender.Heartbeat().IsZero() })
 	if err := d.Healthy(); err == nil || !strings.Contains(err.Error(), "not running") {
 		t.Errorf("sender stopped: %v", err)
 	}
@@ -433,15 +421,11 @@ func TestTraceLinksABounce(t *testing.T) {
 
 	cl := admin.NewSocketClient(d.Config().DataDir + "/" + AdminSocketName)
 	var tr *admin.Trace
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	changesOf(t, d).Until(waitLimit, func() bool {
 		var err error
 		tr, err = cl.Trace(context.Background(), outID)
-		if err == nil && hasType(tr.Events, store.AuditBounced) && hasType(tr.Events, store.AuditDelivered) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil && hasType(tr.Events, store.AuditBounced) && hasType(tr.Events, store.AuditDelivered)
+	})
 	// The relay's 250 and the report race; both are there.
 	if got := eventTypes(tr.Events); got != "queued delivered bounced" && got != "queued bounced delivered" {
 		t.Fatalf("auto-reply's events: %s", got)

@@ -13,6 +13,7 @@ import (
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/internal/dovecottest"
 	"github.com/ticketgate/ticketgate/internal/pgtest"
+	"github.com/ticketgate/ticketgate/internal/waitfor"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 )
 
@@ -35,15 +36,18 @@ func TestIMAPOneReaderAcrossNodes(t *testing.T) {
 	sink := mailouttest.NewSink(t, mailouttest.Options{})
 	nodes := make([]*Daemon, 2)
 	stops := make([]func(), 2)
+	// One signal for both nodes: a node's wait looks again at the other's
+	// commits too (they share the store).
+	ev := new(waitfor.Signal)
 	for i := range nodes {
 		cfg := imapConfig(t, dc, sink, nil)
 		cfg.Store.Driver = config.StoreDriverPostgres
 		cfg.Store.Postgres.DSNFile = dsnFile
-		nodes[i], stops[i] = startStoppable(t, cfg)
+		nodes[i], stops[i] = startStoppable(t, cfg, ev)
 	}
 	st := nodes[0].Store()
-	waitUntil(t, fmt.Sprintf("%d tickets", n), func() bool { k, _ := storedIDs(t, st); return k == n })
-	waitUntil(t, "one node idling", func() bool { return idling(nodes[0]) || idling(nodes[1]) })
+	waitUntil(t, nodes[0], fmt.Sprintf("%d tickets", n), func() bool { k, _ := storedIDs(t, st); return k == n })
+	waitUntil(t, nodes[0], "one node idling", func() bool { return idling(nodes[0]) || idling(nodes[1]) })
 	reader, other := 0, 1
 	if idling(nodes[1]) {
 		reader, other = 1, 0
@@ -53,7 +57,7 @@ func TestIMAPOneReaderAcrossNodes(t *testing.T) {
 	}
 	stops[reader]()
 	dovecottest.Append(t, c, "INBOX", imapMail(n))
-	waitUntil(t, "the other node reads the next message", func() bool {
+	waitUntil(t, nodes[0], "the other node reads the next message", func() bool {
 		k, _ := storedIDs(t, nodes[other].Store())
 		return k == n+1
 	})
@@ -90,8 +94,9 @@ func TestNodesShareTheSigningKey(t *testing.T) {
 func TestSameMessageToTwoNodesAtOnce(t *testing.T) {
 	srv := pgtest.Start(t)
 	sink := mailouttest.NewSink(t, mailouttest.Options{})
-	a, stopA := startStoppable(t, postgresConfig(t, srv, "twice", sink))
-	b, stopB := startStoppable(t, postgresConfig(t, srv, "twice", sink))
+	ev := new(waitfor.Signal)
+	a, stopA := startStoppable(t, postgresConfig(t, srv, "twice", sink), ev)
+	b, stopB := startStoppable(t, postgresConfig(t, srv, "twice", sink), ev)
 	const n = 100
 	for i := range n {
 		raw := msg(fmt.Sprintf("c%d@customer.example", i), "acme@support.example.com", fmt.Sprintf("question %d", i), fmt.Sprintf("both-%d@customer.example", i), "Hello.")
@@ -133,9 +138,9 @@ func TestSameMessageToTwoNodesAtOnce(t *testing.T) {
 
 // startStoppable starts a daemon and returns it with a stop function
 // that may be called before the test ends (Shutdown runs once).
-func startStoppable(t *testing.T, cfg *config.Config) (*Daemon, func()) {
+func startStoppable(t *testing.T, cfg *config.Config, ev *waitfor.Signal) (*Daemon, func()) {
 	t.Helper()
-	d, err := Start(cfg, testLogger(t), Options{})
+	d, err := Start(cfg, testLogger(t), Options{Changes: ev})
 	if err != nil {
 		t.Fatal(err)
 	}

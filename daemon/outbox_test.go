@@ -16,7 +16,7 @@ func TestRelayDownKeepsDaemonHealthy(t *testing.T) {
 	sink.Close()
 	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
 		msg("carl@customer.example", "acme@support.example.com", "Printer", "h1@customer.example", "broken"))
-	waitUntil(t, "attempts that failed and were rescheduled", func() bool {
+	waitUntil(t, d, "attempts that failed and were rescheduled", func() bool {
 		n := 0
 		d.Store().View(func(tx store.Tx) error {
 			items, err := tx.ListOutbox(10)

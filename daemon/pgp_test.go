@@ -205,7 +205,7 @@ func TestPGPEndToEnd(t *testing.T) {
 	if bytes.Contains(agent.Data, []byte("hunter2")) || !agentLinkRE.Match(agent.Data) {
 		t.Errorf("agent without a key got the encrypted ticket's text, or no link:\n%s", agent.Data)
 	}
-	waitUntil(t, "carl's key learned", func() bool { k := pgpKeyOf(t, d, "carl@customer.example"); return k != nil && k.Unverified != nil })
+	waitUntil(t, d, "carl's key learned", func() bool { k := pgpKeyOf(t, d, "carl@customer.example"); return k != nil && k.Unverified != nil })
 	if k := pgpKeyOf(t, d, "carl@customer.example"); k.Verified != nil || k.Unverified.Fingerprint != carlFP {
 		t.Fatalf("a key from unproven mail: %+v", k)
 	}
@@ -215,7 +215,7 @@ func TestPGPEndToEnd(t *testing.T) {
 	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
 		pgpMail(g, "Re: [ACME-1] Printer secret", "enc2@customer.example", textInner("Also: the PIN is kiwi4711."), "carl@customer.example",
 			ac, "In-Reply-To: "+replyHeader.Get("Message-Id")))
-	waitUntil(t, "carl's key verified", func() bool {
+	waitUntil(t, d, "carl's key verified", func() bool {
 		k := pgpKeyOf(t, d, "carl@customer.example")
 		return k != nil && k.Verified != nil && k.Verified.Fingerprint == carlFP
 	})
@@ -294,7 +294,7 @@ func TestPGPAutocryptFromProvenMail(t *testing.T) {
 	mustSend(t, d.Addr("smtp"), "dora@customer.example", []string{"acme@support.example.com"},
 		msg("dora@customer.example", "acme@support.example.com", "Plain question", "plain1@customer.example", "Where is my invoice?",
 			autocryptOf(g, "dora@customer.example"), "Authentication-Results: mx.customer.example; dmarc=pass header.from=customer.example"))
-	waitUntil(t, "dora's key verified", func() bool {
+	waitUntil(t, d, "dora's key verified", func() bool {
 		k := pgpKeyOf(t, d, "dora@customer.example")
 		return k != nil && k.Verified != nil && k.Verified.Fingerprint == doraFP && k.Verified.Source == pgp.SourceAutocrypt
 	})
@@ -516,14 +516,14 @@ func TestPGPKeyChangeToldAtBothKeys(t *testing.T) {
 	proven := "Authentication-Results: mx.customer.example; dmarc=pass header.from=customer.example"
 	mustSend(t, d.Addr("smtp"), "dora@customer.example", []string{"acme@support.example.com"},
 		msg("dora@customer.example", "acme@support.example.com", "First", "kc1@customer.example", "hello", autocryptOf(oldHome, "dora@customer.example"), proven))
-	waitUntil(t, "the old key verified", func() bool {
+	waitUntil(t, d, "the old key verified", func() bool {
 		k := pgpKeyOf(t, d, "dora@customer.example")
 		return k != nil && k.Verified != nil && k.Verified.Fingerprint == oldFP
 	})
 	mustSend(t, d.Addr("smtp"), "dora@customer.example", []string{"acme@support.example.com"},
 		strings.Replace(msg("dora@customer.example", "acme@support.example.com", "Second", "kc2@customer.example", "new laptop", autocryptOf(newHome, "dora@customer.example"), proven),
 			"Mon, 02 Nov 2026 10:00:00", "Mon, 02 Nov 2026 11:00:00", 1))
-	waitUntil(t, "the new key verified", func() bool {
+	waitUntil(t, d, "the new key verified", func() bool {
 		k := pgpKeyOf(t, d, "dora@customer.example")
 		return k != nil && k.Verified != nil && k.Verified.Fingerprint == newFP
 	})
@@ -570,7 +570,7 @@ func TestPGPVerifyOnlyOwnCustomers(t *testing.T) {
 	g.GenKey("Carl", "carl@customer.example")
 	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
 		msg("carl@customer.example", "acme@support.example.com", "Hi", "own1@customer.example", "hello", autocryptOf(g, "carl@customer.example")))
-	waitUntil(t, "carl's key learned", func() bool { k := pgpKeyOf(t, d, "carl@customer.example"); return k != nil && k.Unverified != nil })
+	waitUntil(t, d, "carl's key learned", func() bool { k := pgpKeyOf(t, d, "carl@customer.example"); return k != nil && k.Unverified != nil })
 	bob := admin.NewTCPClient("http://"+d.Addr("admin-tcp"), "token-of-bob-0123456789abcdef", nil)
 	ctx := context.Background()
 	for _, call := range []struct{ method, path string }{{http.MethodPost, "/api/pgp/keys/carl@customer.example/verify"}, {http.MethodDelete, "/api/pgp/keys/carl@customer.example"}} {

@@ -114,7 +114,7 @@ func TestLoopbackAuthResultsProveNobody(t *testing.T) {
 // and returns what the sink holds.
 func drained(t *testing.T, d *Daemon, sink *mailouttest.Sink) []mailouttest.Message {
 	t.Helper()
-	waitUntil(t, "the outbox to drain", func() bool {
+	waitUntil(t, d, "the outbox to drain", func() bool {
 		n := -1
 		d.Store().View(func(tx store.Tx) error { n, _ = tx.OutboxStats(); return nil })
 		return n == 0

@@ -19,9 +19,14 @@ const postgresOpenTimeout = time.Minute
 // data_dir, or the PostgreSQL database whose DSN is in
 // store.postgres.dsn_file.
 func OpenStore(cfg *config.Config, log *slog.Logger) (store.DB, error) {
+	return openStore(cfg, log, nil)
+}
+
+// openStore is OpenStore with the store's OnCommit hook.
+func openStore(cfg *config.Config, log *slog.Logger, onCommit func()) (store.DB, error) {
 	switch cfg.Store.Driver {
 	case "", config.StoreDriverBolt:
-		return store.Open(cfg.DataDir, store.Options{Logger: log})
+		return store.Open(cfg.DataDir, store.Options{Logger: log, OnCommit: onCommit})
 	case config.StoreDriverPostgres:
 		dsn, err := config.SecretFromFile(cfg.Store.Postgres.DSNFile)
 		if err != nil {
@@ -29,7 +34,7 @@ func OpenStore(cfg *config.Config, log *slog.Logger) (store.DB, error) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), postgresOpenTimeout)
 		defer cancel()
-		db, err := postgres.Open(ctx, dsn, cfg.DataDir, postgres.Options{MaxConns: int32(cfg.Store.Postgres.MaxConns), Logger: log})
+		db, err := postgres.Open(ctx, dsn, cfg.DataDir, postgres.Options{MaxConns: int32(cfg.Store.Postgres.MaxConns), Logger: log, OnCommit: onCommit})
 		if err != nil {
 			return nil, err
 		}

@@ -95,7 +95,7 @@ func TestReferencesLeakNoTokens(t *testing.T) {
 	attack := msg(carl, proj, "Re: [ACME-1] Shared problem", "evil1@partner.example", "#close\r\n#participant add evil@attacker.example",
 		"In-Reply-To: <"+strings.Join(stolen, "> <")+">", "References: <"+strings.Join(stolen, "> <")+">")
 	mustSend(t, addr, dana, []string{proj}, attack)
-	waitUntil(t, "the forged mail stored", func() bool { _, m := ticketOf(t, d, "ACME-1"); return len(m) == 3 })
+	waitUntil(t, d, "the forged mail stored", func() bool { _, m := ticketOf(t, d, "ACME-1"); return len(m) == 3 })
 	tk, stored := ticketOf(t, d, "ACME-1")
 	t.Logf("the forged mail: threaded by %s, kind %s, held %q", stored[2].ThreadedBy, stored[2].Kind, stored[2].Held)
 	if st, _ := d.Config().Project("ACME").Status(tk.Status); st.Category == "closed" || st.Category == "resolved" {
@@ -125,7 +125,7 @@ func TestOldTokensThreadButProveNothing(t *testing.T) {
 	}
 	oldID := ticket.MessageIDPrefix + old.Token + "@support.example.com"
 	mustSend(t, addr, carl, []string{proj}, msg(carl, proj, "Re: something", "o2@customer.example", "#close\r\nthanks", "In-Reply-To: <"+oldID+">"))
-	waitUntil(t, "the reply stored", func() bool { _, m := ticketOf(t, d, "ACME-1"); return len(m) == 2 })
+	waitUntil(t, d, "the reply stored", func() bool { _, m := ticketOf(t, d, "ACME-1"); return len(m) == 2 })
 	tk, msgs := ticketOf(t, d, "ACME-1")
 	if len(msgs) != 2 || msgs[1].ThreadedBy != ticket.ByReplyToken {
 		t.Fatalf("the old token no longer threads: %d messages, %+v", len(msgs), msgs[len(msgs)-1])

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/internal/waitfor"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
 )
@@ -61,7 +62,7 @@ func workflowConfig(t *testing.T, sink *mailouttest.Sink, edit func(*config.Conf
 
 func startAt(t *testing.T, c *config.Config, clk *clock) *Daemon {
 	t.Helper()
-	opts := Options{}
+	opts := Options{Changes: new(waitfor.Signal)}
 	if clk != nil {
 		opts.Now = clk.Now
 	}

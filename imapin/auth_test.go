@@ -103,7 +103,7 @@ func TestTokenFileXOAUTH2AndReread(t *testing.T) {
 	os.WriteFile(tokFile, []byte("tok-1\n"), 0o600)
 	e := newEnv(t, srv.port, func(m *config.IMAP) { m.PasswordFile, m.TokenFile = "", tokFile })
 	e.manager(t, nil)
-	eventually(t, "ingested with XOAUTH2", func() bool { return srv.count("Processed") == 1 })
+	e.eventually(t, "ingested with XOAUTH2", func() bool { return srv.count("Processed") == 1 })
 	if l := check.logins(); len(l) == 0 || l[0] != "XOAUTH2 tok-1" {
 		t.Errorf("logins %v", l)
 	}
@@ -166,7 +166,7 @@ func TestOAuth2RefreshTokenFlow(t *testing.T) {
 			RefreshTokenFile: rtFile, Scopes: []string{"https://outlook.office365.com/IMAP.AccessAsUser.All", "offline_access"}}
 	})
 	e.manager(t, nil)
-	eventually(t, "ingested with a refreshed token", func() bool { return srv.count("Processed") == 1 })
+	e.eventually(t, "ingested with a refreshed token", func() bool { return srv.count("Processed") == 1 })
 	if l := check.logins(); len(l) == 0 || l[0] != "XOAUTH2 at-refresh" {
 		t.Errorf("logins %v", l)
 	}
@@ -191,7 +191,7 @@ func TestOAuth2ClientCredentialsOAUTHBEARER(t *testing.T) {
 			Scopes: []string{"https://outlook.office365.com/.default"}}
 	})
 	e.manager(t, nil)
-	eventually(t, "ingested with an app token", func() bool { return srv.count("Processed") == 1 })
+	e.eventually(t, "ingested with an app token", func() bool { return srv.count("Processed") == 1 })
 	if l := check.logins(); len(l) == 0 || l[0] != "OAUTHBEARER at-app" {
 		t.Errorf("logins %v", l)
 	}
@@ -207,7 +207,7 @@ func TestRefusedTokenIsRetriedWithBackoff(t *testing.T) {
 	os.WriteFile(tokFile, []byte("expired\n"), 0o600)
 	e := newEnv(t, srv.port, func(m *config.IMAP) { m.PasswordFile, m.TokenFile = "", tokFile })
 	m := e.manager(t, nil)
-	eventually(t, "login failures recorded", func() bool { s := m.Status(); return len(s) == 1 && s[0].Errors >= 2 })
+	e.eventually(t, "login failures recorded", func() bool { s := m.Status(); return len(s) == 1 && s[0].Errors >= 2 })
 	if s := m.Status()[0]; !strings.Contains(s.LastError, "XOAUTH2") || s.Connected {
 		t.Errorf("status %+v", s)
 	}
@@ -217,7 +217,7 @@ func TestRefusedTokenIsRetriedWithBackoff(t *testing.T) {
 	check.mu.Unlock()
 	os.WriteFile(tokFile, []byte("fresh\n"), 0o600)
 	srv.append(t, "INBOX", mail(1))
-	eventually(t, "ingested after the token was fixed", func() bool { return srv.count("Processed") == 1 })
+	e.eventually(t, "ingested after the token was fixed", func() bool { return srv.count("Processed") == 1 })
 }
 
 func TestPlainAuth(t *testing.T) {
@@ -225,5 +225,5 @@ func TestPlainAuth(t *testing.T) {
 	srv.append(t, "INBOX", mail(1))
 	e := newEnv(t, srv.port, func(m *config.IMAP) { m.Auth = "plain" })
 	e.manager(t, nil)
-	eventually(t, "ingested with SASL PLAIN", func() bool { return srv.count("Processed") == 1 })
+	e.eventually(t, "ingested with SASL PLAIN", func() bool { return srv.count("Processed") == 1 })
 }

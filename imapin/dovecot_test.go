@@ -24,7 +24,7 @@ func TestDovecotPoisonedMessage(t *testing.T) {
 	e := newEnv(t, dc.Port, func(m *config.IMAP) { m.Username = dovecottest.User })
 	r := &flaky{next: e.pipe, poison: "POISON"}
 	m := e.manager(t, r)
-	eventually(t, "poisoned message isolated, the others processed", func() bool {
+	e.eventually(t, "poisoned message isolated, the others processed", func() bool {
 		return dovecottest.Count(t, c, "Ticketgate-Errors") == 1 && dovecottest.Count(t, c, "Processed") == 4
 	})
 	if n := r.count("q2@customer.example"); n != 3 {
@@ -37,7 +37,7 @@ func TestDovecotPoisonedMessage(t *testing.T) {
 	for _, i := range []int{0, 1, 3, 4} {
 		checkOnce(t, perID, fmt.Sprintf("q%d@customer.example", i))
 	}
-	eventually(t, "counted", func() bool { return m.Status()[0].Ingested == 4 })
+	e.eventually(t, "counted", func() bool { return m.Status()[0].Ingested == 4 })
 	if s := m.Status()[0]; s.Ingested != 4 || s.Errors < 3 {
 		t.Errorf("status %+v", s)
 	}

@@ -126,6 +126,14 @@ func (f *fetcher) update(fn func(*Status)) {
 	f.mu.Lock()
 	fn(&f.status)
 	f.mu.Unlock()
+	f.notify()
+}
+
+// notify tells Options.OnStatus, when set, of a change.
+func (f *fetcher) notify() {
+	if f.opts.OnStatus != nil {
+		f.opts.OnStatus()
+	}
 }
 
 func (f *fetcher) recordError(err error) {
@@ -235,6 +243,7 @@ func (f *fetcher) dial(ctx context.Context) (*imapclient.Client, error) {
 	f.mu.Lock()
 	f.conn = conn
 	f.mu.Unlock()
+	f.notify()
 	var c *imapclient.Client
 	switch cfg.TLS {
 	case "tls":

@@ -70,7 +70,12 @@ type Options struct {
 	// IdleRefresh is how long one IDLE lasts before it is re-issued (RFC
 	// 2177 asks for less than 29 minutes). Default 25m.
 	IdleRefresh time.Duration
-	Logger      *slog.Logger
+	// OnStatus, when set, is called after every change of a mailbox's
+	// Status (connected, idling, a message ingested, an error) and when
+	// its connection is dialled: for a supervisor or test that waits for
+	// it. It must not block.
+	OnStatus func()
+	Logger   *slog.Logger
 }
 
 func (o *Options) defaults() {

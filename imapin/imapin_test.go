@@ -22,6 +22,7 @@ import (
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/ingest"
+	"github.com/ticketgate/ticketgate/internal/waitfor"
 	"github.com/ticketgate/ticketgate/mailin"
 	"github.com/ticketgate/ticketgate/message"
 	"github.com/ticketgate/ticketgate/notify"
@@ -118,6 +119,9 @@ type env struct {
 	cfg  *config.Config
 	st   store.DB
 	pipe *ingest.Pipeline
+	// changes is told of the store's commits and, through each manager's
+	// OnStatus, of the mailboxes' changes.
+	changes *waitfor.Signal
 }
 
 func newEnv(t *testing.T, port int, edit func(*config.IMAP)) *env {
@@ -139,7 +143,8 @@ func newEnv(t *testing.T, port int, edit func(*config.IMAP)) *env {
 		t.Fatal(err)
 	}
 	log := testLogger(t)
-	st, err := store.Open(cfg.DataDir, store.Options{NoSync: true, Logger: log})
+	ev := new(waitfor.Signal)
+	st, err := store.Open(cfg.DataDir, store.Options{NoSync: true, Logger: log, OnCommit: ev.Notify})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +153,7 @@ func newEnv(t *testing.T, port int, edit func(*config.IMAP)) *env {
 	tmpl := templates.New("")
 	n := notify.New(cfgFn, func() *templates.Set { return tmpl }, time.Now, log)
 	e := ticket.NewEngine(st, cfgFn, n, time.Now, log)
-	return &env{cfg: cfg, st: st, pipe: ingest.New(st, cfgFn, e, log)}
+	return &env{cfg: cfg, st: st, pipe: ingest.New(st, cfgFn, e, log), changes: ev}
 }
 
 func (e *env) manager(t *testing.T, r Receiver) *Manager {
@@ -159,7 +164,7 @@ func (e *env) manager(t *testing.T, r Receiver) *Manager {
 	// imapmemserver misses mail appended between a command and the start
 	// of IDLE until the next change (Dovecot does not); a short IDLE
 	// refresh bounds that, as the 25-minute one does in production.
-	m := NewManager(e.st, r, Options{BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond, IdleRefresh: 2 * time.Second, Logger: testLogger(t)})
+	m := NewManager(e.st, r, Options{BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond, IdleRefresh: 2 * time.Second, Logger: testLogger(t), OnStatus: e.changes.Notify})
 	m.Apply(e.cfg)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -188,17 +193,15 @@ func (e *env) outbox(t *testing.T) []*store.OutboxItem {
 	return items
 }
 
-// eventually polls cond (no timing assertion: the deadline only keeps a
-// broken build from hanging).
-func eventually(t *testing.T, what string, cond func() bool) {
+// eventually looks at cond after every change in e — a commit of its
+// store, a change of a mailbox's state, a connection dialled — until it
+// holds (no timing assertion: the limit only keeps a broken build from
+// hanging). Every message handled ends with a state change after its MOVE
+// (the count of messages ingested, or the sync's end), so conditions on
+// the IMAP server's mailboxes are looked at again then.
+func (e *env) eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	e.changes.Wait(t, 20*time.Second, what, cond)
 }
 
 func checkOnce(t *testing.T, perID map[string]int, ids ...string) {
@@ -216,14 +219,14 @@ func TestIdleIngestsAndMoves(t *testing.T) {
 	srv.append(t, "INBOX", mail(2))
 	e := newEnv(t, srv.port, nil)
 	m := e.manager(t, nil)
-	eventually(t, "backlog moved to Processed", func() bool { return srv.count("Processed") == 2 })
-	eventually(t, "idling", func() bool { s := m.Status(); return len(s) == 1 && s[0].Idling })
+	e.eventually(t, "backlog moved to Processed", func() bool { return srv.count("Processed") == 2 })
+	e.eventually(t, "idling", func() bool { s := m.Status(); return len(s) == 1 && s[0].Idling })
 
 	start := time.Now()
 	srv.append(t, "INBOX", mail(3))
-	eventually(t, "new mail while idling becomes a ticket", func() bool { n, _ := e.stored(t); return n == 3 })
+	e.eventually(t, "new mail while idling becomes a ticket", func() bool { n, _ := e.stored(t); return n == 3 })
 	t.Logf("IDLE: message appended → ticket in %v (in-memory server)", time.Since(start))
-	eventually(t, "moved", func() bool { return srv.count("Processed") == 3 && srv.count("INBOX") == 0 })
+	e.eventually(t, "moved", func() bool { return srv.count("Processed") == 3 && srv.count("INBOX") == 0 })
 	_, perID := e.stored(t)
 	checkOnce(t, perID, "q1@customer.example", "q2@customer.example", "q3@customer.example")
 	w := srv.wire.String()
@@ -241,7 +244,7 @@ func TestIdleIngestsAndMoves(t *testing.T) {
 	}
 	// The server has the message moved a moment before the fetcher
 	// counts it.
-	eventually(t, "counted", func() bool { return m.Status()[0].Ingested == 3 })
+	e.eventually(t, "counted", func() bool { return m.Status()[0].Ingested == 3 })
 	s := m.Status()[0]
 	if s.Project != "ACME" || s.Mailbox != "INBOX" || !s.Connected || s.Ingested != 3 || s.LastSync.IsZero() || s.LastPoll.IsZero() || s.Errors != 0 {
 		t.Errorf("status = %+v", s)
@@ -257,9 +260,9 @@ func TestPollingWithCopyFallback(t *testing.T) {
 	srv.append(t, "INBOX", mail(1))
 	e := newEnv(t, srv.port, nil)
 	e.manager(t, nil)
-	eventually(t, "first message moved", func() bool { return srv.count("Processed") == 1 && srv.count("INBOX") == 0 })
+	e.eventually(t, "first message moved", func() bool { return srv.count("Processed") == 1 && srv.count("INBOX") == 0 })
 	srv.append(t, "INBOX", mail(2))
-	eventually(t, "second message moved", func() bool { return srv.count("Processed") == 2 && srv.count("INBOX") == 0 })
+	e.eventually(t, "second message moved", func() bool { return srv.count("Processed") == 2 && srv.count("INBOX") == 0 })
 	w := srv.wire.String()
 	if strings.Contains(w, "UID MOVE") || !strings.Contains(w, "UID COPY") || !strings.Contains(w, "UID EXPUNGE") || !strings.Contains(w, "\\Deleted") {
 		t.Error("without MOVE the fetcher did not use UID COPY, \\Deleted and UID EXPUNGE")
@@ -275,10 +278,10 @@ func TestIdleOffPolls(t *testing.T) {
 	srv := startMem(t, capsRev2)
 	e := newEnv(t, srv.port, func(m *config.IMAP) { off := false; m.Idle = &off })
 	m := e.manager(t, nil)
-	eventually(t, "connected", func() bool { s := m.Status(); return len(s) == 1 && s[0].Connected })
+	e.eventually(t, "connected", func() bool { s := m.Status(); return len(s) == 1 && s[0].Connected })
 	srv.append(t, "INBOX", mail(1))
 	start := time.Now()
-	eventually(t, "polled", func() bool { return srv.count("Processed") == 1 })
+	e.eventually(t, "polled", func() bool { return srv.count("Processed") == 1 })
 	t.Logf("polling (poll_interval 1s): message appended → moved in %v", time.Since(start))
 	if m.Status()[0].Idling {
 		t.Error("idling with idle: false")
@@ -290,8 +293,8 @@ func TestSeenOnlyWithoutProcessedMailbox(t *testing.T) {
 	srv.append(t, "INBOX", mail(1))
 	e := newEnv(t, srv.port, func(m *config.IMAP) { m.ProcessedMailbox = "" })
 	e.manager(t, nil)
-	eventually(t, "ticket", func() bool { n, _ := e.stored(t); return n == 1 })
-	eventually(t, "flagged seen", func() bool {
+	e.eventually(t, "ticket", func() bool { n, _ := e.stored(t); return n == 1 })
+	e.eventually(t, "flagged seen", func() bool {
 		sd, _ := srv.user.Status("INBOX", &imap.StatusOptions{NumUnseen: true})
 		return *sd.NumUnseen == 0
 	})
@@ -306,9 +309,9 @@ func TestStartNowIgnoresBacklog(t *testing.T) {
 	srv.append(t, "INBOX", mail(2))
 	e := newEnv(t, srv.port, func(m *config.IMAP) { m.Start = config.IMAPStartNow })
 	m := e.manager(t, nil)
-	eventually(t, "idling", func() bool { s := m.Status(); return len(s) == 1 && s[0].Idling })
+	e.eventually(t, "idling", func() bool { s := m.Status(); return len(s) == 1 && s[0].Idling })
 	srv.append(t, "INBOX", mail(3))
-	eventually(t, "new mail ingested", func() bool { return srv.count("Processed") == 1 })
+	e.eventually(t, "new mail ingested", func() bool { return srv.count("Processed") == 1 })
 	n, perID := e.stored(t)
 	if n != 1 || perID["q3@customer.example"] != 1 || srv.count("INBOX") != 2 {
 		t.Errorf("start: now: %d tickets %v, %d left in INBOX", n, perID, srv.count("INBOX"))
@@ -322,7 +325,7 @@ func TestStartAllQuietSendsNothingForBacklog(t *testing.T) {
 	}
 	e := newEnv(t, srv.port, func(m *config.IMAP) { m.Start = config.IMAPStartAllQuiet })
 	m := e.manager(t, nil)
-	eventually(t, "backlog ingested", func() bool { return srv.count("Processed") == 5 })
+	e.eventually(t, "backlog ingested", func() bool { return srv.count("Processed") == 5 })
 	if n, _ := e.stored(t); n != 5 {
 		t.Errorf("%d tickets, want 5", n)
 	}
@@ -330,9 +333,9 @@ func TestStartAllQuietSendsNothingForBacklog(t *testing.T) {
 		t.Errorf("all-quiet backlog queued %d mails, e.g. %s to %s", len(items), items[0].Event, items[0].Recipient)
 	}
 	// Mail arriving afterwards is ordinary mail.
-	eventually(t, "idling", func() bool { return m.Status()[0].Idling })
+	e.eventually(t, "idling", func() bool { return m.Status()[0].Idling })
 	srv.append(t, "INBOX", mail(9))
-	eventually(t, "new mail ingested", func() bool { return srv.count("Processed") == 6 })
+	e.eventually(t, "new mail ingested", func() bool { return srv.count("Processed") == 6 })
 	if len(e.outbox(t)) == 0 {
 		t.Error("mail after the backlog queued nothing")
 	}
@@ -394,9 +397,9 @@ func TestPoisonedMessageGoesToErrorMailbox(t *testing.T) {
 	e := newEnv(t, srv.port, func(m *config.IMAP) { m.MaxAttempts = 2 })
 	r := &flaky{next: e.pipe, poison: "POISON"}
 	m := e.manager(t, r)
-	eventually(t, "good messages processed", func() bool { return srv.count("Processed") == 2 })
-	eventually(t, "poisoned message isolated", func() bool { return srv.count("Ticketgate-Errors") == 1 })
-	eventually(t, "inbox empty", func() bool { return srv.count("INBOX") == 0 })
+	e.eventually(t, "good messages processed", func() bool { return srv.count("Processed") == 2 })
+	e.eventually(t, "poisoned message isolated", func() bool { return srv.count("Ticketgate-Errors") == 1 })
+	e.eventually(t, "inbox empty", func() bool { return srv.count("INBOX") == 0 })
 	if n := r.count("q2@customer.example"); n != 2 {
 		t.Errorf("poisoned message tried %d times, want max_attempts = 2", n)
 	}
@@ -411,7 +414,7 @@ func TestPoisonedMessageGoesToErrorMailbox(t *testing.T) {
 	}
 	// The cursor passed everything.
 	srv.append(t, "INBOX", mail(4))
-	eventually(t, "later mail flows", func() bool { return srv.count("Processed") == 3 })
+	e.eventually(t, "later mail flows", func() bool { return srv.count("Processed") == 3 })
 	if r.count("q2@customer.example") != 2 {
 		t.Error("poisoned message fetched again")
 	}
@@ -423,7 +426,7 @@ func TestTemporaryFailuresAreNotCounted(t *testing.T) {
 	e := newEnv(t, srv.port, func(m *config.IMAP) { m.MaxAttempts = 1 })
 	r := &flaky{next: e.pipe, tempFails: 3}
 	e.manager(t, r)
-	eventually(t, "ingested after the store recovered", func() bool { return srv.count("Processed") == 1 })
+	e.eventually(t, "ingested after the store recovered", func() bool { return srv.count("Processed") == 1 })
 	if srv.count("Ticketgate-Errors") != 0 {
 		t.Error("a temporary failure counted as an attempt")
 	}
@@ -442,7 +445,7 @@ func TestDeferredMessageDoesNotBlockOthers(t *testing.T) {
 	e := newEnv(t, srv.port, func(m *config.IMAP) { m.MaxAttempts = 1 })
 	r := &flaky{next: e.pipe, tempFor: map[string]int{"q1@customer.example": 2}}
 	e.manager(t, r)
-	eventually(t, "all three stored", func() bool { return srv.count("Processed") == 3 })
+	e.eventually(t, "all three stored", func() bool { return srv.count("Processed") == 3 })
 	if srv.count("Ticketgate-Errors") != 0 {
 		t.Error("a temporary refusal counted as an attempt")
 	}
@@ -486,7 +489,7 @@ func TestCrashLoopMessageIsIsolated(t *testing.T) {
 	}
 	r := &flaky{next: e.pipe}
 	e.manager(t, r)
-	eventually(t, "isolated", func() bool { return srv.count("Ticketgate-Errors") == 1 && srv.count("Processed") == 1 })
+	e.eventually(t, "isolated", func() bool { return srv.count("Ticketgate-Errors") == 1 && srv.count("Processed") == 1 })
 	if r.count("q1@customer.example") != 0 {
 		t.Error("the crash-loop message was processed again")
 	}
@@ -500,8 +503,8 @@ func TestOversizeMessageBecomesANote(t *testing.T) {
 	e := newEnv(t, srv.port, nil)
 	e.cfg.Inbound.MaxMessageBytes = 4096
 	e.manager(t, nil)
-	eventually(t, "oversize message left in the error mailbox", func() bool { return srv.count("Ticketgate-Errors") == 1 })
-	eventually(t, "the other one processed", func() bool { return srv.count("Processed") == 1 })
+	e.eventually(t, "oversize message left in the error mailbox", func() bool { return srv.count("Ticketgate-Errors") == 1 })
+	e.eventually(t, "the other one processed", func() bool { return srv.count("Processed") == 1 })
 	var text, auto string
 	e.st.View(func(tx store.Tx) error {
 		return tx.ForEachTicket("ACME", func(tk *store.Ticket) bool {
@@ -543,8 +546,8 @@ func TestUIDValidityChangeCreatesNoDuplicates(t *testing.T) {
 	srv.append(t, "INBOX", mail(2))
 	e := newEnv(t, srv.port, func(m *config.IMAP) { m.ProcessedMailbox = "" })
 	m := e.manager(t, nil)
-	eventually(t, "two tickets", func() bool { n, _ := e.stored(t); return n == 2 })
-	eventually(t, "idling", func() bool { return m.Status()[0].Idling })
+	e.eventually(t, "two tickets", func() bool { n, _ := e.stored(t); return n == 2 })
+	e.eventually(t, "idling", func() bool { return m.Status()[0].Idling })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := m.Stop(ctx); err != nil {
@@ -559,7 +562,7 @@ func TestUIDValidityChangeCreatesNoDuplicates(t *testing.T) {
 	srv.append(t, "INBOX", mail(3))
 	r := &flaky{next: e.pipe}
 	m2 := e.manager(t, r)
-	eventually(t, "re-read", func() bool { n, _ := e.stored(t); return n == 3 && m2.Status()[0].Idling })
+	e.eventually(t, "re-read", func() bool { n, _ := e.stored(t); return n == 3 && m2.Status()[0].Idling })
 	n, perID := e.stored(t)
 	if n != 3 {
 		t.Errorf("%d tickets after the UIDVALIDITY change, want 3", n)
@@ -578,15 +581,15 @@ func TestUIDValidityChangeWhileConnected(t *testing.T) {
 	srv.append(t, "INBOX", mail(1))
 	e := newEnv(t, srv.port, func(m *config.IMAP) { m.ProcessedMailbox = "" })
 	r := &flaky{next: e.pipe}
-	m := NewManager(e.st, r, Options{BackoffMin: 20 * time.Millisecond, IdleRefresh: 100 * time.Millisecond, Logger: testLogger(t)})
+	m := NewManager(e.st, r, Options{BackoffMin: 20 * time.Millisecond, IdleRefresh: 100 * time.Millisecond, Logger: testLogger(t), OnStatus: e.changes.Notify})
 	m.Apply(e.cfg)
 	defer m.Stop(context.Background())
-	eventually(t, "first message", func() bool { return r.count("q1@customer.example") == 1 })
+	e.eventually(t, "first message", func() bool { return r.count("q1@customer.example") == 1 })
 	srv.user.Delete("INBOX")
 	srv.user.Create("INBOX", nil)
 	srv.append(t, "INBOX", mail(1))
 	srv.append(t, "INBOX", mail(2))
-	eventually(t, "re-read after the refresh", func() bool {
+	e.eventually(t, "re-read after the refresh", func() bool {
 		n, _ := e.stored(t)
 		return n == 2 && r.count("q1@customer.example") == 2
 	})
@@ -609,7 +612,7 @@ func TestCommitWithoutMoveIsNotDuplicated(t *testing.T) {
 		t.Fatal(errs[0])
 	}
 	e.manager(t, nil)
-	eventually(t, "moved", func() bool { return srv.count("Processed") == 1 })
+	e.eventually(t, "moved", func() bool { return srv.count("Processed") == 1 })
 	n, perID := e.stored(t)
 	if n != 1 {
 		t.Errorf("%d tickets, want 1", n)
@@ -621,7 +624,7 @@ func TestReconnectAfterServerLoss(t *testing.T) {
 	srv := startMem(t, capsRev2)
 	e := newEnv(t, srv.port, func(m *config.IMAP) { m.Port = freePort(t) }) // nothing listens there
 	m := e.manager(t, nil)
-	eventually(t, "errors recorded", func() bool { s := m.Status(); return len(s) == 1 && s[0].Errors >= 2 })
+	e.eventually(t, "errors recorded", func() bool { s := m.Status(); return len(s) == 1 && s[0].Errors >= 2 })
 	s := m.Status()[0]
 	if s.Connected || !strings.Contains(s.LastError, "connect") {
 		t.Errorf("status = %+v", s)
@@ -632,7 +635,7 @@ func TestApplyReloads(t *testing.T) {
 	srv := startMem(t, capsRev2)
 	e := newEnv(t, srv.port, nil)
 	m := e.manager(t, nil)
-	eventually(t, "idling", func() bool { s := m.Status(); return len(s) == 1 && s[0].Idling })
+	e.eventually(t, "idling", func() bool { s := m.Status(); return len(s) == 1 && s[0].Idling })
 	first := m.fetchers["ACME"]
 	m.Apply(e.cfg) // unchanged: the same fetcher goes on
 	if m.fetchers["ACME"] != first {
@@ -648,9 +651,9 @@ func TestApplyReloads(t *testing.T) {
 	if m.fetchers["ACME"] == first {
 		t.Fatal("changed mailbox did not restart the fetcher")
 	}
-	eventually(t, "reading Support", func() bool { s := m.Status(); return len(s) == 1 && s[0].Mailbox == "Support" && s[0].Idling })
+	e.eventually(t, "reading Support", func() bool { s := m.Status(); return len(s) == 1 && s[0].Mailbox == "Support" && s[0].Idling })
 	srv.append(t, "Support", mail(1))
-	eventually(t, "ingested from Support", func() bool { return srv.count("Processed") == 1 })
+	e.eventually(t, "ingested from Support", func() bool { return srv.count("Processed") == 1 })
 	changed.Projects[0].IMAP = nil
 	m.Apply(&changed)
 	if len(m.Status()) != 0 {

@@ -52,9 +52,9 @@ func TestStopEndsIdleCleanly(t *testing.T) {
 	go srv.Serve(ln)
 	defer srv.Close()
 	e := newEnv(t, ln.Addr().(*net.TCPAddr).Port, nil)
-	m := NewManager(e.st, e.pipe, Options{Logger: testLogger(t)})
+	m := NewManager(e.st, e.pipe, Options{Logger: testLogger(t), OnStatus: e.changes.Notify})
 	m.Apply(e.cfg)
-	eventually(t, "idling", func() bool { s := m.Status(); return len(s) == 1 && s[0].Idling })
+	e.eventually(t, "idling", func() bool { s := m.Status(); return len(s) == 1 && s[0].Idling })
 	if err := m.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -90,14 +90,14 @@ func TestStopWithHungServer(t *testing.T) {
 		}
 	}()
 	e := newEnv(t, ln.Addr().(*net.TCPAddr).Port, nil)
-	m := NewManager(e.st, e.pipe, Options{Logger: testLogger(t)})
+	m := NewManager(e.st, e.pipe, Options{Logger: testLogger(t), OnStatus: e.changes.Notify})
 	m.Apply(e.cfg)
 	c := <-accepted
 	defer c.Close()
 	// Wait until the fetcher holds the connection (it then waits for the
 	// greeting, which never comes).
 	f := m.fetchers["ACME"]
-	eventually(t, "connected socket", func() bool {
+	e.eventually(t, "connected socket", func() bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		return f.conn != nil
@@ -150,14 +150,14 @@ func TestHungServerDoesNotDelayOthers(t *testing.T) {
 	if err := e.cfg.Finalize(); err != nil {
 		t.Fatal(err)
 	}
-	m := NewManager(e.st, e.pipe, Options{Logger: testLogger(t)})
+	m := NewManager(e.st, e.pipe, Options{Logger: testLogger(t), OnStatus: e.changes.Notify})
 	m.Apply(e.cfg)
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		m.Stop(ctx)
 	}()
-	eventually(t, "ACME's mail ingested", func() bool { return srv.count("Processed") == 1 })
+	e.eventually(t, "ACME's mail ingested", func() bool { return srv.count("Processed") == 1 })
 	st := m.Status()
 	if len(st) != 2 || st[0].Project != "ACME" || st[1].Project != "BETA" || st[1].Connected {
 		t.Errorf("status %+v", st)

@@ -64,5 +64,5 @@ func TestFetchStreamsLargeMessage(t *testing.T) {
 	if res.endSentEarly {
 		t.Error("the server had sent the whole message before the pipeline read its start: the fetch was collected in memory")
 	}
-	eventually(t, "moved", func() bool { return srv.count("Processed") == 1 })
+	e.eventually(t, "moved", func() bool { return srv.count("Processed") == 1 })
 }

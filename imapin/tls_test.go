@@ -83,7 +83,7 @@ func TestTLSModes(t *testing.T) {
 			srv.append(t, "INBOX", mail(1))
 			e := newEnv(t, srv.port, func(m *config.IMAP) { m.TLS, m.InsecureSkipVerify = mode, true })
 			e.manager(t, nil)
-			eventually(t, "ingested over "+mode, func() bool { return srv.count("Processed") == 1 })
+			e.eventually(t, "ingested over "+mode, func() bool { return srv.count("Processed") == 1 })
 		})
 	}
 }
@@ -94,7 +94,7 @@ func TestUntrustedCertificateRefused(t *testing.T) {
 	srv := startMemTLS(t, true)
 	e := newEnv(t, srv.port, func(m *config.IMAP) { m.TLS = "tls" })
 	m := e.manager(t, nil)
-	eventually(t, "error recorded", func() bool { s := m.Status(); return len(s) == 1 && s[0].Errors > 0 })
+	e.eventually(t, "error recorded", func() bool { s := m.Status(); return len(s) == 1 && s[0].Errors > 0 })
 	if s := m.Status()[0]; s.Connected || !strings.Contains(s.LastError, "certificate") {
 		t.Errorf("status %+v", s)
 	}

@@ -25,6 +25,9 @@ type slowReceiver struct {
 	mu      sync.Mutex
 	got     []string
 	failNow error
+	// started, when set, is sent to once a delivery's body is read and
+	// the receiver holds it for delay (the delivery is in flight).
+	started chan struct{}
 }
 
 func (r *slowReceiver) CheckRecipient(_ context.Context, rcpt string) error {
@@ -42,6 +45,9 @@ func (r *slowReceiver) Receive(ctx context.Context, env *Envelope, body io.Reade
 			errs[i] = fmt.Errorf("reading the message: %w", rerr)
 		}
 		return errs
+	}
+	if r.started != nil {
+		r.started <- struct{}{}
 	}
 	select {
 	case <-time.After(r.delay):
@@ -119,7 +125,7 @@ func TestUntrustedRelayRefused(t *testing.T) {
 }
 
 func TestShutdownWaitsThenAborts(t *testing.T) {
-	recv := &slowReceiver{delay: 100 * time.Millisecond}
+	recv := &slowReceiver{delay: 100 * time.Millisecond, started: make(chan struct{}, 1)}
 	s, addr := startServer(t, recv, nil)
 
 	// An idle connection, as an MTA keeps for reuse.
@@ -134,7 +140,7 @@ func TestShutdownWaitsThenAborts(t *testing.T) {
 	// A delivery that finishes within the grace period is acknowledged.
 	done := make(chan error, 1)
 	go func() { done <- sendMsg(addr) }()
-	time.Sleep(30 * time.Millisecond)
+	inFlight(t, recv)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := s.Shutdown(ctx); err != nil {
@@ -156,11 +162,11 @@ func TestShutdownWaitsThenAborts(t *testing.T) {
 }
 
 func TestShutdownAbortsSlowDeliveryWith421(t *testing.T) {
-	recv := &slowReceiver{delay: 10 * time.Second}
+	recv := &slowReceiver{delay: 10 * time.Second, started: make(chan struct{}, 1)}
 	s, addr := startServer(t, recv, nil)
 	done := make(chan error, 1)
 	go func() { done <- sendMsg(addr) }()
-	time.Sleep(50 * time.Millisecond)
+	inFlight(t, recv)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	s.Shutdown(ctx)
@@ -168,5 +174,16 @@ func TestShutdownAbortsSlowDeliveryWith421(t *testing.T) {
 	var se *smtp.SMTPError
 	if !errors.As(err, &se) || se.Code != 421 {
 		t.Fatalf("aborted delivery: %v, want 421 so the sender retries", err)
+	}
+}
+
+// inFlight waits until recv holds a delivery (its body read, the
+// receiver's delay begun), so Shutdown meets it in flight.
+func inFlight(t *testing.T, recv *slowReceiver) {
+	t.Helper()
+	select {
+	case <-recv.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the delivery never reached the receiver")
 	}
 }

@@ -77,6 +77,10 @@ type Sender struct {
 	// OnRepair, when set, is told how many outbox index entries were
 	// repaired (at start-up, or when a scan met one without its row).
 	OnRepair func(n int)
+	// OnHealth, when set, is told after every heartbeat and every problem
+	// recorded — whenever Heartbeat or Health may have changed: for a
+	// supervisor or test that waits for them. It must not block.
+	OnHealth func()
 	// Lease is how long this sender's claim on an item lasts when the
 	// store is shared by several nodes (store.OutboxLeaser): renewed every
 	// Lease/3 while the item is in flight, so another node sends it only
@@ -377,7 +381,10 @@ func (s *Sender) Abort() {
 	}
 }
 
-func (s *Sender) alive() { s.beat.Store(time.Now().UnixNano()) }
+func (s *Sender) alive() {
+	s.beat.Store(time.Now().UnixNano())
+	s.healthChanged()
+}
 
 func (s *Sender) setProblem(err error) {
 	if err == nil {
@@ -385,6 +392,13 @@ func (s *Sender) setProblem(err error) {
 		return
 	}
 	s.problem.Store(&err)
+	s.healthChanged()
+}
+
+func (s *Sender) healthChanged() {
+	if s.OnHealth != nil {
+		s.OnHealth()
+	}
 }
 
 // Heartbeat returns when the sender last showed that it serves its queue:

@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-smtp"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/ticketgate/ticketgate/internal/waitfor"
 	"github.com/ticketgate/ticketgate/mailout"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
@@ -76,6 +77,8 @@ type queue struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	attempts chan string
+	// health is told whenever the sender's heartbeat or health changed.
+	health waitfor.Signal
 
 	mu       sync.Mutex
 	recorded map[string]int // delivered and dequeued, per Message-ID
@@ -134,6 +137,7 @@ func (q *queue) start() {
 		return nil
 	}
 	s.OnRepair = func(n int) { q.mu.Lock(); q.repaired += n; q.mu.Unlock() }
+	s.OnHealth = q.health.Notify
 	ctx, cancel := context.WithCancel(context.Background())
 	q.s, q.cancel, q.done = s, cancel, make(chan struct{})
 	go func() { s.Run(ctx); close(q.done) }()
@@ -553,15 +557,8 @@ func TestSenderHealth(t *testing.T) {
 	db.Close()
 	q.open()
 	q.start()
-	deadline := time.After(10 * time.Second)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for q.s.Health() == nil {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatal("a sender that cannot read its queue stays healthy")
-		}
+	if q.health.Until(10*time.Second, func() bool { return q.s.Health() != nil }) != nil {
+		t.Fatal("a sender that cannot read its queue stays healthy")
 	}
 	t.Logf("health: %v", q.s.Health())
 }

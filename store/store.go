@@ -63,6 +63,12 @@ type Options struct {
 	// TICKETGATE_STORE_RUN_TWICE=1 switches it on for every store opened
 	// (CI's test run sets it).
 	RunTwice bool
+	// OnCommit, when set, is called after every durable commit of Update
+	// functions (once per batch that shares a commit), once the
+	// AfterCommit functions ran: what was committed is visible to View.
+	// It runs on the commit loop, so it must not block or call Update.
+	// For a supervisor or test that waits for what the daemon writes.
+	OnCommit func()
 	Logger   *slog.Logger
 }
 
@@ -93,6 +99,7 @@ type boltDB struct {
 	bufs     bufpool.Pool
 	noSync   bool
 	runTwice bool
+	onCommit func()
 
 	// pendMu guards the blobs placed by CommitPending and not yet
 	// fsynced (pending), the sequence number of the last one placed and of
@@ -163,6 +170,7 @@ func openBolt(dir string, opts Options) (*boltDB, error) {
 		maxBatch: opts.MaxBatch,
 		noSync:   opts.NoSync,
 		runTwice: opts.RunTwice || os.Getenv(RunTwiceEnv) == "1",
+		onCommit: opts.OnCommit,
 		reqs:     make(chan *request, opts.MaxBatch),
 		quit:     make(chan struct{}),
 		loopDone: make(chan struct{}),
@@ -465,6 +473,9 @@ func (s *boltDB) runBatch(batch []*request) {
 			tx.runAfterCommit(s.log)
 			for _, r := range batch {
 				r.done <- nil
+			}
+			if s.onCommit != nil {
+				s.onCommit()
 			}
 			return
 		case errors.As(err, &member):

@@ -301,7 +301,7 @@ func TestSendBig(t *testing.T) {
 // opening its store, until killed.
 func TestMain(m *testing.M) {
 	if addr := os.Getenv("BENCH_FAKE_DAEMON"); addr != "" {
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // the pause TestColdStart measures, not a wait
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			os.Exit(3)

@@ -17,6 +17,7 @@ import (
 	"github.com/ticketgate/ticketgate/admin"
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/daemon"
+	"github.com/ticketgate/ticketgate/internal/waitfor"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
 )
@@ -42,7 +43,8 @@ func TestAdminCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := daemon.Start(cfg, slog.New(slog.DiscardHandler), daemon.Options{})
+	ev := new(waitfor.Signal)
+	d, err := daemon.Start(cfg, slog.New(slog.DiscardHandler), daemon.Options{Changes: ev})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +79,18 @@ func TestAdminCLI(t *testing.T) {
 		t.Fatalf("show unknown: %d %s", code, stderr)
 	}
 
-	time.Sleep(200 * time.Millisecond)
+	// Requeue what the relay refused once (rescheduled an hour on): wait
+	// until every queued mail was tried, looking after every commit.
+	ev.Wait(t, waitLimit, "every queued mail tried once", func() bool {
+		var items []*store.OutboxItem
+		d.Store().View(func(tx store.Tx) error { items, _ = tx.ListOutbox(100); return nil })
+		for _, it := range items {
+			if it.Attempts == 0 {
+				return false
+			}
+		}
+		return len(items) > 0
+	})
 	code, out, _ = runCmd([]string{"outbox", "-c", path}, "")
 	ids := regexp.MustCompile(`(?m)^(\d+)\s+ACME-1\s+c0@customer\.example`).FindStringSubmatch(out)
 	if code != 0 || ids == nil {

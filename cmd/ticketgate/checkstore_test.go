@@ -14,6 +14,7 @@ import (
 
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/daemon"
+	"github.com/ticketgate/ticketgate/internal/waitfor"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -138,7 +139,8 @@ func TestCheckStoreAfterRealMail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := daemon.Start(cfg, slog.New(slog.DiscardHandler), daemon.Options{})
+	ev := new(waitfor.Signal)
+	d, err := daemon.Start(cfg, slog.New(slog.DiscardHandler), daemon.Options{Changes: ev})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +156,7 @@ func TestCheckStoreAfterRealMail(t *testing.T) {
 			t.Fatalf("deliver: %d %s", code, e)
 		}
 	}
-	waitOutbox(t, dir, 3)
+	waitOutbox(t, ev, dir, 3)
 	d.Shutdown(context.Background())
 	code, stdout, stderr := runCmd([]string{"check-store", "-c", path}, "")
 	if code != exitOK {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-smtp"
 
+	"github.com/ticketgate/ticketgate/internal/waitfor"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/store/storetest"
@@ -58,7 +58,7 @@ projects:
 `, freePort(t), smtpPort, sink.Port())), 0o600)
 	addr := fmt.Sprintf("127.0.0.1:%d", smtpPort)
 
-	logs := &daemonLog{}
+	logs := &waitfor.Log{}
 	startDaemon := func() *exec.Cmd { return startServe(t, bin, cfgPath, addr, logs) }
 
 	const total = 300
@@ -105,7 +105,7 @@ projects:
 	cmd := startDaemon()
 	kills := 0
 	for kills < 8 {
-		time.Sleep(time.Duration(30+rand.IntN(250)) * time.Millisecond)
+		time.Sleep(time.Duration(30+rand.IntN(250)) * time.Millisecond) // a random moment to kill at: the test itself
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		kills++
@@ -123,12 +123,12 @@ projects:
 		t.Fatalf("only %d of %d messages acknowledged", len(acked), total)
 	}
 
-	// Every acknowledged message's auto-reply reaches the relay.
-	deadline := time.Now().Add(30 * time.Second)
+	// Every acknowledged message's auto-reply reaches the relay: looked
+	// at again with every mail the sink accepts.
 	var byReq map[string][]string
-	for {
-		byReq = map[string][]string{}
-		for _, m := range sink.Messages() {
+	repliesByRequest := func(msgs []mailouttest.Message) map[string][]string {
+		out := map[string][]string{}
+		for _, m := range msgs {
 			r, err := mail.CreateReader(bytes.NewReader(m.Data))
 			if err != nil {
 				continue
@@ -136,14 +136,13 @@ projects:
 			irt, _ := r.Header.MsgIDList("In-Reply-To")
 			id, _ := r.Header.MessageID()
 			if len(irt) == 1 {
-				byReq[irt[0]] = append(byReq[irt[0]], id)
+				out[irt[0]] = append(out[irt[0]], id)
 			}
 		}
-		if len(byReq) >= total || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+		return out
 	}
+	msgs, _ := sink.WaitUntil(func(m []mailouttest.Message) bool { return len(repliesByRequest(m)) >= total }, 30*time.Second)
+	byReq = repliesByRequest(msgs)
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("daemon exit after SIGTERM: %v", err)
@@ -192,53 +191,6 @@ func sendOnce(addr, from, raw string) error {
 		return err
 	}
 	c.Quit()
-	return nil
-}
-
-// daemonLog collects a daemon's stderr across restarts.
-type daemonLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-	// onWrite, when set, is told of every write (a test waiting for a
-	// log line looks again then).
-	onWrite func()
-}
-
-func (l *daemonLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	n, err := l.b.Write(p)
-	l.mu.Unlock()
-	if l.onWrite != nil {
-		l.onWrite()
-	}
-	return n, err
-}
-
-func (l *daemonLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// startServe starts `ticketgate serve -c cfgPath` and waits until addr
-// accepts connections.
-func startServe(t *testing.T, bin, cfgPath, addr string, logs *daemonLog) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(bin, "serve", "-c", cfgPath)
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return cmd
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	cmd.Process.Kill()
-	t.Fatalf("daemon did not come up:\n%s", logs.String())
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ticketgate/ticketgate/internal/dovecottest"
+	"github.com/ticketgate/ticketgate/internal/waitfor"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/store/storetest"
 )
@@ -63,10 +64,14 @@ projects:
       max_attempts: 50
 `, webPort, dc.Host, dc.Port, dovecottest.User), 0o600)
 
-	logs := &daemonLog{}
+	logs := &waitfor.Log{}
 	webAddr := fmt.Sprintf("127.0.0.1:%d", webPort)
 	startDaemon := func() *exec.Cmd { return startServe(t, bin, cfgPath, webAddr, logs) }
 
+	// Dovecot tells a client idling in the INBOX of every message moved
+	// out of it: the waits below look again then.
+	inboxChanged := new(waitfor.Signal)
+	dc.Watch(t, "INBOX", inboxChanged.Notify)
 	cmd := startDaemon()
 	kills := 0
 	progress := []int{}
@@ -74,20 +79,15 @@ projects:
 		// Kill mid-batch: once this run has moved a message, at a random
 		// moment within the next few messages.
 		before := dovecottest.Count(t, c, "INBOX")
-		for wait := time.Now().Add(10 * time.Second); dovecottest.Count(t, c, "INBOX") == before && time.Now().Before(wait); {
-			time.Sleep(time.Millisecond)
-		}
-		time.Sleep(time.Duration(rand.IntN(15000)) * time.Microsecond)
+		inboxChanged.Until(10*time.Second, func() bool { return dovecottest.Count(t, c, "INBOX") < before })
+		time.Sleep(time.Duration(rand.IntN(15000)) * time.Microsecond) // the random moment: part of the test
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		kills++
 		progress = append(progress, total-dovecottest.Count(t, c, "INBOX"))
 		cmd = startDaemon()
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for dovecottest.Count(t, c, "INBOX") > 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	inboxChanged.Until(60*time.Second, func() bool { return dovecottest.Count(t, c, "INBOX") == 0 })
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("daemon exit after SIGTERM: %v", err)

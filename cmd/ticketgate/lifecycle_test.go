@@ -8,12 +8,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/ticketgate/ticketgate/internal/waitfor"
 )
 
 // buildBinary builds ./cmd/ticketgate into dir once per test.
@@ -65,19 +69,14 @@ func expectNotify(t *testing.T, ch <-chan string, want string) {
 	}
 }
 
-func outboxCount(t *testing.T, dir string) int {
-	entries, _ := os.ReadDir(filepath.Join(dir, "outbox", "new"))
-	return len(entries)
-}
-
-func waitOutbox(t *testing.T, dir string, n int) {
+// waitDelivered waits until logs hold n audit lines of delivered mails
+// (the maildir transport wrote the file first) and checks that outbox/new
+// in dir has them.
+func waitDelivered(t *testing.T, logs *waitfor.Log, dir string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for outboxCount(t, dir) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("outbox has %d messages, want %d", outboxCount(t, dir), n)
-		}
-		time.Sleep(20 * time.Millisecond)
+	logs.WaitLines(t, waitLimit, fmt.Sprintf("%d delivered mails", n), n, deliveredLine)
+	if got := outboxCount(dir); got < n {
+		t.Fatalf("outbox has %d messages after %d deliveries", got, n)
 	}
 }
 
@@ -105,8 +104,8 @@ func TestLifecycle(t *testing.T) {
 	// WATCHDOG_PID must name the daemon: the shell execs it, keeping $$.
 	cmd := exec.Command("/bin/sh", "-c", `WATCHDOG_PID=$$ exec "$0" serve -c "$1"`, bin, path)
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=400000")
-	var logs strings.Builder
-	cmd.Stderr = &logs
+	logs := &waitfor.Log{}
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +135,7 @@ func TestLifecycle(t *testing.T) {
 		}
 	}
 	send(1)
-	waitOutbox(t, dir, 2) // auto-reply + agent notification
+	waitDelivered(t, logs, dir, 2) // auto-reply + agent notification
 
 	// A broken config: the daemon keeps running on the old one.
 	os.WriteFile(path, []byte("projects: [{key: broken}]\nunknown_key: 1\n"), 0o600)
@@ -144,7 +143,7 @@ func TestLifecycle(t *testing.T) {
 	expectNotify(t, notes, "RELOADING=1")
 	expectNotify(t, notes, "READY=1")
 	send(2)
-	waitOutbox(t, dir, 4)
+	waitDelivered(t, logs, dir, 4)
 
 	// Switch off the customer auto-reply: the next request gets none.
 	os.WriteFile(path, append(good, []byte("    notifications: { customer: { request_created: false } }\n")...), 0o600)
@@ -152,10 +151,12 @@ func TestLifecycle(t *testing.T) {
 	expectNotify(t, notes, "RELOADING=1")
 	expectNotify(t, notes, "READY=1")
 	send(3)
-	waitOutbox(t, dir, 5)
-	time.Sleep(300 * time.Millisecond)
-	if n := outboxCount(t, dir); n != 5 {
-		t.Fatalf("after switching request_created off: %d mails, want 5 (only the agent's)", n)
+	waitDelivered(t, logs, dir, 5)
+	// An auto-reply would have been queued in the transaction that queued
+	// the agent's mail, just delivered: it would be in the outbox now, or
+	// in outbox/new.
+	if depth := scrapeOutboxDepth(t, metricsAddr); depth != 0 || outboxCount(dir) != 5 {
+		t.Fatalf("after switching request_created off: %d mails and %v queued, want 5 (only the agent's) and none", outboxCount(dir), depth)
 	}
 
 	// A new project: refused before the reload, served after it.
@@ -171,7 +172,7 @@ func TestLifecycle(t *testing.T) {
 	if err := sendTo(smtpAddr, "beta@help.example.org", beta); err != nil {
 		t.Fatalf("mail to the project added by reload: %v", err)
 	}
-	waitOutbox(t, dir, 7) // BETA's auto-reply and agent notification
+	waitDelivered(t, logs, dir, 7) // BETA's auto-reply and agent notification
 	expectNotify(t, notes, "WATCHDOG=1")
 
 	cmd.Process.Signal(syscall.SIGTERM)
@@ -212,4 +213,25 @@ func regexpFind(s, pattern string) string {
 		return ""
 	}
 	return m[1]
+}
+
+// scrapeOutboxDepth reads ticketgate_outbox_depth from the daemon's
+// metrics listener once.
+func scrapeOutboxDepth(t *testing.T, metricsAddr string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^ticketgate_outbox_depth (\S+)$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no ticketgate_outbox_depth in /metrics:\n%.400s", b)
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/user"
@@ -14,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/daemon"
 	"github.com/ticketgate/ticketgate/store"
 )
@@ -36,15 +33,7 @@ func freePort(t *testing.T) int {
 // in this process, shut down when the test ends.
 func serveInProcess(t *testing.T, path string) *daemon.Daemon {
 	t.Helper()
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := daemon.Start(cfg, slog.New(slog.DiscardHandler), daemon.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Shutdown(context.Background()) })
+	d, _ := serveWatched(t, path)
 	return d
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"github.com/ticketgate/ticketgate/internal/pgtest"
+	"github.com/ticketgate/ticketgate/internal/waitfor"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/store/postgres"
@@ -43,7 +44,7 @@ const (
 // node is one `ticketgate serve` process of the test, restartable.
 type node struct {
 	cfg, smtp string
-	logs      *daemonLog
+	logs      *waitfor.Log
 	cmd       *exec.Cmd
 }
 
@@ -68,7 +69,7 @@ func TestTwoNodesOneKilled(t *testing.T) {
 		t.Skip("builds and kills the real binary; skipped with -short")
 	}
 	srv := pgtest.Start(t)
-	ev := newChanges()
+	ev := new(waitfor.Signal)
 	mbox := startMemIMAP(t, ev)
 	for i := range nodesIMAPBefore {
 		mbox.append(t, nodeIMAPMail(i))
@@ -86,7 +87,7 @@ func TestTwoNodesOneKilled(t *testing.T) {
 		nd := filepath.Join(dir, fmt.Sprintf("node%d", i))
 		os.MkdirAll(nd, 0o750)
 		smtpPort := freePort(t)
-		n := &node{cfg: filepath.Join(nd, "config.yaml"), smtp: fmt.Sprintf("127.0.0.1:%d", smtpPort), logs: &daemonLog{onWrite: ev.signal}}
+		n := &node{cfg: filepath.Join(nd, "config.yaml"), smtp: fmt.Sprintf("127.0.0.1:%d", smtpPort), logs: &waitfor.Log{OnWrite: ev.Notify}}
 		os.WriteFile(n.cfg, fmt.Appendf(nil, `data_dir: ./data
 log: { level: info }
 web: { listen: "127.0.0.1:%d", base_url: "http://127.0.0.1" }
@@ -149,7 +150,7 @@ projects:
 				for try := i; ; try++ {
 					if sendOnce(nodes[try%2].smtp, from, raw) == nil {
 						acked.Add(1)
-						ev.signal()
+						ev.Notify()
 						break
 					}
 					select {
@@ -162,23 +163,23 @@ projects:
 		}()
 	}
 
-	ev.waitFor(t, time.Minute, "a node reading the mailbox", func() bool { return nodes[0].reads() || nodes[1].reads() })
+	ev.Wait(t, time.Minute, "a node reading the mailbox", func() bool { return nodes[0].reads() || nodes[1].reads() })
 	victim := 0
 	if nodes[1].reads() {
 		victim = 1
 	}
 	other := nodes[1-victim]
 	killAt := int64(200 + rand.IntN(nodesSMTP-700))
-	ev.waitFor(t, 3*time.Minute, fmt.Sprintf("%d messages acknowledged", killAt), func() bool { return acked.Load() >= killAt })
+	ev.Wait(t, 3*time.Minute, fmt.Sprintf("%d messages acknowledged", killAt), func() bool { return acked.Load() >= killAt })
 	nodes[victim].cmd.Process.Signal(syscall.SIGKILL)
 	nodes[victim].cmd.Wait()
 	killed := time.Now()
-	ev.waitFor(t, 30*time.Second, "the other node takes the mailbox over within 30 s", other.reads)
+	ev.Wait(t, 30*time.Second, "the other node takes the mailbox over within 30 s", other.reads)
 	takeover := time.Since(killed)
 	for i := range nodesIMAPAfter {
 		mbox.append(t, nodeIMAPMail(nodesIMAPBefore+i))
 	}
-	nodes[victim].logs = &daemonLog{onWrite: ev.signal}
+	nodes[victim].logs = &waitfor.Log{OnWrite: ev.Notify}
 	start(nodes[victim])
 
 	done := make(chan struct{})
@@ -210,7 +211,7 @@ projects:
 	}
 
 	imapTotal := nodesIMAPBefore + nodesIMAPAfter
-	ev.waitFor(t, 2*time.Minute, "the mailbox read to the end", func() bool {
+	ev.Wait(t, 2*time.Minute, "the mailbox read to the end", func() bool {
 		return mbox.count("INBOX") == 0 && mbox.count("Processed") == imapTotal
 	})
 	customers := nodesSMTP + imapTotal + nodesBoth
@@ -321,63 +322,21 @@ func repliesByCustomer(msgs []mailouttest.Message) map[string]map[string]bool {
 	return out
 }
 
-// changes tells waiters that something a test waits for may have
-// changed: a node wrote to its log, a message was acknowledged, the IMAP
-// server answered a command.
-type changes struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func newChanges() *changes { return &changes{ch: make(chan struct{})} }
-
-func (c *changes) signal() {
-	c.mu.Lock()
-	close(c.ch)
-	c.ch = make(chan struct{})
-	c.mu.Unlock()
-}
-
-func (c *changes) next() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ch
-}
-
-// waitFor looks at cond at every change until it holds; the test fails
-// when it does not within limit.
-func (c *changes) waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	timer := time.NewTimer(limit)
-	defer timer.Stop()
-	for {
-		next := c.next()
-		if cond() {
-			return
-		}
-		select {
-		case <-next:
-		case <-timer.C:
-			t.Fatalf("gave up after %v waiting for %s", limit, what)
-		}
-	}
-}
-
 // signalConn is a connection of the IMAP server that signals every answer.
 type signalConn struct {
 	net.Conn
-	ev *changes
+	ev *waitfor.Signal
 }
 
 func (c signalConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
-	c.ev.signal()
+	c.ev.Notify()
 	return n, err
 }
 
 type signalListener struct {
 	net.Listener
-	ev *changes
+	ev *waitfor.Signal
 }
 
 func (l signalListener) Accept() (net.Conn, error) {
@@ -401,7 +360,7 @@ type memIMAP struct {
 	user *imapmemserver.User
 }
 
-func startMemIMAP(t *testing.T, ev *changes) *memIMAP {
+func startMemIMAP(t *testing.T, ev *waitfor.Signal) *memIMAP {
 	t.Helper()
 	mem := imapmemserver.New()
 	u := imapmemserver.NewUser(memIMAPUser, memIMAPPassword)

@@ -5,10 +5,10 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/store/storetest"
 )
 
 func TestAgentOperationsCLI(t *testing.T) {
@@ -37,24 +37,34 @@ func TestAgentOperationsCLI(t *testing.T) {
 		}
 		return out + stderr
 	}
+	to := func(msgs []mailouttest.Message, addr string) []mailouttest.Message {
+		var got []mailouttest.Message
+		for _, m := range msgs {
+			if m.To[0] == addr {
+				got = append(got, m)
+			}
+		}
+		return got
+	}
 	mailsTo := func(addr string, n int) []mailouttest.Message {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			var got []mailouttest.Message
-			for _, m := range sink.Messages() {
-				if m.To[0] == addr {
-					got = append(got, m)
-				}
-			}
-			if len(got) >= n || time.Now().After(deadline) {
-				if len(got) != n {
-					t.Fatalf("%s got %d mails, want %d", addr, len(got), n)
-				}
-				return got
-			}
-			time.Sleep(20 * time.Millisecond)
+		msgs, _ := sink.WaitUntil(func(m []mailouttest.Message) bool { return len(to(m, addr)) >= n }, waitLimit)
+		if got := to(msgs, addr); len(got) != n {
+			t.Fatalf("%s got %d mails, want %d", addr, len(got), n)
 		}
+		return to(msgs, addr)
+	}
+	// settle waits until the sink holds every mail queued so far (one
+	// queued event each, written in the transaction that queued it): what
+	// was wrongly queued is then at the sink.
+	settle := func() []mailouttest.Message {
+		t.Helper()
+		n := storetest.Queued(t, d.Store())
+		msgs, err := sink.WaitFor(n, waitLimit)
+		if err != nil {
+			t.Fatalf("waiting for the %d mails queued: %v", n, err)
+		}
+		return msgs
 	}
 	ticket := func(key string) *store.Ticket {
 		var tk *store.Ticket
@@ -96,14 +106,10 @@ func TestAgentOperationsCLI(t *testing.T) {
 	// Bob gets the note. (Mail is delivered at least once and the
 	// sender's workers deliver in any order, so the test looks for it
 	// rather than counting.)
-	found := false
-	for deadline := time.Now().Add(5 * time.Second); !found && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		for _, m := range sink.Messages() {
-			found = found || m.To[0] == "bob@example.com" && strings.Contains(string(m.Data), "He owes us money.")
-		}
-	}
-	if !found {
-		t.Fatal("the other agent did not get the note")
+	if _, err := sink.WaitMessage(func(m mailouttest.Message) bool {
+		return m.To[0] == "bob@example.com" && strings.Contains(string(m.Data), "He owes us money.")
+	}, waitLimit); err != nil {
+		t.Fatalf("the other agent did not get the note: %v", err)
 	}
 	for _, m := range sink.Messages() {
 		if m.To[0] == "carl@customer.example" && strings.Contains(string(m.Data), "owes us money") {
@@ -154,15 +160,13 @@ func TestAgentOperationsCLI(t *testing.T) {
 	// Spam: cancelled, reporter blocked, their next mail answers nobody.
 	deliver("spammer@evil.example", "Cheap pills", "s1@evil.example")
 	mailsTo("spammer@evil.example", 1) // its auto-reply went out before anyone knew
-	time.Sleep(200 * time.Millisecond)
-	before := len(sink.Messages())
+	before := len(settle())
 	op(0, "spam", "ACME-3")
 	if tk := ticket("ACME-3"); tk.Status != "cancelled" {
 		t.Fatalf("spam ticket: %s", tk.Status)
 	}
 	deliver("spammer@evil.example", "More pills", "s2@evil.example")
-	time.Sleep(300 * time.Millisecond)
-	for _, m := range sink.Messages()[before:] {
+	for _, m := range settle()[before:] {
 		if m.To[0] == "spammer@evil.example" || strings.Contains(string(m.Data), "More pills") {
 			t.Fatalf("blocked sender answered or announced: %v", m.To)
 		}

@@ -124,7 +124,7 @@ func TestPostfixPipeTransport(t *testing.T) {
 	os.WriteFile(path, []byte(strings.Replace(string(raw), "admin:\n", "admin:\n  socket_group: "+group.Name+"\n", 1)), 0o600)
 	os.Chmod(path, 0o644)
 	os.Mkdir(filepath.Join(dir, "data"), 0o755)
-	d := serveInProcess(t, path)
+	d, ev := serveWatched(t, path)
 
 	pf := filepath.Join(dir, "postfix")
 	for _, sub := range []string{"", "queue", "data"} {
@@ -168,19 +168,17 @@ func TestPostfixPipeTransport(t *testing.T) {
 	}
 	waitMessages := func(key string, n int) []*store.Message {
 		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			var msgs []*store.Message
+		// Postfix hands the mail on by itself (sendmail returns once it is
+		// queued): look again after every commit of the daemon.
+		var msgs []*store.Message
+		if ev.Until(60*time.Second, func() bool {
 			d.Store().View(func(tx store.Tx) error { msgs, _ = tx.TicketMessages(key); return nil })
-			if len(msgs) >= n {
-				return msgs
-			}
-			if time.Now().After(deadline) {
-				log, _ := os.ReadFile(filepath.Join(pf, "maillog"))
-				t.Fatalf("%s has %d message(s), want %d; Postfix log:\n%s", key, len(msgs), n, lastLines(string(log), 30))
-			}
-			time.Sleep(50 * time.Millisecond)
+			return len(msgs) >= n
+		}) != nil {
+			log, _ := os.ReadFile(filepath.Join(pf, "maillog"))
+			t.Fatalf("%s has %d message(s), want %d; Postfix log:\n%s", key, len(msgs), n, lastLines(string(log), 30))
 		}
+		return msgs
 	}
 
 	sendmail("carl@customer.example", "acme@support.example.com",

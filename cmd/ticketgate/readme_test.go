@@ -10,10 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/daemon"
+	"github.com/ticketgate/ticketgate/internal/waitfor"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -116,13 +116,14 @@ func TestREADMECommands(t *testing.T) {
 	t.Setenv("TICKETGATE_AS", "")
 
 	var d *daemon.Daemon
+	ev := new(waitfor.Signal) // told of the daemon's changes, across restarts
 	start := func() {
 		t.Helper()
 		cfg, err := config.Load(cfgPath)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d, err = daemon.Start(cfg, slog.New(slog.DiscardHandler), daemon.Options{}); err != nil {
+		if d, err = daemon.Start(cfg, slog.New(slog.DiscardHandler), daemon.Options{Changes: ev}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -173,7 +174,7 @@ func TestREADMECommands(t *testing.T) {
 			}
 		default:
 			if c.section != "Try it" && !checkedDemo {
-				checkDemo(t, d, dir)
+				checkDemo(t, d, ev, dir)
 				checkedDemo = true
 			}
 			if c.section != "Try it" && !setUp {
@@ -212,7 +213,7 @@ func TestREADMECommands(t *testing.T) {
 
 // checkDemo: after "Try it", Alice's answer is a public comment and
 // Carl's copy is in the outbound maildir.
-func checkDemo(t *testing.T, d *daemon.Daemon, dir string) {
+func checkDemo(t *testing.T, d *daemon.Daemon, ev *waitfor.Signal, dir string) {
 	t.Helper()
 	var msgs []*store.Message
 	d.Store().View(func(tx store.Tx) error { msgs, _ = tx.TicketMessages("ACME-1"); return nil })
@@ -225,19 +226,20 @@ func checkDemo(t *testing.T, d *daemon.Daemon, dir string) {
 	if alice == nil || alice.Internal || alice.Held != "" {
 		t.Fatalf("the demo's agent answer is not a public comment: %+v", alice)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	// The maildir transport writes the file before the commit that takes
+	// the mail out of the queue: look again after every commit.
+	carlsCopy := func() bool {
 		entries, _ := os.ReadDir(filepath.Join(dir, "data", "outbox", "new"))
 		for _, e := range entries {
 			b, _ := os.ReadFile(filepath.Join(dir, "data", "outbox", "new", e.Name()))
 			if strings.Contains(string(b), "To: carl@customer.example") && strings.Contains(string(b), "A technician is on the way.") {
-				return
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("Carl's copy of the agent's answer is not in data/outbox/new")
-		}
-		time.Sleep(20 * time.Millisecond)
+		return false
+	}
+	if ev.Until(waitLimit, carlsCopy) != nil {
+		t.Fatal("Carl's copy of the agent's answer is not in data/outbox/new")
 	}
 }
 

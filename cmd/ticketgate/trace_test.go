@@ -4,7 +4,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestTraceCLI: a mail handed over by `deliver` can be traced by its
@@ -14,26 +13,25 @@ import (
 func TestTraceCLI(t *testing.T) {
 	dir := t.TempDir()
 	path := writeConfig(t, dir, "")
-	serveInProcess(t, path)
+	_, ev := serveWatched(t, path)
 
 	raw := "From: Carl <carl@customer.example>\nTo: acme@support.example.com\nSubject: trace me\nMessage-ID: <CLI-Trace@Customer.EXAMPLE>\n\nhello\n"
 	if code, _, e := runCmd([]string{"deliver", "-c", path}, raw); code != 0 {
 		t.Fatalf("deliver: %d %s", code, e)
 	}
-	waitOutbox(t, dir, 2)
+	waitOutbox(t, ev, dir, 2)
 
+	// The deliveries' audit events are written by commits of their own:
+	// the trace is asked again after every commit.
 	var out string
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		code, o, e := runCmd([]string{"trace", "-c", path, "<CLI-Trace@Customer.EXAMPLE>"}, "")
-		out = o
-		if code == 0 && strings.Count(out, "delivered") == 2 || time.Now().After(deadline) {
-			if code != 0 {
-				t.Fatalf("trace: exit %d %s", code, e)
-			}
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+	var code int
+	var e string
+	ev.Until(waitLimit, func() bool {
+		code, out, e = runCmd([]string{"trace", "-c", path, "<CLI-Trace@Customer.EXAMPLE>"}, "")
+		return code == 0 && strings.Count(out, "delivered") == 2
+	})
+	if code != 0 {
+		t.Fatalf("trace: exit %d %s", code, e)
 	}
 	t.Logf("trace:\n%s", out)
 	for _, want := range []string{"<CLI-Trace@customer.example>", "received    via pipe from carl@customer.example for ACME", "new_ticket  opened ACME-1",

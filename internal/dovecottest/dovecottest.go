@@ -77,6 +77,9 @@ func Start(tb testing.TB) *Server {
 		tb.Fatalf("dovecottest: start: %v", err)
 	}
 	tb.Cleanup(s.Stop)
+	// Dovecot gives this test no sign that it listens (no sd_notify
+	// outside systemd): a short dial loop with a deadline is the one wait
+	// here that polls.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", s.Addr(), time.Second)
@@ -133,6 +136,38 @@ func (s *Server) Client(tb testing.TB) *imapclient.Client {
 		tb.Fatalf("dovecottest: login: %v", err)
 	}
 	return c
+}
+
+// Watch calls notify after every change Dovecot reports for mailbox (a
+// message added, moved out or expunged) until the test ends, through a
+// client of its own that IDLEs in it: a test waits for what a daemon does
+// to the mailbox instead of polling it. notify must not block.
+func (s *Server) Watch(tb testing.TB, mailbox string, notify func()) {
+	tb.Helper()
+	c, err := imapclient.DialInsecure(s.Addr(), &imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+		Expunge: func(uint32) { notify() },
+		Mailbox: func(*imapclient.UnilateralDataMailbox) { notify() },
+	}})
+	if err != nil {
+		tb.Fatalf("dovecottest: dial: %v", err)
+	}
+	if err := c.Login(User, Password).Wait(); err != nil {
+		c.Close()
+		tb.Fatalf("dovecottest: login: %v", err)
+	}
+	if _, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		c.Close()
+		tb.Fatalf("dovecottest: select %s: %v", mailbox, err)
+	}
+	idle, err := c.Idle()
+	if err != nil {
+		c.Close()
+		tb.Fatalf("dovecottest: idle in %s: %v", mailbox, err)
+	}
+	tb.Cleanup(func() {
+		idle.Close()
+		c.Close()
+	})
 }
 
 // Append adds raw to mailbox (created if needed) and returns its UID.

@@ -267,17 +267,15 @@ func (s *Sink) WaitFor(n int, timeout time.Duration) ([]Message, error) {
 
 // WaitUntil waits until cond holds for the messages received so far,
 // looking again at every new message, and returns them; after timeout it
-// returns what it has with an error.
+// returns what it has with an error. cond must not change the messages it
+// is shown.
 func (s *Sink) WaitUntil(cond func([]Message) bool, timeout time.Duration) ([]Message, error) {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	for {
-		s.mu.Lock()
-		msgs := cloneMessages(s.messages)
-		changed := s.changed
-		s.mu.Unlock()
+		msgs, changed := s.snapshot()
 		if cond(msgs) {
-			return msgs, nil
+			return cloneMessages(msgs), nil
 		}
 		select {
 		case <-changed:
@@ -310,13 +308,10 @@ func (s *Sink) WaitMessage(match func(Message) bool, timeout time.Duration) (Mes
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	for {
-		s.mu.Lock()
-		msgs := cloneMessages(s.messages)
-		changed := s.changed
-		s.mu.Unlock()
+		msgs, changed := s.snapshot()
 		for _, m := range msgs {
 			if match(m) {
-				return m, nil
+				return cloneMessages([]Message{m})[0], nil
 			}
 		}
 		select {
@@ -445,6 +440,18 @@ func (s *Sink) record(m Message) {
 	s.messages = append(s.messages, m)
 	close(s.changed)
 	s.changed = make(chan struct{})
+}
+
+// snapshot returns the messages so far without copying them (they are
+// only ever appended, and a recorded one is never changed: the slice is
+// capped, so a later append cannot write into it) and the channel closed
+// at the next one. A waiter looks at every new message, so copying them
+// all each time made a wait for n messages cost n² copies under the lock
+// the SMTP sessions need.
+func (s *Sink) snapshot() ([]Message, <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.messages[:len(s.messages):len(s.messages)], s.changed
 }
 
 func cloneMessages(in []Message) []Message {

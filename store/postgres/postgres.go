@@ -48,6 +48,9 @@ type Options struct {
 	// ReadOnly opens for checking (`ticketgate check-store`): no
 	// migration, and a schema of another version is refused.
 	ReadOnly bool
+	// OnCommit is store.Options.OnCommit: called after every commit of an
+	// Update function, once its AfterCommit functions ran.
+	OnCommit func()
 	Logger   *slog.Logger
 }
 
@@ -62,6 +65,7 @@ type DB struct {
 	tmpDir       string
 	log          *slog.Logger
 	runTwice     bool
+	onCommit     func()
 	installation string
 
 	mu     sync.RWMutex // guards closed against concurrent Update/Close
@@ -130,6 +134,7 @@ func Open(ctx context.Context, dsn, dir string, opts Options) (*DB, error) {
 		tmpDir:       tmp,
 		log:          opts.Logger,
 		runTwice:     opts.RunTwice || os.Getenv(store.RunTwiceEnv) == "1",
+		onCommit:     opts.OnCommit,
 		installation: id,
 	}, nil
 }
@@ -225,6 +230,9 @@ func (s *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 		case err == nil:
 			s.setCommitErr(nil)
 			tx.runAfterCommit(s.log)
+			if s.onCommit != nil {
+				s.onCommit()
+			}
 		case errors.As(err, &fe):
 			if errors.Is(fe.err, errStorage) {
 				// A statement the database refused (read-only, out

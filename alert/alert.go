@@ -198,6 +198,8 @@ func advice(c Cause) string {
 	switch {
 	case strings.HasPrefix(c.Key, KeyMailbox):
 		return "No mail is read from this mailbox until it works. Check the IMAP password or OAuth2 grant (password_file, oauth2 token), and that the server is reachable.\n"
+	case strings.HasPrefix(c.Key, KeyOAuth2):
+		return "The OAuth2 token endpoint refuses to refresh the mailbox's access token, so no mail is read from it. The grant may have been revoked or have expired (a password change, an admin's consent withdrawn): sign in again and write a new refresh token to refresh_token_file, or check client_id, client_secret_file and token_url.\n"
 	case c.Key == KeyOutbox:
 		return "Mail to customers and agents is not leaving. See `ticketgate outbox` and /readyz.\n"
 	case c.Key == KeyRelay:
@@ -209,13 +211,22 @@ func advice(c Cause) string {
 // Cause keys.
 const (
 	KeyMailbox = "mailbox "
-	KeyOutbox  = "outbox"
-	KeyRelay   = "relay"
+	// KeyOAuth2 is a mailbox whose OAuth2 access token cannot be
+	// refreshed: its own cause, since the fix is a new grant, not a
+	// password or the server.
+	KeyOAuth2 = "oauth2_refresh "
+	KeyOutbox = "outbox"
+	KeyRelay  = "relay"
 )
 
 // MailboxCause is the cause of one project's mailbox.
 func MailboxCause(project, mailbox string) Cause {
 	return Cause{Key: KeyMailbox + project + "/" + mailbox, Project: project}
+}
+
+// OAuth2Cause is the OAuth2 token refresh of one project's mailbox.
+func OAuth2Cause(project, mailbox string) Cause {
+	return Cause{Key: KeyOAuth2 + project + "/" + mailbox, Project: project}
 }
 
 // Active lists the causes failing now, oldest first.

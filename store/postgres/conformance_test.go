@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ticketgate/ticketgate/internal/pgtest"
 	"github.com/ticketgate/ticketgate/store"
@@ -57,6 +58,28 @@ func TestConformance(t *testing.T) {
 				sql = "UPDATE ticket_seq SET last = -1 WHERE project = $1"
 			case storetest.DamageMessageIDRef:
 				sql = "UPDATE msgids SET ref = '\\x017b67617262616765' WHERE project = $1 AND msgid = $2 AND hash = $3"
+			case storetest.DamageTimerEntry, storetest.DamageStaleTimer, storetest.DamageFactsEntry:
+				p, n, ok := store.SplitTicketKey(args[0])
+				if !ok {
+					t.Fatalf("not a ticket key: %q", args[0])
+				}
+				var at int64
+				if len(args) > 1 {
+					tm, err := time.Parse(time.RFC3339Nano, args[1])
+					if err != nil {
+						t.Fatal(err)
+					}
+					at = tm.UnixNano()
+				}
+				switch what {
+				case storetest.DamageTimerEntry:
+					c.srv.Exec(t, dbName(dir), "DELETE FROM ticket_timers WHERE kind = 'w' AND at = $1 AND project = $2 AND number = $3", at, p, int64(n))
+				case storetest.DamageStaleTimer:
+					c.srv.Exec(t, dbName(dir), "INSERT INTO ticket_timers VALUES ('w', $1, $2, $3)", at, p, int64(n))
+				default:
+					c.srv.Exec(t, dbName(dir), "DELETE FROM ticket_facts WHERE project = $1 AND number = $2", p, int64(n))
+				}
+				return
 			default:
 				t.Fatalf("unknown damage %d", what)
 			}

@@ -28,6 +28,12 @@ const (
 	DamageOrganization                // args: project, name
 	DamageTicketCounter               // args: project
 	DamageMessageIDRef                // args: project, Message-ID, content hash
+
+	// Index damage (issue 21), for check-store's cross-checks of the
+	// indexes against the tickets: an entry removed, or one left behind.
+	DamageTimerEntry // args: ticket key, wake time (RFC 3339, nanoseconds): its timer index entry is removed
+	DamageFactsEntry // args: ticket key: its report facts are removed
+	DamageStaleTimer // args: ticket key, time: a wake entry for a time the ticket does not have is added
 )
 
 // Backend is what the conformance suite needs of a store implementation.
@@ -75,6 +81,7 @@ func Run(t *testing.T, b Backend) {
 		{"Migration", s.migration},
 		{"TicketTimers", s.ticketTimers},
 		{"TicketFacts", s.ticketFacts},
+		{"CheckTimerAndFactsIndexes", s.checkIndexes},
 		{"Drafts", s.drafts}, // issue 17
 		{"DeskSignInAndSessions", s.desk},
 		{"SearchFeed", s.searchFeed},

@@ -92,6 +92,7 @@ func TestConformance(t *testing.T) {
 		Age: func(t testing.TB, dir string) {
 			c.srv.Exec(t, dbName(dir), `DROP TABLE audit; DROP SEQUENCE audit_seq;
 				DROP TABLE hooks; DROP SEQUENCE hooks_id_seq;
+				ALTER TABLE tokens DROP COLUMN prune_at;
 				ALTER TABLE outbox DROP COLUMN lease_owner, DROP COLUMN lease_until;
 				DROP TABLE ticket_timers; DROP TABLE ticket_facts; DROP TABLE desk_signin; DROP TABLE desk_sessions; DROP TABLE search_cursor;
 				DROP TABLE drafts; DROP TABLE draft_seq;

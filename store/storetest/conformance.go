@@ -82,6 +82,7 @@ func Run(t *testing.T, b Backend) {
 		{"TicketTimers", s.ticketTimers},
 		{"TicketFacts", s.ticketFacts},
 		{"CheckTimerAndFactsIndexes", s.checkIndexes},
+		{"BounceTokenPruning", s.tokenPrune},
 		{"Drafts", s.drafts}, // issue 17
 		{"DeskSignInAndSessions", s.desk},
 		{"SearchFeed", s.searchFeed},
@@ -724,7 +725,11 @@ func (s *suite) migration(t *testing.T) {
 			return err
 		}
 		tk.Resolved = resolvedAt
-		return tx.PutTicket(tk)
+		if err := tx.PutTicket(tk); err != nil {
+			return err
+		}
+		// A bounce token: the migration indexes it for pruning (issue 21).
+		return tx.PutToken(&store.Token{Token: "b-1", Kind: store.TokenBounce, Project: "ACME", Ticket: "ACME-2", Expires: resolvedAt})
 	})
 	id := db.InstallationID()
 	db.Close()
@@ -763,6 +768,12 @@ func (s *suite) migration(t *testing.T) {
 		last, err := tx.LastTicketNumber("ACME")
 		if err != nil || last != 5 {
 			t.Errorf("counter after migrating: %d %v", last, err)
+		}
+		return nil
+	})
+	update(t, db, func(tx store.Tx) error {
+		if n, err := tx.PruneBounceTokens(resolvedAt, 10); err != nil || n != 1 {
+			t.Errorf("pruned %d bounce tokens after migrating, want 1: %v", n, err)
 		}
 		return nil
 	})

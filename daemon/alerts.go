@@ -108,6 +108,7 @@ func (d *Daemon) startAlerts() {
 		OnSent: func(mail alert.Mail) {
 			m.Sent(mail.Recovered)
 		},
+		Render: d.renderAlert,
 	})
 	d.ops.metrics.SetAlerts(func() []string {
 		var out []string
@@ -123,6 +124,27 @@ func (d *Daemon) startAlerts() {
 		}
 		return keys
 	})
+}
+
+// renderAlert writes an alert or recovery mail from the templates
+// internal/alert and internal/alert_recovered, in the language of the
+// project concerned (a cause of the whole daemon: the first project's,
+// whose address also sends it).
+func (d *Daemon) renderAlert(n alert.Notice) (string, string, error) {
+	cfg := d.Config()
+	lang := ""
+	if len(cfg.Projects) > 0 {
+		lang = cfg.Projects[0].Language
+	}
+	if p := cfg.Project(n.Project); p != nil {
+		lang = p.Language
+	}
+	name := "internal/alert"
+	if n.Recovered {
+		name = "internal/alert_recovered"
+	}
+	body, err := d.tmpl.Load().RenderText(lang, name, n)
+	return alert.Subject(lang, n), body, err
 }
 
 // observe looks at every cause once. A cause that another one explains

@@ -69,6 +69,48 @@ type Options struct {
 	MinGap time.Duration
 	// OnSent, when set, is told of every mail sent (for metrics).
 	OnSent func(m Mail)
+	// Render, when set, writes a notice's subject and body (the daemon
+	// renders the templates internal/alert and internal/alert_recovered
+	// in the project's language); on an error, or when nil, the built-in
+	// English text is sent.
+	Render func(n Notice) (subject, body string, err error)
+}
+
+// Notice is what an alert or recovery mail says, for its template.
+type Notice struct {
+	Cause
+	// Kind is the cause's kind: mailbox, oauth2_refresh, outbox or relay.
+	Kind      string
+	Recovered bool
+	// Since is when the cause started failing, Now the time of the mail,
+	// both RFC 3339 in UTC; For the time in between, rounded to seconds.
+	Since, Now, For string
+	// Detail is the last error, in the failing component's words.
+	Detail string
+}
+
+// Kind names the kind of cause c is (its key without the name).
+func (c Cause) Kind() string {
+	switch {
+	case strings.HasPrefix(c.Key, KeyMailbox):
+		return strings.TrimSpace(KeyMailbox)
+	case strings.HasPrefix(c.Key, KeyOAuth2):
+		return strings.TrimSpace(KeyOAuth2)
+	}
+	return c.Key
+}
+
+// Subject is the subject of a notice in lang (en, de; others get en).
+func Subject(lang string, n Notice) string {
+	switch {
+	case lang == "de" && n.Recovered:
+		return "[ticketgate] wieder in Ordnung: " + n.Key
+	case lang == "de":
+		return "[ticketgate] ALARM: " + n.Key + " gestört"
+	case n.Recovered:
+		return "[ticketgate] recovered: " + n.Key
+	}
+	return "[ticketgate] ALERT: " + n.Key + " is failing"
 }
 
 type state struct {
@@ -173,6 +215,16 @@ func (m *Monitor) Observe(ctx context.Context, obs []Observation) {
 
 func (m *Monitor) compose(c Cause, recovered bool, since time.Time, detail string, now time.Time) Mail {
 	mail := Mail{Cause: c, Recovered: recovered, To: m.opts.Recipients(c.Project)}
+	if m.opts.Render != nil {
+		n := Notice{Cause: c, Kind: c.Kind(), Recovered: recovered, Since: since.UTC().Format(time.RFC3339), Now: now.UTC().Format(time.RFC3339),
+			For: now.Sub(since).Round(time.Second).String(), Detail: detail}
+		subject, body, err := m.opts.Render(n)
+		if err == nil {
+			mail.Subject, mail.Body = subject, body
+			return mail
+		}
+		m.opts.Log.Error("alert template failed; sending the built-in text", "cause", c.Key, "err", err)
+	}
 	var b strings.Builder
 	if recovered {
 		mail.Subject = fmt.Sprintf("[ticketgate] recovered: %s", c.Key)
@@ -198,6 +250,8 @@ func advice(c Cause) string {
 	switch {
 	case strings.HasPrefix(c.Key, KeyMailbox):
 		return "No mail is read from this mailbox until it works. Check the IMAP password or OAuth2 grant (password_file, oauth2 token), and that the server is reachable.\n"
+	case strings.HasPrefix(c.Key, KeyOAuth2):
+		return "The OAuth2 token endpoint refuses to refresh the mailbox's access token, so no mail is read from it. The grant may have been revoked or have expired (a password change, an admin's consent withdrawn): sign in again and write a new refresh token to refresh_token_file, or check client_id, client_secret_file and token_url.\n"
 	case c.Key == KeyOutbox:
 		return "Mail to customers and agents is not leaving. See `ticketgate outbox` and /readyz.\n"
 	case c.Key == KeyRelay:
@@ -209,13 +263,22 @@ func advice(c Cause) string {
 // Cause keys.
 const (
 	KeyMailbox = "mailbox "
-	KeyOutbox  = "outbox"
-	KeyRelay   = "relay"
+	// KeyOAuth2 is a mailbox whose OAuth2 access token cannot be
+	// refreshed: its own cause, since the fix is a new grant, not a
+	// password or the server.
+	KeyOAuth2 = "oauth2_refresh "
+	KeyOutbox = "outbox"
+	KeyRelay  = "relay"
 )
 
 // MailboxCause is the cause of one project's mailbox.
 func MailboxCause(project, mailbox string) Cause {
 	return Cause{Key: KeyMailbox + project + "/" + mailbox, Project: project}
+}
+
+// OAuth2Cause is the OAuth2 token refresh of one project's mailbox.
+func OAuth2Cause(project, mailbox string) Cause {
+	return Cause{Key: KeyOAuth2 + project + "/" + mailbox, Project: project}
 }
 
 // Active lists the causes failing now, oldest first.

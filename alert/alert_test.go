@@ -78,3 +78,42 @@ func TestOneAlertOneRecovery(t *testing.T) {
 		t.Errorf("rounds = %d", m.Rounds())
 	}
 }
+
+// TestRender: a monitor with Render sends what it wrote, given the cause's
+// kind and times; when Render fails, the built-in text goes out instead
+// (an alert must not be lost to a broken template).
+func TestRender(t *testing.T) {
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	var sent []Mail
+	var got []Notice
+	broken := false
+	m := New(Options{
+		After:      func() time.Duration { return time.Minute },
+		Recipients: func(string) []string { return []string{"ops@example.com"} },
+		Send:       func(_ context.Context, mail Mail) error { sent = append(sent, mail); return nil },
+		Now:        func() time.Time { return now },
+		Render: func(n Notice) (string, string, error) {
+			got = append(got, n)
+			if broken {
+				return "", "", errors.New("template: bad")
+			}
+			return Subject("de", n), "Körper " + n.Kind, nil
+		},
+	})
+	c := OAuth2Cause("ACME", "INBOX")
+	m.Observe(context.Background(), []Observation{{Cause: c, Failing: true, Detail: "invalid_grant"}})
+	now = now.Add(2 * time.Minute)
+	m.Observe(context.Background(), []Observation{{Cause: c, Failing: true, Detail: "invalid_grant"}})
+	if len(sent) != 1 || sent[0].Subject != "[ticketgate] ALARM: oauth2_refresh ACME/INBOX gestört" || sent[0].Body != "Körper oauth2_refresh" {
+		t.Fatalf("sent %+v", sent)
+	}
+	if n := got[0]; n.Kind != "oauth2_refresh" || n.Since != "2026-12-03T10:00:00Z" || n.For != "2m0s" || n.Detail != "invalid_grant" || n.Project != "ACME" {
+		t.Errorf("notice %+v", n)
+	}
+	broken = true
+	now = now.Add(time.Minute)
+	m.Observe(context.Background(), nil)
+	if len(sent) != 2 || sent[1].Subject != "[ticketgate] recovered: oauth2_refresh ACME/INBOX" || !strings.Contains(sent[1].Body, "works again") {
+		t.Fatalf("recovery with a broken template: %+v", sent)
+	}
+}

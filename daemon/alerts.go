@@ -2,14 +2,20 @@ package daemon
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"mime"
+	"net"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/emersion/go-smtp"
+	"golang.org/x/oauth2"
 
 	"github.com/ticketgate/ticketgate/alert"
 	"github.com/ticketgate/ticketgate/mailout"
@@ -21,33 +27,65 @@ import (
 // Intake health alerts (issue 21; package alert decides, this file
 // watches and sends).
 
-// relayHealth remembers since when every send attempt has failed.
+// relayHealth remembers since when every send attempt has failed at the
+// relay. A failure counts when the relay answered with a refusal, could
+// not be reached or its OAuth2 token could not be had — not when a mail
+// could not be composed. One refused recipient is that recipient's
+// problem (a mistyped address): the relay counts as refusing every mail
+// once a failure was not about a recipient (connect, TLS, AUTH, MAIL FROM,
+// end of DATA) or at least two different recipients were refused, with no
+// mail delivered since.
 type relayHealth struct {
 	mu        sync.Mutex
 	failSince time.Time
 	lastErr   string
+	wide      bool
+	rcpts     map[string]bool
 }
 
 func (r *relayHealth) attempt(result string, err error, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if result == mailout.Delivered {
-		r.failSince, r.lastErr = time.Time{}, ""
+		r.failSince, r.lastErr, r.wide, r.rcpts = time.Time{}, "", false, nil
 		return
 	}
-	if err == nil {
+	if err == nil || !relayFault(err) {
 		return
 	}
 	if r.failSince.IsZero() {
 		r.failSince = now
 	}
 	r.lastErr = err.Error()
+	var re *mailout.RecipientErrors
+	if !errors.As(err, &re) {
+		r.wide = true
+		return
+	}
+	if r.rcpts == nil {
+		r.rcpts = map[string]bool{}
+	}
+	for _, f := range re.Refused {
+		r.rcpts[strings.ToLower(f.Recipient)] = true
+	}
 }
 
-func (r *relayHealth) state() (time.Time, string) {
+// relayFault tells a failure at the relay (a refusal, no connection, no
+// token for it) from one of ours.
+func relayFault(err error) bool {
+	var se *smtp.SMTPError
+	var ne net.Error
+	var re *oauth2.RetrieveError
+	return errors.As(err, &se) || errors.As(err, &ne) || errors.As(err, &re)
+}
+
+// state says whether the relay refuses every mail now, since when, and
+// its last error.
+func (r *relayHealth) state() (failing bool, since time.Time, last string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.failSince, r.lastErr
+	failing = !r.failSince.IsZero() && (r.wide || len(r.rcpts) >= 2)
+	return failing, r.failSince, r.lastErr
 }
 
 // startAlerts builds the monitor and hooks the relay's attempts into it.
@@ -70,6 +108,7 @@ func (d *Daemon) startAlerts() {
 		OnSent: func(mail alert.Mail) {
 			m.Sent(mail.Recovered)
 		},
+		Render: d.renderAlert,
 	})
 	d.ops.metrics.SetAlerts(func() []string {
 		var out []string
@@ -87,31 +126,83 @@ func (d *Daemon) startAlerts() {
 	})
 }
 
-// observe looks at every cause once.
+// renderAlert writes an alert or recovery mail from the templates
+// internal/alert and internal/alert_recovered, in the language of the
+// project concerned (a cause of the whole daemon: the first project's,
+// whose address also sends it).
+func (d *Daemon) renderAlert(n alert.Notice) (string, string, error) {
+	cfg := d.Config()
+	lang := ""
+	if len(cfg.Projects) > 0 {
+		lang = cfg.Projects[0].Language
+	}
+	if p := cfg.Project(n.Project); p != nil {
+		lang = p.Language
+	}
+	name := "internal/alert"
+	if n.Recovered {
+		name = "internal/alert_recovered"
+	}
+	body, err := d.tmpl.Load().RenderText(lang, name, n)
+	return alert.Subject(lang, n), body, err
+}
+
+// observe looks at every cause once. A cause that another one explains
+// is not reported on its own — a mailbox that cannot log in because its
+// OAuth2 refresh fails, an outbox that waits because the relay refuses
+// every mail — unless it was failing already (its recovery would
+// otherwise be announced while it still fails).
 func (d *Daemon) observe() []alert.Observation {
+	active := map[string]bool{}
+	for _, a := range d.alerts.Active() {
+		active[a.Key] = true
+	}
 	var obs []alert.Observation
 	for _, mb := range d.Mailboxes() {
+		if mb.OAuth2Error != "" {
+			obs = append(obs, alert.Observation{Cause: alert.OAuth2Cause(mb.Project, mb.Mailbox), Failing: true, Detail: mb.OAuth2Error})
+		}
 		// Down after an error: not merely still connecting at start.
-		failing := !mb.Connected && !mb.LastErrorAt.IsZero()
-		obs = append(obs, alert.Observation{Cause: alert.MailboxCause(mb.Project, mb.Mailbox), Failing: failing, Detail: mb.LastError})
+		c := alert.MailboxCause(mb.Project, mb.Mailbox)
+		failing := !mb.Connected && !mb.LastErrorAt.IsZero() && (mb.OAuth2Error == "" || active[c.Key])
+		obs = append(obs, alert.Observation{Cause: c, Failing: failing, Detail: mb.LastError})
 	}
+	relayFailing, since, last := d.relay.state()
 	if stuck := d.Config().Metrics.OutboxStuckAfter; stuck > 0 {
-		q, err := outboxState(d.store)
 		o := alert.Observation{Cause: alert.Cause{Key: alert.KeyOutbox}}
+		it, err := oldestDue(d.store, d.now().Add(-stuck))
 		switch {
 		case err != nil:
 			o.Failing, o.Detail = true, "the store cannot be read: "+err.Error()
-		case !q.Oldest.IsZero() && d.now().Sub(q.Oldest) > stuck:
+		case it != nil && (!relayFailing || active[alert.KeyOutbox]):
 			o.Failing = true
-			o.Detail = fmt.Sprintf("mail %d to %s has waited %s (more than metrics.outbox_stuck_after, %s); %d queued",
-				q.OldestID, q.OldestTo, d.now().Sub(q.Oldest).Truncate(time.Second), stuck, q.Depth)
+			o.Detail = fmt.Sprintf("mail %d to %s has been due since %s (longer than metrics.outbox_stuck_after, %s) and is not sent; attempts %d, last error: %s",
+				it.ID, it.Recipient, it.NextAttempt.UTC().Format(time.RFC3339), stuck, it.Attempts, cmp.Or(it.LastError, "none"))
 		}
 		obs = append(obs, o)
 	}
-	since, last := d.relay.state()
-	obs = append(obs, alert.Observation{Cause: alert.Cause{Key: alert.KeyRelay}, Failing: !since.IsZero(),
+	obs = append(obs, alert.Observation{Cause: alert.Cause{Key: alert.KeyRelay}, Failing: relayFailing,
 		Detail: fmt.Sprintf("every send attempt since %s failed; the last: %s", since.UTC().Format(time.RFC3339), last)})
 	return obs
+}
+
+// oldestDue is the queued mail due longest, if it was due at or before
+// before: the sender takes a due item at once, so one still due after
+// metrics.outbox_stuck_after is stuck (a relay that hangs, a wedged loop).
+// An item waiting for its next attempt after a refusal is not due.
+func oldestDue(st store.DB, before time.Time) (*store.OutboxItem, error) {
+	var it *store.OutboxItem
+	err := st.View(func(tx store.Tx) error {
+		due, _, err := tx.DueOutbox(before, 1)
+		if err != nil {
+			return err
+		}
+		if len(due) > 0 {
+			it = due[0]
+		}
+		return nil
+	})
+	return it, err
 }
 
 // alertLoop looks at the causes a few times per alerts.after (at least
@@ -134,6 +225,9 @@ func (d *Daemon) alertLoop(ctx context.Context) {
 // alertRetries are the waits between the attempts to hand an alert to the
 // relay: short, since the alert is about now.
 var alertRetries = []time.Duration{0, 2 * time.Second, 5 * time.Second}
+
+// alertTimeout bounds each step of an alert's SMTP session.
+const alertTimeout = 20 * time.Second
 
 // sendAlert hands an alert straight to the relay — never to the outbox,
 // which may be what is stuck — with a short retry of its own; when the
@@ -164,7 +258,9 @@ func (d *Daemon) sendAlert(ctx context.Context, m alert.Mail) error {
 			defer md.Close()
 		}
 	}
-	if m.Cause.Key == alert.KeyRelay && maildir != nil {
+	if m.Cause.Key == alert.KeyRelay && !m.Recovered && maildir != nil {
+		// The relay refuses every mail: it would refuse this one too.
+		// (Its recovery goes through the relay, which works again.)
 		return maildir.Send(ctx, env, bytes.NewReader(raw))
 	}
 	var err error
@@ -197,6 +293,9 @@ func (d *Daemon) alertTransport(ctx context.Context, env mailout.Envelope, raw [
 		if err != nil {
 			return err
 		}
+		// A relay that hangs must not hold the alert about it for the
+		// outbox's whole timeout (three tries, then the maildir).
+		opts.Timeout = min(cmp.Or(opts.Timeout, alertTimeout), alertTimeout)
 		t = mailout.NewSMTP(opts, d.log.With("component", "alert-smtp"))
 	} else {
 		md, err := mailout.NewMaildir(cfg.Outbound.Maildir.Path)

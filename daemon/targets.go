@@ -30,8 +30,9 @@ func (d *Daemon) hookTargets() {
 }
 
 // targetLoop announces warnings, breaches and the ends of snoozes as
-// they fall due, until ctx ends.
+// they fall due, and deletes expired bounce tokens, until ctx ends.
 func (d *Daemon) targetLoop(ctx context.Context) {
+	var nextPrune time.Time
 	for {
 		wait := targetPoll
 		next, err := d.engine.RunTimers(ctx)
@@ -43,6 +44,16 @@ func (d *Daemon) targetLoop(ctx context.Context) {
 		} else if !next.IsZero() {
 			if w := next.Sub(d.now()); w < wait {
 				wait = max(w, time.Second)
+			}
+		}
+		// Expired bounce tokens go on the same node (issue 21), at most
+		// once per targetPoll: the loop also wakes for every change.
+		if now := d.now(); !now.Before(nextPrune) {
+			nextPrune = now.Add(targetPoll)
+			if n, err := d.engine.PruneBounceTokens(ctx); err != nil && ctx.Err() == nil {
+				d.log.Error("pruning expired bounce tokens failed", "err", err)
+			} else if n > 0 {
+				d.log.Info("pruned expired bounce tokens", "deleted", n)
 			}
 		}
 		t := time.NewTimer(wait)

@@ -29,6 +29,9 @@ type authenticator struct {
 	tokenLen int64
 	token    string
 	ts       oauth2.TokenSource
+	// refreshErr is the last OAuth2 refresh's failure, "" after one
+	// worked: a cause of its own for the alerts (issue 21).
+	refreshErr string
 }
 
 func newAuthenticator(cfg config.IMAP) *authenticator {
@@ -102,15 +105,26 @@ func (a *authenticator) accessToken() (string, error) {
 	if a.ts == nil {
 		ts, err := oauth2token.NewSource(a.cfg.OAuth2)
 		if err != nil {
+			a.refreshErr = err.Error()
 			return "", err
 		}
 		a.ts = ts
 	}
 	tok, err := a.ts.Token()
 	if err != nil {
-		return "", fmt.Errorf("imap oauth2 token: %w", err)
+		err = fmt.Errorf("imap oauth2 token from %s: %w", a.cfg.OAuth2.TokenURL, err)
+		a.refreshErr = err.Error()
+		return "", err
 	}
+	a.refreshErr = ""
 	return tok.AccessToken, nil
+}
+
+// refreshError is why the last OAuth2 refresh failed, "" when it worked.
+func (a *authenticator) refreshError() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.refreshErr
 }
 
 // forgetToken drops a cached token after the server refused it.

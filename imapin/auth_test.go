@@ -227,3 +227,45 @@ func TestPlainAuth(t *testing.T) {
 	e.manager(t, nil)
 	e.eventually(t, "ingested with SASL PLAIN", func() bool { return srv.count("Processed") == 1 })
 }
+
+// TestOAuth2RefreshErrorIsReported: a refused refresh (400 invalid_grant)
+// or an unreachable token endpoint is kept as the mailbox's OAuth2Error,
+// with the endpoint's answer, and cleared by the next refresh that works.
+func TestOAuth2RefreshErrorIsReported(t *testing.T) {
+	ts, _ := tokenEndpoint(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "secret"), []byte("s3cret\n"), 0o600)
+	rtFile := filepath.Join(dir, "refresh")
+	os.WriteFile(rtFile, []byte("rt-revoked\n"), 0o600)
+	cfg := config.IMAP{Username: "support", OAuth2: &config.OAuth2{TokenURL: ts.URL + "/token", ClientID: "app",
+		ClientSecretFile: filepath.Join(dir, "secret"), RefreshTokenFile: rtFile}}
+	a := newAuthenticator(cfg)
+	if _, err := a.accessToken(); err == nil {
+		t.Fatal("a revoked refresh token gave a token")
+	}
+	if e := a.refreshError(); !strings.Contains(e, "invalid_grant") || !strings.Contains(e, ts.URL) {
+		t.Errorf("refresh error %q", e)
+	}
+
+	// A new grant is written: the next source refreshes.
+	os.WriteFile(rtFile, []byte("rt-1\n"), 0o600)
+	a.forgetToken()
+	if tok, err := a.accessToken(); err != nil || tok != "at-refresh" {
+		t.Fatalf("token %q, %v", tok, err)
+	}
+	if e := a.refreshError(); e != "" {
+		t.Errorf("refresh error after a refresh that worked: %q", e)
+	}
+
+	// The endpoint cannot be reached.
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	cfg.OAuth2.TokenURL = gone.URL + "/token"
+	b := newAuthenticator(cfg)
+	if _, err := b.accessToken(); err == nil {
+		t.Fatal("an unreachable endpoint gave a token")
+	}
+	if e := b.refreshError(); !strings.Contains(e, "connection refused") {
+		t.Errorf("refresh error %q", e)
+	}
+}

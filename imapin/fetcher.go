@@ -118,8 +118,10 @@ func (f *fetcher) stop(ctx context.Context) error {
 
 func (f *fetcher) snapshot() Status {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.status
+	s := f.status
+	f.mu.Unlock()
+	s.OAuth2Error = f.auth.refreshError()
+	return s
 }
 
 func (f *fetcher) update(fn func(*Status)) {

@@ -57,6 +57,9 @@ type Status struct {
 	LastSync, LastPoll time.Time
 	LastError          string
 	LastErrorAt        time.Time
+	// OAuth2Error is why the last OAuth2 access token refresh failed (the
+	// token endpoint's answer), "" when it worked or none was needed.
+	OAuth2Error string
 	// Errors counts failed sessions and failed messages; Ingested the
 	// messages stored and moved.
 	Errors, Ingested uint64

@@ -28,6 +28,7 @@ type MailboxState struct {
 	LastPoll    time.Time `json:"last_poll,omitzero"`
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	OAuth2Error string    `json:"oauth2_error,omitempty"`
 	Errors      uint64    `json:"errors"`
 	Ingested    uint64    `json:"ingested"`
 }

@@ -29,6 +29,7 @@ type Mailbox struct {
 	LastPoll         time.Time
 	LastError        string
 	LastErrorAt      time.Time
+	OAuth2Error      string
 	Errors           uint64
 	Ingested         uint64
 }

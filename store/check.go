@@ -283,8 +283,23 @@ func (c *checker) run() error {
 		func() error {
 			return c.each(bTokens, func(k, v []byte) {
 				var t Token
-				if c.decode(bTokens, k, v, &t) && t.Token != string(k) {
+				if !c.decode(bTokens, k, v, &t) {
+					return
+				}
+				if t.Token != string(k) {
 					c.report(bTokens, k, "holds token %q", t.Token)
+				}
+				if pk := pruneKey(&t); pk != nil && !c.has(bTokenPrune, pk) {
+					c.report(bTokens, k, "is a bounce token without its token_prune entry (it would never be deleted)")
+				}
+			})
+		},
+		func() error {
+			return c.each(bTokenPrune, func(k, _ []byte) {
+				var t Token
+				v := c.btx.Bucket(bTokens).Get(k[min(len(k), 8):])
+				if len(k) < 9 || v == nil || json.Unmarshal(v, &t) != nil || !bytes.Equal(pruneKey(&t), k) {
+					c.report(bTokenPrune, k, "%v", errPruneEntry)
 				}
 			})
 		},

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -41,6 +42,38 @@ func TestConformance(t *testing.T) {
 				bucket, key = "ticket_seq", []byte(args[0])
 			case storetest.DamageMessageIDRef:
 				bucket, key = "msgids", join(args[0], args[1], args[2])
+			case storetest.DamageTimerEntry, storetest.DamageStaleTimer:
+				at, err := time.Parse(time.RFC3339Nano, args[1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				// kind be64(unix nanos) ticket-key
+				k := append(binary.BigEndian.AppendUint64([]byte{'w'}, uint64(at.UnixNano())), args[0]...)
+				writeRaw(t, dir, func(tx *bolt.Tx) error {
+					b := tx.Bucket([]byte("ticket_timers"))
+					if what == storetest.DamageStaleTimer {
+						return b.Put(k, nil)
+					}
+					if b.Get(k) == nil {
+						t.Fatalf("no timer entry %q to remove", k)
+					}
+					return b.Delete(k)
+				})
+				return
+			case storetest.DamageFactsEntry:
+				// 'k' ticket-key → be64(changed); 'c' be64(changed) ticket-key → facts
+				writeRaw(t, dir, func(tx *bolt.Tx) error {
+					b := tx.Bucket([]byte("ticket_facts"))
+					changed := b.Get(append([]byte{'k'}, args[0]...))
+					if changed == nil {
+						t.Fatalf("no facts of %s to remove", args[0])
+					}
+					if err := b.Delete(append(append([]byte{'c'}, changed...), args[0]...)); err != nil {
+						return err
+					}
+					return b.Delete(append([]byte{'k'}, args[0]...))
+				})
+				return
 			default:
 				t.Fatalf("unknown damage %d", what)
 			}
@@ -59,6 +92,7 @@ func TestConformance(t *testing.T) {
 				tx.DeleteBucket([]byte("audit_time"))
 				tx.DeleteBucket([]byte("ticket_timers")) // issue 21: schema 5
 				tx.DeleteBucket([]byte("ticket_facts"))
+				tx.DeleteBucket([]byte("token_prune")) // schema 6
 				return tx.Bucket([]byte("meta")).Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, 1))
 			})
 		},

@@ -205,6 +205,10 @@ type TokenTx interface {
 	PutToken(t *Token) error
 	// Token reads a token; ErrNotFound when unknown.
 	Token(token string) (*Token, error)
+	// PruneBounceTokens deletes up to max bounce tokens that expired at or
+	// before before, found by an index (not by reading every token), and
+	// says how many it deleted (issue 21).
+	PruneBounceTokens(before time.Time, max int) (int, error)
 }
 
 // OutboxTx is the outbound queue.

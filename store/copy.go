@@ -486,7 +486,13 @@ func (s *boltDB) ImportRecords(ctx context.Context, recs []*Record) error {
 					err = put(bEventLog, u64(r.N), []byte(r.Key))
 				}
 			case RecToken:
-				err = fresh(bTokens, []byte(r.Key), r.Data)
+				// With its token_prune entry, as PutToken writes it.
+				if err = fresh(bTokens, []byte(r.Key), r.Data); err == nil {
+					var t Token
+					if err = json.Unmarshal(r.Data, &t); err == nil {
+						err = (&boltTx{btx: btx}).indexToken(nil, &t)
+					}
+				}
 			case RecOutbox:
 				if err = fresh(bOutbox, u64(r.N), r.Data); err == nil {
 					err = put(bOutboxDue, append(u64(r.M), u64(r.N)...), nil)

@@ -78,6 +78,7 @@ var copyCoverage = []CoverageEntry{
 	{"", "events", CoverCopied, RecEvent, ""},
 	{BackendBolt, "event_log", CoverDerived, 0, "the search feed, written for every imported event as AddEvent does"},
 	{"", "tokens", CoverCopied, RecToken, ""},
+	{BackendBolt, "token_prune", CoverDerived, 0, "from the bounce tokens' expiry, as PutToken does"},
 	{"", "outbox", CoverCopied, RecOutbox, ""},
 	{BackendBolt, "outbox_due", CoverDerived, 0, "from the outbox rows' due times"},
 	{"", "state", CoverCopied, RecState, ""},

@@ -38,7 +38,8 @@ var (
 )
 
 var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate, bBlocked, bOrgs,
-	bTicketTimers, bTicketFacts, bDraftSeq, bDrafts} // issue 21: store/timers.go, facts; issue 17: store/drafts.go
+	bTicketTimers, bTicketFacts, bDraftSeq, bDrafts, // issue 21: store/timers.go, facts; issue 17: store/drafts.go
+	bTokenPrune} // issue 21: store/tokenprune.go
 
 // boltTx is the bbolt implementation of Tx.
 type boltTx struct {
@@ -353,6 +354,9 @@ func (tx *boltTx) Events(ticket string) ([]*Event, error) {
 
 // PutToken stores a token.
 func (tx *boltTx) PutToken(t *Token) error {
+	if err := tx.indexToken(tx.btx.Bucket(bTokens).Get([]byte(t.Token)), t); err != nil {
+		return err
+	}
 	return tx.put(bTokens, []byte(t.Token), t)
 }
 

@@ -39,3 +39,45 @@ func TestOverrideDirAndFallback(t *testing.T) {
 		t.Fatal("reply markers")
 	}
 }
+
+// TestAlertTemplates (issue 21): the alert and recovery texts render in
+// English and German for every kind of cause, with the cause, its error
+// and the advice for its kind, and a missing language falls back to
+// English.
+func TestAlertTemplates(t *testing.T) {
+	s := New("")
+	type notice struct {
+		Key, Kind, Project, Since, Now, For, Detail string
+		Recovered                                   bool
+	}
+	advice := map[string]map[string]string{
+		"en": {"mailbox": "IMAP password", "oauth2_refresh": "refresh_token_file", "outbox": "ticketgate outbox", "relay": "outbound.smtp"},
+		"de": {"mailbox": "IMAP-Passwort", "oauth2_refresh": "refresh_token_file", "outbox": "ticketgate outbox", "relay": "outbound.smtp"},
+	}
+	for _, lang := range []string{"en", "de"} {
+		for kind, want := range advice[lang] {
+			n := notice{Key: kind + " ACME/INBOX", Kind: kind, Project: "ACME", Since: "2026-12-03T10:00:00Z", Now: "2026-12-03T10:20:00Z", For: "20m0s",
+				Detail: `oauth2: "invalid_grant" "expired"`}
+			for _, name := range []string{"internal/alert", "internal/alert_recovered"} {
+				got, err := s.RenderText(lang, name, n)
+				if err != nil {
+					t.Fatalf("%s %s: %v", lang, name, err)
+				}
+				for _, w := range []string{n.Key, n.Detail, "ACME", n.Since} {
+					if !strings.Contains(got, w) {
+						t.Errorf("%s %s %s lacks %q:\n%s", lang, name, kind, w, got)
+					}
+				}
+				if name == "internal/alert" && !strings.Contains(got, want) {
+					t.Errorf("%s %s lacks the advice %q:\n%s", lang, kind, want, got)
+				}
+				if strings.Contains(got, "<no value>") {
+					t.Errorf("%s %s %s: %s", lang, name, kind, got)
+				}
+			}
+		}
+	}
+	if got, err := s.RenderText("fr", "internal/alert", notice{Key: "relay", Kind: "relay"}); err != nil || !strings.Contains(got, "has been failing") {
+		t.Errorf("fr falls back to en: %q %v", got, err)
+	}
+}

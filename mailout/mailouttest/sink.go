@@ -149,7 +149,8 @@ type Sink struct {
 
 	mu       sync.Mutex
 	messages []Message
-	// changed is closed and replaced whenever a message is recorded, so
+	// changed is closed and replaced whenever a message is recorded or a
+	// transaction held, so
 	// WaitFor can sleep without polling.
 	changed chan struct{}
 	conns   int
@@ -157,6 +158,11 @@ type Sink struct {
 	transcript bytes.Buffer
 	fail       map[Stage]*injected
 	reject     map[string]*smtp.SMTPError
+	// held maps a held recipient to the channel Release closes; released
+	// is closed when the sink stops, so no session stays blocked.
+	held     map[string]chan struct{}
+	released chan struct{}
+	waiting  int
 }
 
 // NewSink starts a sink on 127.0.0.1 with a free port. It fails tb if the
@@ -175,10 +181,12 @@ func NewSink(tb testing.TB, opts Options) *Sink {
 // it. Tests usually want NewSink.
 func Start(opts Options) (*Sink, error) {
 	s := &Sink{
-		opts:    opts,
-		changed: make(chan struct{}),
-		fail:    make(map[Stage]*injected),
-		reject:  make(map[string]*smtp.SMTPError),
+		opts:     opts,
+		changed:  make(chan struct{}),
+		fail:     make(map[Stage]*injected),
+		reject:   make(map[string]*smtp.SMTPError),
+		held:     make(map[string]chan struct{}),
+		released: make(chan struct{}),
 	}
 	if opts.TLS != NoTLS {
 		cert, pool, err := selfSigned()
@@ -373,6 +381,80 @@ func (s *Sink) RejectRecipient(addr string, reply *smtp.SMTPError) {
 	s.reject[key] = reply
 }
 
+// Hold makes every transaction with addr among its recipients wait after
+// the final dot, without an answer, until Release(addr) or Close: a relay
+// that hangs on some mail while it answers other connections at once.
+func (s *Sink) Hold(addr string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := strings.ToLower(addr)
+	if s.held[key] == nil {
+		s.held[key] = make(chan struct{})
+	}
+}
+
+// Release lets the transactions held for addr go on (and be accepted);
+// later ones are no longer held.
+func (s *Sink) Release(addr string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := strings.ToLower(addr)
+	if ch := s.held[key]; ch != nil {
+		close(ch)
+		delete(s.held, key)
+	}
+}
+
+// Held counts the transactions waiting in Hold now.
+func (s *Sink) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waiting
+}
+
+// WaitHeld waits until n transactions are held (Hold) at once.
+func (s *Sink) WaitHeld(n int, timeout time.Duration) error {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		waiting, changed := s.waiting, s.changed
+		s.mu.Unlock()
+		if waiting >= n {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return fmt.Errorf("mailouttest: %d of %d transactions held after %v", waiting, n, timeout)
+		}
+	}
+}
+
+// hold blocks while one of to is held.
+func (s *Sink) hold(to []string) {
+	for _, addr := range to {
+		s.mu.Lock()
+		ch := s.held[strings.ToLower(addr)]
+		if ch != nil {
+			s.waiting++
+			close(s.changed)
+			s.changed = make(chan struct{})
+		}
+		s.mu.Unlock()
+		if ch == nil {
+			continue
+		}
+		select {
+		case <-ch:
+		case <-s.released:
+		}
+		s.mu.Lock()
+		s.waiting--
+		s.mu.Unlock()
+	}
+}
+
 // Restart closes the server, dropping every open connection the way a
 // relay restart would, and listens again on the same address. Recorded
 // messages, counters and injected replies are kept.
@@ -401,6 +483,7 @@ func (s *Sink) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.released)
 	s.stop()
 	return nil
 }
@@ -584,6 +667,7 @@ func (s *session) Data(r io.Reader) error {
 		// go-smtp's size limit error carries its own 552 reply.
 		return err
 	}
+	s.sink.hold(s.to)
 	if reply := s.sink.take(AtData); reply != nil {
 		return reply
 	}

@@ -222,3 +222,36 @@ func TestSinkRestartAndClose(t *testing.T) {
 		t.Error("Restart after Close succeeded")
 	}
 }
+
+// TestSinkHold: a held recipient's transaction waits after the final dot
+// while other connections are answered at once; Release lets it through.
+func TestSinkHold(t *testing.T) {
+	s := NewSink(t, Options{})
+	s.Hold("Stuck@example.com")
+	done := make(chan error, 1)
+	hc := dial(t, s)
+	go func() {
+		done <- hc.SendMail("a@example.com", []string{"stuck@example.com"}, strings.NewReader("held\r\n"))
+	}()
+	if err := s.WaitHeld(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, s)
+	defer c.Close()
+	if err := c.SendMail("a@example.com", []string{"free@example.com"}, strings.NewReader("free\r\n")); err != nil {
+		t.Fatalf("other recipient: %v", err)
+	}
+	if got := s.Messages(); len(got) != 1 || got[0].To[0] != "free@example.com" {
+		t.Fatalf("messages while held: %+v", got)
+	}
+	s.Release("stuck@example.com")
+	if err := <-done; err != nil {
+		t.Fatalf("held send: %v", err)
+	}
+	if _, err := s.WaitFor(2, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if s.Held() != 0 {
+		t.Errorf("still held: %d", s.Held())
+	}
+}

@@ -45,6 +45,7 @@ func (s *DB) Check(ctx context.Context, problem func(store.Problem)) error {
 		{"pgp_keys", "address", func() any { return new(store.PGPKey) }},
 	}
 	named := map[string]string{} // blob → first record naming it
+	tickets, exists := map[string]*store.Ticket{}, map[string]bool{}
 	for _, t := range tables {
 		col := "data"
 		if t.table == "msgids" {
@@ -62,12 +63,17 @@ func (s *DB) Check(ctx context.Context, problem func(store.Problem)) error {
 				return fault.Temporary(fmt.Errorf("store/postgres: check %s: %w", t.table, err))
 			}
 			where := t.table + "/" + k
+			if t.table == "tickets" {
+				exists[k] = true
+			}
 			v := t.into()
 			if err := json.Unmarshal(b, v); err != nil {
 				problem(store.Problem{Where: where, What: "does not decode: " + err.Error()})
 				continue
 			}
 			switch r := v.(type) {
+			case *store.Ticket:
+				tickets[k] = r
 			case *store.Message:
 				for _, h := range append([]string{r.Raw}, attachmentBlobs(r.Attach)...) {
 					if h != "" && named[h] == "" {
@@ -103,6 +109,9 @@ func (s *DB) Check(ctx context.Context, problem func(store.Problem)) error {
 	}
 	for _, p := range counters {
 		problem(store.Problem{Where: "ticket_seq/" + p, What: "counter is negative"})
+	}
+	if err := checkIndexes(ctx, tx, tickets, exists, problem); err != nil {
+		return err
 	}
 	ptx := &pgTx{ctx: ctx, tx: tx}
 	if c, err := ptx.CheckOutbox(); err == nil && !c.OK() {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ticketgate/ticketgate/internal/pgtest"
 	"github.com/ticketgate/ticketgate/store"
@@ -57,6 +58,28 @@ func TestConformance(t *testing.T) {
 				sql = "UPDATE ticket_seq SET last = -1 WHERE project = $1"
 			case storetest.DamageMessageIDRef:
 				sql = "UPDATE msgids SET ref = '\\x017b67617262616765' WHERE project = $1 AND msgid = $2 AND hash = $3"
+			case storetest.DamageTimerEntry, storetest.DamageStaleTimer, storetest.DamageFactsEntry:
+				p, n, ok := store.SplitTicketKey(args[0])
+				if !ok {
+					t.Fatalf("not a ticket key: %q", args[0])
+				}
+				var at int64
+				if len(args) > 1 {
+					tm, err := time.Parse(time.RFC3339Nano, args[1])
+					if err != nil {
+						t.Fatal(err)
+					}
+					at = tm.UnixNano()
+				}
+				switch what {
+				case storetest.DamageTimerEntry:
+					c.srv.Exec(t, dbName(dir), "DELETE FROM ticket_timers WHERE kind = 'w' AND at = $1 AND project = $2 AND number = $3", at, p, int64(n))
+				case storetest.DamageStaleTimer:
+					c.srv.Exec(t, dbName(dir), "INSERT INTO ticket_timers VALUES ('w', $1, $2, $3)", at, p, int64(n))
+				default:
+					c.srv.Exec(t, dbName(dir), "DELETE FROM ticket_facts WHERE project = $1 AND number = $2", p, int64(n))
+				}
+				return
 			default:
 				t.Fatalf("unknown damage %d", what)
 			}
@@ -69,6 +92,7 @@ func TestConformance(t *testing.T) {
 		Age: func(t testing.TB, dir string) {
 			c.srv.Exec(t, dbName(dir), `DROP TABLE audit; DROP SEQUENCE audit_seq;
 				DROP TABLE hooks; DROP SEQUENCE hooks_id_seq;
+				ALTER TABLE tokens DROP COLUMN prune_at;
 				ALTER TABLE outbox DROP COLUMN lease_owner, DROP COLUMN lease_until;
 				DROP TABLE ticket_timers; DROP TABLE ticket_facts; DROP TABLE desk_signin; DROP TABLE desk_sessions; DROP TABLE search_cursor;
 				DROP TABLE drafts; DROP TABLE draft_seq;

@@ -146,11 +146,18 @@ var imports = map[store.RecordKind]struct {
 	cols  []string
 	row   func(*store.Record) ([]any, error)
 }{
-	store.RecTicket:      {"tickets", []string{"project", "number", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.N, r.Data}, nil }},
-	store.RecMessage:     {"messages", []string{"id", "ticket", "data"}, func(r *store.Record) ([]any, error) { return []any{r.N, r.Key, r.Data}, nil }},
-	store.RecMsgID:       {"msgids", []string{"project", "msgid", "hash", "ref"}, msgIDRow},
-	store.RecEvent:       {"events", []string{"seq", "ticket", "data"}, func(r *store.Record) ([]any, error) { return []any{r.N, r.Key, r.Data}, nil }},
-	store.RecToken:       {"tokens", []string{"token", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.Data}, nil }},
+	store.RecTicket:  {"tickets", []string{"project", "number", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.N, r.Data}, nil }},
+	store.RecMessage: {"messages", []string{"id", "ticket", "data"}, func(r *store.Record) ([]any, error) { return []any{r.N, r.Key, r.Data}, nil }},
+	store.RecMsgID:   {"msgids", []string{"project", "msgid", "hash", "ref"}, msgIDRow},
+	store.RecEvent:   {"events", []string{"seq", "ticket", "data"}, func(r *store.Record) ([]any, error) { return []any{r.N, r.Key, r.Data}, nil }},
+	store.RecToken: {"tokens", []string{"token", "data", "prune_at"}, func(r *store.Record) ([]any, error) {
+		// The prune_at PutToken derives from the token.
+		var t store.Token
+		if err := decode("tokens", r.Data, &t); err != nil {
+			return nil, err
+		}
+		return []any{r.Key, r.Data, pruneAt(&t)}, nil
+	}},
 	store.RecOutbox:      {"outbox", []string{"id", "due", "data"}, func(r *store.Record) ([]any, error) { return []any{r.N, r.M, r.Data}, nil }},
 	store.RecState:       {"state", []string{"name", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.Data}, nil }},
 	store.RecSuppression: {"suppress", []string{"address", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.Data}, nil }},

@@ -94,11 +94,18 @@ var migrations = []string{
 	`CREATE TABLE hooks (id bigint PRIMARY KEY, due bigint NOT NULL, data bytea NOT NULL, lease_owner text, lease_until bigint);
 	CREATE SEQUENCE hooks_id_seq;
 	CREATE INDEX hooks_due ON hooks (due, id);`,
+	// 10 (issue 21): bounce tokens by expiry, so the expired ones are
+	// deleted without reading every token (PutToken sets prune_at).
+	`ALTER TABLE tokens ADD COLUMN prune_at bigint;
+	UPDATE tokens SET prune_at = (extract(epoch FROM (j->>'expires')::timestamptz) * 1000000000)::bigint
+		FROM (SELECT token AS tk, convert_from(data, 'UTF8')::jsonb AS j FROM tokens) t
+		WHERE tokens.token = t.tk AND j->>'kind' = 'bounce' AND j->>'expires' IS NOT NULL AND j->>'expires' NOT LIKE '0001-01-01%';
+	CREATE INDEX tokens_prune ON tokens (prune_at) WHERE prune_at IS NOT NULL;`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the
 // number of migrations (TestMigrationsMatchVersion keeps them in step).
-const SchemaVersion = 9
+const SchemaVersion = 10
 
 // migrationLock is the advisory lock key every node takes to migrate
 // ("tgmigr" in ASCII).

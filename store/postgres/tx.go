@@ -391,7 +391,8 @@ func (tx *pgTx) PutToken(t *store.Token) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.exec("put token", "INSERT INTO tokens VALUES ($1, $2) ON CONFLICT (token) DO UPDATE SET data = excluded.data", t.Token, b)
+	_, err = tx.exec("put token", `INSERT INTO tokens (token, data, prune_at) VALUES ($1, $2, $3)
+		ON CONFLICT (token) DO UPDATE SET data = excluded.data, prune_at = excluded.prune_at`, t.Token, b, pruneAt(t))
 	return err
 }
 

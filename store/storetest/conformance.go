@@ -27,6 +27,12 @@ const (
 	DamageOrganization                // args: project, name
 	DamageTicketCounter               // args: project
 	DamageMessageIDRef                // args: project, Message-ID, content hash
+
+	// Index damage (issue 21), for check-store's cross-checks of the
+	// indexes against the tickets: an entry removed, or one left behind.
+	DamageTimerEntry // args: ticket key, wake time (RFC 3339, nanoseconds): its timer index entry is removed
+	DamageFactsEntry // args: ticket key: its report facts are removed
+	DamageStaleTimer // args: ticket key, time: a wake entry for a time the ticket does not have is added
 )
 
 // Backend is what the conformance suite needs of a store implementation.
@@ -74,6 +80,8 @@ func Run(t *testing.T, b Backend) {
 		{"Migration", s.migration},
 		{"TicketTimers", s.ticketTimers},
 		{"TicketFacts", s.ticketFacts},
+		{"CheckTimerAndFactsIndexes", s.checkIndexes},
+		{"BounceTokenPruning", s.tokenPrune},
 		{"Drafts", s.drafts}, // issue 17
 		{"DeskSignInAndSessions", s.desk},
 		{"SearchFeed", s.searchFeed},
@@ -656,7 +664,11 @@ func (s *suite) migration(t *testing.T) {
 			return err
 		}
 		tk.Resolved = resolvedAt
-		return tx.PutTicket(tk)
+		if err := tx.PutTicket(tk); err != nil {
+			return err
+		}
+		// A bounce token: the migration indexes it for pruning (issue 21).
+		return tx.PutToken(&store.Token{Token: "b-1", Kind: store.TokenBounce, Project: "ACME", Ticket: "ACME-2", Expires: resolvedAt})
 	})
 	id := db.InstallationID()
 	db.Close()
@@ -695,6 +707,12 @@ func (s *suite) migration(t *testing.T) {
 		last, err := tx.LastTicketNumber("ACME")
 		if err != nil || last != 5 {
 			t.Errorf("counter after migrating: %d %v", last, err)
+		}
+		return nil
+	})
+	update(t, db, func(tx store.Tx) error {
+		if n, err := tx.PruneBounceTokens(resolvedAt, 10); err != nil || n != 1 {
+			t.Errorf("pruned %d bounce tokens after migrating, want 1: %v", n, err)
 		}
 		return nil
 	})

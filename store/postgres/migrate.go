@@ -94,11 +94,15 @@ var migrations = []string{
 	`CREATE TABLE hooks (id bigint PRIMARY KEY, due bigint NOT NULL, data bytea NOT NULL, lease_owner text, lease_until bigint);
 	CREATE SEQUENCE hooks_id_seq;
 	CREATE INDEX hooks_due ON hooks (due, id);`,
+	// 10 (issue 21): the agents' digest choices and marks, the bbolt
+	// buckets digest_prefs and digest_marks.
+	`CREATE TABLE digest_prefs (agent text COLLATE "C" PRIMARY KEY, data bytea NOT NULL);
+	CREATE TABLE digest_marks (agent text COLLATE "C" PRIMARY KEY, data bytea NOT NULL);`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the
 // number of migrations (TestMigrationsMatchVersion keeps them in step).
-const SchemaVersion = 9
+const SchemaVersion = 10
 
 // migrationLock is the advisory lock key every node takes to migrate
 // ("tgmigr" in ASCII).

@@ -102,3 +102,45 @@ func (tx *boltTx) PutDigestMark(m *DigestMark) error {
 	m.Agent = strings.ToLower(m.Agent)
 	return tx.pgpPut(bDigestMarks, m.Agent, m)
 }
+
+// DigestVars are the template values of a digest mail, fixed when it is
+// queued so that a retry renders the same text.
+type DigestVars struct {
+	// Day is the agent's local date the digest is for; Zone the name of
+	// the agent's time zone the times are written in.
+	Day  string `json:"day"`
+	Zone string `json:"zone,omitempty"`
+	// Tickets are the agent's open tickets and the unassigned ones of
+	// their projects, by due time (none last); More counts those left
+	// out beyond the list's cap, Snoozed those hidden by a snooze.
+	Tickets []DigestItem `json:"tickets,omitempty"`
+	More    int          `json:"more,omitempty"`
+	Snoozed int          `json:"snoozed,omitempty"`
+	// Breached are the targets missed since the previous digest.
+	Breached []DigestItem `json:"breached,omitempty"`
+	// Mine and Unassigned count the listed tickets of each kind.
+	Mine       int `json:"mine,omitempty"`
+	Unassigned int `json:"unassigned,omitempty"`
+}
+
+// DigestItem is one ticket of a digest.
+type DigestItem struct {
+	Key      string `json:"key"`
+	Project  string `json:"project"`
+	Subject  string `json:"subject"`
+	Status   string `json:"status,omitempty"`
+	Priority string `json:"priority,omitempty"`
+	Assignee string `json:"assignee,omitempty"`
+	Internal bool   `json:"internal,omitempty"`
+	// Due is the due time as the agent reads it ("" for none); Overdue:
+	// it has passed.
+	Due     string `json:"due,omitempty"`
+	Overdue bool   `json:"overdue,omitempty"`
+	// Age is how long the ticket has been open ("3d 4h").
+	Age string `json:"age,omitempty"`
+	// Target names the missed target of a breach (first_response,
+	// resolution).
+	Target string `json:"target,omitempty"`
+	// Link opens the ticket for the agent (set by the notifier).
+	Link string `json:"link,omitempty"`
+}

@@ -148,6 +148,9 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c d
 		return e.setDue(tx, p, t, arg, actor, cc.now)
 	case "snooze":
 		return e.snooze(tx, p, t, arg, actor, cc.now)
+	case "digest": // runCommands answers it with the schedule in force
+		_, err := e.digestCommand(tx, c, cc)
+		return err
 	case "take":
 		return take(tx, p, t, actor, "", cc.now, cc.emit)
 	case "pass":

@@ -23,6 +23,7 @@ type texts struct {
 	InternalNote, Held, HeldWhy, Unverified, ShowText, ShowHTML, Attachments, Change string
 	Stale, SendAnyway, Done, Messages, Me, Resolve, Quoted, TextCut, NoText, People  string
 	DueFirst, DueResolve, Follows, MergedInto                                        string
+	Snoozed, SnoozedUntil                                                            string // issue 21
 
 	months     [12]string
 	dateFormat string
@@ -61,6 +62,7 @@ var english = &texts{
 	SendAnyway: "Send anyway", Done: "Done.", Messages: "messages", Me: "me", Resolve: "Resolve",
 	Quoted: "quoted text", TextCut: "The text was cut here; the raw message has all of it.", NoText: "(no text)",
 	People: "People", DueFirst: "First response due", DueResolve: "Resolution due", Follows: "Follows", MergedInto: "Merged into",
+	Snoozed: "Snoozed", SnoozedUntil: "snoozed until",
 	months:     [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"},
 	dateFormat: "%d %s %d, %02d:%02d UTC",
 }
@@ -89,6 +91,7 @@ var german = &texts{
 	SendAnyway: "Trotzdem senden", Done: "Erledigt.", Messages: "Nachrichten", Me: "mir", Resolve: "Lösen",
 	Quoted: "zitierter Text", TextCut: "Der Text wurde hier gekürzt; die Originalnachricht enthält alles.", NoText: "(kein Text)",
 	People: "Personen", DueFirst: "Erste Antwort fällig", DueResolve: "Lösung fällig", Follows: "Folgt auf", MergedInto: "Zusammengeführt mit",
+	Snoozed: "Zurückgestellt", SnoozedUntil: "zurückgestellt bis",
 	months:     [12]string{"Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sep.", "Okt.", "Nov.", "Dez."},
 	dateFormat: "%d. %s %d, %02d:%02d UTC",
 }

@@ -242,11 +242,16 @@ func nextAfterDay(plan config.DigestPlan, now time.Time) time.Time {
 	return time.Time{}
 }
 
-// candidate is a ticket some digest may list.
+// candidate is a ticket some digest may list, with what every digest
+// that lists it needs.
 type candidate struct {
 	facts *store.TicketFacts
-	t     *store.Ticket // read for open tickets only
+	t     *store.Ticket // read for the candidates only
 	open  bool
+	// snoozed: hidden from the lists until then; due: the earliest due
+	// time of its running targets (zero: none).
+	snoozed bool
+	due     time.Time
 }
 
 // build makes the digest of every agent in list at now, from one
@@ -281,8 +286,7 @@ func build(tx store.Tx, cfg *config.Config, now time.Time, list []due) (map[stri
 		}
 		cat := ticket.StatusCategory(p, f.Status)
 		open := cat != config.CatResolved && cat != config.CatClosed && cat != config.CatCancelled
-		breached := breachedAfter(f, earliest)
-		if !open && !breached {
+		if !open && !breachedAfter(f, earliest) {
 			return true
 		}
 		if f.Assignee != "" && !containsFold(agents, f.Assignee) {
@@ -299,61 +303,60 @@ func build(tx store.Tx, cfg *config.Config, now time.Time, list []due) (map[stri
 		if err != nil {
 			return nil, fmt.Errorf("ticket %s: %w", c.facts.Key, err)
 		}
-		c.t = t
+		c.t, c.snoozed, c.due = t, t.Snoozed.After(now), dueOf(t)
+	}
+	// Each agent's candidates: their projects' unassigned ones and their
+	// own.
+	byProject := map[string][]*candidate{}
+	for _, c := range cands {
+		byProject[c.t.Project] = append(byProject[c.t.Project], c)
 	}
 	out := make(map[string]*store.DigestVars, len(list))
 	for _, d := range list {
-		out[d.agent] = digestOf(cfg, now, d, cands)
+		var mine []*candidate
+		for project, agents := range staffOf {
+			if !containsFold(agents, d.agent) {
+				continue
+			}
+			for _, c := range byProject[project] {
+				if c.t.Assignee == "" || strings.EqualFold(c.t.Assignee, d.agent) {
+					mine = append(mine, c)
+				}
+			}
+		}
+		out[d.agent] = digestOf(now, d, mine)
 	}
 	return out, nil
 }
 
-// digestOf picks d's tickets from the candidates.
-func digestOf(cfg *config.Config, now time.Time, d due, cands []*candidate) *store.DigestVars {
+// digestOf makes d's digest of its candidates (theirs and unassigned).
+func digestOf(now time.Time, d due, cands []*candidate) *store.DigestVars {
 	v := &store.DigestVars{Day: d.day, Zone: d.plan.Loc.String()}
-	type listed struct {
-		item store.DigestItem
-		due  time.Time
-		made time.Time
-	}
-	var open []listed
-	for _, c := range cands {
-		t := c.t
-		p := cfg.Project(t.Project)
-		if p == nil || !p.IsStaff(d.agent) {
-			continue
-		}
-		mine := strings.EqualFold(t.Assignee, d.agent)
-		if !mine && t.Assignee != "" {
-			continue
-		}
-		item := store.DigestItem{Key: t.Key, Project: t.Project, Subject: t.Subject, Status: t.Status, Priority: t.Priority,
+	itemOf := func(t *store.Ticket) store.DigestItem {
+		return store.DigestItem{Key: t.Key, Project: t.Project, Subject: t.Subject, Status: t.Status, Priority: t.Priority,
 			Assignee: strings.ToLower(t.Assignee), Internal: t.Internal()}
-		for _, b := range breaches(t, d.since, now) {
-			bi := item
+	}
+	var open []*candidate
+	for _, c := range cands {
+		for _, b := range breaches(c.t, d.since, now) {
+			bi := itemOf(c.t)
 			bi.Target, bi.Due = b.target, dueText(b.due, d.plan.Loc)
 			v.Breached = append(v.Breached, bi)
 		}
-		if !c.open {
-			continue
-		}
-		if t.Snoozed.After(now) {
+		switch {
+		case !c.open:
+		case c.snoozed:
 			v.Snoozed++
-			continue
+		default:
+			if c.t.Assignee == "" {
+				v.Unassigned++
+			} else {
+				v.Mine++
+			}
+			open = append(open, c)
 		}
-		at := dueOf(t)
-		if !at.IsZero() {
-			item.Due, item.Overdue = dueText(at, d.plan.Loc), !at.After(now)
-		}
-		item.Age = Age(now.Sub(t.Created))
-		if mine {
-			v.Mine++
-		} else {
-			v.Unassigned++
-		}
-		open = append(open, listed{item: item, due: at, made: t.Created})
 	}
-	slices.SortFunc(open, func(a, b listed) int {
+	slices.SortFunc(open, func(a, b *candidate) int {
 		switch {
 		case a.due.IsZero() != b.due.IsZero():
 			if a.due.IsZero() {
@@ -362,17 +365,22 @@ func digestOf(cfg *config.Config, now time.Time, d due, cands []*candidate) *sto
 			return -1
 		case !a.due.Equal(b.due):
 			return a.due.Compare(b.due)
-		case !a.made.Equal(b.made):
-			return a.made.Compare(b.made)
+		case !a.t.Created.Equal(b.t.Created):
+			return a.t.Created.Compare(b.t.Created)
 		}
-		return cmp.Compare(a.item.Key, b.item.Key)
+		return cmp.Compare(a.t.Key, b.t.Key)
 	})
-	for i, l := range open {
-		if i >= MaxListed {
-			v.More = len(open) - MaxListed
-			break
+	if len(open) > MaxListed {
+		v.More = len(open) - MaxListed
+		open = open[:MaxListed]
+	}
+	for _, c := range open {
+		item := itemOf(c.t)
+		if !c.due.IsZero() {
+			item.Due, item.Overdue = dueText(c.due, d.plan.Loc), !c.due.After(now)
 		}
-		v.Tickets = append(v.Tickets, l.item)
+		item.Age = Age(now.Sub(c.t.Created))
+		v.Tickets = append(v.Tickets, item)
 	}
 	slices.SortFunc(v.Breached, func(a, b store.DigestItem) int {
 		return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.Target, b.Target))

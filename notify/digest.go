@@ -37,6 +37,8 @@ func (n *Notifier) QueueDigest(tx store.Tx, p *config.Project, agent, lang strin
 		return nil
 	}
 	for i := range v.Tickets {
+		// Statuses in words, as the other mails show them.
+		v.Tickets[i].Status = StatusName(v.Tickets[i].Status)
 		if err := link(&v.Tickets[i]); err != nil {
 			return 0, err
 		}

@@ -80,6 +80,7 @@ func NewServer(s store.DB, cfg func() *config.Config, opts Options, log *slog.Lo
 	srv.attachmentRoutes()
 	srv.accessRoutes()
 	srv.pgpRoutes()
+	srv.digestRoutes() // issue 21
 	return srv
 }
 

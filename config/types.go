@@ -35,6 +35,8 @@ type Config struct {
 	Store Store `mapstructure:"store"`
 	// Alerts: intake health alerts (config/alerts.go, issue 21).
 	Alerts Alerts `mapstructure:"alerts"`
+	// Digests: the agents' daily queue by mail (config/digests.go, issue 21).
+	Digests Digests `mapstructure:"digests"`
 
 	// Path is the file the config was read from (not a YAML key).
 	Path string `mapstructure:"-"`

@@ -22,6 +22,7 @@ import (
 	"github.com/ticketgate/ticketgate/alert"
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/desk"
+	"github.com/ticketgate/ticketgate/digest"
 	"github.com/ticketgate/ticketgate/imapin"
 	"github.com/ticketgate/ticketgate/ingest"
 	"github.com/ticketgate/ticketgate/mailin"
@@ -122,6 +123,9 @@ type Options struct {
 	// alert monitor, the sender's heartbeat and health, the sender loop
 	// ending. Notify must not block.
 	Changes Notifier
+	// DigestRan, when set, is told the outcome of every run of the
+	// digest timer (issue 21): how many digests it queued.
+	DigestRan func(queued int, err error)
 }
 
 // Notifier is told that something changed (Options.Changes).
@@ -236,7 +240,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 		defer d.bg.Done()
 		d.onOneNode(ctx, "timers", func(ctx context.Context) {
 			var timers sync.WaitGroup
-			timers.Add(3)
+			timers.Add(4)
 			go func() {
 				defer timers.Done()
 				d.sweepLoop(ctx)
@@ -248,6 +252,12 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 			go func() {
 				defer timers.Done()
 				d.offerLoop(ctx) // issue 18
+			}()
+			go func() {
+				defer timers.Done()
+				m := digest.New(st, d.Config, n, d.now, log.With("component", "digest"))
+				m.Queued = d.sender.Wake
+				d.digestLoop(ctx, m, opts.DigestRan) // issue 21
 			}()
 			retention.NewJob(st, engine, d.Config, d.now, log.With("component", "retention")).Run(ctx)
 			timers.Wait()

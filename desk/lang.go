@@ -25,6 +25,7 @@ type texts struct {
 	InternalNote, Held, HeldWhy, Unverified, ShowText, ShowHTML, Attachments, Change string
 	Stale, SendAnyway, Done, Messages, Me, Resolve, Quoted, TextCut, NoText, People  string
 	DueFirst, DueResolve, Follows, MergedInto                                        string
+	Snoozed, SnoozedUntil                                                            string // issue 21
 
 	months     [12]string
 	dateFormat string
@@ -131,6 +132,8 @@ var deskPhrases = map[string]phrases.Phrase{
 	"DueResolve":    {En: "Resolution due", De: "Lösung fällig"},
 	"Follows":       {En: "Follows", De: "Folgt auf"},
 	"MergedInto":    {En: "Merged into", De: "Zusammengeführt mit"},
+	"Snoozed":       {En: "Snoozed", De: "Zurückgestellt"},
+	"SnoozedUntil":  {En: "snoozed until", De: "zurückgestellt bis"},
 }
 
 var english, german = newTexts()

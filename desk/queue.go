@@ -26,7 +26,12 @@ const (
 	recentlyClosed = 14 * 24 * time.Hour
 )
 
-var views = []string{viewMine, viewUnassigned, viewOpen, viewWaiting, viewClosed}
+// viewSnoozed lists the open tickets an agent snoozed (#snooze), with
+// their wake time; the other open views leave them out until then (issue
+// 21).
+const viewSnoozed = "snoozed"
+
+var views = []string{viewMine, viewUnassigned, viewOpen, viewWaiting, viewClosed, viewSnoozed}
 
 type viewTab struct {
 	Name, Label, URL string
@@ -36,6 +41,8 @@ type viewTab struct {
 
 type rowView struct {
 	Key, Subject, Project, Status, Priority, Assignee, Reporter, Org, Updated, Created, URL string
+	// Snoozed is the wake time of a snoozed ticket ("" when awake).
+	Snoozed string
 }
 
 type queueView struct {
@@ -70,13 +77,16 @@ func inView(view, agent string, p *config.Project, t *store.Ticket, now time.Tim
 	}
 	cat := category(p, t)
 	open := cat != config.CatResolved && cat != config.CatClosed && cat != config.CatCancelled
+	snoozed := t.Snoozed.After(now)
 	switch view {
 	case viewMine:
-		return open && strings.EqualFold(t.Assignee, agent)
+		return open && !snoozed && strings.EqualFold(t.Assignee, agent)
 	case viewUnassigned:
-		return open && t.Assignee == ""
+		return open && !snoozed && t.Assignee == ""
 	case viewOpen:
-		return open
+		return open && !snoozed
+	case viewSnoozed:
+		return open && snoozed
 	case viewWaiting:
 		return cat == config.CatPending
 	case viewClosed:
@@ -207,7 +217,7 @@ func (h *Handler) renderQueue(w http.ResponseWriter, r *http.Request, a *agentCt
 	if r.URL.Query().Get("done") != "" {
 		v.Notice = tx.Done
 	}
-	labels := map[string]string{viewMine: tx.Mine, viewUnassigned: tx.Unassigned, viewOpen: tx.Open, viewWaiting: tx.Waiting, viewClosed: tx.Closed}
+	labels := map[string]string{viewMine: tx.Mine, viewUnassigned: tx.Unassigned, viewOpen: tx.Open, viewWaiting: tx.Waiting, viewClosed: tx.Closed, viewSnoozed: tx.Snoozed}
 	for _, name := range views {
 		u := cloneValues(q)
 		u.Set("view", name)
@@ -225,9 +235,14 @@ func (h *Handler) renderQueue(w http.ResponseWriter, r *http.Request, a *agentCt
 		v.Prev = h.path("") + "?" + u.Encode()
 	}
 	start := (page - 1) * pageSize
+	now := h.opts.Now()
 	for _, t := range rows[min(start, len(rows)):min(start+pageSize, len(rows))] {
-		v.Rows = append(v.Rows, rowView{Key: t.Key, Subject: t.Subject, Project: t.Project, Status: t.Status, Priority: t.Priority,
-			Assignee: t.Assignee, Reporter: t.Reporter, Org: t.Organization, Updated: tx.Date(t.Updated), Created: tx.Date(t.Created), URL: h.TicketPath(t.Key)})
+		row := rowView{Key: t.Key, Subject: t.Subject, Project: t.Project, Status: t.Status, Priority: t.Priority,
+			Assignee: t.Assignee, Reporter: t.Reporter, Org: t.Organization, Updated: tx.Date(t.Updated), Created: tx.Date(t.Created), URL: h.TicketPath(t.Key)}
+		if t.Snoozed.After(now) {
+			row.Snoozed = tx.Date(t.Snoozed)
+		}
+		v.Rows = append(v.Rows, row)
 	}
 	opt := func(list []string, cur string) []optionView {
 		out := []optionView{{Value: "", Label: tx.Any, Selected: cur == ""}}

@@ -669,6 +669,8 @@ type data struct {
 	RatingScale int
 	Ratings     []RatingChoice
 	Comment     string
+	// Digest is an agent's daily digest (issue 21, digest.go).
+	Digest *store.DigestVars
 }
 
 // dueText is a due time as agents read it, in the project's business-hours
@@ -710,7 +712,7 @@ func (n *Notifier) Render(tx store.Tx, it *store.OutboxItem) (mailout.Body, erro
 	v := it.Vars
 	d := data{Added: v.Added, Recipients: v.Recipients, ActorDisplay: v.Actor, Link: v.Link, AgentLink: v.AgentLink, Marker: v.Marker,
 		Status: v.Status, OldStatus: v.OldStatus, Detail: v.Detail, Reopened: v.Reopened, Target: v.Target, Due: v.Due,
-		OfferLink: v.OfferLink, RatingScale: v.RatingScale, Comment: v.Comment}
+		OfferLink: v.OfferLink, RatingScale: v.RatingScale, Comment: v.Comment, Digest: v.Digest}
 	if v.RatingLink != "" {
 		for score := v.RatingScale; score >= 1; score-- {
 			d.Ratings = append(d.Ratings, RatingChoice{Score: score, URL: fmt.Sprintf("%s?s=%d", v.RatingLink, score)})

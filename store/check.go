@@ -398,6 +398,12 @@ func (c *checker) run() error {
 		func() error {
 			return c.each(bPGPKeys, func(k, v []byte) { c.decode(bPGPKeys, k, v, &PGPKey{}) })
 		},
+		func() error {
+			return c.each(bDigestPrefs, func(k, v []byte) { c.decode(bDigestPrefs, k, v, &DigestPref{}) })
+		},
+		func() error {
+			return c.each(bDigestMarks, func(k, v []byte) { c.decode(bDigestMarks, k, v, &DigestMark{}) })
+		},
 		// The webhook queue (issue 18): rows decode, index agrees.
 		func() error {
 			hc, err := (&boltTx{btx: c.btx}).CheckHooks()

@@ -142,6 +142,8 @@ type Tx interface {
 	PGPTx
 	// HookTx is the webhook delivery queue (issue 18, hooks.go).
 	HookTx
+	// DigestTx: the agents' digest choices and marks (issue 21).
+	DigestTx
 	// AfterCommit registers fn to run once, after this transaction is
 	// durable (for a View: after fn returned nil), and never when it is
 	// rolled back or rehearsed. Effects outside the store — metrics, logs

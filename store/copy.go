@@ -49,6 +49,8 @@ const (
 	RecPGPProjectKey                       // Key: project; Data
 	RecPGPKey                              // Key: address; Data
 	RecHook                                // N: id; M: due (unix nanoseconds); Data
+	RecDigestPref                          // Key: agent; Data (issue 21)
+	RecDigestMark                          // Key: agent; Data (issue 21)
 	recEnd
 )
 
@@ -64,7 +66,7 @@ const (
 var recordKindNames = [...]string{"", "meta", "ticket numbers", "tickets", "messages", "message-ids", "events", "tokens",
 	"outbox", "state", "suppressions", "rate counters", "blocked senders", "organizations", "imap cursors", "imap attempts",
 	"audit", "sequences", "draft numbers", "drafts", "desk sign-in links", "offers", "ratings", "pgp project keys",
-	"pgp keys", "webhook deliveries"}
+	"pgp keys", "webhook deliveries", "digest preferences", "digest marks"}
 
 func (k RecordKind) String() string {
 	if k == 0 || k >= recEnd {
@@ -418,6 +420,12 @@ func (s *boltDB) ExportRecords(fn func(*Record) error) error {
 					return fn(&Record{Kind: RecHook, N: id, M: d, Data: cp(v)})
 				})
 			},
+			func() error {
+				return each(bDigestPrefs, func(k, v []byte) error { return fn(&Record{Kind: RecDigestPref, Key: string(k), Data: cp(v)}) })
+			},
+			func() error {
+				return each(bDigestMarks, func(k, v []byte) error { return fn(&Record{Kind: RecDigestMark, Key: string(k), Data: cp(v)}) })
+			},
 		}
 		for _, step := range steps {
 			if err := step(); err != nil {
@@ -546,6 +554,10 @@ func (s *boltDB) ImportRecords(ctx context.Context, recs []*Record) error {
 				err = fresh(bPGPProjectKeys, []byte(r.Key), r.Data)
 			case RecPGPKey:
 				err = fresh(bPGPKeys, []byte(r.Key), r.Data)
+			case RecDigestPref:
+				err = fresh(bDigestPrefs, []byte(r.Key), r.Data)
+			case RecDigestMark:
+				err = fresh(bDigestMarks, []byte(r.Key), r.Data)
 			case RecHook:
 				if err = fresh(bHooks, u64(r.N), r.Data); err == nil {
 					err = put(bHooksDue, append(u64(r.M), u64(r.N)...), nil)

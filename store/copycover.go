@@ -104,6 +104,8 @@ var copyCoverage = []CoverageEntry{
 	{"", "pgp_keys", CoverCopied, RecPGPKey, ""},
 	{"", "hooks", CoverCopied, RecHook, "a delivery's lease (PostgreSQL) belongs to the node that held it and is not copied"},
 	{BackendBolt, "hooks_due", CoverDerived, 0, "from the deliveries' due times"},
+	{"", "digest_prefs", CoverCopied, RecDigestPref, ""},
+	{"", "digest_marks", CoverCopied, RecDigestMark, "a day's digest is not sent again from the copy"},
 	{BackendPostgres, "blobs", CoverBlobs, 0, ""},
 	{BackendPostgres, "blob_chunks", CoverBlobs, 0, ""},
 	{BackendPostgres, "schema_version", CoverInternal, 0, "backend-internal: the target has its own schema"},

@@ -135,6 +135,10 @@ const (
 	EvWebhookDelivered
 	EvWebhookFailed
 
+	// issue 21 digests: EvDigest is the outbox kind of an agent's daily
+	// digest (it belongs to no ticket, so no history records it).
+	EvDigest
+
 	evEnd
 )
 
@@ -209,6 +213,8 @@ var eventKindNames = [evEnd]string{
 	EvWebhookQueued:    "webhook_queued",
 	EvWebhookDelivered: "webhook_delivered",
 	EvWebhookFailed:    "webhook_failed",
+	// issue 21 digests
+	EvDigest: "digest",
 }
 
 // EventKinds lists every kind, in declaration order.

@@ -81,6 +81,8 @@ type OutboxVars struct {
 	// AttachKey: the project's OpenPGP public key is attached at send
 	// time (issue 19).
 	AttachKey bool `json:"attach_key,omitempty"`
+	// Digest is the list of an agent's daily digest (issue 21).
+	Digest *DigestVars `json:"digest,omitempty"`
 }
 
 // OutboxItem is one mail waiting to be sent to one recipient: what to

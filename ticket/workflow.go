@@ -17,6 +17,7 @@ import (
 var commandNames = []string{"status", "assign", "priority", "participant", "organization",
 	"resolve", "reopen", "close", "internal", "approve", "decline", "private",
 	"due", "snooze", "macro", // issue 21
+	"digest", // issue 21: the agent's daily digest (digest.go)
 	// Issue 17 (ticket/access.go).
 	"type", "publish", "requester", "accept",
 	"take", "pass", // issue 18: offers
@@ -46,9 +47,17 @@ type commandContext struct {
 func (e *Engine) runCommands(tx store.Tx, p *config.Project, t *store.Ticket, cmds []decide.Command, cc commandContext, told []string) ([]string, bool, error) {
 	statusSet := false
 	for _, c := range cmds {
-		err := e.runCommand(tx, p, t, c, cc)
+		var err error
+		said := ""
+		if c.Name == "digest" {
+			said, err = e.digestCommand(tx, c, cc)
+		} else {
+			err = e.runCommand(tx, p, t, c, cc)
+		}
 		var refusal *RefusedError
 		switch {
+		case err == nil && said != "":
+			told = append(told, "done: "+c.Line+" — "+said)
 		case err == nil && (c.Name == "internal" || (c.Name == "private" || c.Name == "type") && cc.created):
 			// They only say what the mail is: nothing to report.
 		case err == nil:
@@ -139,6 +148,9 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c d
 		return e.setDue(tx, p, t, arg, actor, cc.now)
 	case "snooze":
 		return e.snooze(tx, p, t, arg, actor, cc.now)
+	case "digest": // runCommands answers it with the schedule in force
+		_, err := e.digestCommand(tx, c, cc)
+		return err
 	case "take":
 		return take(tx, p, t, actor, "", cc.now, cc.emit)
 	case "pass":

@@ -51,6 +51,8 @@ to that agent's projects; --as AGENT or $TICKETGATE_AS must name that agent):
   suppressions [clear ADDRESS]
   sessions [revoke AGENT | revoke --all]   the agents' desk sessions; revoke
                  ends them on every node (--all: admin.operators only)
+  digest [--agent A] [off | on | at HH:MM [ZONE]]   show or set the daily
+                 digest of your queue by mail, as #digest does
   backup FILE [--force]   a consistent hot copy (store and message files) as
                  one archive; an existing FILE is kept unless --force
   restore FILE   daemon stopped: unpack a backup into an empty data_dir
@@ -122,6 +124,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdOutbox(rest, stdout, stderr)
 	case "sessions":
 		return cmdSessions(rest, stdout, stderr)
+	case "digest":
+		return cmdDigest(rest, stdout, stderr)
 	case "suppressions":
 		return cmdSuppressions(rest, stdout, stderr)
 	case "backup":

@@ -43,6 +43,8 @@ func (s *DB) Check(ctx context.Context, problem func(store.Problem)) error {
 		{"ratings", "project || '/' || ticket || '/' || customer", func() any { return new(store.Rating) }},
 		{"pgp_project_keys", "project", func() any { return new(store.PGPProjectKey) }},
 		{"pgp_keys", "address", func() any { return new(store.PGPKey) }},
+		{"digest_prefs", "agent", func() any { return new(store.DigestPref) }},
+		{"digest_marks", "agent", func() any { return new(store.DigestMark) }},
 	}
 	named := map[string]string{} // blob → first record naming it
 	tickets, exists := map[string]*store.Ticket{}, map[string]bool{}

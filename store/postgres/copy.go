@@ -68,6 +68,8 @@ var exports = []struct {
 	{store.RecPGPProjectKey, `SELECT project, data FROM pgp_project_keys ORDER BY project`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.Key, &c.Data) }},
 	{store.RecPGPKey, `SELECT address, data FROM pgp_keys ORDER BY address`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.Key, &c.Data) }},
 	{store.RecHook, `SELECT id, due, data FROM hooks ORDER BY id`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.N, &c.M, &c.Data) }},
+	{store.RecDigestPref, `SELECT agent, data FROM digest_prefs ORDER BY agent`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.Key, &c.Data) }},
+	{store.RecDigestMark, `SELECT agent, data FROM digest_marks ORDER BY agent`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.Key, &c.Data) }},
 }
 
 // ExportRecords reads every table in one REPEATABLE READ snapshot.
@@ -205,6 +207,8 @@ var imports = map[store.RecordKind]struct {
 	store.RecPGPProjectKey: {"pgp_project_keys", []string{"project", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.Data}, nil }},
 	store.RecPGPKey:        {"pgp_keys", []string{"address", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.Data}, nil }},
 	store.RecHook:          {"hooks", []string{"id", "due", "data"}, func(r *store.Record) ([]any, error) { return []any{r.N, r.M, r.Data}, nil }},
+	store.RecDigestPref:    {"digest_prefs", []string{"agent", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.Data}, nil }},
+	store.RecDigestMark:    {"digest_marks", []string{"agent", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.Data}, nil }},
 }
 
 var _ store.Layout = (*DB)(nil)

@@ -101,11 +101,15 @@ var migrations = []string{
 		FROM (SELECT token AS tk, convert_from(data, 'UTF8')::jsonb AS j FROM tokens) t
 		WHERE tokens.token = t.tk AND j->>'kind' = 'bounce' AND j->>'expires' IS NOT NULL AND j->>'expires' NOT LIKE '0001-01-01%';
 	CREATE INDEX tokens_prune ON tokens (prune_at) WHERE prune_at IS NOT NULL;`,
+	// 11 (issue 21): the agents' digest choices and marks, the bbolt
+	// buckets digest_prefs and digest_marks.
+	`CREATE TABLE digest_prefs (agent text COLLATE "C" PRIMARY KEY, data bytea NOT NULL);
+	CREATE TABLE digest_marks (agent text COLLATE "C" PRIMARY KEY, data bytea NOT NULL);`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the
 // number of migrations (TestMigrationsMatchVersion keeps them in step).
-const SchemaVersion = 10
+const SchemaVersion = 11
 
 // migrationLock is the advisory lock key every node takes to migrate
 // ("tgmigr" in ASCII).

@@ -154,6 +154,14 @@ func fill(t *testing.T, s store.DB) {
 			Updated: now}); err != nil {
 			return err
 		}
+		// Issue 21: an agent's digest choice and the day of their last
+		// digest.
+		if err := tx.PutDigestPref(&store.DigestPref{Agent: "alice@example.com", Mode: store.DigestOn, At: "07:30", Updated: now}); err != nil {
+			return err
+		}
+		if err := tx.PutDigestMark(&store.DigestMark{Agent: "alice@example.com", Day: "2026-12-03", At: now}); err != nil {
+			return err
+		}
 		// The last outbox item was sent: its id stays used.
 		ids, _, err := tx.DueIDs(now.Add(time.Hour), 100)
 		if err != nil {

@@ -88,6 +88,7 @@ func Run(t *testing.T, b Backend) {
 		{"Offers", s.offers},
 		{"Ratings", s.ratings},
 		{"PGPKeys", s.pgpKeys},
+		{"Digests", s.digests}, // issue 21
 	} {
 		t.Run(c.name, c.fn)
 	}

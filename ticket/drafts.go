@@ -49,6 +49,14 @@ func redactMail(p *config.Project, m *Mail) *Mail {
 	c.Text = decide.Redact(re, m.Text)
 	c.HTML = decide.Redact(re, m.HTML)
 	c.FromName = decide.Redact(re, m.FromName)
+	if len(m.Attach) > 0 {
+		// A file named after its key is listed on every page.
+		c.Attach = make([]store.Attachment, len(m.Attach))
+		for i, a := range m.Attach {
+			a.Filename = decide.Redact(re, a.Filename)
+			c.Attach[i] = a
+		}
+	}
 	return &c
 }
 

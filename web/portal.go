@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/internal/download"
+	"github.com/ticketgate/ticketgate/redact"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -174,6 +176,7 @@ func (s *server) serveAttachment(w http.ResponseWriter, r *http.Request, resolve
 		return
 	}
 	var a store.Attachment
+	project := ""
 	err := s.store.View(func(tx store.Tx) error {
 		t, err := resolve(tx)
 		if err != nil {
@@ -183,7 +186,7 @@ func (s *server) serveAttachment(w http.ResponseWriter, r *http.Request, resolve
 		if err != nil || m.Ticket != t.Key || !visible(m) || idx < 0 || idx >= len(m.Attach) || m.Attach[idx].Blob == "" {
 			return &deniedError{reason: "no such attachment", ticket: t.Key}
 		}
-		a = m.Attach[idx]
+		a, project = m.Attach[idx], t.Project
 		return nil
 	})
 	if !s.answerResolve(w, r, err) {
@@ -198,6 +201,16 @@ func (s *server) serveAttachment(w http.ResponseWriter, r *http.Request, resolve
 		return
 	}
 	defer f.Close()
+	if re := s.keyPattern(project); re != nil && redact.TextLike(a.ContentType, a.Filename) {
+		// Support keys are secrets (issue 17): the file streams through
+		// redaction; the stored file stays whole.
+		download.Headers(w.Header(), a.Filename, -1)
+		w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
+		if err := redact.Attachment(w, f, re, a.ContentType, a.Filename); err != nil {
+			s.log.Warn("attachment download cut short", "blob", a.Blob, "project", project, "err", err)
+		}
+		return
+	}
 	size := int64(-1)
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()
@@ -205,6 +218,14 @@ func (s *server) serveAttachment(w http.ResponseWriter, r *http.Request, resolve
 	download.Headers(w.Header(), a.Filename, size)
 	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	http.ServeContent(w, r, "", s.opts.Now(), f)
+}
+
+// keyPattern is project's support_keys.pattern, nil when it has none.
+func (s *server) keyPattern(project string) *regexp.Regexp {
+	if s.opts.KeyPattern == nil {
+		return nil
+	}
+	return s.opts.KeyPattern(project)
 }
 
 // myView lists a customer's requests.

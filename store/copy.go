@@ -49,6 +49,7 @@ const (
 	RecPGPProjectKey                       // Key: project; Data
 	RecPGPKey                              // Key: address; Data
 	RecHook                                // N: id; M: due (unix nanoseconds); Data
+	RecDraftAccepted                       // Key: project; N: draft number; Key2: the ticket it became (issue 17)
 	recEnd
 )
 
@@ -64,7 +65,7 @@ const (
 var recordKindNames = [...]string{"", "meta", "ticket numbers", "tickets", "messages", "message-ids", "events", "tokens",
 	"outbox", "state", "suppressions", "rate counters", "blocked senders", "organizations", "imap cursors", "imap attempts",
 	"audit", "sequences", "draft numbers", "drafts", "desk sign-in links", "offers", "ratings", "pgp project keys",
-	"pgp keys", "webhook deliveries"}
+	"pgp keys", "webhook deliveries", "accepted drafts"}
 
 func (k RecordKind) String() string {
 	if k == 0 || k >= recEnd {
@@ -418,6 +419,14 @@ func (s *boltDB) ExportRecords(fn func(*Record) error) error {
 					return fn(&Record{Kind: RecHook, N: id, M: d, Data: cp(v)})
 				})
 			},
+			func() error {
+				return each(bDraftsAccepted, func(k, v []byte) error {
+					if len(k) < 9 || k[len(k)-9] != 0 {
+						return fmt.Errorf("store: export accepted drafts: malformed key %q", k)
+					}
+					return fn(&Record{Kind: RecDraftAccepted, Key: string(k[:len(k)-9]), N: int64(getU64(k[len(k)-8:])), Key2: string(v)})
+				})
+			},
 		}
 		for _, step := range steps {
 			if err := step(); err != nil {
@@ -523,6 +532,8 @@ func (s *boltDB) ImportRecords(ctx context.Context, recs []*Record) error {
 				err = fresh(bDraftSeq, []byte(r.Key), u64(r.N))
 			case RecDraft:
 				err = fresh(bDrafts, draftDBKey(r.Key, uint64(r.N)), r.Data)
+			case RecDraftAccepted:
+				err = fresh(bDraftsAccepted, draftDBKey(r.Key, uint64(r.N)), []byte(r.Key2))
 			case RecDeskSignIn:
 				err = fresh(bDeskSignIn, []byte(r.Key), r.Data)
 			case RecOffer:
@@ -560,7 +571,7 @@ func (s *boltDB) ImportRecords(ctx context.Context, recs []*Record) error {
 }
 
 // indexImported writes the indexes bbolt derives from a ticket (its
-// timers and report facts), as PutTicket does.
+// timers, report facts and customers), as PutTicket does.
 func indexImported(btx *bolt.Tx, r *Record) error {
 	var t Ticket
 	if err := json.Unmarshal(r.Data, &t); err != nil {
@@ -568,6 +579,9 @@ func indexImported(btx *bolt.Tx, r *Record) error {
 	}
 	tx := &boltTx{btx: btx}
 	if err := tx.indexTimers(nil, &t); err != nil {
+		return err
+	}
+	if err := tx.indexPeople(&t); err != nil {
 		return err
 	}
 	return tx.indexFacts(&t)

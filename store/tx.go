@@ -38,7 +38,8 @@ var (
 )
 
 var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate, bBlocked, bOrgs,
-	bTicketTimers, bTicketFacts, bDraftSeq, bDrafts} // issue 21: store/timers.go, facts; issue 17: store/drafts.go
+	bTicketTimers, bTicketFacts, bDraftSeq, bDrafts, // issue 21: store/timers.go, facts; issue 17: store/drafts.go
+	bDraftsAccepted, bCustomers} // issue 17: store/people.go
 
 // boltTx is the bbolt implementation of Tx.
 type boltTx struct {
@@ -167,6 +168,9 @@ func (tx *boltTx) PutTicket(t *Ticket) error {
 		return err
 	}
 	if err := tx.indexFacts(t); err != nil {
+		return err
+	}
+	if err := tx.indexPeople(t); err != nil {
 		return err
 	}
 	return tx.put(bTickets, key, t)

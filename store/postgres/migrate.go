@@ -94,11 +94,21 @@ var migrations = []string{
 	`CREATE TABLE hooks (id bigint PRIMARY KEY, due bigint NOT NULL, data bytea NOT NULL, lease_owner text, lease_until bigint);
 	CREATE SEQUENCE hooks_id_seq;
 	CREATE INDEX hooks_due ON hooks (due, id);`,
+	// 10 (issue 17): the customers index — every ticket's reporter and
+	// participants by address, derived by PutTicket (and here from the
+	// tickets' JSON), so open_to: known finds an earlier ticket of a
+	// sender without reading every ticket — and the ticket each accepted
+	// draft became.
+	`CREATE TABLE customers (address text COLLATE "C" NOT NULL, project text COLLATE "C" NOT NULL, number bigint NOT NULL,
+		PRIMARY KEY (address, project, number));
+	CREATE INDEX customers_ticket ON customers (project, number);
+	INSERT INTO customers ` + peopleFromTickets + `;
+	CREATE TABLE drafts_accepted (project text COLLATE "C" NOT NULL, number bigint NOT NULL, ticket text COLLATE "C" NOT NULL, PRIMARY KEY (project, number));`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the
 // number of migrations (TestMigrationsMatchVersion keeps them in step).
-const SchemaVersion = 9
+const SchemaVersion = 10
 
 // migrationLock is the advisory lock key every node takes to migrate
 // ("tgmigr" in ASCII).

@@ -305,6 +305,26 @@ func TestSupportKeysNeverServedWhole(t *testing.T) {
 		}
 	}
 
+	// Alice forwards a customer's mail holding the key (attached as a
+	// message): the request opened for the customer is stored redacted.
+	fwd := "From: Alice <alice@example.com>\r\nTo: acme@support.example.com\r\nSubject: Fwd: licence trouble\r\n" + proof + "\r\n" +
+		"Message-ID: <fwd@example.com>\r\nDate: Mon, 02 Nov 2026 12:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=FF\r\n\r\n" +
+		"--FF\r\nContent-Type: text/plain\r\n\r\nFrom Dora, by phone and mail.\r\n" +
+		"--FF\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment; filename=\"dora.eml\"\r\n\r\n" +
+		"From: Dora <dora@customer.example>\r\nTo: alice@example.com\r\nSubject: licence " + secretKey + " broken\r\nMessage-ID: <dora1@customer.example>\r\n\r\n" +
+		"My licence " + secretKey + " stopped working.\r\n" +
+		"--FF--\r\n"
+	mustSend(t, d.Addr("smtp"), alice, []string{acmeAddr}, fwd)
+	for _, m := range settle(t, d, sink) {
+		if w := leaks(t, m.Data); len(w) > 0 {
+			t.Errorf("mail to %v after the forward shows the key whole: %v", m.To, w)
+		}
+	}
+	tk2, msgs2 := ticketOf(t, d, "ACME-2")
+	if tk2.Reporter != "dora@customer.example" || len(msgs2) == 0 || !strings.Contains(msgs2[0].Text, "My licence "+secretHidden+" stopped") {
+		t.Errorf("the forward opened %s for %s with %q", tk2.Key, tk2.Reporter, msgs2[0].Text)
+	}
+
 	// Nothing the store keeps but the blobs holds the key; nor does the log.
 	filepath.WalkDir(c.DataDir, func(path string, de fs.DirEntry, err error) error {
 		if err != nil || de.IsDir() {

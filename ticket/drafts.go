@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
@@ -49,15 +50,32 @@ func redactMail(p *config.Project, m *Mail) *Mail {
 	c.Text = decide.Redact(re, m.Text)
 	c.HTML = decide.Redact(re, m.HTML)
 	c.FromName = decide.Redact(re, m.FromName)
-	if len(m.Attach) > 0 {
-		// A file named after its key is listed on every page.
-		c.Attach = make([]store.Attachment, len(m.Attach))
-		for i, a := range m.Attach {
-			a.Filename = decide.Redact(re, a.Filename)
-			c.Attach[i] = a
-		}
+	// A file named after its key is listed on every page.
+	c.Attach = redactFiles(re, m.Attach)
+	if m.Forward != nil {
+		// An agent's forward of a customer's mail becomes the customer's
+		// request: its text is stored too.
+		fw := *m.Forward
+		fw.Name, fw.Subject = decide.Redact(re, fw.Name), decide.Redact(re, fw.Subject)
+		fw.Text, fw.Note = decide.Redact(re, fw.Text), decide.Redact(re, fw.Note)
+		fw.Attach = redactFiles(re, fw.Attach)
+		c.Forward = &fw
 	}
 	return &c
+}
+
+// redactFiles is files with the keys in their names redacted (nil stays
+// nil: for a forward it means "the mail's own files").
+func redactFiles(re *regexp.Regexp, files []store.Attachment) []store.Attachment {
+	if files == nil {
+		return nil
+	}
+	out := make([]store.Attachment, len(files))
+	for i, a := range files {
+		a.Filename = decide.Redact(re, a.Filename)
+		out[i] = a
+	}
+	return out
 }
 
 // admitFacts works out, for a mail that would open a ticket, whether it

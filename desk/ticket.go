@@ -271,9 +271,13 @@ func (h *Handler) attachment(w http.ResponseWriter, r *http.Request, a *agentCtx
 		return
 	}
 	at := m.Attach[idx]
-	h.serveBlob(w, r, a, at.Blob, at.Filename, func(dst io.Writer, src io.Reader, re *regexp.Regexp) error {
-		return redact.Attachment(dst, src, re, at.ContentType, at.Filename)
-	}, m.Ticket)
+	var redacted func(io.Writer, io.Reader, *regexp.Regexp) error
+	if redact.TextLike(at.ContentType, at.Filename) {
+		redacted = func(dst io.Writer, src io.Reader, re *regexp.Regexp) error {
+			return redact.Attachment(dst, src, re, at.ContentType, at.Filename)
+		}
+	}
+	h.serveBlob(w, r, a, at.Blob, at.Filename, redacted, m.Ticket)
 }
 
 // raw downloads a message as it was received, support keys redacted.
@@ -292,8 +296,9 @@ func (h *Handler) raw(w http.ResponseWriter, r *http.Request, a *agentCtx) {
 
 // serveBlob serves a stored file as a download. Support keys are secrets
 // (issue 17): in a project with support_keys.pattern the bytes stream
-// through redaction (the raw message through redact.Message, an
-// attachment through redact.Attachment); the file on disk stays whole.
+// through redacted (the raw message through redact.Message, a text-like
+// attachment through redact.Attachment; nil: a binary file, served as
+// it is); the file on disk stays whole.
 func (h *Handler) serveBlob(w http.ResponseWriter, r *http.Request, a *agentCtx, blob, name string,
 	redacted func(io.Writer, io.Reader, *regexp.Regexp) error, ticketKey string) {
 	project := ""
@@ -313,7 +318,7 @@ func (h *Handler) serveBlob(w http.ResponseWriter, r *http.Request, a *agentCtx,
 		return
 	}
 	defer f.Close()
-	if re != nil {
+	if re != nil && redacted != nil {
 		download.Headers(w.Header(), name, -1)
 		w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
 		if err := redacted(w, f, re); err != nil {

@@ -7,10 +7,12 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/ticketgate/ticketgate/internal/download"
+	"github.com/ticketgate/ticketgate/redact"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -47,6 +49,7 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request) {
 	}
 	var a store.Attachment
 	var found bool
+	project := ""
 	err = s.store.View(func(tx store.Tx) error {
 		// Another project's ticket is answered like a missing one.
 		if !s.mayTicket(r.Context(), key) {
@@ -64,6 +67,7 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		a, found = TicketAttachment(msgs, n)
+		project = t.Project
 		return nil
 	})
 	if err != nil {
@@ -84,9 +88,17 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
-	download.FileHeaders(w.Header(), a.Filename, f)
+	var re *regexp.Regexp
+	if p := s.cfg().Project(project); p != nil {
+		re = p.KeyPattern()
+	}
+	if re != nil && redact.TextLike(a.ContentType, a.Filename) {
+		download.Headers(w.Header(), a.Filename, -1) // support keys are secrets (issue 17): redacted on the way
+	} else {
+		download.FileHeaders(w.Header(), a.Filename, f)
+	}
 	w.WriteHeader(http.StatusOK)
-	if _, err := io.Copy(w, f); err != nil {
+	if err := redact.Attachment(w, f, re, a.ContentType, a.Filename); err != nil {
 		s.log.Warn("attachment download cut short", "ticket", key, "n", n, "err", err)
 	}
 }

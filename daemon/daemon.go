@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -185,6 +186,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	d.pgpKeys = pgp.NewKeys(d.Config, d.now)
 	d.pipeline.PGP = pgp.NewInbound(st, d.pgpKeys, d.Config, log.With("component", "pgp"))
 	d.sender.Sealer = pgp.NewSealer(d.pgpKeys, d.Config)
+	d.sender.KeyPattern = d.keyPattern
 	d.sender.OnGiveUp = engine.DeliveryFailed
 	d.sender.OnDelivered = engine.Delivered
 	engine.Queued = d.sender.Wake
@@ -443,8 +445,9 @@ func (d *Daemon) listen(cfg *config.Config) error {
 				p := d.Config().Project(project)
 				return p != nil && p.IsStaff(addr)
 			},
-			Desk:  d.desk,
-			Pages: d.pageActions(),
+			KeyPattern: d.keyPattern,
+			Desk:       d.desk,
+			Pages:      d.pageActions(),
 		}, d.log.With("component", "web"))),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
@@ -617,4 +620,14 @@ func (d *Daemon) closeAll(ctx context.Context) {
 	if d.store != nil {
 		d.store.Close()
 	}
+}
+
+// keyPattern is project's support_keys.pattern in the config in force
+// (nil: none), for the paths that stream stored mail through package
+// redact (issue 17).
+func (d *Daemon) keyPattern(project string) *regexp.Regexp {
+	if p := d.Config().Project(project); p != nil {
+		return p.KeyPattern()
+	}
+	return nil
 }

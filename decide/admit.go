@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/redact"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -108,20 +109,11 @@ func BestKey(keys []config.SupportKey, found []string, sender string, now time.T
 // last 4 characters (support keys are secrets: only the key check sees
 // them whole).
 func Redact(pattern *regexp.Regexp, s string) string {
-	if pattern == nil || s == "" {
-		return s
-	}
-	return pattern.ReplaceAllStringFunc(s, RedactKey)
+	return redact.String(pattern, s)
 }
 
 // RedactKey is one key with all but its last 4 characters starred.
-func RedactKey(k string) string {
-	r := []rune(k)
-	if len(r) <= 4 {
-		return strings.Repeat("*", len(r))
-	}
-	return strings.Repeat("*", len(r)-4) + string(r[len(r)-4:])
-}
+func RedactKey(k string) string { return redact.Key(k) }
 
 // AdmitFacts are what Admit decides from.
 type AdmitFacts struct {

@@ -3,7 +3,9 @@ package desk
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/internal/download"
+	"github.com/ticketgate/ticketgate/redact"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/ticket"
 )
@@ -267,10 +270,17 @@ func (h *Handler) attachment(w http.ResponseWriter, r *http.Request, a *agentCtx
 		h.notFound(w, r, a)
 		return
 	}
-	h.serveBlob(w, r, a, m.Attach[idx].Blob, m.Attach[idx].Filename)
+	at := m.Attach[idx]
+	var redacted func(io.Writer, io.Reader, *regexp.Regexp) error
+	if redact.TextLike(at.ContentType, at.Filename) {
+		redacted = func(dst io.Writer, src io.Reader, re *regexp.Regexp) error {
+			return redact.Attachment(dst, src, re, at.ContentType, at.Filename)
+		}
+	}
+	h.serveBlob(w, r, a, at.Blob, at.Filename, redacted, m.Ticket)
 }
 
-// raw downloads a message exactly as it was received.
+// raw downloads a message as it was received, support keys redacted.
 func (h *Handler) raw(w http.ResponseWriter, r *http.Request, a *agentCtx) {
 	m, err := h.message(a, r)
 	if err != nil || m.Raw == "" {
@@ -281,10 +291,24 @@ func (h *Handler) raw(w http.ResponseWriter, r *http.Request, a *agentCtx) {
 		h.notFound(w, r, a)
 		return
 	}
-	h.serveBlob(w, r, a, m.Raw, fmt.Sprintf("%s-%d.eml", m.Ticket, m.ID))
+	h.serveBlob(w, r, a, m.Raw, fmt.Sprintf("%s-%d.eml", m.Ticket, m.ID), redact.Message, m.Ticket)
 }
 
-func (h *Handler) serveBlob(w http.ResponseWriter, r *http.Request, a *agentCtx, blob, name string) {
+// serveBlob serves a stored file as a download. Support keys are secrets
+// (issue 17): in a project with support_keys.pattern the bytes stream
+// through redacted (the raw message through redact.Message, a text-like
+// attachment through redact.Attachment; nil: a binary file, served as
+// it is); the file on disk stays whole.
+func (h *Handler) serveBlob(w http.ResponseWriter, r *http.Request, a *agentCtx, blob, name string,
+	redacted func(io.Writer, io.Reader, *regexp.Regexp) error, ticketKey string) {
+	project := ""
+	var re *regexp.Regexp
+	if pk, _, ok := store.SplitTicketKey(ticketKey); ok {
+		project = pk
+	}
+	if p := h.opts.Config().Project(project); p != nil {
+		re = p.KeyPattern()
+	}
 	f, err := h.store.OpenBlob(blob)
 	if err != nil {
 		if errors.Is(err, store.ErrBlobDamaged) {
@@ -294,6 +318,14 @@ func (h *Handler) serveBlob(w http.ResponseWriter, r *http.Request, a *agentCtx,
 		return
 	}
 	defer f.Close()
+	if re != nil && redacted != nil {
+		download.Headers(w.Header(), name, -1)
+		w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
+		if err := redacted(w, f, re); err != nil {
+			h.log.Warn("desk: download cut short", "blob", blob, "project", project, "err", err)
+		}
+		return
+	}
 	sz := int64(-1)
 	if st, err := f.Stat(); err == nil {
 		sz = st.Size()

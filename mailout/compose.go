@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"regexp"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
 
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/policy"
+	"github.com/ticketgate/ticketgate/redact"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -69,11 +71,14 @@ type OpenBlob func(hash string) (io.ReadCloser, error)
 // bodies and its attachment files opened (so a missing file fails before
 // the relay is contacted). Close releases the files.
 type Message struct {
-	Item  *store.OutboxItem
-	Body  Body
-	Seal  Seal
-	files []io.ReadCloser
-	raw   io.ReadCloser
+	Item *store.OutboxItem
+	Body Body
+	Seal Seal
+	// Redact is the project's support_keys.pattern (issue 17; nil:
+	// none): text-like attachments stream through package redact.
+	Redact *regexp.Regexp
+	files  []io.ReadCloser
+	raw    io.ReadCloser
 }
 
 // Prepare opens what streaming item needs. A blob that is gone is a
@@ -306,7 +311,7 @@ func (m *Message) writeContent(w io.Writer, mh message.Header) error {
 		if err != nil {
 			return fmt.Errorf("mailout: compose: %w", err)
 		}
-		if _, err := io.Copy(pw, f); err != nil {
+		if err := redact.Attachment(pw, f, m.Redact, a.ContentType, name); err != nil {
 			return fault.Temporary(fmt.Errorf("mailout: attachment %s: %w", name, err))
 		}
 		if err := pw.Close(); err != nil {

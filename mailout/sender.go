@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,6 +60,9 @@ type Sender struct {
 	// stored bytes of rows queued by an older layout.
 	Render   Renderer
 	OpenBlob OpenBlob
+	// KeyPattern, when set, gives a project's support_keys.pattern:
+	// attachments of its mail are redacted on the way (issue 17).
+	KeyPattern func(project string) *regexp.Regexp
 	// Sealer, when set, decides per mail what OpenPGP does to it (an
 	// Autocrypt header, encryption, a notice instead of the text).
 	Sealer Sealer
@@ -468,6 +472,9 @@ func (s *Sender) attempt(sendCtx context.Context, id uint64) (func(), error) {
 		msg, err = Prepare(compose, body, s.OpenBlob)
 		if msg != nil {
 			msg.Seal = seal
+			if s.KeyPattern != nil {
+				msg.Redact = s.KeyPattern(it.Project)
+			}
 		}
 		return err
 	})

@@ -359,6 +359,25 @@ func (c *checker) run() error {
 				}
 			})
 		},
+		// Issue 17: the customers index against the tickets, both ways.
+		c.checkPeople,
+		func() error {
+			// Issue 17: an accepted draft names the ticket it became, which
+			// exists, and is no open draft any more.
+			return c.each(bDraftsAccepted, func(k, v []byte) {
+				p, n, ok := SplitTicketKey(string(v))
+				switch {
+				case len(k) < 9 || k[len(k)-9] != 0:
+					c.report(bDraftsAccepted, k, "malformed key")
+				case !ok:
+					c.report(bDraftsAccepted, k, "%q is no ticket key", v)
+				case !c.has(bTickets, ticketDBKey(p, n)):
+					c.report(bDraftsAccepted, k, "names ticket %s, which does not exist", v)
+				case c.has(bDrafts, k):
+					c.report(bDraftsAccepted, k, "is accepted and still an open draft")
+				}
+			})
+		},
 		func() error {
 			return c.each(bDeskSignIn, func(k, v []byte) { c.decode(bDeskSignIn, k, v, &SignIn{}) })
 		},

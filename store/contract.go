@@ -129,6 +129,9 @@ type Tx interface {
 	LimitTx
 	OrgTx
 	DraftTx
+	// CustomerTx: who reported or follows a ticket of a project (issue
+	// 17, people.go).
+	CustomerTx
 	AuditTx
 	IMAPTx
 	TimerTx
@@ -301,6 +304,13 @@ type DraftTx interface {
 	Drafts(project string) ([]*Draft, error)
 	// DraftOf is sender's open draft in project, or nil.
 	DraftOf(project, sender string) (*Draft, error)
+	// MarkDraftAccepted records that draft key became ticket (in the
+	// transaction that deletes the draft), so that a later acceptance of
+	// the same draft finds the ticket instead of the draft's absence.
+	MarkDraftAccepted(key, ticket string) error
+	// DraftAcceptedAs is the ticket draft key became, "" when it was not
+	// accepted (open, expired or never there).
+	DraftAcceptedAs(key string) (string, error)
 }
 
 // AuditTx is the per-Message-ID audit stream.

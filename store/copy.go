@@ -51,6 +51,7 @@ const (
 	RecHook                                // N: id; M: due (unix nanoseconds); Data
 	RecDigestPref                          // Key: agent; Data (issue 21)
 	RecDigestMark                          // Key: agent; Data (issue 21)
+	RecDraftAccepted                       // Key: project; N: draft number; Key2: the ticket it became (issue 17)
 	recEnd
 )
 
@@ -66,7 +67,7 @@ const (
 var recordKindNames = [...]string{"", "meta", "ticket numbers", "tickets", "messages", "message-ids", "events", "tokens",
 	"outbox", "state", "suppressions", "rate counters", "blocked senders", "organizations", "imap cursors", "imap attempts",
 	"audit", "sequences", "draft numbers", "drafts", "desk sign-in links", "offers", "ratings", "pgp project keys",
-	"pgp keys", "webhook deliveries", "digest preferences", "digest marks"}
+	"pgp keys", "webhook deliveries", "digest preferences", "digest marks", "accepted drafts"}
 
 func (k RecordKind) String() string {
 	if k == 0 || k >= recEnd {
@@ -426,6 +427,14 @@ func (s *boltDB) ExportRecords(fn func(*Record) error) error {
 			func() error {
 				return each(bDigestMarks, func(k, v []byte) error { return fn(&Record{Kind: RecDigestMark, Key: string(k), Data: cp(v)}) })
 			},
+			func() error {
+				return each(bDraftsAccepted, func(k, v []byte) error {
+					if len(k) < 9 || k[len(k)-9] != 0 {
+						return fmt.Errorf("store: export accepted drafts: malformed key %q", k)
+					}
+					return fn(&Record{Kind: RecDraftAccepted, Key: string(k[:len(k)-9]), N: int64(getU64(k[len(k)-8:])), Key2: string(v)})
+				})
+			},
 		}
 		for _, step := range steps {
 			if err := step(); err != nil {
@@ -537,6 +546,8 @@ func (s *boltDB) ImportRecords(ctx context.Context, recs []*Record) error {
 				err = fresh(bDraftSeq, []byte(r.Key), u64(r.N))
 			case RecDraft:
 				err = fresh(bDrafts, draftDBKey(r.Key, uint64(r.N)), r.Data)
+			case RecDraftAccepted:
+				err = fresh(bDraftsAccepted, draftDBKey(r.Key, uint64(r.N)), []byte(r.Key2))
 			case RecDeskSignIn:
 				err = fresh(bDeskSignIn, []byte(r.Key), r.Data)
 			case RecOffer:
@@ -578,7 +589,7 @@ func (s *boltDB) ImportRecords(ctx context.Context, recs []*Record) error {
 }
 
 // indexImported writes the indexes bbolt derives from a ticket (its
-// timers and report facts), as PutTicket does.
+// timers, report facts and customers), as PutTicket does.
 func indexImported(btx *bolt.Tx, r *Record) error {
 	var t Ticket
 	if err := json.Unmarshal(r.Data, &t); err != nil {
@@ -586,6 +597,9 @@ func indexImported(btx *bolt.Tx, r *Record) error {
 	}
 	tx := &boltTx{btx: btx}
 	if err := tx.indexTimers(nil, &t); err != nil {
+		return err
+	}
+	if err := tx.indexPeople(&t); err != nil {
 		return err
 	}
 	return tx.indexFacts(&t)

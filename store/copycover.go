@@ -94,6 +94,8 @@ var copyCoverage = []CoverageEntry{
 	{"", "ticket_facts", CoverDerived, 0, "from the tickets, as PutTicket does"},
 	{"", "draft_seq", CoverCopied, RecDraftSeq, ""},
 	{"", "drafts", CoverCopied, RecDraft, ""},
+	{"", "drafts_accepted", CoverCopied, RecDraftAccepted, ""},
+	{"", "customers", CoverDerived, 0, "from the tickets, as PutTicket does"},
 	{"", "desk_signin", CoverCopied, RecDeskSignIn, ""},
 	{"", "desk_sessions", CoverNotCopied, 0, "desk sessions are not copied: agents sign in again"},
 	{"", "search_cursor", CoverNotCopied, 0, "per node: each node's search index rebuilds from the events"},

@@ -91,6 +91,10 @@ func ForEachDraftBlob(d *Draft, fn func(string)) { d.forEachBlob(fn) }
 var (
 	bDraftSeq = []byte("draft_seq") // project → last draft number
 	bDrafts   = []byte("drafts")    // project \0 be64(number) → Draft
+	// bDraftsAccepted: project \0 be64(number) → the key of the ticket the
+	// draft became (kept after the draft is deleted: a second acceptance
+	// answers with it).
+	bDraftsAccepted = []byte("drafts_accepted")
 )
 
 func draftDBKey(project string, n uint64) []byte { return join([]byte(project), putU64(n)) }
@@ -136,6 +140,34 @@ func (tx *boltTx) DeleteDraft(key string) error {
 		return fmt.Errorf("store: draft %q: %w", key, ErrNotFound)
 	}
 	return tx.btx.Bucket(bDrafts).Delete(draftDBKey(p, n))
+}
+
+// MarkDraftAccepted records that draft key became ticket.
+func (tx *boltTx) MarkDraftAccepted(key, ticket string) error {
+	p, n, ok := SplitDraftKey(key)
+	if !ok {
+		return fmt.Errorf("store: draft %q: %w", key, ErrNotFound)
+	}
+	if _, _, ok := SplitTicketKey(ticket); !ok {
+		return fmt.Errorf("store: draft %s accepted as %q: not a ticket key", key, ticket)
+	}
+	return tx.btx.Bucket(bDraftsAccepted).Put(draftDBKey(p, n), []byte(ticket))
+}
+
+// DraftAcceptedAs is the ticket draft key became, "" when none.
+func (tx *boltTx) DraftAcceptedAs(key string) (string, error) {
+	p, n, ok := SplitDraftKey(key)
+	if !ok {
+		return "", nil
+	}
+	v := tx.btx.Bucket(bDraftsAccepted).Get(draftDBKey(p, n))
+	if v == nil {
+		return "", nil
+	}
+	if _, _, ok := SplitTicketKey(string(v)); !ok {
+		return "", fmt.Errorf("store: decode %s/%s: %q is no ticket key", bDraftsAccepted, key, v)
+	}
+	return string(v), nil
 }
 
 // Drafts lists the drafts of project ("" = all) in key order.

@@ -30,6 +30,7 @@ func (s *boltDB) migrations() []migration {
 		{From: 3, What: "move the bytes of queued mail out of the outbox rows into blobs (rows become small; the mail is still sent as it was composed), and repair the due index", Up: s.migrateOutboxRaw},
 		{From: 4, What: "index the tickets by resolution time (ticket_timers), so auto-close and the response-target timers find what is due without reading every ticket, and write their report facts by last change (ticket_facts) for `ticketgate report` (issue 21)", Up: migrateTimerIndex},
 		{From: 5, What: "index the bounce tokens by expiry (token_prune), so the expired ones are deleted without reading every token (issue 21)", Up: migrateTokenPrune},
+		{From: 6, What: "index the tickets' reporters and participants by address (customers), so open_to: known finds an earlier ticket of a sender with one seek instead of reading every ticket (issue 17)", Up: migratePeopleIndex},
 	}
 }
 

@@ -39,7 +39,8 @@ var (
 
 var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate, bBlocked, bOrgs,
 	bTicketTimers, bTicketFacts, bDraftSeq, bDrafts, // issue 21: store/timers.go, facts; issue 17: store/drafts.go
-	bTokenPrune} // issue 21: store/tokenprune.go
+	bTokenPrune,                 // issue 21: store/tokenprune.go
+	bDraftsAccepted, bCustomers} // issue 17: store/people.go
 
 // boltTx is the bbolt implementation of Tx.
 type boltTx struct {
@@ -168,6 +169,9 @@ func (tx *boltTx) PutTicket(t *Ticket) error {
 		return err
 	}
 	if err := tx.indexFacts(t); err != nil {
+		return err
+	}
+	if err := tx.indexPeople(t); err != nil {
 		return err
 	}
 	return tx.put(bTickets, key, t)

@@ -40,6 +40,11 @@ func (e *Engine) accessCommand(tx store.Tx, p *config.Project, t *store.Ticket, 
 	case "publish":
 		return publish(tx, p, t, cc.author, cc.now, cc.emit)
 	case "accept":
+		if cc.acceptedDraft == "" && cc.draftWas != "" {
+			// Lost a race with another acceptance: nothing to do, and
+			// the agent is told which ticket it became.
+			return refused("%s was already accepted as %s", cc.draftWas, t.Key)
+		}
 		if cc.acceptedDraft == "" {
 			return refused("#accept turns a draft into a request: write with the draft's [%s-D…] in the subject", p.Key)
 		}

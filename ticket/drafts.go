@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
@@ -49,7 +50,32 @@ func redactMail(p *config.Project, m *Mail) *Mail {
 	c.Text = decide.Redact(re, m.Text)
 	c.HTML = decide.Redact(re, m.HTML)
 	c.FromName = decide.Redact(re, m.FromName)
+	// A file named after its key is listed on every page.
+	c.Attach = redactFiles(re, m.Attach)
+	if m.Forward != nil {
+		// An agent's forward of a customer's mail becomes the customer's
+		// request: its text is stored too.
+		fw := *m.Forward
+		fw.Name, fw.Subject = decide.Redact(re, fw.Name), decide.Redact(re, fw.Subject)
+		fw.Text, fw.Note = decide.Redact(re, fw.Text), decide.Redact(re, fw.Note)
+		fw.Attach = redactFiles(re, fw.Attach)
+		c.Forward = &fw
+	}
 	return &c
+}
+
+// redactFiles is files with the keys in their names redacted (nil stays
+// nil: for a forward it means "the mail's own files").
+func redactFiles(re *regexp.Regexp, files []store.Attachment) []store.Attachment {
+	if files == nil {
+		return nil
+	}
+	out := make([]store.Attachment, len(files))
+	for i, a := range files {
+		a.Filename = decide.Redact(re, a.Filename)
+		out[i] = a
+	}
+	return out
 }
 
 // admitFacts works out, for a mail that would open a ticket, whether it
@@ -75,7 +101,8 @@ func (e *Engine) admitFacts(tx store.Tx, pr *prepared, p *config.Project, m *Mai
 
 // knownSender reports whether addr is a known customer of p: listed in
 // known_customers, a member of one of p's organizations, or the reporter
-// or a participant of an earlier ticket.
+// or a participant of an earlier ticket — one seek in the store's
+// customers index, which PutTicket keeps in the ticket's transaction.
 func knownSender(tx store.Tx, p *config.Project, addr string) (bool, error) {
 	if p.IsKnownCustomer(addr) {
 		return true, nil
@@ -84,24 +111,7 @@ func knownSender(tx store.Tx, p *config.Project, addr string) (bool, error) {
 	if err != nil || org != nil {
 		return org != nil, err
 	}
-	found := false
-	err = tx.ForEachTicket(p.Key, func(t *store.Ticket) bool {
-		found = involvesAddress(t, addr)
-		return !found
-	})
-	return found, err
-}
-
-func involvesAddress(t *store.Ticket, addr string) bool {
-	if t.Reporter == addr {
-		return true
-	}
-	for _, pa := range t.Participants {
-		if pa.Address == addr {
-			return true
-		}
-	}
-	return false
+	return tx.IsCustomer(p.Key, addr)
 }
 
 // draftOf reads sender's open draft and records it.
@@ -124,8 +134,58 @@ func (r *readSet) draft(tx store.Tx, key string) (*store.Draft, error) {
 	return d, nil
 }
 
+// acceptedAs reads the ticket draft key became and records it.
+func (r *readSet) acceptedAs(tx store.Tx, key string) (string, error) {
+	t, err := tx.DraftAcceptedAs(key)
+	if err != nil {
+		return "", err
+	}
+	r.accepted[key] = t
+	return t, nil
+}
+
+// acceptedDraftThread threads a mail that names a draft ([ACME-D17])
+// accepted meanwhile into the ticket it became, when its author may post
+// there (the draft's sender is its reporter; agents may): the loser of a
+// race between two acceptances — an agent's #accept, the customer's key
+// reply, `ticketgate accept` — never opens a ticket of its own.
+func (pr *prepared) acceptedDraftThread(tx store.Tx, p *config.Project, m *Mail) error {
+	key := decide.DraftToken(p.Key, m.Subject)
+	if key == "" {
+		return nil
+	}
+	as, err := pr.reads.acceptedAs(tx, key)
+	if err != nil || as == "" {
+		return err
+	}
+	t, err := pr.reads.ticket(tx, as)
+	if notFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	member, err := pr.reads.orgMember(tx, t, pr.author)
+	if err != nil {
+		return err
+	}
+	if decide.MayPost(p, t, pr.author) || member {
+		pr.th, pr.draftWas = decide.Threading{Key: as, Rule: ByDraft}, key
+	}
+	return nil
+}
+
 // validateDrafts returns errStale when a draft read changed.
 func (r *readSet) validateDrafts(tx store.Tx) error {
+	for key, was := range r.accepted {
+		now, err := tx.DraftAcceptedAs(key)
+		if err != nil {
+			return err
+		}
+		if now != was {
+			return fmt.Errorf("draft %s accepted: %w", key, errStale)
+		}
+	}
 	for sender, was := range r.drafts {
 		now, err := tx.DraftOf(r.project, sender)
 		if err != nil {
@@ -252,6 +312,11 @@ func absorbDraft(tx store.Tx, p *config.Project, t *store.Ticket, d *store.Draft
 	if err := tx.DeleteDraft(d.Key); err != nil {
 		return nil, err
 	}
+	// A later acceptance of the same draft (an agent's #accept, `ticketgate
+	// accept`, the customer's key reply racing this one) finds the ticket.
+	if err := tx.MarkDraftAccepted(d.Key, t.Key); err != nil {
+		return nil, err
+	}
 	if err := record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: store.EvDraftAccepted, Actor: actor, Other: d.Key, Reason: why}); err != nil {
 		return nil, err
 	}
@@ -322,6 +387,17 @@ func (e *Engine) AcceptDraft(ctx context.Context, key, actor string) (string, in
 	queued := 0
 	err := e.store.Update(ctx, func(tx store.Tx) error {
 		d, err := tx.Draft(strings.ToUpper(key))
+		if notFound(err) {
+			// Accepted meanwhile (another agent, the customer's key):
+			// acceptance happens once; say what it became.
+			as, aerr := tx.DraftAcceptedAs(strings.ToUpper(key))
+			if aerr != nil {
+				return aerr
+			}
+			if as != "" {
+				return refused("%s was already accepted as %s", strings.ToUpper(key), as)
+			}
+		}
 		if err != nil {
 			return err
 		}

@@ -187,7 +187,9 @@ func TestAcceptDraftAndExpiry(t *testing.T) {
 	if tk.Reporter != "ann@stranger.example" || tk.Subject != "One" {
 		t.Errorf("the accepted ticket: %+v", tk)
 	}
-	if _, _, err := e.AcceptDraft(context.Background(), a.Draft, agent); !errors.Is(err, store.ErrNotFound) {
+	// Accepting twice changes nothing and says what the draft became.
+	var refusal *ticket.RefusedError
+	if _, _, err := e.AcceptDraft(context.Background(), a.Draft, agent); !errors.As(err, &refusal) || refusal.Reason != a.Draft+" was already accepted as "+key {
 		t.Errorf("accepting twice: %v", err)
 	}
 

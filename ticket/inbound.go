@@ -91,15 +91,17 @@ type readSet struct {
 	tokens  map[string]*store.Token        // nil: not found
 	orgs    map[string]*store.Organization // by name; nil: not found
 	refs    map[string]string              // Message-ID → ticket ("": not indexed)
-	// drafts: a sender's open draft (nil: none); draftKeys: by key.
+	// drafts: a sender's open draft (nil: none); draftKeys: by key;
+	// accepted: the ticket an accepted draft became ("": none).
 	drafts    map[string]*store.Draft
 	draftKeys map[string]*store.Draft
+	accepted  map[string]string
 }
 
 func newReadSet(project string) *readSet {
 	return &readSet{project: project, tickets: map[string]*store.Ticket{}, tokens: map[string]*store.Token{},
 		orgs: map[string]*store.Organization{}, refs: map[string]string{},
-		drafts: map[string]*store.Draft{}, draftKeys: map[string]*store.Draft{}}
+		drafts: map[string]*store.Draft{}, draftKeys: map[string]*store.Draft{}, accepted: map[string]string{}}
 }
 
 func notFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
@@ -225,6 +227,9 @@ type prepared struct {
 	key         string
 	senderDraft *store.Draft
 	acceptDraft *store.Draft
+	// draftWas: the mail named a draft accepted meanwhile, and threads
+	// into the ticket it became (acceptedDraftThread).
+	draftWas string
 	// behalf: the mail is an agent's on a customer's behalf (behalf.go).
 	behalf decide.Behalf
 }
@@ -265,7 +270,12 @@ func (e *Engine) prepare(tx store.Tx, p *config.Project, m *Mail, refs []string)
 		return nil, err
 	}
 	pr.th = th
-	if th.Key == "" && staff && person {
+	if th.Key == "" {
+		if err := pr.acceptedDraftThread(tx, p, m); err != nil {
+			return nil, err
+		}
+	}
+	if pr.th.Key == "" && staff && person {
 		if err := e.prepareBehalf(tx, pr, p, m); err != nil {
 			return nil, err
 		}
@@ -699,7 +709,7 @@ func (e *Engine) follow(tx store.Tx, cfg *config.Config, p *config.Project, t *s
 		var err error
 		told, statusSet, err = e.runCommands(tx, p, t, run, commandContext{
 			author: author, agent: who.Agent, customerProven: who.Proven,
-			created: res.Created, now: now, emit: emit, acceptedDraft: accepted,
+			created: res.Created, now: now, emit: emit, acceptedDraft: accepted, draftWas: pr.draftWas,
 		}, told)
 		if err != nil {
 			return err

@@ -20,7 +20,7 @@ import (
 // and the sender and are not listed.
 var guardedWrites = []string{"NextTicketNumber", "PutTicket", "AddMessage", "PutMessage", "MoveMessage", "AddEvent", "PutOffer", "PutRating",
 	// Issue 17: drafts have one writer too.
-	"NextDraftNumber", "PutDraft", "DeleteDraft"}
+	"NextDraftNumber", "PutDraft", "DeleteDraft", "MarkDraftAccepted"}
 
 // writersAllowed says whether code in a module folder may call them: the
 // domain, and the store with its backends and conformance suite.

@@ -38,8 +38,10 @@ type commandContext struct {
 	now            time.Time
 	emit           func(*Event) error
 	// acceptedDraft is the draft this mail's #accept turned into the
-	// ticket (issue 17).
+	// ticket (issue 17); draftWas is the draft the mail named that an
+	// earlier acceptance had already turned into the ticket.
 	acceptedDraft string
+	draftWas      string
 }
 
 // runCommands runs cmds on t in the caller's transaction and appends a

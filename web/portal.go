@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/internal/download"
+	"github.com/ticketgate/ticketgate/redact"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -181,11 +183,22 @@ func (s *server) agentLink(tx store.Tx, token string) (*store.Token, *store.Tick
 // always a download, never rendered on our origin: the bytes are the
 // sender's.
 func (s *server) serveAttachment(w http.ResponseWriter, r *http.Request, resolve func(store.Tx) (*store.Ticket, error), visible func(*store.Message) bool) {
-	a, _, f, ok := s.openAttachment(w, r, "attachment", resolve, visible)
+	a, key, f, ok := s.openAttachment(w, r, "attachment", resolve, visible)
 	if !ok {
 		return
 	}
 	defer f.Close()
+	project, _, _ := strings.Cut(key, "-")
+	if re := s.keyPattern(project); re != nil && redact.TextLike(a.ContentType, a.Filename) {
+		// Support keys are secrets (issue 17): the file streams through
+		// redaction; the stored file stays whole.
+		download.Headers(w.Header(), a.Filename, -1)
+		w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
+		if err := redact.Attachment(w, f, re, a.ContentType, a.Filename); err != nil {
+			s.log.Warn("attachment download cut short", "blob", a.Blob, "project", project, "err", err)
+		}
+		return
+	}
 	download.FileHeaders(w.Header(), a.Filename, f)
 	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	http.ServeContent(w, r, "", s.opts.Now(), f)
@@ -228,6 +241,14 @@ func (s *server) openAttachment(w http.ResponseWriter, r *http.Request, what str
 		return a, "", nil, false
 	}
 	return a, ticket, f, true
+}
+
+// keyPattern is project's support_keys.pattern, nil when it has none.
+func (s *server) keyPattern(project string) *regexp.Regexp {
+	if s.opts.KeyPattern == nil {
+		return nil
+	}
+	return s.opts.KeyPattern(project)
 }
 
 // myView lists a customer's requests.

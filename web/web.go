@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -70,6 +71,9 @@ type Options struct {
 	// leaves the project (at the reload that removes them). Nil refuses
 	// every agent link.
 	IsStaff func(project, addr string) bool
+	// KeyPattern is a project's support_keys.pattern (issue 17; nil:
+	// none): attachment downloads stream through package redact with it.
+	KeyPattern func(project string) *regexp.Regexp
 	// Desk, when set, serves the agents' desk under /desk/ (package
 	// desk); an agent link opened by an agent signed in there leads to
 	// the desk's page of the ticket.

@@ -170,7 +170,7 @@ func TestDraftsAndKeysCLI(t *testing.T) {
 	if out := op(0, "drafts"); !strings.Contains(out, "no drafts") {
 		t.Errorf("drafts after accept: %s", out)
 	}
-	if out := op(exitFailure, "accept", "ACME-D1"); !strings.Contains(out, "not found") {
+	if out := op(exitFailure, "accept", "ACME-D1"); !strings.Contains(out, "ACME-D1 was already accepted as ACME-1") {
 		t.Errorf("accept twice: %s", out)
 	}
 }

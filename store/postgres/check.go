@@ -101,6 +101,9 @@ func (s *DB) Check(ctx context.Context, problem func(store.Problem)) error {
 			return fault.Temporary(fmt.Errorf("store/postgres: check %s: %w", t.table, err))
 		}
 	}
+	if err := checkPeople(ctx, tx, problem); err != nil {
+		return fault.Temporary(fmt.Errorf("store/postgres: check customers: %w", err))
+	}
 	var counters []string
 	rows, err := tx.Query(ctx, "SELECT project FROM ticket_seq WHERE last < 0")
 	if err == nil {

@@ -99,6 +99,7 @@ func TestConformance(t *testing.T) {
 				DROP TABLE offers; DROP TABLE ratings;
 				DROP TABLE pgp_project_keys, pgp_keys;
 				DROP TABLE digest_prefs, digest_marks;
+				DROP TABLE customers, drafts_accepted;
 				UPDATE schema_version SET version = 1`)
 		},
 		Future: func(t testing.TB, dir string) {

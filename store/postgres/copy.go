@@ -70,6 +70,9 @@ var exports = []struct {
 	{store.RecHook, `SELECT id, due, data FROM hooks ORDER BY id`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.N, &c.M, &c.Data) }},
 	{store.RecDigestPref, `SELECT agent, data FROM digest_prefs ORDER BY agent`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.Key, &c.Data) }},
 	{store.RecDigestMark, `SELECT agent, data FROM digest_marks ORDER BY agent`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.Key, &c.Data) }},
+	{store.RecDraftAccepted, `SELECT project, number, ticket FROM drafts_accepted ORDER BY project, number`, func(r pgx.Rows, c *store.Record) error {
+		return r.Scan(&c.Key, &c.N, &c.Key2)
+	}},
 }
 
 // ExportRecords reads every table in one REPEATABLE READ snapshot.
@@ -170,6 +173,9 @@ var imports = map[store.RecordKind]struct {
 	store.RecIMAPAttempt: {"imap_attempts", []string{"account", "uidvalidity", "uid", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.N, r.M, r.Data}, nil }},
 	store.RecAudit:       {"audit", []string{"seq", "msgid", "time", "data"}, func(r *store.Record) ([]any, error) { return []any{r.N, r.Key, r.M, r.Data}, nil }},
 	store.RecDraftSeq:    {"draft_seq", []string{"project", "last"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.N}, nil }},
+	store.RecDraftAccepted: {"drafts_accepted", []string{"project", "number", "ticket"}, func(r *store.Record) ([]any, error) {
+		return []any{r.Key, r.N, r.Key2}, nil
+	}},
 	store.RecDraft: {"drafts", []string{"project", "number", "sender", "data"}, func(r *store.Record) ([]any, error) {
 		// The sender column PutDraft derives from the draft.
 		var d store.Draft
@@ -287,6 +293,9 @@ func (s *DB) ImportRecords(ctx context.Context, recs []*store.Record) error {
 				}
 				ptx := &pgTx{ctx: ctx, tx: tx, writable: true}
 				if err := ptx.indexTimers(&t); err != nil {
+					return err
+				}
+				if err := ptx.indexPeople(&t); err != nil {
 					return err
 				}
 				if ptx.failed != nil {

@@ -105,11 +105,21 @@ var migrations = []string{
 	// buckets digest_prefs and digest_marks.
 	`CREATE TABLE digest_prefs (agent text COLLATE "C" PRIMARY KEY, data bytea NOT NULL);
 	CREATE TABLE digest_marks (agent text COLLATE "C" PRIMARY KEY, data bytea NOT NULL);`,
+	// 12 (issue 17): the customers index — every ticket's reporter and
+	// participants by address, derived by PutTicket (and here from the
+	// tickets' JSON), so open_to: known finds an earlier ticket of a
+	// sender without reading every ticket — and the ticket each accepted
+	// draft became.
+	`CREATE TABLE customers (address text COLLATE "C" NOT NULL, project text COLLATE "C" NOT NULL, number bigint NOT NULL,
+		PRIMARY KEY (address, project, number));
+	CREATE INDEX customers_ticket ON customers (project, number);
+	INSERT INTO customers ` + peopleFromTickets + `;
+	CREATE TABLE drafts_accepted (project text COLLATE "C" NOT NULL, number bigint NOT NULL, ticket text COLLATE "C" NOT NULL, PRIMARY KEY (project, number));`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the
 // number of migrations (TestMigrationsMatchVersion keeps them in step).
-const SchemaVersion = 11
+const SchemaVersion = 12
 
 // migrationLock is the advisory lock key every node takes to migrate
 // ("tgmigr" in ASCII).

@@ -169,6 +169,9 @@ func (tx *pgTx) PutTicket(t *store.Ticket) error {
 		ON CONFLICT (project, number) DO UPDATE SET data = excluded.data`, t.Project, int64(t.Number), b); err != nil {
 		return err
 	}
+	if err := tx.indexPeople(t); err != nil {
+		return err
+	}
 	return tx.indexTimers(t)
 }
 

@@ -114,6 +114,10 @@ func fill(t *testing.T, s store.DB) {
 			Mails: []store.Message{{Project: "ACME", Direction: "in", Kind: "request", From: "new@customer.example", Received: now, Raw: att}}}); err != nil {
 			return err
 		}
+		// An accepted draft: gone, but the ticket it became is kept.
+		if err := tx.MarkDraftAccepted("BETA-D7", "ACME-1"); err != nil {
+			return err
+		}
 		if err := tx.PutSignIn(&store.SignIn{Hash: "signin-hash", Agent: "alice@example.com", Browser: "browser-hash", Created: now, Expires: now.Add(15 * time.Minute)}); err != nil {
 			return err
 		}

@@ -83,6 +83,8 @@ func Run(t *testing.T, b Backend) {
 		{"CheckTimerAndFactsIndexes", s.checkIndexes},
 		{"BounceTokenPruning", s.tokenPrune},
 		{"Drafts", s.drafts}, // issue 17
+		{"DraftsAccepted", s.draftsAccepted},
+		{"Customers", s.customers},
 		{"DeskSignInAndSessions", s.desk},
 		{"SearchFeed", s.searchFeed},
 		{"Offers", s.offers},
@@ -665,6 +667,8 @@ func (s *suite) migration(t *testing.T) {
 			return err
 		}
 		tk.Resolved = resolvedAt
+		// Issue 17: its people, for the customers index.
+		tk.Reporter, tk.Participants = "carl@customer.example", []store.Participant{{Address: "Dora@Customer.example"}}
 		if err := tx.PutTicket(tk); err != nil {
 			return err
 		}
@@ -705,6 +709,11 @@ func (s *suite) migration(t *testing.T) {
 		}); err != nil || facts != 5 {
 			t.Errorf("%d facts after migrating, want 5: %v", facts, err)
 		}
+		for addr, want := range map[string]bool{"carl@customer.example": true, "dora@customer.example": true, "erin@customer.example": false} {
+			if got, err := tx.IsCustomer("ACME", addr); err != nil || got != want {
+				t.Errorf("IsCustomer(%s) after migrating: %v %v", addr, got, err)
+			}
+		}
 		last, err := tx.LastTicketNumber("ACME")
 		if err != nil || last != 5 {
 			t.Errorf("counter after migrating: %d %v", last, err)
@@ -720,6 +729,8 @@ func (s *suite) migration(t *testing.T) {
 	if db.InstallationID() != id {
 		t.Errorf("installation id changed by the migration: %s → %s", id, db.InstallationID())
 	}
+	// The indexes the migration built agree with the rows.
+	checkClean(t, db)
 	db.Close()
 	if s.b.Future == nil {
 		return

@@ -93,7 +93,7 @@ func TestConformance(t *testing.T) {
 				tx.DeleteBucket([]byte("ticket_timers")) // issue 21: schema 5
 				tx.DeleteBucket([]byte("ticket_facts"))
 				tx.DeleteBucket([]byte("token_prune")) // schema 6
-				tx.DeleteBucket([]byte("customers")) // issue 17: schema 6
+				tx.DeleteBucket([]byte("customers"))   // issue 17: schema 6
 				return tx.Bucket([]byte("meta")).Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, 1))
 			})
 		},

@@ -135,6 +135,12 @@ const (
 	EvWebhookDelivered
 	EvWebhookFailed
 
+	// Issue 22, held mail on the desk: an agent published a held message
+	// to the customers (Message; Reason: why it had been held) or
+	// discarded it (Message, Reason): it then never reaches anybody.
+	EvHeldPublished
+	EvHeldDiscarded
+
 	evEnd
 )
 
@@ -209,6 +215,9 @@ var eventKindNames = [evEnd]string{
 	EvWebhookQueued:    "webhook_queued",
 	EvWebhookDelivered: "webhook_delivered",
 	EvWebhookFailed:    "webhook_failed",
+	// issue 22
+	EvHeldPublished: "held_published",
+	EvHeldDiscarded: "held_discarded",
 }
 
 // EventKinds lists every kind, in declaration order.

@@ -76,6 +76,7 @@ func NewServer(s store.DB, cfg func() *config.Config, opts Options, log *slog.Lo
 	srv.routes()
 	srv.webhookRoutes()
 	srv.opRoutes()
+	srv.heldRoutes()
 	srv.traceRoutes()
 	srv.attachmentRoutes()
 	srv.accessRoutes()

@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,7 +14,6 @@ import (
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
-	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -49,21 +49,24 @@ func customerTemplates(t *testing.T, d *Daemon, key, rcpt string) []string {
 }
 
 // TestDeskInBrowser drives Chromium through the desk: sign in by the
-// mailed link, the queue, the ticket, download its attachment, reply with
-// a file, a note, assign and resolve; the customer gets the same mail as
-// the same actions through the domain's CLI verbs cause, and never the
-// note.
+// link mailed into the outbound maildir (the default transport), the
+// queue, the ticket, download its attachment, reply with a file, a note,
+// assign and resolve; the customer gets the same mail as the same actions
+// through the domain's CLI verbs cause, and never the note. An agent link
+// leads the signed-in agent to the desk; a reload that removes her ends
+// her session and her agent links.
 func TestDeskInBrowser(t *testing.T) {
 	ctx := browser(t)
-	sink := mailouttest.NewSink(t, mailouttest.Options{})
-	d := start(t, testConfig(t, t.TempDir(), sink))
+	cfg := maildirConfig(t, t.TempDir())
+	box := openMaildir(t, cfg.Outbound.Maildir.Path)
+	d := start(t, cfg)
 	web := "http://" + d.Addr("web")
 	pdf := []byte("%PDF-1.4 flamingo invoice bytes")
 	mustSend(t, d.Addr("smtp"), "carl@customer.example", []string{"acme@support.example.com"},
 		mailWithAttachment("Carl <carl@customer.example>", "Invoice wrong", "inv1@customer.example", "The zanzibarian total is off.", "invoice.pdf", pdf))
 	mustSend(t, d.Addr("smtp"), "dora@customer.example", []string{"acme@support.example.com"},
 		mailWithAttachment("Dora <dora@customer.example>", "Invoice wrong too", "inv2@customer.example", "My total is off as well.", "bill.pdf", pdf))
-	settle(t, d, sink)
+	box.settle(d)
 	<-d.SearchReady()
 
 	dl := t.TempDir()
@@ -88,7 +91,7 @@ func TestDeskInBrowser(t *testing.T) {
 	if !strings.HasSuffix(loc, "/desk/signin") {
 		t.Fatalf("without a session the ticket page went to %s", loc)
 	}
-	m := deskLinkRE.FindStringSubmatch(textBody(t, waitMailTo(t, sink, "alice@example.com", "/desk/signin/")))
+	m := deskLinkRE.FindStringSubmatch(textBody(t, box.mailTo("alice@example.com", "/desk/signin/")))
 	if m == nil {
 		t.Fatal("no sign-in link in the mail")
 	}
@@ -211,7 +214,7 @@ func TestDeskInBrowser(t *testing.T) {
 	if _, err := d.engine.SetStatus(c, "ACME-2", "resolved", "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	all := settle(t, d, sink)
+	all := box.settle(d)
 	desk, cli := customerTemplates(t, d, "ACME-1", "carl@customer.example"), customerTemplates(t, d, "ACME-2", "dora@customer.example")
 	if !slices.Equal(desk, cli) || len(desk) < 3 {
 		t.Fatalf("customer mail from the desk %v, from the CLI verbs %v", desk, cli)
@@ -234,7 +237,7 @@ func TestDeskInBrowser(t *testing.T) {
 
 	// The agent link of a notification leads a signed-in agent to the
 	// desk's page of the ticket.
-	a := regexp.MustCompile(`http://ticketgate\.test(/a/[a-z0-9]+)`).FindStringSubmatch(textBody(t, waitMailTo(t, sink, "alice@example.com", "ACME-1")))
+	a := regexp.MustCompile(`http://ticketgate\.test(/a/[a-z0-9]+)`).FindStringSubmatch(textBody(t, box.mailTo("alice@example.com", "ACME-1")))
 	if a == nil {
 		t.Fatal("no agent link in alice's notification")
 	}
@@ -244,8 +247,9 @@ func TestDeskInBrowser(t *testing.T) {
 	if loc := must(chromedp.Run(ctx, chromedp.Location()))(t); loc != web+"/desk/t/ACME-1" {
 		t.Fatalf("the agent link led a signed-in agent to %s", loc)
 	}
-	// Removed from the config, alice loses her session at the reload.
-	cfg := testConfig(t, d.Config().DataDir, sink)
+	// Removed from the config, alice loses her session and her agent
+	// links at the reload.
+	cfg = maildirConfig(t, d.Config().DataDir)
 	cfg.Projects[0].Agents = []string{"someone@example.com"}
 	if err := cfg.Finalize(); err != nil {
 		t.Fatal(err)
@@ -259,6 +263,30 @@ func TestDeskInBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(web+"/desk/"), chromedp.WaitVisible(chromedp.ID("address"))); err != nil {
 		t.Fatal(err)
 	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(web+a[1]), chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
+		t.Fatal(err)
+	}
+	if loc := must(chromedp.Run(ctx, chromedp.Location()))(t); loc != web+a[1] {
+		t.Fatalf("after the reload alice's agent link led to %s", loc)
+	}
+	if page := must(chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body"))))(t); strings.Contains(page, "zanzibarian") {
+		t.Fatalf("after the reload alice's agent link still shows the ticket:\n%s", page)
+	}
+	if code := getStatus(t, web+a[1]); code != http.StatusNotFound {
+		t.Fatalf("after the reload alice's agent link answers %d", code)
+	}
+}
+
+// getStatus is the status of a plain GET (no cookies, no redirects).
+func getStatus(t *testing.T, u string) int {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // deskScreenshots writes the queue and a ticket page at desktop and phone

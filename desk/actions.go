@@ -167,6 +167,8 @@ func (h *Handler) act(r *http.Request, a *agentCtx, t *store.Ticket, op, arg str
 		_, err = e.Command(ctx, t.Key, a.Agent, "resolve", nil)
 	case "participant-add", "participant-remove":
 		_, err = e.Command(ctx, t.Key, a.Agent, "participant", []string{strings.TrimPrefix(op, "participant-"), arg})
+	case "held-publish", "held-discard": // desk/held.go
+		_, err = e.Command(ctx, t.Key, a.Agent, "held", []string{strings.TrimPrefix(op, "held-"), arg})
 	case "merge":
 		into, ierr := h.visibleKey(a, arg)
 		if ierr != nil {

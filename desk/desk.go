@@ -105,7 +105,7 @@ func New(s store.DB, opts Options, log *slog.Logger) *Handler {
 	}
 	funcs := template.FuncMap{"join": strings.Join, "desk": h.path, "args": func(v *ticketView, op, label string, opts []optionView) actArgs {
 		return actArgs{V: v, Op: op, Label: label, Options: opts}
-	}}
+	}, "heldArgs": heldArgsOf}
 	for _, name := range []string{"problem", "signin", "sent", "confirm", "queue", "ticket"} {
 		h.pages[name] = template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}

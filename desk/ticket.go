@@ -31,6 +31,7 @@ type messageView struct {
 	Ours       bool
 	Internal   bool
 	Held       string
+	Discarded  bool
 	Unverified bool
 	Text       string
 	SrcDoc     string
@@ -183,7 +184,7 @@ func staffOf(p *config.Project) []string {
 }
 
 func (h *Handler) messageView(tx *texts, p *config.Project, t *store.Ticket, m *store.Message, seen time.Time) messageView {
-	mv := messageView{ID: m.ID, Kind: m.Kind, Internal: m.Internal || m.Kind == "note", Held: m.Held, Unverified: m.Unverified,
+	mv := messageView{ID: m.ID, Kind: m.Kind, Internal: m.Internal || m.Kind == "note", Held: m.Held, Discarded: m.Discarded, Unverified: m.Unverified,
 		Text: m.Text, Cut: m.TextCut, Auto: m.Auto}
 	when := m.Received
 	if when.IsZero() {

@@ -139,6 +139,12 @@ const (
 	// digest (it belongs to no ticket, so no history records it).
 	EvDigest
 
+	// Issue 22, held mail on the desk: an agent published a held message
+	// to the customers (Message; Reason: why it had been held) or
+	// discarded it (Message, Reason): it then never reaches anybody.
+	EvHeldPublished
+	EvHeldDiscarded
+
 	evEnd
 )
 
@@ -215,6 +221,10 @@ var eventKindNames = [evEnd]string{
 	EvWebhookFailed:    "webhook_failed",
 	// issue 21 digests
 	EvDigest: "digest",
+
+	// issue 22
+	EvHeldPublished: "held_published",
+	EvHeldDiscarded: "held_discarded",
 }
 
 // EventKinds lists every kind, in declaration order.

@@ -110,7 +110,10 @@ type Message struct {
 	// Held says why a message was kept from the customers as an internal
 	// note (a stranger's mail, an unverified agent, a reply quoting an
 	// internal note).
-	Held       string       `json:"held,omitempty"`
+	Held string `json:"held,omitempty"`
+	// Discarded: an agent discarded this held message (issue 22); it
+	// stays an internal note and reaches nobody.
+	Discarded  bool         `json:"discarded,omitempty"`
 	Source     string       `json:"source,omitempty"` // smtp, lmtp, pipe, imap, web
 	MailFrom   string       `json:"mail_from,omitempty"`
 	From       string       `json:"from"`

@@ -43,6 +43,10 @@ func Describe(e *store.Event) string {
 		add("Cc'd but not added: the ticket has the most participants inbound.max_participants allows (%d): %s", e.Count, strings.Join(e.Addresses, ", "))
 	case store.EvRelayHeld:
 		add("not sent to %s: %s", strings.Join(e.Addresses, ", "), e.Reason)
+	case store.EvHeldPublished:
+		add("held message %d of %s published to the customers (it had been held: %s)", e.Message, strings.Join(e.Addresses, ", "), e.Reason)
+	case store.EvHeldDiscarded:
+		add("held message %d of %s discarded: it reaches nobody (it had been held: %s)", e.Message, strings.Join(e.Addresses, ", "), e.Reason)
 	case store.EvRelaySkipped:
 		add("not sent to %s: neither in the author's organization or mail domain nor added by an agent (#participant add confirms them)", strings.Join(e.Addresses, ", "))
 	case store.EvSpam:

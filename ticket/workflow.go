@@ -21,7 +21,8 @@ var commandNames = []string{"status", "assign", "priority", "participant", "orga
 	// Issue 17 (ticket/access.go).
 	"type", "publish", "requester", "accept",
 	"take", "pass", // issue 18: offers
-	"key"} // issue 19
+	"key",  // issue 19
+	"held"} // issue 22: held mail published or discarded (held.go)
 
 // customerCommands may be used by customers (approve and decline only by
 // approvers).
@@ -175,6 +176,8 @@ func (e *Engine) runCommand(tx store.Tx, p *config.Project, t *store.Ticket, c d
 		return record(tx, &store.Event{Ticket: t.Key, Time: cc.now, Kind: store.EvUnshared, Actor: actor})
 	case "type", "publish", "requester", "accept":
 		return e.accessCommand(tx, p, t, c, cc)
+	case "held":
+		return e.heldCommand(tx, p, t, c, cc)
 	case "approve", "decline":
 		st, ok := p.Status(t.Status)
 		if !ok || st.Approval == nil {

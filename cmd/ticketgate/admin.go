@@ -149,6 +149,12 @@ func printTicket(stdout io.Writer, d *admin.TicketDetail) {
 		if m.Auto != "" {
 			fmt.Fprintf(stdout, "    automatic: %s\n", m.Auto)
 		}
+		switch {
+		case m.Held != "" && m.Discarded:
+			fmt.Fprintf(stdout, "    held (%s), discarded: message %d reaches nobody\n", m.Held, m.ID)
+		case m.Held != "":
+			fmt.Fprintf(stdout, "    held: %s — message %d (ticketgate held publish|discard %s %d)\n", m.Held, m.ID, t.Key, m.ID)
+		}
 		if m.FromFallback != "" {
 			fmt.Fprintf(stdout, "    from: no usable From header; the sender's address was taken from %s (proves nothing)\n", fallbackHeader(m.FromFallback))
 		}

@@ -73,6 +73,8 @@ to that agent's projects; --as AGENT or $TICKETGATE_AS must name that agent):
   merge ACME-12 ACME-7           spam ACME-12             block PROJECT ADDRESS
   share ACME-12 ORG              org set PROJECT NAME DOMAINS MEMBERS | org delete PROJECT NAME
   due ACME-12 +20h|2026-12-24 15:00 [ZONE]     snooze ACME-12 +48h|2026-12-28 [ZONE]|off
+  held publish|discard ACME-12 MESSAGE   send a held mail to the customers, or
+                 keep it from everybody for good (MESSAGE: the number show prints)
   orgs [--project P]
   report [--project P] [--since 30d|2w|12h|2026-11-01] [--json]
                  new, resolved and reopened tickets, first-response and
@@ -162,7 +164,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdPGP(rest, stdin, stdout, stderr)
 	case "webhooks":
 		return cmdWebhooks(rest, stdout, stderr)
-	case "status", "assign", "reply", "note", "invite", "participant", "merge", "spam", "block", "share", "org", "due", "snooze":
+	case "status", "assign", "reply", "note", "invite", "participant", "merge", "spam", "block", "share", "org", "due", "snooze", "held":
 		return cmdOp(cmd, rest, stdin, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "ticketgate", versionString())

@@ -79,6 +79,13 @@ var opCommands = map[string]opCommand{
 		}
 		return "", "", nil, fmt.Errorf("participant add or remove, not %q", a[0])
 	}},
+	// Issue 22: held mail, as "#held publish|discard N" by mail.
+	"held": {"held publish|discard ACME-12 MESSAGE   (the number `show` prints for a held message)", 3, func(a []string, _ io.Reader) (string, string, *admin.OpRequest, error) {
+		if a[0] != "publish" && a[0] != "discard" {
+			return "", "", nil, fmt.Errorf("held publish or discard, not %q", a[0])
+		}
+		return http.MethodPost, ticketPath(a[1], "held/"+url.PathEscape(a[2])+"/"+a[0]), nil, nil
+	}},
 	"merge": {"merge ACME-12 ACME-7   (moves ACME-12's messages into ACME-7)", 2, func(a []string, _ io.Reader) (string, string, *admin.OpRequest, error) {
 		return http.MethodPost, ticketPath(a[0], "merge"), &admin.OpRequest{Into: a[1]}, nil
 	}},

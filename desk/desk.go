@@ -107,8 +107,9 @@ func New(s store.DB, opts Options, log *slog.Logger) *Handler {
 		return actArgs{V: v, Op: op, Label: label, Options: opts}
 	}}
 	funcs["dashT"] = dashTextsFor // the dashboard's words (issue 22, dashboard.go)
+	funcs["extras"] = h.extrasOf  // due times and snooze of a ticket page (due.go)
 	for _, name := range []string{"problem", "signin", "sent", "confirm", "queue", "ticket", "dashboard"} {
-		h.pages[name] = template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+		h.pages[name] = template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/due.html", "templates/"+name+".html"))
 	}
 	h.routes()
 	return h

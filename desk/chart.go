@@ -69,7 +69,7 @@ type svgBars struct {
 	TargetX         float64
 	TargetBottom    float64
 	TargetText      string
-	TargetAnchor    string
+	TargetKeyY      float64
 }
 
 type svgPoint struct {
@@ -123,8 +123,9 @@ var chartTemplates = template.Must(template.New("charts").Parse(`
 {{- end}}
 {{- if .HasTarget}}
 <g class="target"><title>{{.TargetText}}</title>
-<line x1="{{printf "%.1f" .TargetX}}" x2="{{printf "%.1f" .TargetX}}" y1="20" y2="{{printf "%.1f" .TargetBottom}}" stroke="#d1242f" stroke-width="3" stroke-dasharray="6 4"></line>
-<text class="target-label" x="{{printf "%.1f" .TargetX}}" y="{{printf "%.1f" .Height}}" dy="-4" text-anchor="{{.TargetAnchor}}" fill="#d1242f">{{.TargetText}}</text>
+<line class="target-line" x1="{{printf "%.1f" .TargetX}}" x2="{{printf "%.1f" .TargetX}}" y1="20" y2="{{printf "%.1f" .TargetBottom}}" stroke="#d1242f" stroke-width="3" stroke-dasharray="6 4"></line>
+<line class="target-key" x1="0" x2="28" y1="{{printf "%.1f" .TargetKeyY}}" y2="{{printf "%.1f" .TargetKeyY}}" stroke="#d1242f" stroke-width="3" stroke-dasharray="6 4"></line>
+<text class="target-label" x="36" y="{{printf "%.1f" .Height}}" dy="-6" fill="#d1242f">{{.TargetText}}</text>
 </g>
 {{- end}}
 </svg>
@@ -199,11 +200,10 @@ func (c *BarChart) SVG() (template.HTML, error) {
 		v.TargetX = math.Max(2, math.Min(chartWidth-2, c.Target/most*chartWidth))
 		v.TargetBottom = v.Height
 		v.TargetText = c.TargetText
-		v.TargetAnchor = "end"
-		if v.TargetX < chartWidth/2 {
-			v.TargetAnchor = "start"
-		}
-		v.Height += 26 // room for the target's label below the rows
+		// Below the rows, at the left (where it fits at any size), keyed
+		// by a piece of the line.
+		v.Height += 30
+		v.TargetKeyY = v.Height - 13
 		desc = append(desc, c.TargetText)
 	}
 	v.Desc = strings.Join(desc, "; ")

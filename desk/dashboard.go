@@ -29,7 +29,7 @@ type dashTexts struct {
 	OpenByStatus, OpenByAssignee, PerDay, FirstResponse, Resolution, Median, P90       string
 	Target, TargetNormal, Met, Missed, Ratings, Average, Score, Count, Day, NoOpen     string
 	NoTimes, ShowTable, Show, Hours, Breached, Paused, Reached, Late, Snoozed, TypeCol string
-	DueCol, NoDue, Good, Bad                                                           string
+	DueCol, NoDue, Good, Bad, RatingsGiven                                             string
 }
 
 var dashEnglish = &dashTexts{
@@ -40,7 +40,7 @@ var dashEnglish = &dashTexts{
 	Met: "targets met", Missed: "targets missed", Ratings: "Ratings", Average: "average", Score: "score", Count: "tickets",
 	Day: "Day", NoOpen: "No open tickets.", NoTimes: "None in the period.", ShowTable: "The figures as a table", Show: "Show",
 	Hours: "business hours", Breached: "overdue", Paused: "paused while waiting for the customer", Reached: "reached",
-	Late: "late", Snoozed: "Snoozed until", TypeCol: "Type", DueCol: "Due", NoDue: "–", Good: "good", Bad: "bad",
+	Late: "late", Snoozed: "Snoozed until", TypeCol: "Type", DueCol: "Due", NoDue: "–", Good: "good", Bad: "bad", RatingsGiven: "ratings",
 }
 
 var dashGerman = &dashTexts{
@@ -51,7 +51,7 @@ var dashGerman = &dashTexts{
 	Met: "Ziele erreicht", Missed: "Ziele verfehlt", Ratings: "Bewertungen", Average: "Durchschnitt", Score: "Note", Count: "Tickets",
 	Day: "Tag", NoOpen: "Keine offenen Tickets.", NoTimes: "Keine im Zeitraum.", ShowTable: "Die Zahlen als Tabelle", Show: "Anzeigen",
 	Hours: "Geschäftszeit", Breached: "überfällig", Paused: "angehalten, solange der Kunde gefragt ist", Reached: "erreicht",
-	Late: "verspätet", Snoozed: "Zurückgestellt bis", TypeCol: "Typ", DueCol: "Fällig", NoDue: "–", Good: "gut", Bad: "schlecht",
+	Late: "verspätet", Snoozed: "Zurückgestellt bis", TypeCol: "Typ", DueCol: "Fällig", NoDue: "–", Good: "gut", Bad: "schlecht", RatingsGiven: "Bewertungen",
 }
 
 // dashTextsFor is the dashboard's language matching the desk's.
@@ -273,7 +273,7 @@ func (h *Handler) dashboardView(a *agentCtx, cfg *config.Config, project string,
 			}
 			avg := strconv.FormatFloat(s.Average, 'f', 2, 64)
 			c.Rows = append(c.Rows, figureRow{Label: d.Average, Value: avg, Fig: id + ":average", Raw: avg})
-			c.Note = fmt.Sprintf("%s %s · %d", d.Average, avg, s.Count)
+			c.Note = fmt.Sprintf("%s %s · %d %s", d.Average, avg, s.Count, d.RatingsGiven)
 			if err := add(c, bc); err != nil {
 				return nil, err
 			}

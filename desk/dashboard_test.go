@@ -147,7 +147,7 @@ func TestBarChartSVG(t *testing.T) {
 	if strings.Contains(string(out), "<script>") {
 		t.Fatal("a label's markup reached the SVG unescaped")
 	}
-	lines := svg.all(func(e *svgElement) bool { return e.Name == "line" })
+	lines := svg.all(withClass("line", "target-line"))
 	if len(lines) != 1 || !near(attrFloat(t, lines[0], "x1"), chartWidth/2) {
 		t.Fatalf("target line %+v, want at x=%v", lines, chartWidth/2)
 	}
@@ -398,7 +398,7 @@ func TestDashboardAgreesWithReport(t *testing.T) {
 	}
 	targets := 0
 	for _, s := range svgs {
-		targets += len(parseSVG(t, s).all(func(e *svgElement) bool { return e.Name == "line" && e.Attr["stroke-dasharray"] != "" }))
+		targets += len(parseSVG(t, s).all(withClass("line", "target-line")))
 	}
 	if targets != 2 {
 		t.Errorf("%d target lines, want 2", targets)

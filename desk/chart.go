@@ -295,5 +295,5 @@ func execute(name string, data any) (template.HTML, error) {
 		return "", fmt.Errorf("chart: %w", err)
 	}
 	// The output is html/template's, escaped in its context.
-	return template.HTML(b.String()), nil //nolint:gosec
+	return template.HTML(b.String()), nil
 }

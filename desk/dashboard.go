@@ -204,7 +204,7 @@ func (h *Handler) dashboardView(a *agentCtx, cfg *config.Config, project string,
 	dc := &DayChart{ID: "days", Title: d.PerDay}
 	news, resolved := Series{Name: d.NewTickets}, Series{Name: d.Resolved}
 	for _, day := range rep.Days {
-		dc.Days = append(dc.Days, h.shortDay(tx, day.Date))
+		dc.Days = append(dc.Days, shortDay(tx, day.Date))
 		news.Values = append(news.Values, float64(day.New))
 		resolved.Values = append(resolved.Values, float64(day.Resolved))
 	}
@@ -284,7 +284,7 @@ func (h *Handler) dashboardView(a *agentCtx, cfg *config.Config, project string,
 }
 
 // shortDay is "3 Dec" (or "3. Dez.") of a report day.
-func (h *Handler) shortDay(tx *texts, date string) string {
+func shortDay(tx *texts, date string) string {
 	t, err := time.Parse(time.DateOnly, date)
 	if err != nil {
 		return date

@@ -149,3 +149,34 @@ func TestQueueTypeAndDue(t *testing.T) {
 		t.Error("a type filter for a project without types")
 	}
 }
+
+// TestClockView: each state of a response-target clock, and nothing for a
+// clock that only measures.
+func TestClockView(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name  string
+		clock *store.Clock
+		state string
+	}{
+		{"none", nil, ""},
+		{"measuring", &store.Clock{Since: now.Add(-time.Hour)}, ""},
+		{"measured", &store.Clock{Done: now, Took: time.Hour}, ""},
+		{"running", &store.Clock{Budget: time.Hour, Since: now, Due: now.Add(time.Hour)}, dueRunning},
+		{"due now", &store.Clock{Budget: time.Hour, Since: now.Add(-time.Hour), Due: now}, dueBreached},
+		{"announced", &store.Clock{Budget: time.Hour, Due: now.Add(time.Hour), Breached: now.Add(-time.Minute)}, dueBreached},
+		{"paused", &store.Clock{Budget: time.Hour, Used: time.Minute}, duePaused},
+		{"manual paused", &store.Clock{Manual: true}, duePaused},
+		{"met", &store.Clock{Budget: time.Hour, Done: now, Took: 50 * time.Minute}, dueMet},
+		{"late", &store.Clock{Budget: time.Hour, Done: now, Took: 2 * time.Hour, Breached: now.Add(-time.Hour)}, dueLate},
+	} {
+		v := clockView(english, c.clock, now)
+		got := ""
+		if v != nil {
+			got = v.State
+		}
+		if got != c.state {
+			t.Errorf("%s: state %q, want %q", c.name, got, c.state)
+		}
+	}
+}

@@ -61,7 +61,9 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		if *dashboard {
 			// The default statuses' categories: what report.OpenIn
 			// answers for a project that keeps them.
-			q.Daily, q.Open = true, func(_, status string) bool { return status != "resolved" && status != "closed" && status != "cancelled" }
+			q.Daily, q.Open = true, func(_, status string) bool {
+				return status != "resolved" && status != "closed" && status != "cancelled"
+			}
 		}
 		r, err := report.Compute(db, q, now)
 		if err != nil {

@@ -22,12 +22,16 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 		since = "30d"
 	}
 	now := s.now()
-	from, err := report.ParseSince(since, now, s.cfg().Location())
+	cfg := s.cfg()
+	from, err := report.ParseSince(since, now, cfg.Location())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	rep, err := report.Compute(s.store, report.Query{Project: project, Since: from, May: func(p string) bool { return s.may(r.Context(), p) }}, now)
+	// The desk's dashboard shows the same figures (issue 22): the per-day
+	// series and the open tickets now.
+	rep, err := report.Compute(s.store, report.Query{Project: project, Since: from, May: func(p string) bool { return s.may(r.Context(), p) },
+		Daily: true, Loc: cfg.Location(), Open: report.OpenIn(cfg)}, now)
 	if err != nil {
 		s.storeError(w, err)
 		return

@@ -232,7 +232,7 @@ func TestDeskInBrowser(t *testing.T) {
 		t.Fatal("the customer's copy of the reply lacks the file")
 	}
 	if dir := os.Getenv("TICKETGATE_SCREENSHOTS"); dir != "" {
-		deskScreenshots(t, ctx, web, dir)
+		deskScreenshots(t, ctx, d, sink, web, dir)
 	}
 
 	// The agent link of a notification leads a signed-in agent to the
@@ -287,25 +287,4 @@ func getStatus(t *testing.T, u string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-// deskScreenshots writes the queue and a ticket page at desktop and phone
-// width into dir (TICKETGATE_SCREENSHOTS=../docs go test -run TestDeskInBrowser ./daemon/).
-func deskScreenshots(t *testing.T, ctx context.Context, web, dir string) {
-	for _, s := range []struct {
-		name, path string
-		w, h       int64
-	}{
-		{"desk-queue-desktop.png", "/desk/?view=closed", 1280, 900}, {"desk-queue-phone.png", "/desk/?view=closed", 390, 844},
-		{"desk-ticket-desktop.png", "/desk/t/ACME-1", 1280, 900}, {"desk-ticket-phone.png", "/desk/t/ACME-1", 390, 844},
-	} {
-		err := chromedp.Do(ctx, chromedp.EmulateViewport(s.w, s.h), chromedp.Navigate(web+s.path), chromedp.WaitVisible(chromedp.CSS("h1")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		png := must(chromedp.Run(ctx, chromedp.FullScreenshot(100)))(t)
-		if err := os.WriteFile(filepath.Join(dir, s.name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 }

@@ -106,8 +106,10 @@ func New(s store.DB, opts Options, log *slog.Logger) *Handler {
 	funcs := template.FuncMap{"join": strings.Join, "desk": h.path, "args": func(v *ticketView, op, label string, opts []optionView) actArgs {
 		return actArgs{V: v, Op: op, Label: label, Options: opts}
 	}, "heldArgs": heldArgsOf}
-	for _, name := range []string{"problem", "signin", "sent", "confirm", "queue", "ticket"} {
-		h.pages[name] = template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	funcs["dashT"] = dashTextsFor // the dashboard's words (issue 22, dashboard.go)
+	funcs["extras"] = h.extrasOf  // due times and snooze of a ticket page (due.go)
+	for _, name := range []string{"problem", "signin", "sent", "confirm", "queue", "ticket", "dashboard"} {
+		h.pages[name] = template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/due.html", "templates/"+name+".html"))
 	}
 	h.routes()
 	return h
@@ -120,6 +122,7 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /desk/signin/{token}", h.signInConfirm)
 	h.mux.HandleFunc("POST /desk/signout", h.agent(h.signOut))
 	h.mux.HandleFunc("GET /desk/{$}", h.agent(h.queue))
+	h.mux.HandleFunc("GET /desk/dashboard", h.agent(h.dashboard))
 	h.mux.HandleFunc("POST /desk/bulk", h.agent(h.bulk))
 	h.mux.HandleFunc("GET /desk/t/{key}", h.agent(h.ticketPage))
 	h.mux.HandleFunc("GET /desk/t/{key}/att/{msg}/{idx}", h.agent(h.attachment))

@@ -79,7 +79,7 @@ var deskPhrases = map[string]phrases.Phrase{
 	"Any":           {En: "any", De: "alle"},
 	"Nobody":        {En: "nobody", De: "niemand"},
 	"Sort":          {En: "Sort", De: "Sortierung"},
-	"Due":           {En: "waiting longest", De: "am längsten wartend"},
+	"Due":           {En: "due time", De: "Fälligkeit"},
 	"Age":           {En: "age", De: "Alter"},
 	"Activity":      {En: "last activity", De: "letzte Aktivität"},
 	"Subject":       {En: "Subject", De: "Betreff"},

@@ -43,6 +43,9 @@ type rowView struct {
 	Key, Subject, Project, Status, Priority, Assignee, Reporter, Org, Updated, Created, URL string
 	// Snoozed is the wake time of a snoozed ticket ("" when awake).
 	Snoozed string
+	// Type and Due: the request type and the next due time (issue 22).
+	Type string
+	Due  *dueView
 }
 
 type queueView struct {
@@ -58,6 +61,7 @@ type queueView struct {
 	Priorities []optionView
 	Assignees  []optionView
 	Orgs       []optionView
+	Types      []optionView // nil when no project of the agent has types
 	Sorts      []optionView
 	Page       int
 	Pages      int
@@ -170,11 +174,11 @@ func (h *Handler) queue(w http.ResponseWriter, r *http.Request, a *agentCtx) {
 
 // filter is the queue's filters: empty fields match everything.
 type filter struct {
-	project, status, priority, assignee, org string
+	project, status, priority, assignee, org, typ string
 }
 
 func filterOf(q url.Values) filter {
-	return filter{project: q.Get("project"), status: q.Get("status"), priority: q.Get("priority"), assignee: strings.ToLower(q.Get("assignee")), org: q.Get("org")}
+	return filter{project: q.Get("project"), status: q.Get("status"), priority: q.Get("priority"), assignee: strings.ToLower(q.Get("assignee")), org: q.Get("org"), typ: q.Get("type")}
 }
 
 func (f filter) match(t *store.Ticket) bool {
@@ -182,7 +186,8 @@ func (f filter) match(t *store.Ticket) bool {
 	case f.project != "" && t.Project != f.project,
 		f.status != "" && t.Status != f.status,
 		f.priority != "" && t.Priority != f.priority,
-		f.org != "" && t.Organization != f.org:
+		f.org != "" && t.Organization != f.org,
+		f.typ != "" && !strings.EqualFold(t.Type, f.typ):
 		return false
 	case f.assignee == "nobody":
 		return t.Assignee == ""
@@ -198,8 +203,18 @@ func sortRows(rows []*store.Ticket, by string) {
 		case "age":
 			return x.Created.Compare(y.Created)
 		case "due":
-			// No due times yet (service-level targets are another
-			// issue): the oldest waiting is the most due.
+			// The earliest due time first (issue 21's targets); tickets
+			// with nothing due after them, the oldest waiting first.
+			dx, dy := dueAt(x), dueAt(y)
+			switch {
+			case !dx.IsZero() && !dy.IsZero() && !dx.Equal(dy):
+				return dx.Compare(dy)
+			case dx.IsZero() != dy.IsZero():
+				if dx.IsZero() {
+					return 1
+				}
+				return -1
+			}
 			return x.Updated.Compare(y.Updated)
 		default:
 			return y.Updated.Compare(x.Updated)
@@ -238,7 +253,8 @@ func (h *Handler) renderQueue(w http.ResponseWriter, r *http.Request, a *agentCt
 	now := h.opts.Now()
 	for _, t := range rows[min(start, len(rows)):min(start+pageSize, len(rows))] {
 		row := rowView{Key: t.Key, Subject: t.Subject, Project: t.Project, Status: t.Status, Priority: t.Priority,
-			Assignee: t.Assignee, Reporter: t.Reporter, Org: t.Organization, Updated: tx.Date(t.Updated), Created: tx.Date(t.Created), URL: h.TicketPath(t.Key)}
+			Assignee: t.Assignee, Reporter: t.Reporter, Org: t.Organization, Updated: tx.Date(t.Updated), Created: tx.Date(t.Created), URL: h.TicketPath(t.Key),
+			Type: t.Type, Due: nextDue(tx, t, now)}
 		if t.Snoozed.After(now) {
 			row.Snoozed = tx.Date(t.Snoozed)
 		}
@@ -286,6 +302,17 @@ func (h *Handler) renderQueue(w http.ResponseWriter, r *http.Request, a *agentCt
 		return nil
 	})
 	v.Orgs = opt(orgs, q.Get("org"))
+	var types []string
+	for _, p := range a.Projects {
+		for _, n := range p.TypeNames() {
+			if !slices.Contains(types, n) {
+				types = append(types, n)
+			}
+		}
+	}
+	if len(types) > 0 || q.Get("type") != "" {
+		v.Types = opt(types, q.Get("type"))
+	}
 	v.Sorts = []optionView{{Value: "activity", Label: tx.Activity, Selected: q.Get("sort") == "" || q.Get("sort") == "activity"},
 		{Value: "age", Label: tx.Age, Selected: q.Get("sort") == "age"}, {Value: "due", Label: tx.Due, Selected: q.Get("sort") == "due"}}
 	h.render(w, code, "queue", v)

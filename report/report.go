@@ -33,6 +33,14 @@ type Query struct {
 	// May, when set, says which projects the reader may see; tickets of
 	// the others are left out.
 	May func(project string) bool
+	// Daily adds the per-day series of new and resolved tickets
+	// (Report.Days), its days starting at midnight in Loc (UTC when nil).
+	Daily bool
+	Loc   *time.Location
+	// Open, when set, says whether a status of a project is an open one
+	// and asks for the open tickets now (Report.Backlog): that reads the
+	// facts of every ticket, not only those changed in the period.
+	Open func(project, status string) bool
 }
 
 // Durations summarises times taken, in business time.
@@ -106,6 +114,12 @@ type Report struct {
 	Agents []Agent `json:"agents"`
 	// Tickets is how many tickets' facts were read.
 	Tickets int `json:"tickets_read"`
+	// Days is the per-day series (Query.Daily), Backlog the open tickets
+	// now (Query.Open), Ratings those given in the period (nil when
+	// there are none).
+	Days    []Day    `json:"days,omitempty"`
+	Backlog *Backlog `json:"backlog,omitempty"`
+	Ratings *Ratings `json:"ratings,omitempty"`
 }
 
 // group gathers one group's raw numbers.
@@ -126,11 +140,7 @@ func (g *group) add(f *store.TicketFacts, since, until time.Time) {
 	if in(f.LastReopened, since, until) {
 		g.f.Reopened++
 	}
-	resolved := f.Resolved
-	if f.Resolution != nil && !f.Resolution.Done.IsZero() {
-		resolved = f.Resolution.Done
-	}
-	if in(resolved, since, until) {
+	if in(resolvedAt(f), since, until) {
 		g.f.Resolved++
 	}
 	// Per request type (issue 17): once tickets have a type, the facts
@@ -154,6 +164,15 @@ func (g *group) add(f *store.TicketFacts, since, until time.Time) {
 	}
 	clock(f.FirstResponse, &g.first, &g.f.FirstResponseTarget)
 	clock(f.Resolution, &g.resolv, &g.f.ResolutionTarget)
+}
+
+// resolvedAt is when a ticket counts as resolved: its resolution target's
+// end when it has one, else when it entered a resolved status.
+func resolvedAt(f *store.TicketFacts) time.Time {
+	if f.Resolution != nil && !f.Resolution.Done.IsZero() {
+		return f.Resolution.Done
+	}
+	return f.Resolved
 }
 
 // finish computes the percentiles.
@@ -185,13 +204,31 @@ func Compute(db store.DB, q Query, now time.Time) (*Report, error) {
 	r := &Report{Project: q.Project, Since: q.Since.UTC(), Until: until.UTC()}
 	var total group
 	agents := map[string]*group{}
+	var series *days
+	if q.Daily {
+		series = newDays(q.Since, until, q.Loc)
+	}
+	open := backlog{status: map[string]int{}, assignee: map[string]int{}}
+	from := q.Since
+	if q.Open != nil {
+		from = time.Time{} // open tickets may not have changed for long
+	}
 	err := db.View(func(tx store.Tx) error {
-		return tx.FactsSince(q.Project, q.Since, func(f *store.TicketFacts) bool {
+		err := tx.FactsSince(q.Project, from, func(f *store.TicketFacts) bool {
 			if f.MergedInto != "" || q.May != nil && !q.May(f.Project) {
 				return true
 			}
+			if q.Open != nil && q.Open(f.Project, f.Status) {
+				open.add(f)
+			}
+			if f.Changed().Before(q.Since) {
+				return true // nothing of it happened in the period
+			}
 			r.Tickets++
 			total.add(f, q.Since, until)
+			if series != nil {
+				series.add(f, q.Since, until)
+			}
 			g := agents[f.Assignee]
 			if g == nil {
 				g = &group{}
@@ -200,9 +237,20 @@ func Compute(db store.DB, q Query, now time.Time) (*Report, error) {
 			g.add(f, q.Since, until)
 			return true
 		})
+		if err != nil {
+			return err
+		}
+		r.Ratings, err = ratings(tx, q, q.Since, until)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
+	}
+	if series != nil {
+		r.Days = series.out
+	}
+	if q.Open != nil {
+		r.Backlog = &Backlog{Open: open.open, ByStatus: counts(open.status), ByAssignee: counts(open.assignee)}
 	}
 	r.Figures = total.finish()
 	r.Agents = []Agent{}
@@ -276,6 +324,7 @@ func (r *Report) Text() string {
 		}
 		line(name, a.Figures)
 	}
+	r.textExtra(&b)
 	return b.String()
 }
 

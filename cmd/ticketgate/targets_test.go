@@ -93,8 +93,17 @@ func TestReportVerb(t *testing.T) {
 	if r.New != 2 || r.FirstResponse.Count != 1 || r.FirstResponseTarget.Met != 1 || len(r.Agents) != 2 || r.Agents[0].Agent != "alice@example.com" || r.Agents[0].FirstResponse.Count != 1 {
 		t.Fatalf("report = %s", out)
 	}
+	// The dashboard's figures too (issue 22): both requests open, the
+	// per-day series summing to the period's new tickets.
+	news := 0
+	for _, d := range r.Days {
+		news += d.New
+	}
+	if r.Backlog == nil || r.Backlog.Open != 2 || len(r.Backlog.ByAssignee) != 2 || news != 2 {
+		t.Fatalf("report's backlog and days = %s", out)
+	}
 	code, out, _ = runCmd(append([]string{"report", "--project", "ACME"}, as...), "")
-	if code != exitOK || !strings.Contains(out, "ACME, ") || !strings.Contains(out, "alice@example.com") || !strings.Contains(out, "(unassigned)") {
+	if code != exitOK || !strings.Contains(out, "ACME, ") || !strings.Contains(out, "alice@example.com") || !strings.Contains(out, "(unassigned)") || !strings.Contains(out, "open now 2") {
 		t.Fatalf("report text: %d\n%s", code, out)
 	}
 	if code, _, e = runCmd(append([]string{"report", "--since", "yesterday"}, as...), ""); code == exitOK || !strings.Contains(e, "30d") {

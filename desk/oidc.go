@@ -62,7 +62,7 @@ var errOIDCDown = errors.New("desk: OIDC provider unreachable")
 // it is not known yet (or the issuer changed at a reload). After a failure
 // it answers the failure without asking the provider again for
 // oidcRetryAfter.
-func (op *oidcProvider) get(ctx context.Context, o *config.OIDC, now time.Time, log func(msg string, args ...any)) (*oidc.Provider, error) {
+func (op *oidcProvider) get(ctx context.Context, o *config.OIDC, now time.Time, log func(msg string, args ...any)) (*oidc.Provider, *http.Client, error) {
 	op.mu.Lock()
 	defer op.mu.Unlock()
 	if op.issuer != o.Issuer {
@@ -72,10 +72,10 @@ func (op *oidcProvider) get(ctx context.Context, o *config.OIDC, now time.Time, 
 		op.client = &http.Client{Timeout: oidcTimeout}
 	}
 	if op.provider != nil {
-		return op.provider, nil
+		return op.provider, op.client, nil
 	}
 	if !op.failed.IsZero() && now.Sub(op.failed) < oidcRetryAfter {
-		return nil, op.err
+		return nil, nil, op.err
 	}
 	ctx, cancel := context.WithTimeout(ctx, oidcTimeout)
 	defer cancel()
@@ -85,13 +85,13 @@ func (op *oidcProvider) get(ctx context.Context, o *config.OIDC, now time.Time, 
 		op.err = fault.Temporary(fmt.Errorf("%w: discovery at %s: %w", errOIDCDown, o.Issuer, err))
 		log("desk: OIDC provider discovery failed; sign-in with it is offered again after the retry delay, mail sign-in works meanwhile",
 			"issuer", o.Issuer, "retry_after", oidcRetryAfter, "err", err)
-		return nil, op.err
+		return nil, nil, op.err
 	}
 	if !op.failed.IsZero() {
 		log("desk: OIDC provider reachable again", "issuer", o.Issuer)
 	}
 	op.provider, op.failed, op.err = p, time.Time{}, nil
-	return p, nil
+	return p, op.client, nil
 }
 
 // oidcTexts are the OIDC sign-in's strings, per language (kept here, not
@@ -156,7 +156,7 @@ func (h *Handler) oidcStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.opts.Now()
-	p, err := h.oidc.get(r.Context(), o, now, h.log.Warn)
+	p, _, err := h.oidc.get(r.Context(), o, now, h.log.Warn)
 	if err != nil {
 		h.oidcDown(w, tx, o)
 		return
@@ -250,7 +250,7 @@ func (h *Handler) oidcIdentify(r *http.Request, o *config.OIDC) (string, *oidcRe
 	if code == "" {
 		return "", &oidcRefusal{reason: "no code"}, nil
 	}
-	p, err := h.oidc.get(r.Context(), o, now, h.log.Warn)
+	p, client, err := h.oidc.get(r.Context(), o, now, h.log.Warn)
 	if err != nil {
 		return "", nil, err
 	}
@@ -258,7 +258,7 @@ func (h *Handler) oidcIdentify(r *http.Request, o *config.OIDC) (string, *oidcRe
 	if err != nil {
 		return "", nil, fmt.Errorf("desk: web.oidc.client_secret_file: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(oidc.ClientContext(r.Context(), h.oidc.client), oidcTimeout)
+	ctx, cancel := context.WithTimeout(oidc.ClientContext(r.Context(), client), oidcTimeout)
 	defer cancel()
 	tok, err := oidcConfig(o, p, secret).Exchange(ctx, code, oauth2.VerifierOption(h.oidcVerifier(seed)))
 	if err != nil {

@@ -430,3 +430,56 @@ func TestOIDCOffWithoutConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestOIDCGerman: the button and the provider-down page speak the
+// browser's language like the rest of the desk.
+func TestOIDCGerman(t *testing.T) {
+	e := newOIDCEnv(t)
+	e.idp.down.Store(true)
+	c := e.browser()
+	get := func(path string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+		req.Header.Set("Accept-Language", "de-DE,de;q=0.9,en;q=0.5")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	if _, page := get("/desk/signin"); !strings.Contains(page, ">Anmelden mit Test IdP</a>") {
+		t.Errorf("German sign-in page:\n%s", page)
+	}
+	if code, page := get("/desk/oidc"); code != http.StatusServiceUnavailable || !strings.Contains(page, "Test IdP ist gerade nicht erreichbar.") {
+		t.Errorf("German provider-down page: %d\n%s", code, page)
+	}
+}
+
+// TestOIDCIssuerChangedAtReload: a reload that names another provider is
+// followed at the next press of the button (the old provider's discovery
+// is not kept).
+func TestOIDCIssuerChangedAtReload(t *testing.T) {
+	e := newOIDCEnv(t)
+	e.idp.signInAs(idpIdentity{Email: "alice@example.com", Verified: true})
+	c := e.browser()
+	if resp, _ := e.finish(c, e.start(c).callback); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("first provider: %d", resp.StatusCode)
+	}
+	second := newTestIdP(t, e.idp.redirect, e.clock)
+	second.signInAs(idpIdentity{Email: "bob@example.org", Verified: true})
+	cfg := *e.cfg.Load()
+	o := *cfg.Web.OIDC
+	o.Issuer = second.srv.URL
+	cfg.Web.OIDC = &o
+	e.cfg.Store(&cfg)
+	e.idp = second
+	b := e.browser()
+	if resp, _ := e.finish(b, e.start(b).callback); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("second provider: %d", resp.StatusCode)
+	}
+	if second.discoveries.Load() != 1 || second.redeemed.Load() != 1 || len(e.sessions("bob@example.org")) != 1 {
+		t.Fatalf("second provider: %d discoveries, %d codes", second.discoveries.Load(), second.redeemed.Load())
+	}
+}

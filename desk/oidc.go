@@ -77,7 +77,9 @@ func (op *oidcProvider) get(ctx context.Context, o *config.OIDC, now time.Time, 
 	if !op.failed.IsZero() && now.Sub(op.failed) < oidcRetryAfter {
 		return nil, nil, op.err
 	}
-	ctx, cancel := context.WithTimeout(ctx, oidcTimeout)
+	// A browser that gives up waiting must not count as the provider
+	// being down for everyone.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), oidcTimeout)
 	defer cancel()
 	p, err := oidc.NewProvider(oidc.ClientContext(ctx, op.client), o.Issuer)
 	if err != nil {

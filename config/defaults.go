@@ -165,6 +165,7 @@ func (c *Config) resolvePaths(base string) {
 	c.resolveIMAPPaths(abs)
 	c.resolvePGPPaths(abs)
 	c.resolveWebhookPaths(abs)
+	c.resolveOIDCPaths(abs)
 	c.TemplatesDir = abs(c.TemplatesDir)
 	for i := range c.Projects {
 		c.Projects[i].SupportKeys.File = abs(c.Projects[i].SupportKeys.File)

@@ -341,6 +341,7 @@ func (c *Config) checkFiles() []error {
 	}
 	out = append(out, c.checkIMAPFiles()...)
 	out = append(out, c.checkWebhookFiles()...)
+	out = append(out, c.checkOIDCFiles()...)
 	out = append(out, c.checkStoreFiles()...)
 	out = append(out, c.checkPGPFiles()...)
 	return out

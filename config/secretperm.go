@@ -47,6 +47,9 @@ func (c *Config) SecretFileWarnings() []string {
 			add(pre+".secret_file", w.SecretFile)
 		}
 	}
+	if o := c.Web.OIDC; o != nil {
+		add("web.oidc.client_secret_file", o.ClientSecretFile)
+	}
 	var out []string
 	for _, f := range files {
 		fi, err := os.Stat(f.path)

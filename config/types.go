@@ -63,6 +63,9 @@ type Web struct {
 	// LinkTTL is how long a ticket link stays valid after the last mail that
 	// carried it.
 	LinkTTL time.Duration `mapstructure:"link_ttl"`
+	// OIDC, when set, offers sign-in to the desk with an identity
+	// provider (issue 22, oidc.go).
+	OIDC *OIDC `mapstructure:"oidc"`
 }
 
 // Inbound configures the SMTP/LMTP listeners and inbound limits.

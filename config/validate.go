@@ -56,6 +56,7 @@ func (c *Config) Validate() []error {
 	errs = append(errs, c.validateTargets()...)
 	errs = append(errs, c.validateAlerts()...)
 	errs = append(errs, c.validateDigests()...)
+	errs = append(errs, c.validateOIDC()...)
 	switch u, err := url.Parse(c.Web.BaseURL); {
 	case c.Web.BaseURL == "":
 		add(fieldErr("web.base_url", "required"))

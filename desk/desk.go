@@ -87,6 +87,8 @@ type Handler struct {
 	mux    *http.ServeMux
 	pages  map[string]*template.Template
 	policy *bluemonday.Policy
+	// oidc is the identity provider of web.oidc, found lazily (oidc.go).
+	oidc oidcProvider
 }
 
 // New returns the desk's handler; mount it at "/desk/" of the web
@@ -120,6 +122,8 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /desk/signin", h.signInRequest)
 	h.mux.HandleFunc("GET /desk/signin/{token}", h.signInConfirmForm)
 	h.mux.HandleFunc("POST /desk/signin/{token}", h.signInConfirm)
+	h.mux.HandleFunc("GET /desk/oidc", h.oidcStart)
+	h.mux.HandleFunc("GET "+config.OIDCCallbackPath, h.oidcCallback)
 	h.mux.HandleFunc("POST /desk/signout", h.agent(h.signOut))
 	h.mux.HandleFunc("GET /desk/{$}", h.agent(h.queue))
 	h.mux.HandleFunc("GET /desk/dashboard", h.agent(h.dashboard))

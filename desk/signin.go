@@ -18,6 +18,8 @@ type signInView struct {
 	// Action is where the form posts.
 	Action  string
 	Message string
+	// OIDC is the identity provider's button when web.oidc is set.
+	OIDC *oidcButton
 }
 
 // bind returns the browser's binding secret, setting a new one when the
@@ -35,7 +37,7 @@ func (h *Handler) bind(w http.ResponseWriter, r *http.Request) string {
 func (h *Handler) signInForm(w http.ResponseWriter, r *http.Request) {
 	tx := forRequest(r.Header.Get("Accept-Language"))
 	b := h.bind(w, r)
-	h.render(w, http.StatusOK, "signin", &signInView{T: tx, Title: tx.SignIn + " – " + tx.Desk, CSRF: h.mac("signin", hashOf(b)), Action: h.path("signin")})
+	h.render(w, http.StatusOK, "signin", &signInView{T: tx, Title: tx.SignIn + " – " + tx.Desk, CSRF: h.mac("signin", hashOf(b)), Action: h.path("signin"), OIDC: h.oidcButtonFor(tx)})
 }
 
 // signInRequest mails a sign-in link when the address is a configured

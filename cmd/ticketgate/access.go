@@ -58,6 +58,9 @@ func daemonFiles(cfg *config.Config) []neededFile {
 	for i, t := range cfg.Admin.Tokens {
 		add(fmt.Sprintf("admin.tokens[%d].token_file", i), t.TokenFile)
 	}
+	if o := cfg.Web.OIDC; o != nil {
+		add("web.oidc.client_secret_file", o.ClientSecretFile)
+	}
 	add("admin.tls_cert_file", cfg.Admin.TLSCertFile)
 	add("admin.tls_key_file", cfg.Admin.TLSKeyFile)
 	out = append(out, neededFile{key: "data_dir", path: cfg.DataDir, write: true})

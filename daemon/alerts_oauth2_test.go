@@ -100,12 +100,12 @@ func TestAlertOnOAuth2Refresh(t *testing.T) {
 	}
 	// The mailbox reads mail again.
 	srv.Append(t, "INBOX", imapMail(1))
-	waitUntil(t, "the message ingested", func() bool {
+	waitUntil(t, d, "the message ingested", func() bool {
 		mb := d.Mailboxes()
 		return len(mb) == 1 && mb[0].Ingested == 1
 	})
 	rounds := d.alerts.Rounds()
-	waitUntil(t, "ten more looks", func() bool { return d.alerts.Rounds() >= rounds+10 })
+	waitUntil(t, d, "ten more looks", func() bool { return d.alerts.Rounds() >= rounds+10 })
 	alerts, recovered := alertMails(sink)
 	if len(alerts) != 1 || len(recovered) != 1 {
 		t.Errorf("%d alerts and %d recovery mails, want 1 and 1", len(alerts), len(recovered))

@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/internal/waitfor"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 )
 
@@ -70,7 +71,7 @@ func startLogged(t *testing.T, c *config.Config) (*Daemon, *errorLog) {
 		t.Fatal(err)
 	}
 	el := &errorLog{}
-	d, err := Start(c, slog.New(el), Options{})
+	d, err := Start(c, slog.New(el), Options{Changes: &waitfor.Signal{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,14 +132,14 @@ func TestAlertRelayRefusesEveryMail(t *testing.T) {
 
 			newRequest(t, d, 0)
 			newRequest(t, d, 1)
-			waitUntil(t, "the alert in the maildir", func() bool {
+			waitUntil(t, d, "the alert in the maildir", func() bool {
 				return len(maildirAlerts(t, maildir)) > 0
 			})
 			if got := maildirAlerts(t, maildir); len(got) != 1 || got[0] != "[ticketgate] ALERT: relay is failing" {
 				t.Fatalf("maildir: %q", got)
 			}
 			// The monitor logs and counts the alert once it was written.
-			waitUntil(t, "the cause marked as announced", func() bool {
+			waitUntil(t, d, "the cause marked as announced", func() bool {
 				a := d.alerts.Active()
 				return len(a) == 1 && a[0].Alerted
 			})
@@ -175,7 +176,7 @@ func TestAlertRelayRefusesEveryMail(t *testing.T) {
 				t.Errorf("recovery to %s", got)
 			}
 			rounds := d.alerts.Rounds()
-			waitUntil(t, "ten more looks", func() bool { return d.alerts.Rounds() >= rounds+10 })
+			waitUntil(t, d, "ten more looks", func() bool { return d.alerts.Rounds() >= rounds+10 })
 			alerts, recovered := alertMails(sink)
 			if len(alerts) != 0 || len(recovered) != 1 {
 				t.Errorf("at the relay: %d alerts and %d recovery mails, want 0 and 1", len(alerts), len(recovered))
@@ -231,7 +232,7 @@ func TestAlertOutboxStuck(t *testing.T) {
 		t.Fatalf("no recovery mail: %v", err)
 	}
 	rounds := d.alerts.Rounds()
-	waitUntil(t, "ten more looks", func() bool { return d.alerts.Rounds() >= rounds+10 })
+	waitUntil(t, d, "ten more looks", func() bool { return d.alerts.Rounds() >= rounds+10 })
 	alerts, recovered := alertMails(sink)
 	if len(alerts) != 1 || len(recovered) != 1 {
 		t.Errorf("%d alerts and %d recovery mails, want 1 and 1", len(alerts), len(recovered))

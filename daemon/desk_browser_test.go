@@ -232,7 +232,7 @@ func TestDeskInBrowser(t *testing.T) {
 		t.Fatal("the customer's copy of the reply lacks the file")
 	}
 	if dir := os.Getenv("TICKETGATE_SCREENSHOTS"); dir != "" {
-		deskScreenshots(t, ctx, d, sink, web, dir)
+		deskScreenshots(t, ctx, d, web, dir)
 	}
 
 	// The agent link of a notification leads a signed-in agent to the

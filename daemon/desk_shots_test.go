@@ -141,7 +141,10 @@ func deskShowcase(t *testing.T, d *Daemon, sink *mailouttest.Sink) string {
 // deskScreenshots writes the queue, a ticket page and the dashboard at
 // desktop and phone width into dir
 // (TICKETGATE_SCREENSHOTS=$PWD/docs go test -run TestDeskInBrowser ./daemon/).
-func deskScreenshots(t *testing.T, ctx context.Context, d *Daemon, sink *mailouttest.Sink, web, dir string) {
+func deskScreenshots(t *testing.T, ctx context.Context, d *Daemon, web, dir string) {
+	// The showcase's mail goes to a sink of its own (the browser test
+	// reads the outbound maildir).
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
 	key := deskShowcase(t, d, sink)
 	for _, s := range []struct {
 		name, path string

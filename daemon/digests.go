@@ -20,10 +20,10 @@ const digestPoll = 5 * time.Minute
 // first run is at start: a daemon that was down at an agent's digest
 // time sends that day's digest now.
 func (d *Daemon) digestLoop(ctx context.Context, m *digest.Maker, ran func(int, error)) {
-	for {
+	d.timerLoop(ctx, digestPoll, func() time.Time {
 		n, next, err := m.Run(ctx)
 		if ctx.Err() != nil {
-			return
+			return next
 		}
 		if err != nil {
 			d.log.Error("digests failed", "err", err)
@@ -33,16 +33,6 @@ func (d *Daemon) digestLoop(ctx context.Context, m *digest.Maker, ran func(int, 
 		if ran != nil {
 			ran(n, err)
 		}
-		wait := digestPoll
-		if !next.IsZero() {
-			wait = min(wait, max(next.Sub(d.now()), time.Second))
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
+		return next
+	})
 }

@@ -18,14 +18,26 @@ const offerCheck = time.Minute
 // 18). It runs with the other timers, on one node of a shared store; the
 // due offers come from their index, so a check costs one seek.
 func (d *Daemon) offerLoop(ctx context.Context) {
-	for {
+	d.timerLoop(ctx, offerCheck, func() time.Time {
 		moved, next, err := d.engine.OfferTimers(ctx)
 		if err != nil && ctx.Err() == nil {
 			d.log.Warn("offer timers failed", "err", err)
 		} else if moved > 0 {
 			d.log.Info("offers passed on", "offers", moved)
 		}
-		wait := offerCheck
+		return next
+	})
+}
+
+// timerLoop runs step until ctx ends: again when the time step returns
+// is reached (at least a second later), and at the latest after every.
+func (d *Daemon) timerLoop(ctx context.Context, every time.Duration, step func() (next time.Time)) {
+	for {
+		next := step()
+		if ctx.Err() != nil {
+			return
+		}
+		wait := every
 		if !next.IsZero() {
 			wait = min(wait, max(next.Sub(d.now()), time.Second))
 		}

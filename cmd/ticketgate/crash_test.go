@@ -75,6 +75,9 @@ projects:
 		}
 		return -1
 	}
+	// ackedSig is told of every acknowledgement: the daemon is killed
+	// after a random number of them, at whatever it is doing then.
+	ackedSig := &waitfor.Signal{}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range 4 {
@@ -90,6 +93,7 @@ projects:
 						mu.Lock()
 						acked[n] = true
 						mu.Unlock()
+						ackedSig.Notify()
 						break
 					}
 					select {
@@ -105,7 +109,16 @@ projects:
 	cmd := startDaemon()
 	kills := 0
 	for kills < 8 {
-		time.Sleep(time.Duration(30+rand.IntN(250)) * time.Millisecond) // a random moment to kill at: the test itself
+		// A random moment to kill at, counted in acknowledged messages
+		// (1–12 more: four senders keep others in flight meanwhile).
+		mu.Lock()
+		until := min(len(acked)+1+rand.IntN(12), total)
+		mu.Unlock()
+		ackedSig.Wait(t, 60*time.Second, "more acknowledged messages", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(acked) >= until
+		})
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		kills++

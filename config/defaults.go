@@ -35,6 +35,8 @@ func Default() *Config {
 			MaxCommandLine:      4096,
 			IdleTimeout:         5 * time.Minute,
 			MaxConcurrentData:   32,
+			FlowDelay:           time.Second,
+			FlowTarget:          200 * time.Millisecond,
 			TrustedRelays:       []string{"127.0.0.0/8", "::1/128"},
 			MaxCcParticipants:   10,
 			MaxParticipants:     20,

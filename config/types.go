@@ -84,6 +84,11 @@ type Inbound struct {
 	MaxCommandLine      int           `mapstructure:"max_command_line"`
 	IdleTimeout         time.Duration `mapstructure:"idle_timeout"`
 	MaxConcurrentData   int           `mapstructure:"max_concurrent_data"`
+	// FlowDelay is the longest a new message waits at MAIL while the
+	// outbound sender lags more than FlowTarget behind its due mail
+	// (like Postfix's in_flow_delay); 0 turns the pacing off.
+	FlowDelay  time.Duration `mapstructure:"flow_delay"`
+	FlowTarget time.Duration `mapstructure:"flow_target"`
 	// MaxTextBytes caps the text (and HTML) of a message kept for the
 	// pages, notifications and the store; the raw message is kept whole and
 	// the page says the text was cut. It bounds memory per message.

@@ -93,6 +93,12 @@ func (c *Config) Validate() []error {
 	if in.IdleTimeout <= 0 {
 		add(fieldErr("inbound.idle_timeout", "must be positive"))
 	}
+	if in.FlowDelay < 0 {
+		add(fieldErr("inbound.flow_delay", "must not be negative (0 turns pacing off)"))
+	}
+	if in.FlowTarget < 0 {
+		add(fieldErr("inbound.flow_target", "must not be negative"))
+	}
 	if in.MaxConcurrentData < 1 {
 		add(fieldErr("inbound.max_concurrent_data", "must be at least 1"))
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/ticketgate/ticketgate/digest"
 	"github.com/ticketgate/ticketgate/imapin"
 	"github.com/ticketgate/ticketgate/ingest"
+	"github.com/ticketgate/ticketgate/internal/flow"
 	"github.com/ticketgate/ticketgate/mailin"
 	"github.com/ticketgate/ticketgate/mailout"
 	"github.com/ticketgate/ticketgate/metrics"
@@ -60,8 +61,10 @@ type Daemon struct {
 	// pgpKeys finds the OpenPGP keys (issue 19).
 	pgpKeys *pgp.Keys
 
-	store    store.DB
-	sender   *mailout.Sender
+	store  store.DB
+	sender *mailout.Sender
+	// flow paces the intake to the sender (nil: inbound.flow_delay 0).
+	flow     *flow.Gate
 	hooks    *webhook.Sender
 	hookTLS  *tls.Config
 	tport    mailout.Transport
@@ -173,6 +176,8 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	}
 	r := cfg.Outbound.Retry
 	d.sender = mailout.NewSender(st, d.tport, mailout.Retry{Initial: r.Initial, Max: r.Max, GiveUpAfter: r.GiveUpAfter}, workers, log.With("component", "mailout"))
+	d.flow = flow.New(cfg.Inbound.FlowTarget, cfg.Inbound.FlowDelay)
+	d.sender.Flow = d.flow
 	n := notify.New(d.Config, d.tmpl.Load, d.now, log.With("component", "notify"))
 	d.sender.Render = n
 	d.notifier = n
@@ -389,6 +394,9 @@ func (d *Daemon) listen(cfg *config.Config) error {
 		o := base
 		o.LMTP, o.Source = lmtp, source
 		o.Sessions, o.OnSession = d.sessionHooks(name)
+		if d.flow != nil {
+			o.Pace = d.pace
+		}
 		d.servers = append(d.servers, &listener{name: name, ln: ln, srv: mailin.NewServer(o, d.pipeline, d.log.With("listener", name))})
 		return nil
 	}
@@ -630,4 +638,19 @@ func (d *Daemon) keyPattern(project string) *regexp.Regexp {
 		return p.KeyPattern()
 	}
 	return nil
+}
+
+// pace holds a new inbound message while the sender lags (package flow).
+func (d *Daemon) pace(ctx context.Context) {
+	if !d.flow.Lagging() {
+		return
+	}
+	var m *metrics.Flow
+	if d.ops != nil {
+		m = d.ops.flow
+	}
+	m.Holding()
+	d.changed()
+	m.Paced(d.flow.Wait(ctx))
+	d.changed()
 }

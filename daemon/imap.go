@@ -10,7 +10,7 @@ import (
 // startIMAP starts reading the projects' IMAP mailboxes (one goroutine
 // each) into the shared pipeline.
 func (d *Daemon) startIMAP() {
-	d.imap = imapin.NewManager(d.store, d.pipeline, imapin.Options{Logger: d.log.With("component", "imap"), OnStatus: d.changed})
+	d.imap = imapin.NewManager(d.store, d.pipeline, imapin.Options{Logger: d.log.With("component", "imap"), OnStatus: d.changed, Pace: d.imapPace()})
 	d.imap.Apply(d.Config())
 }
 
@@ -42,4 +42,12 @@ func (d *Daemon) Mailboxes() []imapin.Status {
 		return nil
 	}
 	return d.imap.Status()
+}
+
+// imapPace is the fetchers' pacing (nil when inbound.flow_delay is 0).
+func (d *Daemon) imapPace() func(context.Context) {
+	if d.flow == nil {
+		return nil
+	}
+	return d.pace
 }

@@ -28,6 +28,7 @@ const SenderStaleAfter = 5 * time.Minute
 type ops struct {
 	metrics  *metrics.Metrics
 	audit    *auditWriter
+	flow     *metrics.Flow
 	sessions map[string]*atomic.Int64 // open sessions per listener
 	srv      *http.Server
 	ln       net.Listener
@@ -83,6 +84,9 @@ func (d *Daemon) startOps(opts Options) error {
 	// The label is the held-back event's kind name.
 	d.notifier.OnHeld = func(project string, k store.EventKind) { o.metrics.Held(project, k.String()) }
 	d.sender.OnRepair = o.metrics.OutboxRepaired
+	if d.flow != nil {
+		o.flow = o.metrics.NewFlow(d.flow.Lag)
+	}
 	d.hookMetrics(o.metrics, opts.HookAttempt)
 	d.sender.OnAttempt = func(it *store.OutboxItem, result string, err error) {
 		o.metrics.SendAttempt(result)

@@ -466,6 +466,9 @@ func (f *fetcher) sync(ctx context.Context, c *imapclient.Client, sel *imap.Sele
 				// counted as handled.
 				continue
 			}
+			if f.opts.Pace != nil {
+				f.opts.Pace(ctx) // the outbound sender lags: let it catch up first
+			}
 			ok, err := f.handle(c, cur, uid, size)
 			var later *deferred
 			if errors.As(err, &later) {

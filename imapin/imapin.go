@@ -78,7 +78,10 @@ type Options struct {
 	// its connection is dialled: for a supervisor or test that waits for
 	// it. It must not block.
 	OnStatus func()
-	Logger   *slog.Logger
+	// Pace, when set, is called before each message is fetched; it may
+	// hold the fetcher while the outbound sender lags (package flow).
+	Pace   func(ctx context.Context)
+	Logger *slog.Logger
 }
 
 func (o *Options) defaults() {

@@ -79,6 +79,10 @@ type ServerOptions struct {
 	// Sessions, when set, is incremented and decremented as sessions
 	// open and close (for metrics).
 	Sessions *atomic.Int64
+	// Pace, when set, is called before a MAIL command is accepted; it may
+	// hold the session a while so the intake keeps pace with the outbound
+	// sender (package flow). It never refuses.
+	Pace func(ctx context.Context)
 	// OnSession, when set, is told of every session attempt: "accepted",
 	// "untrusted" (refused relay) or "shutting_down" (for metrics).
 	OnSession func(result string)
@@ -367,6 +371,9 @@ func (ss *session) Logout() error {
 }
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	if ss.s.opts.Pace != nil {
+		ss.s.opts.Pace(ss.s.ctx)
+	}
 	ss.env.MailFrom = from
 	ss.env.NullSender = from == ""
 	return nil

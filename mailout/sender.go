@@ -15,6 +15,7 @@ import (
 
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/internal/flow"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -101,6 +102,10 @@ type Sender struct {
 	problem atomic.Pointer[error]
 
 	wake chan struct{}
+
+	// Flow, when set, is told how far the sender lags behind its due
+	// mail, so the intake can pace itself to it (see package flow).
+	Flow *flow.Gate
 
 	abortMu sync.Mutex
 	abort   context.CancelFunc // ends the sends of the running Run
@@ -335,6 +340,9 @@ func (s *Sender) dispatch(ctx context.Context, leaser store.OutboxLeaser, jobs c
 // handOut gives the due ids not in flight (nor unreadable) to free
 // workers.
 func (s *Sender) handOut(ctx context.Context, jobs chan<- uint64, due []uint64, next time.Time, inflight map[uint64]bool, broken map[uint64]error, busy *int, free int) (time.Time, error) {
+	if len(due) == 0 {
+		s.Flow.Note(0) // nothing due: no lag
+	}
 	for _, id := range due {
 		if _, bad := broken[id]; inflight[id] || bad || free == 0 {
 			continue
@@ -485,6 +493,7 @@ func (s *Sender) attempt(sendCtx context.Context, id uint64) (func(), error) {
 		s.log.Error("outbox item unreadable", "id", id, "err", err)
 		return nil, err
 	}
+	s.Flow.Note(s.now().Sub(it.NextAttempt))
 	if err == nil {
 		err = s.send(sendCtx, msg)
 	}

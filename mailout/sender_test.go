@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-smtp"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/ticketgate/ticketgate/internal/flow"
 	"github.com/ticketgate/ticketgate/internal/waitfor"
 	"github.com/ticketgate/ticketgate/mailout"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
@@ -72,6 +73,8 @@ type queue struct {
 	tr      *counting
 	workers int
 	retry   mailout.Retry
+	// flow, when set before start, is the sender's pacing gate.
+	flow *flow.Gate
 
 	s        *mailout.Sender
 	cancel   context.CancelFunc
@@ -122,6 +125,7 @@ func (q *queue) start() {
 	})
 	s := mailout.NewSender(q.st, q.tr, q.retry, q.workers, slog.New(slog.DiscardHandler))
 	s.Render = textRenderer{}
+	s.Flow = q.flow
 	s.OnAttempt = func(it *store.OutboxItem, result string, err error) {
 		q.mu.Lock()
 		if result == mailout.Delivered {

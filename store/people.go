@@ -130,13 +130,46 @@ func (tx *boltTx) CustomerProjects(address string) ([]string, error) {
 // migratePeopleIndex builds the customers index of the tickets stored
 // before it existed (schema 5 → 6).
 func migratePeopleIndex(tx *boltTx, _ time.Time) error {
-	return tx.btx.Bucket(bTickets).ForEach(func(k, v []byte) error {
+	// The address keys are collected and put in key order: bbolt splits
+	// nodes only at commit, so a million keys put in random order into
+	// one (empty) bucket within one transaction pile up in a few nodes
+	// and every put moves half of one (quadratic: a 1M-ticket store did
+	// not finish in an hour). In key order every put appends.
+	var people [][]byte
+	type entry struct{ k, v []byte }
+	var lists []entry // 't' keys, already in ticket order
+	err := tx.btx.Bucket(bTickets).ForEach(func(k, v []byte) error {
 		var t Ticket
 		if err := json.Unmarshal(v, &t); err != nil {
 			return fmt.Errorf("store: decode ticket %x: %w", k, err)
 		}
-		return tx.indexPeople(&t)
+		now := TicketPeople(&t)
+		if len(now) == 0 {
+			return nil
+		}
+		for _, a := range now {
+			people = append(people, customerKey(a, t.Project, t.Key))
+		}
+		lists = append(lists, entry{append([]byte{'t'}, t.Key...), []byte(strings.Join(now, "\x00"))})
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(people, bytes.Compare)
+	slices.SortFunc(lists, func(a, b entry) int { return bytes.Compare(a.k, b.k) })
+	b := tx.btx.Bucket(bCustomers)
+	for _, k := range people {
+		if err := b.Put(k, nil); err != nil {
+			return err
+		}
+	}
+	for _, e := range lists {
+		if err := b.Put(e.k, e.v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkPeople compares the customers index with the tickets both ways.

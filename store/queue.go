@@ -98,7 +98,13 @@ func (q boltQueue[T, P]) buckets() (rows, due *bolt.Bucket, err error) {
 
 func (q boltQueue[T, P]) decode(k, v []byte) (P, error) {
 	it := P(new(T))
-	if err := json.Unmarshal(v, it); err != nil {
+	var err error
+	if o, ok := any(it).(*OutboxItem); ok {
+		err = UnmarshalOutboxItem(v, o) // the sender reads every row it sends
+	} else {
+		err = json.Unmarshal(v, it)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("store: decode %s/%x: %w", q.rows, k, err)
 	}
 	return it, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -17,8 +18,8 @@ import (
 // and what it does not accept gets encoding/json's result or error.
 //
 // String values without escapes (valid UTF-8, no control characters) are
-// taken as they are; simple escapes (\n, \" …) are undone here; \u
-// escapes and invalid UTF-8 go to encoding/json for that string alone.
+// taken as they are; escapes (\n, \" …, \u003c) are undone here; UTF-16
+// surrogates and invalid UTF-8 go to encoding/json for that string alone.
 type rowReader struct {
 	b []byte
 	// s is b as one string: plain string values are slices of it, one
@@ -214,12 +215,43 @@ func (r *rowReader) unescape(s, e int) string {
 			out = append(out, '\r')
 		case 't':
 			out = append(out, '\t')
-		default: // \u (surrogates and all) and invalid escapes
+		case 'u':
+			// encoding/json writes <, >, &, U+2028 and U+2029 so.
+			c, ok := hex4(raw[i+2:])
+			if !ok || utf16.IsSurrogate(c) {
+				return r.jsonString(s, e) // surrogate pairs and their errors
+			}
+			out = utf8.AppendRune(out, c)
+			i += 6
+			continue
+		default: // invalid escapes
 			return r.jsonString(s, e)
 		}
 		i += 2
 	}
 	return string(out)
+}
+
+// hex4 reads the four hex digits of a \u escape.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 // jsonString decodes the string b[s-1:e+1] with encoding/json.

@@ -94,7 +94,18 @@ func encode(what string, v any) ([]byte, error) {
 }
 
 func decode(what string, b []byte, v any) error {
-	if err := json.Unmarshal(b, v); err != nil {
+	var err error
+	switch v := v.(type) {
+	case *store.OutboxItem:
+		// The sender reads every row it sends and the message it
+		// renders: the store's decoders without reflection.
+		err = store.UnmarshalOutboxItem(b, v)
+	case *store.Message:
+		err = store.UnmarshalMessage(b, v)
+	default:
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
 		return fmt.Errorf("store/postgres: decode %s: %w", what, err)
 	}
 	return nil

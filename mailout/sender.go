@@ -49,10 +49,10 @@ const (
 type Sender struct {
 	store     store.DB
 	transport Transport
-	retry   Retry
-	workers int
-	now     func() time.Time
-	log     *slog.Logger
+	retry     Retry
+	workers   int
+	now       func() time.Time
+	log       *slog.Logger
 	// Render renders a row's bodies; OpenBlob reads attachments and the
 	// stored bytes of rows queued by an older layout.
 	Render   Renderer

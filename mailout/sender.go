@@ -526,7 +526,9 @@ func (s *Sender) record(ctx context.Context, it *store.OutboxItem, err error, no
 		var done *store.OutboxItem
 		uerr := s.store.Update(ctx, func(tx store.Tx) error {
 			var err error
-			if done, err = tx.Dequeue(id); err != nil {
+			// it is the row as attempt read it: unless it changed since
+			// (an agent's requeue), the store need not decode it again.
+			if done, err = tx.DequeueSeen(it); err != nil {
 				return err
 			}
 			if s.OnDelivered == nil {

@@ -229,6 +229,11 @@ type OutboxTx interface {
 	// Dequeue removes item id and returns the row as it was stored;
 	// ErrNotFound when it is gone.
 	Dequeue(id uint64) (*OutboxItem, error)
+	// DequeueSeen is Dequeue for a caller holding the row as OutboxItem
+	// read it earlier, unchanged: while the stored row is still that one
+	// it need not be decoded again (seen's copy is returned); otherwise
+	// it is Dequeue.
+	DequeueSeen(seen *OutboxItem) (*OutboxItem, error)
 	// DueOutbox returns up to max items due at or before now, earliest
 	// first, and when the next item is due (zero if none). An index entry
 	// that disagrees with its row fails with ErrOutboxIndex.

@@ -22,7 +22,11 @@ func readOutboxItem(b []byte, it *OutboxItem) bool {
 	r := newRowReader(b)
 	r.object(func(key []byte) { r.outboxField(key, it) })
 	r.end()
-	return !r.bad
+	if r.bad {
+		return false
+	}
+	it.stored = r.s
+	return true
 }
 
 func (r *rowReader) outboxField(key []byte, it *OutboxItem) {

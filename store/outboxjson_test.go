@@ -93,12 +93,20 @@ func TestUnmarshalOutboxItemRandom(t *testing.T) {
 		if err := UnmarshalOutboxItem(b, &got); err != nil {
 			t.Fatalf("row %d: %v\n%s", i, err, b)
 		}
+		if got.stored != "" && got.stored != string(b) {
+			t.Fatalf("row %d: stored %q, want the row", i, got.stored)
+		}
+		got.stored = ""
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("row %d decodes to\n%+v\nencoding/json:\n%+v\n%s", i, got, want, b)
 		}
 		var fast OutboxItem
 		if readOutboxItem(b, &fast) {
 			own++
+			if !fast.Stored(b) {
+				t.Fatalf("row %d: own reader did not keep the row", i)
+			}
+			fast.stored = ""
 			if !reflect.DeepEqual(fast, want) {
 				t.Fatalf("row %d: own reader gives\n%+v\nencoding/json:\n%+v\n%s", i, fast, want, b)
 			}
@@ -145,6 +153,7 @@ func FuzzUnmarshalOutboxItem(f *testing.F) {
 		var want, got OutboxItem
 		werr := json.Unmarshal(b, &want)
 		gerr := UnmarshalOutboxItem(b, &got)
+		got.stored = ""
 		if (werr == nil) != (gerr == nil) {
 			t.Fatalf("%q: json.Unmarshal: %v, UnmarshalOutboxItem: %v", b, werr, gerr)
 		}

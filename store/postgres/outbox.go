@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/ticketgate/ticketgate/store"
@@ -19,6 +20,23 @@ func (tx *pgTx) Reschedule(id uint64, change func(*store.OutboxItem)) (*store.Ou
 }
 
 func (tx *pgTx) Dequeue(id uint64) (*store.OutboxItem, error) { return outboxQueue.dequeue(tx, id) }
+
+// DequeueSeen deletes the row and decodes what it held only when that is
+// not the row seen was read from.
+func (tx *pgTx) DequeueSeen(seen *store.OutboxItem) (*store.OutboxItem, error) {
+	b, err := tx.one("dequeue outbox item", "DELETE FROM outbox WHERE id = $1 RETURNING data", int64(seen.ID))
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		return nil, fmt.Errorf("store: outbox item %d: %w", seen.ID, store.ErrNotFound)
+	}
+	if seen.Stored(b) {
+		cp := *seen
+		return &cp, nil
+	}
+	return outboxQueue.decode(int64(seen.ID), b)
+}
 
 func (tx *pgTx) DueOutbox(now time.Time, max int) ([]*store.OutboxItem, time.Time, error) {
 	items, _, next, err := outboxQueue.due(tx, now, max, true)

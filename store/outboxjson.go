@@ -172,3 +172,199 @@ func (r *rowReader) outboxVarsField(key []byte, v *OutboxVars) {
 		r.bad = true
 	}
 }
+
+// MarshalOutboxItem encodes an outbox row as json.Marshal does, byte for
+// byte, without reflection: every mail queued is encoded once (in the
+// transaction that queues it) and again at every retry.
+func MarshalOutboxItem(it *OutboxItem) ([]byte, error) {
+	if b, ok := writeOutboxItem(it); ok {
+		return b, nil
+	}
+	return json.Marshal(it) // its error
+}
+
+// writeOutboxItem is MarshalOutboxItem's own writer; false when a field
+// cannot be encoded (encoding/json then says why).
+func writeOutboxItem(it *OutboxItem) ([]byte, bool) {
+	w := rowWriter{b: make([]byte, 0, 1024)}
+	w.open()
+	w.field(`"id":`)
+	w.uint(it.ID)
+	w.field(`"project":`)
+	w.str(it.Project)
+	if it.Ticket != "" {
+		w.field(`"ticket":`)
+		w.str(it.Ticket)
+	}
+	if it.Kind != 0 {
+		k, err := it.Kind.MarshalText()
+		if err != nil {
+			return nil, false
+		}
+		w.field(`"kind":`)
+		w.str(string(k))
+	}
+	w.field(`"event":`)
+	w.str(it.Event)
+	if it.Language != "" {
+		w.field(`"language":`)
+		w.str(it.Language)
+	}
+	if it.Internal {
+		w.field(`"internal":true`)
+	}
+	w.field(`"recipient":`)
+	w.str(it.Recipient)
+	if it.RecipientName != "" {
+		w.field(`"recipient_name":`)
+		w.str(it.RecipientName)
+	}
+	w.field(`"mail_from":`)
+	w.str(it.MailFrom)
+	if it.Bounce != "" {
+		w.field(`"bounce":`)
+		w.str(it.Bounce)
+	}
+	w.field(`"message_id":`)
+	w.str(it.MessageID)
+	if !it.Date.IsZero() {
+		w.field(`"date":`)
+		if !w.time(it.Date) {
+			return nil, false
+		}
+	}
+	if len(it.InReplyTo) > 0 {
+		w.field(`"in_reply_to":`)
+		w.strings(it.InReplyTo)
+	}
+	if len(it.References) > 0 {
+		w.field(`"references":`)
+		w.strings(it.References)
+	}
+	if it.Message != 0 {
+		w.field(`"message":`)
+		w.uint(it.Message)
+	}
+	if len(it.Attach) > 0 {
+		w.field(`"attachments":`)
+		if !w.value(it.Attach) {
+			return nil, false
+		}
+	}
+	if it.Header != (OutboxHeader{}) {
+		w.field(`"header":`)
+		w.outboxHeader(&it.Header)
+	}
+	if !it.Vars.zero() {
+		w.field(`"vars":`)
+		if !w.outboxVars(&it.Vars) {
+			return nil, false
+		}
+	}
+	if it.RawBlob != "" {
+		w.field(`"raw_blob":`)
+		w.str(it.RawBlob)
+	}
+	if it.Automatic {
+		w.field(`"automatic":true`)
+	}
+	w.field(`"created":`)
+	if !w.time(it.Created) {
+		return nil, false
+	}
+	w.field(`"next_attempt":`)
+	if !w.time(it.NextAttempt) {
+		return nil, false
+	}
+	w.field(`"attempts":`)
+	w.int(int64(it.Attempts))
+	if it.LastError != "" {
+		w.field(`"last_error":`)
+		w.str(it.LastError)
+	}
+	w.close()
+	return w.b, true
+}
+
+func (w *rowWriter) outboxHeader(h *OutboxHeader) {
+	w.open()
+	if h.FromName != "" {
+		w.field(`"from_name":`)
+		w.str(h.FromName)
+	}
+	w.field(`"from":`)
+	w.str(h.From)
+	for _, f := range [...]struct {
+		key, v string
+	}{{`"reply_to":`, h.ReplyTo}, {`"reply_to_name":`, h.ReplyToName}} {
+		if f.v != "" {
+			w.field(f.key)
+			w.str(f.v)
+		}
+	}
+	w.field(`"subject":`)
+	w.str(h.Subject)
+	for _, f := range [...]struct {
+		key, v string
+	}{{`"auto_submitted":`, h.AutoSubmitted}, {`"loop":`, h.Loop}, {`"unsubscribe":`, h.Unsubscribe}} {
+		if f.v != "" {
+			w.field(f.key)
+			w.str(f.v)
+		}
+	}
+	w.close()
+}
+
+// zero is encoding/json's omitzero test for the struct (it has no IsZero
+// method): every field its zero value (nil slices, not empty ones).
+func (v *OutboxVars) zero() bool {
+	return v.ProjectKey == "" && v.ProjectName == "" && v.ProjectAddress == "" && v.TicketSubject == "" && v.TicketStatus == "" &&
+		v.Reporter == "" && v.Assignee == "" && v.Link == "" && v.AgentLink == "" && v.Marker == "" && v.Actor == "" &&
+		v.Added == nil && v.Recipients == nil && v.Status == "" && v.OldStatus == "" && v.Detail == "" && !v.Reopened &&
+		v.Target == "" && v.Due == "" && v.Draft == "" && v.OfferLink == "" && v.RatingLink == "" && v.RatingScale == 0 &&
+		v.Comment == "" && !v.AttachKey && v.Digest == nil
+}
+
+func (w *rowWriter) outboxVars(v *OutboxVars) bool {
+	w.open()
+	strs := func(fields ...string) {
+		for i := 0; i < len(fields); i += 2 {
+			if fields[i+1] != "" {
+				w.field(fields[i])
+				w.str(fields[i+1])
+			}
+		}
+	}
+	strs(`"project_key":`, v.ProjectKey, `"project_name":`, v.ProjectName, `"project_address":`, v.ProjectAddress,
+		`"ticket_subject":`, v.TicketSubject, `"ticket_status":`, v.TicketStatus, `"reporter":`, v.Reporter,
+		`"assignee":`, v.Assignee, `"link":`, v.Link, `"agent_link":`, v.AgentLink, `"marker":`, v.Marker, `"actor":`, v.Actor)
+	if len(v.Added) > 0 {
+		w.field(`"added":`)
+		w.strings(v.Added)
+	}
+	if len(v.Recipients) > 0 {
+		w.field(`"recipients":`)
+		w.strings(v.Recipients)
+	}
+	strs(`"status":`, v.Status, `"old_status":`, v.OldStatus, `"detail":`, v.Detail)
+	if v.Reopened {
+		w.field(`"reopened":true`)
+	}
+	strs(`"target":`, v.Target, `"due":`, v.Due, `"draft":`, v.Draft, `"offer_link":`, v.OfferLink, `"rating_link":`, v.RatingLink)
+	if v.RatingScale != 0 {
+		w.field(`"rating_scale":`)
+		w.int(int64(v.RatingScale))
+	}
+	strs(`"comment":`, v.Comment)
+	if v.AttachKey {
+		w.field(`"attach_key":true`)
+	}
+	if v.Digest != nil {
+		w.field(`"digest":`)
+		if !w.value(v.Digest) {
+			return false
+		}
+	}
+	w.close()
+	return true
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"math/rand/v2"
 	"reflect"
@@ -183,6 +184,94 @@ func BenchmarkUnmarshalOutboxItem(b *testing.B) {
 		for range b.N {
 			var it OutboxItem
 			if err := UnmarshalOutboxItem(row, &it); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// TestMarshalOutboxItemRandom: MarshalOutboxItem writes what json.Marshal
+// writes, byte for byte, and fails where it fails (a kind that is not
+// one, a year past 9999), for rows with every kind of string.
+func TestMarshalOutboxItemRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 2026))
+	own := 0
+	for i := range 5000 {
+		it := randOutboxItem(r)
+		switch r.IntN(40) {
+		case 0:
+			it.Kind = evEnd + 3
+		case 1:
+			it.NextAttempt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+		case 2:
+			it.Vars = OutboxVars{Added: []string{}} // not zero: written as {}
+		case 3:
+			it.Vars = OutboxVars{}
+			it.Header = OutboxHeader{}
+		case 4:
+			it.Attempts = -r.IntN(3)
+		}
+		want, werr := json.Marshal(it)
+		got, gerr := MarshalOutboxItem(it)
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("row %d: json.Marshal: %v, MarshalOutboxItem: %v", i, werr, gerr)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("row %d: MarshalOutboxItem wrote\n%s\njson.Marshal:\n%s", i, got, want)
+		}
+		if _, ok := writeOutboxItem(it); ok {
+			own++
+		}
+	}
+	if own < 4500 {
+		t.Errorf("only %d of 5000 rows written without encoding/json", own)
+	}
+}
+
+// FuzzMarshalOutboxItem: whatever the strings, MarshalOutboxItem writes
+// what json.Marshal writes.
+func FuzzMarshalOutboxItem(f *testing.F) {
+	f.Add("Jörg <x> & \"y\"\n", "\xff\u2028\x00", 3, true)
+	f.Add("", "", 0, false)
+	f.Fuzz(func(t *testing.T, a, b string, n int, flag bool) {
+		it := &OutboxItem{ID: uint64(n), Project: a, Ticket: b, Event: a + b, RecipientName: b, InReplyTo: []string{a, b}, Internal: flag, Attempts: n,
+			Header: OutboxHeader{Subject: a, FromName: b}, Vars: OutboxVars{Detail: b, Added: []string{a}, RatingScale: n, Reopened: flag},
+			Created: time.Unix(int64(n), int64(n)), NextAttempt: time.Unix(int64(n)*1000, 0)}
+		want, werr := json.Marshal(it)
+		got, gerr := MarshalOutboxItem(it)
+		if (werr == nil) != (gerr == nil) || !bytes.Equal(got, want) {
+			t.Fatalf("MarshalOutboxItem: %v\n%s\njson.Marshal: %v\n%s", gerr, got, werr, want)
+		}
+	})
+}
+
+// BenchmarkMarshalOutboxItem compares the row encoders on an auto-reply
+// row as the notifier queues it.
+//
+//	go test -run '^$' -bench MarshalOutboxItem -benchmem ./store
+func BenchmarkMarshalOutboxItem(b *testing.B) {
+	now := time.Now()
+	it := &OutboxItem{ID: 1, Project: "ACME", Ticket: "ACME-1", Kind: EvRequestCreated, Event: "customer/request_created", Language: "en",
+		Recipient: "joerg@customer.example", RecipientName: "Jörg Müller", MailFrom: "acme+bounce-01lh3vbt7v1mcsg78kt4gma3d8@support.example.com",
+		Bounce: "01lh3vbt7v1mcsg78kt4gma3d8", MessageID: "tg.01lh3vbt0ncanqfhpvqaea13ss@support.example.com", Date: now,
+		InReplyTo: []string{"req-1@customer.example"}, References: []string{"req-1@customer.example"}, Message: 1,
+		Header: OutboxHeader{FromName: "Acme Support", From: "acme@support.example.com", ReplyTo: "acme@support.example.com", ReplyToName: "Acme Support",
+			Subject: "[ACME-1] Printer prints blank pages", AutoSubmitted: "auto-replied", Loop: "acme@support.example.com", Unsubscribe: "http://127.0.0.1:8080/t/01lh3vbttnaqlmpsv1l9m0drgk"},
+		Vars: OutboxVars{ProjectKey: "ACME", ProjectName: "Acme Support", ProjectAddress: "acme@support.example.com", TicketSubject: "Printer prints blank pages",
+			TicketStatus: "New", Reporter: "joerg@customer.example", Link: "http://127.0.0.1:8080/t/01lh3vbttnaqlmpsv1l9m0drgk", Actor: "joerg@customer.example", Status: "New"},
+		Automatic: true, Created: now, NextAttempt: now}
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := json.Marshal(it); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("store", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := MarshalOutboxItem(it); err != nil {
 				b.Fatal(err)
 			}
 		}

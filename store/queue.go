@@ -111,7 +111,13 @@ func (q boltQueue[T, P]) decode(k, v []byte) (P, error) {
 }
 
 func (q boltQueue[T, P]) put(rows *bolt.Bucket, id uint64, it P) error {
-	data, err := json.Marshal(it)
+	var data []byte
+	var err error
+	if o, ok := any(it).(*OutboxItem); ok {
+		data, err = MarshalOutboxItem(o) // every mail queued, every retry
+	} else {
+		data, err = json.Marshal(it)
+	}
 	if err != nil {
 		return fmt.Errorf("store: encode %s: %w", q.rows, err)
 	}

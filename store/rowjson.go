@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -119,11 +120,11 @@ func (r *rowReader) stringSpan() (start, end int, plain bool) {
 		span := b[start : start+q]
 		if bytes.IndexByte(span, '\\') < 0 {
 			for _, c := range span {
-				if c < 0x20 {
-					r.bad = true
-					return 0, 0, false
-				}
-				if c >= utf8.RuneSelf {
+				if c-0x20 >= utf8.RuneSelf-0x20 { // below 0x20 or not ASCII: rare
+					if c < 0x20 {
+						r.bad = true
+						return 0, 0, false
+					}
 					plain = false
 				}
 			}
@@ -399,4 +400,139 @@ func (r *rowReader) value(v any) {
 	if err := json.Unmarshal(raw, v); err != nil {
 		r.bad = true
 	}
+}
+
+// rowWriter writes a record's JSON as encoding/json's Marshal does for
+// the fields its callers know (see MarshalOutboxItem), without
+// reflection.
+type rowWriter struct {
+	b []byte
+	// more: the object being written has a field already.
+	more bool
+}
+
+// field starts the field named key (written with its quotes, colon
+// and, when not the first, the comma before it: `"id":`).
+func (w *rowWriter) field(key string) {
+	if w.more {
+		w.b = append(w.b, ',')
+	}
+	w.more = true
+	w.b = append(w.b, key...)
+}
+
+func (w *rowWriter) open() {
+	w.b = append(w.b, '{')
+	w.more = false
+}
+
+func (w *rowWriter) close() {
+	w.b = append(w.b, '}')
+	w.more = true
+}
+
+const hexDigits = "0123456789abcdef"
+
+// jsonPlain marks the bytes encoding/json writes as they are: ASCII but
+// control characters, quote, backslash and the HTML ones (<, >, &). It is
+// never written to.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = !strings.ContainsRune(`"\<>&`, rune(c))
+	}
+	return t
+}()
+
+// str writes s as encoding/json does with HTML escaping (its default):
+// <, > and & as \u003c …, control characters, U+2028 and U+2029
+// escaped, invalid UTF-8 as \ufffd.
+func (w *rowWriter) str(s string) {
+	b := append(w.b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		for i < len(s) && jsonPlain[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
+		c := s[i]
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	w.b = append(b, '"')
+}
+
+func (w *rowWriter) strings(ss []string) {
+	w.b = append(w.b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.str(s)
+	}
+	w.b = append(w.b, ']')
+}
+
+func (w *rowWriter) uint(n uint64) { w.b = strconv.AppendUint(w.b, n, 10) }
+
+func (w *rowWriter) int(n int64) { w.b = strconv.AppendInt(w.b, n, 10) }
+
+// time writes t as its MarshalJSON does; false when that fails (a year
+// outside 0–9999): encoding/json then gives the error.
+func (w *rowWriter) time(t time.Time) bool {
+	j, err := t.MarshalJSON()
+	if err != nil {
+		return false
+	}
+	w.b = append(w.b, j...)
+	return true
+}
+
+// value writes v with encoding/json (nested records the writer does not
+// know field by field); false when that fails.
+func (w *rowWriter) value(v any) bool {
+	j, err := json.Marshal(v)
+	if err != nil {
+		return false
+	}
+	w.b = append(w.b, j...)
+	return true
 }

@@ -86,7 +86,13 @@ func (tx *pgTx) rows(what, sql string, scan func(pgx.Rows) error, args ...any) e
 }
 
 func encode(what string, v any) ([]byte, error) {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if it, ok := v.(*store.OutboxItem); ok {
+		b, err = store.MarshalOutboxItem(it) // the same bytes, without reflection
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store/postgres: encode %s: %w", what, err)
 	}

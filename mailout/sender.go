@@ -317,7 +317,12 @@ func (s *Sender) dispatch(ctx context.Context, leaser store.OutboxLeaser, jobs c
 	for range 2 {
 		err := s.store.View(func(tx store.Tx) error {
 			var err error
-			due, next, err = tx.DueIDs(s.now(), len(inflight)+len(broken)+free)
+			// The items in flight and the unreadable ones are not
+			// handed out again: their rows need no look-up.
+			due, next, err = tx.DueIDsExcept(s.now(), len(inflight)+len(broken)+free, func(id uint64) bool {
+				_, bad := broken[id]
+				return inflight[id] || bad
+			})
 			return err
 		})
 		if err == nil {

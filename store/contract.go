@@ -240,6 +240,10 @@ type OutboxTx interface {
 	DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, error)
 	// DueIDs is DueOutbox without decoding the rows.
 	DueIDs(now time.Time, max int) ([]uint64, time.Time, error)
+	// DueIDsExcept is DueIDs for a caller that holds some due items
+	// already (the sender's in flight): ids skip says true for count
+	// against max but are neither returned nor checked against their rows.
+	DueIDsExcept(now time.Time, max int, skip func(id uint64) bool) ([]uint64, time.Time, error)
 	// ListOutbox returns up to max queued items in queueing order.
 	ListOutbox(max int) ([]*OutboxItem, error)
 	// CheckOutbox reports every disagreement between rows and due order.

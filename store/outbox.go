@@ -196,7 +196,14 @@ func (tx *boltTx) DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, e
 // first, and when the next item is due. An index entry without its row
 // fails with ErrOutboxIndex.
 func (tx *boltTx) DueIDs(now time.Time, max int) ([]uint64, time.Time, error) {
-	return tx.outboxQueue().dueIDs(now, max)
+	return tx.outboxQueue().dueIDs(now, max, nil)
+}
+
+// DueIDsExcept is DueIDs for a caller that already holds some due items
+// (the sender's items in flight): ids skip says true for count against
+// max but are neither returned nor looked up.
+func (tx *boltTx) DueIDsExcept(now time.Time, max int, skip func(id uint64) bool) ([]uint64, time.Time, error) {
+	return tx.outboxQueue().dueIDs(now, max, skip)
 }
 
 // ListOutbox returns up to max queued items in id (queueing) order.

@@ -48,6 +48,22 @@ func (tx *pgTx) DueIDs(now time.Time, max int) ([]uint64, time.Time, error) {
 	return ids, next, err
 }
 
+// DueIDsExcept is DueIDs less the ids skip names (the due order reads
+// no rows here, so there is nothing to save by skipping them earlier).
+func (tx *pgTx) DueIDsExcept(now time.Time, max int, skip func(id uint64) bool) ([]uint64, time.Time, error) {
+	ids, next, err := tx.DueIDs(now, max)
+	if err != nil || skip == nil {
+		return ids, next, err
+	}
+	out := ids[:0]
+	for _, id := range ids {
+		if !skip(id) {
+			out = append(out, id)
+		}
+	}
+	return out, next, nil
+}
+
 func (tx *pgTx) ListOutbox(max int) ([]*store.OutboxItem, error) { return outboxQueue.list(tx, max) }
 
 // CheckOutbox compares every row's due column with its NextAttempt: in

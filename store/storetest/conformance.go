@@ -73,6 +73,7 @@ func Run(t *testing.T, b Backend) {
 		{"OutboxOrder", s.outboxOrder},
 		{"OutboxLeases", s.outboxLeases},
 		{"OutboxDequeueSeen", s.outboxDequeueSeen}, // issue 13: the sender's CPU
+		{"OutboxDueExcept", s.outboxDueExcept},
 		{"HookOrder", s.hookOrder},
 		{"HookLeases", s.hookLeases},
 		{"NodeLocks", s.nodeLocks},

@@ -3,6 +3,8 @@ package storetest
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -82,4 +84,48 @@ func (s *suite) outboxDequeueSeen(t *testing.T) {
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("DequeueSeen of a row that is gone: %v, want ErrNotFound", err)
 	}
+}
+
+// outboxDueExcept: DueIDsExcept is DueIDs less the ids skipped, which
+// still count against max.
+func (s *suite) outboxDueExcept(t *testing.T) {
+	db, _ := s.fresh(t)
+	now := time.Now().UTC()
+	var ids []uint64
+	update(t, db, func(tx store.Tx) error {
+		ids = nil
+		for i := range 5 {
+			it := outboxKind.row(fmt.Sprintf("r%d@customer.example", i), now, now.Add(time.Duration(i-10)*time.Second))
+			if err := tx.Enqueue(it); err != nil {
+				return err
+			}
+			ids = append(ids, it.ID)
+		}
+		return nil
+	})
+	view(t, db, func(tx store.Tx) error {
+		skip := func(id uint64) bool { return id == ids[0] || id == ids[2] }
+		got, next, err := tx.DueIDsExcept(now, 4, skip)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(got, []uint64{ids[1], ids[3]}) || !next.Equal(now) {
+			t.Errorf("DueIDsExcept(max 4, skipping the 1st and 3rd) = %v, next %v; want %v, next %v", got, next, []uint64{ids[1], ids[3]}, now)
+		}
+		got, next, err = tx.DueIDsExcept(now, 10, skip)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(got, []uint64{ids[1], ids[3], ids[4]}) || !next.IsZero() {
+			t.Errorf("DueIDsExcept(max 10) = %v, next %v; want %v and nothing after", got, next, []uint64{ids[1], ids[3], ids[4]})
+		}
+		all, _, err := tx.DueIDs(now, 10)
+		if err != nil {
+			return err
+		}
+		if same, _, err := tx.DueIDsExcept(now, 10, nil); err != nil || !slices.Equal(same, all) {
+			t.Errorf("DueIDsExcept without skip = %v, %v; DueIDs = %v", same, err, all)
+		}
+		return nil
+	})
 }

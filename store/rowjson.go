@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -119,6 +120,16 @@ func (r *rowReader) stringSpan() (start, end int, plain bool) {
 	if q := bytes.IndexByte(b[start:], '"'); q >= 0 {
 		span := b[start : start+q]
 		if bytes.IndexByte(span, '\\') < 0 {
+			// Eight bytes at a time while none is below 0x20 or above
+			// 0x7f (a byte below 0x20 borrows, and sets its high bit
+			// or a higher byte's; one above 0x7f has it set).
+			for len(span) >= 8 {
+				x := binary.LittleEndian.Uint64(span)
+				if ((x-0x2020202020202020)|x)&0x8080808080808080 != 0 {
+					break
+				}
+				span = span[8:]
+			}
 			for _, c := range span {
 				if c-0x20 >= utf8.RuneSelf-0x20 { // below 0x20 or not ASCII: rare
 					if c < 0x20 {

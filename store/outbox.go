@@ -161,10 +161,14 @@ func (tx *boltTx) DequeueSeen(seen *OutboxItem) (*OutboxItem, error) {
 		return nil, err
 	}
 	key := putU64(seen.ID)
-	if rows == nil || !seen.Stored(rows.Get(key)) {
+	dk := dueKey(seen.NextAttempt, seen.ID)
+	// The index entry is looked up too: should seen have been changed
+	// after all, its due time would name no entry, and the entry of
+	// the stored row must go.
+	if rows == nil || !seen.Stored(rows.Get(key)) || due.Get(dk) == nil {
 		return q.dequeue(seen.ID)
 	}
-	if err := due.Delete(dueKey(seen.NextAttempt, seen.ID)); err != nil {
+	if err := due.Delete(dk); err != nil {
 		return nil, err
 	}
 	if err := rows.Delete(key); err != nil {

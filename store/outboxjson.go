@@ -186,7 +186,7 @@ func MarshalOutboxItem(it *OutboxItem) ([]byte, error) {
 // writeOutboxItem is MarshalOutboxItem's own writer; false when a field
 // cannot be encoded (encoding/json then says why).
 func writeOutboxItem(it *OutboxItem) ([]byte, bool) {
-	w := rowWriter{b: make([]byte, 0, 1024)}
+	w := rowWriter{b: make([]byte, 0, outboxSizeHint(it))}
 	w.open()
 	w.field(`"id":`)
 	w.uint(it.ID)
@@ -367,4 +367,23 @@ func (w *rowWriter) outboxVars(v *OutboxVars) bool {
 	}
 	w.close()
 	return true
+}
+
+// outboxSizeHint guesses the length of it as JSON (the keys, times and
+// the usual strings), so the buffer is allocated once and not much larger.
+func outboxSizeHint(it *OutboxItem) int {
+	n := 896
+	for _, s := range [...]string{it.Project, it.Ticket, it.Event, it.Recipient, it.RecipientName, it.MailFrom, it.Bounce, it.MessageID,
+		it.Header.FromName, it.Header.From, it.Header.ReplyTo, it.Header.ReplyToName, it.Header.Subject, it.Header.Loop, it.Header.Unsubscribe,
+		it.Vars.ProjectName, it.Vars.ProjectAddress, it.Vars.TicketSubject, it.Vars.Reporter, it.Vars.Link, it.Vars.AgentLink,
+		it.Vars.Marker, it.Vars.Actor, it.Vars.Detail, it.LastError} {
+		n += len(s)
+	}
+	for _, s := range it.InReplyTo {
+		n += len(s) + 3
+	}
+	for _, s := range it.References {
+		n += len(s) + 3
+	}
+	return n
 }

@@ -307,21 +307,30 @@ func (s *Sender) dispatch(ctx context.Context, leaser store.OutboxLeaser, jobs c
 		if err != nil {
 			return time.Time{}, err
 		}
-		return s.handOut(ctx, jobs, due, next, inflight, broken, busy, free)
+		return s.handOut(ctx, jobs, due, len(due) == 0, next, inflight, broken, busy, free)
 	}
 	// Items in flight (and unreadable ones) stay in the index at their
 	// due time, so the first len(inflight)+len(broken)+free due entries
 	// hold at least free others.
 	var due []uint64
 	var next time.Time
+	// skipped counts the due entries in flight or unreadable: with them,
+	// something is due (the flow gate is told of no lag only when
+	// nothing is).
+	var skipped int
 	for range 2 {
 		err := s.store.View(func(tx store.Tx) error {
 			var err error
+			skipped = 0
 			// The items in flight and the unreadable ones are not
 			// handed out again: their rows need no look-up.
 			due, next, err = tx.DueIDsExcept(s.now(), len(inflight)+len(broken)+free, func(id uint64) bool {
 				_, bad := broken[id]
-				return inflight[id] || bad
+				if inflight[id] || bad {
+					skipped++
+					return true
+				}
+				return false
 			})
 			return err
 		})
@@ -337,13 +346,13 @@ func (s *Sender) dispatch(ctx context.Context, leaser store.OutboxLeaser, jobs c
 		}
 		due = nil
 	}
-	return s.handOut(ctx, jobs, due, next, inflight, broken, busy, free)
+	return s.handOut(ctx, jobs, due, len(due) == 0 && skipped == 0, next, inflight, broken, busy, free)
 }
 
 // handOut gives the due ids not in flight (nor unreadable) to free
-// workers.
-func (s *Sender) handOut(ctx context.Context, jobs chan<- uint64, due []uint64, next time.Time, inflight map[uint64]bool, broken map[uint64]error, busy *int, free int) (time.Time, error) {
-	if len(due) == 0 {
+// workers; nothingDue: the scan found nothing due, not even in flight.
+func (s *Sender) handOut(ctx context.Context, jobs chan<- uint64, due []uint64, nothingDue bool, next time.Time, inflight map[uint64]bool, broken map[uint64]error, busy *int, free int) (time.Time, error) {
+	if nothingDue {
 		s.Flow.Note(0) // nothing due: no lag
 	}
 	for _, id := range due {

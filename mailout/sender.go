@@ -49,14 +49,10 @@ const (
 type Sender struct {
 	store     store.DB
 	transport Transport
-	// writers buffer what the composer writes into the pipe to the
-	// transport: it writes a line at a time, and each pipe write is a
-	// hand-over between two goroutines.
-	writers sync.Pool
-	retry   Retry
-	workers int
-	now     func() time.Time
-	log     *slog.Logger
+	retry     Retry
+	workers   int
+	now       func() time.Time
+	log       *slog.Logger
 	// Render renders a row's bodies; OpenBlob reads attachments and the
 	// stored bytes of rows queued by an older layout.
 	Render   Renderer
@@ -194,8 +190,10 @@ func (s *Sender) Run(ctx context.Context) {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
+			c := newComposer()
+			defer c.stop()
 			for id := range jobs {
-				record, err := s.attempt(sendCtx, id)
+				record, err := s.attempt(sendCtx, id, c)
 				records.Add(1)
 				go func() {
 					defer records.Done()
@@ -309,17 +307,31 @@ func (s *Sender) dispatch(ctx context.Context, leaser store.OutboxLeaser, jobs c
 		if err != nil {
 			return time.Time{}, err
 		}
-		return s.handOut(ctx, jobs, due, next, inflight, broken, busy, free)
+		return s.handOut(ctx, jobs, due, len(due) == 0, next, inflight, broken, busy, free)
 	}
 	// Items in flight (and unreadable ones) stay in the index at their
 	// due time, so the first len(inflight)+len(broken)+free due entries
 	// hold at least free others.
 	var due []uint64
 	var next time.Time
+	// skipped counts the due entries in flight or unreadable: with them,
+	// something is due (the flow gate is told of no lag only when
+	// nothing is).
+	var skipped int
 	for range 2 {
 		err := s.store.View(func(tx store.Tx) error {
 			var err error
-			due, next, err = tx.DueIDs(s.now(), len(inflight)+len(broken)+free)
+			skipped = 0
+			// The items in flight and the unreadable ones are not
+			// handed out again: their rows need no look-up.
+			due, next, err = tx.DueIDsExcept(s.now(), len(inflight)+len(broken)+free, func(id uint64) bool {
+				_, bad := broken[id]
+				if inflight[id] || bad {
+					skipped++
+					return true
+				}
+				return false
+			})
 			return err
 		})
 		if err == nil {
@@ -334,13 +346,13 @@ func (s *Sender) dispatch(ctx context.Context, leaser store.OutboxLeaser, jobs c
 		}
 		due = nil
 	}
-	return s.handOut(ctx, jobs, due, next, inflight, broken, busy, free)
+	return s.handOut(ctx, jobs, due, len(due) == 0 && skipped == 0, next, inflight, broken, busy, free)
 }
 
 // handOut gives the due ids not in flight (nor unreadable) to free
-// workers.
-func (s *Sender) handOut(ctx context.Context, jobs chan<- uint64, due []uint64, next time.Time, inflight map[uint64]bool, broken map[uint64]error, busy *int, free int) (time.Time, error) {
-	if len(due) == 0 {
+// workers; nothingDue: the scan found nothing due, not even in flight.
+func (s *Sender) handOut(ctx context.Context, jobs chan<- uint64, due []uint64, nothingDue bool, next time.Time, inflight map[uint64]bool, broken map[uint64]error, busy *int, free int) (time.Time, error) {
+	if nothingDue {
 		s.Flow.Note(0) // nothing due: no lag
 	}
 	for _, id := range due {
@@ -446,7 +458,7 @@ func (s *Sender) Health() error {
 // sendCtx bounds the transport; the outcome is recorded even when it was
 // cancelled (the store closes only after Run returned), so an aborted send
 // is deferred, not lost.
-func (s *Sender) attempt(sendCtx context.Context, id uint64) (func(), error) {
+func (s *Sender) attempt(sendCtx context.Context, id uint64, c *composer) (func(), error) {
 	ctx := context.WithoutCancel(sendCtx)
 	var it *store.OutboxItem
 	var msg *Message
@@ -495,7 +507,7 @@ func (s *Sender) attempt(sendCtx context.Context, id uint64) (func(), error) {
 	}
 	s.Flow.Note(s.now().Sub(it.NextAttempt))
 	if err == nil {
-		err = s.send(sendCtx, msg)
+		err = s.send(sendCtx, msg, c)
 	}
 	if err != nil && sendCtx.Err() != nil {
 		// Cut short by a stop (Abort or the end of Run): whatever the
@@ -528,7 +540,9 @@ func (s *Sender) record(ctx context.Context, it *store.OutboxItem, err error, no
 		var done *store.OutboxItem
 		uerr := s.store.Update(ctx, func(tx store.Tx) error {
 			var err error
-			if done, err = tx.Dequeue(id); err != nil {
+			// it is the row as attempt read it: unless it changed since
+			// (an agent's requeue), the store need not decode it again.
+			if done, err = tx.DequeueSeen(it); err != nil {
 				return err
 			}
 			if s.OnDelivered == nil {
@@ -624,39 +638,23 @@ func (x itemLog) at(level slog.Level, msg string, args ...any) {
 	x.l.With("ticket", x.it.Ticket, "msgid", x.it.MessageID, "rcpt", x.it.Recipient, "event", x.it.Event).Log(ctx, level, msg, args...)
 }
 
-// send streams msg to the transport. A composition failure (a blob that
-// cannot be read half-way) is the attempt's error, not the transport's
-// complaint about a cut-off stream.
-func (s *Sender) send(ctx context.Context, msg *Message) error {
+// send streams msg to the transport, composed by c. A composition failure
+// (a blob that cannot be read half-way) is the attempt's error, not the
+// transport's complaint about a cut-off stream.
+func (s *Sender) send(ctx context.Context, msg *Message, c *composer) error {
 	defer msg.Close()
 	it := msg.Item
 	pr, pw := io.Pipe()
-	built := make(chan error, 1)
-	go func() {
-		bw, _ := s.writers.Get().(*bufio.Writer)
-		if bw == nil {
-			bw = bufio.NewWriterSize(pw, 16<<10)
-		} else {
-			bw.Reset(pw)
-		}
-		_, err := msg.WriteTo(bw)
-		if err == nil {
-			err = bw.Flush()
-		}
-		bw.Reset(nil)
-		s.writers.Put(bw)
-		pw.CloseWithError(err)
-		built <- err
-	}()
+	c.jobs <- composeJob{msg: msg, pw: pw}
 	err := s.transport.Send(ctx, Envelope{From: it.MailFrom, To: []string{it.Recipient}, MessageID: it.MessageID}, pr)
 	// Whoever failed first is the cause: a builder that already failed
 	// cut the stream the transport complains about.
 	var berr error
 	select {
-	case berr = <-built:
+	case berr = <-c.built:
 	default:
 		pr.CloseWithError(errTransportDone)
-		<-built
+		<-c.built
 	}
 	pr.Close()
 	if berr != nil {
@@ -668,6 +666,48 @@ func (s *Sender) send(ctx context.Context, msg *Message) error {
 	}
 	return err
 }
+
+// composer writes the messages of one worker into their pipes to the
+// transport, one at a time, on a goroutine that lives as long as the
+// worker. A goroutine per message started with a small stack and grew it
+// (copying it) while composing every message: 4 % of the sender's CPU.
+type composer struct {
+	jobs chan composeJob
+	// built receives each job's outcome; send always takes it before the
+	// next job, so one buffered channel serves them all.
+	built chan error
+}
+
+type composeJob struct {
+	msg *Message
+	pw  *io.PipeWriter
+}
+
+func newComposer() *composer {
+	c := &composer{jobs: make(chan composeJob), built: make(chan error, 1)}
+	go c.run()
+	return c
+}
+
+func (c *composer) run() {
+	// bw buffers what the message writes into the pipe: it writes a line
+	// at a time, and each pipe write is a hand-over between two
+	// goroutines.
+	bw := bufio.NewWriterSize(nil, 16<<10)
+	for j := range c.jobs {
+		bw.Reset(j.pw)
+		_, err := j.msg.WriteTo(bw)
+		if err == nil {
+			err = bw.Flush()
+		}
+		bw.Reset(nil)
+		j.pw.CloseWithError(err)
+		c.built <- err
+	}
+}
+
+// stop ends the composer's goroutine (after its last job).
+func (c *composer) stop() { close(c.jobs) }
 
 var errTransportDone = errors.New("mailout: transport finished reading")
 

@@ -444,8 +444,10 @@ func TestSMTPConnectionReuse(t *testing.T) {
 		}
 	}
 	tr := sink.Transcript()
-	if got := strings.Count(tr, "\r\nRSET\r\n"); got != 2 {
-		t.Errorf("transcript has %d RSETs, want 2 (between three messages)", got)
+	// Each transaction ended with the relay's 250, which leaves the
+	// session at the start of the next: no RSET between them.
+	if got := strings.Count(tr, "\r\nRSET\r\n"); got != 0 {
+		t.Errorf("transcript has %d RSETs, want none between accepted messages", got)
 	}
 	if got := strings.Count(tr, "\r\nAUTH PLAIN "); got != 1 {
 		t.Errorf("transcript has %d AUTH commands, want 1", got)
@@ -483,6 +485,37 @@ func TestSMTPDeadCachedConnection(t *testing.T) {
 	}
 	if msgs[0].Conn == msgs[1].Conn {
 		t.Error("second message claims to have used the dead connection")
+	}
+}
+
+// TestSMTPClosingCachedConnection: a relay that answers the MAIL of a
+// cached connection with 421 (closing it, e.g. after an idle timeout) got
+// nothing of the message: it is sent on a new connection, once.
+func TestSMTPClosingCachedConnection(t *testing.T) {
+	sink := mailouttest.NewSink(t, mailouttest.Options{})
+	s := newRelay(t, sink, mailouttest.NoTLS, nil)
+
+	mustSend(t, s, 1)
+	sink.FailNext(mailouttest.AtMail, 1, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "idle timeout"})
+	mustSend(t, s, 2)
+
+	msgs := sink.Messages()
+	if len(msgs) != 2 || !bytes.Equal(msgs[1].Data, testMessage(2)) {
+		t.Fatalf("sink has %d messages, want both", len(msgs))
+	}
+	if got := sink.Connections(); got != 2 {
+		t.Errorf("connections = %d, want 2", got)
+	}
+	// A relay that refuses MAIL otherwise (451) is answered as before:
+	// the attempt fails, and the connection stays.
+	sink.FailNext(mailouttest.AtMail, 1, &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"})
+	wantSMTPCode(t, send(t, s, 3), 451, true)
+	mustSend(t, s, 3)
+	if got := sink.Connections(); got != 2 {
+		t.Errorf("connections = %d, want 2", got)
+	}
+	if n := len(sink.Messages()); n != 3 {
+		t.Errorf("sink has %d messages, want 3", n)
 	}
 }
 

@@ -229,12 +229,21 @@ type OutboxTx interface {
 	// Dequeue removes item id and returns the row as it was stored;
 	// ErrNotFound when it is gone.
 	Dequeue(id uint64) (*OutboxItem, error)
+	// DequeueSeen is Dequeue for a caller holding the row as OutboxItem
+	// read it earlier, unchanged: while the stored row is still that one
+	// it need not be decoded again (seen's copy is returned); otherwise
+	// it is Dequeue.
+	DequeueSeen(seen *OutboxItem) (*OutboxItem, error)
 	// DueOutbox returns up to max items due at or before now, earliest
 	// first, and when the next item is due (zero if none). An index entry
 	// that disagrees with its row fails with ErrOutboxIndex.
 	DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, error)
 	// DueIDs is DueOutbox without decoding the rows.
 	DueIDs(now time.Time, max int) ([]uint64, time.Time, error)
+	// DueIDsExcept is DueIDs for a caller that holds some due items
+	// already (the sender's in flight): ids skip says true for count
+	// against max but are neither returned nor checked against their rows.
+	DueIDsExcept(now time.Time, max int, skip func(id uint64) bool) ([]uint64, time.Time, error)
 	// ListOutbox returns up to max queued items in queueing order.
 	ListOutbox(max int) ([]*OutboxItem, error)
 	// CheckOutbox reports every disagreement between rows and due order.

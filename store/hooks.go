@@ -118,7 +118,7 @@ func (tx *boltTx) RescheduleHook(id uint64, change func(*HookItem)) (*HookItem, 
 }
 
 func (tx *boltTx) DueHookIDs(now time.Time, max int) ([]uint64, time.Time, error) {
-	return tx.hookQueue().dueIDs(now, max)
+	return tx.hookQueue().dueIDs(now, max, nil)
 }
 
 func (tx *boltTx) ListHooks(max int) ([]*HookItem, error) { return tx.hookQueue().list(max) }

@@ -128,7 +128,16 @@ type OutboxItem struct {
 	NextAttempt time.Time `json:"next_attempt"`
 	Attempts    int       `json:"attempts"`
 	LastError   string    `json:"last_error,omitempty"`
+
+	// stored is the row this item was decoded from by
+	// UnmarshalOutboxItem's own reader ("" otherwise): see Stored.
+	stored string
 }
+
+// Stored reports whether it was decoded (by the store, and not changed
+// since) from exactly the row b: a transaction that finds that row still
+// stored can use it instead of decoding the row again (DequeueSeen).
+func (it *OutboxItem) Stored(b []byte) bool { return it.stored != "" && it.stored == string(b) }
 
 // Enqueue adds an outbox item (ID is set) due at item.NextAttempt.
 func (tx *boltTx) Enqueue(item *OutboxItem) error { return tx.outboxQueue().enqueue(item) }
@@ -139,6 +148,35 @@ func (tx *boltTx) OutboxItem(id uint64) (*OutboxItem, error) { return tx.outboxQ
 // Dequeue removes item id (sent, given up or dropped) and its index entry,
 // and returns the row as it was stored; ErrNotFound when it is gone.
 func (tx *boltTx) Dequeue(id uint64) (*OutboxItem, error) { return tx.outboxQueue().dequeue(id) }
+
+// DequeueSeen is Dequeue for a caller that holds the row as OutboxItem
+// read it in an earlier transaction, unchanged (the sender after a send):
+// when the stored row is still that one, it is removed without being
+// decoded again, its index entry derived from seen (which names the same
+// due time), and a copy of seen is returned; otherwise it is Dequeue.
+func (tx *boltTx) DequeueSeen(seen *OutboxItem) (*OutboxItem, error) {
+	q := tx.outboxQueue()
+	rows, due, err := q.buckets()
+	if err != nil {
+		return nil, err
+	}
+	key := putU64(seen.ID)
+	dk := dueKey(seen.NextAttempt, seen.ID)
+	// The index entry is looked up too: should seen have been changed
+	// after all, its due time would name no entry, and the entry of
+	// the stored row must go.
+	if rows == nil || !seen.Stored(rows.Get(key)) || due.Get(dk) == nil {
+		return q.dequeue(seen.ID)
+	}
+	if err := due.Delete(dk); err != nil {
+		return nil, err
+	}
+	if err := rows.Delete(key); err != nil {
+		return nil, err
+	}
+	cp := *seen
+	return &cp, nil
+}
 
 // Reschedule re-reads item id, lets change set its new state (attempts,
 // error, next attempt) and moves its index entry from the stored due time
@@ -162,7 +200,14 @@ func (tx *boltTx) DueOutbox(now time.Time, max int) ([]*OutboxItem, time.Time, e
 // first, and when the next item is due. An index entry without its row
 // fails with ErrOutboxIndex.
 func (tx *boltTx) DueIDs(now time.Time, max int) ([]uint64, time.Time, error) {
-	return tx.outboxQueue().dueIDs(now, max)
+	return tx.outboxQueue().dueIDs(now, max, nil)
+}
+
+// DueIDsExcept is DueIDs for a caller that already holds some due items
+// (the sender's items in flight): ids skip says true for count against
+// max but are neither returned nor looked up.
+func (tx *boltTx) DueIDsExcept(now time.Time, max int, skip func(id uint64) bool) ([]uint64, time.Time, error) {
+	return tx.outboxQueue().dueIDs(now, max, skip)
 }
 
 // ListOutbox returns up to max queued items in id (queueing) order.

@@ -152,3 +152,36 @@ func TestMigrateV2Outbox(t *testing.T) {
 		return nil
 	})
 }
+
+// TestDequeueSeenChangedCopy: a copy changed after it was read (against
+// DequeueSeen's contract) still removes the stored row's index entry, not
+// one its changed due time names.
+func TestDequeueSeenChangedCopy(t *testing.T) {
+	s := openTest(t)
+	now := time.Now()
+	it := OutboxItem{Recipient: "a@x.example", NextAttempt: now.Add(-time.Minute)}
+	if err := s.Update(context.Background(), func(tx Tx) error { return tx.Enqueue(&it) }); err != nil {
+		t.Fatal(err)
+	}
+	var seen *OutboxItem
+	if err := s.View(func(tx Tx) (err error) { seen, err = tx.OutboxItem(it.ID); return err }); err != nil {
+		t.Fatal(err)
+	}
+	seen.NextAttempt = now.Add(time.Hour)
+	var got *OutboxItem
+	if err := s.Update(context.Background(), func(tx Tx) (err error) { got, err = tx.DequeueSeen(seen); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if !got.NextAttempt.Equal(it.NextAttempt) {
+		t.Errorf("DequeueSeen gave due %v, want the stored row's %v", got.NextAttempt, it.NextAttempt)
+	}
+	if err := s.View(func(tx Tx) error {
+		c, err := tx.CheckOutbox()
+		if err == nil && (!c.OK() || c.Index != 0) {
+			t.Errorf("after DequeueSeen: %s", c)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

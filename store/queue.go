@@ -98,14 +98,26 @@ func (q boltQueue[T, P]) buckets() (rows, due *bolt.Bucket, err error) {
 
 func (q boltQueue[T, P]) decode(k, v []byte) (P, error) {
 	it := P(new(T))
-	if err := json.Unmarshal(v, it); err != nil {
+	var err error
+	if o, ok := any(it).(*OutboxItem); ok {
+		err = UnmarshalOutboxItem(v, o) // the sender reads every row it sends
+	} else {
+		err = json.Unmarshal(v, it)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("store: decode %s/%x: %w", q.rows, k, err)
 	}
 	return it, nil
 }
 
 func (q boltQueue[T, P]) put(rows *bolt.Bucket, id uint64, it P) error {
-	data, err := json.Marshal(it)
+	var data []byte
+	var err error
+	if o, ok := any(it).(*OutboxItem); ok {
+		data, err = MarshalOutboxItem(o) // every mail queued, every retry
+	} else {
+		data, err = json.Marshal(it)
+	}
 	if err != nil {
 		return fmt.Errorf("store: encode %s: %w", q.rows, err)
 	}
@@ -218,11 +230,15 @@ func (q boltQueue[T, P]) dueRows(now time.Time, max int) ([]P, time.Time, error)
 
 // dueIDs is dueRows without decoding the rows (the senders' loops scan
 // after every attempt). An index entry without its row fails with
-// ErrOutboxIndex.
-func (q boltQueue[T, P]) dueIDs(now time.Time, max int) ([]uint64, time.Time, error) {
+// ErrOutboxIndex. Ids skip says true for (nil: none) count against max
+// but are neither returned nor looked up.
+func (q boltQueue[T, P]) dueIDs(now time.Time, max int, skip func(uint64) bool) ([]uint64, time.Time, error) {
 	rows := q.tx.btx.Bucket(q.rows)
 	var out []uint64
 	next, err := q.scanDue(now, max, func(id uint64, _ time.Time) error {
+		if skip != nil && skip(id) {
+			return nil
+		}
 		if rows == nil || rows.Get(putU64(id)) == nil {
 			return fmt.Errorf("%w: %s index entry %d without its row", ErrOutboxIndex, q.what, id)
 		}

@@ -132,7 +132,13 @@ func (tx *boltTx) get(bucket, key []byte, v any) (bool, error) {
 	if data == nil {
 		return false, nil
 	}
-	if err := json.Unmarshal(data, v); err != nil {
+	var err error
+	if m, ok := v.(*Message); ok {
+		err = UnmarshalMessage(data, m)
+	} else {
+		err = json.Unmarshal(data, v)
+	}
+	if err != nil {
 		return false, fmt.Errorf("store: decode %s/%x: %w", bucket, key, err)
 	}
 	return true, nil
@@ -238,15 +244,16 @@ func (tx *boltTx) PutMessage(m *Message) error {
 
 // Message reads one message.
 func (tx *boltTx) Message(id uint64) (*Message, error) {
-	var m Message
-	found, err := tx.get(bMessages, putU64(id), &m)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
+	key := putU64(id)
+	data := tx.btx.Bucket(bMessages).Get(key)
+	if data == nil {
 		return nil, fmt.Errorf("store: message %d: %w", id, ErrNotFound)
 	}
-	return &m, nil
+	m := new(Message)
+	if err := UnmarshalMessage(data, m); err != nil {
+		return nil, fmt.Errorf("store: decode %s/%x: %w", bMessages, key, err)
+	}
+	return m, nil
 }
 
 // TicketMessages returns the messages of a ticket, oldest first.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/ticketgate/ticketgate/store"
@@ -20,6 +21,23 @@ func (tx *pgTx) Reschedule(id uint64, change func(*store.OutboxItem)) (*store.Ou
 
 func (tx *pgTx) Dequeue(id uint64) (*store.OutboxItem, error) { return outboxQueue.dequeue(tx, id) }
 
+// DequeueSeen deletes the row and decodes what it held only when that is
+// not the row seen was read from.
+func (tx *pgTx) DequeueSeen(seen *store.OutboxItem) (*store.OutboxItem, error) {
+	b, err := tx.one("dequeue outbox item", "DELETE FROM outbox WHERE id = $1 RETURNING data", int64(seen.ID))
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		return nil, fmt.Errorf("store: outbox item %d: %w", seen.ID, store.ErrNotFound)
+	}
+	if seen.Stored(b) {
+		cp := *seen
+		return &cp, nil
+	}
+	return outboxQueue.decode(int64(seen.ID), b)
+}
+
 func (tx *pgTx) DueOutbox(now time.Time, max int) ([]*store.OutboxItem, time.Time, error) {
 	items, _, next, err := outboxQueue.due(tx, now, max, true)
 	return items, next, err
@@ -28,6 +46,22 @@ func (tx *pgTx) DueOutbox(now time.Time, max int) ([]*store.OutboxItem, time.Tim
 func (tx *pgTx) DueIDs(now time.Time, max int) ([]uint64, time.Time, error) {
 	_, ids, next, err := outboxQueue.due(tx, now, max, false)
 	return ids, next, err
+}
+
+// DueIDsExcept is DueIDs less the ids skip names (the due order reads
+// no rows here, so there is nothing to save by skipping them earlier).
+func (tx *pgTx) DueIDsExcept(now time.Time, max int, skip func(id uint64) bool) ([]uint64, time.Time, error) {
+	ids, next, err := tx.DueIDs(now, max)
+	if err != nil || skip == nil {
+		return ids, next, err
+	}
+	out := ids[:0]
+	for _, id := range ids {
+		if !skip(id) {
+			out = append(out, id)
+		}
+	}
+	return out, next, nil
 }
 
 func (tx *pgTx) ListOutbox(max int) ([]*store.OutboxItem, error) { return outboxQueue.list(tx, max) }

@@ -36,6 +36,14 @@ var (
 
 func (q pgQueue[T, P]) decode(id int64, b []byte) (P, error) {
 	it := P(new(T))
+	if o, ok := any(it).(*store.OutboxItem); ok {
+		// The sender reads every row it sends: the store's decoder
+		// without reflection.
+		if err := store.UnmarshalOutboxItem(b, o); err != nil {
+			return nil, fmt.Errorf("store/postgres: decode %s/%d: %w", q.table, id, err)
+		}
+		return it, nil
+	}
 	if err := decode(fmt.Sprintf("%s/%d", q.table, id), b, it); err != nil {
 		return nil, err
 	}

@@ -86,7 +86,13 @@ func (tx *pgTx) rows(what, sql string, scan func(pgx.Rows) error, args ...any) e
 }
 
 func encode(what string, v any) ([]byte, error) {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if it, ok := v.(*store.OutboxItem); ok {
+		b, err = store.MarshalOutboxItem(it) // the same bytes, without reflection
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store/postgres: encode %s: %w", what, err)
 	}
@@ -94,7 +100,18 @@ func encode(what string, v any) ([]byte, error) {
 }
 
 func decode(what string, b []byte, v any) error {
-	if err := json.Unmarshal(b, v); err != nil {
+	var err error
+	switch v := v.(type) {
+	case *store.OutboxItem:
+		// The sender reads every row it sends and the message it
+		// renders: the store's decoders without reflection.
+		err = store.UnmarshalOutboxItem(b, v)
+	case *store.Message:
+		err = store.UnmarshalMessage(b, v)
+	default:
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
 		return fmt.Errorf("store/postgres: decode %s: %w", what, err)
 	}
 	return nil

@@ -72,6 +72,8 @@ func Run(t *testing.T, b Backend) {
 		{"TicketNumbering", s.ticketNumbering},
 		{"OutboxOrder", s.outboxOrder},
 		{"OutboxLeases", s.outboxLeases},
+		{"OutboxDequeueSeen", s.outboxDequeueSeen}, // issue 13: the sender's CPU
+		{"OutboxDueExcept", s.outboxDueExcept},
 		{"HookOrder", s.hookOrder},
 		{"HookLeases", s.hookLeases},
 		{"NodeLocks", s.nodeLocks},

@@ -20,6 +20,13 @@ type litRE struct {
 	// off.
 	first [256][]string
 	all   bool
+	// lead, when set, is the ASCII bytes the expression lets come before
+	// its phrase at the start of the line (`^[lead]*(phrase…)`), and
+	// phrases are the phrases, folded, with their words: a line can match
+	// only when one of them begins right after those bytes.
+	lead       string
+	phrases    [256][][]string
+	allPhrases [][]string
 }
 
 // newLitRE compiles expr, which must require one of phrases (lower case,
@@ -50,20 +57,126 @@ func newLitRE(expr string, phrases []string) *litRE {
 	return l
 }
 
-// possible reports whether s may match: it holds one of the words.
+// newAnchoredLitRE is newLitRE for an expression that begins
+// `^[lead]*(alternation of phrases)`, lead a set of ASCII bytes none of
+// the phrases begins with, and whose phrases have no wildcard: a match
+// starts its phrase right after the lead bytes, whole words separated by
+// blanks (\s+).
+func newAnchoredLitRE(expr string, phrases []string, lead string) *litRE {
+	l := newLitRE(expr, phrases)
+	l.lead = lead
+	for _, p := range phrases {
+		if strings.Contains(p, "*") || p == "" || strings.IndexByte(lead, p[0]) >= 0 {
+			panic("quote: phrase " + p + " cannot be looked for at the start of a line")
+		}
+		var words []string
+		for _, w := range strings.Fields(p) {
+			words = append(words, fold(w))
+		}
+		c := words[0][0]
+		l.phrases[c] = append(l.phrases[c], words)
+		l.allPhrases = append(l.allPhrases, words)
+	}
+	return l
+}
+
+// possible reports whether s may match: it holds one of the words, and
+// for an anchored expression one of the phrases begins after the lead.
 func (l *litRE) possible(s string) bool {
+	if l.lead != "" {
+		return l.phraseAt(s[skipBytes(s, l.lead):])
+	}
 	if l.all {
 		return true
 	}
-	f := fold(s)
-	for i := 0; i < len(f); i++ {
-		for _, w := range l.first[f[i]] {
-			if strings.HasPrefix(f[i:], w) {
+	if isASCII(s) {
+		// fold(s) is strings.ToUpper(s): compare byte by byte
+		// instead of making the copy.
+		for i := 0; i < len(s); i++ {
+			for _, w := range l.first[upperASCII(s[i])] {
+				if _, ok := foldPrefix(s[i:], w); ok {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	// The words of fold(s) begin at its runes (a folded word begins
+	// with a leading byte): compare at each rune of s, folding as we go.
+	var enc [utf8.UTFMax]byte
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		utf8.EncodeRune(enc[:], foldRune(r))
+		for _, w := range l.first[enc[0]] {
+			if _, ok := foldPrefix(s[i:], w); ok {
 				return true
 			}
 		}
+		i += n
 	}
 	return false
+}
+
+// phraseAt reports whether one of the phrases of an anchored expression
+// begins s: its words case-folded, separated by at least one blank.
+func (l *litRE) phraseAt(s string) bool {
+	if s == "" {
+		return false
+	}
+	cands := l.phrases[upperASCII(s[0])]
+	if s[0] >= utf8.RuneSelf {
+		// A rune outside ASCII may fold to one inside it (K, ſ):
+		// look at every phrase.
+		cands = l.allPhrases
+	}
+next:
+	for _, words := range cands {
+		rest := s
+		for k, w := range words {
+			if k > 0 {
+				n := skipBytes(rest, spaceRE)
+				if n == 0 {
+					continue next
+				}
+				rest = rest[n:]
+			}
+			n, ok := foldPrefix(rest, w)
+			if !ok {
+				continue next
+			}
+			rest = rest[n:]
+		}
+		return true
+	}
+	return false
+}
+
+// foldPrefix reports whether s begins with w, a folded string, rune by
+// rune under fold, and how many bytes of s that takes. Invalid bytes of s
+// are U+FFFD, as for fold and the expressions.
+func foldPrefix(s, w string) (int, bool) {
+	i := 0
+	for j := 0; j < len(w); {
+		if i >= len(s) {
+			return 0, false
+		}
+		if c := s[i]; c < utf8.RuneSelf && w[j] < utf8.RuneSelf {
+			if upperASCII(c) != w[j] {
+				return 0, false
+			}
+			i++
+			j++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		wr, wn := utf8.DecodeRuneInString(w[j:])
+		if foldRune(r) != wr {
+			return 0, false
+		}
+		i += n
+		j += wn
+	}
+	return i, true
 }
 
 // MatchString is regexp.MatchString behind the prefilter.

@@ -36,14 +36,14 @@ var attributionStart = regexp.MustCompile(`(?i)^\s*-*\s*(on|am|at|le|el|il|op|em
 // lines[i] takes, or 0 when none starts there. Clients wrap a long one
 // ("On Mon, 2 Mar 2026 at 10:00, Carl Customer\n<carl@example.com> wrote:").
 func attributionAt(lines []string, i int) int {
-	if i < 0 || i >= len(lines) || !attributionStart.MatchString(lines[i]) {
+	if i < 0 || i >= len(lines) || !mayBeAttributionStart(lines[i]) || !attributionStart.MatchString(lines[i]) {
 		return 0
 	}
-	if attributionEnd.MatchString(lines[i]) {
+	if mayEndAttribution(lines[i]) && attributionEnd.MatchString(lines[i]) {
 		return 1
 	}
 	if i+1 < len(lines) && strings.TrimSpace(lines[i+1]) != "" && !isQuoted(lines[i+1]) &&
-		attributionEnd.MatchString(lines[i]+" "+lines[i+1]) {
+		mayEndAttribution(lines[i+1]) && attributionEnd.MatchString(lines[i]+" "+lines[i+1]) {
 		return 2
 	}
 	return 0
@@ -118,12 +118,15 @@ var sentLine = regexp.MustCompile(`(?i)^\s*\*?(sent|gesendet|envoyé|enviado|inv
 // lines[i]: a From line with a Sent/Date line among the next four (web.de
 // and GMX put "Gesendet:" first and "Von:" second).
 func headerBlockAt(lines []string, i int) bool {
+	if strings.IndexByte(lines[i], ':') < 0 {
+		return false // headerLine and sentFirst need one
+	}
 	if headerLine.MatchString(lines[i]) {
 		for k := i + 1; k < len(lines) && k <= i+4; k++ {
 			if strings.TrimSpace(lines[k]) == "" {
 				return false
 			}
-			if sentLine.MatchString(lines[k]) {
+			if strings.IndexByte(lines[k], ':') >= 0 && sentLine.MatchString(lines[k]) {
 				return true
 			}
 		}
@@ -140,7 +143,7 @@ var sentFirst = regexp.MustCompile(`(?i)^\s*(sent|gesendet)\s*:`)
 // originalAt reports whether the quoted original (not a forward) starts at
 // lines[i], announced by a rule or a header block.
 func originalAt(lines []string, i int) bool {
-	if rules.original.MatchString(lines[i]) || headerBlockAt(lines, i) {
+	if mayBeRule(lines[i]) && rules.original.MatchString(lines[i]) || headerBlockAt(lines, i) {
 		return true
 	}
 	if rules.originalBare.MatchString(lines[i]) {
@@ -150,11 +153,11 @@ func originalAt(lines []string, i int) bool {
 			}
 		}
 	}
-	if !underscoreRule.MatchString(lines[i]) {
+	if !mayBeUnderscoreRule(lines[i]) || !underscoreRule.MatchString(lines[i]) {
 		return false
 	}
 	for k := i + 1; k < len(lines) && k <= i+2; k++ {
-		if headerLine.MatchString(lines[k]) {
+		if strings.IndexByte(lines[k], ':') >= 0 && headerLine.MatchString(lines[k]) {
 			return true
 		}
 	}
@@ -198,7 +201,7 @@ func Strip(text string, markers []string) string {
 	}
 	var tail []string
 	for i, l := range lines {
-		if forwardRule.MatchString(l) {
+		if mayBeForward(l) && forwardRule.MatchString(l) {
 			lines, tail = lines[:i], lines[i:]
 			break
 		}
@@ -329,7 +332,7 @@ func cutAtOriginal(lines []string) ([]string, bool) {
 			switch t := strings.TrimSpace(l); {
 			case isQuoted(l), t == "":
 				wrapped = false
-			case wrapped && !sentenceEnd.MatchString(strings.TrimSpace(below[k-1])),
+			case wrapped && !endsSentence(strings.TrimSpace(below[k-1])),
 				isQuoted(below[k-1]) && quoteContinues(below[k-1], l):
 				wrapped = true
 			default:
@@ -358,7 +361,7 @@ func cutAtOriginal(lines []string) ([]string, bool) {
 // on in lower case. An answer starts a sentence of its own.
 func quoteContinues(quoted, line string) bool {
 	prev := strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(quoted), ">"))
-	if len([]rune(prev)) < 60 || sentenceEnd.MatchString(prev) {
+	if utf8.RuneCountInString(prev) < 60 || endsSentence(prev) {
 		return false
 	}
 	r, _ := utf8.DecodeRuneInString(strings.TrimSpace(line))
@@ -378,7 +381,7 @@ func closingOnly(after []string) bool {
 		if t == "" {
 			continue
 		}
-		if n++; n > 3 || len([]rune(t)) > 60 {
+		if n++; n > 3 || utf8.RuneCountInString(t) > 60 {
 			return false
 		}
 	}
@@ -395,7 +398,7 @@ func presented(lines []string, i int) bool {
 		if t == "" {
 			continue
 		}
-		if rules.fieldKind(lines[k]) != "" || anyField.MatchString(lines[k]) {
+		if rules.fieldKind(lines[k]) != "" || strings.IndexByte(lines[k], ':') >= 0 && anyField.MatchString(lines[k]) {
 			continue
 		}
 		return strings.HasSuffix(t, ":")
@@ -416,7 +419,7 @@ func ruleAbove(lines []string, i int) int {
 		switch {
 		case t == "":
 			continue
-		case ruleLine.MatchString(lines[k]) || rules.fieldKind(lines[k]) != "" && k == start-1:
+		case isRuleLine(lines[k]) || rules.fieldKind(lines[k]) != "" && k == start-1:
 			start = k
 			continue
 		}
@@ -460,7 +463,7 @@ func shortTail(lines []string, n, width int) bool {
 		if t == "" {
 			continue
 		}
-		if n--; n < 0 || len([]rune(t)) > width {
+		if n--; n < 0 || utf8.RuneCountInString(t) > width {
 			return false
 		}
 	}
@@ -495,12 +498,12 @@ func dropContactBlock(lines []string) []string {
 			if t == "" {
 				continue
 			}
-			if len([]rune(t)) > 80 || len(strings.Fields(t)) > 8 || strings.ContainsAny(t, "?!") ||
+			if utf8.RuneCountInString(t) > 80 || len(strings.Fields(t)) > 8 || strings.ContainsAny(t, "?!") ||
 				strings.HasPrefix(strings.ToUpper(t), "P.S") || strings.HasPrefix(strings.ToUpper(t), "PS") ||
 				strings.HasSuffix(t, ".") && len(strings.Fields(t)) > 3 {
 				return lines
 			}
-			contact = contact || phoneNumber.MatchString(t) || mailAddress.MatchString(t) || webAddress.MatchString(t)
+			contact = contact || hasDigit(t) && phoneNumber.MatchString(t) || hasMailAddress(t) || strings.ContainsAny(t, ".:") && webAddress.MatchString(t)
 		}
 		if contact {
 			return lines[:n+1]
@@ -514,7 +517,7 @@ func dropContactBlock(lines []string) []string {
 // no sentence.
 func nameLine(l string) bool {
 	t := strings.TrimSpace(l)
-	return t != "" && len([]rune(t)) <= 40 && len(strings.Fields(t)) <= 5 && !sentenceEnd.MatchString(t) && !strings.Contains(t, ":")
+	return t != "" && utf8.RuneCountInString(t) <= 40 && len(strings.Fields(t)) <= 5 && !endsSentence(t) && !strings.Contains(t, ":")
 }
 
 var (
@@ -528,7 +531,7 @@ var (
 // it, when it comes after the author's text.
 func dropDisclaimer(lines []string) []string {
 	for i, l := range lines {
-		if i == 0 || strings.TrimSpace(lines[i-1]) != "" && !ruleLine.MatchString(lines[i-1]) {
+		if i == 0 || strings.TrimSpace(lines[i-1]) != "" && !isRuleLine(lines[i-1]) {
 			continue
 		}
 		if rules.disclaimer.MatchString(l) && hasText(lines[:i]) && len(lines)-i <= 40 {

@@ -19,9 +19,11 @@ var phrasesTSV string
 // ruleSet holds the expressions built once from phrases.tsv. It is never
 // changed after it is built.
 type ruleSet struct {
-	verbs    []string // attribution verbs, lower case, longest first
-	start    *litRE   // how a wrapped attribution begins
-	original *litRE   // an "original message" rule line
+	verbs []string // attribution verbs, lower case, longest first
+	// verbFirst holds the verbs by their first byte (mayHaveVerb).
+	verbFirst [256][]string
+	start     *litRE // how a wrapped attribution begins
+	original  *litRE // an "original message" rule line
 	// originalBare is the same words without the rule; it counts only
 	// above a header block.
 	originalBare *litRE
@@ -95,16 +97,19 @@ func buildRules(tsv string) (*ruleSet, error) {
 	sort.Slice(verbs, func(i, j int) bool { return len(verbs[i]) > len(verbs[j]) })
 	r := &ruleSet{
 		verbs: verbs,
-		start: newLitRE(`(?i)^[\s\-*>]*(`+alternation(byKind["start"], "")+`)\s`, byKind["start"]),
+		start: newAnchoredLitRE(`(?i)^[\s\-*>]*(`+alternation(byKind["start"], "")+`)\s`, byKind["start"], spaceRE+"-*>"),
 		original: newLitRE(`(?i)^\s*\*?\s*[-_=]{2,}\s*(`+alternation(byKind["original"], "")+
 			`)\s*:?\s*[-_=]{2,}\s*\*?\s*$`, byKind["original"]),
-		originalBare: newLitRE(`(?i)^\s*(`+alternation(byKind["original"], "")+`)\s*:?\s*$`, byKind["original"]),
+		originalBare: newAnchoredLitRE(`(?i)^\s*(`+alternation(byKind["original"], "")+`)\s*:?\s*$`, byKind["original"], spaceRE),
 		fieldAny:     newLitRE(`(?i)(?:^|[^\p{L}])(`+alternation(fields, "")+`)[\s\p{Zs}]*[:：]`, fields),
 		kinds:        kinds,
 		footer: newLitRE(`(?i)^[\s\p{Cf}]*[(<]*(`+alternation(byKind["footer"], `[^.!?\n]{1,40}?`)+
 			`)[)>]*[.!]?(\s*[<(\[]?\S*(https?://|www\.)\S*)?[\s\p{Cf}]*$`, byKind["footer"]),
-		disclaimer: newLitRE(`(?i)^[\s*_]*(`+alternation(byKind["disclaimer"], "")+`)`, byKind["disclaimer"]),
-		closing:    newLitRE(`(?i)^\s*(`+alternation(byKind["closing"], "")+`)\s*[,.!;:-]?\s*$`, byKind["closing"]),
+		disclaimer: newAnchoredLitRE(`(?i)^[\s*_]*(`+alternation(byKind["disclaimer"], "")+`)`, byKind["disclaimer"], spaceRE+"*_"),
+		closing:    newAnchoredLitRE(`(?i)^\s*(`+alternation(byKind["closing"], "")+`)\s*[,.!;:-]?\s*$`, byKind["closing"], spaceRE),
+	}
+	for _, v := range verbs {
+		r.verbFirst[v[0]] = append(r.verbFirst[v[0]], v)
 	}
 	return r, nil
 }
@@ -150,8 +155,35 @@ func (r *ruleSet) findVerb(s string) (int, int) {
 }
 
 func (r *ruleSet) hasVerb(s string) bool {
+	if !r.mayHaveVerb(s) {
+		return false
+	}
 	st, _ := r.findVerb(strings.ToLower(s))
 	return st >= 0
+}
+
+// mayHaveVerb guards findVerb(strings.ToLower(s)): an ASCII s, which
+// strings.ToLower lowers byte by byte, must hold a verb's bytes somewhere,
+// word or not. Any other s may.
+func (r *ruleSet) mayHaveVerb(s string) bool {
+	if !isASCII(s) {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+	verbs:
+		for _, v := range r.verbFirst[lowerASCII(s[i])] {
+			if len(s)-i < len(v) {
+				continue
+			}
+			for k := 0; k < len(v); k++ {
+				if lowerASCII(s[i+k]) != v[k] {
+					continue verbs
+				}
+			}
+			return true
+		}
+	}
+	return false
 }
 
 // fieldKind returns the kind of header field ("from", "sent", "to",
@@ -159,8 +191,8 @@ func (r *ruleSet) hasVerb(s string) bool {
 // le : …", "发件人：…"), or "". A lookup of the words before the colon, not
 // an expression: it runs for every line of every mail.
 func (r *ruleSet) fieldKind(l string) string {
-	idx := strings.IndexAny(l, ":：")
-	if idx <= 0 || idx > 60 {
+	idx := indexColon(l, 60)
+	if idx <= 0 {
 		return ""
 	}
 	name := strings.Trim(l[:idx], " \t*\u00a0\u202f")
@@ -241,9 +273,6 @@ var (
 	// start word or a weekday: "On Nov 26, 2013", "понедельник, 6 октября
 	// 2014 г.". The date must carry a year.
 	datedStart = regexp.MustCompile(`(?i)^[\s\p{Cf}\-*]*(\p{L}+,?\s+)?(\p{L}+\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\.?\s+\p{L}+\.?,?\s+\d{4}|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})[\s,]`)
-	// ordinalEnd is a line that ends with a day of the month ("Fr., 28."),
-	// not a sentence.
-	ordinalEnd = regexp.MustCompile(`\d\.$`)
 	// openAddress is an address whose closing bracket went to the next line.
 	openAddress = regexp.MustCompile(`<[^<>\s]+@[^<>\s]+$`)
 	// nameAndAddress is a sender alone: "Carl Customer <carl@example.com>".
@@ -255,8 +284,6 @@ var (
 	// ruleLine is a line drawn with one character, as clients put above
 	// a quoted original.
 	ruleLine = regexp.MustCompile(`^\s*\*?\s*([-_=])(\s?[-_=]){3,}\s*\*?\s*$`)
-	// sentenceEnd is how a line of prose ends.
-	sentenceEnd = regexp.MustCompile(`[.!?。！？]["'»)]*$`)
 	// multiStart is how the first line of a wrapped attribution begins
 	// when it has no start word: a digit or a short weekday ("ср, 30").
 	multiStart = regexp.MustCompile(`^[\s\p{Cf}\-*]*(\d|\p{L}{1,5}[.,]{0,2}\s*\d)`)
@@ -278,22 +305,25 @@ func (r *ruleSet) isAttribution(a string) bool {
 		return false
 	}
 	// "---- On … wrote ----", "---- Carl wrote ----" (Zoho).
-	if m := dashedLine.FindStringSubmatch(a); m != nil && len(m[1]) < 250 && r.hasVerb(m[1]) {
+	if m := dashedSubmatch(a); m != nil && len(m[1]) < 250 && r.hasVerb(m[1]) {
 		return true
 	}
 	a = trimEnd(a)
 	ends := strings.HasSuffix(a, ":") || strings.HasSuffix(a, "：")
-	lower := strings.ToLower(a)
-	vs, ve := r.findVerb(lower)
-	if vs < 0 && !ends && !numericDateStart.MatchString(a) {
+	vs, ve, lower := -1, -1, ""
+	if r.mayHaveVerb(a) {
+		lower = strings.ToLower(a)
+		vs, ve = r.findVerb(lower)
+	}
+	if vs < 0 && !ends && !startsNumericDate(a) {
 		return false // neither a verb nor how a verbless one ends or starts
 	}
-	hasClock, hasAddr, hasDate := clockTime.MatchString(a), mailAddress.MatchString(a), calendarDate.MatchString(a)
+	hasClock, hasAddr, hasDate := hasClockTime(a), hasMailAddress(a), hasCalendarDate(a)
 	if vs >= 0 {
 		before := lower[:vs]
 		// A sentence may name a time or a date; an attribution names
 		// two of time, date and address, or is just "Name <addr>".
-		named := hasAddr && len(before) <= 100 && mailAddress.MatchString(before)
+		named := hasAddr && len(before) <= 100 && hasMailAddress(before)
 		score := 0
 		for _, b := range []bool{hasClock, hasAddr, hasDate} {
 			if b {
@@ -305,7 +335,7 @@ func (r *ruleSet) isAttribution(a string) bool {
 		case score < 2 && !named && !(ends && rest == "" && hasDate && len(a) <= 120 && datedStart.MatchString(before)):
 		case rest == "":
 			return true // "… wrote:", "… wrote", "… كتب"
-		case ends && named && len(rest) <= 60 && (clockTime.MatchString(rest) || calendarDate.MatchString(rest)):
+		case ends && named && len(rest) <= 60 && (hasClockTime(rest) || hasCalendarDate(rest)):
 			return true // "Carl <c@example.com> schrieb am Do. 16. Mai 2024 um 00:02:"
 		case ends && len(rest) <= 80 && nameAndAddress.MatchString(rest):
 			return true // "في … ص، كتب Carl <c@example.com>:"
@@ -320,11 +350,11 @@ func (r *ruleSet) isAttribution(a string) bool {
 	// Without a verb: a date and a sender's address or zone, as Gmail
 	// and Android write ("2014-03-20 8:48 GMT+01:00 Name <addr>:",
 	// "ср, 30 апр. 2025 г. в 15:19, Name <addr>:").
-	if len(a) <= 250 && !sentenceEnd.MatchString(a) {
-		if numericDateStart.MatchString(a) && (bracketAddress.MatchString(a) || gmtOffset.MatchString(a)) && (ends || strings.HasSuffix(a, ">") || gmtOffset.MatchString(a)) {
+	if len(a) <= 250 && !endsSentence(a) {
+		if startsNumericDate(a) && (hasBracketAddress(a) || hasGMTOffset(a)) && (ends || strings.HasSuffix(a, ">") || hasGMTOffset(a)) {
 			return true
 		}
-		if ends && calendarDate.MatchString(a) && clockTime.MatchString(a) && bracketAddress.MatchString(a) {
+		if ends && hasCalendarDate(a) && hasClockTime(a) && hasBracketAddress(a) {
 			return true
 		}
 	}
@@ -343,8 +373,8 @@ func (r *ruleSet) attributionBlock(lines []string, i int) int {
 		return 1
 	}
 	t := strings.TrimSpace(l)
-	if sentenceEnd.MatchString(t) && !ordinalEnd.MatchString(t) ||
-		!(r.start.MatchString(l) || multiStart.MatchString(l) || mailAddress.MatchString(l) && r.hasVerb(l)) {
+	if endsSentence(t) && !endsOrdinal(t) ||
+		!(r.start.MatchString(l) || hasDigit(l) && multiStart.MatchString(l) || hasMailAddress(l) && r.hasVerb(l)) {
 		return 0
 	}
 	joined := t
@@ -377,7 +407,7 @@ func (r *ruleSet) attributionBlock(lines []string, i int) int {
 		if r.isAttribution(joined) {
 			return k - i + 1
 		}
-		if sentenceEnd.MatchString(next) {
+		if endsSentence(next) {
 			return 0
 		}
 	}
@@ -388,12 +418,15 @@ func (r *ruleSet) attributionBlock(lines []string, i int) int {
 // line of the reply ("Thanks! On Wed, Apr 4, 2012 at 3:59 PM, Bob
 // <bob@example.com> wrote:"): it returns where in l it starts, or -1.
 func (r *ruleSet) inlineAttribution(l string) int {
+	if !strings.Contains(l, "On") {
+		return -1 // inlineStart needs it
+	}
 	for _, m := range inlineStart.FindAllStringSubmatchIndex(l, -1) {
 		at := m[2]
 		if at == 0 {
 			continue
 		}
-		if rest := l[at:]; r.hasVerb(rest) && clockTime.MatchString(rest) && r.isAttribution(rest) {
+		if rest := l[at:]; r.hasVerb(rest) && hasClockTime(rest) && r.isAttribution(rest) {
 			return at
 		}
 	}
@@ -410,6 +443,9 @@ func shortName(s string) bool {
 // date: an attribution's tail ("Carl c@example.com w dniu 17.01.2023, o
 // godz. 11:09"), not a sentence ("it at 10:30 to c@example.com").
 func addressFirst(s string) bool {
+	if strings.IndexByte(s, '@') < 0 {
+		return false // no address
+	}
 	a := mailAddress.FindStringIndex(s)
 	if a == nil || a[0] > 60 {
 		return false
@@ -421,7 +457,7 @@ func addressFirst(s string) bool {
 		return false
 	}
 	tail := s[a[1]:]
-	return clockTime.MatchString(tail) || calendarDate.MatchString(tail)
+	return hasClockTime(tail) || hasCalendarDate(tail)
 }
 
 // inlineStart is where an English attribution may begin inside a line.

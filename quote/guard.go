@@ -1,0 +1,216 @@
+package quote
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Strip runs its rules on every line of every mail, and most lines are
+// prose that no rule matches. The guards below are necessary conditions
+// of the rule expressions, checked in a few instructions per byte without
+// allocating: a line that fails a guard cannot match its expression, so
+// the expression is not run. A guard never decides a match; the
+// expressions stay the definition of the rules. Each guard names the
+// expression it stands in front of and why every match passes it. The
+// differential tests (strip_same_test.go) hold Strip to what it returned
+// before the guards.
+
+// isSpaceRE reports whether c is in \s of the expressions: RE2's \s is
+// ASCII only ([\t\n\f\r ]), (?i) does not change it.
+func isSpaceRE(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+}
+
+// skipBytes returns the index of the first byte of s not in set (ASCII).
+func skipBytes(s, set string) int {
+	i := 0
+	for i < len(s) && strings.IndexByte(set, s[i]) >= 0 {
+		i++
+	}
+	return i
+}
+
+// firstAfter returns the first byte of s after the bytes in set, or 0.
+func firstAfter(s, set string) byte {
+	if i := skipBytes(s, set); i < len(s) {
+		return s[i]
+	}
+	return 0
+}
+
+const spaceRE = " \t\n\f\r"
+
+// mayBeRule guards the expressions of a drawn line that begin
+// `^\s*\*?\s*[-_=]` (ruleLine, rules.original): after blanks and stars
+// comes one of "-_=".
+func mayBeRule(l string) bool {
+	switch firstAfter(l, spaceRE+"*") {
+	case '-', '_', '=':
+		return true
+	}
+	return false
+}
+
+// mayBeUnderscoreRule guards underscoreRule (`^\s*_{10,}\s*$`).
+func mayBeUnderscoreRule(l string) bool { return firstAfter(l, spaceRE) == '_' }
+
+// mayBeForward guards forwardRule: after blanks it begins with "---" or
+// with the first letter of "begin", "anfang" or "début" (none of whose
+// case variants is outside ASCII).
+func mayBeForward(l string) bool {
+	switch firstAfter(l, spaceRE) {
+	case '-', 'b', 'B', 'a', 'A', 'd', 'D':
+		return true
+	}
+	return false
+}
+
+// mayBeAttributionStart guards attributionStart
+// (`(?i)^\s*-*\s*(on|am|at|le|el|il|op|em|den|på|w dniu)\s`): after
+// blanks and dashes comes the first letter of one of its words.
+func mayBeAttributionStart(l string) bool {
+	switch firstAfter(l, spaceRE+"-") | 0x20 {
+	case 'o', 'a', 'l', 'e', 'i', 'p', 'd', 'w':
+		return true
+	}
+	return false
+}
+
+// mayEndAttribution guards attributionEnd, which ends in `:\s*$`.
+func mayEndAttribution(l string) bool {
+	l = strings.TrimRight(l, spaceRE)
+	return l != "" && l[len(l)-1] == ':'
+}
+
+// hasDigit guards the expressions that need an ASCII digit (\d is ASCII
+// in RE2) or an Arabic-Indic one (U+0660–U+0669, UTF-8 lead byte 0xD9):
+// clockTime, calendarDate, multiStart, phoneNumber.
+func hasDigit(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; '0' <= c && c <= '9' || c == 0xD9 {
+			return true
+		}
+	}
+	return false
+}
+
+// mayBeClockTime guards clockTime: a digit and a ':' or '.'.
+func mayBeClockTime(s string) bool {
+	return strings.ContainsAny(s, ":.") && hasDigit(s)
+}
+
+// mayBeNumericDateStart guards numericDateStart and the numeric forms of
+// the other expressions anchored the same way: after blanks and format
+// characters (\p{Cf}) comes an ASCII digit.
+func mayBeNumericDateStart(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if isSpaceRE(c) {
+				i++
+				continue
+			}
+			return '0' <= c && c <= '9'
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if !unicode.Is(unicode.Cf, r) {
+			return false
+		}
+		i += n
+	}
+	return false
+}
+
+// endsSentence is sentenceEnd (`[.!?。！？]["'»)]*$`) without the
+// expression: the last rune after closing quotes and brackets ends a
+// sentence. Decoding backwards finds the runes decoding forwards finds:
+// a valid rune at the end starts at a byte no rune before it can hold.
+func endsSentence(s string) bool {
+	for s != "" {
+		r, n := utf8.DecodeLastRuneInString(s)
+		switch r {
+		case '"', '\'', '»', ')':
+			s = s[:len(s)-n]
+			continue
+		case '.', '!', '?', '。', '！', '？':
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+// endsOrdinal is ordinalEnd (`\d\.$`) without the expression.
+func endsOrdinal(s string) bool {
+	n := len(s)
+	return n >= 2 && s[n-1] == '.' && '0' <= s[n-2] && s[n-2] <= '9'
+}
+
+// indexColon is strings.IndexAny(l, ":：") for the first limit+1 bytes:
+// the index of the first colon, or -1 when there is none at or before
+// limit. Both colons are found by their bytes: ':' is ASCII and "："
+// starts with a lead byte, which no other rune's encoding holds.
+func indexColon(l string, limit int) int {
+	for i := 0; i < len(l) && i <= limit; i++ {
+		switch l[i] {
+		case ':':
+			return i
+		case 0xEF:
+			if strings.HasPrefix(l[i:], "：") {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// isASCII reports whether s has no byte outside ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func upperASCII(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - 'a' + 'A'
+	}
+	return c
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c - 'A' + 'a'
+	}
+	return c
+}
+
+// The expressions behind their guards.
+
+func hasClockTime(s string) bool    { return mayBeClockTime(s) && clockTime.MatchString(s) }
+func hasCalendarDate(s string) bool { return hasDigit(s) && calendarDate.MatchString(s) }
+func hasMailAddress(s string) bool {
+	return strings.IndexByte(s, '@') >= 0 && mailAddress.MatchString(s)
+}
+func startsNumericDate(s string) bool {
+	return mayBeNumericDateStart(s) && numericDateStart.MatchString(s)
+}
+func hasBracketAddress(s string) bool {
+	return strings.IndexByte(s, '<') >= 0 && bracketAddress.MatchString(s)
+}
+func hasGMTOffset(s string) bool { return strings.Contains(s, "GMT") && gmtOffset.MatchString(s) }
+func isRuleLine(l string) bool   { return mayBeRule(l) && ruleLine.MatchString(l) }
+
+// dashedSubmatch is dashedLine.FindStringSubmatch behind its guard: the
+// line begins and ends with "--" inside its blanks.
+func dashedSubmatch(a string) []string {
+	t := strings.Trim(a, spaceRE)
+	if !strings.HasPrefix(t, "--") || !strings.HasSuffix(t, "--") {
+		return nil
+	}
+	return dashedLine.FindStringSubmatch(a)
+}

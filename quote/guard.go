@@ -214,3 +214,24 @@ func dashedSubmatch(a string) []string {
 	}
 	return dashedLine.FindStringSubmatch(a)
 }
+
+// pairSet holds the first two bytes of words (as the caller folds them):
+// scanning a line, a word can begin only where a pair of the set does,
+// and one bit test rules out most places before any word is compared.
+type pairSet [1 << 16 / 64]uint64
+
+// add adds w's first two bytes; it reports false, adding nothing, for a
+// word shorter than that, which the set cannot stand for.
+func (p *pairSet) add(w string) bool {
+	if len(w) < 2 {
+		return false
+	}
+	k := uint(w[0])<<8 | uint(w[1])
+	p[k/64] |= 1 << (k % 64)
+	return true
+}
+
+func (p *pairSet) has(a, b byte) bool {
+	k := uint(a)<<8 | uint(b)
+	return p[k/64]&(1<<(k%64)) != 0
+}

@@ -20,6 +20,9 @@ type litRE struct {
 	// off.
 	first [256][]string
 	all   bool
+	// pairs holds the first two bytes of the words, when none is
+	// shorter (nil otherwise).
+	pairs *pairSet
 	// lead, when set, is the ASCII bytes the expression lets come before
 	// its phrase at the start of the line (`^[lead]*(phrase…)`), and
 	// phrases are the phrases, folded, with their words: a line can match
@@ -35,6 +38,7 @@ type litRE struct {
 func newLitRE(expr string, phrases []string) *litRE {
 	l := &litRE{re: regexp.MustCompile(expr)}
 	seen := map[string]bool{}
+	l.pairs = new(pairSet)
 	for _, p := range phrases {
 		// Every word of a phrase is in every match (blanks become \s+,
 		// "*" a wildcard between words): its longest is the rarest.
@@ -52,6 +56,9 @@ func newLitRE(expr string, phrases []string) *litRE {
 		if !seen[w] {
 			seen[w] = true
 			l.first[w[0]] = append(l.first[w[0]], w)
+			if l.pairs != nil && !l.pairs.add(w) {
+				l.pairs = nil
+			}
 		}
 	}
 	return l
@@ -93,7 +100,11 @@ func (l *litRE) possible(s string) bool {
 		// fold(s) is strings.ToUpper(s): compare byte by byte
 		// instead of making the copy.
 		for i := 0; i < len(s); i++ {
-			for _, w := range l.first[upperASCII(s[i])] {
+			c := upperASCII(s[i])
+			if l.pairs != nil && (i+1 == len(s) || !l.pairs.has(c, upperASCII(s[i+1]))) {
+				continue
+			}
+			for _, w := range l.first[c] {
 				if _, ok := foldPrefix(s[i:], w); ok {
 					return true
 				}

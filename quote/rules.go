@@ -22,6 +22,7 @@ type ruleSet struct {
 	verbs []string // attribution verbs, lower case, longest first
 	// verbFirst holds the verbs by their first byte (mayHaveVerb).
 	verbFirst [256][]string
+	verbPairs pairSet
 	start     *litRE // how a wrapped attribution begins
 	original  *litRE // an "original message" rule line
 	// originalBare is the same words without the rule; it counts only
@@ -110,6 +111,9 @@ func buildRules(tsv string) (*ruleSet, error) {
 	}
 	for _, v := range verbs {
 		r.verbFirst[v[0]] = append(r.verbFirst[v[0]], v)
+		if !r.verbPairs.add(v) {
+			return nil, fmt.Errorf("quote: phrases.tsv: verb %q is too short to look for", v)
+		}
 	}
 	return r, nil
 }
@@ -169,9 +173,13 @@ func (r *ruleSet) mayHaveVerb(s string) bool {
 	if !isASCII(s) {
 		return true
 	}
-	for i := 0; i < len(s); i++ {
+	for i := 0; i+1 < len(s); i++ {
+		c := lowerASCII(s[i])
+		if !r.verbPairs.has(c, lowerASCII(s[i+1])) {
+			continue
+		}
 	verbs:
-		for _, v := range r.verbFirst[lowerASCII(s[i])] {
+		for _, v := range r.verbFirst[c] {
 			if len(s)-i < len(v) {
 				continue
 			}

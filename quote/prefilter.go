@@ -14,15 +14,8 @@ import (
 // alternation of hundreds of phrases over every line. The prefilter never
 // decides a match, it only skips lines the expression cannot match.
 type litRE struct {
-	re *regexp.Regexp
-	// first holds the folded words, indexed by their first byte; all is
-	// set when some phrase has no literal word, which turns the filter
-	// off.
-	first [256][]string
-	all   bool
-	// pairs holds the first two bytes of the words, when none is
-	// shorter (nil otherwise).
-	pairs *pairSet
+	re    *regexp.Regexp
+	words wordFilter
 	// lead, when set, is the ASCII bytes the expression lets come before
 	// its phrase at the start of the line (`^[lead]*(phrase…)`), and
 	// phrases are the phrases, folded, with their words: a line can match
@@ -32,11 +25,30 @@ type litRE struct {
 	allPhrases [][]string
 }
 
+// wordFilter is the check behind the prefilter: whether a line holds,
+// case-folded, the longest word of one of the phrases.
+type wordFilter struct {
+	// first holds the folded words, indexed by their first byte; all is
+	// set when some phrase has no literal word, which turns the filter
+	// off.
+	first [256][]string
+	all   bool
+	// pairs holds the first two bytes of the words, when none is
+	// shorter (nil otherwise).
+	pairs *pairSet
+}
+
 // newLitRE compiles expr, which must require one of phrases (lower case,
 // words separated by single blanks, "*" a wildcard) at some place of
 // every match, as alternation builds them.
 func newLitRE(expr string, phrases []string) *litRE {
-	l := &litRE{re: regexp.MustCompile(expr)}
+	return &litRE{re: regexp.MustCompile(expr), words: newWordFilter(phrases)}
+}
+
+// newWordFilter returns the filter for phrases (lower case, words
+// separated by single blanks, "*" a wildcard).
+func newWordFilter(phrases []string) wordFilter {
+	var l wordFilter
 	seen := map[string]bool{}
 	l.pairs = new(pairSet)
 	for _, p := range phrases {
@@ -92,6 +104,15 @@ func newAnchoredLitRE(expr string, phrases []string, lead string) *litRE {
 func (l *litRE) possible(s string) bool {
 	if l.lead != "" {
 		return l.phraseAt(s[skipBytes(s, l.lead):])
+	}
+	return l.words.possible(s)
+}
+
+// possible reports whether s holds one of the words; a nil filter has
+// none.
+func (l *wordFilter) possible(s string) bool {
+	if l == nil {
+		return false
 	}
 	if l.all {
 		return true

@@ -30,6 +30,9 @@ type ruleSet struct {
 	originalBare *litRE
 	fieldAny     *litRE // a header field name with a colon anywhere
 	kinds        map[string]string
+	// kindWords guards the one-line header block: the words of the
+	// field names of each kind.
+	kindWords map[string]*wordFilter
 	footer       *litRE // a phone's or webmailer's footer line
 	disclaimer   *litRE // the start of a confidentiality notice
 	closing      *litRE // a closing phrase alone on its line
@@ -108,6 +111,16 @@ func buildRules(tsv string) (*ruleSet, error) {
 			`)[)>]*[.!]?(\s*[<(\[]?\S*(https?://|www\.)\S*)?[\s\p{Cf}]*$`, byKind["footer"]),
 		disclaimer: newAnchoredLitRE(`(?i)^[\s*_]*(`+alternation(byKind["disclaimer"], "")+`)`, byKind["disclaimer"], spaceRE+"*_"),
 		closing:    newAnchoredLitRE(`(?i)^\s*(`+alternation(byKind["closing"], "")+`)\s*[,.!;:-]?\s*$`, byKind["closing"], spaceRE),
+	}
+	byFieldKind := map[string][]string{}
+	for p, k := range kinds {
+		byFieldKind[k] = append(byFieldKind[k], p)
+	}
+	r.kindWords = map[string]*wordFilter{}
+	for k, ps := range byFieldKind {
+		sort.Strings(ps)
+		w := newWordFilter(ps)
+		r.kindWords[k] = &w
 	}
 	for _, v := range verbs {
 		r.verbFirst[v[0]] = append(r.verbFirst[v[0]], v)
@@ -216,7 +229,7 @@ func (r *ruleSet) fieldKind(l string) string {
 // all, as some webmailers write it. A From and a Subject line alone are
 // text: people quote them.
 func (r *ruleSet) headerBlockLen(lines []string, i int) int {
-	if l := lines[i]; len(l) < 400 && strings.Count(l, ":")+strings.Count(l, "：") >= 3 {
+	if l := lines[i]; len(l) < 400 && strings.Count(l, ":")+strings.Count(l, "：") >= 3 && r.mayBeHeaderLine(l) {
 		seen := map[string]bool{}
 		for _, m := range r.fieldAny.FindAllStringSubmatch(l, -1) {
 			seen[r.kinds[strings.Join(strings.Fields(strings.ToLower(m[1])), " ")]] = true
@@ -248,6 +261,15 @@ func (r *ruleSet) headerBlockLen(lines []string, i int) int {
 		return k - i
 	}
 	return 0
+}
+
+// mayBeHeaderLine guards the one-line header block of headerBlockLen: a
+// field name matched there counts under the kind of its lower-case form,
+// whose words, case-folded, are then in l (strings.ToLower keeps every
+// rune in its case-folding orbit but İ, which no phrase holds).
+func (r *ruleSet) mayBeHeaderLine(l string) bool {
+	from, sent, to, subject := r.kindWords["from"], r.kindWords["sent"], r.kindWords["to"], r.kindWords["subject"]
+	return from.possible(l) && (sent.possible(l) || to.possible(l) && subject.possible(l))
 }
 
 // isSentPhrase reports whether l starts with a "sent" field that is not
@@ -326,8 +348,8 @@ func (r *ruleSet) isAttribution(a string) bool {
 	if vs < 0 && !ends && !startsNumericDate(a) {
 		return false // neither a verb nor how a verbless one ends or starts
 	}
-	hasClock, hasAddr, hasDate := hasClockTime(a), hasMailAddress(a), hasCalendarDate(a)
 	if vs >= 0 {
+		hasClock, hasAddr, hasDate := hasClockTime(a), hasMailAddress(a), hasCalendarDate(a)
 		before := lower[:vs]
 		// A sentence may name a time or a date; an attribution names
 		// two of time, date and address, or is just "Name <addr>".
@@ -362,7 +384,7 @@ func (r *ruleSet) isAttribution(a string) bool {
 		if startsNumericDate(a) && (hasBracketAddress(a) || hasGMTOffset(a)) && (ends || strings.HasSuffix(a, ">") || hasGMTOffset(a)) {
 			return true
 		}
-		if ends && hasCalendarDate(a) && hasClockTime(a) && hasBracketAddress(a) {
+		if ends && hasBracketAddress(a) && hasClockTime(a) && hasCalendarDate(a) {
 			return true
 		}
 	}

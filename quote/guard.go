@@ -235,3 +235,5 @@ func (p *pairSet) has(a, b byte) bool {
 	k := uint(a)<<8 | uint(b)
 	return p[k/64]&(1<<(k%64)) != 0
 }
+
+func isLetterASCII(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }

@@ -144,15 +144,20 @@ func wordLetter(c rune) bool {
 // string search keeps this linear in s with a small constant, unlike one
 // large case-folding expression.
 func (r *ruleSet) findVerb(s string) (int, int) {
+	// One pass over s, looking up the verbs by their first two bytes,
+	// finds every occurrence that searching for each verb in turn finds;
+	// the one kept (latest end, then earliest start) does not depend on
+	// the order they are found in.
 	bs, be := -1, -1
-	for _, v := range r.verbs {
-		for from := 0; from < len(s); {
-			k := strings.Index(s[from:], v)
-			if k < 0 {
-				break
+	for st := 0; st+1 < len(s); st++ {
+		if !r.verbPairs.has(s[st], s[st+1]) {
+			continue
+		}
+		for _, v := range r.verbFirst[s[st]] {
+			if !strings.HasPrefix(s[st:], v) {
+				continue
 			}
-			st, en := from+k, from+k+len(v)
-			from = st + 1
+			en := st + len(v)
 			if st > 0 {
 				if c, _ := utf8.DecodeLastRuneInString(s[:st]); wordLetter(c) {
 					continue
@@ -179,25 +184,27 @@ func (r *ruleSet) hasVerb(s string) bool {
 	return st >= 0
 }
 
-// mayHaveVerb guards findVerb(strings.ToLower(s)): an ASCII s, which
-// strings.ToLower lowers byte by byte, must hold a verb's bytes somewhere,
-// word or not. Any other s may.
+// mayHaveVerb guards findVerb(strings.ToLower(s)). For an ASCII s, which
+// strings.ToLower lowers byte by byte and whose only word letters are
+// ASCII letters, it is exact: a verb stands in s between non-letters. Any
+// other s may hold one.
 func (r *ruleSet) mayHaveVerb(s string) bool {
 	if !isASCII(s) {
 		return true
 	}
-	for i := 0; i+1 < len(s); i++ {
-		c := lowerASCII(s[i])
-		if !r.verbPairs.has(c, lowerASCII(s[i+1])) {
+	for st := 0; st+1 < len(s); st++ {
+		c := lowerASCII(s[st])
+		if !r.verbPairs.has(c, lowerASCII(s[st+1])) || st > 0 && isLetterASCII(s[st-1]) {
 			continue
 		}
 	verbs:
 		for _, v := range r.verbFirst[c] {
-			if len(s)-i < len(v) {
+			en := st + len(v)
+			if en > len(s) || en < len(s) && isLetterASCII(s[en]) {
 				continue
 			}
 			for k := 0; k < len(v); k++ {
-				if lowerASCII(s[i+k]) != v[k] {
+				if lowerASCII(s[st+k]) != v[k] {
 					continue verbs
 				}
 			}

@@ -16,13 +16,6 @@ import (
 type litRE struct {
 	re    *regexp.Regexp
 	words wordFilter
-	// lead, when set, is the ASCII bytes the expression lets come before
-	// its phrase at the start of the line (`^[lead]*(phrase…)`), and
-	// phrases are the phrases, folded, with their words: a line can match
-	// only when one of them begins right after those bytes.
-	lead       string
-	phrases    [256][][]string
-	allPhrases [][]string
 }
 
 // wordFilter is the check behind the prefilter: whether a line holds,
@@ -76,37 +69,8 @@ func newWordFilter(phrases []string) wordFilter {
 	return l
 }
 
-// newAnchoredLitRE is newLitRE for an expression that begins
-// `^[lead]*(alternation of phrases)`, lead a set of ASCII bytes none of
-// the phrases begins with, and whose phrases have no wildcard: a match
-// starts its phrase right after the lead bytes, whole words separated by
-// blanks (\s+).
-func newAnchoredLitRE(expr string, phrases []string, lead string) *litRE {
-	l := newLitRE(expr, phrases)
-	l.lead = lead
-	for _, p := range phrases {
-		if strings.Contains(p, "*") || p == "" || strings.IndexByte(lead, p[0]) >= 0 {
-			panic("quote: phrase " + p + " cannot be looked for at the start of a line")
-		}
-		var words []string
-		for _, w := range strings.Fields(p) {
-			words = append(words, fold(w))
-		}
-		c := words[0][0]
-		l.phrases[c] = append(l.phrases[c], words)
-		l.allPhrases = append(l.allPhrases, words)
-	}
-	return l
-}
-
-// possible reports whether s may match: it holds one of the words, and
-// for an anchored expression one of the phrases begins after the lead.
-func (l *litRE) possible(s string) bool {
-	if l.lead != "" {
-		return l.phraseAt(s[skipBytes(s, l.lead):])
-	}
-	return l.words.possible(s)
-}
+// possible reports whether s may match: it holds one of the words.
+func (l *litRE) possible(s string) bool { return l.words.possible(s) }
 
 // possible reports whether s holds one of the words; a nil filter has
 // none.
@@ -149,40 +113,6 @@ func (l *wordFilter) possible(s string) bool {
 	return false
 }
 
-// phraseAt reports whether one of the phrases of an anchored expression
-// begins s: its words case-folded, separated by at least one blank.
-func (l *litRE) phraseAt(s string) bool {
-	if s == "" {
-		return false
-	}
-	cands := l.phrases[upperASCII(s[0])]
-	if s[0] >= utf8.RuneSelf {
-		// A rune outside ASCII may fold to one inside it (K, ſ):
-		// look at every phrase.
-		cands = l.allPhrases
-	}
-next:
-	for _, words := range cands {
-		rest := s
-		for k, w := range words {
-			if k > 0 {
-				n := skipBytes(rest, spaceRE)
-				if n == 0 {
-					continue next
-				}
-				rest = rest[n:]
-			}
-			n, ok := foldPrefix(rest, w)
-			if !ok {
-				continue next
-			}
-			rest = rest[n:]
-		}
-		return true
-	}
-	return false
-}
-
 // foldPrefix reports whether s begins with w, a folded string, rune by
 // rune under fold, and how many bytes of s that takes. Invalid bytes of s
 // are U+FFFD, as for fold and the expressions.
@@ -209,11 +139,6 @@ func foldPrefix(s, w string) (int, bool) {
 		j += wn
 	}
 	return i, true
-}
-
-// MatchString is regexp.MatchString behind the prefilter.
-func (l *litRE) MatchString(s string) bool {
-	return l.possible(s) && l.re.MatchString(s)
 }
 
 // FindAllStringSubmatch is regexp.FindAllStringSubmatch behind the

@@ -23,19 +23,19 @@ type ruleSet struct {
 	// verbFirst holds the verbs by their first byte (mayHaveVerb).
 	verbFirst [256][]string
 	verbPairs pairSet
-	start     *litRE // how a wrapped attribution begins
-	original  *litRE // an "original message" rule line
+	start     *phraseRule // how a wrapped attribution begins
+	original  *phraseRule // an "original message" rule line
 	// originalBare is the same words without the rule; it counts only
 	// above a header block.
-	originalBare *litRE
+	originalBare *phraseRule
 	fieldAny     *litRE // a header field name with a colon anywhere
 	kinds        map[string]string
 	// kindWords guards the one-line header block: the words of the
 	// field names of each kind.
-	kindWords map[string]*wordFilter
-	footer       *litRE // a phone's or webmailer's footer line
-	disclaimer   *litRE // the start of a confidentiality notice
-	closing      *litRE // a closing phrase alone on its line
+	kindWords  map[string]*wordFilter
+	footer     *phraseRule // a phone's or webmailer's footer line
+	disclaimer *phraseRule // the start of a confidentiality notice
+	closing    *phraseRule // a closing phrase alone on its line
 }
 
 var rules = mustRules(phrasesTSV)
@@ -100,17 +100,27 @@ func buildRules(tsv string) (*ruleSet, error) {
 	verbs := append([]string(nil), byKind["verb"]...)
 	sort.Slice(verbs, func(i, j int) bool { return len(verbs[i]) > len(verbs[j]) })
 	r := &ruleSet{
-		verbs: verbs,
-		start: newAnchoredLitRE(`(?i)^[\s\-*>]*(`+alternation(byKind["start"], "")+`)\s`, byKind["start"], spaceRE+"-*>"),
-		original: newLitRE(`(?i)^\s*\*?\s*[-_=]{2,}\s*(`+alternation(byKind["original"], "")+
-			`)\s*:?\s*[-_=]{2,}\s*\*?\s*$`, byKind["original"]),
-		originalBare: newAnchoredLitRE(`(?i)^\s*(`+alternation(byKind["original"], "")+`)\s*:?\s*$`, byKind["original"], spaceRE),
-		fieldAny:     newLitRE(`(?i)(?:^|[^\p{L}])(`+alternation(fields, "")+`)[\s\p{Zs}]*[:：]`, fields),
-		kinds:        kinds,
-		footer: newLitRE(`(?i)^[\s\p{Cf}]*[(<]*(`+alternation(byKind["footer"], `[^.!?\n]{1,40}?`)+
-			`)[)>]*[.!]?(\s*[<(\[]?\S*(https?://|www\.)\S*)?[\s\p{Cf}]*$`, byKind["footer"]),
-		disclaimer: newAnchoredLitRE(`(?i)^[\s*_]*(`+alternation(byKind["disclaimer"], "")+`)`, byKind["disclaimer"], spaceRE+"*_"),
-		closing:    newAnchoredLitRE(`(?i)^\s*(`+alternation(byKind["closing"], "")+`)\s*[,.!;:-]?\s*$`, byKind["closing"], spaceRE),
+		verbs:    verbs,
+		fieldAny: newLitRE(`(?i)(?:^|[^\p{L}])(`+alternation(fields, "")+`)[\s\p{Zs}]*[:：]`, fields),
+		kinds:    kinds,
+	}
+	var err error
+	for _, pr := range []struct {
+		rule            **phraseRule
+		kind            string
+		pre, post, wild string
+		lead            func(string) int
+	}{
+		{&r.start, "start", `(?i)^[\s\-*>]*(`, `)\s`, "", skipSet(spaceRE + "-*>")},
+		{&r.original, "original", `(?i)^\s*\*?\s*[-_=]{2,}\s*(`, `)\s*:?\s*[-_=]{2,}\s*\*?\s*$`, "", skipSet(spaceRE + "*-_=")},
+		{&r.originalBare, "original", `(?i)^\s*(`, `)\s*:?\s*$`, "", skipSet(spaceRE)},
+		{&r.footer, "footer", `(?i)^[\s\p{Cf}]*[(<]*(`, `)[)>]*[.!]?(\s*[<(\[]?\S*(https?://|www\.)\S*)?[\s\p{Cf}]*$`, `[^.!?\n]{1,40}?`, footerLead},
+		{&r.disclaimer, "disclaimer", `(?i)^[\s*_]*(`, `)`, "", skipSet(spaceRE + "*_")},
+		{&r.closing, "closing", `(?i)^\s*(`, `)\s*[,.!;:-]?\s*$`, "", skipSet(spaceRE)},
+	} {
+		if *pr.rule, err = newPhraseRule(pr.pre, pr.post, pr.wild, byKind[pr.kind], pr.lead); err != nil {
+			return nil, err
+		}
 	}
 	byFieldKind := map[string][]string{}
 	for p, k := range kinds {

@@ -29,6 +29,9 @@ type wordFilter struct {
 	// pairs holds the first two bytes of the words, when none is
 	// shorter (nil otherwise).
 	pairs *pairSet
+	// ascii is set when some word is all ASCII: a word that is not
+	// cannot be in an ASCII line, whose fold is ASCII.
+	ascii bool
 }
 
 // newLitRE compiles expr, which must require one of phrases (lower case,
@@ -58,6 +61,7 @@ func newWordFilter(phrases []string) wordFilter {
 			continue
 		}
 		w = fold(w)
+		l.ascii = l.ascii || isASCII(w)
 		if !seen[w] {
 			seen[w] = true
 			l.first[w[0]] = append(l.first[w[0]], w)
@@ -82,6 +86,9 @@ func (l *wordFilter) possible(s string) bool {
 		return true
 	}
 	if isASCII(s) {
+		if !l.ascii {
+			return false
+		}
 		// fold(s) is strings.ToUpper(s): compare byte by byte
 		// instead of making the copy.
 		for i := 0; i < len(s); i++ {

@@ -191,11 +191,8 @@ func lowerASCII(c byte) byte {
 
 // The expressions behind their guards.
 
-func hasClockTime(s string) bool    { return mayBeClockTime(s) && clockTime.MatchString(s) }
 func hasCalendarDate(s string) bool { return hasDigit(s) && calendarDate.MatchString(s) }
-func hasMailAddress(s string) bool {
-	return strings.IndexByte(s, '@') >= 0 && mailAddress.MatchString(s)
-}
+
 func startsNumericDate(s string) bool {
 	return mayBeNumericDateStart(s) && numericDateStart.MatchString(s)
 }
@@ -237,3 +234,83 @@ func (p *pairSet) has(a, b byte) bool {
 }
 
 func isLetterASCII(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+// hasMailAddress is mailAddress.MatchString
+// (`[\p{L}\d._%+\-]+@[\p{L}\d\-]+(\.[\p{L}\d\-]+)+`) without the
+// expression: an '@' with a name rune before it, and after it a run of
+// domain runes, a dot and a domain rune ('.' is no domain rune, so the
+// first run must be the longest).
+func hasMailAddress(s string) bool {
+	for p := strings.IndexByte(s, '@'); p >= 0; {
+		if r, _ := utf8.DecodeLastRuneInString(s[:p]); p > 0 && (isDomainRune(r) || r == '.' || r == '_' || r == '%' || r == '+') {
+			q := p + 1
+			for q < len(s) {
+				r, n := utf8.DecodeRuneInString(s[q:])
+				if !isDomainRune(r) {
+					break
+				}
+				q += n
+			}
+			if q > p+1 && q+1 < len(s) && s[q] == '.' {
+				if r, _ := utf8.DecodeRuneInString(s[q+1:]); isDomainRune(r) {
+					return true
+				}
+			}
+		}
+		k := strings.IndexByte(s[p+1:], '@')
+		if k < 0 {
+			break
+		}
+		p += 1 + k
+	}
+	return false
+}
+
+// isDomainRune is [\p{L}\d\-].
+func isDomainRune(r rune) bool {
+	return '0' <= r && r <= '9' || r == '-' || unicode.IsLetter(r)
+}
+
+// hasClockTime is clockTime.MatchString
+// (`(^|[^\d])[\d٠-٩]{1,2}[:.][\d٠-٩]{2}([^\d]|$)`) without the
+// expression: at a ':' or '.', one or two digits before it with no ASCII
+// digit before them, exactly two after it. \d is ASCII; the
+// Arabic-Indic digits count as digits but not as \d.
+func hasClockTime(s string) bool {
+	for j := 0; j < len(s); j++ {
+		if s[j] != ':' && s[j] != '.' {
+			continue
+		}
+		// After: two digits, then no ASCII digit.
+		a1, n1 := utf8.DecodeRuneInString(s[j+1:])
+		if !isClockDigit(a1) {
+			continue
+		}
+		a2, n2 := utf8.DecodeRuneInString(s[j+1+n1:])
+		if !isClockDigit(a2) {
+			continue
+		}
+		if k := j + 1 + n1 + n2; k < len(s) && isASCIIDigit(s[k]) {
+			continue
+		}
+		// Before: one digit after no ASCII digit, or two.
+		b1, m1 := utf8.DecodeLastRuneInString(s[:j])
+		if !isClockDigit(b1) {
+			continue
+		}
+		b2, m2 := utf8.DecodeLastRuneInString(s[:j-m1])
+		if j-m1 == 0 || !isASCIIDigitRune(b2) {
+			return true
+		}
+		if isClockDigit(b2) {
+			if b3, _ := utf8.DecodeLastRuneInString(s[:j-m1-m2]); j-m1-m2 == 0 || !isASCIIDigitRune(b3) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isASCIIDigit(c byte) bool     { return '0' <= c && c <= '9' }
+func isASCIIDigitRune(r rune) bool { return '0' <= r && r <= '9' }
+func isClockDigit(r rune) bool     { return '0' <= r && r <= '9' || '٠' <= r && r <= '٩' }

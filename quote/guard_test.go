@@ -74,6 +74,8 @@ func checkGuards(t testing.TB, l string, whole map[*phraseRule]*regexp.Regexp) {
 		must("hasDigit/"+re.String(), hasDigit(l), re.MatchString(l))
 	}
 	must("mayBeClockTime", mayBeClockTime(l), clockTime.MatchString(l))
+	same("hasClockTime", hasClockTime(l), clockTime.MatchString(l))
+	same("hasMailAddress", hasMailAddress(l), mailAddress.MatchString(l))
 	must("mayBeNumericDateStart", mayBeNumericDateStart(l), numericDateStart.MatchString(l))
 	must("@/mailAddress", strings.IndexByte(l, '@') >= 0, mailAddress.MatchString(l))
 	must("<>/bracketAddress", strings.IndexByte(l, '<') >= 0, bracketAddress.MatchString(l))
@@ -167,6 +169,9 @@ func guardLines(t testing.TB) []string {
 		"Gesendet: x", "Von: x", "From: x Sent: y To: z Subject: w", "De : x À : y Objet : z Envoyé : w",
 		"发件人：x 发送时间：y 收件人：z 主题：w", "__________", "  ______________  ", "*-----Original Message-----*",
 		"= = = =", "_ _ _ _", "wrote:", "rewrote:", "wrote", "escribió:", "ESCRIBIÓ:", "Wrote.", "x wrote\u00a0:",
+		"12:34", "123:45", "1:234", "1:23", "a1.23b", "١٢:٣٤", "1١:23", "١1:23", "x12.345", "9:5", ":12", "1:", "12:3\xff",
+		"\xff1:23", "a@b.c", "a@b.", "@b.c", "a@.c", "x.@y-z.é", "é@é.é", "a@b.c.d", "a@@b.c", "a @b.c", "a@b .c", "a@b\xff.c",
+		"\xffa@b.c", "a@b-.-", "%@1.2", "<a@b.c>", "a@b..c", "a@b.\xff",
 		strings.Repeat("a", 61) + ":", strings.Repeat("é", 30) + "：", strings.Repeat("x", 59) + "：",
 	} {
 		add(l)

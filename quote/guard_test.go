@@ -95,6 +95,13 @@ func checkGuards(t testing.TB, l string, whole map[*phraseRule]*regexp.Regexp) {
 	}
 	same("indexColon", indexColon(l, 60), want)
 
+	slowKind := ""
+	if idx := strings.IndexAny(l, ":："); idx > 0 && idx <= 60 {
+		name := strings.Trim(l[:idx], " \t*\u00a0\u202f")
+		slowKind = rules.kinds[strings.ToLower(strings.Join(strings.Fields(name), " "))]
+	}
+	same("fieldKind", rules.fieldKind(l), slowKind)
+
 	lower := strings.ToLower(l)
 	vs, ve := rules.findVerb(lower)
 	ws, we := findVerbEach(rules, lower)
@@ -166,7 +173,7 @@ func guardLines(t testing.TB) []string {
 		"»", "x\xe3\x80\x82", "x。", "?)\"", "On", " On ", "--On Mon wrote:", "-- x --", "----", "---",
 		"\u200e2014-03-20 8:48 GMT+01:00 X <x@y.z>:", "\u200b\u200e 1", "\u00ad1", "٠١:٢٣", "٢٠١٤",
 		"KELVIN \u212A", "ſent from my iPhone", "\u212Aind regards", "(Sent from my iPhone)", "\u202b<Sent from my iPhone",
-		"Gesendet: x", "Von: x", "From: x Sent: y To: z Subject: w", "De : x À : y Objet : z Envoyé : w",
+		"Gesendet: x", "Von: x", " \tFROM \v :", "*Envoyé \t\f LE*:", "Envoyé  le :", "De\u00a0:", "de la: x", "\u00a0 von :", "\tvon\r:", "From: x Sent: y To: z Subject: w", "De : x À : y Objet : z Envoyé : w",
 		"发件人：x 发送时间：y 收件人：z 主题：w", "__________", "  ______________  ", "*-----Original Message-----*",
 		"= = = =", "_ _ _ _", "wrote:", "rewrote:", "wrote", "escribió:", "ESCRIBIÓ:", "Wrote.", "x wrote\u00a0:",
 		"12:34", "123:45", "1:234", "1:23", "a1.23b", "١٢:٣٤", "1١:23", "١1:23", "x12.345", "9:5", ":12", "1:", "12:3\xff",

@@ -293,8 +293,8 @@ func cutAtOriginal(lines []string) ([]string, bool) {
 		if isQuoted(lines[i]) {
 			continue
 		}
-		if originalAt(lines, i) || rules.headerBlockLen(lines, i) > 0 {
-			if rules.headerBlockLen(lines, i) > 0 && presented(lines, i) {
+		if hb := rules.headerBlockLen(lines, i); originalAt(lines, i) || hb > 0 {
+			if hb > 0 && presented(lines, i) {
 				continue
 			}
 			return lines[:ruleAbove(lines, i)], true

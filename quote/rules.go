@@ -234,6 +234,28 @@ func (r *ruleSet) fieldKind(l string) string {
 		return ""
 	}
 	name := strings.Trim(l[:idx], " \t*\u00a0\u202f")
+	if isASCII(name) {
+		// What strings.Fields, Join and ToLower make of it, in a
+		// buffer on the stack: name has at most 60 bytes.
+		var buf [64]byte
+		n := 0
+		for i := 0; i < len(name); i++ {
+			switch c := name[i]; c {
+			case ' ', '\t', '\n', '\v', '\f', '\r':
+				if n > 0 && buf[n-1] != ' ' {
+					buf[n] = ' '
+					n++
+				}
+			default:
+				buf[n] = lowerASCII(c)
+				n++
+			}
+		}
+		if n > 0 && buf[n-1] == ' ' {
+			n--
+		}
+		return r.kinds[string(buf[:n])]
+	}
 	name = strings.ToLower(strings.Join(strings.Fields(name), " "))
 	return r.kinds[name]
 }

@@ -85,7 +85,7 @@ func mayEndAttribution(l string) bool {
 
 // hasDigit guards the expressions that need an ASCII digit (\d is ASCII
 // in RE2) or an Arabic-Indic one (U+0660–U+0669, UTF-8 lead byte 0xD9):
-// clockTime, calendarDate, multiStart, phoneNumber.
+// calendarDate, multiStart, phoneNumber.
 func hasDigit(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; '0' <= c && c <= '9' || c == 0xD9 {
@@ -93,11 +93,6 @@ func hasDigit(s string) bool {
 		}
 	}
 	return false
-}
-
-// mayBeClockTime guards clockTime: a digit and a ':' or '.'.
-func mayBeClockTime(s string) bool {
-	return strings.ContainsAny(s, ":.") && hasDigit(s)
 }
 
 // mayBeNumericDateStart guards numericDateStart and the numeric forms of

@@ -1,22 +1,44 @@
 package search
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 )
 
 // sameTokens reports how the words tokenizer's tokens of in differ from
-// the unicode tokenizer's ("" when they are the same).
+// the unicode tokenizer's after the to_lower filter ("" when they are the
+// same), and how the words analyzer's differ from bleve's standard
+// analyzer's. Each is given its own copy of in: both lower it in place.
 func sameTokens(in []byte) string {
-	want := unicode.NewUnicodeTokenizer().Tokenize(in)
-	got := wordsTokenizer{}.Tokenize(in)
+	if d := diffTokens(lowercase.NewLowerCaseFilter().Filter(unicode.NewUnicodeTokenizer().Tokenize(bytes.Clone(in))),
+		wordsTokenizer{}.Tokenize(bytes.Clone(in))); d != "" {
+		return "tokenizer: " + d
+	}
+	std, words := analyzers()
+	return diffTokens(std.Analyze(bytes.Clone(in)), words.Analyze(bytes.Clone(in)))
+}
+
+// analyzers are bleve's standard analyzer and the index's.
+var analyzers = sync.OnceValues(func() (analysis.Analyzer, analysis.Analyzer) {
+	m, err := newMapping()
+	if err != nil {
+		panic(err)
+	}
+	return m.AnalyzerNamed(standard.Name), m.AnalyzerNamed(wordsAnalyzerName)
+})
+
+func diffTokens(want, got analysis.TokenStream) string {
 	for i := 0; i < max(len(want), len(got)); i++ {
 		var w, g analysis.Token
 		if i < len(want) {

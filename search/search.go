@@ -34,8 +34,18 @@ const (
 	// maxText caps the text indexed per ticket: enough for any real
 	// conversation, bounded for a flood.
 	maxText = 1 << 20
-	// batchSize is how many tickets go into one index batch.
-	batchSize = 500
+	// batchSize is how many tickets go into one index batch when the
+	// index is built, and feedBatch how many events one catch-up batch
+	// covers (at most as many tickets). A batch's analyzed documents and
+	// segment are in memory until it is persisted, about 10 KiB a
+	// ticket with garbage not yet collected (BenchmarkFeedNewTickets:
+	// the Go heap peaks at 120 MiB with batches of 5,000 new tickets,
+	// 52 MiB with 2,000, 26 MiB with 1,000); each batch also costs a
+	// segment file and its merges (the feed costs about 10 % more CPU per
+	// ticket in batches of 2,000 than of 5,000; a build in batches of
+	// 2,000 costs 23 % less than in batches of 500).
+	batchSize = 2000
+	feedBatch = 2000
 	// lookBack is how many event numbers before the cursor are read again
 	// on a store several nodes share, where a transaction that commits
 	// late can hold a number below one already read.
@@ -83,8 +93,8 @@ func Open(ctx context.Context, dir string, db store.DB, log *slog.Logger) (*Inde
 		if err := os.RemoveAll(path); err != nil {
 			return nil, fmt.Errorf("search: remove the old index: %w", err)
 		}
-		if idx, err = bleve.New(path, newMapping()); err != nil {
-			return nil, fmt.Errorf("search: create the index: %w", err)
+		if idx, err = create(path); err != nil {
+			return nil, err
 		}
 		fresh = true
 	}
@@ -95,8 +105,8 @@ func Open(ctx context.Context, dir string, db store.DB, log *slog.Logger) (*Inde
 			if err := os.RemoveAll(path); err != nil {
 				return nil, fmt.Errorf("search: remove the old index: %w", err)
 			}
-			if idx, err = bleve.New(path, newMapping()); err != nil {
-				return nil, fmt.Errorf("search: create the index: %w", err)
+			if idx, err = create(path); err != nil {
+				return nil, err
 			}
 			fresh = true
 		}
@@ -116,6 +126,19 @@ func Open(ctx context.Context, dir string, db store.DB, log *slog.Logger) (*Inde
 	x.rebuild = fresh || !ok || err != nil
 	x.ready = make(chan struct{})
 	return x, nil
+}
+
+// create makes a new empty index at path.
+func create(path string) (bleve.Index, error) {
+	m, err := newMapping()
+	if err != nil {
+		return nil, err
+	}
+	idx, err := bleve.New(path, m)
+	if err != nil {
+		return nil, fmt.Errorf("search: create the index: %w", err)
+	}
+	return idx, nil
 }
 
 // ErrBuilding answers a search while the index is first being built.
@@ -179,7 +202,7 @@ func nodeID(dir string, fresh bool) (string, error) {
 
 // layout names the index's mapping; an index of another layout is built
 // again from the store.
-const layout = "2"
+const layout = "3"
 
 var layoutKey = []byte("layout")
 
@@ -187,10 +210,15 @@ var layoutKey = []byte("layout")
 // its words (subject, texts and addresses in one text field, searched
 // without phrases). Nothing is stored, and neither term vectors, doc
 // values nor bleve's composite "_all" field are kept: a search needs none
-// of them, and each would cost the intake CPU while it indexes.
-func newMapping() mapping.IndexMapping {
+// of them, and each would cost the intake CPU while it indexes. Words are
+// analyzed as bleve's "standard" analyzer does, with a cheaper tokenizer
+// that gives the same tokens (tokenizer.go); layout 3 brought it in.
+func newMapping() (mapping.IndexMapping, error) {
 	m := bleve.NewIndexMapping()
-	m.DefaultAnalyzer = "standard"
+	if err := m.AddCustomAnalyzer(wordsAnalyzerName, wordsAnalyzer()); err != nil {
+		return nil, fmt.Errorf("search: the words analyzer: %w", err)
+	}
+	m.DefaultAnalyzer = wordsAnalyzerName
 	doc := bleve.NewDocumentMapping()
 	project := bleve.NewKeywordFieldMapping()
 	project.IncludeInAll = false
@@ -204,7 +232,7 @@ func newMapping() mapping.IndexMapping {
 	doc.AddFieldMappingsAt("words", words)
 	doc.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
 	m.DefaultMapping = doc
-	return m
+	return m, nil
 }
 
 // cursor is the last event the index covered, as the index itself
@@ -332,9 +360,9 @@ func (x *Index) CatchUp(ctx context.Context) error {
 		}
 		var refs []store.EventRef
 		if err := x.db.View(func(tx store.Tx) error {
-			refs, err = tx.EventsAfter(cur, 5000)
+			refs, err = tx.EventsAfter(cur, feedBatch)
 			if err == nil && len(refs) > 0 && x.shared {
-				refs, err = tx.EventsAfter(cur-min(cur, lookBack), 5000+lookBack)
+				refs, err = tx.EventsAfter(cur-min(cur, lookBack), feedBatch+lookBack)
 			}
 			return err
 		}); err != nil {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -13,7 +12,8 @@ import (
 // The audit stream answers "what happened to this mail?" for one
 // Message-ID. Its buckets are created on first write:
 //
-//	audit       canonical message id \0 be64(seq) → AuditEvent (JSON)
+//	audit       canonical message id \0 be64(seq) → AuditEvent (compact
+//	            since schema 8, JSON before: see auditcodec.go)
 //	audit_time  be64(unix nanos) be64(seq) → audit key (for pruning by age)
 var (
 	bAudit     = []byte("audit")
@@ -100,7 +100,7 @@ func (tx *boltTx) AddAudit(e *AuditEvent) error {
 		e.Time = time.Now()
 	}
 	e.Time = e.Time.UTC()
-	data, err := json.Marshal(e)
+	data, err := encodeAudit(e)
 	if err != nil {
 		return fmt.Errorf("store: encode audit: %w", err)
 	}
@@ -122,11 +122,11 @@ func (tx *boltTx) Audit(messageID string) ([]*AuditEvent, error) {
 	var out []*AuditEvent
 	c := b.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, v = c.Next() {
-		var e AuditEvent
-		if err := json.Unmarshal(v, &e); err != nil {
+		e, err := DecodeAudit(v, id, getU64(k[len(prefix):]))
+		if err != nil {
 			return nil, fmt.Errorf("store: decode audit %q: %w", k, err)
 		}
-		out = append(out, &e)
+		out = append(out, e)
 	}
 	return out, nil
 }

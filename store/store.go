@@ -34,7 +34,7 @@ import (
 // SchemaVersion is the layout version this code reads and writes. An
 // older store is backed up and migrated on Open (migrate.go); a newer one
 // is refused.
-const SchemaVersion = 7
+const SchemaVersion = 8
 
 // ErrClosed is returned by Update after Close.
 var ErrClosed = errors.New("store: closed")

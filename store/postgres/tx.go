@@ -666,11 +666,13 @@ func (tx *pgTx) Audit(messageID string) ([]*store.AuditEvent, error) {
 		if err := r.Scan(&seq, &b); err != nil {
 			return err
 		}
-		var e store.AuditEvent
-		if err := decode(fmt.Sprintf("audit/%d", seq), b, &e); err != nil {
-			return err
+		// PostgreSQL writes JSON; a store copied from bbolt brings
+		// compact bodies (store.DecodeAudit reads both).
+		e, err := store.DecodeAudit(b, id, uint64(seq))
+		if err != nil {
+			return fmt.Errorf("store/postgres: decode audit/%d: %w", seq, err)
 		}
-		out = append(out, &e)
+		out = append(out, e)
 		return nil
 	}, id)
 	return out, err

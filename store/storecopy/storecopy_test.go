@@ -334,6 +334,13 @@ func TestCopyRoundTrip(t *testing.T) {
 			if len(evs) != 12 {
 				t.Errorf("%s: the search feed has %d events, want 12", name, len(evs))
 			}
+			// bbolt writes audit bodies in their compact form,
+			// PostgreSQL JSON; each reads what the copy brought.
+			ev, err := tx.Audit("<m3@Customer.Example>")
+			if err != nil || len(ev) != 1 || ev[0].Type != store.AuditReceived || ev[0].MessageID != "m3@customer.example" ||
+				ev[0].Ticket != "BETA-2" || !ev[0].Time.Equal(now) || ev[0].Seq == 0 {
+				t.Errorf("%s: audit of m3 after the copy: %+v %v", name, ev, err)
+			}
 			if _, err := tx.Session("session-hash"); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("%s: session after the copy: %v, want ErrNotFound (agents sign in again)", name, err)
 			}

@@ -194,20 +194,24 @@ func migrateCanonicalMessageIDs(tx *boltTx, _ time.Time) error {
 		if len(k) < 10 {
 			return fmt.Errorf("audit %q: not Message-ID \\0 be64(seq)", k)
 		}
-		e, err := DecodeAudit(v, string(k[:len(k)-9]), getU64(k[len(k)-8:]))
+		evs, err := DecodeAudit(v, string(k[:len(k)-9]), getU64(k[len(k)-8:]))
 		if err != nil {
 			return fmt.Errorf("audit %q: %w", k, err)
 		}
-		id, rel := msgid.Canonical(e.MessageID), msgid.Canonical(e.Related)
-		if id == e.MessageID && rel == e.Related {
+		changed := false
+		for _, e := range evs {
+			id, rel := msgid.Canonical(e.MessageID), msgid.Canonical(e.Related)
+			changed = changed || id != e.MessageID || rel != e.Related
+			e.MessageID, e.Related = id, rel
+		}
+		if !changed {
 			return nil
 		}
-		e.MessageID, e.Related = id, rel
-		data, err := encodeAudit(e)
+		data, err := encodeAuditRecord(evs)
 		if err != nil {
 			return err
 		}
-		moves = append(moves, move{append([]byte(nil), k...), append(auditPrefix(id), putU64(e.Seq)...), data})
+		moves = append(moves, move{append([]byte(nil), k...), append(auditPrefix(evs[0].MessageID), putU64(evs[0].Seq)...), data})
 		return nil
 	})
 	if err != nil {
@@ -304,14 +308,11 @@ func migrateCompactAudit(tx *boltTx, _ time.Time) error {
 		if len(k) < 10 || k[len(k)-9] != 0 {
 			return fmt.Errorf("audit %q: not Message-ID \\0 be64(seq)", k)
 		}
-		e, err := DecodeAudit(v, string(k[:len(k)-9]), getU64(k[len(k)-8:]))
+		evs, err := DecodeAudit(v, string(k[:len(k)-9]), getU64(k[len(k)-8:]))
 		if err != nil {
 			return fmt.Errorf("audit %q: %w", k, err)
 		}
-		// The key is the truth: a JSON body repeating another id or
-		// sequence number would have been a damaged record.
-		e.MessageID, e.Seq = string(k[:len(k)-9]), getU64(k[len(k)-8:])
-		data, err := encodeAudit(e)
+		data, err := encodeAudit(evs[0])
 		if err != nil {
 			return fmt.Errorf("audit %q: %w", k, err)
 		}

@@ -269,23 +269,26 @@ func (a *auditWriter) prune() {
 // (EvSuppressed/EvRateLimited: recipient, template, reason); for a
 // delivery report, the failure of the mail it reports on. Everything comes
 // from the events' typed fields.
+//
+// The inbound mail's own events come first, then those of the mail it
+// queued: each stream keeps its order, and the store keeps the inbound
+// mail's events, written one after the other, in one record.
 func followEvents(f *followUp) []*store.AuditEvent {
 	if f.Bounce {
 		return bounceEvents(f)
 	}
-	var out []*store.AuditEvent
+	var own, sent []*store.AuditEvent
 	for _, e := range f.Caused {
 		switch e.Kind {
 		case store.EvQueued:
-			out = append(out,
-				&store.AuditEvent{MessageID: f.MessageID, Time: f.Time, Type: store.AuditQueued, Project: f.Project, Ticket: f.Ticket, Recipient: e.Recipient, Detail: e.Template, Related: e.MessageID},
-				&store.AuditEvent{MessageID: e.MessageID, Time: f.Time, Type: store.AuditQueued, Project: f.Project, Ticket: f.Ticket, Recipient: e.Recipient, Detail: e.Template, Related: f.MessageID})
+			own = append(own, &store.AuditEvent{MessageID: f.MessageID, Time: f.Time, Type: store.AuditQueued, Project: f.Project, Ticket: f.Ticket, Recipient: e.Recipient, Detail: e.Template, Related: e.MessageID})
+			sent = append(sent, &store.AuditEvent{MessageID: e.MessageID, Time: f.Time, Type: store.AuditQueued, Project: f.Project, Ticket: f.Ticket, Recipient: e.Recipient, Detail: e.Template, Related: f.MessageID})
 		case store.EvSuppressed, store.EvRateLimited:
-			out = append(out, &store.AuditEvent{MessageID: f.MessageID, Time: f.Time, Type: store.AuditHeld, Project: f.Project, Ticket: f.Ticket,
+			own = append(own, &store.AuditEvent{MessageID: f.MessageID, Time: f.Time, Type: store.AuditHeld, Project: f.Project, Ticket: f.Ticket,
 				Recipient: e.Recipient, Detail: e.Template + " not sent: " + e.Reason})
 		}
 	}
-	return out
+	return append(own, sent...)
 }
 
 // bounceEvents links a delivery report to the mail it reports on: the

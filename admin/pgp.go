@@ -247,7 +247,7 @@ func (s *Server) pgpVerify(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("OpenPGP key confirmed", "address", addr, "by", agent)
 	if change != nil && s.engine != nil {
 		for _, p := range s.cfg().Projects {
-			if err := s.engine.PGPKeyChanged(r.Context(), p.Key, change.Address, change.Old, change.New); err != nil {
+			if err := s.engine.PGPKeyChanged(r.Context(), nil, p.Key, change.Address, change.Old, change.New); err != nil {
 				s.storeError(w, err)
 				return
 			}

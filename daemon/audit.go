@@ -11,6 +11,7 @@ import (
 	"github.com/ticketgate/ticketgate/metrics"
 	"github.com/ticketgate/ticketgate/msgid"
 	"github.com/ticketgate/ticketgate/store"
+	"github.com/ticketgate/ticketgate/ticket"
 )
 
 // auditQueue bounds the events waiting for the writer; beyond it events
@@ -40,13 +41,16 @@ type auditJob struct {
 	follow *followUp
 }
 
-// followUp names an inbound mail stored as message Message of Ticket: the
-// ticket's events right after that message's tell what was queued (and to
-// whom, under which Message-ID) and what was held back.
+// followUp names an inbound mail stored on Ticket and what it caused
+// there (ticket.Result.Caused): the mail queued (to whom, under which
+// Message-ID) and held back, or for a delivery report the failure it
+// reports. The engine hands these events over from the transaction that
+// wrote them, so nothing is read back.
 type followUp struct {
 	MessageID, Project, Ticket string
-	Message                    uint64
 	Time                       time.Time
+	Bounce                     bool
+	Caused                     []*store.Event
 }
 
 func newAuditWriter(st store.DB, now func() time.Time, log *slog.Logger, dropped func()) *auditWriter {
@@ -111,7 +115,8 @@ func (a *auditWriter) inbound(o ingest.Outcome) {
 		add(ev(store.AuditRefused, func(e *store.AuditEvent) { e.Detail = "stored for the agents, refused to the sender: " + o.Err.Error() }))
 	}
 	if res.Message != 0 {
-		job.follow = &followUp{MessageID: msgid.Canonical(o.MessageID), Project: o.Project, Ticket: res.Ticket, Message: res.Message, Time: now}
+		job.follow = &followUp{MessageID: msgid.Canonical(o.MessageID), Project: o.Project, Ticket: res.Ticket, Time: now,
+			Bounce: res.ThreadedBy == ticket.ByBounce, Caused: res.Caused()}
 	}
 	a.submit(job)
 }
@@ -189,11 +194,7 @@ func (a *auditWriter) write(batch []*auditJob) {
 		for _, j := range batch {
 			evs := j.events
 			if j.follow != nil {
-				more, err := followEvents(tx, j.follow)
-				if err != nil {
-					return err
-				}
-				evs = append(evs[:len(evs):len(evs)], more...)
+				evs = append(evs[:len(evs):len(evs)], followEvents(j.follow)...)
 			}
 			for _, e := range evs {
 				cp := *e
@@ -262,63 +263,40 @@ func (a *auditWriter) prune() {
 	}
 }
 
-// followEvents reads, in the ticket's history, the events that follow the
-// inbound message's own, up to the next message: notifications queued
-// (store.EvQueued: recipient, template, outbound Message-ID) and held back
-// (EvSuppressed/EvRateLimited: recipient, template, reason). They were
-// written in the same transaction as the message, so they are exactly
-// what it caused. Everything comes from the events' typed fields.
-func followEvents(tx store.Tx, f *followUp) ([]*store.AuditEvent, error) {
-	evs, err := tx.Events(f.Ticket)
-	if err != nil {
-		return nil, err
+// followEvents turns what an inbound mail caused into its audit events
+// and those of the mail it concerns: notifications queued (store.EvQueued:
+// recipient, template, outbound Message-ID) and held back
+// (EvSuppressed/EvRateLimited: recipient, template, reason); for a
+// delivery report, the failure of the mail it reports on. Everything comes
+// from the events' typed fields.
+//
+// The inbound mail's own events come first, then those of the mail it
+// queued: each stream keeps its order, and the store keeps the inbound
+// mail's events, written one after the other, in one record.
+func followEvents(f *followUp) []*store.AuditEvent {
+	if f.Bounce {
+		return bounceEvents(f)
 	}
-	m, err := tx.Message(f.Message)
-	if err != nil {
-		return nil, err
-	}
-	if m.Kind == "bounce" {
-		return bounceEvents(evs, f), nil
-	}
-	start := -1
-	for i, e := range evs {
-		if e.Message == f.Message {
-			start = i
-			break
-		}
-	}
-	if start < 0 {
-		return nil, nil
-	}
-	var out []*store.AuditEvent
-	for _, e := range evs[start+1:] {
-		if e.Message != 0 && e.Message != f.Message {
-			break
-		}
-		if e.Legacy != "" {
-			continue // written before events were typed: nothing to link
-		}
+	var own, sent []*store.AuditEvent
+	for _, e := range f.Caused {
 		switch e.Kind {
 		case store.EvQueued:
-			out = append(out,
-				&store.AuditEvent{MessageID: f.MessageID, Time: f.Time, Type: store.AuditQueued, Project: f.Project, Ticket: f.Ticket, Recipient: e.Recipient, Detail: e.Template, Related: e.MessageID},
-				&store.AuditEvent{MessageID: e.MessageID, Time: f.Time, Type: store.AuditQueued, Project: f.Project, Ticket: f.Ticket, Recipient: e.Recipient, Detail: e.Template, Related: f.MessageID})
+			own = append(own, &store.AuditEvent{MessageID: f.MessageID, Time: f.Time, Type: store.AuditQueued, Project: f.Project, Ticket: f.Ticket, Recipient: e.Recipient, Detail: e.Template, Related: e.MessageID})
+			sent = append(sent, &store.AuditEvent{MessageID: e.MessageID, Time: f.Time, Type: store.AuditQueued, Project: f.Project, Ticket: f.Ticket, Recipient: e.Recipient, Detail: e.Template, Related: f.MessageID})
 		case store.EvSuppressed, store.EvRateLimited:
-			out = append(out, &store.AuditEvent{MessageID: f.MessageID, Time: f.Time, Type: store.AuditHeld, Project: f.Project, Ticket: f.Ticket,
+			own = append(own, &store.AuditEvent{MessageID: f.MessageID, Time: f.Time, Type: store.AuditHeld, Project: f.Project, Ticket: f.Ticket,
 				Recipient: e.Recipient, Detail: e.Template + " not sent: " + e.Reason})
 		}
 	}
-	return out, nil
+	return append(own, sent...)
 }
 
-// bounceEvents links a delivery report stored as message f.Message to the
-// mail it reports on: the delivery failure it caused names the report
-// (Message) and the failed mail (MessageID, Recipient). A delay notice
-// fails nothing and links nothing.
-func bounceEvents(evs []*store.Event, f *followUp) []*store.AuditEvent {
-	for i := len(evs) - 1; i >= 0; i-- {
-		e := evs[i]
-		if e.Kind != store.EvDeliveryFailed || e.Message != f.Message || e.MessageID == "" {
+// bounceEvents links a delivery report to the mail it reports on: the
+// delivery failure it caused names the failed mail (MessageID, Recipient).
+// A delay notice fails nothing and links nothing.
+func bounceEvents(f *followUp) []*store.AuditEvent {
+	for _, e := range f.Caused {
+		if e.Kind != store.EvDeliveryFailed || e.MessageID == "" {
 			continue
 		}
 		return []*store.AuditEvent{

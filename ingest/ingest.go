@@ -327,7 +327,7 @@ func (p *Pipeline) refused(ctx context.Context, rc *received, res *ticket.Result
 		return rc.refusal
 	}
 	if v.Human() && sender != "" && !res.Duplicate && res.Ticket != "" {
-		if err := p.engine.MessageRefused(ctx, res.Ticket, sender, rc.refusal.Message); err != nil {
+		if err := p.engine.MessageRefused(ctx, res, sender, rc.refusal.Message); err != nil {
 			p.log.Error("could not queue the refusal notice", "ticket", res.Ticket, "err", err)
 		} else if p.Queued != nil {
 			p.Queued()

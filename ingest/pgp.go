@@ -38,7 +38,7 @@ func notePGP(msg *message.Message, o *pgp.Opened) {
 func (p *Pipeline) afterPGP(ctx context.Context, rc *received, proj *config.Project, m *ticket.Mail, res *ticket.Result, sender string) {
 	log := p.log.With("msgid", m.MessageID, "ticket", res.Ticket, "project", proj.Key)
 	if rc.pgp != nil && rc.pgp.Failure != "" && sender != "" {
-		if err := p.engine.PGPUndecryptable(ctx, res.Ticket, res.Message, sender, rc.pgp.Failure); err != nil {
+		if err := p.engine.PGPUndecryptable(ctx, res, sender, rc.pgp.Failure); err != nil {
 			log.Error("could not tell the sender that their mail could not be decrypted", "err", err)
 		} else if p.Queued != nil {
 			p.Queued()
@@ -57,7 +57,7 @@ func (p *Pipeline) afterPGP(ctx context.Context, rc *received, proj *config.Proj
 		return
 	}
 	for _, c := range changes {
-		if err := p.engine.PGPKeyChanged(ctx, proj.Key, c.Address, c.Old, c.New); err != nil {
+		if err := p.engine.PGPKeyChanged(ctx, res, proj.Key, c.Address, c.Old, c.New); err != nil {
 			log.Error("could not note a changed OpenPGP key", "address", c.Address, "err", err)
 		} else if p.Queued != nil {
 			p.Queued()

@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -13,7 +12,8 @@ import (
 // The audit stream answers "what happened to this mail?" for one
 // Message-ID. Its buckets are created on first write:
 //
-//	audit       canonical message id \0 be64(seq) → AuditEvent (JSON)
+//	audit       canonical message id \0 be64(seq) → AuditEvent (compact
+//	            since schema 8, JSON before: see auditcodec.go)
 //	audit_time  be64(unix nanos) be64(seq) → audit key (for pruning by age)
 var (
 	bAudit     = []byte("audit")
@@ -100,7 +100,20 @@ func (tx *boltTx) AddAudit(e *AuditEvent) error {
 		e.Time = time.Now()
 	}
 	e.Time = e.Time.UTC()
-	data, err := json.Marshal(e)
+	// An event right after one of the same mail at the same time (an
+	// inbound mail's received, threading and queued events) joins its
+	// record: one key and one time index entry instead of several.
+	if g := tx.auditRun; g != nil && g.evs[0].MessageID == e.MessageID && g.evs[0].Time.Equal(e.Time) && g.next == seq {
+		cp := *e
+		g.evs = append(g.evs, &cp)
+		g.next++
+		data, err := encodeAuditRecord(g.evs)
+		if err != nil {
+			return fmt.Errorf("store: encode audit: %w", err)
+		}
+		return b.Put(g.key, data)
+	}
+	data, err := encodeAudit(e)
 	if err != nil {
 		return fmt.Errorf("store: encode audit: %w", err)
 	}
@@ -108,7 +121,17 @@ func (tx *boltTx) AddAudit(e *AuditEvent) error {
 	if err := b.Put(key, data); err != nil {
 		return err
 	}
+	cp := *e
+	tx.auditRun = &auditRun{key: key, evs: []*AuditEvent{&cp}, next: seq + 1}
 	return bt.Put(append(putU64(uint64(e.Time.UnixNano())), putU64(seq)...), key)
+}
+
+// auditRun is the audit record a transaction wrote last, which the next
+// event of the same mail and time joins (a group, see auditcodec.go).
+type auditRun struct {
+	key  []byte
+	evs  []*AuditEvent
+	next uint64 // the sequence number the next event must have to join
 }
 
 // Audit returns the stream of one Message-ID, oldest first.
@@ -122,18 +145,20 @@ func (tx *boltTx) Audit(messageID string) ([]*AuditEvent, error) {
 	var out []*AuditEvent
 	c := b.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, v = c.Next() {
-		var e AuditEvent
-		if err := json.Unmarshal(v, &e); err != nil {
+		evs, err := DecodeAudit(v, id, getU64(k[len(prefix):]))
+		if err != nil {
 			return nil, fmt.Errorf("store: decode audit %q: %w", k, err)
 		}
-		out = append(out, &e)
+		out = append(out, evs...)
 	}
 	return out, nil
 }
 
-// PruneAudit deletes audit events older than before, at most max of them
-// (0: no limit), and returns how many went.
+// PruneAudit deletes audit records older than before, at most max of
+// them (0: no limit), and returns how many went (a group of events is one
+// record).
 func (tx *boltTx) PruneAudit(before time.Time, max int) (int, error) {
+	tx.auditRun = nil
 	b, bt := tx.btx.Bucket(bAudit), tx.btx.Bucket(bAuditTime)
 	if b == nil || bt == nil {
 		return 0, nil

@@ -392,7 +392,15 @@ func (c *checker) run() error {
 			})
 		},
 		func() error {
-			return c.each(bAudit, func(k, v []byte) { c.decode(bAudit, k, v, &AuditEvent{}) })
+			return c.each(bAudit, func(k, v []byte) {
+				if len(k) < 10 || k[len(k)-9] != 0 {
+					c.report(bAudit, k, "is not Message-ID \\0 be64(seq)")
+					return
+				}
+				if _, err := DecodeAudit(v, string(k[:len(k)-9]), getU64(k[len(k)-8:])); err != nil {
+					c.report(bAudit, k, "does not decode: %v", err)
+				}
+			})
 		},
 		func() error {
 			return c.each(bAuditTime, func(k, v []byte) {

@@ -31,6 +31,7 @@ func (s *boltDB) migrations() []migration {
 		{From: 4, What: "index the tickets by resolution time (ticket_timers), so auto-close and the response-target timers find what is due without reading every ticket, and write their report facts by last change (ticket_facts) for `ticketgate report` (issue 21)", Up: migrateTimerIndex},
 		{From: 5, What: "index the bounce tokens by expiry (token_prune), so the expired ones are deleted without reading every token (issue 21)", Up: migrateTokenPrune},
 		{From: 6, What: "index the tickets' reporters and participants by address (customers), so open_to: known finds an earlier ticket of a sender with one seek instead of reading every ticket (issue 17)", Up: migratePeopleIndex},
+		{From: 7, What: "rewrite the audit stream's records in their compact form (no field names, no Message-ID and sequence number repeated from the key: about a quarter of the bytes), as new ones are written", Up: migrateCompactAudit},
 	}
 }
 
@@ -189,20 +190,28 @@ func migrateCanonicalMessageIDs(tx *boltTx, _ time.Time) error {
 	}
 	moves = moves[:0]
 	err = audit.ForEach(func(k, v []byte) error {
-		var e AuditEvent
-		if err := json.Unmarshal(v, &e); err != nil {
+		// Events the 1 → 2 backfill just wrote are in the compact form.
+		if len(k) < 10 {
+			return fmt.Errorf("audit %q: not Message-ID \\0 be64(seq)", k)
+		}
+		evs, err := DecodeAudit(v, string(k[:len(k)-9]), getU64(k[len(k)-8:]))
+		if err != nil {
 			return fmt.Errorf("audit %q: %w", k, err)
 		}
-		id, rel := msgid.Canonical(e.MessageID), msgid.Canonical(e.Related)
-		if id == e.MessageID && rel == e.Related {
+		changed := false
+		for _, e := range evs {
+			id, rel := msgid.Canonical(e.MessageID), msgid.Canonical(e.Related)
+			changed = changed || id != e.MessageID || rel != e.Related
+			e.MessageID, e.Related = id, rel
+		}
+		if !changed {
 			return nil
 		}
-		e.MessageID, e.Related = id, rel
-		data, err := json.Marshal(&e)
+		data, err := encodeAuditRecord(evs)
 		if err != nil {
 			return err
 		}
-		moves = append(moves, move{append([]byte(nil), k...), append(auditPrefix(id), putU64(e.Seq)...), data})
+		moves = append(moves, move{append([]byte(nil), k...), append(auditPrefix(evs[0].MessageID), putU64(evs[0].Seq)...), data})
 		return nil
 	})
 	if err != nil {
@@ -278,6 +287,45 @@ func (s *boltDB) migrateOutboxRaw(tx *boltTx, _ time.Time) error {
 	}
 	if n > 0 {
 		s.log.Warn("store schema migration: repaired outbox due index", "entries", n)
+	}
+	return nil
+}
+
+// migrateCompactAudit (7 → 8) rewrites every audit record still in JSON
+// into the compact form (auditcodec.go). A record that does not decode
+// fails the migration: nothing is dropped on the strength of it.
+func migrateCompactAudit(tx *boltTx, _ time.Time) error {
+	audit := tx.btx.Bucket(bAudit)
+	if audit == nil {
+		return nil
+	}
+	type rewrite struct{ key, val []byte }
+	var todo []rewrite
+	err := audit.ForEach(func(k, v []byte) error {
+		if len(v) == 0 || v[0] != '{' {
+			return nil
+		}
+		if len(k) < 10 || k[len(k)-9] != 0 {
+			return fmt.Errorf("audit %q: not Message-ID \\0 be64(seq)", k)
+		}
+		evs, err := DecodeAudit(v, string(k[:len(k)-9]), getU64(k[len(k)-8:]))
+		if err != nil {
+			return fmt.Errorf("audit %q: %w", k, err)
+		}
+		data, err := encodeAudit(evs[0])
+		if err != nil {
+			return fmt.Errorf("audit %q: %w", k, err)
+		}
+		todo = append(todo, rewrite{append([]byte(nil), k...), data})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range todo {
+		if err := audit.Put(r.key, r.val); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -47,6 +47,8 @@ type boltTx struct {
 	btx *bolt.Tx
 	// after holds the AfterCommit functions of this attempt.
 	after []func()
+	// auditRun is the audit record written last (AddAudit).
+	auditRun *auditRun
 }
 
 // AfterCommit registers fn to run once the transaction is durable.

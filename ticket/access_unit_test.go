@@ -180,13 +180,17 @@ func TestPGPEventsOnTickets(t *testing.T) {
 	a := e.request(t, "pgp1@customer.example")
 	b := e.request(t, "pgp2@customer.example")
 	before := len(e.outbox(t))
-	if err := e.PGPUndecryptable(ctx, a.Ticket, a.Message, customer, "no secret key"); err != nil {
+	if err := e.PGPUndecryptable(ctx, a, customer, "no secret key"); err != nil {
 		t.Fatal(err)
+	}
+	// What the mail caused now names the notice queued to its sender.
+	if c := a.Caused(); len(c) == 0 || c[len(c)-1].Kind != store.EvQueued || c[len(c)-1].Template != "customer/pgp_undecryptable" {
+		t.Errorf("caused after the undecryptable notice: %+v", c)
 	}
 	if ev := only(e.events(t, a.Ticket), store.EvPGPUndecryptable); len(ev) != 1 || ev[0].Reason != "no secret key" {
 		t.Errorf("undecryptable: %+v", ev)
 	}
-	if err := e.PGPKeyChanged(ctx, "ACME", "Carl@Customer.example", "AAAA", "BBBB"); err != nil {
+	if err := e.PGPKeyChanged(ctx, nil, "ACME", "Carl@Customer.example", "AAAA", "BBBB"); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []string{a.Ticket, b.Ticket} {
@@ -197,10 +201,10 @@ func TestPGPEventsOnTickets(t *testing.T) {
 	if got := len(e.outbox(t)) - before; got != 2 {
 		t.Errorf("%d mails for one undecryptable mail and one key change, want 2", got)
 	}
-	if err := e.PGPKeyChanged(ctx, "NOPE", customer, "A", "B"); err != nil {
+	if err := e.PGPKeyChanged(ctx, nil, "NOPE", customer, "A", "B"); err != nil {
 		t.Errorf("an unknown project: %v", err)
 	}
-	if err := e.PGPUndecryptable(ctx, "ACME-999", 1, customer, "x"); !errors.Is(err, store.ErrNotFound) {
+	if err := e.PGPUndecryptable(ctx, &ticket.Result{Ticket: "ACME-999", Message: 1}, customer, "x"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("an unknown ticket: %v", err)
 	}
 }

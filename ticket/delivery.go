@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -88,13 +89,14 @@ func (e *Engine) SuppressionCleared(tx store.Tx, sup *store.Suppression, agent s
 // MessageRefused tells the sender of mail we stored but refused (too
 // large, too many attachments …) why, where no SMTP reply could (IMAP
 // ingestion). Automatic senders are never told, and the notice counts
-// against the automatic-mail rate limits like any auto-reply.
-func (e *Engine) MessageRefused(ctx context.Context, ticketKey, sender, reason string) error {
+// against the automatic-mail rate limits like any auto-reply. res is the
+// stored mail's Result (its ticket); the events written are added to it.
+func (e *Engine) MessageRefused(ctx context.Context, res *Result, sender, reason string) error {
 	if sender == "" || e.notify == nil {
 		return nil
 	}
-	return e.store.Update(ctx, func(tx store.Tx) error {
-		t, err := tx.Ticket(ticketKey)
+	return e.updateFor(ctx, res, func(tx store.Tx) error {
+		t, err := tx.Ticket(res.Ticket)
 		if err != nil {
 			return err
 		}
@@ -140,77 +142,84 @@ func (e *Engine) RecordBounce(ctx context.Context, project string, b *Bounce) (r
 	if p == nil {
 		return nil, false, fmt.Errorf("ticket: unknown project %q", project)
 	}
-	m := b.Mail
 	err = e.store.Update(ctx, func(tx store.Tx) error {
 		res, handled = &Result{}, false
-		if b.Secret == "" {
-			return nil
-		}
-		tok, err := tx.Token(b.Secret)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if tok.Kind != store.TokenBounce || tok.Project != p.Key || !tok.Valid(e.now()) {
-			return nil
-		}
-		ref, dup, err := tx.Duplicate(p.Key, m.MessageID, m.Raw)
-		if err != nil {
-			return err
-		}
-		if dup {
-			res.Duplicate, res.Ticket, res.Message, handled = true, ref.Ticket, ref.Message, true
-			return nil
-		}
-		t, err := tx.Ticket(tok.Ticket)
-		if err != nil {
-			return err
-		}
-		now := e.now().UTC()
-		summary := b.Summary(tok.Recipient)
-		msg := &store.Message{
-			Ticket: t.Key, Project: p.Key, Direction: "in", Kind: "bounce", Internal: true,
-			Source: m.Source, MailFrom: m.MailFrom, From: m.From, FromName: m.FromName, To: m.To,
-			Subject: m.Subject, MessageID: m.MessageID, InReplyTo: m.InReplyTo, References: m.References,
-			Date: m.Date, Received: now, Text: summary + "\n\n" + m.Text, Attach: m.Attach,
-			Raw: m.Raw, RawSize: m.RawSize, ThreadedBy: "bounce", Auto: "delivery status notification", Problems: m.Problems,
-		}
-		if err := tx.AddMessage(msg); err != nil {
-			return err
-		}
-		if err := tx.IndexMessageID(p.Key, m.MessageID, m.Raw, store.MessageRef{Ticket: t.Key, Message: msg.ID}); err != nil {
-			return err
-		}
-		t.Messages++
-		t.Updated = now
-		if err := e.putTicket(tx, p, t, now); err != nil {
-			return err
-		}
-		res.Ticket, res.Message, res.ThreadedBy, handled = t.Key, msg.ID, "bounce", true
-		event := tok.Event
-		if event == "" {
-			event = "mail"
-		}
-		item := &store.OutboxItem{Ticket: t.Key, Project: p.Key, Recipient: tok.Recipient, MessageID: tok.MessageID, Event: event}
-		if !b.Failed {
-			// Only delayed: the next hop keeps trying.
-			return record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: store.EvDeliveryDelayed, Message: msg.ID,
-				MessageID: item.MessageID, Recipient: tok.Recipient, Reason: summary})
-		}
-		reason := "bounced: " + summary
-		if b.Permanent && p.IsStaff(tok.Recipient) {
-			// A forged or mistaken report must not cut the agents off.
-			reason = fmt.Sprintf("bounced: %s; %s is staff and stays unsuppressed", summary, tok.Recipient)
-		} else if b.Permanent {
-			if err := tx.Suppress(&store.Suppression{Address: tok.Recipient, Until: now.Add(time.Duration(b.SuppressDays) * 24 * time.Hour),
-				Reason: summary, Ticket: t.Key, Created: now}); err != nil {
-				return err
-			}
-			reason = fmt.Sprintf("bounced: %s; %s suppressed for %d days", summary, tok.Recipient, b.SuppressDays)
-		}
-		return e.deliveryFailed(tx, item, reason, msg.ID)
+		return tapped(tx, res, func(tx store.Tx) error {
+			return e.recordBounce(tx, p, b, res, &handled)
+		})
 	})
 	return res, handled, err
+}
+
+// recordBounce is RecordBounce's transaction.
+func (e *Engine) recordBounce(tx store.Tx, p *config.Project, b *Bounce, res *Result, handled *bool) error {
+	m := b.Mail
+	if b.Secret == "" {
+		return nil
+	}
+	tok, err := tx.Token(b.Secret)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if tok.Kind != store.TokenBounce || tok.Project != p.Key || !tok.Valid(e.now()) {
+		return nil
+	}
+	ref, dup, err := tx.Duplicate(p.Key, m.MessageID, m.Raw)
+	if err != nil {
+		return err
+	}
+	if dup {
+		res.Duplicate, res.Ticket, res.Message, *handled = true, ref.Ticket, ref.Message, true
+		return nil
+	}
+	t, err := tx.Ticket(tok.Ticket)
+	if err != nil {
+		return err
+	}
+	now := e.now().UTC()
+	summary := b.Summary(tok.Recipient)
+	msg := &store.Message{
+		Ticket: t.Key, Project: p.Key, Direction: "in", Kind: "bounce", Internal: true,
+		Source: m.Source, MailFrom: m.MailFrom, From: m.From, FromName: m.FromName, To: m.To,
+		Subject: m.Subject, MessageID: m.MessageID, InReplyTo: m.InReplyTo, References: m.References,
+		Date: m.Date, Received: now, Text: summary + "\n\n" + m.Text, Attach: m.Attach,
+		Raw: m.Raw, RawSize: m.RawSize, ThreadedBy: ByBounce, Auto: "delivery status notification", Problems: m.Problems,
+	}
+	if err := tx.AddMessage(msg); err != nil {
+		return err
+	}
+	if err := tx.IndexMessageID(p.Key, m.MessageID, m.Raw, store.MessageRef{Ticket: t.Key, Message: msg.ID}); err != nil {
+		return err
+	}
+	t.Messages++
+	t.Updated = now
+	if err := e.putTicket(tx, p, t, now); err != nil {
+		return err
+	}
+	res.Ticket, res.Message, res.ThreadedBy, *handled = t.Key, msg.ID, ByBounce, true
+	event := tok.Event
+	if event == "" {
+		event = "mail"
+	}
+	item := &store.OutboxItem{Ticket: t.Key, Project: p.Key, Recipient: tok.Recipient, MessageID: tok.MessageID, Event: event}
+	if !b.Failed {
+		// Only delayed: the next hop keeps trying.
+		return record(tx, &store.Event{Ticket: t.Key, Time: now, Kind: store.EvDeliveryDelayed, Message: msg.ID,
+			MessageID: item.MessageID, Recipient: tok.Recipient, Reason: summary})
+	}
+	reason := "bounced: " + summary
+	if b.Permanent && p.IsStaff(tok.Recipient) {
+		// A forged or mistaken report must not cut the agents off.
+		reason = fmt.Sprintf("bounced: %s; %s is staff and stays unsuppressed", summary, tok.Recipient)
+	} else if b.Permanent {
+		if err := tx.Suppress(&store.Suppression{Address: tok.Recipient, Until: now.Add(time.Duration(b.SuppressDays) * 24 * time.Hour),
+			Reason: summary, Ticket: t.Key, Created: now}); err != nil {
+			return err
+		}
+		reason = fmt.Sprintf("bounced: %s; %s suppressed for %d days", summary, tok.Recipient, b.SuppressDays)
+	}
+	return e.deliveryFailed(tx, item, reason, msg.ID)
 }

@@ -389,11 +389,15 @@ func TestHeldAndQuietMail(t *testing.T) {
 func TestRefusedNoticeAndDeliveryFailure(t *testing.T) {
 	e := newTestEngine(t)
 	ctx := context.Background()
-	key := e.request(t, "r1@customer.example").Ticket
-	if err := e.MessageRefused(ctx, key, dana, "Too many attachments"); err != nil {
+	res := e.request(t, "r1@customer.example")
+	key := res.Ticket
+	if err := e.MessageRefused(ctx, res, dana, "Too many attachments"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.MessageRefused(ctx, key, "", "x"); err != nil {
+	if c := res.Caused(); len(c) == 0 || c[len(c)-1].Template != "customer/message_refused" || c[len(c)-1].Recipient != dana {
+		t.Errorf("caused after the refusal notice: %+v", c)
+	}
+	if err := e.MessageRefused(ctx, res, "", "x"); err != nil {
 		t.Fatal(err)
 	}
 	var items []*store.OutboxItem

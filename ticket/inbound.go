@@ -60,17 +60,19 @@ func (e *Engine) Ingest(ctx context.Context, m *Mail) (*Result, error) {
 		err := e.store.Update(ctx, func(tx store.Tx) error {
 			// Update may run this more than once: start from scratch each time.
 			res = &Result{}
-			q := pr
-			if q == nil {
-				// Prepared under the writer: nothing to validate.
-				var err error
-				if q, err = e.prepare(tx, p, m, refs); err != nil {
+			return tapped(tx, res, func(tx store.Tx) error {
+				q := pr
+				if q == nil {
+					// Prepared under the writer: nothing to validate.
+					var err error
+					if q, err = e.prepare(tx, p, m, refs); err != nil {
+						return err
+					}
+				} else if err := q.reads.validate(tx); err != nil {
 					return err
 				}
-			} else if err := q.reads.validate(tx); err != nil {
-				return err
-			}
-			return e.commit(tx, cfg, p, m, q, res)
+				return e.commit(tx, cfg, p, m, q, res)
+			})
 		})
 		if errors.Is(err, errStale) {
 			e.log.Debug("prepared again: the store changed meanwhile", "msgid", m.MessageID, "project", p.Key, "attempt", attempt)

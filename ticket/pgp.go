@@ -9,9 +9,11 @@ import (
 
 // PGPUndecryptable records on ticketKey that its message msg came in
 // OpenPGP-encrypted and could not be decrypted (reason, for the agents),
-// and tells sender so (issue 19).
-func (e *Engine) PGPUndecryptable(ctx context.Context, ticketKey string, msg uint64, sender, reason string) error {
-	return e.store.Update(ctx, func(tx store.Tx) error {
+// and tells sender so (issue 19). res is the stored mail's Result (its
+// ticket and message); the events written are added to it.
+func (e *Engine) PGPUndecryptable(ctx context.Context, res *Result, sender, reason string) error {
+	ticketKey, msg := res.Ticket, res.Message
+	return e.updateFor(ctx, res, func(tx store.Tx) error {
 		t, err := tx.Ticket(ticketKey)
 		if err != nil {
 			return err
@@ -32,10 +34,12 @@ func (e *Engine) PGPUndecryptable(ctx context.Context, ticketKey string, msg uin
 // PGPKeyChanged notes on every ticket of project that address reported or
 // follows that their verified OpenPGP key changed from old to new
 // (fingerprints), and tells them once, on the newest of those tickets
-// (the sender encrypts that notice to the old key as well).
-func (e *Engine) PGPKeyChanged(ctx context.Context, project, address, old, new string) error {
+// (the sender encrypts that notice to the old key as well). When a mail
+// showed the new key, res is its Result and the events written are added
+// to it (nil otherwise).
+func (e *Engine) PGPKeyChanged(ctx context.Context, res *Result, project, address, old, new string) error {
 	address = strings.ToLower(address)
-	return e.store.Update(ctx, func(tx store.Tx) error {
+	return e.updateFor(ctx, res, func(tx store.Tx) error {
 		p := e.cfg().Project(project)
 		if p == nil {
 			return nil

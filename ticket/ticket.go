@@ -109,6 +109,11 @@ type Result struct {
 	// Proven: the author was proven (a trusted MTA, their own reply
 	// token, their verified key's signature).
 	Proven bool
+	// Events are the history events the change wrote, in order, as
+	// stored, and those of the follow-ups of the same mail that were
+	// handed this Result (MessageRefused, PGPUndecryptable,
+	// PGPKeyChanged): Caused reads what the mail caused from them.
+	Events []store.Event
 }
 
 // Event is a domain event: something happened to a ticket that someone may

@@ -683,11 +683,14 @@ func (tx *pgTx) Audit(messageID string) ([]*store.AuditEvent, error) {
 		if err := r.Scan(&seq, &b); err != nil {
 			return err
 		}
-		var e store.AuditEvent
-		if err := decode(fmt.Sprintf("audit/%d", seq), b, &e); err != nil {
-			return err
+		// PostgreSQL writes JSON, one event a row; a store copied from
+		// bbolt brings compact bodies and groups (store.DecodeAudit
+		// reads every form).
+		evs, err := store.DecodeAudit(b, id, uint64(seq))
+		if err != nil {
+			return fmt.Errorf("store/postgres: decode audit/%d: %w", seq, err)
 		}
-		out = append(out, &e)
+		out = append(out, evs...)
 		return nil
 	}, id)
 	return out, err

@@ -69,7 +69,14 @@ func fill(t *testing.T, s store.DB) {
 				MessageID: fmt.Sprintf("out%d@support.example", i), Created: now, NextAttempt: now.Add(time.Duration(i) * time.Minute)}); err != nil {
 				return err
 			}
-			return tx.AddAudit(&store.AuditEvent{MessageID: m.MessageID, Time: now, Type: store.AuditReceived, Project: project, Ticket: key})
+			if err := tx.AddAudit(&store.AuditEvent{MessageID: m.MessageID, Time: now, Type: store.AuditReceived, Project: project, Ticket: key}); err != nil {
+				return err
+			}
+			if i != 5 {
+				return nil
+			}
+			// On bbolt one record (a group) holds both.
+			return tx.AddAudit(&store.AuditEvent{MessageID: m.MessageID, Time: now, Type: store.AuditNewTicket, Project: project, Ticket: key, Rule: "new"})
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -333,6 +340,18 @@ func TestCopyRoundTrip(t *testing.T) {
 			}
 			if len(evs) != 12 {
 				t.Errorf("%s: the search feed has %d events, want 12", name, len(evs))
+			}
+			// bbolt writes audit bodies in their compact form,
+			// PostgreSQL JSON; each reads what the copy brought.
+			ev, err := tx.Audit("<m3@Customer.Example>")
+			if err != nil || len(ev) != 1 || ev[0].Type != store.AuditReceived || ev[0].MessageID != "m3@customer.example" ||
+				ev[0].Ticket != "BETA-2" || !ev[0].Time.Equal(now) || ev[0].Seq == 0 {
+				t.Errorf("%s: audit of m3 after the copy: %+v %v", name, ev, err)
+			}
+			ev, err = tx.Audit("m5@customer.example")
+			if err != nil || len(ev) != 2 || ev[0].Type != store.AuditReceived || ev[1].Type != store.AuditNewTicket || ev[1].Rule != "new" ||
+				ev[1].Ticket != "BETA-3" || ev[1].Seq <= ev[0].Seq {
+				t.Errorf("%s: audit of m5 (a group on bbolt) after the copy: %+v %v", name, ev, err)
 			}
 			if _, err := tx.Session("session-hash"); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("%s: session after the copy: %v, want ErrNotFound (agents sign in again)", name, err)

@@ -93,6 +93,7 @@ func Run(t *testing.T, b Backend) {
 		{"Ratings", s.ratings},
 		{"PGPKeys", s.pgpKeys},
 		{"Digests", s.digests}, // issue 21
+		{"AuditStream", s.auditStream},
 	} {
 		t.Run(c.name, c.fn)
 	}

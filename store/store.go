@@ -244,10 +244,32 @@ func openBolt(dir string, opts Options) (*boltDB, error) {
 		close(s.loopDone)
 		close(s.syncDone)
 	} else {
+		s.warnFreelist()
 		go s.blobSyncer()
 		go s.commitLoop()
 	}
 	return s, nil
+}
+
+// Free pages over both bounds make the start-up warn: bbolt writes (and
+// sorts) the whole list of free pages at every commit, so a file that is
+// mostly free space — after a migration rewrote much of it, or after
+// retention deleted much — costs CPU on every write until compacted
+// (BENCHMARKS.md: 1.5x the CPU per new request on 1M tickets).
+const (
+	freelistWarnPages    = 16384 // 64 MiB of 4 KiB pages
+	freelistWarnFraction = 0.25
+)
+
+// warnFreelist logs when much of the file is free pages.
+func (s *boltDB) warnFreelist() {
+	free := s.db.Stats().FreePageN
+	var pages int64
+	s.db.View(func(btx *bolt.Tx) error { pages = btx.Size() / int64(s.db.Info().PageSize); return nil })
+	if free >= freelistWarnPages && pages > 0 && float64(free) >= freelistWarnFraction*float64(pages) {
+		s.log.Warn("store: much of ticketgate.db is free pages, which every commit pays for: stop the daemon and run `ticketgate compact`",
+			"free_pages", free, "pages", pages)
+	}
 }
 
 // Dir returns the folder the store lives in.

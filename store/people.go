@@ -60,12 +60,17 @@ func customerKey(address, project, ticket string) []byte {
 	return append(k, ticket...)
 }
 
+// peopleEntry is t's 't' key in the customers index, the addresses it
+// lists and its value (the addresses joined by NUL).
+func peopleEntry(t *Ticket) (key []byte, people []string, value []byte) {
+	people = TicketPeople(t)
+	return append([]byte{'t'}, t.Key...), people, []byte(strings.Join(people, "\x00"))
+}
+
 // indexPeople makes t's entries in the customers index what t says.
 func (tx *boltTx) indexPeople(t *Ticket) error {
 	b := tx.btx.Bucket(bCustomers)
-	tk := append([]byte{'t'}, t.Key...)
-	now := TicketPeople(t)
-	joined := []byte(strings.Join(now, "\x00"))
+	tk, now, joined := peopleEntry(t)
 	old := b.Get(tk)
 	if old != nil && bytes.Equal(old, joined) {
 		return nil
@@ -143,14 +148,14 @@ func migratePeopleIndex(tx *boltTx, _ time.Time) error {
 		if err := json.Unmarshal(v, &t); err != nil {
 			return fmt.Errorf("store: decode ticket %x: %w", k, err)
 		}
-		now := TicketPeople(&t)
+		tk, now, joined := peopleEntry(&t)
 		if len(now) == 0 {
 			return nil
 		}
 		for _, a := range now {
 			people = append(people, customerKey(a, t.Project, t.Key))
 		}
-		lists = append(lists, entry{append([]byte{'t'}, t.Key...), []byte(strings.Join(now, "\x00"))})
+		lists = append(lists, entry{tk, joined})
 		return nil
 	})
 	if err != nil {
@@ -180,7 +185,7 @@ func (c *checker) checkPeople() error {
 		if json.Unmarshal(v, &t) != nil {
 			return nil // reported with the tickets
 		}
-		people := TicketPeople(&t)
+		tk, people, joined := peopleEntry(&t)
 		for _, a := range people {
 			key := customerKey(a, t.Project, t.Key)
 			want[string(key)] = true
@@ -189,9 +194,8 @@ func (c *checker) checkPeople() error {
 			}
 		}
 		if len(people) > 0 {
-			tk := append([]byte{'t'}, t.Key...)
 			want[string(tk)] = true
-			if got := c.btx.Bucket(bCustomers).Get(tk); !bytes.Equal(got, []byte(strings.Join(people, "\x00"))) {
+			if got := c.btx.Bucket(bCustomers).Get(tk); !bytes.Equal(got, joined) {
 				c.report(bCustomers, tk, "lists %q, the ticket has %q", got, people)
 			}
 		}

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -297,11 +300,16 @@ func TestSendBig(t *testing.T) {
 }
 
 // The test binary doubles as a daemon for TestColdStart: with
-// BENCH_FAKE_DAEMON=addr it greets on addr after a pause, like a daemon
-// opening its store, until killed.
+// BENCH_FAKE_DAEMON=addr it greets on addr once the test lets it go (it
+// reads the FIFO BENCH_FAKE_GATE to its end first, like a daemon opening
+// its store), until killed.
 func TestMain(m *testing.M) {
 	if addr := os.Getenv("BENCH_FAKE_DAEMON"); addr != "" {
-		time.Sleep(50 * time.Millisecond) // the pause TestColdStart measures, not a wait
+		gate, err := os.Open(os.Getenv("BENCH_FAKE_GATE"))
+		if err != nil {
+			os.Exit(4)
+		}
+		io.Copy(io.Discard, gate)
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			os.Exit(3)
@@ -318,21 +326,48 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// TestColdStart: coldstart counts until the daemon's 220, not until the
+// first connection or the first greeting. A stand-in answers coldstart's
+// first look with 421; only when coldstart looks again (so it went on) is
+// the fake daemon let go, so the 220 it reports is the fake daemon's.
 func TestColdStart(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	probe, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	t.Cleanup(func() { probe.Close() })
+	addr := probe.Addr().String()
+	gate := filepath.Join(t.TempDir(), "gate")
+	if err := syscall.Mkfifo(gate, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("BENCH_FAKE_DAEMON", addr)
+	t.Setenv("BENCH_FAKE_GATE", gate)
+	var released atomic.Bool
+	go func() {
+		for range 2 { // coldstart's first look, and the look after the 421
+			c, err := probe.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("421 not yet\r\n"))
+			c.Close()
+		}
+		probe.Close()
+		released.Store(true)
+		w, err := os.OpenFile(gate, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		w.Close() // the fake daemon read the gate to its end: it listens now
+	}()
 	d, err := ColdStart(addr, []string{os.Args[0]}, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("fake daemon ready after %v", d)
-	if d < 50*time.Millisecond {
-		t.Errorf("ready after %v, before the fake daemon listened", d)
+	if !released.Load() || d <= 0 {
+		t.Errorf("ready after %v, before the fake daemon was let go (released %v)", d, released.Load())
 	}
 }
 

@@ -75,6 +75,10 @@ type queue struct {
 	retry   mailout.Retry
 	// flow, when set before start, is the sender's pacing gate.
 	flow *flow.Gate
+	// wrap, when set before start, wraps the transport to the relay;
+	// setup adjusts the sender before it runs.
+	wrap  func(mailout.Transport) mailout.Transport
+	setup func(*mailout.Sender)
 
 	s        *mailout.Sender
 	cancel   context.CancelFunc
@@ -116,13 +120,17 @@ func (q *queue) open() {
 
 // start runs a new sender over the open store.
 func (q *queue) start() {
-	q.tr.Transport = mailout.NewPool(q.workers, func() mailout.Transport {
+	var tr mailout.Transport = mailout.NewPool(q.workers, func() mailout.Transport {
 		// A healthy relay answers; under -race on a busy machine an answer
 		// can take longer than 10 s, and a sender that times out after the
 		// relay accepted must send again (at least once), which is not
 		// what these tests measure.
 		return mailout.NewSMTP(mailout.SMTPOptions{Host: q.sink.Host(), Port: q.sink.Port(), TLS: "none", Timeout: 2 * time.Minute}, nil)
 	})
+	if q.wrap != nil {
+		tr = q.wrap(tr)
+	}
+	q.tr.Transport = tr
 	s := mailout.NewSender(q.st, q.tr, q.retry, q.workers, slog.New(slog.DiscardHandler))
 	s.Render = textRenderer{}
 	s.Flow = q.flow
@@ -142,6 +150,9 @@ func (q *queue) start() {
 	}
 	s.OnRepair = func(n int) { q.mu.Lock(); q.repaired += n; q.mu.Unlock() }
 	s.OnHealth = q.health.Notify
+	if q.setup != nil {
+		q.setup(s)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	q.s, q.cancel, q.done = s, cancel, make(chan struct{})
 	go func() { s.Run(ctx); close(q.done) }()
@@ -601,5 +612,76 @@ func TestStartupRepair(t *testing.T) {
 	}
 	if got := q.atSink(); len(got) != 3 || got[ids[0]] != 1 {
 		t.Errorf("sent %v", got)
+	}
+}
+
+// gated holds the sends of the Message-IDs in heavy until released and
+// counts how many of them are in the transport at once.
+type gated struct {
+	mailout.Transport
+	heavy   map[string]bool
+	entered chan string
+	release chan struct{}
+
+	mu       sync.Mutex
+	in, most int
+}
+
+func (g *gated) Send(ctx context.Context, env mailout.Envelope, msg io.Reader) error {
+	if g.heavy[env.MessageID] {
+		g.mu.Lock()
+		g.in++
+		g.most = max(g.most, g.in)
+		g.mu.Unlock()
+		g.entered <- env.MessageID
+		<-g.release
+		g.mu.Lock()
+		g.in--
+		g.mu.Unlock()
+	}
+	return g.Transport.Send(ctx, env, msg)
+}
+
+// TestHeavySendsTakeTurns: mail with a large attachment is sent one at a
+// time (HeavyAtOnce 1) while small mail queued after it goes out past it.
+func TestHeavySendsTakeTurns(t *testing.T) {
+	q := newQueue(t, mailouttest.Options{HeaderOnly: true}, 4, fastRetry())
+	blob, size, err := q.st.PutBlob(bytes.NewReader(bytes.Repeat([]byte("0123456789abcdef"), mailout.HeavyBytes/16)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	heavy := q.enqueue(2, "big@customer.example", []store.Attachment{{Filename: "log.txt", ContentType: "text/plain", Size: size, Blob: blob}})
+	g := &gated{heavy: map[string]bool{heavy[0]: true, heavy[1]: true}, entered: make(chan string, 2), release: make(chan struct{})}
+	q.wrap = func(tr mailout.Transport) mailout.Transport { g.Transport = tr; return g }
+	q.setup = func(s *mailout.Sender) { s.HeavyAtOnce = 1 }
+	// Runs before the queue's own cleanup stops the sender: a failing
+	// test must not leave a send held.
+	t.Cleanup(func() { close(g.release) })
+	q.start()
+	first := <-g.entered
+	small := q.enqueue(3, "small@customer.example", nil)
+	if _, err := q.sink.WaitFor(3, time.Minute); err != nil {
+		t.Fatalf("small mail queued after a held heavy one: %v", err)
+	}
+	select {
+	case id := <-g.entered:
+		t.Fatalf("a second heavy mail (%s) was sent while %s was", id, first)
+	default:
+	}
+	g.release <- struct{}{}
+	<-g.entered
+	g.release <- struct{}{}
+	if _, err := q.sink.WaitFor(5, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	q.drain(time.Minute)
+	got := q.atSink()
+	for _, id := range append(heavy, small...) {
+		if got[id] != 1 {
+			t.Errorf("%s reached the sink %d times", id, got[id])
+		}
+	}
+	if g.most != 1 {
+		t.Errorf("%d heavy mails were sent at once, want 1", g.most)
 	}
 }

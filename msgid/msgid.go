@@ -21,6 +21,36 @@ import (
 // case-insensitively, as many helpdesks do, is left to the caller: it can
 // lower-case both sides, the canonical form does not prevent it.
 func Canonical(s string) string {
+	if c, ok := canonicalASCII(s); ok {
+		return c
+	}
+	return canonicalGeneral(s)
+}
+
+// canonicalASCII is Canonical without allocating for the ids met on every
+// mail: printable ASCII without white space or comments, whose domain is
+// already lower case. Then the general form only trims the brackets, so
+// the answer is a substring of s. ok is false for anything else.
+func canonicalASCII(s string) (string, bool) {
+	seenAt, upper := false, false // upper: an upper-case letter after the last "@" so far
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c <= ' ' || c >= 0x7f || c == '(':
+			return "", false
+		case c == '@':
+			seenAt, upper = true, false
+		case 'A' <= c && c <= 'Z' && seenAt:
+			upper = true
+		}
+	}
+	if upper {
+		return "", false
+	}
+	return strings.TrimRight(strings.TrimLeft(s, "<"), ">"), true
+}
+
+// canonicalGeneral is Canonical for any input.
+func canonicalGeneral(s string) string {
 	s = StripComments(s)
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsSpace(r) || r == 0 {

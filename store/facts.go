@@ -85,7 +85,7 @@ func factsKey(changed time.Time, ticket string) []byte {
 func (tx *boltTx) indexFacts(t *Ticket) error {
 	b := tx.btx.Bucket(bTicketFacts)
 	rev := append([]byte{'k'}, t.Key...)
-	if old := b.Get(rev); old != nil {
+	if old := tx.lookup(b, rev); old != nil {
 		if len(old) != 8 {
 			return fmt.Errorf("store: ticket_facts %s: malformed entry", t.Key)
 		}

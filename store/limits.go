@@ -53,10 +53,14 @@ func (tx *boltTx) ClearSuppression(addr string) error {
 	return tx.btx.Bucket(bSuppress).Delete([]byte(addr))
 }
 
-// rateKey is key \0 be64(window index).
-func rateKey(key string, window time.Duration, now time.Time) ([]byte, int64) {
+// rateKey is key \0 be64(window index), in one allocation with room
+// for extra more bytes after it (RateAdd's counter value).
+func rateKey(key string, window time.Duration, now time.Time, extra int) ([]byte, int64) {
 	idx := now.UnixNano() / int64(window)
-	return append(append([]byte(key), 0), putU64(uint64(idx))...), idx
+	k := make([]byte, len(key)+9, len(key)+9+extra)
+	copy(k, key)
+	binary.BigEndian.PutUint64(k[len(key)+1:], uint64(idx))
+	return k, idx
 }
 
 // RateCount estimates how many events counted under key fell within the
@@ -66,13 +70,16 @@ func rateKey(key string, window time.Duration, now time.Time) ([]byte, int64) {
 // does not decode is an error, not zero.
 func (tx *boltTx) RateCount(key string, window time.Duration, now time.Time) (float64, error) {
 	b := tx.btx.Bucket(bRate)
-	cur, idx := rateKey(key, window, now)
-	prev := append(append([]byte(key), 0), putU64(uint64(idx-1))...)
-	c, err := counter(bRate, cur, b.Get(cur))
+	cur, idx := rateKey(key, window, now, 0)
+	c, err := counter(bRate, cur, tx.lookup(b, cur))
 	if err != nil {
 		return 0, err
 	}
-	p, err := counter(bRate, prev, b.Get(prev))
+	// The previous window's key differs in the index only: cur is not
+	// kept (a read), so it is reused.
+	prev := cur
+	binary.BigEndian.PutUint64(prev[len(key)+1:], uint64(idx-1))
+	p, err := counter(bRate, prev, tx.lookup(b, prev))
 	if err != nil {
 		return 0, err
 	}
@@ -84,16 +91,19 @@ func (tx *boltTx) RateCount(key string, window time.Duration, now time.Time) (fl
 // previous one are deleted as it goes, so the bucket stays small.
 func (tx *boltTx) RateAdd(key string, window time.Duration, now time.Time) error {
 	b := tx.btx.Bucket(bRate)
-	cur, idx := rateKey(key, window, now)
-	n, err := counter(bRate, cur, b.Get(cur))
+	// The key and its new value share one allocation; bbolt keeps both
+	// until the commit.
+	cur, idx := rateKey(key, window, now, 8)
+	n, err := counter(bRate, cur, tx.lookup(b, cur))
 	if err != nil {
 		return err
 	}
-	if err := b.Put(cur, putU64(n+1)); err != nil {
+	val := binary.BigEndian.AppendUint64(cur[len(cur):], n+1)
+	if err := b.Put(cur, val); err != nil {
 		return err
 	}
-	prefix := append([]byte(key), 0)
-	c := b.Cursor()
+	prefix := cur[:len(key)+1]
+	c := tx.cursor(b)
 	var stale [][]byte
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		if len(k) == len(prefix)+8 && int64(binary.BigEndian.Uint64(k[len(prefix):])) < idx-1 {

@@ -71,7 +71,7 @@ func peopleEntry(t *Ticket) (key []byte, people []string, value []byte) {
 func (tx *boltTx) indexPeople(t *Ticket) error {
 	b := tx.btx.Bucket(bCustomers)
 	tk, now, joined := peopleEntry(t)
-	old := b.Get(tk)
+	old := tx.lookup(b, tk)
 	if old != nil && bytes.Equal(old, joined) {
 		return nil
 	}

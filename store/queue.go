@@ -148,7 +148,7 @@ func (q boltQueue[T, P]) enqueue(it P) error {
 func (q boltQueue[T, P]) item(id uint64) (P, error) {
 	var v []byte
 	if b := q.tx.btx.Bucket(q.rows); b != nil {
-		v = b.Get(putU64(id))
+		v = q.tx.lookup(b, putU64(id))
 	}
 	if v == nil {
 		return nil, fmt.Errorf("store: %s %d: %w", q.what, id, ErrNotFound)

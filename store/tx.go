@@ -49,6 +49,8 @@ type boltTx struct {
 	after []func()
 	// auditRun is the audit record written last (AddAudit).
 	auditRun *auditRun
+	// cursors serve the point reads of this transaction (lookup.go).
+	cursors []*bolt.Cursor
 }
 
 // AfterCommit registers fn to run once the transaction is durable.
@@ -130,7 +132,7 @@ func (tx *boltTx) put(bucket, key []byte, v any) error {
 }
 
 func (tx *boltTx) get(bucket, key []byte, v any) (bool, error) {
-	data := tx.btx.Bucket(bucket).Get(key)
+	data := tx.lookup(tx.btx.Bucket(bucket), key)
 	if data == nil {
 		return false, nil
 	}
@@ -163,13 +165,13 @@ func (tx *boltTx) NextTicketNumber(project string) (uint64, error) {
 
 // LastTicketNumber returns the highest number allocated in project.
 func (tx *boltTx) LastTicketNumber(project string) (uint64, error) {
-	return counter(bTicketSeq, []byte(project), tx.btx.Bucket(bTicketSeq).Get([]byte(project)))
+	return counter(bTicketSeq, []byte(project), tx.lookup(tx.btx.Bucket(bTicketSeq), []byte(project)))
 }
 
 // PutTicket writes t.
 func (tx *boltTx) PutTicket(t *Ticket) error {
 	key := ticketDBKey(t.Project, t.Number)
-	old := tx.btx.Bucket(bTickets).Get(key)
+	old := tx.lookup(tx.btx.Bucket(bTickets), key)
 	if old != nil && !bytes.Contains(old, []byte(`"wake"`)) && !bytes.Contains(old, []byte(`"resolved"`)) {
 		old = nil // the stored row has no index entries
 	}
@@ -247,7 +249,7 @@ func (tx *boltTx) PutMessage(m *Message) error {
 // Message reads one message.
 func (tx *boltTx) Message(id uint64) (*Message, error) {
 	key := putU64(id)
-	data := tx.btx.Bucket(bMessages).Get(key)
+	data := tx.lookup(tx.btx.Bucket(bMessages), key)
 	if data == nil {
 		return nil, fmt.Errorf("store: message %d: %w", id, ErrNotFound)
 	}
@@ -311,7 +313,7 @@ func (tx *boltTx) IndexMessageID(project, id, hash string, ref MessageRef) error
 // same Message-ID and content hash.
 func (tx *boltTx) Duplicate(project, id, hash string) (MessageRef, bool, error) {
 	k := msgIDKey(project, id, hash)
-	v := tx.btx.Bucket(bMsgIDs).Get(k)
+	v := tx.lookup(tx.btx.Bucket(bMsgIDs), k)
 	if v == nil {
 		return MessageRef{}, false, nil
 	}
@@ -367,7 +369,7 @@ func (tx *boltTx) Events(ticket string) ([]*Event, error) {
 
 // PutToken stores a token.
 func (tx *boltTx) PutToken(t *Token) error {
-	if err := tx.indexToken(tx.btx.Bucket(bTokens).Get([]byte(t.Token)), t); err != nil {
+	if err := tx.indexToken(tx.lookup(tx.btx.Bucket(bTokens), []byte(t.Token)), t); err != nil {
 		return err
 	}
 	return tx.put(bTokens, []byte(t.Token), t)

@@ -527,13 +527,26 @@ func (w *rowWriter) uint(n uint64) { w.b = strconv.AppendUint(w.b, n, 10) }
 func (w *rowWriter) int(n int64) { w.b = strconv.AppendInt(w.b, n, 10) }
 
 // time writes t as its MarshalJSON does; false when that fails (a year
-// outside 0–9999): encoding/json then gives the error.
+// outside 0–9999, a zone offset of a day or more): encoding/json then
+// gives the error. It appends in place: MarshalJSON allocates its answer.
 func (w *rowWriter) time(t time.Time) bool {
-	j, err := t.MarshalJSON()
-	if err != nil {
-		return false
+	b := append(w.b, '"')
+	n0 := len(b)
+	// AppendFormat with RFC3339Nano is MarshalJSON's own formatting; the
+	// checks are those of time.appendStrictRFC3339.
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	s := b[n0:]
+	if len(s) < len("2006-01-02T15:04:05Z") || s[4] != '-' {
+		return false // year not exactly 4 digits wide
 	}
-	w.b = append(w.b, j...)
+	if s[len(s)-1] != 'Z' {
+		c := s[len(s)-len("Z07:00")]
+		hh := s[len(s)-len("07:00"):]
+		if ('0' <= c && c <= '9') || 10*(hh[0]-'0')+(hh[1]-'0') >= 24 {
+			return false // zone hour outside 0–23
+		}
+	}
+	w.b = append(b, '"')
 	return true
 }
 

@@ -124,7 +124,7 @@ func ticketDBKey(project string, n uint64) []byte {
 }
 
 func (tx *boltTx) put(bucket, key []byte, v any) error {
-	data, err := json.Marshal(v)
+	data, err := marshalRow(v)
 	if err != nil {
 		return fmt.Errorf("store: encode %s: %w", bucket, err)
 	}

@@ -2,9 +2,12 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/ticketgate/ticketgate/msgid"
 )
@@ -83,13 +86,13 @@ func (tx *boltTx) AddAudit(e *AuditEvent) error {
 	if e.MessageID == "" {
 		return nil // nothing to find it by
 	}
-	b, err := tx.btx.CreateBucketIfNotExists(bAudit)
+	b, err := tx.auditBucket(bAudit)
 	if err != nil {
-		return fmt.Errorf("store: audit: %w", err)
+		return err
 	}
-	bt, err := tx.btx.CreateBucketIfNotExists(bAuditTime)
+	bt, err := tx.auditBucket(bAuditTime)
 	if err != nil {
-		return fmt.Errorf("store: audit: %w", err)
+		return err
 	}
 	seq, err := b.NextSequence()
 	if err != nil {
@@ -117,13 +120,39 @@ func (tx *boltTx) AddAudit(e *AuditEvent) error {
 	if err != nil {
 		return fmt.Errorf("store: encode audit: %w", err)
 	}
-	key := append(auditPrefix(e.MessageID), putU64(seq)...)
+	// The record's key (Message-ID \0 be64(seq)) and its time index key
+	// (be64(time) be64(seq)) in one allocation: bbolt keeps both until
+	// the commit.
+	keys := make([]byte, len(e.MessageID)+9+16)
+	key := keys[:len(e.MessageID)+9]
+	copy(key, e.MessageID)
+	binary.BigEndian.PutUint64(key[len(e.MessageID)+1:], seq)
+	tkey := keys[len(key):]
+	binary.BigEndian.PutUint64(tkey, uint64(e.Time.UnixNano()))
+	binary.BigEndian.PutUint64(tkey[8:], seq)
 	if err := b.Put(key, data); err != nil {
 		return err
 	}
-	cp := *e
-	tx.auditRun = &auditRun{key: key, evs: []*AuditEvent{&cp}, next: seq + 1}
-	return bt.Put(append(putU64(uint64(e.Time.UnixNano())), putU64(seq)...), key)
+	run := &auditRun{key: key, next: seq + 1}
+	run.first = *e
+	run.evs = run.one[:]
+	run.one[0] = &run.first
+	tx.auditRun = run
+	return bt.Put(tkey, key)
+}
+
+// auditBucket returns the audit bucket name, creating it if need be
+// (CreateBucketIfNotExists copies the name on every call, even when the
+// bucket exists, as it does after the first audit event).
+func (tx *boltTx) auditBucket(name []byte) (*bolt.Bucket, error) {
+	if b := tx.btx.Bucket(name); b != nil {
+		return b, nil
+	}
+	b, err := tx.btx.CreateBucketIfNotExists(name)
+	if err != nil {
+		return nil, fmt.Errorf("store: audit: %w", err)
+	}
+	return b, nil
 }
 
 // auditRun is the audit record a transaction wrote last, which the next
@@ -132,6 +161,10 @@ type auditRun struct {
 	key  []byte
 	evs  []*AuditEvent
 	next uint64 // the sequence number the next event must have to join
+	// first and one hold the first event and evs' first backing array,
+	// allocated with the run.
+	first AuditEvent
+	one   [1]*AuditEvent
 }
 
 // Audit returns the stream of one Message-ID, oldest first.

@@ -31,6 +31,9 @@ type Set struct {
 	mu   sync.Mutex
 	text map[string]*texttemplate.Template
 	html map[string]*htmltemplate.Template
+	// bufs lends Render its output buffers: every mail sent renders two
+	// bodies, which grew a new buffer from nothing each time.
+	bufs sync.Pool
 }
 
 // New returns a set that prefers files in overrideDir ("" = none).
@@ -80,14 +83,36 @@ func (s *Set) Render(lang, name string, data any) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	var tb, hb bytes.Buffer
-	if err := tt.Execute(&tb, data); err != nil {
+	b := s.buffer()
+	defer s.release(b)
+	if err := tt.Execute(b, data); err != nil {
 		return "", "", fmt.Errorf("templates: %s text: %w", name, err)
 	}
-	if err := ht.Execute(&hb, data); err != nil {
+	text := b.String()
+	b.Reset()
+	if err := ht.Execute(b, data); err != nil {
 		return "", "", fmt.Errorf("templates: %s html: %w", name, err)
 	}
-	return tb.String(), hb.String(), nil
+	return text, b.String(), nil
+}
+
+// maxPooled is the largest buffer kept for reuse: a digest of a busy day
+// must not pin its megabytes.
+const maxPooled = 64 << 10
+
+func (s *Set) buffer() *bytes.Buffer {
+	if b, ok := s.bufs.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func (s *Set) release(b *bytes.Buffer) {
+	if b.Cap() > maxPooled {
+		return
+	}
+	b.Reset()
+	s.bufs.Put(b)
 }
 
 // Has reports whether the set can render name in lang (or in

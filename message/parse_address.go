@@ -26,6 +26,9 @@ func parseAddressList(s string, note func(string)) ([]Address, bool) {
 	if s == "" {
 		return nil, true
 	}
+	if name, addr, ok := simpleAddress(s); ok {
+		return []Address{makeAddress(name, addr, note)}, true
+	}
 	ap := mail.AddressParser{WordDecoder: newWordDecoder(note)}
 	if list, err := ap.ParseList(s); err == nil {
 		out := make([]Address, 0, len(list))

@@ -1,6 +1,9 @@
 package store
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // The records a new request writes several times over (its tokens, its
 // events) are encoded by hand, as writeOutboxItem does the outbox's:
@@ -18,6 +21,14 @@ func marshalRow(v any) ([]byte, error) {
 		}
 	case *Event:
 		if b, ok := writeEvent(r); ok {
+			return b, nil
+		}
+	case *Ticket:
+		if b, ok := writeTicket(r); ok {
+			return b, nil
+		}
+	case *Message:
+		if b, ok := writeMessage(r); ok {
 			return b, nil
 		}
 	}
@@ -122,6 +133,164 @@ func writeEvent(e *Event) ([]byte, bool) {
 	w.optStr(`"legacy":`, e.Legacy)
 	w.close()
 	return w.b, true
+}
+
+// writeTicket writes the ticket's own fields by hand and its nested
+// records (participants, clocks) with encoding/json.
+func writeTicket(t *Ticket) ([]byte, bool) {
+	w := rowWriter{b: make([]byte, 0, 320+len(t.Subject)+len(t.Reporter)+len(t.ReporterName)+96*len(t.Participants))}
+	w.open()
+	w.field(`"key":`)
+	w.str(t.Key)
+	w.field(`"project":`)
+	w.str(t.Project)
+	w.field(`"number":`)
+	w.uint(t.Number)
+	w.field(`"subject":`)
+	w.str(t.Subject)
+	w.field(`"status":`)
+	w.str(t.Status)
+	w.optStr(`"priority":`, t.Priority)
+	w.field(`"reporter":`)
+	w.str(t.Reporter)
+	w.optStr(`"reporter_name":`, t.ReporterName)
+	if len(t.Participants) > 0 {
+		w.field(`"participants":`)
+		if !w.value(t.Participants) {
+			return nil, false
+		}
+	}
+	w.optStr(`"assignee":`, t.Assignee)
+	w.optStr(`"language":`, t.Language)
+	w.optStrings(`"muted":`, t.Muted)
+	w.field(`"created":`)
+	if !w.time(t.Created) {
+		return nil, false
+	}
+	w.field(`"updated":`)
+	if !w.time(t.Updated) {
+		return nil, false
+	}
+	if !w.optTime(`"closed":`, t.Closed) {
+		return nil, false
+	}
+	w.field(`"messages":`)
+	w.int(int64(t.Messages))
+	w.optStr(`"merged_into":`, t.MergedInto)
+	w.optStr(`"organization":`, t.Organization)
+	if !w.optTime(`"resolved":`, t.Resolved) || !w.optTime(`"reminded":`, t.Reminded) {
+		return nil, false
+	}
+	w.optStr(`"follows":`, t.Follows)
+	if t.Private {
+		w.field(`"private":true`)
+	}
+	if t.FirstResponse != nil {
+		w.field(`"first_response":`)
+		if !w.value(t.FirstResponse) {
+			return nil, false
+		}
+	}
+	if t.Resolution != nil {
+		w.field(`"resolution":`)
+		if !w.value(t.Resolution) {
+			return nil, false
+		}
+	}
+	if !w.optTime(`"snoozed":`, t.Snoozed) || !w.optTime(`"wake":`, t.Wake) {
+		return nil, false
+	}
+	w.optInt(`"reopens":`, int64(t.Reopens))
+	if !w.optTime(`"last_reopened":`, t.LastReopened) {
+		return nil, false
+	}
+	w.optStr(`"visibility":`, t.Visibility)
+	w.optStr(`"type":`, t.Type)
+	if t.Encrypted {
+		w.field(`"encrypted":true`)
+	}
+	w.close()
+	return w.b, true
+}
+
+// writeMessage writes the message's own fields by hand and its
+// attachments with encoding/json.
+func writeMessage(m *Message) ([]byte, bool) {
+	w := rowWriter{b: make([]byte, 0, 384+len(m.Subject)+len(m.MessageID)+len(m.Text)*11/10+len(m.HTML)*11/10)}
+	w.open()
+	w.field(`"id":`)
+	w.uint(m.ID)
+	w.field(`"ticket":`)
+	w.str(m.Ticket)
+	w.field(`"project":`)
+	w.str(m.Project)
+	w.field(`"direction":`)
+	w.str(m.Direction)
+	w.field(`"kind":`)
+	w.str(m.Kind)
+	if m.Internal {
+		w.field(`"internal":true`)
+	}
+	w.optStr(`"held":`, m.Held)
+	if m.Discarded {
+		w.field(`"discarded":true`)
+	}
+	w.optStr(`"source":`, m.Source)
+	w.optStr(`"mail_from":`, m.MailFrom)
+	w.field(`"from":`)
+	w.str(m.From)
+	w.optStr(`"from_name":`, m.FromName)
+	w.optStrings(`"to":`, m.To)
+	w.optStrings(`"cc":`, m.Cc)
+	w.field(`"subject":`)
+	w.str(m.Subject)
+	w.optStr(`"message_id":`, m.MessageID)
+	w.optStrings(`"in_reply_to":`, m.InReplyTo)
+	w.optStrings(`"references":`, m.References)
+	if !w.optTime(`"date":`, m.Date) {
+		return nil, false
+	}
+	w.field(`"received":`)
+	if !w.time(m.Received) {
+		return nil, false
+	}
+	w.field(`"text":`)
+	w.str(m.Text)
+	w.optStr(`"html":`, m.HTML)
+	if len(m.Attach) > 0 {
+		w.field(`"attachments":`)
+		if !w.value(m.Attach) {
+			return nil, false
+		}
+	}
+	if m.TextCut {
+		w.field(`"text_cut":true`)
+	}
+	w.optStr(`"raw":`, m.Raw)
+	w.optInt(`"raw_size":`, m.RawSize)
+	w.optStr(`"threaded_by":`, m.ThreadedBy)
+	w.optStr(`"auto":`, m.Auto)
+	w.optStrings(`"problems":`, m.Problems)
+	if m.Unverified {
+		w.field(`"unverified":true`)
+	}
+	if m.Encrypted {
+		w.field(`"encrypted":true`)
+	}
+	w.optStr(`"signature":`, string(m.Signature))
+	w.optStr(`"from_fallback":`, m.FromFallback)
+	w.optStr(`"forwarded_by":`, m.ForwardedBy)
+	w.close()
+	return w.b, true
+}
+
+// optTime writes an omitzero time field; false when t cannot be written.
+func (w *rowWriter) optTime(key string, t time.Time) bool {
+	if t.IsZero() {
+		return true
+	}
+	w.field(key)
+	return w.time(t)
 }
 
 // optStr writes an omitempty string field.

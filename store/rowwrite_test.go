@@ -53,13 +53,26 @@ func fillRow(rng *rand.Rand, v reflect.Value) {
 			f.SetBool(rng.IntN(2) == 0)
 		case f.Kind() == reflect.Uint64 || f.Kind() == reflect.Uint8:
 			f.SetUint(rng.Uint64() >> rng.IntN(64))
-		case f.Kind() == reflect.Int || f.Kind() == reflect.Int64:
+		case f.Kind() == reflect.Int || f.Kind() == reflect.Int64: // time.Duration too
 			f.SetInt(rng.Int64() >> rng.IntN(64) * int64(1-2*rng.IntN(2)))
 		case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
 			n := rng.IntN(4)
 			s := reflect.MakeSlice(f.Type(), n, n)
 			for j := range n {
 				s.Index(j).SetString(rowStrings[rng.IntN(len(rowStrings))])
+			}
+			f.Set(s)
+		case f.Kind() == reflect.Struct:
+			fillRow(rng, f)
+		case f.Kind() == reflect.Pointer && f.Type().Elem().Kind() == reflect.Struct:
+			p := reflect.New(f.Type().Elem())
+			fillRow(rng, p.Elem())
+			f.Set(p)
+		case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.Struct:
+			n := rng.IntN(3)
+			s := reflect.MakeSlice(f.Type(), n, n)
+			for j := range n {
+				fillRow(rng, s.Index(j))
 			}
 			f.Set(s)
 		default:
@@ -72,17 +85,9 @@ func fillRow(rng *rand.Rand, v reflect.Value) {
 // bytes for every field, and fail where it fails.
 func TestMarshalRowIsJSON(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 4))
-	for i := range 20000 {
-		var v any
-		if i%2 == 0 {
-			tok := new(Token)
-			fillRow(rng, reflect.ValueOf(tok).Elem())
-			v = tok
-		} else {
-			e := new(Event)
-			fillRow(rng, reflect.ValueOf(e).Elem())
-			v = e
-		}
+	for i := range 40000 {
+		v := [...]any{new(Token), new(Event), new(Ticket), new(Message)}[i%4]
+		fillRow(rng, reflect.ValueOf(v).Elem())
 		want, werr := json.Marshal(v)
 		got, gerr := marshalRow(v)
 		if (werr == nil) != (gerr == nil) || !bytes.Equal(got, want) {

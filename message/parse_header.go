@@ -53,20 +53,26 @@ func (h *headerBlock) get(name string) string {
 // is interpreted, because deciding whether a line without a colon is a
 // broken continuation or the start of a body needs the lines after it.
 func readHeader(br *bufio.Reader) (*headerBlock, error) {
+	// Lines are read straight into raw and kept as slices of it: a
+	// slice of an array raw has grown out of still holds its bytes. The
+	// sizes fit a usual header without growing.
 	var (
-		lines    [][]byte // non-empty lines, without line endings
-		starts   []int    // offset of each of lines in raw
-		raw      []byte   // every byte consumed, so nothing is lost if it turns out to be body
-		overflow = -1     // offset in raw where an over-long header was cut
+		lines    = make([][]byte, 0, 16) // non-empty lines, without line endings
+		starts   = make([]int, 0, 16)    // offset of each of lines in raw
+		raw      = make([]byte, 0, 1024) // every byte consumed, so nothing is lost if it turns out to be body
+		overflow = -1                    // offset in raw where an over-long header was cut
 	)
 	for {
-		line, full, err := readLineMax(br, maxHeaderBytes-len(raw))
+		off := len(raw)
+		var full bool
+		var err error
+		raw, full, err = appendLineMax(raw, br, maxHeaderBytes-off)
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, err
 		}
+		line := raw[off:]
 		if !full {
-			overflow = len(raw)
-			raw = append(raw, line...)
+			overflow = off
 			break
 		}
 		if len(line) == 0 {
@@ -75,9 +81,8 @@ func readHeader(br *bufio.Reader) (*headerBlock, error) {
 		content := trimEOL(line)
 		if len(content) > 0 {
 			lines = append(lines, content)
-			starts = append(starts, len(raw))
+			starts = append(starts, off)
 		}
-		raw = append(raw, line...)
 		if len(content) == 0 || err != nil {
 			break
 		}
@@ -130,7 +135,7 @@ func readHeader(br *bufio.Reader) (*headerBlock, error) {
 	}
 
 	var cur *fieldBuilder
-	var fields []fieldBuilder
+	fields := make([]fieldBuilder, 0, end)
 	junk := 0
 	for i := 0; i < end; i++ {
 		l := lines[i]
@@ -172,15 +177,22 @@ func readHeader(br *bufio.Reader) (*headerBlock, error) {
 // the last line may lack a line ending; an empty line with io.EOF means
 // there was nothing left.
 func readLineMax(br *bufio.Reader, max int) (line []byte, full bool, err error) {
+	return appendLineMax(nil, br, max)
+}
+
+// appendLineMax is readLineMax appending the line to dst: it returns dst
+// with the line, and full says whether the line (not dst) fits in max.
+func appendLineMax(dst []byte, br *bufio.Reader, max int) (_ []byte, full bool, err error) {
+	start := len(dst)
 	for {
 		var chunk []byte
 		chunk, err = br.ReadSlice('\n')
-		line = append(line, chunk...)
+		dst = append(dst, chunk...)
 		if !errors.Is(err, bufio.ErrBufferFull) {
-			return line, len(line) <= max, err
+			return dst, len(dst)-start <= max, err
 		}
-		if len(line) > max {
-			return line, false, nil
+		if len(dst)-start > max {
+			return dst, false, nil
 		}
 	}
 }

@@ -25,12 +25,20 @@ func (tx *boltTx) Suppress(s *Suppression) error {
 // Suppressed returns the suppression of addr in force at now, or nil. A
 // record that does not decode is an error, not "not suppressed".
 func (tx *boltTx) Suppressed(addr string, now time.Time) (*Suppression, error) {
-	var s Suppression
-	found, err := tx.get(bSuppress, []byte(addr), &s)
-	if err != nil || !found || !now.Before(s.Until) {
-		return nil, err
+	// Nearly every address has none: look before making one to decode
+	// into (tx.get's record and key would escape either way).
+	data := tx.lookup(tx.btx.Bucket(bSuppress), []byte(addr))
+	if data == nil {
+		return nil, nil
 	}
-	return &s, nil
+	s := new(Suppression)
+	if err := json.Unmarshal(data, s); err != nil {
+		return nil, fmt.Errorf("store: decode %s/%x: %w", bSuppress, addr, err)
+	}
+	if !now.Before(s.Until) {
+		return nil, nil
+	}
+	return s, nil
 }
 
 // Suppressions lists every suppression (also expired ones not yet
@@ -137,8 +145,12 @@ func (tx *boltTx) Block(b *Block) error {
 // Blocked returns the block of addr in project, or nil. A record that
 // does not decode is an error, not "not blocked".
 func (tx *boltTx) Blocked(project, addr string) (*Block, error) {
+	key := blockKey(project, addr)
+	if tx.lookup(tx.btx.Bucket(bBlocked), key) == nil {
+		return nil, nil // the usual answer, without a Block to decode into
+	}
 	var b Block
-	found, err := tx.get(bBlocked, blockKey(project, addr), &b)
+	found, err := tx.get(bBlocked, key, &b)
 	if err != nil || !found {
 		return nil, err
 	}

@@ -39,6 +39,9 @@ func (tx *boltTx) cursor(b *bolt.Bucket) *bolt.Cursor {
 		}
 	}
 	c := b.Cursor()
+	if tx.cursors == nil {
+		tx.cursors = make([]*bolt.Cursor, 0, maxTxCursors)
+	}
 	if len(tx.cursors) < maxTxCursors {
 		tx.cursors = append(tx.cursors, c)
 	} else {

@@ -27,7 +27,7 @@ func (tx *boltTx) Suppress(s *Suppression) error {
 func (tx *boltTx) Suppressed(addr string, now time.Time) (*Suppression, error) {
 	// Nearly every address has none: look before making one to decode
 	// into (tx.get's record and key would escape either way).
-	data := tx.lookup(tx.btx.Bucket(bSuppress), []byte(addr))
+	data := tx.read(bSuppress, []byte(addr))
 	if data == nil {
 		return nil, nil
 	}
@@ -146,7 +146,7 @@ func (tx *boltTx) Block(b *Block) error {
 // does not decode is an error, not "not blocked".
 func (tx *boltTx) Blocked(project, addr string) (*Block, error) {
 	key := blockKey(project, addr)
-	if tx.lookup(tx.btx.Bucket(bBlocked), key) == nil {
+	if tx.read(bBlocked, key) == nil {
 		return nil, nil // the usual answer, without a Block to decode into
 	}
 	var b Block

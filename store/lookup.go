@@ -50,3 +50,35 @@ func (tx *boltTx) cursor(b *bolt.Bucket) *bolt.Cursor {
 	}
 	return c
 }
+
+// read is lookup in the bucket named name (tx.bucket).
+func (tx *boltTx) read(name, key []byte) []byte {
+	return tx.lookup(tx.bucket(name), key)
+}
+
+// openedBucket is a bucket a read-only transaction has opened.
+type openedBucket struct {
+	name []byte
+	b    *bolt.Bucket
+}
+
+// bucket is tx.btx.Bucket(name), kept for the transaction. A writable
+// bbolt transaction keeps the buckets it opened itself; a read-only one
+// seeks the root and allocates a new *bolt.Bucket on every call (a
+// request's lookups in its read snapshots opened about ten), and its
+// cursors (lookup) could not be reused across calls either.
+func (tx *boltTx) bucket(name []byte) *bolt.Bucket {
+	if tx.btx.Writable() {
+		return tx.btx.Bucket(name)
+	}
+	for _, o := range tx.opened {
+		if bytes.Equal(o.name, name) {
+			return o.b
+		}
+	}
+	b := tx.btx.Bucket(name)
+	if b != nil {
+		tx.opened = append(tx.opened, openedBucket{name: name, b: b})
+	}
+	return b
+}

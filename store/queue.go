@@ -147,7 +147,7 @@ func (q boltQueue[T, P]) enqueue(it P) error {
 // item reads row id; ErrNotFound when it is gone.
 func (q boltQueue[T, P]) item(id uint64) (P, error) {
 	var v []byte
-	if b := q.tx.btx.Bucket(q.rows); b != nil {
+	if b := q.tx.bucket(q.rows); b != nil {
 		v = q.tx.lookup(b, putU64(id))
 	}
 	if v == nil {

@@ -49,8 +49,10 @@ type boltTx struct {
 	after []func()
 	// auditRun is the audit record written last (AddAudit).
 	auditRun *auditRun
-	// cursors serve the point reads of this transaction (lookup.go).
+	// cursors serve the point reads of this transaction, opened the
+	// buckets a read-only one has opened (lookup.go).
 	cursors []*bolt.Cursor
+	opened  []openedBucket
 }
 
 // AfterCommit registers fn to run once the transaction is durable.
@@ -132,7 +134,7 @@ func (tx *boltTx) put(bucket, key []byte, v any) error {
 }
 
 func (tx *boltTx) get(bucket, key []byte, v any) (bool, error) {
-	data := tx.lookup(tx.btx.Bucket(bucket), key)
+	data := tx.read(bucket, key)
 	if data == nil {
 		return false, nil
 	}
@@ -165,13 +167,13 @@ func (tx *boltTx) NextTicketNumber(project string) (uint64, error) {
 
 // LastTicketNumber returns the highest number allocated in project.
 func (tx *boltTx) LastTicketNumber(project string) (uint64, error) {
-	return counter(bTicketSeq, []byte(project), tx.lookup(tx.btx.Bucket(bTicketSeq), []byte(project)))
+	return counter(bTicketSeq, []byte(project), tx.read(bTicketSeq, []byte(project)))
 }
 
 // PutTicket writes t.
 func (tx *boltTx) PutTicket(t *Ticket) error {
 	key := ticketDBKey(t.Project, t.Number)
-	old := tx.lookup(tx.btx.Bucket(bTickets), key)
+	old := tx.read(bTickets, key)
 	if old != nil && !bytes.Contains(old, []byte(`"wake"`)) && !bytes.Contains(old, []byte(`"resolved"`)) {
 		old = nil // the stored row has no index entries
 	}
@@ -249,7 +251,7 @@ func (tx *boltTx) PutMessage(m *Message) error {
 // Message reads one message.
 func (tx *boltTx) Message(id uint64) (*Message, error) {
 	key := putU64(id)
-	data := tx.lookup(tx.btx.Bucket(bMessages), key)
+	data := tx.read(bMessages, key)
 	if data == nil {
 		return nil, fmt.Errorf("store: message %d: %w", id, ErrNotFound)
 	}
@@ -313,7 +315,7 @@ func (tx *boltTx) IndexMessageID(project, id, hash string, ref MessageRef) error
 // same Message-ID and content hash.
 func (tx *boltTx) Duplicate(project, id, hash string) (MessageRef, bool, error) {
 	k := msgIDKey(project, id, hash)
-	v := tx.lookup(tx.btx.Bucket(bMsgIDs), k)
+	v := tx.read(bMsgIDs, k)
 	if v == nil {
 		return MessageRef{}, false, nil
 	}
@@ -329,7 +331,7 @@ func (tx *boltTx) LookupMessageID(project, id string) (MessageRef, bool, error) 
 		return MessageRef{}, false, nil
 	}
 	prefix := join([]byte(project), []byte(id), nil)
-	c := tx.btx.Bucket(bMsgIDs).Cursor()
+	c := tx.cursor(tx.bucket(bMsgIDs))
 	k, v := c.Seek(prefix)
 	if k == nil || !bytes.HasPrefix(k, prefix) {
 		return MessageRef{}, false, nil
@@ -369,7 +371,7 @@ func (tx *boltTx) Events(ticket string) ([]*Event, error) {
 
 // PutToken stores a token.
 func (tx *boltTx) PutToken(t *Token) error {
-	if err := tx.indexToken(tx.lookup(tx.btx.Bucket(bTokens), []byte(t.Token)), t); err != nil {
+	if err := tx.indexToken(tx.read(bTokens, []byte(t.Token)), t); err != nil {
 		return err
 	}
 	return tx.put(bTokens, []byte(t.Token), t)

@@ -187,13 +187,13 @@ func writeTicket(t *Ticket) ([]byte, bool) {
 	}
 	if t.FirstResponse != nil {
 		w.field(`"first_response":`)
-		if !w.value(t.FirstResponse) {
+		if !w.clock(t.FirstResponse) {
 			return nil, false
 		}
 	}
 	if t.Resolution != nil {
 		w.field(`"resolution":`)
-		if !w.value(t.Resolution) {
+		if !w.clock(t.Resolution) {
 			return nil, false
 		}
 	}
@@ -282,6 +282,23 @@ func writeMessage(m *Message) ([]byte, bool) {
 	w.optStr(`"forwarded_by":`, m.ForwardedBy)
 	w.close()
 	return w.b, true
+}
+
+// clock writes a ticket's response clock (every new ticket has two).
+func (w *rowWriter) clock(c *Clock) bool {
+	w.open()
+	w.optInt(`"budget":`, int64(c.Budget))
+	w.optInt(`"used":`, int64(c.Used))
+	if !w.optTime(`"since":`, c.Since) || !w.optTime(`"warn":`, c.Warn) || !w.optTime(`"due":`, c.Due) ||
+		!w.optTime(`"warned":`, c.Warned) || !w.optTime(`"breached":`, c.Breached) || !w.optTime(`"done":`, c.Done) {
+		return false
+	}
+	w.optInt(`"took":`, int64(c.Took))
+	if c.Manual {
+		w.field(`"manual":true`)
+	}
+	w.close()
+	return true
 }
 
 // optTime writes an omitzero time field; false when t cannot be written.

@@ -120,7 +120,7 @@ func (r *readSet) draftOf(tx store.Tx, sender string) (*store.Draft, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.drafts[sender] = d
+	remember(&r.drafts, sender, d)
 	return d, nil
 }
 
@@ -130,7 +130,7 @@ func (r *readSet) draft(tx store.Tx, key string) (*store.Draft, error) {
 	if err != nil && !notFound(err) {
 		return nil, err
 	}
-	r.draftKeys[key] = d
+	remember(&r.draftKeys, key, d)
 	return d, nil
 }
 
@@ -140,7 +140,7 @@ func (r *readSet) acceptedAs(tx store.Tx, key string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r.accepted[key] = t
+	remember(&r.accepted, key, t)
 	return t, nil
 }
 

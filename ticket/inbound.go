@@ -101,9 +101,17 @@ type readSet struct {
 }
 
 func newReadSet(project string) *readSet {
-	return &readSet{project: project, tickets: map[string]*store.Ticket{}, tokens: map[string]*store.Token{},
-		orgs: map[string]*store.Organization{}, refs: map[string]string{},
-		drafts: map[string]*store.Draft{}, draftKeys: map[string]*store.Draft{}, accepted: map[string]string{}}
+	// The maps are made on first use (remember): a new request reads
+	// into two or three of the seven.
+	return &readSet{project: project}
+}
+
+// remember sets m[k] = v, making m first if need be.
+func remember[V any](m *map[string]V, k string, v V) {
+	if *m == nil {
+		*m = make(map[string]V)
+	}
+	(*m)[k] = v
 }
 
 func notFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
@@ -113,7 +121,7 @@ func (r *readSet) ticket(tx store.Tx, key string) (*store.Ticket, error) {
 	if err != nil && !notFound(err) {
 		return nil, err
 	}
-	r.tickets[key] = t
+	remember(&r.tickets, key, t)
 	return t, err
 }
 
@@ -122,7 +130,7 @@ func (r *readSet) token(tx store.Tx, tok string) (*store.Token, error) {
 	if err != nil && !notFound(err) {
 		return nil, err
 	}
-	r.tokens[tok] = t
+	remember(&r.tokens, tok, t)
 	return t, nil
 }
 
@@ -131,7 +139,7 @@ func (r *readSet) org(tx store.Tx, name string) (*store.Organization, error) {
 	if err != nil && !notFound(err) {
 		return nil, err
 	}
-	r.orgs[name] = o
+	remember(&r.orgs, name, o)
 	return o, nil
 }
 
@@ -144,7 +152,7 @@ func (r *readSet) ref(tx store.Tx, id string) (string, error) {
 	if ok {
 		key = ref.Ticket
 	}
-	r.refs[id] = key
+	remember(&r.refs, id, key)
 	return key, nil
 }
 

@@ -414,7 +414,8 @@ func (n *Notifier) hold(tx store.Tx, ev *ticket.Event, pl Planned) (bool, error)
 		reason = fmt.Sprintf("suppressed until %s: %s", s.Until.Format(time.RFC3339), s.Reason)
 	} else if autoFor(pl.Template) != "" && !p.AlwaysMail(pl.Recipient) {
 		l := cfg.Limits
-		limits := []limit{{"auto|r|" + pl.Recipient, l.AutoPerRecipient, "recipient"}}
+		var room [3]limit // on the stack: every automatic mail comes here
+		limits := append(room[:0], limit{"auto|r|" + pl.Recipient, l.AutoPerRecipient, "recipient"})
 		if p.IsStaff(pl.Recipient) {
 			// An agent's budget is per ticket: a loop with an agent's
 			// auto-responder is one ticket, while a busy agent gets the

@@ -139,9 +139,12 @@ func (tx *boltTx) get(bucket, key []byte, v any) (bool, error) {
 		return false, nil
 	}
 	var err error
-	if m, ok := v.(*Message); ok {
-		err = UnmarshalMessage(data, m)
-	} else {
+	switch r := v.(type) {
+	case *Message:
+		err = UnmarshalMessage(data, r)
+	case *Ticket:
+		err = UnmarshalTicket(data, r)
+	default:
 		err = json.Unmarshal(data, v)
 	}
 	if err != nil {
@@ -216,7 +219,7 @@ func (tx *boltTx) ForEachTicket(project string, fn func(*Ticket) bool) error {
 	}
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var t Ticket
-		if err := json.Unmarshal(v, &t); err != nil {
+		if err := UnmarshalTicket(v, &t); err != nil {
 			return fmt.Errorf("store: decode ticket %x: %w", k, err)
 		}
 		if !fn(&t) {

@@ -127,7 +127,9 @@ func (w *fileBlob) sync() error {
 // commit, so concurrent ingestions share the blob fsyncs with the group
 // commit instead of paying two per message. A file above LargeBlobMin
 // pays its own fsync here instead (Commit), so the batch never waits for
-// it. A caller that acknowledges without an Update must call FlushBlobs.
+// it; so do inline blobs when more than inlinePendingMax bytes of them wait.
+// A caller that acknowledges without an Update must call FlushBlobs. Like
+// Commit, CommitPending must not be called inside an Update function.
 func (w *fileBlob) CommitPending() (string, error) {
 	if w.done {
 		return "", errors.New("store: blob already finished")
@@ -135,7 +137,11 @@ func (w *fileBlob) CommitPending() (string, error) {
 	w.done = true
 	if w.InMemory() {
 		sum := w.Sum()
-		w.s.addInline(sum, w.Bytes())
+		if w.s.addInline(sum, w.Bytes()) {
+			if err := w.s.FlushBlobs(context.Background()); err != nil {
+				return "", err
+			}
+		}
 		return sum, nil
 	}
 	if w.s.noSync || w.n > LargeBlobMin {
@@ -328,13 +334,24 @@ type pendingInline struct {
 	data []byte
 }
 
+// inlinePendingMax bounds the bytes of inline blobs waiting for a commit:
+// past it, CommitPending writes them itself (an Update of its own) before
+// it returns. The daemon never gets near it (256 requests in flight hold
+// a few MiB at most); a writer that places many blobs and commits once at
+// the end (`store copy` into bbolt) would otherwise hold every small blob
+// of the installation in memory.
+const inlinePendingMax = 16 << 20
+
 // addInline registers an inline blob for the next batch of the commit
 // loop: every Update queued after this returns writes it in its own
-// transaction (runBatch), so it is durable with that commit.
-func (s *boltDB) addInline(hash string, data []byte) {
+// transaction (runBatch), so it is durable with that commit. It reports
+// whether the blobs waiting have grown past inlinePendingMax.
+func (s *boltDB) addInline(hash string, data []byte) (full bool) {
 	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
 	s.inline = append(s.inline, pendingInline{hash: hash, data: data})
-	s.pendMu.Unlock()
+	s.inlineBytes += len(data)
+	return s.inlineBytes > inlinePendingMax
 }
 
 // takeInline returns the inline blobs registered so far; after a
@@ -354,6 +371,9 @@ func (s *boltDB) dropInline(n int) {
 	}
 	s.pendMu.Lock()
 	defer s.pendMu.Unlock()
+	for _, p := range s.inline[:n] {
+		s.inlineBytes -= len(p.data)
+	}
 	m := copy(s.inline, s.inline[n:])
 	clear(s.inline[m:])
 	s.inline = s.inline[:m]

@@ -122,7 +122,9 @@ type BlobWriter interface {
 	// Commit makes the blob durable under its hash and returns the hash.
 	Commit() (string, error)
 	// CommitPending places the blob under its hash; it is durable once
-	// the next Update returns (see Blobs.PutBlobPending).
+	// the next Update returns (see Blobs.PutBlobPending). Neither it nor
+	// Commit may be called inside an Update function (a backend may
+	// write the blob through an Update of its own).
 	CommitPending() (string, error)
 	// Abort discards an unfinished blob.
 	Abort()

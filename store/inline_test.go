@@ -163,3 +163,30 @@ func TestSweepInlineByAge(t *testing.T) {
 		t.Errorf("sweep removed %d blobs just written again", n)
 	}
 }
+
+// TestPendingInlineIsBounded: a writer that places many small blobs and
+// commits once at the end (`store copy` into bbolt) does not hold them
+// all in memory: past inlinePendingMax CommitPending writes them itself.
+func TestPendingInlineIsBounded(t *testing.T) {
+	s := openTest(t)
+	body := strings.Repeat("c", InlineBlobMax-32)
+	var first string
+	for i := range inlinePendingMax/len(body) + 8 {
+		h, _, err := s.PutBlobPending(strings.NewReader(body + strings.Repeat(" ", i%16) + string(rune('a'+i/16%26)) + string(rune('a'+i/416))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = h
+		}
+		s.pendMu.Lock()
+		pending := s.inlineBytes
+		s.pendMu.Unlock()
+		if pending > inlinePendingMax {
+			t.Fatalf("after %d blobs %d bytes wait for a commit", i+1, pending)
+		}
+	}
+	if got := where(t, s, first); got != "inline" {
+		t.Errorf("the first blob is %q, want it written inline", got)
+	}
+}

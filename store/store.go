@@ -114,7 +114,8 @@ type boltDB struct {
 	// inline holds the inline blobs (at most InlineBlobMax bytes) placed
 	// by CommitPending and not yet written: the next batch of the commit
 	// loop writes them inside its own transaction (blob.go).
-	inline []pendingInline
+	inline      []pendingInline
+	inlineBytes int // the bytes of their content
 	// commitErr is the error of the last commit when it failed, nil once
 	// one succeeds (guarded by pendMu): /readyz asks CommitFailing.
 	commitErr error

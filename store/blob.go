@@ -280,8 +280,9 @@ func (s *boltDB) OpenBlob(hash string) (BlobReader, error) {
 	return fileReader{File: f, size: n}, nil
 }
 
-// inlineBlob returns a copy of the inline blob named hash: one placed by
-// CommitPending and not yet written, or one in bBlobs.
+// inlineBlob returns the content of the inline blob named hash: one placed
+// by CommitPending and not yet written (its buffer, read-only), or a copy
+// of one in bBlobs.
 func (s *boltDB) inlineBlob(hash string) ([]byte, bool, error) {
 	s.pendMu.Lock()
 	for i := len(s.inline) - 1; i >= 0; i-- {
@@ -327,8 +328,9 @@ func hashBytes(hash string) [sha256.Size]byte {
 // inlineHeader is the be64 write time in front of an inline blob's content.
 const inlineHeader = 8
 
-// inlineBlob is a blob of at most InlineBlobMax bytes that CommitPending
-// (or Commit) registered and the commit loop has not yet written.
+// pendingInline is a blob of at most InlineBlobMax bytes that
+// CommitPending (or Commit) registered and the commit loop has not yet
+// written. data is the spool's buffer, never changed after.
 type pendingInline struct {
 	hash string
 	data []byte
@@ -468,8 +470,9 @@ func syncDir(dir string) error {
 }
 
 // SweepBlobs removes temporary files and blobs (files and inline ones) no
-// record refers to, when they are older than grace (so blobs of ingestions still in flight, written
-// but not yet committed, survive). It returns how many files it removed.
+// record refers to, when they are older than grace (so blobs of ingestions
+// still in flight, written but not yet committed, survive). It returns how
+// many files and inline blobs it removed.
 // The reference scan comes first and must be complete: when any record
 // fails to decode, nothing at all is removed and the error says which
 // record (its blobs would look unreferenced). Only files named like blobs

@@ -95,7 +95,7 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request) {
 	if re != nil && redact.TextLike(a.ContentType, a.Filename) {
 		download.Headers(w.Header(), a.Filename, -1) // support keys are secrets (issue 17): redacted on the way
 	} else {
-		download.FileHeaders(w.Header(), a.Filename, f)
+		download.Headers(w.Header(), a.Filename, f.Size())
 	}
 	w.WriteHeader(http.StatusOK)
 	if err := redact.Attachment(w, f, re, a.ContentType, a.Filename); err != nil {

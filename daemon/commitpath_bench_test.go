@@ -36,6 +36,8 @@ type commitRig struct {
 	pipeline *ingest.Pipeline
 	audit    *auditWriter
 	seq      int
+	// durable opens the store with fsync (BenchmarkCommitPathNewDurable).
+	durable bool
 }
 
 func newCommitRig(b *testing.B, dir string) *commitRig {
@@ -59,7 +61,7 @@ func newCommitRig(b *testing.B, dir string) *commitRig {
 
 func (r *commitRig) open(b *testing.B) {
 	b.Helper()
-	st, err := store.Open(r.dir, store.Options{NoSync: true})
+	st, err := store.Open(r.dir, store.Options{NoSync: !r.durable})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	gomessage "github.com/emersion/go-message"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/ticketgate/ticketgate/admin"
 	"github.com/ticketgate/ticketgate/config"
@@ -326,6 +327,24 @@ func TestSupportKeysNeverServedWhole(t *testing.T) {
 	}
 
 	// Nothing the store keeps but the blobs holds the key; nor does the log.
+	// Blobs of at most store.InlineBlobMax bytes live inside ticketgate.db
+	// (issue 13, bucket blobs: be64 time, then the content): with the
+	// daemon stopped, their contents are cut out of its bytes before they
+	// are searched (a value is stored contiguously, in its leaf or its
+	// overflow pages).
+	d.Shutdown(context.Background())
+	var blobs [][]byte
+	db, err := bolt.Open(filepath.Join(c.DataDir, "ticketgate.db"), 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("blobs")).ForEach(func(_, v []byte) error {
+			blobs = append(blobs, bytes.Clone(v[8:]))
+			return nil
+		})
+	})
+	db.Close()
 	filepath.WalkDir(c.DataDir, func(path string, de fs.DirEntry, err error) error {
 		if err != nil || de.IsDir() {
 			if de != nil && de.IsDir() && (de.Name() == "blobs" || de.Name() == "tmp") {
@@ -337,6 +356,11 @@ func TestSupportKeysNeverServedWhole(t *testing.T) {
 			return nil
 		}
 		b, err := os.ReadFile(path)
+		if filepath.Base(path) == "ticketgate.db" {
+			for _, blob := range blobs {
+				b = bytes.ReplaceAll(b, blob, nil)
+			}
+		}
 		if err == nil && bytes.Contains(b, []byte(secretKey)) {
 			t.Errorf("%s holds the key whole", path)
 		}

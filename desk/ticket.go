@@ -327,11 +327,7 @@ func (h *Handler) serveBlob(w http.ResponseWriter, r *http.Request, a *agentCtx,
 		}
 		return
 	}
-	sz := int64(-1)
-	if st, err := f.Stat(); err == nil {
-		sz = st.Size()
-	}
-	download.Headers(w.Header(), name, sz)
+	download.Headers(w.Header(), name, f.Size())
 	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	http.ServeContent(w, r, "", h.opts.Now(), f)
 }

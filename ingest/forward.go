@@ -30,7 +30,7 @@ func (p *Pipeline) attachedForward(proj *config.Project, m *ticket.Mail, maxText
 	if eml == nil {
 		return nil, nil
 	}
-	inner, attach, err := p.parse(eml.Blob, maxText)
+	inner, attach, err := p.parse(eml.Blob, nil, maxText)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: reading the forwarded message %q: %w", eml.Filename, err)
 	}

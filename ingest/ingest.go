@@ -8,6 +8,7 @@ package ingest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -145,7 +146,8 @@ func (p *Pipeline) read(env *mailin.Envelope, r io.Reader) (*received, error) {
 	rc := &received{env: env, start: time.Now()}
 	var err error
 	var longest int
-	rc.hash, rc.size, longest, err = p.spool(r)
+	var raw []byte
+	rc.hash, rc.size, raw, longest, err = p.spool(r)
 	if err != nil {
 		if errors.Is(err, smtp.ErrDataTooLarge) {
 			p.log.Info("refused oversized message", "source", env.Source, "from", env.MailFrom)
@@ -163,10 +165,10 @@ func (p *Pipeline) read(env *mailin.Envelope, r io.Reader) (*received, error) {
 			return nil, err
 		}
 		if rc.pgp.Plain != "" {
-			parsed = rc.pgp.Plain
+			parsed, raw = rc.pgp.Plain, nil
 		}
 	}
-	if rc.msg, rc.attach, err = p.parse(parsed, p.cfg().Inbound.MaxTextBytes); err != nil {
+	if rc.msg, rc.attach, err = p.parse(parsed, raw, p.cfg().Inbound.MaxTextBytes); err != nil {
 		p.log.Error("could not parse stored message", "blob", rc.hash, "err", err)
 		return nil, fault.Temporary(err)
 	}
@@ -378,19 +380,29 @@ func (p *Pipeline) logOutcome(env *mailin.Envelope, proj *config.Project, msg *m
 // the store makes it durable before the commit of the next Update, and
 // every path that accepts a message stores it with an Update after this
 // (engine.Ingest, the bounce handler), so it is still durable before 250.
-func (p *Pipeline) spool(r io.Reader) (hash string, size int64, longestLine int, err error) {
+// A small message (store.InlineBlobMax) stays in memory on its way in;
+// raw is then its content, which parse reads instead of opening the blob
+// again (nil for a message spooled to a file).
+func (p *Pipeline) spool(r io.Reader) (hash string, size int64, raw []byte, longestLine int, err error) {
 	w, err := p.store.NewBlob()
 	if err != nil {
-		return "", 0, 0, err
+		return "", 0, nil, 0, err
 	}
 	lm := &lineMeter{r: r}
 	if _, err := p.bufs.Copy(w, lm); err != nil {
 		w.Abort()
-		return "", 0, 0, fmt.Errorf("ingest: spool: %w", err)
+		return "", 0, nil, 0, fmt.Errorf("ingest: spool: %w", err)
+	}
+	if m, ok := w.(inMemory); ok {
+		raw = m.Bytes()
 	}
 	hash, err = w.CommitPending()
-	return hash, w.Size(), lm.longest, err
+	return hash, w.Size(), raw, lm.longest, err
 }
+
+// inMemory is a BlobWriter that can hand out its content while it is in
+// memory (store.Spool's Bytes: nil once it moved to a file).
+type inMemory interface{ Bytes() []byte }
 
 // lineMeter measures the longest line (without its line end) of what is
 // read through it.
@@ -416,15 +428,22 @@ func (m *lineMeter) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// parse reads the spooled message from its blob file: attachments stream
-// into their own blobs and at most maxText bytes of text are kept, so
-// memory per message does not grow with its size.
-func (p *Pipeline) parse(hash string, maxText int) (*message.Message, []store.Attachment, error) {
-	f, err := p.store.OpenBlob(hash)
-	if err != nil {
-		return nil, nil, err
+// parse reads the spooled message from raw, its content when it was
+// spooled in memory (and so hashed from these very bytes), else from its
+// blob: attachments stream into their own blobs and at most maxText bytes
+// of text are kept, so memory per message does not grow with its size.
+func (p *Pipeline) parse(hash string, raw []byte, maxText int) (*message.Message, []store.Attachment, error) {
+	var f io.Reader
+	if raw != nil {
+		f = bytes.NewReader(raw)
+	} else {
+		b, err := p.store.OpenBlob(hash)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer b.Close()
+		f = b
 	}
-	defer f.Close()
 	var attach []store.Attachment
 	br, _ := p.readers.Get().(*bufio.Reader)
 	if br == nil {

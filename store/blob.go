@@ -1,7 +1,10 @@
 package store
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,13 +14,24 @@ import (
 	"path/filepath"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/ticketgate/ticketgate/fault"
 )
 
-// fileBlob is the BlobWriter of the blob folder: it streams bytes into a
-// new content-addressed file. Commit fsyncs it and moves it to its final
-// name (the SHA-256 of its content); until then nothing refers to it. Abort (or an unreferenced blob surviving a
-// crash) leaves a file that SweepBlobs removes later.
+// bBlobs holds the blobs of at most InlineBlobMax bytes (issue 13):
+// hex SHA-256 → be64(unix nanos when last written) then the content. The
+// time lets SweepBlobs keep an unreferenced one younger than its grace,
+// like a file's modification time. Blobs stored as files before stay
+// files; OpenBlob looks here first, then in the blob folder.
+var bBlobs = []byte("blobs")
+
+// fileBlob is the bbolt backend's BlobWriter: a Spool that, once
+// committed, becomes an inline blob (at most InlineBlobMax bytes, written
+// into bBlobs by the commit loop) or a content-addressed file (fsynced and
+// moved to its final name, the SHA-256 of its content). Until then nothing
+// refers to it. Abort (or an unreferenced blob surviving a crash) leaves
+// nothing, or a file or inline blob that SweepBlobs removes later.
 type fileBlob struct {
 	s *boltDB
 	*Spool
@@ -26,27 +40,35 @@ type fileBlob struct {
 
 // NewBlob starts a blob.
 func (s *boltDB) NewBlob() (BlobWriter, error) {
-	w, err := s.newBlob()
-	if err != nil {
-		return nil, err
-	}
-	return w, nil
+	return s.newBlob(), nil
 }
 
-func (s *boltDB) newBlob() (*fileBlob, error) {
-	sp, err := NewSpool(s.tmpDir)
-	if err != nil {
-		return nil, err
-	}
-	return &fileBlob{s: s, Spool: sp}, nil
+func (s *boltDB) newBlob() *fileBlob {
+	return &fileBlob{s: s, Spool: NewSpool(s.tmpDir)}
 }
 
-// Commit makes the blob durable under its content hash and returns the hash.
+// Commit makes the blob durable under its content hash and returns the
+// hash. An inline blob is written by an Update of its own (sharing the
+// commit loop's fsync with whatever else commits then); a file is
+// fsynced and renamed into place here.
 func (w *fileBlob) Commit() (string, error) {
 	if w.done {
 		return "", errors.New("store: blob already finished")
 	}
 	w.done = true
+	if w.InMemory() {
+		sum := w.Sum()
+		w.s.addInline(sum, w.Bytes())
+		if err := w.s.FlushBlobs(context.Background()); err != nil {
+			return "", err
+		}
+		return sum, nil
+	}
+	return w.commitFile()
+}
+
+// commitFile fsyncs the spooled file and moves it to its final name.
+func (w *fileBlob) commitFile() (string, error) {
 	sum := w.Sum()
 	tmp := w.f.Name()
 	if err := w.sync(); err != nil {
@@ -95,23 +117,38 @@ func (w *fileBlob) sync() error {
 	return w.f.Sync()
 }
 
-// CommitPending moves the blob to its final name without waiting for the
-// disk and returns the hash. The blob becomes durable with the next
-// commit of the store's commit loop: every Update that starts after
-// CommitPending returns makes the blob durable (fsync of the file and its
-// folder) before its own commit, so a record referring to the blob is
-// never on disk without the blob. Concurrent ingestions thereby share the
-// blob fsyncs with the group commit instead of paying two per message.
-// A caller that acknowledges without an Update must call FlushBlobs.
+// CommitPending names the blob without waiting for the disk and returns
+// the hash. The blob becomes durable with the next commit of the store's
+// commit loop: every Update that starts after CommitPending returns makes
+// the blob durable before its own commit, so a record referring to the
+// blob is never on disk without the blob. An inline blob is written
+// inside that Update's own transaction (durable with its fsync); a file
+// is renamed into place now and fsynced (file and folder) before that
+// commit, so concurrent ingestions share the blob fsyncs with the group
+// commit instead of paying two per message. A file above LargeBlobMin
+// pays its own fsync here instead (Commit), so the batch never waits for
+// it; so do inline blobs when more than inlinePendingMax bytes of them wait.
+// A caller that acknowledges without an Update must call FlushBlobs. Like
+// Commit, CommitPending must not be called inside an Update function.
 func (w *fileBlob) CommitPending() (string, error) {
 	if w.done {
 		return "", errors.New("store: blob already finished")
 	}
 	w.done = true
-	if w.s.noSync {
-		// Nothing is ever fsynced: the durable path costs the same.
-		w.done = false
-		return w.Commit()
+	if w.InMemory() {
+		sum := w.Sum()
+		if w.s.addInline(sum, w.Bytes()) {
+			if err := w.s.FlushBlobs(context.Background()); err != nil {
+				return "", err
+			}
+		}
+		return sum, nil
+	}
+	if w.s.noSync || w.n > LargeBlobMin {
+		// Nothing is ever fsynced (the durable path costs the same), or
+		// the file is large enough that its flush would hold up every
+		// small request of the batch: it is durable before we return.
+		return w.commitFile()
 	}
 	sum := w.Sum()
 	tmp := w.f.Name()
@@ -167,11 +204,25 @@ func (s *boltDB) PutBlobPending(r io.Reader) (string, int64, error) {
 	return s.putBlob(r, (*fileBlob).CommitPending)
 }
 
-func (s *boltDB) putBlob(r io.Reader, commit func(*fileBlob) (string, error)) (string, int64, error) {
-	w, err := s.newBlob()
-	if err != nil {
-		return "", 0, err
+// putBlobIn stores what r yields inside the open write transaction tx
+// when it is small enough to be inline, else as a durable file; for the
+// migrations, which run before the commit loop does.
+func (s *boltDB) putBlobIn(tx *boltTx, now time.Time, r io.Reader) (string, error) {
+	w := s.newBlob()
+	if _, err := s.bufs.Copy(w, r); err != nil {
+		w.Abort()
+		return "", err
 	}
+	w.done = true
+	sum := w.Sum()
+	if w.InMemory() {
+		return sum, writeInline(tx.btx, []pendingInline{{hash: sum, data: w.Bytes()}}, now)
+	}
+	return w.commitFile()
+}
+
+func (s *boltDB) putBlob(r io.Reader, commit func(*fileBlob) (string, error)) (string, int64, error) {
+	w := s.newBlob()
 	if _, err := s.bufs.Copy(w, r); err != nil {
 		w.Abort()
 		return "", 0, err
@@ -187,11 +238,23 @@ func (s *boltDB) putBlob(r io.Reader, commit func(*fileBlob) (string, error)) (s
 var ErrBlobDamaged = errors.New("blob damaged: its content does not match its hash")
 
 // OpenBlob opens a stored blob for reading, positioned at its start, after
-// checking that its content still has its hash: a damaged file is never
-// served, attached or parsed as if it were the mail that was received.
-func (s *boltDB) OpenBlob(hash string) (*os.File, error) {
+// checking that its content still has its hash: a damaged blob is never
+// served, attached or parsed as if it were the mail that was received. An
+// inline blob (pending, or in bBlobs) is read from memory; any other from
+// its file.
+func (s *boltDB) OpenBlob(hash string) (BlobReader, error) {
 	if !validHash(hash) {
 		return nil, fmt.Errorf("store: invalid blob hash %q: %w", hash, ErrNotFound)
+	}
+	data, found, err := s.inlineBlob(hash)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		if sha256.Sum256(data) != hashBytes(hash) {
+			return nil, fault.Permanent(fmt.Errorf("store: blob %s: %w", hash, ErrBlobDamaged))
+		}
+		return memBlob{bytes.NewReader(data)}, nil
 	}
 	f, err := os.Open(s.blobPath(hash))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -201,7 +264,8 @@ func (s *boltDB) OpenBlob(hash string) (*os.File, error) {
 		return nil, fault.Temporary(fmt.Errorf("store: open blob: %w", err))
 	}
 	h := sha256.New()
-	if _, err := s.bufs.Copy(h, f); err != nil {
+	n, err := s.bufs.Copy(h, f)
+	if err != nil {
 		f.Close()
 		return nil, fault.Temporary(fmt.Errorf("store: read blob %s: %w", hash, err))
 	}
@@ -213,10 +277,150 @@ func (s *boltDB) OpenBlob(hash string) (*os.File, error) {
 		f.Close()
 		return nil, fault.Temporary(fmt.Errorf("store: read blob %s: %w", hash, err))
 	}
-	return f, nil
+	return fileReader{File: f, size: n}, nil
 }
 
-// RemoveBlob deletes a blob file (retention). Missing is not an error.
+// inlineBlob returns the content of the inline blob named hash: one placed
+// by CommitPending and not yet written (its buffer, read-only), or a copy
+// of one in bBlobs.
+func (s *boltDB) inlineBlob(hash string) ([]byte, bool, error) {
+	s.pendMu.Lock()
+	for i := len(s.inline) - 1; i >= 0; i-- {
+		if s.inline[i].hash == hash {
+			data := s.inline[i].data
+			s.pendMu.Unlock()
+			return data, true, nil
+		}
+	}
+	s.pendMu.Unlock()
+	var data []byte
+	found := false
+	err := s.db.View(func(btx *bolt.Tx) error {
+		if b := btx.Bucket(bBlobs); b != nil {
+			if v := b.Get([]byte(hash)); v != nil {
+				found = true
+				if len(v) < inlineHeader {
+					// Not even its time: reported as damaged below.
+					data = nil
+					return nil
+				}
+				data = bytes.Clone(v[inlineHeader:])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, fault.Temporary(fmt.Errorf("store: read blob %s: %w", hash, err))
+	}
+	if found && data == nil {
+		data = []byte{}
+	}
+	return data, found, nil
+}
+
+// hashBytes decodes a valid hex hash.
+func hashBytes(hash string) [sha256.Size]byte {
+	var b [sha256.Size]byte
+	hex.Decode(b[:], []byte(hash))
+	return b
+}
+
+// inlineHeader is the be64 write time in front of an inline blob's content.
+const inlineHeader = 8
+
+// pendingInline is a blob of at most InlineBlobMax bytes that
+// CommitPending (or Commit) registered and the commit loop has not yet
+// written. data is the spool's buffer, never changed after.
+type pendingInline struct {
+	hash string
+	data []byte
+}
+
+// inlinePendingMax bounds the bytes of inline blobs waiting for a commit:
+// past it, CommitPending writes them itself (an Update of its own) before
+// it returns. The daemon never gets near it (256 requests in flight hold
+// a few MiB at most); a writer that places many blobs and commits once at
+// the end (`store copy` into bbolt) would otherwise hold every small blob
+// of the installation in memory.
+const inlinePendingMax = 16 << 20
+
+// addInline registers an inline blob for the next batch of the commit
+// loop: every Update queued after this returns writes it in its own
+// transaction (runBatch), so it is durable with that commit. It reports
+// whether the blobs waiting have grown past inlinePendingMax.
+func (s *boltDB) addInline(hash string, data []byte) (full bool) {
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	s.inline = append(s.inline, pendingInline{hash: hash, data: data})
+	s.inlineBytes += len(data)
+	return s.inlineBytes > inlinePendingMax
+}
+
+// takeInline returns the inline blobs registered so far; after a
+// successful commit that wrote them, dropInline(len) forgets them.
+func (s *boltDB) takeInline() []pendingInline {
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	n := len(s.inline)
+	return s.inline[:n:n]
+}
+
+// dropInline forgets the first n registered inline blobs (written by a
+// commit); later ones stay for the next batch.
+func (s *boltDB) dropInline(n int) {
+	if n == 0 {
+		return
+	}
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	for _, p := range s.inline[:n] {
+		s.inlineBytes -= len(p.data)
+	}
+	m := copy(s.inline, s.inline[n:])
+	clear(s.inline[m:])
+	s.inline = s.inline[:m]
+}
+
+// writeInline puts inline blobs into bBlobs with the time now. Writing
+// one again (the same content stored twice, a batch retried, a rehearsal
+// of Options.RunTwice) only renews its time: a blob about to be referenced
+// again is never old enough for the sweep.
+func writeInline(btx *bolt.Tx, blobs []pendingInline, now time.Time) error {
+	if len(blobs) == 0 {
+		return nil
+	}
+	b := btx.Bucket(bBlobs)
+	if b == nil {
+		return errors.New("store: bucket blobs missing")
+	}
+	stamp := uint64(now.UnixNano())
+	for _, p := range blobs {
+		v := make([]byte, inlineHeader+len(p.data))
+		binary.BigEndian.PutUint64(v, stamp)
+		copy(v[inlineHeader:], p.data)
+		if err := b.Put([]byte(p.hash), v); err != nil {
+			return fmt.Errorf("store: write blob %s: %w", p.hash, err)
+		}
+	}
+	return nil
+}
+
+// memBlob is an inline blob handed out by OpenBlob.
+type memBlob struct{ *bytes.Reader }
+
+func (memBlob) Close() error { return nil }
+
+// fileReader is a blob file handed out by OpenBlob, with the size it had
+// when its hash was checked.
+type fileReader struct {
+	*os.File
+	size int64
+}
+
+func (f fileReader) Size() int64 { return f.size }
+
+// RemoveBlob deletes a blob (retention): its file, or its inline record
+// (through an Update). Missing is not an error.
 func (s *boltDB) RemoveBlob(hash string) error {
 	s.blobMu.Lock()
 	defer s.blobMu.Unlock()
@@ -225,6 +429,16 @@ func (s *boltDB) RemoveBlob(hash string) error {
 	}
 	err := os.Remove(s.blobPath(hash))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("store: remove blob: %w", err)
+	}
+	err = s.Update(context.Background(), func(tx Tx) error {
+		b := tx.(*boltTx).btx.Bucket(bBlobs)
+		if b == nil {
+			return nil
+		}
+		return b.Delete([]byte(hash))
+	})
+	if err != nil {
 		return fmt.Errorf("store: remove blob: %w", err)
 	}
 	return nil
@@ -255,9 +469,10 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// SweepBlobs removes temporary files and blobs no record refers to, when
-// they are older than grace (so blobs of ingestions still in flight, written
-// but not yet committed, survive). It returns how many files it removed.
+// SweepBlobs removes temporary files and blobs (files and inline ones) no
+// record refers to, when they are older than grace (so blobs of ingestions
+// still in flight, written but not yet committed, survive). It returns how
+// many files and inline blobs it removed.
 // The reference scan comes first and must be complete: when any record
 // fails to decode, nothing at all is removed and the error says which
 // record (its blobs would look unreferenced). Only files named like blobs
@@ -298,7 +513,53 @@ func (s *boltDB) SweepBlobs(grace time.Duration) (int, error) {
 		}
 		return nil
 	})
-	return removed, err
+	if err != nil {
+		return removed, err
+	}
+	n, err := s.sweepInline(referenced, cutoff)
+	return removed + n, err
+}
+
+// sweepInline removes the inline blobs no record named in the reference
+// scan that were last written before cutoff. Their time is read in the
+// deleting transaction itself: a blob written again since the scan (the
+// same content stored by a new message, whose record may commit later)
+// is young again and stays.
+func (s *boltDB) sweepInline(referenced map[string]bool, cutoff time.Time) (int, error) {
+	var removed int
+	err := s.Update(context.Background(), func(tx Tx) error {
+		removed = 0
+		b := tx.(*boltTx).btx.Bucket(bBlobs)
+		if b == nil {
+			return nil
+		}
+		var old [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			if referenced[string(k)] || len(v) < inlineHeader {
+				// A record too short to carry its time is damaged:
+				// check-store reports it; it is not removed unseen.
+				return nil
+			}
+			if int64(getU64(v[:inlineHeader])) < cutoff.UnixNano() {
+				old = append(old, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		removed = len(old)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: sweep inline blobs: %w", err)
+	}
+	return removed, nil
 }
 
 // blobHashOf returns the hash a path in the blob folder stands for, false

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,8 +20,9 @@ import (
 // bbolt's own page check, then every record of every bucket this code
 // knows is decoded, and the indexes are compared with their rows in both
 // directions (message ↔ ticket_msgs, outbox ↔ outbox_due, msgids and
-// audit_time → their rows), every blob a record names must exist, and the
-// installation ids must agree. It reads one snapshot; its cost grows with
+// audit_time → their rows), every blob a record names must exist (a file
+// or inline), every inline blob's content must still have its hash, and
+// the installation ids must agree. It reads one snapshot; its cost grows with
 // the store (it is not run at start-up beyond the quick check, see
 // install.go). Each finding goes to problem; the error is for a check that
 // could not run (or a snapshot too damaged to read on).
@@ -118,6 +120,9 @@ func (c *checker) blob(bucket, k []byte, h string) {
 		c.report(bucket, k, "names blob %q, which is not a blob hash", h)
 		return
 	}
+	if c.has(bBlobs, []byte(h)) {
+		return // inline: its content is checked with bucket blobs
+	}
 	if _, err := os.Stat(filepath.Join(c.blobDir, h[:2], h[2:])); errors.Is(err, fs.ErrNotExist) {
 		c.report(bucket, k, "names blob %s, which is missing", h)
 	}
@@ -146,6 +151,21 @@ func (c *checker) run() error {
 	}
 	seq := map[string]uint64{}
 	steps := []func() error{
+		func() error {
+			// Issue 13: every inline blob is named by a hash, carries
+			// its time, and its content still has that hash (what
+			// OpenBlob would refuse as ErrBlobDamaged).
+			return c.each(bBlobs, func(k, v []byte) {
+				switch {
+				case !validHash(string(k)):
+					c.report(bBlobs, k, "is not named by a blob hash")
+				case len(v) < inlineHeader:
+					c.report(bBlobs, k, "record of %d bytes has no time", len(v))
+				case sha256.Sum256(v[inlineHeader:]) != hashBytes(string(k)):
+					c.report(bBlobs, k, "damaged: its %d bytes do not have its hash; restore it from a backup", len(v)-inlineHeader)
+				}
+			})
+		},
 		func() error {
 			return c.each(bTicketSeq, func(k, v []byte) {
 				n, err := counter(bTicketSeq, k, v)

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"encoding/binary"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -94,12 +95,34 @@ func TestConformance(t *testing.T) {
 				tx.DeleteBucket([]byte("ticket_facts"))
 				tx.DeleteBucket([]byte("token_prune")) // schema 6
 				tx.DeleteBucket([]byte("customers"))   // issue 17: schema 6
+				tx.DeleteBucket([]byte("blobs"))       // issue 13: schema 9
 				return tx.Bucket([]byte("meta")).Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, 1))
 			})
 		},
 		Future: func(t testing.TB, dir string) {
 			writeRaw(t, dir, func(tx *bolt.Tx) error {
 				return tx.Bucket([]byte("meta")).Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, store.SchemaVersion+1))
+			})
+		},
+		DamageBlob: func(t testing.TB, dir, hash string) {
+			// A file blobs/ab/cdef…, else the inline record (be64 time,
+			// then the content) in bucket blobs.
+			path := filepath.Join(dir, "blobs", hash[:2], hash[2:])
+			if b, err := os.ReadFile(path); err == nil {
+				b[0] ^= 0xff
+				if err := os.WriteFile(path, b, 0o640); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			writeRaw(t, dir, func(tx *bolt.Tx) error {
+				b := tx.Bucket([]byte("blobs"))
+				v := append([]byte(nil), b.Get([]byte(hash))...)
+				if len(v) <= 8 {
+					t.Fatalf("no blob %s to damage", hash)
+				}
+				v[8] ^= 0xff
+				return b.Put([]byte(hash), v)
 			})
 		},
 	})

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"io"
-	"os"
 	"time"
 )
 
@@ -28,10 +27,11 @@ import (
 //   - The Message-ID index (IndexMessageID/Duplicate/LookupMessageID) is
 //     exactly-once: a (project, Message-ID, content hash) is found by the
 //     first transaction that commits after the one that indexed it.
-//   - Blobs are immutable files named by their SHA-256; a blob is
-//     referenced while any record names it (ForEachBlobRef), and SweepBlobs
-//     removes only blobs no record names, and nothing at all when the
-//     reference scan failed.
+//   - Blobs are immutable contents named by their SHA-256 (files, or for
+//     a backend that chooses so, small ones inside its database); a blob
+//     is referenced while any record names it (ForEachBlobRef), and
+//     SweepBlobs removes only blobs no record names that are older than
+//     its grace, and nothing at all when the reference scan failed.
 //   - Every store belongs to one installation (InstallationID), recorded
 //     in the database and beside the blobs; Open refuses a database that
 //     does not match its blob folder, or cannot be read, with an error
@@ -90,15 +90,27 @@ type Blobs interface {
 	PutBlobPending(r io.Reader) (string, int64, error)
 	// FlushBlobs makes every pending blob durable.
 	FlushBlobs(ctx context.Context) error
-	// OpenBlob opens a blob; ErrNotFound when there is none, ErrBlobDamaged
-	// when its content no longer matches its hash (never served).
-	OpenBlob(hash string) (*os.File, error)
+	// OpenBlob opens a blob positioned at its start; ErrNotFound when
+	// there is none, ErrBlobDamaged when its content no longer matches its
+	// hash (checked before it is handed out: never served).
+	OpenBlob(hash string) (BlobReader, error)
 	// RemoveBlob deletes a blob (retention); missing is not an error.
 	RemoveBlob(hash string) error
 	// SweepBlobs removes temporary files and unreferenced blobs older
 	// than grace and returns how many it removed. When any record could
 	// not be read it removes no blob and returns the error.
 	SweepBlobs(grace time.Duration) (int, error)
+}
+
+// BlobReader is an open blob: a file, or a small blob held in memory
+// (bbolt keeps blobs of at most InlineBlobMax bytes inside its database).
+// Size is the whole content's length.
+type BlobReader interface {
+	io.Reader
+	io.ReaderAt
+	io.Seeker
+	io.Closer
+	Size() int64
 }
 
 // BlobWriter streams one new blob. Commit (or CommitPending) names it by
@@ -110,7 +122,9 @@ type BlobWriter interface {
 	// Commit makes the blob durable under its hash and returns the hash.
 	Commit() (string, error)
 	// CommitPending places the blob under its hash; it is durable once
-	// the next Update returns (see Blobs.PutBlobPending).
+	// the next Update returns (see Blobs.PutBlobPending). Neither it nor
+	// Commit may be called inside an Update function (a backend may
+	// write the blob through an Update of its own).
 	CommitPending() (string, error)
 	// Abort discards an unfinished blob.
 	Abort()

@@ -108,7 +108,7 @@ var copyCoverage = []CoverageEntry{
 	{BackendBolt, "hooks_due", CoverDerived, 0, "from the deliveries' due times"},
 	{"", "digest_prefs", CoverCopied, RecDigestPref, ""},
 	{"", "digest_marks", CoverCopied, RecDigestMark, "a day's digest is not sent again from the copy"},
-	{BackendPostgres, "blobs", CoverBlobs, 0, ""},
+	{"", "blobs", CoverBlobs, 0, "bbolt: the inline blobs (store.InlineBlobMax), copied with the files through the Blobs interface"},
 	{BackendPostgres, "blob_chunks", CoverBlobs, 0, ""},
 	{BackendPostgres, "schema_version", CoverInternal, 0, "backend-internal: the target has its own schema"},
 }

@@ -25,7 +25,9 @@ func fillStore(t *testing.T, dir string, n int) []string {
 	}
 	defer s.Close()
 	for i := range n {
-		h, _, err := s.PutBlob(strings.NewReader(fmt.Sprintf("raw message %d\n%s", i, strings.Repeat("x", 2000))))
+		// Above InlineBlobMax: these tests are about the mail files
+		// next to the database (small blobs live inside it).
+		h, _, err := s.PutBlob(strings.NewReader(fmt.Sprintf("raw message %d\n%s", i, strings.Repeat("x", InlineBlobMax))))
 		if err != nil {
 			t.Fatal(err)
 		}

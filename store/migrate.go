@@ -32,6 +32,7 @@ func (s *boltDB) migrations() []migration {
 		{From: 5, What: "index the bounce tokens by expiry (token_prune), so the expired ones are deleted without reading every token (issue 21)", Up: migrateTokenPrune},
 		{From: 6, What: "index the tickets' reporters and participants by address (customers), so open_to: known finds an earlier ticket of a sender with one seek instead of reading every ticket (issue 17)", Up: migratePeopleIndex},
 		{From: 7, What: "rewrite the audit stream's records in their compact form (no field names, no Message-ID and sequence number repeated from the key: about a quarter of the bytes), as new ones are written", Up: migrateCompactAudit},
+		{From: 8, What: "keep blobs of at most 32 KiB (most raw mail) inside ticketgate.db, bucket blobs, instead of as files (issue 13); existing files stay files. An older binary cannot read such blobs, hence the new version", Up: migrateInlineBlobs},
 	}
 }
 
@@ -250,7 +251,7 @@ func migrateCanonicalMessageIDs(tx *boltTx, _ time.Time) error {
 // before the upgrade. The blob is durable (Commit fsyncs it) before the
 // transaction that refers to it commits. Index entries a schema-2 sender
 // orphaned are repaired on the way.
-func (s *boltDB) migrateOutboxRaw(tx *boltTx, _ time.Time) error {
+func (s *boltDB) migrateOutboxRaw(tx *boltTx, now time.Time) error {
 	type legacy struct {
 		OutboxItem
 		Raw []byte `json:"raw"`
@@ -271,7 +272,7 @@ func (s *boltDB) migrateOutboxRaw(tx *boltTx, _ time.Time) error {
 	}
 	for _, it := range rows {
 		if it.Raw != nil {
-			h, _, err := s.PutBlob(bytes.NewReader(it.Raw))
+			h, err := s.putBlobIn(tx, now, bytes.NewReader(it.Raw))
 			if err != nil {
 				return fmt.Errorf("outbox item %d: %w", it.ID, err)
 			}
@@ -328,4 +329,13 @@ func migrateCompactAudit(tx *boltTx, _ time.Time) error {
 		}
 	}
 	return nil
+}
+
+// migrateInlineBlobs (8 → 9) creates the bucket of inline blobs (issue
+// 13). Nothing is moved: blob files stay where they are and are read as
+// before. The version changes so that an older binary, which would not
+// find inline blobs, refuses the store instead of losing mail.
+func migrateInlineBlobs(tx *boltTx, _ time.Time) error {
+	_, err := tx.btx.CreateBucketIfNotExists(bBlobs)
+	return err
 }

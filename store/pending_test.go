@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/ticketgate/ticketgate/fault"
 )
 
@@ -98,18 +100,29 @@ func TestBlobSyncFailureRefusesLaterUpdates(t *testing.T) {
 }
 
 // Blobs placed without an Update are made durable by FlushBlobs and, at
-// the latest, by Close.
+// the latest, by Close: a file is synced, an inline blob written into the
+// database.
 func TestFlushBlobs(t *testing.T) {
 	s := openTest(t)
-	if _, _, err := s.PutBlobPending(strings.NewReader("lonely")); err != nil {
+	if _, _, err := s.PutBlobPending(strings.NewReader("lonely " + strings.Repeat("x", InlineBlobMax))); err != nil {
+		t.Fatal(err)
+	}
+	small, _, err := s.PutBlobPending(strings.NewReader("lonely and small"))
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.FlushBlobs(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	s.pendMu.Lock()
-	defer s.pendMu.Unlock()
-	if s.synced != s.placed || s.placed != 1 {
-		t.Errorf("synced %d of %d", s.synced, s.placed)
+	if s.synced != s.placed || s.placed != 1 || len(s.inline) != 0 {
+		t.Errorf("synced %d of %d, %d inline blobs still pending", s.synced, s.placed, len(s.inline))
 	}
+	s.pendMu.Unlock()
+	s.db.View(func(btx *bolt.Tx) error {
+		if v := btx.Bucket(bBlobs).Get([]byte(small)); string(v[inlineHeader:]) != "lonely and small" {
+			t.Errorf("inline blob after FlushBlobs: %q", v)
+		}
+		return nil
+	})
 }

@@ -34,7 +34,7 @@ import (
 // SchemaVersion is the layout version this code reads and writes. An
 // older store is backed up and migrated on Open (migrate.go); a newer one
 // is refused.
-const SchemaVersion = 8
+const SchemaVersion = 9
 
 // ErrClosed is returned by Update after Close.
 var ErrClosed = errors.New("store: closed")
@@ -111,6 +111,11 @@ type boltDB struct {
 	placed   uint64
 	synced   uint64
 	blobErr  error
+	// inline holds the inline blobs (at most InlineBlobMax bytes) placed
+	// by CommitPending and not yet written: the next batch of the commit
+	// loop writes them inside its own transaction (blob.go).
+	inline      []pendingInline
+	inlineBytes int // the bytes of their content
 	// commitErr is the error of the last commit when it failed, nil once
 	// one succeeds (guarded by pendMu): /readyz asks CommitFailing.
 	commitErr error
@@ -468,11 +473,18 @@ func (s *boltDB) runBatch(batch []*request) {
 	if s.runTwice {
 		s.rehearse(batch)
 	}
+	// Inline blobs registered before any request of this batch was
+	// queued are among these: they commit in the batch's own transaction,
+	// so they are durable with it (and with every record naming them).
+	inline := s.takeInline()
 	for len(batch) > 0 {
 		var tx *boltTx
 		err := s.db.Update(func(btx *bolt.Tx) error {
 			tx = &boltTx{btx: btx}
 			packAppends(btx)
+			if err := writeInline(btx, inline, time.Now()); err != nil {
+				return err
+			}
 			for i, r := range batch {
 				if err := callSafely(r.fn, tx); err != nil {
 					return &errBatchMember{index: i, err: err}
@@ -494,6 +506,7 @@ func (s *boltDB) runBatch(batch []*request) {
 			return
 		case err == nil:
 			s.setCommitErr(nil)
+			s.dropInline(len(inline))
 			// Durable: the effects callers deferred to the commit run
 			// now, once, before anyone is told.
 			tx.runAfterCommit(s.log)

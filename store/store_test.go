@@ -137,7 +137,8 @@ func TestBlobsAreContentAddressedAndSwept(t *testing.T) {
 	}
 	orphan, _, _ := s.PutBlob(strings.NewReader("nobody refers to me"))
 	w, _ := s.NewBlob()
-	w.Write([]byte("abandoned in flight"))
+	// Past InlineBlobMax, so the spool has moved to a temporary file.
+	w.Write([]byte("abandoned in flight" + strings.Repeat("x", InlineBlobMax)))
 	err = s.Update(context.Background(), func(tx Tx) error {
 		return tx.AddMessage(&Message{Ticket: "ACME-1", Raw: h1})
 	})

@@ -40,7 +40,8 @@ var (
 var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, bMsgIDs, bEvents, bTokens, bOutbox, bOutboxDue, bState, bSuppress, bRate, bBlocked, bOrgs,
 	bTicketTimers, bTicketFacts, bDraftSeq, bDrafts, // issue 21: store/timers.go, facts; issue 17: store/drafts.go
 	bTokenPrune,                 // issue 21: store/tokenprune.go
-	bDraftsAccepted, bCustomers} // issue 17: store/people.go
+	bDraftsAccepted, bCustomers, // issue 17: store/people.go
+	bBlobs} // issue 13: small blobs inside the database, store/blob.go
 
 // boltTx is the bbolt implementation of Tx.
 type boltTx struct {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -199,7 +198,7 @@ func (s *server) serveAttachment(w http.ResponseWriter, r *http.Request, resolve
 		}
 		return
 	}
-	download.FileHeaders(w.Header(), a.Filename, f)
+	download.Headers(w.Header(), a.Filename, f.Size())
 	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	http.ServeContent(w, r, "", s.opts.Now(), f)
 }
@@ -210,7 +209,7 @@ func (s *server) serveAttachment(w http.ResponseWriter, r *http.Request, resolve
 // cannot, it has answered (the one 404, or what the link's failure asks)
 // and ok is false. what names the file in the answer and the log
 // ("attachment", "picture").
-func (s *server) openAttachment(w http.ResponseWriter, r *http.Request, what string, resolve func(store.Tx) (*store.Ticket, error), visible func(*store.Message) bool) (a store.Attachment, ticket string, f *os.File, ok bool) {
+func (s *server) openAttachment(w http.ResponseWriter, r *http.Request, what string, resolve func(store.Tx) (*store.Ticket, error), visible func(*store.Message) bool) (a store.Attachment, ticket string, f store.BlobReader, ok bool) {
 	msgID, err1 := strconv.ParseUint(r.PathValue("msg"), 10, 64)
 	idx, err2 := strconv.Atoi(r.PathValue("idx"))
 	if err1 != nil || err2 != nil {

@@ -28,7 +28,9 @@ func seedStore(t *testing.T, dir string, n int) int {
 	}
 	defer st.Close()
 	for i := range n {
-		h, _, err := st.PutBlob(strings.NewReader(fmt.Sprintf("mail %d %s", i, strings.Repeat("x", 3000))))
+		// Above store.InlineBlobMax: mail files, which the refusals
+		// must keep (smaller mail lives inside ticketgate.db).
+		h, _, err := st.PutBlob(strings.NewReader(fmt.Sprintf("mail %d %s", i, strings.Repeat("x", store.InlineBlobMax))))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,8 +21,9 @@ import (
 // chunk at a time, never whole in memory.
 const chunkSize = 1 << 20
 
-// blobWriter spools a new blob to a temporary file while hashing it
-// (store.Spool); Commit copies it into the database chunk by chunk.
+// blobWriter spools a new blob while hashing it (store.Spool: in memory
+// up to store.InlineBlobMax, then a temporary file); Commit copies it
+// into the database chunk by chunk.
 type blobWriter struct {
 	s *DB
 	*store.Spool
@@ -32,11 +34,7 @@ type blobWriter struct {
 func (s *DB) NewBlob() (store.BlobWriter, error) { return s.newBlob() }
 
 func (s *DB) newBlob() (*blobWriter, error) {
-	sp, err := store.NewSpool(s.tmpDir)
-	if err != nil {
-		return nil, err
-	}
-	return &blobWriter{s: s, Spool: sp}, nil
+	return &blobWriter{s: s, Spool: store.NewSpool(s.tmpDir)}, nil
 }
 
 // Commit stores the blob under its hash; it is durable (committed) on
@@ -46,19 +44,20 @@ func (w *blobWriter) Commit() (string, error) {
 		return "", errors.New("store/postgres: blob already committed or aborted")
 	}
 	defer w.Abort()
-	sum, size, f := w.Sum(), w.Size(), w.File()
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return "", fault.Temporary(fmt.Errorf("store/postgres: spool blob: %w", err))
+	sum, size := w.Sum(), w.Size()
+	f, err := w.Reader()
+	if err != nil {
+		return "", err
 	}
 	ctx := context.Background()
 	// READ COMMITTED: a concurrent writer of the same blob makes this
 	// insert wait for its commit, then do nothing.
-	err := pgx.BeginFunc(ctx, w.s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, w.s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, "INSERT INTO blobs (hash, size) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING", sum, size)
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
-		buf := make([]byte, chunkSize)
+		buf := make([]byte, min(chunkSize, max(size, 1)))
 		for i := 0; ; i++ {
 			n, rerr := io.ReadFull(f, buf)
 			if n > 0 {
@@ -112,29 +111,41 @@ func (s *DB) PutBlobPending(r io.Reader) (string, int64, error) { return s.PutBl
 // FlushBlobs has nothing to do: every blob is committed when stored.
 func (s *DB) FlushBlobs(context.Context) error { return nil }
 
-// OpenBlob copies a blob, a chunk at a time, into an unlinked spool file
-// and returns it positioned at the start (the contract hands out an
-// *os.File). A blob whose chunks do not add up to its hash is
-// store.ErrBlobDamaged, never served.
-func (s *DB) OpenBlob(h string) (*os.File, error) {
+// OpenBlob reads a blob, a chunk at a time, into memory when it is at
+// most store.InlineBlobMax bytes, else into an unlinked spool file, and
+// returns it positioned at the start. A blob whose chunks do not add up
+// to its hash is store.ErrBlobDamaged, never served.
+func (s *DB) OpenBlob(h string) (store.BlobReader, error) {
 	if !validHash(h) {
 		return nil, fmt.Errorf("store: invalid blob hash %q: %w", h, store.ErrNotFound)
 	}
-	f, err := os.CreateTemp(s.tmpDir, "read-")
-	if err != nil {
-		return nil, fault.Temporary(fmt.Errorf("store/postgres: spool blob: %w", err))
-	}
-	os.Remove(f.Name())
 	ctx := context.Background()
-	var size int64
-	found := true
-	sum := sha256.New()
-	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	var (
+		size  int64
+		found = true
+		sum   = sha256.New()
+		mem   []byte
+		f     *os.File
+		off   int64
+	)
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+	}()
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, "SELECT size FROM blobs WHERE hash = $1", h).Scan(&size); errors.Is(err, pgx.ErrNoRows) {
 			found = false
 			return nil
 		} else if err != nil {
 			return err
+		}
+		if size > store.InlineBlobMax {
+			var err error
+			if f, err = os.CreateTemp(s.tmpDir, "read-"); err != nil {
+				return err
+			}
+			os.Remove(f.Name())
 		}
 		for n := 0; ; n++ {
 			var chunk []byte
@@ -145,33 +156,49 @@ func (s *DB) OpenBlob(h string) (*os.File, error) {
 			if err != nil {
 				return err
 			}
-			if _, err := f.Write(chunk); err != nil {
-				return err
+			if f != nil {
+				if _, err := f.Write(chunk); err != nil {
+					return err
+				}
+			} else {
+				mem = append(mem, chunk...)
 			}
 			sum.Write(chunk)
+			off += int64(len(chunk))
 		}
 	})
-	if err == nil && !found {
-		f.Close()
-		return nil, fmt.Errorf("store: blob %s: %w", h, store.ErrNotFound)
-	}
-	if err == nil {
-		var off int64
-		off, err = f.Seek(0, io.SeekCurrent)
-		if err == nil && (off != size || hex.EncodeToString(sum.Sum(nil)) != h) {
-			f.Close()
-			return nil, fault.Permanent(fmt.Errorf("store: blob %s (%d bytes in its chunks, %d recorded): %w", h, off, size, store.ErrBlobDamaged))
-		}
-	}
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
-	}
 	if err != nil {
-		f.Close()
 		return nil, fault.Temporary(fmt.Errorf("store/postgres: read blob: %w", err))
 	}
-	return f, nil
+	if !found {
+		return nil, fmt.Errorf("store: blob %s: %w", h, store.ErrNotFound)
+	}
+	if off != size || hex.EncodeToString(sum.Sum(nil)) != h {
+		return nil, fault.Permanent(fmt.Errorf("store: blob %s (%d bytes in its chunks, %d recorded): %w", h, off, size, store.ErrBlobDamaged))
+	}
+	if f == nil {
+		return memBlob{bytes.NewReader(mem)}, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fault.Temporary(fmt.Errorf("store/postgres: read blob: %w", err))
+	}
+	r := fileBlob{File: f, size: off}
+	f = nil // handed out: the caller closes it
+	return r, nil
 }
+
+// memBlob is a small blob read whole into memory.
+type memBlob struct{ *bytes.Reader }
+
+func (memBlob) Close() error { return nil }
+
+// fileBlob is a blob read into an unlinked spool file.
+type fileBlob struct {
+	*os.File
+	size int64
+}
+
+func (f fileBlob) Size() int64 { return f.size }
 
 // RemoveBlob deletes a blob (retention); missing is not an error.
 func (s *DB) RemoveBlob(h string) error {

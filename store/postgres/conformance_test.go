@@ -105,5 +105,8 @@ func TestConformance(t *testing.T) {
 		Future: func(t testing.TB, dir string) {
 			c.srv.Exec(t, dbName(dir), fmt.Sprintf("UPDATE schema_version SET version = %d", postgres.SchemaVersion+1))
 		},
+		DamageBlob: func(t testing.TB, dir, hash string) {
+			c.srv.Exec(t, dbName(dir), "UPDATE blob_chunks SET data = set_byte(data, 0, 255 - get_byte(data, 0)) WHERE hash = $1 AND n = 0", hash)
+		},
 	})
 }

@@ -51,6 +51,10 @@ type Backend struct {
 	// Future, with the store in dir closed, marks it as written by a newer
 	// schema version than this code knows (nil: skipped).
 	Future func(t testing.TB, dir string)
+	// DamageBlob, with the store in dir closed, alters the stored content
+	// of blob hash wherever the backend keeps it (nil: the damage part of
+	// BlobKinds is skipped). Issue 13.
+	DamageBlob func(t testing.TB, dir, hash string)
 }
 
 // Run runs the conformance suite against b. Every implementation of
@@ -78,6 +82,7 @@ func Run(t *testing.T, b Backend) {
 		{"HookLeases", s.hookLeases},
 		{"NodeLocks", s.nodeLocks},
 		{"BlobReferences", s.blobReferences},
+		{"BlobKinds", s.blobKinds}, // issue 13: inline and file blobs
 		{"DecodeFailuresAreErrors", s.decodeFailures},
 		{"Migration", s.migration},
 		{"TicketTimers", s.ticketTimers},

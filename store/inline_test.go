@@ -1,0 +1,192 @@
+package store
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// where tells how the bbolt store keeps blob h: "inline", "file" or "".
+func where(t *testing.T, s *boltDB, h string) string {
+	t.Helper()
+	inline := false
+	s.db.View(func(btx *bolt.Tx) error {
+		inline = btx.Bucket(bBlobs).Get([]byte(h)) != nil
+		return nil
+	})
+	_, err := os.Stat(s.blobPath(h))
+	switch {
+	case inline && err == nil:
+		t.Fatalf("blob %s is both inline and a file", h)
+	case inline:
+		return "inline"
+	case err == nil:
+		return "file"
+	}
+	return ""
+}
+
+// TestInlineThreshold: a blob of at most InlineBlobMax bytes lives inside
+// the database and costs no file at all (not even a temporary one while
+// it is written); one byte more is a file.
+func TestInlineThreshold(t *testing.T) {
+	s := openTest(t)
+	for _, c := range []struct {
+		n     int
+		where string
+	}{{0, "inline"}, {1500, "inline"}, {InlineBlobMax, "inline"}, {InlineBlobMax + 1, "file"}} {
+		w, _ := s.NewBlob()
+		w.Write([]byte(strings.Repeat("y", c.n)))
+		if tmps, _ := os.ReadDir(s.tmpDir); (len(tmps) > 0) != (c.where == "file") {
+			t.Errorf("%d bytes: %d temporary files while writing", c.n, len(tmps))
+		}
+		h, err := w.Commit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := where(t, s, h); got != c.where {
+			t.Errorf("%d bytes: %s, want %s", c.n, got, c.where)
+		}
+		if tmps, _ := os.ReadDir(s.tmpDir); len(tmps) > 0 {
+			t.Errorf("%d bytes: %d temporary files left", c.n, len(tmps))
+		}
+	}
+}
+
+// TestCommitPendingInline: an inline blob placed by CommitPending is
+// readable at once (the pipeline parses it before its Update), is written
+// by the first Update queued after it, in that Update's own transaction,
+// and no sooner is it forgotten by the store.
+func TestCommitPendingInline(t *testing.T) {
+	s := openTest(t)
+	h, _, err := s.PutBlobPending(strings.NewReader("a new request"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := where(t, s, h); got != "" {
+		t.Fatalf("pending inline blob already %s", got)
+	}
+	readAll := func() string {
+		f, err := s.OpenBlob(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		b := make([]byte, f.Size())
+		f.ReadAt(b, 0)
+		return string(b)
+	}
+	if got := readAll(); got != "a new request" {
+		t.Fatalf("pending blob reads %q", got)
+	}
+	var seen bool
+	err = s.Update(context.Background(), func(tx Tx) error {
+		// The blob is in the transaction that commits the record.
+		seen = tx.(*boltTx).btx.Bucket(bBlobs).Get([]byte(h)) != nil
+		return tx.AddMessage(&Message{Ticket: "ACME-1", Raw: h})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !seen {
+		t.Error("the Update after CommitPending did not see the blob in its transaction")
+	}
+	s.pendMu.Lock()
+	left := len(s.inline)
+	s.pendMu.Unlock()
+	if left != 0 || where(t, s, h) != "inline" || readAll() != "a new request" {
+		t.Errorf("after the Update: %d still pending, kept %q", left, where(t, s, h))
+	}
+}
+
+// TestLargeBlobPaysItsOwnFsync: a CommitPending file above LargeBlobMin
+// is durable when CommitPending returns and is not registered with the
+// blob syncer (a batch never waits for it); a medium one is.
+func TestLargeBlobPaysItsOwnFsync(t *testing.T) {
+	s := openTest(t)
+	placed := func() uint64 {
+		s.pendMu.Lock()
+		defer s.pendMu.Unlock()
+		return s.placed
+	}
+	if _, _, err := s.PutBlobPending(strings.NewReader(strings.Repeat("m", InlineBlobMax+1))); err != nil {
+		t.Fatal(err)
+	}
+	if placed() != 1 {
+		t.Fatalf("medium blob: %d placed, want 1 pending", placed())
+	}
+	h, _, err := s.PutBlobPending(strings.NewReader(strings.Repeat("L", LargeBlobMin+1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if placed() != 1 || where(t, s, h) != "file" {
+		t.Fatalf("large blob: %d placed (want still 1), kept %q", placed(), where(t, s, h))
+	}
+}
+
+// TestSweepInlineByAge: an unreferenced inline blob (left by a crash
+// between spooling and the record's commit) is removed once it is older
+// than the grace, kept while younger; a referenced one always stays.
+func TestSweepInlineByAge(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	put := func(body string) string {
+		h, _, err := s.PutBlob(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	old, young, kept := put("left by a crash"), put("in flight"), put("referenced")
+	s.Update(ctx, func(tx Tx) error { return tx.AddMessage(&Message{Ticket: "ACME-1", Raw: kept}) })
+	twoHoursAgo := uint64(time.Now().Add(-2 * time.Hour).UnixNano())
+	for _, h := range []string{old, kept} {
+		damageInline(t, s, h, func(v []byte) []byte { copy(v, putU64(twoHoursAgo)); return v })
+	}
+	n, err := s.SweepBlobs(time.Hour)
+	if err != nil || n != 1 {
+		t.Fatalf("sweep removed %d (%v), want the old orphan alone", n, err)
+	}
+	if where(t, s, old) != "" || where(t, s, young) != "inline" || where(t, s, kept) != "inline" {
+		t.Errorf("after the sweep: old %q young %q referenced %q", where(t, s, old), where(t, s, young), where(t, s, kept))
+	}
+	// Stored again (a retried message), the old blob is young again.
+	again := put("left by a crash")
+	if again != old || where(t, s, old) != "inline" {
+		t.Fatal("storing the content again did not bring it back")
+	}
+	if n, _ := s.SweepBlobs(time.Hour); n != 0 {
+		t.Errorf("sweep removed %d blobs just written again", n)
+	}
+}
+
+// TestPendingInlineIsBounded: a writer that places many small blobs and
+// commits once at the end (`store copy` into bbolt) does not hold them
+// all in memory: past inlinePendingMax CommitPending writes them itself.
+func TestPendingInlineIsBounded(t *testing.T) {
+	s := openTest(t)
+	body := strings.Repeat("c", InlineBlobMax-32)
+	var first string
+	for i := range inlinePendingMax/len(body) + 8 {
+		h, _, err := s.PutBlobPending(strings.NewReader(body + strings.Repeat(" ", i%16) + string(rune('a'+i/16%26)) + string(rune('a'+i/416))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = h
+		}
+		s.pendMu.Lock()
+		pending := s.inlineBytes
+		s.pendMu.Unlock()
+		if pending > inlinePendingMax {
+			t.Fatalf("after %d blobs %d bytes wait for a commit", i+1, pending)
+		}
+	}
+	if got := where(t, s, first); got != "inline" {
+		t.Errorf("the first blob is %q, want it written inline", got)
+	}
+}

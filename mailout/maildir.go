@@ -149,8 +149,13 @@ func checkEnvelope(env Envelope) error {
 	if len(env.To) == 0 {
 		return fault.Permanentf("mailout: message %s has no recipients", env.MessageID)
 	}
-	for _, a := range append([]string{env.From}, env.To...) {
-		if strings.ContainsAny(a, "\r\n") {
+	// (Without copying the addresses into one slice: this runs for every
+	// mail.)
+	if hasLineBreak(env.From) {
+		return fault.Permanentf("mailout: message %s: envelope address %q contains a line break", env.MessageID, env.From)
+	}
+	for _, a := range env.To {
+		if hasLineBreak(a) {
 			return fault.Permanentf("mailout: message %s: envelope address %q contains a line break", env.MessageID, a)
 		}
 	}
@@ -160,6 +165,10 @@ func checkEnvelope(env Envelope) error {
 		}
 	}
 	return nil
+}
+
+func hasLineBreak(s string) bool {
+	return strings.IndexByte(s, '\r') >= 0 || strings.IndexByte(s, '\n') >= 0
 }
 
 func syncDir(dir string) error {

@@ -20,7 +20,6 @@ import (
 
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/fault"
-	"github.com/ticketgate/ticketgate/internal/bufpool"
 	"github.com/ticketgate/ticketgate/internal/oauth2token"
 )
 
@@ -73,18 +72,13 @@ type SMTP struct {
 
 	mu     sync.Mutex
 	cached *smtpConn // nil when no connection is open
-	// bufs lends the buffers that stream messages into DATA.
-	bufs bufpool.Pool
 }
 
 var _ Transport = (*SMTP)(nil)
 
 // smtpConn is an open, greeted and authenticated relay connection.
 type smtpConn struct {
-	c *smtp.Client
-	// raw is the TCP connection under any TLS: deadlines and the close on
-	// cancellation act on it.
-	raw net.Conn
+	c *smtpClient
 	// clean: the last transaction ended with the relay accepting the
 	// message, so the session is at the start of the next one (RFC 5321
 	// 4.1.1.4) and needs no RSET; see connection.
@@ -201,9 +195,8 @@ func (s *SMTP) Send(ctx context.Context, env Envelope, msg io.Reader) error {
 		return err
 	}
 
-	// Closing the socket is the only way to interrupt a blocked read or
-	// write in go-smtp, which resets deadlines on every command.
-	stop := context.AfterFunc(ctx, func() { sc.raw.Close() })
+	// Closing the socket interrupts a blocked read or write at once.
+	stop := context.AfterFunc(ctx, sc.c.closeRaw)
 	atMail, err := s.transact(sc, env, msg)
 	interrupted := !stop()
 	if unproven && atMail && !interrupted && !usable(err) {
@@ -216,7 +209,7 @@ func (s *SMTP) Send(ctx context.Context, env Envelope, msg io.Reader) error {
 			return err
 		}
 		s.cached = sc
-		stop = context.AfterFunc(ctx, func() { sc.raw.Close() })
+		stop = context.AfterFunc(ctx, sc.c.closeRaw)
 		_, err = s.transact(sc, env, msg)
 		interrupted = !stop()
 	}
@@ -231,6 +224,8 @@ func (s *SMTP) Send(ctx context.Context, env Envelope, msg io.Reader) error {
 	}
 	if err != nil && !usable(err) {
 		s.drop(err.Error())
+	} else if sc.c.broken {
+		s.drop("connection broken after the transaction")
 	}
 	return err
 }
@@ -244,10 +239,8 @@ func (s *SMTP) Close() error {
 	}
 	sc := s.cached
 	s.cached = nil
-	if err := sc.c.Quit(); err != nil {
-		// A relay that already hung up cannot answer QUIT; nothing is lost.
-		sc.c.Close()
-	}
+	// A relay that already hung up cannot answer QUIT; nothing is lost.
+	_ = sc.c.quit()
 	return nil
 }
 
@@ -263,8 +256,8 @@ func (s *SMTP) connection(ctx context.Context) (sc *smtpConn, unproven bool, err
 			sc.clean = false
 			return sc, true, nil
 		}
-		stop := context.AfterFunc(ctx, func() { sc.raw.Close() })
-		err := sc.c.Reset()
+		stop := context.AfterFunc(ctx, sc.c.closeRaw)
+		err := sc.c.reset()
 		if stop() && err == nil {
 			s.log.Debug("reusing smtp connection")
 			return sc, false, nil
@@ -292,7 +285,7 @@ func (s *SMTP) drop(reason string) {
 	if reason != "" {
 		s.log.Debug("closing smtp connection", "reason", reason)
 	}
-	s.cached.c.Close()
+	s.cached.c.close()
 	s.cached = nil
 }
 
@@ -307,17 +300,20 @@ func (s *SMTP) dial(ctx context.Context) (_ *smtpConn, err error) {
 	if err != nil {
 		return nil, fault.Temporaryf("mailout: connect to smtp relay %s: %w", s.addr, err)
 	}
-	// go-smtp's greeting and STARTTLS steps use their own 5-minute
-	// deadlines, so enforce Timeout by closing the socket.
+	// The deadline makes a silent relay's greeting fail as a timeout; the
+	// close on dctx also covers cancellation.
+	if dl, ok := dctx.Deadline(); ok {
+		_ = raw.SetDeadline(dl)
+	}
 	stop := context.AfterFunc(dctx, func() { raw.Close() })
-	var c *smtp.Client
+	var c *smtpClient
 	defer func() {
 		fired := !stop()
 		if err == nil && !fired {
 			return
 		}
 		if c != nil {
-			c.Close()
+			c.close()
 		} else {
 			raw.Close()
 		}
@@ -328,53 +324,56 @@ func (s *SMTP) dial(ctx context.Context) (_ *smtpConn, err error) {
 		}
 	}()
 
-	switch s.opts.TLS {
-	case TLSImplicit:
+	conn := raw
+	if s.opts.TLS == TLSImplicit {
 		tc := tls.Client(raw, s.tlsConfig)
 		if err := tc.HandshakeContext(dctx); err != nil {
 			return nil, fault.Temporaryf("mailout: TLS handshake with smtp relay %s: %w", s.addr, err)
 		}
-		c = smtp.NewClient(tc)
-	case TLSStartTLS:
-		// On failure NewClientStartTLS has closed raw already.
-		c, err = smtp.NewClientStartTLS(raw, s.tlsConfig)
-		if err != nil {
+		conn = tc
+	}
+	c = newSMTPClient(raw, conn, s.opts.Timeout)
+	if err := c.greet(); err != nil {
+		return nil, s.classify("greeting", err)
+	}
+	if s.opts.TLS == TLSStartTLS {
+		// The name said before TLS cannot be trusted anyway; this is what
+		// go-smtp's client said there.
+		if err := c.hello("localhost"); err != nil {
+			return nil, s.classify("EHLO", err)
+		}
+		if handshake, err := c.startTLS(dctx, s.tlsConfig); err != nil {
+			if handshake {
+				return nil, fault.Temporaryf("mailout: TLS handshake with smtp relay %s after STARTTLS: %w", s.addr, err)
+			}
 			return nil, s.classify("STARTTLS", err)
 		}
-	default:
-		c = smtp.NewClient(raw)
 	}
-	c.CommandTimeout = s.opts.Timeout
-	c.SubmissionTimeout = s.opts.Timeout
-
-	// After STARTTLS this EHLO is also where the TLS handshake happens.
-	if err := c.Hello(s.opts.HelloName); err != nil {
+	if err := c.hello(s.opts.HelloName); err != nil {
 		return nil, s.classify("EHLO", err)
 	}
 	if s.opts.Username != "" {
-		if err := s.auth(c, raw); err != nil {
+		if err := s.auth(c); err != nil {
 			return nil, err
 		}
 	}
-	s.log.Debug("smtp connection open", "tls", s.opts.TLS)
-	return &smtpConn{c: c, raw: raw}, nil
+	s.log.Debug("smtp connection open", "tls", s.opts.TLS, "pipelining", c.has("PIPELINING"))
+	return &smtpConn{c: c}, nil
 }
 
-func (s *SMTP) auth(c *smtp.Client, raw net.Conn) error {
-	_, encrypted := c.TLSConnectionState()
+func (s *SMTP) auth(c *smtpClient) error {
 	// check() vetted the configured host; this catches a name that
 	// resolved somewhere other than loopback.
-	if !encrypted && !isLoopbackAddr(raw.RemoteAddr()) {
-		return fault.Permanentf("mailout: refusing to send the password for %q in the clear to %s (%s): use tls or starttls", s.opts.Username, s.addr, raw.RemoteAddr())
+	if !c.isTLS && !isLoopbackAddr(c.raw.RemoteAddr()) {
+		return fault.Permanentf("mailout: refusing to send the password for %q in the clear to %s (%s): use tls or starttls", s.opts.Username, s.addr, c.raw.RemoteAddr())
 	}
 	if s.opts.Token != nil {
 		return s.authXOAUTH2(c)
 	}
-	if !c.SupportsAuth(sasl.Plain) {
-		_, mechs := c.Extension("AUTH")
-		return fault.Permanentf("mailout: smtp relay %s does not offer AUTH PLAIN (offers %q) but a username is configured", s.addr, mechs)
+	if !c.supportsAuth(sasl.Plain) {
+		return fault.Permanentf("mailout: smtp relay %s does not offer AUTH PLAIN (offers %q) but a username is configured", s.addr, c.ext["AUTH"])
 	}
-	if err := c.Auth(sasl.NewPlainClient("", s.opts.Username, s.opts.Password)); err != nil {
+	if err := c.auth(sasl.NewPlainClient("", s.opts.Username, s.opts.Password)); err != nil {
 		return s.classify("AUTH as "+strconv.Quote(s.opts.Username), err)
 	}
 	return nil
@@ -383,16 +382,15 @@ func (s *SMTP) auth(c *smtp.Client, raw net.Conn) error {
 // authXOAUTH2 logs in with an OAuth2 access token (Microsoft 365, Google).
 // A token that cannot be had is a temporary failure: the provider or the
 // network may be down.
-func (s *SMTP) authXOAUTH2(c *smtp.Client) error {
-	if !c.SupportsAuth("XOAUTH2") {
-		_, mechs := c.Extension("AUTH")
-		return fault.Permanentf("mailout: smtp relay %s does not offer AUTH XOAUTH2 (offers %q) but oauth2 is configured", s.addr, mechs)
+func (s *SMTP) authXOAUTH2(c *smtpClient) error {
+	if !c.supportsAuth("XOAUTH2") {
+		return fault.Permanentf("mailout: smtp relay %s does not offer AUTH XOAUTH2 (offers %q) but oauth2 is configured", s.addr, c.ext["AUTH"])
 	}
 	tok, err := s.opts.Token.Token()
 	if err != nil {
 		return fault.Temporary(fmt.Errorf("mailout: oauth2 token for %s: %w", s.addr, err))
 	}
-	if err := c.Auth(&oauth2token.XOAUTH2{User: s.opts.Username, Token: tok.AccessToken}); err != nil {
+	if err := c.auth(&oauth2token.XOAUTH2{User: s.opts.Username, Token: tok.AccessToken}); err != nil {
 		return s.classify("AUTH XOAUTH2 as "+strconv.Quote(s.opts.Username), err)
 	}
 	return nil
@@ -411,26 +409,55 @@ func (s *SMTP) transact(sc *smtpConn, env Envelope, msg io.Reader) (atMail bool,
 	return atMail, err
 }
 
+// transact1 runs the transaction. When the relay offers PIPELINING (RFC
+// 2920) MAIL, every RCPT and DATA leave in one write and their replies are
+// read in order; otherwise each command waits for its reply. Either way
+// the outcome is the same: the message goes to the recipients the relay
+// accepted, each refusal is classified, and a refused MAIL stops all.
 func (s *SMTP) transact1(sc *smtpConn, env Envelope, msg io.Reader) (bool, error) {
 	c := sc.c
 
-	var mailOpts *smtp.MailOptions
-	if !isASCII(env.From) || !allASCII(env.To) {
-		if ok, _ := c.Extension("SMTPUTF8"); !ok {
-			return false, fault.Permanentf("mailout: smtp relay %s does not support SMTPUTF8, needed for the envelope of %s (%s → %s)", s.addr, env.MessageID, env.From, strings.Join(env.To, ", "))
-		}
-		mailOpts = &smtp.MailOptions{UTF8: true}
+	utf8 := !isASCII(env.From) || !allASCII(env.To)
+	if utf8 && !c.has("SMTPUTF8") {
+		return false, fault.Permanentf("mailout: smtp relay %s does not support SMTPUTF8, needed for the envelope of %s (%s → %s)", s.addr, env.MessageID, env.From, strings.Join(env.To, ", "))
 	}
-	if err := c.Mail(env.From, mailOpts); err != nil {
+	pipelining := c.has("PIPELINING")
+	c.mail(env.From, utf8)
+	if pipelining {
+		for _, rcpt := range env.To {
+			c.rcpt(rcpt)
+		}
+		c.command("DATA")
+	}
+	err := c.flush()
+	if err == nil {
+		err = c.expect(250)
+	}
+	if err != nil {
+		if pipelining && !c.broken {
+			// The RCPTs and DATA went out too: read their replies, so the
+			// connection stays in step.
+			c.skipReplies(len(env.To))
+		}
 		return true, s.classify("MAIL FROM:<"+env.From+">", err)
 	}
 
-	var accepted []string
 	var refused []RecipientError
-	for _, rcpt := range env.To {
-		err := c.Rcpt(rcpt, nil)
+	// accepted lists the recipients the relay took, once one was refused
+	// (until then they are env.To's first ones).
+	var accepted []string
+	for i, rcpt := range env.To {
+		if !pipelining {
+			c.rcpt(rcpt)
+			err = c.flush()
+		}
 		if err == nil {
-			accepted = append(accepted, rcpt)
+			err = c.expect(25)
+		}
+		if err == nil {
+			if refused != nil {
+				accepted = append(accepted, rcpt)
+			}
 			continue
 		}
 		cerr := s.classify("RCPT TO:<"+rcpt+">", err)
@@ -438,18 +465,30 @@ func (s *SMTP) transact1(sc *smtpConn, env Envelope, msg io.Reader) (bool, error
 			// The connection is gone; nobody got anything.
 			return false, cerr
 		}
+		if refused == nil {
+			accepted = append([]string(nil), env.To[:i]...)
+		}
 		refused = append(refused, RecipientError{Recipient: rcpt, Err: cerr})
+		err = nil
 	}
-	if len(accepted) == 0 {
+	if refused == nil {
+		accepted = env.To
+	}
+	if len(refused) == len(env.To) {
+		if pipelining {
+			c.abortData()
+		}
 		// Leave no half transaction behind; the next Send's RSET would
 		// do the same, but a failing RSET here tells us the state early.
-		if err := c.Reset(); err != nil {
-			s.drop("RSET after refused recipients: " + err.Error())
+		if !c.broken {
+			if err := c.reset(); err != nil {
+				s.drop("RSET after refused recipients: " + err.Error())
+			}
 		}
 		return false, &RecipientErrors{Refused: refused}
 	}
 
-	resp, err := s.data(sc, msg)
+	resp, err := s.data(sc, msg, pipelining)
 	if err != nil {
 		if len(refused) == 0 {
 			return false, err
@@ -469,29 +508,36 @@ func (s *SMTP) transact1(sc *smtpConn, env Envelope, msg io.Reader) (bool, error
 	return false, nil
 }
 
-// data sends DATA, streams msg and returns the relay's reply text.
-func (s *SMTP) data(sc *smtpConn, msg io.Reader) (string, error) {
-	w, err := sc.c.Data()
+// data sends DATA (already sent when pipelined), streams msg and returns
+// the relay's reply text.
+func (s *SMTP) data(sc *smtpConn, msg io.Reader, pipelined bool) (string, error) {
+	c := sc.c
+	var err error
+	if !pipelined {
+		c.command("DATA")
+		err = c.flush()
+	}
+	if err == nil {
+		err = c.expect(354)
+	}
 	if err != nil {
 		return "", s.classify("DATA", err)
 	}
-	src := &readErrReader{r: msg}
-	// go-smtp sets no deadline while the body is written; without one a
-	// relay that stops reading would hang the sender loop forever.
-	dst := &deadlineWriter{w: w, conn: sc.raw, timeout: s.opts.Timeout}
-	if _, err := s.bufs.Copy(dst, src); err != nil {
+	if readErr, err := c.writeBody(msg); err != nil {
 		// The dot was never sent: the connection is mid-DATA and useless.
 		s.drop("message write failed")
-		if src.err != nil {
-			return "", fault.Temporaryf("mailout: reading the message for %s: %w", s.addr, src.err)
+		if readErr != nil {
+			return "", fault.Temporaryf("mailout: reading the message for %s: %w", s.addr, readErr)
 		}
 		return "", fault.Temporaryf("mailout: writing the message to smtp relay %s: %w", s.addr, err)
 	}
-	resp, err := w.CloseWithResponse()
-	if err != nil {
+	if err := c.expect(250); err != nil {
 		return "", s.classify("end of DATA", err)
 	}
-	return resp.StatusText, nil
+	if !s.log.Enabled(context.Background(), slog.LevelDebug) {
+		return "", nil
+	}
+	return string(c.text), nil
 }
 
 // classify wraps err from an SMTP step: 4xx replies are temporary, 5xx
@@ -580,36 +626,6 @@ func (e *RecipientErrors) TemporaryRecipients() []string {
 		}
 	}
 	return out
-}
-
-// readErrReader remembers a read error so a failed copy can say whether
-// the message source or the relay broke.
-type readErrReader struct {
-	r   io.Reader
-	err error
-}
-
-func (r *readErrReader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if err != nil && err != io.EOF {
-		r.err = err
-	}
-	return n, err
-}
-
-// deadlineWriter extends the write deadline before each write, so a large
-// message may take long overall as long as the relay keeps reading.
-type deadlineWriter struct {
-	w       io.Writer
-	conn    net.Conn
-	timeout time.Duration
-}
-
-func (d *deadlineWriter) Write(p []byte) (int, error) {
-	if err := d.conn.SetWriteDeadline(time.Now().Add(d.timeout)); err != nil {
-		return 0, err
-	}
-	return d.w.Write(p)
 }
 
 func isASCII(s string) bool {

@@ -562,38 +562,45 @@ func (d *dotWriter) Write(b []byte) (int, error) {
 			i++
 			continue
 		}
-		// In a line: find its end.
+		// In a line (state data from b[i]): find its end. What a CR does
+		// depends only on the run of CRs it is in: the first of a run,
+		// and every second one after it, has the byte after it taken as
+		// it is. So an LF after a run of odd length ends the line as it
+		// stands, and one after a run of even length (none included) is
+		// bare and gets a CR; CRs elsewhere in the line change nothing.
 		rest := b[i:]
 		lf := bytes.IndexByte(rest, '\n')
-		line := rest
-		if lf >= 0 {
-			line = rest[:lf]
-		}
-		cr := bytes.IndexByte(line, '\r')
-		switch {
-		case cr < 0 && lf < 0:
+		if lf < 0 {
+			if oddCRRun(rest) {
+				d.state = wstateCR // the next byte is taken as it is
+			}
 			i = len(b)
-		case cr < 0:
-			// A bare LF becomes CRLF.
+			break
+		}
+		if oddCRRun(rest[:lf]) {
+			i += lf + 1
+		} else {
 			d.write(b[run : i+lf])
 			d.w.WriteString("\r\n")
 			i += lf + 1
 			run = i
-			d.state = wstateBeginLine
-		case cr == lf-1:
-			// An ordinary line ending in CRLF: copied as it is.
-			i += lf + 1
-			d.state = wstateBeginLine
-		default:
-			i += cr + 1
-			d.state = wstateCR
 		}
+		d.state = wstateBeginLine
 	}
 	d.write(b[run:])
 	if d.err != nil {
 		return 0, d.err
 	}
 	return len(b), nil
+}
+
+// oddCRRun reports whether p ends in a run of CRs of odd length.
+func oddCRRun(p []byte) bool {
+	n := 0
+	for i := len(p) - 1; i >= 0 && p[i] == '\r'; i-- {
+		n++
+	}
+	return n%2 == 1
 }
 
 func (d *dotWriter) write(p []byte) {

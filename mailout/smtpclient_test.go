@@ -62,6 +62,8 @@ func TestDotWriter(t *testing.T) {
 		// As net/textproto: the byte after a CR is taken as it is, so a
 		// CR CR LF gets another CR before its LF.
 		{"a\r\r\nb", "a\r\r\r\nb\r\n.\r\n"},
+		{"a\r\r\r\nb", "a\r\r\r\nb\r\n.\r\n"},
+		{"\r\r\n.x", "\r\r\r\n..x\r\n.\r\n"},
 		{"Grüße\r\n", "Grüße\r\n.\r\n"},
 	} {
 		if ref := string(dotStuffed([]byte(tc.in))); ref != tc.want {

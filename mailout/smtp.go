@@ -46,15 +46,17 @@ type SMTPOptions struct {
 	// OAuth2 access token it gives, instead of AUTH PLAIN.
 	Token oauth2.TokenSource
 	// HelloName is the EHLO name; default: this machine's host name.
-	// go-smtp sends "localhost" in the EHLO before STARTTLS and HelloName
-	// after it (the pre-TLS name cannot be trusted anyway).
+	// The EHLO before STARTTLS says "localhost" and the one after it
+	// HelloName (the pre-TLS name cannot be trusted anyway), as go-smtp's
+	// client did.
 	HelloName string
 	// TLSConfig nil means the system roots; an empty ServerName is filled
 	// in from Host.
 	TLSConfig *tls.Config
 	// Timeout bounds connecting (TCP, TLS, greeting, EHLO, AUTH as a
-	// whole), each command, writes of the message data, and the wait for
-	// the reply after the final dot. 0: outbound.smtp.timeout's default.
+	// whole), each write, the wait for the replies to each command or
+	// pipelined batch of commands, and the wait for the reply after the
+	// final dot. 0: outbound.smtp.timeout's default.
 	Timeout time.Duration
 }
 

@@ -38,6 +38,9 @@ type fakeRelay struct {
 	// CRLFs, or "CLOSE" to hang up without one. "" keeps the default.
 	reply func(conn int, line string) string
 	cert  *tls.Certificate
+	// sequential: although PIPELINING is offered, the client is expected
+	// to wait for each reply (and replies come at once).
+	sequential bool
 
 	mu    sync.Mutex
 	conns int
@@ -179,6 +182,9 @@ func (f *fakeRelay) session(id int, c net.Conn) {
 	}
 	ext, isTLS := f.ext, false
 	pipelining := func() bool {
+		if f.sequential {
+			return false
+		}
 		for _, e := range ext {
 			if e == "PIPELINING" {
 				return true

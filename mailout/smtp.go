@@ -403,6 +403,10 @@ func isLoopbackAddr(a net.Addr) bool {
 	return ok && tcp.IP.IsLoopback()
 }
 
+// maxPipelinedRcpts is the most recipients one pipelined batch holds;
+// larger envelopes go one command at a time.
+const maxPipelinedRcpts = 100
+
 // transact runs one MAIL/RCPT/DATA transaction on an open connection;
 // atMail reports a failure of MAIL (nothing of the message was sent).
 func (s *SMTP) transact(sc *smtpConn, env Envelope, msg io.Reader) (atMail bool, err error) {
@@ -423,7 +427,10 @@ func (s *SMTP) transact1(sc *smtpConn, env Envelope, msg io.Reader) (bool, error
 	if utf8 && !c.has("SMTPUTF8") {
 		return false, fault.Permanentf("mailout: smtp relay %s does not support SMTPUTF8, needed for the envelope of %s (%s → %s)", s.addr, env.MessageID, env.From, strings.Join(env.To, ", "))
 	}
-	pipelining := c.has("PIPELINING")
+	// A batch of RCPTs is bounded: the relay's replies must fit in our
+	// socket's receive buffer while we still write, or both sides block
+	// (the deadlock RFC 2920 warns of); a mail here has one recipient.
+	pipelining := c.has("PIPELINING") && len(env.To) <= maxPipelinedRcpts
 	c.mail(env.From, utf8)
 	if pipelining {
 		for _, rcpt := range env.To {

@@ -472,8 +472,9 @@ func (c *smtpClient) skipReplies(n int) {
 
 // abortData reads DATA's reply, pipelined after recipients that were all
 // refused. A relay that answers 354 anyway gets an empty message (the
-// final dot alone, RFC 2920 3.1), which it must refuse for want of
-// recipients; its reply is read and ignored.
+// final dot alone: data must follow a 354, and it has nobody to go to),
+// which it refuses for want of recipients; its reply is read and
+// ignored.
 func (c *smtpClient) abortData() {
 	code, err := c.readReply()
 	if err != nil || code != 354 {
@@ -574,8 +575,7 @@ func (d *dotWriter) Write(b []byte) (int, error) {
 			if oddCRRun(rest) {
 				d.state = wstateCR // the next byte is taken as it is
 			}
-			i = len(b)
-			break
+			break // the rest of b is written unchanged below
 		}
 		if oddCRRun(rest[:lf]) {
 			i += lf + 1

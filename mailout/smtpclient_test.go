@@ -202,6 +202,31 @@ func TestSMTPWithoutPipelining(t *testing.T) {
 	}
 }
 
+// TestSMTPPipelineRecipientLimit: up to maxPipelinedRcpts recipients go
+// in one batch; a larger envelope goes one command at a time, so the
+// relay's replies never pile up unread while the client still writes.
+func TestSMTPPipelineRecipientLimit(t *testing.T) {
+	rcpts := func(n int) []string {
+		var to []string
+		for i := range n {
+			to = append(to, fmt.Sprintf("r%d@customer.example", i))
+		}
+		return to
+	}
+	for _, n := range []int{maxPipelinedRcpts, maxPipelinedRcpts + 1} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			f := newFakeRelay(t, "PIPELINING")
+			f.sequential = n > maxPipelinedRcpts
+			s := f.transport(t, nil)
+			mustSend(t, s, 1, rcpts(n)...)
+			msgs := f.messages()
+			if len(msgs) != 1 || !slices.Equal(msgs[0].to, rcpts(n)) {
+				t.Fatalf("relay got %d messages", len(msgs))
+			}
+		})
+	}
+}
+
 // TestSMTPHeloFallback: a relay that knows no EHLO is greeted with HELO
 // and gets plain commands (no BODY=8BITMIME, nothing pipelined).
 func TestSMTPHeloFallback(t *testing.T) {

@@ -4,7 +4,6 @@
 package download
 
 import (
-	"io/fs"
 	"mime"
 	"net/http"
 	"strconv"
@@ -22,14 +21,4 @@ func Headers(h http.Header, name string, size int64) {
 	if size >= 0 {
 		h.Set("Content-Length", strconv.FormatInt(size, 10))
 	}
-}
-
-// FileHeaders is Headers with the size of f, an open file (none when it
-// cannot be told).
-func FileHeaders(h http.Header, name string, f interface{ Stat() (fs.FileInfo, error) }) {
-	size := int64(-1)
-	if st, err := f.Stat(); err == nil {
-		size = st.Size()
-	}
-	Headers(h, name, size)
 }

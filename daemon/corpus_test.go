@@ -4,42 +4,20 @@ import (
 	"crypto/sha256"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/ticketgate/ticketgate/internal/corpustest"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
 )
-
-// corpusDir finds ../shared/corpus beside the repository, or skips.
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Dir(file)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
-		t.Skipf("mail corpus not found at %s (it sits beside the repository in CI): %v", c, err)
-	}
-	return c
-}
 
 // TestCorpusOverSMTP sends every message of the shared corpus through the
 // SMTP listener: each must be accepted and stored on a ticket (new or
 // threaded), none may crash the daemon, and an exact repeat of a message
 // is recognised as a duplicate.
 func TestCorpusOverSMTP(t *testing.T) {
-	dir := corpusDir(t)
+	dir := corpustest.Dir(t)
 	var files []string
 	filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
 		if err == nil && !e.IsDir() && strings.HasSuffix(p, ".eml") {

@@ -20,6 +20,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/ticketgate/ticketgate/config"
+	"github.com/ticketgate/ticketgate/internal/corpustest"
 	"github.com/ticketgate/ticketgate/internal/waitfor"
 	"github.com/ticketgate/ticketgate/mailin"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
@@ -47,7 +48,7 @@ func hasEvent(evs []*store.Event, k store.EventKind, match func(*store.Event) bo
 // TestBouncesFromCorpus feeds real DSNs, addressed (as real MTAs address
 // them) to the envelope sender of a notification we sent.
 func TestBouncesFromCorpus(t *testing.T) {
-	dir := corpusDir(t)
+	dir := corpustest.Dir(t)
 	cases := []struct {
 		file      string
 		permanent bool

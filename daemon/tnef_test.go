@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/text/encoding/charmap"
 
+	"github.com/ticketgate/ticketgate/internal/corpustest"
 	"github.com/ticketgate/ticketgate/mailout/mailouttest"
 	"github.com/ticketgate/ticketgate/store"
 )
@@ -91,7 +92,7 @@ func blobBytes(t *testing.T, d *Daemon, hash string) []byte {
 // winmail.dat, byte for byte, with a problem saying why; a stream's body
 // is the ticket's text when the mail has no other.
 func TestWinmailDatOverSMTP(t *testing.T) {
-	dir := filepath.Join(corpusDir(t), "tnef")
+	dir := filepath.Join(corpustest.Dir(t), "tnef")
 	bin, err := exec.LookPath("tnef")
 	if err != nil {
 		t.Skip("Debian's tnef command is not installed (apt-get install tnef; .ci/run installs it)")

@@ -12,32 +12,9 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
-)
 
-// corpusDir returns <repo root>/../shared/corpus, or skips the test when it
-// is not there (a user's clone has no ../shared; CI always has it).
-func corpusDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("no go.mod above the package directory; cannot locate ../shared/corpus")
-		}
-		dir = parent
-	}
-	corpus := filepath.Join(filepath.Dir(dir), "shared", "corpus")
-	if _, err := os.Stat(filepath.Join(corpus, "MANIFEST.tsv")); err != nil {
-		tb.Skipf("mail corpus not found at %s (it lives next to the repository in CI); skipping", corpus)
-	}
-	return corpus
-}
+	"github.com/ticketgate/ticketgate/internal/corpustest"
+)
 
 // corpusFiles lists every .eml file under the corpus, relative paths.
 func corpusFiles(tb testing.TB, corpus string) []string {
@@ -78,7 +55,7 @@ func parseFile(tb testing.TB, path string, opts ParseOptions) *Message {
 // user would see is sane: valid UTF-8 without NUL bytes in every text field,
 // canonical ids, and an attachment list whose sizes match what a sink got.
 func TestCorpusParsesSanely(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := corpustest.Dir(t)
 	files := corpusFiles(t, corpus)
 	if len(files) != 647 {
 		t.Errorf("corpus has %d messages, README says 647", len(files))
@@ -163,7 +140,7 @@ type zammadExpect struct {
 // Differences that come from a deliberate choice are listed in
 // zammadKnownDifferences, with the reason.
 func TestZammadExpectations(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := corpustest.Dir(t)
 	ymls, err := filepath.Glob(filepath.Join(corpus, "zammad", "expected", "mail*.yml"))
 	if err != nil || len(ymls) == 0 {
 		t.Fatalf("no Zammad expectations found: %v", err)

@@ -9,30 +9,9 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
-)
 
-// corpusDirIfPresent is corpusDir without the skip: fuzzing must run (on
-// the testdata seeds) even where the shared corpus is absent.
-func corpusDirIfPresent() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			corpus := filepath.Join(filepath.Dir(dir), "shared", "corpus")
-			if _, err := os.Stat(filepath.Join(corpus, "MANIFEST.tsv")); err == nil {
-				return corpus
-			}
-			return ""
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
+	"github.com/ticketgate/ticketgate/internal/corpustest"
+)
 
 // FuzzParse feeds arbitrary bytes to Parse. Seeds are the hand-written
 // testdata messages and, when present, every corpus message. Crashers found
@@ -44,7 +23,7 @@ func corpusDirIfPresent() string {
 // parsing is deterministic.
 func FuzzParse(f *testing.F) {
 	seeds, _ := filepath.Glob(filepath.Join("testdata", "*.eml"))
-	if corpus := corpusDirIfPresent(); corpus != "" {
+	if corpus := corpustest.Root(); corpus != "" {
 		for _, rel := range corpusFiles(f, corpus) {
 			seeds = append(seeds, filepath.Join(corpus, rel))
 		}

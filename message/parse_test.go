@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/internal/corpustest"
 )
 
 func parseString(t *testing.T, s string, opts ...ParseOptions) *Message {
@@ -727,7 +728,7 @@ func TestParseAddressList(t *testing.T) {
 // TestParseCorpusFeatures checks named corpus messages for the features
 // the brief lists, with the values a user would see.
 func TestParseCorpusFeatures(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := corpustest.Dir(t)
 	cases := []struct {
 		file  string
 		check func(t *testing.T, m *Message)
@@ -855,7 +856,7 @@ func TestParseCorpusFeatures(t *testing.T) {
 
 // TestParseCorpusDSNs checks the enmime DSN samples.
 func TestParseCorpusDSNs(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := corpustest.Dir(t)
 	files, _ := filepath.Glob(filepath.Join(corpus, "enmime", "dsn", "*.eml"))
 	if len(files) != 5 {
 		t.Fatalf("expected 5 enmime DSNs, found %d", len(files))

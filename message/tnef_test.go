@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ticketgate/ticketgate/internal/corpustest"
 	"github.com/ticketgate/ticketgate/tnef"
 )
 
@@ -44,7 +45,7 @@ func parseKeeping(t *testing.T, raw string, opts ParseOptions) (*Message, map[st
 
 func tnefSample(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(corpusDir(t), "tnef", name))
+	b, err := os.ReadFile(filepath.Join(corpustest.Dir(t), "tnef", name))
 	if err != nil {
 		t.Fatalf("TNEF sample of the corpus: %v", err)
 	}

@@ -8,39 +8,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ticketgate/ticketgate/internal/corpustest"
 	"github.com/ticketgate/ticketgate/message"
 )
-
-// corpusDir finds <repo root>/../shared/corpus, or skips the test: a user's
-// clone has no ../shared, CI always has it.
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the package directory; cannot locate ../shared/corpus")
-		}
-		dir = parent
-	}
-	corpus := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(filepath.Join(corpus, "MANIFEST.tsv")); err != nil {
-		t.Skipf("mail corpus not found at %s (only CI and the shared workspace have it)", corpus)
-	}
-	return corpus
-}
 
 // parseCorpus parses every .eml file of the corpus, keyed by its path
 // relative to the corpus root.
 func parseCorpus(t *testing.T) map[string]*message.Message {
 	t.Helper()
-	root := corpusDir(t)
+	root := corpustest.Dir(t)
 	out := map[string]*message.Message{}
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".eml") {

@@ -6,10 +6,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/ticketgate/ticketgate/internal/corpustest"
 	"github.com/ticketgate/ticketgate/message"
 	"github.com/ticketgate/ticketgate/quote"
 	"github.com/ticketgate/ticketgate/templates"
@@ -22,19 +22,6 @@ import (
 // The cheap guards in front of the rule expressions may only skip lines the
 // expressions cannot match; any difference here means one skipped too much.
 
-// corpusDir is ../shared/corpus beside the repository.
-func corpusDir(t testing.TB) string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the test file")
-	}
-	dir := filepath.Join(filepath.Dir(filepath.Dir(file)), "..", "shared", "corpus")
-	if _, err := os.Stat(filepath.Join(dir, "replies", "cases")); err != nil {
-		t.Skipf("corpus not found at %s (it lives beside the project in ../shared): %v", dir, err)
-	}
-	return dir
-}
-
 // sameInputs returns every text the differential tests start from: each
 // file of the corpus and of quote/testdata as it is, and for each message
 // its decoded text (what the daemon strips) and its body below the header.
@@ -44,7 +31,7 @@ func corpusDir(t testing.TB) string {
 func sameInputs(t testing.TB) []string {
 	sample := sampled()
 	var texts []string
-	for _, root := range []string{corpusDir(t), "testdata"} {
+	for _, root := range []string{corpustest.Dir(t), "testdata"} {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return err
@@ -270,7 +257,7 @@ func TestStripSameMutated(t *testing.T) {
 //
 //	go test -run XXX -fuzz FuzzStripSame -fuzztime 5m ./quote
 func FuzzStripSame(f *testing.F) {
-	dir := filepath.Join(corpusDir(f), "replies", "cases")
+	dir := filepath.Join(corpustest.Dir(f), "replies", "cases")
 	files, err := filepath.Glob(filepath.Join(dir, "*.txt"))
 	if err != nil {
 		f.Fatal(err)

@@ -14,6 +14,8 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
+
+	"github.com/ticketgate/ticketgate/internal/corpustest"
 )
 
 // sameTokens reports how the words tokenizer's tokens of in differ from
@@ -96,7 +98,7 @@ func TestWordsTokenizerMatchesUnicode(t *testing.T) {
 			}
 		}
 	}
-	root := corpusDir(t)
+	root := corpustest.Dir(t)
 	files := 0
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".eml") {
@@ -130,29 +132,4 @@ func FuzzWordsTokenizer(f *testing.F) {
 			t.Fatalf("%q: %s", in, d)
 		}
 	})
-}
-
-// corpusDir finds <repo root>/../shared/corpus, or skips the test: a
-// user's clone has no ../shared, CI always has it.
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the package directory; cannot locate ../shared/corpus")
-		}
-		dir = parent
-	}
-	corpus := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(filepath.Join(corpus, "MANIFEST.tsv")); err != nil {
-		t.Skipf("mail corpus not found at %s (only CI and the shared workspace have it)", corpus)
-	}
-	return corpus
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/internal/corpustest"
 	"golang.org/x/text/encoding/charmap"
 )
 
@@ -292,18 +292,6 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
-func corpusDir(t testing.TB) string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the test file")
-	}
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "shared", "corpus", "tnef")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("TNEF samples not found at %s (they live beside the project in ../shared): %v", dir, err)
-	}
-	return dir
-}
-
 // brokenSamples are broken on purpose (the corpus README says so).
 var brokenSamples = map[string]Kind{
 	"bad_checksum.tnef":       KindTruncated,
@@ -312,7 +300,7 @@ var brokenSamples = map[string]Kind{
 }
 
 func TestDecodeCorpus(t *testing.T) {
-	dir := corpusDir(t)
+	dir := filepath.Join(corpustest.Dir(t), "tnef")
 	files, err := filepath.Glob(filepath.Join(dir, "*.tnef"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no samples in %s: %v", dir, err)
@@ -346,7 +334,7 @@ func TestDecodeCorpus(t *testing.T) {
 // TestDecodeCorpusBodies: the bodies of the samples that carry one come
 // out as the text their RTF or plain body says.
 func TestDecodeCorpusBodies(t *testing.T) {
-	dir := corpusDir(t)
+	dir := filepath.Join(corpustest.Dir(t), "tnef")
 	for name, want := range map[string]string{
 		"rtf.tnef":                   "-- Greg\nGreg Allen\nSenior Engineer/QADirector Team",
 		"triples.tnef":               "Sample description",
@@ -375,7 +363,7 @@ func TestDecodeCorpusBodies(t *testing.T) {
 // rest is the file), and tnef names a nameless attachment "tnef-tmp"
 // where Decode leaves the name empty for the caller to choose.
 func TestDecodeMatchesDebianTnef(t *testing.T) {
-	dir := corpusDir(t)
+	dir := filepath.Join(corpustest.Dir(t), "tnef")
 	bin, err := exec.LookPath("tnef")
 	if err != nil {
 		t.Skip("Debian's tnef command is not installed (apt-get install tnef; .ci/run installs it)")

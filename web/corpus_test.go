@@ -16,33 +16,10 @@ import (
 	_ "github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/mail"
 
+	"github.com/ticketgate/ticketgate/internal/corpustest"
 	"github.com/ticketgate/ticketgate/store"
 	"github.com/ticketgate/ticketgate/web"
 )
-
-// corpusDir finds ../shared/corpus next to the repository root.
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-	corpus := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(corpus); err != nil {
-		t.Skipf("mail corpus not found at %s (it lives beside the repository in CI): %v", corpus, err)
-	}
-	return corpus
-}
 
 // corpusMail is what the test takes from one real message: enough to build
 // the two messages the page renders from it.
@@ -158,7 +135,7 @@ func normalizeText(s string) string {
 // or garbled by folding and linking), and whatever the HTML held, the page
 // can run nothing, load nothing from elsewhere and submit nowhere.
 func TestCorpusPagesShowTextAndStayInert(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := corpustest.Dir(t)
 	var mails []*corpusMail
 	err := filepath.WalkDir(corpus, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".eml") {

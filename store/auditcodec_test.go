@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -97,11 +96,7 @@ func TestMigrateCompactAudit(t *testing.T) {
 	s.Close()
 
 	// Turn it into what schema 7 wrote: JSON bodies.
-	db, err := bolt.Open(filepath.Join(dir, "ticketgate.db"), 0o640, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	writeRaw(t, dir, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bAudit)
 		for _, e := range want {
 			js, err := json.Marshal(e)
@@ -114,10 +109,6 @@ func TestMigrateCompactAudit(t *testing.T) {
 		}
 		return tx.Bucket(bMeta).Put([]byte("schema"), putU64(7))
 	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	s, err = Open(dir, Options{NoSync: true})
 	if err != nil {

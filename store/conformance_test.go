@@ -50,7 +50,7 @@ func TestConformance(t *testing.T) {
 				}
 				// kind be64(unix nanos) ticket-key
 				k := append(binary.BigEndian.AppendUint64([]byte{'w'}, uint64(at.UnixNano())), args[0]...)
-				writeRaw(t, dir, func(tx *bolt.Tx) error {
+				store.WriteRaw(t, dir, func(tx *bolt.Tx) error {
 					b := tx.Bucket([]byte("ticket_timers"))
 					if what == storetest.DamageStaleTimer {
 						return b.Put(k, nil)
@@ -63,7 +63,7 @@ func TestConformance(t *testing.T) {
 				return
 			case storetest.DamageFactsEntry:
 				// 'k' ticket-key → be64(changed); 'c' be64(changed) ticket-key → facts
-				writeRaw(t, dir, func(tx *bolt.Tx) error {
+				store.WriteRaw(t, dir, func(tx *bolt.Tx) error {
 					b := tx.Bucket([]byte("ticket_facts"))
 					changed := b.Get(append([]byte{'k'}, args[0]...))
 					if changed == nil {
@@ -78,7 +78,7 @@ func TestConformance(t *testing.T) {
 			default:
 				t.Fatalf("unknown damage %d", what)
 			}
-			writeRaw(t, dir, func(tx *bolt.Tx) error {
+			store.WriteRaw(t, dir, func(tx *bolt.Tx) error {
 				b := tx.Bucket([]byte(bucket))
 				if b.Get(key) == nil {
 					t.Fatalf("no record %s/%q to damage", bucket, key)
@@ -88,7 +88,7 @@ func TestConformance(t *testing.T) {
 		},
 		Age: func(t testing.TB, dir string) {
 			// Schema 1: before the audit stream.
-			writeRaw(t, dir, func(tx *bolt.Tx) error {
+			store.WriteRaw(t, dir, func(tx *bolt.Tx) error {
 				tx.DeleteBucket([]byte("audit"))
 				tx.DeleteBucket([]byte("audit_time"))
 				tx.DeleteBucket([]byte("ticket_timers")) // issue 21: schema 5
@@ -100,7 +100,7 @@ func TestConformance(t *testing.T) {
 			})
 		},
 		Future: func(t testing.TB, dir string) {
-			writeRaw(t, dir, func(tx *bolt.Tx) error {
+			store.WriteRaw(t, dir, func(tx *bolt.Tx) error {
 				return tx.Bucket([]byte("meta")).Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, store.SchemaVersion+1))
 			})
 		},
@@ -115,7 +115,7 @@ func TestConformance(t *testing.T) {
 				}
 				return
 			}
-			writeRaw(t, dir, func(tx *bolt.Tx) error {
+			store.WriteRaw(t, dir, func(tx *bolt.Tx) error {
 				b := tx.Bucket([]byte("blobs"))
 				v := append([]byte(nil), b.Get([]byte(hash))...)
 				if len(v) <= 8 {
@@ -126,16 +126,4 @@ func TestConformance(t *testing.T) {
 			})
 		},
 	})
-}
-
-func writeRaw(t testing.TB, dir string, fn func(*bolt.Tx) error) {
-	t.Helper()
-	db, err := bolt.Open(filepath.Join(dir, "ticketgate.db"), 0o640, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Update(fn); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -83,6 +84,20 @@ func startSinkProcess(tb testing.TB) *sinkProcess {
 	}
 	p.addr = strings.TrimSpace(line)
 	return p
+}
+
+// hostPort splits the sink's address for SMTPOptions.
+func (p *sinkProcess) hostPort(tb testing.TB) (string, int) {
+	tb.Helper()
+	host, port, err := net.SplitHostPort(p.addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return host, n
 }
 
 // stop ends the sink process and returns how many messages it accepted

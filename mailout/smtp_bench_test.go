@@ -3,8 +3,6 @@ package mailout_test
 import (
 	"bytes"
 	"context"
-	"net"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,14 +54,7 @@ func BenchmarkSMTPSend(b *testing.B) {
 	m.Close()
 	data := composed.Bytes()
 
-	host, port, err := net.SplitHostPort(sb.sink.addr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	portN, err := strconv.Atoi(port)
-	if err != nil {
-		b.Fatal(err)
-	}
+	host, portN := sb.sink.hostPort(b)
 	t := mailout.NewSMTP(mailout.SMTPOptions{Host: host, Port: portN, TLS: mailout.TLSNone, HelloName: "bench.example", Timeout: time.Minute}, nil)
 	env := mailout.Envelope{From: it.MailFrom, To: []string{it.Recipient}, MessageID: it.MessageID}
 	ctx := context.Background()

@@ -24,18 +24,6 @@ func BenchmarkCommitPathNewDurable(b *testing.B) {
 		b.Skip("measure without " + store.RunTwiceEnv)
 	}
 	for _, inflight := range []int{16, 1} {
-		b.Run(fmt.Sprintf("inflight=%d", inflight), func(b *testing.B) {
-			dir := b.TempDir()
-			r := newCommitRig(b, dir)
-			r.requests(b, 1000, inflight)
-			r.close(b)
-			r.durable = true
-			r.open(b)
-			b.ReportAllocs()
-			b.ResetTimer()
-			r.requests(b, b.N, inflight)
-			b.StopTimer()
-			r.close(b)
-		})
+		b.Run(fmt.Sprintf("inflight=%d", inflight), func(b *testing.B) { benchCommitPath(b, inflight, true) })
 	}
 }

@@ -227,16 +227,19 @@ func BenchmarkCommitPathNew(b *testing.B) {
 		b.Skip("measure without " + store.RunTwiceEnv)
 	}
 	for _, inflight := range []int{16, 1} {
-		b.Run(fmt.Sprintf("inflight=%d", inflight), func(b *testing.B) { benchCommitPath(b, inflight) })
+		b.Run(fmt.Sprintf("inflight=%d", inflight), func(b *testing.B) { benchCommitPath(b, inflight, false) })
 	}
 }
 
-func benchCommitPath(b *testing.B, inflight int) {
+// benchCommitPath measures requests after 1,000 written without fsync;
+// durable makes the measured ones fsync, as the daemon's store does.
+func benchCommitPath(b *testing.B, inflight int, durable bool) {
 	dir := b.TempDir()
 	r := newCommitRig(b, dir)
 	r.requests(b, 1000, inflight)
 	r.close(b)
 	size0, use0 := storeUse(b, dir)
+	r.durable = durable
 	r.open(b)
 	b.ReportAllocs()
 	b.ResetTimer()

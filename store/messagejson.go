@@ -1,16 +1,10 @@
 package store
 
-import "encoding/json"
-
 // UnmarshalMessage decodes a message record into m exactly as
 // json.Unmarshal would, without reflection (see rowReader): the sender
 // reads the causing message of every mail it renders. m must be zero.
 func UnmarshalMessage(b []byte, m *Message) error {
-	if readMessage(b, m) {
-		return nil
-	}
-	*m = Message{}
-	return json.Unmarshal(b, m)
+	return unmarshalRow(b, m, readMessage)
 }
 
 // readMessage is UnmarshalMessage's own reader; false when the record

@@ -9,11 +9,7 @@ import "encoding/json"
 // does not expect field by field (see rowReader) go to json.Unmarshal.
 // it must be zero.
 func UnmarshalOutboxItem(b []byte, it *OutboxItem) error {
-	if readOutboxItem(b, it) {
-		return nil
-	}
-	*it = OutboxItem{}
-	return json.Unmarshal(b, it)
+	return unmarshalRow(b, it, readOutboxItem)
 }
 
 // readOutboxItem is UnmarshalOutboxItem's own reader; false when the row

@@ -33,6 +33,18 @@ type rowReader struct {
 
 func newRowReader(b []byte) rowReader { return rowReader{b: b, s: string(b)} }
 
+// unmarshalRow decodes the record b into v as json.Unmarshal would: with
+// read, the record's own reader, or, where read gives up (false, v partly
+// filled), with encoding/json from a zero v. v must be zero.
+func unmarshalRow[T any](b []byte, v *T, read func([]byte, *T) bool) error {
+	if read(b, v) {
+		return nil
+	}
+	var zero T
+	*v = zero
+	return json.Unmarshal(b, v)
+}
+
 func (r *rowReader) ws() {
 	for r.i < len(r.b) {
 		switch r.b[r.i] {

@@ -1,17 +1,11 @@
 package store
 
-import "encoding/json"
-
 // UnmarshalTicket decodes a ticket record into t exactly as json.Unmarshal
 // would, without reflection for the ticket's own fields (see rowReader):
 // the search feed reads every ticket an event touched, the desk and the
 // engine many more. t must be zero.
 func UnmarshalTicket(b []byte, t *Ticket) error {
-	if readTicket(b, t) {
-		return nil
-	}
-	*t = Ticket{}
-	return json.Unmarshal(b, t)
+	return unmarshalRow(b, t, readTicket)
 }
 
 // readTicket is UnmarshalTicket's own reader; false when the record must

@@ -583,3 +583,35 @@ func TestHeldMailCountedOnce(t *testing.T) {
 		t.Fatalf("held-mail metric told %q, want once [ACME suppressed]", held)
 	}
 }
+
+// TestTokenOrder: tokens sort by their creation time down to the
+// sixteen bits of a second's fraction (so a batch's tokens are appended
+// to the store's indexes), and those made in the same instant still
+// differ in their 72 random bits.
+func TestTokenOrder(t *testing.T) {
+	base := time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)
+	prev := TokenAt(base)
+	for i := 1; i < 2000; i++ {
+		at := base.Add(time.Duration(i) * 16 * time.Microsecond)
+		tok := TokenAt(at)
+		if len(tok) != 26 {
+			t.Fatalf("token %q has %d characters, want 26", tok, len(tok))
+		}
+		if tok <= prev {
+			t.Fatalf("token at %v (%s) does not sort after the one 16µs before it (%s)", at, tok, prev)
+		}
+		prev = tok
+	}
+	seen := map[string]bool{}
+	for range 1000 {
+		tok := TokenAt(base)
+		if seen[tok] {
+			t.Fatalf("token %s made twice", tok)
+		}
+		seen[tok] = true
+	}
+	// A later second sorts after every fraction of the one before.
+	if TokenAt(base.Add(time.Second)) <= TokenAt(base.Add(999999999)) {
+		t.Fatal("the next second's token sorts before the previous second's last")
+	}
+}

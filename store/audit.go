@@ -105,16 +105,19 @@ func (tx *boltTx) AddAudit(e *AuditEvent) error {
 	e.Time = e.Time.UTC()
 	// An event right after one of the same mail at the same time (an
 	// inbound mail's received, threading and queued events) joins its
-	// record: one key and one time index entry instead of several.
+	// record: one key and one time index entry instead of several. The
+	// grown record is written once, by flushAudit (when the next record
+	// begins, before the transaction reads the audit trail, and at the
+	// end of each function of a write transaction), not once per event.
 	if g := tx.auditRun; g != nil && g.evs[0].MessageID == e.MessageID && g.evs[0].Time.Equal(e.Time) && g.next == seq {
 		cp := *e
 		g.evs = append(g.evs, &cp)
 		g.next++
-		data, err := encodeAuditRecord(g.evs)
-		if err != nil {
-			return fmt.Errorf("store: encode audit: %w", err)
-		}
-		return b.Put(g.key, data)
+		g.dirty = true
+		return nil
+	}
+	if err := tx.flushAudit(); err != nil {
+		return err
 	}
 	data, err := encodeAudit(e)
 	if err != nil {
@@ -161,14 +164,40 @@ type auditRun struct {
 	key  []byte
 	evs  []*AuditEvent
 	next uint64 // the sequence number the next event must have to join
+	// dirty: events joined since the record was written (flushAudit).
+	dirty bool
 	// first and one hold the first event and evs' first backing array,
 	// allocated with the run.
 	first AuditEvent
 	one   [1]*AuditEvent
 }
 
+// flushAudit writes the record of the transaction's current audit run
+// if events joined it since it was written. Everything that ends a write
+// transaction's function (the commit loop, a migration) or reads the
+// audit trail in it calls this first; an encoding error is the error of
+// the function that added the events.
+func (tx *boltTx) flushAudit() error {
+	g := tx.auditRun
+	if g == nil || !g.dirty {
+		return nil
+	}
+	data, err := encodeAuditRecord(g.evs)
+	if err != nil {
+		return fmt.Errorf("store: encode audit: %w", err)
+	}
+	if err := tx.btx.Bucket(bAudit).Put(g.key, data); err != nil {
+		return err
+	}
+	g.dirty = false
+	return nil
+}
+
 // Audit returns the stream of one Message-ID, oldest first.
 func (tx *boltTx) Audit(messageID string) ([]*AuditEvent, error) {
+	if err := tx.flushAudit(); err != nil {
+		return nil, err
+	}
 	b := tx.btx.Bucket(bAudit)
 	id := msgid.Canonical(messageID)
 	if b == nil || id == "" {
@@ -191,6 +220,9 @@ func (tx *boltTx) Audit(messageID string) ([]*AuditEvent, error) {
 // them (0: no limit), and returns how many went (a group of events is one
 // record).
 func (tx *boltTx) PruneAudit(before time.Time, max int) (int, error) {
+	if err := tx.flushAudit(); err != nil {
+		return 0, err
+	}
 	tx.auditRun = nil
 	b, bt := tx.btx.Bucket(bAudit), tx.btx.Bucket(bAuditTime)
 	if b == nil || bt == nil {

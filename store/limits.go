@@ -82,7 +82,7 @@ func (tx *boltTx) RateCount(key string, window time.Duration, now time.Time) (fl
 	cur, idx := rateKey(key, window, now, len(key)+9)
 	// The previous window's key differs in the index only; it shares
 	// cur's allocation (neither is kept: these are reads).
-	prev := append(cur[len(cur):len(cur)], cur[:len(key)+1]...)
+	prev := append(cur[len(cur):], cur[:len(key)+1]...)
 	prev = binary.BigEndian.AppendUint64(prev, uint64(idx-1))
 	var c, p uint64
 	cu := tx.cursor(b)

@@ -85,8 +85,20 @@ func (tx *boltTx) RateCount(key string, window time.Duration, now time.Time) (fl
 	prev := append(cur[len(cur):], cur[:len(key)+1]...)
 	prev = binary.BigEndian.AppendUint64(prev, uint64(idx-1))
 	var c, p uint64
-	cu := tx.cursor(b)
 	var err error
+	if bytes.Compare(prev, cur) > 0 {
+		// Window 0 (the epoch's first): the previous index wraps around
+		// and sorts last.
+		if c, err = counter(bRate, cur, tx.lookup(b, cur)); err != nil {
+			return 0, err
+		}
+		if p, err = counter(bRate, prev, tx.lookup(b, prev)); err != nil {
+			return 0, err
+		}
+		elapsed := float64(now.UnixNano()-idx*int64(window)) / float64(window)
+		return float64(c) + float64(p)*(1-elapsed), nil
+	}
+	cu := tx.cursor(b)
 	for k, v := cu.Seek(prev); k != nil; k, v = cu.Next() {
 		if bytes.Equal(k, prev) {
 			if p, err = counter(bRate, prev, v); err != nil {

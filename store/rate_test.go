@@ -57,3 +57,25 @@ func TestRateAddPrunes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRateCountFirstWindow: in the epoch's first window the previous
+// window's index wraps around; the current count is still found.
+func TestRateCountFirstWindow(t *testing.T) {
+	s := openTest(t)
+	at := time.Unix(0, 0).Add(30 * time.Second)
+	err := s.Update(context.Background(), func(tx Tx) error {
+		for range 2 {
+			if err := tx.RateAdd("k", time.Minute, at); err != nil {
+				return err
+			}
+		}
+		n, err := tx.RateCount("k", time.Minute, at)
+		if err == nil && n != 2 {
+			t.Errorf("RateCount = %v, want 2", n)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -550,10 +550,46 @@ func (w *rowWriter) uint(n uint64) { w.b = strconv.AppendUint(w.b, n, 10) }
 
 func (w *rowWriter) int(n int64) { w.b = strconv.AppendInt(w.b, n, 10) }
 
+// appendZulu appends t as RFC 3339 with nanoseconds (trailing zeros
+// dropped) and "Z", as AppendFormat(time.RFC3339Nano) writes a time whose
+// zone offset is zero and whose year has four digits — nearly every time
+// the store writes (they are UTC) — by hand: AppendFormat interprets its
+// layout on every call. ok is false for any other time (b unchanged).
+func appendZulu(b []byte, t time.Time) ([]byte, bool) {
+	if _, off := t.Zone(); off != 0 {
+		return b, false
+	}
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return b, false
+	}
+	h, mi, sec := t.Clock()
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+mo/10), byte('0'+mo%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+sec/10), byte('0'+sec%10))
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [9]byte
+		for i := 8; i >= 0; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 9
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(append(b, '.'), frac[:n]...)
+	}
+	return append(b, 'Z'), true
+}
+
 // time writes t as its MarshalJSON does; false when that fails (a year
 // outside 0–9999, a zone offset of a day or more): encoding/json then
 // gives the error. It appends in place: MarshalJSON allocates its answer.
 func (w *rowWriter) time(t time.Time) bool {
+	if b, ok := appendZulu(append(w.b, '"'), t); ok {
+		w.b = append(b, '"')
+		return true
+	}
 	b := append(w.b, '"')
 	n0 := len(b)
 	// AppendFormat with RFC3339Nano is MarshalJSON's own formatting; the

@@ -105,10 +105,10 @@ func (tx *boltTx) AddAudit(e *AuditEvent) error {
 	e.Time = e.Time.UTC()
 	// An event right after one of the same mail at the same time (an
 	// inbound mail's received, threading and queued events) joins its
-	// record: one key and one time index entry instead of several. The
-	// grown record is written once, by flushAudit (when the next record
-	// begins, before the transaction reads the audit trail, and at the
-	// end of each function of a write transaction), not once per event.
+	// record: one key and one time index entry instead of several. A
+	// record is encoded and written once, complete, by flushAudit: when
+	// the next record begins, before the transaction reads the audit
+	// trail, and at the end of each function of a write transaction.
 	if g := tx.auditRun; g != nil && g.evs[0].MessageID == e.MessageID && g.evs[0].Time.Equal(e.Time) && g.next == seq {
 		cp := *e
 		g.evs = append(g.evs, &cp)
@@ -118,10 +118,6 @@ func (tx *boltTx) AddAudit(e *AuditEvent) error {
 	}
 	if err := tx.flushAudit(); err != nil {
 		return err
-	}
-	data, err := encodeAudit(e)
-	if err != nil {
-		return fmt.Errorf("store: encode audit: %w", err)
 	}
 	// The record's key (Message-ID \0 be64(seq)) and its time index key
 	// (be64(time) be64(seq)) in one allocation: bbolt keeps both until
@@ -133,10 +129,7 @@ func (tx *boltTx) AddAudit(e *AuditEvent) error {
 	tkey := keys[len(key):]
 	binary.BigEndian.PutUint64(tkey, uint64(e.Time.UnixNano()))
 	binary.BigEndian.PutUint64(tkey[8:], seq)
-	if err := b.Put(key, data); err != nil {
-		return err
-	}
-	run := &auditRun{key: key, next: seq + 1}
+	run := &auditRun{key: key, next: seq + 1, dirty: true}
 	run.first = *e
 	run.evs = run.one[:]
 	run.one[0] = &run.first
@@ -164,7 +157,7 @@ type auditRun struct {
 	key  []byte
 	evs  []*AuditEvent
 	next uint64 // the sequence number the next event must have to join
-	// dirty: events joined since the record was written (flushAudit).
+	// dirty: the record is not written as it stands (flushAudit).
 	dirty bool
 	// first and one hold the first event and evs' first backing array,
 	// allocated with the run.
@@ -173,7 +166,7 @@ type auditRun struct {
 }
 
 // flushAudit writes the record of the transaction's current audit run
-// if events joined it since it was written. Everything that ends a write
+// unless it is written as it stands. Everything that ends a write
 // transaction's function (the commit loop, a migration) or reads the
 // audit trail in it calls this first; an encoding error is the error of
 // the function that added the events.

@@ -414,19 +414,26 @@ type lineMeter struct {
 
 func (m *lineMeter) Read(b []byte) (int, error) {
 	n, err := m.r.Read(b)
-	for _, c := range b[:n] {
-		switch c {
-		case '\n':
-			m.cur = 0
-		case '\r':
-		default:
-			if m.cur++; m.cur > m.longest {
-				m.longest = m.cur
-			}
-		}
-	}
+	m.meter(b[:n])
 	return n, err
 }
+
+// meter counts p a line at a time: a line's length is its bytes but CR
+// and LF, found with bytes.IndexByte and bytes.Count (vectorised) rather
+// than a byte at a time (a 4 KB message crossed the loop 4,000 times).
+func (m *lineMeter) meter(p []byte) {
+	for len(p) > 0 {
+		line, rest, nl := bytes.Cut(p, lf)
+		m.cur += len(line) - bytes.Count(line, cr)
+		m.longest = max(m.longest, m.cur)
+		if !nl {
+			return
+		}
+		m.cur, p = 0, rest
+	}
+}
+
+var cr, lf = []byte{'\r'}, []byte{'\n'}
 
 // parse reads the spooled message from raw, its content when it was
 // spooled in memory (and so hashed from these very bytes), else from its

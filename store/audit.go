@@ -105,20 +105,19 @@ func (tx *boltTx) AddAudit(e *AuditEvent) error {
 	e.Time = e.Time.UTC()
 	// An event right after one of the same mail at the same time (an
 	// inbound mail's received, threading and queued events) joins its
-	// record: one key and one time index entry instead of several.
+	// record: one key and one time index entry instead of several. A
+	// record is encoded and written once, complete, by flushAudit: when
+	// the next record begins, before the transaction reads the audit
+	// trail, and at the end of each function of a write transaction.
 	if g := tx.auditRun; g != nil && g.evs[0].MessageID == e.MessageID && g.evs[0].Time.Equal(e.Time) && g.next == seq {
 		cp := *e
 		g.evs = append(g.evs, &cp)
 		g.next++
-		data, err := encodeAuditRecord(g.evs)
-		if err != nil {
-			return fmt.Errorf("store: encode audit: %w", err)
-		}
-		return b.Put(g.key, data)
+		g.dirty = true
+		return nil
 	}
-	data, err := encodeAudit(e)
-	if err != nil {
-		return fmt.Errorf("store: encode audit: %w", err)
+	if err := tx.flushAudit(); err != nil {
+		return err
 	}
 	// The record's key (Message-ID \0 be64(seq)) and its time index key
 	// (be64(time) be64(seq)) in one allocation: bbolt keeps both until
@@ -130,10 +129,7 @@ func (tx *boltTx) AddAudit(e *AuditEvent) error {
 	tkey := keys[len(key):]
 	binary.BigEndian.PutUint64(tkey, uint64(e.Time.UnixNano()))
 	binary.BigEndian.PutUint64(tkey[8:], seq)
-	if err := b.Put(key, data); err != nil {
-		return err
-	}
-	run := &auditRun{key: key, next: seq + 1}
+	run := &auditRun{key: key, next: seq + 1, dirty: true}
 	run.first = *e
 	run.evs = run.one[:]
 	run.one[0] = &run.first
@@ -161,14 +157,40 @@ type auditRun struct {
 	key  []byte
 	evs  []*AuditEvent
 	next uint64 // the sequence number the next event must have to join
+	// dirty: the record is not written as it stands (flushAudit).
+	dirty bool
 	// first and one hold the first event and evs' first backing array,
 	// allocated with the run.
 	first AuditEvent
 	one   [1]*AuditEvent
 }
 
+// flushAudit writes the record of the transaction's current audit run
+// unless it is written as it stands. Everything that ends a write
+// transaction's function (the commit loop, a migration) or reads the
+// audit trail in it calls this first; an encoding error is the error of
+// the function that added the events.
+func (tx *boltTx) flushAudit() error {
+	g := tx.auditRun
+	if g == nil || !g.dirty {
+		return nil
+	}
+	data, err := encodeAuditRecord(g.evs)
+	if err != nil {
+		return fmt.Errorf("store: encode audit: %w", err)
+	}
+	if err := tx.btx.Bucket(bAudit).Put(g.key, data); err != nil {
+		return err
+	}
+	g.dirty = false
+	return nil
+}
+
 // Audit returns the stream of one Message-ID, oldest first.
 func (tx *boltTx) Audit(messageID string) ([]*AuditEvent, error) {
+	if err := tx.flushAudit(); err != nil {
+		return nil, err
+	}
 	b := tx.btx.Bucket(bAudit)
 	id := msgid.Canonical(messageID)
 	if b == nil || id == "" {
@@ -191,6 +213,9 @@ func (tx *boltTx) Audit(messageID string) ([]*AuditEvent, error) {
 // them (0: no limit), and returns how many went (a group of events is one
 // record).
 func (tx *boltTx) PruneAudit(before time.Time, max int) (int, error) {
+	if err := tx.flushAudit(); err != nil {
+		return 0, err
+	}
 	tx.auditRun = nil
 	b, bt := tx.btx.Bucket(bAudit), tx.btx.Bucket(bAuditTime)
 	if b == nil || bt == nil {

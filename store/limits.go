@@ -74,49 +74,81 @@ func rateKey(key string, window time.Duration, now time.Time, extra int) ([]byte
 // RateCount estimates how many events counted under key fell within the
 // last window before now: the current fixed window's count plus the
 // previous window's, weighted by how much of it still overlaps (the
-// sliding-window approximation). It costs two point reads. A counter that
-// does not decode is an error, not zero.
+// sliding-window approximation). The two counters are neighbours in the
+// bucket (key \0 be64(index)): one seek finds both. A counter that does
+// not decode is an error, not zero.
 func (tx *boltTx) RateCount(key string, window time.Duration, now time.Time) (float64, error) {
 	b := tx.btx.Bucket(bRate)
-	cur, idx := rateKey(key, window, now, 0)
-	c, err := counter(bRate, cur, tx.lookup(b, cur))
-	if err != nil {
-		return 0, err
+	cur, idx := rateKey(key, window, now, len(key)+9)
+	// The previous window's key differs in the index only; it shares
+	// cur's allocation (neither is kept: these are reads).
+	prev := append(cur[len(cur):], cur[:len(key)+1]...)
+	prev = binary.BigEndian.AppendUint64(prev, uint64(idx-1))
+	var c, p uint64
+	var err error
+	if bytes.Compare(prev, cur) > 0 {
+		// Window 0 (the epoch's first): the previous index wraps around
+		// and sorts last.
+		if c, err = counter(bRate, cur, tx.lookup(b, cur)); err != nil {
+			return 0, err
+		}
+		if p, err = counter(bRate, prev, tx.lookup(b, prev)); err != nil {
+			return 0, err
+		}
+		elapsed := float64(now.UnixNano()-idx*int64(window)) / float64(window)
+		return float64(c) + float64(p)*(1-elapsed), nil
 	}
-	// The previous window's key differs in the index only: cur is not
-	// kept (a read), so it is reused.
-	prev := cur
-	binary.BigEndian.PutUint64(prev[len(key)+1:], uint64(idx-1))
-	p, err := counter(bRate, prev, tx.lookup(b, prev))
-	if err != nil {
-		return 0, err
+	cu := tx.cursor(b)
+	for k, v := cu.Seek(prev); k != nil; k, v = cu.Next() {
+		if bytes.Equal(k, prev) {
+			if p, err = counter(bRate, prev, v); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		if bytes.Compare(k, cur) >= 0 {
+			if bytes.Equal(k, cur) {
+				if c, err = counter(bRate, cur, v); err != nil {
+					return 0, err
+				}
+			}
+			break
+		}
 	}
 	elapsed := float64(now.UnixNano()-idx*int64(window)) / float64(window)
 	return float64(c) + float64(p)*(1-elapsed), nil
 }
 
 // RateAdd counts one event under key at now. Windows older than the
-// previous one are deleted as it goes, so the bucket stays small.
+// previous one are deleted as it goes, so the bucket stays small. One
+// pass over the key's counters (two or three) finds the current count and
+// the stale windows.
 func (tx *boltTx) RateAdd(key string, window time.Duration, now time.Time) error {
 	b := tx.btx.Bucket(bRate)
 	// The key and its new value share one allocation; bbolt keeps both
 	// until the commit.
 	cur, idx := rateKey(key, window, now, 8)
-	n, err := counter(bRate, cur, tx.lookup(b, cur))
-	if err != nil {
-		return err
+	prefix := cur[:len(key)+1]
+	var n uint64
+	var stale [][]byte
+	c := tx.cursor(b)
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if len(k) != len(prefix)+8 {
+			continue
+		}
+		switch w := int64(binary.BigEndian.Uint64(k[len(prefix):])); {
+		case w == idx:
+			var err error
+			if n, err = counter(bRate, cur, v); err != nil {
+				return err
+			}
+		case w < idx-1:
+			stale = append(stale, append([]byte(nil), k...))
+		}
 	}
 	val := binary.BigEndian.AppendUint64(cur[len(cur):], n+1)
 	if err := b.Put(cur, val); err != nil {
 		return err
-	}
-	prefix := cur[:len(key)+1]
-	c := tx.cursor(b)
-	var stale [][]byte
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		if len(k) == len(prefix)+8 && int64(binary.BigEndian.Uint64(k[len(prefix):])) < idx-1 {
-			stale = append(stale, append([]byte(nil), k...))
-		}
 	}
 	for _, k := range stale {
 		if err := b.Delete(k); err != nil {

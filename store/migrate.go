@@ -71,7 +71,11 @@ func (s *boltDB) migrate() error {
 				continue
 			}
 			start := time.Now()
-			if err := m.Up(tx, now); err != nil {
+			err := m.Up(tx, now)
+			if err == nil {
+				err = tx.flushAudit() // the next step may read what this one wrote
+			}
+			if err != nil {
 				return fmt.Errorf("schema %d → %d (%s): %w", m.From, m.From+1, m.What, err)
 			}
 			s.log.Info("store schema migrated", "from", m.From, "to", m.From+1, "what", m.What, "took", time.Since(start))

@@ -1,9 +1,9 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -118,6 +118,16 @@ func (r *rowReader) end() {
 	}
 }
 
+// Constants of stringSpan's word-at-a-time scan.
+const (
+	swarOnes = 0x0101010101010101
+	swarHigh = 0x8080808080808080
+)
+
+// zeroBytes flags (high bit) the bytes of x that are zero; above the
+// lowest zero byte it may flag others too.
+func zeroBytes(x uint64) uint64 { return (x - swarOnes) &^ x & swarHigh }
+
 // stringSpan finds the string that follows: its contents (without the
 // quotes) and whether they need more than copying: escapes, bytes that
 // are not ASCII. Control characters mark the reader bad.
@@ -127,35 +137,37 @@ func (r *rowReader) stringSpan() (start, end int, plain bool) {
 	}
 	b := r.b
 	start, plain = r.i, true
-	// Fast path: the next quote ends the string unless a backslash comes
-	// before it.
-	if q := bytes.IndexByte(b[start:], '"'); q >= 0 {
-		span := b[start : start+q]
-		if bytes.IndexByte(span, '\\') < 0 {
-			// Eight bytes at a time while none is below 0x20 or above
-			// 0x7f (a byte below 0x20 borrows, and sets its high bit
-			// or a higher byte's; one above 0x7f has it set).
-			for len(span) >= 8 {
-				x := binary.LittleEndian.Uint64(span)
-				if ((x-0x2020202020202020)|x)&0x8080808080808080 != 0 {
-					break
-				}
-				span = span[8:]
-			}
-			for _, c := range span {
-				if c-0x20 >= utf8.RuneSelf-0x20 { // below 0x20 or not ASCII: rare
-					if c < 0x20 {
-						r.bad = true
-						return 0, 0, false
-					}
-					plain = false
-				}
-			}
-			r.i = start + q + 1
-			return start, start + q, plain
+	// Eight bytes at a time: a word without a quote, a backslash, a
+	// control character or a byte that is not ASCII is passed whole;
+	// otherwise the first such byte (the lowest flagged one: a borrow
+	// only ever flags bytes above a true one) decides. Words may reach
+	// past the string into the rest of the row; the last bytes of the
+	// row go a byte at a time (below).
+	i := start
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:])
+		special := zeroBytes(x^(swarOnes*'"')) | zeroBytes(x^(swarOnes*'\\')) |
+			(x-swarOnes*0x20)&^x&swarHigh | x&swarHigh
+		if special == 0 {
+			i += 8
+			continue
+		}
+		i += bits.TrailingZeros64(special) / 8
+		switch c := b[i]; {
+		case c == '"':
+			r.i = i + 1
+			return start, i, plain
+		case c == '\\':
+			plain = false
+			i += 2
+		case c < 0x20:
+			r.bad = true
+			return 0, 0, false
+		default: // not ASCII
+			plain = false
+			i++
 		}
 	}
-	i := start
 	for i < len(b) {
 		c := b[i]
 		switch {
@@ -538,10 +550,46 @@ func (w *rowWriter) uint(n uint64) { w.b = strconv.AppendUint(w.b, n, 10) }
 
 func (w *rowWriter) int(n int64) { w.b = strconv.AppendInt(w.b, n, 10) }
 
+// appendZulu appends t as RFC 3339 with nanoseconds (trailing zeros
+// dropped) and "Z", as AppendFormat(time.RFC3339Nano) writes a time whose
+// zone offset is zero and whose year has four digits — nearly every time
+// the store writes (they are UTC) — by hand: AppendFormat interprets its
+// layout on every call. ok is false for any other time (b unchanged).
+func appendZulu(b []byte, t time.Time) ([]byte, bool) {
+	if _, off := t.Zone(); off != 0 {
+		return b, false
+	}
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return b, false
+	}
+	h, mi, sec := t.Clock()
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+mo/10), byte('0'+mo%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+sec/10), byte('0'+sec%10))
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [9]byte
+		for i := 8; i >= 0; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 9
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(append(b, '.'), frac[:n]...)
+	}
+	return append(b, 'Z'), true
+}
+
 // time writes t as its MarshalJSON does; false when that fails (a year
 // outside 0–9999, a zone offset of a day or more): encoding/json then
 // gives the error. It appends in place: MarshalJSON allocates its answer.
 func (w *rowWriter) time(t time.Time) bool {
+	if b, ok := appendZulu(append(w.b, '"'), t); ok {
+		w.b = append(b, '"')
+		return true
+	}
 	b := append(w.b, '"')
 	n0 := len(b)
 	// AppendFormat with RFC3339Nano is MarshalJSON's own formatting; the

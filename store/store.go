@@ -485,7 +485,12 @@ func (s *boltDB) runBatch(batch []*request) {
 				return err
 			}
 			for i, r := range batch {
-				if err := callSafely(r.fn, tx); err != nil {
+				err := callSafely(r.fn, tx)
+				if err == nil {
+					// The member's own audit record, complete (AddAudit).
+					err = tx.flushAudit()
+				}
+				if err != nil {
 					return &errBatchMember{index: i, err: err}
 				}
 			}
@@ -543,7 +548,9 @@ func (s *boltDB) rehearse(batch []*request) {
 		tx := &boltTx{btx: btx}
 		packAppends(btx)
 		for _, r := range batch {
-			_ = callSafely(r.fn, tx)
+			if callSafely(r.fn, tx) == nil {
+				_ = tx.flushAudit()
+			}
 		}
 		return errRehearsal
 	})

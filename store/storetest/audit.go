@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"context"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -80,6 +82,98 @@ func (s *suite) auditStream(t *testing.T) {
 	view(t, db, func(tx store.Tx) error {
 		if got, err := tx.Audit("Req-1@customer.example"); err != nil || len(got) != 2 || got[0].Type != store.AuditNewTicket {
 			t.Errorf("after the prune: %+v %v", got, err)
+		}
+		return nil
+	})
+}
+
+// auditGroups (issue 13): the events of one mail written one after the
+// other at one time read back whole — in the transaction that wrote them,
+// after another mail's event began a new record, and after the commit —
+// also when concurrent transaction functions share a commit.
+func (s *suite) auditGroups(t *testing.T) {
+	db, _ := s.fresh(t)
+	at := time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)
+	ev := func(id string, typ store.AuditType, rcpt string) *store.AuditEvent {
+		return &store.AuditEvent{MessageID: id, Time: at, Type: typ, Project: "ACME", Ticket: "ACME-1", Recipient: rcpt}
+	}
+	types := func(evs []*store.AuditEvent) []store.AuditType {
+		var out []store.AuditType
+		for _, e := range evs {
+			out = append(out, e.Type)
+		}
+		return out
+	}
+	mail := []store.AuditType{store.AuditReceived, store.AuditNewTicket, store.AuditQueued, store.AuditQueued}
+	update(t, db, func(tx store.Tx) error {
+		for i, typ := range mail {
+			if err := tx.AddAudit(ev("a@x", typ, "r"+string(rune('0'+i)))); err != nil {
+				return err
+			}
+			got, err := tx.Audit("a@x")
+			if err != nil {
+				return err
+			}
+			if !reflect.DeepEqual(types(got), mail[:i+1]) {
+				t.Errorf("in the writing transaction after %d events: %v", i+1, types(got))
+			}
+		}
+		// Another mail's event begins a new record; then the first mail's
+		// next event begins one of its own.
+		if err := tx.AddAudit(ev("b@x", store.AuditDelivered, "c")); err != nil {
+			return err
+		}
+		return tx.AddAudit(ev("a@x", store.AuditHeld, "d"))
+	})
+	want := append(append([]store.AuditType(nil), mail...), store.AuditHeld)
+	view(t, db, func(tx store.Tx) error {
+		got, err := tx.Audit("a@x")
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(types(got), want) {
+			t.Errorf("after the commit: %v, want %v", types(got), want)
+		}
+		for i, e := range got[:len(mail)] {
+			if e.Recipient != "r"+string(rune('0'+i)) {
+				t.Errorf("event %d: recipient %q", i, e.Recipient)
+			}
+		}
+		if got, err := tx.Audit("b@x"); err != nil || !reflect.DeepEqual(types(got), []store.AuditType{store.AuditDelivered}) {
+			t.Errorf("the other mail: %v %v", types(got), err)
+		}
+		return nil
+	})
+	// Concurrent functions, each a group of its own mail: they may share
+	// a commit, and every group is whole afterwards.
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- db.Update(context.Background(), func(tx store.Tx) error {
+				for _, typ := range mail {
+					if err := tx.AddAudit(ev(fmt.Sprintf("m%d@x", i), typ, "")); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	view(t, db, func(tx store.Tx) error {
+		for i := range n {
+			got, err := tx.Audit(fmt.Sprintf("m%d@x", i))
+			if err != nil {
+				return err
+			}
+			if !reflect.DeepEqual(types(got), mail) {
+				t.Errorf("mail %d: %v, want %v", i, types(got), mail)
+			}
 		}
 		return nil
 	})

@@ -99,6 +99,8 @@ func Run(t *testing.T, b Backend) {
 		{"PGPKeys", s.pgpKeys},
 		{"Digests", s.digests}, // issue 21
 		{"AuditStream", s.auditStream},
+		{"RateCounters", s.rateCounters}, // issue 13: one seek per count
+		{"AuditGroups", s.auditGroups},   // issue 13: a group written once
 	} {
 		t.Run(c.name, c.fn)
 	}

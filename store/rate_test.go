@@ -1,0 +1,81 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"testing"
+	"time"
+)
+
+// TestRateAddPrunes: RateAdd keeps a key's current and previous windows
+// only, leaves keys that extend it ("k\x00…", "k|x") alone, and RateCount
+// reads a key's two windows with nothing of a neighbour's.
+func TestRateAddPrunes(t *testing.T) {
+	s := openTest(t)
+	const w = time.Minute
+	base := time.Unix(0, 0).Add(5000 * w)
+	// A key that begins with "k\x00" and 8 more bytes sorts among k's
+	// windows: it is somebody else's counter.
+	odd := "k\x00" + string(binary.BigEndian.AppendUint64(nil, 4998)) + "x"
+	err := s.Update(context.Background(), func(tx Tx) error {
+		for i := range 4 {
+			for _, k := range []string{"k", "k|x", odd} {
+				if err := tx.RateAdd(k, w, base.Add(time.Duration(i)*w)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(func(tx Tx) error {
+		var keys []string
+		c := tx.(*boltTx).btx.Bucket(bRate).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if bytes.HasPrefix(k, []byte("k\x00")) && len(k) == 10 {
+				keys = append(keys, string(k))
+			}
+		}
+		if len(keys) != 2 {
+			t.Errorf("k has %d windows stored, want 2 (the current and the previous)", len(keys))
+		}
+		for _, k := range []string{"k", "k|x", odd} {
+			n, err := tx.RateCount(k, w, base.Add(3*w+w/2))
+			if err != nil {
+				return err
+			}
+			if n != 1.5 {
+				t.Errorf("RateCount(%q) = %v, want 1.5", k, n)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRateCountFirstWindow: in the epoch's first window the previous
+// window's index wraps around; the current count is still found.
+func TestRateCountFirstWindow(t *testing.T) {
+	s := openTest(t)
+	at := time.Unix(0, 0).Add(30 * time.Second)
+	err := s.Update(context.Background(), func(tx Tx) error {
+		for range 2 {
+			if err := tx.RateAdd("k", time.Minute, at); err != nil {
+				return err
+			}
+		}
+		n, err := tx.RateCount("k", time.Minute, at)
+		if err == nil && n != 2 {
+			t.Errorf("RateCount = %v, want 2", n)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

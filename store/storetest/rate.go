@@ -1,0 +1,89 @@
+package storetest
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// rateCounters (issue 13): RateCount is the current fixed window's count
+// plus the previous window's weighted by its overlap; counters of keys
+// that share a prefix ("a", "a|b", "a|") stay apart; a window two back
+// no longer counts.
+func (s *suite) rateCounters(t *testing.T) {
+	db, _ := s.fresh(t)
+	const w = time.Hour
+	base := time.Unix(0, 0).UTC().Add(1000 * w) // a window's start
+	add := func(key string, at time.Time, n int) {
+		t.Helper()
+		update(t, db, func(tx store.Tx) error {
+			for range n {
+				if err := tx.RateAdd(key, w, at); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	count := func(key string, at time.Time) float64 {
+		t.Helper()
+		var got float64
+		view(t, db, func(tx store.Tx) error {
+			var err error
+			got, err = tx.RateCount(key, w, at)
+			return err
+		})
+		return got
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+	if got := count("a", base); got != 0 {
+		t.Fatalf("nothing counted: %v, want 0", got)
+	}
+	add("a", base.Add(10*time.Minute), 3)
+	add("a|b", base.Add(10*time.Minute), 5)
+	add("", base.Add(10*time.Minute), 1)
+	for _, c := range []struct {
+		key  string
+		at   time.Time
+		want float64
+	}{
+		{"a", base.Add(59 * time.Minute), 3},
+		{"a|b", base.Add(59 * time.Minute), 5},
+		{"", base.Add(59 * time.Minute), 1},
+		{"a|", base.Add(59 * time.Minute), 0},
+		// A quarter into the next window three quarters of the last one count.
+		{"a", base.Add(w + 15*time.Minute), 2.25},
+		{"a|b", base.Add(w + 15*time.Minute), 3.75},
+		// Two windows on, nothing.
+		{"a", base.Add(2 * w), 0},
+	} {
+		if got := count(c.key, c.at); !near(got, c.want) {
+			t.Errorf("RateCount(%q, %s) = %v, want %v", c.key, c.at.Sub(base), got, c.want)
+		}
+	}
+	// The next window counts on top of the previous one's remainder.
+	add("a", base.Add(w+30*time.Minute), 2)
+	if got := count("a", base.Add(w+30*time.Minute)); !near(got, 2+3*0.5) {
+		t.Errorf("RateCount after the next window's events = %v, want 3.5", got)
+	}
+	// Counting two windows later drops the first; the second still counts.
+	add("a", base.Add(2*w+30*time.Minute), 1)
+	if got := count("a", base.Add(2*w+30*time.Minute)); !near(got, 1+2*0.5) {
+		t.Errorf("RateCount two windows on = %v, want 2", got)
+	}
+	if got := count("a|b", base.Add(59*time.Minute)); got != 5 {
+		t.Errorf("another key's counter changed: %v, want 5", got)
+	}
+	// A clock that went back counts in its own (older) window, whose
+	// previous one is gone by now.
+	add("a", base.Add(w+40*time.Minute), 1)
+	if got := count("a", base.Add(w+50*time.Minute)); got != 3 {
+		t.Errorf("RateCount in the earlier window = %v, want 3", got)
+	}
+	if got := count("a", base.Add(2*w+30*time.Minute)); !near(got, 1+3*0.5) {
+		t.Errorf("RateCount in the current window = %v, want 2.5", got)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"mime/quotedprintable"
 	"regexp"
 
 	"github.com/emersion/go-message"
@@ -287,6 +286,8 @@ func (m *Message) writeAlternative(w io.Writer, mh message.Header) error {
 	if err := textproto.WriteHeader(w, mh.Header); err != nil {
 		return fmt.Errorf("mailout: compose: %w", err)
 	}
+	qp := qpPool.Get().(*qpEncoder)
+	defer qpPool.Put(qp)
 	for i, body := range [2]string{m.Body.Text, m.Body.HTML} {
 		delim := "\r\n--" + b + "\r\n"
 		if i == 0 {
@@ -295,11 +296,7 @@ func (m *Message) writeAlternative(w io.Writer, mh message.Header) error {
 		if _, err := io.WriteString(w, delim+altParts[i]); err != nil {
 			return fmt.Errorf("mailout: compose: %w", err)
 		}
-		qp := quotedprintable.NewWriter(w)
-		if _, err := io.WriteString(qp, body); err != nil {
-			return fmt.Errorf("mailout: compose: %w", err)
-		}
-		if err := qp.Close(); err != nil {
+		if err := qp.encodeBody(w, body); err != nil {
 			return fmt.Errorf("mailout: compose: %w", err)
 		}
 	}

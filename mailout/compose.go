@@ -157,6 +157,23 @@ func (m *Message) write(w io.Writer) error {
 		_, err := io.Copy(w, m.raw)
 		return err
 	}
+	if m.Seal.Encrypt == nil && len(m.files) == 0 && len(m.Seal.Attach) == 0 {
+		// The usual mail: its header written without go-message.
+		b := boundary(m.Item.MessageID, "alt")
+		ok, err := m.writeAltHeader(w, b)
+		if err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+		if ok {
+			return m.writeAltBody(w, b)
+		}
+	}
+	return m.writeSlow(w)
+}
+
+// writeSlow writes the message with go-message's header (the whole form
+// of write, which the usual mail's header does without).
+func (m *Message) writeSlow(w io.Writer) error {
 	mh := m.header()
 	if m.Seal.Encrypt != nil {
 		return m.writeEncrypted(w, mh.Header)
@@ -286,6 +303,12 @@ func (m *Message) writeAlternative(w io.Writer, mh message.Header) error {
 	if err := textproto.WriteHeader(w, mh.Header); err != nil {
 		return fmt.Errorf("mailout: compose: %w", err)
 	}
+	return m.writeAltBody(w, b)
+}
+
+// writeAltBody writes the two parts of a multipart/alternative with
+// boundary b, and its end.
+func (m *Message) writeAltBody(w io.Writer, b string) error {
 	qp := qpPool.Get().(*qpEncoder)
 	defer qpPool.Put(qp)
 	for i, body := range [2]string{m.Body.Text, m.Body.HTML} {

@@ -224,7 +224,11 @@ func TestSentBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each set twice: as the daemon makes it (templates compiled after
+	// their first render) and rendering through text/template and
+	// html/template only.
 	sets := map[string]*templates.Set{"default": templates.New(""), "override": templates.New(filepath.Join("testdata", "override"))}
+	generalSets := map[string]*templates.Set{"default": templates.NewGeneral(""), "override": templates.NewGeneral(filepath.Join("testdata", "override"))}
 	whole := map[string]bool{
 		"default/bare/de/customer/request_created":         true,
 		"default/bare/en/internal/request_created":         true,
@@ -260,6 +264,9 @@ func TestSentBytes(t *testing.T) {
 						}
 						got = b
 					}
+					if g := composeSent(t, st, generalSets[setName], v, v.row(event, lang, internal)); !bytes.Equal(g, got) {
+						t.Errorf("%s/%s/%s/%s: compiled templates wrote\n%s\ntext/template and html/template:\n%s", setName, v.name, lang, event, got, g)
+					}
 					name := setName + "/" + v.name + "/" + lang + "/" + event
 					sum := sha256.Sum256(got)
 					fmt.Fprintf(&digests, "%s  %s\n", hex.EncodeToString(sum[:]), name)
@@ -282,6 +289,14 @@ func TestSentBytes(t *testing.T) {
 						t.Errorf("%s: composed mail differs from %s:\n%s", name, path, got)
 					}
 				}
+			}
+		}
+	}
+	// The mail of a new request and of a comment renders compiled.
+	for _, lang := range []string{"en", "de"} {
+		for _, name := range []string{"customer/request_created", "internal/request_created", "customer/public_comment_added", "internal/customer_comment_added", "internal/agent_comment_added"} {
+			if !sets["default"].Compiled(lang, name) {
+				t.Errorf("%s %s: not compiled", lang, name)
 			}
 		}
 	}

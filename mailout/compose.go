@@ -311,19 +311,30 @@ func (m *Message) writeAlternative(w io.Writer, mh message.Header) error {
 func (m *Message) writeAltBody(w io.Writer, b string) error {
 	qp := qpPool.Get().(*qpEncoder)
 	defer qpPool.Put(qp)
-	for i, body := range [2]string{m.Body.Text, m.Body.HTML} {
-		delim := "\r\n--" + b + "\r\n"
-		if i == 0 {
-			delim = delim[2:]
-		}
-		if _, err := io.WriteString(w, delim+altParts[i]); err != nil {
-			return fmt.Errorf("mailout: compose: %w", err)
-		}
-		if err := qp.encodeBody(w, body); err != nil {
-			return fmt.Errorf("mailout: compose: %w", err)
+	// Delimiters, part headers and bodies go out through the encoder's
+	// buffer: a write per body, not per piece.
+	qp.out, qp.i = qp.out[:0], 0
+	var err error
+	raw := func(pieces ...string) {
+		for _, p := range pieces {
+			if err == nil {
+				err = qp.appendRaw(w, p)
+			}
 		}
 	}
-	if _, err := io.WriteString(w, "\r\n--"+b+"--\r\n"); err != nil {
+	raw("--", b, "\r\n", altParts[0])
+	if err == nil {
+		err = qp.appendBody(w, m.Body.Text)
+	}
+	raw("\r\n--", b, "\r\n", altParts[1])
+	if err == nil {
+		err = qp.appendBody(w, m.Body.HTML)
+	}
+	raw("\r\n--", b, "--\r\n")
+	if err == nil {
+		err = qp.writeOut(w)
+	}
+	if err != nil {
 		return fmt.Errorf("mailout: compose: %w", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"io"
 	"mime"
 	"net/textproto"
+	"strings"
 	"sync"
 
 	"github.com/emersion/go-message/mail"
@@ -110,8 +111,59 @@ func (h *headerBuf) str(key, v string) bool {
 }
 
 func (h *headerBuf) addr(key, name, address string) bool {
+	if v, ok := appendAddress(h.val[:0], name, address); ok {
+		h.val = v
+		return h.field(key)
+	}
 	a := mail.Address{Name: name, Address: address}
 	return h.str(key, a.String())
+}
+
+// appendAddress appends what net/mail's Address.String makes of an
+// address whose local part needs no quotes and whose name is printable
+// ASCII (ours: a project's name, most people's); false for any other,
+// which Address.String formats (encoded words, quoted local parts).
+func appendAddress(dst []byte, name, address string) ([]byte, bool) {
+	at := strings.LastIndexByte(address, '@')
+	local, domain := address, ""
+	if at >= 0 {
+		local, domain = address[:at], address[at+1:]
+	}
+	for i := 0; i < len(local); i++ {
+		switch c := local[i]; c {
+		case '.':
+			if i == 0 || local[i-1] == '.' || i == len(local)-1 {
+				return dst, false
+			}
+		case '(', ')', '<', '>', '[', ']', ':', ';', '@', '\\', ',', '"':
+			return dst, false
+		default:
+			if c < '!' || c > '~' {
+				return dst, false
+			}
+		}
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; (c < '!' || c > '~') && c != ' ' && c != '\t' {
+			return dst, false
+		}
+	}
+	if name != "" {
+		dst = append(dst, '"')
+		for i := 0; i < len(name); i++ {
+			if c := name[i]; c == '"' || c == '\\' {
+				dst = append(dst, '\\', c)
+			} else {
+				dst = append(dst, c)
+			}
+		}
+		dst = append(dst, '"', ' ')
+	}
+	dst = append(dst, '<')
+	dst = append(dst, local...)
+	dst = append(dst, '@')
+	dst = append(dst, domain...)
+	return append(dst, '>'), true
 }
 
 func (h *headerBuf) msgIDs(key string, ids []string) bool {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-message/mail"
+
 	"github.com/ticketgate/ticketgate/store"
 )
 
@@ -81,5 +83,39 @@ func TestHeaderFast(t *testing.T) {
 	}
 	if fallbacks == 0 {
 		t.Error("no row went to go-message's writer")
+	}
+}
+
+// TestAppendAddress holds the plain-address writer to net/mail's
+// Address.String for every address it writes, on random names and
+// addresses made of the characters that matter.
+func TestAppendAddress(t *testing.T) {
+	r := rand.New(rand.NewPCG(29, 31))
+	chars := []string{"a", "Z", "0", ".", " ", "\t", "\"", "\\", "(", ")", "<", ">", "[", "]", ":", ";", "@", ",", "!", "~", "+", "é", "\x00", "\x7f", "\n", "=?"}
+	word := func() string {
+		var b strings.Builder
+		for range r.IntN(8) {
+			b.WriteString(chars[r.IntN(len(chars))])
+		}
+		return b.String()
+	}
+	written := 0
+	for range 200000 {
+		name, addr := word(), word()
+		if r.IntN(2) == 0 {
+			addr += "@" + word()
+		}
+		got, ok := appendAddress(nil, name, addr)
+		if !ok {
+			continue
+		}
+		written++
+		a := mail.Address{Name: name, Address: addr}
+		if want := a.String(); string(got) != want {
+			t.Fatalf("name %q address %q: %q, net/mail %q", name, addr, got, want)
+		}
+	}
+	if written < 10000 {
+		t.Errorf("only %d of the random addresses written without net/mail", written)
 	}
 }

@@ -96,10 +96,43 @@ func (e *qpEncoder) flush(w io.Writer) error {
 	return nil
 }
 
+// appendRaw appends p as it is (a part's delimiter and header), between
+// bodies; the buffer's lines are written to w first if p would not fit.
+func (e *qpEncoder) appendRaw(w io.Writer, p string) error {
+	if len(e.out)+len(p) > cap(e.out) {
+		if err := e.flush(w); err != nil {
+			return err
+		}
+	}
+	e.out = append(e.out, p...)
+	return nil
+}
+
+// writeOut writes what out holds to w.
+func (e *qpEncoder) writeOut(w io.Writer) error {
+	if len(e.out) == 0 {
+		return nil
+	}
+	_, err := w.Write(e.out)
+	e.out, e.i = e.out[:0], 0
+	return err
+}
+
 // encodeBody writes s quoted-printable to w, as a new Writer given s in
 // one Write and then closed writes it.
 func (e *qpEncoder) encodeBody(w io.Writer, s string) error {
-	e.out, e.i, e.cr = e.out[:0], 0, false
+	e.out = e.out[:0]
+	if err := e.appendBody(w, s); err != nil {
+		return err
+	}
+	return e.writeOut(w)
+}
+
+// appendBody appends s quoted-printable to out, as a new Writer given s
+// in one Write and then closed writes it, and leaves the end in out;
+// complete lines go to w when out fills.
+func (e *qpEncoder) appendBody(w io.Writer, s string) error {
+	e.i, e.cr = 0, false
 	for k := 0; k < len(s); {
 		if len(e.out) >= qpFlushAt {
 			if err := e.flush(w); err != nil {
@@ -139,10 +172,6 @@ func (e *qpEncoder) encodeBody(w io.Writer, s string) error {
 		k++
 	}
 	e.checkLastByte()
-	if len(e.out) == 0 {
-		return nil
-	}
-	_, err := w.Write(e.out)
-	e.out = e.out[:0]
-	return err
+	e.i = 0
+	return nil
 }

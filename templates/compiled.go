@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template/parse"
 )
 
@@ -401,15 +402,22 @@ type state struct {
 	data any
 	out  *bytes.Buffer
 	vars [maxSlots]Value
-	tmp  []byte
+	tmp  *[]byte
 }
 
 // exec renders c into out; false when it met what only text/template
 // or html/template can do exactly (out then holds part of the output).
 func (c *compiled) exec(out *bytes.Buffer, data any) bool {
 	st := state{data: data, out: out}
-	return st.run(c.ops, Value{})
+	ok := st.run(c.ops, Value{})
+	if st.tmp != nil && cap(*st.tmp) <= 4<<10 {
+		tmpPool.Put(st.tmp)
+	}
+	return ok
 }
+
+// tmpPool lends exec a buffer for escapers' intermediate results.
+var tmpPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 func (st *state) value(s src, dot Value) (Value, bool) {
 	switch {
@@ -446,13 +454,20 @@ func (st *state) run(ops []op, dot Value) bool {
 				st.out.WriteString(s)
 				continue
 			}
-			// Every escaper but the last makes a string for the next.
+			// Every escaper but the last makes a string for the next
+			// (a new one only when it changed something: a URL that
+			// is already normal stays the same string).
 			for _, e := range o.esc[:len(o.esc)-1] {
-				st.tmp = e(st.tmp[:0], s)
-				s = string(st.tmp)
+				if st.tmp == nil {
+					st.tmp = tmpPool.Get().(*[]byte)
+				}
+				*st.tmp = e((*st.tmp)[:0], s)
+				if string(*st.tmp) != s {
+					s = string(*st.tmp)
+				}
 			}
-			st.tmp = o.esc[len(o.esc)-1](st.tmp[:0], s)
-			st.out.Write(st.tmp)
+			// The last appends to the output's own free space.
+			st.out.Write(o.esc[len(o.esc)-1](st.out.AvailableBuffer(), s))
 		case opIf, opWith:
 			v, ok := st.value(o.src, dot)
 			if !ok {

@@ -40,6 +40,11 @@ type Set struct {
 	// compiled.go), by the key of text and html; a nil form marks a
 	// template that cannot be compiled.
 	fast map[string]*fastForm
+	// resolved names the key of a template found in the language asked
+	// for (lang, name), so that a render does not build the key again;
+	// a language that falls back to DefaultLanguage is looked up anew
+	// each time, as before.
+	resolved map[[2]string]string
 	// general: never compile (NewGeneral).
 	general bool
 }
@@ -52,7 +57,7 @@ type fastForm struct {
 
 // New returns a set that prefers files in overrideDir ("" = none).
 func New(overrideDir string) *Set {
-	s := &Set{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}, fast: map[string]*fastForm{}}
+	s := &Set{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}, fast: map[string]*fastForm{}, resolved: map[[2]string]string{}}
 	if overrideDir != "" {
 		s.fsys = append(s.fsys, os.DirFS(overrideDir))
 	}
@@ -217,9 +222,15 @@ func (s *Set) lookup(lang, name string) (*texttemplate.Template, *htmltemplate.T
 func (s *Set) lookupFast(lang, name string) (*texttemplate.Template, *htmltemplate.Template, string, *fastForm, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if key, ok := s.resolved[[2]string{lang, name}]; ok {
+		return s.text[key], s.html[key], key, s.fast[key], nil
+	}
 	for _, l := range []string{lang, DefaultLanguage} {
 		key := l + "/" + name
 		if tt, ok := s.text[key]; ok {
+			if l == lang {
+				s.resolved[[2]string{lang, name}] = key
+			}
 			return tt, s.html[key], key, s.fast[key], nil
 		}
 		txt, err1 := s.read(path.Join(l, name+".txt"))
@@ -246,6 +257,9 @@ func (s *Set) lookupFast(lang, name string) (*texttemplate.Template, *htmltempla
 			return nil, nil, "", nil, fmt.Errorf("templates: %s.html: %w", key, err)
 		}
 		s.text[key], s.html[key] = tt, ht
+		if l == lang {
+			s.resolved[[2]string{lang, name}] = key
+		}
 		return tt, ht, key, nil, nil
 	}
 	return nil, nil, "", nil, fmt.Errorf("%w: %s (%s)", ErrNoTemplate, name, lang)

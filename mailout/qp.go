@@ -56,6 +56,30 @@ const (
 
 var qpPool = sync.Pool{New: func() any { return &qpEncoder{out: make([]byte, 0, qpBufSize)} }}
 
+// qpPlain8 reports whether the eight bytes of s are all printable ASCII
+// but "=" or spaces (plain, like most of a body; a tab is plain too but
+// left to the byte loop): no byte below 0x20, above 0x7e, or equal to
+// 0x3d.
+func qpPlain8(s string) bool {
+	return qpPlainWord(load64(s))
+}
+
+// load64 reads the first eight bytes of s, little-endian (one load).
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+func qpPlainWord(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	below := (x - ones*0x20) &^ x       // a byte below 0x20 sets its high bit
+	above := (x + ones*(0x7f-0x7e)) | x // a byte above 0x7e sets its high bit
+	eq := x ^ (ones * '=')
+	isEq := (eq - ones) &^ eq // a zero byte (an "=") sets its high bit
+	return (below|above|isEq)&highs == 0
+}
+
 func (e *qpEncoder) soft() {
 	e.out = append(e.out, '=', '\r', '\n')
 	e.i = 0
@@ -147,7 +171,11 @@ func (e *qpEncoder) appendBody(w io.Writer, s string) error {
 				e.soft()
 			}
 			j := k + 1
-			for end := k + min(qpLineMax-e.i, len(s)-k, qpFlushAt-len(e.out)+1); j < end && qpClass[s[j]] == qpPlain; j++ {
+			end := k + min(qpLineMax-e.i, len(s)-k, qpFlushAt-len(e.out)+1)
+			for j+8 <= end && qpPlainWord(load64(s[j:])) {
+				j += 8
+			}
+			for ; j < end && qpClass[s[j]] == qpPlain; j++ {
 			}
 			e.out = append(e.out, s[k:j]...)
 			e.i += j - k

@@ -72,3 +72,40 @@ func FuzzQuotedPrintable(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) { checkQP(t, s) })
 }
+
+// TestQPPlain8 holds the eight-byte test to the byte table on every
+// byte in every position.
+func TestQPPlain8(t *testing.T) {
+	base := []byte("abcdefgh")
+	for pos := range 8 {
+		for c := range 256 {
+			b := append([]byte(nil), base...)
+			b[pos] = byte(c)
+			want := true
+			for _, x := range b {
+				if qpClass[x] != qpPlain || x == '\t' {
+					want = false
+				}
+			}
+			if got := qpPlain8(string(b)); got != want {
+				t.Fatalf("%q: %v, want %v", b, got, want)
+			}
+		}
+	}
+	// Several unusual bytes at once (borrows and carries between them).
+	r := rand.New(rand.NewPCG(37, 41))
+	alphabet := []byte{0, 1, 0x1f, 0x20, 0x21, '=', 0x3c, 0x3e, 0x7e, 0x7f, 0x80, 0xff, 'a', '\t', '\n'}
+	for range 500000 {
+		var b [8]byte
+		want := true
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+			if qpClass[b[i]] != qpPlain || b[i] == '\t' {
+				want = false
+			}
+		}
+		if got := qpPlain8(string(b[:])); got != want {
+			t.Fatalf("%q: %v, want %v", b, got, want)
+		}
+	}
+}

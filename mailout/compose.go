@@ -125,6 +125,14 @@ func Prepare(item *store.OutboxItem, body Body, open OpenBlob) (*Message, error)
 	return m, nil
 }
 
+// small reports whether m is a mail without attachments whose bodies
+// are small enough to be composed in memory (quoted-printable at most
+// triples them) before the transport reads it.
+func (m *Message) small() bool {
+	return m.raw == nil && len(m.files) == 0 && len(m.Seal.Attach) == 0 && m.Seal.Encrypt == nil &&
+		len(m.Body.Text)+len(m.Body.HTML) <= maxComposedInMemory/4
+}
+
 // Close closes the opened blobs.
 func (m *Message) Close() error {
 	var errs []error

@@ -70,3 +70,32 @@ func TestSendSmallInMemory(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSendDiscard is a worker's send of one small mail (compose and
+// hand to the transport) to a transport that reads and discards it: the
+// sender's own share of a send without the relay's.
+//
+//	go test -run '^$' -bench BenchmarkSendDiscard -benchmem ./mailout
+func BenchmarkSendDiscard(b *testing.B) {
+	it := &store.OutboxItem{MessageID: "tg.x@support.example.com", Recipient: "a@b.example", MailFrom: "b@x", Date: time.Unix(1.8e9, 0).UTC(),
+		Header: store.OutboxHeader{From: "s@x.example", FromName: "Acme", Subject: "[ACME-1] x"}}
+	body := Body{Text: strings.Repeat("hello world\n", 100), HTML: strings.Repeat("<p>hello world</p>\n", 100)}
+	s := &Sender{transport: discard{}}
+	c := newComposer()
+	defer c.stop()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.send(context.Background(), &Message{Item: it, Body: body}, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type discard struct{}
+
+func (discard) Send(ctx context.Context, env Envelope, msg io.Reader) error {
+	_, err := io.Copy(io.Discard, msg)
+	return err
+}
+
+func (discard) Close() error { return nil }

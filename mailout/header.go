@@ -2,10 +2,10 @@ package mailout
 
 import (
 	"io"
-	"mime"
 	"net/textproto"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message/mail"
 
@@ -119,6 +119,55 @@ func (h *headerBuf) addr(key, name, address string) bool {
 	return h.str(key, a.String())
 }
 
+// qMaxContent is how much encoded text one encoded word holds (mime's
+// maxContentLen: 75 less "=?UTF-8?q?" and "?=").
+const qMaxContent = 75 - len("=?UTF-8?q?") - len("?=")
+
+// appendQEncoded appends what mime.QEncoding.Encode("utf-8", s) returns:
+// s itself when it needs no encoding, else Q encoded words of at most
+// qMaxContent encoded bytes each, a character never split between two
+// (TestQEncoded compares them).
+func appendQEncoded(dst []byte, s string) []byte {
+	needs := false
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' || c > '~') && c != '\t' {
+			needs = true
+			break
+		}
+	}
+	if !needs {
+		return append(dst, s...)
+	}
+	const upperhex = "0123456789ABCDEF"
+	dst = append(dst, "=?utf-8?q?"...)
+	n := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		size, enc := 1, 1
+		if c < ' ' || c > '~' || c == '=' || c == '?' || c == '_' {
+			_, size = utf8.DecodeRuneInString(s[i:])
+			enc = 3 * size
+		}
+		if n+enc > qMaxContent {
+			dst = append(dst, "?= =?utf-8?q?"...)
+			n = 0
+		}
+		for k := i; k < i+size; k++ {
+			switch b := s[k]; {
+			case b == ' ':
+				dst = append(dst, '_')
+			case b >= '!' && b <= '~' && b != '=' && b != '?' && b != '_':
+				dst = append(dst, b)
+			default:
+				dst = append(dst, '=', upperhex[b>>4], upperhex[b&0x0f])
+			}
+		}
+		n += enc
+		i += size
+	}
+	return append(dst, "?="...)
+}
+
 // appendAddress appends what net/mail's Address.String makes of an
 // address whose local part needs no quotes and whose name is printable
 // ASCII (ours: a project's name, most people's); false for any other,
@@ -143,12 +192,20 @@ func appendAddress(dst []byte, name, address string) ([]byte, bool) {
 			}
 		}
 	}
+	printable := true
 	for i := 0; i < len(name); i++ {
 		if c := name[i]; (c < '!' || c > '~') && c != ' ' && c != '\t' {
-			return dst, false
+			printable = false
+			break
 		}
 	}
-	if name != "" {
+	switch {
+	case !printable && strings.ContainsAny(name, "\"#$%&'(),.:;<>@[]^`{|}~"):
+		return dst, false // base64-encoded by net/mail
+	case !printable:
+		dst = appendQEncoded(dst, name)
+		dst = append(dst, ' ')
+	case name != "":
 		dst = append(dst, '"')
 		for i := 0; i < len(name); i++ {
 			if c := name[i]; c == '"' || c == '\\' {
@@ -218,7 +275,8 @@ func (m *Message) writeAltHeader(w io.Writer, b string) (bool, error) {
 		h.val = append(append(append(h.val[:0], '<'), it.MessageID...), '>')
 		ok = ok && h.field("Message-Id")
 	}
-	ok = ok && h.str("Subject", mime.QEncoding.Encode("utf-8", hd.Subject))
+	h.val = appendQEncoded(h.val[:0], hd.Subject)
+	ok = ok && h.field("Subject")
 	if hd.ReplyTo != "" {
 		ok = ok && h.addr("Reply-To", hd.ReplyToName, hd.ReplyTo)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"mime"
 	"strings"
 	"testing"
 	"time"
@@ -94,14 +95,23 @@ func TestAppendAddress(t *testing.T) {
 	chars := []string{"a", "Z", "0", ".", " ", "\t", "\"", "\\", "(", ")", "<", ">", "[", "]", ":", ";", "@", ",", "!", "~", "+", "é", "\x00", "\x7f", "\n", "=?"}
 	word := func() string {
 		var b strings.Builder
-		for range r.IntN(8) {
+		for range r.IntN(8) + r.IntN(2)*r.IntN(60) {
 			b.WriteString(chars[r.IntN(len(chars))])
 		}
 		return b.String()
 	}
-	written := 0
+	written, encoded := 0, 0
 	for range 200000 {
 		name, addr := word(), word()
+		if r.IntN(2) == 0 {
+			// A name without the characters that make net/mail
+			// base64-encode it: plain, or Q-encoded when not ASCII.
+			var b strings.Builder
+			for range r.IntN(40) {
+				b.WriteString([]string{"a", "Z", "0", " ", "\t", "é", "日本", "\x00", "\n", "=", "?", "_", "-", "\xff"}[r.IntN(14)])
+			}
+			name = b.String()
+		}
 		if r.IntN(2) == 0 {
 			addr += "@" + word()
 		}
@@ -110,12 +120,34 @@ func TestAppendAddress(t *testing.T) {
 			continue
 		}
 		written++
+		if strings.Contains(string(got), "=?utf-8?q?") {
+			encoded++
+		}
 		a := mail.Address{Name: name, Address: addr}
 		if want := a.String(); string(got) != want {
 			t.Fatalf("name %q address %q: %q, net/mail %q", name, addr, got, want)
 		}
 	}
-	if written < 10000 {
-		t.Errorf("only %d of the random addresses written without net/mail", written)
+	if written-encoded < 1000 || encoded < 1000 {
+		t.Errorf("%d of the random addresses written without net/mail, %d of them with an encoded name: too few to test both", written, encoded)
+	}
+}
+
+// TestQEncoded holds appendQEncoded to mime.QEncoding.Encode("utf-8", …)
+// on random text: ASCII that needs no encoding, the bytes Q encoding
+// escapes, multi-byte characters at the edges of encoded words, invalid
+// UTF-8, and text long enough for several words.
+func TestQEncoded(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 47))
+	pieces := []string{"a", "Z", " ", "\t", "_", "=", "?", "é", "日本", "😀", "\xff", "\x00", "\n", "~", "!", "Grüße ", strings.Repeat("x", 20)}
+	for range 100000 {
+		var b strings.Builder
+		for range r.IntN(30) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		s := b.String()
+		if got, want := string(appendQEncoded([]byte("prefix"), s)), "prefix"+mime.QEncoding.Encode("utf-8", s); got != want {
+			t.Fatalf("%q: %q, mime %q", s, got, want)
+		}
 	}
 }

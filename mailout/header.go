@@ -1,6 +1,7 @@
 package mailout
 
 import (
+	"bytes"
 	"io"
 	"net/textproto"
 	"strings"
@@ -43,10 +44,8 @@ var headerPool = sync.Pool{New: func() any { return &headerBuf{dst: make([]byte,
 // for a value with a CR or LF, which go-message refuses to write.
 func (h *headerBuf) field(key string) bool {
 	v := h.val
-	for _, c := range v {
-		if c == '\r' || c == '\n' {
-			return false
-		}
+	if bytes.IndexByte(v, '\r') >= 0 || bytes.IndexByte(v, '\n') >= 0 {
+		return false
 	}
 	h.dst = append(h.dst, key...)
 	h.dst = append(h.dst, ':', ' ')

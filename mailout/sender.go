@@ -482,16 +482,16 @@ func (s *Sender) Health() error {
 // is deferred, not lost.
 func (s *Sender) attempt(sendCtx context.Context, id uint64, c *composer) (func(), error) {
 	ctx := context.WithoutCancel(sendCtx)
-	var it *store.OutboxItem
+	var it, compose *store.OutboxItem
 	var msg *Message
+	var body Body
+	var seal Seal
 	err := s.store.View(func(tx store.Tx) error {
 		var err error
 		if it, err = tx.OutboxItem(id); err != nil {
 			return err
 		}
-		var body Body
-		var seal Seal
-		compose := it
+		compose = it
 		if it.RawBlob == "" {
 			if s.Render == nil {
 				return fault.Permanentf("mailout: no renderer for %s", it.Event)
@@ -511,6 +511,15 @@ func (s *Sender) attempt(sendCtx context.Context, id uint64, c *composer) (func(
 				}
 			}
 		}
+		return nil
+	})
+	if err == nil {
+		// The blobs are opened after the read transaction: opening one
+		// kept inside bbolt begins a transaction of its own, and a read
+		// transaction begun inside another waits for a writer that needs
+		// to grow the file, which waits for the outer one — the sender
+		// and every commit stopped for good (TestHeavySendsTakeTurns hung
+		// so under the race detector).
 		msg, err = Prepare(compose, body, s.OpenBlob)
 		if msg != nil {
 			msg.Seal = seal
@@ -518,8 +527,7 @@ func (s *Sender) attempt(sendCtx context.Context, id uint64, c *composer) (func(
 				msg.Redact = s.KeyPattern(it.Project)
 			}
 		}
-		return err
-	})
+	}
 	if errors.Is(err, store.ErrNotFound) && it == nil {
 		return nil, nil // dropped since the scan
 	}

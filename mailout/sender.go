@@ -723,7 +723,12 @@ func (s *Sender) send(ctx context.Context, msg *Message, c *composer) error {
 	case berr = <-c.built:
 	default:
 		pr.CloseWithError(errTransportDone)
-		<-c.built
+		// The builder may have failed on its own just before (its error
+		// is what the transport saw) and not yet said so: that error is
+		// the cause; one from the reader closed here is not.
+		if e := <-c.built; !errors.Is(e, errTransportDone) {
+			berr = e
+		}
 	}
 	pr.Close()
 	if berr != nil {

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"mime/quotedprintable"
 	"regexp"
+	"strings"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
@@ -81,6 +81,9 @@ type Message struct {
 	Redact *regexp.Regexp
 	files  []io.ReadCloser
 	raw    io.ReadCloser
+	// cw counts what WriteTo writes (a field: one allocation less per
+	// mail than a writer of its own).
+	cw countWriter
 }
 
 // Prepare opens what streaming item needs. A blob that is gone is a
@@ -122,6 +125,14 @@ func Prepare(item *store.OutboxItem, body Body, open OpenBlob) (*Message, error)
 	return m, nil
 }
 
+// small reports whether m is a mail without attachments whose bodies
+// are small enough to be composed in memory (quoted-printable at most
+// triples them) before the transport reads it.
+func (m *Message) small() bool {
+	return m.raw == nil && len(m.files) == 0 && len(m.Seal.Attach) == 0 && m.Seal.Encrypt == nil &&
+		len(m.Body.Text)+len(m.Body.HTML) <= maxComposedInMemory/4
+}
+
 // Close closes the opened blobs.
 func (m *Message) Close() error {
 	var errs []error
@@ -138,8 +149,17 @@ func (m *Message) Close() error {
 // boundary derives a multipart boundary from the Message-ID, so that the
 // same row always gives the same bytes.
 func boundary(msgID, part string) string {
-	sum := sha256.Sum256([]byte(msgID + "\x00" + part))
-	return "tg-" + part + "-" + hex.EncodeToString(sum[:12])
+	var in [256]byte
+	sum := sha256.Sum256(append(append(append(in[:0], msgID...), 0), part...))
+	var b strings.Builder
+	b.Grow(len("tg-") + len(part) + 1 + hex.EncodedLen(12))
+	b.WriteString("tg-")
+	b.WriteString(part)
+	b.WriteByte('-')
+	var x [24]byte
+	hex.Encode(x[:], sum[:12])
+	b.Write(x[:])
+	return b.String()
 }
 
 // WriteTo streams the message: multipart/alternative (text, then HTML),
@@ -148,9 +168,11 @@ func boundary(msgID, part string) string {
 // same row, bodies and files give the same bytes. A row of an older
 // layout streams its stored bytes unchanged. It may be called once.
 func (m *Message) WriteTo(w io.Writer) (int64, error) {
-	cw := &countWriter{w: w}
-	err := m.write(cw)
-	return cw.n, err
+	m.cw = countWriter{w: w}
+	err := m.write(&m.cw)
+	n := m.cw.n
+	m.cw = countWriter{}
+	return n, err
 }
 
 func (m *Message) write(w io.Writer) error {
@@ -158,6 +180,23 @@ func (m *Message) write(w io.Writer) error {
 		_, err := io.Copy(w, m.raw)
 		return err
 	}
+	if m.Seal.Encrypt == nil && len(m.files) == 0 && len(m.Seal.Attach) == 0 {
+		// The usual mail: its header written without go-message.
+		b := boundary(m.Item.MessageID, "alt")
+		ok, err := m.writeAltHeader(w, b)
+		if err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+		if ok {
+			return m.writeAltBody(w, b)
+		}
+	}
+	return m.writeSlow(w)
+}
+
+// writeSlow writes the message with go-message's header (the whole form
+// of write, which the usual mail's header does without).
+func (m *Message) writeSlow(w io.Writer) error {
 	mh := m.header()
 	if m.Seal.Encrypt != nil {
 		return m.writeEncrypted(w, mh.Header)
@@ -287,23 +326,38 @@ func (m *Message) writeAlternative(w io.Writer, mh message.Header) error {
 	if err := textproto.WriteHeader(w, mh.Header); err != nil {
 		return fmt.Errorf("mailout: compose: %w", err)
 	}
-	for i, body := range [2]string{m.Body.Text, m.Body.HTML} {
-		delim := "\r\n--" + b + "\r\n"
-		if i == 0 {
-			delim = delim[2:]
-		}
-		if _, err := io.WriteString(w, delim+altParts[i]); err != nil {
-			return fmt.Errorf("mailout: compose: %w", err)
-		}
-		qp := quotedprintable.NewWriter(w)
-		if _, err := io.WriteString(qp, body); err != nil {
-			return fmt.Errorf("mailout: compose: %w", err)
-		}
-		if err := qp.Close(); err != nil {
-			return fmt.Errorf("mailout: compose: %w", err)
+	return m.writeAltBody(w, b)
+}
+
+// writeAltBody writes the two parts of a multipart/alternative with
+// boundary b, and its end.
+func (m *Message) writeAltBody(w io.Writer, b string) error {
+	qp := qpPool.Get().(*qpEncoder)
+	defer qpPool.Put(qp)
+	// Delimiters, part headers and bodies go out through the encoder's
+	// buffer: a write per body, not per piece.
+	qp.out, qp.i = qp.out[:0], 0
+	var err error
+	raw := func(pieces ...string) {
+		for _, p := range pieces {
+			if err == nil {
+				err = qp.appendRaw(w, p)
+			}
 		}
 	}
-	if _, err := io.WriteString(w, "\r\n--"+b+"--\r\n"); err != nil {
+	raw("--", b, "\r\n", altParts[0])
+	if err == nil {
+		err = qp.appendBody(w, m.Body.Text)
+	}
+	raw("\r\n--", b, "\r\n", altParts[1])
+	if err == nil {
+		err = qp.appendBody(w, m.Body.HTML)
+	}
+	raw("\r\n--", b, "--\r\n")
+	if err == nil {
+		err = qp.writeOut(w)
+	}
+	if err != nil {
 		return fmt.Errorf("mailout: compose: %w", err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package mailout
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -481,16 +482,16 @@ func (s *Sender) Health() error {
 // is deferred, not lost.
 func (s *Sender) attempt(sendCtx context.Context, id uint64, c *composer) (func(), error) {
 	ctx := context.WithoutCancel(sendCtx)
-	var it *store.OutboxItem
+	var it, compose *store.OutboxItem
 	var msg *Message
+	var body Body
+	var seal Seal
 	err := s.store.View(func(tx store.Tx) error {
 		var err error
 		if it, err = tx.OutboxItem(id); err != nil {
 			return err
 		}
-		var body Body
-		var seal Seal
-		compose := it
+		compose = it
 		if it.RawBlob == "" {
 			if s.Render == nil {
 				return fault.Permanentf("mailout: no renderer for %s", it.Event)
@@ -510,6 +511,15 @@ func (s *Sender) attempt(sendCtx context.Context, id uint64, c *composer) (func(
 				}
 			}
 		}
+		return nil
+	})
+	if err == nil {
+		// The blobs are opened after the read transaction: opening one
+		// kept inside bbolt begins a transaction of its own, and a read
+		// transaction begun inside another waits for a writer that needs
+		// to grow the file, which waits for the outer one — the sender
+		// and every commit stopped for good (TestHeavySendsTakeTurns hung
+		// so under the race detector).
 		msg, err = Prepare(compose, body, s.OpenBlob)
 		if msg != nil {
 			msg.Seal = seal
@@ -517,8 +527,7 @@ func (s *Sender) attempt(sendCtx context.Context, id uint64, c *composer) (func(
 				msg.Redact = s.KeyPattern(it.Project)
 			}
 		}
-		return err
-	})
+	}
 	if errors.Is(err, store.ErrNotFound) && it == nil {
 		return nil, nil // dropped since the scan
 	}
@@ -688,6 +697,22 @@ func (x itemLog) at(level slog.Level, msg string, args ...any) {
 func (s *Sender) send(ctx context.Context, msg *Message, c *composer) error {
 	defer msg.Close()
 	it := msg.Item
+	if msg.small() {
+		// Composed in memory first: no pipe and no hand-over between
+		// two goroutines for a mail of a few kilobytes.
+		c.mem.Reset()
+		_, berr := msg.WriteTo(&c.mem)
+		if berr != nil {
+			return composeFailed(berr)
+		}
+		c.rd.Reset(c.mem.Bytes())
+		err := s.transport.Send(ctx, Envelope{From: it.MailFrom, To: []string{it.Recipient}, MessageID: it.MessageID}, &c.rd)
+		c.rd.Reset(nil)
+		if c.mem.Cap() > maxComposedInMemory {
+			c.mem = bytes.Buffer{}
+		}
+		return err
+	}
 	pr, pw := io.Pipe()
 	c.jobs <- composeJob{msg: msg, pw: pw}
 	err := s.transport.Send(ctx, Envelope{From: it.MailFrom, To: []string{it.Recipient}, MessageID: it.MessageID}, pr)
@@ -698,24 +723,43 @@ func (s *Sender) send(ctx context.Context, msg *Message, c *composer) error {
 	case berr = <-c.built:
 	default:
 		pr.CloseWithError(errTransportDone)
-		<-c.built
+		// The builder may have failed on its own just before (its error
+		// is what the transport saw) and not yet said so: that error is
+		// the cause; one from the reader closed here is not.
+		if e := <-c.built; !errors.Is(e, errTransportDone) {
+			berr = e
+		}
 	}
 	pr.Close()
 	if berr != nil {
-		var classified interface{ Temporary() bool }
-		if errors.As(berr, &classified) {
-			return berr
-		}
-		return fault.Temporary(fmt.Errorf("mailout: compose: %w", berr))
+		return composeFailed(berr)
 	}
 	return err
 }
+
+// composeFailed is the attempt's error when composing failed: temporary
+// unless it says otherwise.
+func composeFailed(err error) error {
+	var classified interface{ Temporary() bool }
+	if errors.As(err, &classified) {
+		return err
+	}
+	return fault.Temporary(fmt.Errorf("mailout: compose: %w", err))
+}
+
+// maxComposedInMemory bounds the mail composed in memory (Message.small)
+// and the buffer a worker keeps for it.
+const maxComposedInMemory = 64 << 10
 
 // composer writes the messages of one worker into their pipes to the
 // transport, one at a time, on a goroutine that lives as long as the
 // worker. A goroutine per message started with a small stack and grew it
 // (copying it) while composing every message: 4 % of the sender's CPU.
 type composer struct {
+	// mem and rd hold a small mail composed in memory (see send): one
+	// worker's, reused.
+	mem  bytes.Buffer
+	rd   bytes.Reader
 	jobs chan composeJob
 	// built receives each job's outcome; send always takes it before the
 	// next job, so one buffered channel serves them all.

@@ -715,7 +715,14 @@ func display(name, addr string) string {
 // of them and of the template set: a retry renders the same text.
 func (n *Notifier) Render(tx store.Tx, it *store.OutboxItem) (mailout.Body, error) {
 	v := it.Vars
-	d := data{Added: v.Added, Recipients: v.Recipients, ActorDisplay: v.Actor, Link: v.Link, AgentLink: v.AgentLink, Marker: v.Marker,
+	// The values and the message's in one allocation: they live only
+	// while the templates render.
+	rd := &struct {
+		data
+		msg msgData
+	}{}
+	d := &rd.data
+	*d = data{Added: v.Added, Recipients: v.Recipients, ActorDisplay: v.Actor, Link: v.Link, AgentLink: v.AgentLink, Marker: v.Marker,
 		Status: v.Status, OldStatus: v.OldStatus, Detail: v.Detail, Reopened: v.Reopened, Target: v.Target, Due: v.Due,
 		OfferLink: v.OfferLink, RatingScale: v.RatingScale, Comment: v.Comment, Digest: v.Digest}
 	if v.RatingLink != "" {
@@ -737,7 +744,8 @@ func (n *Notifier) Render(tx store.Tx, it *store.OutboxItem) (mailout.Body, erro
 		}
 		// Only what the author wrote: quoted history and signatures are
 		// noise in a notification (the ticket keeps the whole mail).
-		md := &msgData{FromDisplay: display(m.FromName, m.From), Text: n.said.said(m.ID, m.Text)}
+		md := &rd.msg
+		*md = msgData{FromDisplay: display(m.FromName, m.From), Text: n.said.said(m.ID, m.Text)}
 		for _, a := range m.Attach {
 			md.Attachments = append(md.Attachments, a.Filename)
 		}
@@ -746,7 +754,7 @@ func (n *Notifier) Render(tx store.Tx, it *store.OutboxItem) (mailout.Body, erro
 			d.ActorDisplay = md.FromDisplay
 		}
 	}
-	text, html, err := n.tmpl().Render(it.Language, it.Event, &d)
+	text, html, err := n.tmpl().Render(it.Language, it.Event, d)
 	if err != nil {
 		return mailout.Body{}, fmt.Errorf("notify: render %s: %w", it.Event, err)
 	}

@@ -13,9 +13,11 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"reflect"
 	"strings"
 	"sync"
 	texttemplate "text/template"
+	"text/template/parse"
 )
 
 //go:embed default
@@ -34,16 +36,42 @@ type Set struct {
 	// bufs lends Render its output buffers: every mail sent renders two
 	// bodies, which grew a new buffer from nothing each time.
 	bufs sync.Pool
+	// fast holds the compiled forms of templates rendered once (see
+	// compiled.go), by the key of text and html; a nil form marks a
+	// template that cannot be compiled.
+	fast map[string]*fastForm
+	// resolved names the key of a template found in the language asked
+	// for (lang, name), so that a render does not build the key again;
+	// a language that falls back to DefaultLanguage is looked up anew
+	// each time, as before.
+	resolved map[[2]string]string
+	// general: never compile (NewGeneral).
+	general bool
+}
+
+// fastForm is a template pair compiled for data of one type.
+type fastForm struct {
+	typ        reflect.Type
+	text, html *compiled
 }
 
 // New returns a set that prefers files in overrideDir ("" = none).
 func New(overrideDir string) *Set {
-	s := &Set{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
+	s := &Set{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}, fast: map[string]*fastForm{}, resolved: map[[2]string]string{}}
 	if overrideDir != "" {
 		s.fsys = append(s.fsys, os.DirFS(overrideDir))
 	}
 	sub, _ := fs.Sub(defaults, "default")
 	s.fsys = append(s.fsys, sub)
+	return s
+}
+
+// NewGeneral returns a set like New's that always renders through
+// text/template and html/template, never compiling a template: for tests
+// that hold compiled templates to them.
+func NewGeneral(overrideDir string) *Set {
+	s := New(overrideDir)
+	s.general = true
 	return s
 }
 
@@ -78,13 +106,28 @@ var funcs = map[string]any{
 // Render renders <audience>/<event> (e.g. "customer/request_created") in
 // lang, falling back to DefaultLanguage, and returns the text and HTML
 // bodies. HTML output escapes everything from data.
+//
+// Data that implements Schema is rendered by the templates' compiled form
+// from the second time a template renders (see compiled.go), with the
+// same output; anything the compiled form cannot do exactly renders
+// through text/template and html/template as before.
 func (s *Set) Render(lang, name string, data any) (string, string, error) {
-	tt, ht, err := s.lookup(lang, name)
+	tt, ht, key, f, err := s.lookupFast(lang, name)
 	if err != nil {
 		return "", "", err
 	}
 	b := s.buffer()
 	defer s.release(b)
+	if f != nil && f.typ == reflect.TypeOf(data) {
+		if f.text.exec(b, data) {
+			text := b.String()
+			b.Reset()
+			if f.html.exec(b, data) {
+				return text, b.String(), nil
+			}
+		}
+		b.Reset()
+	}
 	if err := tt.Execute(b, data); err != nil {
 		return "", "", fmt.Errorf("templates: %s text: %w", name, err)
 	}
@@ -93,7 +136,54 @@ func (s *Set) Render(lang, name string, data any) (string, string, error) {
 	if err := ht.Execute(b, data); err != nil {
 		return "", "", fmt.Errorf("templates: %s html: %w", name, err)
 	}
+	if f == nil {
+		s.compile(key, tt, ht, data)
+	}
 	return text, b.String(), nil
+}
+
+// compile makes the compiled form of the template pair at key for data's
+// type, once it rendered (html/template escapes a template on its first
+// render: the escapers are then in its tree).
+func (s *Set) compile(key string, tt *texttemplate.Template, ht *htmltemplate.Template, data any) {
+	if s.general {
+		return
+	}
+	s.mu.Lock()
+	_, tried := s.fast[key]
+	s.mu.Unlock()
+	if tried {
+		return
+	}
+	var f *fastForm
+	if schema, ok := data.(Schema); ok {
+		text := compile(tt.Tree, schema, func(name string) *parse.Tree {
+			if t := tt.Lookup(name); t != nil {
+				return t.Tree
+			}
+			return nil
+		}, false)
+		html := compile(ht.Tree, schema, func(name string) *parse.Tree {
+			if t := ht.Lookup(name); t != nil {
+				return t.Tree
+			}
+			return nil
+		}, true)
+		if text != nil && html != nil {
+			f = &fastForm{typ: reflect.TypeOf(data), text: text, html: html}
+		}
+	}
+	s.mu.Lock()
+	s.fast[key] = f
+	s.mu.Unlock()
+}
+
+// Compiled reports whether name in lang (or DefaultLanguage) renders
+// through its compiled form: for tests that it does for the templates
+// the daemon renders most.
+func (s *Set) Compiled(lang, name string) bool {
+	_, _, _, f, err := s.lookupFast(lang, name)
+	return err == nil && f != nil
 }
 
 // maxPooled is the largest buffer kept for reuse: a digest of a busy day
@@ -123,12 +213,25 @@ func (s *Set) Has(lang, name string) bool {
 }
 
 func (s *Set) lookup(lang, name string) (*texttemplate.Template, *htmltemplate.Template, error) {
+	tt, ht, _, _, err := s.lookupFast(lang, name)
+	return tt, ht, err
+}
+
+// lookupFast returns the templates, their key and their compiled form
+// (nil when there is none yet, or cannot be).
+func (s *Set) lookupFast(lang, name string) (*texttemplate.Template, *htmltemplate.Template, string, *fastForm, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if key, ok := s.resolved[[2]string{lang, name}]; ok {
+		return s.text[key], s.html[key], key, s.fast[key], nil
+	}
 	for _, l := range []string{lang, DefaultLanguage} {
 		key := l + "/" + name
 		if tt, ok := s.text[key]; ok {
-			return tt, s.html[key], nil
+			if l == lang {
+				s.resolved[[2]string{lang, name}] = key
+			}
+			return tt, s.html[key], key, s.fast[key], nil
 		}
 		txt, err1 := s.read(path.Join(l, name+".txt"))
 		htm, err2 := s.read(path.Join(l, name+".html"))
@@ -139,24 +242,27 @@ func (s *Set) lookup(lang, name string) (*texttemplate.Template, *htmltemplate.T
 		if err != nil {
 			layout, err = s.read(path.Join(DefaultLanguage, "layout.html"))
 			if err != nil {
-				return nil, nil, fmt.Errorf("templates: layout.html: %w", err)
+				return nil, nil, "", nil, fmt.Errorf("templates: layout.html: %w", err)
 			}
 		}
 		tt, err := texttemplate.New(name).Funcs(funcs).Parse(txt)
 		if err != nil {
-			return nil, nil, fmt.Errorf("templates: %s.txt: %w", key, err)
+			return nil, nil, "", nil, fmt.Errorf("templates: %s.txt: %w", key, err)
 		}
 		ht, err := htmltemplate.New("layout").Funcs(funcs).Parse(layout)
 		if err == nil {
 			_, err = ht.Parse(htm)
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("templates: %s.html: %w", key, err)
+			return nil, nil, "", nil, fmt.Errorf("templates: %s.html: %w", key, err)
 		}
 		s.text[key], s.html[key] = tt, ht
-		return tt, ht, nil
+		if l == lang {
+			s.resolved[[2]string{lang, name}] = key
+		}
+		return tt, ht, key, nil, nil
 	}
-	return nil, nil, fmt.Errorf("%w: %s (%s)", ErrNoTemplate, name, lang)
+	return nil, nil, "", nil, fmt.Errorf("%w: %s (%s)", ErrNoTemplate, name, lang)
 }
 
 func (s *Set) read(name string) (string, error) {

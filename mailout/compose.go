@@ -79,8 +79,11 @@ type Message struct {
 	// Redact is the project's support_keys.pattern (issue 17; nil:
 	// none): text-like attachments stream through package redact.
 	Redact *regexp.Regexp
-	files  []io.ReadCloser
-	raw    io.ReadCloser
+	// Bufs lends the header and quoted-printable buffers (nil: the
+	// message allocates its own).
+	Bufs  *Buffers
+	files []io.ReadCloser
+	raw   io.ReadCloser
 	// cw counts what WriteTo writes (a field: one allocation less per
 	// mail than a writer of its own).
 	cw countWriter
@@ -332,8 +335,8 @@ func (m *Message) writeAlternative(w io.Writer, mh message.Header) error {
 // writeAltBody writes the two parts of a multipart/alternative with
 // boundary b, and its end.
 func (m *Message) writeAltBody(w io.Writer, b string) error {
-	qp := qpPool.Get().(*qpEncoder)
-	defer qpPool.Put(qp)
+	qp := m.Bufs.getQP()
+	defer m.Bufs.putQP(qp)
 	// Delimiters, part headers and bodies go out through the encoder's
 	// buffer: a write per body, not per piece.
 	qp.out, qp.i = qp.out[:0], 0

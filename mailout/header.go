@@ -38,7 +38,43 @@ type headerBuf struct {
 	dst, val []byte
 }
 
-var headerPool = sync.Pool{New: func() any { return &headerBuf{dst: make([]byte, 0, 2048), val: make([]byte, 0, 1024)} }}
+// Buffers lends composing its header and quoted-printable buffers, so
+// that a mail does not grow new ones from nothing. A Sender owns one and
+// gives it to the messages it prepares; a Message without one (nil)
+// allocates its own. The zero value is ready to use.
+type Buffers struct {
+	header, qp sync.Pool
+}
+
+func (b *Buffers) getHeader() *headerBuf {
+	if b != nil {
+		if h, _ := b.header.Get().(*headerBuf); h != nil {
+			return h
+		}
+	}
+	return &headerBuf{dst: make([]byte, 0, 2048), val: make([]byte, 0, 1024)}
+}
+
+func (b *Buffers) putHeader(h *headerBuf) {
+	if b != nil {
+		b.header.Put(h)
+	}
+}
+
+func (b *Buffers) getQP() *qpEncoder {
+	if b != nil {
+		if e, _ := b.qp.Get().(*qpEncoder); e != nil {
+			return e
+		}
+	}
+	return &qpEncoder{out: make([]byte, 0, qpBufSize)}
+}
+
+func (b *Buffers) putQP(e *qpEncoder) {
+	if b != nil {
+		b.qp.Put(e)
+	}
+}
 
 // field appends key: val, folded as go-message folds it. It reports false
 // for a value with a CR or LF, which go-message refuses to write.
@@ -242,8 +278,8 @@ func (h *headerBuf) msgIDs(key string, ids []string) bool {
 func (m *Message) writeAltHeader(w io.Writer, b string) (bool, error) {
 	it := m.Item
 	hd := it.Header
-	h := headerPool.Get().(*headerBuf)
-	defer headerPool.Put(h)
+	h := m.Bufs.getHeader()
+	defer m.Bufs.putHeader(h)
 	h.dst = h.dst[:0]
 	// go-message writes the field set last first.
 	h.val = append(append(h.val[:0], "multipart/alternative; boundary="...), b...)

@@ -2,7 +2,6 @@ package mailout
 
 import (
 	"io"
-	"sync"
 )
 
 // qpLineMax is the longest encoded line without its CRLF, soft break
@@ -53,8 +52,6 @@ const (
 	qpBufSize = 8 << 10
 	qpFlushAt = qpBufSize - 16
 )
-
-var qpPool = sync.Pool{New: func() any { return &qpEncoder{out: make([]byte, 0, qpBufSize)} }}
 
 // qpPlain8 reports whether the eight bytes of s are all printable ASCII
 // but "=" or spaces (plain, like most of a body; a tab is plain too but

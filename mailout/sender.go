@@ -55,6 +55,8 @@ type Sender struct {
 	workers   int
 	now       func() time.Time
 	log       *slog.Logger
+	// bufs lends composing its buffers (Message.Bufs).
+	bufs Buffers
 	// Render renders a row's bodies; OpenBlob reads attachments and the
 	// stored bytes of rows queued by an older layout.
 	Render   Renderer
@@ -522,6 +524,7 @@ func (s *Sender) attempt(sendCtx context.Context, id uint64, c *composer) (func(
 		// so under the race detector).
 		msg, err = Prepare(compose, body, s.OpenBlob)
 		if msg != nil {
+			msg.Bufs = &s.bufs
 			msg.Seal = seal
 			if s.KeyPattern != nil {
 				msg.Redact = s.KeyPattern(it.Project)

@@ -403,21 +403,20 @@ type state struct {
 	out  *bytes.Buffer
 	vars [maxSlots]Value
 	tmp  *[]byte
+	tmps *sync.Pool
 }
 
 // exec renders c into out; false when it met what only text/template
 // or html/template can do exactly (out then holds part of the output).
-func (c *compiled) exec(out *bytes.Buffer, data any) bool {
-	st := state{data: data, out: out}
+// tmps lends the buffer for escapers' intermediate results (the Set's).
+func (c *compiled) exec(out *bytes.Buffer, data any, tmps *sync.Pool) bool {
+	st := state{data: data, out: out, tmps: tmps}
 	ok := st.run(c.ops, Value{})
 	if st.tmp != nil && cap(*st.tmp) <= 4<<10 {
-		tmpPool.Put(st.tmp)
+		tmps.Put(st.tmp)
 	}
 	return ok
 }
-
-// tmpPool lends exec a buffer for escapers' intermediate results.
-var tmpPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 func (st *state) value(s src, dot Value) (Value, bool) {
 	switch {
@@ -459,7 +458,10 @@ func (st *state) run(ops []op, dot Value) bool {
 			// is already normal stays the same string).
 			for _, e := range o.esc[:len(o.esc)-1] {
 				if st.tmp == nil {
-					st.tmp = tmpPool.Get().(*[]byte)
+					if st.tmp, _ = st.tmps.Get().(*[]byte); st.tmp == nil {
+						b := make([]byte, 0, 256)
+						st.tmp = &b
+					}
 				}
 				*st.tmp = e((*st.tmp)[:0], s)
 				if string(*st.tmp) != s {

@@ -36,6 +36,9 @@ type Set struct {
 	// bufs lends Render its output buffers: every mail sent renders two
 	// bodies, which grew a new buffer from nothing each time.
 	bufs sync.Pool
+	// tmps lends compiled templates' escapers their intermediate
+	// buffers (compiled.go).
+	tmps sync.Pool
 	// fast holds the compiled forms of templates rendered once (see
 	// compiled.go), by the key of text and html; a nil form marks a
 	// template that cannot be compiled.
@@ -119,10 +122,10 @@ func (s *Set) Render(lang, name string, data any) (string, string, error) {
 	b := s.buffer()
 	defer s.release(b)
 	if f != nil && f.typ == reflect.TypeOf(data) {
-		if f.text.exec(b, data) {
+		if f.text.exec(b, data, &s.tmps) {
 			text := b.String()
 			b.Reset()
-			if f.html.exec(b, data) {
+			if f.html.exec(b, data, &s.tmps) {
 				return text, b.String(), nil
 			}
 		}

@@ -9,13 +9,13 @@ import (
 	"io/fs"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
 
 	"github.com/ticketgate/ticketgate/fault"
-	"github.com/ticketgate/ticketgate/policy"
 	"github.com/ticketgate/ticketgate/redact"
 	"github.com/ticketgate/ticketgate/store"
 )
@@ -207,40 +207,75 @@ func (m *Message) writeSlow(w io.Writer) error {
 	return m.writeContent(w, mh.Header)
 }
 
-// header is the message header but its Content-Type.
-func (m *Message) header() mail.Header {
+// headerFields hands the mail's top-level fields to s, in the order
+// they are set on go-message's header (which writes them last first):
+// the one list of them, for go-message's writer (goHeader) and for
+// mailout's own (headerBuf). Keys are spelled as go-message
+// canonicalises them, so that neither writer needs to.
+func (m *Message) headerFields(s headerSink) {
 	it := m.Item
 	h := it.Header
-	var mh mail.Header
-	mh.SetDate(it.Date)
-	mh.SetAddressList("From", []*mail.Address{{Name: h.FromName, Address: h.From}})
-	mh.SetAddressList("To", []*mail.Address{{Name: it.RecipientName, Address: it.Recipient}})
-	if h.ReplyTo != "" {
-		mh.SetAddressList("Reply-To", []*mail.Address{{Name: h.ReplyToName, Address: h.ReplyTo}})
+	if !it.Date.IsZero() {
+		s.date(it.Date)
 	}
-	mh.SetSubject(h.Subject)
-	mh.SetMessageID(it.MessageID)
+	s.addr("From", h.FromName, h.From)
+	s.addr("To", it.RecipientName, it.Recipient)
+	if h.ReplyTo != "" {
+		s.addr("Reply-To", h.ReplyToName, h.ReplyTo)
+	}
+	s.subject(h.Subject)
+	if it.MessageID != "" {
+		s.msgID(it.MessageID)
+	}
 	if len(it.InReplyTo) > 0 {
-		mh.SetMsgIDList("In-Reply-To", it.InReplyTo)
+		s.msgIDs("In-Reply-To", it.InReplyTo)
 	}
 	if len(it.References) > 0 {
-		mh.SetMsgIDList("References", it.References)
+		s.msgIDs("References", it.References)
 	}
 	if h.AutoSubmitted != "" {
-		mh.Set("Auto-Submitted", h.AutoSubmitted)
+		s.text("Auto-Submitted", h.AutoSubmitted)
 	}
-	mh.Set("X-Auto-Response-Suppress", "All")
+	s.text("X-Auto-Response-Suppress", "All")
 	if h.Loop != "" {
-		mh.Set(policy.LoopHeader, h.Loop)
+		s.text(loopKey, h.Loop)
 	}
 	if h.Unsubscribe != "" {
-		mh.Set("List-Unsubscribe", "<"+h.Unsubscribe+"/mute>")
-		mh.Set("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+		s.text("List-Unsubscribe", "<"+h.Unsubscribe+"/mute>")
+		s.text("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 	}
-	mh.Set("MIME-Version", "1.0")
+	s.text("Mime-Version", "1.0")
 	if m.Seal.Autocrypt != "" {
-		mh.Set("Autocrypt", m.Seal.Autocrypt)
+		s.text("Autocrypt", m.Seal.Autocrypt)
 	}
+}
+
+// headerSink takes a header's fields (headerFields).
+type headerSink interface {
+	date(t time.Time)
+	addr(key, name, address string)
+	subject(v string)
+	msgID(id string)
+	msgIDs(key string, ids []string)
+	text(key, v string)
+}
+
+// goHeader sets the fields on go-message's header.
+type goHeader struct{ *mail.Header }
+
+func (g goHeader) date(t time.Time) { g.SetDate(t) }
+func (g goHeader) addr(key, name, address string) {
+	g.SetAddressList(key, []*mail.Address{{Name: name, Address: address}})
+}
+func (g goHeader) subject(v string)                { g.SetSubject(v) }
+func (g goHeader) msgID(id string)                 { g.SetMessageID(id) }
+func (g goHeader) msgIDs(key string, ids []string) { g.SetMsgIDList(key, ids) }
+func (g goHeader) text(key, v string)              { g.Set(key, v) }
+
+// header is the mail's top-level header as go-message writes it.
+func (m *Message) header() mail.Header {
+	var mh mail.Header
+	m.headerFields(goHeader{&mh})
 	return mh
 }
 

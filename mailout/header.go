@@ -6,6 +6,7 @@ import (
 	"net/textproto"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/emersion/go-message/mail"
@@ -36,7 +37,15 @@ const (
 // field being formatted.
 type headerBuf struct {
 	dst, val []byte
+	// starts[:n] are where the fields begin in dst; bad that a value
+	// has a line break.
+	starts [maxFields]int
+	n      int
+	bad    bool
 }
+
+// maxFields is the most fields headerFields gives, with Content-Type.
+const maxFields = 16
 
 // Buffers lends composing its header and quoted-printable buffers, so
 // that a mail does not grow new ones from nothing. A Sender owns one and
@@ -52,7 +61,7 @@ func (b *Buffers) getHeader() *headerBuf {
 			return h
 		}
 	}
-	return &headerBuf{dst: make([]byte, 0, 2048), val: make([]byte, 0, 1024)}
+	return &headerBuf{dst: make([]byte, 0, 4096), val: make([]byte, 0, 1024)}
 }
 
 func (b *Buffers) putHeader(h *headerBuf) {
@@ -138,20 +147,6 @@ func foldLine(v []byte, maxlen int) (at int, folding string, ok bool) {
 		ok = false
 	}
 	return at, folding, ok
-}
-
-func (h *headerBuf) str(key, v string) bool {
-	h.val = append(h.val[:0], v...)
-	return h.field(key)
-}
-
-func (h *headerBuf) addr(key, name, address string) bool {
-	if v, ok := appendAddress(h.val[:0], name, address); ok {
-		h.val = v
-		return h.field(key)
-	}
-	a := mail.Address{Name: name, Address: address}
-	return h.str(key, a.String())
 }
 
 // qMaxContent is how much encoded text one encoded word holds (mime's
@@ -258,7 +253,52 @@ func appendAddress(dst []byte, name, address string) ([]byte, bool) {
 	return append(dst, '>'), true
 }
 
-func (h *headerBuf) msgIDs(key string, ids []string) bool {
+// headerBuf takes the fields of headerFields (headerSink): each is
+// formatted at the end of dst, where starts records where it begins, so
+// that they can be written last first, as go-message does; bad records
+// a value go-message refuses (a line break).
+
+func (h *headerBuf) begin() {
+	h.starts[h.n] = len(h.dst)
+	h.n++
+}
+
+func (h *headerBuf) add(key string) {
+	h.begin()
+	if !h.field(key) {
+		h.bad = true
+	}
+}
+
+func (h *headerBuf) date(t time.Time) {
+	// Never folded: the longest date is far shorter than a line.
+	h.begin()
+	h.dst = append(h.dst, "Date: "...)
+	h.dst = t.AppendFormat(h.dst, dateLayout)
+	h.dst = append(h.dst, '\r', '\n')
+}
+
+func (h *headerBuf) addr(key, name, address string) {
+	if v, ok := appendAddress(h.val[:0], name, address); ok {
+		h.val = v
+	} else {
+		a := mail.Address{Name: name, Address: address}
+		h.val = append(h.val[:0], a.String()...)
+	}
+	h.add(key)
+}
+
+func (h *headerBuf) subject(v string) {
+	h.val = appendQEncoded(h.val[:0], v)
+	h.add("Subject")
+}
+
+func (h *headerBuf) msgID(id string) {
+	h.val = append(append(append(h.val[:0], '<'), id...), '>')
+	h.add("Message-Id")
+}
+
+func (h *headerBuf) msgIDs(key string, ids []string) {
 	h.val = append(h.val[:0], '<')
 	for i, id := range ids {
 		if i > 0 {
@@ -267,7 +307,12 @@ func (h *headerBuf) msgIDs(key string, ids []string) bool {
 		h.val = append(h.val, id...)
 	}
 	h.val = append(h.val, '>')
-	return h.field(key)
+	h.add(key)
+}
+
+func (h *headerBuf) text(key, v string) {
+	h.val = append(h.val[:0], v...)
+	h.add(key)
 }
 
 // writeAltHeader writes the header of a mail without attachments nor
@@ -276,58 +321,25 @@ func (h *headerBuf) msgIDs(key string, ids []string) bool {
 // reports false, having written nothing, when a value has a line break
 // (go-message's writer then fails the mail with its own error).
 func (m *Message) writeAltHeader(w io.Writer, b string) (bool, error) {
-	it := m.Item
-	hd := it.Header
 	h := m.Bufs.getHeader()
 	defer m.Bufs.putHeader(h)
-	h.dst = h.dst[:0]
-	// go-message writes the field set last first.
+	h.dst, h.n, h.bad = h.dst[:0], 0, false
+	m.headerFields(h)
+	// writeAlternative sets the Content-Type last.
 	h.val = append(append(h.val[:0], "multipart/alternative; boundary="...), b...)
-	ok := h.field("Content-Type")
-	if m.Seal.Autocrypt != "" {
-		ok = ok && h.str("Autocrypt", m.Seal.Autocrypt)
-	}
-	ok = ok && h.str("Mime-Version", "1.0")
-	if hd.Unsubscribe != "" {
-		ok = ok && h.str("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
-		h.val = append(append(append(h.val[:0], '<'), hd.Unsubscribe...), "/mute>"...)
-		ok = ok && h.field("List-Unsubscribe")
-	}
-	if hd.Loop != "" {
-		ok = ok && h.str(loopKey, hd.Loop)
-	}
-	ok = ok && h.str("X-Auto-Response-Suppress", "All")
-	if hd.AutoSubmitted != "" {
-		ok = ok && h.str("Auto-Submitted", hd.AutoSubmitted)
-	}
-	if len(it.References) > 0 {
-		ok = ok && h.msgIDs("References", it.References)
-	}
-	if len(it.InReplyTo) > 0 {
-		ok = ok && h.msgIDs("In-Reply-To", it.InReplyTo)
-	}
-	if it.MessageID != "" {
-		h.val = append(append(append(h.val[:0], '<'), it.MessageID...), '>')
-		ok = ok && h.field("Message-Id")
-	}
-	h.val = appendQEncoded(h.val[:0], hd.Subject)
-	ok = ok && h.field("Subject")
-	if hd.ReplyTo != "" {
-		ok = ok && h.addr("Reply-To", hd.ReplyToName, hd.ReplyTo)
-	}
-	ok = ok && h.addr("To", it.RecipientName, it.Recipient)
-	ok = ok && h.addr("From", hd.FromName, hd.From)
-	if !ok {
+	h.add("Content-Type")
+	if h.bad {
 		return false, nil
 	}
-	if !it.Date.IsZero() {
-		// Never folded: the longest date is far shorter than a line.
-		h.dst = append(h.dst, "Date: "...)
-		h.dst = it.Date.AppendFormat(h.dst, dateLayout)
-		h.dst = append(h.dst, '\r', '\n')
+	// The header, last field first, after the fields in dst.
+	fields := len(h.dst)
+	end := fields
+	for i := h.n - 1; i >= 0; i-- {
+		h.dst = append(h.dst, h.dst[h.starts[i]:end]...)
+		end = h.starts[i]
 	}
 	h.dst = append(h.dst, '\r', '\n')
-	_, err := w.Write(h.dst)
+	_, err := w.Write(h.dst[fields:])
 	if cap(h.dst) > 64<<10 || cap(h.val) > 64<<10 {
 		// A row with thousands of References must not pin its header.
 		h.dst, h.val = nil, nil

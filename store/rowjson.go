@@ -137,40 +137,25 @@ func (r *rowReader) stringSpan() (start, end int, plain bool) {
 	}
 	b := r.b
 	start, plain = r.i, true
-	// Eight bytes at a time: a word without a quote, a backslash, a
-	// control character or a byte that is not ASCII is passed whole;
-	// otherwise the first such byte (the lowest flagged one: a borrow
-	// only ever flags bytes above a true one) decides. Words may reach
-	// past the string into the rest of the row; the last bytes of the
-	// row go a byte at a time (below).
+	// Eight bytes at a time while eight are left: a word without a
+	// quote, a backslash, a control character or a byte that is not
+	// ASCII is passed whole; otherwise the first such byte (the lowest
+	// flagged one: a borrow only ever flags bytes above a true one)
+	// decides. Words may reach past the string into the rest of the row;
+	// its last bytes go one at a time.
 	i := start
-	for i+8 <= len(b) {
-		x := binary.LittleEndian.Uint64(b[i:])
-		special := zeroBytes(x^(swarOnes*'"')) | zeroBytes(x^(swarOnes*'\\')) |
-			(x-swarOnes*0x20)&^x&swarHigh | x&swarHigh
-		if special == 0 {
-			i += 8
-			continue
-		}
-		i += bits.TrailingZeros64(special) / 8
-		switch c := b[i]; {
-		case c == '"':
-			r.i = i + 1
-			return start, i, plain
-		case c == '\\':
-			plain = false
-			i += 2
-		case c < 0x20:
-			r.bad = true
-			return 0, 0, false
-		default: // not ASCII
-			plain = false
-			i++
-		}
-	}
 	for i < len(b) {
-		c := b[i]
-		switch {
+		if i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			special := zeroBytes(x^(swarOnes*'"')) | zeroBytes(x^(swarOnes*'\\')) |
+				(x-swarOnes*0x20)&^x&swarHigh | x&swarHigh
+			if special == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(special) / 8
+		}
+		switch c := b[i]; {
 		case c == '"':
 			r.i = i + 1
 			return start, i, plain

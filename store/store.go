@@ -21,6 +21,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -200,10 +202,11 @@ func openBolt(dir string, opts Options) (*boltDB, error) {
 	err = protect(dir, func() error {
 		var err error
 		db, err = bolt.Open(dbPath, 0o640, &bolt.Options{
-			Timeout:      opts.LockTimeout,
-			NoSync:       opts.NoSync,
-			ReadOnly:     opts.ReadOnly,
-			FreelistType: bolt.FreelistMapType,
+			Timeout:         opts.LockTimeout,
+			NoSync:          opts.NoSync,
+			ReadOnly:        opts.ReadOnly,
+			FreelistType:    bolt.FreelistMapType,
+			InitialMmapSize: initialMap(dbPath),
 		})
 		return err
 	})
@@ -739,4 +742,23 @@ func (s *boltDB) Size() int64 {
 	var n int64
 	_ = s.db.View(func(btx *bolt.Tx) error { n = btx.Size(); return nil })
 	return n
+}
+
+// initialMap is the size of the file's first memory map: twice the file,
+// at least 1 GiB, on 64-bit Linux. bbolt grows its map (1 GiB at a time
+// past the first GiB) only after every read transaction has ended, and
+// every commit waits meanwhile: one long read (the search index built on
+// the first start over a million tickets) held every delivery's 250 for
+// 47 s when the file crossed 5 GiB. A map larger than the file costs
+// address space only; elsewhere (32-bit, and Windows, where bbolt
+// would make the file as large as its map) bbolt's own sizing stays.
+func initialMap(path string) int {
+	if runtime.GOOS != "linux" || strconv.IntSize < 64 {
+		return 0
+	}
+	var size int64
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
+	}
+	return int(max(1<<30, 2*size))
 }

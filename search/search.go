@@ -279,6 +279,9 @@ func document(t *store.Ticket, msgs []*store.Message) map[string]any {
 	return map[string]any{"project": t.Project, "words": text.String()}
 }
 
+// rebuildStep is how many tickets Rebuild reads in one read transaction.
+const rebuildStep = 500
+
 // Rebuild indexes every ticket of the store again and moves the cursor to
 // the newest event seen before it started (events during the rebuild are
 // read again by the next catch-up).
@@ -295,36 +298,47 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	}
 	b := x.idx.NewBatch()
 	n := 0
-	var ferr error
-	err := x.db.View(func(tx store.Tx) error {
-		return tx.ForEachTicket("", func(t *store.Ticket) bool {
-			msgs, err := tx.TicketMessages(t.Key)
-			if err != nil {
-				ferr = err
-				return false
-			}
-			if err := b.Index(t.Key, document(t, msgs)); err != nil {
-				ferr = err
-				return false
-			}
-			n++
-			if b.Size() >= batchSize {
-				if ferr = x.idx.Batch(b); ferr != nil {
+	// A read transaction per rebuildStep tickets, each going on after the
+	// last ticket of the one before: one transaction over a million
+	// tickets stays open for most of a minute, and while it does bbolt's
+	// writer can neither reuse freed pages nor grow its map.
+	after := ""
+	for {
+		var ferr error
+		seen := 0
+		err := x.db.View(func(tx store.Tx) error {
+			seen = 0
+			return tx.ForEachTicketAfter(after, func(t *store.Ticket) bool {
+				msgs, err := tx.TicketMessages(t.Key)
+				if err != nil {
+					ferr = err
 					return false
 				}
-				b.Reset()
-				if ferr = ctx.Err(); ferr != nil {
+				if ferr = b.Index(t.Key, document(t, msgs)); ferr != nil {
 					return false
 				}
-			}
-			return true
+				seen++
+				after = t.Key
+				return seen < rebuildStep
+			})
 		})
-	})
-	if err == nil {
-		err = ferr
-	}
-	if err != nil {
-		return fmt.Errorf("search: rebuild: %w", err)
+		if err == nil {
+			err = ferr
+		}
+		if err == nil && b.Size() >= batchSize {
+			err = x.idx.Batch(b)
+			b.Reset()
+		}
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			return fmt.Errorf("search: rebuild: %w", err)
+		}
+		n += seen
+		if seen < rebuildStep {
+			break
+		}
 	}
 	if err := x.commit(ctx, b, last); err != nil {
 		return err

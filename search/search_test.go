@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -226,5 +227,37 @@ func TestSearchQuietEventsAndOldLayout(t *testing.T) {
 	defer y.Close()
 	if !y.rebuild || y.node == node {
 		t.Fatalf("an index of layout 1 is kept (rebuild %v, node %s → %s)", y.rebuild, node, y.node)
+	}
+}
+
+// TestRebuildInSteps: the first build reads the tickets rebuildStep at a
+// time, each step in a read transaction of its own; every ticket, on
+// either side of a step's end and in either project, is found.
+func TestRebuildInSteps(t *testing.T) {
+	db := openStore(t)
+	counts := map[string]int{"ACME": rebuildStep + 100, "BETA": rebuildStep + 1}
+	for _, p := range []string{"ACME", "BETA"} {
+		for n := 1; n <= counts[p]; n++ {
+			addTicket(t, db, p, uint64(n), fmt.Sprintf("Case %s%d", strings.ToLower(p), n), "carl@customer.example", "")
+		}
+	}
+	x := run(t, t.TempDir(), db)
+	for _, c := range []struct {
+		project string
+		n       int
+	}{{"ACME", 1}, {"ACME", rebuildStep - 1}, {"ACME", rebuildStep}, {"ACME", rebuildStep + 1}, {"ACME", rebuildStep + 100},
+		{"BETA", 1}, {"BETA", 399}, {"BETA", 400}, {"BETA", 401}, {"BETA", rebuildStep + 1}} {
+		key := fmt.Sprintf("%s-%d", c.project, c.n)
+		if got := find(t, x, fmt.Sprintf("%s%d", strings.ToLower(c.project), c.n), "ACME", "BETA"); !slices.Equal(got, []string{key}) {
+			t.Errorf("%s: found %v", key, got)
+		}
+	}
+	// Search returns at most MaxHits: the count is the index's.
+	n, err := x.idx.DocCount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != uint64(counts["ACME"]+counts["BETA"]) {
+		t.Errorf("%d tickets indexed, want %d", n, counts["ACME"]+counts["BETA"])
 	}
 }

@@ -187,6 +187,13 @@ type TicketTx interface {
 	// ForEachTicket calls fn per ticket of project ("" = all) in key
 	// order until fn returns false.
 	ForEachTicket(project string, fn func(*Ticket) bool) error
+	// ForEachTicketAfter calls fn per ticket of every project after the
+	// one keyed after ("" = from the first), in ForEachTicket("")'s
+	// order, until fn returns false: a walk over every ticket goes on in
+	// a later transaction where the last one stopped, so that no read
+	// transaction stays open for long (bbolt's writer cannot grow its
+	// file's map, nor reuse freed pages, while one does).
+	ForEachTicketAfter(after string, fn func(*Ticket) bool) error
 }
 
 // MessageTx stores messages and the per-project Message-ID index.

@@ -230,6 +230,35 @@ func (tx *boltTx) ForEachTicket(project string, fn func(*Ticket) bool) error {
 	return nil
 }
 
+// ForEachTicketAfter calls fn for each ticket after the one keyed after
+// ("" = from the first) in key order until fn returns false.
+func (tx *boltTx) ForEachTicketAfter(after string, fn func(*Ticket) bool) error {
+	c := tx.btx.Bucket(bTickets).Cursor()
+	var k, v []byte
+	if after == "" {
+		k, v = c.First()
+	} else {
+		p, n, ok := SplitTicketKey(after)
+		if !ok {
+			return fmt.Errorf("store: tickets after %q: not a ticket key", after)
+		}
+		start := ticketDBKey(p, n)
+		if k, v = c.Seek(start); bytes.Equal(k, start) {
+			k, v = c.Next()
+		}
+	}
+	for ; k != nil; k, v = c.Next() {
+		var t Ticket
+		if err := UnmarshalTicket(v, &t); err != nil {
+			return fmt.Errorf("store: decode ticket %x: %w", k, err)
+		}
+		if !fn(&t) {
+			return nil
+		}
+	}
+	return nil
+}
+
 // AddMessage stores m with a new id (set on m) and links it to its ticket.
 func (tx *boltTx) AddMessage(m *Message) error {
 	b := tx.btx.Bucket(bMessages)

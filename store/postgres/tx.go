@@ -214,7 +214,25 @@ func (tx *pgTx) Ticket(key string) (*store.Ticket, error) {
 // ForEachTicket calls fn per ticket of project ("" = all) in key order
 // (project, number), reading a page at a time.
 func (tx *pgTx) ForEachTicket(project string, fn func(*store.Ticket) bool) error {
-	lastP, lastN := "", int64(-1)
+	return tx.forEachTicket(project, "", -1, fn)
+}
+
+// ForEachTicketAfter calls fn per ticket after the one keyed after ("" =
+// from the first), in ForEachTicket("")'s order, until fn returns false.
+func (tx *pgTx) ForEachTicketAfter(after string, fn func(*store.Ticket) bool) error {
+	if after == "" {
+		return tx.forEachTicket("", "", -1, fn)
+	}
+	p, n, ok := store.SplitTicketKey(after)
+	if !ok {
+		return fmt.Errorf("postgres: tickets after %q: not a ticket key", after)
+	}
+	return tx.forEachTicket("", p, int64(n), fn)
+}
+
+// forEachTicket pages through project's tickets ("" = all) after
+// (lastP, lastN).
+func (tx *pgTx) forEachTicket(project, lastP string, lastN int64, fn func(*store.Ticket) bool) error {
 	for {
 		var page []*store.Ticket
 		var err error

@@ -74,6 +74,7 @@ func Run(t *testing.T, b Backend) {
 		{"MessageIDIndex", s.messageIDIndex},
 		{"ExactlyOnceUnderConcurrency", s.exactlyOnce},
 		{"TicketNumbering", s.ticketNumbering},
+		{"TicketWalkInSteps", s.ticketWalk}, // issue 13: no long read transaction
 		{"OutboxOrder", s.outboxOrder},
 		{"OutboxLeases", s.outboxLeases},
 		{"OutboxDequeueSeen", s.outboxDequeueSeen}, // issue 13: the sender's CPU
@@ -455,6 +456,73 @@ func (s *suite) ticketNumbering(t *testing.T) {
 		tx.ForEachTicket("ACME", func(*store.Ticket) bool { tickets++; return true })
 		if tickets != len(got) {
 			t.Errorf("%d tickets stored, %d committed", tickets, len(got))
+		}
+		return nil
+	})
+}
+
+// ticketWalk: ForEachTicketAfter, resumed in a new transaction after the
+// last ticket each step saw, visits every ticket of every project once,
+// in ForEachTicket("")'s order, whatever the step; a key that names no
+// ticket resumes after where it would be; a malformed key is an error.
+func (s *suite) ticketWalk(t *testing.T) {
+	db, _ := s.fresh(t)
+	update(t, db, func(tx store.Tx) error {
+		for i := range 25 {
+			for _, p := range []string{"ACME", "BETA", "ZED"} {
+				if p == "BETA" && i >= 7 {
+					continue
+				}
+				if _, _, err := newTicket(tx, p, fmt.Sprintf("%s %d", p, i), ""); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	var all []string
+	view(t, db, func(tx store.Tx) error {
+		return tx.ForEachTicket("", func(tk *store.Ticket) bool { all = append(all, tk.Key); return true })
+	})
+	if len(all) != 57 {
+		t.Fatalf("ForEachTicket(\"\") saw %d tickets, want 57", len(all))
+	}
+	for _, step := range []int{1, 2, 7, 25, 56, 57, 100} {
+		var got []string
+		after := ""
+		for {
+			n := 0
+			view(t, db, func(tx store.Tx) error {
+				return tx.ForEachTicketAfter(after, func(tk *store.Ticket) bool {
+					got = append(got, tk.Key)
+					after = tk.Key
+					n++
+					return n < step
+				})
+			})
+			if n < step {
+				break
+			}
+		}
+		if !slices.Equal(got, all) {
+			t.Fatalf("steps of %d: %v, want %v", step, got, all)
+		}
+	}
+	view(t, db, func(tx store.Tx) error {
+		var got []string
+		// BETA-8 was never made: the walk goes on with ZED's tickets.
+		if err := tx.ForEachTicketAfter("BETA-8", func(tk *store.Ticket) bool { got = append(got, tk.Key); return len(got) < 2 }); err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"ZED-1", "ZED-2"}; !slices.Equal(got, want) {
+			t.Errorf("after BETA-8 (none): %v, want %v", got, want)
+		}
+		got = nil
+		if err := tx.ForEachTicketAfter("ZED-25", func(tk *store.Ticket) bool { got = append(got, tk.Key); return true }); err != nil || len(got) != 0 {
+			t.Errorf("after the last ticket: %v, %v; want nothing", got, err)
+		}
+		if err := tx.ForEachTicketAfter("no key", func(*store.Ticket) bool { return true }); err == nil {
+			t.Error("a malformed key is not an error")
 		}
 		return nil
 	})

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ticketgate/ticketgate/internal/lowprio"
 	"io"
 	"log/slog"
 	"strings"
@@ -168,7 +169,18 @@ func (p *Pipeline) read(env *mailin.Envelope, r io.Reader) (*received, error) {
 			parsed, raw = rc.pgp.Plain, nil
 		}
 	}
-	if rc.msg, rc.attach, err = p.parse(parsed, raw, p.cfg().Inbound.MaxTextBytes); err != nil {
+	parse := func() (err error) {
+		rc.msg, rc.attach, err = p.parse(parsed, raw, p.cfg().Inbound.MaxTextBytes)
+		return err
+	}
+	if rc.size > heavyBytes {
+		// Decoding its attachments into their blobs keeps a CPU busy
+		// for tens of milliseconds: small requests go first.
+		err = lowprio.Run(parse)
+	} else {
+		err = parse()
+	}
+	if err != nil {
 		p.log.Error("could not parse stored message", "blob", rc.hash, "err", err)
 		return nil, fault.Temporary(err)
 	}
@@ -389,7 +401,16 @@ func (p *Pipeline) spool(r io.Reader) (hash string, size int64, raw []byte, long
 		return "", 0, nil, 0, err
 	}
 	lm := &lineMeter{r: r}
-	if _, err := p.bufs.Copy(w, lm); err != nil {
+	n, err := p.bufs.Copy(w, io.LimitReader(lm, heavyBytes))
+	if err == nil && n == heavyBytes {
+		// A large message: the rest of it is read, hashed and written
+		// at a lower CPU priority (package lowprio).
+		err = lowprio.Run(func() error {
+			_, err := p.bufs.Copy(w, lm)
+			return err
+		})
+	}
+	if err != nil {
 		w.Abort()
 		return "", 0, nil, 0, fmt.Errorf("ingest: spool: %w", err)
 	}
@@ -399,6 +420,13 @@ func (p *Pipeline) spool(r io.Reader) (hash string, size int64, raw []byte, long
 	hash, err = w.CommitPending()
 	return hash, w.Size(), raw, lm.longest, err
 }
+
+// heavyBytes is the size from which a message's spooling (beyond its
+// first heavyBytes) and its parsing run at a lower CPU priority
+// (package lowprio): hashing, metering and decoding a message of tens of
+// megabytes keeps a CPU busy for a quarter of a second, which on a small
+// machine would otherwise come out of the small requests' latency.
+const heavyBytes = 1 << 20
 
 // inMemory is a BlobWriter that can hand out its content while it is in
 // memory (store.Spool's Bytes: nil once it moved to a file).

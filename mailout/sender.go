@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ticketgate/ticketgate/internal/lowprio"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -563,6 +564,9 @@ func (s *Sender) sendTurn(ctx context.Context, it *store.OutboxItem, msg *Messag
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		// Its base64 keeps a CPU busy for tens of milliseconds: the
+		// small requests arriving meanwhile go first.
+		return lowprio.Run(func() error { return s.send(ctx, msg, c) })
 	}
 	return s.send(ctx, msg, c)
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -93,21 +94,32 @@ func findDaemon(dataDir string) (int, error) {
 	return 0, fmt.Errorf("no process has %s open (is the daemon running as this user?)", db)
 }
 
-// storeBytes is the size of the bbolt file plus every blob.
+// storeBytes is what the bbolt file and every blob take on the disk.
 func storeBytes(dataDir string) int64 {
 	var n int64
 	if fi, err := os.Stat(filepath.Join(dataDir, "ticketgate.db")); err == nil {
-		n += fi.Size()
+		n += diskBytes(fi)
 	}
 	filepath.WalkDir(filepath.Join(dataDir, "blobs"), func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
+				n += diskBytes(fi)
 			}
 		}
 		return nil
 	})
 	return n
+}
+
+// diskBytes is what a file takes on the disk (its allocated blocks), not
+// its length: bbolt extends its file 16 MiB at a time, sparse, once its
+// map is larger than that (always, since the store maps at least 1 GiB),
+// so the length moves in steps that say nothing of what was written.
+func diskBytes(fi fs.FileInfo) int64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Blocks * 512
+	}
+	return fi.Size()
 }
 
 type procStats struct {

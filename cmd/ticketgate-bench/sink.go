@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 
@@ -128,6 +129,7 @@ type sinkSession struct {
 	s    *Sink
 	from string
 	to   []string
+	buf  []byte // discard's, kept for the session's next mail
 }
 
 func (ss *sinkSession) AuthMechanisms() []string { return nil }
@@ -151,7 +153,10 @@ func (ss *sinkSession) Data(r io.Reader) error {
 		o.InReplyTo = msgid.Canonical(h.Get("In-Reply-To"))
 		o.Subject = message.DecodeWords(h.Get("Subject"))
 	}
-	o.Bytes, _ = io.Copy(io.Discard, r)
+	if ss.buf == nil {
+		ss.buf = make([]byte, 64<<10)
+	}
+	o.Bytes = discard(r, ss.buf)
 	o.Done = time.Now()
 	ss.s.deliver(o)
 	return nil
@@ -159,3 +164,22 @@ func (ss *sinkSession) Data(r io.Reader) error {
 
 func (ss *sinkSession) Reset()        { ss.from, ss.to = "", nil }
 func (ss *sinkSession) Logout() error { return nil }
+
+// discard reads r to its end and returns how many bytes it read, a
+// buffer (64 KiB) at a time, letting the tool's other goroutines run between reads.
+// go-smtp's DATA reader goes a byte at a time: a 20 MB copy kept one of
+// the tool's processors for about 80 ms, and the clients' and the sink's
+// timestamps of the small requests meanwhile waited up to the Go
+// scheduler's 10 ms time slice at each step (the fanout measured the
+// tool itself).
+func discard(r io.Reader, buf []byte) int64 {
+	var total int64
+	for {
+		n, err := io.ReadFull(r, buf)
+		total += int64(n)
+		if err != nil {
+			return total
+		}
+		runtime.Gosched()
+	}
+}

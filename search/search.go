@@ -157,6 +157,9 @@ func (x *Index) Run(ctx context.Context, interval time.Duration) {
 			if err == nil {
 				break
 			}
+			if ctx.Err() != nil {
+				return // stopped, not failed: the next start builds it
+			}
 			x.log.Error("search: building the index failed; trying again", "err", err)
 			select {
 			case <-ctx.Done():

@@ -218,16 +218,8 @@ func (tx *boltTx) ForEachTicket(project string, fn func(*Ticket) bool) error {
 	if project != "" {
 		prefix = append([]byte(project), 0)
 	}
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var t Ticket
-		if err := UnmarshalTicket(v, &t); err != nil {
-			return fmt.Errorf("store: decode ticket %x: %w", k, err)
-		}
-		if !fn(&t) {
-			return nil
-		}
-	}
-	return nil
+	k, v := c.Seek(prefix)
+	return eachTicket(c, k, v, prefix, fn)
 }
 
 // ForEachTicketAfter calls fn for each ticket after the one keyed after
@@ -247,7 +239,13 @@ func (tx *boltTx) ForEachTicketAfter(after string, fn func(*Ticket) bool) error 
 			k, v = c.Next()
 		}
 	}
-	for ; k != nil; k, v = c.Next() {
+	return eachTicket(c, k, v, nil, fn)
+}
+
+// eachTicket decodes the tickets from c's position (k, v) on while their
+// keys start with prefix, calling fn until it returns false.
+func eachTicket(c *bolt.Cursor, k, v, prefix []byte, fn func(*Ticket) bool) error {
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var t Ticket
 		if err := UnmarshalTicket(v, &t); err != nil {
 			return fmt.Errorf("store: decode ticket %x: %w", k, err)

@@ -1,6 +1,7 @@
 package mailout
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -402,75 +403,92 @@ func (m *Message) writeAltBody(w io.Writer, b string) error {
 }
 
 // writeParts writes mh (given its Content-Type here) and the content:
-// multipart/alternative, inside multipart/mixed with the attachments.
+// multipart/alternative inside multipart/mixed with the attachments. It
+// writes the bytes go-message's writers wrote (writePartsGo in the
+// tests; TestWritePartsGo and the golden mails compare them), with
+// go-message's header type and WriteHeader for the headers and its
+// writer for 7bit bodies, but mailout's own for the rest: the
+// delimiters, the alternative part (writeAltBody) and the base64
+// bodies of attachments (base64Body), which were the whole cost of
+// sending a large one.
 func (m *Message) writeParts(w io.Writer, mh message.Header) error {
+	if len(m.files) == 0 && len(m.Seal.Attach) == 0 {
+		return m.writeAlternative(w, mh)
+	}
 	it := m.Item
-	var mixed, alt *message.Writer
-	var err error
-	if len(m.files) > 0 || len(m.Seal.Attach) > 0 {
-		mh.SetContentType("multipart/mixed", map[string]string{"boundary": boundary(it.MessageID, "mixed")})
-		if mixed, err = message.CreateWriter(w, mh); err != nil {
-			return fmt.Errorf("mailout: compose: %w", err)
-		}
-		var ah message.Header
-		ah.SetContentType("multipart/alternative", map[string]string{"boundary": boundary(it.MessageID, "alt")})
-		if alt, err = mixed.CreatePart(ah); err != nil {
-			return fmt.Errorf("mailout: compose: %w", err)
-		}
-	} else {
-		mh.SetContentType("multipart/alternative", map[string]string{"boundary": boundary(it.MessageID, "alt")})
-		if alt, err = message.CreateWriter(w, mh); err != nil {
-			return fmt.Errorf("mailout: compose: %w", err)
-		}
+	b := boundary(it.MessageID, "mixed")
+	mh.SetContentType("multipart/mixed", map[string]string{"boundary": b})
+	// As message.CreateWriter does (see writeAlternative).
+	if !mh.Has("Mime-Version") {
+		mh.Set("MIME-Version", "1.0")
 	}
-	for _, part := range []struct{ typ, body string }{{"text/plain", m.Body.Text}, {"text/html", m.Body.HTML}} {
-		var ph message.Header
-		ph.SetContentType(part.typ, map[string]string{"charset": "utf-8"})
-		ph.Set("Content-Transfer-Encoding", "quoted-printable")
-		pw, err := alt.CreatePart(ph)
-		if err != nil {
-			return fmt.Errorf("mailout: compose: %w", err)
-		}
-		if _, err := io.WriteString(pw, part.body); err != nil {
-			return fmt.Errorf("mailout: compose: %w", err)
-		}
-		if err := pw.Close(); err != nil {
-			return fmt.Errorf("mailout: compose: %w", err)
-		}
-	}
-	if err := alt.Close(); err != nil {
+	mh.Del("Content-Transfer-Encoding")
+	if err := textproto.WriteHeader(w, mh.Header); err != nil {
 		return fmt.Errorf("mailout: compose: %w", err)
 	}
-	if mixed == nil {
+	// part writes a part's delimiter and header, in one write, as
+	// textproto's MultipartWriter.CreatePart does (which ignores an
+	// error of WriteHeader's: none of the fields below can have one, and
+	// a charset, which message.Writer.CreatePart checks, is never among
+	// their parameters).
+	var ph bytes.Buffer
+	first := true
+	part := func(h message.Header) error {
+		ph.Reset()
+		if !first {
+			ph.WriteString("\r\n")
+		}
+		first = false
+		ph.WriteString("--")
+		ph.WriteString(b)
+		ph.WriteString("\r\n")
+		_ = textproto.WriteHeader(&ph, h.Header)
+		if _, err := w.Write(ph.Bytes()); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
 		return nil
 	}
-	i := 0
-	for _, a := range it.Attach {
-		if a.Blob == "" {
-			continue
-		}
-		f := m.files[i]
-		i++
-		ct, name := a.ContentType, a.Filename
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		if name == "" {
-			name = "attachment"
-		}
-		var fh message.Header
-		fh.SetContentType(ct, nil)
-		fh.SetContentDisposition("attachment", map[string]string{"filename": name})
-		fh.Set("Content-Transfer-Encoding", "base64")
-		pw, err := mixed.CreatePart(fh)
-		if err != nil {
-			return fmt.Errorf("mailout: compose: %w", err)
-		}
-		if err := redact.Attachment(pw, f, m.Redact, a.ContentType, name); err != nil {
-			return fault.Temporary(fmt.Errorf("mailout: attachment %s: %w", name, err))
-		}
-		if err := pw.Close(); err != nil {
-			return fmt.Errorf("mailout: compose: %w", err)
+	alt := boundary(it.MessageID, "alt")
+	var ah message.Header
+	ah.SetContentType("multipart/alternative", map[string]string{"boundary": alt})
+	if err := part(ah); err != nil {
+		return err
+	}
+	if err := m.writeAltBody(w, alt); err != nil {
+		return err
+	}
+	if len(m.files) > 0 {
+		enc := m.Bufs.getBase64()
+		defer m.Bufs.putBase64(enc)
+		i := 0
+		for _, a := range it.Attach {
+			if a.Blob == "" {
+				continue
+			}
+			f := m.files[i]
+			i++
+			ct, name := a.ContentType, a.Filename
+			if ct == "" {
+				ct = "application/octet-stream"
+			}
+			if name == "" {
+				name = "attachment"
+			}
+			var fh message.Header
+			fh.SetContentType(ct, nil)
+			fh.SetContentDisposition("attachment", map[string]string{"filename": name})
+			fh.Set("Content-Transfer-Encoding", "base64")
+			if err := part(fh); err != nil {
+				return err
+			}
+			enc.Reset(w)
+			if err := redact.Attachment(enc, f, m.Redact, a.ContentType, name); err != nil {
+				return fault.Temporary(fmt.Errorf("mailout: attachment %s: %w", name, err))
+			}
+			if err := enc.Close(); err != nil {
+				return fmt.Errorf("mailout: compose: %w", err)
+			}
+			enc.Reset(nil)
 		}
 	}
 	for _, a := range m.Seal.Attach {
@@ -478,21 +496,39 @@ func (m *Message) writeParts(w io.Writer, mh message.Header) error {
 		fh.SetContentType(a.ContentType, map[string]string{"name": a.Filename})
 		fh.SetContentDisposition("attachment", map[string]string{"filename": a.Filename})
 		fh.Set("Content-Transfer-Encoding", "7bit")
-		pw, err := mixed.CreatePart(fh)
-		if err != nil {
-			return fmt.Errorf("mailout: compose: %w", err)
+		if err := part(fh); err != nil {
+			return err
 		}
-		if _, err := pw.Write(a.Data); err != nil {
-			return fmt.Errorf("mailout: compose: %w", err)
-		}
-		if err := pw.Close(); err != nil {
+		if err := write7bit(w, fh, a.Data); err != nil {
 			return fmt.Errorf("mailout: compose: %w", err)
 		}
 	}
-	if err := mixed.Close(); err != nil {
+	if _, err := io.WriteString(w, "\r\n--"+b+"--\r\n"); err != nil {
 		return fmt.Errorf("mailout: compose: %w", err)
 	}
 	return nil
+}
+
+// write7bit writes data as the body of a part with header h, through
+// go-message's 7bit writer (which wraps lines at 998 characters and makes
+// a bare LF a CRLF). go-message makes that writer only with a header of
+// its own: it is made over a buffer, and what follows the header is
+// written. A small body (the project's public key).
+func write7bit(w io.Writer, h message.Header, data []byte) error {
+	var buf bytes.Buffer
+	bw, err := message.CreateWriter(&buf, h)
+	if err != nil {
+		return err
+	}
+	hdr := buf.Len()
+	if _, err := bw.Write(data); err != nil {
+		return err
+	}
+	if err := bw.Close(); err != nil {
+		return err
+	}
+	_, err = w.Write(buf.Bytes()[hdr:])
+	return err
 }
 
 type countWriter struct {

@@ -30,7 +30,7 @@ func randHeaderText(r *rand.Rand) string {
 }
 
 // TestWriteAlternative: a mail without attachments is written by
-// writeAlternative exactly as go-message's writers (writeParts) write it,
+// writeAlternative exactly as go-message's writers (writePartsGo) write it,
 // as the whole message and as the inner entity of an encrypted one.
 func TestWriteAlternative(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 13))
@@ -50,7 +50,7 @@ func TestWriteAlternative(t *testing.T) {
 				return m.header().Header
 			}
 			var want, got bytes.Buffer
-			if err := m.writeParts(&want, header()); err != nil {
+			if err := m.writePartsGo(&want, header()); err != nil {
 				t.Fatal(err)
 			}
 			if err := m.writeAlternative(&got, header()); err != nil {

@@ -47,12 +47,12 @@ type headerBuf struct {
 // maxFields is the most fields headerFields gives, with Content-Type.
 const maxFields = 16
 
-// Buffers lends composing its header and quoted-printable buffers, so
-// that a mail does not grow new ones from nothing. A Sender owns one and
-// gives it to the messages it prepares; a Message without one (nil)
-// allocates its own. The zero value is ready to use.
+// Buffers lends composing its header, quoted-printable and base64
+// buffers, so that a mail does not grow new ones from nothing. A Sender
+// owns one and gives it to the messages it prepares; a Message without
+// one (nil) allocates its own. The zero value is ready to use.
 type Buffers struct {
-	header, qp sync.Pool
+	header, qp, base64 sync.Pool
 }
 
 func (b *Buffers) getHeader() *headerBuf {
@@ -82,6 +82,21 @@ func (b *Buffers) getQP() *qpEncoder {
 func (b *Buffers) putQP(e *qpEncoder) {
 	if b != nil {
 		b.qp.Put(e)
+	}
+}
+
+func (b *Buffers) getBase64() *base64Body {
+	if b != nil {
+		if e, _ := b.base64.Get().(*base64Body); e != nil {
+			return e
+		}
+	}
+	return newBase64Body()
+}
+
+func (b *Buffers) putBase64(e *base64Body) {
+	if b != nil {
+		b.base64.Put(e)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net/textproto"
 	"slices"
 	"strings"
@@ -550,5 +551,36 @@ func TestSMTPTLSModesPipelined(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkDotWriter is dot-stuffing a large attachment's base64 lines
+// as the transport gets them (in smtpBodyBuffer pieces) into the
+// connection's buffer over io.Discard.
+//
+//	go test -run '^$' -bench BenchmarkDotWriter -benchmem ./mailout
+func BenchmarkDotWriter(b *testing.B) {
+	var data bytes.Buffer
+	e := newBase64Body()
+	e.Reset(&data)
+	if _, err := e.Write(bytes.Repeat([]byte("attachment"), 1<<20/10)); err != nil {
+		b.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		b.Fatal(err)
+	}
+	d := dotWriter{w: bufio.NewWriterSize(io.Discard, smtpWriteBuffer)}
+	b.SetBytes(int64(data.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		d.state = wstateBegin
+		for p := data.Bytes(); len(p) > 0; {
+			n := min(len(p), smtpBodyBuffer)
+			if _, err := d.Write(p[:n]); err != nil {
+				b.Fatal(err)
+			}
+			p = p[n:]
+		}
+		d.close()
 	}
 }

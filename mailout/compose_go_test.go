@@ -1,0 +1,106 @@
+package mailout
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/emersion/go-message"
+
+	"github.com/ticketgate/ticketgate/fault"
+	"github.com/ticketgate/ticketgate/redact"
+)
+
+// writePartsGo is writeParts as it was, with go-message's writers
+// throughout: the reference TestWriteAlternative and TestWritePartsGo
+// hold mailout's writers to.
+func (m *Message) writePartsGo(w io.Writer, mh message.Header) error {
+	it := m.Item
+	var mixed, alt *message.Writer
+	var err error
+	if len(m.files) > 0 || len(m.Seal.Attach) > 0 {
+		mh.SetContentType("multipart/mixed", map[string]string{"boundary": boundary(it.MessageID, "mixed")})
+		if mixed, err = message.CreateWriter(w, mh); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+		var ah message.Header
+		ah.SetContentType("multipart/alternative", map[string]string{"boundary": boundary(it.MessageID, "alt")})
+		if alt, err = mixed.CreatePart(ah); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+	} else {
+		mh.SetContentType("multipart/alternative", map[string]string{"boundary": boundary(it.MessageID, "alt")})
+		if alt, err = message.CreateWriter(w, mh); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+	}
+	for _, part := range []struct{ typ, body string }{{"text/plain", m.Body.Text}, {"text/html", m.Body.HTML}} {
+		var ph message.Header
+		ph.SetContentType(part.typ, map[string]string{"charset": "utf-8"})
+		ph.Set("Content-Transfer-Encoding", "quoted-printable")
+		pw, err := alt.CreatePart(ph)
+		if err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+		if _, err := io.WriteString(pw, part.body); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+		if err := pw.Close(); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+	}
+	if err := alt.Close(); err != nil {
+		return fmt.Errorf("mailout: compose: %w", err)
+	}
+	if mixed == nil {
+		return nil
+	}
+	i := 0
+	for _, a := range it.Attach {
+		if a.Blob == "" {
+			continue
+		}
+		f := m.files[i]
+		i++
+		ct, name := a.ContentType, a.Filename
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		if name == "" {
+			name = "attachment"
+		}
+		var fh message.Header
+		fh.SetContentType(ct, nil)
+		fh.SetContentDisposition("attachment", map[string]string{"filename": name})
+		fh.Set("Content-Transfer-Encoding", "base64")
+		pw, err := mixed.CreatePart(fh)
+		if err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+		if err := redact.Attachment(pw, f, m.Redact, a.ContentType, name); err != nil {
+			return fault.Temporary(fmt.Errorf("mailout: attachment %s: %w", name, err))
+		}
+		if err := pw.Close(); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+	}
+	for _, a := range m.Seal.Attach {
+		var fh message.Header
+		fh.SetContentType(a.ContentType, map[string]string{"name": a.Filename})
+		fh.SetContentDisposition("attachment", map[string]string{"filename": a.Filename})
+		fh.Set("Content-Transfer-Encoding", "7bit")
+		pw, err := mixed.CreatePart(fh)
+		if err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+		if _, err := pw.Write(a.Data); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+		if err := pw.Close(); err != nil {
+			return fmt.Errorf("mailout: compose: %w", err)
+		}
+	}
+	if err := mixed.Close(); err != nil {
+		return fmt.Errorf("mailout: compose: %w", err)
+	}
+	return nil
+}

@@ -19,8 +19,9 @@ import (
 )
 
 // TestLargeMessagesWholeAcrossThePriorityHandOver: a message's first
-// MiB is spooled by the session's goroutine and the rest, with the
-// parsing, on a thread of lower priority (package lowprio). Around that
+// store.LargeBlobMin bytes are spooled by the session's goroutine and
+// the rest, with the parsing, on a thread of lower priority (package
+// lowprio). Around that
 // size and well above it, the raw blob is the message byte for byte
 // (its name its SHA-256) and the attachment blob its decoded content.
 func TestLargeMessagesWholeAcrossThePriorityHandOver(t *testing.T) {
@@ -32,7 +33,7 @@ func TestLargeMessagesWholeAcrossThePriorityHandOver(t *testing.T) {
 	}
 	const tail = "--b--\r\n"
 	r := rand.New(rand.NewPCG(1, 2))
-	for i, total := range []int{1<<20 - 1, 1 << 20, 1<<20 + 1, 3<<20 + 12345} {
+	for i, total := range []int{store.LargeBlobMin - 1, store.LargeBlobMin, store.LargeBlobMin + 1, 3*store.LargeBlobMin + 12345} {
 		id := fmt.Sprintf("big-%d@customer.example", i)
 		h := head(id)
 		// Base64 lines of 76 characters plus CRLF carry 57 bytes each;

@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ticketgate/ticketgate/internal/lowprio"
 	"io"
 	"log/slog"
 	"strings"
@@ -25,6 +24,7 @@ import (
 	"github.com/ticketgate/ticketgate/decide"
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/internal/bufpool"
+	"github.com/ticketgate/ticketgate/internal/lowprio"
 	"github.com/ticketgate/ticketgate/mailin"
 	"github.com/ticketgate/ticketgate/message"
 	"github.com/ticketgate/ticketgate/pgp"
@@ -173,9 +173,9 @@ func (p *Pipeline) read(env *mailin.Envelope, r io.Reader) (*received, error) {
 		rc.msg, rc.attach, err = p.parse(parsed, raw, p.cfg().Inbound.MaxTextBytes)
 		return err
 	}
-	if rc.size > heavyBytes {
-		// Decoding its attachments into their blobs keeps a CPU busy
-		// for tens of milliseconds: small requests go first.
+	if rc.size > store.LargeBlobMin {
+		// A large message (spool): decoding its attachments into their
+		// blobs keeps a CPU busy too.
 		err = lowprio.Run(parse)
 	} else {
 		err = parse()
@@ -401,16 +401,13 @@ func (p *Pipeline) spool(r io.Reader) (hash string, size int64, raw []byte, long
 		return "", 0, nil, 0, err
 	}
 	lm := &lineMeter{r: r}
-	n, err := p.bufs.Copy(w, io.LimitReader(lm, heavyBytes))
-	if err == nil && n == heavyBytes {
-		// A large message: the rest of it is read, hashed and written
-		// at a lower CPU priority (package lowprio).
-		err = lowprio.Run(func() error {
-			_, err := p.bufs.Copy(w, lm)
-			return err
-		})
-	}
-	if err != nil {
+	// Past store.LargeBlobMin, where its blob pays its own fsync, a
+	// message is large: the rest of it is read, hashed and written at a
+	// lower CPU priority (package lowprio), and so is its parse (read).
+	// Hashing, metering and decoding tens of megabytes keeps a CPU busy
+	// for a quarter of a second, which on a small machine would otherwise
+	// come out of the small requests' latency.
+	if _, err := lowprio.CopyPast(store.LargeBlobMin, w, lm, p.bufs.Copy); err != nil {
 		w.Abort()
 		return "", 0, nil, 0, fmt.Errorf("ingest: spool: %w", err)
 	}
@@ -420,13 +417,6 @@ func (p *Pipeline) spool(r io.Reader) (hash string, size int64, raw []byte, long
 	hash, err = w.CommitPending()
 	return hash, w.Size(), raw, lm.longest, err
 }
-
-// heavyBytes is the size from which a message's spooling (beyond its
-// first heavyBytes) and its parsing run at a lower CPU priority
-// (package lowprio): hashing, metering and decoding a message of tens of
-// megabytes keeps a CPU busy for a quarter of a second, which on a small
-// machine would otherwise come out of the small requests' latency.
-const heavyBytes = 1 << 20
 
 // inMemory is a BlobWriter that can hand out its content while it is in
 // memory (store.Spool's Bytes: nil once it moved to a file).

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ticketgate/ticketgate/internal/lowprio"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -19,6 +18,7 @@ import (
 	"github.com/ticketgate/ticketgate/config"
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/internal/flow"
+	"github.com/ticketgate/ticketgate/internal/lowprio"
 	"github.com/ticketgate/ticketgate/store"
 )
 

@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"github.com/ticketgate/ticketgate/internal/lowprio"
 	"io"
-	"math"
 	"net"
 	"runtime"
 	"sync"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/ticketgate/ticketgate/internal/lowprio"
 	"github.com/ticketgate/ticketgate/message"
 	"github.com/ticketgate/ticketgate/msgid"
 )
@@ -168,29 +167,25 @@ func (ss *sinkSession) Reset()        { ss.from, ss.to = "", nil }
 func (ss *sinkSession) Logout() error { return nil }
 
 // discard reads r to its end and returns how many bytes it read, a
-// buffer (64 KiB) at a time, letting the tool's other goroutines run
-// between reads, and past the first MiB on a thread of lower priority
-// (internal/lowprio, as the daemon spools a large message). go-smtp's
-// DATA reader goes a byte at a time: a 20 MB copy took one of the two
-// CPUs for about 80 ms, which a relay on another machine would not take
-// from the daemon, and the clients' and the sink's timestamps of the
-// small requests meanwhile waited up to the Go scheduler's 10 ms time
-// slice at each step (the fanout measured the tool itself).
+// buffer at a time, letting the tool's other goroutines run between
+// reads, and past the first MiB on a thread of lower priority (as the
+// daemon spools a large message). go-smtp's DATA reader goes a byte at a
+// time: a 20 MB copy took one of the two CPUs for about 80 ms, which a
+// relay on another machine would not take from the daemon, and the
+// clients' and the sink's timestamps of the small requests meanwhile
+// waited up to the Go scheduler's 10 ms time slice at each step (the
+// fanout measured the tool itself).
 func discard(r io.Reader, buf []byte) int64 {
-	var total int64
-	read := func(limit int64) bool {
-		for total < limit {
-			n, err := io.ReadFull(r, buf)
-			total += int64(n)
-			if err != nil {
-				return false
-			}
-			runtime.Gosched()
-		}
-		return true
-	}
-	if read(1 << 20) {
-		lowprio.Run(func() error { read(math.MaxInt64); return nil })
-	}
-	return total
+	n, _ := lowprio.CopyPast(1<<20, yielder{}, r, func(w io.Writer, r io.Reader) (int64, error) {
+		return io.CopyBuffer(w, r, buf)
+	})
+	return n
+}
+
+// yielder discards what is written to it and lets other goroutines run.
+type yielder struct{}
+
+func (yielder) Write(p []byte) (int, error) {
+	runtime.Gosched()
+	return len(p), nil
 }

@@ -13,6 +13,7 @@ package lowprio
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 )
@@ -54,6 +55,23 @@ func Run(fn func() error) error {
 		panic(r.p)
 	}
 	return r.err
+}
+
+// CopyPast copies src to dst with cp (io.Copy or a pooled buffer's
+// copy): the first head bytes on the caller's thread, the rest, if src
+// has more, through Run. A message or mail is only known to be large once
+// that much of it has come.
+func CopyPast(head int64, dst io.Writer, src io.Reader, cp func(io.Writer, io.Reader) (int64, error)) (int64, error) {
+	n, err := cp(dst, io.LimitReader(src, head))
+	if err != nil || n < head {
+		return n, err
+	}
+	err = Run(func() error {
+		m, err := cp(dst, src)
+		n += m
+		return err
+	})
+	return n, err
 }
 
 // Panic is a panic of the function Run ran, raised again in Run's caller.

@@ -2,8 +2,10 @@ package lowprio
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestRunReturnsTheError(t *testing.T) {
@@ -33,5 +35,23 @@ func TestPanicReachesTheCaller(t *testing.T) {
 	}
 	if !strings.Contains(p.Error(), "a hostile mail") {
 		t.Errorf("Error() = %q", p.Error())
+	}
+}
+
+// TestCopyPast: everything arrives, whatever side of head it ends on,
+// and a read error after head is the copy's error.
+func TestCopyPast(t *testing.T) {
+	for _, size := range []int{0, 9, 10, 11, 1000} {
+		src := strings.Repeat("x", size)
+		var dst strings.Builder
+		n, err := CopyPast(10, &dst, strings.NewReader(src), io.Copy)
+		if err != nil || n != int64(size) || dst.String() != src {
+			t.Errorf("%d bytes: copied %d (%v), %d arrived", size, n, err, dst.Len())
+		}
+	}
+	want := errors.New("the client went away")
+	n, err := CopyPast(10, io.Discard, io.MultiReader(strings.NewReader(strings.Repeat("x", 25)), iotest.ErrReader(want)), io.Copy)
+	if n != 25 || err != want {
+		t.Errorf("CopyPast = %d, %v; want 25, %v", n, err, want)
 	}
 }

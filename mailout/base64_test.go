@@ -346,7 +346,7 @@ func TestWritePartsGo(t *testing.T) {
 			if err := mw.writePartsGo(&want, header(mw)); err != nil {
 				t.Fatal(err)
 			}
-			if err := mg.writeParts(&got, header(mg)); err != nil {
+			if err := mg.writeContent(&got, header(mg)); err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(got.Bytes(), want.Bytes()) {

@@ -355,9 +355,17 @@ var altParts = [2]string{
 // formatting per part were a tenth of the sender's work per mail.
 func (m *Message) writeAlternative(w io.Writer, mh message.Header) error {
 	b := boundary(m.Item.MessageID, "alt")
-	mh.SetContentType("multipart/alternative", map[string]string{"boundary": b})
-	// As message.CreateWriter does: MIME needs its version; a multipart
-	// entity has no transfer encoding of its own.
+	if err := writeMultipartHeader(w, mh, "multipart/alternative", b); err != nil {
+		return err
+	}
+	return m.writeAltBody(w, b)
+}
+
+// writeMultipartHeader writes mh as the header of a multipart entity of
+// type typ with boundary b, as message.CreateWriter does: MIME needs its
+// version; a multipart entity has no transfer encoding of its own.
+func writeMultipartHeader(w io.Writer, mh message.Header, typ, b string) error {
+	mh.SetContentType(typ, map[string]string{"boundary": b})
 	if !mh.Has("Mime-Version") {
 		mh.Set("MIME-Version", "1.0")
 	}
@@ -365,7 +373,7 @@ func (m *Message) writeAlternative(w io.Writer, mh message.Header) error {
 	if err := textproto.WriteHeader(w, mh.Header); err != nil {
 		return fmt.Errorf("mailout: compose: %w", err)
 	}
-	return m.writeAltBody(w, b)
+	return nil
 }
 
 // writeAltBody writes the two parts of a multipart/alternative with
@@ -402,8 +410,10 @@ func (m *Message) writeAltBody(w io.Writer, b string) error {
 	return nil
 }
 
-// writeParts writes mh (given its Content-Type here) and the content:
-// multipart/alternative inside multipart/mixed with the attachments. It
+// writeParts writes mh (given its Content-Type here) and the content of
+// a mail with attachments (writeContent gives one without to
+// writeAlternative): multipart/alternative inside multipart/mixed with
+// the attachments. It
 // writes the bytes go-message's writers wrote (writePartsGo in the
 // tests; TestWritePartsGo and the golden mails compare them), with
 // go-message's header type and WriteHeader for the headers and its
@@ -412,19 +422,10 @@ func (m *Message) writeAltBody(w io.Writer, b string) error {
 // bodies of attachments (base64Body), which were the whole cost of
 // sending a large one.
 func (m *Message) writeParts(w io.Writer, mh message.Header) error {
-	if len(m.files) == 0 && len(m.Seal.Attach) == 0 {
-		return m.writeAlternative(w, mh)
-	}
 	it := m.Item
 	b := boundary(it.MessageID, "mixed")
-	mh.SetContentType("multipart/mixed", map[string]string{"boundary": b})
-	// As message.CreateWriter does (see writeAlternative).
-	if !mh.Has("Mime-Version") {
-		mh.Set("MIME-Version", "1.0")
-	}
-	mh.Del("Content-Transfer-Encoding")
-	if err := textproto.WriteHeader(w, mh.Header); err != nil {
-		return fmt.Errorf("mailout: compose: %w", err)
+	if err := writeMultipartHeader(w, mh, "multipart/mixed", b); err != nil {
+		return err
 	}
 	// part writes a part's delimiter and header, in one write, as
 	// textproto's MultipartWriter.CreatePart does (which ignores an
@@ -467,17 +468,7 @@ func (m *Message) writeParts(w io.Writer, mh message.Header) error {
 			}
 			f := m.files[i]
 			i++
-			ct, name := a.ContentType, a.Filename
-			if ct == "" {
-				ct = "application/octet-stream"
-			}
-			if name == "" {
-				name = "attachment"
-			}
-			var fh message.Header
-			fh.SetContentType(ct, nil)
-			fh.SetContentDisposition("attachment", map[string]string{"filename": name})
-			fh.Set("Content-Transfer-Encoding", "base64")
+			fh, name := attachmentHeader(a)
 			if err := part(fh); err != nil {
 				return err
 			}
@@ -492,10 +483,7 @@ func (m *Message) writeParts(w io.Writer, mh message.Header) error {
 		}
 	}
 	for _, a := range m.Seal.Attach {
-		var fh message.Header
-		fh.SetContentType(a.ContentType, map[string]string{"name": a.Filename})
-		fh.SetContentDisposition("attachment", map[string]string{"filename": a.Filename})
-		fh.Set("Content-Transfer-Encoding", "7bit")
+		fh := sealHeader(a)
 		if err := part(fh); err != nil {
 			return err
 		}
@@ -507,6 +495,33 @@ func (m *Message) writeParts(w io.Writer, mh message.Header) error {
 		return fmt.Errorf("mailout: compose: %w", err)
 	}
 	return nil
+}
+
+// attachmentHeader is the part header of a stored attachment, base64,
+// and the file name it goes by.
+func attachmentHeader(a store.Attachment) (message.Header, string) {
+	ct, name := a.ContentType, a.Filename
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	if name == "" {
+		name = "attachment"
+	}
+	var h message.Header
+	h.SetContentType(ct, nil)
+	h.SetContentDisposition("attachment", map[string]string{"filename": name})
+	h.Set("Content-Transfer-Encoding", "base64")
+	return h, name
+}
+
+// sealHeader is the part header of a file the seal adds (the project's
+// public key), 7bit.
+func sealHeader(a Part) message.Header {
+	var h message.Header
+	h.SetContentType(a.ContentType, map[string]string{"name": a.Filename})
+	h.SetContentDisposition("attachment", map[string]string{"filename": a.Filename})
+	h.Set("Content-Transfer-Encoding", "7bit")
+	return h
 }
 
 // write7bit writes data as the body of a part with header h, through

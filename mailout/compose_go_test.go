@@ -12,7 +12,9 @@ import (
 
 // writePartsGo is writeParts as it was, with go-message's writers
 // throughout: the reference TestWriteAlternative and TestWritePartsGo
-// hold mailout's writers to.
+// hold mailout's writers to. The part headers' fields are the same
+// functions' (attachmentHeader, sealHeader); how they are written is
+// go-message's.
 func (m *Message) writePartsGo(w io.Writer, mh message.Header) error {
 	it := m.Item
 	var mixed, alt *message.Writer
@@ -61,17 +63,7 @@ func (m *Message) writePartsGo(w io.Writer, mh message.Header) error {
 		}
 		f := m.files[i]
 		i++
-		ct, name := a.ContentType, a.Filename
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		if name == "" {
-			name = "attachment"
-		}
-		var fh message.Header
-		fh.SetContentType(ct, nil)
-		fh.SetContentDisposition("attachment", map[string]string{"filename": name})
-		fh.Set("Content-Transfer-Encoding", "base64")
+		fh, name := attachmentHeader(a)
 		pw, err := mixed.CreatePart(fh)
 		if err != nil {
 			return fmt.Errorf("mailout: compose: %w", err)
@@ -84,11 +76,7 @@ func (m *Message) writePartsGo(w io.Writer, mh message.Header) error {
 		}
 	}
 	for _, a := range m.Seal.Attach {
-		var fh message.Header
-		fh.SetContentType(a.ContentType, map[string]string{"name": a.Filename})
-		fh.SetContentDisposition("attachment", map[string]string{"filename": a.Filename})
-		fh.Set("Content-Transfer-Encoding", "7bit")
-		pw, err := mixed.CreatePart(fh)
+		pw, err := mixed.CreatePart(sealHeader(a))
 		if err != nil {
 			return fmt.Errorf("mailout: compose: %w", err)
 		}

@@ -308,10 +308,10 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	after := ""
 	for {
 		var ferr error
-		seen := 0
+		seen, from := 0, after
 		err := x.db.View(func(tx store.Tx) error {
-			seen = 0
-			return tx.ForEachTicketAfter(after, func(t *store.Ticket) bool {
+			seen, after = 0, from
+			return tx.ForEachTicketAfter(from, func(t *store.Ticket) bool {
 				msgs, err := tx.TicketMessages(t.Key)
 				if err != nil {
 					ferr = err

@@ -38,7 +38,14 @@ func TestLongReadDoesNotHoldCommits(t *testing.T) {
 		})
 	}()
 	<-reading
-	defer close(release)
+	// Before the store closes (cleanups run last first): the reader ends
+	// and its transaction was sound.
+	t.Cleanup(func() {
+		close(release)
+		if err := <-readDone; err != nil {
+			t.Errorf("the read transaction: %v", err)
+		}
+	})
 
 	wrote := make(chan error, 1)
 	go func() {

@@ -82,8 +82,10 @@ type Message struct {
 	Redact *regexp.Regexp
 	// Bufs lends the header and quoted-printable buffers (nil: the
 	// message allocates its own).
-	Bufs  *Buffers
-	files []io.ReadCloser
+	Bufs *Buffers
+	// files are the row's attachments that still have a blob, each
+	// with its blob opened, in the row's order.
+	files []attachFile
 	raw   io.ReadCloser
 	// cw counts what WriteTo writes (a field: one allocation less per
 	// mail than a writer of its own).
@@ -124,9 +126,15 @@ func Prepare(item *store.OutboxItem, body Body, open OpenBlob) (*Message, error)
 			m.Close()
 			return nil, err
 		}
-		m.files = append(m.files, f)
+		m.files = append(m.files, attachFile{a, f})
 	}
 	return m, nil
+}
+
+// attachFile is an attachment of the row and its opened blob.
+type attachFile struct {
+	store.Attachment
+	r io.ReadCloser
 }
 
 // small reports whether m is a mail without attachments whose bodies
@@ -144,7 +152,7 @@ func (m *Message) Close() error {
 		errs = append(errs, m.raw.Close())
 	}
 	for _, f := range m.files {
-		errs = append(errs, f.Close())
+		errs = append(errs, f.r.Close())
 	}
 	m.raw, m.files = nil, nil
 	return errors.Join(errs...)
@@ -461,19 +469,13 @@ func (m *Message) writeParts(w io.Writer, mh message.Header) error {
 	if len(m.files) > 0 {
 		enc := m.Bufs.getBase64()
 		defer m.Bufs.putBase64(enc)
-		i := 0
-		for _, a := range it.Attach {
-			if a.Blob == "" {
-				continue
-			}
-			f := m.files[i]
-			i++
-			fh, name := attachmentHeader(a)
+		for _, f := range m.files {
+			fh, name := attachmentHeader(f.Attachment)
 			if err := part(fh); err != nil {
 				return err
 			}
 			enc.Reset(w)
-			if err := redact.Attachment(enc, f, m.Redact, a.ContentType, name); err != nil {
+			if err := redact.Attachment(enc, f.r, m.Redact, f.ContentType, name); err != nil {
 				return fault.Temporary(fmt.Errorf("mailout: attachment %s: %w", name, err))
 			}
 			if err := enc.Close(); err != nil {

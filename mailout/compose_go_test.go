@@ -56,19 +56,13 @@ func (m *Message) writePartsGo(w io.Writer, mh message.Header) error {
 	if mixed == nil {
 		return nil
 	}
-	i := 0
-	for _, a := range it.Attach {
-		if a.Blob == "" {
-			continue
-		}
-		f := m.files[i]
-		i++
-		fh, name := attachmentHeader(a)
+	for _, f := range m.files {
+		fh, name := attachmentHeader(f.Attachment)
 		pw, err := mixed.CreatePart(fh)
 		if err != nil {
 			return fmt.Errorf("mailout: compose: %w", err)
 		}
-		if err := redact.Attachment(pw, f, m.Redact, a.ContentType, name); err != nil {
+		if err := redact.Attachment(pw, f.r, m.Redact, f.ContentType, name); err != nil {
 			return fault.Temporary(fmt.Errorf("mailout: attachment %s: %w", name, err))
 		}
 		if err := pw.Close(); err != nil {

@@ -299,6 +299,44 @@ func TestSendBig(t *testing.T) {
 	})
 }
 
+// TestFanout runs the fanout case small: the agent's reply (its DATA
+// written by sendPrepared, past the first MiB at lower priority) reaches
+// all four customers both times, and the store keeps its attachment whole.
+func TestFanout(t *testing.T) {
+	dir := t.TempDir()
+	sink := startSink(t)
+	d := benchDaemon(t, dir, sink)
+	const size = 2<<20 + 5
+	res, err := Fanout(t.Context(), FanoutOptions{SMTP: d.Addr("smtp"), Address: "acme@support.example.com", Agent: "alice@example.com",
+		Bytes: size, Rate: 40, Duration: 500 * time.Millisecond, Sink: sink, DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", res)
+	if res.IdleCopies != 4 || res.LoadedCopies != 4 || res.MessageBytes < size*4/3 || res.IdleTo250Ms <= 0 || res.StoreGrowth < size {
+		t.Errorf("result %+v", res)
+	}
+	if res.Baseline == nil || res.During == nil || res.Baseline.Accepted == 0 || res.During.Accepted == 0 {
+		t.Errorf("small requests: %+v / %+v", res.Baseline, res.During)
+	}
+	s := openStore(t, dir)
+	s.View(func(tx store.Tx) error {
+		msgs, err := tx.TicketMessages(res.Ticket)
+		if err != nil || len(msgs) != 3 {
+			t.Fatalf("stored: %v, %d messages", err, len(msgs))
+		}
+		for _, m := range msgs[1:] {
+			if len(m.Attach) != 1 || m.Attach[0].Size != size || m.Attach[0].Filename != "logs.bin" {
+				t.Errorf("reply %d: attachments %+v", m.ID, m.Attach)
+			}
+		}
+		return nil
+	})
+}
+
 // The test binary doubles as a daemon for TestColdStart: with
 // BENCH_FAKE_DAEMON=addr it greets on addr once the test lets it go (it
 // reads the FIFO BENCH_FAKE_GATE to its end first, like a daemon opening

@@ -300,7 +300,7 @@ func TestSendBig(t *testing.T) {
 }
 
 // TestFanout runs the fanout case small: the agent's reply (its DATA
-// written by sendPrepared, past the first MiB at lower priority) reaches
+// written by sendPrepared, past largeMail bytes at lower priority) reaches
 // all four customers both times, and the store keeps its attachment whole.
 func TestFanout(t *testing.T) {
 	dir := t.TempDir()

@@ -60,6 +60,16 @@ func (t *textReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// attachmentMail is the rest of a message's header and its body: a
+// multipart/mixed of a line of text and one attachment named filename of
+// size bytes (attachmentReader's).
+func attachmentMail(text, filename string, size int64) io.Reader {
+	head := fmt.Sprintf("Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n%s\r\n"+
+		"--b\r\nContent-Type: application/octet-stream; name=\"%s\"\r\nContent-Disposition: attachment; filename=\"%s\"\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+		text, filename, filename)
+	return io.MultiReader(strings.NewReader(head), &attachmentReader{left: size}, strings.NewReader("--b--\r\n"))
+}
+
 // attachmentReader produces a base64 body of n decoded bytes, 76-column
 // lines, without holding it: the client side stays small too.
 type attachmentReader struct {
@@ -189,9 +199,7 @@ func sendBigOne(addr, rcpt string, opts BigOptions, i int) (int64, time.Duration
 		fmt.Fprintf(cw, "Content-Type: %s\r\nContent-Transfer-Encoding: 8bit\r\n\r\n", ct)
 		body = &textReader{left: opts.Bytes, flowed: opts.Kind == "flowed"}
 	default:
-		io.WriteString(cw, "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nThe log file is attached.\r\n"+
-			"--b\r\nContent-Type: application/octet-stream; name=\"big.bin\"\r\nContent-Disposition: attachment; filename=\"big.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n")
-		body = io.MultiReader(&attachmentReader{left: opts.Bytes}, strings.NewReader("--b--\r\n"))
+		body = attachmentMail("The log file is attached.", "big.bin", opts.Bytes)
 	}
 	if _, err := io.Copy(cw, body); err != nil {
 		return 0, 0, err

@@ -13,6 +13,7 @@ import (
 	"github.com/ticketgate/ticketgate/internal/lowprio"
 	"github.com/ticketgate/ticketgate/message"
 	"github.com/ticketgate/ticketgate/msgid"
+	"github.com/ticketgate/ticketgate/store"
 )
 
 // Outbound is one message the daemon handed to the sink.
@@ -166,9 +167,13 @@ func (ss *sinkSession) Data(r io.Reader) error {
 func (ss *sinkSession) Reset()        { ss.from, ss.to = "", nil }
 func (ss *sinkSession) Logout() error { return nil }
 
+// largeMail is where the tool goes on at lower priority, reading (the
+// sink) or writing (sendPrepared) a mail: where the daemon does too.
+const largeMail = store.LargeBlobMin
+
 // discard reads r to its end and returns how many bytes it read, a
 // buffer at a time, letting the tool's other goroutines run between
-// reads, and past the first MiB on a thread of lower priority (as the
+// reads, and past largeMail bytes on a thread of lower priority (as the
 // daemon spools a large message). go-smtp's DATA reader goes a byte at a
 // time: a 20 MB copy took one of the two CPUs for about 80 ms, which a
 // relay on another machine would not take from the daemon, and the
@@ -176,7 +181,7 @@ func (ss *sinkSession) Logout() error { return nil }
 // waited up to the Go scheduler's 10 ms time slice at each step (the
 // fanout measured the tool itself).
 func discard(r io.Reader, buf []byte) int64 {
-	n, _ := lowprio.CopyPast(1<<20, yielder{}, r, func(w io.Writer, r io.Reader) (int64, error) {
+	n, _ := lowprio.CopyPast(largeMail, yielder{}, r, func(w io.Writer, r io.Reader) (int64, error) {
 		return io.CopyBuffer(w, r, buf)
 	})
 	return n

@@ -21,9 +21,9 @@ import (
 // TestLargeMessagesWholeAcrossThePriorityHandOver: a message's first
 // store.LargeBlobMin bytes are spooled by the session's goroutine and
 // the rest, with the parsing, on a thread of lower priority (package
-// lowprio). Around that
-// size and well above it, the raw blob is the message byte for byte
-// (its name its SHA-256) and the attachment blob its decoded content.
+// lowprio). Around that size and well above it, the raw blob is the
+// message byte for byte (its name its SHA-256) and the attachment blob
+// its decoded content.
 func TestLargeMessagesWholeAcrossThePriorityHandOver(t *testing.T) {
 	tp := newTestPipeline(t)
 	head := func(id string) string {

@@ -421,8 +421,7 @@ func (m *Message) writeAltBody(w io.Writer, b string) error {
 // writeParts writes mh (given its Content-Type here) and the content of
 // a mail with attachments (writeContent gives one without to
 // writeAlternative): multipart/alternative inside multipart/mixed with
-// the attachments. It
-// writes the bytes go-message's writers wrote (writePartsGo in the
+// the attachments. It writes the bytes go-message's writers wrote (writePartsGo in the
 // tests; TestWritePartsGo and the golden mails compare them), with
 // go-message's header type and WriteHeader for the headers and its
 // writer for 7bit bodies, but mailout's own for the rest: the

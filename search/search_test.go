@@ -242,11 +242,13 @@ func TestRebuildInSteps(t *testing.T) {
 		}
 	}
 	x := run(t, t.TempDir(), db)
+	// The second step ends inside BETA, after its ticket cut.
+	cut := 2*rebuildStep - counts["ACME"]
 	for _, c := range []struct {
 		project string
 		n       int
-	}{{"ACME", 1}, {"ACME", rebuildStep - 1}, {"ACME", rebuildStep}, {"ACME", rebuildStep + 1}, {"ACME", rebuildStep + 100},
-		{"BETA", 1}, {"BETA", 399}, {"BETA", 400}, {"BETA", 401}, {"BETA", rebuildStep + 1}} {
+	}{{"ACME", 1}, {"ACME", rebuildStep - 1}, {"ACME", rebuildStep}, {"ACME", rebuildStep + 1}, {"ACME", counts["ACME"]},
+		{"BETA", 1}, {"BETA", cut - 1}, {"BETA", cut}, {"BETA", cut + 1}, {"BETA", counts["BETA"]}} {
 		key := fmt.Sprintf("%s-%d", c.project, c.n)
 		if got := find(t, x, fmt.Sprintf("%s%d", strings.ToLower(c.project), c.n), "ACME", "BETA"); !slices.Equal(got, []string{key}) {
 			t.Errorf("%s: found %v", key, got)

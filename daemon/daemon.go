@@ -130,6 +130,12 @@ type Options struct {
 	// DigestRan, when set, is told the outcome of every run of the
 	// digest timer (issue 21): how many digests it queued.
 	DigestRan func(queued int, err error)
+	// SearchWorker, when set, is the command (program and arguments)
+	// that runs the search index in a process of its own at a lower CPU
+	// priority (search.OpenWorker): `ticketgate serve` sets it to its
+	// own binary and "search-worker". Empty: the index is in this
+	// process.
+	SearchWorker []string
 }
 
 // Notifier is told that something changed (Options.Changes).
@@ -219,7 +225,13 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	if d.secret, err = d.loadSecret(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("installation secret: %w", err)
 	}
-	if d.search, err = search.Open(context.Background(), filepath.Join(cfg.DataDir, "search"), st, log.With("component", "search")); err != nil {
+	searchDir, searchLog := filepath.Join(cfg.DataDir, "search"), log.With("component", "search")
+	if len(opts.SearchWorker) > 0 {
+		d.search, err = search.OpenWorker(context.Background(), searchDir, st, searchLog, opts.SearchWorker)
+	} else {
+		d.search, err = search.Open(context.Background(), searchDir, st, searchLog)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err := d.listen(cfg); err != nil {
@@ -619,7 +631,9 @@ func (d *Daemon) closeAll(ctx context.Context) {
 	d.bg.Wait()
 	close(bgDone)
 	if d.search != nil {
-		d.search.Close()
+		if err := d.search.Close(); err != nil {
+			d.log.Warn("closing the search index", "err", err)
+		}
 	}
 	d.stopOps()
 	if d.tport != nil {

@@ -33,7 +33,6 @@ func BenchmarkSearch100k(b *testing.B) {
 	}
 	projects := []string{"ACME", "BETA", "GAMMA"}
 	start := time.Now()
-	batch := x.idx.NewBatch()
 	for i := range tickets {
 		p := projects[i%len(projects)]
 		var text strings.Builder
@@ -49,19 +48,19 @@ func BenchmarkSearch100k(b *testing.B) {
 		t := &store.Ticket{Key: key, Project: p, Subject: vocab[rng.IntN(len(vocab))] + " " + vocab[rng.IntN(len(vocab))],
 			Reporter: fmt.Sprintf("customer%d@example%d.com", i%20000, i%300)}
 		m := &store.Message{From: t.Reporter, Text: text.String(), To: []string{strings.ToLower(p) + "@support.example.com"}}
-		if err := batch.Index(key, document(t, []*store.Message{m})); err != nil {
+		if err := x.eng.add(document(t, []*store.Message{m})); err != nil {
 			b.Fatal(err)
 		}
-		if batch.Size() >= 2000 {
-			if err := x.idx.Batch(batch); err != nil {
+		if (i+1)%2000 == 0 {
+			if _, err := x.eng.flush(0, false); err != nil {
 				b.Fatal(err)
 			}
-			batch.Reset()
 		}
 	}
-	if err := x.commit(context.Background(), batch, 0); err != nil {
+	if err := x.commit(context.Background(), 0); err != nil {
 		b.Fatal(err)
 	}
+	x.rebuild = false
 	close(x.ready)
 	b.Logf("indexed %d tickets in %s", tickets, time.Since(start).Round(time.Second))
 	ctx := context.Background()

@@ -125,7 +125,7 @@ func benchFeed(b *testing.B, chunk int) {
 	b.StopTimer()
 	b.ReportMetric(peak(), "peak-heap-MB")
 	// Every ticket is found: the last one by its own address.
-	keys, err := x.search(fmt.Sprintf("customer%d@example%d.com", b.N, b.N%300), []string{"ACME"})
+	keys, err := x.eng.search(fmt.Sprintf("customer%d@example%d.com", b.N, b.N%300), []string{"ACME"})
 	if err != nil || len(keys) != 1 {
 		b.Fatalf("the last ticket: %v %v", keys, err)
 	}
@@ -213,7 +213,7 @@ func BenchmarkBuild(b *testing.B) {
 		<-x.Ready()
 		cancel()
 		<-done
-		keys, err := x.search("customer", []string{"ACME"})
+		keys, err := x.eng.search("customer", []string{"ACME"})
 		if err != nil || len(keys) == 0 {
 			b.Fatalf("after the build: %d hits, %v", len(keys), err)
 		}

@@ -7,6 +7,9 @@
 // store (store.SearchTx, so an operator can see how far each node got).
 // It never holds anything the store does not: a missing or unreadable
 // index is rebuilt from the tickets, and so is one whose cursor is lost.
+// The index itself (analysis, segments, queries) runs in this process
+// (Open) or in a worker process at a lower CPU priority (OpenWorker,
+// ServeWorker; worker.go), which is how `ticketgate serve` runs it.
 package search
 
 import (
@@ -25,7 +28,6 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/mapping"
-	"github.com/blevesearch/bleve/v2/search/query"
 
 	"github.com/ticketgate/ticketgate/store"
 )
@@ -56,25 +58,58 @@ const (
 
 var cursorKey = []byte("cursor")
 
+// encodeCursor and decodeCursor are the cursor as the index records it.
+func encodeCursor(c uint64) []byte {
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], c)
+	return v[:]
+}
+
+func decodeCursor(b []byte) (uint64, bool) {
+	if len(b) != 8 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(b), true
+}
+
 // Index is one node's index.
 type Index struct {
 	db     store.DB
-	idx    bleve.Index
-	node   string
+	dir    string
 	shared bool
 	log    *slog.Logger
-	// mu serialises catching up: two searches never index one ticket
-	// twice at once, and the cursor only moves forward.
-	mu sync.Mutex
+	// mu serialises everything the engine does: two searches never index
+	// one ticket twice at once, the cursor only moves forward, and a
+	// worker process answers one request at a time.
+	mu   sync.Mutex
+	eng  engine
+	node string
 	// rebuild: the index must be built from the tickets first (new, lost
-	// its cursor, or was unreadable); ready closes when Run has done it.
-	rebuild   bool
-	ready     chan struct{}
-	closeOnce sync.Once
+	// its cursor, or was unreadable); ready closes when Run has done it
+	// the first time.
+	rebuild bool
+	ready   chan struct{}
+	closed  bool
 }
 
-// Open opens the index in dir, or creates it; Run builds and feeds it.
+// Open opens the index in dir in this process, or creates it; Run builds
+// and feeds it.
 func Open(ctx context.Context, dir string, db store.DB, log *slog.Logger) (*Index, error) {
+	return open(dir, db, log, nil)
+}
+
+// OpenWorker is Open with the index in a worker process of its own at a
+// lower CPU priority (worker.go): command is the program and arguments
+// that run ServeWorker, e.g. the ticketgate binary and "search-worker".
+// A worker that fails is started again at the next catch-up.
+func OpenWorker(ctx context.Context, dir string, db store.DB, log *slog.Logger, command []string) (*Index, error) {
+	if len(command) == 0 {
+		return nil, errors.New("search: no worker command")
+	}
+	return open(dir, db, log, command)
+}
+
+func open(dir string, db store.DB, log *slog.Logger, command []string) (*Index, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -82,66 +117,67 @@ func Open(ctx context.Context, dir string, db store.DB, log *slog.Logger) (*Inde
 		return nil, fmt.Errorf("search: %w", err)
 	}
 	_, shared := db.(store.NodeLocker)
-	x := &Index{db: db, shared: shared, log: log}
-	path := filepath.Join(dir, "index")
-	idx, err := bleve.Open(path)
-	fresh := false
-	if err != nil {
-		if !errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
-			log.Warn("search: the index cannot be read; building it again from the store", "err", err)
-		}
-		if err := os.RemoveAll(path); err != nil {
-			return nil, fmt.Errorf("search: remove the old index: %w", err)
-		}
-		if idx, err = create(path); err != nil {
+	x := &Index{db: db, dir: dir, shared: shared, log: log, ready: make(chan struct{})}
+	var fresh bool
+	if command != nil {
+		w := &worker{command: command, log: log}
+		x.eng = w
+		var err error
+		if fresh, err = w.start(x.path()); err != nil {
 			return nil, err
 		}
-		fresh = true
-	}
-	if !fresh {
-		if v, err := idx.GetInternal(layoutKey); err != nil || string(v) != layout {
-			log.Info("search: the index has an older layout; building it again from the store")
-			idx.Close()
-			if err := os.RemoveAll(path); err != nil {
-				return nil, fmt.Errorf("search: remove the old index: %w", err)
-			}
-			if idx, err = create(path); err != nil {
-				return nil, err
-			}
-			fresh = true
+	} else {
+		l, f, warn, err := openLocal(x.path())
+		if err != nil {
+			return nil, err
 		}
-	}
-	if fresh {
-		if err := idx.SetInternal(layoutKey, []byte(layout)); err != nil {
-			idx.Close()
-			return nil, fmt.Errorf("search: %w", err)
+		if warn != "" {
+			log.Warn("search: " + warn)
 		}
+		x.eng, fresh = l, f
 	}
-	x.idx = idx
-	if x.node, err = nodeID(dir, fresh); err != nil {
-		idx.Close()
+	if err := x.opened(fresh); err != nil {
+		x.eng.close()
 		return nil, err
 	}
-	_, ok, err := x.cursor()
-	x.rebuild = fresh || !ok || err != nil
-	x.ready = make(chan struct{})
 	return x, nil
 }
 
-// create makes a new empty index at path.
-func create(path string) (bleve.Index, error) {
-	m, err := newMapping()
-	if err != nil {
-		return nil, err
+// path is where the bleve index lives.
+func (x *Index) path() string { return filepath.Join(x.dir, "index") }
+
+// opened names the index just opened and decides whether it must be
+// built from the tickets first.
+func (x *Index) opened(fresh bool) error {
+	var err error
+	if x.node, err = nodeID(x.dir, fresh); err != nil {
+		return err
 	}
-	idx, err := bleve.New(path, m)
-	if err != nil {
-		return nil, fmt.Errorf("search: create the index: %w", err)
-	}
-	return idx, nil
+	_, ok, err := x.eng.cursor()
+	x.rebuild = fresh || !ok || err != nil
+	return nil
 }
 
-// ErrBuilding answers a search while the index is first being built.
+// ErrClosed answers a request to an index that was closed.
+var ErrClosed = errors.New("search: the index is closed")
+
+// up starts the worker process again if it failed (x.mu held).
+func (x *Index) up() error {
+	if x.closed {
+		return ErrClosed
+	}
+	w, ok := x.eng.(*worker)
+	if !ok || w.running() {
+		return nil
+	}
+	fresh, err := w.start(x.path())
+	if err != nil {
+		return err
+	}
+	return x.opened(fresh)
+}
+
+// ErrBuilding answers a search while the index is being built.
 var ErrBuilding = errors.New("search: the index is being built")
 
 // Ready is closed once the index has been built (Run did its first
@@ -151,39 +187,55 @@ func (x *Index) Ready() <-chan struct{} { return x.ready }
 // Run builds the index when it has to, then keeps it caught up with the
 // store every interval until ctx ends (searches also catch up first).
 func (x *Index) Run(ctx context.Context, interval time.Duration) {
-	if x.rebuild {
-		for {
-			err := x.Rebuild(ctx)
-			if err == nil {
-				break
-			}
-			if ctx.Err() != nil {
-				return // stopped, not failed: the next start builds it
-			}
-			x.log.Error("search: building the index failed; trying again", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(interval):
-			}
-		}
-	}
-	if err := x.CatchUp(ctx); err != nil {
-		x.log.Warn("search: catching up failed", "err", err)
-	}
-	close(x.ready)
+	first := true
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		err := x.build(ctx)
+		if err == nil {
+			err = x.CatchUp(ctx)
+		}
+		if ctx.Err() != nil {
+			return // stopped, not failed: the next start goes on
+		}
+		if err != nil {
+			x.log.Warn("search: catching up failed; trying again", "err", err)
+		}
+		if first && !x.building() {
+			close(x.ready)
+			first = false
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := x.CatchUp(ctx); err != nil && ctx.Err() == nil {
-				x.log.Warn("search: catching up failed", "err", err)
-			}
 		}
 	}
+}
+
+// building reports whether the index still has to be built.
+func (x *Index) building() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.rebuild
+}
+
+// build builds the index from the tickets when it has to: at the first
+// start, and when a worker that failed came back with a new index.
+func (x *Index) build(ctx context.Context) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err := x.up(); err != nil {
+		return err
+	}
+	if !x.rebuild {
+		return nil
+	}
+	if err := x.rebuildLocked(ctx); err != nil {
+		return err
+	}
+	x.rebuild = false
+	return nil
 }
 
 // nodeID names this node's index in the store's cursors; a new index gets
@@ -238,21 +290,8 @@ func newMapping() (mapping.IndexMapping, error) {
 	return m, nil
 }
 
-// cursor is the last event the index covered, as the index itself
-// recorded it with the documents.
-func (x *Index) cursor() (uint64, bool, error) {
-	b, err := x.idx.GetInternal(cursorKey)
-	if err != nil {
-		return 0, false, fmt.Errorf("search: read cursor: %w", err)
-	}
-	if len(b) != 8 {
-		return 0, false, nil
-	}
-	return binary.BigEndian.Uint64(b), true, nil
-}
-
 // document is what the index holds of a ticket.
-func document(t *store.Ticket, msgs []*store.Message) map[string]any {
+func document(t *store.Ticket, msgs []*store.Message) doc {
 	var text strings.Builder
 	text.WriteString(t.Subject)
 	text.WriteString("\n")
@@ -279,7 +318,7 @@ func document(t *store.Ticket, msgs []*store.Message) map[string]any {
 		}
 	}
 	text.WriteString(strings.Join(addrs, " "))
-	return map[string]any{"project": t.Project, "words": text.String()}
+	return doc{Key: t.Key, Project: t.Project, Words: text.String()}
 }
 
 // rebuildStep is how many tickets Rebuild reads in one read transaction.
@@ -291,6 +330,17 @@ const rebuildStep = 500
 func (x *Index) Rebuild(ctx context.Context) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if err := x.up(); err != nil {
+		return err
+	}
+	if err := x.rebuildLocked(ctx); err != nil {
+		return err
+	}
+	x.rebuild = false
+	return nil
+}
+
+func (x *Index) rebuildLocked(ctx context.Context) error {
 	var last uint64
 	if err := x.db.View(func(tx store.Tx) error {
 		var err error
@@ -299,64 +349,70 @@ func (x *Index) Rebuild(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("search: %w", err)
 	}
-	b := x.idx.NewBatch()
-	n := 0
+	n, pending := 0, 0
 	// A read transaction per rebuildStep tickets, each going on after the
 	// last ticket of the one before: one transaction over a million
 	// tickets stays open for most of a minute, and while it does bbolt's
-	// writer can neither reuse freed pages nor grow its map.
+	// writer can neither reuse freed pages nor grow its map. A read
+	// function may run again, so the documents go to the engine only
+	// after its transaction ended.
 	after := ""
 	for {
+		var docs []doc
 		var ferr error
-		seen, from := 0, after
+		from := after
 		err := x.db.View(func(tx store.Tx) error {
-			seen, after = 0, from
-			return tx.ForEachTicketAfter(from, func(t *store.Ticket) bool {
+			docs, after, ferr = docs[:0], from, nil
+			err := tx.ForEachTicketAfter(from, func(t *store.Ticket) bool {
 				msgs, err := tx.TicketMessages(t.Key)
 				if err != nil {
 					ferr = err
 					return false
 				}
-				if ferr = b.Index(t.Key, document(t, msgs)); ferr != nil {
-					return false
-				}
-				seen++
+				docs = append(docs, document(t, msgs))
 				after = t.Key
-				return seen < rebuildStep
+				return len(docs) < rebuildStep
 			})
+			if err == nil {
+				err = ferr
+			}
+			return err
 		})
-		if err == nil {
-			err = ferr
-		}
-		if err == nil && b.Size() >= batchSize {
-			err = x.idx.Batch(b)
-			b.Reset()
-		}
-		if err == nil {
-			err = ctx.Err()
-		}
 		if err != nil {
 			return fmt.Errorf("search: rebuild: %w", err)
 		}
-		n += seen
-		if seen < rebuildStep {
+		for _, d := range docs {
+			if err := x.eng.add(d); err != nil {
+				return fmt.Errorf("search: rebuild: %w", err)
+			}
+		}
+		pending += len(docs)
+		if pending >= batchSize {
+			if _, err := x.eng.flush(0, false); err != nil {
+				return fmt.Errorf("search: rebuild: %w", err)
+			}
+			pending = 0
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("search: rebuild: %w", err)
+		}
+		n += len(docs)
+		if len(docs) < rebuildStep {
 			break
 		}
 	}
-	if err := x.commit(ctx, b, last); err != nil {
+	if err := x.commit(ctx, last); err != nil {
 		return err
 	}
 	x.log.Info("search: index built", "tickets", n, "cursor", last)
 	return nil
 }
 
-// commit applies b with the new cursor and records it in the store.
-func (x *Index) commit(ctx context.Context, b *bleve.Batch, cursor uint64) error {
-	var v [8]byte
-	binary.BigEndian.PutUint64(v[:], cursor)
-	b.SetInternal(cursorKey, v[:])
-	if err := x.idx.Batch(b); err != nil {
-		return fmt.Errorf("search: index: %w", err)
+// commit applies the pending documents with the new cursor and records
+// it in the store.
+func (x *Index) commit(ctx context.Context, cursor uint64) error {
+	if _, err := x.eng.flush(cursor, true); err != nil {
+		return err
 	}
 	// The store's copy is for operators and other tools; the index's own
 	// is the one it trusts (a crash between the two loses nothing).
@@ -370,8 +426,21 @@ func (x *Index) commit(ctx context.Context, b *bleve.Batch, cursor uint64) error
 func (x *Index) CatchUp(ctx context.Context) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	return x.catchUp(ctx)
+}
+
+func (x *Index) catchUp(ctx context.Context) error {
+	if err := x.up(); err != nil {
+		return err
+	}
+	if x.rebuild {
+		return ErrBuilding
+	}
 	for {
-		cur, _, err := x.cursor()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		cur, _, err := x.eng.cursor()
 		if err != nil {
 			return err
 		}
@@ -397,12 +466,14 @@ func (x *Index) CatchUp(ctx context.Context) error {
 		if next == cur {
 			return nil
 		}
-		b := x.idx.NewBatch()
+		var docs []doc
+		var gone []string
 		if err := x.db.View(func(tx store.Tx) error {
+			docs, gone = docs[:0], gone[:0]
 			for key := range seen {
 				t, err := tx.Ticket(key)
 				if errors.Is(err, store.ErrNotFound) {
-					b.Delete(key)
+					gone = append(gone, key)
 					continue
 				}
 				if err != nil {
@@ -412,15 +483,23 @@ func (x *Index) CatchUp(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				if err := b.Index(key, document(t, msgs)); err != nil {
-					return err
-				}
+				docs = append(docs, document(t, msgs))
 			}
 			return nil
 		}); err != nil {
 			return fmt.Errorf("search: read tickets: %w", err)
 		}
-		if err := x.commit(ctx, b, next); err != nil {
+		for _, d := range docs {
+			if err := x.eng.add(d); err != nil {
+				return err
+			}
+		}
+		for _, key := range gone {
+			if err := x.eng.drop(key); err != nil {
+				return err
+			}
+		}
+		if err := x.commit(ctx, next); err != nil {
 			return err
 		}
 	}
@@ -435,40 +514,32 @@ func (x *Index) Search(ctx context.Context, q string, projects []string) ([]stri
 	default:
 		return nil, ErrBuilding
 	}
-	if err := x.CatchUp(ctx); err != nil {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	keys, err := x.searchLocked(ctx, q, projects)
+	if errors.Is(err, errWorkerFailed) {
+		// Once more with a new worker: the index it opens is the one
+		// on disk (or, if the old one broke it, a new one to build).
+		keys, err = x.searchLocked(ctx, q, projects)
+	}
+	return keys, err
+}
+
+func (x *Index) searchLocked(ctx context.Context, q string, projects []string) ([]string, error) {
+	if err := x.catchUp(ctx); err != nil {
 		return nil, err
 	}
-	return x.search(q, projects)
+	return x.eng.search(q, projects)
 }
 
-func (x *Index) search(q string, projects []string) ([]string, error) {
-	if strings.TrimSpace(q) == "" || len(projects) == 0 {
-		return nil, nil
-	}
-	words := bleve.NewMatchQuery(q)
-	words.SetField("words")
-	words.SetOperator(query.MatchQueryOperatorAnd)
-	var scope []query.Query
-	for _, p := range projects {
-		tq := bleve.NewTermQuery(p)
-		tq.SetField("project")
-		scope = append(scope, tq)
-	}
-	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(words, bleve.NewDisjunctionQuery(scope...)), MaxHits, 0, false)
-	res, err := x.idx.Search(req)
-	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
-	}
-	keys := make([]string, 0, len(res.Hits))
-	for _, h := range res.Hits {
-		keys = append(keys, h.ID)
-	}
-	return keys, nil
-}
-
-// Close closes the index; closing it again does nothing.
+// Close closes the index (and ends its worker); closing it again does
+// nothing.
 func (x *Index) Close() error {
-	var err error
-	x.closeOnce.Do(func() { err = x.idx.Close() })
-	return err
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return nil
+	}
+	x.closed = true
+	return x.eng.close()
 }

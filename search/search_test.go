@@ -216,7 +216,7 @@ func TestSearchQuietEventsAndOldLayout(t *testing.T) {
 		t.Fatalf("a note after quiet events: %v", got)
 	}
 	node := x.node
-	if err := x.idx.SetInternal(layoutKey, []byte("1")); err != nil {
+	if err := x.eng.(*local).idx.SetInternal(layoutKey, []byte("1")); err != nil {
 		t.Fatal(err)
 	}
 	x.Close()
@@ -255,7 +255,7 @@ func TestRebuildInSteps(t *testing.T) {
 		}
 	}
 	// Search returns at most MaxHits: the count is the index's.
-	n, err := x.idx.DocCount()
+	n, err := x.eng.(*local).idx.DocCount()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/ticketgate/ticketgate/internal/lowprio"
 	"github.com/ticketgate/ticketgate/internal/waitfor"
 )
 
@@ -111,6 +113,11 @@ func TestLifecycle(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	expectNotify(t, notes, "READY=1")
+	// The search index runs in a child, this binary again, at nice 10.
+	worker := searchWorkerOf(t, cmd.Process.Pid)
+	if n := procNice(t, worker); n != lowprio.Nice {
+		t.Errorf("the search worker runs at nice %d, want %d", n, lowprio.Nice)
+	}
 	start := time.Now()
 	expectNotify(t, notes, "WATCHDOG=1")
 	expectNotify(t, notes, "WATCHDOG=1")
@@ -187,6 +194,9 @@ func TestLifecycle(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("daemon did not stop within 15 s of SIGTERM")
 	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", worker)); err == nil {
+		t.Errorf("the search worker %d outlived the daemon", worker)
+	}
 	for _, want := range []string{"keeping the old configuration", "configuration reloaded", "ticketgate stopped"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q", want)
@@ -234,4 +244,51 @@ func scrapeOutboxDepth(t *testing.T, metricsAddr string) float64 {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// searchWorkerOf finds the `search-worker` child of the process pid.
+func searchWorkerOf(t *testing.T, pid int) int {
+	t.Helper()
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range procs {
+		child, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		args, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
+		if err != nil || !bytes.HasSuffix(args, []byte("\x00search-worker\x00")) {
+			continue
+		}
+		if procField(t, child, 4) == strconv.Itoa(pid) {
+			return child
+		}
+	}
+	t.Fatalf("process %d has no search-worker child", pid)
+	return 0
+}
+
+// procNice is the nice value of process pid.
+func procNice(t *testing.T, pid int) int {
+	t.Helper()
+	n, err := strconv.Atoi(procField(t, pid, 19))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// procField is field n (from 1, as proc(5) counts) of /proc/pid/stat.
+func procField(t *testing.T, pid, n int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	// The command (field 2) is in parentheses and may hold spaces.
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return f[n-3]
 }

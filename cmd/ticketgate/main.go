@@ -110,6 +110,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve":
 		return cmdServe(rest, stderr)
+	case "search-worker":
+		return cmdSearchWorker(rest, stdin, stdout, stderr)
 	case "check-config":
 		return cmdCheckConfig(rest, stdout, stderr)
 	case "deliver":

@@ -16,6 +16,16 @@ import (
 	"github.com/ticketgate/ticketgate/store"
 )
 
+// TestMain lets the test binary be `ticketgate search-worker` too: a
+// `serve` run in this process starts its search index's worker as its
+// own program again.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "search-worker" {
+		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
 // freePort picks a loopback port that is free right now, for configs that
 // need a number written down before the daemon starts.
 func freePort(t *testing.T) int {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ticketgate/ticketgate/config"
 	tgdaemon "github.com/ticketgate/ticketgate/daemon"
+	"github.com/ticketgate/ticketgate/search"
 )
 
 // shutdownGrace is how long deliveries in progress may take after
@@ -113,7 +114,15 @@ func cmdServe(args []string, stderr io.Writer) int {
 	for _, w := range cfg.SecretFileWarnings() {
 		log.Warn("secret file readable by every user", "problem", w)
 	}
-	d, err := tgdaemon.Start(cfg, log, tgdaemon.Options{Version: versionString()})
+	opts := tgdaemon.Options{Version: versionString()}
+	// The search index runs in a process of its own, this binary again
+	// (search-worker), at a lower CPU priority than the intake.
+	if exe, err := os.Executable(); err == nil {
+		opts.SearchWorker = []string{exe, "search-worker"}
+	} else {
+		log.Warn("the search index runs in the daemon's process: this program's path is unknown", "err", err)
+	}
+	d, err := tgdaemon.Start(cfg, log, opts)
 	if err != nil {
 		log.Error("could not start", "err", err)
 		return startFailureCode(err)
@@ -223,4 +232,19 @@ func monotonicUsec() int64 {
 		return 0
 	}
 	return ts.Sec*1e6 + ts.Nsec/1e3
+}
+
+// cmdSearchWorker is the search index's worker process: `serve` starts
+// it (search.OpenWorker) and speaks to it on its stdin and stdout; it
+// ends when its stdin does.
+func cmdSearchWorker(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintln(stderr, "search-worker takes no arguments: `ticketgate serve` starts it")
+		return exitConfig
+	}
+	if err := search.ServeWorker(stdin, stdout); err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitSoftware
+	}
+	return exitOK
 }

@@ -1,0 +1,257 @@
+package search
+
+import (
+	"context"
+	"encoding/gob"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ticketgate/ticketgate/internal/lowprio"
+	"github.com/ticketgate/ticketgate/store"
+)
+
+// TestMain lets the test binary be the worker process: started with
+// "search-worker" as its first argument, it serves the worker on its
+// stdin and stdout, as `ticketgate search-worker` does.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "search-worker" {
+		if err := ServeWorker(os.Stdin, os.Stdout); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+var workerCommand = []string{os.Args[0], "search-worker"}
+
+// runWorker is run with the index in a worker process.
+func runWorker(t *testing.T, dir string, db store.DB) *Index {
+	t.Helper()
+	x, err := OpenWorker(context.Background(), dir, db, nil, workerCommand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); x.Run(ctx, time.Hour) }()
+	t.Cleanup(func() { cancel(); wg.Wait(); x.Close() })
+	<-x.Ready()
+	return x
+}
+
+// workerPID is the process id of x's worker (x.mu is not needed: the
+// test makes no request meanwhile).
+func workerPID(t *testing.T, x *Index) int {
+	t.Helper()
+	w := x.eng.(*worker)
+	if !w.running() {
+		t.Fatal("no worker process")
+	}
+	return w.cmd.Process.Pid
+}
+
+// TestWorkerFindsWhatTheProcessFinds: the same store searched in this
+// process and through a worker process gives the same tickets, also for
+// what was written after the index was built.
+func TestWorkerFindsWhatTheProcessFinds(t *testing.T) {
+	db := openStore(t)
+	addTicket(t, db, "ACME", 1, "Printer on fire", "carl@customer.example", "The zanzibarian total is off.")
+	addTicket(t, db, "ACME", 2, "Invoice", "dora@other.example", "Please send the invoice again.")
+	addTicket(t, db, "BETA", 1, "Also zanzibarian", "eve@beta.example", "Nothing else.")
+	in := run(t, t.TempDir(), db)
+	out := runWorker(t, t.TempDir(), db)
+	comment(t, db, "ACME-2", "the quokka ate the toner")
+	for _, c := range []struct {
+		q        string
+		projects []string
+		want     []string
+	}{
+		{"zanzibarian", []string{"ACME", "BETA"}, []string{"ACME-1", "BETA-1"}},
+		{"carl@customer.example", []string{"ACME"}, []string{"ACME-1"}},
+		{"invoice again", []string{"ACME"}, []string{"ACME-2"}},
+		{"quokka toner", []string{"ACME", "BETA"}, []string{"ACME-2"}},
+		{"invoice zanzibarian", []string{"ACME"}, nil},
+		{"zanzibarian", nil, nil},
+	} {
+		a, b := find(t, in, c.q, c.projects...), find(t, out, c.q, c.projects...)
+		if !slices.Equal(b, c.want) || !slices.Equal(a, b) {
+			t.Errorf("%q in %v: worker %v, in process %v, want %v", c.q, c.projects, b, a, c.want)
+		}
+	}
+}
+
+// TestWorkerRunsAtLowPriority: every thread of the worker process runs
+// at lowprio.Nice, and the daemon's own threads keep their priority.
+func TestWorkerRunsAtLowPriority(t *testing.T) {
+	db := openStore(t)
+	addTicket(t, db, "ACME", 1, "Printer", "carl@customer.example", "first words")
+	x := runWorker(t, t.TempDir(), db)
+	find(t, x, "printer", "ACME") // the worker has analyzed and searched
+	pid := workerPID(t, x)
+	tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	if err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	if len(tasks) < 2 {
+		t.Fatalf("the worker has %d threads", len(tasks))
+	}
+	for _, task := range tasks {
+		if n := niceOf(t, filepath.Join("/proc", strconv.Itoa(pid), "task", task.Name(), "stat")); n != lowprio.Nice {
+			t.Errorf("worker thread %s runs at nice %d, want %d", task.Name(), n, lowprio.Nice)
+		}
+	}
+	if n := niceOf(t, "/proc/self/stat"); n == lowprio.Nice {
+		t.Errorf("this process runs at nice %d too", n)
+	}
+}
+
+// niceOf reads the nice field of a /proc stat file.
+func niceOf(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// After the command's ")": state is field 3, nice field 19.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	n, err := strconv.Atoi(f[19-3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestWorkerStartsAgain: a worker killed between two searches is
+// replaced by the next one, which opens the same index (no rebuild) and
+// catches up with what was written meanwhile; Close ends the worker,
+// and a new one keeps the cursor.
+func TestWorkerStartsAgain(t *testing.T) {
+	db := openStore(t)
+	addTicket(t, db, "ACME", 1, "Printer", "carl@customer.example", "first words")
+	dir := t.TempDir()
+	x, err := OpenWorker(context.Background(), dir, db, nil, workerCommand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); x.Run(ctx, time.Hour) }()
+	<-x.Ready()
+	find(t, x, "printer", "ACME")
+	old := workerPID(t, x)
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	comment(t, db, "ACME-1", "the wombat ate the toner")
+	if got := find(t, x, "wombat", "ACME"); !slices.Equal(got, []string{"ACME-1"}) {
+		t.Fatalf("after the worker was killed: %v", got)
+	}
+	if pid := workerPID(t, x); pid == old {
+		t.Fatal("the killed worker is still the worker")
+	}
+	node := x.node
+	cmd := x.eng.(*worker).cmd
+	cancel()
+	wg.Wait()
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if cmd.ProcessState == nil || !cmd.ProcessState.Success() {
+		t.Fatalf("the worker did not end cleanly at Close: %v", cmd.ProcessState)
+	}
+	y, err := OpenWorker(context.Background(), dir, db, nil, workerCommand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.Close()
+	if y.rebuild || y.node != node {
+		t.Fatalf("a reopened worker index wants a rebuild (%v) or changed its name (%s → %s)", y.rebuild, node, y.node)
+	}
+}
+
+// TestWorkerErrors: a worker that cannot be started, or that ends
+// before it answers, fails Open with the reason; ServeWorker answers an
+// index it cannot open with the error and goes on, refuses a request
+// before the index is open, and ends quietly when its input does; a
+// closed Index starts no worker again.
+func TestWorkerErrors(t *testing.T) {
+	db := openStore(t)
+	if _, err := OpenWorker(context.Background(), t.TempDir(), db, nil, []string{filepath.Join(t.TempDir(), "missing")}); err == nil {
+		t.Error("a worker command that does not exist opened")
+	}
+	if tr, err := exec.LookPath("true"); err == nil {
+		if _, err := OpenWorker(context.Background(), t.TempDir(), db, nil, []string{tr}); !errors.Is(err, errWorkerFailed) {
+			t.Errorf("a worker that ends at once: %v", err)
+		}
+	}
+
+	// Under a regular file no index can be made.
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- ServeWorker(inR, outW) }()
+	enc, dec := gob.NewEncoder(inW), gob.NewDecoder(outR)
+	var rep reply
+	if err := enc.Encode(&request{Op: opOpen, Path: filepath.Join(file, "index")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Err == "" {
+		t.Error("an index under a regular file opened")
+	}
+	dir := t.TempDir()
+	rep = reply{}
+	if err := enc.Encode(&request{Op: opOpen, Path: filepath.Join(dir, "index")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := dec.Decode(&rep); err != nil || rep.Err != "" || !rep.Fresh {
+		t.Fatalf("open after a failed open: %+v %v", rep, err)
+	}
+	inW.Close()
+	if err := <-done; err != nil {
+		t.Errorf("the end of the input: %v", err)
+	}
+
+	inR, inW = io.Pipe()
+	go func() { done <- ServeWorker(inR, io.Discard) }()
+	if err := gob.NewEncoder(inW).Encode(&request{Op: opSearch, Query: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "before the index is open") {
+		t.Errorf("a search before open: %v", err)
+	}
+	inR.Close()
+
+	addTicket(t, db, "ACME", 1, "Printer", "carl@customer.example", "first words")
+	x := runWorker(t, t.TempDir(), db)
+	find(t, x, "printer", "ACME")
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.Search(context.Background(), "printer", []string{"ACME"}); !errors.Is(err, ErrClosed) {
+		t.Errorf("a search after Close: %v, want ErrClosed", err)
+	}
+	if x.eng.(*worker).running() {
+		t.Error("a search after Close started a worker")
+	}
+}

@@ -27,6 +27,87 @@ func TestUnitSettings(t *testing.T) {
 	}
 }
 
+// TestUnitAllowsWhatTheDaemonCalls works out the unit's system call
+// filter as systemd does (its groups listed by `systemd-analyze
+// syscall-filter`; an allow list, then each line taking away "~" or
+// adding) and checks the calls the daemon makes beyond the usual ones
+// are allowed: setpriority (internal/lowprio, the search worker's start)
+// and those that start and end the search worker.
+func TestUnitAllowsWhatTheDaemonCalls(t *testing.T) {
+	if _, err := exec.LookPath("systemd-analyze"); err != nil {
+		t.Skip("systemd-analyze not installed (apt-get install systemd)")
+	}
+	b, err := os.ReadFile(unitPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := map[string][]string{}
+	var expand func(name string, into map[string]bool)
+	expand = func(name string, into map[string]bool) {
+		if !strings.HasPrefix(name, "@") {
+			into[name] = true
+			return
+		}
+		if _, ok := groups[name]; !ok {
+			out, err := exec.Command("systemd-analyze", "syscall-filter", name).Output()
+			if err != nil {
+				t.Fatalf("systemd-analyze syscall-filter %s: %v", name, err)
+			}
+			for _, l := range strings.Split(string(out), "\n")[1:] {
+				l = strings.TrimSpace(l)
+				if l != "" && !strings.HasPrefix(l, "#") {
+					groups[name] = append(groups[name], l)
+				}
+			}
+		}
+		for _, m := range groups[name] {
+			expand(m, into)
+		}
+	}
+	var allowed map[string]bool
+	for _, l := range strings.Split(string(b), "\n") {
+		v, ok := strings.CutPrefix(l, "SystemCallFilter=")
+		if !ok {
+			continue
+		}
+		deny := strings.HasPrefix(v, "~")
+		set := map[string]bool{}
+		for _, name := range strings.Fields(strings.TrimPrefix(v, "~")) {
+			expand(name, set)
+		}
+		switch {
+		case allowed == nil && deny:
+			t.Fatal("the unit's filter starts with a deny list; this test reads allow lists")
+		case allowed == nil:
+			allowed = set
+		default:
+			for c := range set {
+				if deny {
+					delete(allowed, c)
+				} else {
+					allowed[c] = true
+				}
+			}
+		}
+	}
+	if allowed == nil {
+		t.Fatal("the unit has no SystemCallFilter")
+	}
+	for _, c := range []string{"setpriority", "getpriority", "execve", "clone", "clone3", "pipe2", "wait4", "waitid", "kill", "fdatasync"} {
+		if !allowed[c] {
+			t.Errorf("the unit's system call filter refuses %s", c)
+		}
+	}
+	for _, c := range []string{"setrlimit", "sched_setattr", "mount"} {
+		if allowed[c] {
+			t.Errorf("the unit's system call filter allows %s", c)
+		}
+	}
+	if !bytes.Contains(b, []byte("\nSystemCallErrorNumber=EPERM\n")) {
+		t.Error("a refused call kills the daemon: the unit sets no SystemCallErrorNumber")
+	}
+}
+
 // installUnit builds the binary and writes a copy of the unit whose
 // ExecStart points at it (systemd-analyze verify wants the binary to
 // exist), with a MANPATH holding our man page for Documentation=.

@@ -44,35 +44,39 @@ type Options struct {
 
 // Report is what a run measured. Durations are milliseconds.
 type Report struct {
-	Started           time.Time      `json:"started"`
-	Conns             int            `json:"connections"`
-	TargetRate        float64        `json:"target_rate,omitempty"`
-	Mix               string         `json:"mix"`
-	CorpusBodies      int            `json:"corpus_bodies"`
-	Sent              int            `json:"sent"`
-	Accepted          int            `json:"accepted"`
-	TempFailed        int            `json:"temp_failed"`
-	PermFailed        int            `json:"perm_failed"`
-	ConnErrors        int            `json:"conn_errors"`
-	SentByKind        map[string]int `json:"sent_by_kind"`
-	ElapsedSec        float64        `json:"elapsed_s"`
-	AcceptedPerSec    float64        `json:"accepted_per_s"`
-	DataTo250         Percentiles    `json:"data_to_250_ms"`
-	AutoExpected      int            `json:"auto_replies_expected"`
-	AutoMatched       int            `json:"auto_replies_matched"`
-	ArrivalToAuto     Percentiles    `json:"arrival_to_auto_reply_ms"`
-	Outbound          int            `json:"outbound"`
-	OutboundPerSec    float64        `json:"outbound_per_s"`
-	RSSAnonStartMB    float64        `json:"rss_anon_start_mb,omitempty"`
-	RSSAnonMaxMB      float64        `json:"rss_anon_max_mb,omitempty"`
-	RSSAnonEndMB      float64        `json:"rss_anon_end_mb,omitempty"`
-	CPUPercent        float64        `json:"daemon_cpu_percent,omitempty"`
-	MajorFaults       int64          `json:"daemon_major_faults"`
-	StoreBytesStart   int64          `json:"store_bytes_start,omitempty"`
-	StoreBytesEnd     int64          `json:"store_bytes_end,omitempty"`
-	NewTickets        int            `json:"new_tickets"`
-	BytesPerNewTicket float64        `json:"store_bytes_per_new_ticket,omitempty"`
-	Errors            []string       `json:"errors,omitempty"`
+	Started        time.Time      `json:"started"`
+	Conns          int            `json:"connections"`
+	TargetRate     float64        `json:"target_rate,omitempty"`
+	Mix            string         `json:"mix"`
+	CorpusBodies   int            `json:"corpus_bodies"`
+	Sent           int            `json:"sent"`
+	Accepted       int            `json:"accepted"`
+	TempFailed     int            `json:"temp_failed"`
+	PermFailed     int            `json:"perm_failed"`
+	ConnErrors     int            `json:"conn_errors"`
+	SentByKind     map[string]int `json:"sent_by_kind"`
+	ElapsedSec     float64        `json:"elapsed_s"`
+	AcceptedPerSec float64        `json:"accepted_per_s"`
+	DataTo250      Percentiles    `json:"data_to_250_ms"`
+	AutoExpected   int            `json:"auto_replies_expected"`
+	AutoMatched    int            `json:"auto_replies_matched"`
+	ArrivalToAuto  Percentiles    `json:"arrival_to_auto_reply_ms"`
+	Outbound       int            `json:"outbound"`
+	OutboundPerSec float64        `json:"outbound_per_s"`
+	RSSAnonStartMB float64        `json:"rss_anon_start_mb,omitempty"`
+	RSSAnonMaxMB   float64        `json:"rss_anon_max_mb,omitempty"`
+	RSSAnonEndMB   float64        `json:"rss_anon_end_mb,omitempty"`
+	CPUPercent     float64        `json:"daemon_cpu_percent,omitempty"`
+	// CPUPerRequestMs is the CPU of the daemon and its search worker
+	// from the start until both went quiet after the load, per accepted
+	// message: what the index did after the load counts too.
+	CPUPerRequestMs   float64  `json:"daemon_cpu_ms_per_request,omitempty"`
+	MajorFaults       int64    `json:"daemon_major_faults"`
+	StoreBytesStart   int64    `json:"store_bytes_start,omitempty"`
+	StoreBytesEnd     int64    `json:"store_bytes_end,omitempty"`
+	NewTickets        int      `json:"new_tickets"`
+	BytesPerNewTicket float64  `json:"store_bytes_per_new_ticket,omitempty"`
+	Errors            []string `json:"errors,omitempty"`
 }
 
 // Percentiles of a latency sample, in milliseconds.
@@ -354,7 +358,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	if sampler != nil {
+		sampler.settle(2 * time.Minute)
 		st := sampler.stop()
+		if rep.Accepted > 0 {
+			rep.CPUPerRequestMs = float64(st.settled) / float64(time.Millisecond) / float64(rep.Accepted)
+		}
 		rep.RSSAnonStartMB, rep.RSSAnonMaxMB, rep.RSSAnonEndMB = st.startMB, st.maxMB, st.endMB
 		if st.wall > 0 {
 			rep.CPUPercent = 100 * st.cpu.Seconds() / st.wall.Seconds()

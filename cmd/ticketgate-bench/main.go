@@ -156,6 +156,7 @@ func printReport(w io.Writer, r *Report) {
 	if r.RSSAnonMaxMB > 0 {
 		row("daemon RssAnon start/max/end", "%.1f / %.1f / %.1f MB", r.RSSAnonStartMB, r.RSSAnonMaxMB, r.RSSAnonEndMB)
 		row("daemon CPU while sending", "%.0f %% of one core", r.CPUPercent)
+		row("daemon CPU per request, until quiet", "%.2f ms", r.CPUPerRequestMs)
 		row("daemon major page faults (sending)", "%d", r.MajorFaults)
 	}
 	if r.StoreBytesEnd > 0 {

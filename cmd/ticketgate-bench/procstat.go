@@ -37,31 +37,73 @@ func rssAnonKB(pid int) (int64, error) {
 	return 0, fmt.Errorf("no RssAnon in /proc/%d/status", pid)
 }
 
-// procStat reads utime+stime and the major page faults (pages read from
-// disk, e.g. bbolt pages not in the page cache) from /proc/PID/stat.
+// procStat reads the CPU time (utime+stime) and the major page faults
+// (pages read from disk, e.g. bbolt pages not in the page cache) of the
+// daemon and its children from /proc: its own, those of the children it
+// has waited for (cutime, cstime, cmajflt), and those of its children
+// alive now (the search index's worker process).
 func procStat(pid int) (time.Duration, int64, error) {
+	cpu, maj, err := procStatOne(pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, kid := range children(pid) {
+		if c, m, err := procStatOne(kid); err == nil {
+			cpu += c
+			maj += m
+		}
+	}
+	return cpu, maj, nil
+}
+
+// procStatOne is procStat of one process and the children it waited for.
+func procStatOne(pid int) (time.Duration, int64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, 0, err
 	}
 	// The command name may hold spaces and parentheses: fields start
-	// after the last ')'. majflt, utime and stime are fields 12, 14 and
-	// 15, i.e. the 10th, 12th and 13th counting the state field as 1st.
+	// after the last ')'. majflt, cmajflt, utime, stime, cutime and
+	// cstime are fields 12, 13, 14, 15, 16 and 17, i.e. the 10th to 15th
+	// counting the state field as 1st.
 	i := bytes.LastIndexByte(data, ')')
 	if i < 0 {
 		return 0, 0, fmt.Errorf("odd /proc/%d/stat", pid)
 	}
 	f := strings.Fields(string(data[i+1:]))
-	if len(f) < 13 {
+	if len(f) < 15 {
 		return 0, 0, fmt.Errorf("short /proc/%d/stat", pid)
 	}
-	maj, err0 := strconv.ParseInt(f[9], 10, 64)
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err0 != nil || err1 != nil || err2 != nil {
-		return 0, 0, fmt.Errorf("odd /proc/%d/stat", pid)
+	var v [6]int64
+	for k := range v {
+		if v[k], err = strconv.ParseInt(f[9+k], 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("odd /proc/%d/stat", pid)
+		}
 	}
-	return time.Duration(ut+st) * time.Second / clockTicks, maj, nil
+	return time.Duration(v[2]+v[3]+v[4]+v[5]) * time.Second / clockTicks, v[0] + v[1], nil
+}
+
+// children lists the processes pid started that are alive, from each of
+// its threads' children file (a process is listed by the thread that
+// started it, or another if that one ended).
+func children(pid int) []int {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return nil
+	}
+	var kids []int
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, t.Name()))
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if k, err := strconv.Atoi(f); err == nil {
+				kids = append(kids, k)
+			}
+		}
+	}
+	return kids
 }
 
 // findDaemon returns the process that has dataDir/ticketgate.db open (the
@@ -126,13 +168,21 @@ type procStats struct {
 	startMB, maxMB, endMB float64
 	cpu, wall             time.Duration
 	majFaults             int64
+	// settled is the CPU from the start until the process and its
+	// children went quiet after the load (settle), work deferred past
+	// the load (the search index catching up) included.
+	settled time.Duration
 }
 
-// procSampler samples a process's RssAnon while the load runs.
+// procSampler samples the RssAnon of a process and its children (the
+// search index's worker) while the load runs.
 type procSampler struct {
-	pid  int
-	quit chan struct{}
-	done chan struct{}
+	pid int
+	// kids are pid's children, looked up again every second.
+	kids   []int
+	kidsAt time.Time
+	quit   chan struct{}
+	done   chan struct{}
 
 	mu    sync.Mutex
 	st    procStats
@@ -144,7 +194,7 @@ type procSampler struct {
 func startSampler(pid int, every time.Duration) *procSampler {
 	s := &procSampler{pid: pid, quit: make(chan struct{}), done: make(chan struct{}), start: time.Now()}
 	s.cpu0, s.maj0, _ = procStat(pid)
-	if kb, err := rssAnonKB(pid); err == nil {
+	if kb, err := s.rssAnonKB(); err == nil {
 		s.st.startMB = float64(kb) / 1024
 		s.st.maxMB = s.st.startMB
 	}
@@ -164,8 +214,25 @@ func startSampler(pid int, every time.Duration) *procSampler {
 	return s
 }
 
-func (s *procSampler) sample() {
+// rssAnonKB is the RssAnon of the process and its children.
+func (s *procSampler) rssAnonKB() (int64, error) {
 	kb, err := rssAnonKB(s.pid)
+	if err != nil {
+		return 0, err
+	}
+	if time.Since(s.kidsAt) > time.Second {
+		s.kids, s.kidsAt = children(s.pid), time.Now()
+	}
+	for _, k := range s.kids {
+		if n, err := rssAnonKB(k); err == nil {
+			kb += n
+		}
+	}
+	return kb, nil
+}
+
+func (s *procSampler) sample() {
+	kb, err := s.rssAnonKB()
 	if err != nil {
 		return
 	}
@@ -185,6 +252,32 @@ func (s *procSampler) mark() {
 	s.st.cpu = cpu - s.cpu0
 	s.st.majFaults = maj - s.maj0
 	s.st.wall = time.Since(s.start)
+}
+
+// settle waits, up to limit, until the process and its children use
+// less than 2 % of a core over half a second, and records the CPU they
+// used since the start.
+func (s *procSampler) settle(limit time.Duration) {
+	const every = 500 * time.Millisecond
+	prev, _, err := procStat(s.pid)
+	if err != nil {
+		return
+	}
+	for end := time.Now().Add(limit); time.Now().Before(end); {
+		time.Sleep(every)
+		cpu, _, err := procStat(s.pid)
+		if err != nil {
+			return
+		}
+		quiet := cpu-prev < every/50
+		prev = cpu
+		if quiet {
+			break
+		}
+	}
+	s.mu.Lock()
+	s.st.settled = prev - s.cpu0
+	s.mu.Unlock()
 }
 
 func (s *procSampler) stop() procStats {

@@ -737,15 +737,23 @@ func (n *Notifier) Render(tx store.Tx, it *store.OutboxItem) (mailout.Body, erro
 	}
 	d.Ticket.Reporter, d.Ticket.Assignee = v.Reporter, v.Assignee
 	d.Recipient.Address, d.Recipient.Name = it.Recipient, it.RecipientName
-	if it.Message != 0 {
+	tmpl := n.tmpl()
+	// The message is read only for templates that show it (the
+	// auto-reply to a new request does not): reading and stripping it
+	// was a tenth of the daemon's CPU under a flood of new requests.
+	if it.Message != 0 && (tmpl.Names(it.Language, it.Event, "Message") || tmpl.Names(it.Language, it.Event, "ActorDisplay")) {
 		m, err := tx.Message(it.Message)
 		if err != nil {
 			return mailout.Body{}, fmt.Errorf("notify: message %d of %s: %w", it.Message, it.MessageID, err)
 		}
-		// Only what the author wrote: quoted history and signatures are
-		// noise in a notification (the ticket keeps the whole mail).
 		md := &rd.msg
-		*md = msgData{FromDisplay: display(m.FromName, m.From), Text: n.said.said(m.ID, m.Text)}
+		*md = msgData{FromDisplay: display(m.FromName, m.From)}
+		if tmpl.Names(it.Language, it.Event, "Text") {
+			// Only what the author wrote: quoted history and signatures
+			// are noise in a notification (the ticket keeps the whole
+			// mail).
+			md.Text = n.said.said(m.ID, m.Text)
+		}
 		for _, a := range m.Attach {
 			md.Attachments = append(md.Attachments, a.Filename)
 		}
@@ -754,7 +762,7 @@ func (n *Notifier) Render(tx store.Tx, it *store.OutboxItem) (mailout.Body, erro
 			d.ActorDisplay = md.FromDisplay
 		}
 	}
-	text, html, err := n.tmpl().Render(it.Language, it.Event, d)
+	text, html, err := tmpl.Render(it.Language, it.Event, d)
 	if err != nil {
 		return mailout.Body{}, fmt.Errorf("notify: render %s: %w", it.Event, err)
 	}

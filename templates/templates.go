@@ -50,6 +50,10 @@ type Set struct {
 	resolved map[[2]string]string
 	// general: never compile (NewGeneral).
 	general bool
+	// idents holds, by key, every identifier the template pair names
+	// (Names), collected when it is parsed, before a render can change
+	// its trees.
+	idents map[string]map[string]bool
 }
 
 // fastForm is a template pair compiled for data of one type.
@@ -60,7 +64,7 @@ type fastForm struct {
 
 // New returns a set that prefers files in overrideDir ("" = none).
 func New(overrideDir string) *Set {
-	s := &Set{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}, fast: map[string]*fastForm{}, resolved: map[[2]string]string{}}
+	s := &Set{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}, fast: map[string]*fastForm{}, resolved: map[[2]string]string{}, idents: map[string]map[string]bool{}}
 	if overrideDir != "" {
 		s.fsys = append(s.fsys, os.DirFS(overrideDir))
 	}
@@ -260,12 +264,90 @@ func (s *Set) lookupFast(lang, name string) (*texttemplate.Template, *htmltempla
 			return nil, nil, "", nil, fmt.Errorf("templates: %s.html: %w", key, err)
 		}
 		s.text[key], s.html[key] = tt, ht
+		ids := map[string]bool{}
+		for _, t := range tt.Templates() {
+			collectIdents(t.Tree.Root, ids)
+		}
+		for _, t := range ht.Templates() {
+			collectIdents(t.Tree.Root, ids)
+		}
+		s.idents[key] = ids
 		if l == lang {
 			s.resolved[[2]string{lang, name}] = key
 		}
 		return tt, ht, key, nil, nil
 	}
 	return nil, nil, "", nil, fmt.Errorf("%w: %s (%s)", ErrNoTemplate, name, lang)
+}
+
+// Names reports whether the templates of name in lang (or in
+// DefaultLanguage) name ident anywhere: as a field (.Message, .Message.Text,
+// $.Message), in any template they define, the layout's included. A
+// caller may leave out of the data what no template names: notify reads
+// and strips a mail's message only for templates that show it. An
+// unknown template names everything.
+func (s *Set) Names(lang, name, ident string) bool {
+	_, _, key, _, err := s.lookupFast(lang, name)
+	if err != nil {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids, ok := s.idents[key]
+	return !ok || ids[ident]
+}
+
+// collectIdents adds every field and variable identifier under n to ids.
+func collectIdents(n parse.Node, ids map[string]bool) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			collectIdents(c, ids)
+		}
+	case *parse.ActionNode:
+		collectIdents(n.Pipe, ids)
+	case *parse.IfNode:
+		collectBranch(&n.BranchNode, ids)
+	case *parse.RangeNode:
+		collectBranch(&n.BranchNode, ids)
+	case *parse.WithNode:
+		collectBranch(&n.BranchNode, ids)
+	case *parse.TemplateNode:
+		collectIdents(n.Pipe, ids)
+	case *parse.PipeNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Cmds {
+			collectIdents(c, ids)
+		}
+	case *parse.CommandNode:
+		for _, a := range n.Args {
+			collectIdents(a, ids)
+		}
+	case *parse.FieldNode:
+		for _, id := range n.Ident {
+			ids[id] = true
+		}
+	case *parse.VariableNode:
+		for _, id := range n.Ident {
+			ids[id] = true
+		}
+	case *parse.ChainNode:
+		collectIdents(n.Node, ids)
+		for _, id := range n.Field {
+			ids[id] = true
+		}
+	}
+}
+
+func collectBranch(b *parse.BranchNode, ids map[string]bool) {
+	collectIdents(b.Pipe, ids)
+	collectIdents(b.List, ids)
+	collectIdents(b.ElseList, ids)
 }
 
 func (s *Set) read(name string) (string, error) {

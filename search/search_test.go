@@ -73,13 +73,27 @@ func run(t *testing.T, dir string, db store.DB) *Index {
 	if err != nil {
 		t.Fatal(err)
 	}
+	runIndex(t, x)
+	return x
+}
+
+// runIndex runs x until stop (or the end of the test) and waits for its
+// first build; stop ends Run and closes x, and answers Close's error.
+func runIndex(t *testing.T, x *Index) (stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); x.Run(ctx, time.Hour) }()
-	t.Cleanup(func() { cancel(); wg.Wait(); x.Close() })
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() { cancel(); wg.Wait(); err = x.Close() })
+		return err
+	}
+	t.Cleanup(func() { stop() })
 	<-x.Ready()
-	return x
+	return stop
 }
 
 func find(t *testing.T, x *Index, q string, projects ...string) []string {

@@ -11,10 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -45,12 +43,7 @@ func runWorker(t *testing.T, dir string, db store.DB) *Index {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); x.Run(ctx, time.Hour) }()
-	t.Cleanup(func() { cancel(); wg.Wait(); x.Close() })
-	<-x.Ready()
+	runIndex(t, x)
 	return x
 }
 
@@ -156,11 +149,7 @@ func TestWorkerStartsAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); x.Run(ctx, time.Hour) }()
-	<-x.Ready()
+	stop := runIndex(t, x)
 	find(t, x, "printer", "ACME")
 	old := workerPID(t, x)
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
@@ -175,9 +164,7 @@ func TestWorkerStartsAgain(t *testing.T) {
 	}
 	node := x.node
 	cmd := x.eng.(*worker).cmd
-	cancel()
-	wg.Wait()
-	if err := x.Close(); err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	if cmd.ProcessState == nil || !cmd.ProcessState.Success() {

@@ -118,6 +118,10 @@ func TestLifecycle(t *testing.T) {
 	if n := procNice(t, worker); n != lowprio.Nice {
 		t.Errorf("the search worker runs at nice %d, want %d", n, lowprio.Nice)
 	}
+	// The daemon started it from a lowered thread, never its main one.
+	if n := procNice(t, cmd.Process.Pid); n == lowprio.Nice {
+		t.Errorf("the daemon's main thread runs at nice %d", n)
+	}
 	start := time.Now()
 	expectNotify(t, notes, "WATCHDOG=1")
 	expectNotify(t, notes, "WATCHDOG=1")

@@ -7,8 +7,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 )
+
+// init keeps the main goroutine on the main thread. internal/lowprio
+// lowers the thread of the work it runs for good and lets it end with
+// the work; the main thread cannot end, so Go would keep it, at nice 10,
+// and ps and top, which show a process's main thread, would show the
+// daemon niced.
+func init() { runtime.LockOSThread() }
 
 // version is stamped at build time: -ldflags "-X main.version=…".
 var version = ""

@@ -101,15 +101,21 @@ func Open(ctx context.Context, dir string, db store.DB, log *slog.Logger) (*Inde
 // OpenWorker is Open with the index in a worker process of its own at a
 // lower CPU priority (worker.go): command is the program and arguments
 // that run ServeWorker, e.g. the ticketgate binary and "search-worker".
-// A worker that fails is started again at the next catch-up.
+// A worker that fails, or cannot be started at all, is started again at
+// the next catch-up; until then searches fail with the reason.
 func OpenWorker(ctx context.Context, dir string, db store.DB, log *slog.Logger, command []string) (*Index, error) {
 	if len(command) == 0 {
 		return nil, errors.New("search: no worker command")
 	}
-	return open(dir, db, log, command)
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return open(dir, db, log, &worker{command: command, log: log})
 }
 
-func open(dir string, db store.DB, log *slog.Logger, command []string) (*Index, error) {
+// open opens the index in dir, in the worker process w or, when w is
+// nil, in this process.
+func open(dir string, db store.DB, log *slog.Logger, w *worker) (*Index, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -119,12 +125,14 @@ func open(dir string, db store.DB, log *slog.Logger, command []string) (*Index, 
 	_, shared := db.(store.NodeLocker)
 	x := &Index{db: db, dir: dir, shared: shared, log: log, ready: make(chan struct{})}
 	var fresh bool
-	if command != nil {
-		w := &worker{command: command, log: log}
+	if w != nil {
 		x.eng = w
 		var err error
 		if fresh, err = w.start(x.path()); err != nil {
-			return nil, err
+			// The mail goes on without search: the worker is tried again
+			// at every catch-up, and searches answer this error meanwhile.
+			log.Error("search: the index's worker process cannot start; searching fails until it does", "err", err)
+			return x, nil
 		}
 	} else {
 		l, f, warn, err := openLocal(x.path())

@@ -143,12 +143,21 @@ var errWorkerDown = errors.New("search: the index's worker process is not runnin
 // the systemd unit's TimeoutStopSec=20.
 const stopWait = 10 * time.Second
 
+// callTimeout bounds one request to the worker, its answer included:
+// a worker that takes longer is taken for hung, ended and replaced (the
+// index's mutex, which searches and Close wait for, is held meanwhile).
+// A flush of a full batch takes well under a second of CPU, and at nice
+// 10 on saturated CPUs a few seconds.
+const callTimeout = 2 * time.Minute
+
 // worker is the daemon's side of a worker process. Its caller (Index,
 // under its mutex) makes one request at a time. Any failure to speak to
 // the process ends it: the next start runs a new one.
 type worker struct {
 	command []string
 	log     *slog.Logger
+	// timeout replaces callTimeout (tests).
+	timeout time.Duration
 
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
@@ -202,17 +211,38 @@ func (w *worker) send(r *request) error {
 	if w.cmd == nil {
 		return errWorkerDown
 	}
+	defer w.watch()()
 	if err := w.enc.Encode(r); err != nil {
 		return w.fail(fmt.Errorf("search: to the worker: %w", err))
 	}
 	return nil
 }
 
+// watch kills the worker if the request now starting has not ended (its
+// stop called) within the timeout; the request then fails on the closed
+// pipe.
+func (w *worker) watch() (stop func()) {
+	d := w.timeout
+	if d == 0 {
+		d = callTimeout
+	}
+	p := w.cmd.Process
+	t := time.AfterFunc(d, func() {
+		w.log.Error("search: the index's worker process did not answer; ending it", "pid", p.Pid, "after", d)
+		p.Kill()
+	})
+	return func() { t.Stop() }
+}
+
 // call writes r and reads its answer; an error the worker answered is
 // returned as an error, the worker stays up.
 func (w *worker) call(r *request) (*reply, error) {
-	if err := w.send(r); err != nil {
-		return nil, err
+	if w.cmd == nil {
+		return nil, errWorkerDown
+	}
+	defer w.watch()()
+	if err := w.enc.Encode(r); err != nil {
+		return nil, w.fail(fmt.Errorf("search: to the worker: %w", err))
 	}
 	if err := w.bw.Flush(); err != nil {
 		return nil, w.fail(fmt.Errorf("search: to the worker: %w", err))

@@ -5,6 +5,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -31,10 +33,27 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if len(os.Args) > 1 && os.Args[1] == "search-worker-hang" {
+		hangingWorker()
+	}
 	os.Exit(m.Run())
 }
 
 var workerCommand = []string{os.Args[0], "search-worker"}
+
+// hangingWorker answers the open request as a worker does and then
+// never answers again, as a worker stuck in a deadlock would.
+func hangingWorker() {
+	dec, enc := gob.NewDecoder(os.Stdin), gob.NewEncoder(os.Stdout)
+	var r request
+	if dec.Decode(&r) != nil || enc.Encode(&reply{Fresh: true}) != nil {
+		os.Exit(1)
+	}
+	for dec.Decode(&r) == nil {
+		select {}
+	}
+	os.Exit(0)
+}
 
 // runWorker is run with the index in a worker process.
 func runWorker(t *testing.T, dir string, db store.DB) *Index {
@@ -181,18 +200,27 @@ func TestWorkerStartsAgain(t *testing.T) {
 }
 
 // TestWorkerErrors: a worker that cannot be started, or that ends
-// before it answers, fails Open with the reason; ServeWorker answers an
+// before it answers, leaves the index open without it (the mail goes
+// on) and fails each catch-up with the reason; ServeWorker answers an
 // index it cannot open with the error and goes on, refuses a request
 // before the index is open, and ends quietly when its input does; a
 // closed Index starts no worker again.
 func TestWorkerErrors(t *testing.T) {
 	db := openStore(t)
-	if _, err := OpenWorker(context.Background(), t.TempDir(), db, nil, []string{filepath.Join(t.TempDir(), "missing")}); err == nil {
-		t.Error("a worker command that does not exist opened")
-	}
+	broken := [][]string{{filepath.Join(t.TempDir(), "missing")}}
 	if tr, err := exec.LookPath("true"); err == nil {
-		if _, err := OpenWorker(context.Background(), t.TempDir(), db, nil, []string{tr}); !errors.Is(err, errWorkerFailed) {
-			t.Errorf("a worker that ends at once: %v", err)
+		broken = append(broken, []string{tr})
+	}
+	for _, command := range broken {
+		x, err := OpenWorker(context.Background(), t.TempDir(), db, nil, command)
+		if err != nil {
+			t.Fatalf("%s: %v, want the index open without its worker", command[0], err)
+		}
+		if err := x.CatchUp(context.Background()); err == nil || x.eng.(*worker).running() {
+			t.Errorf("%s: catching up: %v", command[0], err)
+		}
+		if err := x.Close(); err != nil {
+			t.Errorf("%s: close: %v", command[0], err)
 		}
 	}
 
@@ -250,5 +278,26 @@ func TestWorkerErrors(t *testing.T) {
 	}
 	if x.eng.(*worker).running() {
 		t.Error("a search after Close started a worker")
+	}
+}
+
+// TestWorkerThatHangsIsEnded: a worker that stops answering is ended
+// after the call timeout and its request fails: here it answers the open
+// and never the cursor, so the index is to be built, and building it
+// fails the same way, with no worker left running.
+func TestWorkerThatHangsIsEnded(t *testing.T) {
+	db := openStore(t)
+	addTicket(t, db, "ACME", 1, "Printer", "carl@customer.example", "first words")
+	w := &worker{command: []string{os.Args[0], "search-worker-hang"}, log: slog.New(slog.DiscardHandler), timeout: 100 * time.Millisecond}
+	x, err := open(t.TempDir(), db, nil, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if w.running() || !x.rebuild {
+		t.Fatalf("after a cursor request that got no answer: running %v, rebuild %v", w.running(), x.rebuild)
+	}
+	if err := x.Rebuild(context.Background()); err == nil || w.running() {
+		t.Fatalf("a build through a hanging worker: %v, running %v", err, w.running())
 	}
 }

@@ -52,7 +52,7 @@ func BenchmarkSearch100k(b *testing.B) {
 			b.Fatal(err)
 		}
 		if (i+1)%2000 == 0 {
-			if _, err := x.eng.flush(0, false); err != nil {
+			if err := x.eng.flush(0, false); err != nil {
 				b.Fatal(err)
 			}
 		}

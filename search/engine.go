@@ -21,8 +21,8 @@ type engine interface {
 	add(d doc) error
 	drop(key string) error
 	// flush applies the pending batch and, when setCursor, records
-	// cursor with it; it reports the index's document count after.
-	flush(cursor uint64, setCursor bool) (count uint64, err error)
+	// cursor with it.
+	flush(cursor uint64, setCursor bool) error
 	// cursor is the last event the index covered, as it recorded it.
 	cursor() (uint64, bool, error)
 	search(q string, projects []string) ([]string, error)
@@ -88,23 +88,19 @@ func (l *local) drop(key string) error {
 	return nil
 }
 
-func (l *local) flush(cursor uint64, setCursor bool) (uint64, error) {
+func (l *local) flush(cursor uint64, setCursor bool) error {
 	b, err := l.b, l.err
 	l.b, l.err = l.idx.NewBatch(), nil
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if setCursor {
 		b.SetInternal(cursorKey, encodeCursor(cursor))
 	}
 	if err := l.idx.Batch(b); err != nil {
-		return 0, fmt.Errorf("search: index: %w", err)
+		return fmt.Errorf("search: index: %w", err)
 	}
-	n, err := l.idx.DocCount()
-	if err != nil {
-		return 0, fmt.Errorf("search: count: %w", err)
-	}
-	return n, nil
+	return nil
 }
 
 func (l *local) cursor() (uint64, bool, error) {

@@ -107,10 +107,7 @@ func OpenWorker(ctx context.Context, dir string, db store.DB, log *slog.Logger, 
 	if len(command) == 0 {
 		return nil, errors.New("search: no worker command")
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return open(dir, db, log, &worker{command: command, log: log})
+	return open(dir, db, log, &worker{command: command})
 }
 
 // open opens the index in dir, in the worker process w or, when w is
@@ -126,6 +123,7 @@ func open(dir string, db store.DB, log *slog.Logger, w *worker) (*Index, error) 
 	x := &Index{db: db, dir: dir, shared: shared, log: log, ready: make(chan struct{})}
 	var fresh bool
 	if w != nil {
+		w.log = log
 		x.eng = w
 		var err error
 		if fresh, err = w.start(x.path()); err != nil {
@@ -199,7 +197,7 @@ func (x *Index) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		err := x.build(ctx)
+		err := x.build(ctx, false)
 		if err == nil {
 			err = x.CatchUp(ctx)
 		}
@@ -228,15 +226,16 @@ func (x *Index) building() bool {
 	return x.rebuild
 }
 
-// build builds the index from the tickets when it has to: at the first
-// start, and when a worker that failed came back with a new index.
-func (x *Index) build(ctx context.Context) error {
+// build builds the index from the tickets when it has to (always: at
+// every call; else at the first start, and when a worker that failed came
+// back with a new index).
+func (x *Index) build(ctx context.Context, always bool) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if err := x.up(); err != nil {
 		return err
 	}
-	if !x.rebuild {
+	if !always && !x.rebuild {
 		return nil
 	}
 	if err := x.rebuildLocked(ctx); err != nil {
@@ -335,18 +334,7 @@ const rebuildStep = 500
 // Rebuild indexes every ticket of the store again and moves the cursor to
 // the newest event seen before it started (events during the rebuild are
 // read again by the next catch-up).
-func (x *Index) Rebuild(ctx context.Context) error {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if err := x.up(); err != nil {
-		return err
-	}
-	if err := x.rebuildLocked(ctx); err != nil {
-		return err
-	}
-	x.rebuild = false
-	return nil
-}
+func (x *Index) Rebuild(ctx context.Context) error { return x.build(ctx, true) }
 
 func (x *Index) rebuildLocked(ctx context.Context) error {
 	var last uint64
@@ -396,7 +384,7 @@ func (x *Index) rebuildLocked(ctx context.Context) error {
 		}
 		pending += len(docs)
 		if pending >= batchSize {
-			if _, err := x.eng.flush(0, false); err != nil {
+			if err := x.eng.flush(0, false); err != nil {
 				return fmt.Errorf("search: rebuild: %w", err)
 			}
 			pending = 0
@@ -419,7 +407,7 @@ func (x *Index) rebuildLocked(ctx context.Context) error {
 // commit applies the pending documents with the new cursor and records
 // it in the store.
 func (x *Index) commit(ctx context.Context, cursor uint64) error {
-	if _, err := x.eng.flush(cursor, true); err != nil {
+	if err := x.eng.flush(cursor, true); err != nil {
 		return err
 	}
 	// The store's copy is for operators and other tools; the index's own
@@ -444,12 +432,14 @@ func (x *Index) catchUp(ctx context.Context) error {
 	if x.rebuild {
 		return ErrBuilding
 	}
+	// The cursor is read from the index once; each batch committed
+	// moves it to what the batch covered.
+	cur, _, err := x.eng.cursor()
+	if err != nil {
+		return err
+	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return err
-		}
-		cur, _, err := x.eng.cursor()
-		if err != nil {
 			return err
 		}
 		var refs []store.EventRef
@@ -510,6 +500,7 @@ func (x *Index) catchUp(ctx context.Context) error {
 		if err := x.commit(ctx, next); err != nil {
 			return err
 		}
+		cur = next
 	}
 }
 

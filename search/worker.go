@@ -63,7 +63,6 @@ type reply struct {
 	Err       string
 	Fresh     bool   // opOpen
 	Warn      string // opOpen
-	Count     uint64 // opFlush
 	Cursor    uint64 // opCursor
 	HasCursor bool   // opCursor
 	Keys      []string
@@ -108,7 +107,7 @@ func ServeWorker(in io.Reader, out io.Writer) error {
 			l.drop(r.Key)
 			continue
 		case opFlush:
-			rep.Count, err = l.flush(r.Cursor, r.SetCursor)
+			err = l.flush(r.Cursor, r.SetCursor)
 		case opCursor:
 			rep.Cursor, rep.HasCursor, err = l.cursor()
 		case opSearch:
@@ -164,6 +163,10 @@ type worker struct {
 	bw    *bufio.Writer
 	enc   *gob.Encoder
 	dec   *gob.Decoder
+	// watchdog kills the process when a request runs past the timeout;
+	// each request arms it and disarms it (one timer per process, not
+	// per document sent).
+	watchdog *time.Timer
 }
 
 // running reports whether a worker process is up.
@@ -193,6 +196,12 @@ func (w *worker) start(path string) (fresh bool, err error) {
 		return false, fmt.Errorf("search: start the worker %s: %w", w.command[0], err)
 	}
 	w.cmd, w.stdin = cmd, stdin
+	p := cmd.Process
+	w.watchdog = time.AfterFunc(time.Hour, func() {
+		w.log.Error("search: the index's worker process did not answer; ending it", "pid", p.Pid, "after", w.callTimeout())
+		p.Kill()
+	})
+	w.watchdog.Stop()
 	w.bw = bufio.NewWriterSize(stdin, 64<<10)
 	w.enc = gob.NewEncoder(w.bw)
 	w.dec = gob.NewDecoder(bufio.NewReaderSize(stdout, 64<<10))
@@ -208,41 +217,30 @@ func (w *worker) start(path string) (fresh bool, err error) {
 
 // send writes r without waiting for an answer.
 func (w *worker) send(r *request) error {
-	if w.cmd == nil {
-		return errWorkerDown
-	}
-	defer w.watch()()
-	if err := w.enc.Encode(r); err != nil {
-		return w.fail(fmt.Errorf("search: to the worker: %w", err))
-	}
-	return nil
-}
-
-// watch kills the worker if the request now starting has not ended (its
-// stop called) within the timeout; the request then fails on the closed
-// pipe.
-func (w *worker) watch() (stop func()) {
-	d := w.timeout
-	if d == 0 {
-		d = callTimeout
-	}
-	p := w.cmd.Process
-	t := time.AfterFunc(d, func() {
-		w.log.Error("search: the index's worker process did not answer; ending it", "pid", p.Pid, "after", d)
-		p.Kill()
-	})
-	return func() { t.Stop() }
+	_, err := w.request(r, false)
+	return err
 }
 
 // call writes r and reads its answer; an error the worker answered is
 // returned as an error, the worker stays up.
 func (w *worker) call(r *request) (*reply, error) {
+	return w.request(r, true)
+}
+
+// request writes r and, when answer, flushes it and reads the answer, all
+// within the call timeout: past it the watchdog kills the process and
+// the request fails on the closed pipe.
+func (w *worker) request(r *request, answer bool) (*reply, error) {
 	if w.cmd == nil {
 		return nil, errWorkerDown
 	}
-	defer w.watch()()
+	w.watchdog.Reset(w.callTimeout())
+	defer w.watchdog.Stop()
 	if err := w.enc.Encode(r); err != nil {
 		return nil, w.fail(fmt.Errorf("search: to the worker: %w", err))
+	}
+	if !answer {
+		return nil, nil
 	}
 	if err := w.bw.Flush(); err != nil {
 		return nil, w.fail(fmt.Errorf("search: to the worker: %w", err))
@@ -257,32 +255,42 @@ func (w *worker) call(r *request) (*reply, error) {
 	return &rep, nil
 }
 
+func (w *worker) callTimeout() time.Duration {
+	if w.timeout > 0 {
+		return w.timeout
+	}
+	return callTimeout
+}
+
 // fail ends a worker that could not be spoken to, and returns err.
 func (w *worker) fail(err error) error {
 	w.log.Error("search: the index's worker process failed; it will be started again", "err", err)
-	err = fmt.Errorf("%w: %w", errWorkerFailed, err)
-	if w.cmd != nil {
-		w.cmd.Process.Kill()
-		w.stop(0)
-	}
-	return err
+	w.stop(0)
+	return fmt.Errorf("%w: %w", errWorkerFailed, err)
 }
 
 // stop ends the worker: its stdin closes, it closes the index and exits;
-// after wait it is killed.
+// after wait it is killed (at once when wait is 0).
 func (w *worker) stop(wait time.Duration) error {
 	if w.cmd == nil {
 		return nil
 	}
 	cmd := w.cmd
 	w.cmd = nil
+	w.watchdog.Stop()
+	if wait == 0 {
+		cmd.Process.Kill()
+		w.stdin.Close()
+		cmd.Wait()
+		return nil
+	}
 	w.bw.Flush()
 	w.stdin.Close()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
-		if err != nil && wait > 0 {
+		if err != nil {
 			return fmt.Errorf("search: the worker ended: %w", err)
 		}
 		return nil
@@ -304,12 +312,9 @@ func (w *worker) cursor() (uint64, bool, error) {
 	return rep.Cursor, rep.HasCursor, nil
 }
 
-func (w *worker) flush(cursor uint64, setCursor bool) (uint64, error) {
-	rep, err := w.call(&request{Op: opFlush, Cursor: cursor, SetCursor: setCursor})
-	if err != nil {
-		return 0, err
-	}
-	return rep.Count, nil
+func (w *worker) flush(cursor uint64, setCursor bool) error {
+	_, err := w.call(&request{Op: opFlush, Cursor: cursor, SetCursor: setCursor})
+	return err
 }
 
 func (w *worker) search(q string, projects []string) ([]string, error) {

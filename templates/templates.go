@@ -280,21 +280,29 @@ func (s *Set) lookupFast(lang, name string) (*texttemplate.Template, *htmltempla
 	return nil, nil, "", nil, fmt.Errorf("%w: %s (%s)", ErrNoTemplate, name, lang)
 }
 
-// Names reports whether the templates of name in lang (or in
-// DefaultLanguage) name ident anywhere: as a field (.Message, .Message.Text,
-// $.Message), in any template they define, the layout's included. A
-// caller may leave out of the data what no template names: notify reads
-// and strips a mail's message only for templates that show it. An
-// unknown template names everything.
-func (s *Set) Names(lang, name, ident string) bool {
+// Idents are the identifiers a template pair names (Set.Names).
+type Idents struct {
+	// ids is nil for a pair that is not known: it names everything.
+	ids map[string]bool
+}
+
+// Has reports whether the pair names ident.
+func (i Idents) Has(ident string) bool { return i.ids == nil || i.ids[ident] }
+
+// Names returns what the templates of name in lang (or in
+// DefaultLanguage) name anywhere: each identifier of a field (.Message,
+// .Message.Text, $.Message), in any template they define, the layout's
+// included. A caller may leave out of the data what no template names:
+// notify reads and strips a mail's message only for templates that show
+// it. An unknown template names everything.
+func (s *Set) Names(lang, name string) Idents {
 	_, _, key, _, err := s.lookupFast(lang, name)
 	if err != nil {
-		return true
+		return Idents{}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids, ok := s.idents[key]
-	return !ok || ids[ident]
+	return Idents{ids: s.idents[key]}
 }
 
 // collectIdents adds every field and variable identifier under n to ids.

@@ -108,31 +108,38 @@ func find(t *testing.T, x *Index, q string, projects ...string) []string {
 
 // TestSearchFindsWithinProjects: words of a subject, a body and an
 // address find their tickets, all words must match, and only tickets of
-// the projects asked for come back.
+// the projects asked for come back, also for a note written after the
+// build; the same with the index in this process and in a worker.
 func TestSearchFindsWithinProjects(t *testing.T) {
-	db := openStore(t)
-	addTicket(t, db, "ACME", 1, "Printer on fire", "carl@customer.example", "The zanzibarian total is off.")
-	addTicket(t, db, "ACME", 2, "Invoice", "dora@other.example", "Please send the invoice again.")
-	addTicket(t, db, "BETA", 1, "Also zanzibarian", "eve@beta.example", "Nothing else.")
-	x := run(t, t.TempDir(), db)
-	for _, c := range []struct {
-		q        string
-		projects []string
-		want     []string
-	}{
-		{"zanzibarian", []string{"ACME"}, []string{"ACME-1"}},
-		{"zanzibarian", []string{"BETA"}, []string{"BETA-1"}},
-		{"zanzibarian", []string{"ACME", "BETA"}, []string{"ACME-1", "BETA-1"}},
-		{"printer", []string{"ACME"}, []string{"ACME-1"}},
-		{"carl@customer.example", []string{"ACME"}, []string{"ACME-1"}},
-		{"invoice again", []string{"ACME"}, []string{"ACME-2"}},
-		{"invoice zanzibarian", []string{"ACME"}, nil},
-		{"zanzibarian", nil, nil},
-		{"  ", []string{"ACME"}, nil},
-	} {
-		if got := find(t, x, c.q, c.projects...); !slices.Equal(got, c.want) {
-			t.Errorf("%q in %v: %v, want %v", c.q, c.projects, got, c.want)
-		}
+	for name, start := range map[string]func(*testing.T, string, store.DB) *Index{"in process": run, "worker": runWorker} {
+		t.Run(name, func(t *testing.T) {
+			db := openStore(t)
+			addTicket(t, db, "ACME", 1, "Printer on fire", "carl@customer.example", "The zanzibarian total is off.")
+			addTicket(t, db, "ACME", 2, "Invoice", "dora@other.example", "Please send the invoice again.")
+			addTicket(t, db, "BETA", 1, "Also zanzibarian", "eve@beta.example", "Nothing else.")
+			x := start(t, t.TempDir(), db)
+			comment(t, db, "ACME-2", "the quokka ate the toner")
+			for _, c := range []struct {
+				q        string
+				projects []string
+				want     []string
+			}{
+				{"zanzibarian", []string{"ACME"}, []string{"ACME-1"}},
+				{"zanzibarian", []string{"BETA"}, []string{"BETA-1"}},
+				{"zanzibarian", []string{"ACME", "BETA"}, []string{"ACME-1", "BETA-1"}},
+				{"printer", []string{"ACME"}, []string{"ACME-1"}},
+				{"carl@customer.example", []string{"ACME"}, []string{"ACME-1"}},
+				{"invoice again", []string{"ACME"}, []string{"ACME-2"}},
+				{"quokka toner", []string{"ACME", "BETA"}, []string{"ACME-2"}},
+				{"invoice zanzibarian", []string{"ACME"}, nil},
+				{"zanzibarian", nil, nil},
+				{"  ", []string{"ACME"}, nil},
+			} {
+				if got := find(t, x, c.q, c.projects...); !slices.Equal(got, c.want) {
+					t.Errorf("%q in %v: %v, want %v", c.q, c.projects, got, c.want)
+				}
+			}
+		})
 	}
 }
 

@@ -77,36 +77,6 @@ func workerPID(t *testing.T, x *Index) int {
 	return w.cmd.Process.Pid
 }
 
-// TestWorkerFindsWhatTheProcessFinds: the same store searched in this
-// process and through a worker process gives the same tickets, also for
-// what was written after the index was built.
-func TestWorkerFindsWhatTheProcessFinds(t *testing.T) {
-	db := openStore(t)
-	addTicket(t, db, "ACME", 1, "Printer on fire", "carl@customer.example", "The zanzibarian total is off.")
-	addTicket(t, db, "ACME", 2, "Invoice", "dora@other.example", "Please send the invoice again.")
-	addTicket(t, db, "BETA", 1, "Also zanzibarian", "eve@beta.example", "Nothing else.")
-	in := run(t, t.TempDir(), db)
-	out := runWorker(t, t.TempDir(), db)
-	comment(t, db, "ACME-2", "the quokka ate the toner")
-	for _, c := range []struct {
-		q        string
-		projects []string
-		want     []string
-	}{
-		{"zanzibarian", []string{"ACME", "BETA"}, []string{"ACME-1", "BETA-1"}},
-		{"carl@customer.example", []string{"ACME"}, []string{"ACME-1"}},
-		{"invoice again", []string{"ACME"}, []string{"ACME-2"}},
-		{"quokka toner", []string{"ACME", "BETA"}, []string{"ACME-2"}},
-		{"invoice zanzibarian", []string{"ACME"}, nil},
-		{"zanzibarian", nil, nil},
-	} {
-		a, b := find(t, in, c.q, c.projects...), find(t, out, c.q, c.projects...)
-		if !slices.Equal(b, c.want) || !slices.Equal(a, b) {
-			t.Errorf("%q in %v: worker %v, in process %v, want %v", c.q, c.projects, b, a, c.want)
-		}
-	}
-}
-
 // TestWorkerRunsAtLowPriority: every thread of the worker process runs
 // at lowprio.Nice, and the daemon's own threads keep their priority.
 func TestWorkerRunsAtLowPriority(t *testing.T) {

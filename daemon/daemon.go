@@ -26,6 +26,7 @@ import (
 	"github.com/ticketgate/ticketgate/digest"
 	"github.com/ticketgate/ticketgate/imapin"
 	"github.com/ticketgate/ticketgate/ingest"
+	"github.com/ticketgate/ticketgate/internal/cpushare"
 	"github.com/ticketgate/ticketgate/internal/flow"
 	"github.com/ticketgate/ticketgate/mailin"
 	"github.com/ticketgate/ticketgate/mailout"
@@ -250,7 +251,10 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 	}()
 	go func() {
 		defer d.bg.Done()
-		d.search.Run(ctx, 5*time.Second)
+		// The daemon's own CPU time, not the worker's: mail first.
+		cpu := cpushare.New()
+		d.search.Run(ctx, search.Pace{Every: 5 * time.Second, MaxWait: 30 * time.Second,
+			Busy: func() bool { return cpu.Share() >= 0.5 }})
 	}()
 	d.runHooks(ctx)
 	// The timers (auto-close, blob sweep, retention, offers) run on one node of

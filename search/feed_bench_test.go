@@ -209,7 +209,7 @@ func BenchmarkBuild(b *testing.B) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
-		go func() { defer close(done); x.Run(ctx, time.Hour) }()
+		go func() { defer close(done); x.Run(ctx, Pace{Every: time.Hour}) }()
 		<-x.Ready()
 		cancel()
 		<-done

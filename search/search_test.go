@@ -84,7 +84,7 @@ func runIndex(t *testing.T, x *Index) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); x.Run(ctx, time.Hour) }()
+	go func() { defer wg.Done(); x.Run(ctx, Pace{Every: time.Hour}) }()
 	var once sync.Once
 	var err error
 	stop = func() error {

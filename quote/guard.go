@@ -25,10 +25,23 @@ func isSpaceRE(c byte) bool {
 // skipBytes returns the index of the first byte of s not in set (ASCII).
 func skipBytes(s, set string) int {
 	i := 0
-	for i < len(s) && strings.IndexByte(set, s[i]) >= 0 {
+	for i < len(s) && inSet(set, s[i]) {
 		i++
 	}
 	return i
+}
+
+// inSet reports whether c is one of the bytes of set. The sets are a few
+// bytes long: comparing them in place costs less than calling
+// strings.IndexByte, and it runs at the start of every line for every
+// guard.
+func inSet(set string, c byte) bool {
+	for i := 0; i < len(set); i++ {
+		if set[i] == c {
+			return true
+		}
+	}
+	return false
 }
 
 // firstAfter returns the first byte of s after the bytes in set, or 0.
@@ -57,11 +70,19 @@ func mayBeUnderscoreRule(l string) bool { return firstAfter(l, spaceRE) == '_' }
 
 // mayBeForward guards forwardRule: after blanks it begins with "---" or
 // with the first letter of "begin", "anfang" or "début" (none of whose
-// case variants is outside ASCII).
+// case variants is outside ASCII), and before the blanks at its end
+// (`\s*$`) it ends with the colon or the dashes every alternative ends
+// with.
 func mayBeForward(l string) bool {
 	switch firstAfter(l, spaceRE) {
 	case '-', 'b', 'B', 'a', 'A', 'd', 'D':
-		return true
+	default:
+		return false
+	}
+	for n := len(l); n > 0; n-- {
+		if c := l[n-1]; !isSpaceRE(c) {
+			return c == ':' || c == '-'
+		}
 	}
 	return false
 }
@@ -86,13 +107,102 @@ func mayEndAttribution(l string) bool {
 // hasDigit guards the expressions that need an ASCII digit (\d is ASCII
 // in RE2) or an Arabic-Indic one (U+0660–U+0669, UTF-8 lead byte 0xD9):
 // calendarDate, multiStart, phoneNumber.
+//
+// It runs on most lines (isAttribution), so it looks at eight bytes at a
+// time: in a word of ASCII bytes, adding 0x50 to each sets its top bit
+// when it is at least '0', adding 0x46 when it is above '9', and neither
+// sum carries into the next byte. A word with a byte outside ASCII is
+// looked at byte by byte.
 func hasDigit(s string) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	for ; len(s) >= 8; s = s[8:] {
+		t := s[:8]
+		w := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+		if w&high != 0 {
+			if hasDigitBytes(t) {
+				return true
+			}
+			continue
+		}
+		if (w+0x50*ones)&^(w+0x46*ones)&high != 0 {
+			return true
+		}
+	}
+	return hasDigitBytes(s)
+}
+
+func hasDigitBytes(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; '0' <= c && c <= '9' || c == 0xD9 {
 			return true
 		}
 	}
 	return false
+}
+
+// mayBeMultiStart guards multiStart
+// (`^[\s\p{Cf}\-*]*(\d|\p{L}{1,5}[.,]{0,2}\s*\d)`): after blanks, format
+// characters, dashes and stars (none a letter or a digit, so the
+// expression cannot take fewer of them) comes an ASCII digit, or a run of
+// one to five letters that the next rune does not continue (a letter
+// there would have to be one of "[.,]\s\d") and then at most two of
+// ".,", blanks and an ASCII digit.
+func mayBeMultiStart(s string) bool {
+	i := 0
+	for i < len(s) {
+		if c := s[i]; c < utf8.RuneSelf {
+			if !isSpaceRE(c) && c != '-' && c != '*' {
+				break
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if !unicode.Is(unicode.Cf, r) {
+			break
+		}
+		i += n
+	}
+	if i < len(s) && isASCIIDigit(s[i]) {
+		return true
+	}
+	letters := 0
+	for i < len(s) {
+		if c := s[i]; c < utf8.RuneSelf {
+			// The ASCII letters are ASCII's \p{L}.
+			if !isLetterASCII(c) {
+				break
+			}
+			if letters++; letters > 5 {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if !unicode.IsLetter(r) {
+			break
+		}
+		if letters++; letters > 5 {
+			return false
+		}
+		i += n
+	}
+	if letters == 0 {
+		return false
+	}
+	for k := 0; k < 2 && i < len(s) && (s[i] == '.' || s[i] == ','); k++ {
+		i++
+	}
+	i += skipBytes(s[i:], spaceRE)
+	return i < len(s) && isASCIIDigit(s[i])
+}
+
+// hasColon reports whether s holds a colon, ASCII or fullwidth ("："),
+// as every header field name needs.
+func hasColon(s string) bool {
+	return strings.IndexByte(s, ':') >= 0 || strings.Contains(s, "：")
 }
 
 // mayBeNumericDateStart guards numericDateStart and the numeric forms of
@@ -160,8 +270,18 @@ func indexColon(l string, limit int) int {
 	return -1
 }
 
-// isASCII reports whether s has no byte outside ASCII.
+// isASCII reports whether s has no byte outside ASCII. It runs before
+// most guards on every line, so it looks at eight bytes at a time (the
+// compiler turns the shifts into one load).
 func isASCII(s string) bool {
+	for ; len(s) >= 8; s = s[8:] {
+		t := s[:8]
+		w := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+		if w&0x8080808080808080 != 0 {
+			return false
+		}
+	}
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return false
@@ -200,7 +320,10 @@ func isRuleLine(l string) bool   { return mayBeRule(l) && ruleLine.MatchString(l
 // dashedSubmatch is dashedLine.FindStringSubmatch behind its guard: the
 // line begins and ends with "--" inside its blanks.
 func dashedSubmatch(a string) []string {
-	t := strings.Trim(a, spaceRE)
+	t := a[skipBytes(a, spaceRE):]
+	for len(t) > 0 && isSpaceRE(t[len(t)-1]) {
+		t = t[:len(t)-1]
+	}
 	if !strings.HasPrefix(t, "--") || !strings.HasSuffix(t, "--") {
 		return nil
 	}

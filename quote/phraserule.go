@@ -42,7 +42,11 @@ type phraseAlt struct {
 	re    func() *regexp.Regexp
 	expr  string
 	words []string // its words before the first wildcard, folded
-	word  string   // its longest word, folded (floating ones)
+	// second is the second byte of the first word when it and the
+	// first are ASCII, else 0: MatchString compares it before calling
+	// wordsAt.
+	second byte
+	word   string // its longest word, folded (floating ones)
 }
 
 // newPhraseRule compiles pre + alternation(phrase, wildcard) + post for
@@ -62,6 +66,9 @@ func newPhraseRule(pre, post, wildcard string, phrases []string, lead func(strin
 		head, _, _ := strings.Cut(p, "*")
 		for _, w := range strings.Fields(head) {
 			a.words = append(a.words, fold(w))
+		}
+		if w := a.words; len(w) > 0 && len(w[0]) >= 2 && w[0][0] < utf8.RuneSelf && w[0][1] < utf8.RuneSelf {
+			a.second = w[0][1]
 		}
 		if len(a.words) > 0 && (p[0] == ' ' || lead(p) != 0) {
 			return nil, fmt.Errorf("quote: phrase %q cannot be looked for at the start of a line", p)
@@ -107,7 +114,18 @@ func (r *phraseRule) MatchString(l string) bool {
 			// ſ): look at every phrase.
 			cands = r.anchored
 		}
+		// Where the line and the word begin with two ASCII bytes,
+		// foldPrefix compares the second as the first, upper-cased:
+		// most phrases that begin with the line's first letter fail
+		// there.
+		var second byte
+		if len(rest) >= 2 && rest[0] < utf8.RuneSelf && rest[1] < utf8.RuneSelf {
+			second = upperASCII(rest[1])
+		}
 		for _, a := range cands {
+			if a.second != 0 && second != 0 && a.second != second {
+				continue
+			}
 			if wordsAt(rest, a.words) && a.re().MatchString(l) {
 				return true
 			}

@@ -49,7 +49,24 @@ func attributionAt(lines []string, i int) int {
 	return 0
 }
 
-func isQuoted(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), ">") }
+// isQuoted reports whether l begins with '>' after white space
+// (strings.HasPrefix(strings.TrimSpace(l), ">")). It runs several times
+// on every line, so it looks at the ASCII white space in front itself and
+// leaves the rest of the line alone.
+func isQuoted(l string) bool {
+	for i := 0; i < len(l); i++ {
+		switch c := l[i]; {
+		case c == '>':
+			return true
+		case c >= utf8.RuneSelf:
+			// unicode.IsSpace, as TrimSpace, from here on.
+			return strings.HasPrefix(strings.TrimSpace(l[i:]), ">")
+		case c != ' ' && c != '\t' && c != '\n' && c != '\v' && c != '\f' && c != '\r':
+			return false
+		}
+	}
+	return false
+}
 
 // Fold splits a plain-text body into what the author wrote and the
 // history they quoted below it: the trailing run of "> " lines, with the
@@ -190,13 +207,15 @@ func originalAt(lines []string, i int) bool {
 func Strip(text string, markers []string) string {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	lines := strings.Split(text, "\n")
-	for i, l := range lines {
-		if hasMarker(l, markers) {
-			// A marker in a quoted copy of our mail leaves the
-			// client's attribution line above it: that goes too,
-			// whatever it says.
-			lines = dropFinalAttribution(lines[:i])
-			break
+	if anyMarker(text, markers) {
+		for i, l := range lines {
+			if hasMarker(l, markers) {
+				// A marker in a quoted copy of our mail leaves
+				// the client's attribution line above it: that
+				// goes too, whatever it says.
+				lines = dropFinalAttribution(lines[:i])
+				break
+			}
 		}
 	}
 	var tail []string
@@ -228,6 +247,18 @@ func Strip(text string, markers []string) string {
 	return head + gap + fwd
 }
 
+// anyMarker reports whether text holds one of the markers anywhere: a
+// line of text can hold one only then. Most mails hold none, and one
+// search of the whole text per marker is cheaper than one per line.
+func anyMarker(text string, markers []string) bool {
+	for _, m := range markers {
+		if m != "" && strings.Contains(text, m) {
+			return true
+		}
+	}
+	return false
+}
+
 func hasMarker(l string, markers []string) bool {
 	for _, m := range markers {
 		if m != "" && strings.Contains(l, m) {
@@ -245,13 +276,55 @@ func stripReply(lines []string) (string, bool) {
 	lines, cut := cutAtOriginal(lines)
 	// The signature goes first: below it a trailing quote is no
 	// longer trailing ("answer\n> quote\n-- \nCarl").
-	lines = dropSignature(lines)
-	body, _ := Fold(strings.Join(lines, "\n"))
-	lines = dropLeadingQuote(strings.Split(body, "\n"))
-	lines = dropSignature(lines)
+	n := len(lines)
+	lines, footed := signatureCut(lines)
+	unsigned := len(lines) == n
+	lines, prefix := foldLines(lines)
+	n = len(lines)
+	lines = dropLeadingQuote(lines)
+	// dropSignature decides at a line by the line, the lines above it
+	// and the non-blank lines below it. When Fold and dropLeadingQuote
+	// only dropped blank lines at the end, a second look finds nothing
+	// new when the first cut nothing, or when no line above its cut is
+	// a footer or "---" line (only for those do the lines below count),
+	// and most mails are one or the other.
+	if !prefix || len(lines) != n || !unsigned && footed {
+		lines = dropSignature(lines)
+	}
 	lines = dropDisclaimer(lines)
 	lines = dropContactBlock(lines)
 	return strings.TrimSpace(strings.Join(lines, "\n")), cut
+}
+
+// foldLines is strings.Split of the body Fold returns for
+// strings.Join(lines, "\n"), for lines that hold no '\n'. When nothing
+// is quoted at the end, the body is lines without the trailing blanks
+// (what Fold trims), which it returns without joining and splitting the
+// whole text again; prefix then reports that it is lines[:k] for some k
+// and every line of lines[k:] is blank.
+func foldLines(lines []string) (folded []string, prefix bool) {
+	k := len(lines) - 1
+	for k >= 0 && strings.Trim(lines[k], " \t\r") == "" {
+		k--
+	}
+	simple := k >= 0 && !isQuoted(lines[k])
+	for _, l := range lines {
+		// A line ending in '\r' makes a "\r\n" that Fold turns into
+		// "\n" when the lines are joined.
+		simple = simple && !strings.HasSuffix(l, "\r")
+	}
+	if !simple {
+		body, _ := Fold(strings.Join(lines, "\n"))
+		return strings.Split(body, "\n"), false
+	}
+	// Fold trims " \t\n\r" at the end of the text: the blank lines,
+	// then the end of the last line that is not blank. Its last line
+	// is not quoted, so it ends no quote.
+	last := strings.TrimRight(lines[k], " \t\n\r")
+	if last == lines[k] {
+		return lines[:k+1], true
+	}
+	return append(lines[:k:k], last), false
 }
 
 // splitInlineAttribution puts an attribution that a client ran onto the
@@ -433,22 +506,36 @@ func ruleAbove(lines []string, i int) int {
 // iPhone", "iPhoneから送信") when only short lines follow it, or a "---"
 // line with a name or two under it at the very end.
 func dropSignature(lines []string) []string {
+	lines, _ = signatureCut(lines)
+	return lines
+}
+
+// signatureCut is dropSignature; footed reports whether a line above
+// where it cut is a footer or a "---" line, which it kept because of the
+// lines below it.
+func signatureCut(lines []string) (kept []string, footed bool) {
 	for i, l := range lines {
 		if l == "-- " || l == "--" {
-			return lines[:i]
+			return lines[:i], footed
 		}
-		if i > 0 && rules.footer.MatchString(l) && hasText(lines[:i]) &&
-			(shortTail(lines[i+1:], 5, 60) || deviceFooter.MatchString(l)) {
-			// Below a phone's own footer ("Sent from my Wiko")
-			// is only the quoted original; below a looser one
-			// ("Sent via …") only short lines may follow.
-			return lines[:i]
+		if i > 0 && rules.footer.MatchString(l) {
+			footed = true
+			if hasText(lines[:i]) && (shortTail(lines[i+1:], 5, 60) || deviceFooter.MatchString(l)) {
+				// Below a phone's own footer ("Sent from my
+				// Wiko") is only the quoted original; below a
+				// looser one ("Sent via …") only short lines
+				// may follow.
+				return lines[:i], footed
+			}
 		}
-		if t := strings.TrimSpace(l); t == "---" && hasText(lines[:i]) && shortTail(lines[i+1:], 3, 40) {
-			return lines[:i]
+		if t := strings.TrimSpace(l); t == "---" {
+			footed = true
+			if hasText(lines[:i]) && shortTail(lines[i+1:], 3, 40) {
+				return lines[:i], footed
+			}
 		}
 	}
-	return lines
+	return lines, footed
 }
 
 // deviceFooter is a footer that names the sender's own device or app:

@@ -268,6 +268,9 @@ func (r *ruleSet) fieldKind(l string) string {
 // all, as some webmailers write it. A From and a Subject line alone are
 // text: people quote them.
 func (r *ruleSet) headerBlockLen(lines []string, i int) int {
+	if !hasColon(lines[i]) {
+		return 0 // both the one-line block and fieldKind need one
+	}
 	if l := lines[i]; len(l) < 400 && strings.Count(l, ":")+strings.Count(l, "：") >= 3 && r.mayBeHeaderLine(l) {
 		seen := map[string]bool{}
 		for _, m := range r.fieldAny.FindAllStringSubmatch(l, -1) {
@@ -377,8 +380,24 @@ func (r *ruleSet) isAttribution(a string) bool {
 	if m := dashedSubmatch(a); m != nil && len(m[1]) < 250 && r.hasVerb(m[1]) {
 		return true
 	}
+	// Every attribution below names a time, a date or an address: the
+	// verb needs two of them, or an address, or a date; without a verb
+	// it starts with a numeric date or names all three. Each needs a
+	// digit (hasDigit, which clockTime's Arabic-Indic digits pass too)
+	// or an '@' (mailAddress). Prose has neither on most lines, and
+	// this spares it the search for a verb.
+	if !hasDigit(a) && strings.IndexByte(a, '@') < 0 {
+		return false
+	}
 	a = trimEnd(a)
 	ends := strings.HasSuffix(a, ":") || strings.HasSuffix(a, "：")
+	// Without an address (named, or one of the two of score) and
+	// without the colon at the end, the verb needs a time and a date;
+	// without a verb, a line that does not end so starts with a
+	// numeric date. The time is the cheaper one to look for.
+	if !ends && strings.IndexByte(a, '@') < 0 && !hasClockTime(a) && !startsNumericDate(a) {
+		return false
+	}
 	vs, ve, lower := -1, -1, ""
 	if r.mayHaveVerb(a) {
 		lower = strings.ToLower(a)
@@ -443,7 +462,7 @@ func (r *ruleSet) attributionBlock(lines []string, i int) int {
 	}
 	t := strings.TrimSpace(l)
 	if endsSentence(t) && !endsOrdinal(t) ||
-		!(r.start.MatchString(l) || hasDigit(l) && multiStart.MatchString(l) || hasMailAddress(l) && r.hasVerb(l)) {
+		!(r.start.MatchString(l) || mayBeMultiStart(l) && multiStart.MatchString(l) || hasMailAddress(l) && r.hasVerb(l)) {
 		return 0
 	}
 	joined := t

@@ -254,7 +254,7 @@ func Start(cfg *config.Config, log *slog.Logger, opts Options) (*Daemon, error) 
 		// The daemon's own CPU time, not the worker's: mail first.
 		cpu := cpushare.New()
 		d.search.Run(ctx, search.Pace{Every: 5 * time.Second, MaxWait: 30 * time.Second,
-			Busy: func() bool { return cpu.Share() >= 0.5 }})
+			Busy: func() bool { return cpu.Share() >= 0.25 }})
 	}()
 	d.runHooks(ctx)
 	// The timers (auto-close, blob sweep, retention, offers) run on one node of

@@ -254,29 +254,34 @@ func (s *procSampler) mark() {
 	s.st.wall = time.Since(s.start)
 }
 
-// settle waits, up to limit, until the process and its children use
-// less than 2 % of a core over half a second, and records the CPU they
-// used since the start.
+// settle waits, up to limit, until the process and its children have used
+// less than 2 % of a core in every half second for quietFor, and records
+// the CPU they used from the start to the beginning of that quiet time.
+// quietFor is longer than the daemon's search pacing (a catch-up put off
+// during the load starts within a second of it, or up to 5 s after the
+// last one): a shorter wait ended before the deferred indexing began.
 func (s *procSampler) settle(limit time.Duration) {
-	const every = 500 * time.Millisecond
+	const every, quietFor = 500 * time.Millisecond, 6 * time.Second
 	prev, _, err := procStat(s.pid)
 	if err != nil {
 		return
 	}
-	for end := time.Now().Add(limit); time.Now().Before(end); {
+	calm, quiet := prev, time.Duration(0)
+	for end := time.Now().Add(limit); time.Now().Before(end) && quiet < quietFor; {
 		time.Sleep(every)
 		cpu, _, err := procStat(s.pid)
 		if err != nil {
 			return
 		}
-		quiet := cpu-prev < every/50
-		prev = cpu
-		if quiet {
-			break
+		if cpu-prev < every/50 {
+			quiet += every
+		} else {
+			calm, quiet = cpu, 0
 		}
+		prev = cpu
 	}
 	s.mu.Lock()
-	s.st.settled = prev - s.cpu0
+	s.st.settled = calm - s.cpu0
 	s.mu.Unlock()
 }
 

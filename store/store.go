@@ -72,6 +72,10 @@ type Options struct {
 	// For a supervisor or test that waits for what the daemon writes.
 	OnCommit func()
 	Logger   *slog.Logger
+
+	// linger replaces the commit loop's timer (see commitLinger), for
+	// tests.
+	linger func() (<-chan time.Time, func() bool)
 }
 
 // RunTwiceEnv is the environment variable that sets Options.RunTwice.
@@ -85,6 +89,7 @@ type boltDB struct {
 	tmpDir   string
 	log      *slog.Logger
 	maxBatch int
+	linger   func() (<-chan time.Time, func() bool)
 
 	reqs      chan *request
 	closeOnce sync.Once
@@ -169,12 +174,19 @@ func openBolt(dir string, opts Options) (*boltDB, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.linger == nil {
+		opts.linger = func() (<-chan time.Time, func() bool) {
+			t := time.NewTimer(commitLinger)
+			return t.C, t.Stop
+		}
+	}
 	s := &boltDB{
 		dir:      dir,
 		blobDir:  filepath.Join(dir, "blobs"),
 		tmpDir:   filepath.Join(dir, "tmp"),
 		log:      opts.Logger,
 		maxBatch: opts.MaxBatch,
+		linger:   opts.linger,
 		noSync:   opts.NoSync,
 		runTwice: opts.RunTwice || os.Getenv(RunTwiceEnv) == "1",
 		onCommit: opts.OnCommit,
@@ -407,8 +419,41 @@ func (s *boltDB) commitLoop() {
 				break fill
 			}
 		}
+		if len(batch) >= lingerFrom && len(batch) < s.maxBatch {
+			batch = s.gather(batch)
+		}
 		s.runBatch(batch)
 	}
+}
+
+// commitLinger is how long a commit that found lingerFrom or more
+// functions waiting waits for more before it writes: a group commit
+// delay, as PostgreSQL's commit_delay with commit_siblings. Writers that
+// come one at a time never wait; when several come at once, more are
+// coming, and each commit costs two fdatasyncs and the rewrite of every
+// page it touched (the leaves of the random-keyed buckets: Message-IDs,
+// rate counters, customers, blobs) however few functions share it.
+// Measured with smtpload at 32 connections (2 vCPUs): 1 ms took the
+// daemon's CPU per request from 0.85-0.89 to 0.76 ms and its throughput
+// up 10-15 %, the 250's p99 unchanged; 2 ms did no better.
+const (
+	commitLinger = time.Millisecond
+	lingerFrom   = 2
+)
+
+// gather adds to batch what arrives within commitLinger, up to maxBatch.
+func (s *boltDB) gather(batch []*request) []*request {
+	c, stop := s.linger()
+	defer stop()
+	for len(batch) < s.maxBatch {
+		select {
+		case r := <-s.reqs:
+			batch = append(batch, r)
+		case <-c:
+			return batch
+		}
+	}
+	return batch
 }
 
 // appendFill is the fill percent of buckets whose keys only grow (a

@@ -19,12 +19,79 @@ import (
 	"github.com/ticketgate/ticketgate/fault"
 )
 
-// bBlobs holds the blobs of at most InlineBlobMax bytes (issue 13):
-// hex SHA-256 → be64(unix nanos when last written) then the content. The
-// time lets SweepBlobs keep an unreferenced one younger than its grace,
-// like a file's modification time. Blobs stored as files before stay
-// files; OpenBlob looks here first, then in the blob folder.
-var bBlobs = []byte("blobs")
+// The blobs of at most InlineBlobMax bytes (issue 13) live inside the
+// database. Since schema 10 a new one is two records: its content under
+// the next sequence number in bBlobData (appended: the bucket's pages are
+// written once, at its end), and hex SHA-256 → be64(that sequence)
+// be64(unix nanos when last written) in bBlobIndex. Before, bBlobs held
+// hex SHA-256 → be64(time) then the content: under random keys, every new
+// blob rewrote a leaf of two to five others (25 KB written for each 4 KB
+// request) and renewing a time rewrote the content. Those stay where they
+// are and are read, renewed and swept as before. The time lets SweepBlobs
+// keep an unreferenced blob younger than its grace, like a file's
+// modification time. Blobs stored as files before stay files; OpenBlob
+// looks in the database first, then in the blob folder.
+var (
+	bBlobs     = []byte("blobs")
+	bBlobData  = []byte("blob_data")
+	bBlobIndex = []byte("blob_index")
+)
+
+// blobIndexLen is the length of a bBlobIndex value: be64(sequence of the
+// content in bBlobData) be64(unix nanos when last written).
+const blobIndexLen = 16
+
+// inlineRecord finds the inline blob hash in btx. ok says whether it is
+// there; content is nil (not empty) when it is there but damaged (a
+// record too short, or an index entry whose content is missing), which
+// OpenBlob then refuses as ErrBlobDamaged. content is bbolt's memory,
+// valid only in btx.
+func inlineRecord(btx *bolt.Tx, hash []byte) (content []byte, ok bool) {
+	if idx := btx.Bucket(bBlobIndex); idx != nil {
+		if v := idx.Get(hash); v != nil {
+			if len(v) != blobIndexLen {
+				return nil, true
+			}
+			if d := btx.Bucket(bBlobData); d != nil {
+				if c := d.Get(v[:8]); c != nil {
+					return c, true
+				}
+			}
+			return nil, true
+		}
+	}
+	if b := btx.Bucket(bBlobs); b != nil {
+		if v := b.Get(hash); v != nil {
+			if len(v) < inlineHeader {
+				return nil, true
+			}
+			return v[inlineHeader:], true
+		}
+	}
+	return nil, false
+}
+
+// deleteInline removes the inline blob hash, in either layout.
+func deleteInline(btx *bolt.Tx, hash []byte) error {
+	if idx := btx.Bucket(bBlobIndex); idx != nil {
+		if v := idx.Get(hash); v != nil {
+			if len(v) == blobIndexLen {
+				if d := btx.Bucket(bBlobData); d != nil {
+					if err := d.Delete(v[:8]); err != nil {
+						return err
+					}
+				}
+			}
+			if err := idx.Delete(hash); err != nil {
+				return err
+			}
+		}
+	}
+	if b := btx.Bucket(bBlobs); b != nil {
+		return b.Delete(hash)
+	}
+	return nil
+}
 
 // fileBlob is the bbolt backend's BlobWriter: a Spool that, once
 // committed, becomes an inline blob (at most InlineBlobMax bytes, written
@@ -296,16 +363,11 @@ func (s *boltDB) inlineBlob(hash string) ([]byte, bool, error) {
 	var data []byte
 	found := false
 	err := s.db.View(func(btx *bolt.Tx) error {
-		if b := btx.Bucket(bBlobs); b != nil {
-			if v := b.Get([]byte(hash)); v != nil {
-				found = true
-				if len(v) < inlineHeader {
-					// Not even its time: reported as damaged below.
-					data = nil
-					return nil
-				}
-				data = bytes.Clone(v[inlineHeader:])
-			}
+		var c []byte
+		// A damaged record reads as no bytes: reported as damaged
+		// below (their hash is not hash).
+		if c, found = inlineRecord(btx, []byte(hash)); c != nil {
+			data = bytes.Clone(c)
 		}
 		return nil
 	})
@@ -366,9 +428,7 @@ func (s *boltDB) addInline(hash string, data []byte) (full bool) {
 // Pages a commit copies in between are fresh in the page cache anyway.
 func (s *boltDB) touchInline(hash string) {
 	s.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bBlobs); b != nil {
-			b.Get([]byte(hash))
-		}
+		inlineRecord(tx, []byte(hash))
 		return nil
 	})
 }
@@ -398,24 +458,54 @@ func (s *boltDB) dropInline(n int) {
 	s.inline = s.inline[:m]
 }
 
-// writeInline puts inline blobs into bBlobs with the time now. Writing
-// one again (the same content stored twice, a batch retried, a rehearsal
-// of Options.RunTwice) only renews its time: a blob about to be referenced
-// again is never old enough for the sweep.
+// writeInline stores inline blobs with the time now: a new one in
+// bBlobData and bBlobIndex. Writing one again (the same content stored
+// twice, a batch retried, a rehearsal of Options.RunTwice) only renews its
+// time: a blob about to be referenced again is never old enough for the
+// sweep. One stored before schema 10 is renewed where it is, in bBlobs.
 func writeInline(btx *bolt.Tx, blobs []pendingInline, now time.Time) error {
 	if len(blobs) == 0 {
 		return nil
 	}
-	b := btx.Bucket(bBlobs)
-	if b == nil {
-		return errors.New("store: bucket blobs missing")
+	idx, data, old := btx.Bucket(bBlobIndex), btx.Bucket(bBlobData), btx.Bucket(bBlobs)
+	if idx == nil || data == nil || old == nil {
+		return errors.New("store: a bucket of the inline blobs is missing")
 	}
+	// The content is appended: a full page stays full (the bucket's
+	// keys only grow).
+	data.FillPercent = appendFill
 	stamp := uint64(now.UnixNano())
 	for _, p := range blobs {
-		v := make([]byte, inlineHeader+len(p.data))
-		binary.BigEndian.PutUint64(v, stamp)
-		copy(v[inlineHeader:], p.data)
-		if err := b.Put([]byte(p.hash), v); err != nil {
+		key := []byte(p.hash)
+		if v := idx.Get(key); len(v) == blobIndexLen {
+			renewed := make([]byte, blobIndexLen)
+			copy(renewed, v[:8])
+			binary.BigEndian.PutUint64(renewed[8:], stamp)
+			if err := idx.Put(key, renewed); err != nil {
+				return fmt.Errorf("store: write blob %s: %w", p.hash, err)
+			}
+			continue
+		}
+		if v := old.Get(key); v != nil {
+			w := make([]byte, inlineHeader+len(p.data))
+			binary.BigEndian.PutUint64(w, stamp)
+			copy(w[inlineHeader:], p.data)
+			if err := old.Put(key, w); err != nil {
+				return fmt.Errorf("store: write blob %s: %w", p.hash, err)
+			}
+			continue
+		}
+		seq, err := data.NextSequence()
+		if err != nil {
+			return fmt.Errorf("store: write blob %s: %w", p.hash, err)
+		}
+		v := make([]byte, blobIndexLen)
+		binary.BigEndian.PutUint64(v, seq)
+		binary.BigEndian.PutUint64(v[8:], stamp)
+		if err := data.Put(v[:8:8], bytes.Clone(p.data)); err != nil {
+			return fmt.Errorf("store: write blob %s: %w", p.hash, err)
+		}
+		if err := idx.Put(key, v); err != nil {
 			return fmt.Errorf("store: write blob %s: %w", p.hash, err)
 		}
 	}
@@ -449,11 +539,7 @@ func (s *boltDB) RemoveBlob(hash string) error {
 		return fmt.Errorf("store: remove blob: %w", err)
 	}
 	err = s.Update(context.Background(), func(tx Tx) error {
-		b := tx.(*boltTx).btx.Bucket(bBlobs)
-		if b == nil {
-			return nil
-		}
-		return b.Delete([]byte(hash))
+		return deleteInline(tx.(*boltTx).btx, []byte(hash))
 	})
 	if err != nil {
 		return fmt.Errorf("store: remove blob: %w", err)
@@ -546,31 +632,38 @@ func (s *boltDB) sweepInline(referenced map[string]bool, cutoff time.Time) (int,
 	var removed int
 	err := s.Update(context.Background(), func(tx Tx) error {
 		removed = 0
-		b := tx.(*boltTx).btx.Bucket(bBlobs)
-		if b == nil {
-			return nil
-		}
-		var old [][]byte
-		err := b.ForEach(func(k, v []byte) error {
-			if referenced[string(k)] || len(v) < inlineHeader {
-				// A record too short to carry its time is damaged:
-				// check-store reports it; it is not removed unseen.
+		btx := tx.(*boltTx).btx
+		var gone [][]byte
+		// A record too short to carry its time is damaged: check-store
+		// reports it; it is not removed unseen.
+		if b := btx.Bucket(bBlobs); b != nil {
+			err := b.ForEach(func(k, v []byte) error {
+				if !referenced[string(k)] && len(v) >= inlineHeader && int64(getU64(v[:inlineHeader])) < cutoff.UnixNano() {
+					gone = append(gone, bytes.Clone(k))
+				}
 				return nil
-			}
-			if int64(getU64(v[:inlineHeader])) < cutoff.UnixNano() {
-				old = append(old, bytes.Clone(k))
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, k := range old {
-			if err := b.Delete(k); err != nil {
+			})
+			if err != nil {
 				return err
 			}
 		}
-		removed = len(old)
+		if idx := btx.Bucket(bBlobIndex); idx != nil {
+			err := idx.ForEach(func(k, v []byte) error {
+				if !referenced[string(k)] && len(v) == blobIndexLen && int64(getU64(v[8:])) < cutoff.UnixNano() {
+					gone = append(gone, bytes.Clone(k))
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		for _, k := range gone {
+			if err := deleteInline(btx, k); err != nil {
+				return err
+			}
+		}
+		removed = len(gone)
 		return nil
 	})
 	if err != nil {

@@ -120,8 +120,8 @@ func (c *checker) blob(bucket, k []byte, h string) {
 		c.report(bucket, k, "names blob %q, which is not a blob hash", h)
 		return
 	}
-	if c.has(bBlobs, []byte(h)) {
-		return // inline: its content is checked with bucket blobs
+	if c.has(bBlobs, []byte(h)) || c.has(bBlobIndex, []byte(h)) {
+		return // inline: its content is checked with its bucket
 	}
 	if _, err := os.Stat(filepath.Join(c.blobDir, h[:2], h[2:])); errors.Is(err, fs.ErrNotExist) {
 		c.report(bucket, k, "names blob %s, which is missing", h)
@@ -163,6 +163,41 @@ func (c *checker) run() error {
 					c.report(bBlobs, k, "record of %d bytes has no time", len(v))
 				case sha256.Sum256(v[inlineHeader:]) != hashBytes(string(k)):
 					c.report(bBlobs, k, "damaged: its %d bytes do not have its hash; restore it from a backup", len(v)-inlineHeader)
+				}
+			})
+		},
+		func() error {
+			// Since schema 10: every index entry names content that
+			// has its hash, and all content has an index entry.
+			data := c.btx.Bucket(bBlobData)
+			named := map[uint64]bool{}
+			err := c.each(bBlobIndex, func(k, v []byte) {
+				switch {
+				case !validHash(string(k)):
+					c.report(bBlobIndex, k, "is not named by a blob hash")
+				case len(v) != blobIndexLen:
+					c.report(bBlobIndex, k, "record of %d bytes, not %d", len(v), blobIndexLen)
+				default:
+					seq := getU64(v[:8])
+					named[seq] = true
+					var content []byte
+					if data != nil {
+						content = data.Get(v[:8])
+					}
+					switch {
+					case content == nil:
+						c.report(bBlobIndex, k, "names content %d, which is missing; restore it from a backup", seq)
+					case sha256.Sum256(content) != hashBytes(string(k)):
+						c.report(bBlobIndex, k, "damaged: its %d bytes do not have its hash; restore it from a backup", len(content))
+					}
+				}
+			})
+			if err != nil {
+				return err
+			}
+			return c.each(bBlobData, func(k, v []byte) {
+				if len(k) != 8 || !named[getU64(k)] {
+					c.report(bBlobData, k, "content of %d bytes that no blob_index entry names", len(v))
 				}
 			})
 		},

@@ -105,8 +105,9 @@ func TestConformance(t *testing.T) {
 			})
 		},
 		DamageBlob: func(t testing.TB, dir, hash string) {
-			// A file blobs/ab/cdef…, else the inline record (be64 time,
-			// then the content) in bucket blobs.
+			// A file blobs/ab/cdef…, else the inline content: in bucket
+			// blob_data under the sequence blob_index names (schema 10),
+			// or after the be64 time in bucket blobs (before).
 			path := filepath.Join(dir, "blobs", hash[:2], hash[2:])
 			if b, err := os.ReadFile(path); err == nil {
 				b[0] ^= 0xff
@@ -116,6 +117,15 @@ func TestConformance(t *testing.T) {
 				return
 			}
 			store.WriteRaw(t, dir, func(tx *bolt.Tx) error {
+				if at := tx.Bucket([]byte("blob_index")).Get([]byte(hash)); len(at) == 16 {
+					d := tx.Bucket([]byte("blob_data"))
+					v := append([]byte(nil), d.Get(at[:8])...)
+					if len(v) == 0 {
+						t.Fatalf("blob %s has no content to damage", hash)
+					}
+					v[0] ^= 0xff
+					return d.Put(at[:8], v)
+				}
 				b := tx.Bucket([]byte("blobs"))
 				v := append([]byte(nil), b.Get([]byte(hash))...)
 				if len(v) <= 8 {

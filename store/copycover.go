@@ -108,7 +108,9 @@ var copyCoverage = []CoverageEntry{
 	{BackendBolt, "hooks_due", CoverDerived, 0, "from the deliveries' due times"},
 	{"", "digest_prefs", CoverCopied, RecDigestPref, ""},
 	{"", "digest_marks", CoverCopied, RecDigestMark, "a day's digest is not sent again from the copy"},
-	{"", "blobs", CoverBlobs, 0, "bbolt: the inline blobs (store.InlineBlobMax), copied with the files through the Blobs interface"},
+	{"", "blobs", CoverBlobs, 0, "bbolt: the inline blobs (store.InlineBlobMax) stored before schema 10, copied with the files through the Blobs interface"},
+	{BackendBolt, "blob_data", CoverBlobs, 0, "bbolt: the inline blobs' content since schema 10, copied with the files through the Blobs interface"},
+	{BackendBolt, "blob_index", CoverBlobs, 0, "bbolt: the inline blobs' hashes and times since schema 10, copied with the files through the Blobs interface"},
 	{BackendPostgres, "blob_chunks", CoverBlobs, 0, ""},
 	{BackendPostgres, "schema_version", CoverInternal, 0, "backend-internal: the target has its own schema"},
 }

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -15,7 +17,7 @@ func where(t *testing.T, s *boltDB, h string) string {
 	t.Helper()
 	inline := false
 	s.db.View(func(btx *bolt.Tx) error {
-		inline = btx.Bucket(bBlobs).Get([]byte(h)) != nil
+		_, inline = inlineRecord(btx, []byte(h))
 		return nil
 	})
 	_, err := os.Stat(s.blobPath(h))
@@ -86,7 +88,7 @@ func TestCommitPendingInline(t *testing.T) {
 	var seen bool
 	err = s.Update(context.Background(), func(tx Tx) error {
 		// The blob is in the transaction that commits the record.
-		seen = tx.(*boltTx).btx.Bucket(bBlobs).Get([]byte(h)) != nil
+		_, seen = inlineRecord(tx.(*boltTx).btx, []byte(h))
 		return tx.AddMessage(&Message{Ticket: "ACME-1", Raw: h})
 	})
 	if err != nil {
@@ -145,7 +147,7 @@ func TestSweepInlineByAge(t *testing.T) {
 	s.Update(ctx, func(tx Tx) error { return tx.AddMessage(&Message{Ticket: "ACME-1", Raw: kept}) })
 	twoHoursAgo := uint64(time.Now().Add(-2 * time.Hour).UnixNano())
 	for _, h := range []string{old, kept} {
-		damageInline(t, s, h, func(v []byte) []byte { copy(v, putU64(twoHoursAgo)); return v })
+		ageInline(t, s, h, twoHoursAgo)
 	}
 	n, err := s.SweepBlobs(time.Hour)
 	if err != nil || n != 1 {
@@ -188,5 +190,27 @@ func TestPendingInlineIsBounded(t *testing.T) {
 	}
 	if got := where(t, s, first); got != "inline" {
 		t.Errorf("the first blob is %q, want it written inline", got)
+	}
+}
+
+// ageInline sets the time inline blob h was last written to at (unix
+// nanos), in whichever layout holds it.
+func ageInline(t *testing.T, s *boltDB, h string, at uint64) {
+	t.Helper()
+	err := s.Update(context.Background(), func(tx Tx) error {
+		btx := tx.(*boltTx).btx
+		if v := btx.Bucket(bBlobIndex).Get([]byte(h)); len(v) == blobIndexLen {
+			return btx.Bucket(bBlobIndex).Put([]byte(h), append(bytes.Clone(v[:8]), putU64(at)...))
+		}
+		b := btx.Bucket(bBlobs)
+		v := bytes.Clone(b.Get([]byte(h)))
+		if len(v) < inlineHeader {
+			return fmt.Errorf("blob %s is not inline", h)
+		}
+		copy(v, putU64(at))
+		return b.Put([]byte(h), v)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -33,6 +33,7 @@ func (s *boltDB) migrations() []migration {
 		{From: 6, What: "index the tickets' reporters and participants by address (customers), so open_to: known finds an earlier ticket of a sender with one seek instead of reading every ticket (issue 17)", Up: migratePeopleIndex},
 		{From: 7, What: "rewrite the audit stream's records in their compact form (no field names, no Message-ID and sequence number repeated from the key: about a quarter of the bytes), as new ones are written", Up: migrateCompactAudit},
 		{From: 8, What: "keep blobs of at most 32 KiB (most raw mail) inside ticketgate.db, bucket blobs, instead of as files (issue 13); existing files stay files. An older binary cannot read such blobs, hence the new version", Up: migrateInlineBlobs},
+		{From: 9, What: "keep new inline blobs as content appended under a sequence number (blob_data) and an index from hash to it (blob_index), so a new blob no longer rewrites a page of others; the ones in blobs stay and read as before. An older binary cannot find the new ones, hence the new version", Up: migrateBlobIndex},
 	}
 }
 
@@ -342,4 +343,15 @@ func migrateCompactAudit(tx *boltTx, _ time.Time) error {
 func migrateInlineBlobs(tx *boltTx, _ time.Time) error {
 	_, err := tx.btx.CreateBucketIfNotExists(bBlobs)
 	return err
+}
+
+// migrateBlobIndex (9 → 10) creates the buckets of the inline blobs'
+// second layout (store/blob.go). Nothing is moved.
+func migrateBlobIndex(tx *boltTx, _ time.Time) error {
+	for _, name := range [][]byte{bBlobData, bBlobIndex} {
+		if _, err := tx.btx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
 }

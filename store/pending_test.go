@@ -120,7 +120,7 @@ func TestFlushBlobs(t *testing.T) {
 	}
 	s.pendMu.Unlock()
 	s.db.View(func(btx *bolt.Tx) error {
-		if v := btx.Bucket(bBlobs).Get([]byte(small)); string(v[inlineHeader:]) != "lonely and small" {
+		if v, _ := inlineRecord(btx, []byte(small)); string(v) != "lonely and small" {
 			t.Errorf("inline blob after FlushBlobs: %q", v)
 		}
 		return nil

@@ -41,7 +41,7 @@ var allBuckets = [][]byte{bMeta, bTicketSeq, bTickets, bMessages, bTicketMsgs, b
 	bTicketTimers, bTicketFacts, bDraftSeq, bDrafts, // issue 21: store/timers.go, facts; issue 17: store/drafts.go
 	bTokenPrune,                 // issue 21: store/tokenprune.go
 	bDraftsAccepted, bCustomers, // issue 17: store/people.go
-	bBlobs} // issue 13: small blobs inside the database, store/blob.go
+	bBlobs, bBlobData, bBlobIndex} // issue 13: small blobs inside the database, store/blob.go
 
 // boltTx is the bbolt implementation of Tx.
 type boltTx struct {

@@ -99,7 +99,7 @@ func newEnv(t *testing.T) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); idx.Run(ctx, time.Hour) }()
+	go func() { defer wg.Done(); idx.Run(ctx, search.Pace{Every: time.Hour}) }()
 	t.Cleanup(func() { cancel(); wg.Wait(); idx.Close() })
 	<-idx.Ready()
 	e.h = New(db, Options{BaseURL: cfg.Web.BaseURL, Config: e.cfg.Load, Engine: e.eng, Secret: []byte("0123456789abcdef0123456789abcdef"),

@@ -66,7 +66,7 @@ func BenchmarkDeskSearch100k(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); idx.Run(ctx, time.Hour) }()
+	go func() { defer wg.Done(); idx.Run(ctx, search.Pace{Every: time.Hour}) }()
 	defer func() { cancel(); wg.Wait(); idx.Close() }()
 	<-idx.Ready()
 	b.Logf("indexed them from the store in %s", time.Since(start).Round(time.Second))

@@ -328,10 +328,10 @@ func TestSupportKeysNeverServedWhole(t *testing.T) {
 
 	// Nothing the store keeps but the blobs holds the key; nor does the log.
 	// Blobs of at most store.InlineBlobMax bytes live inside ticketgate.db
-	// (issue 13, bucket blobs: be64 time, then the content): with the
-	// daemon stopped, their contents are cut out of its bytes before they
-	// are searched (a value is stored contiguously, in its leaf or its
-	// overflow pages).
+	// (issue 13: bucket blob_data, the content; before schema 10 bucket
+	// blobs, be64 time then the content): with the daemon stopped, their
+	// contents are cut out of its bytes before they are searched (a value
+	// is stored contiguously, in its leaf or its overflow pages).
 	d.Shutdown(context.Background())
 	var blobs [][]byte
 	db, err := bolt.Open(filepath.Join(c.DataDir, "ticketgate.db"), 0o600, &bolt.Options{ReadOnly: true})
@@ -339,11 +339,18 @@ func TestSupportKeysNeverServedWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte("blobs")).ForEach(func(_, v []byte) error {
+		tx.Bucket([]byte("blobs")).ForEach(func(_, v []byte) error {
 			blobs = append(blobs, bytes.Clone(v[8:]))
 			return nil
 		})
+		return tx.Bucket([]byte("blob_data")).ForEach(func(_, v []byte) error {
+			blobs = append(blobs, bytes.Clone(v))
+			return nil
+		})
 	})
+	if len(blobs) == 0 {
+		t.Fatal("no inline blobs found to cut out: the store's layout changed under this test")
+	}
 	db.Close()
 	filepath.WalkDir(c.DataDir, func(path string, de fs.DirEntry, err error) error {
 		if err != nil || de.IsDir() {

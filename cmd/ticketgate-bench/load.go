@@ -35,7 +35,12 @@ type Options struct {
 	Sink    *Sink  // receives the daemon's outbound mail; may be nil
 	// Wait is how long the run waits after sending for outbound mail
 	// while none arrives.
-	Wait     time.Duration
+	Wait time.Duration
+	// Settle: after the load, how long the daemon and its children must
+	// have been quiet before the CPU per request until quiet is taken
+	// (0: not taken). Longer than the daemon's search pacing, which puts
+	// a catch-up off until a second after a burst, or 5 s after the last.
+	Settle   time.Duration
 	PID      int    // daemon process to sample (0 = none)
 	DataDir  string // daemon's data_dir for store bytes (optional)
 	RunID    string // makes Message-IDs unique across runs; random if empty
@@ -358,7 +363,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	if sampler != nil {
-		sampler.settle(2 * time.Minute)
+		if o.Settle > 0 {
+			sampler.settle(o.Settle, 2*time.Minute)
+		}
 		st := sampler.stop()
 		if rep.Accepted > 0 {
 			rep.CPUPerRequestMs = float64(st.settled) / float64(time.Millisecond) / float64(rep.Accepted)

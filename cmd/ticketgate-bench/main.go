@@ -80,6 +80,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	pid := fs.Int("pid", 0, "daemon process id for RssAnon and CPU (default: found through --data-dir)")
 	dataDir := fs.String("data-dir", "", "the daemon's data_dir: store bytes per ticket, and the daemon's pid")
 	wait := fs.Duration("wait", 15*time.Second, "after sending, wait for outstanding auto-replies until none arrived for this long")
+	settle := fs.Duration("settle", 6*time.Second, "after the load, wait until the daemon and its search worker were quiet this long, for the CPU per request until quiet (0: no such figure); longer than the daemon's search pacing")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -90,7 +91,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	o := Options{SMTP: *smtpAddr, LMTP: *lmtpAddr, Conns: *conns, N: *n, Duration: *dur, Rate: *rate, Mix: mix,
-		Address: *address, Agent: *agent, Wait: *wait, PID: *pid, DataDir: *dataDir}
+		Address: *address, Agent: *agent, Wait: *wait, Settle: *settle, PID: *pid, DataDir: *dataDir}
 	if o.N == 0 && o.Duration == 0 {
 		fmt.Fprintln(stderr, "give -n or --duration")
 		return 2
@@ -160,7 +161,9 @@ func printReport(w io.Writer, r *Report) {
 	if r.RSSAnonMaxMB > 0 {
 		row("daemon RssAnon start/max/end", "%.1f / %.1f / %.1f MB", r.RSSAnonStartMB, r.RSSAnonMaxMB, r.RSSAnonEndMB)
 		row("daemon CPU while sending", "%.0f %% of one core", r.CPUPercent)
-		row("daemon CPU per request, until quiet", "%.2f ms", r.CPUPerRequestMs)
+		if r.CPUPerRequestMs > 0 {
+			row("daemon CPU per request, until quiet", "%.2f ms", r.CPUPerRequestMs)
+		}
 		row("daemon major page faults (sending)", "%d", r.MajorFaults)
 	}
 	if r.StoreBytesEnd > 0 {

@@ -257,11 +257,8 @@ func (s *procSampler) mark() {
 // settle waits, up to limit, until the process and its children have used
 // less than 2 % of a core in every half second for quietFor, and records
 // the CPU they used from the start to the beginning of that quiet time.
-// quietFor is longer than the daemon's search pacing (a catch-up put off
-// during the load starts within a second of it, or up to 5 s after the
-// last one): a shorter wait ended before the deferred indexing began.
-func (s *procSampler) settle(limit time.Duration) {
-	const every, quietFor = 500 * time.Millisecond, 6 * time.Second
+func (s *procSampler) settle(quietFor, limit time.Duration) {
+	const every = 500 * time.Millisecond
 	prev, _, err := procStat(s.pid)
 	if err != nil {
 		return

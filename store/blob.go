@@ -471,9 +471,6 @@ func writeInline(btx *bolt.Tx, blobs []pendingInline, now time.Time) error {
 	if idx == nil || data == nil || old == nil {
 		return errors.New("store: a bucket of the inline blobs is missing")
 	}
-	// The content is appended: a full page stays full (the bucket's
-	// keys only grow).
-	data.FillPercent = appendFill
 	stamp := uint64(now.UnixNano())
 	for _, p := range blobs {
 		key := []byte(p.hash)

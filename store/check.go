@@ -170,7 +170,12 @@ func (c *checker) run() error {
 			// Since schema 10: every index entry names content that
 			// has its hash, and all content has an index entry.
 			data := c.btx.Bucket(bBlobData)
-			named := map[uint64]bool{}
+			// Sequences are dense from 1 to the bucket's: one byte
+			// each, not a map entry (a million blobs, 1 MB).
+			var named []bool
+			if data != nil {
+				named = make([]bool, data.Sequence()+1)
+			}
 			err := c.each(bBlobIndex, func(k, v []byte) {
 				switch {
 				case !validHash(string(k)):
@@ -179,7 +184,9 @@ func (c *checker) run() error {
 					c.report(bBlobIndex, k, "record of %d bytes, not %d", len(v), blobIndexLen)
 				default:
 					seq := getU64(v[:8])
-					named[seq] = true
+					if seq < uint64(len(named)) {
+						named[seq] = true
+					}
 					var content []byte
 					if data != nil {
 						content = data.Get(v[:8])
@@ -196,7 +203,7 @@ func (c *checker) run() error {
 				return err
 			}
 			return c.each(bBlobData, func(k, v []byte) {
-				if len(k) != 8 || !named[getU64(k)] {
+				if n := getU64(k); len(k) != 8 || n >= uint64(len(named)) || !named[n] {
 					c.report(bBlobData, k, "content of %d bytes that no blob_index entry names", len(v))
 				}
 			})

@@ -116,11 +116,9 @@ func mayEndAttribution(l string) bool {
 func hasDigit(s string) bool {
 	const ones, high = 0x0101010101010101, 0x8080808080808080
 	for ; len(s) >= 8; s = s[8:] {
-		t := s[:8]
-		w := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
-			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+		w := word8(s)
 		if w&high != 0 {
-			if hasDigitBytes(t) {
+			if hasDigitBytes(s[:8]) {
 				return true
 			}
 			continue
@@ -149,21 +147,7 @@ func hasDigitBytes(s string) bool {
 // there would have to be one of "[.,]\s\d") and then at most two of
 // ".,", blanks and an ASCII digit.
 func mayBeMultiStart(s string) bool {
-	i := 0
-	for i < len(s) {
-		if c := s[i]; c < utf8.RuneSelf {
-			if !isSpaceRE(c) && c != '-' && c != '*' {
-				break
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if !unicode.Is(unicode.Cf, r) {
-			break
-		}
-		i += n
-	}
+	i := skipLead(s, "-*")
 	if i < len(s) && isASCIIDigit(s[i]) {
 		return true
 	}
@@ -209,22 +193,30 @@ func hasColon(s string) bool {
 // the other expressions anchored the same way: after blanks and format
 // characters (\p{Cf}) comes an ASCII digit.
 func mayBeNumericDateStart(s string) bool {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if isSpaceRE(c) {
-				i++
-				continue
+	i := skipLead(s, "")
+	return i < len(s) && isASCIIDigit(s[i])
+}
+
+// skipLead returns the index of the first rune of s that is neither a
+// blank (\s), a format character (\p{Cf}) nor one of the ASCII bytes of
+// also.
+func skipLead(s, also string) int {
+	i := 0
+	for i < len(s) {
+		if c := s[i]; c < utf8.RuneSelf {
+			if !isSpaceRE(c) && !inSet(also, c) {
+				return i
 			}
-			return '0' <= c && c <= '9'
+			i++
+			continue
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if !unicode.Is(unicode.Cf, r) {
-			return false
+			return i
 		}
 		i += n
 	}
-	return false
+	return i
 }
 
 // endsSentence is sentenceEnd (`[.!?。！？]["'»)]*$`) without the
@@ -270,14 +262,19 @@ func indexColon(l string, limit int) int {
 	return -1
 }
 
-// isASCII reports whether s has no byte outside ASCII. It runs before
-// most guards on every line, so it looks at eight bytes at a time (the
+// word8 is the first eight bytes of s as one little-endian word (the
 // compiler turns the shifts into one load).
+func word8(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// isASCII reports whether s has no byte outside ASCII. It runs before
+// most guards on every line, so it looks at eight bytes at a time.
 func isASCII(s string) bool {
 	for ; len(s) >= 8; s = s[8:] {
-		t := s[:8]
-		w := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
-			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+		w := word8(s)
 		if w&0x8080808080808080 != 0 {
 			return false
 		}

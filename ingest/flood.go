@@ -27,10 +27,10 @@ func floodError(r config.Rate) error {
 func floodKeys(project, mailFrom, provenFrom string) []string {
 	var keys []string
 	if a := strings.ToLower(strings.TrimSpace(mailFrom)); a != "" {
-		keys = append(keys, "new-ticket "+project+" envelope "+a)
+		keys = append(keys, store.RateKey(a, "new-ticket", project, "envelope"))
 	}
 	if a := strings.ToLower(strings.TrimSpace(provenFrom)); a != "" {
-		keys = append(keys, "new-ticket "+project+" from "+a)
+		keys = append(keys, store.RateKey(a, "new-ticket", project, "from"))
 	}
 	return keys
 }

@@ -415,18 +415,21 @@ func (n *Notifier) hold(tx store.Tx, ev *ticket.Event, pl Planned) (bool, error)
 	} else if autoFor(pl.Template) != "" && !p.AlwaysMail(pl.Recipient) {
 		l := cfg.Limits
 		var room [3]limit // on the stack: every automatic mail comes here
-		limits := append(room[:0], limit{"auto|r|" + pl.Recipient, l.AutoPerRecipient, "recipient"})
+		// Each key names its subject first (store.RateKey), so a new
+		// customer's counters share a page with its new-ticket counters,
+		// and an agent's per-ticket one with the ticket's.
+		limits := append(room[:0], limit{store.RateKey(pl.Recipient, "auto"), l.AutoPerRecipient, "recipient"})
 		if p.IsStaff(pl.Recipient) {
 			// An agent's budget is per ticket: a loop with an agent's
 			// auto-responder is one ticket, while a busy agent gets the
 			// notifications of hundreds.
-			limits[0] = limit{"auto|r|" + pl.Recipient + "|" + t.Key, l.AutoPerRecipient, "recipient and ticket"}
+			limits[0] = limit{store.RateKey(t.Key, "auto", pl.Recipient), l.AutoPerRecipient, "recipient and ticket"}
 		}
 		// The per-recipient limit is what stops a responder, whoever it
 		// is. Ticket and project budgets count customer mail only: a
 		// busy ticket must not leave its agents blind.
 		if pl.Audience == Customer {
-			limits = append(limits, limit{"auto|t|" + t.Key, l.AutoPerTicket, "ticket"}, limit{"auto|p|" + p.Key, l.AutoPerProject, "project"})
+			limits = append(limits, limit{store.RateKey(t.Key, "auto"), l.AutoPerTicket, "ticket"}, limit{store.RateKey(p.Key, "auto"), l.AutoPerProject, "project"})
 		}
 		for _, lim := range limits {
 			n, err := tx.RateCount(lim.key, lim.rate.Per, now)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -59,6 +60,29 @@ func (tx *boltTx) Suppressions() ([]*Suppression, error) {
 // ClearSuppression removes the suppression of addr.
 func (tx *boltTx) ClearSuppression(addr string) error {
 	return tx.btx.Bucket(bSuppress).Delete([]byte(addr))
+}
+
+// RateKey names a rate-limit counter about subject (an address or a
+// ticket key) for what is counted: subject first, so that every counter of
+// one subject sits in the same place of the store: the three a new
+// sender's first mail counts (its new tickets by envelope and by From,
+// the auto-replies to it) share one page of the rate bucket instead of
+// landing on three, which under a flood of new senders were most of the
+// bucket's page writes. Keys are opaque to the store; callers that count
+// about one subject should name it here.
+func RateKey(subject string, what ...string) string {
+	n := len(subject)
+	for _, w := range what {
+		n += 1 + len(w)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(subject)
+	for _, w := range what {
+		b.WriteByte('|')
+		b.WriteString(w)
+	}
+	return b.String()
 }
 
 // rateKey is key \0 be64(window index), in one allocation with room

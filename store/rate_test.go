@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"slices"
 	"testing"
 	"time"
 )
@@ -77,5 +78,34 @@ func TestRateCountFirstWindow(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRateKeyGroupsBySubject: the counters about one subject (a sender's
+// new-ticket and auto-reply budgets, a ticket's and its agents') sort
+// next to each other among everyone else's, so one message's counting
+// touches one place of the rate bucket per subject.
+func TestRateKeyGroupsBySubject(t *testing.T) {
+	if got := RateKey("c@x.example", "new-ticket", "ACME", "envelope"); got != "c@x.example|new-ticket|ACME|envelope" {
+		t.Fatalf("RateKey = %q", got)
+	}
+	subjects := []string{"c@x.example", "c@x.example.org", "b@x.example", "ACME-1", "ACME-10", "ACME-100", "ACME"}
+	var keys []string
+	owner := map[string]string{}
+	for _, s := range subjects {
+		for _, k := range []string{RateKey(s, "auto"), RateKey(s, "auto", "alice@example.com"), RateKey(s, "new-ticket", "ACME", "from"), RateKey(s, "new-ticket", "ACME", "envelope")} {
+			keys = append(keys, k)
+			owner[k] = s
+		}
+	}
+	slices.Sort(keys)
+	seen := map[string]bool{}
+	for i, k := range keys {
+		if i > 0 && owner[keys[i-1]] != owner[k] {
+			if seen[owner[k]] {
+				t.Fatalf("the counters of %s are split: %q", owner[k], keys)
+			}
+		}
+		seen[owner[k]] = true
 	}
 }

@@ -163,6 +163,16 @@ func (c *limitedConn) scan(b []byte, more bool) (int, error) {
 				c.mode, c.progress = readingCommands, time.Now()
 			}
 		case readingData:
+			if c.dstate == dataMiddle {
+				// Inside a line only a CR changes anything (the
+				// detector's state, a stray CR): go to the next one.
+				j := bytes.IndexByte(b[i:], '\r')
+				if j < 0 {
+					i = len(b)
+					continue
+				}
+				i += j
+			}
 			ch := b[i]
 			if ch == '\r' {
 				if i+1 == len(b) && more {

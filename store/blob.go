@@ -12,6 +12,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -581,13 +584,14 @@ func syncDir(dir string) error {
 func (s *boltDB) SweepBlobs(grace time.Duration) (int, error) {
 	s.blobMu.Lock()
 	defer s.blobMu.Unlock()
-	referenced := map[string]bool{}
+	var referenced BlobRefs
 	err := s.View(func(tx Tx) error {
-		return tx.ForEachBlobRef(func(h string) { referenced[h] = true })
+		return tx.ForEachBlobRef(referenced.Add)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: blob sweep refused, nothing removed: %w", err)
 	}
+	referenced.Seal()
 	cutoff := time.Now().Add(-grace)
 	removed := 0
 	tmps, _ := os.ReadDir(s.tmpDir)
@@ -603,7 +607,7 @@ func (s *boltDB) SweepBlobs(grace time.Duration) (int, error) {
 			return nil
 		}
 		h, ok := s.blobHashOf(path)
-		if !ok || referenced[h] {
+		if !ok || referenced.Has(h) {
 			return nil
 		}
 		if info, err := d.Info(); err == nil && info.ModTime().Before(cutoff) {
@@ -616,27 +620,92 @@ func (s *boltDB) SweepBlobs(grace time.Duration) (int, error) {
 	if err != nil {
 		return removed, err
 	}
-	n, err := s.sweepInline(referenced, cutoff)
+	n, err := s.sweepInline(&referenced, cutoff)
 	return removed + n, err
 }
 
+// BlobRefs is the set of blob hashes a sweep's reference scan found, kept
+// small: a valid hash (64 hex digits) by its first 64 bits, in a sorted
+// slice: 8 bytes a hash where a map of the hex strings took 114 (a
+// million messages' raw mail made the hourly sweep 114 MB larger than
+// the daemon; a map of the 64-bit ids would still take 36). Two hashes
+// sharing their first 64 bits can only make the sweep keep a blob no
+// record names (the safe side), with odds of 1 in 2^64 per pair.
+// Anything that is not a valid hash is kept whole. Add everything, then
+// Seal, then ask.
+type BlobRefs struct {
+	ids   []uint64
+	other map[string]struct{}
+}
+
+// Add puts h in the set.
+func (r *BlobRefs) Add(h string) {
+	if id, ok := blobID(h); ok {
+		r.ids = append(r.ids, id)
+		return
+	}
+	if r.other == nil {
+		r.other = make(map[string]struct{})
+	}
+	r.other[strings.Clone(h)] = struct{}{}
+}
+
+// Seal sorts the set (dropping repeats) for Has.
+func (r *BlobRefs) Seal() {
+	slices.Sort(r.ids)
+	r.ids = slices.Clip(slices.Compact(r.ids))
+}
+
+// Has reports whether h was added (after Seal).
+func (r *BlobRefs) Has(h string) bool {
+	if id, ok := blobID(h); ok {
+		_, found := slices.BinarySearch(r.ids, id)
+		return found
+	}
+	_, found := r.other[h]
+	return found
+}
+
+// blobID is the first 64 bits of a valid hash; false for anything else.
+func blobID(h string) (uint64, bool) {
+	if !validHash(h) {
+		return 0, false
+	}
+	id, err := strconv.ParseUint(h[:16], 16, 64)
+	return id, err == nil
+}
+
+// sweepBatch is how many inline blobs one transaction of the sweep
+// removes: each batch holds the writer only briefly, so mail keeps being
+// committed while a large store is swept.
+const sweepBatch = 512
+
 // sweepInline removes the inline blobs no record named in the reference
-// scan that were last written before cutoff. Their time is read in the
-// deleting transaction itself: a blob written again since the scan (the
-// same content stored by a new message, whose record may commit later)
-// is young again and stays.
-func (s *boltDB) sweepInline(referenced map[string]bool, cutoff time.Time) (int, error) {
-	var removed int
-	err := s.Update(context.Background(), func(tx Tx) error {
-		removed = 0
-		btx := tx.(*boltTx).btx
-		var gone [][]byte
+// scan that were last written before cutoff. A read transaction lists
+// the candidates; write transactions of at most sweepBatch remove them,
+// each reading the blob's time again itself: a blob written again since
+// the scan (the same content stored by a new message, whose record may
+// commit later) is young again and stays. Walking a million blobs inside
+// one write transaction had stopped every commit for as long.
+func (s *boltDB) sweepInline(referenced *BlobRefs, cutoff time.Time) (int, error) {
+	old := func(bucket []byte, v []byte) bool {
 		// A record too short to carry its time is damaged: check-store
 		// reports it; it is not removed unseen.
-		if b := btx.Bucket(bBlobs); b != nil {
+		if bytes.Equal(bucket, bBlobs) {
+			return len(v) >= inlineHeader && int64(getU64(v[:inlineHeader])) < cutoff.UnixNano()
+		}
+		return len(v) == blobIndexLen && int64(getU64(v[8:])) < cutoff.UnixNano()
+	}
+	var candidates [][]byte
+	err := s.db.View(func(btx *bolt.Tx) error {
+		for _, name := range [][]byte{bBlobs, bBlobIndex} {
+			b := btx.Bucket(name)
+			if b == nil {
+				continue
+			}
 			err := b.ForEach(func(k, v []byte) error {
-				if !referenced[string(k)] && len(v) >= inlineHeader && int64(getU64(v[:inlineHeader])) < cutoff.UnixNano() {
-					gone = append(gone, bytes.Clone(k))
+				if old(name, v) && !referenced.Has(string(k)) {
+					candidates = append(candidates, bytes.Clone(k))
 				}
 				return nil
 			})
@@ -644,29 +713,52 @@ func (s *boltDB) sweepInline(referenced map[string]bool, cutoff time.Time) (int,
 				return err
 			}
 		}
-		if idx := btx.Bucket(bBlobIndex); idx != nil {
-			err := idx.ForEach(func(k, v []byte) error {
-				if !referenced[string(k)] && len(v) == blobIndexLen && int64(getU64(v[8:])) < cutoff.UnixNano() {
-					gone = append(gone, bytes.Clone(k))
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-		}
-		for _, k := range gone {
-			if err := deleteInline(btx, k); err != nil {
-				return err
-			}
-		}
-		removed = len(gone)
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: sweep inline blobs: %w", err)
 	}
+	if s.sweepListed != nil {
+		s.sweepListed()
+	}
+	removed := 0
+	for len(candidates) > 0 {
+		batch := candidates[:min(sweepBatch, len(candidates))]
+		candidates = candidates[len(batch):]
+		var n int
+		err := s.Update(context.Background(), func(tx Tx) error {
+			n = 0
+			btx := tx.(*boltTx).btx
+			for _, k := range batch {
+				if !stillOld(btx, k, old) {
+					continue
+				}
+				if err := deleteInline(btx, k); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return removed, fmt.Errorf("store: sweep inline blobs: %w", err)
+		}
+		removed += n
+	}
 	return removed, nil
+}
+
+// stillOld reports whether inline blob k is still stored and was last
+// written before the sweep's cutoff, in either layout.
+func stillOld(btx *bolt.Tx, k []byte, old func(bucket, v []byte) bool) bool {
+	for _, name := range [][]byte{bBlobIndex, bBlobs} {
+		if b := btx.Bucket(name); b != nil {
+			if v := b.Get(k); v != nil {
+				return old(name, v)
+			}
+		}
+	}
+	return false
 }
 
 // blobHashOf returns the hash a path in the blob folder stands for, false

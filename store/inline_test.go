@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"strings"
@@ -212,5 +213,86 @@ func ageInline(t *testing.T, s *boltDB, h string, at uint64) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSweepInlineInBatches: the inline sweep removes its candidates in
+// transactions of at most sweepBatch (so commits go on between them), all
+// of them in the end; a blob written again after the listing is young
+// again and stays; referenced ones stay. The reference set finds hashes
+// by their first 64 bits, and keeps anything else whole.
+func TestSweepInlineInBatches(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	twoHoursAgo := uint64(time.Now().Add(-2 * time.Hour).UnixNano())
+	var orphans []string
+	for i := range 2*sweepBatch + 7 {
+		h, _, err := s.PutBlob(strings.NewReader(fmt.Sprintf("orphan %d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		orphans = append(orphans, h)
+	}
+	kept, _, err := s.PutBlob(strings.NewReader("referenced"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(ctx, func(tx Tx) error { return tx.AddMessage(&Message{Ticket: "ACME-1", Raw: kept}) }); err != nil {
+		t.Fatal(err)
+	}
+	// Age them all in one transaction (ageInline commits once per blob).
+	err = s.Update(ctx, func(tx Tx) error {
+		idx := tx.(*boltTx).btx.Bucket(bBlobIndex)
+		for _, h := range append([]string{kept}, orphans...) {
+			v := bytes.Clone(idx.Get([]byte(h)))
+			binary.BigEndian.PutUint64(v[8:], twoHoursAgo)
+			if err := idx.Put([]byte(h), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	txid := func() (id int) {
+		s.db.View(func(btx *bolt.Tx) error { id = btx.ID(); return nil })
+		return id
+	}
+	again := orphans[sweepBatch+3]
+	s.sweepListed = func() {
+		if h, _, err := s.PutBlob(strings.NewReader(fmt.Sprintf("orphan %d", sweepBatch+3))); err != nil || h != again {
+			t.Errorf("storing an orphan again: %s, %v", h, err)
+		}
+	}
+	before := txid()
+	n, err := s.SweepBlobs(time.Hour)
+	if err != nil || n != len(orphans)-1 {
+		t.Fatalf("sweep removed %d (%v), want %d", n, err, len(orphans)-1)
+	}
+	// One commit stored the blob again, three removed the rest.
+	if got := txid() - before; got != 1+3 {
+		t.Errorf("the sweep took %d write transactions with the renewal, want 4", got)
+	}
+	for _, h := range orphans {
+		want := ""
+		if h == again {
+			want = "inline"
+		}
+		if got := where(t, s, h); got != want {
+			t.Fatalf("orphan %s is %q after the sweep, want %q", h[:8], got, want)
+		}
+	}
+	if where(t, s, kept) != "inline" {
+		t.Error("the referenced blob went")
+	}
+
+	var set BlobRefs
+	set.Add(kept)
+	set.Add("not-a-hash")
+	set.Add(kept)
+	set.Seal()
+	if !set.Has(kept) || !set.Has("not-a-hash") || set.Has(orphans[0]) || set.Has("not-a-hash-either") || set.Has(strings.ToUpper(kept)) {
+		t.Errorf("reference set: %v %v %v %v %v", set.Has(kept), set.Has("not-a-hash"), set.Has(orphans[0]), set.Has("not-a-hash-either"), set.Has(strings.ToUpper(kept)))
 	}
 }

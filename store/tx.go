@@ -453,12 +453,17 @@ func (tx *boltTx) ForEachBlobRef(fn func(string)) error {
 		return err
 	}
 	return tx.btx.Bucket(bMessages).ForEach(func(k, v []byte) error {
+		// UnmarshalMessage accepts and refuses what encoding/json does,
+		// without its reflection: on a store of a million messages the
+		// hourly scan took 40 s, 16 of them decoding.
 		var m Message
-		if err := json.Unmarshal(v, &m); err != nil {
+		if err := UnmarshalMessage(v, &m); err != nil {
 			return fmt.Errorf("store: decode %s/%d: %w (its blobs cannot be told apart from unreferenced ones)", bMessages, getU64(k), err)
 		}
+		// The decoded strings share the record's one allocation: fn
+		// gets copies, so whatever it keeps does not hold whole records.
 		if m.Raw != "" {
-			fn(m.Raw)
+			fn(strings.Clone(m.Raw))
 		}
 		for _, a := range m.Attach {
 			if a.Blob != "" {

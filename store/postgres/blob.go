@@ -216,13 +216,14 @@ func (s *DB) RemoveBlob(h string) error {
 // node's spool files older than grace. When the reference scan fails it
 // removes nothing.
 func (s *DB) SweepBlobs(grace time.Duration) (int, error) {
-	referenced := map[string]bool{}
+	var referenced store.BlobRefs
 	err := s.View(func(tx store.Tx) error {
-		return tx.ForEachBlobRef(func(h string) { referenced[h] = true })
+		return tx.ForEachBlobRef(referenced.Add)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: blob sweep refused, nothing removed: %w", err)
 	}
+	referenced.Seal()
 	ctx := context.Background()
 	var candidates []string
 	rows, err := s.pool.Query(ctx, "SELECT hash FROM blobs WHERE created < now() - $1 * interval '1 microsecond'", grace.Microseconds())
@@ -235,7 +236,7 @@ func (s *DB) SweepBlobs(grace time.Duration) (int, error) {
 			rows.Close()
 			return 0, fault.Temporary(fmt.Errorf("store/postgres: sweep: %w", err))
 		}
-		if !referenced[h] {
+		if !referenced.Has(h) {
 			candidates = append(candidates, h)
 		}
 	}

@@ -555,6 +555,11 @@ func (d *Daemon) sweepLoop(ctx context.Context) {
 			} else if n > 0 {
 				d.log.Info("swept orphaned blobs", "removed", n)
 			}
+			if n, err := d.store.PruneRates(time.Now()); err != nil {
+				d.log.Warn("rate counter prune failed", "err", err)
+			} else if n > 0 {
+				d.log.Info("pruned expired rate counters", "removed", n)
+			}
 		}
 	}
 }

@@ -448,7 +448,7 @@ func (c *checker) run() error {
 		},
 		func() error {
 			return c.each(bRate, func(k, v []byte) {
-				if _, err := counter(bRate, k, v); err != nil {
+				if _, _, err := rateCounter(k, v); err != nil {
 					c.report(bRate, k, "%v", err)
 				}
 			})

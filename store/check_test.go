@@ -75,6 +75,8 @@ func TestCheckReportsDamage(t *testing.T) {
 		tx.Bucket(bTicketMsgs).Delete(join([]byte("ACME-3"), putU64(3)))
 		tx.Bucket(bTicketMsgs).Put(join([]byte("ACME-1"), putU64(99)), nil)
 		tx.Bucket(bTicketSeq).Put([]byte("ACME"), []byte{1})
+		// A rate counter of the form before schema 11 (no expiry).
+		tx.Bucket(bRate).Put(append([]byte("k\x00"), putU64(7)...), putU64(1))
 		return nil
 	})
 	db.Close()
@@ -95,6 +97,7 @@ func TestCheckReportsDamage(t *testing.T) {
 		"ticket_seq/ACME: store: decode ticket_seq/\"ACME\": counter of 1 bytes",
 		"tickets/ACME|3: number 3 is above the project's counter 0",
 		"messages/1: names blob " + m1.Raw + ", which is missing",
+		"counter of 8 bytes",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("check-store output lacks %q:\n%s", want, got)

@@ -100,6 +100,12 @@ type Blobs interface {
 	// than grace and returns how many it removed. When any record could
 	// not be read it removes no blob and returns the error.
 	SweepBlobs(grace time.Duration) (int, error)
+	// PruneRates removes the rate counters no RateCount reads any more
+	// at now (their window and the one after it are over) and returns
+	// how many. RateAdd removes only the old windows of the key it
+	// counts: without this, every key counted once (each new sender's)
+	// would stay for ever.
+	PruneRates(now time.Time) (int, error)
 }
 
 // BlobReader is an open blob: a file, or a small blob held in memory

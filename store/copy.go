@@ -34,7 +34,7 @@ const (
 	RecOutbox                              // N: id; M: due (unix nanoseconds); Data
 	RecState                               // Key: name; Data
 	RecSuppression                         // Key: address; Data
-	RecRate                                // Key: limit key; N: window index; M: count
+	RecRate                                // Key: limit key; N: window index; M: count; Data: be64(expiry, unix nanoseconds)
 	RecBlocked                             // Key: project; Key2: address; Data
 	RecOrg                                 // Key: project; Key2: lower-case name; Data
 	RecIMAPCursor                          // Key: account; Data
@@ -285,11 +285,11 @@ func (s *boltDB) ExportRecords(fn func(*Record) error) error {
 					if len(k) < 9 || k[len(k)-9] != 0 {
 						return fmt.Errorf("store: export rate: malformed key %q", k)
 					}
-					n, err := u64(bRate, k, v)
+					n, exp, err := rateCounter(k, v)
 					if err != nil {
-						return err
+						return fmt.Errorf("store: export %w", err)
 					}
-					return fn(&Record{Kind: RecRate, Key: string(k[:len(k)-9]), N: int64(getU64(k[len(k)-8:])), M: n})
+					return fn(&Record{Kind: RecRate, Key: string(k[:len(k)-9]), N: int64(getU64(k[len(k)-8:])), M: int64(n), Data: putU64(uint64(exp))})
 				})
 			},
 			func() error {
@@ -519,7 +519,11 @@ func (s *boltDB) ImportRecords(ctx context.Context, recs []*Record) error {
 			case RecSuppression:
 				err = fresh(bSuppress, []byte(r.Key), r.Data)
 			case RecRate:
-				err = fresh(bRate, append(append([]byte(r.Key), 0), u64(r.N)...), u64(r.M))
+				if len(r.Data) != 8 {
+					err = fmt.Errorf("store: import rate/%q: expiry of %d bytes, want 8", r.Key, len(r.Data))
+					break
+				}
+				err = fresh(bRate, append(append([]byte(r.Key), 0), u64(r.N)...), appendRateValue(nil, uint64(r.M), int64(getU64(r.Data))))
 			case RecBlocked:
 				err = fresh(bBlocked, join([]byte(r.Key), []byte(r.Key2)), r.Data)
 			case RecOrg:

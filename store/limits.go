@@ -2,11 +2,14 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Suppression keeps mail away from an address that bounced permanently.
@@ -85,6 +88,39 @@ func RateKey(subject string, what ...string) string {
 	return b.String()
 }
 
+// A rate counter's value is be64(count) be64(expiry): the end, in unix
+// nanoseconds, of the window after its own. From then on no RateCount
+// reads it (it counts the current window and the one before), and
+// PruneRates removes it: RateAdd removes the old windows of the key it
+// counts, but nothing else would remove the counters of the many keys
+// counted once (every new sender's).
+const rateValueLen = 16
+
+// rateCounter decodes a counter's value; nil is zero, and a value of
+// another form is an error.
+func rateCounter(key, v []byte) (n uint64, expires int64, err error) {
+	if v == nil {
+		return 0, 0, nil
+	}
+	if len(v) != rateValueLen {
+		return 0, 0, fmt.Errorf("store: decode %s/%q: counter of %d bytes", bRate, key, len(v))
+	}
+	return binary.BigEndian.Uint64(v), int64(binary.BigEndian.Uint64(v[8:])), nil
+}
+
+// rateN is rateCounter's count.
+func rateN(key, v []byte) (uint64, error) {
+	n, _, err := rateCounter(key, v)
+	return n, err
+}
+
+// appendRateValue appends the value of a counter at n that expires at
+// expires.
+func appendRateValue(dst []byte, n uint64, expires int64) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, n)
+	return binary.BigEndian.AppendUint64(dst, uint64(expires))
+}
+
 // rateKey is key \0 be64(window index), in one allocation with room
 // for extra more bytes after it (RateAdd's counter value).
 func rateKey(key string, window time.Duration, now time.Time, extra int) ([]byte, int64) {
@@ -113,10 +149,10 @@ func (tx *boltTx) RateCount(key string, window time.Duration, now time.Time) (fl
 	if bytes.Compare(prev, cur) > 0 {
 		// Window 0 (the epoch's first): the previous index wraps around
 		// and sorts last.
-		if c, err = counter(bRate, cur, tx.lookup(b, cur)); err != nil {
+		if c, err = rateN(cur, tx.lookup(b, cur)); err != nil {
 			return 0, err
 		}
-		if p, err = counter(bRate, prev, tx.lookup(b, prev)); err != nil {
+		if p, err = rateN(prev, tx.lookup(b, prev)); err != nil {
 			return 0, err
 		}
 		elapsed := float64(now.UnixNano()-idx*int64(window)) / float64(window)
@@ -125,14 +161,14 @@ func (tx *boltTx) RateCount(key string, window time.Duration, now time.Time) (fl
 	cu := tx.cursor(b)
 	for k, v := cu.Seek(prev); k != nil; k, v = cu.Next() {
 		if bytes.Equal(k, prev) {
-			if p, err = counter(bRate, prev, v); err != nil {
+			if p, err = rateN(prev, v); err != nil {
 				return 0, err
 			}
 			continue
 		}
 		if bytes.Compare(k, cur) >= 0 {
 			if bytes.Equal(k, cur) {
-				if c, err = counter(bRate, cur, v); err != nil {
+				if c, err = rateN(cur, v); err != nil {
 					return 0, err
 				}
 			}
@@ -151,7 +187,7 @@ func (tx *boltTx) RateAdd(key string, window time.Duration, now time.Time) error
 	b := tx.btx.Bucket(bRate)
 	// The key and its new value share one allocation; bbolt keeps both
 	// until the commit.
-	cur, idx := rateKey(key, window, now, 8)
+	cur, idx := rateKey(key, window, now, rateValueLen)
 	prefix := cur[:len(key)+1]
 	var n uint64
 	var stale [][]byte
@@ -163,14 +199,14 @@ func (tx *boltTx) RateAdd(key string, window time.Duration, now time.Time) error
 		switch w := int64(binary.BigEndian.Uint64(k[len(prefix):])); {
 		case w == idx:
 			var err error
-			if n, err = counter(bRate, cur, v); err != nil {
+			if n, err = rateN(cur, v); err != nil {
 				return err
 			}
 		case w < idx-1:
 			stale = append(stale, append([]byte(nil), k...))
 		}
 	}
-	val := binary.BigEndian.AppendUint64(cur[len(cur):], n+1)
+	val := appendRateValue(cur[len(cur):], n+1, (idx+2)*int64(window))
 	if err := b.Put(cur, val); err != nil {
 		return err
 	}
@@ -228,4 +264,70 @@ func (tx *boltTx) MoveMessage(m *Message, ticket string) error {
 		return err
 	}
 	return tx.btx.Bucket(bTicketMsgs).Put(join([]byte(ticket), putU64(m.ID)), nil)
+}
+
+// PruneRates removes the rate counters whose expiry is before now (no
+// RateCount reads them any more), at most sweepBatch per transaction
+// so that commits go on meanwhile. A counter that does not decode stops
+// it with an error.
+func (s *boltDB) PruneRates(now time.Time) (int, error) {
+	cutoff := now.UnixNano()
+	removed := 0
+	var after []byte
+	for {
+		var batch [][]byte
+		err := s.db.View(func(btx *bolt.Tx) error {
+			c := btx.Bucket(bRate).Cursor()
+			k, v := c.First()
+			if after != nil {
+				k, v = c.Seek(after)
+			}
+			for ; k != nil && len(batch) < sweepBatch; k, v = c.Next() {
+				_, exp, err := rateCounter(k, v)
+				if err != nil {
+					return err
+				}
+				if exp < cutoff {
+					batch = append(batch, bytes.Clone(k))
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return removed, fmt.Errorf("store: prune rate counters: %w", err)
+		}
+		if len(batch) == 0 {
+			return removed, nil
+		}
+		var n int
+		err = s.Update(context.Background(), func(tx Tx) error {
+			n = 0
+			b := tx.(*boltTx).btx.Bucket(bRate)
+			for _, k := range batch {
+				v := b.Get(k)
+				if v == nil {
+					continue
+				}
+				if _, exp, err := rateCounter(k, v); err != nil || exp >= cutoff {
+					if err != nil {
+						return err
+					}
+					continue
+				}
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return removed, fmt.Errorf("store: prune rate counters: %w", err)
+		}
+		removed += n
+		if len(batch) < sweepBatch {
+			return removed, nil
+		}
+		after = batch[len(batch)-1]
+	}
 }

@@ -3,12 +3,14 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/ticketgate/ticketgate/fault"
 	"github.com/ticketgate/ticketgate/msgid"
@@ -34,6 +36,7 @@ func (s *boltDB) migrations() []migration {
 		{From: 7, What: "rewrite the audit stream's records in their compact form (no field names, no Message-ID and sequence number repeated from the key: about a quarter of the bytes), as new ones are written", Up: migrateCompactAudit},
 		{From: 8, What: "keep blobs of at most 32 KiB (most raw mail) inside ticketgate.db, bucket blobs, instead of as files (issue 13); existing files stay files. An older binary cannot read such blobs, hence the new version", Up: migrateInlineBlobs},
 		{From: 9, What: "keep new inline blobs as content appended under a sequence number (blob_data) and an index from hash to it (blob_index), so a new blob no longer rewrites a page of others; the ones in blobs stay and read as before. An older binary cannot find the new ones, hence the new version", Up: migrateBlobIndex},
+		{From: 10, What: "give every rate counter its expiry, so the ones no limit reads any more are pruned instead of kept for ever; the counters so far, which carry no window, are dropped: the rate limits count afresh from here", Up: migrateRateExpiry},
 	}
 }
 
@@ -342,6 +345,18 @@ func migrateCompactAudit(tx *boltTx, _ time.Time) error {
 // find inline blobs, refuses the store instead of losing mail.
 func migrateInlineBlobs(tx *boltTx, _ time.Time) error {
 	_, err := tx.btx.CreateBucketIfNotExists(bBlobs)
+	return err
+}
+
+// migrateRateExpiry (10 → 11) empties the rate bucket: its counters
+// carry no expiry (nor the window that would give one), so they could
+// never be told from live ones; the limits count afresh, as after any
+// pause of their windows' length.
+func migrateRateExpiry(tx *boltTx, _ time.Time) error {
+	if err := tx.btx.DeleteBucket(bRate); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+		return err
+	}
+	_, err := tx.btx.CreateBucket(bRate)
 	return err
 }
 

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // TestRateAddPrunes: RateAdd keeps a key's current and previous windows
@@ -107,5 +110,61 @@ func TestRateKeyGroupsBySubject(t *testing.T) {
 			}
 		}
 		seen[owner[k]] = true
+	}
+}
+
+// TestMigrateV10RateExpiry: a store of schema 10, whose counters carry
+// no expiry, opens with the rate bucket emptied (the limits count
+// afresh); the counters written from then on have their expiry, and
+// check-store reads the new form and reports the old one.
+func TestMigrateV10RateExpiry(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	old := append([]byte("c@x.example|auto\x00"), binary.BigEndian.AppendUint64(nil, 490000)...)
+	db, err := bolt.Open(filepath.Join(dir, "ticketgate.db"), 0o640, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bRate).Put(old, binary.BigEndian.AppendUint64(nil, 7)); err != nil {
+			return err
+		}
+		return tx.Bucket(bMeta).Put([]byte("schema"), putU64(10))
+	})
+	db.Close()
+
+	s, err = Open(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatalf("open a schema 10 store: %v", err)
+	}
+	defer s.Close()
+	now := time.Unix(0, 0).Add(490000*time.Hour + 10*time.Minute)
+	err = s.Update(context.Background(), func(tx Tx) error {
+		if n, err := tx.RateCount("c@x.example|auto", time.Hour, now); err != nil || n != 0 {
+			t.Errorf("the old counter after the migration: %v, %v; want 0", n, err)
+		}
+		return tx.RateAdd("c@x.example|auto", time.Hour, now)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.View(func(tx Tx) error {
+		b := tx.(*boltTx).btx.Bucket(bRate)
+		if n := b.Stats().KeyN; n != 1 {
+			t.Errorf("%d counters after the migration and one RateAdd, want 1", n)
+		}
+		n, exp, err := rateCounter(old, b.Get(old))
+		if err != nil || n != 1 || exp != int64(490002*time.Hour) {
+			t.Errorf("the new counter: %d, expires %v, %v; want 1, at the end of the next window", n, time.Unix(0, exp).UTC(), err)
+		}
+		return nil
+	})
+	var problems []Problem
+	if err := s.(*boltDB).Check(context.Background(), func(p Problem) { problems = append(problems, p) }); err != nil || len(problems) != 0 {
+		t.Errorf("check-store after the migration: %+v, %v", problems, err)
 	}
 }

@@ -36,7 +36,7 @@ import (
 // SchemaVersion is the layout version this code reads and writes. An
 // older store is backed up and migrated on Open (migrate.go); a newer one
 // is refused.
-const SchemaVersion = 10
+const SchemaVersion = 11
 
 // ErrClosed is returned by Update after Close.
 var ErrClosed = errors.New("store: closed")

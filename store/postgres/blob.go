@@ -274,3 +274,23 @@ func validHash(h string) bool {
 	}
 	return true
 }
+
+// PruneRates removes the rate counters whose expiry is before now, at
+// most 512 rows per statement (its own transaction), so that no long
+// lock holds the table.
+func (s *DB) PruneRates(now time.Time) (int, error) {
+	ctx := context.Background()
+	removed := 0
+	for {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM rate WHERE (key, idx) IN
+			(SELECT key, idx FROM rate WHERE expires < $1 LIMIT 512)`, now.UnixNano())
+		if err != nil {
+			return removed, fault.Temporary(fmt.Errorf("store/postgres: prune rate counters: %w", err))
+		}
+		n := int(tag.RowsAffected())
+		removed += n
+		if n < 512 {
+			return removed, nil
+		}
+	}
+}

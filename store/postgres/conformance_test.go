@@ -100,6 +100,7 @@ func TestConformance(t *testing.T) {
 				DROP TABLE pgp_project_keys, pgp_keys;
 				DROP TABLE digest_prefs, digest_marks;
 				DROP TABLE customers, drafts_accepted;
+				ALTER TABLE rate DROP COLUMN expires;
 				UPDATE schema_version SET version = 1`)
 		},
 		Future: func(t testing.TB, dir string) {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 
 	"fmt"
@@ -50,7 +51,14 @@ var exports = []struct {
 	{store.RecOutbox, `SELECT id, due, data FROM outbox ORDER BY id`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.N, &c.M, &c.Data) }},
 	{store.RecState, `SELECT name, data FROM state ORDER BY name`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.Key, &c.Data) }},
 	{store.RecSuppression, `SELECT address, data FROM suppress ORDER BY address`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.Key, &c.Data) }},
-	{store.RecRate, `SELECT key, idx, n FROM rate ORDER BY key, idx`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.Key, &c.N, &c.M) }},
+	{store.RecRate, `SELECT key, idx, n, expires FROM rate ORDER BY key, idx`, func(r pgx.Rows, c *store.Record) error {
+		var exp int64
+		if err := r.Scan(&c.Key, &c.N, &c.M, &exp); err != nil {
+			return err
+		}
+		c.Data = binary.BigEndian.AppendUint64(nil, uint64(exp))
+		return nil
+	}},
 	{store.RecBlocked, `SELECT project, address, data FROM blocked ORDER BY project, address`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.Key, &c.Key2, &c.Data) }},
 	{store.RecOrg, `SELECT project, lname, data FROM orgs ORDER BY project, lname`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.Key, &c.Key2, &c.Data) }},
 	{store.RecIMAPCursor, `SELECT account, data FROM imap_cursor ORDER BY account`, func(r pgx.Rows, c *store.Record) error { return r.Scan(&c.Key, &c.Data) }},
@@ -166,7 +174,12 @@ var imports = map[store.RecordKind]struct {
 	store.RecOutbox:      {"outbox", []string{"id", "due", "data"}, func(r *store.Record) ([]any, error) { return []any{r.N, r.M, r.Data}, nil }},
 	store.RecState:       {"state", []string{"name", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.Data}, nil }},
 	store.RecSuppression: {"suppress", []string{"address", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.Data}, nil }},
-	store.RecRate:        {"rate", []string{"key", "idx", "n"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.N, r.M}, nil }},
+	store.RecRate: {"rate", []string{"key", "idx", "n", "expires"}, func(r *store.Record) ([]any, error) {
+		if len(r.Data) != 8 {
+			return nil, fmt.Errorf("store/postgres: import rate/%q: expiry of %d bytes, want 8", r.Key, len(r.Data))
+		}
+		return []any{r.Key, r.N, r.M, int64(binary.BigEndian.Uint64(r.Data))}, nil
+	}},
 	store.RecBlocked:     {"blocked", []string{"project", "address", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.Key2, r.Data}, nil }},
 	store.RecOrg:         {"orgs", []string{"project", "lname", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.Key2, r.Data}, nil }},
 	store.RecIMAPCursor:  {"imap_cursor", []string{"account", "data"}, func(r *store.Record) ([]any, error) { return []any{r.Key, r.Data}, nil }},

@@ -115,11 +115,19 @@ var migrations = []string{
 	CREATE INDEX customers_ticket ON customers (project, number);
 	INSERT INTO customers ` + peopleFromTickets + `;
 	CREATE TABLE drafts_accepted (project text COLLATE "C" NOT NULL, number bigint NOT NULL, ticket text COLLATE "C" NOT NULL, PRIMARY KEY (project, number));`,
+	// 13 (issue 13): every rate counter gets its expiry (the end of the
+	// window after its own, unix nanoseconds), so PruneRates removes the
+	// ones no limit reads any more; the counters so far carry no window
+	// to derive it from and are dropped (the limits count afresh), as in
+	// bbolt's schema 11.
+	`DELETE FROM rate;
+	ALTER TABLE rate ADD COLUMN expires bigint NOT NULL;
+	CREATE INDEX rate_expires ON rate (expires);`,
 }
 
 // SchemaVersion is the schema version this code reads and writes: the
 // number of migrations (TestMigrationsMatchVersion keeps them in step).
-const SchemaVersion = 12
+const SchemaVersion = 13
 
 // migrationLock is the advisory lock key every node takes to migrate
 // ("tgmigr" in ASCII).

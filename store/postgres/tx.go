@@ -562,8 +562,8 @@ func (tx *pgTx) RateCount(key string, window time.Duration, now time.Time) (floa
 
 func (tx *pgTx) RateAdd(key string, window time.Duration, now time.Time) error {
 	idx := now.UnixNano() / int64(window)
-	if _, err := tx.exec("count rate", `INSERT INTO rate VALUES ($1, $2, 1)
-		ON CONFLICT (key, idx) DO UPDATE SET n = rate.n + 1`, key, idx); err != nil {
+	if _, err := tx.exec("count rate", `INSERT INTO rate (key, idx, n, expires) VALUES ($1, $2, 1, $3)
+		ON CONFLICT (key, idx) DO UPDATE SET n = rate.n + 1`, key, idx, (idx+2)*int64(window)); err != nil {
 		return err
 	}
 	_, err := tx.exec("prune rate", "DELETE FROM rate WHERE key = $1 AND idx < $2", key, idx-1)

@@ -101,6 +101,7 @@ func Run(t *testing.T, b Backend) {
 		{"Digests", s.digests}, // issue 21
 		{"AuditStream", s.auditStream},
 		{"RateCounters", s.rateCounters}, // issue 13: one seek per count
+		{"RatePrune", s.ratePrune},       // issue 13: counters counted once do not stay
 		{"AuditGroups", s.auditGroups},   // issue 13: a group written once
 	} {
 		t.Run(c.name, c.fn)

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -85,5 +86,80 @@ func (s *suite) rateCounters(t *testing.T) {
 	}
 	if got := count("a", base.Add(2*w+30*time.Minute)); !near(got, 1+3*0.5) {
 		t.Errorf("RateCount in the current window = %v, want 2.5", got)
+	}
+}
+
+// ratePrune (issue 13): PruneRates removes exactly the counters no
+// RateCount reads any more (their window and the next are over), however
+// many there are, and counting goes on as before for the rest.
+func (s *suite) ratePrune(t *testing.T) {
+	db, _ := s.fresh(t)
+	const w = time.Hour
+	base := time.Unix(0, 0).UTC().Add(1000 * w) // a window's start
+	add := func(key string, at time.Time) {
+		t.Helper()
+		update(t, db, func(tx store.Tx) error { return tx.RateAdd(key, w, at) })
+	}
+	count := func(key string, at time.Time) float64 {
+		t.Helper()
+		var got float64
+		view(t, db, func(tx store.Tx) error {
+			var err error
+			got, err = tx.RateCount(key, w, at)
+			return err
+		})
+		return got
+	}
+	prune := func(at time.Time) int {
+		t.Helper()
+		n, err := db.PruneRates(at)
+		if err != nil {
+			t.Fatalf("PruneRates: %v", err)
+		}
+		return n
+	}
+
+	add("old", base.Add(10*time.Minute))
+	add("old", base.Add(20*time.Minute))
+	add("previous", base.Add(w+10*time.Minute))
+	add("current", base.Add(2*w+10*time.Minute))
+	// Still in the window after its own, "old" counts and stays.
+	if n := prune(base.Add(2*w - time.Nanosecond)); n != 0 {
+		t.Fatalf("pruned %d counters a RateCount still reads", n)
+	}
+	now := base.Add(2*w + 30*time.Minute)
+	if got := count("old", now); got != 0 {
+		t.Fatalf("a counter two windows back counts %v", got)
+	}
+	if n := prune(now); n != 1 {
+		t.Fatalf("pruned %d counters, want the one of \"old\"", n)
+	}
+	if got := count("previous", now); got != 0.5 {
+		t.Errorf("the previous window's counter after the prune: %v, want 0.5", got)
+	}
+	if got := count("current", now); got != 1 {
+		t.Errorf("the current window's counter after the prune: %v, want 1", got)
+	}
+	if n := prune(now); n != 0 {
+		t.Errorf("a second prune removed %d", n)
+	}
+
+	// Many keys counted once, as a flood of new senders leaves them: all
+	// go, in as many batches as it takes.
+	update(t, db, func(tx store.Tx) error {
+		for i := range 1300 {
+			if err := tx.RateAdd(fmt.Sprintf("sender%04d@example.com|auto", i), w, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	later := now.Add(3 * w)
+	if n := prune(later); n != 1300+2 {
+		t.Errorf("pruned %d, want the 1,300 senders' counters and the two older ones", n)
+	}
+	add("current", later)
+	if got := count("current", later); got != 1 {
+		t.Errorf("counting after the prune: %v, want 1", got)
 	}
 }

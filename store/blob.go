@@ -725,20 +725,11 @@ func (s *boltDB) sweepInline(referenced *BlobRefs, cutoff time.Time) (int, error
 	for len(candidates) > 0 {
 		batch := candidates[:min(sweepBatch, len(candidates))]
 		candidates = candidates[len(batch):]
-		var n int
-		err := s.Update(context.Background(), func(tx Tx) error {
-			n = 0
-			btx := tx.(*boltTx).btx
-			for _, k := range batch {
-				if !stillOld(btx, k, old) {
-					continue
-				}
-				if err := deleteInline(btx, k); err != nil {
-					return err
-				}
-				n++
+		n, err := s.removeBatch(batch, func(btx *bolt.Tx, k []byte) (bool, error) {
+			if !stillOld(btx, k, old) {
+				return false, nil
 			}
-			return nil
+			return true, deleteInline(btx, k)
 		})
 		if err != nil {
 			return removed, fmt.Errorf("store: sweep inline blobs: %w", err)
@@ -746,6 +737,29 @@ func (s *boltDB) sweepInline(referenced *BlobRefs, cutoff time.Time) (int, error
 		removed += n
 	}
 	return removed, nil
+}
+
+// removeBatch runs remove for each key of batch in one write
+// transaction and returns how many it removed. remove decides again,
+// inside the transaction, whether the key still goes (it was listed by
+// an earlier read transaction), deletes it if so and says whether it did.
+func (s *boltDB) removeBatch(batch [][]byte, remove func(btx *bolt.Tx, k []byte) (bool, error)) (int, error) {
+	var n int
+	err := s.Update(context.Background(), func(tx Tx) error {
+		n = 0
+		btx := tx.(*boltTx).btx
+		for _, k := range batch {
+			gone, err := remove(btx, k)
+			if err != nil {
+				return err
+			}
+			if gone {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
 }
 
 // stillOld reports whether inline blob k is still stored and was last

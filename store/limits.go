@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -299,27 +298,16 @@ func (s *boltDB) PruneRates(now time.Time) (int, error) {
 		if len(batch) == 0 {
 			return removed, nil
 		}
-		var n int
-		err = s.Update(context.Background(), func(tx Tx) error {
-			n = 0
-			b := tx.(*boltTx).btx.Bucket(bRate)
-			for _, k := range batch {
-				v := b.Get(k)
-				if v == nil {
-					continue
-				}
-				if _, exp, err := rateCounter(k, v); err != nil || exp >= cutoff {
-					if err != nil {
-						return err
-					}
-					continue
-				}
-				if err := b.Delete(k); err != nil {
-					return err
-				}
-				n++
+		n, err := s.removeBatch(batch, func(btx *bolt.Tx, k []byte) (bool, error) {
+			b := btx.Bucket(bRate)
+			v := b.Get(k)
+			if v == nil {
+				return false, nil
 			}
-			return nil
+			if _, exp, err := rateCounter(k, v); err != nil || exp >= cutoff {
+				return false, err
+			}
+			return true, b.Delete(k)
 		})
 		if err != nil {
 			return removed, fmt.Errorf("store: prune rate counters: %w", err)

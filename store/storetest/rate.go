@@ -30,13 +30,7 @@ func (s *suite) rateCounters(t *testing.T) {
 	}
 	count := func(key string, at time.Time) float64 {
 		t.Helper()
-		var got float64
-		view(t, db, func(tx store.Tx) error {
-			var err error
-			got, err = tx.RateCount(key, w, at)
-			return err
-		})
-		return got
+		return rateCount(t, db, key, w, at)
 	}
 	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 
@@ -102,13 +96,7 @@ func (s *suite) ratePrune(t *testing.T) {
 	}
 	count := func(key string, at time.Time) float64 {
 		t.Helper()
-		var got float64
-		view(t, db, func(tx store.Tx) error {
-			var err error
-			got, err = tx.RateCount(key, w, at)
-			return err
-		})
-		return got
+		return rateCount(t, db, key, w, at)
 	}
 	prune := func(at time.Time) int {
 		t.Helper()
@@ -162,4 +150,16 @@ func (s *suite) ratePrune(t *testing.T) {
 	if got := count("current", later); got != 1 {
 		t.Errorf("counting after the prune: %v, want 1", got)
 	}
+}
+
+// rateCount is RateCount in a read transaction of its own.
+func rateCount(t *testing.T, db store.DB, key string, w time.Duration, at time.Time) float64 {
+	t.Helper()
+	var got float64
+	view(t, db, func(tx store.Tx) error {
+		var err error
+		got, err = tx.RateCount(key, w, at)
+		return err
+	})
+	return got
 }

@@ -675,104 +675,115 @@ func blobID(h string) (uint64, bool) {
 	return id, err == nil
 }
 
-// sweepBatch is how many inline blobs one transaction of the sweep
-// removes: each batch holds the writer only briefly, so mail keeps being
-// committed while a large store is swept.
+// sweepBatch is how many records one write transaction of a sweep
+// (removeStale) removes: each batch holds the writer only briefly, so mail
+// keeps being committed while a large store is swept.
 const sweepBatch = 512
 
-// sweepInline removes the inline blobs no record named in the reference
-// scan that were last written before cutoff. A read transaction lists
-// the candidates; write transactions of at most sweepBatch remove them,
-// each reading the blob's time again itself: a blob written again since
-// the scan (the same content stored by a new message, whose record may
-// commit later) is young again and stays. Walking a million blobs inside
-// one write transaction had stopped every commit for as long.
+// sweepInline removes the inline blobs, in either layout, that no record
+// named in the reference scan and that were last written before cutoff.
+// removeStale reads each one's time again where it removes it: a blob
+// written again since the scan (the same content stored by a new message,
+// whose record may commit later) is young again and stays. Walking a
+// million blobs inside one write transaction had stopped every commit
+// for as long.
 func (s *boltDB) sweepInline(referenced *BlobRefs, cutoff time.Time) (int, error) {
-	old := func(bucket []byte, v []byte) bool {
-		// A record too short to carry its time is damaged: check-store
-		// reports it; it is not removed unseen.
-		if bytes.Equal(bucket, bBlobs) {
-			return len(v) >= inlineHeader && int64(getU64(v[:inlineHeader])) < cutoff.UnixNano()
-		}
-		return len(v) == blobIndexLen && int64(getU64(v[8:])) < cutoff.UnixNano()
-	}
-	var candidates [][]byte
-	err := s.db.View(func(btx *bolt.Tx) error {
-		for _, name := range [][]byte{bBlobs, bBlobIndex} {
-			b := btx.Bucket(name)
-			if b == nil {
-				continue
-			}
-			err := b.ForEach(func(k, v []byte) error {
-				if old(name, v) && !referenced.Has(string(k)) {
-					candidates = append(candidates, bytes.Clone(k))
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("store: sweep inline blobs: %w", err)
-	}
-	if s.sweepListed != nil {
-		s.sweepListed()
-	}
 	removed := 0
-	for len(candidates) > 0 {
-		batch := candidates[:min(sweepBatch, len(candidates))]
-		candidates = candidates[len(batch):]
-		n, err := s.removeBatch(batch, func(btx *bolt.Tx, k []byte) (bool, error) {
-			if !stillOld(btx, k, old) {
+	for _, name := range [][]byte{bBlobs, bBlobIndex} {
+		n, err := s.removeStale(name, func(k, v []byte) (bool, error) {
+			// A record too short to carry its time is damaged:
+			// check-store reports it; it is not removed unseen.
+			var stamp []byte
+			switch {
+			case bytes.Equal(name, bBlobs) && len(v) >= inlineHeader:
+				stamp = v[:inlineHeader]
+			case bytes.Equal(name, bBlobIndex) && len(v) == blobIndexLen:
+				stamp = v[8:]
+			default:
 				return false, nil
 			}
-			return true, deleteInline(btx, k)
-		})
+			return int64(getU64(stamp)) < cutoff.UnixNano() && !referenced.Has(string(k)), nil
+		}, deleteInline)
+		removed += n
 		if err != nil {
 			return removed, fmt.Errorf("store: sweep inline blobs: %w", err)
 		}
-		removed += n
 	}
 	return removed, nil
 }
 
-// removeBatch runs remove for each key of batch in one write
-// transaction and returns how many it removed. remove decides again,
-// inside the transaction, whether the key still goes (it was listed by
-// an earlier read transaction), deletes it if so and says whether it did.
-func (s *boltDB) removeBatch(batch [][]byte, remove func(btx *bolt.Tx, k []byte) (bool, error)) (int, error) {
-	var n int
-	err := s.Update(context.Background(), func(tx Tx) error {
-		n = 0
-		btx := tx.(*boltTx).btx
-		for _, k := range batch {
-			gone, err := remove(btx, k)
-			if err != nil {
-				return err
+// removeStale removes the records of bucket that stale says may go,
+// sweepBatch at a time: a read transaction lists a batch, from where the
+// last one ended, and a write transaction removes it with remove (nil:
+// the key alone), asking stale again of each record first (it may have
+// been written in between). So the writer is held only briefly and the
+// list is never longer than a batch. An error of stale stops it.
+func (s *boltDB) removeStale(bucket []byte, stale func(k, v []byte) (bool, error), remove func(btx *bolt.Tx, k []byte) error) (int, error) {
+	removed := 0
+	var after []byte
+	for {
+		var batch [][]byte
+		err := s.db.View(func(btx *bolt.Tx) error {
+			b := btx.Bucket(bucket)
+			if b == nil {
+				return nil
 			}
-			if gone {
-				n++
+			c := b.Cursor()
+			k, v := c.First()
+			if after != nil {
+				k, v = c.Seek(after)
 			}
+			for ; k != nil && len(batch) < sweepBatch; k, v = c.Next() {
+				ok, err := stale(k, v)
+				if err != nil {
+					return err
+				}
+				if ok {
+					batch = append(batch, bytes.Clone(k))
+				}
+			}
+			return nil
+		})
+		if err != nil || len(batch) == 0 {
+			return removed, err
 		}
-		return nil
-	})
-	return n, err
-}
-
-// stillOld reports whether inline blob k is still stored and was last
-// written before the sweep's cutoff, in either layout.
-func stillOld(btx *bolt.Tx, k []byte, old func(bucket, v []byte) bool) bool {
-	for _, name := range [][]byte{bBlobIndex, bBlobs} {
-		if b := btx.Bucket(name); b != nil {
-			if v := b.Get(k); v != nil {
-				return old(name, v)
-			}
+		if s.beforeRemove != nil {
+			s.beforeRemove()
 		}
+		var n int
+		err = s.Update(context.Background(), func(tx Tx) error {
+			n = 0
+			btx := tx.(*boltTx).btx
+			b := btx.Bucket(bucket)
+			for _, k := range batch {
+				v := b.Get(k)
+				if v == nil {
+					continue
+				}
+				ok, err := stale(k, v)
+				if err == nil && ok {
+					if remove != nil {
+						err = remove(btx, k)
+					} else {
+						err = b.Delete(k)
+					}
+					n++
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return removed, err
+		}
+		removed += n
+		if len(batch) < sweepBatch {
+			return removed, nil
+		}
+		after = batch[len(batch)-1]
 	}
-	return false
 }
 
 // blobHashOf returns the hash a path in the blob folder stands for, false

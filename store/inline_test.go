@@ -259,9 +259,18 @@ func TestSweepInlineInBatches(t *testing.T) {
 		s.db.View(func(btx *bolt.Tx) error { id = btx.ID(); return nil })
 		return id
 	}
-	again := orphans[sweepBatch+3]
-	s.sweepListed = func() {
-		if h, _, err := s.PutBlob(strings.NewReader(fmt.Sprintf("orphan %d", sweepBatch+3))); err != nil || h != again {
+	// The orphan listed first (the smallest hash) is stored again after
+	// the first listing: the removal must read its time anew.
+	first := 0
+	for i, h := range orphans {
+		if h < orphans[first] {
+			first = i
+		}
+	}
+	again := orphans[first]
+	s.beforeRemove = func() {
+		s.beforeRemove = nil
+		if h, _, err := s.PutBlob(strings.NewReader(fmt.Sprintf("orphan %d", first))); err != nil || h != again {
 			t.Errorf("storing an orphan again: %s, %v", h, err)
 		}
 	}

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Suppression keeps mail away from an address that bounced permanently.
@@ -271,51 +269,12 @@ func (tx *boltTx) MoveMessage(m *Message, ticket string) error {
 // it with an error.
 func (s *boltDB) PruneRates(now time.Time) (int, error) {
 	cutoff := now.UnixNano()
-	removed := 0
-	var after []byte
-	for {
-		var batch [][]byte
-		err := s.db.View(func(btx *bolt.Tx) error {
-			c := btx.Bucket(bRate).Cursor()
-			k, v := c.First()
-			if after != nil {
-				k, v = c.Seek(after)
-			}
-			for ; k != nil && len(batch) < sweepBatch; k, v = c.Next() {
-				_, exp, err := rateCounter(k, v)
-				if err != nil {
-					return err
-				}
-				if exp < cutoff {
-					batch = append(batch, bytes.Clone(k))
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return removed, fmt.Errorf("store: prune rate counters: %w", err)
-		}
-		if len(batch) == 0 {
-			return removed, nil
-		}
-		n, err := s.removeBatch(batch, func(btx *bolt.Tx, k []byte) (bool, error) {
-			b := btx.Bucket(bRate)
-			v := b.Get(k)
-			if v == nil {
-				return false, nil
-			}
-			if _, exp, err := rateCounter(k, v); err != nil || exp >= cutoff {
-				return false, err
-			}
-			return true, b.Delete(k)
-		})
-		if err != nil {
-			return removed, fmt.Errorf("store: prune rate counters: %w", err)
-		}
-		removed += n
-		if len(batch) < sweepBatch {
-			return removed, nil
-		}
-		after = batch[len(batch)-1]
+	n, err := s.removeStale(bRate, func(k, v []byte) (bool, error) {
+		_, exp, err := rateCounter(k, v)
+		return exp < cutoff, err
+	}, nil)
+	if err != nil {
+		return n, fmt.Errorf("store: prune rate counters: %w", err)
 	}
+	return n, nil
 }

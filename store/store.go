@@ -107,9 +107,9 @@ type boltDB struct {
 	noSync   bool
 	runTwice bool
 	onCommit func()
-	// sweepListed, when set (tests), runs between the inline sweep's
-	// listing of candidates and its first removal.
-	sweepListed func()
+	// beforeRemove, when set (tests), runs between each listing of
+	// removeStale and the removal of what it listed.
+	beforeRemove func()
 
 	// pendMu guards the blobs placed by CommitPending and not yet
 	// fsynced (pending), the sequence number of the last one placed and of

@@ -220,16 +220,8 @@ func sendPrepared(addr, from, rcpt, head string, body []byte) (sent, error) {
 	if _, _, err := tp.ReadResponse(220); err != nil {
 		return sent{}, err
 	}
-	for _, c := range []struct {
-		cmd  string
-		code int
-	}{{"EHLO fanout.bench", 250}, {"MAIL FROM:<" + from + ">", 250}, {"RCPT TO:<" + rcpt + ">", 250}, {"DATA", 354}} {
-		if _, err := tp.Cmd("%s", c.cmd); err != nil {
-			return sent{}, err
-		}
-		if _, _, err := tp.ReadResponse(c.code); err != nil {
-			return sent{}, fmt.Errorf("%s: %w", c.cmd, err)
-		}
+	if err := dialogue(tp, smtpStep{"EHLO fanout.bench", 250}, smtpStep{"MAIL FROM:<" + from + ">", 250}, smtpStep{"RCPT TO:<" + rcpt + ">", 250}, smtpStep{"DATA", 354}); err != nil {
+		return sent{}, err
 	}
 	msg := io.MultiReader(strings.NewReader(head), bytes.NewReader(body), strings.NewReader(".\r\n"))
 	if _, err := lowprio.CopyPast(largeMail, conn, msg, io.Copy); err != nil {
@@ -242,4 +234,25 @@ func sendPrepared(addr, from, rcpt, head string, body []byte) (sent, error) {
 	d := time.Since(t0)
 	tp.Cmd("QUIT")
 	return sent{d, int64(len(head) + len(body))}, nil
+}
+
+// smtpStep is one command of a hand-written SMTP dialogue and the reply
+// code it expects.
+type smtpStep struct {
+	cmd  string
+	code int
+}
+
+// dialogue sends each command and reads its reply before the next (the
+// relays the tool talks to do not pipeline).
+func dialogue(tp *textproto.Conn, steps ...smtpStep) error {
+	for _, s := range steps {
+		if err := tp.PrintfLine("%s", s.cmd); err != nil {
+			return err
+		}
+		if _, _, err := tp.ReadResponse(s.code); err != nil {
+			return fmt.Errorf("%s: %w", s.cmd, err)
+		}
+	}
+	return nil
 }

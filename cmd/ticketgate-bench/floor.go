@@ -197,11 +197,7 @@ func floorDial(addr string) (*textproto.Conn, error) {
 		tp.Close()
 		return nil, err
 	}
-	if err := tp.PrintfLine("EHLO floor.bench"); err != nil {
-		tp.Close()
-		return nil, err
-	}
-	if _, _, err := tp.ReadResponse(250); err != nil {
+	if err := dialogue(tp, smtpStep{"EHLO floor.bench", 250}); err != nil {
 		tp.Close()
 		return nil, err
 	}
@@ -209,16 +205,8 @@ func floorDial(addr string) (*textproto.Conn, error) {
 }
 
 func floorSendOne(tp *textproto.Conn, from, to, inReplyTo string) error {
-	for _, c := range []struct {
-		cmd  string
-		want int
-	}{{"MAIL FROM:<" + from + ">", 250}, {"RCPT TO:<" + to + ">", 250}, {"DATA", 354}} {
-		if err := tp.PrintfLine("%s", c.cmd); err != nil {
-			return err
-		}
-		if _, _, err := tp.ReadResponse(c.want); err != nil {
-			return err
-		}
+	if err := dialogue(tp, smtpStep{"MAIL FROM:<" + from + ">", 250}, smtpStep{"RCPT TO:<" + to + ">", 250}, smtpStep{"DATA", 354}); err != nil {
+		return err
 	}
 	dw := tp.DotWriter()
 	fmt.Fprintf(dw, "From: <%s>\r\nTo: <%s>\r\nSubject: [ACME-1] We have your request\r\nMessage-ID: <%d.floor@floor.bench>\r\n", from, to, time.Now().UnixNano())

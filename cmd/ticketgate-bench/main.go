@@ -11,6 +11,7 @@
 //	ticketgate-bench coldstart --smtp 127.0.0.1:2525 -- ticketgate serve -c bench.yaml
 //	ticketgate-bench fanout --smtp 127.0.0.1:2525 --sink 127.0.0.1:2526 --mb 14 --rate 100 --duration 20s [--data-dir DIR]
 //	ticketgate-bench floor --listen 127.0.0.1:2525 --relay 127.0.0.1:2626 --data-dir DIR [--agents a@x,b@y] [--workers 16]
+//	ticketgate-bench sweep --data-dir DIR [--grace 1h] [--ahead 4h]
 //
 // The daemon's outbound.smtp must point at --sink (see bench.yaml next to
 // this file): the sink receives every auto-reply and notification and
@@ -56,6 +57,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) > 0 && args[0] == "floor" {
 		return runFloor(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "sweep" {
+		return runSweep(args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "run" {
 		args = args[1:]

@@ -25,7 +25,7 @@ type Meter struct {
 
 // New returns a Meter whose first window starts now.
 func New() *Meter {
-	m := &Meter{cpus: runtime.NumCPU(), usage: selfUsage, now: time.Now}
+	m := &Meter{cpus: runtime.NumCPU(), usage: Used, now: time.Now}
 	m.at = m.now()
 	m.used, _ = m.usage()
 	return m
@@ -51,9 +51,10 @@ func (m *Meter) Share() float64 {
 	return min(1, max(0, float64(cpu)/float64(wall)/float64(m.cpus)))
 }
 
-// selfUsage is the CPU time of every thread of this process (not of its
-// children: the search worker's own time does not count).
-func selfUsage() (time.Duration, error) {
+// Used is the CPU time (user and system) of every thread of this process
+// so far, not of its children: the search worker's own time does not
+// count.
+func Used() (time.Duration, error) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, err

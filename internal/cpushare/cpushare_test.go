@@ -66,7 +66,7 @@ func TestShareUnreadable(t *testing.T) {
 // runs (other test binaries), so only that it saw some is asserted.
 func TestShareMeasuresThisProcess(t *testing.T) {
 	m := New()
-	if _, err := selfUsage(); err != nil {
+	if _, err := Used(); err != nil {
 		t.Skipf("this system does not report the process's CPU time: %v", err)
 	}
 	stop := make(chan struct{})
@@ -91,9 +91,9 @@ func TestShareMeasuresThisProcess(t *testing.T) {
 	}
 	// Spin until the process has used 200 ms of CPU per CPU by its own
 	// account (no sleeping: the meter's window is whatever this took).
-	start, _ := selfUsage()
+	start, _ := Used()
 	for {
-		now, _ := selfUsage()
+		now, _ := Used()
 		if now-start >= time.Duration(n)*200*time.Millisecond {
 			break
 		}

@@ -546,21 +546,28 @@ func (d *Daemon) sweepLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			d.autoClose(ctx)
-			d.expireDrafts(ctx) // issue 17
-			d.pruneDesk(ctx)
-			// An hour's grace keeps blobs of ingestions still in flight.
-			if n, err := d.store.SweepBlobs(time.Hour); err != nil {
-				d.log.Warn("blob sweep failed", "err", err)
-			} else if n > 0 {
-				d.log.Info("swept orphaned blobs", "removed", n)
-			}
-			if n, err := d.store.PruneRates(time.Now()); err != nil {
-				d.log.Warn("rate counter prune failed", "err", err)
-			} else if n > 0 {
-				d.log.Info("pruned expired rate counters", "removed", n)
-			}
+			d.hourly(ctx)
 		}
+	}
+}
+
+// hourly is the sweep loop's work: auto-close, draft expiry, the desk's
+// sessions, the orphaned blobs and the rate counters no limit reads any
+// more (by the daemon's clock, which wrote them).
+func (d *Daemon) hourly(ctx context.Context) {
+	d.autoClose(ctx)
+	d.expireDrafts(ctx) // issue 17
+	d.pruneDesk(ctx)
+	// An hour's grace keeps blobs of ingestions still in flight.
+	if n, err := d.store.SweepBlobs(time.Hour); err != nil {
+		d.log.Warn("blob sweep failed", "err", err)
+	} else if n > 0 {
+		d.log.Info("swept orphaned blobs", "removed", n)
+	}
+	if n, err := d.store.PruneRates(d.now()); err != nil {
+		d.log.Warn("rate counter prune failed", "err", err)
+	} else if n > 0 {
+		d.log.Info("pruned expired rate counters", "removed", n)
 	}
 }
 

@@ -43,13 +43,18 @@ type limitedConn struct {
 	ip   string
 	once sync.Once
 
-	mu       sync.Mutex
-	mode     int
-	lineLen  int
-	verb     []byte // the start of the current command line
-	chunk    int64  // BDAT bytes still to come
-	dstate   int    // end-of-DATA detector
-	heldCR   bool   // a CR at the end of the last read, not yet passed on
+	mu      sync.Mutex
+	mode    int
+	lineLen int
+	verb    []byte // the start of the current command line
+	chunk   int64  // BDAT bytes still to come
+	dstate  int    // end-of-DATA detector
+	heldCR  bool   // a CR at the end of the last read, not yet passed on
+	// owed: the end of a message (DATA's <CRLF>.<CRLF>, a BDAT chunk) was
+	// read and its reply may not be written yet; go-smtp reads the next
+	// command only after replying, so the next Read clears it. Until
+	// then a shutdown must not take the connection for idle.
+	owed     bool
 	progress time.Time
 	done     error // once set, every read returns it
 }
@@ -103,6 +108,9 @@ func (c *limitedConn) Read(b []byte) (int, error) {
 	}
 	c.mu.Lock()
 	done := c.done
+	if c.mode == readingCommands {
+		c.owed = false
+	}
 	c.mu.Unlock()
 	if done != nil {
 		return 0, done
@@ -160,7 +168,7 @@ func (c *limitedConn) scan(b []byte, more bool) (int, error) {
 			c.chunk -= k
 			i += int(k) - 1
 			if c.chunk == 0 {
-				c.mode, c.progress = readingCommands, time.Now()
+				c.mode, c.progress, c.owed = readingCommands, time.Now(), true
 			}
 		case readingData:
 			if c.dstate == dataMiddle {
@@ -187,7 +195,7 @@ func (c *limitedConn) scan(b []byte, more bool) (int, error) {
 			// the message size (inbound.max_line_length is checked by
 			// the pipeline, which keeps the message for the agents).
 			if c.endOfData(ch) {
-				c.mode, c.lineLen, c.verb, c.progress = readingCommands, 0, c.verb[:0], time.Now()
+				c.mode, c.lineLen, c.verb, c.progress, c.owed = readingCommands, 0, c.verb[:0], time.Now(), true
 			}
 		default:
 			if err := c.commandByte(b[i]); err != nil {
@@ -267,4 +275,12 @@ func (c *limitedConn) commandByte(ch byte) error {
 		}
 	}
 	return nil
+}
+
+// replyOwed reports whether the client still waits for the answer to a
+// message it sent (see owed).
+func (c *limitedConn) replyOwed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.owed
 }

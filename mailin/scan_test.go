@@ -2,7 +2,10 @@ package mailin
 
 import (
 	"bytes"
+	"io"
 	"math/rand/v2"
+	"net"
+	"strings"
 	"testing"
 )
 
@@ -72,6 +75,49 @@ func TestScanSkipsLinesAsByteByByte(t *testing.T) {
 		}
 		if fast.mode != readingCommands {
 			t.Fatalf("round %d: %q did not end the message", round, msg)
+		}
+	}
+}
+
+// TestShutdownKeepsAPendingReply: once the end of a message was read, the
+// connection owes its client the reply (go-smtp writes it after Data
+// returns); a shutdown then closes it without writing 421, which would
+// reach the client before the 250 of a mail already stored. Once go-smtp
+// reads the next command the reply was written, and an idle connection
+// is told 421 as before.
+func TestShutdownKeepsAPendingReply(t *testing.T) {
+	for _, owed := range []bool{true, false} {
+		client, server := net.Pipe()
+		s := &Server{conns: map[net.Conn]*session{}}
+		lc := &limitedConn{Conn: server, s: s, mode: readingData}
+		s.conns[lc] = nil
+		go client.Write([]byte("It jams.\r\n.\r\n"))
+		buf := make([]byte, 64)
+		if n, err := lc.Read(buf); err != nil || string(buf[:n]) != "It jams.\r\n.\r\n" {
+			t.Fatalf("read %q, %v", buf[:n], err)
+		}
+		if !lc.replyOwed() {
+			t.Fatal("the end of the message was read, but no reply is owed")
+		}
+		if !owed {
+			// go-smtp answered and reads the next command.
+			go client.Write([]byte("QUIT\r\n"))
+			if _, err := lc.Read(buf); err != nil {
+				t.Fatal(err)
+			}
+			if lc.replyOwed() {
+				t.Fatal("a reply is still owed after the next command was read")
+			}
+		}
+		got := make(chan string, 1)
+		go func() { b, _ := io.ReadAll(client); got <- string(b) }()
+		s.closeConns()
+		told := <-got
+		if owed && strings.Contains(told, "421") {
+			t.Errorf("a connection owing its 250 was told %q", told)
+		}
+		if !owed && !strings.HasPrefix(told, "421 ") {
+			t.Errorf("an idle connection was told %q, want 421", told)
 		}
 	}
 }

@@ -210,11 +210,19 @@ wait:
 	return err
 }
 
+// waitInflight waits, at most max, until no message is being received
+// and every message received has been answered: a delivery's Data
+// returns before go-smtp writes its reply.
 func (s *Server) waitInflight(max time.Duration) {
 	deadline := time.Now().Add(max)
 	for time.Now().Before(deadline) {
 		s.mu.Lock()
 		n := s.inflight
+		for c := range s.conns {
+			if lc, ok := c.(*limitedConn); ok && lc.replyOwed() {
+				n++
+			}
+		}
 		s.mu.Unlock()
 		if n == 0 {
 			return
@@ -231,7 +239,13 @@ func (s *Server) closeConns() {
 	var vs []victim
 	s.mu.Lock()
 	for c, sess := range s.conns {
-		vs = append(vs, victim{c, sess == nil || !sess.busy.Load()})
+		// A connection that owes a reply is not idle: a 421 written now
+		// would reach the client before the 250 of the mail it sent.
+		owed := false
+		if lc, ok := c.(*limitedConn); ok {
+			owed = lc.replyOwed()
+		}
+		vs = append(vs, victim{c, (sess == nil || !sess.busy.Load()) && !owed})
 	}
 	s.mu.Unlock()
 	for _, v := range vs {
